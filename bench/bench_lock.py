@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Python twin of bench_lock.c: the same lock workloads with multiprocessing.Lock.
+
+Workloads (identical to the C benchmark, same defaults, same output):
+  uncontended   one process, PAIRS acquire+release pairs, best of RUNS runs
+  contended Np  N processes (N = 2 and 4) each do INCR lock-protected
+                increments of one shared 64-bit counter; the rate is
+                N*INCR / wall time from "go" until every process has exited,
+                best of RUNS runs. Process start-up is not timed: every
+                process reports ready, then the parent starts the clock and
+                releases them all at once.
+
+Output: one machine-readable line per metric, "<metric> <integer>", and
+lines starting with "#" for information. The final counter is checked
+against N*INCR; a mismatch prints an error and exits with status 1.
+"""
+
+import argparse
+import multiprocessing as mp
+import sys
+import time
+
+
+def uncontended(lock, pairs):
+    acquire = lock.acquire
+    release = lock.release
+    t0 = time.perf_counter()
+    for _ in range(pairs):
+        acquire()
+        release()
+    return time.perf_counter() - t0
+
+
+def contender(lock, counter, incr, ready, go):
+    acquire = lock.acquire
+    release = lock.release
+    ready.release()
+    go.wait()
+    for _ in range(incr):
+        acquire()
+        counter.value += 1
+        release()
+
+
+def contended(ctx, nproc, incr):
+    lock = ctx.Lock()
+    counter = ctx.Value("q", 0, lock=False)  # int64, protected by `lock` only
+    ready = ctx.Semaphore(0)
+    go = ctx.Event()
+    procs = [ctx.Process(target=contender, args=(lock, counter, incr, ready, go))
+             for _ in range(nproc)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.acquire()
+    t0 = time.perf_counter()
+    go.set()
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        if p.exitcode != 0:
+            sys.exit(f"error: contender pid {p.pid} exited with {p.exitcode}")
+    expected = nproc * incr
+    if counter.value != expected:
+        sys.exit(f"error: {nproc}-process counter is {counter.value}, "
+                 f"expected {expected}: the lock did not exclude")
+    return elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", type=int, default=2_000_000,
+                    help="uncontended acquire+release pairs per run (default 2000000)")
+    ap.add_argument("--incr", type=int, default=1_000_000,
+                    help="increments per process in the contended runs (default 1000000)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per metric, best kept (default 3)")
+    ap.add_argument("--start-method", default=None,
+                    help="multiprocessing start method (default: the platform's)")
+    args = ap.parse_args()
+    if args.pairs < 1 or args.incr < 1 or args.runs < 1:
+        ap.error("--pairs, --incr and --runs must be >= 1")
+
+    ctx = mp.get_context(args.start_method)
+    print(f"# python {sys.version.split()[0]}, multiprocessing start method "
+          f"{ctx.get_start_method()}, pairs {args.pairs}, incr {args.incr}, "
+          f"runs {args.runs}", flush=True)
+
+    lock = ctx.Lock()
+    best = min(uncontended(lock, args.pairs) for _ in range(args.runs))
+    print(f"lock_uncontended_pairs_per_s {round(args.pairs / best)}", flush=True)
+
+    for nproc in (2, 4):
+        best = min(contended(ctx, nproc, args.incr) for _ in range(args.runs))
+        print(f"lock_contended_{nproc}p_incr_per_s {round(nproc * args.incr / best)}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

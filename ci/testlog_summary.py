@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Sum the test counts of one meson test run from its testlog.txt.
+
+Each procpool suite (one meson test) ends its stdout with the line
+"N passed, N failed" (tests/pp_test.c). For every meson test this takes
+the LAST such line of its stdout; a test without one (another project
+test, or a runner that died before its summary) counts as 1 passed or 1
+failed by meson's result. A test that printed "N passed, 0 failed" but
+whose process still failed (e.g. a sanitizer report at exit) adds 1 failed.
+
+Usage: testlog_summary.py TESTLOG [LABEL]
+Prints one line per meson test, then "PASSED FAILED" as the last line.
+"""
+import re
+import sys
+
+SECTION = re.compile(r"^=+ \d+/\d+ =+$")
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+def parse(path):
+    tests = []
+    cur = None
+    where = None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for raw in f:
+            line = raw.rstrip("\r\n")
+            if SECTION.match(line):
+                cur = {"name": "?", "result": "?", "summary": None}
+                tests.append(cur)
+                where = "head"
+                continue
+            if cur is None:
+                continue
+            if where == "head" and line.startswith("test:"):
+                cur["name"] = line.split(":", 1)[1].strip()
+            elif where == "head" and line.startswith("result:"):
+                cur["result"] = line.split(":", 1)[1].strip()
+            elif re.match(r"^-+ stdout -+$", line):
+                where = "stdout"
+            elif re.match(r"^-+ stderr -+$", line):
+                where = "stderr"
+            elif line == "=" * 78:  # meson's end of a test's section
+                cur, where = None, None
+            elif where == "stdout":
+                m = SUMMARY.match(line)
+                if m:
+                    cur["summary"] = (int(m.group(1)), int(m.group(2)))
+    return tests
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    label = sys.argv[2] if len(sys.argv) > 2 else ""
+    passed = failed = 0
+    for t in parse(sys.argv[1]):
+        ok = t["result"] in ("exit status 0", "OK", "ok")
+        if t["summary"] is not None:
+            p, f = t["summary"]
+            note = ""
+            if not ok and f == 0:
+                f, note = 1, "  (process failed after its summary: counted as 1 failed)"
+        else:
+            p, f = (1, 0) if ok else (0, 1)
+            note = "  (no summary line: counted by meson's result)"
+        passed += p
+        failed += f
+        print(f"  {label}{t['name']:<12} {p:5d} passed, {f:3d} failed   [{t['result']}]{note}")
+    print(f"{passed} {failed}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+/**
+ * @file lock.h
+ * @brief Named, robust, non-recursive cross-process mutex.
+ *
+ * A pp_lock can be used by any thread of any process that knows its name:
+ * the creator, pool workers (see pool.h for how a lock reaches them) and
+ * unrelated processes that call pp_lock_open().
+ *
+ * Semantics, identical on every platform:
+ *  - acquire returns #PP_OK, or #PP_EOWNERDEAD when the caller now holds
+ *    the lock but its previous holder died while holding it (the data the
+ *    lock protects may need repair; the lock itself works normally after).
+ *  - non-recursive: acquiring a lock the calling thread already holds
+ *    returns #PP_EDEADLK immediately instead of deadlocking or counting.
+ *  - releasing a lock the calling thread does not hold returns #PP_EPERM.
+ *
+ * Implementation: POSIX uses a PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST
+ * pthread mutex in a named shared memory object (mode 0600); Windows uses a
+ * named mutex in the session-local namespace. On platforms without robust
+ * pthread mutexes (macOS) create/open return #PP_ENOTSUP.
+ *
+ * Lifetime of names: the process that created the lock owns its name;
+ * pp_lock_destroy() on the creating handle removes the name, so later
+ * pp_lock_open() calls get #PP_ENOENT. Handles other processes already hold
+ * keep working among themselves (POSIX: the memory stays mapped until
+ * they close; Windows: the mutex object lives until its last handle
+ * closes).
+ */
+#ifndef PROCPOOL_LOCK_H
+#define PROCPOOL_LOCK_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+#include "export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque lock handle. Thread-safe: one handle may be used by many threads. */
+typedef struct pp_lock pp_lock;
+
+/**
+ * @brief Create a new lock.
+ *
+ * @param name NULL for a fresh unpredictable name ("pp-<pid>-<seq>-<random>"),
+ *        or a name of 1..#PP_NAME_MAX characters from [A-Za-z0-9._-].
+ * @param[out] out receives the handle, owned by the caller; free it with
+ *        pp_lock_destroy(), which also removes the name.
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: out is NULL, or name is empty, too long, or has a
+ *    character outside [A-Za-z0-9._-] ('/' and '\\' included).
+ *  - #PP_EEXIST: an object with this name exists already.
+ *  - #PP_ENOTINIT: pp_init() has not been called.
+ *  - #PP_ENOTSUP: no robust cross-process mutex on this platform.
+ *  - #PP_ENOMEM, #PP_EACCES, #PP_ESYS: resources or OS failure
+ *    (pp_os_error() has the OS code).
+ */
+PP_API pp_status pp_lock_create(const char *name, pp_lock **out);
+
+/**
+ * @brief Open an existing lock by name, from any process.
+ *
+ * Opening a name that this process already has open returns another handle
+ * to the same underlying lock (ownership is per thread, not per handle).
+ *
+ * @param[out] out receives the handle, owned by the caller; free it with
+ *        pp_lock_destroy() (which, for an opened handle, only detaches).
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: NULL argument or malformed name (see pp_lock_create()),
+ *    or the name exists but is not a procpool lock.
+ *  - #PP_ENOENT: no object with this name.
+ *  - #PP_ENOTINIT, #PP_ENOTSUP, #PP_ENOMEM, #PP_EACCES, #PP_ESYS.
+ */
+PP_API pp_status pp_lock_open(const char *name, pp_lock **out);
+
+/**
+ * @brief Acquire the lock, waiting at most timeout_ms milliseconds.
+ *
+ * @param timeout_ms 0 behaves like pp_lock_try_acquire() but reports
+ *        #PP_ETIMEDOUT; #PP_INFINITE waits forever; other negative values
+ *        are invalid.
+ * @return #PP_OK, or #PP_EOWNERDEAD (acquired: see the file comment).
+ *
+ * Errors the caller must handle:
+ *  - #PP_ETIMEDOUT: not acquired within the timeout.
+ *  - #PP_EDEADLK: the calling thread already holds the lock.
+ *  - #PP_EINVAL: lock is NULL or timeout_ms < -1.
+ *  - #PP_ESYS: OS failure.
+ */
+PP_API pp_status pp_lock_acquire(pp_lock *lock, int64_t timeout_ms);
+
+/**
+ * @brief Acquire the lock if it is free, without waiting.
+ * @return #PP_OK or #PP_EOWNERDEAD (acquired).
+ *
+ * Errors the caller must handle:
+ *  - #PP_EBUSY: another thread or process holds it.
+ *  - #PP_EDEADLK: the calling thread already holds it.
+ *  - #PP_EINVAL: lock is NULL.  #PP_ESYS: OS failure.
+ */
+PP_API pp_status pp_lock_try_acquire(pp_lock *lock);
+
+/**
+ * @brief Release the lock held by the calling thread.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EPERM: the calling thread does not hold the lock.
+ *  - #PP_EINVAL: lock is NULL.  #PP_ESYS: OS failure.
+ */
+PP_API pp_status pp_lock_release(pp_lock *lock);
+
+/**
+ * @brief The lock's name (valid until pp_lock_destroy()); NULL for NULL.
+ */
+PP_API const char *pp_lock_name(const pp_lock *lock);
+
+/**
+ * @brief Close a handle. Accepts NULL.
+ *
+ * On the handle returned by pp_lock_create() this also removes the name.
+ * Do not destroy a handle while a thread holds the lock through it.
+ */
+PP_API void pp_lock_destroy(pp_lock *lock);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCPOOL_LOCK_H */

@@ -1,0 +1,213 @@
+/**
+ * @file pool.h
+ * @brief A pool of reusable worker processes (Python's multiprocessing.Pool).
+ *
+ * @code
+ * pp_pool *pool;
+ * pp_result *r;
+ * const pp_values *v;
+ * pp_pool_create(&pool, NULL);                   // CPU-count workers
+ * pp_apply_async(pool, square, args, NULL, &r);
+ * if (pp_result_get(r, PP_INFINITE, &v) == PP_OK) ...
+ * pp_result_release(r);
+ * pp_pool_close(pool);
+ * pp_pool_join(pool, PP_INFINITE);
+ * pp_pool_destroy(pool);
+ * @endcode
+ *
+ * Crash-proof: a worker that dies (crash, abort, exit inside a task, kill
+ * from outside) fails exactly the task it was running with
+ * #PP_EWORKERDIED; tasks it had only been sent are given to other workers,
+ * a replacement starts, and no call hangs. Workers never outlive the
+ * parent process.
+ *
+ * Thread-safety: every function may be called from any thread, including
+ * from callbacks running on the pool's result thread (except waiting for a
+ * result whose own callback is pending, see result.h, and pp_pool_join() /
+ * pp_pool_destroy(), which return #PP_EDEADLK / refuse there).
+ */
+#ifndef PROCPOOL_POOL_H
+#define PROCPOOL_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "export.h"
+#include "result.h"
+#include "task.h"
+#include "value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pp_pool pp_pool;
+
+/** How workers are started (see README, "Start methods"). */
+typedef enum pp_start_method {
+    /** fork on Linux and other POSIX systems except macOS; spawn on macOS and Windows. */
+    PP_START_DEFAULT = 0,
+    /** POSIX: workers are forked from a copy of the process made at pool
+     *  creation; they inherit globals and locks created before the pool. */
+    PP_START_FORK = 1,
+    /** Fresh execution of the program (main() up to pp_init()). */
+    PP_START_SPAWN = 2,
+    /** POSIX: a fresh server process forks the workers. */
+    PP_START_FORKSERVER = 3
+} pp_start_method;
+
+/** Upper bound of pp_pool_options.processes. */
+#define PP_POOL_MAX_PROCESSES 1024
+
+/** Pool options. Zero-initialise (`pp_pool_options o = {0};`) for defaults. */
+typedef struct pp_pool_options {
+    int processes;                /**< workers; 0 = CPU count */
+    pp_start_method start_method; /**< 0 = platform default */
+    pp_task_fn initializer;       /**< run once in every worker before its tasks; NULL = none.
+                                       A failing initializer breaks the pool: see pp_pool_create() */
+    const pp_values *initargs;    /**< initializer's arguments (copied); NULL = none */
+    int maxtasksperchild;         /**< replace a worker after this many tasks; 0 = never */
+    size_t chunksize;             /**< default chunk size of map forms; 0 = automatic */
+} pp_pool_options;
+
+/** Per-submission options. Zero-initialise for defaults. */
+typedef struct pp_submit_options {
+    pp_callback callback;             /**< on success, on the result thread */
+    pp_error_callback error_callback; /**< on failure, on the result thread */
+    void *userdata;                   /**< passed to the callbacks */
+    size_t chunksize;                 /**< map forms: items per task; 0 = pool default */
+    pp_progress_fn progress;          /**< map forms: called as items finish (sync forms:
+                                           on the calling thread; async: result thread) */
+    void *progress_userdata;
+} pp_submit_options;
+
+/**
+ * @brief Create a pool and start its workers.
+ *
+ * Returns once every worker has started and run its initializer.
+ *
+ * @param[out] out the pool, owned by the caller: pp_pool_destroy().
+ * @param opts NULL for all defaults.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: NULL out, processes < 0 or > #PP_POOL_MAX_PROCESSES,
+ *    maxtasksperchild < 0, unknown start method.
+ *  - #PP_ENOTSUP: start method not available here (fork on Windows).
+ *  - #PP_ENOTREGISTERED: the initializer is not registered and the start
+ *    method is not fork.
+ *  - #PP_ENOTINIT: pp_init() was not called (or without argv, for spawn).
+ *  - #PP_ESPAWN: a worker could not be started (pp_os_error() has why).
+ *  - #PP_ETASK: the initializer failed in a worker (the log hook gets
+ *    its message).
+ *  - #PP_ETOOBIG, #PP_ENOMEM, #PP_ESYS.
+ */
+PP_API pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts);
+
+/** @brief Number of worker processes the pool keeps. 0 for NULL. */
+PP_API int pp_pool_size(const pp_pool *pool);
+
+/**
+ * @brief Stop accepting work; queued work still runs. Idempotent.
+ * Errors: #PP_EINVAL (NULL pool).
+ */
+PP_API pp_status pp_pool_close(pp_pool *pool);
+
+/**
+ * @brief Kill the workers now; every unfinished result fails with
+ *        #PP_ETERMINATED. Idempotent. Errors: #PP_EINVAL.
+ */
+PP_API pp_status pp_pool_terminate(pp_pool *pool);
+
+/**
+ * @brief Wait until the workers have exited (after close: once all work
+ *        is done; after terminate: at once).
+ *
+ * Errors the caller must handle:
+ *  - #PP_ESTATE: neither pp_pool_close() nor pp_pool_terminate() was called.
+ *  - #PP_ETIMEDOUT: still running after timeout_ms.
+ *  - #PP_EDEADLK: called from a callback on the pool's result thread.
+ *  - #PP_EINVAL.
+ */
+PP_API pp_status pp_pool_join(pp_pool *pool, int64_t timeout_ms);
+
+/**
+ * @brief Free the pool. Accepts NULL. Without a completed close+join this
+ *        terminates first (Python's context-manager exit). Reports failed
+ *        results nobody observed. Must not be called from a callback.
+ */
+PP_API void pp_pool_destroy(pp_pool *pool);
+
+/* ------------------------------------------------------------ submission */
+/*
+ * Common errors of every submission function (the caller must handle):
+ *  - #PP_EINVAL: NULL pool/fn/out where required, bad options.
+ *  - #PP_ECLOSED: the pool was closed or terminated.
+ *  - #PP_ENOTREGISTERED: fn is not registered and the start method is not
+ *    fork — detected here, not in the worker.
+ *  - #PP_ETOOBIG: arguments larger than a message can hold.
+ *  - #PP_ENOMEM.
+ * Sync forms additionally return the work's outcome like pp_result_get().
+ */
+
+/**
+ * @brief Run fn(args) in a worker and wait for it.
+ * @param args NULL for none; copied.
+ * @param[out] result optional: a copy of the task's result tuple, owned by
+ *        the caller (pp_values_destroy()). Set to NULL on failure.
+ * @param[out] error optional: filled on failure.
+ */
+PP_API pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args,
+                          pp_values **result, pp_error *error);
+
+/**
+ * @brief Submit fn(args); returns at once.
+ * @param opts optional callbacks.
+ * @param[out] out the result handle (pp_result_release()), or NULL to
+ *        fire and forget (failures are then reported through the log hook
+ *        unless an error callback takes them).
+ */
+PP_API pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *args,
+                                const pp_submit_options *opts, pp_result **out);
+
+/**
+ * @brief fn applied to every item of items, each as a one-value tuple;
+ *        waits for all. Items are sent in chunks (opts->chunksize).
+ * @param[out] out the result (one item per input): pp_result_item(),
+ *        then pp_result_release(). Set even when items failed.
+ * @return #PP_OK or the first failed item's status (after all finished).
+ */
+PP_API pp_status pp_map(pp_pool *pool, pp_task_fn fn, const pp_values *items,
+                        const pp_submit_options *opts, pp_result **out);
+
+/** @brief Asynchronous pp_map(). */
+PP_API pp_status pp_map_async(pp_pool *pool, pp_task_fn fn, const pp_values *items,
+                              const pp_submit_options *opts, pp_result **out);
+
+/**
+ * @brief fn applied to each argument tuple argv[0..n-1]; waits for all.
+ * @return as pp_map().
+ */
+PP_API pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,
+                            size_t n, const pp_submit_options *opts, pp_result **out);
+
+/** @brief Asynchronous pp_starmap(). */
+PP_API pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,
+                                  size_t n, const pp_submit_options *opts, pp_result **out);
+
+/**
+ * @brief Like pp_map() but results are read one by one, in input order,
+ *        with pp_iter_next() as they become available. Default chunk size 1.
+ */
+PP_API pp_status pp_imap(pp_pool *pool, pp_task_fn fn, const pp_values *items,
+                         const pp_submit_options *opts, pp_iter **out);
+
+/** @brief Like pp_imap() but results come in completion order. */
+PP_API pp_status pp_imap_unordered(pp_pool *pool, pp_task_fn fn, const pp_values *items,
+                                   const pp_submit_options *opts, pp_iter **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCPOOL_POOL_H */

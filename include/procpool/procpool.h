@@ -1,0 +1,19 @@
+/**
+ * @file procpool.h
+ * @brief Umbrella header: includes every public procpool header.
+ */
+#ifndef PROCPOOL_PROCPOOL_H
+#define PROCPOOL_PROCPOOL_H
+
+#include "common.h"
+#include "error.h"
+#include "export.h"
+#include "init.h"
+#include "lock.h"
+#include "log.h"
+#include "pool.h"
+#include "result.h"
+#include "task.h"
+#include "value.h"
+
+#endif /* PROCPOOL_PROCPOOL_H */

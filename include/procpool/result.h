@@ -1,0 +1,147 @@
+/**
+ * @file result.h
+ * @brief Results of submitted work: async results and imap iterators.
+ *
+ * A ::pp_result stands for one submission (apply: one item; map/starmap:
+ * one item per input). It is thread-safe. Ownership: the caller owns the
+ * handle it received and frees it with pp_result_release(); the pool keeps
+ * its own reference while the work runs, so releasing early is allowed
+ * (the work still runs, callbacks still fire). A result stays readable
+ * after its pool was destroyed (terminated work reads #PP_ETERMINATED).
+ *
+ * Failure statuses an item can have:
+ *  - #PP_ETASK: the task function failed (code and message from the task);
+ *  - #PP_EWORKERDIED: the worker running it died (exit code or signal in
+ *    the code, a description in the message);
+ *  - #PP_ETERMINATED: the pool was terminated before it finished;
+ *  - #PP_ENOTREGISTERED: the worker does not know the function (registered
+ *    after pp_init()?);
+ *  - #PP_ETOOBIG: the task's result did not fit in a message;
+ *  - others from the OS (lock named in arguments gone: #PP_ENOENT, ...).
+ *
+ * Never silent: a failed result that nobody observed (no pp_result_get(),
+ * pp_result_successful(), pp_result_item(), error callback, or imap
+ * iteration saw the failure) is reported through the log hook (log.h) when
+ * it is released or when its pool is destroyed.
+ */
+#ifndef PROCPOOL_RESULT_H
+#define PROCPOOL_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "export.h"
+#include "value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pp_result pp_result;
+
+/** Description of a failed item. */
+typedef struct pp_error {
+    pp_status status; /**< PP_ETASK, PP_EWORKERDIED, PP_ETERMINATED, ... */
+    int code;         /**< task code (PP_ETASK); exit code or signal number
+                           (PP_EWORKERDIED); 0 otherwise */
+    char message[256];/**< human-readable, NUL-terminated */
+} pp_error;
+
+/** Called on the pool's result thread when a submission succeeded. */
+typedef void (*pp_callback)(pp_result *result, void *userdata);
+/** Called on the pool's result thread when a submission failed (the
+ * first failed item's error is passed). */
+typedef void (*pp_error_callback)(pp_result *result, const pp_error *error, void *userdata);
+/** Progress of a map-like call: items finished so far, of total. */
+typedef void (*pp_progress_fn)(size_t done, size_t total, void *userdata);
+
+/**
+ * @brief Wait for the result and return its outcome.
+ *
+ * @param timeout_ms #PP_INFINITE, or >= 0 milliseconds.
+ * @param[out] value optional; for a one-item result (apply) the task's
+ *        result tuple (borrowed, valid until pp_result_release()); for a
+ *        map result NULL — read items with pp_result_item().
+ * @return #PP_OK when every item succeeded; else the status of the first
+ *         failed item (see the file comment; pp_result_error() has details).
+ *
+ * Errors the caller must handle: the item failure statuses above;
+ * #PP_ETIMEDOUT (not ready in time; the result stays valid);
+ * #PP_EINVAL (NULL result, bad timeout); #PP_EDEADLK (called on the pool's
+ * result thread, i.e. from a callback, for a result whose own callback
+ * is still pending — waiting would deadlock).
+ */
+PP_API pp_status pp_result_get(pp_result *result, int64_t timeout_ms, const pp_values **value);
+
+/**
+ * @brief Wait until ready. #PP_OK when ready (whatever the outcome),
+ *        #PP_ETIMEDOUT, #PP_EINVAL, #PP_EDEADLK as pp_result_get().
+ */
+PP_API pp_status pp_result_wait(pp_result *result, int64_t timeout_ms);
+
+/** @brief 1 if the result is complete (callbacks included), else 0. */
+PP_API int pp_result_ready(const pp_result *result);
+
+/**
+ * @brief Whether the completed result succeeded.
+ * @return #PP_OK if every item succeeded, the first failure status if not,
+ *         #PP_ENOTREADY if not complete yet, #PP_EINVAL for NULL.
+ */
+PP_API pp_status pp_result_successful(pp_result *result);
+
+/**
+ * @brief First failure of a completed result (NULL if none or not ready).
+ * Borrowed, valid until pp_result_release().
+ */
+PP_API const pp_error *pp_result_error(pp_result *result);
+
+/** @brief Number of items (1 for apply, the input count for map forms). */
+PP_API size_t pp_result_count(const pp_result *result);
+
+/**
+ * @brief Outcome of item i of a completed result.
+ * @param[out] value optional: the item's result tuple (borrowed).
+ * @param[out] error optional: the item's error (borrowed), NULL on success.
+ * @return the item's status (#PP_OK or a failure status), #PP_ENOTREADY
+ *         if that item has not finished, #PP_ERANGE, #PP_EINVAL.
+ */
+PP_API pp_status pp_result_item(pp_result *result, size_t i, const pp_values **value,
+                                const pp_error **error);
+
+/** @brief Drop the caller's reference. Accepts NULL. See file comment. */
+PP_API void pp_result_release(pp_result *result);
+
+/* ------------------------------------------------------------- iterators */
+
+/** Incremental results of pp_imap() / pp_imap_unordered(). Thread-safe. */
+typedef struct pp_iter pp_iter;
+
+/**
+ * @brief Next item: in input order (imap) or completion order
+ *        (imap_unordered).
+ *
+ * @param[out] index optional: the item's input index.
+ * @param[out] value optional: its result tuple (borrowed, valid until
+ *        pp_iter_release()).
+ * @param[out] error optional: its error (borrowed) or NULL.
+ * @return the item's status (#PP_OK or its failure status — iteration goes
+ *         on after a failed item), or:
+ *  - #PP_EOF: every item has been returned;
+ *  - #PP_ETIMEDOUT: no item within timeout_ms;
+ *  - #PP_EINVAL: NULL iterator or bad timeout.
+ */
+PP_API pp_status pp_iter_next(pp_iter *it, int64_t timeout_ms, size_t *index,
+                              const pp_values **value, const pp_error **error);
+
+/** @brief Total number of items. */
+PP_API size_t pp_iter_count(const pp_iter *it);
+
+/** @brief Free the iterator; unfinished work still runs. Accepts NULL. */
+PP_API void pp_iter_release(pp_iter *it);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCPOOL_RESULT_H */

@@ -1,0 +1,113 @@
+/**
+ * @file task.h
+ * @brief Task functions: the code a pool worker runs, and their registry.
+ *
+ * A task function receives its argument tuple and fills a result tuple:
+ *
+ * @code
+ * static int square(pp_task *t)
+ * {
+ *     int64_t x;
+ *     if (pp_values_unpack(pp_task_args(t), "l", &x) != PP_OK)
+ *         return pp_task_fail(t, 1, "square expects one integer");
+ *     return pp_values_add_int(pp_task_result(t), x * x);
+ * }
+ * @endcode
+ *
+ * Returning 0 means success. Returning non-zero fails the task: the caller
+ * sees #PP_ETASK with the code and message given to pp_task_fail(), or the
+ * returned code and a generic message.
+ *
+ * Registration: workers started with the spawn or forkserver method are
+ * fresh processes, where function pointers of the parent mean nothing, so
+ * task functions are sent by their registered name. Register every task
+ * function before pp_init() (in main() or with PP_TASK_REGISTER()), so the
+ * worker, which runs main() up to pp_init(), has the same registry.
+ * Under the fork method an unregistered function also works (the worker
+ * is a copy of the parent), but registering keeps the program portable.
+ */
+#ifndef PROCPOOL_TASK_H
+#define PROCPOOL_TASK_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "export.h"
+#include "value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Context of one task execution in a worker; valid during the call only. */
+typedef struct pp_task pp_task;
+
+/** A task function. Return 0 on success, non-zero on failure. */
+typedef int (*pp_task_fn)(pp_task *task);
+
+/** Longest task name, without NUL. Names use [A-Za-z0-9._:-]. */
+#define PP_TASK_NAME_MAX 63
+
+/**
+ * @brief Register fn under name. Call before pp_init() (see file comment).
+ *
+ * Registering the same (name, fn) pair again is a no-op.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: NULL fn, empty/too long name or a character outside
+ *    [A-Za-z0-9._:-].
+ *  - #PP_EEXIST: name is registered to another function, or fn is
+ *    registered under another name.
+ *  - #PP_ENOMEM.
+ */
+PP_API pp_status pp_task_register(const char *name, pp_task_fn fn);
+
+/** @brief The registered name of fn, or NULL. */
+PP_API const char *pp_task_name(pp_task_fn fn);
+
+/** @brief The task's argument tuple (never NULL; may be empty). Borrowed. */
+PP_API const pp_values *pp_task_args(const pp_task *task);
+
+/** @brief The task's result tuple to append to (never NULL). Borrowed. */
+PP_API pp_values *pp_task_result(pp_task *task);
+
+/** @brief Index of this item within its map/starmap/imap call (0 for apply). */
+PP_API uint64_t pp_task_index(const pp_task *task);
+
+/**
+ * @brief Mark the task failed with a code and a printf-style message.
+ *
+ * The message (truncated to 255 bytes) and code reach the caller of
+ * pp_result_get() & co. with status #PP_ETASK.
+ * @return code if non-zero, else 1 — so `return pp_task_fail(...)` fails
+ *         the task.
+ */
+PP_API int pp_task_fail(pp_task *task, int code, const char *fmt, ...) PP_PRINTF(3, 4);
+
+/*
+ * PP_TASK_REGISTER(fn): register fn under its own name before main() runs,
+ * using a constructor (GCC/Clang) or a .CRT$XCU initializer (MSVC).
+ * Use at file scope after the function's definition.
+ */
+#if defined(_MSC_VER)
+#pragma section(".CRT$XCU", read)
+#define PP__CTOR(f)                                                                                \
+    static void f(void);                                                                           \
+    __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;                                    \
+    __pragma(comment(linker, "/include:" #f "_ptr")) static void f(void)
+#else
+#define PP__CTOR(f)                                                                                \
+    static void f(void) __attribute__((constructor));                                              \
+    static void f(void)
+#endif
+#define PP_TASK_REGISTER(fn)                                                                       \
+    PP__CTOR(pp__register_##fn)                                                                    \
+    {                                                                                              \
+        (void)pp_task_register(#fn, fn);                                                           \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCPOOL_TASK_H */

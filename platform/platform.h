@@ -1,0 +1,259 @@
+/*
+ * platform.h — the contract between procpool's portable core (src/) and
+ * its ports (platform/posix/, platform/win32/).
+ *
+ * Every OS call of the library lives behind these functions. src/ never
+ * includes an OS header; if it needs one, a function is missing here.
+ * Types hide OS types (a pp__plat_mutex wraps a pthread mutex in shared
+ * memory or a HANDLE). Every function returns a pp_status and records the
+ * raw OS code with pp__plat_set_os_error() when the failure came from the
+ * OS, so pp_os_error() can report it.
+ *
+ * Threading: all functions are thread-safe unless stated otherwise.
+ */
+#ifndef PROCPOOL_PLATFORM_H
+#define PROCPOOL_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procpool/error.h"
+
+/* ------------------------------------------------------------------ misc */
+
+/* One-time process initialisation of the port (called by pp_init before
+ * anything else here). Idempotent. */
+pp_status pp__plat_init(void);
+
+/* Number of online CPUs, >= 1. */
+int pp__plat_cpu_count(void);
+
+/* Fill buf with n cryptographically random bytes (getrandom/urandom,
+ * BCryptGenRandom/RtlGenRandom). */
+pp_status pp__plat_random(void *buf, size_t n);
+
+/* Monotonic clock in milliseconds; only differences are meaningful. */
+int64_t pp__plat_now_ms(void);
+
+/* Monotonic clock in nanoseconds (benchmarks, ordering logs). */
+int64_t pp__plat_now_ns(void);
+
+/* Sleep the calling thread. */
+void pp__plat_sleep_ms(int64_t ms);
+
+/* Current process id. */
+uint64_t pp__plat_getpid(void);
+
+/* Small integer id of the calling thread, unique among live threads of
+ * this process (used for owner checks). Never 0. */
+uint64_t pp__plat_thread_id(void);
+
+/* Flush the C runtime's stdio buffers of the process (before fork, and in
+ * a worker after each task so its output is not lost on _exit). */
+void pp__plat_flush_stdio(void);
+
+/* ---------------------------------------------------------------- errors */
+
+/* Map a raw OS code (errno / GetLastError) to a pp_status; unknown codes
+ * become PP_ESYS. One table per port (posix_err.c, win_err.c). */
+pp_status pp__plat_map_error(long oserr);
+
+/* The OS code of the last failed OS call on this thread (errno,
+ * GetLastError). */
+long pp__plat_last_error(void);
+
+/* Thread-local "last OS error" behind pp_os_error(). Ports call
+ * pp__plat_fail(oserr) = set it and return the mapped status. */
+void pp__plat_set_os_error(long oserr);
+long pp__plat_get_os_error(void);
+pp_status pp__plat_fail(long oserr);
+
+/* --------------------------------------------------- named robust mutex */
+
+/*
+ * A cross-process mutex identified by a name of 1..PP_NAME_MAX chars from
+ * [A-Za-z0-9._-] (the core validates names before calling). The core
+ * guarantees at most one pp__plat_mutex per name per process, so a port
+ * can keep per-thread ownership in the object.
+ *
+ * POSIX: robust, process-shared, error-checking pthread mutex in a shm
+ *        object "/<name>" (mode 0600) with a header {magic, version, size,
+ *        ready}; the ready word is stored last with release semantics, and
+ *        open() refuses a segment whose size/magic/version is wrong
+ *        (PP_EINVAL) or that does not become ready within a short grace
+ *        period (PP_EINVAL).
+ * Windows: CreateMutexW/OpenMutexW "Local\procpool-lock-<name>", plus
+ *        an owner-thread word so the wrapper is non-recursive.
+ */
+typedef struct pp__plat_mutex pp__plat_mutex;
+
+/* Create exclusively: PP_EEXIST if the name is taken. */
+pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out);
+/* Open existing: PP_ENOENT if absent, PP_EINVAL if not a procpool mutex. */
+pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out);
+/* timeout_ms: PP_INFINITE (-1) or >= 0. Returns PP_OK, PP_EOWNERDEAD
+ * (acquired, made consistent), PP_ETIMEDOUT, PP_EDEADLK (caller holds it). */
+pp_status pp__plat_mutex_lock(pp__plat_mutex *m, int64_t timeout_ms);
+/* PP_OK, PP_EOWNERDEAD, PP_EBUSY, PP_EDEADLK. */
+pp_status pp__plat_mutex_trylock(pp__plat_mutex *m);
+/* PP_OK, PP_EPERM (caller does not hold it). */
+pp_status pp__plat_mutex_unlock(pp__plat_mutex *m);
+/* Detach (unmap / CloseHandle). Does not remove the name. NULL ok. */
+void pp__plat_mutex_close(pp__plat_mutex *m);
+/* Remove the name (shm_unlink; no-op on Windows where the name goes with
+ * the last handle). PP_ENOENT if absent. */
+pp_status pp__plat_mutex_unlink(const char *name);
+
+/* ------------------------------------------------- named shared memory */
+
+/*
+ * A named block of shared memory, same naming rules as mutexes.
+ * POSIX: shm_open("/<name>", O_CREAT|O_EXCL, 0600) + ftruncate + mmap,
+ *        with a header like the mutex's so open() can check it; the
+ *        pointer returned excludes the header.
+ * Windows: CreateFileMappingW "Local\procpool-shm-<name>" + MapViewOfFile.
+ * Memory is zero-filled at creation.
+ */
+typedef struct pp__plat_shm pp__plat_shm;
+
+pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out);
+pp_status pp__plat_shm_open(const char *name, pp__plat_shm **out);
+void *pp__plat_shm_ptr(const pp__plat_shm *s);
+size_t pp__plat_shm_size(const pp__plat_shm *s);
+void pp__plat_shm_close(pp__plat_shm *s);
+pp_status pp__plat_shm_unlink(const char *name);
+
+/* -------------------------------------------------------------- channels */
+
+/*
+ * A channel is a reliable duplex byte stream between the parent and one
+ * worker (POSIX: AF_UNIX SOCK_STREAM socketpair; Windows: a pair of
+ * anonymous pipes or a named pipe). Handles are never inheritable except
+ * the worker's end, and only into the one worker it belongs to.
+ * One thread may read while another writes.
+ */
+typedef struct pp__plat_chan pp__plat_chan;
+
+/* Read up to cap bytes; blocks until at least one byte is available.
+ * Returns PP_OK with *got > 0, or PP_ECONNLOST on EOF / peer gone /
+ * after pp__plat_chan_shutdown(). */
+pp_status pp__plat_chan_read(pp__plat_chan *c, void *buf, size_t cap, size_t *got);
+
+/* Write all len bytes (blocking). PP_ECONNLOST if the peer is gone; never
+ * raises SIGPIPE. */
+pp_status pp__plat_chan_write(pp__plat_chan *c, const void *buf, size_t len);
+
+/* Make a read blocked in another thread return PP_ECONNLOST promptly, and
+ * every later read/write fail. Does not free. */
+void pp__plat_chan_shutdown(pp__plat_chan *c);
+
+/* Close and free. NULL ok. */
+void pp__plat_chan_close(pp__plat_chan *c);
+
+/* -------------------------------------------------------- worker launch */
+
+/* Start methods; values match pp_start_method in procpool/pool.h. */
+enum {
+    PP__START_FORK = 1,
+    PP__START_SPAWN = 2,
+    PP__START_FORKSERVER = 3
+};
+
+/* How a process ended. */
+typedef struct pp__exit_info {
+    int exited;     /* 1: normal exit, code valid */
+    int code;       /* exit code (Windows: the process exit code) */
+    int signaled;   /* 1: killed by a signal (POSIX) */
+    int signo;      /* the signal */
+} pp__exit_info;
+
+/* The start method used when the user asks for the default: fork where
+ * fork is the platform's tradition and reliable (Linux, BSDs), spawn on
+ * macOS (fork without exec is unsafe with its system frameworks) and
+ * Windows. */
+int pp__plat_default_start_method(void);
+
+typedef struct pp__plat_proc pp__plat_proc;
+typedef struct pp__plat_launcher pp__plat_launcher;
+
+/*
+ * Entry point of a worker, provided by the core (src/worker.c) and called
+ * by the port in the new worker process with the worker's channel end.
+ * Its return value becomes the process exit code (the port calls
+ * pp__plat_flush_stdio() and then exits without running atexit handlers of
+ * a forked image).
+ */
+int pp__worker_main(pp__plat_chan *chan);
+
+/*
+ * Create a launcher for one pool.
+ *  - PP__START_SPAWN: workers are fresh executions of the program's own
+ *    image (/proc/self/exe, GetModuleFileNameW) with the argv saved by
+ *    pp__plat_role_detect() plus a marker naming the inherited channel.
+ *    POSIX: fork+exec with signals blocked around fork, dispositions
+ *    reset, and a CLOEXEC error pipe so a failed exec is reported by
+ *    pp__plat_launcher_start() (PP_ESPAWN) instead of a worker that exits
+ *    255. Windows: CreateProcessW + PROC_THREAD_ATTRIBUTE_HANDLE_LIST with
+ *    only the worker's handles, all workers in a kill-on-close Job object.
+ *  - PP__START_FORK (POSIX): forks a single-threaded zygote *now*, which
+ *    inherits the caller's state; workers are forked from the zygote.
+ *  - PP__START_FORKSERVER (POSIX): spawns a fresh server process (exec of
+ *    own image, role marker) that forks the workers.
+ * Windows returns PP_ENOTSUP for fork and forkserver.
+ * Workers ignore SIGINT / console Ctrl-C, and die when the parent dies
+ * (Linux PR_SET_PDEATHSIG + channel EOF; Windows Job object).
+ */
+pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out);
+
+/* Start one worker. On success the worker runs pp__worker_main() with its
+ * end of a fresh channel and *chan is the parent's end. */
+pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc,
+                                  pp__plat_chan **chan);
+
+/* Stop the zygote / fork server (its remaining workers are killed) and
+ * free. Every proc of this launcher must have been released before. NULL ok. */
+void pp__plat_launcher_destroy(pp__plat_launcher *l);
+
+/* Wait for the process to end: PP_OK with *info filled, or PP_ETIMEDOUT.
+ * timeout_ms: PP_INFINITE or >= 0. May be called again after PP_OK (the
+ * same info is returned). Never waits for other processes. */
+pp_status pp__plat_proc_wait(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info);
+
+/* Kill the process now (SIGKILL / TerminateProcess). PP_OK also if it has
+ * already exited. */
+pp_status pp__plat_proc_kill(pp__plat_proc *p);
+
+/* OS process id. */
+uint64_t pp__plat_proc_pid(const pp__plat_proc *p);
+
+/* Free the handle; reaps the process if it has ended (no zombie). If it
+ * still runs it is killed and reaped first. NULL ok. */
+void pp__plat_proc_release(pp__plat_proc *p);
+
+/* ------------------------------------------------------------- roles */
+
+enum {
+    PP__ROLE_MAIN = 0,   /* ordinary program: pp_init returns */
+    PP__ROLE_WORKER = 1  /* spawned worker: *chan is its channel */
+};
+
+/*
+ * Called by pp_init(). Saves a copy of the original argv for spawning and
+ * looks for the role marker a launcher put on the command line. If found,
+ * removes it from argc and argv (the user's main sees the parent's argv).
+ * A fork server role is handled entirely inside the port: this function
+ * then never returns (it runs the server and exits the process).
+ * Returns PP_OK with *role set (and *chan for PP__ROLE_WORKER), PP_EINVAL
+ * for a malformed marker.
+ */
+pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan **chan);
+
+/* Prepare the calling process to be a worker: ignore SIGINT/Ctrl-C,
+ * parent-death signal where the OS has one. */
+void pp__plat_worker_setup(void);
+
+/* Exit the process immediately with code, without atexit handlers (after
+ * flushing stdio). */
+void pp__plat_exit(int code);
+
+#endif /* PROCPOOL_PLATFORM_H */

@@ -1,0 +1,180 @@
+/*
+ * posix_internal.h — helpers shared by the files of the POSIX port.
+ *
+ * Nothing here is part of the contract (platform.h); src/ must not include
+ * this header. Names are pp__posix_*.
+ */
+#ifndef PROCPOOL_POSIX_INTERNAL_H
+#define PROCPOOL_POSIX_INTERNAL_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "platform.h"
+#include "procpool/common.h"
+
+/* ------------------------------------------------------ feature checks */
+
+/* Robust mutexes: glibc/musl (Linux), FreeBSD >= 11, DragonFly. glibc
+ * declares PTHREAD_MUTEX_ROBUST as an enum constant, so it cannot be
+ * tested with #ifdef there; other systems that define it as a macro are
+ * accepted too. macOS has none: lock create/open return PP_ENOTSUP. */
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__DragonFly__) ||                        \
+    defined(PTHREAD_MUTEX_ROBUST)
+#define PP_POSIX_HAVE_ROBUST_MUTEX 1
+#endif
+
+/* pthread_mutex_clocklock (glibc >= 2.30): timed lock against the
+ * monotonic clock, so a wall-clock jump cannot stretch a timeout. */
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 30)
+#define PP_POSIX_HAVE_CLOCKLOCK 1
+#endif
+#endif
+
+/* ---------------------------------------------------------- fd helpers */
+/* (posix_fd.c) Every fd the port creates is close-on-exec from birth where
+ * the OS allows it (Linux, BSD); on macOS the flag is set right after
+ * creation, which leaves a small window against a concurrent fork+exec. */
+
+/* close() that keeps errno and never retries on EINTR (Linux and most
+ * systems release the fd even when close is interrupted). fd < 0 ok. */
+void pp__posix_close(int fd);
+
+/* Set FD_CLOEXEC. Returns 0 or -1 with errno. */
+int pp__posix_set_cloexec(int fd);
+
+/* AF_UNIX SOCK_STREAM socketpair, both ends close-on-exec and (macOS)
+ * SO_NOSIGPIPE. Returns 0 or -1 with errno. */
+int pp__posix_socketpair(int fds[2]);
+
+/* pipe with both ends close-on-exec. Returns 0 or -1 with errno. */
+int pp__posix_pipe(int fds[2]);
+
+/* Flags for send(): MSG_NOSIGNAL where it exists (SO_NOSIGPIPE is set on
+ * the socket instead on macOS). */
+#ifdef MSG_NOSIGNAL
+#define PP_POSIX_SEND_FLAGS MSG_NOSIGNAL
+#else
+#define PP_POSIX_SEND_FLAGS 0
+#endif
+
+/* Send all len bytes, optionally passing one fd (SCM_RIGHTS) with the
+ * first byte (pass_fd < 0: none). Returns 0 or -1 with errno (EPIPE when
+ * the peer is gone). Never raises SIGPIPE. */
+int pp__posix_send_msg(int sock, const void *buf, size_t len, int pass_fd);
+
+/* Receive exactly len bytes; an fd passed with them is stored in *got_fd
+ * (close-on-exec) if got_fd is not NULL, else closed; *got_fd = -1 when
+ * none came. Returns 1 on success, 0 on EOF (nothing or a partial message
+ * read), -1 with errno on error. */
+int pp__posix_recv_msg(int sock, void *buf, size_t len, int *got_fd);
+
+/* ------------------------------------------------------------ channels */
+/* (posix_chan.c) */
+
+/* Wrap a connected stream socket into a channel. Takes ownership of fd:
+ * on failure it is closed. */
+pp_status pp__posix_chan_wrap(int fd, pp__plat_chan **out);
+
+/* The channel's socket. */
+int pp__posix_chan_fd(const pp__plat_chan *c);
+
+/* ------------------------------------------------ named shared segments */
+/* (posix_seg.c) Common part of named mutexes and named shm: a segment
+ * "/<name>" starting with this header. */
+
+/* The header every procpool segment begins with. The creator fills it,
+ * then initialises the payload, then stores PP_POSIX_SEG_READY in ready
+ * with release semantics; openers wait for that value (acquire) before
+ * touching anything else. */
+typedef struct pp__posix_seg_hdr {
+    uint32_t magic;         /* which kind of object (mutex, shm) */
+    uint32_t version;       /* layout version of that kind */
+    uint32_t size;          /* sizeof the kind's header struct (ABI check) */
+    _Atomic uint32_t ready; /* PP_POSIX_SEG_READY once usable */
+} pp__posix_seg_hdr;
+
+#define PP_POSIX_SEG_READY 0x52454459u /* "REDY": not a value fresh zeroes give */
+
+/* Grace period open() allows a concurrent creator to finish. */
+#define PP_POSIX_SEG_GRACE_MS 1000
+
+/* Create "/<name>" exclusively with total bytes (zero-filled), map it.
+ * The name is removed again on any failure. */
+pp_status pp__posix_seg_create(const char *name, size_t total, void **addr);
+
+/* Open "/<name>", map it and validate the header: magic, version and
+ * header size must match, and the segment size must be exactly
+ * expect_total (if != 0) or at least min_total. Waits up to the grace
+ * period for a concurrent creator. *total gets the mapped size. */
+pp_status pp__posix_seg_open(const char *name, uint32_t magic, uint32_t version, uint32_t hdr_size,
+                             size_t expect_total, size_t min_total, void **addr, size_t *total);
+
+/* Publish a fully initialised segment (release store of ready). */
+void pp__posix_seg_publish(pp__posix_seg_hdr *hdr);
+
+/* Unmap. */
+void pp__posix_seg_unmap(void *addr, size_t total);
+
+/* shm_unlink("/<name>"): PP_OK, PP_ENOENT, ... */
+pp_status pp__posix_seg_unlink(const char *name);
+
+/* ------------------------------------------------------------- process */
+
+/* The argv saved by pp__plat_role_detect() (marker removed), NULL-
+ * terminated; NULL if role_detect was not called with an argv.
+ * (posix_role.c) */
+char *const *pp__posix_saved_argv(int *argc);
+
+/* Path to exec as a fallback when /proc/self/exe is unusable (resolved
+ * argv[0], or the macOS executable path); NULL if unknown. */
+const char *pp__posix_exe_fallback(void);
+
+/* Run the zygote / fork server loop on control socket ctl. worker_mask is
+ * the signal mask workers get. sweep: close the close-on-exec fds the
+ * process inherited (fork zygote; see posix_zygote.c). Never returns.
+ * (posix_zygote.c) */
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sweep);
+
+/* fork+exec the program's own image with the role marker
+ * "--pp-role=<role>:<PP_POSIX_CHILD_FD>" and child_fd placed on
+ * PP_POSIX_CHILD_FD. pdeath: ask for SIGKILL when the calling thread dies
+ * (Linux). PP_ESPAWN (os error = the child's errno) if the exec failed.
+ * (posix_spawn.c) */
+pp_status pp__posix_spawn_self(const char *role, int child_fd, int pdeath, pid_t *pid);
+
+/* Set the parent-death signal to SIGKILL (Linux; no-op elsewhere). If the
+ * parent is already gone (getppid() != parent), _exit at once.
+ * Async-signal-safe. (posix_role.c) */
+void pp__posix_die_with_parent(pid_t parent);
+
+/* Decode a waitpid status. */
+void pp__posix_decode_status(int status, pp__exit_info *info);
+
+/* Fixed fd a spawned process finds its channel / control socket on. */
+#define PP_POSIX_CHILD_FD 3
+
+/* Marker prefix on a spawned process's command line. */
+#define PP_POSIX_ROLE_PREFIX "--pp-role="
+
+/* Messages between the parent and a zygote / fork server (control
+ * socket). Fixed size; same program image on both ends, so native
+ * layout is fine. */
+enum {
+    PP_POSIX_ZMSG_START = 1,   /* parent -> zygote: fork a worker */
+    PP_POSIX_ZMSG_STARTED = 2, /* zygote -> parent: pid, channel fd attached */
+    PP_POSIX_ZMSG_FAILED = 3,  /* zygote -> parent: err = errno */
+    PP_POSIX_ZMSG_EXIT = 4     /* zygote -> parent: pid ended, status */
+};
+
+typedef struct pp__posix_zmsg {
+    int32_t type;
+    int32_t err;
+    int64_t pid;
+    int32_t status; /* raw waitpid status for EXIT */
+    int32_t pad;
+} pp__posix_zmsg;
+
+#endif /* PROCPOOL_POSIX_INTERNAL_H */

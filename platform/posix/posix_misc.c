@@ -1,0 +1,144 @@
+/*
+ * posix_misc.c — clocks, sleeping, ids, random bytes, CPU count, exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<sys/random.h>)
+#include <sys/random.h>
+#define PP_POSIX_HAVE_GETRANDOM 1
+#endif
+#endif
+
+#include "posix_internal.h"
+
+pp_status pp__plat_init(void)
+{
+    /* Nothing process-wide is needed yet: every object of the port sets
+     * itself up lazily. Kept for symmetry with the Windows port. */
+    return PP_OK;
+}
+
+int pp__plat_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 1 ? (int)n : 1;
+}
+
+/* /dev/urandom: the fallback where getrandom() is missing or refused
+ * (old kernels, seccomp filters). */
+static pp_status pp__posix_urandom(unsigned char *p, size_t n)
+{
+    int fd;
+    do {
+        fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return pp__plat_fail(errno);
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? errno : EIO;
+            pp__posix_close(fd);
+            return pp__plat_fail(e);
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    pp__posix_close(fd);
+    return PP_OK;
+}
+
+pp_status pp__plat_random(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+#ifdef PP_POSIX_HAVE_GETRANDOM
+    while (n > 0) {
+        ssize_t r = getrandom(p, n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break; /* ENOSYS, EPERM (seccomp): try the device */
+        p += r;
+        n -= (size_t)r;
+    }
+    if (n == 0)
+        return PP_OK;
+#endif
+    return pp__posix_urandom(p, n);
+}
+
+int64_t pp__plat_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t pp__plat_now_ms(void)
+{
+    return pp__plat_now_ns() / 1000000;
+}
+
+void pp__plat_sleep_ms(int64_t ms)
+{
+    struct timespec ts;
+    if (ms <= 0)
+        return;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000;
+    /* nanosleep leaves the unslept rest in ts: resume with it. */
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+uint64_t pp__plat_getpid(void)
+{
+    return (uint64_t)getpid();
+}
+
+/* Thread ids come from a process-wide counter rather than pthread_self()
+ * (an opaque type, reused as soon as a thread is joined) or gettid()
+ * (Linux only): ids are never reused, so an owner word naming a dead
+ * thread can never match a live one. A forked child keeps the forking
+ * thread's id, which is still unique there since it is the only thread. */
+static atomic_uint_fast64_t pp__posix_next_tid = 1;
+static _Thread_local uint64_t pp__posix_tid;
+
+uint64_t pp__plat_thread_id(void)
+{
+    if (pp__posix_tid == 0)
+        pp__posix_tid = (uint64_t)atomic_fetch_add(&pp__posix_next_tid, 1);
+    return pp__posix_tid;
+}
+
+void pp__plat_flush_stdio(void)
+{
+    fflush(NULL);
+}
+
+void pp__plat_exit(int code)
+{
+    /* _exit: a forked worker must not run the parent's atexit handlers or
+     * flush stdio buffers it inherited; its own output is flushed here. */
+    pp__plat_flush_stdio();
+    _exit(code);
+}
+
+int pp__plat_default_start_method(void)
+{
+#if defined(__APPLE__)
+    /* macOS system frameworks are not fork-safe without exec (CPython made
+     * spawn the default there in 3.8 for the same reason). */
+    return PP__START_SPAWN;
+#else
+    return PP__START_FORK;
+#endif
+}

@@ -1,0 +1,275 @@
+/*
+ * posix_mutex.c — named robust mutex: a process-shared, robust,
+ * error-checking pthread mutex inside a named segment (posix_seg.c).
+ *
+ * Ownership is tracked twice: by the pthread mutex itself (per kernel
+ * thread, across processes) and by an owner word in the process-local
+ * handle. The owner word answers "does the calling thread hold it?"
+ * cheaply and portably: with PTHREAD_MUTEX_ERRORCHECK, glibc's trylock by
+ * the owner returns EBUSY, not EDEADLK, so the mutex alone cannot tell a
+ * relock from contention.
+ */
+/* pipe2 (fd) / pthread_mutex_clocklock (mutex) are GNU extensions in
+ * glibc's headers; harmless elsewhere. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix_internal.h"
+
+#define PP_POSIX_MUTEX_MAGIC   0x50504d58u /* "PPMX" */
+#define PP_POSIX_MUTEX_VERSION 1u
+
+/* The shared segment. */
+typedef struct pp__posix_mutex_seg {
+    pp__posix_seg_hdr hdr;
+    pthread_mutex_t mtx;
+} pp__posix_mutex_seg;
+
+struct pp__plat_mutex {
+    pp__posix_mutex_seg *seg;
+    size_t size;
+    /* Holder in this process: (pid << 32) | thread id, 0 when free here.
+     * The pid part keeps a forked child (which inherits both the mapping
+     * and the forking thread's id) from believing it holds a lock its
+     * parent held at fork time. Written only by the holding thread. */
+    _Atomic uint64_t owner;
+};
+
+static uint64_t pp__posix_owner_key(void)
+{
+    return ((uint64_t)(uint32_t)getpid() << 32) | (pp__plat_thread_id() & 0xffffffffu);
+}
+
+#ifdef PP_POSIX_HAVE_ROBUST_MUTEX
+
+static pp_status pp__posix_mutex_init(pthread_mutex_t *mtx)
+{
+    pthread_mutexattr_t a;
+    int e = pthread_mutexattr_init(&a);
+    if (e != 0)
+        return pp__plat_fail(e);
+    if ((e = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED)) == 0 &&
+        (e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)) == 0 &&
+        (e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK)) == 0)
+        e = pthread_mutex_init(mtx, &a);
+    pthread_mutexattr_destroy(&a);
+    return e == 0 ? PP_OK : pp__plat_fail(e);
+}
+
+static pp_status pp__posix_mutex_wrap(pp__posix_mutex_seg *seg, size_t size, pp__plat_mutex **out)
+{
+    pp__plat_mutex *m = malloc(sizeof *m);
+    if (m == NULL)
+        return PP_ENOMEM;
+    m->seg = seg;
+    m->size = size;
+    atomic_init(&m->owner, 0);
+    *out = m;
+    return PP_OK;
+}
+
+pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
+{
+    pp__posix_mutex_seg *seg;
+    void *addr;
+    pp_status st = pp__posix_seg_create(name, sizeof *seg, &addr);
+    if (st != PP_OK)
+        return st;
+    seg = addr;
+    seg->hdr.magic = PP_POSIX_MUTEX_MAGIC;
+    seg->hdr.version = PP_POSIX_MUTEX_VERSION;
+    seg->hdr.size = (uint32_t)sizeof *seg;
+    st = pp__posix_mutex_init(&seg->mtx);
+    if (st == PP_OK)
+        st = pp__posix_mutex_wrap(seg, sizeof *seg, out);
+    if (st != PP_OK) {
+        pp__posix_seg_unmap(seg, sizeof *seg);
+        (void)pp__posix_seg_unlink(name);
+        return st;
+    }
+    pp__posix_seg_publish(&seg->hdr);
+    return PP_OK;
+}
+
+pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
+{
+    void *addr;
+    size_t size;
+    pp_status st;
+
+    st = pp__posix_seg_open(name, PP_POSIX_MUTEX_MAGIC, PP_POSIX_MUTEX_VERSION,
+                            (uint32_t)sizeof(pp__posix_mutex_seg), sizeof(pp__posix_mutex_seg), 0,
+                            &addr, &size);
+    if (st != PP_OK)
+        return st;
+    st = pp__posix_mutex_wrap(addr, size, out);
+    if (st != PP_OK)
+        pp__posix_seg_unmap(addr, size);
+    return st;
+}
+
+/* Absolute deadline timeout_ms from now on the clock the timed lock uses. */
+static struct timespec pp__posix_deadline(clockid_t clk, int64_t timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    ts.tv_sec += (time_t)(timeout_ms / 1000);
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+static int pp__posix_timedlock(pthread_mutex_t *mtx, int64_t timeout_ms)
+{
+#ifdef PP_POSIX_HAVE_CLOCKLOCK
+    struct timespec ts = pp__posix_deadline(CLOCK_MONOTONIC, timeout_ms);
+    return pthread_mutex_clocklock(mtx, CLOCK_MONOTONIC, &ts);
+#else
+    struct timespec ts = pp__posix_deadline(CLOCK_REALTIME, timeout_ms);
+    return pthread_mutex_timedlock(mtx, &ts);
+#endif
+}
+
+/* Turn the result of a lock attempt into a status; on success the caller
+ * holds the mutex and becomes the recorded owner. */
+static pp_status pp__posix_locked(pp__plat_mutex *m, int e, uint64_t me, pp_status busy)
+{
+    switch (e) {
+    case 0:
+        atomic_store_explicit(&m->owner, me, memory_order_relaxed);
+        return PP_OK;
+    case EOWNERDEAD:
+        /* The holder died: we own it now. Mark it usable again, and tell
+         * the caller so the protected data can be checked. */
+        e = pthread_mutex_consistent(&m->seg->mtx);
+        if (e != 0) {
+            (void)pthread_mutex_unlock(&m->seg->mtx);
+            return pp__plat_fail(e);
+        }
+        atomic_store_explicit(&m->owner, me, memory_order_relaxed);
+        pp__plat_set_os_error(EOWNERDEAD);
+        return PP_EOWNERDEAD;
+    case EBUSY:
+    case ETIMEDOUT:
+        return busy;
+    case EDEADLK:
+        return PP_EDEADLK;
+    case ENOTRECOVERABLE:
+        /* Only reachable if someone unlocked an EOWNERDEAD mutex without
+         * making it consistent; we never do. */
+        pp__plat_set_os_error(e);
+        return PP_ESYS;
+    default:
+        return pp__plat_fail(e);
+    }
+}
+
+pp_status pp__plat_mutex_lock(pp__plat_mutex *m, int64_t timeout_ms)
+{
+    uint64_t me = pp__posix_owner_key();
+    int e;
+
+    if (timeout_ms < -1)
+        return PP_EINVAL;
+    if (atomic_load_explicit(&m->owner, memory_order_relaxed) == me)
+        return PP_EDEADLK;
+    if (timeout_ms == PP_INFINITE)
+        e = pthread_mutex_lock(&m->seg->mtx);
+    else if (timeout_ms == 0)
+        e = pthread_mutex_trylock(&m->seg->mtx);
+    else
+        e = pp__posix_timedlock(&m->seg->mtx, timeout_ms);
+    return pp__posix_locked(m, e, me, PP_ETIMEDOUT);
+}
+
+pp_status pp__plat_mutex_trylock(pp__plat_mutex *m)
+{
+    uint64_t me = pp__posix_owner_key();
+    if (atomic_load_explicit(&m->owner, memory_order_relaxed) == me)
+        return PP_EDEADLK;
+    return pp__posix_locked(m, pthread_mutex_trylock(&m->seg->mtx), me, PP_EBUSY);
+}
+
+pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
+{
+    uint64_t me = pp__posix_owner_key();
+    int e;
+
+    if (atomic_load_explicit(&m->owner, memory_order_relaxed) != me)
+        return PP_EPERM;
+    /* Clear before unlocking: once unlocked another thread of this process
+     * may acquire and write its own id. */
+    atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
+    e = pthread_mutex_unlock(&m->seg->mtx);
+    if (e == 0)
+        return PP_OK;
+    if (e == EPERM)
+        return PP_EPERM;
+    return pp__plat_fail(e);
+}
+
+#else /* !PP_POSIX_HAVE_ROBUST_MUTEX */
+
+/* No robust process-shared mutexes (macOS): a lock whose holder died would
+ * stay locked forever, which procpool promises never happens. */
+pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
+{
+    (void)name;
+    (void)out;
+    return PP_ENOTSUP;
+}
+
+pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
+{
+    (void)name;
+    (void)out;
+    return PP_ENOTSUP;
+}
+
+pp_status pp__plat_mutex_lock(pp__plat_mutex *m, int64_t timeout_ms)
+{
+    (void)m;
+    (void)timeout_ms;
+    (void)pp__posix_owner_key;
+    return PP_ENOTSUP;
+}
+
+pp_status pp__plat_mutex_trylock(pp__plat_mutex *m)
+{
+    (void)m;
+    return PP_ENOTSUP;
+}
+
+pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
+{
+    (void)m;
+    return PP_ENOTSUP;
+}
+
+#endif /* PP_POSIX_HAVE_ROBUST_MUTEX */
+
+void pp__plat_mutex_close(pp__plat_mutex *m)
+{
+    if (m == NULL)
+        return;
+    /* The pthread mutex is not destroyed: other processes may still use
+     * it, and destroying a shared mutex is a no-op on every system we
+     * support anyway. */
+    pp__posix_seg_unmap(m->seg, m->size);
+    free(m);
+}
+
+pp_status pp__plat_mutex_unlink(const char *name)
+{
+    return pp__posix_seg_unlink(name);
+}

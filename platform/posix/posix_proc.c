@@ -1,0 +1,570 @@
+/*
+ * posix_proc.c — launchers and worker process handles (parent side).
+ *
+ * Spawn: workers are our own children (posix_spawn.c); we wait for them
+ * with waitpid(<that pid>, WNOHANG) polls, never waitpid(-1), so children
+ * of the program and of other libraries are left alone.
+ *
+ * Fork / forkserver: workers are children of a zygote (posix_zygote.c).
+ * A thread per launcher reads the control socket: replies to START go to
+ * the one pp__plat_launcher_start() in progress, EXIT notices are stored
+ * in the proc they name. That thread is created after the zygote has been
+ * forked, and this process never forks for this launcher again.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix_internal.h"
+
+/* How long release/destroy wait for a killed process before giving up on
+ * it (a process in uninterruptible sleep cannot die at once). */
+#define PP_POSIX_KILL_GRACE_MS 5000
+
+struct pp__plat_proc {
+    pp__plat_launcher *l;
+    pid_t pid;
+    int done;           /* info is valid; a direct child is reaped */
+    pp__exit_info info; /* guarded by l->mu */
+    pp__plat_proc *next;
+};
+
+struct pp__plat_launcher {
+    int method;
+    pthread_mutex_t mu; /* everything below, and every proc's done/info */
+    pthread_cond_t cv;  /* a reply or an exit notice arrived */
+    pp__plat_proc *procs;
+
+    /* zygote / fork server only */
+    pthread_mutex_t start_mu; /* one START request in flight */
+    int ctl;
+    pid_t zpid;
+    pthread_t thread;
+    int lost;               /* control connection gone */
+    pp__plat_proc *pending; /* proc of the START in flight */
+    int replied;
+    int reply_err; /* 0 or the zygote's errno */
+    int reply_fd;
+};
+
+static int pp__posix_is_zygote(const pp__plat_launcher *l)
+{
+    return l->method != PP__START_SPAWN;
+}
+
+/* ------------------------------------------------------------- timing */
+
+/* Condition variables wait on the monotonic clock where the system lets
+ * us choose (not macOS), so wall-clock jumps do not bend timeouts. */
+static int pp__posix_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    int e = pthread_condattr_init(&a);
+    if (e != 0)
+        return e;
+#if !defined(__APPLE__)
+    (void)pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+#endif
+    e = pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+    return e;
+}
+
+static struct timespec pp__posix_cond_deadline(int64_t ms)
+{
+    struct timespec ts;
+#if !defined(__APPLE__)
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#else
+    clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+/* ---------------------------------------------------------- proc list */
+
+static pp__plat_proc *pp__posix_proc_new(pp__plat_launcher *l)
+{
+    pp__plat_proc *p = calloc(1, sizeof *p);
+    if (p != NULL)
+        p->l = l;
+    return p;
+}
+
+/* Caller holds l->mu. */
+static void pp__posix_proc_link(pp__plat_launcher *l, pp__plat_proc *p)
+{
+    p->next = l->procs;
+    l->procs = p;
+}
+
+/* Caller holds l->mu. */
+static void pp__posix_proc_unlink(pp__plat_launcher *l, pp__plat_proc *p)
+{
+    pp__plat_proc **pp;
+    for (pp = &l->procs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------ direct children */
+
+/* Try to reap a direct child once. Caller holds l->mu. */
+static void pp__posix_try_reap(pp__plat_proc *p)
+{
+    int status = 0;
+    pid_t r;
+    if (p->done)
+        return;
+    do {
+        r = waitpid(p->pid, &status, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == p->pid) {
+        pp__posix_decode_status(status, &p->info);
+        p->done = 1;
+    } else if (r < 0) {
+        /* ECHILD: the program set SIGCHLD to SIG_IGN (children reap
+         * themselves) or reaped it with waitpid(-1). Gone, cause unknown:
+         * both exited and signaled stay 0. */
+        memset(&p->info, 0, sizeof p->info);
+        p->done = 1;
+    }
+}
+
+/* Polling: waitpid has no timeout, and blocking in waitpid(pid, 0) would
+ * race another thread's WNOHANG reap of the same pid. The interval grows
+ * from 1 to 10 ms; channel EOF is the fast death signal anyway. */
+static pp_status pp__posix_wait_direct(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
+{
+    pp__plat_launcher *l = p->l;
+    int64_t deadline = pp__plat_now_ms() + timeout_ms;
+    int64_t nap = 1;
+
+    for (;;) {
+        int64_t left;
+        pthread_mutex_lock(&l->mu);
+        pp__posix_try_reap(p);
+        if (p->done) {
+            *info = p->info;
+            pthread_mutex_unlock(&l->mu);
+            return PP_OK;
+        }
+        pthread_mutex_unlock(&l->mu);
+        left = timeout_ms == PP_INFINITE ? nap : deadline - pp__plat_now_ms();
+        if (left <= 0)
+            return PP_ETIMEDOUT;
+        pp__plat_sleep_ms(left < nap ? left : nap);
+        nap = nap < 10 ? nap * 2 : 10;
+    }
+}
+
+/* ------------------------------------------------------ zygote children */
+
+static pp_status pp__posix_wait_zygote(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
+{
+    pp__plat_launcher *l = p->l;
+    struct timespec ts = pp__posix_cond_deadline(timeout_ms > 0 ? timeout_ms : 0);
+    pp_status st = PP_OK;
+
+    pthread_mutex_lock(&l->mu);
+    while (!p->done) {
+        if (timeout_ms == PP_INFINITE) {
+            pthread_cond_wait(&l->cv, &l->mu);
+        } else if (timeout_ms == 0 || pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT) {
+            st = p->done ? PP_OK : PP_ETIMEDOUT;
+            break;
+        }
+    }
+    if (st == PP_OK)
+        *info = p->info;
+    pthread_mutex_unlock(&l->mu);
+    return st;
+}
+
+/* Caller holds l->mu. */
+static pp__plat_proc *pp__posix_find(pp__plat_launcher *l, pid_t pid)
+{
+    pp__plat_proc *p;
+    for (p = l->procs; p != NULL; p = p->next) {
+        if (p->pid == pid)
+            return p;
+    }
+    return NULL;
+}
+
+/* Caller holds l->mu. */
+static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int fd)
+{
+    pp__plat_proc *p;
+    switch (m->type) {
+    case PP_POSIX_ZMSG_STARTED:
+    case PP_POSIX_ZMSG_FAILED:
+        if (l->pending == NULL || l->replied || (m->type == PP_POSIX_ZMSG_STARTED && fd < 0)) {
+            pp__posix_close(fd); /* no request waits for it: a zygote bug */
+            return;
+        }
+        if (m->type == PP_POSIX_ZMSG_STARTED) {
+            /* Linked now, before any EXIT for this pid can be read. */
+            l->pending->pid = (pid_t)m->pid;
+            pp__posix_proc_link(l, l->pending);
+            l->reply_fd = fd;
+            l->reply_err = 0;
+        } else {
+            l->reply_err = m->err != 0 ? m->err : EIO;
+        }
+        l->replied = 1;
+        return;
+    case PP_POSIX_ZMSG_EXIT:
+        p = pp__posix_find(l, (pid_t)m->pid);
+        if (p != NULL && !p->done) {
+            pp__posix_decode_status(m->status, &p->info);
+            p->done = 1;
+        }
+        break;
+    default:
+        break;
+    }
+    pp__posix_close(fd);
+}
+
+/* The zygote is gone (killed, crashed, or we shut it down). Its workers
+ * got SIGKILL from it or from their parent-death signal (Linux); where
+ * there is no such signal, kill them here. Caller holds l->mu. */
+static void pp__posix_on_lost(pp__plat_launcher *l)
+{
+    pp__plat_proc *p;
+    l->lost = 1;
+    for (p = l->procs; p != NULL; p = p->next) {
+        if (p->done)
+            continue;
+#if !defined(__linux__)
+        (void)kill(p->pid, SIGKILL);
+#endif
+        memset(&p->info, 0, sizeof p->info);
+        p->info.signaled = 1;
+        p->info.signo = SIGKILL;
+        p->done = 1;
+    }
+}
+
+static void *pp__posix_reader(void *arg)
+{
+    pp__plat_launcher *l = arg;
+    for (;;) {
+        pp__posix_zmsg m;
+        int fd = -1;
+        int r = pp__posix_recv_msg(l->ctl, &m, sizeof m, &fd);
+        pthread_mutex_lock(&l->mu);
+        if (r > 0)
+            pp__posix_on_zmsg(l, &m, fd);
+        else
+            pp__posix_on_lost(l);
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        if (r <= 0)
+            return NULL;
+    }
+}
+
+/* ------------------------------------------------------------ launcher */
+
+static pp_status pp__posix_launcher_alloc(int method, pp__plat_launcher **out)
+{
+    pp__plat_launcher *l = calloc(1, sizeof *l);
+    int e;
+    if (l == NULL)
+        return PP_ENOMEM;
+    l->method = method;
+    l->ctl = -1;
+    l->reply_fd = -1;
+    if ((e = pthread_mutex_init(&l->mu, NULL)) != 0)
+        goto fail0;
+    if ((e = pthread_mutex_init(&l->start_mu, NULL)) != 0)
+        goto fail1;
+    if ((e = pp__posix_cond_init(&l->cv)) != 0)
+        goto fail2;
+    *out = l;
+    return PP_OK;
+fail2:
+    pthread_mutex_destroy(&l->start_mu);
+fail1:
+    pthread_mutex_destroy(&l->mu);
+fail0:
+    free(l);
+    return pp__plat_fail(e);
+}
+
+static void pp__posix_launcher_free(pp__plat_launcher *l)
+{
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->start_mu);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+/* Wait for a direct child (zygote, server) for at most grace_ms, then
+ * kill it and wait for good. */
+static void pp__posix_reap_bounded(pid_t pid, int64_t grace_ms)
+{
+    int64_t deadline = pp__plat_now_ms() + grace_ms;
+    int status;
+    pid_t r;
+    for (;;) {
+        r = waitpid(pid, &status, WNOHANG);
+        if (r != 0 && !(r < 0 && errno == EINTR))
+            return; /* reaped, or ECHILD */
+        if (pp__plat_now_ms() >= deadline)
+            break;
+        pp__plat_sleep_ms(2);
+    }
+    (void)kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
+/* Fork the zygote: flush first so buffered output is not printed twice,
+ * and block signals so no handler of the program runs in it before it
+ * has set its own. */
+static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, pid_t *out)
+{
+    sigset_t all, old;
+    pid_t pid;
+    int e;
+
+    pp__plat_flush_stdio();
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid = fork();
+    if (pid == 0) {
+        pp__posix_close(ctl_parent);
+        pp__posix_zygote_run(ctl_child, &old, 1);
+    }
+    e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        pp__plat_set_os_error(e);
+        return PP_ESPAWN;
+    }
+    *out = pid;
+    return PP_OK;
+}
+
+static pp_status pp__posix_start_zygote(pp__plat_launcher *l)
+{
+    pp_status st;
+    int sv[2], e;
+
+    if (pp__posix_socketpair(sv) < 0)
+        return pp__plat_fail(errno);
+    if (l->method == PP__START_FORK)
+        st = pp__posix_fork_zygote(sv[1], sv[0], &l->zpid);
+    else
+        st = pp__posix_spawn_self("forkserver", sv[1], 0, &l->zpid);
+    pp__posix_close(sv[1]);
+    if (st != PP_OK) {
+        pp__posix_close(sv[0]);
+        return st;
+    }
+    l->ctl = sv[0];
+    e = pthread_create(&l->thread, NULL, pp__posix_reader, l);
+    if (e != 0) {
+        /* EOF makes the zygote exit. */
+        pp__posix_close(l->ctl);
+        l->ctl = -1;
+        pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
+        return pp__plat_fail(e);
+    }
+    return PP_OK;
+}
+
+pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
+{
+    pp__plat_launcher *l = NULL;
+    pp_status st;
+    int argc;
+
+    if (method != PP__START_SPAWN && method != PP__START_FORK && method != PP__START_FORKSERVER)
+        return PP_EINVAL;
+    /* Spawning needs the argv pp__plat_role_detect() saved (pp_init was
+     * given none): a copy of the program that never sees its marker would
+     * run the whole program again. */
+    if (method != PP__START_FORK && pp__posix_saved_argv(&argc) == NULL)
+        return PP_ESPAWN;
+    st = pp__posix_launcher_alloc(method, &l);
+    if (st != PP_OK)
+        return st;
+    if (pp__posix_is_zygote(l)) {
+        st = pp__posix_start_zygote(l);
+        if (st != PP_OK) {
+            pp__posix_launcher_free(l);
+            return st;
+        }
+    }
+    *out = l;
+    return PP_OK;
+}
+
+static pp_status pp__posix_start_spawn(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
+{
+    pp_status st;
+    int sv[2];
+
+    if (pp__posix_socketpair(sv) < 0)
+        return pp__plat_fail(errno);
+    st = pp__posix_spawn_self("worker", sv[1], 1, &p->pid);
+    pp__posix_close(sv[1]);
+    if (st != PP_OK) {
+        pp__posix_close(sv[0]);
+        return st;
+    }
+    pthread_mutex_lock(&l->mu);
+    pp__posix_proc_link(l, p);
+    pthread_mutex_unlock(&l->mu);
+    *fd = sv[0];
+    return PP_OK;
+}
+
+/* One request at a time: the zygote answers in order, and the reply slot
+ * in the launcher holds one answer. */
+static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
+{
+    pp__posix_zmsg m;
+    pp_status st = PP_OK;
+
+    memset(&m, 0, sizeof m);
+    m.type = PP_POSIX_ZMSG_START;
+    pthread_mutex_lock(&l->start_mu);
+    pthread_mutex_lock(&l->mu);
+    l->pending = p;
+    l->replied = 0;
+    l->reply_fd = -1;
+    pthread_mutex_unlock(&l->mu);
+
+    if (pp__posix_send_msg(l->ctl, &m, sizeof m, -1) < 0)
+        pp__plat_set_os_error(errno); /* zygote gone: the reader sees EOF too */
+
+    pthread_mutex_lock(&l->mu);
+    while (!l->replied && !l->lost)
+        pthread_cond_wait(&l->cv, &l->mu);
+    if (!l->replied) {
+        pp__plat_set_os_error(EPIPE);
+        st = PP_ESPAWN;
+    } else if (l->reply_err != 0) {
+        pp__plat_set_os_error(l->reply_err);
+        st = PP_ESPAWN;
+    } else {
+        *fd = l->reply_fd;
+    }
+    l->pending = NULL;
+    l->reply_fd = -1;
+    pthread_mutex_unlock(&l->mu);
+    pthread_mutex_unlock(&l->start_mu);
+    return st;
+}
+
+pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp__plat_chan **chan)
+{
+    pp__plat_proc *p = pp__posix_proc_new(l);
+    pp_status st;
+    int fd = -1;
+
+    if (p == NULL)
+        return PP_ENOMEM;
+    if (pp__posix_is_zygote(l))
+        st = pp__posix_start_forked(l, p, &fd);
+    else
+        st = pp__posix_start_spawn(l, p, &fd);
+    if (st != PP_OK) {
+        free(p);
+        return st;
+    }
+    st = pp__posix_chan_wrap(fd, chan);
+    if (st != PP_OK) {
+        pp__plat_proc_release(p); /* kills and reaps the new worker */
+        return st;
+    }
+    *proc = p;
+    return PP_OK;
+}
+
+void pp__plat_launcher_destroy(pp__plat_launcher *l)
+{
+    if (l == NULL)
+        return;
+    if (pp__posix_is_zygote(l)) {
+        /* shutdown, not close: the reader thread is blocked on this fd.
+         * The zygote sees EOF, kills what is left and exits. */
+        (void)shutdown(l->ctl, SHUT_RDWR);
+        pthread_join(l->thread, NULL);
+        pp__posix_close(l->ctl);
+        pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
+    }
+    pp__posix_launcher_free(l);
+}
+
+/* ---------------------------------------------------------------- procs */
+
+pp_status pp__plat_proc_wait(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
+{
+    if (timeout_ms < -1)
+        return PP_EINVAL;
+    if (pp__posix_is_zygote(p->l))
+        return pp__posix_wait_zygote(p, timeout_ms, info);
+    return pp__posix_wait_direct(p, timeout_ms, info);
+}
+
+pp_status pp__plat_proc_kill(pp__plat_proc *p)
+{
+    pp__plat_launcher *l = p->l;
+    pp_status st = PP_OK;
+
+    /* Under the lock a direct child cannot be reaped meanwhile, so its pid
+     * cannot have been reused. A zygote child is reaped by the zygote: a
+     * reuse in the instant between that and the EXIT notice would need the
+     * pid space to wrap around in that instant. */
+    pthread_mutex_lock(&l->mu);
+    if (!p->done && kill(p->pid, SIGKILL) < 0 && errno != ESRCH)
+        st = pp__plat_fail(errno);
+    pthread_mutex_unlock(&l->mu);
+    return st;
+}
+
+uint64_t pp__plat_proc_pid(const pp__plat_proc *p)
+{
+    return (uint64_t)p->pid;
+}
+
+void pp__plat_proc_release(pp__plat_proc *p)
+{
+    pp__plat_launcher *l;
+    pp__exit_info info;
+
+    if (p == NULL)
+        return;
+    l = p->l;
+    (void)pp__plat_proc_kill(p);
+    /* Bounded for zygote children: if the zygote never reports, its later
+     * EXIT notice finds no proc and is dropped. A direct child is always
+     * waited for: leaving it unreaped would leave a zombie. */
+    (void)pp__plat_proc_wait(p, pp__posix_is_zygote(l) ? PP_POSIX_KILL_GRACE_MS : PP_INFINITE,
+                             &info);
+    pthread_mutex_lock(&l->mu);
+    pp__posix_proc_unlink(l, p);
+    pthread_mutex_unlock(&l->mu);
+    free(p);
+}

@@ -1,0 +1,238 @@
+/*
+ * posix_role.c — what this process is (the program, a spawned worker, a
+ * fork server), the saved argv used to spawn more of ourselves, and the
+ * per-worker process setup.
+ *
+ * A spawned process carries "--pp-role=<role>:<fd>" as argv[1], put there
+ * by posix_spawn.c; everything else on its command line is the parent's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+#if defined(__APPLE__)
+#include <mach-o/dyld.h>
+#endif
+
+#include "posix_internal.h"
+
+/* Written once by pp__plat_role_detect() (from pp_init, before any pool
+ * exists), read-only afterwards. */
+static char **pp__posix_argv;
+static int pp__posix_argc;
+static char *pp__posix_exe;
+
+char *const *pp__posix_saved_argv(int *argc)
+{
+    *argc = pp__posix_argc;
+    return pp__posix_argv;
+}
+
+const char *pp__posix_exe_fallback(void)
+{
+    return pp__posix_exe;
+}
+
+static void pp__posix_free_argv(char **v, int n)
+{
+    int i;
+    if (v == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Deep copy: the caller's argv strings may be rewritten later (programs
+ * set their process title by writing over argv[0]). */
+static pp_status pp__posix_save_argv(int argc, char **argv)
+{
+    char **v = calloc((size_t)argc + 1, sizeof *v);
+    int i;
+    if (v == NULL)
+        return PP_ENOMEM;
+    for (i = 0; i < argc; i++) {
+        v[i] = strdup(argv[i] != NULL ? argv[i] : "");
+        if (v[i] == NULL) {
+            pp__posix_free_argv(v, i);
+            return PP_ENOMEM;
+        }
+    }
+    pp__posix_free_argv(pp__posix_argv, pp__posix_argc);
+    pp__posix_argv = v;
+    pp__posix_argc = argc;
+    return PP_OK;
+}
+
+/* Search PATH for a bare program name, as the shell did to start us. */
+static char *pp__posix_search_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char buf[PATH_MAX];
+    while (path != NULL && *path != '\0') {
+        const char *end = strchr(path, ':');
+        size_t dl = end != NULL ? (size_t)(end - path) : strlen(path);
+        if (dl > 0 && dl + 1 + strlen(prog) < sizeof buf) {
+            memcpy(buf, path, dl);
+            buf[dl] = '/';
+            strcpy(buf + dl + 1, prog);
+            if (access(buf, X_OK) == 0)
+                return realpath(buf, NULL);
+        }
+        path = end != NULL ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Absolute path of our image for systems (or containers) where
+ * /proc/self/exe cannot be exec'd. Resolved now because argv[0] may be
+ * relative to a working directory the program changes later. */
+static char *pp__posix_find_exe(const char *argv0)
+{
+#if defined(__APPLE__)
+    char buf[PATH_MAX];
+    uint32_t n = sizeof buf;
+    if (_NSGetExecutablePath(buf, &n) == 0)
+        return realpath(buf, NULL);
+#endif
+    if (argv0 == NULL || *argv0 == '\0')
+        return NULL;
+    if (strchr(argv0, '/') != NULL)
+        return realpath(argv0, NULL);
+    return pp__posix_search_path(argv0);
+}
+
+/* "<role>:<fd>" after the prefix. */
+static pp_status pp__posix_parse_marker(const char *m, int *role, int *fd)
+{
+    const char *num;
+    char *end;
+    long v;
+
+    if (strncmp(m, "worker:", 7) == 0) {
+        *role = PP__ROLE_WORKER;
+        num = m + 7;
+    } else if (strncmp(m, "forkserver:", 11) == 0) {
+        *role = -1; /* internal: never reported to the core */
+        num = m + 11;
+    } else {
+        return PP_EINVAL;
+    }
+    if (*num < '0' || *num > '9')
+        return PP_EINVAL;
+    errno = 0;
+    v = strtol(num, &end, 10);
+    if (errno != 0 || *end != '\0' || v > INT_MAX)
+        return PP_EINVAL;
+    /* The fd must really be open: a marker typed by hand must not make us
+     * read from whatever gets that number later. */
+    if (fcntl((int)v, F_GETFD) < 0)
+        return PP_EINVAL;
+    *fd = (int)v;
+    return PP_OK;
+}
+
+/* Remove argv[1] (the marker) in place, keeping the NULL terminator. */
+static void pp__posix_strip_marker(int *argc, char **argv)
+{
+    int i;
+    for (i = 1; i < *argc; i++)
+        argv[i] = argv[i + 1];
+    (*argc)--;
+}
+
+pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan **chan)
+{
+    size_t plen = strlen(PP_POSIX_ROLE_PREFIX);
+    int kind = PP__ROLE_MAIN, fd = -1;
+    pp_status st;
+    char **v;
+
+    *role = PP__ROLE_MAIN;
+    if (chan != NULL)
+        *chan = NULL;
+    if (argc == NULL || argv == NULL || *argv == NULL || *argc < 1)
+        return PP_OK; /* nothing saved: spawning is impossible (launcher says so) */
+    v = *argv;
+    if (*argc >= 2 && v[1] != NULL && strncmp(v[1], PP_POSIX_ROLE_PREFIX, plen) == 0) {
+        st = pp__posix_parse_marker(v[1] + plen, &kind, &fd);
+        if (st != PP_OK)
+            return st;
+        if (kind == PP__ROLE_WORKER && chan == NULL)
+            return PP_EINVAL;
+        pp__posix_strip_marker(argc, v);
+    }
+    st = pp__posix_save_argv(*argc, v);
+    if (st != PP_OK)
+        return st;
+    free(pp__posix_exe);
+    pp__posix_exe = pp__posix_find_exe(v[0]);
+
+    if (kind == PP__ROLE_MAIN)
+        return PP_OK;
+    /* Inherited without close-on-exec on purpose; from now on a task that
+     * runs a program must not pass it on. */
+    (void)pp__posix_set_cloexec(fd);
+    if (kind < 0) {
+        sigset_t mask;
+        pthread_sigmask(SIG_SETMASK, NULL, &mask);
+        pp__posix_zygote_run(fd, &mask, 0); /* the fork server: never returns */
+    }
+    pp__plat_worker_setup();
+    st = pp__posix_chan_wrap(fd, chan);
+    if (st != PP_OK)
+        return st;
+    *role = PP__ROLE_WORKER;
+    return PP_OK;
+}
+
+void pp__posix_die_with_parent(pid_t parent)
+{
+#if defined(__linux__) && defined(PR_SET_PDEATHSIG)
+    /* Note: the signal fires when the parent *thread* that forked us exits,
+     * not the parent process. The core starts workers only from a
+     * long-lived thread per pool, and zygotes are single-threaded. */
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* The parent may have died before prctl: we would wait forever. */
+    if (getppid() != parent)
+        _exit(1);
+#else
+    (void)parent;
+#endif
+}
+
+void pp__plat_worker_setup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    /* Ctrl-C goes to the whole foreground process group: the parent
+     * decides what happens to its workers, they must not die under it. */
+    (void)sigaction(SIGINT, &sa, NULL);
+    /* A write to a channel whose parent is gone must fail, not kill. */
+    (void)sigaction(SIGPIPE, &sa, NULL);
+#if defined(__linux__) && defined(PR_SET_PDEATHSIG)
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+}
+
+void pp__posix_decode_status(int status, pp__exit_info *info)
+{
+    memset(info, 0, sizeof *info);
+    if (WIFEXITED(status)) {
+        info->exited = 1;
+        info->code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        info->signaled = 1;
+        info->signo = WTERMSIG(status);
+    }
+}

@@ -1,0 +1,313 @@
+/*
+ * posix_zygote.c — the process that forks workers for the fork and
+ * forkserver start methods.
+ *
+ * Fork: the parent forks the zygote when the pool is created, so workers
+ * inherit the parent's state of that moment, and every later fork happens
+ * in this single-threaded process (forking a multi-threaded parent could
+ * leave the child with a lock some other thread held). Forkserver: the
+ * same loop runs in a freshly exec'd copy of the program.
+ *
+ * The zygote only talks to its parent over the control socket
+ * (pp__posix_zmsg, posix_internal.h): START -> STARTED(pid, channel fd via
+ * SCM_RIGHTS) or FAILED(errno); EXIT(pid, status) whenever a worker ends.
+ * It reaps only the pids it forked (never waitpid(-1): a fork server may
+ * have children of the user's code). EOF on the control socket means the
+ * parent is gone or destroyed the launcher: kill every worker, reap, exit.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "posix_internal.h"
+
+/* How often the zygote checks that its parent still lives. */
+#define PP_POSIX_ZYGOTE_TICK_MS 500
+
+typedef struct pp__posix_zygote {
+    int ctl;
+    int sig_r;
+    pid_t self;
+    pid_t parent;
+    pid_t *pids; /* live workers */
+    size_t n, cap;
+    sigset_t worker_mask;
+    struct sigaction user_chld; /* restored in workers */
+} pp__posix_zygote;
+
+/* Write end of the SIGCHLD self-pipe, for the handler. */
+static int pp__posix_chld_w = -1;
+
+static void pp__posix_on_sigchld(int sig)
+{
+    int saved = errno;
+    char c = 1;
+    (void)sig;
+    /* Non-blocking: a full pipe already holds a pending wake-up. */
+    (void)write(pp__posix_chld_w, &c, 1);
+    errno = saved;
+}
+
+/* Is fd close-on-exec and not one we keep? */
+static int pp__posix_sweepable(int fd, int keep)
+{
+    int fl;
+    if (fd <= 2 || fd == keep)
+        return 0; /* stdio stays: a reused 0..2 would send prints into a socket */
+    fl = fcntl(fd, F_GETFD);
+    return fl >= 0 && (fl & FD_CLOEXEC);
+}
+
+#if defined(__linux__)
+/* List the open fds from /proc (the fd table can be huge: ulimit -n of a
+ * million is common in containers). Returns 0, or -1 if /proc is absent. */
+static int pp__posix_sweep_proc(int keep)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int *fds = NULL;
+    size_t n = 0, cap = 0, i;
+    struct dirent *de;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        int fd;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        fd = atoi(de->d_name);
+        if (fd == dirfd(d) || !pp__posix_sweepable(fd, keep))
+            continue;
+        if (n == cap) {
+            int *nf = realloc(fds, (cap = cap ? cap * 2 : 64) * sizeof *fds);
+            if (nf == NULL)
+                break; /* best effort */
+            fds = nf;
+        }
+        fds[n++] = fd;
+    }
+    closedir(d);
+    for (i = 0; i < n; i++)
+        pp__posix_close(fds[i]);
+    free(fds);
+    return 0;
+}
+#endif
+
+/* Close the close-on-exec descriptors the zygote inherited: procpool's
+ * own (other pools' channels and control sockets, whose EOF must not be
+ * held up by a copy here) are all close-on-exec. Descriptors the program
+ * opened without close-on-exec are inherited by workers, as with
+ * Python's fork start method; so are none of the close-on-exec ones. */
+static void pp__posix_sweep_fds(int keep)
+{
+    long max;
+    int fd;
+#if defined(__linux__)
+    if (pp__posix_sweep_proc(keep) == 0)
+        return;
+#endif
+    max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (fd = 3; fd < max; fd++) {
+        if (pp__posix_sweepable(fd, keep))
+            pp__posix_close(fd);
+    }
+}
+
+static void pp__posix_zygote_signals(pp__posix_zygote *z, int sig_w)
+{
+    struct sigaction sa;
+    sigset_t mask;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_IGN;
+    /* The parent handles Ctrl-C for the whole pool. */
+    (void)sigaction(SIGINT, &sa, NULL);
+    /* Writes to a vanished parent fail with EPIPE (also MSG_NOSIGNAL). */
+    (void)sigaction(SIGPIPE, &sa, NULL);
+
+    pp__posix_chld_w = sig_w;
+    sa.sa_handler = pp__posix_on_sigchld;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    (void)sigaction(SIGCHLD, &sa, &z->user_chld);
+
+    mask = z->worker_mask;
+    sigdelset(&mask, SIGCHLD);
+    (void)sigprocmask(SIG_SETMASK, &mask, NULL);
+}
+
+static void pp__posix_zygote_send(pp__posix_zygote *z, int type, int err, pid_t pid, int status,
+                                  int fd)
+{
+    pp__posix_zmsg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.err = err;
+    m.pid = (int64_t)pid;
+    m.status = status;
+    /* A failure means the parent is gone: the next poll sees the EOF. */
+    (void)pp__posix_send_msg(z->ctl, &m, sizeof m, fd);
+}
+
+_Noreturn static void pp__posix_zygote_exit(pp__posix_zygote *z)
+{
+    size_t i;
+    for (i = 0; i < z->n; i++)
+        (void)kill(z->pids[i], SIGKILL);
+    for (i = 0; i < z->n; i++) {
+        int status;
+        while (waitpid(z->pids[i], &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    _exit(0);
+}
+
+/* Reap the workers that ended and tell the parent. */
+static void pp__posix_zygote_reap(pp__posix_zygote *z)
+{
+    size_t i = 0;
+    while (i < z->n) {
+        int status = 0;
+        pid_t r = waitpid(z->pids[i], &status, WNOHANG);
+        if (r == 0 || (r < 0 && errno == EINTR)) {
+            i++;
+            continue;
+        }
+        if (r < 0)
+            status = 0; /* ECHILD: cannot happen for our own children */
+        pp__posix_zygote_send(z, PP_POSIX_ZMSG_EXIT, r < 0 ? errno : 0, z->pids[i], status, -1);
+        z->pids[i] = z->pids[--z->n];
+    }
+}
+
+/* In the new worker: undo the zygote's setup, become a worker, run. */
+_Noreturn static void pp__posix_worker(pp__posix_zygote *z, int fd, int other)
+{
+    pp__plat_chan *chan;
+    int rc;
+
+    pp__posix_die_with_parent(z->self);
+    (void)sigaction(SIGCHLD, &z->user_chld, NULL);
+    pp__posix_close(z->ctl);
+    pp__posix_close(z->sig_r);
+    pp__posix_close(pp__posix_chld_w);
+    pp__posix_close(other);
+    free(z->pids);
+    pp__plat_worker_setup();
+    (void)sigprocmask(SIG_SETMASK, &z->worker_mask, NULL);
+    if (pp__posix_chan_wrap(fd, &chan) != PP_OK)
+        pp__plat_exit(1);
+    rc = pp__worker_main(chan);
+    pp__plat_exit(rc);
+    _exit(rc); /* not reached */
+}
+
+static void pp__posix_zygote_start(pp__posix_zygote *z)
+{
+    sigset_t block, old;
+    int sv[2];
+    pid_t pid;
+
+    if (z->n == z->cap) {
+        size_t cap = z->cap ? z->cap * 2 : 16;
+        pid_t *np = realloc(z->pids, cap * sizeof *np);
+        if (np == NULL) {
+            pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, ENOMEM, 0, 0, -1);
+            return;
+        }
+        z->pids = np;
+        z->cap = cap;
+    }
+    if (pp__posix_socketpair(sv) < 0) {
+        pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, errno, 0, 0, -1);
+        return;
+    }
+    /* SIGCHLD blocked across fork so the child cannot run our handler
+     * before it restores the program's own. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    (void)sigprocmask(SIG_BLOCK, &block, &old);
+    pid = fork();
+    if (pid == 0)
+        pp__posix_worker(z, sv[1], sv[0]);
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        int e = errno;
+        pp__posix_close(sv[0]);
+        pp__posix_close(sv[1]);
+        pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, e, 0, 0, -1);
+        return;
+    }
+    pp__posix_close(sv[1]);
+    z->pids[z->n++] = pid;
+    pp__posix_zygote_send(z, PP_POSIX_ZMSG_STARTED, 0, pid, 0, sv[0]);
+    pp__posix_close(sv[0]);
+}
+
+static void pp__posix_drain(int fd)
+{
+    char buf[64];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+}
+
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sweep)
+{
+    pp__posix_zygote z;
+    int sp[2];
+
+    memset(&z, 0, sizeof z);
+    z.ctl = ctl;
+    z.self = getpid();
+    z.parent = getppid();
+    z.worker_mask = *worker_mask;
+    if (sweep)
+        pp__posix_sweep_fds(ctl);
+    else
+        pp__plat_flush_stdio(); /* fork server: output of main before pp_init */
+    if (pp__posix_pipe(sp) < 0 || fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0 ||
+        fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0)
+        _exit(1); /* the parent sees EOF and reports PP_ESPAWN */
+    z.sig_r = sp[0];
+    pp__posix_zygote_signals(&z, sp[1]);
+
+    for (;;) {
+        struct pollfd pf[2];
+        pp__posix_zmsg m;
+        int r;
+
+        pf[0].fd = ctl;
+        pf[0].events = POLLIN;
+        pf[1].fd = z.sig_r;
+        pf[1].events = POLLIN;
+        pf[0].revents = pf[1].revents = 0;
+        r = poll(pf, 2, PP_POSIX_ZYGOTE_TICK_MS);
+        if (r < 0 && errno != EINTR)
+            pp__posix_zygote_exit(&z);
+        /* Parent death normally shows as EOF, but a child the program
+         * forked without exec could hold a copy of the parent's end. */
+        if (getppid() != z.parent)
+            pp__posix_zygote_exit(&z);
+        if (r <= 0)
+            continue;
+        if (pf[1].revents != 0) {
+            pp__posix_drain(z.sig_r);
+            pp__posix_zygote_reap(&z);
+        }
+        if (pf[0].revents == 0)
+            continue;
+        r = pp__posix_recv_msg(ctl, &m, sizeof m, NULL);
+        if (r <= 0 || m.type != PP_POSIX_ZMSG_START)
+            pp__posix_zygote_exit(&z); /* EOF, error, or nonsense */
+        pp__posix_zygote_start(&z);
+    }
+}

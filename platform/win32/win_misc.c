@@ -1,0 +1,195 @@
+/*
+ * win_misc.c — init, clocks, CPUs, random bytes, ids, exit; and the small
+ * helpers the other win_*.c files share (object names, long waits).
+ */
+#include "win_internal.h"
+
+#include <bcrypt.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef BCRYPT_SUCCESS
+#define BCRYPT_SUCCESS(status) (((NTSTATUS)(status)) >= 0)
+#endif
+
+/* QueryPerformanceFrequency never changes while the system runs; 0 means
+ * "not read yet". Racing first readers store the same value. */
+static volatile LONGLONG pp__win_qpc_freq;
+
+/* Last thread token handed out; tokens start at 1. */
+static volatile LONGLONG pp__win_token_seq;
+static PP__WIN_TLS uint64_t pp__win_token;
+
+static LONGLONG pp__win_freq(void)
+{
+    LONGLONG f = pp__win_qpc_freq;
+    LARGE_INTEGER li;
+
+    if (f != 0)
+        return f;
+    /* Cannot fail on XP and later. */
+    QueryPerformanceFrequency(&li);
+    f = li.QuadPart > 0 ? li.QuadPart : 1;
+    InterlockedExchange64(&pp__win_qpc_freq, f);
+    return f;
+}
+
+pp_status pp__plat_init(void)
+{
+    (void)pp__win_freq();
+    return PP_OK;
+}
+
+int pp__plat_cpu_count(void)
+{
+    /* All processor groups: GetSystemInfo only sees the caller's group
+     * (at most 64 CPUs). */
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    SYSTEM_INFO si;
+
+    if (n == 0) {
+        GetSystemInfo(&si);
+        n = si.dwNumberOfProcessors;
+    }
+    if (n < 1)
+        n = 1;
+    if (n > 0x7fffffffu)
+        n = 0x7fffffffu;
+    return (int)n;
+}
+
+pp_status pp__plat_random(void *buf, size_t n)
+{
+    unsigned char *p = (unsigned char *)buf;
+
+    if (buf == NULL && n > 0)
+        return PP_EINVAL;
+    while (n > 0) {
+        ULONG chunk = n > 0x40000000u ? 0x40000000u : (ULONG)n;
+        NTSTATUS st = BCryptGenRandom(NULL, p, chunk, BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+        if (!BCRYPT_SUCCESS(st))
+            return pp__plat_fail((long)st);
+        p += chunk;
+        n -= chunk;
+    }
+    return PP_OK;
+}
+
+int64_t pp__plat_now_ns(void)
+{
+    LARGE_INTEGER c;
+    LONGLONG f = pp__win_freq();
+
+    QueryPerformanceCounter(&c);
+    /* Split to avoid overflowing c * 1e9 (c grows for the system's uptime). */
+    return (int64_t)((c.QuadPart / f) * 1000000000LL + (c.QuadPart % f) * 1000000000LL / f);
+}
+
+int64_t pp__plat_now_ms(void)
+{
+    return pp__plat_now_ns() / 1000000;
+}
+
+void pp__plat_sleep_ms(int64_t ms)
+{
+    if (ms <= 0) {
+        Sleep(0);
+        return;
+    }
+    while (ms > 0) {
+        DWORD slice = ms > 0x7fffffffLL ? 0x7fffffffu : (DWORD)ms;
+        Sleep(slice);
+        ms -= slice;
+    }
+}
+
+uint64_t pp__plat_getpid(void)
+{
+    return (uint64_t)GetCurrentProcessId();
+}
+
+uint64_t pp__win_thread_token(void)
+{
+    uint64_t t = pp__win_token;
+
+    if (t == 0) {
+        t = (uint64_t)InterlockedIncrement64(&pp__win_token_seq);
+        pp__win_token = t;
+    }
+    return t;
+}
+
+/* The token, not GetCurrentThreadId(): Windows reuses thread ids as soon
+ * as a thread ends, so a dead owner's id could match a new thread and an
+ * owner check would wrongly succeed. Tokens are never reused nor 0. */
+uint64_t pp__plat_thread_id(void)
+{
+    return pp__win_thread_token();
+}
+
+void pp__plat_flush_stdio(void)
+{
+    fflush(NULL);
+}
+
+/*
+ * TerminateProcess(GetCurrentProcess()) rather than ExitProcess(): the
+ * contract is POSIX _exit(). ExitProcess runs DLL_PROCESS_DETACH of every
+ * DLL, and a CRT DLL runs the atexit/onexit handlers of DLLs linked to it
+ * there; worse, other threads are killed first, so a detach routine can
+ * deadlock on a lock one of them held (e.g. the CRT heap or stdio lock).
+ * TerminateProcess runs no user-mode code and still sets the exit code.
+ */
+void pp__plat_exit(int code)
+{
+    pp__plat_flush_stdio();
+    TerminateProcess(GetCurrentProcess(), (UINT)code);
+    /* Not reached; if it ever were, still leave. */
+    ExitProcess((UINT)code);
+}
+
+pp_status pp__win_object_name(const char *kind, const char *name, wchar_t *out)
+{
+    static const wchar_t head[] = L"Local\\procpool-";
+    size_t hl = sizeof head / sizeof head[0] - 1;
+    size_t kl, nl, i, pos;
+
+    if (kind == NULL || name == NULL)
+        return PP_EINVAL;
+    kl = strlen(kind);
+    nl = strlen(name);
+    if (nl == 0 || nl > PP_NAME_MAX || hl + kl + 1 + nl + 1 > PP__WIN_OBJNAME_MAX)
+        return PP_EINVAL;
+    memcpy(out, head, hl * sizeof(wchar_t));
+    pos = hl;
+    for (i = 0; i < kl; i++)
+        out[pos++] = (wchar_t)(unsigned char)kind[i];
+    out[pos++] = L'-';
+    for (i = 0; i < nl; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '.' || ch == '_' || ch == '-';
+        if (!ok)
+            return PP_EINVAL;
+        out[pos++] = (wchar_t)ch;
+    }
+    out[pos] = L'\0';
+    return PP_OK;
+}
+
+DWORD pp__win_wait(HANDLE h, int64_t timeout_ms)
+{
+    const int64_t slice_max = 0x7fffffffLL;
+    DWORD r;
+
+    if (timeout_ms < 0)
+        return WaitForSingleObject(h, INFINITE);
+    /* DWORD timeouts top out at ~49 days and 0xFFFFFFFF means INFINITE. */
+    for (;;) {
+        DWORD slice = timeout_ms > slice_max ? (DWORD)slice_max : (DWORD)timeout_ms;
+        r = WaitForSingleObject(h, slice);
+        if (r != WAIT_TIMEOUT || timeout_ms <= slice_max)
+            return r;
+        timeout_ms -= slice_max;
+    }
+}

@@ -1,0 +1,192 @@
+/*
+ * win_shm.c — named shared memory on a pagefile-backed file mapping
+ * "Local\procpool-shm-<name>".
+ *
+ * Layout: a 64-byte header {magic, version, size, ready} then the user
+ * area (64-byte aligned, zero-filled by the OS). Creation is exclusive;
+ * the creator stores `ready` last with a full barrier, and open() checks
+ * magic, version and size against the view it really got, so a foreign or
+ * half-initialised mapping is refused (PP_EINVAL) instead of trusted.
+ */
+#include "win_internal.h"
+
+#include <stdlib.h>
+
+#define PP__WIN_SHM_MAGIC   0x6d687370u /* "pshm" */
+#define PP__WIN_SHM_VERSION 1u
+#define PP__WIN_SHM_READY   0x79646572 /* "redy" */
+#define PP__WIN_SHM_HDR     64u
+#define PP__WIN_SHM_MAXSIZE ((uint64_t)1 << 40)
+/* How long open() waits for a creator that has not set `ready` yet. */
+#define PP__WIN_SHM_GRACE_MS 1000
+
+typedef struct pp__win_shm_hdr {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t size;       /* user bytes, excluding this header */
+    volatile LONG ready; /* PP__WIN_SHM_READY once the header is valid */
+} pp__win_shm_hdr;
+
+struct pp__plat_shm {
+    HANDLE mapping;
+    unsigned char *view; /* header; the user area follows it */
+    size_t size;
+};
+
+static pp_status pp__win_shm_name(const char *name, wchar_t *out)
+{
+    return pp__win_object_name("shm", name, out);
+}
+
+static pp_status pp__win_shm_wrap(HANDLE mapping, void *view, size_t size, pp__plat_shm **out)
+{
+    pp__plat_shm *s = (pp__plat_shm *)calloc(1, sizeof *s);
+
+    if (s == NULL) {
+        UnmapViewOfFile(view);
+        CloseHandle(mapping);
+        return PP_ENOMEM;
+    }
+    s->mapping = mapping;
+    s->view = (unsigned char *)view;
+    s->size = size;
+    *out = s;
+    return PP_OK;
+}
+
+/* uint64_t parameter: the same test is meaningful for a 32-bit size_t
+ * without tripping -Wtype-limits there. */
+static int pp__win_shm_size_ok(uint64_t size)
+{
+    return size > 0 && size <= PP__WIN_SHM_MAXSIZE && size + PP__WIN_SHM_HDR <= (uint64_t)SIZE_MAX;
+}
+
+pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out)
+{
+    wchar_t wname[PP__WIN_OBJNAME_MAX];
+    uint64_t total = (uint64_t)size + PP__WIN_SHM_HDR;
+    pp__win_shm_hdr *hdr;
+    pp_status st;
+    HANDLE map;
+    DWORD err;
+    void *view;
+
+    if (out == NULL || !pp__win_shm_size_ok(size))
+        return PP_EINVAL;
+    st = pp__win_shm_name(name, wname);
+    if (st != PP_OK)
+        return st;
+    map = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(total >> 32),
+                             (DWORD)(total & 0xffffffffu), wname);
+    err = GetLastError();
+    if (map == NULL) {
+        /* A mutex, event... already uses this name. */
+        if (err == ERROR_INVALID_HANDLE) {
+            pp__plat_set_os_error((long)err);
+            return PP_EEXIST;
+        }
+        return pp__plat_fail((long)err);
+    }
+    if (err == ERROR_ALREADY_EXISTS) {
+        CloseHandle(map);
+        return pp__plat_fail((long)err);
+    }
+    view = MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, (SIZE_T)total);
+    if (view == NULL) {
+        st = pp__win_fail_last();
+        CloseHandle(map);
+        return st;
+    }
+    hdr = (pp__win_shm_hdr *)view;
+    hdr->magic = PP__WIN_SHM_MAGIC;
+    hdr->version = PP__WIN_SHM_VERSION;
+    hdr->size = (uint64_t)size;
+    /* Full barrier: the fields above are visible before ready is. */
+    InterlockedExchange(&hdr->ready, PP__WIN_SHM_READY);
+    return pp__win_shm_wrap(map, view, size, out);
+}
+
+/* Wait (briefly) for the creator to publish the header, then check it
+ * against the bytes really mapped. Returns the user size or 0 if invalid. */
+static size_t pp__win_shm_check(unsigned char *view)
+{
+    pp__win_shm_hdr *hdr = (pp__win_shm_hdr *)view;
+    MEMORY_BASIC_INFORMATION mbi;
+    int64_t deadline = pp__plat_now_ms() + PP__WIN_SHM_GRACE_MS;
+    SIZE_T mapped;
+
+    while (InterlockedCompareExchange(&hdr->ready, 0, 0) != PP__WIN_SHM_READY) {
+        if (pp__plat_now_ms() >= deadline)
+            return 0;
+        Sleep(1);
+    }
+    if (VirtualQuery(view, &mbi, sizeof mbi) == 0)
+        return 0;
+    mapped = mbi.RegionSize; /* whole pages of the view */
+    if (hdr->magic != PP__WIN_SHM_MAGIC || hdr->version != PP__WIN_SHM_VERSION || hdr->size == 0 ||
+        hdr->size > PP__WIN_SHM_MAXSIZE || hdr->size > (uint64_t)mapped - PP__WIN_SHM_HDR)
+        return 0;
+    return (size_t)hdr->size;
+}
+
+pp_status pp__plat_shm_open(const char *name, pp__plat_shm **out)
+{
+    wchar_t wname[PP__WIN_OBJNAME_MAX];
+    MEMORY_BASIC_INFORMATION mbi;
+    pp_status st;
+    HANDLE map;
+    void *view;
+    size_t size;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = pp__win_shm_name(name, wname);
+    if (st != PP_OK)
+        return st;
+    map = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
+    if (map == NULL)
+        return pp__win_fail_last();
+    view = MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    if (view == NULL) {
+        st = pp__win_fail_last();
+        CloseHandle(map);
+        return st;
+    }
+    /* A mapping smaller than our header cannot be ours: do not read it. */
+    size = 0;
+    if (VirtualQuery(view, &mbi, sizeof mbi) != 0 && mbi.RegionSize >= PP__WIN_SHM_HDR)
+        size = pp__win_shm_check((unsigned char *)view);
+    if (size == 0) {
+        UnmapViewOfFile(view);
+        CloseHandle(map);
+        return PP_EINVAL;
+    }
+    return pp__win_shm_wrap(map, view, size, out);
+}
+
+void *pp__plat_shm_ptr(const pp__plat_shm *s)
+{
+    return s == NULL ? NULL : s->view + PP__WIN_SHM_HDR;
+}
+
+size_t pp__plat_shm_size(const pp__plat_shm *s)
+{
+    return s == NULL ? 0 : s->size;
+}
+
+void pp__plat_shm_close(pp__plat_shm *s)
+{
+    if (s == NULL)
+        return;
+    UnmapViewOfFile(s->view);
+    CloseHandle(s->mapping);
+    free(s);
+}
+
+/* Windows names die with the mapping's last handle; nothing to remove. */
+pp_status pp__plat_shm_unlink(const char *name)
+{
+    wchar_t wname[PP__WIN_OBJNAME_MAX];
+
+    return pp__win_shm_name(name, wname);
+}

@@ -1,0 +1,148 @@
+/*
+ * pool_internal.h — the pool's data structures, shared by pool.c
+ * (workers, dispatch, lifecycle), submit.c (submission forms) and
+ * result.c (result and iterator accessors).
+ *
+ * Locking: one mutex per pool, core->mu, guards every field below except
+ * where noted. Jobs keep the core alive by reference so results stay
+ * readable after the pool is gone.
+ */
+#ifndef PROCPOOL_POOL_INTERNAL_H
+#define PROCPOOL_POOL_INTERNAL_H
+
+#include <apr_pools.h>
+#include <apr_portable.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include "codec.h"
+#include "msg.h"
+#include "platform.h"
+#include "pp_internal.h"
+#include "procpool/pool.h"
+
+/* Synchronisation shared by a pool and its results. */
+typedef struct pp__core {
+    apr_pool_t *mp; /* unmanaged: no parent shared with other threads */
+    apr_thread_mutex_t *mu;
+    apr_thread_cond_t *cond; /* results changed, workers changed */
+    unsigned refs;           /* pool + live jobs */
+} pp__core;
+
+typedef struct pp__item {
+    pp_status status; /* PP_ENOTREADY until finished */
+    pp_values *value;
+    pp_error *error;
+} pp__item;
+
+enum { JOB_APPLY, JOB_MAP, JOB_IMAP, JOB_IMAP_UNORDERED };
+
+/* One submission: the object behind pp_result and pp_iter. */
+struct pp_result {
+    pp__core *core;
+    pp_pool *pool;          /* NULL once the pool is destroyed */
+    int kind;
+    size_t n;
+    pp__item *items;
+    size_t done;
+    size_t first_failed;    /* index, or n when none */
+    int complete;           /* every item finished */
+    int ready;              /* complete and callbacks have run */
+    int observed;           /* someone saw the outcome (see result.h) */
+    int reported;           /* unobserved failure already logged */
+    int sync;               /* a sync call waits: it runs progress itself */
+    int cb_queued;          /* callbacks pending on the result thread */
+    unsigned refs;          /* user handle + pool while running */
+    pp_callback callback;
+    pp_error_callback error_callback;
+    void *userdata;
+    pp_progress_fn progress;
+    void *progress_ud;
+    size_t progress_seen;   /* async progress: last value reported */
+    int progress_queued;
+    size_t cursor;          /* imap: next index to return */
+    size_t *order;          /* imap_unordered: completion order */
+    size_t order_len;
+    struct pp_result *live_prev, *live_next; /* pool's live list */
+    struct pp_result *cb_next;               /* result-thread queue */
+    char fname[PP_TASK_NAME_MAX + 1];        /* for messages */
+};
+
+struct pp_iter {
+    struct pp_result r;
+};
+
+/* One TASK frame: count consecutive items of a job. */
+typedef struct pp__chunk {
+    struct pp__chunk *next;
+    struct pp_result *job;
+    uint64_t id;
+    size_t first;
+    uint16_t count;
+    pp__buf frame;
+} pp__chunk;
+
+enum { W_EMPTY, W_STARTING, W_READY, W_DEAD };
+
+typedef struct pp__wslot {
+    pp_pool *pool;
+    int idx;
+    int state;
+    apr_pool_t *mp;            /* unmanaged, per worker incarnation */
+    pp__plat_proc *proc;
+    pp__plat_chan *chan;
+    apr_thread_t *reader;
+    uint64_t pid;
+    pp__chunk *inflight, *inflight_tail; /* sent, result not yet back */
+    unsigned ninflight;
+    size_t inflight_bytes;
+    uint32_t sent;             /* chunks sent (maxtasksperchild) */
+    int pumping;               /* one thread writes to this worker at a time */
+    int repump;
+    int quit_wanted;           /* send QUIT when idle */
+    int quit_sent;
+    int killed;                /* killed on purpose (terminate, protocol) */
+    int init_reported;         /* READY received */
+    pp__exit_info exit;
+} pp__wslot;
+
+enum { P_RUNNING, P_CLOSED, P_TERMINATING, P_JOINED };
+
+struct pp_pool {
+    pp__core *core;
+    apr_pool_t *mp;
+    int n;
+    int method;
+    uint32_t maxtasks;
+    size_t chunksize;
+    pp__buf hello;             /* encoded HELLO frame, sent to every worker */
+    pp__plat_launcher *launcher;
+    pp__wslot *w;
+    pp__chunk *q_head, *q_tail;
+    size_t q_len;
+    int state;
+    pp_status broken;          /* PP_OK, or why no work can run any more */
+    char broken_msg[256];
+    int creating;
+    int init_pending;
+    int start_failures;
+    int stop;                  /* threads: leave */
+    apr_thread_t *supervisor;
+    apr_thread_t *resthread;
+    apr_os_thread_t resthread_id;
+    int resthread_busy;
+    struct pp_result *cb_head, *cb_tail;
+    struct pp_result *live;
+    uint64_t next_id;
+};
+
+/* pool.c */
+void pp__pump_all(pp_pool *p);
+void pp__job_unref_locked(struct pp_result *j);
+void pp__job_complete_empty_locked(struct pp_result *j);
+void pp__item_fail(struct pp_result *j, size_t i, pp_status st, int code, const char *msg);
+int pp__on_result_thread(const pp_pool *p);
+void pp__report_unobserved(struct pp_result *j);
+
+#endif /* PROCPOOL_POOL_INTERNAL_H */

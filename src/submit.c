@@ -1,0 +1,379 @@
+/*
+ * submit.c — apply / map / starmap / imap and their async forms.
+ *
+ * Arguments are encoded into TASK frames here, on the submitting thread,
+ * so every problem with them (unregistered function, oversized value) is
+ * reported by the submitting call and the caller may free its tuples as
+ * soon as the call returns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_internal.h"
+
+/* How item i of a submission is encoded into a TASK frame. */
+typedef struct item_src {
+    const pp_values *one;           /* apply: the argument tuple */
+    const pp_values *items;         /* map: item i as a one-item tuple */
+    const pp_values *const *argv;   /* starmap: argv[i] */
+} item_src;
+
+static pp_status encode_item(const item_src *src, size_t i, pp__buf *b)
+{
+    if (src->items != NULL)
+        return pp__values_encode_one(src->items, i, b);
+    if (src->argv != NULL)
+        return pp__values_encode(src->argv[i], b);
+    return pp__values_encode(src->one, b);
+}
+
+static void free_chunks(pp__chunk *c)
+{
+    while (c != NULL) {
+        pp__chunk *next = c->next;
+        pp__buf_free(&c->frame);
+        free(c);
+        c = next;
+    }
+}
+
+static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t first,
+                             size_t count, pp__chunk **out)
+{
+    pp__chunk *c = calloc(1, sizeof *c);
+    pp_status st;
+    size_t at, i;
+
+    if (c == NULL)
+        return PP_ENOMEM;
+    pp__buf_init(&c->frame);
+    c->first = first;
+    c->count = (uint16_t)count;
+    st = pp__frame_begin(&c->frame, PP__MSG_TASK, (uint16_t)count, 0, &at);
+    if (st == PP_OK)
+        st = pp__fnref_encode(ref, &c->frame);
+    if (st == PP_OK)
+        st = pp__buf_put_u64(&c->frame, (uint64_t)first);
+    for (i = first; i < first + count && st == PP_OK; i++)
+        st = encode_item(src, i, &c->frame);
+    if (st == PP_OK)
+        st = pp__frame_end(&c->frame, at);
+    if (st != PP_OK) {
+        free_chunks(c);
+        return st;
+    }
+    *out = c;
+    return PP_OK;
+}
+
+/* Split n items into chunks of chunksize; list in order. */
+static pp_status build_chunks(const pp__fnref *ref, const item_src *src, size_t n,
+                              size_t chunksize, pp__chunk **list)
+{
+    pp__chunk *head = NULL, *tail = NULL, *c;
+    size_t first, count;
+    pp_status st;
+
+    for (first = 0; first < n; first += count) {
+        count = n - first < chunksize ? n - first : chunksize;
+        st = build_chunk(ref, src, first, count, &c);
+        if (st != PP_OK) {
+            free_chunks(head);
+            return st;
+        }
+        if (tail)
+            tail->next = c;
+        else
+            head = c;
+        tail = c;
+    }
+    *list = head;
+    return PP_OK;
+}
+
+/* Python's default: ceil(n / (4 * processes)), at least 1. */
+static size_t auto_chunksize(const pp_pool *p, size_t n, int kind)
+{
+    size_t per, cs;
+
+    if (kind == JOB_IMAP || kind == JOB_IMAP_UNORDERED)
+        return 1;
+    if (p->chunksize)
+        return p->chunksize;
+    per = (size_t)p->n * 4;
+    cs = n / per + (n % per ? 1 : 0);
+    if (cs < 1)
+        cs = 1;
+    return cs > PP__MAX_CHUNK ? PP__MAX_CHUNK : cs;
+}
+
+static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int sync,
+                         pp_task_fn fn, struct pp_result **out)
+{
+    struct pp_result *j = calloc(1, sizeof *j);
+    const char *name = pp_task_name(fn);
+    size_t i;
+
+    if (j == NULL)
+        return PP_ENOMEM;
+    j->items = calloc(n ? n : 1, sizeof *j->items);
+    if (kind == JOB_IMAP_UNORDERED)
+        j->order = malloc((n ? n : 1) * sizeof *j->order);
+    if (j->items == NULL || (kind == JOB_IMAP_UNORDERED && j->order == NULL)) {
+        free(j->items);
+        free(j->order);
+        free(j);
+        return PP_ENOMEM;
+    }
+    for (i = 0; i < n; i++)
+        j->items[i].status = PP_ENOTREADY;
+    j->kind = kind;
+    j->n = n;
+    j->first_failed = n;
+    j->sync = sync;
+    if (o != NULL && !sync) {
+        j->callback = o->callback;
+        j->error_callback = o->error_callback;
+        j->userdata = o->userdata;
+    }
+    if (o != NULL) {
+        j->progress = o->progress;
+        j->progress_ud = o->progress_userdata;
+    }
+    snprintf(j->fname, sizeof j->fname, "%s", name ? name : "(unregistered function)");
+    *out = j;
+    return PP_OK;
+}
+
+static void job_discard(struct pp_result *j)
+{
+    free(j->items);
+    free(j->order);
+    free(j);
+}
+
+/* Frame header: the id is a little-endian u64 at offset 16 (codec.h). */
+static void set_frame_id(pp__chunk *c, uint64_t id)
+{
+    int b;
+
+    c->id = id;
+    for (b = 0; b < 8; b++)
+        c->frame.data[16 + b] = (uint8_t)(id >> (8 * b));
+}
+
+/* Queue the chunks of job j. With want_handle the caller gets a reference. */
+static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle)
+{
+    pp__chunk *c, *next;
+
+    apr_thread_mutex_lock(p->core->mu);
+    if (p->state != P_RUNNING || p->broken != PP_OK) {
+        pp_status st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
+        apr_thread_mutex_unlock(p->core->mu);
+        return st;
+    }
+    j->core = p->core;
+    j->pool = p;
+    j->refs = 1 + (want_handle ? 1 : 0); /* running + caller */
+    p->core->refs++;
+    j->live_next = p->live;
+    if (p->live)
+        p->live->live_prev = j;
+    p->live = j;
+    for (c = list; c != NULL; c = next) {
+        next = c->next;
+        c->next = NULL;
+        c->job = j;
+        set_frame_id(c, p->next_id++);
+        if (p->q_tail)
+            p->q_tail->next = c;
+        else
+            p->q_head = c;
+        p->q_tail = c;
+        p->q_len++;
+    }
+    if (j->n == 0)
+        pp__job_complete_empty_locked(j);
+    apr_thread_mutex_unlock(p->core->mu);
+    pp__pump_all(p);
+    return PP_OK;
+}
+
+static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src, size_t n,
+                        const pp_submit_options *o, int sync, int want_handle,
+                        struct pp_result **out)
+{
+    struct pp_result *j;
+    pp__chunk *list = NULL;
+    pp__fnref ref;
+    size_t cs;
+    pp_status st;
+
+    if (p == NULL || fn == NULL || (want_handle && out == NULL))
+        return PP_EINVAL;
+    if (o != NULL && o->chunksize > PP__MAX_CHUNK)
+        return PP_EINVAL;
+    st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
+    if (st != PP_OK)
+        return st;
+    cs = (o != NULL && o->chunksize) ? o->chunksize : auto_chunksize(p, n, kind);
+    st = build_chunks(&ref, src, n, cs, &list);
+    if (st != PP_OK)
+        return st;
+    st = job_new(kind, n, o, sync, fn, &j);
+    if (st != PP_OK) {
+        free_chunks(list);
+        return st;
+    }
+    st = enqueue(p, j, list, want_handle);
+    if (st != PP_OK) {
+        free_chunks(list);
+        job_discard(j);
+        return st;
+    }
+    if (out != NULL)
+        *out = want_handle ? j : NULL;
+    return PP_OK;
+}
+
+/* ------------------------------------------------------------- sync waits */
+
+/* Wait for a sync submission, running its progress callback here. */
+static pp_status wait_sync(struct pp_result *j)
+{
+    size_t seen = 0, done;
+
+    apr_thread_mutex_lock(j->core->mu);
+    for (;;) {
+        done = j->done;
+        if (j->progress != NULL && done != seen) {
+            apr_thread_mutex_unlock(j->core->mu);
+            j->progress(done, j->n, j->progress_ud);
+            seen = done;
+            apr_thread_mutex_lock(j->core->mu);
+            continue;
+        }
+        if (j->ready)
+            break;
+        apr_thread_cond_wait(j->core->cond, j->core->mu);
+    }
+    apr_thread_mutex_unlock(j->core->mu);
+    return pp_result_successful(j);
+}
+
+/* ---------------------------------------------------------------- public */
+
+static void fill_error(pp_error *dst, const pp_error *src, pp_status st)
+{
+    if (dst == NULL)
+        return;
+    if (src != NULL) {
+        *dst = *src;
+        return;
+    }
+    memset(dst, 0, sizeof *dst);
+    dst->status = st;
+    snprintf(dst->message, sizeof dst->message, "%s", pp_strerror(st));
+}
+
+pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,
+                   pp_error *error)
+{
+    item_src src = {args, NULL, NULL};
+    const pp_values *v = NULL;
+    struct pp_result *j;
+    pp_status st;
+
+    if (result != NULL)
+        *result = NULL;
+    st = submit(pool, JOB_APPLY, fn, &src, 1, NULL, 1, 1, &j);
+    if (st != PP_OK) {
+        fill_error(error, NULL, st);
+        return st;
+    }
+    st = wait_sync(j);
+    if (st == PP_OK) {
+        pp_result_get(j, PP_INFINITE, &v);
+        if (result != NULL)
+            st = pp_values_copy(v, result);
+    } else {
+        fill_error(error, pp_result_error(j), st);
+    }
+    pp_result_release(j);
+    return st;
+}
+
+pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *args,
+                         const pp_submit_options *opts, pp_result **out)
+{
+    item_src src = {args, NULL, NULL};
+
+    return submit(pool, JOB_APPLY, fn, &src, 1, opts, 0, out != NULL, out);
+}
+
+static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_values *items,
+                            const pp_values *const *argv, size_t n,
+                            const pp_submit_options *opts, int sync, pp_result **out)
+{
+    item_src src = {NULL, items, argv};
+    struct pp_result *j;
+    pp_status st;
+    size_t i;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    *out = NULL;
+    if (items == NULL && argv == NULL && n > 0)
+        return PP_EINVAL;
+    for (i = 0; argv != NULL && i < n; i++) {
+        if (argv[i] == NULL)
+            return PP_EINVAL;
+    }
+    st = submit(pool, kind, fn, &src, n, opts, sync, 1, &j);
+    if (st != PP_OK)
+        return st;
+    *out = j;
+    if (!sync)
+        return PP_OK;
+    st = wait_sync(j);
+    return st;
+}
+
+pp_status pp_map(pp_pool *pool, pp_task_fn fn, const pp_values *items,
+                 const pp_submit_options *opts, pp_result **out)
+{
+    return map_common(pool, JOB_MAP, fn, items, NULL, pp_values_count(items), opts, 1, out);
+}
+
+pp_status pp_map_async(pp_pool *pool, pp_task_fn fn, const pp_values *items,
+                       const pp_submit_options *opts, pp_result **out)
+{
+    return map_common(pool, JOB_MAP, fn, items, NULL, pp_values_count(items), opts, 0, out);
+}
+
+pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
+                     const pp_submit_options *opts, pp_result **out)
+{
+    return map_common(pool, JOB_MAP, fn, NULL, argv, n, opts, 1, out);
+}
+
+pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,
+                           size_t n, const pp_submit_options *opts, pp_result **out)
+{
+    return map_common(pool, JOB_MAP, fn, NULL, argv, n, opts, 0, out);
+}
+
+pp_status pp_imap(pp_pool *pool, pp_task_fn fn, const pp_values *items,
+                  const pp_submit_options *opts, pp_iter **out)
+{
+    return map_common(pool, JOB_IMAP, fn, items, NULL, pp_values_count(items), opts, 0,
+                      (pp_result **)out);
+}
+
+pp_status pp_imap_unordered(pp_pool *pool, pp_task_fn fn, const pp_values *items,
+                            const pp_submit_options *opts, pp_iter **out)
+{
+    return map_common(pool, JOB_IMAP_UNORDERED, fn, items, NULL, pp_values_count(items), opts,
+                      0, (pp_result **)out);
+}

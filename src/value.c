@@ -1,0 +1,605 @@
+/*
+ * value.c — pp_values, the typed tuple that carries task arguments and
+ * results.
+ *
+ * Items live in one growable array; strings and byte buffers are copied
+ * into their own allocation with a NUL after the last byte (so a string
+ * can be handed out as-is, and an empty buffer still has a valid pointer).
+ * A lock item keeps the name, which is what travels, and a borrowed handle:
+ * the caller's own handle in the parent, a process-lifetime cached handle
+ * in a worker. The tuple never closes a lock.
+ *
+ * Every add checks the limits of the wire format (item count, value size,
+ * total encoded size) so a tuple that exists can always be encoded, and an
+ * oversized value fails where the user added it, not later in a worker.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procpool/value.h"
+#include "pp_internal.h"
+#include "value_internal.h"
+
+/* Encoded sizes: type tag, then the payload (see codec.h). */
+#define ENC_SCALAR   (1u + 8u)
+#define ENC_BLOB_HDR (1u + 4u)
+#define ENC_LOCK_HDR (1u + 1u)
+
+#define PACK_CHARS "ildsbk"
+
+typedef struct blob {
+    uint8_t *p; /* n bytes + NUL */
+    size_t n;
+} blob;
+
+typedef struct lock_ref {
+    char name[PP__NAME_BUF];
+    pp_lock *lock; /* borrowed; NULL if resolution failed */
+    pp_status st;  /* why lock is NULL */
+} lock_ref;
+
+typedef struct value_item {
+    pp_type type;
+    union {
+        int64_t i;
+        uint64_t d; /* IEEE-754 bits, never loaded into an FP register */
+        blob b;
+        lock_ref k;
+    } u;
+} value_item;
+
+struct pp_values {
+    value_item *items;
+    size_t count;
+    size_t cap;
+    size_t enc_size; /* bytes pp__values_encode() will append */
+};
+
+/* ------------------------------------------------------------ lifecycle */
+
+pp_status pp_values_create(pp_values **out)
+{
+    pp_values *v;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    v = calloc(1, sizeof *v);
+    *out = v;
+    if (v == NULL)
+        return PP_ENOMEM;
+    v->enc_size = PP__VALUES_HDR;
+    return PP_OK;
+}
+
+static int has_blob(const value_item *it)
+{
+    return it->type == PP_TYPE_STR || it->type == PP_TYPE_BYTES;
+}
+
+void pp_values_destroy(pp_values *v)
+{
+    size_t i;
+
+    if (v == NULL)
+        return;
+    for (i = 0; i < v->count; i++) {
+        if (has_blob(&v->items[i]))
+            free(v->items[i].u.b.p);
+    }
+    free(v->items);
+    free(v);
+}
+
+/* ------------------------------------------------------------- growing */
+
+static pp_status grow_to(pp_values *v, size_t need)
+{
+    value_item *items;
+    size_t cap;
+
+    if (need <= v->cap)
+        return PP_OK;
+    /* need <= PP_VALUES_MAX_ITEMS, so neither doubling nor the byte size
+     * can overflow. */
+    cap = v->cap ? v->cap : 4;
+    while (cap < need)
+        cap *= 2;
+    if (cap > PP_VALUES_MAX_ITEMS)
+        cap = PP_VALUES_MAX_ITEMS;
+    items = realloc(v->items, cap * sizeof *items);
+    if (items == NULL)
+        return PP_ENOMEM;
+    v->items = items;
+    v->cap = cap;
+    return PP_OK;
+}
+
+pp_status pp__values_reserve(pp_values *v, size_t n)
+{
+    if (v == NULL)
+        return PP_EINVAL;
+    if (n > PP_VALUES_MAX_ITEMS - v->count)
+        return PP_ETOOBIG;
+    return grow_to(v, v->count + n);
+}
+
+/*
+ * Check the limits for one more item of encoded size enc and make room for
+ * it. The slot is only counted by slot_commit(), so a failure after this
+ * (allocating a copy) leaves the tuple unchanged.
+ */
+static pp_status slot_get(pp_values *v, size_t enc, value_item **slot)
+{
+    pp_status st;
+
+    if (v->count >= PP_VALUES_MAX_ITEMS)
+        return PP_ETOOBIG;
+    if (enc > PP_MESSAGE_MAX - v->enc_size)
+        return PP_ETOOBIG;
+    st = grow_to(v, v->count + 1);
+    if (st != PP_OK)
+        return st;
+    *slot = &v->items[v->count];
+    return PP_OK;
+}
+
+static void slot_commit(pp_values *v, pp_type type, size_t enc)
+{
+    v->items[v->count].type = type;
+    v->count++;
+    v->enc_size += enc;
+}
+
+static pp_status blob_dup(const void *p, size_t n, blob *b)
+{
+    b->p = malloc(n + 1); /* n <= PP_VALUE_MAX_BYTES: no overflow */
+    if (b->p == NULL)
+        return PP_ENOMEM;
+    if (n > 0)
+        memcpy(b->p, p, n);
+    b->p[n] = 0;
+    b->n = n;
+    return PP_OK;
+}
+
+/* ------------------------------------------------------------ appending */
+
+pp_status pp_values_add_int(pp_values *v, int64_t x)
+{
+    value_item *it;
+    pp_status st;
+
+    if (v == NULL)
+        return PP_EINVAL;
+    st = slot_get(v, ENC_SCALAR, &it);
+    if (st != PP_OK)
+        return st;
+    it->u.i = x;
+    slot_commit(v, PP_TYPE_INT, ENC_SCALAR);
+    return PP_OK;
+}
+
+pp_status pp__values_add_double_bits(pp_values *v, uint64_t bits)
+{
+    value_item *it;
+    pp_status st;
+
+    if (v == NULL)
+        return PP_EINVAL;
+    st = slot_get(v, ENC_SCALAR, &it);
+    if (st != PP_OK)
+        return st;
+    it->u.d = bits;
+    slot_commit(v, PP_TYPE_DOUBLE, ENC_SCALAR);
+    return PP_OK;
+}
+
+pp_status pp_values_add_double(pp_values *v, double x)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &x, sizeof bits);
+    return pp__values_add_double_bits(v, bits);
+}
+
+static pp_status add_blob(pp_values *v, pp_type type, const void *p, size_t n)
+{
+    value_item *it;
+    pp_status st;
+
+    if (n > PP_VALUE_MAX_BYTES)
+        return PP_ETOOBIG;
+    st = slot_get(v, ENC_BLOB_HDR + n, &it);
+    if (st != PP_OK)
+        return st;
+    st = blob_dup(p, n, &it->u.b);
+    if (st != PP_OK)
+        return st;
+    slot_commit(v, type, ENC_BLOB_HDR + n);
+    return PP_OK;
+}
+
+pp_status pp_values_add_str(pp_values *v, const char *s)
+{
+    if (v == NULL || s == NULL)
+        return PP_EINVAL;
+    return add_blob(v, PP_TYPE_STR, s, strlen(s));
+}
+
+pp_status pp__values_add_str_n(pp_values *v, const char *s, size_t n)
+{
+    if (v == NULL || (s == NULL && n > 0))
+        return PP_EINVAL;
+    /* Limit first: memchr over a huge buffer only to reject it is waste. */
+    if (n > PP_VALUE_MAX_BYTES)
+        return PP_ETOOBIG;
+    if (n > 0 && memchr(s, '\0', n) != NULL)
+        return PP_EINVAL;
+    return add_blob(v, PP_TYPE_STR, s, n);
+}
+
+pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n)
+{
+    if (v == NULL || (p == NULL && n > 0))
+        return PP_EINVAL;
+    return add_blob(v, PP_TYPE_BYTES, p, n);
+}
+
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
+                                    pp_status resolve_st)
+{
+    value_item *it;
+    size_t enc;
+    pp_status st;
+
+    /* A missing handle must come with the reason, or get_lock could not
+     * tell the caller why. */
+    if (v == NULL || pp__name_check(name) != PP_OK || (lock == NULL) == (resolve_st == PP_OK))
+        return PP_EINVAL;
+    enc = ENC_LOCK_HDR + strlen(name);
+    st = slot_get(v, enc, &it);
+    if (st != PP_OK)
+        return st;
+    strcpy(it->u.k.name, name); /* checked: at most PP_NAME_MAX chars */
+    it->u.k.lock = lock;
+    it->u.k.st = resolve_st;
+    slot_commit(v, PP_TYPE_LOCK, enc);
+    return PP_OK;
+}
+
+pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
+{
+    if (v == NULL || lock == NULL)
+        return PP_EINVAL;
+    return pp__values_add_lock_named(v, pp_lock_name(lock), lock, PP_OK);
+}
+
+/* ------------------------------------------------------------- copying */
+
+static pp_status item_copy(const value_item *src, value_item *dst)
+{
+    *dst = *src;
+    if (has_blob(src))
+        return blob_dup(src->u.b.p, src->u.b.n, &dst->u.b);
+    return PP_OK;
+}
+
+pp_status pp_values_copy(const pp_values *v, pp_values **out)
+{
+    pp_values *c;
+    pp_status st;
+    size_t i;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    *out = NULL;
+    if (v == NULL)
+        return PP_EINVAL;
+    st = pp_values_create(&c);
+    if (st != PP_OK)
+        return st;
+    st = grow_to(c, v->count);
+    for (i = 0; st == PP_OK && i < v->count; i++) {
+        st = item_copy(&v->items[i], &c->items[i]);
+        if (st == PP_OK)
+            c->count++;
+    }
+    if (st != PP_OK) {
+        pp_values_destroy(c);
+        return st;
+    }
+    c->enc_size = v->enc_size;
+    *out = c;
+    return PP_OK;
+}
+
+/* ------------------------------------------------------------- reading */
+
+size_t pp_values_count(const pp_values *v)
+{
+    return v ? v->count : 0;
+}
+
+size_t pp__values_encoded_size(const pp_values *v)
+{
+    return v ? v->enc_size : PP__VALUES_HDR;
+}
+
+pp_type pp_values_type(const pp_values *v, size_t i)
+{
+    if (v == NULL || i >= v->count)
+        return PP_TYPE_NONE;
+    return v->items[i].type;
+}
+
+/* Common checks of the typed getters; *it is item i of the wanted type. */
+static pp_status item_get(const pp_values *v, size_t i, pp_type type, const value_item **it)
+{
+    if (v == NULL)
+        return PP_EINVAL;
+    if (i >= v->count)
+        return PP_ERANGE;
+    if (v->items[i].type != type)
+        return PP_ETYPE;
+    *it = &v->items[i];
+    return PP_OK;
+}
+
+pp_status pp_values_get_int(const pp_values *v, size_t i, int64_t *out)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = item_get(v, i, PP_TYPE_INT, &it);
+    if (st == PP_OK)
+        *out = it->u.i;
+    return st;
+}
+
+pp_status pp_values_get_double(const pp_values *v, size_t i, double *out)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = item_get(v, i, PP_TYPE_DOUBLE, &it);
+    if (st == PP_OK)
+        memcpy(out, &it->u.d, sizeof *out);
+    return st;
+}
+
+pp_status pp__values_get_double_bits(const pp_values *v, size_t i, uint64_t *bits)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (bits == NULL)
+        return PP_EINVAL;
+    st = item_get(v, i, PP_TYPE_DOUBLE, &it);
+    if (st == PP_OK)
+        *bits = it->u.d;
+    return st;
+}
+
+pp_status pp_values_get_str(const pp_values *v, size_t i, const char **out)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = item_get(v, i, PP_TYPE_STR, &it);
+    if (st == PP_OK)
+        *out = (const char *)it->u.b.p;
+    return st;
+}
+
+pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **data, size_t *len)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (data == NULL || len == NULL)
+        return PP_EINVAL;
+    st = item_get(v, i, PP_TYPE_BYTES, &it);
+    if (st == PP_OK) {
+        *data = it->u.b.p;
+        *len = it->u.b.n;
+    }
+    return st;
+}
+
+pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = item_get(v, i, PP_TYPE_LOCK, &it);
+    if (st != PP_OK)
+        return st;
+    /* A lock a worker could not attach to reports why, never a NULL
+     * handle with PP_OK. */
+    *out = it->u.k.lock;
+    return it->u.k.lock ? PP_OK : it->u.k.st;
+}
+
+const char *pp__values_lock_name(const pp_values *v, size_t i)
+{
+    if (pp_values_type(v, i) != PP_TYPE_LOCK)
+        return NULL;
+    return v->items[i].u.k.name;
+}
+
+/* ------------------------------------------------------- pack / unpack */
+
+static int fmt_valid(const char *fmt)
+{
+    return strspn(fmt, PACK_CHARS) == strlen(fmt);
+}
+
+static pp_status pack_one(pp_values *v, char c, va_list *ap)
+{
+    const void *p;
+
+    switch (c) {
+    case 'i':
+        return pp_values_add_int(v, va_arg(*ap, int));
+    case 'l':
+        return pp_values_add_int(v, va_arg(*ap, int64_t));
+    case 'd':
+        return pp_values_add_double(v, va_arg(*ap, double));
+    case 's':
+        return pp_values_add_str(v, va_arg(*ap, const char *));
+    case 'b':
+        /* Arguments are evaluated in unspecified order: fetch in turn. */
+        p = va_arg(*ap, const void *);
+        return pp_values_add_bytes(v, p, va_arg(*ap, size_t));
+    default: /* 'k'; fmt_valid() ruled out anything else */
+        return pp_values_add_lock(v, va_arg(*ap, pp_lock *));
+    }
+}
+
+pp_status pp_values_pack(pp_values **out, const char *fmt, ...)
+{
+    pp_values *v;
+    pp_status st;
+    va_list ap;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    *out = NULL;
+    if (fmt == NULL || !fmt_valid(fmt))
+        return PP_EINVAL;
+    st = pp_values_create(&v);
+    if (st != PP_OK)
+        return st;
+    va_start(ap, fmt);
+    for (; st == PP_OK && *fmt != '\0'; fmt++)
+        st = pack_one(v, *fmt, &ap);
+    va_end(ap);
+    if (st != PP_OK) {
+        pp_values_destroy(v);
+        return st;
+    }
+    *out = v;
+    return PP_OK;
+}
+
+/* Output pointers of one format character, fetched with their own types
+ * (va_arg with another pointer type would be undefined). */
+typedef struct unpack_out {
+    void *p;
+    size_t *len; /* 'b' only */
+} unpack_out;
+
+static pp_type unpack_fetch(char c, va_list *ap, unpack_out *o)
+{
+    o->len = NULL;
+    switch (c) {
+    case 'i':
+        o->p = va_arg(*ap, int *);
+        return PP_TYPE_INT;
+    case 'l':
+        o->p = va_arg(*ap, int64_t *);
+        return PP_TYPE_INT;
+    case 'd':
+        o->p = va_arg(*ap, double *);
+        return PP_TYPE_DOUBLE;
+    case 's':
+        o->p = (void *)va_arg(*ap, const char **);
+        return PP_TYPE_STR;
+    case 'b':
+        o->p = (void *)va_arg(*ap, const void **);
+        o->len = va_arg(*ap, size_t *);
+        return PP_TYPE_BYTES;
+    default: /* 'k'; fmt_valid() ruled out anything else */
+        o->p = va_arg(*ap, pp_lock **);
+        return PP_TYPE_LOCK;
+    }
+}
+
+static void unpack_store(char c, const value_item *it, const unpack_out *o)
+{
+    switch (c) {
+    case 'i':
+        *(int *)o->p = (int)it->u.i;
+        break;
+    case 'l':
+        *(int64_t *)o->p = it->u.i;
+        break;
+    case 'd':
+        memcpy(o->p, &it->u.d, sizeof(double));
+        break;
+    case 's':
+        *(const char **)o->p = (const char *)it->u.b.p;
+        break;
+    case 'b':
+        *(const void **)o->p = it->u.b.p;
+        *o->len = it->u.b.n;
+        break;
+    default:
+        *(pp_lock **)o->p = it->u.k.lock;
+        break;
+    }
+}
+
+/*
+ * One format character of pp_values_unpack(). With store == 0 only checks
+ * (argument not NULL, type, range), so a failing unpack writes nothing.
+ */
+static pp_status unpack_one(const pp_values *v, size_t i, char c, va_list *ap, int store)
+{
+    const value_item *it;
+    unpack_out o;
+    pp_type type;
+    pp_status st;
+
+    type = unpack_fetch(c, ap, &o);
+    if (o.p == NULL || (c == 'b' && o.len == NULL))
+        return PP_EINVAL;
+    st = item_get(v, i, type, &it);
+    if (st != PP_OK)
+        return st;
+    if (c == 'i' && (it->u.i < INT_MIN || it->u.i > INT_MAX))
+        return PP_ERANGE;
+    if (c == 'k' && it->u.k.lock == NULL)
+        return it->u.k.st;
+    if (store)
+        unpack_store(c, it, &o);
+    return PP_OK;
+}
+
+static pp_status unpack_pass(const pp_values *v, const char *fmt, va_list *ap, int store)
+{
+    pp_status st = PP_OK;
+    size_t i;
+
+    for (i = 0; st == PP_OK && fmt[i] != '\0'; i++)
+        st = unpack_one(v, i, fmt[i], ap, store);
+    return st;
+}
+
+pp_status pp_values_unpack(const pp_values *v, const char *fmt, ...)
+{
+    pp_status st;
+    va_list ap, ap2;
+
+    if (v == NULL || fmt == NULL || !fmt_valid(fmt))
+        return PP_EINVAL;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    /* Check everything first, then store: all-or-nothing. */
+    st = unpack_pass(v, fmt, &ap2, 0);
+    if (st == PP_OK)
+        st = unpack_pass(v, fmt, &ap, 1);
+    va_end(ap2);
+    va_end(ap);
+    return st;
+}

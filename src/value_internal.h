@@ -1,0 +1,51 @@
+/*
+ * value_internal.h — what the codec (codec.c) and the pool core need from
+ * the value container (value.c) beyond the public API in value.h.
+ *
+ * Not installed. The container keeps, per tuple, the exact size of its
+ * encoding, so a tuple that could never be sent fails when it is built
+ * and an encoder can reserve its buffer once.
+ */
+#ifndef PROCPOOL_VALUE_INTERNAL_H
+#define PROCPOOL_VALUE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procpool/value.h"
+
+/* Encoded size of the u32 item count that starts every tuple. */
+#define PP__VALUES_HDR 4u
+
+/* Bytes pp__values_encode() appends for v (PP__VALUES_HDR for NULL).
+ * Never more than PP_MESSAGE_MAX: adds that would exceed it fail. */
+size_t pp__values_encoded_size(const pp_values *v);
+
+/* Make room for n more items at once (decoder: count is known upfront). */
+pp_status pp__values_reserve(pp_values *v, size_t n);
+
+/* Doubles by their IEEE-754 bits: a trip through an x87 register (32-bit
+ * x86) would quieten signalling NaNs; the codec must deliver exact bits. */
+pp_status pp__values_add_double_bits(pp_values *v, uint64_t bits);
+pp_status pp__values_get_double_bits(const pp_values *v, size_t i, uint64_t *bits);
+
+/* Append a string of exactly n bytes (s need not be NUL-terminated; it must
+ * not contain NUL). Same limits and errors as pp_values_add_str(). */
+pp_status pp__values_add_str_n(pp_values *v, const char *s, size_t n);
+
+/* Append a lock item by name (a valid name, see pp__name_check()). lock may
+ * be NULL when resolution failed: resolve_st (not PP_OK then) is what
+ * pp_values_get_lock() reports for the item. The tuple never owns lock. */
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
+                                    pp_status resolve_st);
+
+/* Name of lock item i, NULL if i is out of range or not a lock. */
+const char *pp__values_lock_name(const pp_values *v, size_t i);
+
+/* PP_OK if r has no bytes left, else PP_EPROTO: for payloads that must be
+ * consumed exactly (trailing bytes are malformed). Implemented in codec.c;
+ * belongs next to pp__rd_left() in codec.h. */
+struct pp__rd;
+pp_status pp__rd_end(const struct pp__rd *r);
+
+#endif /* PROCPOOL_VALUE_INTERNAL_H */

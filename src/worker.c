@@ -1,0 +1,256 @@
+/*
+ * worker.c — the loop a worker process runs (every start method).
+ *
+ * The worker is single-threaded and strictly sequential: it runs the tasks
+ * of each TASK frame in order and answers every frame with one RESULT
+ * frame before it reads on. The parent relies on that order to know which
+ * task a dead worker was running.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "platform.h"
+#include "pp_internal.h"
+#include "task_internal.h"
+
+/* Exit codes of a worker that stops on its own (documented in README). */
+enum {
+    WORKER_EXIT_OK = 0,
+    WORKER_EXIT_INIT_FAILED = 3,
+    WORKER_EXIT_PROTOCOL = 4,
+    WORKER_EXIT_NOMEM = 5
+};
+
+typedef struct worker {
+    pp__plat_chan *chan;
+    pp__reader rd;
+    pp__buf out;
+    uint32_t maxtasks;
+    uint32_t done;
+} worker;
+
+static pp_status send_frame(worker *w)
+{
+    pp_status st = pp__plat_chan_write(w->chan, w->out.data, w->out.len);
+
+    pp__buf_reset(&w->out);
+    return st;
+}
+
+/* Run fn on args; fill task outcome. */
+static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_task *t)
+{
+    int rc;
+
+    memset(t, 0, sizeof *t);
+    t->args = args;
+    t->index = index;
+    if (pp_values_create(&t->result) != PP_OK) {
+        pp_task_fail(t, PP_ENOMEM, "out of memory creating the result tuple");
+        return;
+    }
+    rc = fn(t);
+    if (rc != 0 && !t->failed)
+        pp_task_fail(t, rc, "task returned %d", rc);
+}
+
+static pp_status put_failure(pp__buf *b, pp_status status, int code, const char *msg)
+{
+    pp_status st = pp__buf_put_u32(b, (uint32_t)(int32_t)status);
+
+    if (st == PP_OK)
+        st = pp__buf_put_u32(b, (uint32_t)(int32_t)code);
+    if (st == PP_OK)
+        st = pp__buf_put_blob(b, msg, strlen(msg));
+    return st;
+}
+
+/* Append one item's outcome; a result that would overflow the frame turns
+ * into a PP_ETOOBIG failure instead. */
+static pp_status put_outcome(worker *w, const pp_task *t, size_t frame_start)
+{
+    size_t mark = w->out.len;
+    pp_status st;
+
+    if (t->failed)
+        return put_failure(&w->out, PP_ETASK, t->code, t->message);
+    st = pp__buf_put_u32(&w->out, 0);
+    if (st == PP_OK)
+        st = pp__buf_put_u32(&w->out, 0);
+    if (st == PP_OK)
+        st = pp__values_encode(t->result, &w->out);
+    if (st == PP_OK && w->out.len - frame_start - PP__FRAME_HDR > PP__FRAME_MAX - 1024)
+        st = PP_ETOOBIG;
+    if (st == PP_ETOOBIG || st == PP_ENOMEM) {
+        w->out.len = mark;
+        return put_failure(&w->out, st, 0,
+                           st == PP_ETOOBIG ? "task result too large for one message"
+                                            : "out of memory encoding the task result");
+    }
+    return st;
+}
+
+static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *payload)
+{
+    char msg[PP__ERRMSG_MAX + 1];
+    char lockname[PP__NAME_BUF];
+    pp_status st, fst, lst;
+    pp_values *args;
+    uint64_t first;
+    pp__fnref ref;
+    pp__rd rd;
+    size_t at;
+    pp_task t;
+    uint16_t i;
+
+    pp__rd_init(&rd, payload, h->length);
+    fst = pp__fnref_decode(&rd, &ref);
+    if (fst != PP_OK && fst != PP_ENOTREGISTERED)
+        return PP_EPROTO;
+    st = pp__rd_u64(&rd, &first);
+    if (st != PP_OK)
+        return st;
+    st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
+    if (st != PP_OK)
+        return st;
+    for (i = 0; i < h->count && st == PP_OK; i++) {
+        lockname[0] = '\0';
+        lst = PP_OK;
+        st = pp__values_decode(&rd, &args, &lst, lockname, sizeof lockname);
+        if (st != PP_OK)
+            break;
+        if (fst == PP_ENOTREGISTERED) {
+            st = put_failure(&w->out, PP_ENOTREGISTERED, 0,
+                             "task function is not registered in the worker process "
+                             "(register it before pp_init)");
+        } else if (lst != PP_OK) {
+            snprintf(msg, sizeof msg, "lock '%s' in the arguments cannot be opened: %s",
+                     lockname, pp_strerror(lst));
+            st = put_failure(&w->out, lst, 0, msg);
+        } else {
+            run_one(ref.fn, args, first + i, &t);
+            pp__plat_flush_stdio();
+            st = put_outcome(w, &t, at);
+            pp_values_destroy(t.result);
+        }
+        pp_values_destroy(args);
+    }
+    if (st == PP_OK && pp__rd_left(&rd) != 0)
+        st = PP_EPROTO;
+    if (st == PP_OK)
+        st = pp__frame_end(&w->out, at);
+    return st;
+}
+
+static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len)
+{
+    char lockname[PP__NAME_BUF];
+    pp_status st, fst, lst = PP_OK;
+    pp_values *args = NULL;
+    pp__fnref ref;
+    pp__rd rd;
+    size_t at;
+    pp_task t;
+    int ok = 1;
+
+    memset(&t, 0, sizeof t);
+    pp__rd_init(&rd, payload, len);
+    st = pp__rd_u32(&rd, &w->maxtasks);
+    if (st != PP_OK)
+        return st;
+    fst = pp__fnref_decode(&rd, &ref);
+    if (fst != PP_OK && fst != PP_ENOTREGISTERED)
+        return PP_EPROTO;
+    st = pp__values_decode(&rd, &args, &lst, lockname, sizeof lockname);
+    if (st != PP_OK)
+        return st;
+    if (fst == PP_ENOTREGISTERED) {
+        ok = 0;
+        pp_task_fail(&t, PP_ENOTREGISTERED, "initializer is not registered in the worker");
+    } else if (lst != PP_OK) {
+        ok = 0;
+        pp_task_fail(&t, lst, "lock '%s' in the initializer arguments cannot be opened: %s",
+                     lockname, pp_strerror(lst));
+    } else if (ref.kind != PP__FN_NONE) {
+        run_one(ref.fn, args, 0, &t);
+        pp_values_destroy(t.result);
+        ok = !t.failed;
+    }
+    pp_values_destroy(args);
+    pp__plat_flush_stdio();
+
+    st = pp__frame_begin(&w->out, PP__MSG_READY, 1, 0, &at);
+    if (st == PP_OK)
+        st = pp__buf_put_u64(&w->out, pp__plat_getpid());
+    if (st == PP_OK)
+        st = ok ? put_failure(&w->out, PP_OK, 0, "") : put_failure(&w->out, PP_ETASK, t.code,
+                                                                       t.message);
+    if (st == PP_OK)
+        st = pp__frame_end(&w->out, at);
+    if (st == PP_OK)
+        st = send_frame(w);
+    if (st == PP_OK && !ok)
+        st = PP_ETASK;
+    return st;
+}
+
+static int worker_loop(worker *w)
+{
+    const uint8_t *payload;
+    pp__frame_hdr h;
+    pp_status st;
+
+    st = pp__reader_next(&w->rd, &h, &payload);
+    if (st == PP_ECONNLOST)
+        return WORKER_EXIT_OK;
+    if (st != PP_OK || h.type != PP__MSG_HELLO)
+        return WORKER_EXIT_PROTOCOL;
+    st = run_initializer(w, payload, h.length);
+    if (st == PP_ETASK)
+        return WORKER_EXIT_INIT_FAILED;
+    if (st != PP_OK)
+        return st == PP_ECONNLOST ? WORKER_EXIT_OK : WORKER_EXIT_PROTOCOL;
+
+    for (;;) {
+        st = pp__reader_next(&w->rd, &h, &payload);
+        if (st == PP_ECONNLOST)
+            return WORKER_EXIT_OK; /* parent gone or pool closed */
+        if (st != PP_OK)
+            return WORKER_EXIT_PROTOCOL;
+        if (h.type == PP__MSG_QUIT)
+            return WORKER_EXIT_OK;
+        if (h.type != PP__MSG_TASK)
+            return WORKER_EXIT_PROTOCOL;
+        st = run_chunk(w, &h, payload);
+        if (st == PP_ENOMEM)
+            return WORKER_EXIT_NOMEM;
+        if (st != PP_OK)
+            return WORKER_EXIT_PROTOCOL;
+        st = send_frame(w);
+        if (st != PP_OK)
+            return WORKER_EXIT_OK;
+        w->done++;
+        if (w->maxtasks != 0 && w->done >= w->maxtasks)
+            return WORKER_EXIT_OK; /* maxtasksperchild: the parent replaces us */
+    }
+}
+
+int pp__worker_main(pp__plat_chan *chan)
+{
+    worker w;
+    int rc;
+
+    memset(&w, 0, sizeof w);
+    w.chan = chan;
+    pp__buf_init(&w.out);
+    if (pp__reader_init(&w.rd, chan) != PP_OK)
+        return WORKER_EXIT_NOMEM;
+    rc = worker_loop(&w);
+    pp__plat_flush_stdio();
+    pp__reader_free(&w.rd);
+    pp__buf_free(&w.out);
+    pp__plat_chan_close(chan);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/*
+ * gen_seeds.c — writes the seed corpus of fuzz_frame into a directory.
+ *
+ *   fuzz_seeds DIR
+ *
+ * Seeds are valid inputs made by the real encoder: each value type, a
+ * frame with several tuples, bare payloads (shorter than a header). The
+ * fuzzer mutates from there, so it starts past the magic and the type
+ * tags. The files in tests/fuzz/corpus/ were made with this program;
+ * rerun it when the wire format changes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "procpool/value.h"
+#include "codec.h"
+#include "value_internal.h"
+
+static int write_file(const char *dir, const char *name, const pp__buf *b)
+{
+    char path[1024];
+    FILE *f;
+    int ok;
+
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return 0;
+    f = fopen(path, "wb");
+    if (f == NULL)
+        return 0;
+    ok = fwrite(b->data, 1, b->len, f) == b->len;
+    return fclose(f) == 0 && ok;
+}
+
+/* Every type once; the lock travels by name and needs no live lock. */
+static pp_status all_types(pp_values **v)
+{
+    static const unsigned char raw[] = {0, 1, 0, 0xff};
+    pp_status st;
+
+    st = pp_values_pack(v, "ldsbs", (int64_t)-42, 0.5, "hello", raw, sizeof raw, "");
+    if (st == PP_OK)
+        st = pp__values_add_lock_named(*v, "pp-seed-lock", NULL, PP_ENOENT);
+    if (st == PP_OK)
+        st = pp__values_add_double_bits(*v, UINT64_C(0x7ff80000deadbeef)); /* NaN payload */
+    return st;
+}
+
+/* A frame of type `type` holding `ntuples` copies of v (or none). */
+static pp_status frame(pp__buf *b, uint8_t type, const pp_values *v, int ntuples)
+{
+    size_t at;
+    pp_status st;
+    int i;
+
+    pp__buf_reset(b);
+    st = pp__frame_begin(b, type, (uint16_t)ntuples, 7, &at);
+    for (i = 0; st == PP_OK && i < ntuples; i++)
+        st = pp__values_encode(v, b);
+    return st == PP_OK ? pp__frame_end(b, at) : st;
+}
+
+static int make_seeds(const char *dir, pp_values *all, pp_values *one_int)
+{
+    pp__buf b;
+    int ok = 1;
+
+    pp__buf_init(&b);
+    ok &= pp__values_encode(NULL, &b) == PP_OK && write_file(dir, "payload-empty", &b);
+    pp__buf_reset(&b);
+    ok &= pp__values_encode(one_int, &b) == PP_OK && write_file(dir, "payload-int", &b);
+    ok &= frame(&b, PP__MSG_TASK, all, 1) == PP_OK && write_file(dir, "frame-task-all", &b);
+    ok &= frame(&b, PP__MSG_RESULT, all, 3) == PP_OK && write_file(dir, "frame-result-3", &b);
+    ok &= frame(&b, PP__MSG_QUIT, NULL, 0) == PP_OK && write_file(dir, "frame-quit", &b);
+    ok &= frame(&b, PP__MSG_HELLO, one_int, 1) == PP_OK && write_file(dir, "frame-hello", &b);
+    pp__buf_free(&b);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    pp_values *all = NULL, *one_int = NULL;
+    int ok;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        return 2;
+    }
+    ok = all_types(&all) == PP_OK && pp_values_pack(&one_int, "l", INT64_MIN) == PP_OK &&
+         make_seeds(argv[1], all, one_int);
+    pp_values_destroy(all);
+    pp_values_destroy(one_int);
+    if (!ok) {
+        fprintf(stderr, "%s: could not write the seeds into %s\n", argv[0], argv[1]);
+        return 1;
+    }
+    return 0;
+}

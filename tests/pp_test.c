@@ -1,0 +1,571 @@
+/*
+ * pp_test.c — registry, runner (one child process per test, with a
+ * timeout), single-test mode, and the small utilities tests share.
+ *
+ * The runner re-executes this binary with "--run suite/test" through
+ * apr_proc_create and polls apr_proc_wait(APR_NOWAIT), so it works the same
+ * on POSIX and Windows (no fork). A crash, hang or leak fails one test,
+ * not the run.
+ */
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <apr_time.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <CUnit/TestRun.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <unistd.h>
+#endif
+
+#include "procpool/common.h"
+#include "procpool/error.h"
+#include "pp_test.h"
+
+#define MAX_SUITES        32
+#define MAX_HELPER_TABLES 32
+
+typedef struct suite_entry {
+    const char *name;
+    const pp_test_case *cases;
+    int hidden;
+} suite_entry;
+
+static suite_entry g_suites[MAX_SUITES];
+static int g_nsuites;
+static const pp_test_helper *g_helpers[MAX_HELPER_TABLES];
+static int g_nhelpers;
+static apr_pool_t *g_test_pool;
+
+/* ------------------------------------------------------------ registry */
+
+static void add_suite(const char *suite, const pp_test_case *cases, int hidden)
+{
+    if (g_nsuites == MAX_SUITES) {
+        fprintf(stderr, "pp_tests: too many suites (raise MAX_SUITES)\n");
+        abort();
+    }
+    g_suites[g_nsuites].name = suite;
+    g_suites[g_nsuites].cases = cases;
+    g_suites[g_nsuites].hidden = hidden;
+    g_nsuites++;
+}
+
+void pp_test_add_suite(const char *suite, const pp_test_case *cases)
+{
+    add_suite(suite, cases, 0);
+}
+
+void pp_test_add_hidden_suite(const char *suite, const pp_test_case *cases)
+{
+    add_suite(suite, cases, 1);
+}
+
+void pp_test_add_helpers(const pp_test_helper *helpers)
+{
+    if (g_nhelpers == MAX_HELPER_TABLES) {
+        fprintf(stderr, "pp_tests: too many helper tables\n");
+        abort();
+    }
+    g_helpers[g_nhelpers++] = helpers;
+}
+
+static const suite_entry *find_suite(const char *name, size_t len)
+{
+    int i;
+
+    for (i = 0; i < g_nsuites; i++) {
+        if (strlen(g_suites[i].name) == len && strncmp(g_suites[i].name, name, len) == 0)
+            return &g_suites[i];
+    }
+    return NULL;
+}
+
+static const pp_test_case *find_case(const suite_entry *s, const char *name)
+{
+    const pp_test_case *c;
+
+    for (c = s->cases; c->name != NULL; c++) {
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static pp_helper_fn find_helper(const char *name)
+{
+    const pp_test_helper *h;
+    int i;
+
+    for (i = 0; i < g_nhelpers; i++) {
+        for (h = g_helpers[i]; h->name != NULL; h++) {
+            if (strcmp(h->name, name) == 0)
+                return h->fn;
+        }
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------- assertions */
+
+int pp_test_check_status(int got, int expected, const char *expr, const char *file, int line,
+                         CU_BOOL fatal)
+{
+    char msg[512];
+
+    if (got == expected) {
+        CU_assertImplementation(CU_TRUE, (unsigned)line, expr, file, "", CU_FALSE);
+        return 1;
+    }
+    snprintf(msg, sizeof msg, "%s returned %s (%d), expected %s (%d)", expr, pp_err_name(got), got,
+             pp_err_name(expected), expected);
+    CU_assertImplementation(CU_FALSE, (unsigned)line, msg, file, "", fatal);
+    return 0;
+}
+
+int pp_test_check_msg(int ok, const char *file, int line, CU_BOOL fatal, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, msg, file, "", fatal);
+    return ok;
+}
+
+/* ----------------------------------------------------------- utilities */
+
+static uint64_t self_pid(void)
+{
+#ifdef _WIN32
+    return (uint64_t)GetCurrentProcessId();
+#else
+    return (uint64_t)getpid();
+#endif
+}
+
+const char *pp_test_pid_token(void)
+{
+    static char token[32];
+
+    snprintf(token, sizeof token, "-%llu-", (unsigned long long)self_pid());
+    return token;
+}
+
+void pp_test_unique_name(char *buf, size_t cap)
+{
+    static unsigned seq;
+    unsigned char rnd[4] = {0, 0, 0, 0};
+    unsigned long r;
+
+    if (apr_generate_random_bytes(rnd, sizeof rnd) != APR_SUCCESS) {
+        r = (unsigned long)apr_time_now() ^ (unsigned long)self_pid();
+    } else {
+        r = (unsigned long)rnd[0] | (unsigned long)rnd[1] << 8 | (unsigned long)rnd[2] << 16 |
+            (unsigned long)rnd[3] << 24;
+    }
+    seq++;
+    snprintf(buf, cap, "ppt-%llu-%u-%08lx", (unsigned long long)self_pid(), seq % 100000u,
+             r & 0xffffffffUL);
+}
+
+int64_t pp_test_now_ms(void)
+{
+    return (int64_t)(apr_time_now() / 1000);
+}
+
+int64_t pp_test_clock_slack_ms(void)
+{
+#ifdef _WIN32
+    /* apr_time_now() is GetSystemTimeAsFileTime(): it advances in timer
+     * ticks of up to 15.6 ms on real Windows. */
+    return 16;
+#else
+    return 0;
+#endif
+}
+
+void pp_test_sleep_ms(int64_t ms)
+{
+    apr_sleep((apr_interval_time_t)ms * 1000);
+}
+
+int pp_test_timeout_mult(void)
+{
+    const char *s = getenv("PP_TEST_TIMEOUT_MULT");
+    int m = s ? atoi(s) : 1;
+
+    return m >= 1 ? m : 1;
+}
+
+apr_pool_t *pp_test_pool(void)
+{
+    if (g_test_pool == NULL && apr_pool_create(&g_test_pool, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "pp_tests: apr_pool_create failed\n");
+        abort();
+    }
+    return g_test_pool;
+}
+
+static void test_pool_destroy(void)
+{
+    if (g_test_pool != NULL) {
+        apr_pool_destroy(g_test_pool);
+        g_test_pool = NULL;
+    }
+}
+
+struct pp_test_thread {
+    void (*fn)(void *);
+    void *arg;
+    apr_pool_t *pool;
+    apr_thread_t *thread;
+};
+
+static void *APR_THREAD_FUNC thread_trampoline(apr_thread_t *t, void *data)
+{
+    pp_test_thread *pt = data;
+
+    (void)t;
+    pt->fn(pt->arg);
+    return NULL;
+}
+
+pp_test_thread *pp_test_thread_start(void (*fn)(void *), void *arg)
+{
+    pp_test_thread *pt;
+    apr_pool_t *pool;
+    apr_status_t rv;
+
+    CU_ASSERT_FATAL(apr_pool_create(&pool, pp_test_pool()) == APR_SUCCESS);
+    pt = apr_pcalloc(pool, sizeof *pt);
+    pt->fn = fn;
+    pt->arg = arg;
+    pt->pool = pool;
+    rv = apr_thread_create(&pt->thread, NULL, thread_trampoline, pt, pool);
+    PP_ASSERT_MSG_FATAL(rv == APR_SUCCESS, "apr_thread_create failed: %d", (int)rv);
+    return pt;
+}
+
+void pp_test_thread_join(pp_test_thread *t)
+{
+    apr_status_t rv;
+
+    apr_thread_join(&rv, t->thread);
+    apr_pool_destroy(t->pool);
+}
+
+void pp_test_run_in_thread(void (*fn)(void *), void *arg)
+{
+    pp_test_thread_join(pp_test_thread_start(fn, arg));
+}
+
+unsigned pp_test_platform(void)
+{
+#ifdef _WIN32
+    unsigned bits = PP_TEST_ON_WINDOWS;
+    HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+
+    /* wine's ntdll exports wine_get_version; Windows' never does. */
+    if (ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL)
+        bits |= PP_TEST_ON_WINE;
+    return bits;
+#elif defined(__APPLE__)
+    return PP_TEST_ON_POSIX | PP_TEST_ON_MACOS;
+#else
+    return PP_TEST_ON_POSIX;
+#endif
+}
+
+/* ------------------------------------------------------ single test run */
+
+static void print_failures(const char *suite, const char *test)
+{
+    CU_pFailureRecord f;
+
+    for (f = CU_get_failure_list(); f != NULL; f = f->pNext) {
+        fprintf(stdout, "  %s/%s: %s:%u: %s\n", suite, test, f->strFileName ? f->strFileName : "?",
+                f->uiLineNumber, f->strCondition ? f->strCondition : "(no condition)");
+    }
+}
+
+/* Run one test in this process through CUnit, then the leak check.
+ * Failures and leaks go to stdout, so that under the runner they come
+ * right above the test's FAIL line (meson logs stdout and stderr apart). Returns the exit code: 0 iff the test passed. */
+static int run_one(const suite_entry *s, const pp_test_case *c)
+{
+    pp_test_snapshot *snap;
+    CU_pSuite cs;
+    unsigned failed;
+    int leaks;
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "pp_tests: CU_initialize_registry: %s\n", CU_get_error_msg());
+        return 2;
+    }
+    cs = CU_add_suite(s->name, NULL, NULL);
+    if (cs == NULL || CU_add_test(cs, c->name, c->fn) == NULL) {
+        fprintf(stderr, "pp_tests: registering %s/%s: %s\n", s->name, c->name, CU_get_error_msg());
+        CU_cleanup_registry();
+        return 2;
+    }
+    snap = pp_test_snapshot_take();
+    /* CUnit's core runner: CU_basic_run_tests() would print its run
+     * summary table even in CU_BRM_SILENT mode; we print the failures. */
+    CU_run_all_tests();
+    failed = CU_get_number_of_tests_failed();
+    print_failures(s->name, c->name);
+    CU_cleanup_registry();
+    test_pool_destroy();
+    leaks = pp_test_snapshot_check(snap);
+    if (leaks > 0)
+        printf("  %s/%s: %d leak(s) (see above)\n", s->name, c->name, leaks);
+    fflush(stdout);
+    return (failed > 0 || leaks > 0) ? 1 : 0;
+}
+
+static int run_by_id(const char *id)
+{
+    const char *slash = strchr(id, '/');
+    const suite_entry *s;
+    const pp_test_case *c;
+    const char *skip;
+
+    s = slash ? find_suite(id, (size_t)(slash - id)) : NULL;
+    c = s ? find_case(s, slash + 1) : NULL;
+    if (c == NULL) {
+        fprintf(stderr, "pp_tests: no test '%s' (try --list)\n", id);
+        return 2;
+    }
+    skip = pp_test_skip_reason(s->name, c->name);
+    if (skip != NULL)
+        fprintf(stderr, "note: %s is on the skip list here (%s); running it anyway\n", id, skip);
+    return run_one(s, c);
+}
+
+/* -------------------------------------------------------------- runner */
+
+typedef enum outcome { OUT_PASS, OUT_FAIL, OUT_TIMEOUT, OUT_CRASH } outcome;
+
+static const char *outcome_word(outcome o)
+{
+    static const char *const words[] = {"PASS", "FAIL", "TIMEOUT", "CRASH"};
+
+    return words[o];
+}
+
+/* Spawn "--run suite/test", wait with the test's timeout. detail gets
+ * the exit code / signal for the report line. */
+static outcome run_in_child(const suite_entry *s, const pp_test_case *c, char *detail, size_t cap)
+{
+    char id[256];
+    const char *args[] = {NULL, NULL};
+    int64_t timeout_ms;
+    int code = 0;
+    int r;
+
+    snprintf(id, sizeof id, "%s/%s", s->name, c->name);
+    args[0] = id;
+    timeout_ms = (int64_t)(c->timeout_s > 0 ? c->timeout_s : PP_TEST_DEFAULT_TIMEOUT_S) * 1000 *
+                 pp_test_timeout_mult();
+    fflush(stdout);
+    fflush(stderr);
+    r = pp_test_spawn_self_wait("--run", args, timeout_ms, &code);
+    detail[0] = '\0';
+    switch (r) {
+    case PP_TEST_CHILD_EXITED:
+        if (code == 0)
+            return OUT_PASS;
+        snprintf(detail, cap, "exit code %d", code);
+        return OUT_FAIL;
+    case PP_TEST_CHILD_CRASHED:
+        snprintf(detail, cap, (code > 255 || code < 0) ? "exception 0x%08x" : "signal %d",
+                 (unsigned)code);
+        return OUT_CRASH;
+    case PP_TEST_CHILD_TIMEOUT:
+        snprintf(detail, cap, "killed after %lld s", (long long)(timeout_ms / 1000));
+        return OUT_TIMEOUT;
+    default:
+        snprintf(detail, cap, "could not run the test process");
+        return OUT_FAIL;
+    }
+}
+
+typedef struct tally {
+    int passed;
+    int failed;
+    int skipped;
+} tally;
+
+static void run_case(const suite_entry *s, const pp_test_case *c, tally *t)
+{
+    const char *skip = pp_test_skip_reason(s->name, c->name);
+    char id[256];
+    char detail[128];
+    int64_t start;
+    outcome o;
+
+    snprintf(id, sizeof id, "%s/%s", s->name, c->name);
+    if (skip != NULL) {
+        printf("SKIP     %-48s (%s)\n", id, skip);
+        t->skipped++;
+        return;
+    }
+    start = pp_test_now_ms();
+    o = run_in_child(s, c, detail, sizeof detail);
+    printf("%-8s %-48s %7.3f s%s%s\n", outcome_word(o), id,
+           (double)(pp_test_now_ms() - start) / 1000.0, detail[0] ? "  " : "", detail);
+    fflush(stdout);
+    if (o == OUT_PASS)
+        t->passed++;
+    else
+        t->failed++;
+}
+
+static int run_all(const char *only_suite)
+{
+    tally t = {0, 0, 0};
+    const pp_test_case *c;
+    int i, matched = 0;
+
+    for (i = 0; i < g_nsuites; i++) {
+        if (only_suite != NULL ? strcmp(only_suite, g_suites[i].name) != 0 : g_suites[i].hidden)
+            continue;
+        matched++;
+        for (c = g_suites[i].cases; c->name != NULL; c++)
+            run_case(&g_suites[i], c, &t);
+    }
+    if (only_suite != NULL && matched == 0) {
+        fprintf(stderr, "pp_tests: no suite '%s' (try --list)\n", only_suite);
+        t.failed++;
+    }
+    if (t.skipped > 0)
+        printf("%d skipped (reasons above; the list is tests/pp_test_skip.c)\n", t.skipped);
+    /* The last line is parsed by .ci/run: keep its form. */
+    printf("%d passed, %d failed\n", t.passed, t.failed);
+    fflush(stdout);
+    return t.failed > 0 ? 1 : 0;
+}
+
+/* ------------------------------------------------------------- modes */
+
+static int list_all(void)
+{
+    const pp_test_case *c;
+    const pp_test_helper *h;
+    const char *skip;
+    int i;
+
+    for (i = 0; i < g_nsuites; i++) {
+        for (c = g_suites[i].cases; c->name != NULL; c++) {
+            skip = pp_test_skip_reason(g_suites[i].name, c->name);
+            printf("%s/%s%s%s%s%s\n", g_suites[i].name, c->name,
+                   g_suites[i].hidden ? "  [hidden: run only by name]" : "",
+                   skip ? "  [skip: " : "", skip ? skip : "", skip ? "]" : "");
+        }
+    }
+    for (i = 0; i < g_nhelpers; i++) {
+        for (h = g_helpers[i]; h->name != NULL; h++)
+            printf("helper %s\n", h->name);
+    }
+    return 0;
+}
+
+/* Is name (len bytes) an element of the comma-separated list? */
+static int list_has(const char *list, const char *name, size_t len)
+{
+    const char *p = list;
+    size_t n;
+
+    for (;;) {
+        n = strcspn(p, ",");
+        if (n == len && strncmp(p, name, len) == 0)
+            return 1;
+        if (p[n] == '\0')
+            return 0;
+        p += n + 1;
+    }
+}
+
+/* --expect-suites a,b,c: fail if the registered suites differ from the
+ * list meson runs, so a new suite cannot be silently left out of CI. */
+static int expect_suites(const char *list)
+{
+    int i, bad = 0, n = 0;
+    const char *p = list;
+    size_t len;
+
+    for (;;) {
+        len = strcspn(p, ",");
+        n++;
+        if (find_suite(p, len) == NULL) {
+            fprintf(stderr, "meson lists suite '%.*s' that no test file registers\n", (int)len, p);
+            bad++;
+        }
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    for (i = 0; i < g_nsuites; i++) {
+        if (!g_suites[i].hidden && !list_has(list, g_suites[i].name, strlen(g_suites[i].name))) {
+            fprintf(stderr, "suite '%s' is not run by meson: add it to tests/meson.build\n",
+                    g_suites[i].name);
+            bad++;
+        }
+    }
+    printf("%-8s %d suites listed in tests/meson.build, all registered and vice versa\n",
+           bad ? "FAIL" : "PASS", n);
+    printf("%d passed, %d failed\n", bad ? 0 : 1, bad ? 1 : 0);
+    return bad ? 1 : 0;
+}
+
+static int run_helper(int argc, char **argv)
+{
+    pp_helper_fn fn;
+
+    if (argc < 1) {
+        fprintf(stderr, "pp_tests: --helper needs a name\n");
+        return PP_TEST_EXIT_USAGE;
+    }
+    fn = find_helper(argv[0]);
+    if (fn == NULL) {
+        fprintf(stderr, "pp_tests: no helper '%s'\n", argv[0]);
+        return PP_TEST_EXIT_USAGE;
+    }
+    return fn(argc, argv);
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: pp_tests [--suite NAME] | --run SUITE/TEST | --list\n"
+                    "                | --helper NAME [ARGS...] | --expect-suites A,B,...\n");
+    return 2;
+}
+
+int pp_test_main(int argc, char **argv)
+{
+    if (argc == 1)
+        return run_all(NULL);
+    if (strcmp(argv[1], "--suite") == 0 && argc == 3)
+        return run_all(argv[2]);
+    if (strcmp(argv[1], "--run") == 0 && argc == 3)
+        return run_by_id(argv[2]);
+    if (strcmp(argv[1], "--helper") == 0)
+        return run_helper(argc - 2, argv + 2);
+    if (strcmp(argv[1], "--list") == 0)
+        return list_all();
+    if (strcmp(argv[1], "--expect-suites") == 0 && argc == 3)
+        return expect_suites(argv[2]);
+    return usage();
+}

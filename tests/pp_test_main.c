@@ -1,0 +1,66 @@
+/*
+ * pp_test_main.c — main() of pp_tests and the one list of test suites.
+ *
+ * pp_init() comes first: pool workers are spawned by re-executing this
+ * binary, and in them pp_init() runs the worker and never returns.
+ */
+#include <apr_general.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
+#include "procpool/init.h"
+#include "pp_test.h"
+
+/* Every suite, listed once. X(name) calls pp_test_suite_<name>(), defined
+ * with PP_TEST_SUITE(name) in a tests/test_*.c file. tests/meson.build
+ * lists the same names (checked by the "suites" meson test). */
+#define PP_TEST_SUITES(X)                                                                          \
+    X(framework)                                                                                   \
+    X(error)                                                                                       \
+    X(lock)                                                                                        \
+    X(lock_api)                                                                                    \
+    X(pool)                                                                                        \
+    X(values)
+
+#define PP_TEST_DECLARE(name) void pp_test_suite_##name(void);
+PP_TEST_SUITES(PP_TEST_DECLARE)
+#undef PP_TEST_DECLARE
+
+int main(int argc, char **argv)
+{
+    pp_status st = pp_init(&argc, &argv);
+    int rc;
+
+    if (st != PP_OK) {
+        fprintf(stderr, "pp_tests: pp_init: %s (%s)\n", pp_err_name(st), pp_strerror(st));
+        return 2;
+    }
+    if (apr_initialize() != APR_SUCCESS) { /* refcounted: pp_init did it too */
+        fprintf(stderr, "pp_tests: apr_initialize failed\n");
+        return 2;
+    }
+#ifdef SIGPIPE
+    signal(SIGPIPE, SIG_IGN); /* a dead helper's stdin must not kill the test */
+#endif
+#ifdef _WIN32
+    /* A crash ends the process with its exception code (reported as CRASH)
+     * instead of opening an error dialog / the debugger (wine: winedbg).
+     * Inherited by every child. */
+    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    _set_abort_behavior(0, _WRITE_ABORT_MSG | _CALL_REPORTFAULT);
+#endif
+    pp_test_set_argv0(argv[0]);
+#define PP_TEST_REGISTER(name) pp_test_suite_##name();
+    PP_TEST_SUITES(PP_TEST_REGISTER)
+#undef PP_TEST_REGISTER
+    rc = pp_test_main(argc, argv);
+    apr_terminate();
+    pp_shutdown();
+    return rc;
+}

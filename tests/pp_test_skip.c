@@ -1,0 +1,61 @@
+/*
+ * pp_test_skip.c — THE list of tests that do not run somewhere, with the
+ * reason. The runner prints each one as "SKIP suite/test (reason)"; no
+ * test is ever left out silently. `pp_tests --run suite/test` still runs a
+ * listed test on request (to check whether the entry is still needed).
+ *
+ * Keep each reason short and factual: what is missing, where.
+ */
+#include <string.h>
+
+#include "pp_test.h"
+
+typedef struct skip_entry {
+    const char *suite;
+    const char *test;
+    unsigned where; /* PP_TEST_ON_* bits */
+    const char *reason;
+} skip_entry;
+
+static const skip_entry g_skips[] = {
+    {"lock", "t_exclusion_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"lock_api", "t_name_not_a_lock_posix", PP_TEST_ON_WINDOWS,
+     "POSIX shm variant; Windows has t_name_not_a_lock_windows"},
+    {"lock_api", "t_name_not_a_lock_windows", PP_TEST_ON_POSIX,
+     "Windows kernel object variant; POSIX has t_name_not_a_lock_posix"},
+    /* pool: fork and forkserver do not exist on Windows (pp_pool_create
+     * returns PP_ENOTSUP there, which t_fork_not_on_windows asserts). */
+#define PP_SKIP_WIN_METHODS(t)                                                                     \
+    {"pool", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                            \
+        {"pool", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"}
+    PP_SKIP_WIN_METHODS(t_apply),
+    PP_SKIP_WIN_METHODS(t_map_10000),
+    PP_SKIP_WIN_METHODS(t_starmap),
+    PP_SKIP_WIN_METHODS(t_imap),
+    PP_SKIP_WIN_METHODS(t_callbacks),
+    PP_SKIP_WIN_METHODS(t_task_error),
+    PP_SKIP_WIN_METHODS(t_worker_killed),
+    PP_SKIP_WIN_METHODS(t_crashes),
+    PP_SKIP_WIN_METHODS(t_maxtasks),
+    PP_SKIP_WIN_METHODS(t_terminate),
+    PP_SKIP_WIN_METHODS(t_close),
+    PP_SKIP_WIN_METHODS(t_initializer),
+    PP_SKIP_WIN_METHODS(t_unregistered),
+    PP_SKIP_WIN_METHODS(t_progress),
+    PP_SKIP_WIN_METHODS(t_values_roundtrip),
+    PP_SKIP_WIN_METHODS(t_parent_killed),
+    {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
+     "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
+    {NULL, NULL, 0, NULL}};
+
+const char *pp_test_skip_reason(const char *suite, const char *test)
+{
+    const skip_entry *e;
+    unsigned here = pp_test_platform();
+
+    for (e = g_skips; e->suite != NULL; e++) {
+        if ((e->where & here) != 0 && strcmp(e->suite, suite) == 0 && strcmp(e->test, test) == 0)
+            return e->reason;
+    }
+    return NULL;
+}

@@ -1,0 +1,1073 @@
+/*
+ * test_pool.c — the process pool: every submission form, results and
+ * callbacks, task errors, worker deaths of every kind, maxtasksperchild,
+ * terminate/close semantics, bad arguments, and parent death — on every
+ * start method the platform has (fork and forkserver tests are in the
+ * skip list on Windows).
+ */
+#include <apr_atomic.h>
+#include <apr_thread_mutex.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <sys/types.h>
+#include <unistd.h>
+#endif
+
+#include "platform.h"
+#include "pp_test.h"
+#include "procpool/procpool.h"
+
+#define WAIT_MS (60000 * pp_test_timeout_mult())
+
+/* ------------------------------------------------------------ task functions */
+
+static int tk_square(pp_task *t)
+{
+    int64_t x;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &x) != PP_OK)
+        return pp_task_fail(t, 2, "square expects one integer");
+    return pp_values_add_int(pp_task_result(t), x * x);
+}
+PP_TASK_REGISTER(tk_square)
+
+static int tk_add(pp_task *t)
+{
+    int64_t a, b;
+
+    if (pp_values_unpack(pp_task_args(t), "ll", &a, &b) != PP_OK)
+        return pp_task_fail(t, 2, "add expects two integers");
+    return pp_values_add_int(pp_task_result(t), a + b);
+}
+PP_TASK_REGISTER(tk_add)
+
+static int tk_fail(pp_task *t)
+{
+    int64_t x = 0;
+
+    pp_values_unpack(pp_task_args(t), "l", &x);
+    return pp_task_fail(t, 42, "boom %d", (int)x);
+}
+PP_TASK_REGISTER(tk_fail)
+
+static int tk_pid(pp_task *t)
+{
+    return pp_values_add_int(pp_task_result(t), (int64_t)pp__plat_getpid());
+}
+PP_TASK_REGISTER(tk_pid)
+
+static int tk_sleep(pp_task *t)
+{
+    int64_t ms = 0;
+
+    pp_values_unpack(pp_task_args(t), "l", &ms);
+    pp__plat_sleep_ms(ms);
+    return pp_values_add_int(pp_task_result(t), (int64_t)pp__plat_getpid());
+}
+PP_TASK_REGISTER(tk_sleep)
+
+static int tk_echo(pp_task *t)
+{
+    pp_values *copy;
+    pp_status st = pp_values_copy(pp_task_args(t), &copy);
+    size_t i;
+
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "copy failed");
+    /* Re-add every value to the result (types preserved). */
+    for (i = 0; i < pp_values_count(copy) && st == PP_OK; i++) {
+        int64_t iv;
+        double dv;
+        const char *sv;
+        const void *bv;
+        size_t bn;
+        switch (pp_values_type(copy, i)) {
+        case PP_TYPE_INT:
+            pp_values_get_int(copy, i, &iv);
+            st = pp_values_add_int(pp_task_result(t), iv);
+            break;
+        case PP_TYPE_DOUBLE:
+            pp_values_get_double(copy, i, &dv);
+            st = pp_values_add_double(pp_task_result(t), dv);
+            break;
+        case PP_TYPE_STR:
+            pp_values_get_str(copy, i, &sv);
+            st = pp_values_add_str(pp_task_result(t), sv);
+            break;
+        case PP_TYPE_BYTES:
+            pp_values_get_bytes(copy, i, &bv, &bn);
+            st = pp_values_add_bytes(pp_task_result(t), bv, bn);
+            break;
+        default:
+            st = PP_ETYPE;
+        }
+    }
+    pp_values_destroy(copy);
+    return st == PP_OK ? 0 : pp_task_fail(t, st, "echo failed");
+}
+PP_TASK_REGISTER(tk_echo)
+
+/* Publish our pid in the named shm block given as argument, then block. */
+static int tk_block(pp_task *t)
+{
+    const char *name;
+    pp__plat_shm *shm;
+
+    if (pp_values_unpack(pp_task_args(t), "s", &name) != PP_OK)
+        return pp_task_fail(t, 2, "block expects a shm name");
+    if (pp__plat_shm_open(name, &shm) != PP_OK)
+        return pp_task_fail(t, 3, "cannot open shm %s", name);
+    *(volatile int64_t *)pp__plat_shm_ptr(shm) = (int64_t)pp__plat_getpid();
+    pp__plat_shm_close(shm);
+    pp__plat_sleep_ms(60000);
+    return 0;
+}
+PP_TASK_REGISTER(tk_block)
+
+static int tk_segv(pp_task *t)
+{
+    (void)t;
+    raise(SIGSEGV);
+    return 0;
+}
+PP_TASK_REGISTER(tk_segv)
+
+static int tk_abort(pp_task *t)
+{
+    (void)t;
+    abort();
+}
+PP_TASK_REGISTER(tk_abort)
+
+static int tk_exit(pp_task *t)
+{
+    (void)t;
+    _Exit(7);
+}
+PP_TASK_REGISTER(tk_exit)
+
+static int64_t g_init_value = -1;
+
+static int tk_init(pp_task *t)
+{
+    int64_t v;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &v) != PP_OK)
+        return pp_task_fail(t, 2, "init expects an integer");
+    if (v < 0)
+        return pp_task_fail(t, 9, "initializer refuses %d", (int)v);
+    g_init_value = v;
+    return 0;
+}
+PP_TASK_REGISTER(tk_init)
+
+static int tk_get_init(pp_task *t)
+{
+    return pp_values_add_int(pp_task_result(t), g_init_value);
+}
+PP_TASK_REGISTER(tk_get_init)
+
+/* Deliberately not registered: works under fork only. */
+static int tk_unregistered(pp_task *t)
+{
+    return pp_values_add_int(pp_task_result(t), 5);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static pp_pool *make_pool(int method, int n, int maxtasks)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.processes = n;
+    o.start_method = (pp_start_method)method;
+    o.maxtasksperchild = maxtasks;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    return p;
+}
+
+static void finish_pool(pp_pool *p)
+{
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+}
+
+static pp_values *ints1(int64_t x)
+{
+    pp_values *v = NULL;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&v, "l", x), PP_OK);
+    return v;
+}
+
+static int64_t result_int(pp_result *r, size_t i)
+{
+    const pp_values *v = NULL;
+    int64_t x = -12345;
+
+    PP_ASSERT_STATUS(pp_result_item(r, i, &v, NULL), PP_OK);
+    if (v != NULL)
+        PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+    return x;
+}
+
+/* Apply square n times and check every answer. */
+static void check_pool_works(pp_pool *p, int n)
+{
+    pp_values *a, *r;
+    int64_t x;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        a = ints1(i);
+        r = NULL;
+        PP_ASSERT_STATUS(pp_apply(p, tk_square, a, &r, NULL), PP_OK);
+        x = -1;
+        if (r != NULL)
+            pp_values_get_int(r, 0, &x);
+        PP_ASSERT_MSG(x == (int64_t)i * i, "square(%d) = %lld", i, (long long)x);
+        pp_values_destroy(a);
+        pp_values_destroy(r);
+    }
+}
+
+/* ------------------------------------------------------------ per-method tests */
+
+static void do_apply(int m)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    pp_values *a = ints1(7), *r = NULL;
+    int64_t x = 0;
+
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, a, &r, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(r, 0, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, 49);
+    pp_values_destroy(r);
+    pp_values_destroy(a);
+    finish_pool(p);
+}
+
+static void do_map_10000(int m)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    pp_values *items;
+    pp_result *r = NULL;
+    size_t i, bad = 0;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < 10000; i++)
+        pp_values_add_int(items, (int64_t)i);
+    PP_ASSERT_STATUS(pp_map(p, tk_square, items, NULL, &r), PP_OK);
+    CU_ASSERT_EQUAL(pp_result_count(r), 10000);
+    for (i = 0; i < 10000; i++)
+        bad += result_int(r, i) != (int64_t)(i * i);
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    finish_pool(p);
+}
+
+static void do_starmap(int m)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    pp_values *argv[100];
+    pp_result *r = NULL;
+    size_t i;
+
+    for (i = 0; i < 100; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[i], "ll", (int64_t)i, (int64_t)1000), PP_OK);
+    PP_ASSERT_STATUS(pp_starmap(p, tk_add, (const pp_values *const *)argv, 100, NULL, &r), PP_OK);
+    for (i = 0; i < 100; i++)
+        CU_ASSERT_EQUAL(result_int(r, i), (int64_t)i + 1000);
+    pp_result_release(r);
+    /* async form with a chunk size */
+    {
+        pp_submit_options o;
+        memset(&o, 0, sizeof o);
+        o.chunksize = 7;
+        PP_ASSERT_STATUS(pp_starmap_async(p, tk_add, (const pp_values *const *)argv, 100, &o, &r),
+                         PP_OK);
+        PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_OK);
+        for (i = 0; i < 100; i++)
+            CU_ASSERT_EQUAL(result_int(r, i), (int64_t)i + 1000);
+        pp_result_release(r);
+    }
+    for (i = 0; i < 100; i++)
+        pp_values_destroy(argv[i]);
+    finish_pool(p);
+}
+
+static void do_imap(int m)
+{
+    pp_pool *p = make_pool(m, 3, 0);
+    pp_values *items;
+    pp_iter *it = NULL;
+    const pp_values *v;
+    size_t i, idx, n = 300;
+    char *seen;
+    int64_t x;
+    pp_status st;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++)
+        pp_values_add_int(items, (int64_t)i);
+    /* ordered */
+    PP_ASSERT_STATUS_FATAL(pp_imap(p, tk_square, items, NULL, &it), PP_OK);
+    CU_ASSERT_EQUAL(pp_iter_count(it), n);
+    for (i = 0; i < n; i++) {
+        st = pp_iter_next(it, WAIT_MS, &idx, &v, NULL);
+        PP_ASSERT_STATUS(st, PP_OK);
+        CU_ASSERT_EQUAL(idx, i);
+        x = -1;
+        if (st == PP_OK)
+            pp_values_get_int(v, 0, &x);
+        CU_ASSERT_EQUAL(x, (int64_t)(i * i));
+    }
+    PP_ASSERT_STATUS(pp_iter_next(it, 0, NULL, NULL, NULL), PP_EOF);
+    pp_iter_release(it);
+    /* unordered: every index exactly once */
+    seen = calloc(n, 1);
+    PP_ASSERT_STATUS_FATAL(pp_imap_unordered(p, tk_square, items, NULL, &it), PP_OK);
+    for (i = 0; i < n; i++) {
+        st = pp_iter_next(it, WAIT_MS, &idx, &v, NULL);
+        PP_ASSERT_STATUS(st, PP_OK);
+        if (st == PP_OK && idx < n) {
+            seen[idx]++;
+            pp_values_get_int(v, 0, &x);
+            CU_ASSERT_EQUAL(x, (int64_t)(idx * idx));
+        }
+    }
+    PP_ASSERT_STATUS(pp_iter_next(it, 0, NULL, NULL, NULL), PP_EOF);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_MSG(seen[i] == 1, "index %zu seen %d times", i, seen[i]);
+    free(seen);
+    pp_iter_release(it);
+    pp_values_destroy(items);
+    finish_pool(p);
+}
+
+typedef struct cb_state {
+    volatile apr_uint32_t ok;
+    volatile apr_uint32_t err;
+    volatile apr_uint32_t err_code_ok;
+    pp_pool *pool;
+    volatile apr_uint32_t reentered;
+} cb_state;
+
+static void on_ok(pp_result *r, void *ud)
+{
+    cb_state *s = ud;
+    (void)r;
+    apr_atomic_inc32(&s->ok);
+}
+
+static void on_err(pp_result *r, const pp_error *e, void *ud)
+{
+    cb_state *s = ud;
+    (void)r;
+    apr_atomic_inc32(&s->err);
+    if (e != NULL && e->status == PP_ETASK && e->code == 42 && strstr(e->message, "boom"))
+        apr_atomic_inc32(&s->err_code_ok);
+}
+
+static void do_callbacks(int m)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    pp_submit_options o;
+    pp_result *rs[100];
+    cb_state s;
+    int i;
+
+    memset(&s, 0, sizeof s);
+    memset(&o, 0, sizeof o);
+    o.callback = on_ok;
+    o.error_callback = on_err;
+    o.userdata = &s;
+    for (i = 0; i < 100; i++) {
+        pp_values *a = ints1(i);
+        PP_ASSERT_STATUS(pp_apply_async(p, (i % 10 == 0) ? tk_fail : tk_square, a, &o, &rs[i]),
+                         PP_OK);
+        pp_values_destroy(a);
+    }
+    for (i = 0; i < 100; i++) {
+        pp_status st = pp_result_get(rs[i], WAIT_MS, NULL);
+        PP_ASSERT_STATUS(st, (i % 10 == 0) ? PP_ETASK : PP_OK);
+        CU_ASSERT_EQUAL(pp_result_ready(rs[i]), 1);
+        pp_result_release(rs[i]);
+    }
+    /* ready implies callbacks ran (as in Python) */
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.ok), 90);
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.err), 10);
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.err_code_ok), 10);
+    finish_pool(p);
+    /* exactly once: nothing more arrives after the pool is gone */
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.ok), 90);
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.err), 10);
+}
+
+static void do_task_error(int m)
+{
+    pp_pool *p = make_pool(m, 1, 0);
+    pp_values *a = ints1(5), *r = NULL;
+    pp_error e;
+    pp_result *res;
+    const pp_error *pe;
+
+    memset(&e, 0, sizeof e);
+    PP_ASSERT_STATUS(pp_apply(p, tk_fail, a, &r, &e), PP_ETASK);
+    CU_ASSERT_PTR_NULL(r);
+    CU_ASSERT_EQUAL(e.status, PP_ETASK);
+    CU_ASSERT_EQUAL(e.code, 42);
+    CU_ASSERT_STRING_EQUAL(e.message, "boom 5");
+    PP_ASSERT_STATUS(pp_apply_async(p, tk_fail, a, NULL, &res), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(res, WAIT_MS, NULL), PP_ETASK);
+    PP_ASSERT_STATUS(pp_result_successful(res), PP_ETASK);
+    pe = pp_result_error(res);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pe);
+    CU_ASSERT_EQUAL(pe->code, 42);
+    CU_ASSERT_STRING_EQUAL(pe->message, "boom 5");
+    pp_result_release(res);
+    pp_values_destroy(a);
+    finish_pool(p);
+}
+
+static void kill_pid(int64_t pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT(TerminateProcess(h, 9));
+    CloseHandle(h);
+#else
+    CU_ASSERT_EQUAL(kill((pid_t)pid, SIGKILL), 0);
+#endif
+}
+
+static void do_worker_killed(int m)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    char name[PP_NAME_MAX + 1];
+    pp__plat_shm *shm;
+    volatile int64_t *slot;
+    pp_values *a;
+    pp_result *r;
+    const pp_error *e;
+    int64_t deadline;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp__plat_shm_create(name, 64, &shm), PP_OK);
+    slot = pp__plat_shm_ptr(shm);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "s", name), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_block, a, NULL, &r), PP_OK);
+    deadline = pp_test_now_ms() + WAIT_MS;
+    while (*slot == 0 && pp_test_now_ms() < deadline)
+        pp_test_sleep_ms(5);
+    CU_ASSERT_FATAL(*slot != 0);
+    kill_pid(*slot);
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_EWORKERDIED);
+    e = pp_result_error(r);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->status, PP_EWORKERDIED);
+    PP_ASSERT_MSG(strstr(e->message, "worker process") != NULL, "message: %s", e->message);
+    pp_result_release(r);
+    pp_values_destroy(a);
+    check_pool_works(p, 100);
+    pp__plat_shm_close(shm);
+    pp__plat_shm_unlink(name);
+    finish_pool(p);
+}
+
+static void do_crash(int m, pp_task_fn fn)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    pp_error e;
+
+    memset(&e, 0, sizeof e);
+    PP_ASSERT_STATUS(pp_apply(p, fn, NULL, NULL, &e), PP_EWORKERDIED);
+    CU_ASSERT_EQUAL(e.status, PP_EWORKERDIED);
+    check_pool_works(p, 100);
+    finish_pool(p);
+}
+
+static void do_crashes(int m)
+{
+    do_crash(m, tk_segv);
+    do_crash(m, tk_abort);
+    do_crash(m, tk_exit);
+}
+
+static void do_maxtasks(int m)
+{
+    pp_pool *p = make_pool(m, 2, 1);
+    pp_result *rs[500];
+    int64_t pids[500];
+    size_t i, j, distinct = 0;
+
+    for (i = 0; i < 500; i++)
+        PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_pid, NULL, NULL, &rs[i]), PP_OK);
+    for (i = 0; i < 500; i++) {
+        const pp_values *v = NULL;
+        pids[i] = -1;
+        PP_ASSERT_STATUS(pp_result_get(rs[i], WAIT_MS, &v), PP_OK);
+        if (v)
+            pp_values_get_int(v, 0, &pids[i]);
+        pp_result_release(rs[i]);
+    }
+    for (i = 0; i < 500; i++) {
+        for (j = 0; j < i && pids[j] != pids[i]; j++)
+            ;
+        distinct += j == i;
+    }
+    /* one task per worker: every task on a fresh process (pids may only
+     * repeat if the OS recycles them) */
+    PP_ASSERT_MSG(distinct >= 250, "only %zu distinct worker pids over 500 tasks", distinct);
+    finish_pool(p);
+}
+
+static void do_terminate(int m)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    pp_result *rs[20];
+    int i, terminated = 0;
+
+    for (i = 0; i < 20; i++) {
+        pp_values *a = ints1(2000);
+        PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_sleep, a, NULL, &rs[i]), PP_OK);
+        pp_values_destroy(a);
+    }
+    pp_test_sleep_ms(200);
+    PP_ASSERT_STATUS(pp_pool_terminate(p), PP_OK);
+    for (i = 0; i < 20; i++) {
+        pp_status st = pp_result_get(rs[i], WAIT_MS, NULL);
+        PP_ASSERT_MSG(st == PP_ETERMINATED || st == PP_OK, "task %d: %s", i, pp_err_name(st));
+        terminated += st == PP_ETERMINATED;
+        pp_result_release(rs[i]);
+    }
+    CU_ASSERT(terminated >= 16);
+    PP_ASSERT_STATUS(pp_apply_async(p, tk_pid, NULL, NULL, &rs[0]), PP_ECLOSED);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+}
+
+static void do_close(int m)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    pp_result *rs[50], *r;
+    int i;
+
+    PP_ASSERT_STATUS(pp_pool_join(p, 0), PP_ESTATE);
+    for (i = 0; i < 50; i++) {
+        pp_values *a = ints1(i);
+        PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_square, a, NULL, &rs[i]), PP_OK);
+        pp_values_destroy(a);
+    }
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_apply_async(p, tk_pid, NULL, NULL, &r), PP_ECLOSED);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    /* close + join finished the queued work */
+    for (i = 0; i < 50; i++) {
+        PP_ASSERT_STATUS(pp_result_get(rs[i], 0, NULL), PP_OK);
+        pp_result_release(rs[i]);
+    }
+    pp_pool_destroy(p);
+}
+
+static void do_initializer(int m)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_values *ia = ints1(77), *r = NULL;
+    int64_t x = 0;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 2;
+    o.start_method = (pp_start_method)m;
+    o.initializer = tk_init;
+    o.initargs = ia;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, tk_get_init, NULL, &r, NULL), PP_OK);
+    pp_values_get_int(r, 0, &x);
+    CU_ASSERT_EQUAL(x, 77);
+    pp_values_destroy(r);
+    finish_pool(p);
+    pp_values_destroy(ia);
+
+    /* a failing initializer fails creation, it does not loop */
+    ia = ints1(-1);
+    o.initargs = ia;
+    p = NULL;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_ETASK);
+    CU_ASSERT_PTR_NULL(p);
+    pp_values_destroy(ia);
+}
+
+static void do_unregistered(int m)
+{
+    pp_pool *p = make_pool(m, 1, 0);
+    pp_values *r = NULL;
+    pp_status st = pp_apply(p, tk_unregistered, NULL, &r, NULL);
+
+    if (m == PP_START_FORK) {
+        PP_ASSERT_STATUS(st, PP_OK);
+    } else {
+        PP_ASSERT_STATUS(st, PP_ENOTREGISTERED);
+    }
+    pp_values_destroy(r);
+    finish_pool(p);
+}
+
+static void do_progress_cb(size_t done, size_t total, void *ud)
+{
+    size_t *last = ud;
+
+    CU_ASSERT(done >= last[0]);
+    CU_ASSERT_EQUAL(total, 1000);
+    last[0] = done;
+    last[1]++;
+}
+
+static void do_progress(int m)
+{
+    pp_pool *p = make_pool(m, 2, 0);
+    pp_submit_options o;
+    pp_values *items;
+    pp_result *r;
+    size_t last[2] = {0, 0};
+    size_t i;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < 1000; i++)
+        pp_values_add_int(items, (int64_t)i);
+    memset(&o, 0, sizeof o);
+    o.chunksize = 10;
+    o.progress = do_progress_cb;
+    o.progress_userdata = last;
+    PP_ASSERT_STATUS(pp_map(p, tk_square, items, &o, &r), PP_OK);
+    CU_ASSERT_EQUAL(last[0], 1000);
+    CU_ASSERT(last[1] >= 1);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    finish_pool(p);
+}
+
+static void do_values_roundtrip(int m)
+{
+    pp_pool *p = make_pool(m, 1, 0);
+    static const unsigned char bytes[5] = {0, 1, 0, 255, 7};
+    pp_values *a, *r = NULL;
+    const char *s;
+    const void *b;
+    size_t bn;
+    double d;
+    int64_t i;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "ldsb", (int64_t)-9, 2.5, "héllo", bytes,
+                                          sizeof bytes),
+                           PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply(p, tk_echo, a, &r, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_unpack(r, "ldsb", &i, &d, &s, &b, &bn), PP_OK);
+    CU_ASSERT_EQUAL(i, -9);
+    CU_ASSERT_DOUBLE_EQUAL(d, 2.5, 0.0);
+    CU_ASSERT_STRING_EQUAL(s, "héllo");
+    CU_ASSERT_EQUAL(bn, sizeof bytes);
+    CU_ASSERT(memcmp(b, bytes, sizeof bytes) == 0);
+    pp_values_destroy(a);
+    pp_values_destroy(r);
+    finish_pool(p);
+}
+
+#define PER_METHOD(fn)                                                                             \
+    static void t_##fn##_fork(void)                                                                \
+    {                                                                                              \
+        do_##fn(PP_START_FORK);                                                                    \
+    }                                                                                              \
+    static void t_##fn##_spawn(void)                                                               \
+    {                                                                                              \
+        do_##fn(PP_START_SPAWN);                                                                   \
+    }                                                                                              \
+    static void t_##fn##_forkserver(void)                                                          \
+    {                                                                                              \
+        do_##fn(PP_START_FORKSERVER);                                                              \
+    }
+
+PER_METHOD(apply)
+PER_METHOD(map_10000)
+PER_METHOD(starmap)
+PER_METHOD(imap)
+PER_METHOD(callbacks)
+PER_METHOD(task_error)
+PER_METHOD(worker_killed)
+PER_METHOD(crashes)
+PER_METHOD(maxtasks)
+PER_METHOD(terminate)
+PER_METHOD(close)
+PER_METHOD(initializer)
+PER_METHOD(unregistered)
+PER_METHOD(progress)
+PER_METHOD(values_roundtrip)
+
+/* ------------------------------------------------------------ method-free tests */
+
+static void t_bad_arguments(void)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_result *r = NULL;
+    pp_values *big;
+    char *s;
+
+    memset(&o, 0, sizeof o);
+    PP_ASSERT_STATUS(pp_pool_create(NULL, NULL), PP_EINVAL);
+    o.processes = -1;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_EINVAL);
+    o.processes = PP_POOL_MAX_PROCESSES + 1;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_EINVAL);
+    o.processes = 1;
+    o.maxtasksperchild = -1;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_EINVAL);
+    o.maxtasksperchild = 0;
+    o.start_method = (pp_start_method)99;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_EINVAL);
+    CU_ASSERT_PTR_NULL(p);
+
+    PP_ASSERT_STATUS(pp_apply_async(NULL, tk_pid, NULL, NULL, &r), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_apply(NULL, tk_pid, NULL, NULL, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_pool_close(NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_pool_terminate(NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_pool_join(NULL, 0), PP_EINVAL);
+    pp_pool_destroy(NULL);
+    PP_ASSERT_STATUS(pp_result_get(NULL, 0, NULL), PP_EINVAL);
+    pp_result_release(NULL);
+    pp_iter_release(NULL);
+
+    p = make_pool(PP_START_DEFAULT, 1, 0);
+    PP_ASSERT_STATUS(pp_apply_async(p, NULL, NULL, NULL, &r), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_map(p, tk_square, NULL, NULL, NULL), PP_EINVAL);
+    {
+        pp_values *argv[1] = {NULL};
+        PP_ASSERT_STATUS(pp_starmap(p, tk_add, (const pp_values *const *)argv, 1, NULL, &r),
+                         PP_EINVAL);
+    }
+    /* oversized: a tuple is limited at creation, a message at submission —
+     * three 30 MiB argument tuples in one chunk exceed one message */
+    s = malloc(30u << 20);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    memset(s, 'x', 30u << 20);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&big), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_bytes(big, s, 30u << 20), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_bytes(big, s, 30u << 20), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_bytes(big, s, 30u << 20), PP_ETOOBIG);
+    CU_ASSERT_EQUAL(pp_values_count(big), 2);
+    pp_values_destroy(big);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&big), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_bytes(big, s, 30u << 20), PP_OK);
+    {
+        const pp_values *argv[3] = {big, big, big};
+        pp_submit_options so;
+        memset(&so, 0, sizeof so);
+        so.chunksize = 3;
+        PP_ASSERT_STATUS(pp_starmap_async(p, tk_echo, argv, 3, &so, &r), PP_ETOOBIG);
+        CU_ASSERT_PTR_NULL(r);
+    }
+    pp_values_destroy(big);
+    free(s);
+    /* the pool is unharmed */
+    check_pool_works(p, 3);
+    finish_pool(p);
+}
+
+static void t_timeout_and_ready(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
+    pp_values *a = ints1(500);
+    pp_result *r;
+
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_sleep, a, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(r, 10, NULL), PP_ETIMEDOUT);
+    CU_ASSERT_EQUAL(pp_result_ready(r), 0);
+    PP_ASSERT_STATUS(pp_result_successful(r), PP_ENOTREADY);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    CU_ASSERT_EQUAL(pp_result_ready(r), 1);
+    PP_ASSERT_STATUS(pp_result_successful(r), PP_OK);
+    pp_result_release(r);
+    pp_values_destroy(a);
+    finish_pool(p);
+}
+
+typedef struct log_capture {
+    apr_thread_mutex_t *mu;
+    int unobserved;
+    char last[512];
+} log_capture;
+
+static void capture_log(pp_log_level level, const char *msg, void *ud)
+{
+    log_capture *c = ud;
+
+    apr_thread_mutex_lock(c->mu);
+    if (level == PP_LOG_ERROR && strstr(msg, "unobserved") != NULL && strstr(msg, "boom 3"))
+        c->unobserved++;
+    snprintf(c->last, sizeof c->last, "%s", msg);
+    apr_thread_mutex_unlock(c->mu);
+}
+
+static void t_unobserved_failure_reported(void)
+{
+    log_capture cap;
+    pp_pool *p;
+    pp_values *a = ints1(3);
+    pp_result *kept, *released;
+
+    memset(&cap, 0, sizeof cap);
+    apr_thread_mutex_create(&cap.mu, APR_THREAD_MUTEX_DEFAULT, pp_test_pool());
+    pp_set_log_hook(capture_log, &cap, PP_LOG_WARN);
+    p = make_pool(PP_START_DEFAULT, 1, 0);
+    /* fire and forget, released unobserved, and kept unobserved */
+    PP_ASSERT_STATUS(pp_apply_async(p, tk_fail, a, NULL, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_apply_async(p, tk_fail, a, NULL, &released), PP_OK);
+    PP_ASSERT_STATUS(pp_apply_async(p, tk_fail, a, NULL, &kept), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(kept, WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(released, WAIT_MS), PP_OK);
+    pp_result_release(released);
+    finish_pool(p);
+    pp_set_log_hook(NULL, NULL, PP_LOG_WARN);
+    PP_ASSERT_MSG(cap.unobserved == 3, "%d unobserved reports (last: %s)", cap.unobserved,
+                  cap.last);
+    /* an observed failure is not reported again */
+    PP_ASSERT_STATUS(pp_result_get(kept, 0, NULL), PP_ETASK);
+    pp_result_release(kept);
+    CU_ASSERT_EQUAL(cap.unobserved, 3);
+    pp_values_destroy(a);
+}
+
+static void reenter_cb(pp_result *r, void *ud)
+{
+    cb_state *s = ud;
+    pp_values *a = ints1(6), *out = NULL;
+    pp_result *r2 = NULL;
+    int64_t x = 0;
+
+    (void)r;
+    /* sync and async submissions from the result thread must not deadlock */
+    if (pp_apply(s->pool, tk_square, a, &out, NULL) == PP_OK && out != NULL &&
+        pp_values_get_int(out, 0, &x) == PP_OK && x == 36 &&
+        pp_apply_async(s->pool, tk_square, a, NULL, &r2) == PP_OK &&
+        pp_result_get(r2, WAIT_MS, NULL) == PP_OK)
+        apr_atomic_inc32(&s->reentered);
+    /* joining from here would deadlock: refused */
+    if (pp_pool_join(s->pool, 0) == PP_EDEADLK)
+        apr_atomic_inc32(&s->ok);
+    pp_result_release(r2);
+    pp_values_destroy(out);
+    pp_values_destroy(a);
+}
+
+static void t_callback_reenters_pool(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2, 0);
+    pp_submit_options o;
+    cb_state s;
+    pp_result *r;
+
+    memset(&s, 0, sizeof s);
+    s.pool = p;
+    memset(&o, 0, sizeof o);
+    o.callback = reenter_cb;
+    o.userdata = &s;
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_pid, NULL, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_OK);
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.reentered), 1);
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.ok), 1);
+    pp_result_release(r);
+    finish_pool(p);
+}
+
+static void t_result_outlives_pool(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
+    pp_values *a = ints1(9);
+    pp_result *done, *pending;
+    const pp_values *v = NULL;
+    int64_t x = 0;
+
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_square, a, NULL, &done), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(done, WAIT_MS), PP_OK);
+    pp_values_destroy(a);
+    a = ints1(5000);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_sleep, a, NULL, &pending), PP_OK);
+    pp_pool_destroy(p); /* = terminate: pending fails, both stay readable */
+    PP_ASSERT_STATUS(pp_result_get(done, 0, &v), PP_OK);
+    pp_values_get_int(v, 0, &x);
+    CU_ASSERT_EQUAL(x, 81);
+    PP_ASSERT_STATUS(pp_result_get(pending, 0, NULL), PP_ETERMINATED);
+    pp_result_release(done);
+    pp_result_release(pending);
+    pp_values_destroy(a);
+}
+
+static void t_fork_not_on_windows(void)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = PP_START_FORK;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_ENOTSUP);
+    o.start_method = PP_START_FORKSERVER;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_ENOTSUP);
+    CU_ASSERT_PTR_NULL(p);
+}
+
+/* ------------------------------------------------------------ parent death */
+
+/* Helper: create a pool, print its worker pids, then wait to be killed. */
+static int h_pool_parent(int argc, char **argv)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_result *rs[8];
+    char line[64];
+    int i, n = 2;
+
+    if (argc < 2)
+        return PP_TEST_EXIT_USAGE;
+    memset(&o, 0, sizeof o);
+    o.processes = n;
+    o.start_method = (pp_start_method)atoi(argv[1]);
+    if (pp_pool_create(&p, &o) != PP_OK)
+        return PP_TEST_EXIT_SETUP;
+    /* slow tasks so that every worker takes one and reports its pid */
+    for (i = 0; i < n; i++) {
+        pp_values *a = NULL;
+        pp_values_pack(&a, "l", (int64_t)300);
+        pp_apply_async(p, tk_sleep, a, NULL, &rs[i]);
+        pp_values_destroy(a);
+    }
+    for (i = 0; i < n; i++) {
+        const pp_values *v = NULL;
+        int64_t pid = 0;
+        pp_result_get(rs[i], 30000, &v);
+        pp_values_get_int(v, 0, &pid);
+        snprintf(line, sizeof line, "%lld", (long long)pid);
+        pp_test_say(line);
+    }
+    /* keep them busy: the parent is killed while workers run tasks */
+    for (i = 0; i < n; i++) {
+        pp_values *a = NULL;
+        pp_values_pack(&a, "l", (int64_t)60000);
+        pp_apply_async(p, tk_sleep, a, NULL, NULL);
+        pp_values_destroy(a);
+    }
+    pp_test_say("ready");
+    pp_test_sleep_ms(120000);
+    return 0;
+}
+
+static int process_alive(int64_t pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    DWORD r;
+    if (h == NULL)
+        return 0;
+    r = WaitForSingleObject(h, 0);
+    CloseHandle(h);
+    return r == WAIT_TIMEOUT;
+#else
+    char path[64], buf[256];
+    FILE *f;
+    char *close_paren;
+    int alive;
+
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return kill((pid_t)pid, 0) == 0; /* no /proc: best effort */
+    alive = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    close_paren = alive ? strrchr(buf, ')') : NULL;
+    /* a zombie is dead: it only waits for its new parent to reap it */
+    return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] != 'Z';
+#endif
+}
+
+static void do_parent_killed(int m)
+{
+    char arg[16], line[64];
+    const char *args[2];
+    pp_test_child *c;
+    int64_t pids[2], deadline;
+    int i, alive;
+
+    snprintf(arg, sizeof arg, "%d", m);
+    args[0] = arg;
+    args[1] = NULL;
+    c = pp_test_spawn("pool-parent", args);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT_FATAL(pp_test_child_read_line(c, line, sizeof line, WAIT_MS));
+        pids[i] = atoll(line);
+        CU_ASSERT(pids[i] > 0);
+    }
+    CU_ASSERT_FATAL(pp_test_child_expect(c, "ready", WAIT_MS));
+    pp_test_child_kill(c);
+    deadline = pp_test_now_ms() + 2000 * pp_test_timeout_mult();
+    do {
+        alive = process_alive(pids[0]) + process_alive(pids[1]);
+        if (alive == 0)
+            break;
+        pp_test_sleep_ms(20);
+    } while (pp_test_now_ms() < deadline);
+    PP_ASSERT_MSG(alive == 0, "%d worker(s) outlived their killed parent by 2 s", alive);
+    pp_test_child_free(c);
+}
+
+PER_METHOD(parent_killed)
+
+static const pp_test_case cases[] = {
+#define M(fn) PP_TEST(t_##fn##_fork), PP_TEST(t_##fn##_spawn), PP_TEST(t_##fn##_forkserver)
+#define MT(fn, s)                                                                                  \
+    PP_TEST_TIMEOUT(t_##fn##_fork, s), PP_TEST_TIMEOUT(t_##fn##_spawn, s),                         \
+        PP_TEST_TIMEOUT(t_##fn##_forkserver, s)
+    M(apply),
+    M(map_10000),
+    M(starmap),
+    M(imap),
+    M(callbacks),
+    M(task_error),
+    M(worker_killed),
+    MT(crashes, 120),
+    MT(maxtasks, 300),
+    M(terminate),
+    M(close),
+    M(initializer),
+    M(unregistered),
+    M(progress),
+    M(values_roundtrip),
+    M(parent_killed),
+    PP_TEST(t_bad_arguments),
+    PP_TEST(t_timeout_and_ready),
+    PP_TEST(t_unobserved_failure_reported),
+    PP_TEST(t_callback_reenters_pool),
+    PP_TEST(t_result_outlives_pool),
+    PP_TEST(t_fork_not_on_windows),
+    PP_TEST_END};
+
+static const pp_test_helper helpers[] = {{"pool-parent", h_pool_parent}, {NULL, NULL}};
+
+PP_TEST_SUITE(pool)
+{
+    pp_test_add_suite("pool", cases);
+    pp_test_add_helpers(helpers);
+}
