@@ -31,7 +31,6 @@
 #include <apr_atomic.h>
 #include <apr_general.h>
 #include <apr_pools.h>
-#include <apr_strings.h>
 #include <apr_thread_proc.h>
 
 #include "platform.h"
@@ -195,7 +194,8 @@ static int64_t contended_run(const char *exe, const char *argv0, int nproc, cons
         (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS)
         die_apr("apr_procattr", rv);
 
-    const char *incr = apr_psprintf(pool, "%" PRId64, o->incr);
+    char incr[24];
+    snprintf(incr, sizeof incr, "%" PRId64, o->incr);
     const char *args[] = {argv0, "--contender", pp_lock_name(lock), shm_name, incr, NULL};
     apr_proc_t procs[MAX_PROCS];
     for (int i = 0; i < nproc; i++) {

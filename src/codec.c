@@ -449,6 +449,8 @@ static pp_status decode_blob(pp__rd *r, pp_values *v, int is_str)
     st = pp__rd_blob(r, PP_VALUE_MAX_BYTES, &p, &n);
     if (st != PP_OK)
         return st;
+    if (v == NULL) /* validating only */
+        return is_str && memchr(p, '\0', n) != NULL ? PP_EPROTO : PP_OK;
     if (is_str) /* embedded NUL -> PP_EINVAL -> PP_EPROTO */
         return add_status(pp__values_add_str_n(v, (const char *)p, n));
     return add_status(pp_values_add_bytes(v, p, n));
@@ -477,6 +479,8 @@ static pp_status decode_lock(pp__rd *r, pp_values *v, lock_report *rep)
     name[n] = '\0';
     if (pp__name_check(name) != PP_OK)
         return PP_EPROTO;
+    if (v == NULL) /* validating only: nothing is attached */
+        return PP_OK;
     rst = pp__lock_resolve(name, &lock);
     if (rst != PP_OK) {
         lock = NULL;
@@ -498,10 +502,14 @@ static pp_status decode_item(pp__rd *r, pp_values *v, lock_report *rep)
     switch (type) {
     case PP_TYPE_INT:
         st = pp__rd_i64(r, &x);
-        return st == PP_OK ? add_status(pp_values_add_int(v, x)) : st;
+        if (st != PP_OK || v == NULL)
+            return st;
+        return add_status(pp_values_add_int(v, x));
     case PP_TYPE_DOUBLE:
         st = pp__rd_u64(r, &bits);
-        return st == PP_OK ? add_status(pp__values_add_double_bits(v, bits)) : st;
+        if (st != PP_OK || v == NULL)
+            return st;
+        return add_status(pp__values_add_double_bits(v, bits));
     case PP_TYPE_STR:
         return decode_blob(r, v, 1);
     case PP_TYPE_BYTES:
@@ -523,7 +531,7 @@ static pp_status decode_items(pp__rd *r, pp_values *v, lock_report *rep)
         return st;
     if (count > PP_VALUES_MAX_ITEMS || count > pp__rd_left(r) / MIN_ITEM_ENC)
         return PP_EPROTO;
-    st = add_status(pp__values_reserve(v, count));
+    st = v != NULL ? add_status(pp__values_reserve(v, count)) : PP_OK;
     for (i = 0; st == PP_OK && i < count; i++)
         st = decode_item(r, v, rep);
     return st;
@@ -562,4 +570,18 @@ pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *lock_status, 
     }
     *out = v;
     return PP_OK;
+}
+
+pp_status pp__values_skip(pp__rd *r)
+{
+    size_t start;
+    pp_status st;
+
+    if (r == NULL)
+        return PP_EINVAL;
+    start = r->pos;
+    st = decode_items(r, NULL, NULL);
+    if (st != PP_OK)
+        r->pos = start;
+    return st;
 }

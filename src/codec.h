@@ -121,6 +121,10 @@ pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b);
 pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *lock_status,
                             char *lock_err_name, size_t lock_err_name_len);
 
+/* Check that one well-formed tuple follows and step over it, without
+ * allocating or attaching locks. PP_EPROTO (reader unmoved) otherwise. */
+pp_status pp__values_skip(pp__rd *r);
+
 /* Implemented in lock.c: open (or reuse) a per-process, process-lifetime
  * handle to the lock called name. */
 pp_status pp__lock_resolve(const char *name, pp_lock **out);

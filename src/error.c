@@ -1,6 +1,8 @@
 /*
  * error.c — status strings and the APR → pp_status boundary.
  */
+#include <string.h>
+
 #include <apr_errno.h>
 
 #include "procpool/error.h"
@@ -72,4 +74,18 @@ pp_status pp__from_apr(int apr_status)
         return pp__plat_fail((long)APR_TO_OS_ERROR(st));
     /* An APR-internal code with no OS behind it. */
     return PP_ESYS;
+}
+
+void pp__strlcpy(char *dst, const char *src, size_t cap)
+{
+    size_t n;
+
+    if (cap == 0)
+        return;
+    n = src ? strlen(src) : 0;
+    if (n >= cap)
+        n = cap - 1; /* truncation is intended: messages are bounded */
+    if (n > 0)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
 }

@@ -71,12 +71,14 @@ pp_status pp_init(int *argc, char ***argv)
      * fail at creation with PP_ESPAWN rather than guessing arguments. */
     if (argc == NULL || *argc < 1 || *argv == NULL)
         no_args = 1;
+    /* Initialised before the role dispatch: a fork server never returns
+     * from it, and the workers it forks use the library (lock attach). */
+    g_initialized = 1;
     if (!no_args) {
         st = pp__plat_role_detect(argc, argv, &role, &chan);
         if (st != PP_OK)
             return st;
     }
-    g_initialized = 1;
     if (role == PP__ROLE_WORKER)
         pp__plat_exit(pp__worker_main(chan));
     return PP_OK;

@@ -23,7 +23,7 @@
 
 #include "pool_internal.h"
 
-#define WINDOW 4u                    /* chunks outstanding per worker */
+#define WINDOW 64u                   /* chunks outstanding per worker */
 #define PREFETCH_BYTES (16u * 1024u) /* bytes queued to a busy worker */
 #define START_RETRIES 3              /* failed starts before the pool gives up */
 
@@ -96,7 +96,29 @@ static void job_free(struct pp_result *j)
     }
     free(j->items);
     free(j->order);
+    while (j->raw != NULL) {
+        pp__rawbuf *next = j->raw->next;
+        free(j->raw);
+        j->raw = next;
+    }
     free(j);
+}
+
+pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values **value)
+{
+    pp__item *it = &j->items[i];
+    pp_status st;
+    pp__rd rd;
+
+    if (it->value == NULL && it->raw != NULL) {
+        pp__rd_init(&rd, it->raw, it->rawlen);
+        st = pp__values_decode(&rd, &it->value, NULL, NULL, 0);
+        if (st != PP_OK)
+            return st;
+        it->raw = NULL;
+    }
+    *value = it->value;
+    return PP_OK;
 }
 
 /* Caller holds core->mu. Frees the job when the last reference goes; the
@@ -139,16 +161,17 @@ void pp__item_fail(struct pp_result *j, size_t i, pp_status st, int code, const 
     if (e != NULL) {
         e->status = st;
         e->code = code;
-        snprintf(e->message, sizeof e->message, "%s", msg ? msg : "");
+        pp__strlcpy(e->message, msg, sizeof e->message);
     }
     j->items[i].error = e;
     /* Without memory for the details the status alone still gets through. */
     item_finish(j, i, st);
 }
 
-static void item_succeed(struct pp_result *j, size_t i, pp_values *v)
+static void item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t len)
 {
-    j->items[i].value = v;
+    j->items[i].raw = raw;
+    j->items[i].rawlen = (uint32_t)len;
     item_finish(j, i, PP_OK);
 }
 
@@ -165,7 +188,7 @@ static void cb_enqueue(pp_pool *p, struct pp_result *j)
     else
         p->cb_head = j;
     p->cb_tail = j;
-    apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->res_cond);
 }
 
 static void job_complete_locked(struct pp_result *j);
@@ -386,23 +409,26 @@ static void break_pool_locked(pp_pool *p, pp_status st, const char *msg)
 {
     if (p->broken == PP_OK) {
         p->broken = st;
-        snprintf(p->broken_msg, sizeof p->broken_msg, "%s", msg);
+        pp__strlcpy(p->broken_msg, msg, sizeof p->broken_msg);
         pp__log(PP_LOG_ERROR, "pool cannot run tasks any more: %s", msg);
     }
     fail_queue_locked(p, st, p->broken_msg);
     apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
 }
 
 /* ---------------------------------------------------------------- reader */
 
-static pp_status read_outcome(pp__rd *rd, pp_status *st, int *code, pp_values **v, char *msg)
+/* One item's outcome: status and code, then for success the result tuple
+ * (validated and stepped over: *raw / *rawlen locate it), else a message. */
+static pp_status read_outcome(pp__rd *rd, pp_status *st, int *code, const uint8_t **raw,
+                              size_t *rawlen, char *msg)
 {
     const uint8_t *m;
     uint32_t s, c;
-    size_t n;
+    size_t n, start;
     pp_status rs;
 
-    *v = NULL;
     rs = pp__rd_u32(rd, &s);
     if (rs == PP_OK)
         rs = pp__rd_u32(rd, &c);
@@ -410,8 +436,13 @@ static pp_status read_outcome(pp__rd *rd, pp_status *st, int *code, pp_values **
         return rs;
     *st = (pp_status)(int32_t)s;
     *code = (int)(int32_t)c;
-    if (*st == PP_OK)
-        return pp__values_decode(rd, v, NULL, NULL, 0);
+    if (*st == PP_OK) {
+        start = rd->pos;
+        rs = pp__values_skip(rd);
+        *raw = rd->p + start;
+        *rawlen = rd->pos - start;
+        return rs;
+    }
     rs = pp__rd_blob(rd, PP__ERRMSG_MAX, &m, &n);
     if (rs != PP_OK)
         return rs;
@@ -425,27 +456,37 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
 {
     char msg[PP__ERRMSG_MAX + 1];
     pp__chunk *c = w->inflight;
+    const uint8_t *raw;
+    pp__rawbuf *buf;
     pp_status st, ist;
-    pp_values *v;
+    size_t i, rawlen;
     pp__rd rd;
-    size_t i;
     int code;
 
+    (void)p;
     /* The worker answers in order: the oldest chunk in flight is the one. */
     if (c == NULL || c->id != h->id || c->count != h->count)
         return PP_EPROTO;
-    pp__rd_init(&rd, payload, h->length);
-    for (i = 0; i < c->count; i++) {
-        st = read_outcome(&rd, &ist, &code, &v, msg);
-        if (st != PP_OK)
-            return st;
-        if (ist == PP_OK)
-            item_succeed(c->job, c->first + i, v);
-        else
+    buf = malloc(sizeof *buf + h->length);
+    if (buf == NULL)
+        return PP_ENOMEM;
+    memcpy(buf->data, payload, h->length);
+    pp__rd_init(&rd, buf->data, h->length);
+    for (i = 0, st = PP_OK; i < c->count && st == PP_OK; i++) {
+        msg[0] = '\0';
+        st = read_outcome(&rd, &ist, &code, &raw, &rawlen, msg);
+        if (st == PP_OK && ist == PP_OK)
+            item_succeed(c->job, c->first + i, raw, rawlen);
+        else if (st == PP_OK)
             pp__item_fail(c->job, c->first + i, ist, code, msg);
     }
-    if (pp__rd_left(&rd) != 0)
-        return PP_EPROTO;
+    if (st == PP_OK && pp__rd_left(&rd) != 0)
+        st = PP_EPROTO;
+    /* Items already recorded point into buf: it belongs to the job now. */
+    buf->next = c->job->raw;
+    c->job->raw = buf;
+    if (st != PP_OK)
+        return st;
     w->inflight = c->next;
     if (w->inflight == NULL)
         w->inflight_tail = NULL;
@@ -461,21 +502,22 @@ static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
 {
     char msg[PP__ERRMSG_MAX + 1];
     char line[PP__ERRMSG_MAX + 64];
-    pp_values *v;
+    const uint8_t *raw;
     pp_status st, ist;
+    size_t rawlen;
     uint64_t pid;
     pp__rd rd;
     int code;
 
     if (w->state != W_STARTING)
         return PP_EPROTO;
+    msg[0] = '\0';
     pp__rd_init(&rd, payload, h->length);
     st = pp__rd_u64(&rd, &pid);
     if (st == PP_OK)
-        st = read_outcome(&rd, &ist, &code, &v, msg);
+        st = read_outcome(&rd, &ist, &code, &raw, &rawlen, msg);
     if (st != PP_OK)
         return st;
-    pp_values_destroy(v);
     w->pid = pid;
     w->init_reported = 1;
     if (p->creating)
@@ -558,7 +600,7 @@ static void handle_death(pp_pool *p, pp__wslot *w)
         start_failed_locked(p, line);
     }
     w->state = W_DEAD;
-    apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
     pump_all_locked(p);
     apr_thread_mutex_unlock(p->core->mu);
 }
@@ -750,7 +792,7 @@ static void *APR_THREAD_FUNC supervisor_main(apr_thread_t *thd, void *arg)
         if (supervise_once(p))
             continue;
         /* Timed: a start that failed is retried after a pause. */
-        apr_thread_cond_timedwait(p->core->cond, p->core->mu, apr_time_from_msec(100));
+        apr_thread_cond_timedwait(p->sup_cond, p->core->mu, apr_time_from_msec(100));
     }
     apr_thread_mutex_unlock(p->core->mu);
     (void)thd; /* returning (not apr_thread_exit) lets apr_thread_join free the thread */
@@ -795,7 +837,7 @@ static void *APR_THREAD_FUNC resthread_main(apr_thread_t *thd, void *arg)
         if (j == NULL) {
             if (p->stop)
                 break;
-            apr_thread_cond_wait(p->core->cond, p->core->mu);
+            apr_thread_cond_wait(p->res_cond, p->core->mu);
             continue;
         }
         p->cb_head = j->cb_next;
@@ -805,10 +847,10 @@ static void *APR_THREAD_FUNC resthread_main(apr_thread_t *thd, void *arg)
         p->resthread_busy = 1;
         run_callbacks(p, j);
         p->resthread_busy = 0;
-        if (j->complete && !j->cb_queued) {
+        if (j->complete && !j->cb_queued)
             j->ready = 1;
-            apr_thread_cond_broadcast(p->core->cond);
-        }
+        /* result waiters, and join (which waits for this thread to idle) */
+        apr_thread_cond_broadcast(p->core->cond);
         pp__job_unref_locked(j);
     }
     apr_thread_mutex_unlock(p->core->mu);
@@ -891,6 +933,10 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
     p->w = calloc((size_t)p->n, sizeof *p->w);
     st = p->w ? core_create(&p->core) : PP_ENOMEM;
     if (st == PP_OK)
+        st = pp__from_apr(apr_thread_cond_create(&p->sup_cond, p->core->mp));
+    if (st == PP_OK)
+        st = pp__from_apr(apr_thread_cond_create(&p->res_cond, p->core->mp));
+    if (st == PP_OK)
         st = encode_hello(p, o);
     if (st != PP_OK) {
         if (p->core) {
@@ -928,6 +974,8 @@ static void stop_threads(pp_pool *p)
     apr_thread_mutex_lock(p->core->mu);
     p->stop = 1;
     apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
+    apr_thread_cond_signal(p->res_cond);
     apr_thread_mutex_unlock(p->core->mu);
     if (p->supervisor)
         apr_thread_join(&rv, p->supervisor);
@@ -1020,6 +1068,7 @@ pp_status pp_pool_close(pp_pool *p)
         p->state = P_CLOSED;
     maybe_quit_workers_locked(p);
     apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
     apr_thread_mutex_unlock(p->core->mu);
     return PP_OK;
 }
@@ -1045,6 +1094,7 @@ pp_status pp_pool_terminate(pp_pool *p)
         }
     }
     apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
     apr_thread_mutex_unlock(p->core->mu);
     return PP_OK;
 }

@@ -31,10 +31,20 @@ typedef struct pp__core {
 } pp__core;
 
 typedef struct pp__item {
-    pp_status status; /* PP_ENOTREADY until finished */
-    pp_values *value;
+    pp_status status;   /* PP_ENOTREADY until finished */
+    pp_values *value;   /* decoded on first access (see raw) */
     pp_error *error;
+    const uint8_t *raw; /* encoded result tuple inside a pp__rawbuf */
+    uint32_t rawlen;
 } pp__item;
+
+/* The payload of one RESULT frame, kept whole: results are decoded only
+ * when read, so a million-item map costs one allocation per chunk here,
+ * not several per item. */
+typedef struct pp__rawbuf {
+    struct pp__rawbuf *next;
+    uint8_t data[1];
+} pp__rawbuf;
 
 enum { JOB_APPLY, JOB_MAP, JOB_IMAP, JOB_IMAP_UNORDERED };
 
@@ -63,6 +73,7 @@ struct pp_result {
     int progress_queued;
     size_t cursor;          /* imap: next index to return */
     size_t *order;          /* imap_unordered: completion order */
+    pp__rawbuf *raw;        /* result payloads, freed with the job */
     size_t order_len;
     struct pp_result *live_prev, *live_next; /* pool's live list */
     struct pp_result *cb_next;               /* result-thread queue */
@@ -128,6 +139,8 @@ struct pp_pool {
     int init_pending;
     int start_failures;
     int stop;                  /* threads: leave */
+    apr_thread_cond_t *sup_cond; /* supervisor: worker states, lifecycle */
+    apr_thread_cond_t *res_cond; /* result thread: callback queue */
     apr_thread_t *supervisor;
     apr_thread_t *resthread;
     apr_os_thread_t resthread_id;
@@ -138,6 +151,9 @@ struct pp_pool {
 };
 
 /* pool.c */
+/* The decoded value of successful item i (decoding it on first use);
+ * caller holds the mutex. */
+pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values **value);
 void pp__pump_all(pp_pool *p);
 void pp__job_unref_locked(struct pp_result *j);
 void pp__job_complete_empty_locked(struct pp_result *j);

@@ -39,6 +39,9 @@ pp_status pp__lock_cache_init(void);
 
 
 #include "procpool/log.h"
+/* Copy a NUL-terminated string, truncating to cap - 1 bytes. */
+void pp__strlcpy(char *dst, const char *src, size_t cap);
+
 /* Report through the log hook (log.h). */
 void pp__log(pp_log_level level, const char *fmt, ...) PP_PRINTF(2, 3);
 

@@ -67,7 +67,7 @@ pp_status pp_result_get(pp_result *r, int64_t timeout_ms, const pp_values **valu
         r->observed = 1;
         st = first_status(r);
         if (st == PP_OK && r->n == 1 && value != NULL)
-            *value = r->items[0].value;
+            st = pp__item_value_locked(r, 0, value);
     }
     apr_thread_mutex_unlock(r->core->mu);
     return st;
@@ -131,8 +131,11 @@ static pp_status item_locked(struct pp_result *r, size_t i, const pp_values **va
 
     if (st == PP_ENOTREADY)
         return st;
-    if (value != NULL)
-        *value = r->items[i].value;
+    if (value != NULL && st == PP_OK) {
+        st = pp__item_value_locked(r, i, value);
+        if (st != PP_OK)
+            return st; /* out of memory decoding it; the item stays readable */
+    }
     if (error != NULL)
         *error = r->items[i].error;
     if (st != PP_OK)

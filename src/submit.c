@@ -49,7 +49,10 @@ static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t f
     pp__buf_init(&c->frame);
     c->first = first;
     c->count = (uint16_t)count;
-    st = pp__frame_begin(&c->frame, PP__MSG_TASK, (uint16_t)count, 0, &at);
+    /* one allocation for the common case of small items */
+    st = pp__buf_reserve(&c->frame, PP__FRAME_HDR + 96 + count * 16);
+    if (st == PP_OK)
+        st = pp__frame_begin(&c->frame, PP__MSG_TASK, (uint16_t)count, 0, &at);
     if (st == PP_OK)
         st = pp__fnref_encode(ref, &c->frame);
     if (st == PP_OK)
@@ -140,7 +143,7 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
         j->progress = o->progress;
         j->progress_ud = o->progress_userdata;
     }
-    snprintf(j->fname, sizeof j->fname, "%s", name ? name : "(unregistered function)");
+    pp__strlcpy(j->fname, name ? name : "(unregistered function)", sizeof j->fname);
     *out = j;
     return PP_OK;
 }
@@ -274,7 +277,7 @@ static void fill_error(pp_error *dst, const pp_error *src, pp_status st)
     }
     memset(dst, 0, sizeof *dst);
     dst->status = st;
-    snprintf(dst->message, sizeof dst->message, "%s", pp_strerror(st));
+    pp__strlcpy(dst->message, pp_strerror(st), sizeof dst->message);
 }
 
 pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,

@@ -92,6 +92,18 @@ void pp_values_destroy(pp_values *v)
     free(v);
 }
 
+void pp__values_clear(pp_values *v)
+{
+    size_t i;
+
+    for (i = 0; i < v->count; i++) {
+        if (has_blob(&v->items[i]))
+            free(v->items[i].u.b.p);
+    }
+    v->count = 0;
+    v->enc_size = PP__VALUES_HDR;
+}
+
 /* ------------------------------------------------------------- growing */
 
 static pp_status grow_to(pp_values *v, size_t need)
@@ -251,18 +263,19 @@ pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *loc
                                     pp_status resolve_st)
 {
     value_item *it;
-    size_t enc;
+    size_t n, enc;
     pp_status st;
 
     /* A missing handle must come with the reason, or get_lock could not
      * tell the caller why. */
     if (v == NULL || pp__name_check(name) != PP_OK || (lock == NULL) == (resolve_st == PP_OK))
         return PP_EINVAL;
-    enc = ENC_LOCK_HDR + strlen(name);
+    n = strlen(name); /* checked: at most PP_NAME_MAX */
+    enc = ENC_LOCK_HDR + n;
     st = slot_get(v, enc, &it);
     if (st != PP_OK)
         return st;
-    strcpy(it->u.k.name, name); /* checked: at most PP_NAME_MAX chars */
+    memcpy(it->u.k.name, name, n + 1);
     it->u.k.lock = lock;
     it->u.k.st = resolve_st;
     slot_commit(v, PP_TYPE_LOCK, enc);

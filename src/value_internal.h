@@ -21,6 +21,10 @@
  * Never more than PP_MESSAGE_MAX: adds that would exceed it fail. */
 size_t pp__values_encoded_size(const pp_values *v);
 
+/* Remove every item, keeping the allocation (a worker reuses its result
+ * tuple for every task). */
+void pp__values_clear(pp_values *v);
+
 /* Make room for n more items at once (decoder: count is known upfront). */
 pp_status pp__values_reserve(pp_values *v, size_t n);
 

@@ -14,6 +14,7 @@
 #include "platform.h"
 #include "pp_internal.h"
 #include "task_internal.h"
+#include "value_internal.h"
 
 /* Exit codes of a worker that stops on its own (documented in README). */
 enum {
@@ -25,6 +26,7 @@ enum {
 
 typedef struct worker {
     pp__plat_chan *chan;
+    pp_values *result; /* reused for every task */
     pp__reader rd;
     pp__buf out;
     uint32_t maxtasks;
@@ -39,18 +41,16 @@ static pp_status send_frame(worker *w)
     return st;
 }
 
-/* Run fn on args; fill task outcome. */
-static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_task *t)
+/* Run fn on args; fill task outcome. result is an empty tuple. */
+static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_values *result,
+                    pp_task *t)
 {
     int rc;
 
     memset(t, 0, sizeof *t);
     t->args = args;
     t->index = index;
-    if (pp_values_create(&t->result) != PP_OK) {
-        pp_task_fail(t, PP_ENOMEM, "out of memory creating the result tuple");
-        return;
-    }
+    t->result = result;
     rc = fn(t);
     if (rc != 0 && !t->failed)
         pp_task_fail(t, rc, "task returned %d", rc);
@@ -130,13 +130,15 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
                      lockname, pp_strerror(lst));
             st = put_failure(&w->out, lst, 0, msg);
         } else {
-            run_one(ref.fn, args, first + i, &t);
-            pp__plat_flush_stdio();
+            run_one(ref.fn, args, first + i, w->result, &t);
             st = put_outcome(w, &t, at);
-            pp_values_destroy(t.result);
+            pp__values_clear(w->result);
         }
         pp_values_destroy(args);
     }
+    /* Task output reaches the terminal before the result: a caller that
+     * prints after get() sees the task's lines first. */
+    pp__plat_flush_stdio();
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
     if (st == PP_OK)
@@ -174,8 +176,8 @@ static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len
         pp_task_fail(&t, lst, "lock '%s' in the initializer arguments cannot be opened: %s",
                      lockname, pp_strerror(lst));
     } else if (ref.kind != PP__FN_NONE) {
-        run_one(ref.fn, args, 0, &t);
-        pp_values_destroy(t.result);
+        run_one(ref.fn, args, 0, w->result, &t);
+        pp__values_clear(w->result);
         ok = !t.failed;
     }
     pp_values_destroy(args);
@@ -245,9 +247,10 @@ int pp__worker_main(pp__plat_chan *chan)
     memset(&w, 0, sizeof w);
     w.chan = chan;
     pp__buf_init(&w.out);
-    if (pp__reader_init(&w.rd, chan) != PP_OK)
+    if (pp_values_create(&w.result) != PP_OK || pp__reader_init(&w.rd, chan) != PP_OK)
         return WORKER_EXIT_NOMEM;
     rc = worker_loop(&w);
+    pp_values_destroy(w.result);
     pp__plat_flush_stdio();
     pp__reader_free(&w.rd);
     pp__buf_free(&w.out);

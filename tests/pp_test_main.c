@@ -53,7 +53,9 @@ int main(int argc, char **argv)
      * instead of opening an error dialog / the debugger (wine: winedbg).
      * Inherited by every child. */
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+#ifdef _MSC_VER /* not in mingw's msvcrt.dll; there abort() just exits 3 */
     _set_abort_behavior(0, _WRITE_ABORT_MSG | _CALL_REPORTFAULT);
+#endif
 #endif
     pp_test_set_argv0(argv[0]);
 #define PP_TEST_REGISTER(name) pp_test_suite_##name();

@@ -349,7 +349,7 @@ static void do_imap(int m)
     }
     PP_ASSERT_STATUS(pp_iter_next(it, 0, NULL, NULL, NULL), PP_EOF);
     for (i = 0; i < n; i++)
-        PP_ASSERT_MSG(seen[i] == 1, "index %zu seen %d times", i, seen[i]);
+        PP_ASSERT_MSG(seen[i] == 1, "index %lu seen %d times", (unsigned long)i, seen[i]);
     free(seen);
     pp_iter_release(it);
     pp_values_destroy(items);
@@ -530,7 +530,7 @@ static void do_maxtasks(int m)
     }
     /* one task per worker: every task on a fresh process (pids may only
      * repeat if the OS recycles them) */
-    PP_ASSERT_MSG(distinct >= 250, "only %zu distinct worker pids over 500 tasks", distinct);
+    PP_ASSERT_MSG(distinct >= 250, "only %lu distinct worker pids over 500 tasks", (unsigned long)distinct);
     finish_pool(p);
 }
 

@@ -15,9 +15,11 @@
  * under the fork start method). Getters return borrowed pointers, valid
  * while the tuple lives.
  *
- * Limits: a tuple holds at most #PP_VALUES_MAX_ITEMS items; one string or
- * byte buffer at most #PP_VALUE_MAX_BYTES bytes; an encoded message at most
- * #PP_MESSAGE_MAX bytes. Larger values fail with #PP_ETOOBIG when added or
+ * Limits: a tuple holds at most #PP_VALUES_MAX_ITEMS items and encodes to
+ * at most #PP_MESSAGE_MAX bytes (about 7 million integers: enough for the
+ * input of a large map; split bigger inputs); one string or byte buffer
+ * holds at most #PP_VALUE_MAX_BYTES bytes; one message (a task's arguments,
+ * a chunk of map items, a result) at most #PP_MESSAGE_MAX bytes. Larger values fail with #PP_ETOOBIG when added or
  * submitted, never later in a worker.
  *
  * Not thread-safe: do not modify a tuple while another thread reads it.
@@ -36,7 +38,7 @@
 extern "C" {
 #endif
 
-#define PP_VALUES_MAX_ITEMS 65536u
+#define PP_VALUES_MAX_ITEMS (1u << 24)
 #define PP_VALUE_MAX_BYTES ((size_t)32 << 20)
 #define PP_MESSAGE_MAX ((size_t)64 << 20)
 
@@ -123,7 +125,9 @@ PP_API pp_status pp_values_get_double(const pp_values *v, size_t i, double *out)
 PP_API pp_status pp_values_get_str(const pp_values *v, size_t i, const char **out);
 PP_API pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **data, size_t *len);
 /** In the parent: the handle that was added. In a worker: a handle the
- * worker process keeps open (one per lock name) for its whole life. */
+ * worker process keeps open (one per lock name) for its whole life. In a
+ * worker where the lock could not be attached (its creator destroyed it:
+ * #PP_ENOENT), that error is returned with *out NULL, never #PP_OK. */
 PP_API pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out);
 /**@}*/
 

@@ -140,6 +140,20 @@ static pp_status pp__posix_parse_marker(const char *m, int *role, int *fd)
     return PP_OK;
 }
 
+/* We were exec'd as /proc/self/exe, so the kernel named us "exe": give
+ * ps, top and pkill the program's name back (Linux; cosmetic). */
+static void pp__posix_set_name(const char *argv0)
+{
+#if defined(__linux__) && defined(PR_SET_NAME)
+    const char *base = argv0 != NULL ? strrchr(argv0, '/') : NULL;
+    base = base != NULL ? base + 1 : argv0;
+    if (base != NULL && *base != '\0')
+        (void)prctl(PR_SET_NAME, base); /* truncated to 15 bytes */
+#else
+    (void)argv0;
+#endif
+}
+
 /* Remove argv[1] (the marker) in place, keeping the NULL terminator. */
 static void pp__posix_strip_marker(int *argc, char **argv)
 {
@@ -178,6 +192,7 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
 
     if (kind == PP__ROLE_MAIN)
         return PP_OK;
+    pp__posix_set_name(v[0]);
     /* Inherited without close-on-exec on purpose; from now on a task that
      * runs a program must not pass it on. */
     (void)pp__posix_set_cloexec(fd);

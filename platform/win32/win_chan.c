@@ -120,9 +120,9 @@ pp_status pp__win_chan_pair(pp__plat_chan **parent, HANDLE *child)
 /*
  * Finish an overlapped request the caller has issued (ok is ReadFile's or
  * WriteFile's result, GetLastError() still its error): wait for it or for
- * shutdown, whichever comes first. On
- * shutdown the request is cancelled and waited for, so `ov` and the
- * buffer are no longer used by the kernel when we return.
+ * shutdown, whichever comes first. On shutdown the request is cancelled
+ * and waited for, so `ov` and the buffer are no longer used by the kernel
+ * when we return.
  */
 static pp_status pp__win_chan_finish(pp__plat_chan *c, HANDLE h, OVERLAPPED *ov, BOOL ok,
                                      DWORD *done)

@@ -36,6 +36,14 @@ pp_status pp__win_object_name(const char *kind, const char *name, wchar_t *out);
  * Returns the WaitForSingleObject result (WAIT_FAILED keeps GetLastError). */
 DWORD pp__win_wait(HANDLE h, int64_t timeout_ms);
 
+/* How long an opener waits for a creator that has not published a named
+ * object's header yet (POSIX port: the same grace period). */
+#define PP__WIN_READY_GRACE_MS 1000
+
+/* Wait up to PP__WIN_READY_GRACE_MS for *word == value (acquire read; the
+ * word may be in a read-only view). 1 if it became so, 0 if not. */
+int pp__win_wait_word(volatile LONG *word, LONG value);
+
 /* A never-reused, never-zero token of the calling thread (process-wide
  * counter kept in thread-local storage). Unlike GetCurrentThreadId() it
  * cannot be inherited by a new thread after the old one exits, so a stale

@@ -193,3 +193,20 @@ DWORD pp__win_wait(HANDLE h, int64_t timeout_ms)
         timeout_ms -= slice_max;
     }
 }
+
+int pp__win_wait_word(volatile LONG *word, LONG value)
+{
+    int64_t deadline = pp__plat_now_ms() + PP__WIN_READY_GRACE_MS;
+
+    /* A plain read then a barrier (acquire): an interlocked read would
+     * write, and faults on a read-only view. */
+    for (;;) {
+        LONG v = *word;
+        MemoryBarrier();
+        if (v == value)
+            return 1;
+        if (pp__plat_now_ms() >= deadline)
+            return 0;
+        Sleep(1);
+    }
+}

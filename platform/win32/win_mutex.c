@@ -1,54 +1,143 @@
 /*
- * win_mutex.c — named, robust, NON-recursive cross-process mutex on a
- * Win32 named mutex "Local\procpool-lock-<name>".
+ * win_mutex.c — named, robust, NON-recursive cross-process mutex.
  *
- * Win32 mutexes are recursive and report a dead owner (WAIT_ABANDONED),
- * so robustness comes free; non-recursion is added with an owner word in
- * the per-process object. The core keeps at most one pp__plat_mutex per
- * name per process, so this word sees every thread of the process that
- * uses the lock. Other processes are excluded by the kernel object itself.
+ * Two kernel objects per lock:
+ *  - the NAME: a small file mapping "Local\procpool-lock-<name>" holding a
+ *    record {magic, version, gen, unlinked, ready}. Only the creating
+ *    pp__plat_mutex keeps it open (openers read it and close it), so the
+ *    name lives until the creator unlinks or closes, like a POSIX name
+ *    lives until shm_unlink. unlink also sets `unlinked`, so an opener
+ *    racing with it (or a process still holding the record) gets
+ *    PP_ENOENT. A Windows object cannot be renamed or removed while
+ *    handles remain: without this split, a lock stays openable as long
+ *    as ANY process holds it, and its name cannot be created again.
+ *  - the LOCK: a Win32 mutex "Local\procpool-lockm-<pid>-<gen>" (gen is
+ *    random), found through the record. Win32 mutexes are robust
+ *    (WAIT_ABANDONED) but recursive; non-recursion comes from an owner
+ *    word in the per-process object. The core keeps at most one
+ *    pp__plat_mutex per name per process, so this word sees every thread
+ *    of the process that uses the lock.
  */
 #include "win_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define PP__WIN_LOCK_MAGIC   0x6b636c70u /* "plck" */
+#define PP__WIN_LOCK_VERSION 1u
+#define PP__WIN_LOCK_READY   0x79646572 /* "redy" */
+/* "Local\procpool-lockm-" + pid + "-" + 16 hex digits + NUL */
+#define PP__WIN_LOCKM_MAX 64
+
+typedef struct pp__win_lock_rec {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t gen;           /* names the mutex object */
+    uint32_t pid;           /* creator, part of the mutex name */
+    volatile LONG unlinked; /* 1: the name is gone, opens fail */
+    volatile LONG ready;    /* PP__WIN_LOCK_READY once the fields are set */
+} pp__win_lock_rec;
 
 struct pp__plat_mutex {
-    HANDLE h;
+    HANDLE h; /* the Win32 mutex */
     /* pp__win_thread_token() of the holding thread of THIS process, 0 if
      * none. Written only by the holder (set after acquiring, cleared
      * before releasing), so "owner == my token" is exact. */
     volatile LONGLONG owner;
+    /* Creator only, until unlink/close: the name record (NULL otherwise). */
+    HANDLE rec_map;
+    pp__win_lock_rec *rec;
+    char name[PP_NAME_MAX + 1];
+    struct pp__plat_mutex *next; /* in pp__win_named while it holds a name */
 };
 
-static pp_status pp__win_mutex_wrap(HANDLE h, pp__plat_mutex **out)
-{
-    pp__plat_mutex *m = (pp__plat_mutex *)calloc(1, sizeof *m);
+/* Creators of this process that still hold their name, so that
+ * pp__plat_mutex_unlink(name) can drop the name at once. */
+static SRWLOCK pp__win_named_lock = SRWLOCK_INIT;
+static pp__plat_mutex *pp__win_named;
 
-    if (m == NULL) {
-        CloseHandle(h);
-        return PP_ENOMEM;
-    }
-    m->h = h;
-    *out = m;
-    return PP_OK;
+/* ------------------------------------------------------- name registry */
+
+static void pp__win_drop_name(pp__plat_mutex *m)
+{
+    if (m->rec != NULL)
+        UnmapViewOfFile(m->rec);
+    if (m->rec_map != NULL)
+        CloseHandle(m->rec_map);
+    m->rec = NULL;
+    m->rec_map = NULL;
 }
 
-pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
+static void pp__win_named_add(pp__plat_mutex *m)
 {
-    wchar_t wname[PP__WIN_OBJNAME_MAX];
-    pp_status st;
-    HANDLE h;
-    DWORD err;
+    AcquireSRWLockExclusive(&pp__win_named_lock);
+    m->next = pp__win_named;
+    pp__win_named = m;
+    ReleaseSRWLockExclusive(&pp__win_named_lock);
+}
 
-    if (out == NULL)
-        return PP_EINVAL;
-    st = pp__win_object_name("lock", name, wname);
-    if (st != PP_OK)
-        return st;
-    h = CreateMutexW(NULL, FALSE, wname);
-    err = GetLastError();
+/* Unlink m (or, if m is NULL, the entry holding name) from the registry
+ * and close its name record. */
+static void pp__win_named_remove(pp__plat_mutex *m, const char *name)
+{
+    pp__plat_mutex **pp;
+
+    AcquireSRWLockExclusive(&pp__win_named_lock);
+    for (pp = &pp__win_named; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == m || (m == NULL && strcmp((*pp)->name, name) == 0)) {
+            pp__plat_mutex *found = *pp;
+            *pp = found->next;
+            pp__win_drop_name(found);
+            break;
+        }
+    }
+    ReleaseSRWLockExclusive(&pp__win_named_lock);
+}
+
+/* ------------------------------------------------------------ objects */
+
+static void pp__win_mutex_name(uint32_t pid, uint64_t gen, wchar_t *out)
+{
+    swprintf(out, PP__WIN_LOCKM_MAX, L"Local\\procpool-lockm-%lu-%016llx", (unsigned long)pid,
+             (unsigned long long)gen);
+    out[PP__WIN_LOCKM_MAX - 1] = L'\0';
+}
+
+/* Create the mutex under a fresh random name; *gen receives its tag. */
+static pp_status pp__win_new_mutex(HANDLE *out, uint64_t *gen)
+{
+    wchar_t wname[PP__WIN_LOCKM_MAX];
+    int tries;
+
+    for (tries = 0; tries < 4; tries++) {
+        pp_status st = pp__plat_random(gen, sizeof *gen);
+        HANDLE h;
+
+        if (st != PP_OK)
+            return st;
+        pp__win_mutex_name(GetCurrentProcessId(), *gen, wname);
+        h = CreateMutexW(NULL, FALSE, wname);
+        if (h == NULL)
+            return pp__win_fail_last();
+        if (GetLastError() != ERROR_ALREADY_EXISTS) {
+            *out = h;
+            return PP_OK;
+        }
+        CloseHandle(h); /* 64 random bits collided (or a squatter): again */
+    }
+    return pp__plat_fail(ERROR_ALREADY_EXISTS);
+}
+
+/* Exclusive creation of the name record. */
+static pp_status pp__win_new_record(const wchar_t *wname, HANDLE *map, pp__win_lock_rec **rec)
+{
+    HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+                                  (DWORD)sizeof(pp__win_lock_rec), wname);
+    DWORD err = GetLastError();
+
     if (h == NULL) {
-        /* The name belongs to an object of another type: taken, too. */
+        /* A mutex, event... already uses this name: taken, too. */
         if (err == ERROR_INVALID_HANDLE) {
             pp__plat_set_os_error((long)err);
             return PP_EEXIST;
@@ -56,18 +145,82 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
         return pp__plat_fail((long)err);
     }
     if (err == ERROR_ALREADY_EXISTS) {
-        /* CreateMutexW opened the existing one: creation must be exclusive. */
         CloseHandle(h);
         return pp__plat_fail((long)err);
     }
-    return pp__win_mutex_wrap(h, out);
+    *rec = (pp__win_lock_rec *)MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    if (*rec == NULL) {
+        pp_status st = pp__win_fail_last();
+        CloseHandle(h);
+        return st;
+    }
+    *map = h;
+    return PP_OK;
+}
+
+pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
+{
+    wchar_t wname[PP__WIN_OBJNAME_MAX];
+    pp__plat_mutex *m;
+    pp_status st;
+    uint64_t gen = 0;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = pp__win_object_name("lock", name, wname);
+    if (st != PP_OK)
+        return st;
+    m = (pp__plat_mutex *)calloc(1, sizeof *m);
+    if (m == NULL)
+        return PP_ENOMEM;
+    /* Name first: it is what makes creation exclusive. */
+    st = pp__win_new_record(wname, &m->rec_map, &m->rec);
+    if (st == PP_OK)
+        st = pp__win_new_mutex(&m->h, &gen);
+    if (st != PP_OK) {
+        pp__win_drop_name(m);
+        free(m);
+        return st;
+    }
+    m->rec->magic = PP__WIN_LOCK_MAGIC;
+    m->rec->version = PP__WIN_LOCK_VERSION;
+    m->rec->gen = gen;
+    m->rec->pid = (uint32_t)GetCurrentProcessId();
+    /* Full barrier: the fields above are visible before ready is. */
+    InterlockedExchange(&m->rec->ready, PP__WIN_LOCK_READY);
+    memcpy(m->name, name, strlen(name) + 1);
+    pp__win_named_add(m);
+    *out = m;
+    return PP_OK;
+}
+
+/* Read a name record: PP_OK with the mutex's name, PP_ENOENT if unlinked,
+ * PP_EINVAL if it is not one of ours. */
+static pp_status pp__win_read_record(HANDLE map, wchar_t *mname)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    pp__win_lock_rec *rec;
+    pp_status st = PP_EINVAL;
+
+    rec = (pp__win_lock_rec *)MapViewOfFile(map, FILE_MAP_READ, 0, 0, 0);
+    if (rec == NULL)
+        return pp__win_fail_last();
+    if (VirtualQuery(rec, &mbi, sizeof mbi) != 0 && mbi.RegionSize >= sizeof *rec &&
+        pp__win_wait_word(&rec->ready, PP__WIN_LOCK_READY) && rec->magic == PP__WIN_LOCK_MAGIC &&
+        rec->version == PP__WIN_LOCK_VERSION) {
+        st = rec->unlinked ? PP_ENOENT : PP_OK;
+        pp__win_mutex_name(rec->pid, rec->gen, mname);
+    }
+    UnmapViewOfFile(rec);
+    return st;
 }
 
 pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
 {
-    wchar_t wname[PP__WIN_OBJNAME_MAX];
+    wchar_t wname[PP__WIN_OBJNAME_MAX], mname[PP__WIN_LOCKM_MAX];
+    pp__plat_mutex *m;
     pp_status st;
-    HANDLE h;
+    HANDLE map, h;
 
     if (out == NULL)
         return PP_EINVAL;
@@ -75,12 +228,34 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
     if (st != PP_OK)
         return st;
     /* ERROR_FILE_NOT_FOUND -> PP_ENOENT; another object type under this
-     * name gives ERROR_INVALID_HANDLE -> PP_EINVAL ("not a procpool mutex"). */
-    h = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, wname);
-    if (h == NULL)
+     * name gives ERROR_INVALID_HANDLE -> PP_EINVAL ("not a procpool lock"). */
+    map = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
+    if (map == NULL)
         return pp__win_fail_last();
-    return pp__win_mutex_wrap(h, out);
+    st = pp__win_read_record(map, mname);
+    if (st != PP_OK) {
+        CloseHandle(map);
+        return st;
+    }
+    /* The record stays open until the mutex is: a creator that dropped
+     * both meanwhile makes OpenMutexW fail (-> PP_ENOENT). */
+    h = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, mname);
+    st = h == NULL ? pp__win_fail_last() : PP_OK;
+    CloseHandle(map);
+    if (st != PP_OK)
+        return st == PP_EINVAL ? PP_EINVAL : PP_ENOENT;
+    m = (pp__plat_mutex *)calloc(1, sizeof *m);
+    if (m == NULL) {
+        CloseHandle(h);
+        return PP_ENOMEM;
+    }
+    m->h = h;
+    memcpy(m->name, name, strlen(name) + 1);
+    *out = m;
+    return PP_OK;
 }
+
+/* ------------------------------------------------------------ locking */
 
 static int pp__win_mutex_mine(const pp__plat_mutex *m)
 {
@@ -150,18 +325,48 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
     return pp__plat_fail((long)err);
 }
 
+/* -------------------------------------------------------- close/unlink */
+
 void pp__plat_mutex_close(pp__plat_mutex *m)
 {
     if (m == NULL)
         return;
+    /* A creator closing without unlink also gives up the name: on
+     * Windows nothing can hold it once its record is closed. */
+    pp__win_named_remove(m, NULL);
     CloseHandle(m->h);
     free(m);
 }
 
-/* Windows names die with the object's last handle; nothing to remove. */
+/* Mark the record unlinked (for every process) and drop this process's
+ * hold on it; the name disappears when the last record handle closes,
+ * which openers keep only for a moment. Handles already open keep
+ * working among themselves. */
 pp_status pp__plat_mutex_unlink(const char *name)
 {
     wchar_t wname[PP__WIN_OBJNAME_MAX];
+    pp__win_lock_rec *rec;
+    pp_status st;
+    HANDLE map;
 
-    return pp__win_object_name("lock", name, wname);
+    st = pp__win_object_name("lock", name, wname);
+    if (st != PP_OK)
+        return st;
+    map = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
+    if (map == NULL)
+        return pp__win_fail_last();
+    rec = (pp__win_lock_rec *)MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    st = rec == NULL ? pp__win_fail_last() : PP_OK;
+    if (rec != NULL) {
+        /* Not ours (wrong magic): leave foreign memory alone. */
+        if (rec->magic == PP__WIN_LOCK_MAGIC)
+            InterlockedExchange(&rec->unlinked, 1);
+        else
+            st = PP_EINVAL;
+        UnmapViewOfFile(rec);
+    }
+    CloseHandle(map);
+    if (st == PP_OK)
+        pp__win_named_remove(NULL, name);
+    return st;
 }

@@ -31,6 +31,12 @@ struct pp__plat_proc {
 
 /* ------------------------------------------------------------ launcher */
 
+/* The only start method Windows has. */
+int pp__plat_default_start_method(void)
+{
+    return PP__START_SPAWN;
+}
+
 static HANDLE pp__win_kill_on_close_job(DWORD *err)
 {
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim;

@@ -7,6 +7,8 @@
  * the creator stores `ready` last with a full barrier, and open() checks
  * magic, version and size against the view it really got, so a foreign or
  * half-initialised mapping is refused (PP_EINVAL) instead of trusted.
+ * The name lives while any process has the mapping open; unlink marks it
+ * so that later opens fail (see pp__plat_shm_unlink).
  */
 #include "win_internal.h"
 
@@ -17,14 +19,13 @@
 #define PP__WIN_SHM_READY   0x79646572 /* "redy" */
 #define PP__WIN_SHM_HDR     64u
 #define PP__WIN_SHM_MAXSIZE ((uint64_t)1 << 40)
-/* How long open() waits for a creator that has not set `ready` yet. */
-#define PP__WIN_SHM_GRACE_MS 1000
 
 typedef struct pp__win_shm_hdr {
     uint32_t magic;
     uint32_t version;
-    uint64_t size;       /* user bytes, excluding this header */
-    volatile LONG ready; /* PP__WIN_SHM_READY once the header is valid */
+    uint64_t size;          /* user bytes, excluding this header */
+    volatile LONG ready;    /* PP__WIN_SHM_READY once the header is valid */
+    volatile LONG unlinked; /* 1 after pp__plat_shm_unlink: opens fail */
 } pp__win_shm_hdr;
 
 struct pp__plat_shm {
@@ -107,36 +108,35 @@ pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out)
 }
 
 /* Wait (briefly) for the creator to publish the header, then check it
- * against the bytes really mapped. Returns the user size or 0 if invalid. */
-static size_t pp__win_shm_check(unsigned char *view)
+ * against the bytes really mapped. PP_OK with *size, PP_ENOENT if the
+ * name was unlinked, PP_EINVAL if it is not one of ours. */
+static pp_status pp__win_shm_check(unsigned char *view, size_t *size)
 {
     pp__win_shm_hdr *hdr = (pp__win_shm_hdr *)view;
     MEMORY_BASIC_INFORMATION mbi;
-    int64_t deadline = pp__plat_now_ms() + PP__WIN_SHM_GRACE_MS;
     SIZE_T mapped;
 
-    while (InterlockedCompareExchange(&hdr->ready, 0, 0) != PP__WIN_SHM_READY) {
-        if (pp__plat_now_ms() >= deadline)
-            return 0;
-        Sleep(1);
-    }
-    if (VirtualQuery(view, &mbi, sizeof mbi) == 0)
-        return 0;
+    if (VirtualQuery(view, &mbi, sizeof mbi) == 0 || mbi.RegionSize < PP__WIN_SHM_HDR)
+        return PP_EINVAL; /* smaller than our header: cannot be ours */
+    if (!pp__win_wait_word(&hdr->ready, PP__WIN_SHM_READY))
+        return PP_EINVAL;
     mapped = mbi.RegionSize; /* whole pages of the view */
     if (hdr->magic != PP__WIN_SHM_MAGIC || hdr->version != PP__WIN_SHM_VERSION || hdr->size == 0 ||
         hdr->size > PP__WIN_SHM_MAXSIZE || hdr->size > (uint64_t)mapped - PP__WIN_SHM_HDR)
-        return 0;
-    return (size_t)hdr->size;
+        return PP_EINVAL;
+    if (hdr->unlinked)
+        return PP_ENOENT;
+    *size = (size_t)hdr->size;
+    return PP_OK;
 }
 
 pp_status pp__plat_shm_open(const char *name, pp__plat_shm **out)
 {
     wchar_t wname[PP__WIN_OBJNAME_MAX];
-    MEMORY_BASIC_INFORMATION mbi;
     pp_status st;
     HANDLE map;
     void *view;
-    size_t size;
+    size_t size = 0;
 
     if (out == NULL)
         return PP_EINVAL;
@@ -152,14 +152,11 @@ pp_status pp__plat_shm_open(const char *name, pp__plat_shm **out)
         CloseHandle(map);
         return st;
     }
-    /* A mapping smaller than our header cannot be ours: do not read it. */
-    size = 0;
-    if (VirtualQuery(view, &mbi, sizeof mbi) != 0 && mbi.RegionSize >= PP__WIN_SHM_HDR)
-        size = pp__win_shm_check((unsigned char *)view);
-    if (size == 0) {
+    st = pp__win_shm_check((unsigned char *)view, &size);
+    if (st != PP_OK) {
         UnmapViewOfFile(view);
         CloseHandle(map);
-        return PP_EINVAL;
+        return st;
     }
     return pp__win_shm_wrap(map, view, size, out);
 }
@@ -183,10 +180,35 @@ void pp__plat_shm_close(pp__plat_shm *s)
     free(s);
 }
 
-/* Windows names die with the mapping's last handle; nothing to remove. */
+/*
+ * A mapping cannot be removed while handles remain: mark it unlinked so
+ * later opens (any process) get PP_ENOENT, as after shm_unlink. Unlike
+ * POSIX, the name cannot be created again until every handle is closed
+ * (PP_EEXIST meanwhile).
+ */
 pp_status pp__plat_shm_unlink(const char *name)
 {
     wchar_t wname[PP__WIN_OBJNAME_MAX];
+    pp__win_shm_hdr *hdr;
+    pp_status st;
+    HANDLE map;
 
-    return pp__win_shm_name(name, wname);
+    st = pp__win_shm_name(name, wname);
+    if (st != PP_OK)
+        return st;
+    map = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
+    if (map == NULL)
+        return pp__win_fail_last();
+    hdr = (pp__win_shm_hdr *)MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    st = hdr == NULL ? pp__win_fail_last() : PP_OK;
+    if (hdr != NULL) {
+        /* Not ours (wrong magic): leave foreign memory alone. */
+        if (hdr->magic == PP__WIN_SHM_MAGIC)
+            InterlockedExchange(&hdr->unlinked, 1);
+        else
+            st = PP_EINVAL;
+        UnmapViewOfFile(hdr);
+    }
+    CloseHandle(map);
+    return st;
 }
