@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""Run procpool's lock benchmark and its Python twin, and compare them.
+"""Run procpool's benchmarks and their Python twins, and compare them.
 
-usage: python3 bench/run_bench.py [BUILD_DIR] [--pairs N] [--incr K] [--runs R]
+usage: python3 bench/run_bench.py [BUILD_DIR] [--only lock|pool]
+                                  [--pairs N] [--incr K] [--runs R]
+                                  [--processes P] [--quick]
 
-BUILD_DIR is a meson build directory of procpool (default: build); the C
-benchmark is BUILD_DIR/bench/bench_lock. Both programs run the same
-workloads with the same parameters in this one invocation (see
-bench/bench_lock.c) and the result is printed as a Markdown table, with
-the machine it ran on. Figures are noisy: rerun before drawing conclusions.
-Nothing here asserts timings; the exit status is non-zero only if a
-benchmark itself fails (e.g. a lock that did not exclude).
+BUILD_DIR is a meson build directory of procpool (default: build). Two
+suites, each a C program in BUILD_DIR/bench/ and its Python twin here:
+
+  lock  bench_lock  vs bench_lock.py  (multiprocessing.Lock): rates, higher
+        is better; --pairs, --incr, --runs
+  pool  bench_pool  vs bench_pool.py  (multiprocessing.Pool): times, lower
+        is better; --processes, --quick
+
+Both sides of a suite run with the same parameters in this one invocation.
+The results are printed as Markdown tables, with the machine they ran on.
+Figures are noisy: rerun before drawing conclusions. Nothing here asserts
+timings; the exit status is non-zero only if a benchmark itself fails
+(e.g. a lock that did not exclude, a wrong pool result).
 """
 
 import argparse
@@ -20,11 +28,11 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-METRICS = [
-    ("lock_uncontended_pairs_per_s", "uncontended acquire+release pairs/s (1 process)"),
-    ("lock_contended_2p_incr_per_s", "contended increments/s, 2 processes"),
-    ("lock_contended_4p_incr_per_s", "contended increments/s, 4 processes"),
-]
+LOCK_LABELS = {
+    "lock_uncontended_pairs_per_s": "uncontended acquire+release pairs/s (1 process)",
+    "lock_contended_2p_incr_per_s": "contended increments/s, 2 processes",
+    "lock_contended_4p_incr_per_s": "contended increments/s, 4 processes",
+}
 
 
 def cpu_model():
@@ -39,6 +47,7 @@ def cpu_model():
 
 
 def run(name, cmd):
+    """Run one benchmark; return its metrics as an ordered {name: value}."""
     print(f"# running {name}: {' '.join(cmd)}", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     sys.stderr.write("".join(f"#   {line}\n" for line in proc.stdout.splitlines()))
@@ -52,50 +61,103 @@ def run(name, cmd):
     return values
 
 
-def find_bench(build):
-    for exe in ("bench_lock", "bench_lock.exe"):
+def find_bench(build, prog):
+    for exe in (prog, prog + ".exe"):
         path = os.path.join(build, "bench", exe)
         if os.path.isfile(path):
             return path
-    sys.exit(f"error: no bench/bench_lock in build directory '{build}' "
+    sys.exit(f"error: no bench/{prog} in build directory '{build}' "
              f"(meson setup {build} && meson compile -C {build})")
+
+
+def fmt(v):
+    if v is None:
+        return "missing"
+    return f"{v:,.0f}" if v >= 1000 else f"{v:.3g}" if v < 1 else f"{v:.1f}"
+
+
+def fmt_ratio(r):
+    return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
+
+
+def lock_table(c, py):
+    print("| metric | procpool | Python mp.Lock | ratio (procpool/Python, higher is better) |")
+    print("|---|---:|---:|---:|")
+    for key in list(c) + [k for k in py if k not in c]:
+        a, b = c.get(key), py.get(key)
+        ratio = fmt_ratio(a / b) if a and b else "n/a"
+        print(f"| {LOCK_LABELS.get(key, key)} | {fmt(a)} | {fmt(b)} | {ratio} |")
+    print()
+    a, b = c.get("lock_uncontended_pairs_per_s"), py.get("lock_uncontended_pairs_per_s")
+    if a and b:
+        verdict = "met" if a >= 2 * b else "NOT met on this run"
+        print(f"Goal on Linux, procpool >= 2x Python uncontended: {verdict} ({a / b:.2f}x).")
+
+
+def pool_label(key):
+    if key.endswith("_us"):
+        return f"{key[:-3]} (µs)"
+    if key.endswith("_s"):
+        return f"{key[:-2]} (s)"
+    return key
+
+
+def pool_table(c, py):
+    print("| metric (time: lower is better) | procpool | Python mp.Pool "
+          "| speed-up (Python/procpool, higher is better) |")
+    print("|---|---:|---:|---:|")
+    for key in list(c) + [k for k in py if k not in c]:
+        a, b = c.get(key), py.get(key)
+        ratio = fmt_ratio(b / a) if a and b else "n/a"
+        print(f"| {pool_label(key)} | {fmt(a)} | {fmt(b)} | {ratio} |")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("build", nargs="?", default="build", help="meson build directory")
+    ap.add_argument("--only", choices=("lock", "pool"), help="run one suite only")
     ap.add_argument("--pairs", type=int, default=2_000_000)
     ap.add_argument("--incr", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--processes", type=int, default=2, help="pool size (pool suite)")
+    ap.add_argument("--quick", action="store_true", help="smaller pool workloads")
     ap.add_argument("--python", default=sys.executable,
-                    help="Python interpreter for the twin (default: this one)")
+                    help="Python interpreter for the twins (default: this one)")
     args = ap.parse_args()
 
-    common = ["--pairs", str(args.pairs), "--incr", str(args.incr), "--runs", str(args.runs)]
-    c = run("procpool", [find_bench(args.build)] + common)
-    py = run("python", [args.python, os.path.join(HERE, "bench_lock.py")] + common)
+    suites = [args.only] if args.only else ["lock", "pool"]
+    results = {}
+    if "lock" in suites:
+        common = ["--pairs", str(args.pairs), "--incr", str(args.incr), "--runs", str(args.runs)]
+        results["lock"] = (
+            run("procpool bench_lock", [find_bench(args.build, "bench_lock")] + common),
+            run("python bench_lock.py",
+                [args.python, os.path.join(HERE, "bench_lock.py")] + common))
+    if "pool" in suites:
+        common = ["--processes", str(args.processes)] + (["--quick"] if args.quick else [])
+        results["pool"] = (
+            run("procpool bench_pool", [find_bench(args.build, "bench_pool")] + common),
+            run("python bench_pool.py",
+                [args.python, os.path.join(HERE, "bench_pool.py")] + common))
+
     pyver = subprocess.run([args.python, "-c", "import platform; print(platform.python_version())"],
                            stdout=subprocess.PIPE, text=True).stdout.strip()
-
     print(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs (nproc), "
-          f"{platform.system()} {platform.release()}, Python {pyver}")
-    print(f"Workloads: {args.pairs} pairs; {args.incr} increments per process; "
-          f"best of {args.runs} runs. Figures are noisy: rerun before concluding.")
-    print()
-    print("| metric | procpool | Python mp.Lock | ratio (procpool/Python, higher is better) |")
-    print("|---|---:|---:|---:|")
-    for key, label in METRICS:
-        a, b = c.get(key), py.get(key)
-        ratio = (f"{a / b:.2f}x" if a < b else f"{a / b:.1f}x") if a and b else "n/a"
-        fa = f"{a:,.0f}" if a is not None else "missing"
-        fb = f"{b:,.0f}" if b is not None else "missing"
-        print(f"| {label} | {fa} | {fb} | {ratio} |")
-    print()
-    a, b = c.get(METRICS[0][0]), py.get(METRICS[0][0])
-    if a and b:
-        verdict = "met" if a >= 2 * b else "NOT met on this run"
-        print(f"Goal on Linux, procpool >= 2x Python uncontended: {verdict} ({a / b:.1f}x).")
+          f"{platform.system()} {platform.release()}, Python {pyver}. "
+          f"Figures are noisy: rerun before concluding.")
+    if "lock" in results:
+        print()
+        print(f"Locks: {args.pairs} uncontended pairs; {args.incr} increments per process; "
+              f"best of {args.runs} runs.")
+        print()
+        lock_table(*results["lock"])
+    if "pool" in results:
+        print()
+        print(f"Pools: {args.processes} worker processes"
+              f"{', quick workloads' if args.quick else ''}.")
+        print()
+        pool_table(*results["pool"])
 
 
 if __name__ == "__main__":

@@ -82,8 +82,14 @@ pp_status pp__plat_fail(long oserr);
  *        open() refuses a segment whose size/magic/version is wrong
  *        (PP_EINVAL) or that does not become ready within a short grace
  *        period (PP_EINVAL).
- * Windows: CreateMutexW/OpenMutexW "Local\procpool-lock-<name>", plus
- *        an owner-thread word so the wrapper is non-recursive.
+ * Windows: the name is a small record mapping "Local\procpool-lock-<name>"
+ *        {magic, version, gen, pid, unlinked, ready} held open by the
+ *        creator only; it names a uniquely named mutex
+ *        ("Local\procpool-lockm-<pid>-<random>") that openers attach to.
+ *        Unlink marks the record and closes it, so later opens get
+ *        PP_ENOENT while existing handles keep working (a kernel object name
+ *        cannot be removed while handles exist). An owner-thread word makes
+ *        the wrapper non-recursive.
  */
 typedef struct pp__plat_mutex pp__plat_mutex;
 
@@ -100,8 +106,9 @@ pp_status pp__plat_mutex_trylock(pp__plat_mutex *m);
 pp_status pp__plat_mutex_unlock(pp__plat_mutex *m);
 /* Detach (unmap / CloseHandle). Does not remove the name. NULL ok. */
 void pp__plat_mutex_close(pp__plat_mutex *m);
-/* Remove the name (shm_unlink; no-op on Windows where the name goes with
- * the last handle). PP_ENOENT if absent. */
+/* Remove the name (POSIX shm_unlink: PP_ENOENT if absent; Windows: marks
+ * the record unlinked, PP_OK also when absent, since Windows cannot tell
+ * "never created" from "last handle closed"). */
 pp_status pp__plat_mutex_unlink(const char *name);
 
 /* ------------------------------------------------- named shared memory */
@@ -162,7 +169,8 @@ enum {
 /* How a process ended. */
 typedef struct pp__exit_info {
     int exited;     /* 1: normal exit, code valid */
-    int code;       /* exit code (Windows: the process exit code) */
+    int code;       /* exit code (Windows: the process exit code; 0xDEAD
+                       when killed by pp__plat_proc_kill) */
     int signaled;   /* 1: killed by a signal (POSIX) */
     int signo;      /* the signal */
 } pp__exit_info;

@@ -21,8 +21,8 @@
 static const uint8_t frame_magic[4] = {'P', 'P', 'F', (uint8_t)PP__WIRE_VERSION};
 
 /* Smallest encoding of one tuple item: type + u8 name length + 1 name byte
- * (a lock). Bounds the item count by the bytes actually present, before
- * anything is allocated for the items. */
+ * (a lock or shm block). Bounds the item count by the bytes actually
+ * present, before anything is allocated for the items. */
 #define MIN_ITEM_ENC 3u
 
 /* ------------------------------------------------------------ endianness */
@@ -348,7 +348,8 @@ static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
         pp_values_get_bytes(v, i, &p, &n);
         return pp__buf_put_blob(b, p, n);
     case PP_TYPE_LOCK:
-        s = pp__values_lock_name(v, i);
+    case PP_TYPE_SHM:
+        s = pp__values_named_name(v, i);
         n = strlen(s); /* <= PP_NAME_MAX: checked when added */
         st = pp__buf_put_u8(b, (uint8_t)n);
         return st == PP_OK ? pp__buf_put(b, s, n) : st;
@@ -398,15 +399,15 @@ pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b)
 
 /* ------------------------------------------------------- value decoding */
 
-/* Where the first lock resolution failure is reported (all optional). */
-typedef struct lock_report {
+/* Where the first attach failure (lock or shm) is reported (all optional). */
+typedef struct attach_report {
     pp_status *st;
     char *name;
     size_t name_len;
     int seen;
-} lock_report;
+} attach_report;
 
-static void lock_report_reset(lock_report *rep)
+static void attach_report_reset(attach_report *rep)
 {
     rep->seen = 0;
     if (rep->st != NULL)
@@ -415,7 +416,7 @@ static void lock_report_reset(lock_report *rep)
         rep->name[0] = '\0';
 }
 
-static void report_lock_failure(lock_report *rep, const char *name, pp_status st)
+static void report_attach_failure(attach_report *rep, const char *name, pp_status st)
 {
     size_t n;
 
@@ -456,13 +457,12 @@ static pp_status decode_blob(pp__rd *r, pp_values *v, int is_str)
     return add_status(pp_values_add_bytes(v, p, n));
 }
 
-static pp_status decode_lock(pp__rd *r, pp_values *v, lock_report *rep)
+/* Read the u8 length + name of a lock or shm item into name. */
+static pp_status decode_name(pp__rd *r, char name[PP__NAME_BUF])
 {
-    char name[PP__NAME_BUF];
     const uint8_t *p;
-    pp_lock *lock = NULL;
     uint8_t n;
-    pp_status st, rst;
+    pp_status st;
 
     st = pp__rd_u8(r, &n);
     if (st != PP_OK)
@@ -477,19 +477,39 @@ static pp_status decode_lock(pp__rd *r, pp_values *v, lock_report *rep)
         return PP_EPROTO;
     memcpy(name, p, n);
     name[n] = '\0';
-    if (pp__name_check(name) != PP_OK)
-        return PP_EPROTO;
-    if (v == NULL) /* validating only: nothing is attached */
-        return PP_OK;
-    rst = pp__lock_resolve(name, &lock);
-    if (rst != PP_OK) {
-        lock = NULL;
-        report_lock_failure(rep, name, rst);
-    }
-    return add_status(pp__values_add_lock_named(v, name, lock, rst));
+    return pp__name_check(name) == PP_OK ? PP_OK : PP_EPROTO;
 }
 
-static pp_status decode_item(pp__rd *r, pp_values *v, lock_report *rep)
+/* A lock or shm item: the name, then a process-lifetime handle for it. A
+ * handle that cannot be attached is not a malformed tuple: the item keeps
+ * the reason, and the first one is reported. */
+static pp_status decode_named(pp__rd *r, uint8_t type, pp_values *v, attach_report *rep)
+{
+    char name[PP__NAME_BUF];
+    pp_lock *lock = NULL;
+    pp_shm *shm = NULL;
+    size_t start = r->pos;
+    pp_status st, rst;
+
+    st = decode_name(r, name);
+    if (st != PP_OK) {
+        r->pos = start;
+        return st;
+    }
+    if (v == NULL) /* validating only: nothing is attached */
+        return PP_OK;
+    rst = type == PP_TYPE_LOCK ? pp__lock_resolve(name, &lock) : pp__shm_resolve(name, &shm);
+    if (rst != PP_OK) {
+        lock = NULL;
+        shm = NULL;
+        report_attach_failure(rep, name, rst);
+    }
+    if (type == PP_TYPE_LOCK)
+        return add_status(pp__values_add_lock_named(v, name, lock, rst));
+    return add_status(pp__values_add_shm_named(v, name, shm, rst));
+}
+
+static pp_status decode_item(pp__rd *r, pp_values *v, attach_report *rep)
 {
     uint64_t bits;
     int64_t x;
@@ -515,13 +535,14 @@ static pp_status decode_item(pp__rd *r, pp_values *v, lock_report *rep)
     case PP_TYPE_BYTES:
         return decode_blob(r, v, 0);
     case PP_TYPE_LOCK:
-        return decode_lock(r, v, rep);
+    case PP_TYPE_SHM:
+        return decode_named(r, type, v, rep);
     default:
         return PP_EPROTO;
     }
 }
 
-static pp_status decode_items(pp__rd *r, pp_values *v, lock_report *rep)
+static pp_status decode_items(pp__rd *r, pp_values *v, attach_report *rep)
 {
     uint32_t count, i;
     pp_status st;
@@ -537,10 +558,10 @@ static pp_status decode_items(pp__rd *r, pp_values *v, lock_report *rep)
     return st;
 }
 
-pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *lock_status, char *lock_err_name,
-                            size_t lock_err_name_len)
+pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status,
+                            char *attach_err_name, size_t attach_err_name_len)
 {
-    lock_report rep;
+    attach_report rep;
     pp_values *v;
     size_t start;
     pp_status st;
@@ -550,10 +571,10 @@ pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *lock_status, 
     *out = NULL;
     if (r == NULL)
         return PP_EINVAL;
-    rep.st = lock_status;
-    rep.name = lock_err_name;
-    rep.name_len = lock_err_name_len;
-    lock_report_reset(&rep);
+    rep.st = attach_status;
+    rep.name = attach_err_name;
+    rep.name_len = attach_err_name_len;
+    attach_report_reset(&rep);
 
     st = pp_values_create(&v);
     if (st != PP_OK)
@@ -561,11 +582,11 @@ pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *lock_status, 
     start = r->pos;
     st = decode_items(r, v, &rep);
     if (st != PP_OK) {
-        /* Nothing consumed, nothing returned, nothing to report about locks
-         * of a tuple that does not exist. */
+        /* Nothing consumed, nothing returned, nothing to report about
+         * handles of a tuple that does not exist. */
         r->pos = start;
         pp_values_destroy(v);
-        lock_report_reset(&rep);
+        attach_report_reset(&rep);
         return st;
     }
     *out = v;

@@ -21,7 +21,9 @@
  *   u32 count (<= PP_VALUES_MAX_ITEMS), then per item: u8 type, then
  *   INT: i64 | DOUBLE: u64 (IEEE-754 bits) | STR: u32 n + n bytes (no NUL,
  *   n <= PP_VALUE_MAX_BYTES) | BYTES: u32 n + n bytes | LOCK: u8 n + n
- *   name bytes (a valid name, see pp__name_check()).
+ *   name bytes (a valid name, see pp__name_check()) | SHM: as LOCK.
+ *   Type tags are the pp_type values: INT 1, DOUBLE 2, STR 3, BYTES 4,
+ *   LOCK 5, SHM 6; any other tag is malformed.
  */
 #ifndef PROCPOOL_CODEC_H
 #define PROCPOOL_CODEC_H
@@ -111,22 +113,27 @@ pp_status pp__values_encode(const pp_values *v, pp__buf *b);
 pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b);
 
 /*
- * Decode one tuple. Lock items are resolved with pp__lock_resolve() (a
- * process-lifetime handle per name); if that fails the decoded tuple is
- * still returned complete, and *lock_status (if not NULL) gets the first
- * resolution error while the item's handle is NULL — the caller decides
- * (a worker fails that task with a clear message).
+ * Decode one tuple. Lock and shm items are resolved with
+ * pp__lock_resolve() / pp__shm_resolve() (a process-lifetime handle per
+ * name); if that fails the decoded tuple is still returned complete, the
+ * item's handle is NULL and remembers why (pp__values_attach_error()),
+ * and *attach_status (if not NULL) gets the first such error, with the
+ * item's name in attach_err_name — the caller decides (a worker fails
+ * that task with a clear message).
  * Errors: PP_EPROTO for malformed input, PP_ENOMEM.
  */
-pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *lock_status,
-                            char *lock_err_name, size_t lock_err_name_len);
+pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status,
+                            char *attach_err_name, size_t attach_err_name_len);
 
 /* Check that one well-formed tuple follows and step over it, without
- * allocating or attaching locks. PP_EPROTO (reader unmoved) otherwise. */
+ * allocating or attaching locks or shm blocks. PP_EPROTO (reader unmoved) otherwise. */
 pp_status pp__values_skip(pp__rd *r);
 
 /* Implemented in lock.c: open (or reuse) a per-process, process-lifetime
  * handle to the lock called name. */
 pp_status pp__lock_resolve(const char *name, pp_lock **out);
+
+/* Implemented in shm.c: the same for a shared memory block. */
+pp_status pp__shm_resolve(const char *name, pp_shm **out);
 
 #endif /* PROCPOOL_CODEC_H */

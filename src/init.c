@@ -45,6 +45,8 @@ static pp_status init_library(void)
         return pp__from_apr(ast);
     }
     st = pp__lock_cache_init();
+    if (st == PP_OK)
+        st = pp__shm_cache_init();
     if (st != PP_OK) {
         apr_pool_destroy(g_pool);
         g_pool = NULL;
@@ -89,6 +91,7 @@ void pp_shutdown(void)
     if (!g_initialized)
         return;
     pp__lock_cache_shutdown();
+    pp__shm_cache_shutdown();
     apr_pool_destroy(g_pool);
     g_pool = NULL;
     apr_terminate();

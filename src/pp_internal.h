@@ -36,6 +36,9 @@ struct apr_pool_t *pp__global_pool(void);
 /* Lock cache teardown at pp_shutdown(). */
 void pp__lock_cache_shutdown(void);
 pp_status pp__lock_cache_init(void);
+/* The same for shared memory blocks (shm.c). */
+void pp__shm_cache_shutdown(void);
+pp_status pp__shm_cache_init(void);
 
 
 #include "procpool/log.h"

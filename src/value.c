@@ -5,9 +5,9 @@
  * Items live in one growable array; strings and byte buffers are copied
  * into their own allocation with a NUL after the last byte (so a string
  * can be handed out as-is, and an empty buffer still has a valid pointer).
- * A lock item keeps the name, which is what travels, and a borrowed handle:
- * the caller's own handle in the parent, a process-lifetime cached handle
- * in a worker. The tuple never closes a lock.
+ * A lock or shm item (a "named" item) keeps the name, which is what
+ * travels, and a borrowed handle: the caller's own handle in the parent, a
+ * process-lifetime cached handle in a worker. The tuple never closes one.
  *
  * Every add checks the limits of the wire format (item count, value size,
  * total encoded size) so a tuple that exists can always be encoded, and an
@@ -23,22 +23,23 @@
 #include "value_internal.h"
 
 /* Encoded sizes: type tag, then the payload (see codec.h). */
-#define ENC_SCALAR   (1u + 8u)
-#define ENC_BLOB_HDR (1u + 4u)
-#define ENC_LOCK_HDR (1u + 1u)
+#define ENC_SCALAR    (1u + 8u)
+#define ENC_BLOB_HDR  (1u + 4u)
+#define ENC_NAMED_HDR (1u + 1u)
 
-#define PACK_CHARS "ildsbk"
+#define PACK_CHARS "ildsbkm"
 
 typedef struct blob {
     uint8_t *p; /* n bytes + NUL */
     size_t n;
 } blob;
 
-typedef struct lock_ref {
+/* A lock or shm item. */
+typedef struct named_ref {
     char name[PP__NAME_BUF];
-    pp_lock *lock; /* borrowed; NULL if resolution failed */
-    pp_status st;  /* why lock is NULL */
-} lock_ref;
+    void *h;      /* pp_lock * / pp_shm *, borrowed; NULL if resolution failed */
+    pp_status st; /* why h is NULL */
+} named_ref;
 
 typedef struct value_item {
     pp_type type;
@@ -46,7 +47,7 @@ typedef struct value_item {
         int64_t i;
         uint64_t d; /* IEEE-754 bits, never loaded into an FP register */
         blob b;
-        lock_ref k;
+        named_ref k; /* PP_TYPE_LOCK, PP_TYPE_SHM */
     } u;
 } value_item;
 
@@ -259,27 +260,44 @@ pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n)
     return add_blob(v, PP_TYPE_BYTES, p, n);
 }
 
-pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
-                                    pp_status resolve_st)
+static int is_named(pp_type type)
+{
+    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM;
+}
+
+static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h,
+                           pp_status resolve_st)
 {
     value_item *it;
     size_t n, enc;
     pp_status st;
 
-    /* A missing handle must come with the reason, or get_lock could not
+    /* A missing handle must come with the reason, or the getter could not
      * tell the caller why. */
-    if (v == NULL || pp__name_check(name) != PP_OK || (lock == NULL) == (resolve_st == PP_OK))
+    if (v == NULL || pp__name_check(name) != PP_OK || (h == NULL) == (resolve_st == PP_OK))
         return PP_EINVAL;
     n = strlen(name); /* checked: at most PP_NAME_MAX */
-    enc = ENC_LOCK_HDR + n;
+    enc = ENC_NAMED_HDR + n;
     st = slot_get(v, enc, &it);
     if (st != PP_OK)
         return st;
     memcpy(it->u.k.name, name, n + 1);
-    it->u.k.lock = lock;
+    it->u.k.h = h;
     it->u.k.st = resolve_st;
-    slot_commit(v, PP_TYPE_LOCK, enc);
+    slot_commit(v, type, enc);
     return PP_OK;
+}
+
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
+                                    pp_status resolve_st)
+{
+    return add_named(v, PP_TYPE_LOCK, name, lock, resolve_st);
+}
+
+pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
+                                   pp_status resolve_st)
+{
+    return add_named(v, PP_TYPE_SHM, name, shm, resolve_st);
 }
 
 pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
@@ -287,6 +305,13 @@ pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
     if (v == NULL || lock == NULL)
         return PP_EINVAL;
     return pp__values_add_lock_named(v, pp_lock_name(lock), lock, PP_OK);
+}
+
+pp_status pp_values_add_shm(pp_values *v, pp_shm *shm)
+{
+    if (v == NULL || shm == NULL)
+        return PP_EINVAL;
+    return pp__values_add_shm_named(v, pp_shm_name(shm), shm, PP_OK);
 }
 
 /* ------------------------------------------------------------- copying */
@@ -427,6 +452,13 @@ pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **data, s
     return st;
 }
 
+/* A named item's handle is there, or it says why a worker has none:
+ * never a NULL handle with PP_OK. */
+static pp_status named_status(const value_item *it)
+{
+    return it->u.k.h ? PP_OK : it->u.k.st;
+}
+
 pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out)
 {
     const value_item *it;
@@ -437,10 +469,22 @@ pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out)
     st = item_get(v, i, PP_TYPE_LOCK, &it);
     if (st != PP_OK)
         return st;
-    /* A lock a worker could not attach to reports why, never a NULL
-     * handle with PP_OK. */
-    *out = it->u.k.lock;
-    return it->u.k.lock ? PP_OK : it->u.k.st;
+    *out = it->u.k.h;
+    return named_status(it);
+}
+
+pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = item_get(v, i, PP_TYPE_SHM, &it);
+    if (st != PP_OK)
+        return st;
+    *out = it->u.k.h;
+    return named_status(it);
 }
 
 const char *pp__values_lock_name(const pp_values *v, size_t i)
@@ -448,6 +492,27 @@ const char *pp__values_lock_name(const pp_values *v, size_t i)
     if (pp_values_type(v, i) != PP_TYPE_LOCK)
         return NULL;
     return v->items[i].u.k.name;
+}
+
+const char *pp__values_named_name(const pp_values *v, size_t i)
+{
+    if (!is_named(pp_values_type(v, i)))
+        return NULL;
+    return v->items[i].u.k.name;
+}
+
+pp_status pp__values_attach_error(const pp_values *v, size_t *index)
+{
+    size_t i;
+
+    for (i = 0; i < pp_values_count(v); i++) {
+        if (is_named(v->items[i].type) && named_status(&v->items[i]) != PP_OK) {
+            if (index != NULL)
+                *index = i;
+            return named_status(&v->items[i]);
+        }
+    }
+    return PP_OK;
 }
 
 /* ------------------------------------------------------- pack / unpack */
@@ -474,8 +539,10 @@ static pp_status pack_one(pp_values *v, char c, va_list *ap)
         /* Arguments are evaluated in unspecified order: fetch in turn. */
         p = va_arg(*ap, const void *);
         return pp_values_add_bytes(v, p, va_arg(*ap, size_t));
-    default: /* 'k'; fmt_valid() ruled out anything else */
+    case 'k':
         return pp_values_add_lock(v, va_arg(*ap, pp_lock *));
+    default: /* 'm'; fmt_valid() ruled out anything else */
+        return pp_values_add_shm(v, va_arg(*ap, pp_shm *));
     }
 }
 
@@ -532,9 +599,12 @@ static pp_type unpack_fetch(char c, va_list *ap, unpack_out *o)
         o->p = (void *)va_arg(*ap, const void **);
         o->len = va_arg(*ap, size_t *);
         return PP_TYPE_BYTES;
-    default: /* 'k'; fmt_valid() ruled out anything else */
+    case 'k':
         o->p = va_arg(*ap, pp_lock **);
         return PP_TYPE_LOCK;
+    default: /* 'm'; fmt_valid() ruled out anything else */
+        o->p = va_arg(*ap, pp_shm **);
+        return PP_TYPE_SHM;
     }
 }
 
@@ -557,8 +627,11 @@ static void unpack_store(char c, const value_item *it, const unpack_out *o)
         *(const void **)o->p = it->u.b.p;
         *o->len = it->u.b.n;
         break;
-    default:
-        *(pp_lock **)o->p = it->u.k.lock;
+    case 'k':
+        *(pp_lock **)o->p = it->u.k.h;
+        break;
+    default: /* 'm' */
+        *(pp_shm **)o->p = it->u.k.h;
         break;
     }
 }
@@ -582,8 +655,8 @@ static pp_status unpack_one(const pp_values *v, size_t i, char c, va_list *ap, i
         return st;
     if (c == 'i' && (it->u.i < INT_MIN || it->u.i > INT_MAX))
         return PP_ERANGE;
-    if (c == 'k' && it->u.k.lock == NULL)
-        return it->u.k.st;
+    if (is_named(type) && named_status(it) != PP_OK)
+        return named_status(it);
     if (store)
         unpack_store(c, it, &o);
     return PP_OK;

@@ -43,8 +43,20 @@ pp_status pp__values_add_str_n(pp_values *v, const char *s, size_t n);
 pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
                                     pp_status resolve_st);
 
+/* The same for a shared memory block item (pp_values_get_shm()). */
+pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
+                                   pp_status resolve_st);
+
 /* Name of lock item i, NULL if i is out of range or not a lock. */
 const char *pp__values_lock_name(const pp_values *v, size_t i);
+
+/* Name of a named item i (lock or shm), NULL for any other item. */
+const char *pp__values_named_name(const pp_values *v, size_t i);
+
+/* PP_OK if every lock and shm item of v has its handle; else the reason
+ * the first one (at *index, if not NULL) has none — a worker fails the
+ * task with it instead of running it with a NULL handle. */
+pp_status pp__values_attach_error(const pp_values *v, size_t *index);
 
 /* PP_OK if r has no bytes left, else PP_EPROTO: for payloads that must be
  * consumed exactly (trailing bytes are malformed). Implemented in codec.c;

@@ -92,11 +92,27 @@ static pp_status put_outcome(worker *w, const pp_task *t, size_t frame_start)
     return st;
 }
 
+/*
+ * A lock or shm block named in the arguments that this worker cannot
+ * attach (its creator destroyed it, say): the task must not run with a
+ * NULL handle. Returns PP_OK, or the reason with a message naming it.
+ */
+static pp_status attach_check(const pp_values *args, const char *where, char *msg, size_t cap)
+{
+    size_t i = 0;
+    pp_status st = pp__values_attach_error(args, &i);
+
+    if (st != PP_OK)
+        snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s",
+                 pp_values_type(args, i) == PP_TYPE_SHM ? "shared memory block" : "lock",
+                 pp__values_named_name(args, i), where, pp_strerror(st));
+    return st;
+}
+
 static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *payload)
 {
     char msg[PP__ERRMSG_MAX + 1];
-    char lockname[PP__NAME_BUF];
-    pp_status st, fst, lst;
+    pp_status st, fst, ast;
     pp_values *args;
     uint64_t first;
     pp__fnref ref;
@@ -116,19 +132,15 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     if (st != PP_OK)
         return st;
     for (i = 0; i < h->count && st == PP_OK; i++) {
-        lockname[0] = '\0';
-        lst = PP_OK;
-        st = pp__values_decode(&rd, &args, &lst, lockname, sizeof lockname);
+        st = pp__values_decode(&rd, &args, NULL, NULL, 0);
         if (st != PP_OK)
             break;
         if (fst == PP_ENOTREGISTERED) {
             st = put_failure(&w->out, PP_ENOTREGISTERED, 0,
                              "task function is not registered in the worker process "
                              "(register it before pp_init)");
-        } else if (lst != PP_OK) {
-            snprintf(msg, sizeof msg, "lock '%s' in the arguments cannot be opened: %s",
-                     lockname, pp_strerror(lst));
-            st = put_failure(&w->out, lst, 0, msg);
+        } else if ((ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
+            st = put_failure(&w->out, ast, 0, msg);
         } else {
             run_one(ref.fn, args, first + i, w->result, &t);
             st = put_outcome(w, &t, at);
@@ -148,8 +160,8 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
 
 static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len)
 {
-    char lockname[PP__NAME_BUF];
-    pp_status st, fst, lst = PP_OK;
+    char msg[PP__ERRMSG_MAX + 1];
+    pp_status st, fst, ast;
     pp_values *args = NULL;
     pp__fnref ref;
     pp__rd rd;
@@ -165,16 +177,15 @@ static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len
     fst = pp__fnref_decode(&rd, &ref);
     if (fst != PP_OK && fst != PP_ENOTREGISTERED)
         return PP_EPROTO;
-    st = pp__values_decode(&rd, &args, &lst, lockname, sizeof lockname);
+    st = pp__values_decode(&rd, &args, NULL, NULL, 0);
     if (st != PP_OK)
         return st;
     if (fst == PP_ENOTREGISTERED) {
         ok = 0;
         pp_task_fail(&t, PP_ENOTREGISTERED, "initializer is not registered in the worker");
-    } else if (lst != PP_OK) {
+    } else if ((ast = attach_check(args, "initializer arguments", msg, sizeof msg)) != PP_OK) {
         ok = 0;
-        pp_task_fail(&t, lst, "lock '%s' in the initializer arguments cannot be opened: %s",
-                     lockname, pp_strerror(lst));
+        pp_task_fail(&t, ast, "%s", msg);
     } else if (ref.kind != PP__FN_NONE) {
         run_one(ref.fn, args, 0, w->result, &t);
         pp__values_clear(w->result);

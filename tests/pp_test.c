@@ -163,21 +163,35 @@ const char *pp_test_pid_token(void)
     return token;
 }
 
+/* One random word per process (a fresh one per call is slow on Windows,
+ * where APR opens a crypto provider each time); names stay unique through
+ * pid + sequence, and the random part keeps a recycled pid from meeting a
+ * stale object of an earlier run. */
+static unsigned long random_base(void)
+{
+    static unsigned long base;
+    static int have;
+    unsigned char rnd[4] = {0, 0, 0, 0};
+
+    if (!have) {
+        if (apr_generate_random_bytes(rnd, sizeof rnd) == APR_SUCCESS)
+            base = (unsigned long)rnd[0] | (unsigned long)rnd[1] << 8 |
+                   (unsigned long)rnd[2] << 16 | (unsigned long)rnd[3] << 24;
+        else
+            base = (unsigned long)apr_time_now() ^ (unsigned long)self_pid();
+        have = 1;
+    }
+    return base;
+}
+
 void pp_test_unique_name(char *buf, size_t cap)
 {
     static unsigned seq;
-    unsigned char rnd[4] = {0, 0, 0, 0};
     unsigned long r;
 
-    if (apr_generate_random_bytes(rnd, sizeof rnd) != APR_SUCCESS) {
-        r = (unsigned long)apr_time_now() ^ (unsigned long)self_pid();
-    } else {
-        r = (unsigned long)rnd[0] | (unsigned long)rnd[1] << 8 | (unsigned long)rnd[2] << 16 |
-            (unsigned long)rnd[3] << 24;
-    }
     seq++;
-    snprintf(buf, cap, "ppt-%llu-%u-%08lx", (unsigned long long)self_pid(), seq % 100000u,
-             r & 0xffffffffUL);
+    r = (random_base() ^ (seq * 2654435761UL)) & 0xffffffffUL;
+    snprintf(buf, cap, "ppt-%llu-%u-%08lx", (unsigned long long)self_pid(), seq % 100000u, r);
 }
 
 int64_t pp_test_now_ms(void)
@@ -302,7 +316,8 @@ static void print_failures(const char *suite, const char *test)
 
 /* Run one test in this process through CUnit, then the leak check.
  * Failures and leaks go to stdout, so that under the runner they come
- * right above the test's FAIL line (meson logs stdout and stderr apart). Returns the exit code: 0 iff the test passed. */
+ * right above the test's FAIL line (meson logs stdout and stderr apart). Returns the exit code: 0
+ * iff the test passed. */
 static int run_one(const suite_entry *s, const pp_test_case *c)
 {
     pp_test_snapshot *snap;
@@ -365,23 +380,8 @@ static const char *outcome_word(outcome o)
     return words[o];
 }
 
-/* Spawn "--run suite/test", wait with the test's timeout. detail gets
- * the exit code / signal for the report line. */
-static outcome run_in_child(const suite_entry *s, const pp_test_case *c, char *detail, size_t cap)
+static outcome classify(int r, int code, int64_t timeout_ms, char *detail, size_t cap)
 {
-    char id[256];
-    const char *args[] = {NULL, NULL};
-    int64_t timeout_ms;
-    int code = 0;
-    int r;
-
-    snprintf(id, sizeof id, "%s/%s", s->name, c->name);
-    args[0] = id;
-    timeout_ms = (int64_t)(c->timeout_s > 0 ? c->timeout_s : PP_TEST_DEFAULT_TIMEOUT_S) * 1000 *
-                 pp_test_timeout_mult();
-    fflush(stdout);
-    fflush(stderr);
-    r = pp_test_spawn_self_wait("--run", args, timeout_ms, &code);
     detail[0] = '\0';
     switch (r) {
     case PP_TEST_CHILD_EXITED:
@@ -390,8 +390,10 @@ static outcome run_in_child(const suite_entry *s, const pp_test_case *c, char *d
         snprintf(detail, cap, "exit code %d", code);
         return OUT_FAIL;
     case PP_TEST_CHILD_CRASHED:
-        snprintf(detail, cap, (code > 255 || code < 0) ? "exception 0x%08x" : "signal %d",
-                 (unsigned)code);
+        if (code > 255 || code < 0) /* a Windows exception code */
+            snprintf(detail, cap, "exception 0x%08x", (unsigned)code);
+        else
+            snprintf(detail, cap, "signal %d", code);
         return OUT_CRASH;
     case PP_TEST_CHILD_TIMEOUT:
         snprintf(detail, cap, "killed after %lld s", (long long)(timeout_ms / 1000));
@@ -400,6 +402,31 @@ static outcome run_in_child(const suite_entry *s, const pp_test_case *c, char *d
         snprintf(detail, cap, "could not run the test process");
         return OUT_FAIL;
     }
+}
+
+/* Spawn "--run suite/test", wait with the test's timeout. detail gets
+ * the exit code / signal for the report line. */
+static outcome run_in_child(const suite_entry *s, const pp_test_case *c, char *detail, size_t cap)
+{
+    char id[256];
+    const char *args[] = {NULL, NULL};
+    int64_t timeout_ms, pid = 0;
+    int code = 0, r;
+    outcome o;
+
+    snprintf(id, sizeof id, "%s/%s", s->name, c->name);
+    args[0] = id;
+    timeout_ms = (int64_t)(c->timeout_s > 0 ? c->timeout_s : PP_TEST_DEFAULT_TIMEOUT_S) * 1000 *
+                 pp_test_timeout_mult();
+    fflush(stdout);
+    fflush(stderr);
+    r = pp_test_spawn_self_wait("--run", args, timeout_ms, &code, &pid);
+    o = classify(r, code, timeout_ms, detail, cap);
+    /* A crashed or killed test never ran its own leak check: remove what
+     * it left, so the next tests and runs start clean. */
+    if ((o == OUT_CRASH || o == OUT_TIMEOUT) && pid > 0)
+        pp_test_shm_cleanup_pid(pid);
+    return o;
 }
 
 typedef struct tally {

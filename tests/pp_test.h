@@ -53,9 +53,18 @@ typedef struct pp_test_helper {
 } pp_test_helper;
 
 #define PP_TEST_DEFAULT_TIMEOUT_S 60
-#define PP_TEST(fn)                 {#fn, fn, 0}
-#define PP_TEST_TIMEOUT(fn, secs)   {#fn, fn, (secs)}
-#define PP_TEST_END                 {NULL, NULL, 0}
+#define PP_TEST(fn)                                                                                \
+    {                                                                                              \
+#fn, fn, 0                                                                                 \
+    }
+#define PP_TEST_TIMEOUT(fn, secs)                                                                  \
+    {                                                                                              \
+#fn, fn, (secs)                                                                            \
+    }
+#define PP_TEST_END                                                                                \
+    {                                                                                              \
+        NULL, NULL, 0                                                                              \
+    }
 
 /* Defines the registration function of a suite (with its prototype, so
  * -Wmissing-prototypes stays quiet). */
@@ -100,7 +109,8 @@ unsigned pp_test_platform(void);
     pp_test_check_status((int)(expr), (int)(expected), #expr, __FILE__, __LINE__, CU_TRUE)
 
 /* Assert with a formatted failure message. */
-#define PP_ASSERT_MSG(cond, ...) pp_test_check_msg((cond) ? 1 : 0, __FILE__, __LINE__, CU_FALSE, __VA_ARGS__)
+#define PP_ASSERT_MSG(cond, ...)                                                                   \
+    pp_test_check_msg((cond) ? 1 : 0, __FILE__, __LINE__, CU_FALSE, __VA_ARGS__)
 #define PP_ASSERT_MSG_FATAL(cond, ...)                                                             \
     pp_test_check_msg((cond) ? 1 : 0, __FILE__, __LINE__, CU_TRUE, __VA_ARGS__)
 
@@ -210,9 +220,10 @@ void pp_test_child_free(pp_test_child *c);
 int pp_test_run_helper(const char *helper, const char *const *args, int64_t timeout_ms);
 
 /* Framework internal: run this binary with argv {mode, args...}, no
- * pipes, wait up to timeout_ms (killed after). Returns PP_TEST_CHILD_*. */
+ * pipes, wait up to timeout_ms (killed after). Returns PP_TEST_CHILD_*;
+ * *pid (if not NULL) gets the child's pid. */
 int pp_test_spawn_self_wait(const char *mode, const char *const *args, int64_t timeout_ms,
-                            int *code);
+                            int *code, int64_t *pid);
 /* Framework internal: argv[0], the fallback path of this executable. */
 void pp_test_set_argv0(const char *argv0);
 
@@ -229,8 +240,13 @@ int pp_test_stdin_byte(void);
 typedef struct pp_test_snapshot pp_test_snapshot;
 
 pp_test_snapshot *pp_test_snapshot_take(void);
-/* Compare with the current state; prints each leak to stderr and returns
+/* Compare with the current state; prints each leak to stdout and returns
  * their number. Frees the snapshot. */
 int pp_test_snapshot_check(pp_test_snapshot *before);
+
+/* After a test process crashed or was killed (its own check never ran):
+ * remove the named shm objects it left (Linux: /dev/shm entries whose name
+ * has "-<pid>-"), print each, return how many. 0 elsewhere. */
+int pp_test_shm_cleanup_pid(int64_t pid);
 
 #endif /* PP_TEST_H */

@@ -40,7 +40,7 @@
 struct pp_test_child {
     apr_pool_t *pool;
     apr_proc_t proc;
-    int running;    /* started and not reaped yet */
+    int running; /* started and not reaped yet */
     int stdin_open;
 };
 
@@ -146,7 +146,7 @@ static int wait_proc(apr_proc_t *proc, int64_t timeout_ms, int *code)
 }
 
 int pp_test_spawn_self_wait(const char *mode, const char *const *args, int64_t timeout_ms,
-                            int *code)
+                            int *code, int64_t *pid)
 {
     apr_pool_t *pool;
     apr_proc_t proc;
@@ -163,6 +163,8 @@ int pp_test_spawn_self_wait(const char *mode, const char *const *args, int64_t t
         *code = (int)rv;
         return PP_TEST_CHILD_ERROR;
     }
+    if (pid != NULL)
+        *pid = (int64_t)proc.pid;
     r = wait_proc(&proc, timeout_ms, code);
     apr_pool_destroy(pool);
     return r;
@@ -329,7 +331,7 @@ int pp_test_run_helper(const char *helper, const char *const *args, int64_t time
     while (args != NULL && *args != NULL && n < 63)
         argv[n++] = *args++;
     argv[n] = NULL;
-    r = pp_test_spawn_self_wait("--helper", argv, timeout_ms, &code);
+    r = pp_test_spawn_self_wait("--helper", argv, timeout_ms, &code, NULL);
     if (r == PP_TEST_CHILD_EXITED)
         return code;
     PP_ASSERT_MSG(0, "helper %s: %s (code %d)", helper,

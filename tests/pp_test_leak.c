@@ -150,10 +150,38 @@ static int shm_check(const name_list *before)
     names_free(&now);
     return leaks;
 }
+
+int pp_test_shm_cleanup_pid(int64_t pid)
+{
+    name_list now = {NULL, 0};
+    char token[32], path[300];
+    int i, n = 0;
+
+    snprintf(token, sizeof token, "-%lld-", (long long)pid);
+    shm_list(&now);
+    for (i = 0; i < now.n; i++) {
+        if (strstr(now.names[i], token) == NULL)
+            continue;
+        snprintf(path, sizeof path, "/dev/shm/%s", now.names[i]);
+        if (unlink(path) == 0) {
+            printf("  cleanup: removed /dev/shm/%s left by test process %lld\n", now.names[i],
+                   (long long)pid);
+            n++;
+        }
+    }
+    names_free(&now);
+    return n;
+}
 #else
 static void shm_list(name_list *out)
 {
     (void)out; /* no-op: see (1), (2) above */
+}
+
+int pp_test_shm_cleanup_pid(int64_t pid)
+{
+    (void)pid;
+    return 0;
 }
 
 static int shm_check(const name_list *before)
@@ -343,8 +371,9 @@ static int kid_check(const long *before, int nbefore)
     }
     for (i = 0; i < n; i++) {
         if (!long_in(before, nbefore, now[i])) {
-            fprintf(stdout, "  leak: child process %ld of the test is still there "
-                            "(running or not reaped)\n",
+            fprintf(stdout,
+                    "  leak: child process %ld of the test is still there "
+                    "(running or not reaped)\n",
                     now[i]);
             leaks++;
         }

@@ -25,12 +25,30 @@
     X(error)                                                                                       \
     X(lock)                                                                                        \
     X(lock_api)                                                                                    \
+    X(lock_support)                                                                                \
     X(pool)                                                                                        \
+    X(share)                                                                                       \
     X(values)
 
 #define PP_TEST_DECLARE(name) void pp_test_suite_##name(void);
 PP_TEST_SUITES(PP_TEST_DECLARE)
 #undef PP_TEST_DECLARE
+
+#ifdef _WIN32
+/* An unhandled exception ends the process at once with the exception code
+ * as its exit code (the runner reports CRASH): no error dialog, no WER,
+ * and under wine no winedbg, which SEM_NOGPFAULTERRORBOX alone does not
+ * prevent there. */
+static LONG WINAPI crash_filter(EXCEPTION_POINTERS *ep)
+{
+    DWORD code = ep->ExceptionRecord->ExceptionCode;
+
+    fprintf(stderr, "pp_tests: unhandled exception 0x%08lx\n", (unsigned long)code);
+    fflush(stderr);
+    TerminateProcess(GetCurrentProcess(), code);
+    return EXCEPTION_EXECUTE_HANDLER;
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -50,9 +68,9 @@ int main(int argc, char **argv)
 #endif
 #ifdef _WIN32
     /* A crash ends the process with its exception code (reported as CRASH)
-     * instead of opening an error dialog / the debugger (wine: winedbg).
-     * Inherited by every child. */
+     * instead of opening an error dialog or a debugger. */
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    SetUnhandledExceptionFilter(crash_filter);
 #ifdef _MSC_VER /* not in mingw's msvcrt.dll; there abort() just exits 3 */
     _set_abort_behavior(0, _WRITE_ABORT_MSG | _CALL_REPORTFAULT);
 #endif

@@ -12,8 +12,8 @@
 
 typedef struct skip_entry {
     const char *suite;
-    const char *test;
-    unsigned where; /* PP_TEST_ON_* bits */
+    const char *test; /* "*": every test of the suite */
+    unsigned where;   /* PP_TEST_ON_* bits */
     const char *reason;
 } skip_entry;
 
@@ -23,11 +23,18 @@ static const skip_entry g_skips[] = {
      "POSIX shm variant; Windows has t_name_not_a_lock_windows"},
     {"lock_api", "t_name_not_a_lock_windows", PP_TEST_ON_POSIX,
      "Windows kernel object variant; POSIX has t_name_not_a_lock_posix"},
-    /* pool: fork and forkserver do not exist on Windows (pp_pool_create
-     * returns PP_ENOTSUP there, which t_fork_not_on_windows asserts). */
+    /* macOS has no robust pthread mutexes: pp_lock_create/open return
+     * PP_ENOTSUP there (checked by lock_support/t_lock_support_matches_platform). */
+    {"lock", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
+    {"lock_api", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
+    {"values", "t_lock_roundtrip", PP_TEST_ON_MACOS, "macOS: creates a lock (PP_ENOTSUP)"},
+/* pool: fork and forkserver do not exist on Windows (pp_pool_create
+ * returns PP_ENOTSUP there, which t_fork_not_on_windows asserts). */
 #define PP_SKIP_WIN_METHODS(t)                                                                     \
-    {"pool", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                            \
-        {"pool", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"}
+    {"pool", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                             \
+    {                                                                                              \
+        "pool", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                      \
+    }
     PP_SKIP_WIN_METHODS(t_apply),
     PP_SKIP_WIN_METHODS(t_map_10000),
     PP_SKIP_WIN_METHODS(t_starmap),
@@ -44,6 +51,18 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_METHODS(t_progress),
     PP_SKIP_WIN_METHODS(t_values_roundtrip),
     PP_SKIP_WIN_METHODS(t_parent_killed),
+/* share: the same for the lock/shm sharing tests; and they all use locks. */
+#define PP_SKIP_WIN_SHARE(t)                                                                       \
+    {"share", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                            \
+    {                                                                                              \
+        "share", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                     \
+    }
+    {"share", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
+    PP_SKIP_WIN_SHARE(t_task_arg),
+    PP_SKIP_WIN_SHARE(t_initializer),
+    PP_SKIP_WIN_SHARE(t_inherited),
+    PP_SKIP_WIN_SHARE(t_attach_cached),
+    PP_SKIP_WIN_SHARE(t_destroy_while_held),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};
@@ -54,7 +73,8 @@ const char *pp_test_skip_reason(const char *suite, const char *test)
     unsigned here = pp_test_platform();
 
     for (e = g_skips; e->suite != NULL; e++) {
-        if ((e->where & here) != 0 && strcmp(e->suite, suite) == 0 && strcmp(e->test, test) == 0)
+        if ((e->where & here) != 0 && strcmp(e->suite, suite) == 0 &&
+            (strcmp(e->test, "*") == 0 || strcmp(e->test, test) == 0))
             return e->reason;
     }
     return NULL;

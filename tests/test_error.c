@@ -69,8 +69,8 @@ static void t_codes_dense_and_distinct(void)
 
 static void t_unknown_codes(void)
 {
-    static const int unknown[] = {1, 2, 27, PP__STATUS_MIN - 1, -100, 12345, -12345, INT_MAX,
-                                  INT_MIN};
+    static const int unknown[] = {1,      2,       27,     PP__STATUS_MIN - 1, -100, 12345,
+                                  -12345, INT_MAX, INT_MIN};
     size_t i;
 
     for (i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
@@ -158,15 +158,14 @@ static void t_plat_fail_records_code(void)
     CU_ASSERT_EQUAL(pp__plat_get_os_error(), code);
 }
 
-static const pp_test_case g_cases[] = {
-    PP_TEST(t_every_code_has_name_and_message),
-    PP_TEST(t_codes_dense_and_distinct),
-    PP_TEST(t_unknown_codes),
-    PP_TEST(t_os_error_thread_local),
-    PP_TEST(t_os_error_after_enoent),
-    PP_TEST(t_os_error_table),
-    PP_TEST(t_plat_fail_records_code),
-    PP_TEST_END};
+static const pp_test_case g_cases[] = {PP_TEST(t_every_code_has_name_and_message),
+                                       PP_TEST(t_codes_dense_and_distinct),
+                                       PP_TEST(t_unknown_codes),
+                                       PP_TEST(t_os_error_thread_local),
+                                       PP_TEST(t_os_error_after_enoent),
+                                       PP_TEST(t_os_error_table),
+                                       PP_TEST(t_plat_fail_records_code),
+                                       PP_TEST_END};
 
 PP_TEST_SUITE(error)
 {

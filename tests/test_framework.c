@@ -42,6 +42,12 @@ static void tg_fails(void)
 
 static void tg_crashes(void)
 {
+    char name[PP_NAME_MAX + 1];
+    pp__plat_shm *shm = NULL;
+
+    /* left behind by the crash: the runner must remove it (Linux) */
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp__plat_shm_create(name, 64, &shm), PP_OK);
     fprintf(stderr, "fw_targets/tg_crashes: intentional crash (framework self-test)\n");
     fflush(stderr);
 #ifdef _WIN32
@@ -101,10 +107,10 @@ static int h_sleeper(int argc, char **argv)
     return 0;
 }
 
-static const pp_test_case g_targets[] = {
-    PP_TEST(tg_passes),          PP_TEST(tg_fails),     PP_TEST(tg_crashes),
-    PP_TEST_TIMEOUT(tg_hangs, 1), PP_TEST(tg_leaks_fd), PP_TEST(tg_leaks_shm),
-    PP_TEST(tg_leaks_child),     PP_TEST_END};
+static const pp_test_case g_targets[] = {PP_TEST(tg_passes),      PP_TEST(tg_fails),
+                                         PP_TEST(tg_crashes),     PP_TEST_TIMEOUT(tg_hangs, 1),
+                                         PP_TEST(tg_leaks_fd),    PP_TEST(tg_leaks_shm),
+                                         PP_TEST(tg_leaks_child), PP_TEST_END};
 
 static const pp_test_helper g_helpers[] = {{"fw-sleeper", h_sleeper}, {NULL, NULL}};
 
@@ -131,10 +137,20 @@ static void expected_outcomes(expected *e)
     e[3] = (expected){"tg_hangs", "TIMEOUT"};
     e[4] = (expected){"tg_leaks_fd", (on & PP_TEST_ON_POSIX) ? "FAIL" : "PASS"};
     e[5] = (expected){"tg_leaks_shm", linux_like ? "FAIL" : "PASS"};
-    e[6] = (expected){"tg_leaks_child", (linux_like || (on & PP_TEST_ON_WINDOWS)) ? "FAIL" : "PASS"};
+    e[6] =
+        (expected){"tg_leaks_child", (linux_like || (on & PP_TEST_ON_WINDOWS)) ? "FAIL" : "PASS"};
 }
 
 #define NTARGETS 7
+
+static void say_intentional(const char *what)
+{
+    fprintf(stderr,
+            "framework/%s: the pp_tests errors below are intentional "
+            "(negative tests of the test runner)\n",
+            what);
+    fflush(stderr);
+}
 
 /* "PASS     fw_targets/tg_passes   0.012 s" -> outcome, test */
 static int parse_result_line(const char *line, char *outcome, char *test)
@@ -153,19 +169,21 @@ static void t_runner_reports_every_outcome(void)
     pp_test_child *c = pp_test_spawn_mode("--suite", NULL, args);
     char line[512], last[512] = "", outcome[16], test[128], want_summary[64];
     expected e[NTARGETS];
-    int i, seen[NTARGETS] = {0}, passes = 0;
+    int i, seen[NTARGETS] = {0}, passes = 0, cleaned = 0;
 
     CU_ASSERT_FATAL(c != NULL);
+    say_intentional("t_runner_reports_every_outcome");
     expected_outcomes(e);
     while (pp_test_child_read_line(c, line, sizeof line, LINE_MS)) {
         strcpy(last, line);
+        cleaned += strncmp(line, "  cleanup: removed /dev/shm/ppt-", 32) == 0;
         if (!parse_result_line(line, outcome, test))
             continue;
         for (i = 0; i < NTARGETS; i++) {
             if (strcmp(test, e[i].test) == 0) {
                 seen[i] = 1;
-                PP_ASSERT_MSG(strcmp(outcome, e[i].outcome) == 0, "runner said %s for %s, expected %s",
-                              outcome, test, e[i].outcome);
+                PP_ASSERT_MSG(strcmp(outcome, e[i].outcome) == 0,
+                              "runner said %s for %s, expected %s", outcome, test, e[i].outcome);
             }
         }
     }
@@ -173,6 +191,9 @@ static void t_runner_reports_every_outcome(void)
         PP_ASSERT_MSG(seen[i], "no result line for fw_targets/%s", e[i].test);
         passes += strcmp(e[i].outcome, "PASS") == 0;
     }
+#if defined(__linux__)
+    PP_ASSERT_MSG(cleaned == 1, "%d cleanup lines for the crashed test's shm, expected 1", cleaned);
+#endif
     snprintf(want_summary, sizeof want_summary, "%d passed, %d failed", passes, NTARGETS - passes);
     PP_ASSERT_MSG(strcmp(last, want_summary) == 0, "last line '%s', expected '%s'", last,
                   want_summary);
@@ -201,6 +222,7 @@ static int run_mode(const char *mode, const char *arg)
 
 static void t_single_test_mode_exit_codes(void)
 {
+    say_intentional("t_single_test_mode_exit_codes");
     CU_ASSERT_EQUAL(run_mode("--run", "fw_targets/tg_passes"), 0);
     CU_ASSERT_EQUAL(run_mode("--run", "fw_targets/tg_fails"), 1);
     CU_ASSERT_EQUAL(run_mode("--run", "fw_targets/no_such_test"), 2);
@@ -253,12 +275,10 @@ static void t_unique_names(void)
     PP_ASSERT_MSG(bad == 0, "%d bad or duplicate names (e.g. '%s')", bad, names[0]);
 }
 
-static const pp_test_case g_cases[] = {
-    PP_TEST_TIMEOUT(t_runner_reports_every_outcome, 240),
-    PP_TEST_TIMEOUT(t_single_test_mode_exit_codes, 120),
-    PP_TEST(t_status_exit_codes),
-    PP_TEST(t_unique_names),
-    PP_TEST_END};
+static const pp_test_case g_cases[] = {PP_TEST_TIMEOUT(t_runner_reports_every_outcome, 240),
+                                       PP_TEST_TIMEOUT(t_single_test_mode_exit_codes, 120),
+                                       PP_TEST(t_status_exit_codes), PP_TEST(t_unique_names),
+                                       PP_TEST_END};
 
 PP_TEST_SUITE(framework)
 {

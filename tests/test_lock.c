@@ -11,6 +11,7 @@
 #include <apr_general.h>
 #include <apr_thread_proc.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,12 @@
 #include "platform.h"
 #include "pp_test.h"
 
-#define NPROC        4
-#define NITER        100000
-#define NAME_BUF     (PP_NAME_MAX + 1)
-#define LINE_MS      (10000 * pp_test_timeout_mult())
-#define CHILD_MS     (30000 * pp_test_timeout_mult())
-#define BARRIER_MS   (60000 * pp_test_timeout_mult())
+#define NPROC      4
+#define NITER      100000
+#define NAME_BUF   (PP_NAME_MAX + 1)
+#define LINE_MS    (10000 * pp_test_timeout_mult())
+#define CHILD_MS   (30000 * pp_test_timeout_mult())
+#define BARRIER_MS (60000 * pp_test_timeout_mult())
 
 /* --------------------------------------------------- shared counter */
 
@@ -104,10 +105,12 @@ static pp__plat_shm *counter_create(char *name)
     return shm;
 }
 
+/* Remove the name, then detach (the creator's order: on Windows the
+ * name of a mapping lives only as long as a handle is open). */
 static void counter_destroy(pp__plat_shm *shm, const char *name)
 {
-    pp__plat_shm_close(shm);
     PP_ASSERT_STATUS(pp__plat_shm_unlink(name), PP_OK);
+    pp__plat_shm_close(shm);
 }
 
 /* Release the participants once all n are at the barrier. */
@@ -267,9 +270,9 @@ static int h_hold(int argc, char **argv)
     return 0;
 }
 
-static const pp_test_helper g_helpers[] = {
-    {"lock-incr", h_incr},       {"lock-try", h_try},   {"lock-acquire", h_acquire},
-    {"lock-release", h_release}, {"lock-hold", h_hold}, {NULL, NULL}};
+static const pp_test_helper g_helpers[] = {{"lock-incr", h_incr},       {"lock-try", h_try},
+                                           {"lock-acquire", h_acquire}, {"lock-release", h_release},
+                                           {"lock-hold", h_hold},       {NULL, NULL}};
 
 /* -------------------------------------------- test-side child helpers */
 
@@ -523,6 +526,29 @@ static void t_blocked_acquire_gets_lock_on_release(void)
     pp_lock_destroy(lock);
 }
 
+/* The largest timeout really waits (no overflow into "already expired")
+ * and still returns as soon as the lock is free. */
+static void t_huge_timeout_waits(void)
+{
+    char name[NAME_BUF];
+    pp_lock *lock = lock_create_unique(name);
+    pp_test_child *c = spawn_holder(name);
+    waiter w = {lock, INT64_MAX, PP_ESYS, PP_ESYS, 0};
+    pp_test_thread *t;
+
+    t = pp_test_thread_start(waiter_thread, &w);
+    pp_test_sleep_ms(300);
+    holder_do(c, "r", "PP_OK");
+    pp_test_thread_join(t);
+    PP_ASSERT_STATUS(w.st, PP_OK);
+    PP_ASSERT_STATUS(w.release_st, PP_OK);
+    PP_ASSERT_MSG(w.elapsed_ms >= 300 - pp_test_clock_slack_ms(),
+                  "acquire(INT64_MAX) returned after %lld ms, before the holder released",
+                  (long long)w.elapsed_ms);
+    holder_quit(c);
+    pp_lock_destroy(lock);
+}
+
 /* ------------------------------------------ (c) owner death */
 
 /* The holder is killed (SIGKILL / TerminateProcess) while holding: the
@@ -645,8 +671,8 @@ static void t_timeout_honoured(void)
     start = pp_test_now_ms();
     PP_ASSERT_STATUS(pp_lock_acquire(lock, 100), PP_ETIMEDOUT);
     elapsed = pp_test_now_ms() - start;
-    PP_ASSERT_MSG(elapsed >= 100 - pp_test_clock_slack_ms(),
-                  "acquire(100) gave up after %lld ms", (long long)elapsed);
+    PP_ASSERT_MSG(elapsed >= 100 - pp_test_clock_slack_ms(), "acquire(100) gave up after %lld ms",
+                  (long long)elapsed);
     PP_ASSERT_MSG(elapsed < 10000, "acquire(100) took %lld ms", (long long)elapsed);
 
     start = pp_test_now_ms();
@@ -762,26 +788,26 @@ static void t_two_handles_one_lock(void)
     pp_lock_destroy(b);
 }
 
-static const pp_test_case g_cases[] = {
-    PP_TEST_TIMEOUT(t_exclusion_spawn, 300),
-    PP_TEST_TIMEOUT(t_exclusion_fork, 300),
-    PP_TEST_TIMEOUT(t_exclusion_threads, 300),
-    PP_TEST(t_child_opens_by_name_and_is_excluded),
-    PP_TEST(t_parent_excluded_by_child),
-    PP_TEST(t_blocked_acquire_gets_lock_on_release),
-    PP_TEST(t_owner_killed_then_acquire),
-    PP_TEST(t_owner_killed_then_try_acquire),
-    PP_TEST(t_owner_killed_while_waiting),
-    PP_TEST(t_owner_exits_holding),
-    PP_TEST(t_owner_killed_other_process_recovers),
-    PP_TEST(t_owner_thread_exits_holding),
-    PP_TEST(t_timeout_honoured),
-    PP_TEST(t_reacquire_by_owner_is_edeadlk),
-    PP_TEST(t_release_unheld_is_eperm),
-    PP_TEST(t_other_thread_cannot_release_or_take),
-    PP_TEST(t_other_process_cannot_release),
-    PP_TEST(t_two_handles_one_lock),
-    PP_TEST_END};
+static const pp_test_case g_cases[] = {PP_TEST_TIMEOUT(t_exclusion_spawn, 300),
+                                       PP_TEST_TIMEOUT(t_exclusion_fork, 300),
+                                       PP_TEST_TIMEOUT(t_exclusion_threads, 300),
+                                       PP_TEST(t_child_opens_by_name_and_is_excluded),
+                                       PP_TEST(t_parent_excluded_by_child),
+                                       PP_TEST(t_blocked_acquire_gets_lock_on_release),
+                                       PP_TEST(t_huge_timeout_waits),
+                                       PP_TEST(t_owner_killed_then_acquire),
+                                       PP_TEST(t_owner_killed_then_try_acquire),
+                                       PP_TEST(t_owner_killed_while_waiting),
+                                       PP_TEST(t_owner_exits_holding),
+                                       PP_TEST(t_owner_killed_other_process_recovers),
+                                       PP_TEST(t_owner_thread_exits_holding),
+                                       PP_TEST(t_timeout_honoured),
+                                       PP_TEST(t_reacquire_by_owner_is_edeadlk),
+                                       PP_TEST(t_release_unheld_is_eperm),
+                                       PP_TEST(t_other_thread_cannot_release_or_take),
+                                       PP_TEST(t_other_process_cannot_release),
+                                       PP_TEST(t_two_handles_one_lock),
+                                       PP_TEST_END};
 
 PP_TEST_SUITE(lock)
 {

@@ -23,15 +23,15 @@
 #include "platform.h"
 #include "pp_test.h"
 
-#define NAME_BUF (PP_NAME_MAX + 1)
-#define CHILD_MS (30000 * pp_test_timeout_mult())
+#define NAME_BUF  (PP_NAME_MAX + 1)
+#define CHILD_MS  (30000 * pp_test_timeout_mult())
 #define NGEN_LIVE 200
 #define NGEN_SEQ  1000
 
 static int name_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 static int name_valid(const char *name)
@@ -113,8 +113,8 @@ static void check_bad_name(const char *name)
 {
     pp_lock *lock = NULL;
 
-    PP_ASSERT_MSG(pp_lock_create(name, &lock) == PP_EINVAL, "pp_lock_create(\"%s\") is not PP_EINVAL",
-                  name);
+    PP_ASSERT_MSG(pp_lock_create(name, &lock) == PP_EINVAL,
+                  "pp_lock_create(\"%s\") is not PP_EINVAL", name);
     pp_lock_destroy(lock);
     lock = NULL;
     PP_ASSERT_MSG(pp_lock_open(name, &lock) == PP_EINVAL, "pp_lock_open(\"%s\") is not PP_EINVAL",
@@ -124,9 +124,10 @@ static void check_bad_name(const char *name)
 
 static void t_invalid_names(void)
 {
-    static const char *const bad[] = {
-        "", "a/b", "/abc", "abc/", "a\\b", "\\abc", "a b", " ", "abc ", "a\tb", "a\nb", "a:b",
-        "Global\\x", "Local\\x", "a*b", "a?b", "..\\x", "../x", "\xc3\xa4", "a%b", "a\"b"};
+    static const char *const bad[] = {"",          "a/b",      "/abc", "abc/", "a\\b",  "\\abc",
+                                      "a b",       " ",        "abc ", "a\tb", "a\nb",  "a:b",
+                                      "Global\\x", "Local\\x", "a*b",  "a?b",  "..\\x", "../x",
+                                      "\xc3\xa4",  "a%b",      "a\"b"};
     char too_long[PP_NAME_MAX + 2];
     size_t i;
 
@@ -475,20 +476,50 @@ static void t_generated_names_sequential(void)
     }
 }
 
-static const pp_test_case g_cases[] = {
-    PP_TEST(t_null_arguments),
-    PP_TEST(t_invalid_names),
-    PP_TEST(t_name_of_max_length),
-    PP_TEST(t_open_missing_is_enoent),
-    PP_TEST(t_create_existing_is_eexist),
-    PP_TEST(t_name_not_a_lock_posix),
-    PP_TEST(t_name_not_a_lock_windows),
-    PP_TEST(t_bad_timeout_is_einval),
-    PP_TEST(t_destroy_removes_name),
-    PP_TEST(t_destroy_of_opened_handle_keeps_name),
-    PP_TEST(t_generated_names_live),
-    PP_TEST(t_generated_names_sequential),
-    PP_TEST_END};
+static const pp_test_case g_cases[] = {PP_TEST(t_null_arguments),
+                                       PP_TEST(t_invalid_names),
+                                       PP_TEST(t_name_of_max_length),
+                                       PP_TEST(t_open_missing_is_enoent),
+                                       PP_TEST(t_create_existing_is_eexist),
+                                       PP_TEST(t_name_not_a_lock_posix),
+                                       PP_TEST(t_name_not_a_lock_windows),
+                                       PP_TEST(t_bad_timeout_is_einval),
+                                       PP_TEST(t_destroy_removes_name),
+                                       PP_TEST(t_destroy_of_opened_handle_keeps_name),
+                                       PP_TEST(t_generated_names_live),
+                                       PP_TEST(t_generated_names_sequential),
+                                       PP_TEST_END};
+
+/* ------------------------------------------ platform support */
+
+/* Locks work where robust mutexes exist and say PP_ENOTSUP elsewhere
+ * (macOS), instead of failing in some other way. */
+static void t_lock_support_matches_platform(void)
+{
+    char name[NAME_BUF];
+    pp_lock *lock = NULL;
+
+    pp_test_unique_name(name, sizeof name);
+    if (pp_test_platform() & PP_TEST_ON_MACOS) {
+        PP_ASSERT_STATUS(pp_lock_create(NULL, &lock), PP_ENOTSUP);
+        PP_ASSERT_STATUS(pp_lock_create(name, &lock), PP_ENOTSUP);
+        PP_ASSERT_STATUS(pp_lock_open(name, &lock), PP_ENOTSUP);
+        CU_ASSERT_PTR_NULL(lock);
+        return;
+    }
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(name, &lock), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_acquire(lock, PP_INFINITE), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    pp_lock_destroy(lock);
+}
+
+static const pp_test_case g_support_cases[] = {PP_TEST(t_lock_support_matches_platform),
+                                               PP_TEST_END};
+
+PP_TEST_SUITE(lock_support)
+{
+    pp_test_add_suite("lock_support", g_support_cases);
+}
 
 PP_TEST_SUITE(lock_api)
 {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "procpool/lock.h"
+#include "procpool/shm.h"
 #include "procpool/value.h"
 #include "codec.h"
 #include "pp_internal.h"
@@ -64,6 +65,8 @@ static int item_equal(const pp_values *a, const pp_values *b, size_t i)
                pp_values_get_bytes(b, i, &pb, &nb) == PP_OK && na == nb && memcmp(pa, pb, na) == 0;
     case PP_TYPE_LOCK:
         return strcmp(pp__values_lock_name(a, i), pp__values_lock_name(b, i)) == 0;
+    case PP_TYPE_SHM:
+        return strcmp(pp__values_named_name(a, i), pp__values_named_name(b, i)) == 0;
     default:
         return 0;
     }
@@ -141,9 +144,20 @@ static pp_lock *new_lock(void)
     return l;
 }
 
+/* A unique, existing shared memory block (creator handle). */
+static pp_shm *new_shm(size_t size)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_shm *m = NULL;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_shm_create(name, size, &m), PP_OK);
+    return m;
+}
+
 /* Wire bytes of a tuple, written by hand for the malformed cases. */
 typedef struct wire {
-    uint8_t b[64];
+    uint8_t b[128];
     size_t n;
 } wire;
 
@@ -367,6 +381,145 @@ static void t_lock_unresolved(void)
     pp_values_destroy(d);
 }
 
+static void t_shm_roundtrip(void)
+{
+    pp_shm *m = new_shm(100), *got = NULL;
+    pp_lock *l = NULL;
+    pp_values *v = new_values(), *d = NULL;
+    pp_status ast = PP_EINVAL;
+    char errname[PP__NAME_BUF] = "junk";
+    pp__buf b;
+    pp__rd r;
+
+    pp__buf_init(&b);
+    PP_ASSERT_STATUS(pp_values_add_shm(v, m), PP_OK);
+    CU_ASSERT_EQUAL(pp_values_type(v, 0), PP_TYPE_SHM);
+    PP_ASSERT_STATUS(pp_values_get_shm(v, 0, &got), PP_OK);
+    CU_ASSERT_PTR_EQUAL(got, m); /* the parent gets its own handle back */
+    PP_ASSERT_STATUS(pp__values_encode(v, &b), PP_OK);
+    pp__rd_init(&r, b.data, b.len);
+    PP_ASSERT_STATUS_FATAL(pp__values_decode(&r, &d, &ast, errname, sizeof errname), PP_OK);
+    PP_ASSERT_STATUS(ast, PP_OK);
+    CU_ASSERT_STRING_EQUAL(errname, "");
+    PP_ASSERT_STATUS(pp__values_attach_error(d, NULL), PP_OK);
+    got = NULL;
+    PP_ASSERT_STATUS(pp_values_get_shm(d, 0, &got), PP_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_STRING_EQUAL(pp_shm_name(got), pp_shm_name(m));
+    /* One mapping per name and process: the decoded handle sees the
+     * creator's memory at the same address. */
+    CU_ASSERT_PTR_EQUAL(pp_shm_ptr(got), pp_shm_ptr(m));
+    CU_ASSERT_EQUAL(pp_shm_size(got), 100);
+    /* The getters keep the two named types apart. */
+    PP_ASSERT_STATUS(pp_values_get_lock(d, 0, &l), PP_ETYPE);
+    check_roundtrip(d);
+    pp_values_destroy(d);
+    pp_values_destroy(v);
+    pp__buf_free(&b);
+    pp_shm_destroy(m);
+}
+
+static void t_shm_wire_format(void)
+{
+    pp_values *v = new_values();
+    uint8_t expect[4 + 2 + PP_NAME_MAX];
+    const char *name = "pp-wire-shm";
+    size_t n = strlen(name);
+    pp__buf b;
+
+    /* u32 count, tag 6, u8 length, the name: like a lock, another tag. */
+    memcpy(expect, "\1\0\0\0", 4);
+    expect[4] = 6;
+    expect[5] = (uint8_t)n;
+    memcpy(expect + 6, name, n);
+    pp__buf_init(&b);
+    PP_ASSERT_STATUS(pp__values_add_shm_named(v, name, NULL, PP_ENOENT), PP_OK);
+    PP_ASSERT_STATUS(pp__values_encode(v, &b), PP_OK);
+    CU_ASSERT_EQUAL_FATAL(b.len, 6 + n);
+    CU_ASSERT(memcmp(b.data, expect, 6 + n) == 0);
+    CU_ASSERT_EQUAL(pp__values_encoded_size(v), 6 + n);
+    pp__buf_free(&b);
+    pp_values_destroy(v);
+}
+
+static void t_shm_unresolved(void)
+{
+    char name[PP_NAME_MAX + 1], errname[PP__NAME_BUF];
+    pp_values *d = NULL, *c = NULL;
+    pp_status ast = PP_OK;
+    pp_shm *got = (pp_shm *)&got;
+    size_t idx = 99;
+    pp_lock *l = new_lock(), *gl = NULL;
+    wire w;
+    pp__rd r;
+
+    /* An attached lock, then a block nobody created: the tuple decodes,
+     * the block's item says why it has no handle, and that is the attach
+     * failure reported (not the lock). */
+    pp_test_unique_name(name, sizeof name);
+    w.n = 0;
+    w_u32(&w, 2);
+    w_u8(&w, PP_TYPE_LOCK);
+    w_u8(&w, (uint8_t)strlen(pp_lock_name(l)));
+    w_bytes(&w, pp_lock_name(l), strlen(pp_lock_name(l)));
+    w_u8(&w, PP_TYPE_SHM);
+    w_u8(&w, (uint8_t)strlen(name));
+    w_bytes(&w, name, strlen(name));
+    pp__rd_init(&r, w.b, w.n);
+    PP_ASSERT_STATUS_FATAL(pp__values_decode(&r, &d, &ast, errname, sizeof errname), PP_OK);
+    PP_ASSERT_STATUS(ast, PP_ENOENT);
+    CU_ASSERT_STRING_EQUAL(errname, name);
+    PP_ASSERT_STATUS(pp__values_attach_error(d, &idx), PP_ENOENT);
+    CU_ASSERT_EQUAL(idx, 1);
+    PP_ASSERT_STATUS(pp_values_get_shm(d, 1, &got), PP_ENOENT);
+    CU_ASSERT_PTR_NULL(got);
+    PP_ASSERT_STATUS(pp_values_unpack(d, "km", &gl, &got), PP_ENOENT);
+    CU_ASSERT_PTR_NULL(gl); /* all-or-nothing: the lock was not stored */
+    CU_ASSERT_STRING_EQUAL(pp__values_named_name(d, 1), name);
+    CU_ASSERT_PTR_NULL(pp__values_lock_name(d, 1)); /* a block is not a lock */
+    /* Copies and re-encodings keep the name, so it can be passed on. */
+    PP_ASSERT_STATUS(pp_values_copy(d, &c), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_shm(c, 1, &got), PP_ENOENT);
+    check_roundtrip(c);
+    pp_values_destroy(c);
+    pp_values_destroy(d);
+    pp_lock_destroy(l);
+}
+
+static void t_shm_pack_unpack(void)
+{
+    pp_shm *m = new_shm(8), *gm = NULL;
+    pp_lock *l = new_lock(), *gl = NULL;
+    pp_values *v = (pp_values *)&v;
+    int64_t x = 0;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&v, "mkl", m, l, (int64_t)5), PP_OK);
+    CU_ASSERT_EQUAL(pp_values_count(v), 3);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "mkl", &gm, &gl, &x), PP_OK);
+    CU_ASSERT(gm == m && gl == l && x == 5);
+    /* 'k' does not read a block, nor 'm' a lock. */
+    gm = NULL;
+    PP_ASSERT_STATUS(pp_values_unpack(v, "k", &gl), PP_ETYPE);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "mm", &gm, &gm), PP_ETYPE);
+    CU_ASSERT_PTR_NULL(gm); /* all-or-nothing */
+    check_roundtrip(v);
+    pp_values_destroy(v);
+    v = (pp_values *)&v;
+    PP_ASSERT_STATUS(pp_values_pack(&v, "im", 1, (pp_shm *)NULL), PP_EINVAL);
+    CU_ASSERT_PTR_NULL(v);
+    PP_ASSERT_STATUS(pp_values_create(&v), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_shm(v, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_values_add_shm(NULL, m), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_values_get_shm(v, 0, &gm), PP_ERANGE);
+    PP_ASSERT_STATUS(pp_values_get_shm(v, 0, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp__values_add_shm_named(v, "a/b", NULL, PP_ENOENT), PP_EINVAL);
+    PP_ASSERT_STATUS(pp__values_add_shm_named(v, "ok", NULL, PP_OK), PP_EINVAL);
+    CU_ASSERT_EQUAL(pp_values_count(v), 0);
+    pp_values_destroy(v);
+    pp_lock_destroy(l);
+    pp_shm_destroy(m);
+}
+
 static void t_copy_is_deep(void)
 {
     static const uint8_t raw[] = {1, 2, 0, 3};
@@ -587,7 +740,7 @@ static void t_limit_items(void)
 
 static void t_decode_bad_tags(void)
 {
-    static const uint8_t tags[] = {0, 6, 7, 0x80, 0xff};
+    static const uint8_t tags[] = {0, PP_TYPE_SHM + 1, 8, 0x80, 0xff};
     pp_values *d;
     wire w;
     size_t i;
@@ -630,7 +783,8 @@ static void t_decode_bad_strings(void)
     PP_ASSERT_STATUS(decode_exact(w.b, w.n, &d), PP_EPROTO);
 }
 
-static void t_decode_bad_locks(void)
+/* Every malformed name of a named item (lock or shm) is PP_EPROTO. */
+static void check_bad_names(uint8_t tag)
 {
     static const char *const bad[] = {"a/b", "a b", "a\0b", "\xc3\xa4", "\\x"};
     char too_long[PP_NAME_MAX + 2];
@@ -641,23 +795,33 @@ static void t_decode_bad_locks(void)
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t n = i == 2 ? 3 : strlen(bad[i]);
 
-        w_one(&w, PP_TYPE_LOCK);
+        w_one(&w, tag);
         w_u8(&w, (uint8_t)n);
         w_bytes(&w, bad[i], n);
         PP_ASSERT_STATUS(decode_exact(w.b, w.n, &d), PP_EPROTO);
     }
-    w_one(&w, PP_TYPE_LOCK); /* empty name */
+    w_one(&w, tag); /* empty name */
     w_u8(&w, 0);
     PP_ASSERT_STATUS(decode_exact(w.b, w.n, &d), PP_EPROTO);
     memset(too_long, 'a', sizeof too_long);
-    w_one(&w, PP_TYPE_LOCK);
+    w_one(&w, tag);
     w_u8(&w, PP_NAME_MAX + 1);
     w_bytes(&w, too_long, PP_NAME_MAX + 1);
     PP_ASSERT_STATUS(decode_exact(w.b, w.n, &d), PP_EPROTO);
-    w_one(&w, PP_TYPE_LOCK); /* name longer than the bytes present */
+    w_one(&w, tag); /* name longer than the bytes present */
     w_u8(&w, 4);
     w_bytes(&w, "abc", 3);
     PP_ASSERT_STATUS(decode_exact(w.b, w.n, &d), PP_EPROTO);
+}
+
+static void t_decode_bad_locks(void)
+{
+    check_bad_names(PP_TYPE_LOCK);
+}
+
+static void t_decode_bad_shm(void)
+{
+    check_bad_names(PP_TYPE_SHM);
 }
 
 static void t_decode_bad_counts(void)
@@ -727,7 +891,7 @@ static pp_status parse_tuple_frame(const uint8_t *p, size_t n, pp__frame_hdr *h,
     return st;
 }
 
-/* A frame with every value type, the lock included. */
+/* A frame with every value type, lock and shm included. */
 static void build_full_frame(pp__buf *b, pp_lock *l, pp_values **v)
 {
     static const uint8_t raw[] = {0, 1, 2};
@@ -735,6 +899,8 @@ static void build_full_frame(pp__buf *b, pp_lock *l, pp_values **v)
 
     PP_ASSERT_STATUS_FATAL(
         pp_values_pack(v, "ldsbsk", (int64_t)-5, -0.0, "str", raw, sizeof raw, "", l), PP_OK);
+    /* A block nobody created: it travels by name all the same. */
+    PP_ASSERT_STATUS_FATAL(pp__values_add_shm_named(*v, "pp-frame-shm", NULL, PP_ENOENT), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp__frame_begin(b, PP__MSG_TASK, 1, UINT64_C(0x1122334455667788), &at),
                            PP_OK);
     CU_ASSERT_EQUAL(at, 0);
@@ -976,6 +1142,10 @@ static const pp_test_case cases[] = {
     PP_TEST(t_empty_tuple),
     PP_TEST(t_lock_roundtrip),
     PP_TEST(t_lock_unresolved),
+    PP_TEST(t_shm_roundtrip),
+    PP_TEST(t_shm_wire_format),
+    PP_TEST(t_shm_unresolved),
+    PP_TEST(t_shm_pack_unpack),
     PP_TEST(t_copy_is_deep),
     PP_TEST(t_encode_one),
     PP_TEST(t_pack_unpack),
@@ -987,6 +1157,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_decode_bad_tags),
     PP_TEST(t_decode_bad_strings),
     PP_TEST(t_decode_bad_locks),
+    PP_TEST(t_decode_bad_shm),
     PP_TEST(t_decode_bad_counts),
     PP_TEST(t_decode_args),
     PP_TEST(t_frame_roundtrip),

@@ -24,7 +24,10 @@
  * pp_lock_open() calls get #PP_ENOENT. Handles other processes already hold
  * keep working among themselves (POSIX: the memory stays mapped until
  * they close; Windows: the mutex object lives until its last handle
- * closes).
+ * closes): pool workers that had attached the lock keep excluding each
+ * other and any remaining handle of the creator's process until they
+ * exit, while a worker that had not attached it yet fails the task that
+ * names it with #PP_ENOENT. The same holds for shared memory (shm.h).
  */
 #ifndef PROCPOOL_LOCK_H
 #define PROCPOOL_LOCK_H

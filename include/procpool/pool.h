@@ -21,6 +21,21 @@
  * a replacement starts, and no call hangs. Workers never outlive the
  * parent process.
  *
+ * Sharing a lock (lock.h) or a shared memory block (shm.h) with workers,
+ * with the same code on every start method:
+ *  - as a task argument (pp_values_add_lock(), pp_values_add_shm(), 'k'
+ *    and 'm' in pp_values_pack()): the worker attaches it by name once
+ *    and keeps the handle for its life (pp_values_get_lock() gives the
+ *    same handle to every task it runs);
+ *  - as an initializer argument (pp_pool_options.initargs): the
+ *    initializer stores the handles in globals its tasks use — the
+ *    documented way for state every task needs;
+ *  - inherited in a global set before pp_pool_create(): only under
+ *    #PP_START_FORK, where workers are copies of the parent. Under spawn
+ *    and forkserver (and on Windows) the worker's global is what the
+ *    program's image starts with (NULL), so pp_lock_acquire() on it
+ *    returns #PP_EINVAL: never a different lock. Use one of the above.
+ *
  * Thread-safety: every function may be called from any thread, including
  * from callbacks running on the pool's result thread (except waiting for a
  * result whose own callback is pending, see result.h, and pp_pool_join() /

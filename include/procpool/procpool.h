@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pool.h"
 #include "result.h"
+#include "shm.h"
 #include "task.h"
 #include "value.h"
 

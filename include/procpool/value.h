@@ -3,17 +3,18 @@
  * @brief Typed value tuples: task arguments and task results.
  *
  * A ::pp_values is an ordered tuple of typed values: 64-bit integers,
- * doubles, strings, byte buffers and shareable handles (locks). Tuples are
+ * doubles, strings, byte buffers and shareable handles (locks, shared
+ * memory blocks). Tuples are
  * what tasks receive as arguments and what they return; procpool encodes
  * them for the trip to a worker process (versioned, bounds-checked), so no
  * user serialisation is needed. Anything else travels as bytes.
  *
  * Ownership: a tuple created with pp_values_create() belongs to the caller
  * and is freed with pp_values_destroy(). Adding copies the data (strings,
- * bytes); a lock is stored by name and reaches a worker as a working
- * pp_lock handle (attached by name once per worker process, or inherited
- * under the fork start method). Getters return borrowed pointers, valid
- * while the tuple lives.
+ * bytes); a lock or a shared memory block is stored by name and reaches a
+ * worker as a working pp_lock / pp_shm handle (attached by name once per
+ * worker process, or inherited under the fork start method). Getters
+ * return borrowed pointers, valid while the tuple lives.
  *
  * Limits: a tuple holds at most #PP_VALUES_MAX_ITEMS items and encodes to
  * at most #PP_MESSAGE_MAX bytes (about 7 million integers: enough for the
@@ -33,6 +34,7 @@
 #include "error.h"
 #include "export.h"
 #include "lock.h"
+#include "shm.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,7 +51,8 @@ typedef enum pp_type {
     PP_TYPE_DOUBLE = 2, /**< double */
     PP_TYPE_STR = 3,    /**< NUL-terminated UTF-8/byte string without embedded NUL */
     PP_TYPE_BYTES = 4,  /**< byte buffer, any content */
-    PP_TYPE_LOCK = 5    /**< pp_lock handle, travels by name */
+    PP_TYPE_LOCK = 5,   /**< pp_lock handle, travels by name */
+    PP_TYPE_SHM = 6     /**< pp_shm handle, travels by name */
 } pp_type;
 
 /** A tuple of typed values. */
@@ -65,11 +68,11 @@ PP_API pp_status pp_values_create(pp_values **out);
  * @brief Create a tuple from a format string and arguments.
  *
  * Format characters: 'i' int, 'l' int64_t, 'd' double, 's' const char *,
- * 'b' const void * followed by size_t length, 'k' pp_lock *. Example:
- * `pp_values_pack(&v, "isk", 3, "name", lock)`.
+ * 'b' const void * followed by size_t length, 'k' pp_lock *, 'm' pp_shm *.
+ * Example: `pp_values_pack(&v, "iskm", 3, "name", lock, shm)`.
  *
  * Errors the caller must handle: #PP_EINVAL (NULL out/fmt, unknown format
- * character, NULL string or lock), #PP_ETOOBIG, #PP_ENOMEM. On error *out
+ * character, NULL string, lock or shm), #PP_ETOOBIG, #PP_ENOMEM. On error *out
  * is NULL and nothing leaks.
  */
 PP_API pp_status pp_values_pack(pp_values **out, const char *fmt, ...);
@@ -79,12 +82,14 @@ PP_API pp_status pp_values_pack(pp_values **out, const char *fmt, ...);
  *
  * Format as pp_values_pack() with pointers: 'i' int * (PP_ERANGE if the
  * value does not fit), 'l' int64_t *, 'd' double *, 's' const char **,
- * 'b' const void ** then size_t *, 'k' pp_lock **. The tuple may hold more
- * items than the format names.
+ * 'b' const void ** then size_t *, 'k' pp_lock **, 'm' pp_shm **. The
+ * tuple may hold more items than the format names.
  *
  * Errors the caller must handle: #PP_EINVAL (NULL argument, unknown format
  * character), #PP_ERANGE (fewer items than the format, or an int that
- * does not fit), #PP_ETYPE (an item has another type).
+ * does not fit), #PP_ETYPE (an item has another type), and for 'k' / 'm'
+ * the reason a worker could not attach the lock / block (see
+ * pp_values_get_lock()).
  */
 PP_API pp_status pp_values_unpack(const pp_values *v, const char *fmt, ...);
 
@@ -107,6 +112,8 @@ PP_API pp_status pp_values_add_str(pp_values *v, const char *s);
 PP_API pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n);
 /** Stores the lock's name; the lock must still exist when a worker uses it. */
 PP_API pp_status pp_values_add_lock(pp_values *v, pp_lock *lock);
+/** Stores the block's name; the block must still exist when a worker uses it. */
+PP_API pp_status pp_values_add_shm(pp_values *v, pp_shm *shm);
 /**@}*/
 
 /** @brief Number of items (0 for NULL). */
@@ -129,6 +136,10 @@ PP_API pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **
  * worker where the lock could not be attached (its creator destroyed it:
  * #PP_ENOENT), that error is returned with *out NULL, never #PP_OK. */
 PP_API pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out);
+/** As pp_values_get_lock(), for a shared memory block: in a worker a
+ * handle kept for the process's life (so pp_shm_ptr() is stable across
+ * tasks), or the reason it could not be attached with *out NULL. */
+PP_API pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out);
 /**@}*/
 
 #ifdef __cplusplus

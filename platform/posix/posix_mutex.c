@@ -42,9 +42,30 @@ struct pp__plat_mutex {
     _Atomic uint64_t owner;
 };
 
+/* getpid() is a system call since glibc 2.25 (about 1 us on a VM): the
+ * key is computed once per thread and forgotten in a forked child (only
+ * the forking thread exists there, and its pid changed). */
+static _Thread_local uint64_t pp__posix_key_cache;
+static pthread_once_t pp__posix_key_once = PTHREAD_ONCE_INIT;
+
+static void pp__posix_key_forget(void)
+{
+    pp__posix_key_cache = 0;
+}
+
+static void pp__posix_key_register(void)
+{
+    (void)pthread_atfork(NULL, NULL, pp__posix_key_forget);
+}
+
 static uint64_t pp__posix_owner_key(void)
 {
-    return ((uint64_t)(uint32_t)getpid() << 32) | (pp__plat_thread_id() & 0xffffffffu);
+    if (pp__posix_key_cache == 0) {
+        (void)pthread_once(&pp__posix_key_once, pp__posix_key_register);
+        pp__posix_key_cache =
+            ((uint64_t)(uint32_t)getpid() << 32) | (pp__plat_thread_id() & 0xffffffffu);
+    }
+    return pp__posix_key_cache;
 }
 
 #ifdef PP_POSIX_HAVE_ROBUST_MUTEX

@@ -353,8 +353,14 @@ pp_status pp__plat_mutex_unlink(const char *name)
     if (st != PP_OK)
         return st;
     map = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
-    if (map == NULL)
+    if (map == NULL) {
+        /* Absent: never created, or its last handle closed, which on
+         * Windows removes the name. Both are "unlinked": PP_OK, so that
+         * close-then-unlink behaves as on POSIX. */
+        if (GetLastError() == ERROR_FILE_NOT_FOUND)
+            return PP_OK;
         return pp__win_fail_last();
+    }
     rec = (pp__win_lock_rec *)MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
     st = rec == NULL ? pp__win_fail_last() : PP_OK;
     if (rec != NULL) {

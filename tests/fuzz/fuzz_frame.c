@@ -14,8 +14,9 @@
  *    decoder accepts is something the encoder produces, and a round trip
  *    through encode/decode (and pp_values_copy) changes nothing.
  *
- * Lock items resolve through the real pp__lock_resolve() (pp_init() runs
- * once); names that do not exist simply come back unresolved.
+ * Lock and shm items resolve through the real pp__lock_resolve() /
+ * pp__shm_resolve() (pp_init() runs once); names that do not exist simply
+ * come back unresolved.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +123,7 @@ static void check_getters(const pp_values *v)
     const void *p;
     const char *s;
     pp_lock *l;
+    pp_shm *m;
     int64_t x;
     double d;
 
@@ -143,6 +145,9 @@ static void check_getters(const pp_values *v)
         case PP_TYPE_LOCK:
             /* Resolved or not, a lock item answers with a handle or why not. */
             check((pp_values_get_lock(v, i, &l) == PP_OK) == (l != NULL), "get_lock");
+            break;
+        case PP_TYPE_SHM:
+            check((pp_values_get_shm(v, i, &m) == PP_OK) == (m != NULL), "get_shm");
             break;
         default:
             fail("tuple holds an item of no known type");

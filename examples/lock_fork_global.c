@@ -1,0 +1,59 @@
+/*
+ * lock_fork_global — the tutorial's lock example with the fork start
+ * method and the lock in a global variable, created before the pool: the
+ * workers inherit it, tasks use it without it being passed. The task is in
+ * tutorial.h (it uses the global tutorial_lock when no lock is passed).
+ *
+ * How procpool differs from Python: this is the way Python's docs
+ * recommend, and it works the same here. What differs is the failure
+ * mode: on a platform without fork (Windows) Python's get_context("fork")
+ * raises ValueError; here pp_pool_create() returns PP_ENOTSUP and this
+ * program says so. With spawn or forkserver a global is not inherited;
+ * pass the lock as an argument or through the pool initializer instead
+ * (see lock_async_starmap) — the task then fails with a clear error
+ * rather than using a second, unrelated lock.
+ *
+ * usage: lock_fork_global [max-sleep-ms]   (default 1000)
+ */
+#include "tutorial.h"
+
+int main(int argc, char **argv)
+{
+    static const char prog[] = "lock_fork_global";
+    pp_pool_options opts = {0};
+    pp_values *items[10] = {NULL};
+    pp_result *result = NULL;
+    pp_pool *pool = NULL;
+    pp_status st;
+    int rc = 0;
+
+    st = pp_init(&argc, &argv);
+    if (st != PP_OK)
+        return tutorial_fail(prog, "pp_init", st);
+    st = pp_lock_create(NULL, &tutorial_lock); /* the global, before the pool */
+    if (st == PP_OK)
+        st = tutorial_items(items, 0, NULL, argc > 1 ? atoll(argv[1]) : 1000);
+    opts.start_method = PP_START_FORK;
+    if (st == PP_OK)
+        st = pp_pool_create(&pool, &opts);
+    if (st == PP_ENOTSUP) {
+        printf("The fork start method is not available on this platform (%s): "
+               "pass the lock as a task argument instead.\n",
+               pp_err_name(st));
+        rc = 2;
+    } else {
+        if (st == PP_OK)
+            st = pp_starmap_async(pool, tutorial_task, (const pp_values *const *)items, 10, NULL,
+                                  &result);
+        if (st == PP_OK)
+            st = pp_result_get(result, PP_INFINITE, NULL);
+        if (st != PP_OK)
+            rc = tutorial_fail(prog, "starmap_async", st);
+    }
+    pp_result_release(result);
+    pp_pool_destroy(pool);
+    tutorial_items_free(items, 10);
+    pp_lock_destroy(tutorial_lock);
+    printf("All done.\n");
+    return rc;
+}
