@@ -33,7 +33,8 @@ def parse(path):
             if cur is None:
                 continue
             if where == "head" and line.startswith("test:"):
-                cur["name"] = line.split(":", 1)[1].strip()
+                # "error", or "procpool:procpool / error" (project:suite / name)
+                cur["name"] = line.split(":", 1)[1].strip().split(" / ")[-1]
             elif where == "head" and line.startswith("result:"):
                 cur["result"] = line.split(":", 1)[1].strip()
             elif re.match(r"^-+ stdout -+$", line):

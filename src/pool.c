@@ -23,7 +23,8 @@
 
 #include "pool_internal.h"
 
-#define WINDOW 64u                   /* chunks outstanding per worker */
+#define WINDOW 64u                   /* chunks outstanding per worker, at most */
+#define PREFETCH_NS 2000000          /* queue ~2 ms of work ahead of a busy worker */
 #define PREFETCH_BYTES (16u * 1024u) /* bytes queued to a busy worker */
 #define START_RETRIES 3              /* failed starts before the pool gives up */
 
@@ -292,15 +293,45 @@ static void fail_queue_locked(pp_pool *p, pp_status st, const char *msg)
 
 /* -------------------------------------------------------------- dispatch */
 
+static int any_idle_worker_locked(const pp_pool *p)
+{
+    int i;
+
+    for (i = 0; i < p->n; i++) {
+        if (p->w[i].state == W_READY && p->w[i].ninflight == 0 && !p->w[i].quit_sent &&
+            (p->maxtasks == 0 || p->w[i].sent < p->maxtasks))
+            return 1;
+    }
+    return 0;
+}
+
+/* How many chunks a worker may hold: enough to never wait for its next
+ * task (tiny tasks: up to WINDOW, so writes and reads batch), but only
+ * about PREFETCH_NS of work, so long tasks are not stuck behind each other
+ * in one worker while another could run them. */
+static unsigned window_locked(const pp_pool *p)
+{
+    uint64_t depth;
+
+    if (p->chunk_ema_ns == 0)
+        return 2;
+    depth = PREFETCH_NS / p->chunk_ema_ns + 1;
+    return depth < 2 ? 2 : depth > WINDOW ? WINDOW : (unsigned)depth;
+}
+
 static int slot_can_take(const pp_pool *p, const pp__wslot *w, const pp__chunk *c)
 {
-    if (w->state != W_READY || w->quit_sent || w->ninflight >= WINDOW)
+    if (w->state != W_READY || w->quit_sent)
         return 0;
     if (p->maxtasks != 0 && w->sent >= p->maxtasks)
         return 0;
-    /* A busy worker only gets small chunks ahead: they fit in the channel's
-     * buffer, so the write cannot block until the worker is done. */
-    return w->ninflight == 0 || w->inflight_bytes + c->frame.len <= PREFETCH_BYTES;
+    if (w->ninflight == 0)
+        return 1;
+    /* Work ahead only when nobody is idle, within the window, and in small
+     * chunks: they fit in the channel's buffer, so the write cannot block
+     * until the worker is done. */
+    return w->ninflight < window_locked(p) && w->inflight_bytes + c->frame.len <= PREFETCH_BYTES &&
+           !any_idle_worker_locked(p);
 }
 
 static void inflight_append(pp__wslot *w, pp__chunk *c)
@@ -331,6 +362,7 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
             queue_push_front(p, c);
             break;
         }
+        c->sent_ns = pp__plat_now_ns();
         inflight_append(w, c);
     }
     if (out->len == 0 && w->quit_wanted && !w->quit_sent && w->ninflight == 0 &&
@@ -372,11 +404,15 @@ static void pump_locked(pp_pool *p, pp__wslot *w)
 
 static void pump_all_locked(pp_pool *p)
 {
-    int i;
+    int i, pass;
 
-    for (i = 0; i < p->n && (p->q_head != NULL || p->state == P_CLOSED); i++) {
-        if (p->w[i].state == W_READY)
-            pump_locked(p, &p->w[i]);
+    /* Idle workers first, so work spreads before anyone works ahead. */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < p->n && (p->q_head != NULL || p->state == P_CLOSED); i++) {
+            pp__wslot *w = &p->w[i];
+            if (w->state == W_READY && (pass == 1 || w->ninflight == 0))
+                pump_locked(p, w);
+        }
     }
 }
 
@@ -451,6 +487,19 @@ static pp_status read_outcome(pp__rd *rd, pp_status *st, int *code, const uint8_
     return PP_OK;
 }
 
+/* A chunk's service time: from when the worker could start it (sent, or
+ * its previous result) to its result. The pool's moving average sizes the
+ * prefetch window (window_locked). */
+static void record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
+{
+    int64_t now = pp__plat_now_ns();
+    int64_t start = c->sent_ns > w->last_result_ns ? c->sent_ns : w->last_result_ns;
+    uint64_t service = now > start ? (uint64_t)(now - start) : 1;
+
+    w->last_result_ns = now;
+    p->chunk_ema_ns = p->chunk_ema_ns ? (p->chunk_ema_ns * 7 + service) / 8 : service;
+}
+
 static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
                                const uint8_t *payload)
 {
@@ -463,7 +512,6 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     pp__rd rd;
     int code;
 
-    (void)p;
     /* The worker answers in order: the oldest chunk in flight is the one. */
     if (c == NULL || c->id != h->id || c->count != h->count)
         return PP_EPROTO;
@@ -487,6 +535,7 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     c->job->raw = buf;
     if (st != PP_OK)
         return st;
+    record_service_time(p, w, c);
     w->inflight = c->next;
     if (w->inflight == NULL)
         w->inflight_tail = NULL;

@@ -91,6 +91,7 @@ typedef struct pp__chunk {
     uint64_t id;
     size_t first;
     uint16_t count;
+    int64_t sent_ns;           /* when it was written to its worker */
     pp__buf frame;
 } pp__chunk;
 
@@ -115,6 +116,7 @@ typedef struct pp__wslot {
     int quit_sent;
     int killed;                /* killed on purpose (terminate, protocol) */
     int init_reported;         /* READY received */
+    int64_t last_result_ns;    /* when its last result arrived */
     pp__exit_info exit;
 } pp__wslot;
 
@@ -148,6 +150,7 @@ struct pp_pool {
     struct pp_result *cb_head, *cb_tail;
     struct pp_result *live;
     uint64_t next_id;
+    uint64_t chunk_ema_ns;     /* moving average of a chunk's service time */
 };
 
 /* pool.c */

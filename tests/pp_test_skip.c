@@ -45,6 +45,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_METHODS(t_crashes),
     PP_SKIP_WIN_METHODS(t_maxtasks),
     PP_SKIP_WIN_METHODS(t_terminate),
+    PP_SKIP_WIN_METHODS(t_balance),
     PP_SKIP_WIN_METHODS(t_close),
     PP_SKIP_WIN_METHODS(t_initializer),
     PP_SKIP_WIN_METHODS(t_unregistered),

@@ -534,6 +534,37 @@ static void do_maxtasks(int m)
     finish_pool(p);
 }
 
+/* Long tasks spread over every worker: nobody works ahead while another
+ * worker is idle (regression: all short-queue tasks went to worker 0). */
+static void do_balance(int m)
+{
+    pp_pool *p = make_pool(m, 4, 0);
+    pp_result *rs[4];
+    int64_t pids[4];
+    int i, j, distinct = 0;
+
+    for (i = 0; i < 4; i++) {
+        pp_values *a = ints1(300);
+        PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_sleep, a, NULL, &rs[i]), PP_OK);
+        pp_values_destroy(a);
+    }
+    for (i = 0; i < 4; i++) {
+        const pp_values *v = NULL;
+        pids[i] = -1;
+        PP_ASSERT_STATUS(pp_result_get(rs[i], WAIT_MS, &v), PP_OK);
+        if (v)
+            pp_values_get_int(v, 0, &pids[i]);
+        pp_result_release(rs[i]);
+    }
+    for (i = 0; i < 4; i++) {
+        for (j = 0; j < i && pids[j] != pids[i]; j++)
+            ;
+        distinct += j == i;
+    }
+    PP_ASSERT_MSG(distinct == 4, "4 long tasks ran in %d of 4 workers", distinct);
+    finish_pool(p);
+}
+
 static void do_terminate(int m)
 {
     pp_pool *p = make_pool(m, 2, 0);
@@ -710,6 +741,7 @@ PER_METHOD(worker_killed)
 PER_METHOD(crashes)
 PER_METHOD(maxtasks)
 PER_METHOD(terminate)
+PER_METHOD(balance)
 PER_METHOD(close)
 PER_METHOD(initializer)
 PER_METHOD(unregistered)
@@ -1050,6 +1082,7 @@ static const pp_test_case cases[] = {
     MT(crashes, 120),
     MT(maxtasks, 300),
     M(terminate),
+    M(balance),
     M(close),
     M(initializer),
     M(unregistered),
