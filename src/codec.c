@@ -558,12 +558,35 @@ static pp_status decode_items(pp__rd *r, pp_values *v, attach_report *rep)
     return st;
 }
 
+/* Decode into the empty tuple v; on failure v is left empty and the
+ * reader unmoved. */
+static pp_status decode_into(pp__rd *r, pp_values *v, pp_status *attach_status,
+                             char *attach_err_name, size_t attach_err_name_len)
+{
+    attach_report rep;
+    size_t start;
+    pp_status st;
+
+    rep.st = attach_status;
+    rep.name = attach_err_name;
+    rep.name_len = attach_err_name_len;
+    attach_report_reset(&rep);
+    start = r->pos;
+    st = decode_items(r, v, &rep);
+    if (st != PP_OK) {
+        /* Nothing consumed, nothing returned, nothing to report about
+         * handles of a tuple that does not exist. */
+        r->pos = start;
+        pp__values_clear(v);
+        attach_report_reset(&rep);
+    }
+    return st;
+}
+
 pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status,
                             char *attach_err_name, size_t attach_err_name_len)
 {
-    attach_report rep;
     pp_values *v;
-    size_t start;
     pp_status st;
 
     if (out == NULL)
@@ -571,26 +594,25 @@ pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status
     *out = NULL;
     if (r == NULL)
         return PP_EINVAL;
-    rep.st = attach_status;
-    rep.name = attach_err_name;
-    rep.name_len = attach_err_name_len;
-    attach_report_reset(&rep);
-
     st = pp_values_create(&v);
     if (st != PP_OK)
         return st;
-    start = r->pos;
-    st = decode_items(r, v, &rep);
+    st = decode_into(r, v, attach_status, attach_err_name, attach_err_name_len);
     if (st != PP_OK) {
-        /* Nothing consumed, nothing returned, nothing to report about
-         * handles of a tuple that does not exist. */
-        r->pos = start;
         pp_values_destroy(v);
-        attach_report_reset(&rep);
         return st;
     }
     *out = v;
     return PP_OK;
+}
+
+pp_status pp__values_decode_reuse(pp__rd *r, pp_values *v, pp_status *attach_status,
+                                  char *attach_err_name, size_t attach_err_name_len)
+{
+    if (r == NULL || v == NULL)
+        return PP_EINVAL;
+    pp__values_clear(v);
+    return decode_into(r, v, attach_status, attach_err_name, attach_err_name_len);
 }
 
 pp_status pp__values_skip(pp__rd *r)

@@ -125,6 +125,11 @@ pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b);
 pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status,
                             char *attach_err_name, size_t attach_err_name_len);
 
+/* As pp__values_decode(), into an existing tuple that is emptied first
+ * (a worker decodes every task's arguments into the same tuple). */
+pp_status pp__values_decode_reuse(pp__rd *r, pp_values *v, pp_status *attach_status,
+                                  char *attach_err_name, size_t attach_err_name_len);
+
 /* Check that one well-formed tuple follows and step over it, without
  * allocating or attaching locks or shm blocks. PP_EPROTO (reader unmoved) otherwise. */
 pp_status pp__values_skip(pp__rd *r);

@@ -26,6 +26,7 @@ enum {
 
 typedef struct worker {
     pp__plat_chan *chan;
+    pp_values *args;   /* reused for every task */
     pp_values *result; /* reused for every task */
     pp__reader rd;
     pp__buf out;
@@ -132,7 +133,8 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     if (st != PP_OK)
         return st;
     for (i = 0; i < h->count && st == PP_OK; i++) {
-        st = pp__values_decode(&rd, &args, NULL, NULL, 0);
+        args = w->args;
+        st = pp__values_decode_reuse(&rd, args, NULL, NULL, 0);
         if (st != PP_OK)
             break;
         if (fst == PP_ENOTREGISTERED) {
@@ -146,7 +148,6 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
             st = put_outcome(w, &t, at);
             pp__values_clear(w->result);
         }
-        pp_values_destroy(args);
     }
     /* Task output reaches the terminal before the result: a caller that
      * prints after get() sees the task's lines first. */
@@ -258,9 +259,11 @@ int pp__worker_main(pp__plat_chan *chan)
     memset(&w, 0, sizeof w);
     w.chan = chan;
     pp__buf_init(&w.out);
-    if (pp_values_create(&w.result) != PP_OK || pp__reader_init(&w.rd, chan) != PP_OK)
+    if (pp_values_create(&w.args) != PP_OK || pp_values_create(&w.result) != PP_OK ||
+        pp__reader_init(&w.rd, chan) != PP_OK)
         return WORKER_EXIT_NOMEM;
     rc = worker_loop(&w);
+    pp_values_destroy(w.args);
     pp_values_destroy(w.result);
     pp__plat_flush_stdio();
     pp__reader_free(&w.rd);
