@@ -179,12 +179,13 @@ pp_status pp__win_object_name(const char *kind, const char *name, wchar_t *out)
 
 DWORD pp__win_wait(HANDLE h, int64_t timeout_ms)
 {
-    const int64_t slice_max = 0x7fffffffLL;
+    /* One hour per wait: DWORD timeouts top out at ~49 days (0xFFFFFFFF
+     * means INFINITE), and wine returns at once for very large ones. */
+    const int64_t slice_max = 3600000;
     DWORD r;
 
     if (timeout_ms < 0)
         return WaitForSingleObject(h, INFINITE);
-    /* DWORD timeouts top out at ~49 days and 0xFFFFFFFF means INFINITE. */
     for (;;) {
         DWORD slice = timeout_ms > slice_max ? (DWORD)slice_max : (DWORD)timeout_ms;
         r = WaitForSingleObject(h, slice);
