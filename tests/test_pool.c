@@ -506,12 +506,25 @@ static void do_crashes(int m)
     do_crash(m, tk_exit);
 }
 
+static int count_distinct(const int64_t *v, int n)
+{
+    int i, j, distinct = 0;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i && v[j] != v[i]; j++)
+            ;
+        distinct += j == i;
+    }
+    return distinct;
+}
+
 static void do_maxtasks(int m)
 {
     pp_pool *p = make_pool(m, 2, 1);
     pp_result *rs[500];
     int64_t pids[500];
-    size_t i, j, distinct = 0;
+    size_t i;
+    int distinct;
 
     for (i = 0; i < 500; i++)
         PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_pid, NULL, NULL, &rs[i]), PP_OK);
@@ -523,14 +536,10 @@ static void do_maxtasks(int m)
             pp_values_get_int(v, 0, &pids[i]);
         pp_result_release(rs[i]);
     }
-    for (i = 0; i < 500; i++) {
-        for (j = 0; j < i && pids[j] != pids[i]; j++)
-            ;
-        distinct += j == i;
-    }
+    distinct = count_distinct(pids, 500);
     /* one task per worker: every task on a fresh process (pids may only
      * repeat if the OS recycles them) */
-    PP_ASSERT_MSG(distinct >= 250, "only %lu distinct worker pids over 500 tasks", (unsigned long)distinct);
+    PP_ASSERT_MSG(distinct >= 250, "only %d distinct worker pids over 500 tasks", distinct);
     finish_pool(p);
 }
 
@@ -541,7 +550,7 @@ static void do_balance(int m)
     pp_pool *p = make_pool(m, 4, 0);
     pp_result *rs[4];
     int64_t pids[4];
-    int i, j, distinct = 0;
+    int i, distinct;
 
     for (i = 0; i < 4; i++) {
         pp_values *a = ints1(300);
@@ -556,11 +565,7 @@ static void do_balance(int m)
             pp_values_get_int(v, 0, &pids[i]);
         pp_result_release(rs[i]);
     }
-    for (i = 0; i < 4; i++) {
-        for (j = 0; j < i && pids[j] != pids[i]; j++)
-            ;
-        distinct += j == i;
-    }
+    distinct = count_distinct(pids, 4);
     PP_ASSERT_MSG(distinct == 4, "4 long tasks ran in %d of 4 workers", distinct);
     finish_pool(p);
 }
