@@ -31,6 +31,14 @@ pp_status pp__win_fail_last(void);
  * PP_EINVAL if name is NULL, empty, too long or not [A-Za-z0-9._-]. */
 pp_status pp__win_object_name(const char *kind, const char *name, wchar_t *out);
 
+/* Mark the procpool record that starts the mapping wname unlinked: its
+ * first word must be magic, its LONG flag sits at unlinked_off. PP_OK
+ * also when the mapping is absent (never created, or its last handle
+ * closed, which on Windows removes the name: both mean "unlinked", so
+ * close-then-unlink behaves as on POSIX); PP_EINVAL for a mapping that is
+ * not ours (foreign memory is left alone). */
+pp_status pp__win_mark_unlinked(const wchar_t *wname, uint32_t magic, size_t unlinked_off);
+
 /* WaitForSingleObject with an int64 millisecond timeout (PP_INFINITE or
  * >= 0); longer timeouts than a DWORD can express are waited in slices.
  * Returns the WaitForSingleObject result (WAIT_FAILED keeps GetLastError). */

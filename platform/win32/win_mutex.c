@@ -22,6 +22,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #define PP__WIN_LOCK_MAGIC   0x6b636c70u /* "plck" */
@@ -345,33 +346,11 @@ void pp__plat_mutex_close(pp__plat_mutex *m)
 pp_status pp__plat_mutex_unlink(const char *name)
 {
     wchar_t wname[PP__WIN_OBJNAME_MAX];
-    pp__win_lock_rec *rec;
     pp_status st;
-    HANDLE map;
 
     st = pp__win_object_name("lock", name, wname);
-    if (st != PP_OK)
-        return st;
-    map = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
-    if (map == NULL) {
-        /* Absent: never created, or its last handle closed, which on
-         * Windows removes the name. Both are "unlinked": PP_OK, so that
-         * close-then-unlink behaves as on POSIX. */
-        if (GetLastError() == ERROR_FILE_NOT_FOUND)
-            return PP_OK;
-        return pp__win_fail_last();
-    }
-    rec = (pp__win_lock_rec *)MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    st = rec == NULL ? pp__win_fail_last() : PP_OK;
-    if (rec != NULL) {
-        /* Not ours (wrong magic): leave foreign memory alone. */
-        if (rec->magic == PP__WIN_LOCK_MAGIC)
-            InterlockedExchange(&rec->unlinked, 1);
-        else
-            st = PP_EINVAL;
-        UnmapViewOfFile(rec);
-    }
-    CloseHandle(map);
+    if (st == PP_OK)
+        st = pp__win_mark_unlinked(wname, PP__WIN_LOCK_MAGIC, offsetof(pp__win_lock_rec, unlinked));
     if (st == PP_OK)
         pp__win_named_remove(NULL, name);
     return st;

@@ -12,6 +12,7 @@
  */
 #include "win_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #define PP__WIN_SHM_MAGIC   0x6d687370u /* "pshm" */
@@ -189,32 +190,10 @@ void pp__plat_shm_close(pp__plat_shm *s)
 pp_status pp__plat_shm_unlink(const char *name)
 {
     wchar_t wname[PP__WIN_OBJNAME_MAX];
-    pp__win_shm_hdr *hdr;
     pp_status st;
-    HANDLE map;
 
     st = pp__win_shm_name(name, wname);
     if (st != PP_OK)
         return st;
-    map = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
-    if (map == NULL) {
-        /* Absent: never created, or its last handle closed, which on
-         * Windows removes the name. Both are "unlinked": PP_OK, so that
-         * close-then-unlink behaves as on POSIX. */
-        if (GetLastError() == ERROR_FILE_NOT_FOUND)
-            return PP_OK;
-        return pp__win_fail_last();
-    }
-    hdr = (pp__win_shm_hdr *)MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    st = hdr == NULL ? pp__win_fail_last() : PP_OK;
-    if (hdr != NULL) {
-        /* Not ours (wrong magic): leave foreign memory alone. */
-        if (hdr->magic == PP__WIN_SHM_MAGIC)
-            InterlockedExchange(&hdr->unlinked, 1);
-        else
-            st = PP_EINVAL;
-        UnmapViewOfFile(hdr);
-    }
-    CloseHandle(map);
-    return st;
+    return pp__win_mark_unlinked(wname, PP__WIN_SHM_MAGIC, offsetof(pp__win_shm_hdr, unlinked));
 }
