@@ -66,6 +66,27 @@ typedef struct pp_test_helper {
         NULL, NULL, 0                                                                              \
     }
 
+/* Tests run once per start method. PP_TEST_PER_METHOD(foo) defines
+ * t_foo_fork, t_foo_spawn and t_foo_forkserver, each calling do_foo(method)
+ * (the PP_START_* values come from procpool/pool.h in the test file);
+ * PP_TEST_METHODS(foo, secs) lists the three (secs 0: default timeout). */
+#define PP_TEST_PER_METHOD(fn)                                                                     \
+    static void t_##fn##_fork(void)                                                                \
+    {                                                                                              \
+        do_##fn(PP_START_FORK);                                                                    \
+    }                                                                                              \
+    static void t_##fn##_spawn(void)                                                               \
+    {                                                                                              \
+        do_##fn(PP_START_SPAWN);                                                                   \
+    }                                                                                              \
+    static void t_##fn##_forkserver(void)                                                          \
+    {                                                                                              \
+        do_##fn(PP_START_FORKSERVER);                                                              \
+    }
+#define PP_TEST_METHODS(fn, secs)                                                                  \
+    PP_TEST_TIMEOUT(t_##fn##_fork, secs), PP_TEST_TIMEOUT(t_##fn##_spawn, secs),                   \
+        PP_TEST_TIMEOUT(t_##fn##_forkserver, secs)
+
 /* Defines the registration function of a suite (with its prototype, so
  * -Wmissing-prototypes stays quiet). */
 #define PP_TEST_SUITE(name)                                                                        \

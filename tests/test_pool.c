@@ -722,36 +722,22 @@ static void do_values_roundtrip(int m)
     finish_pool(p);
 }
 
-#define PER_METHOD(fn)                                                                             \
-    static void t_##fn##_fork(void)                                                                \
-    {                                                                                              \
-        do_##fn(PP_START_FORK);                                                                    \
-    }                                                                                              \
-    static void t_##fn##_spawn(void)                                                               \
-    {                                                                                              \
-        do_##fn(PP_START_SPAWN);                                                                   \
-    }                                                                                              \
-    static void t_##fn##_forkserver(void)                                                          \
-    {                                                                                              \
-        do_##fn(PP_START_FORKSERVER);                                                              \
-    }
-
-PER_METHOD(apply)
-PER_METHOD(map_10000)
-PER_METHOD(starmap)
-PER_METHOD(imap)
-PER_METHOD(callbacks)
-PER_METHOD(task_error)
-PER_METHOD(worker_killed)
-PER_METHOD(crashes)
-PER_METHOD(maxtasks)
-PER_METHOD(terminate)
-PER_METHOD(balance)
-PER_METHOD(close)
-PER_METHOD(initializer)
-PER_METHOD(unregistered)
-PER_METHOD(progress)
-PER_METHOD(values_roundtrip)
+PP_TEST_PER_METHOD(apply)
+PP_TEST_PER_METHOD(map_10000)
+PP_TEST_PER_METHOD(starmap)
+PP_TEST_PER_METHOD(imap)
+PP_TEST_PER_METHOD(callbacks)
+PP_TEST_PER_METHOD(task_error)
+PP_TEST_PER_METHOD(worker_killed)
+PP_TEST_PER_METHOD(crashes)
+PP_TEST_PER_METHOD(maxtasks)
+PP_TEST_PER_METHOD(terminate)
+PP_TEST_PER_METHOD(balance)
+PP_TEST_PER_METHOD(close)
+PP_TEST_PER_METHOD(initializer)
+PP_TEST_PER_METHOD(unregistered)
+PP_TEST_PER_METHOD(progress)
+PP_TEST_PER_METHOD(values_roundtrip)
 
 /* ------------------------------------------------------------ method-free tests */
 
@@ -1070,30 +1056,26 @@ static void do_parent_killed(int m)
     pp_test_child_free(c);
 }
 
-PER_METHOD(parent_killed)
+PP_TEST_PER_METHOD(parent_killed)
 
 static const pp_test_case cases[] = {
-#define M(fn) PP_TEST(t_##fn##_fork), PP_TEST(t_##fn##_spawn), PP_TEST(t_##fn##_forkserver)
-#define MT(fn, s)                                                                                  \
-    PP_TEST_TIMEOUT(t_##fn##_fork, s), PP_TEST_TIMEOUT(t_##fn##_spawn, s),                         \
-        PP_TEST_TIMEOUT(t_##fn##_forkserver, s)
-    M(apply),
-    M(map_10000),
-    M(starmap),
-    M(imap),
-    M(callbacks),
-    M(task_error),
-    M(worker_killed),
-    MT(crashes, 120),
-    MT(maxtasks, 300),
-    M(terminate),
-    M(balance),
-    M(close),
-    M(initializer),
-    M(unregistered),
-    M(progress),
-    M(values_roundtrip),
-    M(parent_killed),
+    PP_TEST_METHODS(apply, 0),
+    PP_TEST_METHODS(map_10000, 0),
+    PP_TEST_METHODS(starmap, 0),
+    PP_TEST_METHODS(imap, 0),
+    PP_TEST_METHODS(callbacks, 0),
+    PP_TEST_METHODS(task_error, 0),
+    PP_TEST_METHODS(worker_killed, 0),
+    PP_TEST_METHODS(crashes, 120),
+    PP_TEST_METHODS(maxtasks, 300),
+    PP_TEST_METHODS(terminate, 0),
+    PP_TEST_METHODS(balance, 0),
+    PP_TEST_METHODS(close, 0),
+    PP_TEST_METHODS(initializer, 0),
+    PP_TEST_METHODS(unregistered, 0),
+    PP_TEST_METHODS(progress, 0),
+    PP_TEST_METHODS(values_roundtrip, 0),
+    PP_TEST_METHODS(parent_killed, 0),
     PP_TEST(t_bad_arguments),
     PP_TEST(t_timeout_and_ready),
     PP_TEST(t_unobserved_failure_reported),

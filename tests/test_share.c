@@ -785,25 +785,11 @@ static void do_destroy_while_held(int m)
     pp_lock_destroy(l2);
 }
 
-#define PER_METHOD(fn)                                                                             \
-    static void t_##fn##_fork(void)                                                                \
-    {                                                                                              \
-        do_##fn(PP_START_FORK);                                                                    \
-    }                                                                                              \
-    static void t_##fn##_spawn(void)                                                               \
-    {                                                                                              \
-        do_##fn(PP_START_SPAWN);                                                                   \
-    }                                                                                              \
-    static void t_##fn##_forkserver(void)                                                          \
-    {                                                                                              \
-        do_##fn(PP_START_FORKSERVER);                                                              \
-    }
-
-PER_METHOD(task_arg)
-PER_METHOD(initializer)
-PER_METHOD(inherited)
-PER_METHOD(attach_cached)
-PER_METHOD(destroy_while_held)
+PP_TEST_PER_METHOD(task_arg)
+PP_TEST_PER_METHOD(initializer)
+PP_TEST_PER_METHOD(inherited)
+PP_TEST_PER_METHOD(attach_cached)
+PP_TEST_PER_METHOD(destroy_while_held)
 
 /* ------------------------------------------------------------ shm API */
 
@@ -878,14 +864,11 @@ static void t_shm_generated_names(void)
 }
 
 static const pp_test_case cases[] = {
-#define M(fn, s)                                                                                   \
-    PP_TEST_TIMEOUT(t_##fn##_fork, s), PP_TEST_TIMEOUT(t_##fn##_spawn, s),                         \
-        PP_TEST_TIMEOUT(t_##fn##_forkserver, s)
-    M(task_arg, 180),
-    M(initializer, 180),
-    M(inherited, 180),
-    M(attach_cached, 60),
-    M(destroy_while_held, 60),
+    PP_TEST_METHODS(task_arg, 180),
+    PP_TEST_METHODS(initializer, 180),
+    PP_TEST_METHODS(inherited, 180),
+    PP_TEST_METHODS(attach_cached, 60),
+    PP_TEST_METHODS(destroy_while_held, 60),
     PP_TEST(t_shm_api),
     PP_TEST(t_shm_generated_names),
     PP_TEST_END};
