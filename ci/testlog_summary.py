@@ -8,14 +8,21 @@ test, or a runner that died before its summary) counts as 1 passed or 1
 failed by meson's result. A test that printed "N passed, 0 failed" but
 whose process still failed (e.g. a sanitizer report at exit) adds 1 failed.
 
-Usage: testlog_summary.py TESTLOG [LABEL]
-Prints one line per meson test, then "PASSED FAILED" as the last line.
+It also collects the runner's own report lines of tests that did not pass
+("FAIL|TIMEOUT|CRASH  suite/test  1.234 s  detail") so that CI can repeat
+them in its final summary, where a truncated log still shows them.
+
+Usage: testlog_summary.py TESTLOG [LABEL] [--failures FILE]
+Prints one line per meson test, then "PASSED FAILED" as the last line;
+with --failures, writes one line per failed test (or failed meson test
+without a summary) to FILE.
 """
 import re
 import sys
 
 SECTION = re.compile(r"^=+ \d+/\d+ =+$")
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+BAD = re.compile(r"^(FAIL|TIMEOUT|CRASH)\s+\S+/\S+")
 
 
 def parse(path):
@@ -26,7 +33,7 @@ def parse(path):
         for raw in f:
             line = raw.rstrip("\r\n")
             if SECTION.match(line):
-                cur = {"name": "?", "result": "?", "summary": None}
+                cur = {"name": "?", "result": "?", "summary": None, "bad": []}
                 tests.append(cur)
                 where = "head"
                 continue
@@ -44,6 +51,8 @@ def parse(path):
             elif line == "=" * 78:  # meson's end of a test's section
                 cur, where = None, None
             elif where == "stdout":
+                if BAD.match(line):
+                    cur["bad"].append(" ".join(line.split()))
                 m = SUMMARY.match(line)
                 if m:
                     cur["summary"] = (int(m.group(1)), int(m.group(2)))
@@ -51,11 +60,20 @@ def parse(path):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    failures_path = None
+    if "--failures" in args:
+        i = args.index("--failures")
+        if i + 1 >= len(args):
+            sys.exit(__doc__)
+        failures_path = args[i + 1]
+        del args[i : i + 2]
+    if not args:
         sys.exit(__doc__)
-    label = sys.argv[2] if len(sys.argv) > 2 else ""
+    label = args[1] if len(args) > 1 else ""
     passed = failed = 0
-    for t in parse(sys.argv[1]):
+    bad_lines = []
+    for t in parse(args[0]):
         ok = t["result"] in ("exit status 0", "OK", "ok")
         if t["summary"] is not None:
             p, f = t["summary"]
@@ -67,7 +85,15 @@ def main():
             note = "  (no summary line: counted by meson's result)"
         passed += p
         failed += f
+        if t["bad"]:
+            bad_lines += [f"{label}{b}" for b in t["bad"]]
+        elif f:
+            bad_lines.append(f"{label}{t['name']}: [{t['result']}]{note}")
         print(f"  {label}{t['name']:<12} {p:5d} passed, {f:3d} failed   [{t['result']}]{note}")
+    if failures_path is not None:
+        with open(failures_path, "a", encoding="utf-8") as out:
+            for b in bad_lines:
+                out.write(b + "\n")
     print(f"{passed} {failed}")
 
 
