@@ -44,6 +44,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_METHODS(t_worker_killed),
     PP_SKIP_WIN_METHODS(t_crashes),
     PP_SKIP_WIN_METHODS(t_maxtasks),
+    PP_SKIP_WIN_METHODS(t_channel_outlives_worker),
     PP_SKIP_WIN_METHODS(t_terminate),
     PP_SKIP_WIN_METHODS(t_balance),
     PP_SKIP_WIN_METHODS(t_close),

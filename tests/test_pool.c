@@ -153,6 +153,67 @@ static int tk_exit(pp_task *t)
 }
 PP_TASK_REGISTER(tk_exit)
 
+/*
+ * Hand the worker's own channel end to a new process that outlives the
+ * worker (it publishes its pid in the shm block named by the argument and
+ * sleeps), then make the worker exit. The parent never sees EOF on the
+ * channel while that process lives: the pool must notice the death anyway.
+ * POSIX: a forked child keeps every fd. Windows: the channel handles, taken
+ * from the worker's --pp-role marker, are made inheritable for a child
+ * created with bInheritHandles.
+ */
+static int tk_leak_channel_exit(pp_task *t)
+{
+    const char *name;
+    pp__plat_shm *shm;
+    volatile int64_t *slot;
+
+    if (pp_values_unpack(pp_task_args(t), "s", &name) != PP_OK)
+        return pp_task_fail(t, 2, "expects a shm name");
+    if (pp__plat_shm_open(name, &shm) != PP_OK)
+        return pp_task_fail(t, 3, "cannot open shm %s", name);
+    slot = pp__plat_shm_ptr(shm);
+#ifdef _WIN32
+    {
+        wchar_t self[MAX_PATH + 1], line[2 * MAX_PATH];
+        const wchar_t *m = wcsstr(GetCommandLineW(), L"--pp-role=worker:");
+        unsigned long long rd = 0, wr = 0;
+        STARTUPINFOW si;
+        PROCESS_INFORMATION pi;
+
+        if (m == NULL || swscanf(m, L"--pp-role=worker:%llx:%llx", &rd, &wr) != 2)
+            return pp_task_fail(t, 4, "no worker marker on the command line");
+        SetHandleInformation((HANDLE)(uintptr_t)rd, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
+        SetHandleInformation((HANDLE)(uintptr_t)wr, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
+        GetModuleFileNameW(NULL, self, MAX_PATH);
+        self[MAX_PATH] = L'\0';
+        swprintf(line, sizeof line / sizeof line[0], L"\"%ls\" --helper pool-sleep 30000", self);
+        ZeroMemory(&si, sizeof si);
+        si.cb = sizeof si;
+        if (!CreateProcessW(NULL, line, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
+            return pp_task_fail(t, 5, "CreateProcessW failed: %lu", GetLastError());
+        *slot = (int64_t)pi.dwProcessId;
+        CloseHandle(pi.hThread);
+        CloseHandle(pi.hProcess);
+    }
+#else
+    {
+        pid_t pid = fork();
+
+        if (pid < 0)
+            return pp_task_fail(t, 5, "fork failed");
+        if (pid == 0) {
+            pp__plat_sleep_ms(30000);
+            _exit(0);
+        }
+        *slot = (int64_t)pid;
+    }
+#endif
+    pp__plat_shm_close(shm);
+    _Exit(3);
+}
+PP_TASK_REGISTER(tk_leak_channel_exit)
+
 static int64_t g_init_value = -1;
 
 static int tk_init(pp_task *t)
@@ -499,6 +560,40 @@ static void do_crash(int m, pp_task_fn fn)
     finish_pool(p);
 }
 
+/* The worker's channel end outlives the worker in another process: the
+ * task still fails with PP_EWORKERDIED (exit code 3), promptly. */
+static void do_channel_outlives_worker(int m)
+{
+    pp_pool *p = make_pool(m, 1, 0);
+    char name[PP_NAME_MAX + 1];
+    pp__plat_shm *shm;
+    volatile int64_t *slot;
+    pp_values *a;
+    pp_error e;
+    int64_t t0;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp__plat_shm_create(name, 64, &shm), PP_OK);
+    slot = pp__plat_shm_ptr(shm);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "s", name), PP_OK);
+    memset(&e, 0, sizeof e);
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_apply(p, tk_leak_channel_exit, a, NULL, &e), PP_EWORKERDIED);
+    /* the keeper sleeps 30 s: an answer before it is gone is the point */
+    PP_ASSERT_MSG(pp_test_now_ms() - t0 < 20000,
+                  "the death was seen only after %lld ms (when the keeper exited?)",
+                  (long long)(pp_test_now_ms() - t0));
+    CU_ASSERT_EQUAL(e.code, 3);
+    CU_ASSERT(*slot != 0);
+    if (*slot != 0)
+        kill_pid(*slot);
+    check_pool_works(p, 20);
+    pp_values_destroy(a);
+    pp__plat_shm_close(shm);
+    pp__plat_shm_unlink(name);
+    finish_pool(p);
+}
+
 static void do_crashes(int m)
 {
     do_crash(m, tk_segv);
@@ -731,6 +826,7 @@ PP_TEST_PER_METHOD(task_error)
 PP_TEST_PER_METHOD(worker_killed)
 PP_TEST_PER_METHOD(crashes)
 PP_TEST_PER_METHOD(maxtasks)
+PP_TEST_PER_METHOD(channel_outlives_worker)
 PP_TEST_PER_METHOD(terminate)
 PP_TEST_PER_METHOD(balance)
 PP_TEST_PER_METHOD(close)
@@ -1068,6 +1164,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(worker_killed, 0),
     PP_TEST_METHODS(crashes, 120),
     PP_TEST_METHODS(maxtasks, 300),
+    PP_TEST_METHODS(channel_outlives_worker, 60),
     PP_TEST_METHODS(terminate, 0),
     PP_TEST_METHODS(balance, 0),
     PP_TEST_METHODS(close, 0),
@@ -1084,7 +1181,17 @@ static const pp_test_case cases[] = {
     PP_TEST(t_fork_not_on_windows),
     PP_TEST_END};
 
-static const pp_test_helper helpers[] = {{"pool-parent", h_pool_parent}, {NULL, NULL}};
+/* "pool-sleep MS": a process that just lives for a while. */
+static int h_pool_sleep(int argc, char **argv)
+{
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    pp__plat_sleep_ms(atoi(argv[1]));
+    return 0;
+}
+
+static const pp_test_helper helpers[] = {
+    {"pool-parent", h_pool_parent}, {"pool-sleep", h_pool_sleep}, {NULL, NULL}};
 
 PP_TEST_SUITE(pool)
 {

@@ -81,6 +81,16 @@ pp_status pp__posix_chan_wrap(int fd, pp__plat_chan **out);
 /* The channel's socket. */
 int pp__posix_chan_fd(const pp__plat_chan *c);
 
+/* Make c's reads and writes also end (PP_ECONNLOST) when peer, the
+ * process at the other end, has exited and nothing it wrote is left to
+ * read, even if a copy of its end lives on elsewhere. peer must outlive
+ * c's I/O. */
+void pp__posix_chan_watch(pp__plat_chan *c, pp__plat_proc *peer);
+
+/* Has p exited? Non-blocking; a direct child is reaped (its exit status
+ * is kept for pp__plat_proc_wait). (posix_proc.c) */
+int pp__posix_proc_exited(pp__plat_proc *p);
+
 /* ------------------------------------------------ named shared segments */
 /* (posix_seg.c) Common part of named mutexes and named shm: a segment
  * "/<name>" starting with this header. */

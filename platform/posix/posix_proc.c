@@ -498,6 +498,7 @@ pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp
         pp__plat_proc_release(p); /* kills and reaps the new worker */
         return st;
     }
+    pp__posix_chan_watch(*chan, p);
     *proc = p;
     return PP_OK;
 }
@@ -518,6 +519,18 @@ void pp__plat_launcher_destroy(pp__plat_launcher *l)
 }
 
 /* ---------------------------------------------------------------- procs */
+
+int pp__posix_proc_exited(pp__plat_proc *p)
+{
+    int done;
+
+    pthread_mutex_lock(&p->l->mu);
+    if (!pp__posix_is_zygote(p->l))
+        pp__posix_try_reap(p);
+    done = p->done;
+    pthread_mutex_unlock(&p->l->mu);
+    return done;
+}
 
 pp_status pp__plat_proc_wait(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
 {

@@ -11,6 +11,12 @@
  *    shutdown happens still returns at once. CancelSynchronousIo cannot
  *    close that window; the waiting thread cancels its own request with
  *    CancelIoEx(handle, &its_overlapped).
+ *  - a channel to a worker also waits on the worker's process handle
+ *    (pp__win_chan_watch): once the worker has exited and its last bytes
+ *    are read, a read or write returns PP_ECONNLOST even if a copy of the
+ *    worker's pipe end lives on in another process (a process the task
+ *    started and let inherit it; wine, which does not honour
+ *    PROC_THREAD_ATTRIBUTE_HANDLE_LIST). EOF alone would hang then.
  * The pipe name is unique and unguessable (pid, sequence, 64 random bits),
  * the instance count is 1 (FILE_FLAG_FIRST_PIPE_INSTANCE) and remote
  * clients are rejected; the client end is opened by the parent itself
@@ -32,6 +38,7 @@ struct pp__plat_chan {
     HANDLE ev_read;     /* completion event of the (single) reader */
     HANDLE ev_write;    /* completion event of the (single) writer */
     HANDLE ev_shut;     /* manual-reset, set by pp__plat_chan_shutdown */
+    HANDLE peer;        /* the peer's process (our own handle), or NULL */
     volatile LONG shut; /* 1 after shutdown: fail fast without I/O */
 };
 
@@ -45,6 +52,8 @@ static void pp__win_chan_free(pp__plat_chan *c)
         CloseHandle(c->ev_write);
     if (c->ev_shut != NULL)
         CloseHandle(c->ev_shut);
+    if (c->peer != NULL)
+        CloseHandle(c->peer);
     free(c);
 }
 
@@ -117,6 +126,49 @@ pp_status pp__win_chan_pair(pp__plat_chan **parent, HANDLE *child)
     return PP_OK;
 }
 
+pp_status pp__win_chan_watch(pp__plat_chan *c, HANDLE process)
+{
+    HANDLE self = GetCurrentProcess();
+
+    if (c->peer != NULL)
+        return PP_EINVAL;
+    /* Our own copy: the channel may outlive the caller's process handle. */
+    if (!DuplicateHandle(self, process, self, &c->peer, SYNCHRONIZE, FALSE, 0))
+        return pp__win_fail_last();
+    return PP_OK;
+}
+
+/* Cancel request ov and wait until the kernel is done with it. A request
+ * that completed before the cancel took effect keeps its result. */
+static pp_status pp__win_chan_cancel(HANDLE h, OVERLAPPED *ov, DWORD *done, pp_status st)
+{
+    CancelIoEx(h, ov);
+    if (GetOverlappedResult(h, ov, done, TRUE) && *done > 0)
+        return PP_OK;
+    *done = 0;
+    return st;
+}
+
+/* The peer process has exited while our request on h was pending. A read
+ * still gets what the peer wrote before it died (it is in the pipe and the
+ * request completes); only with nothing left does the channel count as
+ * lost. */
+static pp_status pp__win_chan_peer_gone(pp__plat_chan *c, HANDLE h, OVERLAPPED *ov, DWORD *done)
+{
+    HANDLE evs[2];
+    DWORD avail = 0, r;
+
+    if (h == c->rd && PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL) && avail > 0) {
+        evs[0] = ov->hEvent;
+        evs[1] = c->ev_shut;
+        r = WaitForMultipleObjects(2, evs, FALSE, INFINITE);
+        if (r == WAIT_OBJECT_0 && GetOverlappedResult(h, ov, done, FALSE))
+            return PP_OK;
+    }
+    pp__plat_set_os_error(ERROR_BROKEN_PIPE);
+    return pp__win_chan_cancel(h, ov, done, PP_ECONNLOST);
+}
+
 /*
  * Finish an overlapped request the caller has issued (ok is ReadFile's or
  * WriteFile's result, GetLastError() still its error): wait for it or for
@@ -127,8 +179,8 @@ pp_status pp__win_chan_pair(pp__plat_chan **parent, HANDLE *child)
 static pp_status pp__win_chan_finish(pp__plat_chan *c, HANDLE h, OVERLAPPED *ov, BOOL ok,
                                      DWORD *done)
 {
-    HANDLE evs[2];
-    DWORD r;
+    HANDLE evs[3];
+    DWORD r, n = 2;
 
     if (ok) {
         /* Completed at once (data was waiting): no wait needed. */
@@ -140,7 +192,11 @@ static pp_status pp__win_chan_finish(pp__plat_chan *c, HANDLE h, OVERLAPPED *ov,
         return pp__win_fail_last();
     evs[0] = ov->hEvent;
     evs[1] = c->ev_shut;
-    r = WaitForMultipleObjects(2, evs, FALSE, INFINITE);
+    if (c->peer != NULL)
+        evs[n++] = c->peer;
+    r = WaitForMultipleObjects(n, evs, FALSE, INFINITE);
+    if (r == WAIT_OBJECT_0 + 2)
+        return pp__win_chan_peer_gone(c, h, ov, done);
     if (r == WAIT_OBJECT_0 + 1) {
         CancelIoEx(h, ov);
         /* Wait for the cancellation (or a completion that won the race):

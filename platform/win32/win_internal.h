@@ -70,6 +70,11 @@ pp_status pp__win_chan_pair(pp__plat_chan **parent, HANDLE *child);
  * channel afterwards (also on failure they are left to the caller). */
 pp_status pp__win_chan_adopt(HANDLE rd, HANDLE wr, pp__plat_chan **out);
 
+/* Make c's reads and writes also end (PP_ECONNLOST) when `process`, the
+ * peer, has exited and nothing it wrote is left to read; c keeps its own
+ * handle to it. Once per channel (PP_EINVAL otherwise). */
+pp_status pp__win_chan_watch(pp__plat_chan *c, HANDLE process);
+
 /* ---- saved argv (win_role.c) ---- */
 
 /* Copy of the program's arguments for spawning, as wide strings (the

@@ -340,6 +340,16 @@ pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp
      * EOF when the worker dies. */
     if (child != NULL)
         CloseHandle(child);
+    /* EOF is not enough: another process may hold a copy of the worker's
+     * end (see win_chan.c); the channel watches the process itself too. */
+    if (st == PP_OK) {
+        st = pp__win_chan_watch(mine, pi.hProcess);
+        if (st != PP_OK) {
+            TerminateProcess(pi.hProcess, PP__WIN_KILL_EXIT_CODE);
+            WaitForSingleObject(pi.hProcess, INFINITE);
+            CloseHandle(pi.hProcess);
+        }
+    }
     if (st != PP_OK) {
         pp__plat_chan_close(mine);
         free(p);
