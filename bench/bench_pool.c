@@ -7,7 +7,9 @@
  * Output: "<metric> <value>" lines (seconds or microseconds as named),
  * "#" lines for information. Every result is checked; a wrong one exits 1.
  *
- * usage: bench_pool [--processes N] [--quick]
+ * usage: bench_pool [--processes N] [--quick] [--only PREFIX]
+ *   --only PREFIX  run only the metrics whose name starts with PREFIX
+ *                  (e.g. "map_", "start_stop"), for profiling one path
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,13 @@ static int noop(pp_task *t)
 PP_TASK_REGISTER(noop)
 
 static int g_procs = 2;
+static const char *g_only = NULL;
+
+/* Is metric `name` selected by --only? */
+static int want(const char *name)
+{
+    return g_only == NULL || strncmp(name, g_only, strlen(g_only)) == 0;
+}
 
 static double seconds_since(int64_t t0)
 {
@@ -195,31 +204,50 @@ static void bench_imap_unordered(pp_pool *p, int n)
 int main(int argc, char **argv)
 {
     pp_status st = pp_init(&argc, &argv);
+    const char *map_name, *map1_name;
     int quick = 0, i;
     pp_pool *p;
 
     if (st != PP_OK)
         die("pp_init", st);
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--processes") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--processes") == 0 && i + 1 < argc) {
             g_procs = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--quick") == 0)
+        } else if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            g_only = argv[++i];
+        } else {
+            fprintf(stderr, "usage: bench_pool [--processes N] [--quick] [--only PREFIX]\n");
+            return 2;
+        }
     }
+    if (g_procs < 1) {
+        fprintf(stderr, "bench_pool: --processes must be >= 1\n");
+        return 2;
+    }
+    map_name = quick ? "map_100000_default_chunk_s" : "map_1000000_default_chunk_s";
+    map1_name = quick ? "map_2000_chunksize1_s" : "map_20000_chunksize1_s";
     printf("# procpool pool benchmark, %d worker processes\n", g_procs);
     if (pp__plat_default_start_method() == PP__START_FORK) {
-        bench_start_stop("start_stop_fork_s", PP_START_FORK, 5);
-        bench_start_stop("start_stop_forkserver_s", PP_START_FORKSERVER, 5);
+        if (want("start_stop_fork_s"))
+            bench_start_stop("start_stop_fork_s", PP_START_FORK, 5);
+        if (want("start_stop_forkserver_s"))
+            bench_start_stop("start_stop_forkserver_s", PP_START_FORKSERVER, 5);
     }
-    bench_start_stop("start_stop_spawn_s", PP_START_SPAWN, 5);
+    if (want("start_stop_spawn_s"))
+        bench_start_stop("start_stop_spawn_s", PP_START_SPAWN, 5);
     p = make_pool(PP_START_DEFAULT);
-    bench_apply_async(p, quick ? 2000 : 20000);
-    bench_apply(p, quick ? 200 : 2000);
-    bench_map(p, quick ? "map_100000_default_chunk_s" : "map_1000000_default_chunk_s",
-              quick ? 100000 : 1000000, 0);
-    bench_map(p, quick ? "map_2000_chunksize1_s" : "map_20000_chunksize1_s",
-              quick ? 2000 : 20000, 1);
-    bench_imap_unordered(p, quick ? 2000 : 20000);
+    if (want("apply_async_"))
+        bench_apply_async(p, quick ? 2000 : 20000);
+    if (want("apply_roundtrip_us"))
+        bench_apply(p, quick ? 200 : 2000);
+    if (want(map_name))
+        bench_map(p, map_name, quick ? 100000 : 1000000, 0);
+    if (want(map1_name))
+        bench_map(p, map1_name, quick ? 2000 : 20000, 1);
+    if (want("imap_unordered_"))
+        bench_imap_unordered(p, quick ? 2000 : 20000);
     stop_pool(p);
     return 0;
 }
