@@ -81,19 +81,43 @@ void pp__report_unobserved(struct pp_result *j)
     if (j->first_failed >= j->n || j->observed || j->reported)
         return;
     j->reported = 1;
-    e = j->items[j->first_failed].error;
+    e = pp__item_error(&j->items[j->first_failed]);
     pp__log(PP_LOG_ERROR, "unobserved failure of task '%s'%s: %s (%s)%s%s",
             j->fname, j->n > 1 ? " (map item)" : "", pp_err_name(e->status),
             pp_strerror(e->status), e->message[0] ? ": " : "", e->message);
+}
+
+pp_status pp__item_status(const pp__item *it)
+{
+    switch (it->state) {
+    case IT_PENDING:
+        return PP_ENOTREADY;
+    case IT_ERROR:
+        return (pp_status)(int32_t)it->aux;
+    default:
+        return PP_OK;
+    }
+}
+
+const pp_error *pp__item_error(const pp__item *it)
+{
+    static const pp_error no_memory = {
+        PP_ENOMEM, 0, "the task failed, but there was no memory to record its error"};
+
+    if (it->state != IT_ERROR)
+        return NULL;
+    return it->u.error != NULL ? it->u.error : &no_memory;
 }
 
 static void job_free(struct pp_result *j)
 {
     size_t i;
 
-    for (i = 0; i < j->n; i++) {
-        pp_values_destroy(j->items[i].value);
-        free(j->items[i].error);
+    for (i = 0; j->nheld > 0 && i < j->n; i++) {
+        if (j->items[i].state == IT_VALUE)
+            pp_values_destroy(j->items[i].u.value);
+        else if (j->items[i].state == IT_ERROR)
+            free(j->items[i].u.error);
     }
     free(j->items);
     free(j->order);
@@ -108,17 +132,20 @@ static void job_free(struct pp_result *j)
 pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values **value)
 {
     pp__item *it = &j->items[i];
+    pp_values *v;
     pp_status st;
     pp__rd rd;
 
-    if (it->value == NULL && it->raw != NULL) {
-        pp__rd_init(&rd, it->raw, it->rawlen);
-        st = pp__values_decode(&rd, &it->value, NULL, NULL, 0);
+    if (it->state == IT_RAW) {
+        pp__rd_init(&rd, it->u.raw, it->aux);
+        st = pp__values_decode(&rd, &v, NULL, NULL, 0);
         if (st != PP_OK)
             return st;
-        it->raw = NULL;
+        it->u.value = v;
+        it->state = IT_VALUE;
+        j->nheld++;
     }
-    *value = it->value;
+    *value = it->state == IT_VALUE ? it->u.value : NULL;
     return PP_OK;
 }
 
@@ -145,7 +172,6 @@ void pp__job_unref_locked(struct pp_result *j)
 
 static void item_finish(struct pp_result *j, size_t i, pp_status st)
 {
-    j->items[i].status = st;
     if (st != PP_OK && i < j->first_failed)
         j->first_failed = i;
     if (j->kind == JOB_IMAP_UNORDERED)
@@ -155,24 +181,34 @@ static void item_finish(struct pp_result *j, size_t i, pp_status st)
 
 void pp__item_fail(struct pp_result *j, size_t i, pp_status st, int code, const char *msg)
 {
-    pp_error *e = calloc(1, sizeof *e);
+    pp__item *it = &j->items[i];
+    pp_error *e;
 
-    if (j->items[i].status != PP_ENOTREADY)
+    if (it->state != IT_PENDING)
         return;
+    e = calloc(1, sizeof *e);
     if (e != NULL) {
         e->status = st;
         e->code = code;
         pp__strlcpy(e->message, msg, sizeof e->message);
+        j->nheld++;
     }
-    j->items[i].error = e;
+    it->state = IT_ERROR;
+    it->aux = (uint32_t)(int32_t)st;
+    it->u.error = e;
     /* Without memory for the details the status alone still gets through. */
     item_finish(j, i, st);
 }
 
 static void item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t len)
 {
-    j->items[i].raw = raw;
-    j->items[i].rawlen = (uint32_t)len;
+    pp__item *it = &j->items[i];
+
+    if (it->state != IT_PENDING)
+        return;
+    it->state = IT_RAW;
+    it->aux = (uint32_t)len; /* len < PP__FRAME_MAX */
+    it->u.raw = raw;
     item_finish(j, i, PP_OK);
 }
 
@@ -858,7 +894,7 @@ static void run_callbacks(pp_pool *p, struct pp_result *j)
 
     done = j->done;
     if (complete && j->first_failed < j->n) {
-        err = j->items[j->first_failed].error;
+        err = pp__item_error(&j->items[j->first_failed]);
         if (j->error_callback)
             j->observed = 1;
     }

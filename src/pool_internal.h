@@ -30,12 +30,19 @@ typedef struct pp__core {
     unsigned refs;           /* pool + live jobs */
 } pp__core;
 
+/* One item of a submission: 16 bytes, and all-zero means "not finished",
+ * so a million-item map needs no initialisation pass over its items and
+ * touches their memory only when results arrive. */
+enum { IT_PENDING = 0, IT_RAW, IT_VALUE, IT_ERROR };
+
 typedef struct pp__item {
-    pp_status status;   /* PP_ENOTREADY until finished */
-    pp_values *value;   /* decoded on first access (see raw) */
-    pp_error *error;
-    const uint8_t *raw; /* encoded result tuple inside a pp__rawbuf */
-    uint32_t rawlen;
+    uint32_t state; /* IT_* */
+    uint32_t aux;   /* IT_RAW: length of raw; IT_ERROR: the status (int32) */
+    union {
+        const uint8_t *raw; /* IT_RAW: encoded result inside a pp__rawbuf */
+        pp_values *value;   /* IT_VALUE: decoded on first access */
+        pp_error *error;    /* IT_ERROR: NULL if there was no memory for it */
+    } u;
 } pp__item;
 
 /* The payload of one RESULT frame, kept whole: results are decoded only
@@ -57,6 +64,7 @@ struct pp_result {
     pp__item *items;
     size_t done;
     size_t first_failed;    /* index, or n when none */
+    size_t nheld;           /* items owning a decoded value or an error */
     int complete;           /* every item finished */
     int ready;              /* complete and callbacks have run */
     int observed;           /* someone saw the outcome (see result.h) */
@@ -154,6 +162,11 @@ struct pp_pool {
 };
 
 /* pool.c */
+/* PP_ENOTREADY, PP_OK or the item's error status. */
+pp_status pp__item_status(const pp__item *it);
+/* The error of a failed item (never NULL for one: a static stand-in when
+ * there was no memory for the details); NULL for any other item. */
+const pp_error *pp__item_error(const pp__item *it);
 /* The decoded value of successful item i (decoding it on first use);
  * caller holds the mutex. */
 pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values **value);

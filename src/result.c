@@ -7,7 +7,7 @@
 
 static pp_status first_status(const struct pp_result *r)
 {
-    return r->first_failed < r->n ? r->items[r->first_failed].status : PP_OK;
+    return r->first_failed < r->n ? pp__item_status(&r->items[r->first_failed]) : PP_OK;
 }
 
 /* On the result thread a result whose callbacks are still to run there can
@@ -112,7 +112,7 @@ const pp_error *pp_result_error(pp_result *r)
     apr_thread_mutex_lock(r->core->mu);
     if (r->ready && r->first_failed < r->n) {
         r->observed = 1;
-        e = r->items[r->first_failed].error;
+        e = pp__item_error(&r->items[r->first_failed]);
     }
     apr_thread_mutex_unlock(r->core->mu);
     return e;
@@ -127,7 +127,7 @@ size_t pp_result_count(const pp_result *r)
 static pp_status item_locked(struct pp_result *r, size_t i, const pp_values **value,
                              const pp_error **error)
 {
-    pp_status st = r->items[i].status;
+    pp_status st = pp__item_status(&r->items[i]);
 
     if (st == PP_ENOTREADY)
         return st;
@@ -137,7 +137,7 @@ static pp_status item_locked(struct pp_result *r, size_t i, const pp_values **va
             return st; /* out of memory decoding it; the item stays readable */
     }
     if (error != NULL)
-        *error = r->items[i].error;
+        *error = pp__item_error(&r->items[i]);
     if (st != PP_OK)
         r->observed = 1;
     return st;
@@ -188,7 +188,7 @@ static size_t iter_peek_locked(const struct pp_result *r)
 {
     if (r->kind == JOB_IMAP_UNORDERED)
         return r->cursor < r->order_len ? r->order[r->cursor] : r->n;
-    if (r->cursor < r->n && r->items[r->cursor].status != PP_ENOTREADY)
+    if (r->cursor < r->n && r->items[r->cursor].state != IT_PENDING)
         return r->cursor;
     return r->n;
 }

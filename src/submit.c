@@ -115,7 +115,6 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
 {
     struct pp_result *j = calloc(1, sizeof *j);
     const char *name = pp_task_name(fn);
-    size_t i;
 
     if (j == NULL)
         return PP_ENOMEM;
@@ -128,8 +127,6 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
         free(j);
         return PP_ENOMEM;
     }
-    for (i = 0; i < n; i++)
-        j->items[i].status = PP_ENOTREADY;
     j->kind = kind;
     j->n = n;
     j->first_failed = n;

@@ -29,25 +29,26 @@
 
 #define PACK_CHARS "ildsbkm"
 
-typedef struct blob {
-    uint8_t *p; /* n bytes + NUL */
-    size_t n;
-} blob;
-
-/* A lock or shm item. */
+/* A lock or shm item: its own allocation, so that the common items stay
+ * small (below). */
 typedef struct named_ref {
     char name[PP__NAME_BUF];
     void *h;      /* pp_lock * / pp_shm *, borrowed; NULL if resolution failed */
     pp_status st; /* why h is NULL */
 } named_ref;
 
+/* 16 bytes on 64-bit targets: a million-int tuple is 16 MB, not 56 MB —
+ * memory that map's arguments and results are built in and read from.
+ * n is the length of a string or byte buffer (at most PP_VALUE_MAX_BYTES,
+ * which fits in 32 bits). */
 typedef struct value_item {
     pp_type type;
+    uint32_t n;
     union {
         int64_t i;
-        uint64_t d; /* IEEE-754 bits, never loaded into an FP register */
-        blob b;
-        named_ref k; /* PP_TYPE_LOCK, PP_TYPE_SHM */
+        uint64_t d;  /* IEEE-754 bits, never loaded into an FP register */
+        uint8_t *p;  /* PP_TYPE_STR, PP_TYPE_BYTES: n bytes + NUL */
+        named_ref *k; /* PP_TYPE_LOCK, PP_TYPE_SHM */
     } u;
 } value_item;
 
@@ -74,9 +75,25 @@ pp_status pp_values_create(pp_values **out)
     return PP_OK;
 }
 
-static int has_blob(const value_item *it)
+static int is_named(pp_type type)
 {
-    return it->type == PP_TYPE_STR || it->type == PP_TYPE_BYTES;
+    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM;
+}
+
+/* Does the item own an allocation (u.p or u.k)? */
+static int has_heap(const value_item *it)
+{
+    return it->type == PP_TYPE_STR || it->type == PP_TYPE_BYTES || is_named(it->type);
+}
+
+static void item_free(value_item *it)
+{
+    if (!has_heap(it))
+        return;
+    if (is_named(it->type))
+        free(it->u.k);
+    else
+        free(it->u.p);
 }
 
 void pp_values_destroy(pp_values *v)
@@ -85,10 +102,8 @@ void pp_values_destroy(pp_values *v)
 
     if (v == NULL)
         return;
-    for (i = 0; i < v->count; i++) {
-        if (has_blob(&v->items[i]))
-            free(v->items[i].u.b.p);
-    }
+    for (i = 0; i < v->count; i++)
+        item_free(&v->items[i]);
     free(v->items);
     free(v);
 }
@@ -97,10 +112,8 @@ void pp__values_clear(pp_values *v)
 {
     size_t i;
 
-    for (i = 0; i < v->count; i++) {
-        if (has_blob(&v->items[i]))
-            free(v->items[i].u.b.p);
-    }
+    for (i = 0; i < v->count; i++)
+        item_free(&v->items[i]);
     v->count = 0;
     v->enc_size = PP__VALUES_HDR;
 }
@@ -165,15 +178,18 @@ static void slot_commit(pp_values *v, pp_type type, size_t enc)
     v->enc_size += enc;
 }
 
-static pp_status blob_dup(const void *p, size_t n, blob *b)
+/* n <= PP_VALUE_MAX_BYTES: no overflow, and n fits the item's u32. */
+static pp_status blob_dup(const void *p, size_t n, value_item *it)
 {
-    b->p = malloc(n + 1); /* n <= PP_VALUE_MAX_BYTES: no overflow */
-    if (b->p == NULL)
+    uint8_t *c = malloc(n + 1);
+
+    if (c == NULL)
         return PP_ENOMEM;
     if (n > 0)
-        memcpy(b->p, p, n);
-    b->p[n] = 0;
-    b->n = n;
+        memcpy(c, p, n);
+    c[n] = 0;
+    it->u.p = c;
+    it->n = (uint32_t)n;
     return PP_OK;
 }
 
@@ -227,7 +243,7 @@ static pp_status add_blob(pp_values *v, pp_type type, const void *p, size_t n)
     st = slot_get(v, ENC_BLOB_HDR + n, &it);
     if (st != PP_OK)
         return st;
-    st = blob_dup(p, n, &it->u.b);
+    st = blob_dup(p, n, it);
     if (st != PP_OK)
         return st;
     slot_commit(v, type, ENC_BLOB_HDR + n);
@@ -260,11 +276,6 @@ pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n)
     return add_blob(v, PP_TYPE_BYTES, p, n);
 }
 
-static int is_named(pp_type type)
-{
-    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM;
-}
-
 static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h,
                            pp_status resolve_st)
 {
@@ -281,9 +292,12 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h
     st = slot_get(v, enc, &it);
     if (st != PP_OK)
         return st;
-    memcpy(it->u.k.name, name, n + 1);
-    it->u.k.h = h;
-    it->u.k.st = resolve_st;
+    it->u.k = malloc(sizeof *it->u.k);
+    if (it->u.k == NULL)
+        return PP_ENOMEM;
+    memcpy(it->u.k->name, name, n + 1);
+    it->u.k->h = h;
+    it->u.k->st = resolve_st;
     slot_commit(v, type, enc);
     return PP_OK;
 }
@@ -319,8 +333,15 @@ pp_status pp_values_add_shm(pp_values *v, pp_shm *shm)
 static pp_status item_copy(const value_item *src, value_item *dst)
 {
     *dst = *src;
-    if (has_blob(src))
-        return blob_dup(src->u.b.p, src->u.b.n, &dst->u.b);
+    if (is_named(src->type)) {
+        dst->u.k = malloc(sizeof *dst->u.k);
+        if (dst->u.k == NULL)
+            return PP_ENOMEM;
+        *dst->u.k = *src->u.k;
+        return PP_OK;
+    }
+    if (has_heap(src))
+        return blob_dup(src->u.p, src->n, dst);
     return PP_OK;
 }
 
@@ -433,7 +454,7 @@ pp_status pp_values_get_str(const pp_values *v, size_t i, const char **out)
         return PP_EINVAL;
     st = item_get(v, i, PP_TYPE_STR, &it);
     if (st == PP_OK)
-        *out = (const char *)it->u.b.p;
+        *out = (const char *)it->u.p;
     return st;
 }
 
@@ -446,8 +467,8 @@ pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **data, s
         return PP_EINVAL;
     st = item_get(v, i, PP_TYPE_BYTES, &it);
     if (st == PP_OK) {
-        *data = it->u.b.p;
-        *len = it->u.b.n;
+        *data = it->u.p;
+        *len = it->n;
     }
     return st;
 }
@@ -456,7 +477,7 @@ pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **data, s
  * never a NULL handle with PP_OK. */
 static pp_status named_status(const value_item *it)
 {
-    return it->u.k.h ? PP_OK : it->u.k.st;
+    return it->u.k->h ? PP_OK : it->u.k->st;
 }
 
 pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out)
@@ -469,7 +490,7 @@ pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out)
     st = item_get(v, i, PP_TYPE_LOCK, &it);
     if (st != PP_OK)
         return st;
-    *out = it->u.k.h;
+    *out = it->u.k->h;
     return named_status(it);
 }
 
@@ -483,7 +504,7 @@ pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out)
     st = item_get(v, i, PP_TYPE_SHM, &it);
     if (st != PP_OK)
         return st;
-    *out = it->u.k.h;
+    *out = it->u.k->h;
     return named_status(it);
 }
 
@@ -491,14 +512,14 @@ const char *pp__values_lock_name(const pp_values *v, size_t i)
 {
     if (pp_values_type(v, i) != PP_TYPE_LOCK)
         return NULL;
-    return v->items[i].u.k.name;
+    return v->items[i].u.k->name;
 }
 
 const char *pp__values_named_name(const pp_values *v, size_t i)
 {
     if (!is_named(pp_values_type(v, i)))
         return NULL;
-    return v->items[i].u.k.name;
+    return v->items[i].u.k->name;
 }
 
 pp_status pp__values_attach_error(const pp_values *v, size_t *index)
@@ -621,17 +642,17 @@ static void unpack_store(char c, const value_item *it, const unpack_out *o)
         memcpy(o->p, &it->u.d, sizeof(double));
         break;
     case 's':
-        *(const char **)o->p = (const char *)it->u.b.p;
+        *(const char **)o->p = (const char *)it->u.p;
         break;
     case 'b':
-        *(const void **)o->p = it->u.b.p;
-        *o->len = it->u.b.n;
+        *(const void **)o->p = it->u.p;
+        *o->len = it->n;
         break;
     case 'k':
-        *(pp_lock **)o->p = it->u.k.h;
+        *(pp_lock **)o->p = it->u.k->h;
         break;
     default: /* 'm' */
-        *(pp_shm **)o->p = it->u.k.h;
+        *(pp_shm **)o->p = it->u.k->h;
         break;
     }
 }
