@@ -12,7 +12,10 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include <apr_atomic.h>
+
 #include "codec.h"
+#include "platform.h"
 #include "pp_internal.h"
 #include "value_internal.h"
 
@@ -66,18 +69,136 @@ static uint64_t ld_le64(const uint8_t *p)
 
 /* ---------------------------------------------------------------- buffer */
 
+/*
+ * Large blocks: populated memory from pp__plat_big_alloc, in power-of-two
+ * size classes from PP__PLAT_BIG_MIN up, and a small process-wide cache
+ * of freed blocks (at most BIG_CACHE_MAX bytes) so that the next large map
+ * reuses memory that is already mapped instead of mapping and faulting it
+ * in again. Blocks above the largest class are mapped and unmapped
+ * directly. The cache's lock is a spin on one word (apr_atomic): it is
+ * held for a few pointer moves only.
+ */
+#define BIG_CLASSES 9 /* 256 KiB .. 64 MiB */
+#define BIG_CACHE_MAX ((size_t)64 * 1024 * 1024)
+
+typedef struct big_free {
+    struct big_free *next;
+} big_free;
+
+static struct {
+    volatile apr_uint32_t lock;
+    big_free *head[BIG_CLASSES];
+    size_t bytes;
+} g_big;
+
+/* Size class of an n-byte request (n >= PP__PLAT_BIG_MIN), or -1 above the
+ * largest; *size is what is really allocated. */
+static int big_class(size_t n, size_t *size)
+{
+    size_t sz = PP__PLAT_BIG_MIN;
+    int k;
+
+    for (k = 0; k < BIG_CLASSES; k++, sz *= 2) {
+        if (n <= sz) {
+            *size = sz;
+            return k;
+        }
+    }
+    *size = n;
+    return -1;
+}
+
+static void big_lock(void)
+{
+    while (apr_atomic_cas32(&g_big.lock, 1, 0) != 0) {
+    }
+}
+
+static void big_unlock(void)
+{
+    apr_atomic_set32(&g_big.lock, 0);
+}
+
+/* n >= PP__PLAT_BIG_MIN bytes; *cap gets the usable size. */
+static void *big_alloc(size_t n, int zero, size_t *cap)
+{
+    big_free *b = NULL;
+    int k = big_class(n, cap);
+
+    if (k >= 0) {
+        big_lock();
+        b = g_big.head[k];
+        if (b != NULL) {
+            g_big.head[k] = b->next;
+            g_big.bytes -= *cap;
+        }
+        big_unlock();
+    }
+    if (b == NULL)
+        return pp__plat_big_alloc(*cap); /* zeroed */
+    if (zero)
+        memset(b, 0, n);
+    return b;
+}
+
+static void big_release(void *p, size_t n)
+{
+    size_t size;
+    int k = big_class(n, &size);
+    int cached = 0;
+
+    if (p == NULL)
+        return;
+    if (k >= 0) {
+        big_lock();
+        if (g_big.bytes + size <= BIG_CACHE_MAX) {
+            ((big_free *)p)->next = g_big.head[k];
+            g_big.head[k] = p;
+            g_big.bytes += size;
+            cached = 1;
+        }
+        big_unlock();
+    }
+    if (!cached)
+        pp__plat_big_free(p, size);
+}
+
+void *pp__mem_zalloc(size_t n)
+{
+    size_t cap;
+
+    return n < PP__PLAT_BIG_MIN ? calloc(1, n ? n : 1) : big_alloc(n, 1, &cap);
+}
+
+void pp__mem_free(void *p, size_t n)
+{
+    if (n < PP__PLAT_BIG_MIN)
+        free(p);
+    else
+        big_release(p, n);
+}
+
 void pp__buf_init(pp__buf *b)
 {
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->big = 0;
+}
+
+static void buf_release(uint8_t *data, size_t cap, int big)
+{
+    if (big)
+        big_release(data, cap);
+    else
+        free(data);
 }
 
 void pp__buf_free(pp__buf *b)
 {
     if (b == NULL)
         return;
-    free(b->data);
+    buf_release(b->data, b->cap, b->big);
     pp__buf_init(b);
 }
 
@@ -101,9 +222,21 @@ pp_status pp__buf_reserve(pp__buf *b, size_t extra)
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    data = realloc(b->data, cap);
-    if (data == NULL)
-        return PP_ENOMEM;
+    if (cap < PP__PLAT_BIG_MIN) {
+        data = realloc(b->data, cap);
+        if (data == NULL)
+            return PP_ENOMEM;
+    } else {
+        /* Large buffers (a map's TASK frames) come populated: see
+         * pp__plat_big_alloc. */
+        data = big_alloc(cap, 0, &cap);
+        if (data == NULL)
+            return PP_ENOMEM;
+        if (b->len > 0)
+            memcpy(data, b->data, b->len);
+        buf_release(b->data, b->cap, b->big);
+        b->big = 1;
+    }
     b->data = data;
     b->cap = cap;
     return PP_OK;
@@ -613,6 +746,19 @@ pp_status pp__values_decode_reuse(pp__rd *r, pp_values *v, pp_status *attach_sta
         return PP_EINVAL;
     pp__values_clear(v);
     return decode_into(r, v, attach_status, attach_err_name, attach_err_name_len);
+}
+
+int pp__values_peek_scalar(const pp__rd *r, pp_type *type, uint64_t *bits)
+{
+    const uint8_t *p = r->p + r->pos;
+
+    if (pp__rd_left(r) < PP__VALUES_HDR + 9 || ld_le32(p) != 1)
+        return 0;
+    if (p[4] != (uint8_t)PP_TYPE_INT && p[4] != (uint8_t)PP_TYPE_DOUBLE)
+        return 0;
+    *type = (pp_type)p[4];
+    *bits = ld_le64(p + 5);
+    return 1;
 }
 
 pp_status pp__values_skip(pp__rd *r)

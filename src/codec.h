@@ -43,7 +43,13 @@ typedef struct pp__buf {
     uint8_t *data;
     size_t len;
     size_t cap;
+    int big; /* data is from pp__plat_big_alloc (cap >= PP__PLAT_BIG_MIN) */
 } pp__buf;
+
+/* n zeroed bytes: calloc below PP__PLAT_BIG_MIN, pp__plat_big_alloc from
+ * there on. Free with pp__mem_free(p, n), the same n. */
+void *pp__mem_zalloc(size_t n);
+void pp__mem_free(void *p, size_t n);
 
 void pp__buf_init(pp__buf *b);
 void pp__buf_free(pp__buf *b);
@@ -129,6 +135,11 @@ pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status
  * (a worker decodes every task's arguments into the same tuple). */
 pp_status pp__values_decode_reuse(pp__rd *r, pp_values *v, pp_status *attach_status,
                                   char *attach_err_name, size_t attach_err_name_len);
+
+/* If the tuple at r's position is one int or one double (the commonest
+ * task result), return 1 with its type and bits (a double's IEEE-754
+ * bits); else 0. Does not move r or check what follows the scalar. */
+int pp__values_peek_scalar(const pp__rd *r, pp_type *type, uint64_t *bits);
 
 /* Check that one well-formed tuple follows and step over it, without
  * allocating or attaching locks or shm blocks. PP_EPROTO (reader unmoved) otherwise. */

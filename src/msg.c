@@ -25,6 +25,18 @@ pp_status pp__fnref_make(pp_task_fn fn, int allow_address, pp__fnref *ref)
     return PP_OK;
 }
 
+size_t pp__fnref_encoded_size(const pp__fnref *ref)
+{
+    switch (ref->kind) {
+    case PP__FN_NAME:
+        return 1 + 4 + strlen(ref->name);
+    case PP__FN_ADDR:
+        return 1 + 8;
+    default:
+        return 1;
+    }
+}
+
 pp_status pp__fnref_encode(const pp__fnref *ref, pp__buf *b)
 {
     pp_status st = pp__buf_put_u8(b, (uint8_t)ref->kind);

@@ -36,6 +36,8 @@ typedef struct pp__fnref {
  * allow_address (fork), else PP_ENOTREGISTERED. fn NULL → PP__FN_NONE. */
 pp_status pp__fnref_make(pp_task_fn fn, int allow_address, pp__fnref *ref);
 pp_status pp__fnref_encode(const pp__fnref *ref, pp__buf *b);
+/* Bytes pp__fnref_encode() appends. */
+size_t pp__fnref_encoded_size(const pp__fnref *ref);
 /* Decode and resolve to a function: PP_ENOTREGISTERED if the name is not
  * registered here, PP_EPROTO if malformed. */
 pp_status pp__fnref_decode(pp__rd *r, pp__fnref *ref);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "pool_internal.h"
+#include "value_internal.h"
 
 #define WINDOW 64u                   /* chunks outstanding per worker, at most */
 #define PREFETCH_NS 2000000          /* queue ~2 ms of work ahead of a busy worker */
@@ -119,11 +120,11 @@ static void job_free(struct pp_result *j)
         else if (j->items[i].state == IT_ERROR)
             free(j->items[i].u.error);
     }
-    free(j->items);
+    pp__mem_free(j->items, j->n * sizeof *j->items);
     free(j->order);
     while (j->raw != NULL) {
         pp__rawbuf *next = j->raw->next;
-        free(j->raw);
+        pp__mem_free(j->raw, j->raw->size);
         j->raw = next;
     }
     free(j);
@@ -136,7 +137,19 @@ pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values *
     pp_status st;
     pp__rd rd;
 
-    if (it->state == IT_RAW) {
+    if (it->state == IT_SCALAR) {
+        st = pp_values_create(&v);
+        if (st == PP_OK)
+            st = it->aux == (uint32_t)PP_TYPE_INT ? pp_values_add_int(v, (int64_t)it->u.bits)
+                                                 : pp__values_add_double_bits(v, it->u.bits);
+        if (st != PP_OK) {
+            pp_values_destroy(v);
+            return st;
+        }
+        it->u.value = v;
+        it->state = IT_VALUE;
+        j->nheld++;
+    } else if (it->state == IT_RAW) {
         pp__rd_init(&rd, it->u.raw, it->aux);
         st = pp__values_decode(&rd, &v, NULL, NULL, 0);
         if (st != PP_OK)
@@ -212,6 +225,18 @@ static void item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size
     item_finish(j, i, PP_OK);
 }
 
+static void item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64_t bits)
+{
+    pp__item *it = &j->items[i];
+
+    if (it->state != IT_PENDING)
+        return;
+    it->state = IT_SCALAR;
+    it->aux = (uint32_t)type;
+    it->u.bits = bits;
+    item_finish(j, i, PP_OK);
+}
+
 /* Queue work for the result thread (callbacks, async progress). */
 static void cb_enqueue(pp_pool *p, struct pp_result *j)
 {
@@ -264,6 +289,16 @@ static void job_complete_locked(struct pp_result *j)
 void pp__job_complete_empty_locked(struct pp_result *j)
 {
     job_complete_locked(j);
+}
+
+void pp__job_fail_range_locked(struct pp_result *j, size_t from, size_t to, pp_status st,
+                               const char *msg)
+{
+    size_t i;
+
+    for (i = from; i < to; i++)
+        pp__item_fail(j, i, st, 0, msg);
+    job_after_items_locked(j);
 }
 
 /* Fail every unfinished item of a chunk. */
@@ -464,7 +499,7 @@ static void maybe_quit_workers_locked(pp_pool *p)
 {
     int i;
 
-    if (p->state != P_CLOSED || p->q_head != NULL)
+    if (p->state != P_CLOSED || p->q_head != NULL || p->feeding > 0)
         return;
     for (i = 0; i < p->n; i++) {
         pp__wslot *w = &p->w[i];
@@ -473,6 +508,14 @@ static void maybe_quit_workers_locked(pp_pool *p)
             pump_locked(p, w);
         }
     }
+}
+
+void pp__feed_end_locked(pp_pool *p)
+{
+    p->feeding--;
+    maybe_quit_workers_locked(p);
+    apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
 }
 
 /* ---------------------------------------------------------------- broken */
@@ -536,39 +579,64 @@ static void record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
     p->chunk_ema_ns = p->chunk_ema_ns ? (p->chunk_ema_ns * 7 + service) / 8 : service;
 }
 
+/* Keep the payload of a RESULT frame (once per frame): *buf is the copy. */
+static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint32_t len,
+                              pp__rawbuf **buf)
+{
+    pp__rawbuf *b;
+
+    if (*buf != NULL)
+        return PP_OK;
+    b = pp__mem_zalloc(sizeof *b + len);
+    if (b == NULL)
+        return PP_ENOMEM;
+    b->size = sizeof *b + len;
+    memcpy(b->data, payload, len);
+    b->next = j->raw;
+    j->raw = b;
+    *buf = b;
+    return PP_OK;
+}
+
+/* A chunk's results. A result that is one int or one double is stored in
+ * its item; any other is kept encoded (a copy of the payload, made at the
+ * first such result) and decoded when read. */
 static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
                                const uint8_t *payload)
 {
     char msg[PP__ERRMSG_MAX + 1];
     pp__chunk *c = w->inflight;
+    pp__rawbuf *buf = NULL;
     const uint8_t *raw;
-    pp__rawbuf *buf;
     pp_status st, ist;
     size_t i, rawlen;
-    pp__rd rd;
+    uint64_t bits;
+    pp_type type;
+    pp__rd rd, one;
     int code;
 
     /* The worker answers in order: the oldest chunk in flight is the one. */
     if (c == NULL || c->id != h->id || c->count != h->count)
         return PP_EPROTO;
-    buf = malloc(sizeof *buf + h->length);
-    if (buf == NULL)
-        return PP_ENOMEM;
-    memcpy(buf->data, payload, h->length);
-    pp__rd_init(&rd, buf->data, h->length);
+    pp__rd_init(&rd, payload, h->length);
     for (i = 0, st = PP_OK; i < c->count && st == PP_OK; i++) {
         msg[0] = '\0';
         st = read_outcome(&rd, &ist, &code, &raw, &rawlen, msg);
-        if (st == PP_OK && ist == PP_OK)
-            item_succeed(c->job, c->first + i, raw, rawlen);
-        else if (st == PP_OK)
+        if (st != PP_OK)
+            break;
+        pp__rd_init(&one, raw, rawlen);
+        if (ist != PP_OK) {
             pp__item_fail(c->job, c->first + i, ist, code, msg);
+        } else if (rawlen == PP__VALUES_HDR + 9 && pp__values_peek_scalar(&one, &type, &bits)) {
+            item_succeed_scalar(c->job, c->first + i, type, bits);
+        } else {
+            st = keep_payload(c->job, payload, h->length, &buf);
+            if (st == PP_OK)
+                item_succeed(c->job, c->first + i, buf->data + (raw - payload), rawlen);
+        }
     }
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
-    /* Items already recorded point into buf: it belongs to the job now. */
-    buf->next = c->job->raw;
-    c->job->raw = buf;
     if (st != PP_OK)
         return st;
     record_service_time(p, w, c);
@@ -816,7 +884,7 @@ static int work_left_locked(const pp_pool *p)
 {
     int i;
 
-    if (p->q_head != NULL)
+    if (p->q_head != NULL || p->feeding > 0)
         return 1;
     for (i = 0; i < p->n; i++) {
         if (p->w[i].ninflight > 0)

@@ -33,23 +33,28 @@ typedef struct pp__core {
 /* One item of a submission: 16 bytes, and all-zero means "not finished",
  * so a million-item map needs no initialisation pass over its items and
  * touches their memory only when results arrive. */
-enum { IT_PENDING = 0, IT_RAW, IT_VALUE, IT_ERROR };
+enum { IT_PENDING = 0, IT_SCALAR, IT_RAW, IT_VALUE, IT_ERROR };
 
 typedef struct pp__item {
     uint32_t state; /* IT_* */
-    uint32_t aux;   /* IT_RAW: length of raw; IT_ERROR: the status (int32) */
+    uint32_t aux;   /* IT_SCALAR: the pp_type; IT_RAW: length of raw;
+                       IT_ERROR: the status (int32) */
     union {
+        uint64_t bits;      /* IT_SCALAR: a one-int / one-double result, kept
+                               here instead of its frame (no copy of it) */
         const uint8_t *raw; /* IT_RAW: encoded result inside a pp__rawbuf */
         pp_values *value;   /* IT_VALUE: decoded on first access */
         pp_error *error;    /* IT_ERROR: NULL if there was no memory for it */
     } u;
 } pp__item;
 
-/* The payload of one RESULT frame, kept whole: results are decoded only
- * when read, so a million-item map costs one allocation per chunk here,
- * not several per item. */
+/* The payload of one RESULT frame, kept whole when it has a result that is
+ * not a single scalar: results are decoded only when read, so a
+ * million-item map costs one allocation per chunk here, not several per
+ * item. */
 typedef struct pp__rawbuf {
     struct pp__rawbuf *next;
+    size_t size; /* of the whole allocation (pp__mem_free) */
     uint8_t data[1];
 } pp__rawbuf;
 
@@ -158,6 +163,7 @@ struct pp_pool {
     struct pp_result *cb_head, *cb_tail;
     struct pp_result *live;
     uint64_t next_id;
+    int feeding;               /* submissions still encoding more chunks */
     uint64_t chunk_ema_ns;     /* moving average of a chunk's service time */
 };
 
@@ -173,6 +179,12 @@ pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values *
 void pp__pump_all(pp_pool *p);
 void pp__job_unref_locked(struct pp_result *j);
 void pp__job_complete_empty_locked(struct pp_result *j);
+/* Fail items from..to-1 of j that are not finished yet. */
+void pp__job_fail_range_locked(struct pp_result *j, size_t from, size_t to, pp_status st,
+                               const char *msg);
+/* A submission that was feeding the queue in batches has queued its last
+ * chunk (p->feeding was counted up by submit.c). */
+void pp__feed_end_locked(pp_pool *p);
 void pp__item_fail(struct pp_result *j, size_t i, pp_status st, int code, const char *msg);
 int pp__on_result_thread(const pp_pool *p);
 void pp__report_unobserved(struct pp_result *j);

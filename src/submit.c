@@ -6,10 +6,12 @@
  * reported by the submitting call and the caller may free its tuples as
  * soon as the call returns.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pool_internal.h"
+#include "value_internal.h"
 
 /* How item i of a submission is encoded into a TASK frame. */
 typedef struct item_src {
@@ -25,6 +27,22 @@ static pp_status encode_item(const item_src *src, size_t i, pp__buf *b)
     if (src->argv != NULL)
         return pp__values_encode(src->argv[i], b);
     return pp__values_encode(src->one, b);
+}
+
+/* Encoded size of the argument tuples of items first..first+count-1. */
+static size_t chunk_args_size(const item_src *src, size_t first, size_t count)
+{
+    size_t i, n = 0;
+
+    for (i = first; i < first + count; i++) {
+        if (src->items != NULL)
+            n += PP__VALUES_HDR + pp__values_item_encoded_size(src->items, i);
+        else if (src->argv != NULL)
+            n += pp__values_encoded_size(src->argv[i]);
+        else
+            n += pp__values_encoded_size(src->one);
+    }
+    return n;
 }
 
 static void free_chunks(pp__chunk *c)
@@ -49,8 +67,11 @@ static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t f
     pp__buf_init(&c->frame);
     c->first = first;
     c->count = (uint16_t)count;
-    /* one allocation for the common case of small items */
-    st = pp__buf_reserve(&c->frame, PP__FRAME_HDR + 96 + count * 16);
+    /* One allocation of the exact size: large frames are populated memory
+     * in power-of-two classes (pp__mem), where a guess that overshoots a
+     * class costs twice the memory. */
+    st = pp__buf_reserve(&c->frame, PP__FRAME_HDR + pp__fnref_encoded_size(ref) + 8 +
+                                        chunk_args_size(src, first, count));
     if (st == PP_OK)
         st = pp__frame_begin(&c->frame, PP__MSG_TASK, (uint16_t)count, 0, &at);
     if (st == PP_OK)
@@ -69,16 +90,16 @@ static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t f
     return PP_OK;
 }
 
-/* Split n items into chunks of chunksize; list in order. */
-static pp_status build_chunks(const pp__fnref *ref, const item_src *src, size_t n,
+/* Split items from..to-1 into chunks of chunksize; list in order. */
+static pp_status build_chunks(const pp__fnref *ref, const item_src *src, size_t from, size_t to,
                               size_t chunksize, pp__chunk **list)
 {
     pp__chunk *head = NULL, *tail = NULL, *c;
     size_t first, count;
     pp_status st;
 
-    for (first = 0; first < n; first += count) {
-        count = n - first < chunksize ? n - first : chunksize;
+    for (first = from; first < to; first += count) {
+        count = to - first < chunksize ? to - first : chunksize;
         st = build_chunk(ref, src, first, count, &c);
         if (st != PP_OK) {
             free_chunks(head);
@@ -162,11 +183,31 @@ static void set_frame_id(pp__chunk *c, uint64_t id)
         c->frame.data[16 + b] = (uint8_t)(id >> (8 * b));
 }
 
-/* Queue the chunks of job j. With want_handle the caller gets a reference. */
-static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle)
+/* Append chunks to the queue (ids in queue order). Caller locks. */
+static void queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
 {
     pp__chunk *c, *next;
 
+    for (c = list; c != NULL; c = next) {
+        next = c->next;
+        c->next = NULL;
+        c->job = j;
+        set_frame_id(c, p->next_id++);
+        if (p->q_tail)
+            p->q_tail->next = c;
+        else
+            p->q_head = c;
+        p->q_tail = c;
+        p->q_len++;
+    }
+}
+
+/* Register job j with the pool and queue its first chunks. With
+ * want_handle the caller gets a reference; with more, the pool counts the
+ * submission as still feeding (feed() ends that). */
+static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle,
+                         int more)
+{
     apr_thread_mutex_lock(p->core->mu);
     if (p->state != P_RUNNING || p->broken != PP_OK) {
         pp_status st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
@@ -181,18 +222,9 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
     if (p->live)
         p->live->live_prev = j;
     p->live = j;
-    for (c = list; c != NULL; c = next) {
-        next = c->next;
-        c->next = NULL;
-        c->job = j;
-        set_frame_id(c, p->next_id++);
-        if (p->q_tail)
-            p->q_tail->next = c;
-        else
-            p->q_head = c;
-        p->q_tail = c;
-        p->q_len++;
-    }
+    queue_append_locked(p, list, j);
+    if (more)
+        p->feeding++;
     if (j->n == 0)
         pp__job_complete_empty_locked(j);
     apr_thread_mutex_unlock(p->core->mu);
@@ -200,6 +232,63 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
     return PP_OK;
 }
 
+/*
+ * Queue the next batch of job j: items from..to-1, encoded in list (or
+ * build_st if encoding failed). A pool terminated or broken meanwhile gets
+ * nothing more: those items and all later ones fail with its status, as
+ * do all items from `from` on when encoding failed (only PP_ENOMEM can:
+ * the tuples were checked when they were built). Returns 0 when the
+ * submission is finished (last batch, or stopped).
+ */
+static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status build_st,
+                size_t from, size_t to)
+{
+    char msg[128];
+    int go_on = 1;
+
+    apr_thread_mutex_lock(p->core->mu);
+    if (build_st != PP_OK) {
+        snprintf(msg, sizeof msg, "could not encode the arguments of this item: %s",
+                 pp_strerror(build_st));
+        pp__job_fail_range_locked(j, from, j->n, build_st, msg);
+        go_on = 0;
+    } else if (p->state == P_TERMINATING || p->state == P_JOINED || p->broken != PP_OK) {
+        pp_status st = p->broken != PP_OK ? p->broken : PP_ETERMINATED;
+        free_chunks(list);
+        pp__job_fail_range_locked(j, from, j->n, st,
+                                  p->broken != PP_OK ? p->broken_msg : "pool was terminated");
+        go_on = 0;
+    } else {
+        queue_append_locked(p, list, j);
+        go_on = to < j->n;
+    }
+    if (!go_on)
+        pp__feed_end_locked(p);
+    apr_thread_mutex_unlock(p->core->mu);
+    if (build_st == PP_OK)
+        pp__pump_all(p);
+    return go_on;
+}
+
+/* Items per batch: at least one chunk per worker, and enough items that a
+ * batch is worth a lock round (chunksize 1 over 20,000 items: 3 batches). */
+static size_t batch_items(const pp_pool *p, size_t cs)
+{
+    size_t per = cs * (size_t)p->n;
+
+    if (per < 8192)
+        per = (8192 + cs - 1) / cs * cs;
+    return per;
+}
+
+/*
+ * Encode and queue a submission. Arguments are encoded in batches and each
+ * batch is queued at once, so workers start on the first one while the rest
+ * is still being encoded (a million-item map no longer encodes everything
+ * before any worker has work). Every problem the caller can cause is found
+ * in the first batch or before it; see feed() for what later batches can
+ * meet.
+ */
 static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src, size_t n,
                         const pp_submit_options *o, int sync, int want_handle,
                         struct pp_result **out)
@@ -207,7 +296,7 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
     struct pp_result *j;
     pp__chunk *list = NULL;
     pp__fnref ref;
-    size_t cs;
+    size_t cs, batch, at, end;
     pp_status st;
 
     if (p == NULL || fn == NULL || (want_handle && out == NULL))
@@ -218,7 +307,9 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
     if (st != PP_OK)
         return st;
     cs = (o != NULL && o->chunksize) ? o->chunksize : auto_chunksize(p, n, kind);
-    st = build_chunks(&ref, src, n, cs, &list);
+    batch = batch_items(p, cs);
+    end = n < batch ? n : batch;
+    st = build_chunks(&ref, src, 0, end, cs, &list);
     if (st != PP_OK)
         return st;
     st = job_new(kind, n, o, sync, fn, &j);
@@ -226,14 +317,25 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
         free_chunks(list);
         return st;
     }
-    st = enqueue(p, j, list, want_handle);
+    /* The caller's reference is taken here, so j stays valid below even if
+     * the job completes meanwhile. */
+    st = enqueue(p, j, list, 1, end < n);
     if (st != PP_OK) {
         free_chunks(list);
         job_discard(j);
         return st;
     }
-    if (out != NULL)
-        *out = want_handle ? j : NULL;
+    for (at = end; at < n; at = end) {
+        end = n - at < batch ? n : at + batch;
+        list = NULL;
+        st = build_chunks(&ref, src, at, end, cs, &list);
+        if (!feed(p, j, list, st, at, end))
+            break;
+    }
+    if (want_handle)
+        *out = j;
+    else
+        pp_result_release(j);
     return PP_OK;
 }
 

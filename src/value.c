@@ -386,6 +386,25 @@ size_t pp__values_encoded_size(const pp_values *v)
     return v ? v->enc_size : PP__VALUES_HDR;
 }
 
+size_t pp__values_item_encoded_size(const pp_values *v, size_t i)
+{
+    const value_item *it;
+
+    if (v == NULL || i >= v->count)
+        return 0;
+    it = &v->items[i];
+    switch (it->type) {
+    case PP_TYPE_STR:
+    case PP_TYPE_BYTES:
+        return ENC_BLOB_HDR + it->n;
+    case PP_TYPE_LOCK:
+    case PP_TYPE_SHM:
+        return ENC_NAMED_HDR + strlen(it->u.k->name);
+    default:
+        return ENC_SCALAR;
+    }
+}
+
 pp_type pp_values_type(const pp_values *v, size_t i)
 {
     if (v == NULL || i >= v->count)

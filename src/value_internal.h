@@ -21,6 +21,9 @@
  * Never more than PP_MESSAGE_MAX: adds that would exceed it fail. */
 size_t pp__values_encoded_size(const pp_values *v);
 
+/* Bytes item i of v adds to an encoding (0 if there is no item i). */
+size_t pp__values_item_encoded_size(const pp_values *v, size_t i);
+
 /* Remove every item, keeping the allocation (a worker reuses its result
  * tuple for every task). */
 void pp__values_clear(pp_values *v);

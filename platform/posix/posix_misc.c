@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +81,26 @@ int64_t pp__plat_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void *pp__plat_big_alloc(size_t n)
+{
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    void *p;
+
+    if (n == 0)
+        return NULL;
+#ifdef MAP_POPULATE
+    flags |= MAP_POPULATE;
+#endif
+    p = mmap(NULL, n, PROT_READ | PROT_WRITE, flags, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void pp__plat_big_free(void *p, size_t n)
+{
+    if (p != NULL)
+        (void)munmap(p, n);
 }
 
 int64_t pp__plat_now_ms(void)

@@ -75,6 +75,21 @@ pp_status pp__plat_random(void *buf, size_t n)
     return PP_OK;
 }
 
+/* VirtualAlloc: committed pages are zeroed; no populate flag exists. */
+void *pp__plat_big_alloc(size_t n)
+{
+    if (n == 0)
+        return NULL;
+    return VirtualAlloc(NULL, n, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+void pp__plat_big_free(void *p, size_t n)
+{
+    (void)n;
+    if (p != NULL)
+        VirtualFree(p, 0, MEM_RELEASE);
+}
+
 int64_t pp__plat_now_ns(void)
 {
     LARGE_INTEGER c;
