@@ -63,6 +63,11 @@ def main():
         t0 = time.perf_counter()
         out = p.map(noop, range(n))
         print(f"map_{n}_default_chunk_s {time.perf_counter() - t0:.6f}")
+        # the twin of procpool's map + reading (and checking) every result
+        for i, x in enumerate(out):
+            if x != i:
+                sys.exit(f"item {i} is {x}")
+        print(f"map_{n}_default_chunk_read_s {time.perf_counter() - t0:.6f}")
         assert out == list(range(n))
 
         n = 2000 if q else 20000

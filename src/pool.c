@@ -127,7 +127,36 @@ static void job_free(struct pp_result *j)
         pp__mem_free(j->raw, j->raw->size);
         j->raw = next;
     }
+    while (j->slab != NULL) {
+        pp__slab *next = j->slab->next;
+        pp__mem_free(j->slab, sizeof *j->slab + j->slab->size);
+        j->slab = next;
+    }
     free(j);
+}
+
+/* size bytes (a multiple of 8) from j's slab. Caller holds the mutex. */
+static void *slab_get(struct pp_result *j, size_t size)
+{
+    pp__slab *b = j->slab;
+    size_t cap;
+    void *mem;
+
+    if (b == NULL || b->size - b->used < size) {
+        /* 16 slots first (an apply reads one), then doubling to 1 MiB */
+        cap = b == NULL ? 16 * size : b->size * 2;
+        if (cap > ((size_t)1 << 20) - sizeof *b)
+            cap = ((size_t)1 << 20) - sizeof *b;
+        b = pp__mem_zalloc(sizeof *b + cap);
+        if (b == NULL)
+            return NULL;
+        b->size = cap;
+        b->next = j->slab;
+        j->slab = b;
+    }
+    mem = (unsigned char *)b->data + b->used;
+    b->used += size;
+    return mem;
 }
 
 pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values **value)
@@ -138,17 +167,12 @@ pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values *
     pp__rd rd;
 
     if (it->state == IT_SCALAR) {
-        st = pp_values_create(&v);
-        if (st == PP_OK)
-            st = it->aux == (uint32_t)PP_TYPE_INT ? pp_values_add_int(v, (int64_t)it->u.bits)
-                                                 : pp__values_add_double_bits(v, it->u.bits);
-        if (st != PP_OK) {
-            pp_values_destroy(v);
-            return st;
-        }
-        it->u.value = v;
+        void *mem = slab_get(j, pp__values_scalar_size());
+        if (mem == NULL)
+            return PP_ENOMEM;
+        /* Lives in the slab: nothing to count for job_free. */
+        it->u.value = pp__values_init_scalar(mem, (pp_type)it->aux, it->u.bits);
         it->state = IT_VALUE;
-        j->nheld++;
     } else if (it->state == IT_RAW) {
         pp__rd_init(&rd, it->u.raw, it->aux);
         st = pp__values_decode(&rd, &v, NULL, NULL, 0);

@@ -58,6 +58,16 @@ typedef struct pp__rawbuf {
     uint8_t data[1];
 } pp__rawbuf;
 
+/* Storage for the tuples of scalar results once they are read: blocks
+ * that grow from a few slots to 1 MiB, so reading a million results costs
+ * a few dozen allocations, not two per result. */
+typedef struct pp__slab {
+    struct pp__slab *next;
+    size_t size; /* bytes of data */
+    size_t used;
+    uint64_t data[1]; /* 8-byte aligned slots */
+} pp__slab;
+
 enum { JOB_APPLY, JOB_MAP, JOB_IMAP, JOB_IMAP_UNORDERED };
 
 /* One submission: the object behind pp_result and pp_iter. */
@@ -87,6 +97,7 @@ struct pp_result {
     size_t cursor;          /* imap: next index to return */
     size_t *order;          /* imap_unordered: completion order */
     pp__rawbuf *raw;        /* result payloads, freed with the job */
+    pp__slab *slab;         /* tuples of read scalar results */
     size_t order_len;
     struct pp_result *live_prev, *live_next; /* pool's live list */
     struct pp_result *cb_next;               /* result-thread queue */

@@ -52,12 +52,20 @@ typedef struct value_item {
     } u;
 } value_item;
 
+/* 24 bytes: counts fit 32 bits (PP_VALUES_MAX_ITEMS, PP_MESSAGE_MAX). */
 struct pp_values {
     value_item *items;
-    size_t count;
-    size_t cap;
-    size_t enc_size; /* bytes pp__values_encode() will append */
+    uint32_t count;
+    uint32_t cap;
+    uint32_t enc_size; /* bytes pp__values_encode() will append */
+    uint32_t fixed;    /* read-only, in storage the tuple does not own */
 };
+
+/* A read-only one-scalar tuple in someone else's storage (result slabs). */
+typedef struct scalar_tuple {
+    pp_values v;
+    value_item item;
+} scalar_tuple;
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -100,8 +108,8 @@ void pp_values_destroy(pp_values *v)
 {
     size_t i;
 
-    if (v == NULL)
-        return;
+    if (v == NULL || v->fixed)
+        return; /* a fixed tuple's storage belongs to its owner */
     for (i = 0; i < v->count; i++)
         item_free(&v->items[i]);
     free(v->items);
@@ -112,6 +120,8 @@ void pp__values_clear(pp_values *v)
 {
     size_t i;
 
+    if (v->fixed)
+        return;
     for (i = 0; i < v->count; i++)
         item_free(&v->items[i]);
     v->count = 0;
@@ -127,6 +137,8 @@ static pp_status grow_to(pp_values *v, size_t need)
 
     if (need <= v->cap)
         return PP_OK;
+    if (v->fixed)
+        return PP_EINVAL; /* read-only (a result's tuple) */
     /* need <= PP_VALUES_MAX_ITEMS, so neither doubling nor the byte size
      * can overflow. */
     cap = v->cap ? v->cap : 4;
@@ -138,7 +150,7 @@ static pp_status grow_to(pp_values *v, size_t need)
     if (items == NULL)
         return PP_ENOMEM;
     v->items = items;
-    v->cap = cap;
+    v->cap = (uint32_t)cap;
     return PP_OK;
 }
 
@@ -175,7 +187,7 @@ static void slot_commit(pp_values *v, pp_type type, size_t enc)
 {
     v->items[v->count].type = type;
     v->count++;
-    v->enc_size += enc;
+    v->enc_size += (uint32_t)enc; /* total <= PP_MESSAGE_MAX: checked */
 }
 
 /* n <= PP_VALUE_MAX_BYTES: no overflow, and n fits the item's u32. */
@@ -403,6 +415,29 @@ size_t pp__values_item_encoded_size(const pp_values *v, size_t i)
     default:
         return ENC_SCALAR;
     }
+}
+
+size_t pp__values_scalar_size(void)
+{
+    return sizeof(scalar_tuple);
+}
+
+pp_values *pp__values_init_scalar(void *mem, pp_type type, uint64_t bits)
+{
+    scalar_tuple *t = mem;
+
+    t->item.type = type;
+    t->item.n = 0;
+    if (type == PP_TYPE_INT)
+        t->item.u.i = (int64_t)bits;
+    else
+        t->item.u.d = bits;
+    t->v.items = &t->item;
+    t->v.count = 1;
+    t->v.cap = 1;
+    t->v.enc_size = PP__VALUES_HDR + ENC_SCALAR;
+    t->v.fixed = 1;
+    return &t->v;
 }
 
 pp_type pp_values_type(const pp_values *v, size_t i)

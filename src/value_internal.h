@@ -24,6 +24,16 @@ size_t pp__values_encoded_size(const pp_values *v);
 /* Bytes item i of v adds to an encoding (0 if there is no item i). */
 size_t pp__values_item_encoded_size(const pp_values *v, size_t i);
 
+/* Storage for pp__values_init_scalar(): size in bytes (a multiple of 8;
+ * 8-byte alignment is enough). */
+size_t pp__values_scalar_size(void);
+
+/* Build, in mem, a read-only tuple holding one int or one double (bits:
+ * the int's value or the double's IEEE-754 bits), for a result slab: adds
+ * fail with PP_EINVAL, pp_values_destroy() leaves it alone, pp__values_clear
+ * must not be called; the memory is the caller's to free. */
+pp_values *pp__values_init_scalar(void *mem, pp_type type, uint64_t bits);
+
 /* Remove every item, keeping the allocation (a worker reuses its result
  * tuple for every task). */
 void pp__values_clear(pp_values *v);

@@ -1034,6 +1034,60 @@ static void t_result_outlives_pool(void)
     pp_values_destroy(a);
 }
 
+/* Results of every kind read back exactly, in map order, and the tuples a
+ * result hands out are read-only: one int and one double (kept unencoded
+ * in the pool's items), a string, several values (kept encoded). */
+static void t_result_kinds(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2, 0);
+    pp_values *argv[4];
+    pp_result *r;
+    const pp_values *v = NULL;
+    pp_values *copy = NULL;
+    double d = 0.0, neg_zero = -0.0;
+    const char *str = NULL;
+    int64_t x = 0, y = 0;
+    uint64_t want_bits, got_bits;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[0], "l", (int64_t)-7), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[1], "d", neg_zero), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[2], "s", "text"), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[3], "ll", (int64_t)1, (int64_t)2), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_starmap(p, tk_echo, (const pp_values *const *)argv, 4, NULL, &r),
+                           PP_OK);
+    PP_ASSERT_STATUS(pp_result_item(r, 0, &v, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "l", &x), PP_OK);
+    CU_ASSERT_EQUAL(x, -7);
+    /* read-only: a const-cast add is refused, the tuple is unchanged */
+    PP_ASSERT_STATUS(pp_values_add_int((pp_values *)v, 1), PP_EINVAL);
+    CU_ASSERT_EQUAL(pp_values_count(v), 1);
+    PP_ASSERT_STATUS(pp_values_copy(v, &copy), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_int(copy, 1), PP_OK);
+    CU_ASSERT_EQUAL(pp_values_count(copy), 2);
+    pp_values_destroy(copy);
+    PP_ASSERT_STATUS(pp_result_item(r, 1, &v, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "d", &d), PP_OK);
+    memcpy(&want_bits, &neg_zero, sizeof want_bits);
+    memcpy(&got_bits, &d, sizeof got_bits);
+    CU_ASSERT_EQUAL(got_bits, want_bits); /* -0.0 exactly */
+    PP_ASSERT_STATUS(pp_result_item(r, 2, &v, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "s", &str), PP_OK);
+    CU_ASSERT_STRING_EQUAL(str, "text");
+    PP_ASSERT_STATUS(pp_result_item(r, 3, &v, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "ll", &x, &y), PP_OK);
+    CU_ASSERT(x == 1 && y == 2);
+    /* the same pointer on a second read: decoded once */
+    {
+        const pp_values *again = NULL;
+        PP_ASSERT_STATUS(pp_result_item(r, 3, &again, NULL), PP_OK);
+        CU_ASSERT_PTR_EQUAL(again, v);
+    }
+    pp_result_release(r);
+    for (x = 0; x < 4; x++)
+        pp_values_destroy(argv[x]);
+    finish_pool(p);
+}
+
 static void t_fork_not_on_windows(void)
 {
     pp_pool_options o;
@@ -1178,6 +1232,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_unobserved_failure_reported),
     PP_TEST(t_callback_reenters_pool),
     PP_TEST(t_result_outlives_pool),
+    PP_TEST(t_result_kinds),
     PP_TEST(t_fork_not_on_windows),
     PP_TEST_END};
 
