@@ -61,8 +61,10 @@ typedef void (*pp_progress_fn)(size_t done, size_t total, void *userdata);
  *
  * @param timeout_ms #PP_INFINITE, or >= 0 milliseconds.
  * @param[out] value optional; for a one-item result (apply) the task's
- *        result tuple (borrowed, valid until pp_result_release()); for a
- *        map result NULL — read items with pp_result_item().
+ *        result tuple (borrowed, valid until pp_result_release(), and
+ *        read-only: adding to it fails with #PP_EINVAL; pp_values_copy()
+ *        gives a tuple of your own); for a map result NULL — read items
+ *        with pp_result_item().
  * @return #PP_OK when every item succeeded; else the status of the first
  *         failed item (see the file comment; pp_result_error() has details).
  *
@@ -101,10 +103,14 @@ PP_API size_t pp_result_count(const pp_result *result);
 
 /**
  * @brief Outcome of item i of a completed result.
- * @param[out] value optional: the item's result tuple (borrowed).
+ * @param[out] value optional: the item's result tuple (borrowed, valid
+ *        until pp_result_release(), read-only like pp_result_get()'s; the
+ *        same pointer on every call: it is decoded on first read).
  * @param[out] error optional: the item's error (borrowed), NULL on success.
  * @return the item's status (#PP_OK or a failure status), #PP_ENOTREADY
- *         if that item has not finished, #PP_ERANGE, #PP_EINVAL.
+ *         if that item has not finished, #PP_ERANGE, #PP_EINVAL, or
+ *         #PP_ENOMEM when there was no memory to decode the value (the item
+ *         stays readable: try again).
  */
 PP_API pp_status pp_result_item(pp_result *result, size_t i, const pp_values **value,
                                 const pp_error **error);
@@ -123,7 +129,7 @@ typedef struct pp_iter pp_iter;
  *
  * @param[out] index optional: the item's input index.
  * @param[out] value optional: its result tuple (borrowed, valid until
- *        pp_iter_release()).
+ *        pp_iter_release(); read-only).
  * @param[out] error optional: its error (borrowed) or NULL.
  * @return the item's status (#PP_OK or its failure status — iteration goes
  *         on after a failed item), or:
