@@ -491,13 +491,34 @@ static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
     }
 }
 
+/* A one-scalar tuple (the commonest map argument and task result),
+ * written in one go. */
+static pp_status encode_scalar_tuple(pp_type type, uint64_t bits, pp__buf *b)
+{
+    uint8_t *p;
+    pp_status st = pp__buf_reserve(b, PP__VALUES_HDR + 9);
+
+    if (st != PP_OK)
+        return st;
+    p = b->data + b->len;
+    st_le32(p, 1);
+    p[4] = (uint8_t)type;
+    st_le64(p + 5, bits);
+    b->len += PP__VALUES_HDR + 9;
+    return PP_OK;
+}
+
 pp_status pp__values_encode(const pp_values *v, pp__buf *b)
 {
     size_t start, i, count = pp_values_count(v);
+    uint64_t bits;
+    pp_type type;
     pp_status st;
 
     if (b == NULL)
         return PP_EINVAL;
+    if (count == 1 && pp__values_item_scalar(v, 0, &type, &bits))
+        return encode_scalar_tuple(type, bits, b);
     start = b->len;
     /* The container tracks its exact encoded size: one reservation, after
      * which the puts below cannot fail for lack of memory. */
@@ -515,12 +536,16 @@ pp_status pp__values_encode(const pp_values *v, pp__buf *b)
 pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b)
 {
     size_t start;
+    uint64_t bits;
+    pp_type type;
     pp_status st;
 
     if (b == NULL)
         return PP_EINVAL;
     if (i >= pp_values_count(v))
         return PP_ERANGE;
+    if (pp__values_item_scalar(v, i, &type, &bits))
+        return encode_scalar_tuple(type, bits, b);
     start = b->len;
     st = pp__buf_put_u32(b, 1);
     if (st == PP_OK)

@@ -622,6 +622,10 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
     return PP_OK;
 }
 
+/* Encoded outcome of a task that returned one scalar: status, code, tuple. */
+#define SCALAR_OUTCOME (4 + 4 + PP__VALUES_HDR + 9)
+static const uint8_t zero8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+
 /* A chunk's results. A result that is one int or one double is stored in
  * its item; any other is kept encoded (a copy of the payload, made at the
  * first such result) and decoded when read. */
@@ -644,6 +648,15 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
     for (i = 0, st = PP_OK; i < c->count && st == PP_OK; i++) {
+        /* Fast path: status 0, code 0, then a one-scalar tuple. */
+        if (pp__rd_left(&rd) >= SCALAR_OUTCOME && memcmp(rd.p + rd.pos, zero8, 8) == 0) {
+            pp__rd_init(&one, rd.p + rd.pos + 8, SCALAR_OUTCOME - 8);
+            if (pp__values_peek_scalar(&one, &type, &bits)) {
+                item_succeed_scalar(c->job, c->first + i, type, bits);
+                rd.pos += SCALAR_OUTCOME;
+                continue;
+            }
+        }
         msg[0] = '\0';
         st = read_outcome(&rd, &ist, &code, &raw, &rawlen, msg);
         if (st != PP_OK)

@@ -417,6 +417,23 @@ size_t pp__values_item_encoded_size(const pp_values *v, size_t i)
     }
 }
 
+int pp__values_item_scalar(const pp_values *v, size_t i, pp_type *type, uint64_t *bits)
+{
+    const value_item *it;
+
+    if (v == NULL || i >= v->count)
+        return 0;
+    it = &v->items[i];
+    if (it->type == PP_TYPE_INT)
+        *bits = (uint64_t)it->u.i;
+    else if (it->type == PP_TYPE_DOUBLE)
+        *bits = it->u.d;
+    else
+        return 0;
+    *type = it->type;
+    return 1;
+}
+
 size_t pp__values_scalar_size(void)
 {
     return sizeof(scalar_tuple);

@@ -24,6 +24,10 @@ size_t pp__values_encoded_size(const pp_values *v);
 /* Bytes item i of v adds to an encoding (0 if there is no item i). */
 size_t pp__values_item_encoded_size(const pp_values *v, size_t i);
 
+/* If item i of v is an int or a double, return 1 with its type and bits
+ * (the int's value, the double's IEEE-754 bits); else 0. */
+int pp__values_item_scalar(const pp_values *v, size_t i, pp_type *type, uint64_t *bits);
+
 /* Storage for pp__values_init_scalar(): size in bytes (a multiple of 8;
  * 8-byte alignment is enough). */
 size_t pp__values_scalar_size(void);
