@@ -163,6 +163,27 @@ static void big_release(void *p, size_t n)
         pp__plat_big_free(p, size);
 }
 
+void pp__mem_trim(void)
+{
+    big_free *list[BIG_CLASSES], *b;
+    size_t size;
+    int k;
+
+    big_lock();
+    for (k = 0; k < BIG_CLASSES; k++) {
+        list[k] = g_big.head[k];
+        g_big.head[k] = NULL;
+    }
+    g_big.bytes = 0;
+    big_unlock();
+    for (k = 0, size = PP__PLAT_BIG_MIN; k < BIG_CLASSES; k++, size *= 2) {
+        while ((b = list[k]) != NULL) {
+            list[k] = b->next;
+            pp__plat_big_free(b, size);
+        }
+    }
+}
+
 void *pp__mem_zalloc(size_t n)
 {
     size_t cap;

@@ -50,6 +50,8 @@ typedef struct pp__buf {
  * there on. Free with pp__mem_free(p, n), the same n. */
 void *pp__mem_zalloc(size_t n);
 void pp__mem_free(void *p, size_t n);
+/* Give the cached large blocks back to the OS (pp_shutdown). */
+void pp__mem_trim(void);
 
 void pp__buf_init(pp__buf *b);
 void pp__buf_free(pp__buf *b);

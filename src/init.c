@@ -13,6 +13,7 @@
 
 #include "procpool/init.h"
 #include "platform.h"
+#include "codec.h"
 #include "pp_internal.h"
 
 static apr_pool_t *g_pool;
@@ -92,6 +93,7 @@ void pp_shutdown(void)
         return;
     pp__lock_cache_shutdown();
     pp__shm_cache_shutdown();
+    pp__mem_trim();
     apr_pool_destroy(g_pool);
     g_pool = NULL;
     apr_terminate();

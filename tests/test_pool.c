@@ -48,6 +48,19 @@ static int tk_add(pp_task *t)
 }
 PP_TASK_REGISTER(tk_add)
 
+/* Square, except that items with index % 1000 == 7 fail. */
+static int tk_square_or_fail(pp_task *t)
+{
+    int64_t x;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &x) != PP_OK)
+        return pp_task_fail(t, 2, "expects one integer");
+    if (pp_task_index(t) % 1000 == 7)
+        return pp_task_fail(t, 3, "item %lld refused", (long long)x);
+    return pp_values_add_int(pp_task_result(t), x * x);
+}
+PP_TASK_REGISTER(tk_square_or_fail)
+
 static int tk_fail(pp_task *t)
 {
     int64_t x = 0;
@@ -1088,6 +1101,50 @@ static void t_result_kinds(void)
     finish_pool(p);
 }
 
+/* Large maps one after the other: the second gets the first one's freed
+ * (cached) buffers back and must not see anything of its results. Items
+ * that fail are in the mix, as are results read twice. */
+static void t_big_maps_reuse_memory(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2, 0);
+    const size_t n = 300000; /* items, frames and slabs of several MiB */
+    pp_values *items;
+    pp_result *r;
+    const pp_values *v;
+    const pp_error *e;
+    size_t i, bad;
+    int round;
+    int64_t x;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, (int64_t)i), PP_OK);
+    for (round = 0; round < 3; round++) {
+        pp_task_fn fn = round == 1 ? tk_square_or_fail : tk_square;
+        pp_status st = pp_map(p, fn, items, NULL, &r);
+        PP_ASSERT_STATUS(st, round == 1 ? PP_ETASK : PP_OK);
+        CU_ASSERT_FATAL(r != NULL);
+        bad = 0;
+        for (i = 0; i < n; i++) {
+            v = NULL;
+            e = NULL;
+            x = -1;
+            st = pp_result_item(r, i, &v, &e);
+            if (round == 1 && i % 1000 == 7) {
+                bad += st != PP_ETASK || e == NULL || v != NULL;
+                continue;
+            }
+            if (st != PP_OK || v == NULL || pp_values_get_int(v, 0, &x) != PP_OK ||
+                x != (int64_t)(i * i))
+                bad++;
+        }
+        PP_ASSERT_MSG(bad == 0, "round %d: %lu wrong items", round, (unsigned long)bad);
+        pp_result_release(r);
+    }
+    pp_values_destroy(items);
+    finish_pool(p);
+}
+
 static void t_fork_not_on_windows(void)
 {
     pp_pool_options o;
@@ -1233,6 +1290,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_callback_reenters_pool),
     PP_TEST(t_result_outlives_pool),
     PP_TEST(t_result_kinds),
+    PP_TEST_TIMEOUT(t_big_maps_reuse_memory, 120),
     PP_TEST(t_fork_not_on_windows),
     PP_TEST_END};
 
