@@ -139,11 +139,13 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
 
     if (j == NULL)
         return PP_ENOMEM;
-    j->items = calloc(n ? n : 1, sizeof *j->items);
+    /* n <= PP_VALUES_MAX_ITEMS (or the caller's array): no overflow.
+     * Freed by job_free()/job_discard() with the same size. */
+    j->items = pp__mem_zalloc(n * sizeof *j->items);
     if (kind == JOB_IMAP_UNORDERED)
         j->order = malloc((n ? n : 1) * sizeof *j->order);
     if (j->items == NULL || (kind == JOB_IMAP_UNORDERED && j->order == NULL)) {
-        free(j->items);
+        pp__mem_free(j->items, n * sizeof *j->items);
         free(j->order);
         free(j);
         return PP_ENOMEM;
@@ -168,7 +170,7 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
 
 static void job_discard(struct pp_result *j)
 {
-    free(j->items);
+    pp__mem_free(j->items, j->n * sizeof *j->items);
     free(j->order);
     free(j);
 }
