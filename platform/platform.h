@@ -59,6 +59,12 @@ uint64_t pp__plat_thread_id(void);
 void *pp__plat_big_alloc(size_t n);
 void pp__plat_big_free(void *p, size_t n);
 
+/* Have fn run in the child after every fork() of this process
+ * (pthread_atfork), for process-wide state of the core that a fork could
+ * catch in the middle of an update. Nothing on Windows (no fork). Register
+ * each fn once. */
+void pp__plat_atfork_child(void (*fn)(void));
+
 /* Flush the C runtime's stdio buffers of the process (before fork, and in
  * a worker after each task so its output is not lost on _exit). */
 void pp__plat_flush_stdio(void);

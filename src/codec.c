@@ -163,6 +163,29 @@ static void big_release(void *p, size_t n)
         pp__plat_big_free(p, size);
 }
 
+/* In a forked child: another thread of the parent may have held the lock
+ * or been half-way through a list update at the fork. Start over with an
+ * empty cache (the cached blocks stay mapped, copy-on-write, unused). */
+static void big_forget_after_fork(void)
+{
+    int k;
+
+    for (k = 0; k < BIG_CLASSES; k++)
+        g_big.head[k] = NULL;
+    g_big.bytes = 0;
+    apr_atomic_set32(&g_big.lock, 0);
+}
+
+void pp__mem_init(void)
+{
+    static int registered;
+
+    if (!registered) {
+        registered = 1;
+        pp__plat_atfork_child(big_forget_after_fork);
+    }
+}
+
 void pp__mem_trim(void)
 {
     big_free *list[BIG_CLASSES], *b;

@@ -50,6 +50,9 @@ typedef struct pp__buf {
  * there on. Free with pp__mem_free(p, n), the same n. */
 void *pp__mem_zalloc(size_t n);
 void pp__mem_free(void *p, size_t n);
+/* Once per process before any large block (pp_init): a forked child starts
+ * with an empty cache. */
+void pp__mem_init(void);
 /* Give the cached large blocks back to the OS (pp_shutdown). */
 void pp__mem_trim(void);
 

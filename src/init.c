@@ -45,6 +45,7 @@ static pp_status init_library(void)
         apr_terminate();
         return pp__from_apr(ast);
     }
+    pp__mem_init();
     st = pp__lock_cache_init();
     if (st == PP_OK)
         st = pp__shm_cache_init();

@@ -494,6 +494,8 @@ static void pump_locked(pp_pool *p, pp__wslot *w)
         w->repump = 1;
     } while (w->repump);
     w->pumping = 0;
+    if (w->state == W_DEAD)
+        apr_thread_cond_signal(p->sup_cond); /* it may reap the slot now */
     pp__buf_free(&out);
 }
 
@@ -536,7 +538,10 @@ static void maybe_quit_workers_locked(pp_pool *p)
 
 void pp__feed_end_locked(pp_pool *p)
 {
-    p->feeding--;
+    /* Only join, and idle workers of a closed pool, wait for this: no
+     * wake-ups for the calls of a running pool. */
+    if (--p->feeding > 0 || p->state == P_RUNNING)
+        return;
     maybe_quit_workers_locked(p);
     apr_thread_cond_broadcast(p->core->cond);
     apr_thread_cond_signal(p->sup_cond);
@@ -790,6 +795,10 @@ static void handle_death(pp_pool *p, pp__wslot *w)
         start_failed_locked(p, line);
     }
     w->state = W_DEAD;
+    /* Wake a writer blocked on this channel (the worker's end may live on
+     * elsewhere, so its write might never end otherwise); the slot is
+     * reaped once it has let go (supervise_once). */
+    pp__plat_chan_shutdown(w->chan);
     apr_thread_cond_signal(p->sup_cond);
     pump_all_locked(p);
     apr_thread_mutex_unlock(p->core->mu);
@@ -947,7 +956,9 @@ static int supervise_once(pp_pool *p)
 
     for (i = 0; i < p->n; i++) {
         pp__wslot *w = &p->w[i];
-        if (w->state == W_DEAD) {
+        /* Not while another thread is writing to it (mutex released):
+         * handle_death has shut the channel down, so the write ends. */
+        if (w->state == W_DEAD && !w->pumping) {
             apr_thread_mutex_unlock(p->core->mu);
             reap_worker(w);
             apr_thread_mutex_lock(p->core->mu);
@@ -1297,6 +1308,10 @@ static int all_done_locked(const pp_pool *p)
         if (p->w[i].state != W_EMPTY)
             return 0;
     }
+    /* A submission still feeding touches the pool on its next batch (which
+     * fails its remaining items once the pool is terminated or broken). */
+    if (p->feeding > 0)
+        return 0;
     if (p->state == P_CLOSED && p->broken == PP_OK && work_left_locked(p))
         return 0;
     return p->cb_head == NULL && !p->resthread_busy;

@@ -174,7 +174,7 @@ struct pp_pool {
     struct pp_result *cb_head, *cb_tail;
     struct pp_result *live;
     uint64_t next_id;
-    int feeding;               /* submissions still encoding more chunks */
+    int feeding;               /* submitting calls in progress (submit.c) */
     uint64_t chunk_ema_ns;     /* moving average of a chunk's service time */
 };
 
@@ -193,8 +193,8 @@ void pp__job_complete_empty_locked(struct pp_result *j);
 /* Fail items from..to-1 of j that are not finished yet. */
 void pp__job_fail_range_locked(struct pp_result *j, size_t from, size_t to, pp_status st,
                                const char *msg);
-/* A submission that was feeding the queue in batches has queued its last
- * chunk (p->feeding was counted up by submit.c). */
+/* A submitting call has ended (p->feeding was counted up by submit.c):
+ * wake join and let idle workers of a closed pool go. */
 void pp__feed_end_locked(pp_pool *p);
 void pp__item_fail(struct pp_result *j, size_t i, pp_status st, int code, const char *msg);
 int pp__on_result_thread(const pp_pool *p);

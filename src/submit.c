@@ -115,6 +115,29 @@ static pp_status build_chunks(const pp__fnref *ref, const item_src *src, size_t 
     return PP_OK;
 }
 
+/*
+ * Would any TASK frame of this submission be too large? Checked for all
+ * chunks before the first is queued, so PP_ETOOBIG comes from the
+ * submitting call as value.h promises, never from a later batch after
+ * earlier ones have run. For map the tuple's own size bounds every chunk:
+ * the scan is only needed when that bound is above the limit.
+ */
+static pp_status check_frames(const pp__fnref *ref, const item_src *src, size_t n, size_t cs)
+{
+    size_t fixed = pp__fnref_encoded_size(ref) + 8, first, count;
+
+    /* n <= PP_VALUES_MAX_ITEMS and sizes <= PP_MESSAGE_MAX: no overflow */
+    if (src->items != NULL &&
+        pp__values_encoded_size(src->items) + PP__VALUES_HDR * n + fixed <= PP__FRAME_MAX)
+        return PP_OK;
+    for (first = 0; first < n; first += count) {
+        count = n - first < cs ? n - first : cs;
+        if (chunk_args_size(src, first, count) > PP__FRAME_MAX - fixed)
+            return PP_ETOOBIG;
+    }
+    return PP_OK;
+}
+
 /* Python's default: ceil(n / (4 * processes)), at least 1. */
 static size_t auto_chunksize(const pp_pool *p, size_t n, int kind)
 {
@@ -205,10 +228,8 @@ static void queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j
 }
 
 /* Register job j with the pool and queue its first chunks. With
- * want_handle the caller gets a reference; with more, the pool counts the
- * submission as still feeding (feed() ends that). */
-static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle,
-                         int more)
+ * want_handle the caller gets a reference. */
+static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle)
 {
     apr_thread_mutex_lock(p->core->mu);
     if (p->state != P_RUNNING || p->broken != PP_OK) {
@@ -225,8 +246,6 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
         p->live->live_prev = j;
     p->live = j;
     queue_append_locked(p, list, j);
-    if (more)
-        p->feeding++;
     if (j->n == 0)
         pp__job_complete_empty_locked(j);
     apr_thread_mutex_unlock(p->core->mu);
@@ -239,7 +258,8 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
  * build_st if encoding failed). A pool terminated or broken meanwhile gets
  * nothing more: those items and all later ones fail with its status, as
  * do all items from `from` on when encoding failed (only PP_ENOMEM can:
- * the tuples were checked when they were built). Returns 0 when the
+ * check_frames() has ruled out PP_ETOOBIG, and the tuples themselves were
+ * checked when they were built). Returns 0 when the
  * submission is finished (last batch, or stopped).
  */
 static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status build_st,
@@ -264,8 +284,6 @@ static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status buil
         queue_append_locked(p, list, j);
         go_on = to < j->n;
     }
-    if (!go_on)
-        pp__feed_end_locked(p);
     apr_thread_mutex_unlock(p->core->mu);
     if (build_st == PP_OK)
         pp__pump_all(p);
@@ -291,9 +309,9 @@ static size_t batch_items(const pp_pool *p, size_t cs)
  * in the first batch or before it; see feed() for what later batches can
  * meet.
  */
-static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src, size_t n,
-                        const pp_submit_options *o, int sync, int want_handle,
-                        struct pp_result **out)
+static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_src *src,
+                                size_t n, const pp_submit_options *o, int sync, int want_handle,
+                                struct pp_result **out)
 {
     struct pp_result *j;
     pp__chunk *list = NULL;
@@ -301,14 +319,15 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
     size_t cs, batch, at, end;
     pp_status st;
 
-    if (p == NULL || fn == NULL || (want_handle && out == NULL))
-        return PP_EINVAL;
     if (o != NULL && o->chunksize > PP__MAX_CHUNK)
         return PP_EINVAL;
     st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
     if (st != PP_OK)
         return st;
     cs = (o != NULL && o->chunksize) ? o->chunksize : auto_chunksize(p, n, kind);
+    st = check_frames(&ref, src, n, cs);
+    if (st != PP_OK)
+        return st;
     batch = batch_items(p, cs);
     end = n < batch ? n : batch;
     st = build_chunks(&ref, src, 0, end, cs, &list);
@@ -321,7 +340,7 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
     }
     /* The caller's reference is taken here, so j stays valid below even if
      * the job completes meanwhile. */
-    st = enqueue(p, j, list, 1, end < n);
+    st = enqueue(p, j, list, 1);
     if (st != PP_OK) {
         free_chunks(list);
         job_discard(j);
@@ -339,6 +358,29 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
     else
         pp_result_release(j);
     return PP_OK;
+}
+
+/* Every submitting call is counted (p->feeding) from its start to its
+ * end, so that pp_pool_join() (and destroy after it) waits for a call that
+ * is still encoding or queueing, and workers of a closed pool stay for its
+ * batches. A call that starts after the pool is destroyed is the caller's
+ * use-after-free, as with any other object. */
+static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src, size_t n,
+                        const pp_submit_options *o, int sync, int want_handle,
+                        struct pp_result **out)
+{
+    pp_status st;
+
+    if (p == NULL || fn == NULL || (want_handle && out == NULL))
+        return PP_EINVAL;
+    apr_thread_mutex_lock(p->core->mu);
+    p->feeding++;
+    apr_thread_mutex_unlock(p->core->mu);
+    st = submit_counted(p, kind, fn, src, n, o, sync, want_handle, out);
+    apr_thread_mutex_lock(p->core->mu);
+    pp__feed_end_locked(p);
+    apr_thread_mutex_unlock(p->core->mu);
+    return st;
 }
 
 /* ------------------------------------------------------------- sync waits */

@@ -7,6 +7,7 @@
  */
 #include <apr_atomic.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -1145,6 +1146,125 @@ static void t_big_maps_reuse_memory(void)
     finish_pool(p);
 }
 
+/* Maps of different sizes one after the other: every buffer size class
+ * the pool uses gets reused by a different kind of buffer. */
+static void t_map_sizes_mixed(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2, 0);
+    static const size_t sizes[][2] = {{20000, 0}, {30000, 30000}, {17000, 1000}, {40000, 0}};
+    pp_submit_options o;
+    pp_values *items;
+    pp_result *r;
+    size_t k, i, bad;
+
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+        for (i = 0; i < sizes[k][0]; i++)
+            pp_values_add_int(items, (int64_t)i);
+        memset(&o, 0, sizeof o);
+        o.chunksize = sizes[k][1];
+        PP_ASSERT_STATUS_FATAL(pp_map(p, tk_square, items, &o, &r), PP_OK);
+        for (i = 0, bad = 0; i < sizes[k][0]; i++)
+            bad += result_int(r, i) != (int64_t)(i * i);
+        PP_ASSERT_MSG(bad == 0, "map %lu: %lu wrong items", (unsigned long)k, (unsigned long)bad);
+        pp_result_release(r);
+        pp_values_destroy(items);
+    }
+    finish_pool(p);
+}
+
+/* A chunk too large for one message is refused by the submitting call
+ * (PP_ETOOBIG, nothing queued), also when it would only be encoded in a
+ * later batch: here the last chunk, after 8193 small items. */
+static void t_too_big_in_later_batch(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
+    const size_t n = 8196, big = (size_t)30 * 1024 * 1024;
+    const pp_values **argv = calloc(n, sizeof *argv);
+    pp_values *small = ints1(1), *large = NULL;
+    void *blob = calloc(1, big);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i;
+
+    CU_ASSERT_FATAL(argv != NULL && blob != NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&large), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(large, blob, big), PP_OK);
+    for (i = 0; i < n; i++)
+        argv[i] = i + 3 >= n ? large : small; /* 3 x 30 MiB in the last chunk */
+    memset(&o, 0, sizeof o);
+    o.chunksize = 3;
+    PP_ASSERT_STATUS(pp_starmap_async(p, tk_square, argv, n, &o, &r), PP_ETOOBIG);
+    CU_ASSERT_PTR_NULL(r);
+    pp_result_release(r);
+    /* the pool is fine, and nothing of the refused call ran */
+    check_pool_works(p, 10);
+    pp_values_destroy(large);
+    pp_values_destroy(small);
+    free(blob);
+    free(argv);
+    finish_pool(p);
+}
+
+typedef struct racing_submit {
+    pp_pool *p;
+    const pp_values **argv;
+    size_t n;
+    volatile int started;
+    pp_status st;
+} racing_submit;
+
+static void *APR_THREAD_FUNC racing_submitter(apr_thread_t *thd, void *arg)
+{
+    racing_submit *rs = arg;
+    pp_submit_options o;
+    pp_result *r = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.chunksize = 2000;
+    rs->started = 1;
+    rs->st = pp_starmap_async(rs->p, tk_square, rs->argv, rs->n, &o, &r);
+    pp_result_release(r);
+    (void)thd;
+    return NULL;
+}
+
+/* terminate + join + destroy while another thread is inside a large
+ * submitting call: join waits for that call (which gets PP_ECLOSED, or
+ * PP_OK with its items failing), destroy does not pull the pool from under
+ * it. (A use-after-free here shows under the sanitizer build.) */
+static void t_join_waits_for_submitting_call(void)
+{
+    racing_submit rs;
+    pp_values *one = NULL;
+    static unsigned char blob[2048];
+    apr_thread_t *th;
+    apr_status_t rv;
+    size_t i;
+
+    memset(&rs, 0, sizeof rs);
+    rs.p = make_pool(PP_START_DEFAULT, 1, 0);
+    rs.n = 20000;
+    rs.argv = calloc(rs.n, sizeof *rs.argv);
+    CU_ASSERT_FATAL(rs.argv != NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&one), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(one, blob, sizeof blob), PP_OK);
+    for (i = 0; i < rs.n; i++)
+        rs.argv[i] = one; /* tk_square refuses bytes: items fail if run */
+    CU_ASSERT_FATAL(apr_thread_create(&th, NULL, racing_submitter, &rs, pp_test_pool()) ==
+                    APR_SUCCESS);
+    while (!rs.started)
+        pp_test_sleep_ms(1);
+    pp_test_sleep_ms(2);
+    PP_ASSERT_STATUS(pp_pool_terminate(rs.p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(rs.p, WAIT_MS), PP_OK);
+    pp_pool_destroy(rs.p);
+    apr_thread_join(&rv, th);
+    CU_ASSERT(rs.st == PP_ECLOSED || rs.st == PP_OK);
+    pp_values_destroy(one);
+    free(rs.argv);
+}
+
 static void t_fork_not_on_windows(void)
 {
     pp_pool_options o;
@@ -1291,6 +1411,9 @@ static const pp_test_case cases[] = {
     PP_TEST(t_result_outlives_pool),
     PP_TEST(t_result_kinds),
     PP_TEST_TIMEOUT(t_big_maps_reuse_memory, 120),
+    PP_TEST_TIMEOUT(t_map_sizes_mixed, 120),
+    PP_TEST_TIMEOUT(t_too_big_in_later_batch, 120),
+    PP_TEST(t_join_waits_for_submitting_call),
     PP_TEST(t_fork_not_on_windows),
     PP_TEST_END};
 

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -81,6 +82,11 @@ int64_t pp__plat_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void pp__plat_atfork_child(void (*fn)(void))
+{
+    (void)pthread_atfork(NULL, NULL, fn);
 }
 
 void *pp__plat_big_alloc(size_t n)

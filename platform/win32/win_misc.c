@@ -75,6 +75,11 @@ pp_status pp__plat_random(void *buf, size_t n)
     return PP_OK;
 }
 
+void pp__plat_atfork_child(void (*fn)(void))
+{
+    (void)fn; /* no fork on Windows */
+}
+
 /* VirtualAlloc: committed pages are zeroed; no populate flag exists. */
 void *pp__plat_big_alloc(size_t n)
 {
