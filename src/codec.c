@@ -476,6 +476,11 @@ pp_status pp__frame_end(pp__buf *b, size_t at)
     return PP_OK;
 }
 
+void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags)
+{
+    b->data[at + 9] = flags;
+}
+
 pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h)
 {
     pp__frame_hdr f;
@@ -489,8 +494,11 @@ pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h)
     f.flags = p[9];
     f.count = ld_le16(p + 10);
     f.id = ld_le64(p + 16);
-    if (f.length > PP__FRAME_MAX || f.type == 0 || f.type > PP__MSG_MAX_ || f.flags != 0 ||
+    if (f.length > PP__FRAME_MAX || f.type == 0 || f.type > PP__MSG_MAX_ ||
         ld_le32(p + 12) != 0)
+        return PP_EPROTO;
+    if (f.flags != 0 && (f.flags != PP__FLAG_SCALARS ||
+                         (f.type != PP__MSG_TASK && f.type != PP__MSG_RESULT)))
         return PP_EPROTO;
     *h = f;
     return PP_OK;

@@ -7,7 +7,8 @@
  *        0    4 magic   "PPF" + version byte (PP__WIRE_VERSION)
  *        4    4 length  payload bytes that follow the 24-byte header (LE)
  *        8    1 type    PP__MSG_*
- *        9    1 flags   0 (reserved, must be 0)
+ *        9    1 flags   0, or PP__FLAG_SCALARS on TASK / RESULT
+ *                       (any other value is malformed)
  *       10    2 count   number of records in the payload (LE)
  *       12    4 reserved, must be 0
  *       16    8 id      task / chunk id (LE)
@@ -16,6 +17,13 @@
  * reads outside the bytes it is given and rejects every malformed input
  * with PP_EPROTO (bad header, truncated, trailing bytes, unknown type tag,
  * embedded NUL in a string, counts beyond limits).
+ *
+ * Scalar columns (PP__FLAG_SCALARS): the commonest map, one int or one
+ * double per item in and out, without a tuple per item. TASK payload:
+ * fnref, u64 first, then u8 type (INT or DOUBLE) and count x u64 (each
+ * item's argument is the one-item tuple of that value). RESULT payload:
+ * u8 type and count x u64: every item succeeded with a one-item tuple of
+ * that type. The payload must be exactly that long.
  *
  * Value tuple encoding:
  *   u32 count (<= PP_VALUES_MAX_ITEMS), then per item: u8 type, then
@@ -96,6 +104,8 @@ enum {
     PP__MSG_MAX_ = 5
 };
 
+#define PP__FLAG_SCALARS 0x01u
+
 typedef struct pp__frame_hdr {
     uint32_t length;
     uint8_t type;
@@ -110,6 +120,8 @@ typedef struct pp__frame_hdr {
  * exceeds PP__FRAME_MAX. */
 pp_status pp__frame_begin(pp__buf *b, uint8_t type, uint16_t count, uint64_t id, size_t *at);
 pp_status pp__frame_end(pp__buf *b, size_t at);
+/* Set the flags of the frame started at `at` (TASK / RESULT only). */
+void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags);
 
 /* Parse and validate a header from exactly PP__FRAME_HDR bytes. */
 pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h);

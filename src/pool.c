@@ -652,7 +652,19 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     if (c == NULL || c->id != h->id || c->count != h->count)
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
-    for (i = 0, st = PP_OK; i < c->count && st == PP_OK; i++) {
+    if (h->flags & PP__FLAG_SCALARS) {
+        /* codec.h, "Scalar columns": every item succeeded with one value */
+        uint8_t tag = 0;
+        st = pp__rd_u8(&rd, &tag);
+        if (st != PP_OK || (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
+            pp__rd_left(&rd) != (size_t)c->count * 8)
+            return PP_EPROTO;
+        for (i = 0; i < c->count; i++) {
+            pp__rd_u64(&rd, &bits); /* length checked above */
+            item_succeed_scalar(c->job, c->first + i, (pp_type)tag, bits);
+        }
+    }
+    for (i = 0, st = PP_OK; !(h->flags & PP__FLAG_SCALARS) && i < c->count && st == PP_OK; i++) {
         /* Fast path: status 0, code 0, then a one-scalar tuple. */
         if (pp__rd_left(&rd) >= SCALAR_OUTCOME && memcmp(rd.p + rd.pos, zero8, 8) == 0) {
             pp__rd_init(&one, rd.p + rd.pos + 8, SCALAR_OUTCOME - 8);

@@ -55,12 +55,33 @@ static void free_chunks(pp__chunk *c)
     }
 }
 
+/* Are items first..first+count-1 of a map all one-scalar arguments of one
+ * type (an int column or a double column)? */
+static int scalar_column(const item_src *src, size_t first, size_t count, pp_type *type)
+{
+    uint64_t bits;
+    pp_type t;
+    size_t i;
+
+    if (src->items == NULL || count == 0)
+        return 0;
+    for (i = first; i < first + count; i++) {
+        if (!pp__values_item_scalar(src->items, i, &t, &bits) || (i > first && t != *type))
+            return 0;
+        *type = t;
+    }
+    return 1;
+}
+
 static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t first,
                              size_t count, pp__chunk **out)
 {
     pp__chunk *c = calloc(1, sizeof *c);
+    pp_type type = PP_TYPE_NONE;
+    uint64_t bits;
     pp_status st;
     size_t at, i;
+    int column = scalar_column(src, first, count, &type);
 
     if (c == NULL)
         return PP_ENOMEM;
@@ -71,15 +92,28 @@ static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t f
      * in power-of-two classes (pp__mem), where a guess that overshoots a
      * class costs twice the memory. */
     st = pp__buf_reserve(&c->frame, PP__FRAME_HDR + pp__fnref_encoded_size(ref) + 8 +
-                                        chunk_args_size(src, first, count));
+                                        (column ? 1 + count * 8
+                                                : chunk_args_size(src, first, count)));
     if (st == PP_OK)
         st = pp__frame_begin(&c->frame, PP__MSG_TASK, (uint16_t)count, 0, &at);
     if (st == PP_OK)
         st = pp__fnref_encode(ref, &c->frame);
     if (st == PP_OK)
         st = pp__buf_put_u64(&c->frame, (uint64_t)first);
-    for (i = first; i < first + count && st == PP_OK; i++)
-        st = encode_item(src, i, &c->frame);
+    if (column) {
+        /* codec.h, "Scalar columns" */
+        if (st == PP_OK) {
+            pp__frame_set_flags(&c->frame, at, PP__FLAG_SCALARS);
+            st = pp__buf_put_u8(&c->frame, (uint8_t)type);
+        }
+        for (i = first; i < first + count && st == PP_OK; i++) {
+            pp__values_item_scalar(src->items, i, &type, &bits);
+            st = pp__buf_put_u64(&c->frame, bits);
+        }
+    } else {
+        for (i = first; i < first + count && st == PP_OK; i++)
+            st = encode_item(src, i, &c->frame);
+    }
     if (st == PP_OK)
         st = pp__frame_end(&c->frame, at);
     if (st != PP_OK) {

@@ -28,6 +28,7 @@ typedef struct worker {
     pp__plat_chan *chan;
     pp_values *args;   /* reused for every task */
     pp_values *result; /* reused for every task */
+    uint64_t *rcol;    /* a chunk's scalar results (PP__MAX_CHUNK), lazily */
     pp__reader rd;
     pp__buf out;
     uint32_t maxtasks;
@@ -110,10 +111,66 @@ static pp_status attach_check(const pp_values *args, const char *where, char *ms
     return st;
 }
 
+/* The arguments of item i: the next tuple, or with a scalar column
+ * (codec.h) the next value as a one-item tuple. */
+static pp_status next_args(pp__rd *rd, pp_values *args, int column, pp_type ctype)
+{
+    uint64_t bits;
+    pp_status st;
+
+    if (!column)
+        return pp__values_decode_reuse(rd, args, NULL, NULL, 0);
+    st = pp__rd_u64(rd, &bits);
+    if (st != PP_OK)
+        return st;
+    pp__values_clear(args);
+    return ctype == PP_TYPE_INT ? pp_values_add_int(args, (int64_t)bits)
+                                : pp__values_add_double_bits(args, bits);
+}
+
+/* Record item i's result for a scalar-column answer; *column drops to 0 at
+ * the first result that does not fit one (failure, other type, not one
+ * scalar). */
+static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp_type *rtype)
+{
+    pp_type type;
+    uint64_t bits;
+
+    if (!*column)
+        return;
+    if (t->failed || pp_values_count(w->result) != 1 ||
+        !pp__values_item_scalar(w->result, 0, &type, &bits) || (i > 0 && type != *rtype)) {
+        *column = 0;
+        return;
+    }
+    *rtype = type;
+    w->rcol[i] = bits;
+}
+
+/* Replace the RESULT frame at `at` by its scalar-column form. */
+static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at, pp_type rtype)
+{
+    pp_status st;
+    uint16_t i;
+
+    w->out.len = at;
+    st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
+    if (st != PP_OK)
+        return st;
+    pp__frame_set_flags(&w->out, at, PP__FLAG_SCALARS);
+    st = pp__buf_reserve(&w->out, 1 + (size_t)h->count * 8);
+    if (st == PP_OK)
+        st = pp__buf_put_u8(&w->out, (uint8_t)rtype);
+    for (i = 0; i < h->count && st == PP_OK; i++)
+        st = pp__buf_put_u64(&w->out, w->rcol[i]);
+    return st == PP_OK ? pp__frame_end(&w->out, at) : st;
+}
+
 static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *payload)
 {
     char msg[PP__ERRMSG_MAX + 1];
     pp_status st, fst, ast;
+    pp_type ctype = PP_TYPE_NONE, rtype = PP_TYPE_NONE;
     pp_values *args;
     uint64_t first;
     pp__fnref ref;
@@ -121,6 +178,8 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     size_t at;
     pp_task t;
     uint16_t i;
+    uint8_t tag;
+    int column = (h->flags & PP__FLAG_SCALARS) != 0, rcolumn;
 
     pp__rd_init(&rd, payload, h->length);
     fst = pp__fnref_decode(&rd, &ref);
@@ -129,22 +188,40 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     st = pp__rd_u64(&rd, &first);
     if (st != PP_OK)
         return st;
+    if (column) {
+        st = pp__rd_u8(&rd, &tag);
+        if (st != PP_OK)
+            return st;
+        if ((tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
+            pp__rd_left(&rd) != (size_t)h->count * 8)
+            return PP_EPROTO;
+        ctype = (pp_type)tag;
+    }
+    /* A column answer needs room for one value per item. */
+    rcolumn = fst == PP_OK && h->count > 0;
+    if (rcolumn && w->rcol == NULL) {
+        w->rcol = malloc(PP__MAX_CHUNK * sizeof *w->rcol);
+        rcolumn = w->rcol != NULL;
+    }
     st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
     if (st != PP_OK)
         return st;
     for (i = 0; i < h->count && st == PP_OK; i++) {
         args = w->args;
-        st = pp__values_decode_reuse(&rd, args, NULL, NULL, 0);
+        st = next_args(&rd, args, column, ctype);
         if (st != PP_OK)
             break;
         if (fst == PP_ENOTREGISTERED) {
             st = put_failure(&w->out, PP_ENOTREGISTERED, 0,
                              "task function is not registered in the worker process "
                              "(register it before pp_init)");
-        } else if ((ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
+        } else if (!column &&
+                   (ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
+            rcolumn = 0;
             st = put_failure(&w->out, ast, 0, msg);
         } else {
             run_one(ref.fn, args, first + i, w->result, &t);
+            column_note(w, &t, i, &rcolumn, &rtype);
             st = put_outcome(w, &t, at);
             pp__values_clear(w->result);
         }
@@ -154,6 +231,8 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     pp__plat_flush_stdio();
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
+    if (st == PP_OK && rcolumn)
+        return put_result_column(w, h, at, rtype);
     if (st == PP_OK)
         st = pp__frame_end(&w->out, at);
     return st;
@@ -265,6 +344,7 @@ int pp__worker_main(pp__plat_chan *chan)
     rc = worker_loop(&w);
     pp_values_destroy(w.args);
     pp_values_destroy(w.result);
+    free(w.rcol);
     pp__plat_flush_stdio();
     pp__reader_free(&w.rd);
     pp__buf_free(&w.out);

@@ -62,6 +62,28 @@ static int tk_square_or_fail(pp_task *t)
 }
 PP_TASK_REGISTER(tk_square_or_fail)
 
+/* Half of a number: a double for a double, for an odd int a double, for an
+ * even int an int, and for an int divisible by 7 two values (x, x / 2). */
+static int tk_half(pp_task *t)
+{
+    const pp_values *a = pp_task_args(t);
+    int64_t x;
+    double d;
+
+    if (pp_values_get_double(a, 0, &d) == PP_OK)
+        return pp_values_add_double(pp_task_result(t), d / 2);
+    if (pp_values_get_int(a, 0, &x) != PP_OK)
+        return pp_task_fail(t, 2, "expects a number");
+    if (x % 7 == 0 && x != 0) {
+        pp_values_add_int(pp_task_result(t), x);
+        return pp_values_add_int(pp_task_result(t), x / 2);
+    }
+    if (x % 2 != 0)
+        return pp_values_add_double(pp_task_result(t), (double)x / 2);
+    return pp_values_add_int(pp_task_result(t), x / 2);
+}
+PP_TASK_REGISTER(tk_half)
+
 static int tk_fail(pp_task *t)
 {
     int64_t x = 0;
@@ -1265,6 +1287,67 @@ static void t_join_waits_for_submitting_call(void)
     free(rs.argv);
 }
 
+/* Check item i of a tk_half map over `in` against the rule above. */
+static int half_ok(pp_result *r, const pp_values *in, size_t i)
+{
+    const pp_values *v = NULL;
+    int64_t x, a, b;
+    double d, got;
+
+    if (pp_result_item(r, i, &v, NULL) != PP_OK)
+        return 0;
+    if (pp_values_get_double(in, i, &d) == PP_OK)
+        return pp_values_unpack(v, "d", &got) == PP_OK && got == d / 2;
+    pp_values_get_int(in, i, &x);
+    if (x % 7 == 0 && x != 0)
+        return pp_values_unpack(v, "ll", &a, &b) == PP_OK && a == x && b == x / 2;
+    if (x % 2 != 0)
+        return pp_values_unpack(v, "d", &got) == PP_OK && got == (double)x / 2;
+    return pp_values_unpack(v, "l", &a) == PP_OK && a == x / 2;
+}
+
+/* Map chunks in every shape the pool encodes: int and double columns in
+ * and out, mixed argument types, results that change type or size within
+ * a chunk. */
+static void t_map_columns(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2, 0);
+    pp_values *ints, *doubles, *mixed;
+    pp_submit_options o;
+    pp_values *sets[3];
+    pp_result *r;
+    size_t i, k, bad;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&ints), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&doubles), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&mixed), PP_OK);
+    for (i = 0; i < 3000; i++) {
+        /* ints: 2, 4, 6, ... in the first 1000 (int column out), then any */
+        pp_values_add_int(ints, i < 1000 ? (int64_t)(2 * i + 2) : (int64_t)i);
+        pp_values_add_double(doubles, (double)i + 0.25);
+        if (i % 500 == 3)
+            pp_values_add_double(mixed, (double)i);
+        else
+            pp_values_add_int(mixed, (int64_t)(2 * i + 2) * 4);
+    }
+    sets[0] = ints;
+    sets[1] = doubles;
+    sets[2] = mixed;
+    memset(&o, 0, sizeof o);
+    o.chunksize = 100;
+    for (k = 0; k < 3; k++) {
+        PP_ASSERT_STATUS_FATAL(pp_map(p, tk_half, sets[k], &o, &r), PP_OK);
+        for (i = 0, bad = 0; i < 3000; i++)
+            bad += !half_ok(r, sets[k], i);
+        PP_ASSERT_MSG(bad == 0, "set %lu: %lu wrong items", (unsigned long)k, (unsigned long)bad);
+        pp_result_release(r);
+    }
+    pp_values_destroy(ints);
+    pp_values_destroy(doubles);
+    pp_values_destroy(mixed);
+    finish_pool(p);
+}
+
 static void t_fork_not_on_windows(void)
 {
     pp_pool_options o;
@@ -1412,6 +1495,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_result_kinds),
     PP_TEST_TIMEOUT(t_big_maps_reuse_memory, 120),
     PP_TEST_TIMEOUT(t_map_sizes_mixed, 120),
+    PP_TEST(t_map_columns),
     PP_TEST_TIMEOUT(t_too_big_in_later_batch, 120),
     PP_TEST(t_join_waits_for_submitting_call),
     PP_TEST(t_fork_not_on_windows),

@@ -1004,14 +1004,28 @@ static void t_frame_bad_header(void)
     PP_ASSERT_STATUS_FATAL(pp__frame_end(&b, at), PP_OK);
     memcpy(good, b.data, sizeof good);
     PP_ASSERT_STATUS(pp__frame_parse_hdr(good, &h), PP_OK);
-    /* Any change to magic/version, flags or reserved bytes is refused. */
+    /* Any change to magic/version, flags or reserved bytes is refused
+     * (byte 9: flags; PP__FLAG_SCALARS is the one defined flag, so flip
+     * another bit there). */
     for (i = 0; i < PP__FRAME_HDR; i++) {
         if (i >= 4 && i != 9 && (i < 12 || i >= 16))
             continue;
         memcpy(p, good, sizeof p);
-        p[i] ^= 0x01;
+        p[i] ^= i == 9 ? 0x02 : 0x01;
         PP_ASSERT_MSG(pp__frame_parse_hdr(p, &h) == PP_EPROTO, "flipped byte %u", (unsigned)i);
     }
+    /* The scalar-column flag: on RESULT and TASK only, and alone. */
+    memcpy(p, good, sizeof p);
+    p[9] = PP__FLAG_SCALARS;
+    PP_ASSERT_STATUS(pp__frame_parse_hdr(p, &h), PP_OK);
+    CU_ASSERT_EQUAL(h.flags, PP__FLAG_SCALARS);
+    p[8] = PP__MSG_TASK;
+    PP_ASSERT_STATUS(pp__frame_parse_hdr(p, &h), PP_OK);
+    p[8] = PP__MSG_READY;
+    PP_ASSERT_STATUS(pp__frame_parse_hdr(p, &h), PP_EPROTO);
+    p[8] = PP__MSG_RESULT;
+    p[9] = PP__FLAG_SCALARS | 0x80;
+    PP_ASSERT_STATUS(pp__frame_parse_hdr(p, &h), PP_EPROTO);
     memcpy(p, good, sizeof p);
     p[3] = PP__WIRE_VERSION + 1;
     PP_ASSERT_STATUS(pp__frame_parse_hdr(p, &h), PP_EPROTO);

@@ -74,10 +74,13 @@ static void check_header(const uint8_t *p)
         check(st == PP_EPROTO, "header refused with a status other than PP_EPROTO");
         return;
     }
-    check(h.length <= PP__FRAME_MAX && h.type >= 1 && h.type <= PP__MSG_MAX_ && h.flags == 0,
+    check(h.length <= PP__FRAME_MAX && h.type >= 1 && h.type <= PP__MSG_MAX_ &&
+              (h.flags == 0 || (h.flags == PP__FLAG_SCALARS &&
+                                (h.type == PP__MSG_TASK || h.type == PP__MSG_RESULT))),
           "accepted header violates the limits");
     pp__buf_init(&b);
     check(pp__frame_begin(&b, h.type, h.count, h.id, &at) == PP_OK, "frame_begin");
+    pp__frame_set_flags(&b, at, h.flags);
     /* Patch the length by hand: materialising up to 64 MiB of payload per
      * input would only slow the fuzzer down. */
     check(pp__frame_end(&b, at) == PP_OK, "frame_end");
