@@ -65,6 +65,8 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SHARE(t_inherited),
     PP_SKIP_WIN_SHARE(t_attach_cached),
     PP_SKIP_WIN_SHARE(t_destroy_while_held),
+    {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
+     "stops a worker with SIGSTOP and forks in a task"},
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};

@@ -250,6 +250,25 @@ static int tk_leak_channel_exit(pp_task *t)
 }
 PP_TASK_REGISTER(tk_leak_channel_exit)
 
+#ifndef _WIN32
+/* Fork a keeper that holds a copy of the worker's channel for a while;
+ * return (worker pid, keeper pid). */
+static int tk_fork_keeper(pp_task *t)
+{
+    pid_t pid = fork();
+
+    if (pid < 0)
+        return pp_task_fail(t, 5, "fork failed");
+    if (pid == 0) {
+        pp__plat_sleep_ms(20000);
+        _exit(0);
+    }
+    pp_values_add_int(pp_task_result(t), (int64_t)getpid());
+    return pp_values_add_int(pp_task_result(t), (int64_t)pid);
+}
+PP_TASK_REGISTER(tk_fork_keeper)
+#endif
+
 static int64_t g_init_value = -1;
 
 static int tk_init(pp_task *t)
@@ -1228,6 +1247,69 @@ static void t_too_big_in_later_batch(void)
     finish_pool(p);
 }
 
+#ifndef _WIN32
+typedef struct big_writer {
+    pp_pool *p;
+    pp_values *big;
+    pp_status st;
+} big_writer;
+
+static void *APR_THREAD_FUNC big_writer_main(apr_thread_t *thd, void *arg)
+{
+    big_writer *bw = arg;
+    pp_result *r = NULL;
+
+    bw->st = pp_apply_async(bw->p, tk_square, bw->big, NULL, &r);
+    pp_result_release(r);
+    (void)thd;
+    return NULL;
+}
+#endif
+
+/* A thread blocked writing a large task to a worker that cannot read it
+ * (stopped, and its channel kept open by a process it forked), then the
+ * pool is terminated: the worker is killed, its death is seen through the
+ * process watch, the writer is woken, and join returns without anyone
+ * using the freed channel. POSIX only (SIGSTOP, fork in a task). */
+static void t_blocked_writer_on_dead_worker(void)
+{
+#ifndef _WIN32
+    pp_pool_options o;
+    big_writer bw;
+    pp_values *r = NULL;
+    int64_t worker = 0, keeper = 0, t0;
+    void *blob = calloc(1, (size_t)30 << 20);
+    apr_thread_t *th;
+    apr_status_t rv;
+
+    CU_ASSERT_FATAL(blob != NULL);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = PP_START_SPAWN;
+    memset(&bw, 0, sizeof bw);
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&bw.p, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply(bw.p, tk_fork_keeper, NULL, &r, NULL), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_unpack(r, "ll", &worker, &keeper), PP_OK);
+    pp_values_destroy(r);
+    CU_ASSERT_FATAL(kill((pid_t)worker, SIGSTOP) == 0);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&bw.big), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(bw.big, blob, (size_t)30 << 20), PP_OK);
+    CU_ASSERT_FATAL(apr_thread_create(&th, NULL, big_writer_main, &bw, pp_test_pool()) ==
+                    APR_SUCCESS);
+    pp_test_sleep_ms(300); /* the write is under way and blocks */
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_pool_terminate(bw.p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(bw.p, WAIT_MS), PP_OK);
+    PP_ASSERT_MSG(pp_test_now_ms() - t0 < 10000, "join took %lld ms (the keeper lives 20 s)",
+                  (long long)(pp_test_now_ms() - t0));
+    apr_thread_join(&rv, th);
+    pp_pool_destroy(bw.p);
+    kill((pid_t)keeper, SIGKILL);
+    pp_values_destroy(bw.big);
+    free(blob);
+#endif
+}
+
 typedef struct racing_submit {
     pp_pool *p;
     const pp_values **argv;
@@ -1498,6 +1580,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_map_columns),
     PP_TEST_TIMEOUT(t_too_big_in_later_batch, 120),
     PP_TEST(t_join_waits_for_submitting_call),
+    PP_TEST(t_blocked_writer_on_dead_worker),
     PP_TEST(t_fork_not_on_windows),
     PP_TEST_END};
 
