@@ -215,6 +215,20 @@ void pp_test_sleep_ms(int64_t ms)
     apr_sleep((apr_interval_time_t)ms * 1000);
 }
 
+static volatile unsigned g_spin_sink;
+
+void pp_test_racy_increment(volatile int64_t *counter, int64_t i)
+{
+    int64_t v = *counter;
+    int k;
+
+    for (k = 0; k < 16; k++)
+        g_spin_sink++;
+    if ((i & 1023) == 0)
+        apr_thread_yield();
+    *counter = v + 1;
+}
+
 int pp_test_timeout_mult(void)
 {
     const char *s = getenv("PP_TEST_TIMEOUT_MULT");

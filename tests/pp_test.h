@@ -161,6 +161,11 @@ int64_t pp_test_clock_slack_ms(void);
 
 void pp_test_sleep_ms(int64_t ms);
 
+/* The exclusion probe of the lock tests: read *counter, let time pass (a
+ * short spin; every 1024th call i gives up the CPU), write it plus one.
+ * Any overlap of two callers' critical sections loses an increment. */
+void pp_test_racy_increment(volatile int64_t *counter, int64_t i);
+
 /* An APR pool for the running test (created on first use, destroyed by
  * the framework after the test). */
 struct apr_pool_t *pp_test_pool(void);
@@ -229,6 +234,11 @@ int pp_test_child_exit_code(pp_test_child *c, int64_t timeout_ms);
 
 /* Kill the child now (SIGKILL / TerminateProcess) and reap it. */
 void pp_test_child_kill(pp_test_child *c);
+
+/* Kill any process by pid (SIGKILL / TerminateProcess, exit code 9), not
+ * necessarily a child of the test (a pool worker, a task's child);
+ * asserts that the OS accepted. Does not wait for it. */
+void pp_test_kill_pid(int64_t pid);
 
 /* OS pid of the child. */
 int64_t pp_test_child_pid(const pp_test_child *c);

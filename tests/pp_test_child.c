@@ -296,6 +296,18 @@ int pp_test_child_exit_code(pp_test_child *c, int64_t timeout_ms)
     return -1000;
 }
 
+void pp_test_kill_pid(int64_t pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT(TerminateProcess(h, 9));
+    CloseHandle(h);
+#else
+    CU_ASSERT_EQUAL(kill((pid_t)pid, SIGKILL), 0);
+#endif
+}
+
 void pp_test_child_kill(pp_test_child *c)
 {
     apr_exit_why_e why;

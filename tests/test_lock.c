@@ -42,24 +42,9 @@ typedef struct counter_shm {
     volatile apr_uint32_t go;    /* set by the test: start */
     volatile apr_uint32_t errors;
     volatile apr_uint32_t pad;
-    volatile uint64_t counter;
+    volatile int64_t counter;
 } counter_shm;
 
-static volatile unsigned g_spin_sink;
-
-/* read, let time pass (a short spin; now and then give up the CPU), write:
- * any overlap of two critical sections loses an increment. */
-static void racy_increment(volatile uint64_t *counter, int i)
-{
-    uint64_t v = *counter;
-    int k;
-
-    for (k = 0; k < 16; k++)
-        g_spin_sink++;
-    if ((i & 1023) == 0)
-        apr_thread_yield();
-    *counter = v + 1;
-}
 
 static int barrier_wait(counter_shm *c)
 {
@@ -86,7 +71,7 @@ static pp_status increment_loop(pp_lock *lock, counter_shm *c, int niter)
             apr_atomic_inc32(&c->errors);
             return st;
         }
-        racy_increment(&c->counter, i);
+        pp_test_racy_increment(&c->counter, i);
         st = pp_lock_release(lock);
         if (st != PP_OK) {
             apr_atomic_inc32(&c->errors);
@@ -336,8 +321,8 @@ static void t_exclusion_spawn(void)
             CU_ASSERT_EQUAL(pp_test_child_exit_code(kids[i], 10 * CHILD_MS), 0);
         pp_test_child_free(kids[i]);
     }
-    PP_ASSERT_MSG(c->counter == (uint64_t)NPROC * NITER, "counter = %llu, expected %llu",
-                  (unsigned long long)c->counter, (unsigned long long)NPROC * NITER);
+    PP_ASSERT_MSG(c->counter == (int64_t)NPROC * NITER, "counter = %lld, expected %lld",
+                  (long long)c->counter, (long long)NPROC * NITER);
     CU_ASSERT_EQUAL(c->errors, 0);
     counter_destroy(shm, sname);
     pp_lock_destroy(lock);
@@ -395,8 +380,8 @@ static void t_exclusion_fork(void)
         if (pids[i] > 0)
             CU_ASSERT_EQUAL(wait_forked(pids[i]), 0);
     }
-    PP_ASSERT_MSG(c->counter == (uint64_t)NPROC * NITER, "counter = %llu, expected %llu",
-                  (unsigned long long)c->counter, (unsigned long long)NPROC * NITER);
+    PP_ASSERT_MSG(c->counter == (int64_t)NPROC * NITER, "counter = %lld, expected %lld",
+                  (long long)c->counter, (long long)NPROC * NITER);
     counter_destroy(shm, sname);
     pp_lock_destroy(lock);
 #else
@@ -443,8 +428,8 @@ static void t_exclusion_threads(void)
         pp_test_thread_join(th[i]);
         PP_ASSERT_STATUS(ti[i].st, PP_OK);
     }
-    PP_ASSERT_MSG(c.counter == (uint64_t)NPROC * NITER, "counter = %llu, expected %llu",
-                  (unsigned long long)c.counter, (unsigned long long)NPROC * NITER);
+    PP_ASSERT_MSG(c.counter == (int64_t)NPROC * NITER, "counter = %lld, expected %lld",
+                  (long long)c.counter, (long long)NPROC * NITER);
     pp_lock_destroy(lock);
 }
 
@@ -506,8 +491,9 @@ static void waiter_thread(void *arg)
     w->release_st = acquired(w->st) ? pp_lock_release(w->lock) : w->st;
 }
 
-/* A blocked acquire returns PP_OK as soon as the holder releases. */
-static void t_blocked_acquire_gets_lock_on_release(void)
+/* An acquire with timeout_ms, blocked while another process holds the
+ * lock, returns PP_OK once the holder releases. */
+static void blocked_acquire_gets_lock(int64_t timeout_ms)
 {
     char name[NAME_BUF];
     pp_lock *lock = lock_create_unique(name);
@@ -515,9 +501,9 @@ static void t_blocked_acquire_gets_lock_on_release(void)
     waiter w = {lock, 0, PP_ESYS, PP_ESYS, 0};
     pp_test_thread *t;
 
-    w.timeout_ms = 20000 * pp_test_timeout_mult();
+    w.timeout_ms = timeout_ms;
     t = pp_test_thread_start(waiter_thread, &w);
-    pp_test_sleep_ms(200); /* let it block (not required for correctness) */
+    pp_test_sleep_ms(300); /* let it block (not required for correctness) */
     holder_do(c, "r", "PP_OK");
     pp_test_thread_join(t);
     PP_ASSERT_STATUS(w.st, PP_OK);
@@ -526,24 +512,17 @@ static void t_blocked_acquire_gets_lock_on_release(void)
     pp_lock_destroy(lock);
 }
 
+/* A blocked acquire returns PP_OK as soon as the holder releases. */
+static void t_blocked_acquire_gets_lock_on_release(void)
+{
+    blocked_acquire_gets_lock(20000 * pp_test_timeout_mult());
+}
+
 /* The largest timeout really waits (no overflow into "already expired"
  * or an invalid deadline) and returns PP_OK once the lock is free. */
 static void t_huge_timeout_waits(void)
 {
-    char name[NAME_BUF];
-    pp_lock *lock = lock_create_unique(name);
-    pp_test_child *c = spawn_holder(name);
-    waiter w = {lock, INT64_MAX, PP_ESYS, PP_ESYS, 0};
-    pp_test_thread *t;
-
-    t = pp_test_thread_start(waiter_thread, &w);
-    pp_test_sleep_ms(300);
-    holder_do(c, "r", "PP_OK");
-    pp_test_thread_join(t);
-    PP_ASSERT_STATUS(w.st, PP_OK);
-    PP_ASSERT_STATUS(w.release_st, PP_OK);
-    holder_quit(c);
-    pp_lock_destroy(lock);
+    blocked_acquire_gets_lock(INT64_MAX);
 }
 
 /* ------------------------------------------ (c) owner death */

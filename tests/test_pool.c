@@ -189,6 +189,21 @@ static int tk_exit(pp_task *t)
 }
 PP_TASK_REGISTER(tk_exit)
 
+#ifndef _WIN32
+/* In a task: fork a child that keeps a copy of every fd of the worker
+ * (its channel too) and sleeps ms before exiting. The child's pid, or -1. */
+static pid_t fork_keeper(int64_t ms)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        pp__plat_sleep_ms(ms);
+        _exit(0);
+    }
+    return pid;
+}
+#endif
+
 /*
  * Hand the worker's own channel end to a new process that outlives the
  * worker (it publishes its pid in the shm block named by the argument and
@@ -234,14 +249,10 @@ static int tk_leak_channel_exit(pp_task *t)
     }
 #else
     {
-        pid_t pid = fork();
+        pid_t pid = fork_keeper(30000);
 
         if (pid < 0)
             return pp_task_fail(t, 5, "fork failed");
-        if (pid == 0) {
-            pp__plat_sleep_ms(30000);
-            _exit(0);
-        }
         *slot = (int64_t)pid;
     }
 #endif
@@ -255,14 +266,10 @@ PP_TASK_REGISTER(tk_leak_channel_exit)
  * return (worker pid, keeper pid). */
 static int tk_fork_keeper(pp_task *t)
 {
-    pid_t pid = fork();
+    pid_t pid = fork_keeper(20000);
 
     if (pid < 0)
         return pp_task_fail(t, 5, "fork failed");
-    if (pid == 0) {
-        pp__plat_sleep_ms(20000);
-        _exit(0);
-    }
     pp_values_add_int(pp_task_result(t), (int64_t)getpid());
     return pp_values_add_int(pp_task_result(t), (int64_t)pid);
 }
@@ -557,49 +564,53 @@ static void do_task_error(int m)
     finish_pool(p);
 }
 
-static void kill_pid(int64_t pid)
+/* A pid published by a task: a small shm block, and the task arguments
+ * that name it ("s"). */
+typedef struct pid_slot {
+    char name[PP_NAME_MAX + 1];
+    pp__plat_shm *shm;
+    volatile int64_t *pid;
+    pp_values *args;
+} pid_slot;
+
+static void pid_slot_open(pid_slot *ps)
 {
-#ifdef _WIN32
-    HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT(TerminateProcess(h, 9));
-    CloseHandle(h);
-#else
-    CU_ASSERT_EQUAL(kill((pid_t)pid, SIGKILL), 0);
-#endif
+    pp_test_unique_name(ps->name, sizeof ps->name);
+    PP_ASSERT_STATUS_FATAL(pp__plat_shm_create(ps->name, 64, &ps->shm), PP_OK);
+    ps->pid = pp__plat_shm_ptr(ps->shm);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&ps->args, "s", ps->name), PP_OK);
+}
+
+static void pid_slot_close(pid_slot *ps)
+{
+    pp_values_destroy(ps->args);
+    pp__plat_shm_close(ps->shm);
+    pp__plat_shm_unlink(ps->name);
 }
 
 static void do_worker_killed(int m)
 {
     pp_pool *p = make_pool(m, 2, 0);
-    char name[PP_NAME_MAX + 1];
-    pp__plat_shm *shm;
-    volatile int64_t *slot;
-    pp_values *a;
+    pid_slot ps;
     pp_result *r;
     const pp_error *e;
     int64_t deadline;
 
-    pp_test_unique_name(name, sizeof name);
-    PP_ASSERT_STATUS_FATAL(pp__plat_shm_create(name, 64, &shm), PP_OK);
-    slot = pp__plat_shm_ptr(shm);
-    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "s", name), PP_OK);
-    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_block, a, NULL, &r), PP_OK);
+    pid_slot_open(&ps);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_block, ps.args, NULL, &r), PP_OK);
     deadline = pp_test_now_ms() + WAIT_MS;
-    while (*slot == 0 && pp_test_now_ms() < deadline)
+    while (*ps.pid == 0 && pp_test_now_ms() < deadline)
         pp_test_sleep_ms(5);
-    CU_ASSERT_FATAL(*slot != 0);
-    kill_pid(*slot);
+    CU_ASSERT_FATAL(*ps.pid != 0);
+    pp_test_kill_pid(*ps.pid);
     PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_EWORKERDIED);
     e = pp_result_error(r);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
     CU_ASSERT_EQUAL(e->status, PP_EWORKERDIED);
     PP_ASSERT_MSG(strstr(e->message, "worker process") != NULL, "message: %s", e->message);
     pp_result_release(r);
-    pp_values_destroy(a);
     check_pool_works(p, 100);
-    pp__plat_shm_close(shm);
-    pp__plat_shm_unlink(name);
+    pid_slot_close(&ps);
     finish_pool(p);
 }
 
@@ -620,32 +631,24 @@ static void do_crash(int m, pp_task_fn fn)
 static void do_channel_outlives_worker(int m)
 {
     pp_pool *p = make_pool(m, 1, 0);
-    char name[PP_NAME_MAX + 1];
-    pp__plat_shm *shm;
-    volatile int64_t *slot;
-    pp_values *a;
+    pid_slot ps;
     pp_error e;
     int64_t t0;
 
-    pp_test_unique_name(name, sizeof name);
-    PP_ASSERT_STATUS_FATAL(pp__plat_shm_create(name, 64, &shm), PP_OK);
-    slot = pp__plat_shm_ptr(shm);
-    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "s", name), PP_OK);
+    pid_slot_open(&ps);
     memset(&e, 0, sizeof e);
     t0 = pp_test_now_ms();
-    PP_ASSERT_STATUS(pp_apply(p, tk_leak_channel_exit, a, NULL, &e), PP_EWORKERDIED);
+    PP_ASSERT_STATUS(pp_apply(p, tk_leak_channel_exit, ps.args, NULL, &e), PP_EWORKERDIED);
     /* the keeper sleeps 30 s: an answer before it is gone is the point */
     PP_ASSERT_MSG(pp_test_now_ms() - t0 < 20000,
                   "the death was seen only after %lld ms (when the keeper exited?)",
                   (long long)(pp_test_now_ms() - t0));
     CU_ASSERT_EQUAL(e.code, 3);
-    CU_ASSERT(*slot != 0);
-    if (*slot != 0)
-        kill_pid(*slot);
+    CU_ASSERT(*ps.pid != 0);
+    if (*ps.pid != 0)
+        pp_test_kill_pid(*ps.pid);
     check_pool_works(p, 20);
-    pp_values_destroy(a);
-    pp__plat_shm_close(shm);
-    pp__plat_shm_unlink(name);
+    pid_slot_close(&ps);
     finish_pool(p);
 }
 
@@ -668,6 +671,22 @@ static int count_distinct(const int64_t *v, int n)
     return distinct;
 }
 
+/* Wait for each of n one-int results (asserting success), store the ints
+ * (-1 where there is none) and release the results. */
+static void get_ints(pp_result **rs, int64_t *out, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        const pp_values *v = NULL;
+        out[i] = -1;
+        PP_ASSERT_STATUS(pp_result_get(rs[i], WAIT_MS, &v), PP_OK);
+        if (v)
+            pp_values_get_int(v, 0, &out[i]);
+        pp_result_release(rs[i]);
+    }
+}
+
 static void do_maxtasks(int m)
 {
     pp_pool *p = make_pool(m, 2, 1);
@@ -678,14 +697,7 @@ static void do_maxtasks(int m)
 
     for (i = 0; i < 500; i++)
         PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_pid, NULL, NULL, &rs[i]), PP_OK);
-    for (i = 0; i < 500; i++) {
-        const pp_values *v = NULL;
-        pids[i] = -1;
-        PP_ASSERT_STATUS(pp_result_get(rs[i], WAIT_MS, &v), PP_OK);
-        if (v)
-            pp_values_get_int(v, 0, &pids[i]);
-        pp_result_release(rs[i]);
-    }
+    get_ints(rs, pids, 500);
     distinct = count_distinct(pids, 500);
     /* one task per worker: every task on a fresh process (pids may only
      * repeat if the OS recycles them) */
@@ -707,14 +719,7 @@ static void do_balance(int m)
         PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_sleep, a, NULL, &rs[i]), PP_OK);
         pp_values_destroy(a);
     }
-    for (i = 0; i < 4; i++) {
-        const pp_values *v = NULL;
-        pids[i] = -1;
-        PP_ASSERT_STATUS(pp_result_get(rs[i], WAIT_MS, &v), PP_OK);
-        if (v)
-            pp_values_get_int(v, 0, &pids[i]);
-        pp_result_release(rs[i]);
-    }
+    get_ints(rs, pids, 4);
     distinct = count_distinct(pids, 4);
     PP_ASSERT_MSG(distinct == 4, "4 long tasks ran in %d of 4 workers", distinct);
     finish_pool(p);

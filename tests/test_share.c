@@ -66,22 +66,6 @@ typedef struct share_area {
     log_entry log[NLOG];
 } share_area;
 
-static volatile unsigned g_spin_sink;
-
-/* Read, let time pass, write: any overlap of two critical sections loses
- * an increment. Now and then give up the CPU so that other holders get
- * scheduled in the middle of a section if exclusion were broken. */
-static void racy_increment(volatile int64_t *counter, int64_t i)
-{
-    int64_t v = *counter;
-    int k;
-
-    for (k = 0; k < 16; k++)
-        g_spin_sink++;
-    if ((i & 1023) == 0)
-        apr_thread_yield();
-    *counter = v + 1;
-}
 
 /* ------------------------------------------------------------ task side */
 
@@ -142,7 +126,7 @@ static int increments(pp_task *t, const char *how, pp_lock *lock, pp_shm *shm, i
         if (st != PP_OK)
             return fail_acquire(t, how, lock, st);
         enter = pp__plat_now_ns();
-        racy_increment(&a->counter, i);
+        pp_test_racy_increment(&a->counter, i);
         /* Atomic slot: even a broken lock leaves a complete log. */
         slot = apr_atomic_inc32(&a->nlog);
         if (slot < NLOG) {
@@ -474,18 +458,6 @@ static void exclusion(int method, strategy s)
     fixture_free(&f);
 }
 
-static void kill_pid(int64_t pid)
-{
-#ifdef _WIN32
-    HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT(TerminateProcess(h, 9));
-    CloseHandle(h);
-#else
-    CU_ASSERT_EQUAL(kill((pid_t)pid, SIGKILL), 0);
-#endif
-}
-
 /* Run a probe through the strategy; returns its acquire status and pid. */
 static pp_status probe_once(pp_pool *p, strategy s, const fixture *f, int64_t *pid)
 {
@@ -525,7 +497,7 @@ static void owner_death(int method, strategy s)
         pp_test_sleep_ms(5);
     victim = f.area->holder_pid;
     CU_ASSERT_FATAL(victim != 0);
-    kill_pid(victim);
+    pp_test_kill_pid(victim);
     PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_EWORKERDIED);
     pp_result_release(r);
     pp_values_destroy(a);

@@ -180,6 +180,14 @@ static void w_bytes(wire *w, const void *p, size_t n)
     w->n += n;
 }
 
+/* A lock or shm item: tag, u8 name length, the name. */
+static void w_named(wire *w, uint8_t tag, const char *name)
+{
+    w_u8(w, tag);
+    w_u8(w, (uint8_t)strlen(name));
+    w_bytes(w, name, strlen(name));
+}
+
 /* A tuple of one item: count 1, tag, then body. */
 static void w_one(wire *w, uint8_t tag)
 {
@@ -359,12 +367,8 @@ static void t_lock_unresolved(void)
     pp_test_unique_name(name, sizeof name);
     w.n = 0;
     w_u32(&w, 2);
-    w_u8(&w, PP_TYPE_LOCK);
-    w_u8(&w, (uint8_t)strlen(name));
-    w_bytes(&w, name, strlen(name));
-    w_u8(&w, PP_TYPE_LOCK);
-    w_u8(&w, (uint8_t)strlen(name));
-    w_bytes(&w, name, strlen(name));
+    w_named(&w, PP_TYPE_LOCK, name);
+    w_named(&w, PP_TYPE_LOCK, name);
     pp__rd_init(&r, w.b, w.n);
     PP_ASSERT_STATUS_FATAL(pp__values_decode(&r, &d, &lst, errname, sizeof errname), PP_OK);
     PP_ASSERT_STATUS(lst, PP_ENOENT);
@@ -459,12 +463,8 @@ static void t_shm_unresolved(void)
     pp_test_unique_name(name, sizeof name);
     w.n = 0;
     w_u32(&w, 2);
-    w_u8(&w, PP_TYPE_LOCK);
-    w_u8(&w, (uint8_t)strlen(pp_lock_name(l)));
-    w_bytes(&w, pp_lock_name(l), strlen(pp_lock_name(l)));
-    w_u8(&w, PP_TYPE_SHM);
-    w_u8(&w, (uint8_t)strlen(name));
-    w_bytes(&w, name, strlen(name));
+    w_named(&w, PP_TYPE_LOCK, pp_lock_name(l));
+    w_named(&w, PP_TYPE_SHM, name);
     pp__rd_init(&r, w.b, w.n);
     PP_ASSERT_STATUS_FATAL(pp__values_decode(&r, &d, &ast, errname, sizeof errname), PP_OK);
     PP_ASSERT_STATUS(ast, PP_ENOENT);
