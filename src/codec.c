@@ -476,6 +476,11 @@ pp_status pp__frame_end(pp__buf *b, size_t at)
     return PP_OK;
 }
 
+void pp__frame_set_id(pp__buf *b, size_t at, uint64_t id)
+{
+    st_le64(b->data + at + 16, id);
+}
+
 void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags)
 {
     b->data[at + 9] = flags;
@@ -543,9 +548,7 @@ static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
     }
 }
 
-/* A one-scalar tuple (the commonest map argument and task result),
- * written in one go. */
-static pp_status encode_scalar_tuple(pp_type type, uint64_t bits, pp__buf *b)
+pp_status pp__values_encode_scalar(pp_type type, uint64_t bits, pp__buf *b)
 {
     uint8_t *p;
     pp_status st = pp__buf_reserve(b, PP__VALUES_HDR + 9);
@@ -570,7 +573,7 @@ pp_status pp__values_encode(const pp_values *v, pp__buf *b)
     if (b == NULL)
         return PP_EINVAL;
     if (count == 1 && pp__values_item_scalar(v, 0, &type, &bits))
-        return encode_scalar_tuple(type, bits, b);
+        return pp__values_encode_scalar(type, bits, b);
     start = b->len;
     /* The container tracks its exact encoded size: one reservation, after
      * which the puts below cannot fail for lack of memory. */
@@ -597,7 +600,7 @@ pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b)
     if (i >= pp_values_count(v))
         return PP_ERANGE;
     if (pp__values_item_scalar(v, i, &type, &bits))
-        return encode_scalar_tuple(type, bits, b);
+        return pp__values_encode_scalar(type, bits, b);
     start = b->len;
     st = pp__buf_put_u32(b, 1);
     if (st == PP_OK)

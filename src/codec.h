@@ -120,6 +120,8 @@ typedef struct pp__frame_hdr {
  * exceeds PP__FRAME_MAX. */
 pp_status pp__frame_begin(pp__buf *b, uint8_t type, uint16_t count, uint64_t id, size_t *at);
 pp_status pp__frame_end(pp__buf *b, size_t at);
+/* Set the id of the frame started at `at`. */
+void pp__frame_set_id(pp__buf *b, size_t at, uint64_t id);
 /* Set the flags of the frame started at `at` (TASK / RESULT only). */
 void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags);
 
@@ -130,6 +132,11 @@ pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h);
 
 /* Append the encoding of v (NULL encodes as an empty tuple). */
 pp_status pp__values_encode(const pp_values *v, pp__buf *b);
+
+/* Append the one-item tuple of an int or a double (bits: the int's value
+ * or the double's IEEE-754 bits), the commonest map argument and task
+ * result, in one step. */
+pp_status pp__values_encode_scalar(pp_type type, uint64_t bits, pp__buf *b);
 
 /* Append item i of v encoded as a one-item tuple (what map sends per
  * input). PP_ERANGE if i is out of range. */

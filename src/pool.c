@@ -352,28 +352,41 @@ static pp__chunk *queue_pop(pp_pool *p)
     p->q_head = c->next;
     if (p->q_head == NULL)
         p->q_tail = NULL;
-    p->q_len--;
     c->next = NULL;
     return c;
+}
+
+void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
+{
+    pp__chunk *c, *next;
+
+    for (c = list; c != NULL; c = next) {
+        next = c->next;
+        c->next = NULL;
+        c->job = j;
+        c->id = p->next_id++;
+        pp__frame_set_id(&c->frame, 0, c->id);
+        if (p->q_tail)
+            p->q_tail->next = c;
+        else
+            p->q_head = c;
+        p->q_tail = c;
+    }
 }
 
 /* Put a list of chunks back at the front, keeping their order. */
 static void queue_push_front(pp_pool *p, pp__chunk *list)
 {
     pp__chunk *tail = list;
-    size_t n = 1;
 
     if (list == NULL)
         return;
-    while (tail->next) {
+    while (tail->next)
         tail = tail->next;
-        n++;
-    }
     tail->next = p->q_head;
     p->q_head = list;
     if (p->q_tail == NULL)
         p->q_tail = tail;
-    p->q_len += n;
 }
 
 static void fail_queue_locked(pp_pool *p, pp_status st, const char *msg)
@@ -631,64 +644,78 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
 #define SCALAR_OUTCOME (4 + 4 + PP__VALUES_HDR + 9)
 static const uint8_t zero8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 
-/* A chunk's results. A result that is one int or one double is stored in
- * its item; any other is kept encoded (a copy of the payload, made at the
- * first such result) and decoded when read. */
-static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
-                               const uint8_t *payload)
+/* RESULT payload in the scalar-column form (codec.h): every item
+ * succeeded with one value of one type. */
+static pp_status read_result_column(pp__chunk *c, pp__rd *rd)
+{
+    uint64_t bits;
+    uint8_t tag = 0;
+    size_t i;
+
+    if (pp__rd_u8(rd, &tag) != PP_OK || (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
+        pp__rd_left(rd) != (size_t)c->count * 8)
+        return PP_EPROTO;
+    for (i = 0; i < c->count; i++) {
+        pp__rd_u64(rd, &bits); /* length checked above */
+        item_succeed_scalar(c->job, c->first + i, (pp_type)tag, bits);
+    }
+    return PP_OK;
+}
+
+/* RESULT payload in the general form: an outcome per item. A one-scalar
+ * success (status 0, code 0, one int or double: what the worker writes)
+ * is taken directly; any other success is kept encoded (a copy of the
+ * payload, made at the first such result) and decoded when read. */
+static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *payload,
+                                      uint32_t len)
 {
     char msg[PP__ERRMSG_MAX + 1];
-    pp__chunk *c = w->inflight;
     pp__rawbuf *buf = NULL;
     const uint8_t *raw;
-    pp_status st, ist;
+    pp_status st = PP_OK, ist;
     size_t i, rawlen;
     uint64_t bits;
     pp_type type;
-    pp__rd rd, one;
+    pp__rd one;
     int code;
+
+    for (i = 0; i < c->count && st == PP_OK; i++) {
+        if (pp__rd_left(rd) >= SCALAR_OUTCOME && memcmp(rd->p + rd->pos, zero8, 8) == 0) {
+            pp__rd_init(&one, rd->p + rd->pos + 8, SCALAR_OUTCOME - 8);
+            if (pp__values_peek_scalar(&one, &type, &bits)) {
+                item_succeed_scalar(c->job, c->first + i, type, bits);
+                rd->pos += SCALAR_OUTCOME;
+                continue;
+            }
+        }
+        msg[0] = '\0';
+        st = read_outcome(rd, &ist, &code, &raw, &rawlen, msg);
+        if (st != PP_OK)
+            break;
+        if (ist != PP_OK) {
+            pp__item_fail(c->job, c->first + i, ist, code, msg);
+        } else {
+            st = keep_payload(c->job, payload, len, &buf);
+            if (st == PP_OK)
+                item_succeed(c->job, c->first + i, buf->data + (raw - payload), rawlen);
+        }
+    }
+    return st;
+}
+
+static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
+                               const uint8_t *payload)
+{
+    pp__chunk *c = w->inflight;
+    pp_status st;
+    pp__rd rd;
 
     /* The worker answers in order: the oldest chunk in flight is the one. */
     if (c == NULL || c->id != h->id || c->count != h->count)
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
-    if (h->flags & PP__FLAG_SCALARS) {
-        /* codec.h, "Scalar columns": every item succeeded with one value */
-        uint8_t tag = 0;
-        st = pp__rd_u8(&rd, &tag);
-        if (st != PP_OK || (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
-            pp__rd_left(&rd) != (size_t)c->count * 8)
-            return PP_EPROTO;
-        for (i = 0; i < c->count; i++) {
-            pp__rd_u64(&rd, &bits); /* length checked above */
-            item_succeed_scalar(c->job, c->first + i, (pp_type)tag, bits);
-        }
-    }
-    for (i = 0, st = PP_OK; !(h->flags & PP__FLAG_SCALARS) && i < c->count && st == PP_OK; i++) {
-        /* Fast path: status 0, code 0, then a one-scalar tuple. */
-        if (pp__rd_left(&rd) >= SCALAR_OUTCOME && memcmp(rd.p + rd.pos, zero8, 8) == 0) {
-            pp__rd_init(&one, rd.p + rd.pos + 8, SCALAR_OUTCOME - 8);
-            if (pp__values_peek_scalar(&one, &type, &bits)) {
-                item_succeed_scalar(c->job, c->first + i, type, bits);
-                rd.pos += SCALAR_OUTCOME;
-                continue;
-            }
-        }
-        msg[0] = '\0';
-        st = read_outcome(&rd, &ist, &code, &raw, &rawlen, msg);
-        if (st != PP_OK)
-            break;
-        pp__rd_init(&one, raw, rawlen);
-        if (ist != PP_OK) {
-            pp__item_fail(c->job, c->first + i, ist, code, msg);
-        } else if (rawlen == PP__VALUES_HDR + 9 && pp__values_peek_scalar(&one, &type, &bits)) {
-            item_succeed_scalar(c->job, c->first + i, type, bits);
-        } else {
-            st = keep_payload(c->job, payload, h->length, &buf);
-            if (st == PP_OK)
-                item_succeed(c->job, c->first + i, buf->data + (raw - payload), rawlen);
-        }
-    }
+    st = (h->flags & PP__FLAG_SCALARS) ? read_result_column(c, &rd)
+                                       : read_result_outcomes(c, &rd, payload, h->length);
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
     if (st != PP_OK)

@@ -157,7 +157,6 @@ struct pp_pool {
     pp__plat_launcher *launcher;
     pp__wslot *w;
     pp__chunk *q_head, *q_tail;
-    size_t q_len;
     int state;
     pp_status broken;          /* PP_OK, or why no work can run any more */
     char broken_msg[256];
@@ -188,6 +187,9 @@ const pp_error *pp__item_error(const pp__item *it);
  * caller holds the mutex. */
 pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values **value);
 void pp__pump_all(pp_pool *p);
+/* Give the chunks of list (in order) to job j and their ids (in queue
+ * order), and append them to the queue. Caller holds the mutex. */
+void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j);
 void pp__job_unref_locked(struct pp_result *j);
 void pp__job_complete_empty_locked(struct pp_result *j);
 /* Fail items from..to-1 of j that are not finished yet. */

@@ -232,35 +232,6 @@ static void job_discard(struct pp_result *j)
     free(j);
 }
 
-/* Frame header: the id is a little-endian u64 at offset 16 (codec.h). */
-static void set_frame_id(pp__chunk *c, uint64_t id)
-{
-    int b;
-
-    c->id = id;
-    for (b = 0; b < 8; b++)
-        c->frame.data[16 + b] = (uint8_t)(id >> (8 * b));
-}
-
-/* Append chunks to the queue (ids in queue order). Caller locks. */
-static void queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
-{
-    pp__chunk *c, *next;
-
-    for (c = list; c != NULL; c = next) {
-        next = c->next;
-        c->next = NULL;
-        c->job = j;
-        set_frame_id(c, p->next_id++);
-        if (p->q_tail)
-            p->q_tail->next = c;
-        else
-            p->q_head = c;
-        p->q_tail = c;
-        p->q_len++;
-    }
-}
-
 /* Register job j with the pool and queue its first chunks. With
  * want_handle the caller gets a reference. */
 static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle)
@@ -279,7 +250,7 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
     if (p->live)
         p->live->live_prev = j;
     p->live = j;
-    queue_append_locked(p, list, j);
+    pp__queue_append_locked(p, list, j);
     if (j->n == 0)
         pp__job_complete_empty_locked(j);
     apr_thread_mutex_unlock(p->core->mu);
@@ -315,7 +286,7 @@ static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status buil
                                   p->broken != PP_OK ? p->broken_msg : "pool was terminated");
         go_on = 0;
     } else {
-        queue_append_locked(p, list, j);
+        pp__queue_append_locked(p, list, j);
         go_on = to < j->n;
     }
     apr_thread_mutex_unlock(p->core->mu);

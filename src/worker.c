@@ -147,13 +147,31 @@ static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp
     w->rcol[i] = bits;
 }
 
-/* Replace the RESULT frame at `at` by its scalar-column form. */
+/* A column answer is no longer possible at item n: write the general
+ * outcomes of items 0..n-1, held in w->rcol until now (all succeeded with
+ * one value of type rtype). */
+static pp_status put_column_outcomes(worker *w, uint16_t n, pp_type rtype)
+{
+    pp_status st = PP_OK;
+    uint16_t k;
+
+    for (k = 0; k < n && st == PP_OK; k++) {
+        st = pp__buf_put_u32(&w->out, 0); /* status */
+        if (st == PP_OK)
+            st = pp__buf_put_u32(&w->out, 0); /* code */
+        if (st == PP_OK)
+            st = pp__values_encode_scalar(rtype, w->rcol[k], &w->out);
+    }
+    return st;
+}
+
+/* Write the RESULT frame at `at` in its scalar-column form. */
 static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at, pp_type rtype)
 {
     pp_status st;
     uint16_t i;
 
-    w->out.len = at;
+    w->out.len = at; /* the header begun for the general form */
     st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
     if (st != PP_OK)
         return st;
@@ -217,12 +235,21 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
                              "(register it before pp_init)");
         } else if (!column &&
                    (ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
+            if (rcolumn)
+                st = put_column_outcomes(w, i, rtype);
             rcolumn = 0;
-            st = put_failure(&w->out, ast, 0, msg);
+            if (st == PP_OK)
+                st = put_failure(&w->out, ast, 0, msg);
         } else {
+            int was_column = rcolumn;
             run_one(ref.fn, args, first + i, w->result, &t);
+            /* While a column answer is possible, results go to w->rcol
+             * only; the general form is written when that ends. */
             column_note(w, &t, i, &rcolumn, &rtype);
-            st = put_outcome(w, &t, at);
+            if (!rcolumn && was_column)
+                st = put_column_outcomes(w, i, rtype);
+            if (!rcolumn && st == PP_OK)
+                st = put_outcome(w, &t, at);
             pp__values_clear(w->result);
         }
     }
