@@ -1,102 +1,96 @@
 /*
- * init.c — pp_init(): library start-up and the role dispatch.
+ * init.c — pp_init() and pp_shutdown(): the one file that knows every
+ * layer of src/ (core/core.h lists them). It starts them in order, and
+ * dispatches the process's role.
  *
  * The same executable plays several roles: the user's program, a spawned
  * pool worker, a fork server (inside the POSIX port). The port finds the
- * role marker on the command line; for a worker we run the worker loop
- * here and exit, so the user's main() never gets past pp_init() in it.
+ * role marker on the command line; each role other than the user's
+ * program has an entry in the table below, which runs it and never
+ * returns, so the user's main() never gets past pp_init() there. A new
+ * role (the manager's server, say) is a new row.
  */
-#include <stdlib.h>
-
-#include <apr_general.h>
-#include <apr_pools.h>
+#include <stddef.h>
 
 #include "procpool/init.h"
 #include "platform.h"
-#include "codec.h"
-#include "pp_internal.h"
+#include "core/core.h"
+#include "core/mem.h"
+#include "sync/sync.h"
+#include "pool/worker.h"
 
-static apr_pool_t *g_pool;
-static int g_initialized;
+/* The function a role runs with its channel end; its value is the exit
+ * code of the process. */
+typedef int (*pp__role_main_fn)(pp__plat_chan *chan);
 
-apr_pool_t *pp__global_pool(void)
+typedef struct role_entry {
+    int role;                /* PP__ROLE_* */
+    pp__role_main_fn entry; /* runs the role; its value is the exit code */
+} role_entry;
+
+static const role_entry g_roles[] = {
+    {PP__ROLE_WORKER, pp__worker_main},
+};
+
+static pp__role_main_fn role_entry_of(int role)
 {
-    return g_pool;
+    size_t i;
+
+    for (i = 0; i < sizeof g_roles / sizeof g_roles[0]; i++) {
+        if (g_roles[i].role == role)
+            return g_roles[i].entry;
+    }
+    return NULL;
 }
 
-pp_status pp__check_init(void)
+static pp_status init_layers(void)
 {
-    return g_initialized ? PP_OK : PP_ENOTINIT;
-}
-
-static pp_status init_library(void)
-{
-    apr_status_t ast;
     pp_status st;
 
-    st = pp__plat_init();
+    st = pp__core_init();
     if (st != PP_OK)
         return st;
-    ast = apr_initialize();
-    if (ast != APR_SUCCESS)
-        return pp__from_apr(ast);
-    ast = apr_pool_create(&g_pool, NULL);
-    if (ast != APR_SUCCESS) {
-        apr_terminate();
-        return pp__from_apr(ast);
-    }
     pp__mem_init();
-    st = pp__lock_cache_init();
-    if (st == PP_OK)
-        st = pp__shm_cache_init();
-    if (st != PP_OK) {
-        apr_pool_destroy(g_pool);
-        g_pool = NULL;
-        apr_terminate();
-    }
+    st = pp__sync_init();
+    if (st != PP_OK)
+        pp__core_shutdown();
     return st;
 }
 
 pp_status pp_init(int *argc, char ***argv)
 {
     pp__plat_chan *chan = NULL;
+    pp__role_main_fn entry;
     int role = PP__ROLE_MAIN;
-    int no_args = 0;
     pp_status st;
 
     if ((argc == NULL) != (argv == NULL))
         return PP_EINVAL;
-    if (g_initialized)
+    if (pp__check_init() == PP_OK)
         return PP_OK;
-    st = init_library();
+    st = init_layers();
     if (st != PP_OK)
         return st;
+    /* Initialised before the role dispatch: a fork server never returns
+     * from it, and the workers it forks use the library (lock attach). */
+    pp__core_set_initialized(1);
     /* Without argv we cannot re-execute the program: spawn-based pools then
      * fail at creation with PP_ESPAWN rather than guessing arguments. */
     if (argc == NULL || *argc < 1 || *argv == NULL)
-        no_args = 1;
-    /* Initialised before the role dispatch: a fork server never returns
-     * from it, and the workers it forks use the library (lock attach). */
-    g_initialized = 1;
-    if (!no_args) {
-        st = pp__plat_role_detect(argc, argv, &role, &chan);
-        if (st != PP_OK)
-            return st;
-    }
-    if (role == PP__ROLE_WORKER)
-        pp__plat_exit(pp__worker_main(chan));
-    return PP_OK;
+        return PP_OK;
+    st = pp__plat_role_detect(argc, argv, &role, &chan);
+    if (st != PP_OK || role == PP__ROLE_MAIN)
+        return st;
+    entry = role_entry_of(role);
+    pp__plat_exit(entry != NULL ? entry(chan) : 1);
+    return PP_OK; /* not reached */
 }
 
 void pp_shutdown(void)
 {
-    if (!g_initialized)
+    if (pp__check_init() != PP_OK)
         return;
-    pp__lock_cache_shutdown();
-    pp__shm_cache_shutdown();
+    pp__sync_shutdown();
     pp__mem_trim();
-    apr_pool_destroy(g_pool);
-    g_pool = NULL;
-    apr_terminate();
-    g_initialized = 0;
+    pp__core_shutdown();
 }

@@ -16,10 +16,13 @@
 #include "procpool/lock.h"
 #include "procpool/shm.h"
 #include "procpool/value.h"
-#include "codec.h"
-#include "pp_internal.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
+#include "values/tuple.h"
+#include "core/core.h"
 #include "pp_test.h"
-#include "value_internal.h"
+#include "values/value_internal.h"
+#include "sync/sync.h"
 
 /* ------------------------------------------------------------- helpers */
 

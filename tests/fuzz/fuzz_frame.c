@@ -25,8 +25,11 @@
 
 #include "procpool/init.h"
 #include "procpool/value.h"
-#include "codec.h"
-#include "value_internal.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
+#include "values/tuple.h"
+#include "values/value_internal.h"
+#include "sync/sync.h"
 
 /* A TASK frame carries up to 65535 tuples; a few are enough to reach the
  * code paths between tuples. */

@@ -13,8 +13,11 @@
 #include <string.h>
 
 #include "procpool/value.h"
-#include "codec.h"
-#include "value_internal.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
+#include "values/tuple.h"
+#include "values/value_internal.h"
+#include "sync/sync.h"
 
 static int write_file(const char *dir, const char *name, const pp__buf *b)
 {

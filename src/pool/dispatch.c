@@ -1,0 +1,249 @@
+/*
+ * dispatch.c — the pool's queue of chunks and how they reach workers: the
+ * prefetch window that sizes how far ahead a busy worker is fed, one
+ * writer per worker (the pump), and failing queued work when the pool
+ * breaks or is terminated.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+
+#define WINDOW 64u                   /* chunks outstanding per worker, at most */
+#define PREFETCH_NS 2000000          /* queue ~2 ms of work ahead of a busy worker */
+#define PREFETCH_BYTES (16u * 1024u) /* bytes queued to a busy worker */
+
+/* ---------------------------------------------------------------- queue */
+
+static pp__chunk *queue_pop(pp_pool *p)
+{
+    pp__chunk *c = p->q_head;
+
+    if (c == NULL)
+        return NULL;
+    p->q_head = c->next;
+    if (p->q_head == NULL)
+        p->q_tail = NULL;
+    c->next = NULL;
+    return c;
+}
+
+void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
+{
+    pp__chunk *c, *next;
+
+    for (c = list; c != NULL; c = next) {
+        next = c->next;
+        c->next = NULL;
+        c->job = j;
+        c->id = p->next_id++;
+        pp__frame_set_id(&c->frame, 0, c->id);
+        if (p->q_tail)
+            p->q_tail->next = c;
+        else
+            p->q_head = c;
+        p->q_tail = c;
+    }
+}
+
+/* Put a list of chunks back at the front, keeping their order. */
+void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list)
+{
+    pp__chunk *tail = list;
+
+    if (list == NULL)
+        return;
+    while (tail->next)
+        tail = tail->next;
+    tail->next = p->q_head;
+    p->q_head = list;
+    if (p->q_tail == NULL)
+        p->q_tail = tail;
+}
+
+void pp__fail_queue_locked(pp_pool *p, pp_status st, const char *msg)
+{
+    pp__chunk *c;
+
+    while ((c = queue_pop(p)) != NULL) {
+        pp__chunk_fail_locked(c, st, 0, msg);
+        pp__chunk_free(c);
+    }
+}
+
+/* -------------------------------------------------------------- dispatch */
+
+static int any_idle_worker_locked(const pp_pool *p)
+{
+    int i;
+
+    for (i = 0; i < p->n; i++) {
+        if (p->w[i].state == W_READY && p->w[i].ninflight == 0 && !p->w[i].quit_sent &&
+            (p->maxtasks == 0 || p->w[i].sent < p->maxtasks))
+            return 1;
+    }
+    return 0;
+}
+
+/* How many chunks a worker may hold: enough to never wait for its next
+ * task (tiny tasks: up to WINDOW, so writes and reads batch), but only
+ * about PREFETCH_NS of work, so long tasks are not stuck behind each other
+ * in one worker while another could run them. */
+static unsigned window_locked(const pp_pool *p)
+{
+    uint64_t depth;
+
+    if (p->chunk_ema_ns == 0)
+        return 2;
+    depth = PREFETCH_NS / p->chunk_ema_ns + 1;
+    return depth < 2 ? 2 : depth > WINDOW ? WINDOW : (unsigned)depth;
+}
+
+static int slot_can_take(const pp_pool *p, const pp__wslot *w, const pp__chunk *c)
+{
+    if (w->state != W_READY || w->quit_sent)
+        return 0;
+    if (p->maxtasks != 0 && w->sent >= p->maxtasks)
+        return 0;
+    if (w->ninflight == 0)
+        return 1;
+    /* Work ahead only when nobody is idle, within the window, and in small
+     * chunks: they fit in the channel's buffer, so the write cannot block
+     * until the worker is done. */
+    return w->ninflight < window_locked(p) && w->inflight_bytes + c->frame.len <= PREFETCH_BYTES &&
+           !any_idle_worker_locked(p);
+}
+
+static void inflight_append(pp__wslot *w, pp__chunk *c)
+{
+    c->next = NULL;
+    if (w->inflight_tail)
+        w->inflight_tail->next = c;
+    else
+        w->inflight = c;
+    w->inflight_tail = c;
+    w->ninflight++;
+    w->inflight_bytes += c->frame.len;
+    w->sent++;
+}
+
+/* Move chunks for w from the queue into its in-flight list and gather
+ * their frames into out. Caller holds the mutex. Returns 1 if there is
+ * something to write. */
+static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
+{
+    pp__chunk *c;
+    size_t at;
+
+    pp__buf_reset(out);
+    while (p->q_head != NULL && slot_can_take(p, w, p->q_head)) {
+        c = queue_pop(p);
+        if (pp__buf_put(out, c->frame.data, c->frame.len) != PP_OK) {
+            pp__queue_push_front_locked(p, c);
+            break;
+        }
+        c->sent_ns = pp__plat_now_ns();
+        inflight_append(w, c);
+    }
+    if (out->len == 0 && w->quit_wanted && !w->quit_sent && w->ninflight == 0 &&
+        w->state == W_READY) {
+        if (pp__frame_begin(out, PP__MSG_QUIT, 0, 0, &at) == PP_OK &&
+            pp__frame_end(out, at) == PP_OK)
+            w->quit_sent = 1;
+    }
+    return out->len > 0;
+}
+
+/* Write whatever w can take now. One thread writes to a worker at a time;
+ * another thread that finds work meanwhile sets repump and leaves. Caller
+ * holds the mutex; it is released while writing. */
+void pp__pump_locked(pp_pool *p, pp__wslot *w)
+{
+    pp__buf out;
+
+    if (w->pumping) {
+        w->repump = 1;
+        return;
+    }
+    w->pumping = 1;
+    pp__buf_init(&out);
+    do {
+        w->repump = 0;
+        if (!gather_batch(p, w, &out))
+            continue;
+        apr_thread_mutex_unlock(p->core->mu);
+        /* A failed write means the worker is gone; its reader sees EOF and
+         * takes care of the in-flight chunks. */
+        (void)pp__plat_chan_write(w->chan, out.data, out.len);
+        apr_thread_mutex_lock(p->core->mu);
+        w->repump = 1;
+    } while (w->repump);
+    w->pumping = 0;
+    if (w->state == W_DEAD)
+        apr_thread_cond_signal(p->sup_cond); /* it may reap the slot now */
+    pp__buf_free(&out);
+}
+
+void pp__pump_all_locked(pp_pool *p)
+{
+    int i, pass;
+
+    /* Idle workers first, so work spreads before anyone works ahead. */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < p->n && (p->q_head != NULL || p->state == P_CLOSED); i++) {
+            pp__wslot *w = &p->w[i];
+            if (w->state == W_READY && (pass == 1 || w->ninflight == 0))
+                pp__pump_locked(p, w);
+        }
+    }
+}
+
+void pp__pump_all(pp_pool *p)
+{
+    apr_thread_mutex_lock(p->core->mu);
+    pp__pump_all_locked(p);
+    apr_thread_mutex_unlock(p->core->mu);
+}
+
+/* When the pool is closed and the queue is empty, idle workers may go. */
+void pp__maybe_quit_workers_locked(pp_pool *p)
+{
+    int i;
+
+    if (p->state != P_CLOSED || p->q_head != NULL || p->feeding > 0)
+        return;
+    for (i = 0; i < p->n; i++) {
+        pp__wslot *w = &p->w[i];
+        if (w->state == W_READY && !w->quit_wanted) {
+            w->quit_wanted = 1;
+            pp__pump_locked(p, w);
+        }
+    }
+}
+
+void pp__feed_end_locked(pp_pool *p)
+{
+    /* Only join, and idle workers of a closed pool, wait for this: no
+     * wake-ups for the calls of a running pool. */
+    if (--p->feeding > 0 || p->state == P_RUNNING)
+        return;
+    pp__maybe_quit_workers_locked(p);
+    apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
+}
+
+/* ---------------------------------------------------------------- broken */
+
+void pp__break_pool_locked(pp_pool *p, pp_status st, const char *msg)
+{
+    if (p->broken == PP_OK) {
+        p->broken = st;
+        pp__strlcpy(p->broken_msg, msg, sizeof p->broken_msg);
+        pp__log(PP_LOG_ERROR, "pool cannot run tasks any more: %s", msg);
+    }
+    pp__fail_queue_locked(p, st, p->broken_msg);
+    apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
+}
+

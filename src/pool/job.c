@@ -1,0 +1,300 @@
+/*
+ * job.c — a submission's jobs and items: their memory (items, result
+ * payloads kept encoded, slabs for read scalars), how items finish, fail
+ * and complete, and the core (mutex + condition) a pool shares with its
+ * jobs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+#include "values/value_internal.h"
+
+/* ------------------------------------------------------------------ core */
+
+pp_status pp__core_create(pp__core **out)
+{
+    pp__core *c = calloc(1, sizeof *c);
+    apr_status_t ast;
+
+    if (c == NULL)
+        return PP_ENOMEM;
+    ast = apr_pool_create_unmanaged_ex(&c->mp, NULL, NULL);
+    if (ast == APR_SUCCESS)
+        ast = apr_thread_mutex_create(&c->mu, APR_THREAD_MUTEX_DEFAULT, c->mp);
+    if (ast == APR_SUCCESS)
+        ast = apr_thread_cond_create(&c->cond, c->mp);
+    if (ast != APR_SUCCESS) {
+        if (c->mp)
+            apr_pool_destroy(c->mp);
+        free(c);
+        return pp__from_apr(ast);
+    }
+    c->refs = 1;
+    *out = c;
+    return PP_OK;
+}
+
+/* Drop a reference; the caller holds c->mu, which this releases. */
+void pp__core_unref_unlock(pp__core *c)
+{
+    unsigned left = --c->refs;
+
+    apr_thread_mutex_unlock(c->mu);
+    if (left == 0) {
+        apr_pool_destroy(c->mp);
+        free(c);
+    }
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+void pp__report_unobserved(struct pp_result *j)
+{
+    const pp_error *e;
+
+    if (j->first_failed >= j->n || j->observed || j->reported)
+        return;
+    j->reported = 1;
+    e = pp__item_error(&j->items[j->first_failed]);
+    pp__log(PP_LOG_ERROR, "unobserved failure of task '%s'%s: %s (%s)%s%s",
+            j->fname, j->n > 1 ? " (map item)" : "", pp_err_name(e->status),
+            pp_strerror(e->status), e->message[0] ? ": " : "", e->message);
+}
+
+pp_status pp__item_status(const pp__item *it)
+{
+    switch (it->state) {
+    case IT_PENDING:
+        return PP_ENOTREADY;
+    case IT_ERROR:
+        return (pp_status)(int32_t)it->aux;
+    default:
+        return PP_OK;
+    }
+}
+
+const pp_error *pp__item_error(const pp__item *it)
+{
+    static const pp_error no_memory = {
+        PP_ENOMEM, 0, "the task failed, but there was no memory to record its error"};
+
+    if (it->state != IT_ERROR)
+        return NULL;
+    return it->u.error != NULL ? it->u.error : &no_memory;
+}
+
+static void job_free(struct pp_result *j)
+{
+    size_t i;
+
+    for (i = 0; j->nheld > 0 && i < j->n; i++) {
+        if (j->items[i].state == IT_VALUE)
+            pp_values_destroy(j->items[i].u.value);
+        else if (j->items[i].state == IT_ERROR)
+            free(j->items[i].u.error);
+    }
+    pp__mem_free(j->items, j->n * sizeof *j->items);
+    free(j->order);
+    while (j->raw != NULL) {
+        pp__rawbuf *next = j->raw->next;
+        pp__mem_free(j->raw, j->raw->size);
+        j->raw = next;
+    }
+    while (j->slab != NULL) {
+        pp__slab *next = j->slab->next;
+        pp__mem_free(j->slab, sizeof *j->slab + j->slab->size);
+        j->slab = next;
+    }
+    free(j);
+}
+
+/* size bytes (a multiple of 8) from j's slab. Caller holds the mutex. */
+static void *slab_get(struct pp_result *j, size_t size)
+{
+    pp__slab *b = j->slab;
+    size_t cap;
+    void *mem;
+
+    if (b == NULL || b->size - b->used < size) {
+        /* 16 slots first (an apply reads one), then doubling to 1 MiB */
+        cap = b == NULL ? 16 * size : b->size * 2;
+        if (cap > ((size_t)1 << 20) - sizeof *b)
+            cap = ((size_t)1 << 20) - sizeof *b;
+        b = pp__mem_zalloc(sizeof *b + cap);
+        if (b == NULL)
+            return NULL;
+        b->size = cap;
+        b->next = j->slab;
+        j->slab = b;
+    }
+    mem = (unsigned char *)b->data + b->used;
+    b->used += size;
+    return mem;
+}
+
+pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values **value)
+{
+    pp__item *it = &j->items[i];
+    pp_values *v;
+    pp_status st;
+    pp__rd rd;
+
+    if (it->state == IT_SCALAR) {
+        void *mem = slab_get(j, pp__values_scalar_size());
+        if (mem == NULL)
+            return PP_ENOMEM;
+        /* Lives in the slab: nothing to count for job_free. */
+        it->u.value = pp__values_init_scalar(mem, (pp_type)it->aux, it->u.bits);
+        it->state = IT_VALUE;
+    } else if (it->state == IT_RAW) {
+        pp__rd_init(&rd, it->u.raw, it->aux);
+        st = pp__values_decode(&rd, &v, NULL, NULL, 0);
+        if (st != PP_OK)
+            return st;
+        it->u.value = v;
+        it->state = IT_VALUE;
+        j->nheld++;
+    }
+    *value = it->state == IT_VALUE ? it->u.value : NULL;
+    return PP_OK;
+}
+
+/* Caller holds core->mu. Frees the job when the last reference goes; the
+ * core reference it held is dropped too (never the last one here: the
+ * caller's context still uses the mutex, see pp_result_release). */
+void pp__job_unref_locked(struct pp_result *j)
+{
+    if (--j->refs > 0)
+        return;
+    if (j->complete)
+        pp__report_unobserved(j);
+    if (j->pool != NULL) {
+        if (j->live_prev)
+            j->live_prev->live_next = j->live_next;
+        else
+            j->pool->live = j->live_next;
+        if (j->live_next)
+            j->live_next->live_prev = j->live_prev;
+    }
+    j->core->refs--;
+    job_free(j);
+}
+
+static void item_finish(struct pp_result *j, size_t i, pp_status st)
+{
+    if (st != PP_OK && i < j->first_failed)
+        j->first_failed = i;
+    if (j->kind == JOB_IMAP_UNORDERED)
+        j->order[j->order_len++] = i;
+    j->done++;
+}
+
+void pp__item_fail(struct pp_result *j, size_t i, pp_status st, int code, const char *msg)
+{
+    pp__item *it = &j->items[i];
+    pp_error *e;
+
+    if (it->state != IT_PENDING)
+        return;
+    e = calloc(1, sizeof *e);
+    if (e != NULL) {
+        e->status = st;
+        e->code = code;
+        pp__strlcpy(e->message, msg, sizeof e->message);
+        j->nheld++;
+    }
+    it->state = IT_ERROR;
+    it->aux = (uint32_t)(int32_t)st;
+    it->u.error = e;
+    /* Without memory for the details the status alone still gets through. */
+    item_finish(j, i, st);
+}
+
+void pp__item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t len)
+{
+    pp__item *it = &j->items[i];
+
+    if (it->state != IT_PENDING)
+        return;
+    it->state = IT_RAW;
+    it->aux = (uint32_t)len; /* len < PP__FRAME_MAX */
+    it->u.raw = raw;
+    item_finish(j, i, PP_OK);
+}
+
+void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64_t bits)
+{
+    pp__item *it = &j->items[i];
+
+    if (it->state != IT_PENDING)
+        return;
+    it->state = IT_SCALAR;
+    it->aux = (uint32_t)type;
+    it->u.bits = bits;
+    item_finish(j, i, PP_OK);
+}
+
+/* Queue work for the result thread (callbacks, async progress). */
+void pp__job_after_items_locked(struct pp_result *j)
+{
+    pp_pool *p = j->pool;
+
+    if (j->done == j->n) {
+        pp__job_complete_locked(j);
+        return;
+    }
+    apr_thread_cond_broadcast(j->core->cond); /* imap readers, sync progress */
+    if (j->progress != NULL && !j->sync && p != NULL)
+        pp__cb_enqueue_locked(p, j);
+}
+
+void pp__job_complete_locked(struct pp_result *j)
+{
+    pp_pool *p = j->pool;
+    int has_cb = j->callback != NULL || j->error_callback != NULL || j->progress != NULL;
+
+    if (j->complete)
+        return;
+    j->complete = 1;
+    if (has_cb && !j->sync && p != NULL && !p->stop) {
+        pp__cb_enqueue_locked(p, j); /* ready once the callbacks have run (as Python) */
+    } else {
+        j->ready = 1;
+    }
+    apr_thread_cond_broadcast(j->core->cond);
+    pp__job_unref_locked(j); /* the pool's "running" reference */
+}
+
+void pp__job_complete_empty_locked(struct pp_result *j)
+{
+    pp__job_complete_locked(j);
+}
+
+void pp__job_fail_range_locked(struct pp_result *j, size_t from, size_t to, pp_status st,
+                               const char *msg)
+{
+    size_t i;
+
+    for (i = from; i < to; i++)
+        pp__item_fail(j, i, st, 0, msg);
+    pp__job_after_items_locked(j);
+}
+
+/* Fail every unfinished item of a chunk. */
+void pp__chunk_fail_locked(pp__chunk *c, pp_status st, int code, const char *msg)
+{
+    size_t i;
+
+    for (i = c->first; i < c->first + c->count; i++)
+        pp__item_fail(c->job, i, st, code, msg);
+    pp__job_after_items_locked(c->job);
+}
+
+void pp__chunk_free(pp__chunk *c)
+{
+    pp__buf_free(&c->frame);
+    free(c);
+}
+

@@ -1,0 +1,327 @@
+/*
+ * lifecycle.c — creating a pool (options, HELLO frame, threads, the
+ * first workers) and its lifecycle: close, terminate, join, destroy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+#include "values/value_internal.h"
+
+/* -------------------------------------------------------------- creation */
+
+static pp_status check_options(const pp_pool_options *o, int *method)
+{
+    if (o->processes < 0 || o->processes > PP_POOL_MAX_PROCESSES)
+        return PP_EINVAL;
+    if (o->maxtasksperchild < 0)
+        return PP_EINVAL;
+    if (o->chunksize > PP__MAX_CHUNK)
+        return PP_EINVAL;
+    switch (o->start_method) {
+    case PP_START_DEFAULT:
+        *method = pp__plat_default_start_method();
+        return PP_OK;
+    case PP_START_FORK:
+        *method = PP__START_FORK;
+        return PP_OK;
+    case PP_START_SPAWN:
+        *method = PP__START_SPAWN;
+        return PP_OK;
+    case PP_START_FORKSERVER:
+        *method = PP__START_FORKSERVER;
+        return PP_OK;
+    default:
+        return PP_EINVAL;
+    }
+}
+
+static pp_status encode_hello(pp_pool *p, const pp_pool_options *o)
+{
+    pp__fnref ref;
+    pp_status st;
+    size_t at;
+
+    st = pp__fnref_make(o->initializer, p->method == PP__START_FORK, &ref);
+    if (st != PP_OK)
+        return st;
+    st = pp__frame_begin(&p->hello, PP__MSG_HELLO, 0, 0, &at);
+    if (st == PP_OK)
+        st = pp__buf_put_u32(&p->hello, p->maxtasks);
+    if (st == PP_OK)
+        st = pp__fnref_encode(&ref, &p->hello);
+    if (st == PP_OK)
+        st = pp__values_encode(o->initargs, &p->hello);
+    if (st == PP_OK)
+        st = pp__frame_end(&p->hello, at);
+    return st;
+}
+
+static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
+{
+    pp_pool *p = calloc(1, sizeof *p);
+    pp_status st;
+    int i;
+
+    if (p == NULL)
+        return PP_ENOMEM;
+    p->method = method;
+    p->n = o->processes ? o->processes : pp__plat_cpu_count();
+    p->maxtasks = (uint32_t)o->maxtasksperchild;
+    p->chunksize = o->chunksize;
+    pp__buf_init(&p->hello);
+    p->w = calloc((size_t)p->n, sizeof *p->w);
+    st = p->w ? pp__core_create(&p->core) : PP_ENOMEM;
+    if (st == PP_OK)
+        st = pp__from_apr(apr_thread_cond_create(&p->sup_cond, p->core->mp));
+    if (st == PP_OK)
+        st = pp__from_apr(apr_thread_cond_create(&p->res_cond, p->core->mp));
+    if (st == PP_OK)
+        st = encode_hello(p, o);
+    if (st != PP_OK) {
+        if (p->core) {
+            apr_thread_mutex_lock(p->core->mu);
+            pp__core_unref_unlock(p->core);
+        }
+        pp__buf_free(&p->hello);
+        free(p->w);
+        free(p);
+        return st;
+    }
+    for (i = 0; i < p->n; i++) {
+        p->w[i].pool = p;
+        p->w[i].idx = i;
+    }
+    p->mp = p->core->mp;
+    p->next_id = 1;
+    *out = p;
+    return PP_OK;
+}
+
+static void pool_free(pp_pool *p)
+{
+    pp__buf_free(&p->hello);
+    free(p->w);
+    apr_thread_mutex_lock(p->core->mu);
+    pp__core_unref_unlock(p->core);
+    free(p);
+}
+
+static void stop_threads(pp_pool *p)
+{
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(p->core->mu);
+    p->stop = 1;
+    apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
+    apr_thread_cond_signal(p->res_cond);
+    apr_thread_mutex_unlock(p->core->mu);
+    if (p->supervisor)
+        apr_thread_join(&rv, p->supervisor);
+    if (p->resthread)
+        apr_thread_join(&rv, p->resthread);
+    p->supervisor = p->resthread = NULL;
+}
+
+static pp_status wait_created(pp_pool *p)
+{
+    pp_status st;
+
+    apr_thread_mutex_lock(p->core->mu);
+    while (p->init_pending > 0 && p->broken == PP_OK)
+        apr_thread_cond_wait(p->core->cond, p->core->mu);
+    p->creating = 0;
+    st = p->broken;
+    apr_thread_mutex_unlock(p->core->mu);
+    return st;
+}
+
+static pp_status start_threads(pp_pool *p)
+{
+    apr_status_t ast;
+
+    /* Created from the unmanaged core pool by this thread only, before any
+     * other pool thread exists: APR pools are not thread-safe. */
+    ast = apr_thread_create(&p->resthread, NULL, pp__resthread_main, p, p->mp);
+    if (ast == APR_SUCCESS)
+        ast = apr_thread_create(&p->supervisor, NULL, pp__supervisor_main, p, p->mp);
+    return pp__from_apr(ast);
+}
+
+pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts)
+{
+    pp_pool_options defaults;
+    pp_pool *p;
+    pp_status st;
+    int method;
+
+    memset(&defaults, 0, sizeof defaults);
+    if (out == NULL)
+        return PP_EINVAL;
+    *out = NULL;
+    if (opts == NULL)
+        opts = &defaults;
+    st = check_options(opts, &method);
+    if (st != PP_OK)
+        return st;
+    st = pp__check_init();
+    if (st != PP_OK)
+        return st;
+    st = pool_alloc(opts, method, &p);
+    if (st != PP_OK)
+        return st;
+    /* Fork: the zygote is forked here, before this pool has any thread. */
+    st = pp__plat_launcher_create(method, &p->launcher);
+    if (st != PP_OK) {
+        pool_free(p);
+        return st;
+    }
+    p->creating = 1;
+    p->init_pending = p->n;
+    st = start_threads(p);
+    if (st == PP_OK)
+        st = wait_created(p);
+    if (st != PP_OK) {
+        pp_pool_terminate(p);
+        pp_pool_join(p, PP_INFINITE);
+        pp_pool_destroy(p);
+        return st;
+    }
+    *out = p;
+    return PP_OK;
+}
+
+int pp_pool_size(const pp_pool *pool)
+{
+    return pool ? pool->n : 0;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+pp_status pp_pool_close(pp_pool *p)
+{
+    if (p == NULL)
+        return PP_EINVAL;
+    apr_thread_mutex_lock(p->core->mu);
+    if (p->state == P_RUNNING)
+        p->state = P_CLOSED;
+    pp__maybe_quit_workers_locked(p);
+    apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
+    apr_thread_mutex_unlock(p->core->mu);
+    return PP_OK;
+}
+
+pp_status pp_pool_terminate(pp_pool *p)
+{
+    int i;
+
+    if (p == NULL)
+        return PP_EINVAL;
+    apr_thread_mutex_lock(p->core->mu);
+    if (p->state == P_JOINED || p->state == P_TERMINATING) {
+        apr_thread_mutex_unlock(p->core->mu);
+        return PP_OK;
+    }
+    p->state = P_TERMINATING;
+    pp__fail_queue_locked(p, PP_ETERMINATED, "pool was terminated");
+    for (i = 0; i < p->n; i++) {
+        pp__wslot *w = &p->w[i];
+        if (w->state == W_STARTING || w->state == W_READY) {
+            w->killed = 1;
+            pp__plat_proc_kill(w->proc);
+        }
+    }
+    apr_thread_cond_broadcast(p->core->cond);
+    apr_thread_cond_signal(p->sup_cond);
+    apr_thread_mutex_unlock(p->core->mu);
+    return PP_OK;
+}
+
+static int all_done_locked(const pp_pool *p)
+{
+    int i;
+
+    for (i = 0; i < p->n; i++) {
+        if (p->w[i].state != W_EMPTY)
+            return 0;
+    }
+    /* A submission still feeding touches the pool on its next batch (which
+     * fails its remaining items once the pool is terminated or broken). */
+    if (p->feeding > 0)
+        return 0;
+    if (p->state == P_CLOSED && p->broken == PP_OK && pp__work_left_locked(p))
+        return 0;
+    return p->cb_head == NULL && !p->resthread_busy;
+}
+
+pp_status pp_pool_join(pp_pool *p, int64_t timeout_ms)
+{
+    int64_t deadline;
+    int64_t left;
+
+    if (p == NULL || timeout_ms < PP_INFINITE)
+        return PP_EINVAL;
+    if (pp__on_result_thread(p))
+        return PP_EDEADLK;
+    deadline = pp__plat_now_ms() + timeout_ms;
+    apr_thread_mutex_lock(p->core->mu);
+    if (p->state == P_RUNNING) {
+        apr_thread_mutex_unlock(p->core->mu);
+        return PP_ESTATE;
+    }
+    while (p->state != P_JOINED && !all_done_locked(p)) {
+        if (timeout_ms == PP_INFINITE) {
+            apr_thread_cond_wait(p->core->cond, p->core->mu);
+            continue;
+        }
+        left = deadline - pp__plat_now_ms();
+        if (left <= 0) {
+            apr_thread_mutex_unlock(p->core->mu);
+            return PP_ETIMEDOUT;
+        }
+        apr_thread_cond_timedwait(p->core->cond, p->core->mu, apr_time_from_msec(left));
+    }
+    if (p->state == P_JOINED) {
+        apr_thread_mutex_unlock(p->core->mu);
+        return PP_OK;
+    }
+    apr_thread_mutex_unlock(p->core->mu);
+    stop_threads(p);
+    pp__plat_launcher_destroy(p->launcher);
+    p->launcher = NULL;
+    apr_thread_mutex_lock(p->core->mu);
+    p->state = P_JOINED;
+    apr_thread_mutex_unlock(p->core->mu);
+    return PP_OK;
+}
+
+void pp_pool_destroy(pp_pool *p)
+{
+    struct pp_result *j, *next;
+
+    if (p == NULL)
+        return;
+    if (pp__on_result_thread(p)) {
+        pp__log(PP_LOG_ERROR, "pp_pool_destroy() called from a callback: ignored");
+        return;
+    }
+    if (p->state != P_JOINED) {
+        pp_pool_terminate(p);
+        pp_pool_join(p, PP_INFINITE);
+    }
+    apr_thread_mutex_lock(p->core->mu);
+    for (j = p->live; j != NULL; j = next) {
+        next = j->live_next;
+        if (j->complete)
+            pp__report_unobserved(j);
+        j->pool = NULL;
+        j->live_prev = j->live_next = NULL;
+    }
+    p->live = NULL;
+    apr_thread_mutex_unlock(p->core->mu);
+    pool_free(p);
+}
+

@@ -1,0 +1,260 @@
+/*
+ * pool_internal.h — the pool's data structures and the functions its
+ * files share:
+ *   job.c         jobs and items, their memory, the shared core
+ *   dispatch.c    the queue, the prefetch window, writing to workers
+ *   reader.c      a reader thread per worker: results, READY, death
+ *   supervisor.c  the supervisor thread (starts, reaps) and result thread
+ *   lifecycle.c   create, close, terminate, join, destroy
+ *   submit.c      apply / map / starmap / imap and their async forms
+ *   result.c      reading results and iterators
+ *   worker.c, task.c  the worker process's side
+ *
+ * Locking: one mutex per pool, core->mu, guards every field below except
+ * where noted. Jobs keep the core alive by reference so results stay
+ * readable after the pool is gone.
+ */
+#ifndef PROCPOOL_POOL_POOL_INTERNAL_H
+#define PROCPOOL_POOL_POOL_INTERNAL_H
+
+#include <apr_pools.h>
+#include <apr_portable.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include "procpool/pool.h"
+#include "platform.h"
+#include "core/core.h"
+#include "core/mem.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
+#include "wire/msg.h"
+
+/* Synchronisation shared by a pool and its results. */
+typedef struct pp__core {
+    apr_pool_t *mp; /* unmanaged: no parent shared with other threads */
+    apr_thread_mutex_t *mu;
+    apr_thread_cond_t *cond; /* results changed, workers changed */
+    unsigned refs;           /* pool + live jobs */
+} pp__core;
+
+/* One item of a submission: 16 bytes, and all-zero means "not finished",
+ * so a million-item map needs no initialisation pass over its items and
+ * touches their memory only when results arrive. */
+enum { IT_PENDING = 0, IT_SCALAR, IT_RAW, IT_VALUE, IT_ERROR };
+
+typedef struct pp__item {
+    uint32_t state; /* IT_* */
+    uint32_t aux;   /* IT_SCALAR: the pp_type; IT_RAW: length of raw;
+                       IT_ERROR: the status (int32) */
+    union {
+        uint64_t bits;      /* IT_SCALAR: a one-int / one-double result, kept
+                               here instead of its frame (no copy of it) */
+        const uint8_t *raw; /* IT_RAW: encoded result inside a pp__rawbuf */
+        pp_values *value;   /* IT_VALUE: decoded on first access */
+        pp_error *error;    /* IT_ERROR: NULL if there was no memory for it */
+    } u;
+} pp__item;
+
+/* The payload of one RESULT frame, kept whole when it has a result that is
+ * not a single scalar: results are decoded only when read, so a
+ * million-item map costs one allocation per chunk here, not several per
+ * item. */
+typedef struct pp__rawbuf {
+    struct pp__rawbuf *next;
+    size_t size; /* of the whole allocation (pp__mem_free) */
+    uint8_t data[1];
+} pp__rawbuf;
+
+/* Storage for the tuples of scalar results once they are read: blocks
+ * that grow from a few slots to 1 MiB, so reading a million results costs
+ * a few dozen allocations, not two per result. */
+typedef struct pp__slab {
+    struct pp__slab *next;
+    size_t size; /* bytes of data */
+    size_t used;
+    uint64_t data[1]; /* 8-byte aligned slots */
+} pp__slab;
+
+enum { JOB_APPLY, JOB_MAP, JOB_IMAP, JOB_IMAP_UNORDERED };
+
+/* One submission: the object behind pp_result and pp_iter. */
+struct pp_result {
+    pp__core *core;
+    pp_pool *pool;          /* NULL once the pool is destroyed */
+    int kind;
+    size_t n;
+    pp__item *items;
+    size_t done;
+    size_t first_failed;    /* index, or n when none */
+    size_t nheld;           /* items owning a decoded value or an error */
+    int complete;           /* every item finished */
+    int ready;              /* complete and callbacks have run */
+    int observed;           /* someone saw the outcome (see result.h) */
+    int reported;           /* unobserved failure already logged */
+    int sync;               /* a sync call waits: it runs progress itself */
+    int cb_queued;          /* callbacks pending on the result thread */
+    unsigned refs;          /* user handle + pool while running */
+    pp_callback callback;
+    pp_error_callback error_callback;
+    void *userdata;
+    pp_progress_fn progress;
+    void *progress_ud;
+    size_t progress_seen;   /* async progress: last value reported */
+    int progress_queued;
+    size_t cursor;          /* imap: next index to return */
+    size_t *order;          /* imap_unordered: completion order */
+    pp__rawbuf *raw;        /* result payloads, freed with the job */
+    pp__slab *slab;         /* tuples of read scalar results */
+    size_t order_len;
+    struct pp_result *live_prev, *live_next; /* pool's live list */
+    struct pp_result *cb_next;               /* result-thread queue */
+    char fname[PP_TASK_NAME_MAX + 1];        /* for messages */
+};
+
+struct pp_iter {
+    struct pp_result r;
+};
+
+/* One TASK frame: count consecutive items of a job. */
+typedef struct pp__chunk {
+    struct pp__chunk *next;
+    struct pp_result *job;
+    uint64_t id;
+    size_t first;
+    uint16_t count;
+    int64_t sent_ns;           /* when it was written to its worker */
+    pp__buf frame;
+} pp__chunk;
+
+enum { W_EMPTY, W_STARTING, W_READY, W_DEAD };
+
+typedef struct pp__wslot {
+    pp_pool *pool;
+    int idx;
+    int state;
+    apr_pool_t *mp;            /* unmanaged, per worker incarnation */
+    pp__plat_proc *proc;
+    pp__plat_chan *chan;
+    apr_thread_t *reader;
+    uint64_t pid;
+    pp__chunk *inflight, *inflight_tail; /* sent, result not yet back */
+    unsigned ninflight;
+    size_t inflight_bytes;
+    uint32_t sent;             /* chunks sent (maxtasksperchild) */
+    int pumping;               /* one thread writes to this worker at a time */
+    int repump;
+    int quit_wanted;           /* send QUIT when idle */
+    int quit_sent;
+    int killed;                /* killed on purpose (terminate, protocol) */
+    int init_reported;         /* READY received */
+    int64_t last_result_ns;    /* when its last result arrived */
+    pp__exit_info exit;
+} pp__wslot;
+
+enum { P_RUNNING, P_CLOSED, P_TERMINATING, P_JOINED };
+
+struct pp_pool {
+    pp__core *core;
+    apr_pool_t *mp;
+    int n;
+    int method;
+    uint32_t maxtasks;
+    size_t chunksize;
+    pp__buf hello;             /* encoded HELLO frame, sent to every worker */
+    pp__plat_launcher *launcher;
+    pp__wslot *w;
+    pp__chunk *q_head, *q_tail;
+    int state;
+    pp_status broken;          /* PP_OK, or why no work can run any more */
+    char broken_msg[256];
+    int creating;
+    int init_pending;
+    int start_failures;
+    int stop;                  /* threads: leave */
+    apr_thread_cond_t *sup_cond; /* supervisor: worker states, lifecycle */
+    apr_thread_cond_t *res_cond; /* result thread: callback queue */
+    apr_thread_t *supervisor;
+    apr_thread_t *resthread;
+    apr_os_thread_t resthread_id;
+    int resthread_busy;
+    struct pp_result *cb_head, *cb_tail;
+    struct pp_result *live;
+    uint64_t next_id;
+    int feeding;               /* submitting calls in progress (submit.c) */
+    uint64_t chunk_ema_ns;     /* moving average of a chunk's service time */
+};
+
+/* ---------------------------------------------------------------- job.c */
+pp_status pp__core_create(pp__core **out);
+/* Drop a reference to c; the caller holds c->mu, which this releases. The
+ * last reference frees the core. */
+void pp__core_unref_unlock(pp__core *c);
+/* PP_ENOTREADY, PP_OK or the item's error status. */
+pp_status pp__item_status(const pp__item *it);
+/* The error of a failed item (never NULL for one: a static stand-in when
+ * there was no memory for the details); NULL for any other item. */
+const pp_error *pp__item_error(const pp__item *it);
+/* The decoded value of successful item i (decoding it on first use);
+ * caller holds the mutex. */
+pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values **value);
+/* Item i's outcome (each a no-op for an item that has finished already).
+ * Caller holds the mutex. */
+void pp__item_fail(struct pp_result *j, size_t i, pp_status st, int code, const char *msg);
+void pp__item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t len);
+void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64_t bits);
+/* After items of j finished: complete it, or wake readers and queue async
+ * progress. Caller holds the mutex. */
+void pp__job_after_items_locked(struct pp_result *j);
+void pp__job_complete_locked(struct pp_result *j);
+/* Drop a reference; the last one frees the job and its core reference
+ * (never the core's last: callers hold another). Caller holds the mutex. */
+void pp__job_unref_locked(struct pp_result *j);
+void pp__job_complete_empty_locked(struct pp_result *j);
+/* Fail items from..to-1 of j that are not finished yet. */
+void pp__job_fail_range_locked(struct pp_result *j, size_t from, size_t to, pp_status st,
+                               const char *msg);
+/* Fail every unfinished item of a chunk; free a chunk. */
+void pp__chunk_fail_locked(pp__chunk *c, pp_status st, int code, const char *msg);
+void pp__chunk_free(pp__chunk *c);
+/* Log a failed job nobody observed (once). */
+void pp__report_unobserved(struct pp_result *j);
+
+/* ----------------------------------------------------------- dispatch.c */
+/* Give the chunks of list (in order) to job j and their ids (in queue
+ * order), and append them to the queue. Caller holds the mutex. */
+void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j);
+/* Put a list of chunks back at the front, keeping their order. */
+void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list);
+/* Fail and free every queued chunk. */
+void pp__fail_queue_locked(pp_pool *p, pp_status st, const char *msg);
+/* Write whatever w can take now (the mutex is released while writing). */
+void pp__pump_locked(pp_pool *p, pp__wslot *w);
+void pp__pump_all_locked(pp_pool *p);
+void pp__pump_all(pp_pool *p);
+/* When the pool is closed and the queue is empty, idle workers may go. */
+void pp__maybe_quit_workers_locked(pp_pool *p);
+/* A submitting call has ended (p->feeding was counted up by submit.c):
+ * wake join and let idle workers of a closed pool go. */
+void pp__feed_end_locked(pp_pool *p);
+/* The pool cannot run work any more: record why (first reason wins), fail
+ * the queue, wake everyone. */
+void pp__break_pool_locked(pp_pool *p, pp_status st, const char *msg);
+
+/* ------------------------------------------------------------- reader.c */
+void *APR_THREAD_FUNC pp__reader_thread_main(apr_thread_t *thd, void *arg);
+
+/* --------------------------------------------------------- supervisor.c */
+void *APR_THREAD_FUNC pp__supervisor_main(apr_thread_t *thd, void *arg);
+void *APR_THREAD_FUNC pp__resthread_main(apr_thread_t *thd, void *arg);
+/* Count a failed start; too many in a row (or any while creating) and the
+ * pool gives up instead of looping forever. */
+void pp__start_failed_locked(pp_pool *p, const char *msg);
+/* Queued, in flight, or still being submitted? */
+int pp__work_left_locked(const pp_pool *p);
+/* Queue work for the result thread (callbacks, async progress). */
+void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j);
+int pp__on_result_thread(const pp_pool *p);
+
+#endif /* PROCPOOL_POOL_POOL_INTERNAL_H */

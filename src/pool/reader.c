@@ -1,0 +1,321 @@
+/*
+ * reader.c — one reader thread per worker: reads its frames, completes
+ * results (READY, RESULT), and handles the worker's death: fails the chunk
+ * it was running and gives the rest back to the queue.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+#include "values/value_internal.h"
+
+/* ---------------------------------------------------------------- reader */
+
+/* One item's outcome: status and code, then for success the result tuple
+ * (validated and stepped over: *raw / *rawlen locate it), else a message. */
+static pp_status read_outcome(pp__rd *rd, pp_status *st, int *code, const uint8_t **raw,
+                              size_t *rawlen, char *msg)
+{
+    const uint8_t *m;
+    uint32_t s, c;
+    size_t n, start;
+    pp_status rs;
+
+    rs = pp__rd_u32(rd, &s);
+    if (rs == PP_OK)
+        rs = pp__rd_u32(rd, &c);
+    if (rs != PP_OK)
+        return rs;
+    *st = (pp_status)(int32_t)s;
+    *code = (int)(int32_t)c;
+    if (*st == PP_OK) {
+        start = rd->pos;
+        rs = pp__values_skip(rd);
+        *raw = rd->p + start;
+        *rawlen = rd->pos - start;
+        return rs;
+    }
+    rs = pp__rd_blob(rd, PP__ERRMSG_MAX, &m, &n);
+    if (rs != PP_OK)
+        return rs;
+    memcpy(msg, m, n);
+    msg[n] = '\0';
+    return PP_OK;
+}
+
+/* A chunk's service time: from when the worker could start it (sent, or
+ * its previous result) to its result. The pool's moving average sizes the
+ * prefetch window (window_locked). */
+static void record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
+{
+    int64_t now = pp__plat_now_ns();
+    int64_t start = c->sent_ns > w->last_result_ns ? c->sent_ns : w->last_result_ns;
+    uint64_t service = now > start ? (uint64_t)(now - start) : 1;
+
+    w->last_result_ns = now;
+    p->chunk_ema_ns = p->chunk_ema_ns ? (p->chunk_ema_ns * 7 + service) / 8 : service;
+}
+
+/* Keep the payload of a RESULT frame (once per frame): *buf is the copy. */
+static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint32_t len,
+                              pp__rawbuf **buf)
+{
+    pp__rawbuf *b;
+
+    if (*buf != NULL)
+        return PP_OK;
+    b = pp__mem_zalloc(sizeof *b + len);
+    if (b == NULL)
+        return PP_ENOMEM;
+    b->size = sizeof *b + len;
+    memcpy(b->data, payload, len);
+    b->next = j->raw;
+    j->raw = b;
+    *buf = b;
+    return PP_OK;
+}
+
+/* Encoded outcome of a task that returned one scalar: status, code, tuple. */
+#define SCALAR_OUTCOME (4 + 4 + PP__VALUES_HDR + 9)
+static const uint8_t zero8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+/* RESULT payload in the scalar-column form (codec.h): every item
+ * succeeded with one value of one type. */
+static pp_status read_result_column(pp__chunk *c, pp__rd *rd)
+{
+    uint64_t bits;
+    uint8_t tag = 0;
+    size_t i;
+
+    if (pp__rd_u8(rd, &tag) != PP_OK || (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
+        pp__rd_left(rd) != (size_t)c->count * 8)
+        return PP_EPROTO;
+    for (i = 0; i < c->count; i++) {
+        pp__rd_u64(rd, &bits); /* length checked above */
+        pp__item_succeed_scalar(c->job, c->first + i, (pp_type)tag, bits);
+    }
+    return PP_OK;
+}
+
+/* RESULT payload in the general form: an outcome per item. A one-scalar
+ * success (status 0, code 0, one int or double: what the worker writes)
+ * is taken directly; any other success is kept encoded (a copy of the
+ * payload, made at the first such result) and decoded when read. */
+static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *payload,
+                                      uint32_t len)
+{
+    char msg[PP__ERRMSG_MAX + 1];
+    pp__rawbuf *buf = NULL;
+    const uint8_t *raw;
+    pp_status st = PP_OK, ist;
+    size_t i, rawlen;
+    uint64_t bits;
+    pp_type type;
+    pp__rd one;
+    int code;
+
+    for (i = 0; i < c->count && st == PP_OK; i++) {
+        if (pp__rd_left(rd) >= SCALAR_OUTCOME && memcmp(rd->p + rd->pos, zero8, 8) == 0) {
+            pp__rd_init(&one, rd->p + rd->pos + 8, SCALAR_OUTCOME - 8);
+            if (pp__values_peek_scalar(&one, &type, &bits)) {
+                pp__item_succeed_scalar(c->job, c->first + i, type, bits);
+                rd->pos += SCALAR_OUTCOME;
+                continue;
+            }
+        }
+        msg[0] = '\0';
+        st = read_outcome(rd, &ist, &code, &raw, &rawlen, msg);
+        if (st != PP_OK)
+            break;
+        if (ist != PP_OK) {
+            pp__item_fail(c->job, c->first + i, ist, code, msg);
+        } else {
+            st = keep_payload(c->job, payload, len, &buf);
+            if (st == PP_OK)
+                pp__item_succeed(c->job, c->first + i, buf->data + (raw - payload), rawlen);
+        }
+    }
+    return st;
+}
+
+static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
+                               const uint8_t *payload)
+{
+    pp__chunk *c = w->inflight;
+    pp_status st;
+    pp__rd rd;
+
+    /* The worker answers in order: the oldest chunk in flight is the one. */
+    if (c == NULL || c->id != h->id || c->count != h->count)
+        return PP_EPROTO;
+    pp__rd_init(&rd, payload, h->length);
+    st = (h->flags & PP__FLAG_SCALARS) ? read_result_column(c, &rd)
+                                       : read_result_outcomes(c, &rd, payload, h->length);
+    if (st == PP_OK && pp__rd_left(&rd) != 0)
+        st = PP_EPROTO;
+    if (st != PP_OK)
+        return st;
+    record_service_time(p, w, c);
+    w->inflight = c->next;
+    if (w->inflight == NULL)
+        w->inflight_tail = NULL;
+    w->ninflight--;
+    w->inflight_bytes -= c->frame.len;
+    pp__job_after_items_locked(c->job);
+    pp__chunk_free(c);
+    return PP_OK;
+}
+
+static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
+                              const uint8_t *payload)
+{
+    char msg[PP__ERRMSG_MAX + 1];
+    char line[PP__ERRMSG_MAX + 64];
+    const uint8_t *raw;
+    pp_status st, ist;
+    size_t rawlen;
+    uint64_t pid;
+    pp__rd rd;
+    int code;
+
+    if (w->state != W_STARTING)
+        return PP_EPROTO;
+    msg[0] = '\0';
+    pp__rd_init(&rd, payload, h->length);
+    st = pp__rd_u64(&rd, &pid);
+    if (st == PP_OK)
+        st = read_outcome(&rd, &ist, &code, &raw, &rawlen, msg);
+    if (st != PP_OK)
+        return st;
+    w->pid = pid;
+    w->init_reported = 1;
+    if (p->creating)
+        p->init_pending--;
+    if (ist != PP_OK) {
+        snprintf(line, sizeof line, "initializer failed in worker %llu: %s (code %d)",
+                 (unsigned long long)pid, msg, code);
+        pp__break_pool_locked(p, PP_ETASK, line);
+        return PP_OK; /* the worker exits by itself */
+    }
+    w->state = W_READY;
+    p->start_failures = 0;
+    apr_thread_cond_broadcast(p->core->cond);
+    return PP_OK;
+}
+
+static void describe_exit(const pp__exit_info *e, uint64_t pid, char *buf, size_t len, int *code)
+{
+    if (e->signaled) {
+        snprintf(buf, len, "worker process %llu was killed by signal %d",
+                 (unsigned long long)pid, e->signo);
+        *code = e->signo;
+    } else {
+        snprintf(buf, len, "worker process %llu exited with code %d while running the task",
+                 (unsigned long long)pid, e->code);
+        *code = e->code;
+    }
+}
+
+/* The worker's channel hit EOF: collect its exit status, fail the chunk
+ * it was running, give the rest back to the queue. */
+static void handle_death(pp_pool *p, pp__wslot *w)
+{
+    pp__exit_info info;
+    char msg[160];
+    pp__chunk *running, *rest;
+    int code = 0;
+
+    /* Bounded: a worker that closed its channel but lingers is killed. */
+    memset(&info, 0, sizeof info);
+    if (pp__plat_proc_wait(w->proc, 2000, &info) == PP_ETIMEDOUT) {
+        pp__plat_proc_kill(w->proc);
+        pp__plat_proc_wait(w->proc, PP_INFINITE, &info);
+    }
+
+    apr_thread_mutex_lock(p->core->mu);
+    w->exit = info;
+    running = w->inflight;
+    rest = running ? running->next : NULL;
+    w->inflight = w->inflight_tail = NULL;
+    w->ninflight = 0;
+    w->inflight_bytes = 0;
+    if (running != NULL) {
+        running->next = NULL;
+        if (p->state == P_TERMINATING) {
+            pp__chunk_fail_locked(running, PP_ETERMINATED, 0, "pool was terminated");
+        } else {
+            describe_exit(&info, w->pid, msg, sizeof msg, &code);
+            pp__chunk_fail_locked(running, PP_EWORKERDIED, code, msg);
+            pp__log(PP_LOG_WARN, "%s; starting a replacement", msg);
+        }
+        pp__chunk_free(running);
+    }
+    if (p->state == P_TERMINATING) {
+        while (rest != NULL) {
+            pp__chunk *next = rest->next;
+            pp__chunk_fail_locked(rest, PP_ETERMINATED, 0, "pool was terminated");
+            pp__chunk_free(rest);
+            rest = next;
+        }
+    } else {
+        pp__queue_push_front_locked(p, rest); /* sent but never started */
+    }
+    if (w->state == W_STARTING && !w->init_reported && !w->killed) {
+        /* Died before it could report: crash in the initializer, or in
+         * main() before pp_init() of a spawned worker. */
+        char line[200];
+        describe_exit(&info, w->pid, msg, sizeof msg, &code);
+        snprintf(line, sizeof line, "a worker died while starting (%s)", msg);
+        pp__start_failed_locked(p, line);
+    }
+    w->state = W_DEAD;
+    /* Wake a writer blocked on this channel (the worker's end may live on
+     * elsewhere, so its write might never end otherwise); the slot is
+     * reaped once it has let go (supervise_once). */
+    pp__plat_chan_shutdown(w->chan);
+    apr_thread_cond_signal(p->sup_cond);
+    pp__pump_all_locked(p);
+    apr_thread_mutex_unlock(p->core->mu);
+}
+
+void *APR_THREAD_FUNC pp__reader_thread_main(apr_thread_t *thd, void *arg)
+{
+    pp__wslot *w = arg;
+    pp_pool *p = w->pool;
+    const uint8_t *payload;
+    pp__frame_hdr h;
+    pp__reader rd;
+    pp_status st;
+
+    st = pp__reader_init(&rd, w->chan);
+    while (st == PP_OK) {
+        st = pp__reader_next(&rd, &h, &payload);
+        if (st != PP_OK)
+            break;
+        apr_thread_mutex_lock(p->core->mu);
+        if (h.type == PP__MSG_RESULT)
+            st = handle_result(p, w, &h, payload);
+        else if (h.type == PP__MSG_READY)
+            st = handle_ready(p, w, &h, payload);
+        else
+            st = PP_EPROTO;
+        /* Batch: finish every frame already buffered before writing more. */
+        if (st == PP_OK && !pp__reader_buffered(&rd)) {
+            pp__pump_locked(p, w);
+            pp__maybe_quit_workers_locked(p);
+        }
+        apr_thread_mutex_unlock(p->core->mu);
+    }
+    if (st != PP_ECONNLOST) {
+        /* A worker that sends garbage cannot be trusted with more work. */
+        pp__log(PP_LOG_ERROR, "worker %llu: %s; killing it", (unsigned long long)w->pid,
+                pp_strerror(st));
+        pp__plat_proc_kill(w->proc);
+    }
+    pp__reader_free(&rd);
+    handle_death(p, w);
+    (void)thd; /* returning (not apr_thread_exit) lets apr_thread_join free the thread */
+    return NULL;
+}
+

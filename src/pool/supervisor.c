@@ -1,0 +1,261 @@
+/*
+ * supervisor.c — the pool's supervisor thread (starts workers, also
+ * replacements, reaps dead ones) and its result thread (runs callbacks, so
+ * user code never runs under a pool lock and a callback may submit more).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+
+#define START_RETRIES 3 /* failed starts before the pool gives up */
+
+int pp__on_result_thread(const pp_pool *p)
+{
+    return p != NULL && p->resthread != NULL &&
+           apr_os_thread_equal(p->resthread_id, apr_os_thread_current());
+}
+
+
+/* Queue work for the result thread (callbacks, async progress). */
+void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j)
+{
+    if (j->cb_queued)
+        return;
+    j->cb_queued = 1;
+    j->refs++;
+    j->cb_next = NULL;
+    if (p->cb_tail)
+        p->cb_tail->cb_next = j;
+    else
+        p->cb_head = j;
+    p->cb_tail = j;
+    apr_thread_cond_signal(p->res_cond);
+}
+
+/* ------------------------------------------------------------ supervisor */
+
+/* Launch a worker process for slot w and send it HELLO. Called on the
+ * supervisor thread without the mutex; the reader thread is started by
+ * the caller under the mutex (attach_reader_locked). */
+static pp_status launch_worker(pp_pool *p, pp__wslot *w)
+{
+    apr_status_t ast;
+    pp_status st;
+
+    ast = apr_pool_create_unmanaged_ex(&w->mp, NULL, NULL);
+    if (ast != APR_SUCCESS)
+        return pp__from_apr(ast);
+    st = pp__plat_launcher_start(p->launcher, &w->proc, &w->chan);
+    if (st == PP_OK)
+        st = pp__plat_chan_write(w->chan, p->hello.data, p->hello.len);
+    if (st != PP_OK) {
+        pp__plat_chan_close(w->chan);
+        pp__plat_proc_release(w->proc);
+        apr_pool_destroy(w->mp);
+        w->chan = NULL;
+        w->proc = NULL;
+        w->mp = NULL;
+    }
+    return st;
+}
+
+static pp_status attach_reader_locked(pp_pool *p, pp__wslot *w)
+{
+    apr_status_t ast;
+
+    w->state = W_STARTING; /* before the reader can see READY */
+    w->pid = pp__plat_proc_pid(w->proc);
+    if (p->state == P_TERMINATING) {
+        w->killed = 1;
+        pp__plat_proc_kill(w->proc); /* terminated while it was starting */
+    }
+    ast = apr_thread_create(&w->reader, NULL, pp__reader_thread_main, w, w->mp);
+    if (ast != APR_SUCCESS) {
+        w->state = W_EMPTY;
+        pp__plat_chan_close(w->chan);
+        pp__plat_proc_release(w->proc);
+        apr_pool_destroy(w->mp);
+        w->chan = NULL;
+        w->proc = NULL;
+        w->mp = NULL;
+        return pp__from_apr(ast);
+    }
+    return PP_OK;
+}
+
+/* Count a failed start; too many in a row (or any while creating) and the
+ * pool gives up instead of looping forever. */
+void pp__start_failed_locked(pp_pool *p, const char *msg)
+{
+    pp__log(PP_LOG_WARN, "%s", msg);
+    if (p->creating || ++p->start_failures >= START_RETRIES)
+        pp__break_pool_locked(p, PP_ESPAWN, msg);
+    if (p->creating)
+        p->init_pending = 0;
+}
+
+static void reap_worker(pp__wslot *w)
+{
+    apr_status_t rv;
+
+    apr_thread_join(&rv, w->reader);
+    pp__plat_chan_close(w->chan);
+    pp__plat_proc_release(w->proc);
+    apr_pool_destroy(w->mp);
+    w->reader = NULL;
+    w->chan = NULL;
+    w->proc = NULL;
+    w->mp = NULL;
+    w->pid = 0;
+    w->sent = 0;
+    w->quit_wanted = w->quit_sent = 0;
+    w->killed = 0;
+    w->init_reported = 0;
+    w->state = W_EMPTY;
+}
+
+int pp__work_left_locked(const pp_pool *p)
+{
+    int i;
+
+    if (p->q_head != NULL || p->feeding > 0)
+        return 1;
+    for (i = 0; i < p->n; i++) {
+        if (p->w[i].ninflight > 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int want_workers_locked(const pp_pool *p)
+{
+    if (p->broken != PP_OK || p->stop)
+        return 0;
+    return p->state == P_RUNNING || (p->state == P_CLOSED && pp__work_left_locked(p));
+}
+
+/* One pass: reap the dead, start what is missing. Holds the mutex except
+ * while launching or joining. Returns 1 if something changed. */
+static int supervise_once(pp_pool *p)
+{
+    char msg[160];
+    pp_status st;
+    int i, changed = 0;
+
+    for (i = 0; i < p->n; i++) {
+        pp__wslot *w = &p->w[i];
+        /* Not while another thread is writing to it (mutex released):
+         * handle_death has shut the channel down, so the write ends. */
+        if (w->state == W_DEAD && !w->pumping) {
+            apr_thread_mutex_unlock(p->core->mu);
+            reap_worker(w);
+            apr_thread_mutex_lock(p->core->mu);
+            changed = 1;
+        }
+        if (w->state != W_EMPTY || !want_workers_locked(p))
+            continue;
+        apr_thread_mutex_unlock(p->core->mu);
+        st = launch_worker(p, w);
+        apr_thread_mutex_lock(p->core->mu);
+        if (st == PP_OK)
+            st = attach_reader_locked(p, w);
+        changed = 1;
+        if (st != PP_OK) {
+            snprintf(msg, sizeof msg, "could not start a worker process: %s (os error %d)",
+                     pp_strerror(st), pp_os_error());
+            pp__start_failed_locked(p, msg);
+        }
+    }
+    pp__maybe_quit_workers_locked(p);
+    if (changed)
+        apr_thread_cond_broadcast(p->core->cond);
+    return changed;
+}
+
+void *APR_THREAD_FUNC pp__supervisor_main(apr_thread_t *thd, void *arg)
+{
+    pp_pool *p = arg;
+
+    apr_thread_mutex_lock(p->core->mu);
+    while (!p->stop) {
+        if (supervise_once(p))
+            continue;
+        /* Timed: a start that failed is retried after a pause. */
+        apr_thread_cond_timedwait(p->sup_cond, p->core->mu, apr_time_from_msec(100));
+    }
+    apr_thread_mutex_unlock(p->core->mu);
+    (void)thd; /* returning (not apr_thread_exit) lets apr_thread_join free the thread */
+    return NULL;
+}
+
+/* ---------------------------------------------------------- result thread */
+
+static void run_callbacks(pp_pool *p, struct pp_result *j)
+{
+    size_t done;
+    const pp_error *err = NULL;
+    int complete = j->complete;
+
+    done = j->done;
+    if (complete && j->first_failed < j->n) {
+        err = pp__item_error(&j->items[j->first_failed]);
+        if (j->error_callback)
+            j->observed = 1;
+    }
+    apr_thread_mutex_unlock(p->core->mu);
+    if (j->progress && done != j->progress_seen)
+        j->progress(done, j->n, j->progress_ud);
+    j->progress_seen = done;
+    if (complete) {
+        if (err == NULL && j->callback)
+            j->callback(j, j->userdata);
+        else if (err != NULL && j->error_callback)
+            j->error_callback(j, err, j->userdata);
+    }
+    apr_thread_mutex_lock(p->core->mu);
+}
+
+static void *APR_THREAD_FUNC resthread_loop(apr_thread_t *thd, void *arg)
+{
+    pp_pool *p = arg;
+    struct pp_result *j;
+
+    apr_thread_mutex_lock(p->core->mu);
+    for (;;) {
+        j = p->cb_head;
+        if (j == NULL) {
+            if (p->stop)
+                break;
+            apr_thread_cond_wait(p->res_cond, p->core->mu);
+            continue;
+        }
+        p->cb_head = j->cb_next;
+        if (p->cb_head == NULL)
+            p->cb_tail = NULL;
+        j->cb_queued = 0;
+        p->resthread_busy = 1;
+        run_callbacks(p, j);
+        p->resthread_busy = 0;
+        if (j->complete && !j->cb_queued)
+            j->ready = 1;
+        /* result waiters, and join (which waits for this thread to idle) */
+        apr_thread_cond_broadcast(p->core->cond);
+        pp__job_unref_locked(j);
+    }
+    apr_thread_mutex_unlock(p->core->mu);
+    (void)thd; /* returning (not apr_thread_exit) lets apr_thread_join free the thread */
+    return NULL;
+}
+
+void *APR_THREAD_FUNC pp__resthread_main(apr_thread_t *thd, void *arg)
+{
+    pp_pool *p = arg;
+
+    apr_thread_mutex_lock(p->core->mu);
+    p->resthread_id = apr_os_thread_current();
+    apr_thread_mutex_unlock(p->core->mu);
+    return resthread_loop(thd, arg);
+}
+

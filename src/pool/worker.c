@@ -1,0 +1,382 @@
+/*
+ * worker.c — the loop a worker process runs (every start method).
+ *
+ * The worker is single-threaded and strictly sequential: it runs the tasks
+ * of each TASK frame in order and answers every frame with one RESULT
+ * frame before it reads on. The parent relies on that order to know which
+ * task a dead worker was running.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform.h"
+#include "core/core.h"
+#include "wire/frame.h"
+#include "wire/msg.h"
+#include "values/value_internal.h"
+#include "pool/task_internal.h"
+#include "pool/worker.h"
+
+/* Exit codes of a worker that stops on its own (documented in README). */
+enum {
+    WORKER_EXIT_OK = 0,
+    WORKER_EXIT_INIT_FAILED = 3,
+    WORKER_EXIT_PROTOCOL = 4,
+    WORKER_EXIT_NOMEM = 5
+};
+
+typedef struct worker {
+    pp__plat_chan *chan;
+    pp_values *args;   /* reused for every task */
+    pp_values *result; /* reused for every task */
+    uint64_t *rcol;    /* a chunk's scalar results (PP__MAX_CHUNK), lazily */
+    pp__reader rd;
+    pp__buf out;
+    uint32_t maxtasks;
+    uint32_t done;
+} worker;
+
+static pp_status send_frame(worker *w)
+{
+    pp_status st = pp__plat_chan_write(w->chan, w->out.data, w->out.len);
+
+    pp__buf_reset(&w->out);
+    return st;
+}
+
+/* Run fn on args; fill task outcome. result is an empty tuple. */
+static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_values *result,
+                    pp_task *t)
+{
+    int rc;
+
+    memset(t, 0, sizeof *t);
+    t->args = args;
+    t->index = index;
+    t->result = result;
+    rc = fn(t);
+    if (rc != 0 && !t->failed)
+        pp_task_fail(t, rc, "task returned %d", rc);
+}
+
+static pp_status put_failure(pp__buf *b, pp_status status, int code, const char *msg)
+{
+    pp_status st = pp__buf_put_u32(b, (uint32_t)(int32_t)status);
+
+    if (st == PP_OK)
+        st = pp__buf_put_u32(b, (uint32_t)(int32_t)code);
+    if (st == PP_OK)
+        st = pp__buf_put_blob(b, msg, strlen(msg));
+    return st;
+}
+
+/* Append one item's outcome; a result that would overflow the frame turns
+ * into a PP_ETOOBIG failure instead. */
+static pp_status put_outcome(worker *w, const pp_task *t, size_t frame_start)
+{
+    size_t mark = w->out.len;
+    pp_status st;
+
+    if (t->failed)
+        return put_failure(&w->out, PP_ETASK, t->code, t->message);
+    st = pp__buf_put_u32(&w->out, 0);
+    if (st == PP_OK)
+        st = pp__buf_put_u32(&w->out, 0);
+    if (st == PP_OK)
+        st = pp__values_encode(t->result, &w->out);
+    if (st == PP_OK && w->out.len - frame_start - PP__FRAME_HDR > PP__FRAME_MAX - 1024)
+        st = PP_ETOOBIG;
+    if (st == PP_ETOOBIG || st == PP_ENOMEM) {
+        w->out.len = mark;
+        return put_failure(&w->out, st, 0,
+                           st == PP_ETOOBIG ? "task result too large for one message"
+                                            : "out of memory encoding the task result");
+    }
+    return st;
+}
+
+/*
+ * A lock or shm block named in the arguments that this worker cannot
+ * attach (its creator destroyed it, say): the task must not run with a
+ * NULL handle. Returns PP_OK, or the reason with a message naming it.
+ */
+static pp_status attach_check(const pp_values *args, const char *where, char *msg, size_t cap)
+{
+    size_t i = 0;
+    pp_status st = pp__values_attach_error(args, &i);
+
+    if (st != PP_OK)
+        snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s",
+                 pp_values_type(args, i) == PP_TYPE_SHM ? "shared memory block" : "lock",
+                 pp__values_named_name(args, i), where, pp_strerror(st));
+    return st;
+}
+
+/* The arguments of item i: the next tuple, or with a scalar column
+ * (codec.h) the next value as a one-item tuple. */
+static pp_status next_args(pp__rd *rd, pp_values *args, int column, pp_type ctype)
+{
+    uint64_t bits;
+    pp_status st;
+
+    if (!column)
+        return pp__values_decode_reuse(rd, args, NULL, NULL, 0);
+    st = pp__rd_u64(rd, &bits);
+    if (st != PP_OK)
+        return st;
+    pp__values_clear(args);
+    return ctype == PP_TYPE_INT ? pp_values_add_int(args, (int64_t)bits)
+                                : pp__values_add_double_bits(args, bits);
+}
+
+/* Record item i's result for a scalar-column answer; *column drops to 0 at
+ * the first result that does not fit one (failure, other type, not one
+ * scalar). */
+static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp_type *rtype)
+{
+    pp_type type;
+    uint64_t bits;
+
+    if (!*column)
+        return;
+    if (t->failed || pp_values_count(w->result) != 1 ||
+        !pp__values_item_scalar(w->result, 0, &type, &bits) || (i > 0 && type != *rtype)) {
+        *column = 0;
+        return;
+    }
+    *rtype = type;
+    w->rcol[i] = bits;
+}
+
+/* A column answer is no longer possible at item n: write the general
+ * outcomes of items 0..n-1, held in w->rcol until now (all succeeded with
+ * one value of type rtype). */
+static pp_status put_column_outcomes(worker *w, uint16_t n, pp_type rtype)
+{
+    pp_status st = PP_OK;
+    uint16_t k;
+
+    for (k = 0; k < n && st == PP_OK; k++) {
+        st = pp__buf_put_u32(&w->out, 0); /* status */
+        if (st == PP_OK)
+            st = pp__buf_put_u32(&w->out, 0); /* code */
+        if (st == PP_OK)
+            st = pp__values_encode_scalar(rtype, w->rcol[k], &w->out);
+    }
+    return st;
+}
+
+/* Write the RESULT frame at `at` in its scalar-column form. */
+static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at, pp_type rtype)
+{
+    pp_status st;
+    uint16_t i;
+
+    w->out.len = at; /* the header begun for the general form */
+    st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
+    if (st != PP_OK)
+        return st;
+    pp__frame_set_flags(&w->out, at, PP__FLAG_SCALARS);
+    st = pp__buf_reserve(&w->out, 1 + (size_t)h->count * 8);
+    if (st == PP_OK)
+        st = pp__buf_put_u8(&w->out, (uint8_t)rtype);
+    for (i = 0; i < h->count && st == PP_OK; i++)
+        st = pp__buf_put_u64(&w->out, w->rcol[i]);
+    return st == PP_OK ? pp__frame_end(&w->out, at) : st;
+}
+
+static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *payload)
+{
+    char msg[PP__ERRMSG_MAX + 1];
+    pp_status st, fst, ast;
+    pp_type ctype = PP_TYPE_NONE, rtype = PP_TYPE_NONE;
+    pp_values *args;
+    uint64_t first;
+    pp__fnref ref;
+    pp__rd rd;
+    size_t at;
+    pp_task t;
+    uint16_t i;
+    uint8_t tag;
+    int column = (h->flags & PP__FLAG_SCALARS) != 0, rcolumn;
+
+    pp__rd_init(&rd, payload, h->length);
+    fst = pp__fnref_decode(&rd, &ref);
+    if (fst != PP_OK && fst != PP_ENOTREGISTERED)
+        return PP_EPROTO;
+    st = pp__rd_u64(&rd, &first);
+    if (st != PP_OK)
+        return st;
+    if (column) {
+        st = pp__rd_u8(&rd, &tag);
+        if (st != PP_OK)
+            return st;
+        if ((tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
+            pp__rd_left(&rd) != (size_t)h->count * 8)
+            return PP_EPROTO;
+        ctype = (pp_type)tag;
+    }
+    /* A column answer needs room for one value per item. */
+    rcolumn = fst == PP_OK && h->count > 0;
+    if (rcolumn && w->rcol == NULL) {
+        w->rcol = malloc(PP__MAX_CHUNK * sizeof *w->rcol);
+        rcolumn = w->rcol != NULL;
+    }
+    st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
+    if (st != PP_OK)
+        return st;
+    for (i = 0; i < h->count && st == PP_OK; i++) {
+        args = w->args;
+        st = next_args(&rd, args, column, ctype);
+        if (st != PP_OK)
+            break;
+        if (fst == PP_ENOTREGISTERED) {
+            st = put_failure(&w->out, PP_ENOTREGISTERED, 0,
+                             "task function is not registered in the worker process "
+                             "(register it before pp_init)");
+        } else if (!column &&
+                   (ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
+            if (rcolumn)
+                st = put_column_outcomes(w, i, rtype);
+            rcolumn = 0;
+            if (st == PP_OK)
+                st = put_failure(&w->out, ast, 0, msg);
+        } else {
+            int was_column = rcolumn;
+            run_one(ref.fn, args, first + i, w->result, &t);
+            /* While a column answer is possible, results go to w->rcol
+             * only; the general form is written when that ends. */
+            column_note(w, &t, i, &rcolumn, &rtype);
+            if (!rcolumn && was_column)
+                st = put_column_outcomes(w, i, rtype);
+            if (!rcolumn && st == PP_OK)
+                st = put_outcome(w, &t, at);
+            pp__values_clear(w->result);
+        }
+    }
+    /* Task output reaches the terminal before the result: a caller that
+     * prints after get() sees the task's lines first. */
+    pp__plat_flush_stdio();
+    if (st == PP_OK && pp__rd_left(&rd) != 0)
+        st = PP_EPROTO;
+    if (st == PP_OK && rcolumn)
+        return put_result_column(w, h, at, rtype);
+    if (st == PP_OK)
+        st = pp__frame_end(&w->out, at);
+    return st;
+}
+
+static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len)
+{
+    char msg[PP__ERRMSG_MAX + 1];
+    pp_status st, fst, ast;
+    pp_values *args = NULL;
+    pp__fnref ref;
+    pp__rd rd;
+    size_t at;
+    pp_task t;
+    int ok = 1;
+
+    memset(&t, 0, sizeof t);
+    pp__rd_init(&rd, payload, len);
+    st = pp__rd_u32(&rd, &w->maxtasks);
+    if (st != PP_OK)
+        return st;
+    fst = pp__fnref_decode(&rd, &ref);
+    if (fst != PP_OK && fst != PP_ENOTREGISTERED)
+        return PP_EPROTO;
+    st = pp__values_decode(&rd, &args, NULL, NULL, 0);
+    if (st != PP_OK)
+        return st;
+    if (fst == PP_ENOTREGISTERED) {
+        ok = 0;
+        pp_task_fail(&t, PP_ENOTREGISTERED, "initializer is not registered in the worker");
+    } else if ((ast = attach_check(args, "initializer arguments", msg, sizeof msg)) != PP_OK) {
+        ok = 0;
+        pp_task_fail(&t, ast, "%s", msg);
+    } else if (ref.kind != PP__FN_NONE) {
+        run_one(ref.fn, args, 0, w->result, &t);
+        pp__values_clear(w->result);
+        ok = !t.failed;
+    }
+    pp_values_destroy(args);
+    pp__plat_flush_stdio();
+
+    st = pp__frame_begin(&w->out, PP__MSG_READY, 1, 0, &at);
+    if (st == PP_OK)
+        st = pp__buf_put_u64(&w->out, pp__plat_getpid());
+    if (st == PP_OK)
+        st = ok ? put_failure(&w->out, PP_OK, 0, "") : put_failure(&w->out, PP_ETASK, t.code,
+                                                                       t.message);
+    if (st == PP_OK)
+        st = pp__frame_end(&w->out, at);
+    if (st == PP_OK)
+        st = send_frame(w);
+    if (st == PP_OK && !ok)
+        st = PP_ETASK;
+    return st;
+}
+
+static int worker_loop(worker *w)
+{
+    const uint8_t *payload;
+    pp__frame_hdr h;
+    pp_status st;
+
+    st = pp__reader_next(&w->rd, &h, &payload);
+    if (st == PP_ECONNLOST)
+        return WORKER_EXIT_OK;
+    if (st != PP_OK || h.type != PP__MSG_HELLO)
+        return WORKER_EXIT_PROTOCOL;
+    st = run_initializer(w, payload, h.length);
+    if (st == PP_ETASK)
+        return WORKER_EXIT_INIT_FAILED;
+    if (st != PP_OK)
+        return st == PP_ECONNLOST ? WORKER_EXIT_OK : WORKER_EXIT_PROTOCOL;
+
+    for (;;) {
+        st = pp__reader_next(&w->rd, &h, &payload);
+        if (st == PP_ECONNLOST)
+            return WORKER_EXIT_OK; /* parent gone or pool closed */
+        if (st != PP_OK)
+            return WORKER_EXIT_PROTOCOL;
+        if (h.type == PP__MSG_QUIT)
+            return WORKER_EXIT_OK;
+        if (h.type != PP__MSG_TASK)
+            return WORKER_EXIT_PROTOCOL;
+        st = run_chunk(w, &h, payload);
+        if (st == PP_ENOMEM)
+            return WORKER_EXIT_NOMEM;
+        if (st != PP_OK)
+            return WORKER_EXIT_PROTOCOL;
+        st = send_frame(w);
+        if (st != PP_OK)
+            return WORKER_EXIT_OK;
+        w->done++;
+        if (w->maxtasks != 0 && w->done >= w->maxtasks)
+            return WORKER_EXIT_OK; /* maxtasksperchild: the parent replaces us */
+    }
+}
+
+int pp__worker_main(pp__plat_chan *chan)
+{
+    worker w;
+    int rc;
+
+    memset(&w, 0, sizeof w);
+    w.chan = chan;
+    pp__buf_init(&w.out);
+    if (pp_values_create(&w.args) != PP_OK || pp_values_create(&w.result) != PP_OK ||
+        pp__reader_init(&w.rd, chan) != PP_OK)
+        return WORKER_EXIT_NOMEM;
+    rc = worker_loop(&w);
+    pp_values_destroy(w.args);
+    pp_values_destroy(w.result);
+    free(w.rcol);
+    pp__plat_flush_stdio();
+    pp__reader_free(&w.rd);
+    pp__buf_free(&w.out);
+    pp__plat_chan_close(chan);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/*
+ * value_internal.h — what the tuple codec (tuple.c) and the pool need
+ * from the value container (value.c) beyond the public API in value.h.
+ *
+ * Not installed. The container keeps, per tuple, the exact size of its
+ * encoding, so a tuple that could never be sent fails when it is built
+ * and an encoder can reserve its buffer once.
+ */
+#ifndef PROCPOOL_VALUES_VALUE_INTERNAL_H
+#define PROCPOOL_VALUES_VALUE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procpool/value.h"
+#include "values/tuple.h"
+
+/* Bytes pp__values_encode() appends for v (PP__VALUES_HDR for NULL).
+ * Never more than PP_MESSAGE_MAX: adds that would exceed it fail. */
+size_t pp__values_encoded_size(const pp_values *v);
+
+/* Bytes item i of v adds to an encoding (0 if there is no item i). */
+size_t pp__values_item_encoded_size(const pp_values *v, size_t i);
+
+/* If item i of v is an int or a double, return 1 with its type and bits
+ * (the int's value, the double's IEEE-754 bits); else 0. */
+int pp__values_item_scalar(const pp_values *v, size_t i, pp_type *type, uint64_t *bits);
+
+/* Storage for pp__values_init_scalar(): size in bytes (a multiple of 8;
+ * 8-byte alignment is enough). */
+size_t pp__values_scalar_size(void);
+
+/* Build, in mem, a read-only tuple holding one int or one double (bits:
+ * the int's value or the double's IEEE-754 bits), for a result slab: adds
+ * fail with PP_EINVAL, pp_values_destroy() leaves it alone, pp__values_clear
+ * must not be called; the memory is the caller's to free. */
+pp_values *pp__values_init_scalar(void *mem, pp_type type, uint64_t bits);
+
+/* Remove every item, keeping the allocation (a worker reuses its result
+ * tuple for every task). */
+void pp__values_clear(pp_values *v);
+
+/* Make room for n more items at once (decoder: count is known upfront). */
+pp_status pp__values_reserve(pp_values *v, size_t n);
+
+/* Doubles by their IEEE-754 bits: a trip through an x87 register (32-bit
+ * x86) would quieten signalling NaNs; the codec must deliver exact bits. */
+pp_status pp__values_add_double_bits(pp_values *v, uint64_t bits);
+pp_status pp__values_get_double_bits(const pp_values *v, size_t i, uint64_t *bits);
+
+/* Append a string of exactly n bytes (s need not be NUL-terminated; it must
+ * not contain NUL). Same limits and errors as pp_values_add_str(). */
+pp_status pp__values_add_str_n(pp_values *v, const char *s, size_t n);
+
+/* Append a lock item by name (a valid name, see pp__name_check()). lock may
+ * be NULL when resolution failed: resolve_st (not PP_OK then) is what
+ * pp_values_get_lock() reports for the item. The tuple never owns lock. */
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
+                                    pp_status resolve_st);
+
+/* The same for a shared memory block item (pp_values_get_shm()). */
+pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
+                                   pp_status resolve_st);
+
+/* Name of lock item i, NULL if i is out of range or not a lock. */
+const char *pp__values_lock_name(const pp_values *v, size_t i);
+
+/* Name of a named item i (lock or shm), NULL for any other item. */
+const char *pp__values_named_name(const pp_values *v, size_t i);
+
+/* PP_OK if every lock and shm item of v has its handle; else the reason
+ * the first one (at *index, if not NULL) has none — a worker fails the
+ * task with it instead of running it with a NULL handle. */
+pp_status pp__values_attach_error(const pp_values *v, size_t *index);
+
+#endif /* PROCPOOL_VALUES_VALUE_INTERNAL_H */

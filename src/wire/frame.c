@@ -1,0 +1,175 @@
+/*
+ * frame.c — frame headers (layout in wire/frame.h) and the buffered frame
+ * reader over a channel.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/frame.h"
+
+/* "PPF" + version: a peer built from another wire version is refused at
+ * the first header instead of misreading the payload. */
+static const uint8_t frame_magic[4] = {'P', 'P', 'F', (uint8_t)PP__WIRE_VERSION};
+
+pp_status pp__frame_begin(pp__buf *b, uint8_t type, uint16_t count, uint64_t id, size_t *at)
+{
+    uint8_t h[PP__FRAME_HDR];
+
+    if (b == NULL || at == NULL || type == 0 || type > PP__MSG_MAX_)
+        return PP_EINVAL;
+    memset(h, 0, sizeof h);
+    memcpy(h, frame_magic, sizeof frame_magic);
+    /* length (offset 4) stays 0 until pp__frame_end() */
+    h[8] = type;
+    pp__st_le16(h + 10, count);
+    pp__st_le64(h + 16, id);
+    *at = b->len;
+    return pp__buf_put(b, h, sizeof h);
+}
+
+pp_status pp__frame_end(pp__buf *b, size_t at)
+{
+    size_t payload;
+
+    if (b == NULL || at > b->len || b->len - at < PP__FRAME_HDR ||
+        memcmp(b->data + at, frame_magic, sizeof frame_magic) != 0)
+        return PP_EINVAL;
+    payload = b->len - at - PP__FRAME_HDR;
+    if (payload > PP__FRAME_MAX) {
+        /* Drop the whole frame: frames before it in b stay sendable. */
+        b->len = at;
+        return PP_ETOOBIG;
+    }
+    pp__st_le32(b->data + at + 4, (uint32_t)payload);
+    return PP_OK;
+}
+
+void pp__frame_set_id(pp__buf *b, size_t at, uint64_t id)
+{
+    pp__st_le64(b->data + at + 16, id);
+}
+
+void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags)
+{
+    b->data[at + 9] = flags;
+}
+
+pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h)
+{
+    pp__frame_hdr f;
+
+    if (p == NULL || h == NULL)
+        return PP_EINVAL;
+    if (memcmp(p, frame_magic, sizeof frame_magic) != 0)
+        return PP_EPROTO;
+    f.length = pp__ld_le32(p + 4);
+    f.type = p[8];
+    f.flags = p[9];
+    f.count = pp__ld_le16(p + 10);
+    f.id = pp__ld_le64(p + 16);
+    if (f.length > PP__FRAME_MAX || f.type == 0 || f.type > PP__MSG_MAX_ ||
+        pp__ld_le32(p + 12) != 0)
+        return PP_EPROTO;
+    if (f.flags != 0 && (f.flags != PP__FLAG_SCALARS ||
+                         (f.type != PP__MSG_TASK && f.type != PP__MSG_RESULT)))
+        return PP_EPROTO;
+    *h = f;
+    return PP_OK;
+}
+
+/* ---------------------------------------------------------- frame reader */
+
+#define READER_INITIAL (64u * 1024u)
+
+pp_status pp__reader_init(pp__reader *fr, pp__plat_chan *chan)
+{
+    memset(fr, 0, sizeof *fr);
+    fr->chan = chan;
+    fr->buf = malloc(READER_INITIAL);
+    if (fr->buf == NULL)
+        return PP_ENOMEM;
+    fr->cap = READER_INITIAL;
+    return PP_OK;
+}
+
+void pp__reader_free(pp__reader *fr)
+{
+    free(fr->buf);
+    fr->buf = NULL;
+}
+
+/* Make room for need bytes from start: compact, then grow. */
+static pp_status reader_room(pp__reader *fr, size_t need)
+{
+    size_t have = fr->end - fr->start;
+    uint8_t *nb;
+    size_t ncap;
+
+    if (fr->start > 0) {
+        memmove(fr->buf, fr->buf + fr->start, have);
+        fr->start = 0;
+        fr->end = have;
+    }
+    if (need <= fr->cap)
+        return PP_OK;
+    ncap = fr->cap;
+    while (ncap < need)
+        ncap *= 2;
+    nb = realloc(fr->buf, ncap);
+    if (nb == NULL)
+        return PP_ENOMEM;
+    fr->buf = nb;
+    fr->cap = ncap;
+    return PP_OK;
+}
+
+static pp_status reader_fill(pp__reader *fr, size_t need)
+{
+    pp_status st;
+    size_t got;
+
+    if (fr->start == fr->end)
+        fr->start = fr->end = 0;
+    if (fr->start + need > fr->cap) {
+        st = reader_room(fr, need);
+        if (st != PP_OK)
+            return st;
+    }
+    while (fr->end - fr->start < need) {
+        st = pp__plat_chan_read(fr->chan, fr->buf + fr->end, fr->cap - fr->end, &got);
+        if (st != PP_OK)
+            return st;
+        fr->end += got;
+    }
+    return PP_OK;
+}
+
+int pp__reader_buffered(const pp__reader *fr)
+{
+    pp__frame_hdr h;
+    size_t have = fr->end - fr->start;
+
+    if (have < PP__FRAME_HDR)
+        return 0;
+    if (pp__frame_parse_hdr(fr->buf + fr->start, &h) != PP_OK)
+        return 1; /* the next call reports the error without blocking */
+    return have - PP__FRAME_HDR >= h.length;
+}
+
+pp_status pp__reader_next(pp__reader *fr, pp__frame_hdr *h, const uint8_t **payload)
+{
+    pp_status st;
+
+    st = reader_fill(fr, PP__FRAME_HDR);
+    if (st != PP_OK)
+        return st;
+    st = pp__frame_parse_hdr(fr->buf + fr->start, h);
+    if (st != PP_OK)
+        return st;
+    st = reader_fill(fr, PP__FRAME_HDR + (size_t)h->length);
+    if (st != PP_OK)
+        return st;
+    *payload = fr->buf + fr->start + PP__FRAME_HDR;
+    fr->start += PP__FRAME_HDR + (size_t)h->length;
+    return PP_OK;
+}

@@ -1,0 +1,85 @@
+/*
+ * frame.h — frames: the unit every message travels in, and a buffered
+ * frame reader over a channel.
+ *
+ *   offset size field
+ *        0    4 magic   "PPF" + version byte (PP__WIRE_VERSION)
+ *        4    4 length  payload bytes that follow the 24-byte header (LE)
+ *        8    1 type    PP__MSG_*
+ *        9    1 flags   0, or PP__FLAG_SCALARS on TASK / RESULT
+ *                       (any other value is malformed)
+ *       10    2 count   number of records in the payload (LE)
+ *       12    4 reserved, must be 0
+ *       16    8 id      task / chunk id (LE)
+ *
+ * length <= PP__FRAME_MAX. A header that breaks any of these rules is
+ * rejected with PP_EPROTO. What the payloads hold: wire/msg.h; value
+ * tuples inside them: values/tuple.h.
+ */
+#ifndef PROCPOOL_WIRE_FRAME_H
+#define PROCPOOL_WIRE_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform.h"
+#include "procpool/value.h"
+#include "wire/buf.h"
+
+#define PP__WIRE_VERSION 1u
+#define PP__FRAME_HDR    24u
+#define PP__FRAME_MAX    ((uint32_t)PP_MESSAGE_MAX)
+
+enum {
+    PP__MSG_HELLO = 1,  /* parent -> worker: configuration, initializer */
+    PP__MSG_READY = 2,  /* worker -> parent: pid, initializer outcome */
+    PP__MSG_TASK = 3,   /* parent -> worker: function + count argument tuples */
+    PP__MSG_RESULT = 4, /* worker -> parent: count per-item outcomes */
+    PP__MSG_QUIT = 5,   /* parent -> worker: exit when idle */
+    PP__MSG_MAX_ = 5
+};
+
+#define PP__FLAG_SCALARS 0x01u
+
+typedef struct pp__frame_hdr {
+    uint32_t length;
+    uint8_t type;
+    uint8_t flags;
+    uint16_t count;
+    uint64_t id;
+} pp__frame_hdr;
+
+/* Start a frame at the end of b; returns the frame's start offset in *at.
+ * The payload is appended by the caller; pp__frame_end() patches length
+ * and fails with PP_ETOOBIG (and truncates b back to *at) if the payload
+ * exceeds PP__FRAME_MAX. */
+pp_status pp__frame_begin(pp__buf *b, uint8_t type, uint16_t count, uint64_t id, size_t *at);
+pp_status pp__frame_end(pp__buf *b, size_t at);
+/* Set the id of the frame started at `at`. */
+void pp__frame_set_id(pp__buf *b, size_t at, uint64_t id);
+/* Set the flags of the frame started at `at` (TASK / RESULT only). */
+void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags);
+
+/* Parse and validate a header from exactly PP__FRAME_HDR bytes. */
+pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h);
+
+/* ---------------------------------------------------------- frame reader */
+
+typedef struct pp__reader {
+    pp__plat_chan *chan;
+    uint8_t *buf;
+    size_t cap;
+    size_t start; /* first unconsumed byte */
+    size_t end;   /* one past the last byte read */
+} pp__reader;
+
+pp_status pp__reader_init(pp__reader *fr, pp__plat_chan *chan);
+void pp__reader_free(pp__reader *fr);
+/* Next frame: *payload points into the reader's buffer and stays valid
+ * until the next call. Blocks for input only when no complete frame is
+ * buffered. PP_ECONNLOST on EOF, PP_EPROTO on a malformed header. */
+pp_status pp__reader_next(pp__reader *fr, pp__frame_hdr *h, const uint8_t **payload);
+/* 1 if a complete frame is already buffered (no blocking needed). */
+int pp__reader_buffered(const pp__reader *fr);
+
+#endif /* PROCPOOL_WIRE_FRAME_H */

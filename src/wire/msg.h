@@ -1,0 +1,53 @@
+/*
+ * msg.h — the payloads of the messages parents and workers exchange (each
+ * one frame, wire/frame.h), and how a task function travels in them.
+ *
+ * HELLO  (parent→worker)  u32 maxtasks, fnref initializer, tuple initargs
+ * READY  (worker→parent)  u64 pid, i32 status, i32 code, blob message
+ * TASK   (parent→worker)  id = chunk id, count = items;
+ *                         fnref, u64 first index, count × tuple
+ * RESULT (worker→parent)  id = chunk id, count = items; per item:
+ *                         i32 status, i32 code, then tuple (status 0)
+ *                         or blob message
+ * QUIT   (parent→worker)  empty
+ *
+ * fnref: u8 kind (0 none, 1 name: blob name, 2 address: u64).
+ * Tuples: values/tuple.h.
+ *
+ * Scalar columns (PP__FLAG_SCALARS): the commonest map, one int or one
+ * double per item in and out, without a tuple per item. TASK payload:
+ * fnref, u64 first, then u8 type (INT or DOUBLE) and count x u64 (each
+ * item's argument is the one-item tuple of that value). RESULT payload:
+ * u8 type and count x u64: every item succeeded with a one-item tuple of
+ * that type. The payload must be exactly that long.
+ */
+#ifndef PROCPOOL_WIRE_MSG_H
+#define PROCPOOL_WIRE_MSG_H
+
+#include "procpool/task.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
+
+#define PP__MAX_CHUNK  65535u /* items per TASK frame (u16 count) */
+#define PP__ERRMSG_MAX 255u
+
+enum { PP__FN_NONE = 0, PP__FN_NAME = 1, PP__FN_ADDR = 2 };
+
+/* How a function travels: by registered name, or (fork only) by address. */
+typedef struct pp__fnref {
+    int kind;
+    const char *name; /* PP__FN_NAME: registry-owned string */
+    pp_task_fn fn;    /* resolved function (PP__FN_ADDR, or after lookup) */
+} pp__fnref;
+
+/* Build the fnref for fn: by name if registered, by address if
+ * allow_address (fork), else PP_ENOTREGISTERED. fn NULL → PP__FN_NONE. */
+pp_status pp__fnref_make(pp_task_fn fn, int allow_address, pp__fnref *ref);
+pp_status pp__fnref_encode(const pp__fnref *ref, pp__buf *b);
+/* Bytes pp__fnref_encode() appends. */
+size_t pp__fnref_encoded_size(const pp__fnref *ref);
+/* Decode and resolve to a function: PP_ENOTREGISTERED if the name is not
+ * registered here, PP_EPROTO if malformed. */
+pp_status pp__fnref_decode(pp__rd *r, pp__fnref *ref);
+
+#endif /* PROCPOOL_WIRE_MSG_H */
