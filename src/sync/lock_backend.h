@@ -1,0 +1,38 @@
+/*
+ * lock_backend.h — the seam where a lock backend plugs in behind pp_lock.
+ *
+ * Every pp_lock starts with a pointer to its backend's operations; the
+ * public calls (lock.c) check their arguments once and dispatch. Today
+ * there is one backend, the local named robust mutex (lock_local.c); the
+ * manager's lock and a Redis lease are further rows of the same table
+ * (DESIGN.md §8). A backend keeps the public semantics of lock.h:
+ * acquire returns PP_OK, PP_EOWNERDEAD (acquired; the previous holder
+ * died), PP_ETIMEDOUT or PP_EDEADLK; release by a non-holder is PP_EPERM.
+ */
+#ifndef PROCPOOL_SYNC_LOCK_BACKEND_H
+#define PROCPOOL_SYNC_LOCK_BACKEND_H
+
+#include "procpool/lock.h"
+
+typedef struct pp__lock_backend {
+    const char *kind; /* "local", ... (log lines, tests) */
+    /* timeout_ms: PP_INFINITE or >= 0 (checked by the caller). */
+    pp_status (*acquire)(pp_lock *lock, int64_t timeout_ms);
+    pp_status (*try_acquire)(pp_lock *lock);
+    pp_status (*release)(pp_lock *lock);
+    /* What travels in task arguments to name this lock (lock.h: the name). */
+    const char *(*name)(const pp_lock *lock);
+    /* Close the handle; the creating handle also removes the name. */
+    void (*destroy)(pp_lock *lock);
+} pp__lock_backend;
+
+/* First member of every backend's handle. */
+struct pp_lock {
+    const pp__lock_backend *backend;
+};
+
+/* The local backend (lock_local.c): create / open by name. */
+pp_status pp__lock_local_create(const char *name, pp_lock **out);
+pp_status pp__lock_local_open(const char *name, pp_lock **out);
+
+#endif /* PROCPOOL_SYNC_LOCK_BACKEND_H */
