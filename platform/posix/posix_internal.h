@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "platform.h"
 #include "procpool/common.h"
@@ -32,6 +33,16 @@
 #define PP_POSIX_HAVE_CLOCKLOCK 1
 #endif
 #endif
+
+/* -------------------------------------------------------------- timing */
+/* (posix_misc.c) */
+
+/* Absolute time timeout_ms (>= 0; a negative value counts as 0) from now
+ * on clock clk, for the timed waits that take a deadline
+ * (pthread_cond_timedwait, pthread_mutex_clocklock / timedlock). A
+ * deadline past the end of time_t is clamped to its largest value, so a
+ * huge timeout waits "forever" instead of overflowing into the past. */
+struct timespec pp__posix_deadline(clockid_t clk, int64_t timeout_ms);
 
 /* ---------------------------------------------------------- fd helpers */
 /* (posix_fd.c) Every fd the port creates is close-on-exec from birth where

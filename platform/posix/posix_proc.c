@@ -76,22 +76,12 @@ static int pp__posix_cond_init(pthread_cond_t *cv)
     return e;
 }
 
-static struct timespec pp__posix_cond_deadline(int64_t ms)
-{
-    struct timespec ts;
+/* The clock pp__posix_cond_init() made the condition variables use. */
 #if !defined(__APPLE__)
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+#define PP_POSIX_COND_CLOCK CLOCK_MONOTONIC
 #else
-    clock_gettime(CLOCK_REALTIME, &ts);
+#define PP_POSIX_COND_CLOCK CLOCK_REALTIME
 #endif
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
 
 /* ---------------------------------------------------------- proc list */
 
@@ -178,7 +168,7 @@ static pp_status pp__posix_wait_direct(pp__plat_proc *p, int64_t timeout_ms, pp_
 static pp_status pp__posix_wait_zygote(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
 {
     pp__plat_launcher *l = p->l;
-    struct timespec ts = pp__posix_cond_deadline(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec ts = pp__posix_deadline(PP_POSIX_COND_CLOCK, timeout_ms);
     pp_status st = PP_OK;
 
     pthread_mutex_lock(&l->mu);
