@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "procpool/common.h" /* PP_INFINITE, PP_NAME_MAX */
 #include "procpool/error.h"
 
 /* ------------------------------------------------------------------ misc */
@@ -84,6 +85,71 @@ long pp__plat_last_error(void);
 void pp__plat_set_os_error(long oserr);
 long pp__plat_get_os_error(void);
 pp_status pp__plat_fail(long oserr);
+
+/* --------------------------------------------------------------- threads */
+
+/*
+ * Threads, and mutexes and condition variables private to the process.
+ * The core uses these instead of APR's so that a timed wait is measured
+ * on a monotonic clock.
+ */
+
+typedef struct pp__plat_thread pp__plat_thread;
+
+/* Start fn(arg) on a new thread. Errors: PP_EINVAL (out or fn NULL),
+ * PP_ENOMEM, or the mapped OS error when the system cannot create another
+ * thread. */
+pp_status pp__plat_thread_create(pp__plat_thread **out, void (*fn)(void *arg), void *arg);
+
+/* Wait for the thread to return and free it. NULL ok. Exactly once per
+ * thread, from another thread. */
+void pp__plat_thread_join(pp__plat_thread *t);
+
+/* A non-recursive mutex for the threads of one process. */
+typedef struct pp__plat_mtx pp__plat_mtx;
+
+/* Errors: PP_EINVAL (out NULL), PP_ENOMEM, or a mapped OS error. */
+pp_status pp__plat_mtx_create(pp__plat_mtx **out);
+
+/* Free. The mutex must be unlocked and have no waiters. NULL ok. */
+void pp__plat_mtx_destroy(pp__plat_mtx *m);
+
+/* Lock; the caller must not hold m. */
+void pp__plat_mtx_lock(pp__plat_mtx *m);
+
+/* Unlock; the caller must hold m. */
+void pp__plat_mtx_unlock(pp__plat_mtx *m);
+
+/* In a child right after fork(): make m usable again (unlocked) whatever
+ * state the fork caught it in (held by a thread that does not exist in
+ * the child, or by the forking thread); its memory is kept, so pointers
+ * to it stay valid. Only while the child has a single thread. POSIX
+ * only; a no-op on Windows. */
+void pp__plat_mtx_reset_after_fork(pp__plat_mtx *m);
+
+/* A condition variable, used with one pp__plat_mtx at a time. */
+typedef struct pp__plat_cond pp__plat_cond;
+
+/* Errors: PP_EINVAL (out NULL), PP_ENOMEM, or a mapped OS error. */
+pp_status pp__plat_cond_create(pp__plat_cond **out);
+
+/* Free. No thread may be waiting on c. NULL ok. */
+void pp__plat_cond_destroy(pp__plat_cond *c);
+
+/* Wake at least one waiter / every waiter, if any. The caller need not
+ * hold the mutex; a waiter that is not yet waiting misses the wake-up, so
+ * a predicate the waiters check is changed under the mutex. */
+void pp__plat_cond_signal(pp__plat_cond *c);
+void pp__plat_cond_broadcast(pp__plat_cond *c);
+
+/* Wait (m held): atomically unlock m and block until woken or the timeout
+ * ends; m is held again on return, whatever the result. timeout_ms:
+ * PP_INFINITE or >= 0, measured on a monotonic clock: a change of the
+ * wall clock neither lengthens nor shortens it (the elapsed time of
+ * pp__plat_now_ms() is at least timeout_ms when PP_ETIMEDOUT is
+ * returned). Returns PP_OK when woken (spuriously too: check the
+ * predicate again) or PP_ETIMEDOUT. */
+pp_status pp__plat_cond_wait(pp__plat_cond *c, pp__plat_mtx *m, int64_t timeout_ms);
 
 /* --------------------------------------------------- named robust mutex */
 

@@ -7,9 +7,11 @@
 #ifndef PROCPOOL_POSIX_INTERNAL_H
 #define PROCPOOL_POSIX_INTERNAL_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "platform.h"
 #include "procpool/common.h"
@@ -32,6 +34,33 @@
 #define PP_POSIX_HAVE_CLOCKLOCK 1
 #endif
 #endif
+
+/* -------------------------------------------------------------- timing */
+/* (posix_misc.c) */
+
+/* Absolute time timeout_ms (>= 0; a negative value counts as 0) from now
+ * on clock clk, for the timed waits that take a deadline
+ * (pthread_cond_timedwait, pthread_mutex_clocklock / timedlock). A
+ * deadline past the end of time_t is clamped to its largest value, so a
+ * huge timeout waits "forever" instead of overflowing into the past. */
+struct timespec pp__posix_deadline(clockid_t clk, int64_t timeout_ms);
+
+/* ------------------------------------------------- condition variables */
+/* (posix_thread.c) For the port's own pthread condition variables (the
+ * launcher); the contract's pp__plat_cond uses the same two. */
+
+/* pthread_cond_init for timed waits that a wall-clock change cannot bend:
+ * *clk receives the clock to compute their deadlines on (with
+ * pp__posix_deadline) — CLOCK_MONOTONIC, or CLOCK_REALTIME on a system
+ * that refuses it. Returns 0 or an errno value. */
+int pp__posix_cond_init(pthread_cond_t *cv, clockid_t *clk);
+
+/* Wait on cv (mu held) until woken or until deadline on clk (the clock
+ * pp__posix_cond_init gave). Returns 0 (woken, perhaps spuriously),
+ * ETIMEDOUT (only once the deadline has passed on clk), or another errno
+ * value. */
+int pp__posix_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *mu, clockid_t clk,
+                             const struct timespec *deadline);
 
 /* ---------------------------------------------------------- fd helpers */
 /* (posix_fd.c) Every fd the port creates is close-on-exec from birth where

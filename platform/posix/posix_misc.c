@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -112,6 +113,33 @@ void pp__plat_big_free(void *p, size_t n)
 int64_t pp__plat_now_ms(void)
 {
     return pp__plat_now_ns() / 1000000;
+}
+
+struct timespec pp__posix_deadline(clockid_t clk, int64_t timeout_ms)
+{
+    /* time_t is a signed integer type on every system we build on; 32 bits
+     * on older 32-bit ABIs, where a CLOCK_REALTIME deadline runs out in
+     * 2038 and a huge timeout would wrap into the past. */
+    const time_t tmax = (time_t)(sizeof(time_t) >= sizeof(int64_t) ? INT64_MAX : INT32_MAX);
+    struct timespec ts;
+    int64_t sec;
+
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    sec = timeout_ms / 1000;
+    clock_gettime(clk, &ts);
+    if (sec >= (int64_t)(tmax - ts.tv_sec)) {
+        ts.tv_sec = tmax;
+        ts.tv_nsec = 999999999L;
+        return ts;
+    }
+    ts.tv_sec += (time_t)sec;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
 }
 
 void pp__plat_sleep_ms(int64_t ms)

@@ -136,20 +136,6 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
     return st;
 }
 
-/* Absolute deadline timeout_ms from now on the clock the timed lock uses. */
-static struct timespec pp__posix_deadline(clockid_t clk, int64_t timeout_ms)
-{
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    ts.tv_sec += (time_t)(timeout_ms / 1000);
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
 static int pp__posix_timedlock(pthread_mutex_t *mtx, int64_t timeout_ms)
 {
 #ifdef PP_POSIX_HAVE_CLOCKLOCK

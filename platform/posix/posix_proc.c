@@ -39,6 +39,7 @@ struct pp__plat_launcher {
     int method;
     pthread_mutex_t mu; /* everything below, and every proc's done/info */
     pthread_cond_t cv;  /* a reply or an exit notice arrived */
+    clockid_t cv_clock; /* cv's timed waits are measured on it */
     pp__plat_proc *procs;
 
     /* zygote / fork server only */
@@ -56,41 +57,6 @@ struct pp__plat_launcher {
 static int pp__posix_is_zygote(const pp__plat_launcher *l)
 {
     return l->method != PP__START_SPAWN;
-}
-
-/* ------------------------------------------------------------- timing */
-
-/* Condition variables wait on the monotonic clock where the system lets
- * us choose (not macOS), so wall-clock jumps do not bend timeouts. */
-static int pp__posix_cond_init(pthread_cond_t *cv)
-{
-    pthread_condattr_t a;
-    int e = pthread_condattr_init(&a);
-    if (e != 0)
-        return e;
-#if !defined(__APPLE__)
-    (void)pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-#endif
-    e = pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-    return e;
-}
-
-static struct timespec pp__posix_cond_deadline(int64_t ms)
-{
-    struct timespec ts;
-#if !defined(__APPLE__)
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-#else
-    clock_gettime(CLOCK_REALTIME, &ts);
-#endif
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
 }
 
 /* ---------------------------------------------------------- proc list */
@@ -178,14 +144,15 @@ static pp_status pp__posix_wait_direct(pp__plat_proc *p, int64_t timeout_ms, pp_
 static pp_status pp__posix_wait_zygote(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
 {
     pp__plat_launcher *l = p->l;
-    struct timespec ts = pp__posix_cond_deadline(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec ts = pp__posix_deadline(l->cv_clock, timeout_ms);
     pp_status st = PP_OK;
 
     pthread_mutex_lock(&l->mu);
     while (!p->done) {
         if (timeout_ms == PP_INFINITE) {
             pthread_cond_wait(&l->cv, &l->mu);
-        } else if (timeout_ms == 0 || pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT) {
+        } else if (timeout_ms == 0 ||
+                   pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, &ts) == ETIMEDOUT) {
             st = p->done ? PP_OK : PP_ETIMEDOUT;
             break;
         }
@@ -296,7 +263,7 @@ static pp_status pp__posix_launcher_alloc(int method, pp__plat_launcher **out)
         goto fail0;
     if ((e = pthread_mutex_init(&l->start_mu, NULL)) != 0)
         goto fail1;
-    if ((e = pp__posix_cond_init(&l->cv)) != 0)
+    if ((e = pp__posix_cond_init(&l->cv, &l->cv_clock)) != 0)
         goto fail2;
     *out = l;
     return PP_OK;

@@ -1,0 +1,413 @@
+/*
+ * test_platform.c — the "threads" section of the platform contract
+ * (platform/platform.h): threads run their function, mutexes exclude,
+ * condition variables time out no sooner than asked and wake waiters,
+ * and a mutex a fork caught held can be reset in the child.
+ *
+ * Timing checks assert lower bounds only (a loaded machine makes every
+ * wait longer, never shorter). The fork tests are POSIX-only (see
+ * pp_test_skip.c).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef _WIN32
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+#include "platform.h"
+#include "pp_test.h"
+
+#define NINCR   100000
+#define NWAIT   3
+#define WAIT_MS (10000 * pp_test_timeout_mult())
+
+/* ------------------------------------------------------------ helpers */
+
+static pp__plat_thread *thread_start(void (*fn)(void *), void *arg)
+{
+    pp__plat_thread *t = NULL;
+    PP_ASSERT_STATUS_FATAL(pp__plat_thread_create(&t, fn, arg), PP_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    return t;
+}
+
+static pp__plat_mtx *mtx_new(void)
+{
+    pp__plat_mtx *m = NULL;
+    PP_ASSERT_STATUS_FATAL(pp__plat_mtx_create(&m), PP_OK);
+    return m;
+}
+
+static pp__plat_cond *cond_new(void)
+{
+    pp__plat_cond *c = NULL;
+    PP_ASSERT_STATUS_FATAL(pp__plat_cond_create(&c), PP_OK);
+    return c;
+}
+
+/* State shared by the condition variable tests. Every field is read and
+ * written with mu held. */
+typedef struct waitstate {
+    pp__plat_mtx *mu;
+    pp__plat_cond *cv;
+    int64_t timeout_ms; /* what the waiters pass to pp__plat_cond_wait */
+    int go;             /* the predicate the waiters wait for */
+    int waiting;        /* waiters inside their wait loop */
+    int woken;          /* waiters that saw go */
+    int timeouts;       /* PP_ETIMEDOUT results the waiters got */
+} waitstate;
+
+static void waitstate_init(waitstate *w, int64_t timeout_ms)
+{
+    memset(w, 0, sizeof *w);
+    w->mu = mtx_new();
+    w->cv = cond_new();
+    w->timeout_ms = timeout_ms;
+}
+
+static void waitstate_free(waitstate *w)
+{
+    pp__plat_cond_destroy(w->cv);
+    pp__plat_mtx_destroy(w->mu);
+}
+
+/* Waits for go; counts its timeouts and gives up after the first, so a
+ * wait that wrongly times out cannot hang the test. */
+static void waiter(void *arg)
+{
+    waitstate *w = arg;
+
+    pp__plat_mtx_lock(w->mu);
+    w->waiting++;
+    while (!w->go) {
+        if (pp__plat_cond_wait(w->cv, w->mu, w->timeout_ms) == PP_ETIMEDOUT) {
+            w->timeouts++;
+            break;
+        }
+    }
+    if (w->go)
+        w->woken++;
+    pp__plat_mtx_unlock(w->mu);
+}
+
+/* Poll (mu held between looks) until *field == want, at most WAIT_MS.
+ * Returns 1 if it got there. */
+static int poll_field(waitstate *w, const int *field, int want)
+{
+    int64_t deadline = pp__plat_now_ms() + WAIT_MS;
+    int v;
+
+    for (;;) {
+        pp__plat_mtx_lock(w->mu);
+        v = *field;
+        pp__plat_mtx_unlock(w->mu);
+        if (v == want || pp__plat_now_ms() >= deadline)
+            return v == want;
+        pp__plat_sleep_ms(1);
+    }
+}
+
+/* ----------------------------------------------------------- threads */
+
+typedef struct runarg {
+    int value;
+    int seen;
+    uint64_t tid;
+} runarg;
+
+static void record_arg(void *p)
+{
+    runarg *r = p;
+    r->seen = r->value;
+    r->tid = pp__plat_thread_id();
+}
+
+/* The new thread runs fn with arg, on a thread of its own; join waits for
+ * it to have returned. */
+static void t_thread_runs_fn(void)
+{
+    runarg r;
+    pp__plat_thread *t;
+
+    memset(&r, 0, sizeof r);
+    r.value = 4242;
+    t = thread_start(record_arg, &r);
+    pp__plat_thread_join(t);
+    CU_ASSERT_EQUAL(r.seen, 4242);
+    CU_ASSERT(r.tid != 0);
+    CU_ASSERT(r.tid != pp__plat_thread_id());
+    pp__plat_thread_join(NULL);
+}
+
+/* ----------------------------------------------------------- mutexes */
+
+typedef struct incr {
+    pp__plat_mtx *mu;
+    volatile int64_t counter;
+} incr;
+
+static void increment_loop(void *p)
+{
+    incr *in = p;
+    int64_t i;
+
+    for (i = 0; i < NINCR; i++) {
+        pp__plat_mtx_lock(in->mu);
+        pp_test_racy_increment(&in->counter, i);
+        pp__plat_mtx_unlock(in->mu);
+    }
+}
+
+/* Two threads add NINCR each with a read-spin-write under the mutex: any
+ * overlap of their critical sections loses an increment. */
+static void t_mutex_excludes(void)
+{
+    pp__plat_thread *a, *b;
+    incr in;
+
+    in.mu = mtx_new();
+    in.counter = 0;
+    a = thread_start(increment_loop, &in);
+    b = thread_start(increment_loop, &in);
+    pp__plat_thread_join(a);
+    pp__plat_thread_join(b);
+    PP_ASSERT_MSG(in.counter == 2 * NINCR, "counter = %lld, expected %lld", (long long)in.counter,
+                  (long long)(2 * NINCR));
+    pp__plat_mtx_destroy(in.mu);
+    pp__plat_mtx_destroy(NULL);
+}
+
+/* ------------------------------------------------ condition variables */
+
+/* With nobody to signal, a wait of timeout_ms returns PP_ETIMEDOUT, and
+ * not before timeout_ms have passed on pp__plat_now_ms(). PP_OK is a
+ * spurious wake-up the contract allows: measured again. */
+static void check_timeout(int64_t timeout_ms)
+{
+    pp__plat_mtx *mu = mtx_new();
+    pp__plat_cond *cv = cond_new();
+    int tries, timed_out = 0;
+
+    pp__plat_mtx_lock(mu);
+    for (tries = 0; tries < 10 && !timed_out; tries++) {
+        int64_t t0 = pp__plat_now_ms(), elapsed;
+        pp_status st = pp__plat_cond_wait(cv, mu, timeout_ms);
+
+        elapsed = pp__plat_now_ms() - t0;
+        if (st == PP_OK)
+            continue;
+        PP_ASSERT_STATUS(st, PP_ETIMEDOUT);
+        PP_ASSERT_MSG(elapsed >= timeout_ms - 1, "timed out after %lld ms of %lld",
+                      (long long)elapsed, (long long)timeout_ms);
+        timed_out = 1;
+    }
+    pp__plat_mtx_unlock(mu);
+    PP_ASSERT_MSG(timed_out, "10 waits of %lld ms all returned PP_OK", (long long)timeout_ms);
+    pp__plat_cond_destroy(cv);
+    pp__plat_mtx_destroy(mu);
+}
+
+static void t_cond_timeout_zero(void)
+{
+    check_timeout(0);
+}
+
+static void t_cond_timeout_50ms(void)
+{
+    check_timeout(50);
+}
+
+/* A waiter blocked with PP_INFINITE is woken by one signal. The waiter
+ * announces itself before its first wait; since it only releases mu by
+ * waiting, holding mu after seeing the announcement means it waits. */
+static void t_cond_signal_wakes(void)
+{
+    pp__plat_thread *t;
+    waitstate w;
+    int ok;
+
+    waitstate_init(&w, PP_INFINITE);
+    t = thread_start(waiter, &w);
+    CU_ASSERT_FATAL(poll_field(&w, &w.waiting, 1));
+    pp__plat_mtx_lock(w.mu);
+    w.go = 1;
+    pp__plat_cond_signal(w.cv);
+    pp__plat_mtx_unlock(w.mu);
+    ok = poll_field(&w, &w.woken, 1);
+    /* Not woken: fail without joining (the thread would never return). */
+    PP_ASSERT_MSG_FATAL(ok, "the waiter was not woken within %d ms", WAIT_MS);
+    pp__plat_thread_join(t);
+    CU_ASSERT_EQUAL(w.timeouts, 0);
+    waitstate_free(&w);
+}
+
+/* One broadcast wakes all NWAIT waiters (a signal would wake one). */
+static void t_cond_broadcast_wakes_all(void)
+{
+    pp__plat_thread *t[NWAIT];
+    waitstate w;
+    int i, ok;
+
+    waitstate_init(&w, PP_INFINITE);
+    for (i = 0; i < NWAIT; i++)
+        t[i] = thread_start(waiter, &w);
+    CU_ASSERT_FATAL(poll_field(&w, &w.waiting, NWAIT));
+    pp__plat_mtx_lock(w.mu);
+    w.go = 1;
+    pp__plat_cond_broadcast(w.cv);
+    pp__plat_mtx_unlock(w.mu);
+    ok = poll_field(&w, &w.woken, NWAIT);
+    PP_ASSERT_MSG_FATAL(ok, "%d of %d waiters woken within %d ms", w.woken, NWAIT, WAIT_MS);
+    for (i = 0; i < NWAIT; i++)
+        pp__plat_thread_join(t[i]);
+    CU_ASSERT_EQUAL(w.timeouts, 0);
+    waitstate_free(&w);
+}
+
+/* A timeout too large for a timespec / DWORD deadline must still wait
+ * (not wrap into the past and time out at once) and still be woken. */
+static void t_cond_huge_timeout(void)
+{
+    pp__plat_thread *t;
+    waitstate w;
+    int ok, timeouts;
+
+    waitstate_init(&w, INT64_MAX);
+    t = thread_start(waiter, &w);
+    CU_ASSERT_FATAL(poll_field(&w, &w.waiting, 1));
+    pp__plat_sleep_ms(100);
+    pp__plat_mtx_lock(w.mu);
+    timeouts = w.timeouts;
+    w.go = 1;
+    pp__plat_cond_signal(w.cv);
+    pp__plat_mtx_unlock(w.mu);
+    CU_ASSERT_EQUAL(timeouts, 0);
+    if (timeouts == 0) { /* else the waiter has given up already */
+        ok = poll_field(&w, &w.woken, 1);
+        PP_ASSERT_MSG_FATAL(ok, "the waiter was not woken within %d ms", WAIT_MS);
+    }
+    pp__plat_thread_join(t);
+    waitstate_free(&w);
+}
+
+/* ---------------------------------------------------- reset after fork */
+
+#ifndef _WIN32
+/* A thread that holds victim until told to let go (w.go); w.waiting is 1
+ * once it holds it. */
+typedef struct holder {
+    pp__plat_mtx *victim; /* the mutex the fork catches held */
+    waitstate w;          /* go: let go; waiting: victim is held */
+} holder;
+
+static void hold_victim(void *p)
+{
+    holder *h = p;
+
+    pp__plat_mtx_lock(h->victim);
+    pp__plat_mtx_lock(h->w.mu);
+    h->w.waiting = 1;
+    while (!h->w.go)
+        (void)pp__plat_cond_wait(h->w.cv, h->w.mu, PP_INFINITE);
+    pp__plat_mtx_unlock(h->w.mu);
+    pp__plat_mtx_unlock(h->victim);
+}
+
+/* Fork; the child resets victim, locks and unlocks it twice and exits 0.
+ * Returns the child's exit code, or -1 if it crashed or still ran after
+ * WAIT_MS (then it is killed). */
+static int fork_and_reset(pp__plat_mtx *victim)
+{
+    int64_t deadline;
+    int status = 0;
+    pid_t pid, r;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) {
+        pp__plat_mtx_reset_after_fork(victim);
+        pp__plat_mtx_lock(victim);
+        pp__plat_mtx_unlock(victim);
+        pp__plat_mtx_lock(victim);
+        pp__plat_mtx_unlock(victim);
+        _exit(0);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    deadline = pp__plat_now_ms() + WAIT_MS;
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && pp__plat_now_ms() < deadline)
+        pp__plat_sleep_ms(5);
+    if (r == 0) {
+        (void)kill(pid, SIGKILL);
+        (void)waitpid(pid, &status, 0);
+        PP_ASSERT_MSG(0, "the child still ran after %d ms (deadlocked on the mutex?)", WAIT_MS);
+        return -1;
+    }
+    CU_ASSERT_EQUAL(r, pid);
+    return r == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+#endif
+
+/* Another thread holds the mutex when the main thread forks: in the
+ * child that thread does not exist, and only the reset frees the mutex. */
+static void t_mtx_reset_after_fork(void)
+{
+#ifndef _WIN32
+    pp__plat_thread *t;
+    holder h;
+
+    h.victim = mtx_new();
+    waitstate_init(&h.w, PP_INFINITE);
+    t = thread_start(hold_victim, &h);
+    CU_ASSERT_FATAL(poll_field(&h.w, &h.w.waiting, 1));
+    CU_ASSERT_EQUAL(fork_and_reset(h.victim), 0);
+    pp__plat_mtx_lock(h.w.mu);
+    h.w.go = 1;
+    pp__plat_cond_broadcast(h.w.cv);
+    pp__plat_mtx_unlock(h.w.mu);
+    pp__plat_thread_join(t);
+    waitstate_free(&h.w);
+    pp__plat_mtx_destroy(h.victim);
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
+/* The forking thread itself holds the mutex: the child's only thread is
+ * a new thread to pthreads, not the holder. */
+static void t_mtx_reset_after_fork_own(void)
+{
+#ifndef _WIN32
+    pp__plat_mtx *m = mtx_new();
+
+    pp__plat_mtx_lock(m);
+    CU_ASSERT_EQUAL(fork_and_reset(m), 0);
+    pp__plat_mtx_unlock(m);
+    pp__plat_mtx_destroy(m);
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
+static const pp_test_case cases[] = {
+    PP_TEST(t_thread_runs_fn),
+    PP_TEST(t_mutex_excludes),
+    PP_TEST(t_cond_timeout_zero),
+    PP_TEST(t_cond_timeout_50ms),
+    PP_TEST(t_cond_signal_wakes),
+    PP_TEST(t_cond_broadcast_wakes_all),
+    PP_TEST(t_cond_huge_timeout),
+    PP_TEST(t_mtx_reset_after_fork),
+    PP_TEST(t_mtx_reset_after_fork_own),
+    PP_TEST_END,
+};
+
+PP_TEST_SUITE(platform)
+{
+    pp_test_add_suite("platform", cases);
+}
