@@ -172,16 +172,16 @@ void pp__pump_locked(pp_pool *p, pp__wslot *w)
         w->repump = 0;
         if (!gather_batch(p, w, &out))
             continue;
-        apr_thread_mutex_unlock(p->core->mu);
+        pp__plat_mtx_unlock(p->core->mu);
         /* A failed write means the worker is gone; its reader sees EOF and
          * takes care of the in-flight chunks. */
         (void)pp__plat_chan_write(w->chan, out.data, out.len);
-        apr_thread_mutex_lock(p->core->mu);
+        pp__plat_mtx_lock(p->core->mu);
         w->repump = 1;
     } while (w->repump);
     w->pumping = 0;
     if (w->state == W_DEAD)
-        apr_thread_cond_signal(p->sup_cond); /* it may reap the slot now */
+        pp__plat_cond_signal(p->sup_cond); /* it may reap the slot now */
     pp__buf_free(&out);
 }
 
@@ -201,9 +201,9 @@ void pp__pump_all_locked(pp_pool *p)
 
 void pp__pump_all(pp_pool *p)
 {
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     pp__pump_all_locked(p);
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
 }
 
 /* When the pool is closed and the queue is empty, idle workers may go. */
@@ -229,8 +229,8 @@ void pp__feed_end_locked(pp_pool *p)
     if (--p->feeding > 0 || p->state == P_RUNNING)
         return;
     pp__maybe_quit_workers_locked(p);
-    apr_thread_cond_broadcast(p->core->cond);
-    apr_thread_cond_signal(p->sup_cond);
+    pp__plat_cond_broadcast(p->core->cond);
+    pp__plat_cond_signal(p->sup_cond);
 }
 
 /* ---------------------------------------------------------------- broken */
@@ -243,7 +243,7 @@ void pp__break_pool_locked(pp_pool *p, pp_status st, const char *msg)
         pp__log(PP_LOG_ERROR, "pool cannot run tasks any more: %s", msg);
     }
     pp__fail_queue_locked(p, st, p->broken_msg);
-    apr_thread_cond_broadcast(p->core->cond);
-    apr_thread_cond_signal(p->sup_cond);
+    pp__plat_cond_broadcast(p->core->cond);
+    pp__plat_cond_signal(p->sup_cond);
 }
 

@@ -16,34 +16,31 @@
 pp_status pp__core_create(pp__core **out)
 {
     pp__core *c = calloc(1, sizeof *c);
-    apr_status_t ast;
+    pp_status st;
 
     if (c == NULL)
         return PP_ENOMEM;
-    ast = apr_pool_create_unmanaged_ex(&c->mp, NULL, NULL);
-    if (ast == APR_SUCCESS)
-        ast = apr_thread_mutex_create(&c->mu, APR_THREAD_MUTEX_DEFAULT, c->mp);
-    if (ast == APR_SUCCESS)
-        ast = apr_thread_cond_create(&c->cond, c->mp);
-    if (ast != APR_SUCCESS) {
-        if (c->mp)
-            apr_pool_destroy(c->mp);
+    st = pp__plat_mtx_create(&c->mu);
+    if (st == PP_OK)
+        st = pp__plat_cond_create(&c->cond);
+    if (st != PP_OK) {
+        pp__plat_mtx_destroy(c->mu);
         free(c);
-        return pp__from_apr(ast);
+        return st;
     }
     c->refs = 1;
     *out = c;
     return PP_OK;
 }
 
-/* Drop a reference; the caller holds c->mu, which this releases. */
 void pp__core_unref_unlock(pp__core *c)
 {
     unsigned left = --c->refs;
 
-    apr_thread_mutex_unlock(c->mu);
+    pp__plat_mtx_unlock(c->mu);
     if (left == 0) {
-        apr_pool_destroy(c->mp);
+        pp__plat_cond_destroy(c->cond);
+        pp__plat_mtx_destroy(c->mu);
         free(c);
     }
 }
@@ -245,7 +242,7 @@ void pp__job_after_items_locked(struct pp_result *j)
         pp__job_complete_locked(j);
         return;
     }
-    apr_thread_cond_broadcast(j->core->cond); /* imap readers, sync progress */
+    pp__plat_cond_broadcast(j->core->cond); /* imap readers, sync progress */
     if (j->progress != NULL && !j->sync && p != NULL)
         pp__cb_enqueue_locked(p, j);
 }
@@ -263,7 +260,7 @@ void pp__job_complete_locked(struct pp_result *j)
     } else {
         j->ready = 1;
     }
-    apr_thread_cond_broadcast(j->core->cond);
+    pp__plat_cond_broadcast(j->core->cond);
     pp__job_unref_locked(j); /* the pool's "running" reference */
 }
 

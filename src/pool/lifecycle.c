@@ -74,16 +74,18 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
     p->w = calloc((size_t)p->n, sizeof *p->w);
     st = p->w ? pp__core_create(&p->core) : PP_ENOMEM;
     if (st == PP_OK)
-        st = pp__from_apr(apr_thread_cond_create(&p->sup_cond, p->core->mp));
+        st = pp__plat_cond_create(&p->sup_cond);
     if (st == PP_OK)
-        st = pp__from_apr(apr_thread_cond_create(&p->res_cond, p->core->mp));
+        st = pp__plat_cond_create(&p->res_cond);
     if (st == PP_OK)
         st = encode_hello(p, o);
     if (st != PP_OK) {
         if (p->core) {
-            apr_thread_mutex_lock(p->core->mu);
+            pp__plat_mtx_lock(p->core->mu);
             pp__core_unref_unlock(p->core);
         }
+        pp__plat_cond_destroy(p->sup_cond);
+        pp__plat_cond_destroy(p->res_cond);
         pp__buf_free(&p->hello);
         free(p->w);
         free(p);
@@ -93,7 +95,6 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
         p->w[i].pool = p;
         p->w[i].idx = i;
     }
-    p->mp = p->core->mp;
     p->next_id = 1;
     *out = p;
     return PP_OK;
@@ -101,27 +102,25 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
 static void pool_free(pp_pool *p)
 {
+    pp__plat_cond_destroy(p->sup_cond);
+    pp__plat_cond_destroy(p->res_cond);
     pp__buf_free(&p->hello);
     free(p->w);
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     pp__core_unref_unlock(p->core);
     free(p);
 }
 
 static void stop_threads(pp_pool *p)
 {
-    apr_status_t rv;
-
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     p->stop = 1;
-    apr_thread_cond_broadcast(p->core->cond);
-    apr_thread_cond_signal(p->sup_cond);
-    apr_thread_cond_signal(p->res_cond);
-    apr_thread_mutex_unlock(p->core->mu);
-    if (p->supervisor)
-        apr_thread_join(&rv, p->supervisor);
-    if (p->resthread)
-        apr_thread_join(&rv, p->resthread);
+    pp__plat_cond_broadcast(p->core->cond);
+    pp__plat_cond_signal(p->sup_cond);
+    pp__plat_cond_signal(p->res_cond);
+    pp__plat_mtx_unlock(p->core->mu);
+    pp__plat_thread_join(p->supervisor);
+    pp__plat_thread_join(p->resthread);
     p->supervisor = p->resthread = NULL;
 }
 
@@ -129,25 +128,25 @@ static pp_status wait_created(pp_pool *p)
 {
     pp_status st;
 
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     while (p->init_pending > 0 && p->broken == PP_OK)
-        apr_thread_cond_wait(p->core->cond, p->core->mu);
+        pp__plat_cond_wait(p->core->cond, p->core->mu, PP_INFINITE);
     p->creating = 0;
     st = p->broken;
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     return st;
 }
 
 static pp_status start_threads(pp_pool *p)
 {
-    apr_status_t ast;
+    pp_status st;
 
-    /* Created from the unmanaged core pool by this thread only, before any
-     * other pool thread exists: APR pools are not thread-safe. */
-    ast = apr_thread_create(&p->resthread, NULL, pp__resthread_main, p, p->mp);
-    if (ast == APR_SUCCESS)
-        ast = apr_thread_create(&p->supervisor, NULL, pp__supervisor_main, p, p->mp);
-    return pp__from_apr(ast);
+    /* The supervisor starts every worker process: it lives as long as the
+     * pool, as the platform contract asks of the thread that starts them. */
+    st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
+    if (st == PP_OK)
+        st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
+    return st;
 }
 
 pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts)
@@ -204,13 +203,13 @@ pp_status pp_pool_close(pp_pool *p)
 {
     if (p == NULL)
         return PP_EINVAL;
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     if (p->state == P_RUNNING)
         p->state = P_CLOSED;
     pp__maybe_quit_workers_locked(p);
-    apr_thread_cond_broadcast(p->core->cond);
-    apr_thread_cond_signal(p->sup_cond);
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_cond_broadcast(p->core->cond);
+    pp__plat_cond_signal(p->sup_cond);
+    pp__plat_mtx_unlock(p->core->mu);
     return PP_OK;
 }
 
@@ -220,9 +219,9 @@ pp_status pp_pool_terminate(pp_pool *p)
 
     if (p == NULL)
         return PP_EINVAL;
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     if (p->state == P_JOINED || p->state == P_TERMINATING) {
-        apr_thread_mutex_unlock(p->core->mu);
+        pp__plat_mtx_unlock(p->core->mu);
         return PP_OK;
     }
     p->state = P_TERMINATING;
@@ -234,9 +233,9 @@ pp_status pp_pool_terminate(pp_pool *p)
             pp__plat_proc_kill(w->proc);
         }
     }
-    apr_thread_cond_broadcast(p->core->cond);
-    apr_thread_cond_signal(p->sup_cond);
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_cond_broadcast(p->core->cond);
+    pp__plat_cond_signal(p->sup_cond);
+    pp__plat_mtx_unlock(p->core->mu);
     return PP_OK;
 }
 
@@ -267,34 +266,34 @@ pp_status pp_pool_join(pp_pool *p, int64_t timeout_ms)
     if (pp__on_result_thread(p))
         return PP_EDEADLK;
     deadline = pp__plat_now_ms() + timeout_ms;
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     if (p->state == P_RUNNING) {
-        apr_thread_mutex_unlock(p->core->mu);
+        pp__plat_mtx_unlock(p->core->mu);
         return PP_ESTATE;
     }
     while (p->state != P_JOINED && !all_done_locked(p)) {
         if (timeout_ms == PP_INFINITE) {
-            apr_thread_cond_wait(p->core->cond, p->core->mu);
+            pp__plat_cond_wait(p->core->cond, p->core->mu, PP_INFINITE);
             continue;
         }
         left = deadline - pp__plat_now_ms();
         if (left <= 0) {
-            apr_thread_mutex_unlock(p->core->mu);
+            pp__plat_mtx_unlock(p->core->mu);
             return PP_ETIMEDOUT;
         }
-        apr_thread_cond_timedwait(p->core->cond, p->core->mu, apr_time_from_msec(left));
+        pp__plat_cond_wait(p->core->cond, p->core->mu, left);
     }
     if (p->state == P_JOINED) {
-        apr_thread_mutex_unlock(p->core->mu);
+        pp__plat_mtx_unlock(p->core->mu);
         return PP_OK;
     }
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     stop_threads(p);
     pp__plat_launcher_destroy(p->launcher);
     p->launcher = NULL;
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     p->state = P_JOINED;
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     return PP_OK;
 }
 
@@ -312,7 +311,7 @@ void pp_pool_destroy(pp_pool *p)
         pp_pool_terminate(p);
         pp_pool_join(p, PP_INFINITE);
     }
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     for (j = p->live; j != NULL; j = next) {
         next = j->live_next;
         if (j->complete)
@@ -321,7 +320,7 @@ void pp_pool_destroy(pp_pool *p)
         j->live_prev = j->live_next = NULL;
     }
     p->live = NULL;
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     pool_free(p);
 }
 

@@ -17,12 +17,6 @@
 #ifndef PROCPOOL_POOL_POOL_INTERNAL_H
 #define PROCPOOL_POOL_POOL_INTERNAL_H
 
-#include <apr_pools.h>
-#include <apr_portable.h>
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
-#include <apr_thread_proc.h>
-
 #include "procpool/pool.h"
 #include "platform.h"
 #include "core/core.h"
@@ -33,9 +27,8 @@
 
 /* Synchronisation shared by a pool and its results. */
 typedef struct pp__core {
-    apr_pool_t *mp; /* unmanaged: no parent shared with other threads */
-    apr_thread_mutex_t *mu;
-    apr_thread_cond_t *cond; /* results changed, workers changed */
+    pp__plat_mtx *mu;
+    pp__plat_cond *cond; /* results changed, workers changed */
     unsigned refs;           /* pool + live jobs */
 } pp__core;
 
@@ -134,10 +127,9 @@ typedef struct pp__wslot {
     pp_pool *pool;
     int idx;
     int state;
-    apr_pool_t *mp;            /* unmanaged, per worker incarnation */
     pp__plat_proc *proc;
     pp__plat_chan *chan;
-    apr_thread_t *reader;
+    pp__plat_thread *reader;
     uint64_t pid;
     pp__chunk *inflight, *inflight_tail; /* sent, result not yet back */
     unsigned ninflight;
@@ -157,7 +149,6 @@ enum { P_RUNNING, P_CLOSED, P_TERMINATING, P_JOINED };
 
 struct pp_pool {
     pp__core *core;
-    apr_pool_t *mp;
     int n;
     int method;
     uint32_t maxtasks;
@@ -173,11 +164,11 @@ struct pp_pool {
     int init_pending;
     int start_failures;
     int stop;                  /* threads: leave */
-    apr_thread_cond_t *sup_cond; /* supervisor: worker states, lifecycle */
-    apr_thread_cond_t *res_cond; /* result thread: callback queue */
-    apr_thread_t *supervisor;
-    apr_thread_t *resthread;
-    apr_os_thread_t resthread_id;
+    pp__plat_cond *sup_cond;   /* supervisor: worker states, lifecycle */
+    pp__plat_cond *res_cond;   /* result thread: callback queue */
+    pp__plat_thread *supervisor;
+    pp__plat_thread *resthread;
+    uint64_t resthread_id;     /* pp__plat_thread_id() of the result thread */
     int resthread_busy;
     struct pp_result *cb_head, *cb_tail;
     struct pp_result *live;
@@ -243,11 +234,12 @@ void pp__feed_end_locked(pp_pool *p);
 void pp__break_pool_locked(pp_pool *p, pp_status st, const char *msg);
 
 /* ------------------------------------------------------------- reader.c */
-void *APR_THREAD_FUNC pp__reader_thread_main(apr_thread_t *thd, void *arg);
+void pp__reader_thread_main(void *arg); /* arg: the pp__wslot */
 
 /* --------------------------------------------------------- supervisor.c */
-void *APR_THREAD_FUNC pp__supervisor_main(apr_thread_t *thd, void *arg);
-void *APR_THREAD_FUNC pp__resthread_main(apr_thread_t *thd, void *arg);
+/* Thread entry points; arg is the pool. */
+void pp__supervisor_main(void *arg);
+void pp__resthread_main(void *arg);
 /* Count a failed start; too many in a row (or any while creating) and the
  * pool gives up instead of looping forever. */
 void pp__start_failed_locked(pp_pool *p, const char *msg);

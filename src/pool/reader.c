@@ -200,7 +200,7 @@ static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     }
     w->state = W_READY;
     p->start_failures = 0;
-    apr_thread_cond_broadcast(p->core->cond);
+    pp__plat_cond_broadcast(p->core->cond);
     return PP_OK;
 }
 
@@ -233,7 +233,7 @@ static void handle_death(pp_pool *p, pp__wslot *w)
         pp__plat_proc_wait(w->proc, PP_INFINITE, &info);
     }
 
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     w->exit = info;
     running = w->inflight;
     rest = running ? running->next : NULL;
@@ -274,12 +274,12 @@ static void handle_death(pp_pool *p, pp__wslot *w)
      * elsewhere, so its write might never end otherwise); the slot is
      * reaped once it has let go (supervise_once). */
     pp__plat_chan_shutdown(w->chan);
-    apr_thread_cond_signal(p->sup_cond);
+    pp__plat_cond_signal(p->sup_cond);
     pp__pump_all_locked(p);
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
 }
 
-void *APR_THREAD_FUNC pp__reader_thread_main(apr_thread_t *thd, void *arg)
+void pp__reader_thread_main(void *arg)
 {
     pp__wslot *w = arg;
     pp_pool *p = w->pool;
@@ -293,7 +293,7 @@ void *APR_THREAD_FUNC pp__reader_thread_main(apr_thread_t *thd, void *arg)
         st = pp__reader_next(&rd, &h, &payload);
         if (st != PP_OK)
             break;
-        apr_thread_mutex_lock(p->core->mu);
+        pp__plat_mtx_lock(p->core->mu);
         if (h.type == PP__MSG_RESULT)
             st = handle_result(p, w, &h, payload);
         else if (h.type == PP__MSG_READY)
@@ -305,7 +305,7 @@ void *APR_THREAD_FUNC pp__reader_thread_main(apr_thread_t *thd, void *arg)
             pp__pump_locked(p, w);
             pp__maybe_quit_workers_locked(p);
         }
-        apr_thread_mutex_unlock(p->core->mu);
+        pp__plat_mtx_unlock(p->core->mu);
     }
     if (st != PP_ECONNLOST) {
         /* A worker that sends garbage cannot be trusted with more work. */
@@ -315,7 +315,5 @@ void *APR_THREAD_FUNC pp__reader_thread_main(apr_thread_t *thd, void *arg)
     }
     pp__reader_free(&rd);
     handle_death(p, w);
-    (void)thd; /* returning (not apr_thread_exit) lets apr_thread_join free the thread */
-    return NULL;
 }
 

@@ -30,13 +30,13 @@ static pp_status wait_ready_locked(struct pp_result *r, int64_t timeout_ms)
         return PP_EDEADLK;
     while (!r->ready) {
         if (timeout_ms == PP_INFINITE) {
-            apr_thread_cond_wait(r->core->cond, r->core->mu);
+            pp__plat_cond_wait(r->core->cond, r->core->mu, PP_INFINITE);
             continue;
         }
         left = deadline - pp__plat_now_ms();
         if (left <= 0)
             return PP_ETIMEDOUT;
-        apr_thread_cond_timedwait(r->core->cond, r->core->mu, apr_time_from_msec(left));
+        pp__plat_cond_wait(r->core->cond, r->core->mu, left);
     }
     return PP_OK;
 }
@@ -47,9 +47,9 @@ pp_status pp_result_wait(pp_result *r, int64_t timeout_ms)
 
     if (r == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    apr_thread_mutex_lock(r->core->mu);
+    pp__plat_mtx_lock(r->core->mu);
     st = wait_ready_locked(r, timeout_ms);
-    apr_thread_mutex_unlock(r->core->mu);
+    pp__plat_mtx_unlock(r->core->mu);
     return st;
 }
 
@@ -61,7 +61,7 @@ pp_status pp_result_get(pp_result *r, int64_t timeout_ms, const pp_values **valu
         *value = NULL;
     if (r == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    apr_thread_mutex_lock(r->core->mu);
+    pp__plat_mtx_lock(r->core->mu);
     st = wait_ready_locked(r, timeout_ms);
     if (st == PP_OK) {
         r->observed = 1;
@@ -69,7 +69,7 @@ pp_status pp_result_get(pp_result *r, int64_t timeout_ms, const pp_values **valu
         if (st == PP_OK && r->n == 1 && value != NULL)
             st = pp__item_value_locked(r, 0, value);
     }
-    apr_thread_mutex_unlock(r->core->mu);
+    pp__plat_mtx_unlock(r->core->mu);
     return st;
 }
 
@@ -80,9 +80,9 @@ int pp_result_ready(const pp_result *cr)
 
     if (r == NULL)
         return 0;
-    apr_thread_mutex_lock(r->core->mu);
+    pp__plat_mtx_lock(r->core->mu);
     ready = r->ready;
-    apr_thread_mutex_unlock(r->core->mu);
+    pp__plat_mtx_unlock(r->core->mu);
     return ready;
 }
 
@@ -92,14 +92,14 @@ pp_status pp_result_successful(pp_result *r)
 
     if (r == NULL)
         return PP_EINVAL;
-    apr_thread_mutex_lock(r->core->mu);
+    pp__plat_mtx_lock(r->core->mu);
     if (!r->ready) {
         st = PP_ENOTREADY;
     } else {
         r->observed = 1;
         st = first_status(r);
     }
-    apr_thread_mutex_unlock(r->core->mu);
+    pp__plat_mtx_unlock(r->core->mu);
     return st;
 }
 
@@ -109,12 +109,12 @@ const pp_error *pp_result_error(pp_result *r)
 
     if (r == NULL)
         return NULL;
-    apr_thread_mutex_lock(r->core->mu);
+    pp__plat_mtx_lock(r->core->mu);
     if (r->ready && r->first_failed < r->n) {
         r->observed = 1;
         e = pp__item_error(&r->items[r->first_failed]);
     }
-    apr_thread_mutex_unlock(r->core->mu);
+    pp__plat_mtx_unlock(r->core->mu);
     return e;
 }
 
@@ -156,9 +156,9 @@ pp_status pp_result_item(pp_result *r, size_t i, const pp_values **value,
         return PP_EINVAL;
     if (i >= r->n)
         return PP_ERANGE;
-    apr_thread_mutex_lock(r->core->mu);
+    pp__plat_mtx_lock(r->core->mu);
     st = item_locked(r, i, value, error);
-    apr_thread_mutex_unlock(r->core->mu);
+    pp__plat_mtx_unlock(r->core->mu);
     return st;
 }
 
@@ -169,7 +169,7 @@ void pp_result_release(pp_result *r)
     if (r == NULL)
         return;
     core = r->core;
-    apr_thread_mutex_lock(core->mu);
+    pp__plat_mtx_lock(core->mu);
     /* A reference of our own keeps the core (and its mutex) alive while the
      * job lets go of its reference; ours may then be the last (the pool is
      * gone and this was its last result). */
@@ -204,7 +204,7 @@ pp_status pp_iter_next(pp_iter *it, int64_t timeout_ms, size_t *index, const pp_
         *error = NULL;
     if (r == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    apr_thread_mutex_lock(r->core->mu);
+    pp__plat_mtx_lock(r->core->mu);
     for (;;) {
         if (r->cursor >= r->n) {
             st = PP_EOF;
@@ -223,12 +223,11 @@ pp_status pp_iter_next(pp_iter *it, int64_t timeout_ms, size_t *index, const pp_
             break;
         }
         if (timeout_ms == PP_INFINITE)
-            apr_thread_cond_wait(r->core->cond, r->core->mu);
+            pp__plat_cond_wait(r->core->cond, r->core->mu, PP_INFINITE);
         else
-            apr_thread_cond_timedwait(r->core->cond, r->core->mu,
-                                      apr_time_from_msec(deadline - pp__plat_now_ms()));
+            pp__plat_cond_wait(r->core->cond, r->core->mu, deadline - pp__plat_now_ms());
     }
-    apr_thread_mutex_unlock(r->core->mu);
+    pp__plat_mtx_unlock(r->core->mu);
     return st;
 }
 

@@ -236,10 +236,10 @@ static void job_discard(struct pp_result *j)
  * want_handle the caller gets a reference. */
 static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle)
 {
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     if (p->state != P_RUNNING || p->broken != PP_OK) {
         pp_status st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
-        apr_thread_mutex_unlock(p->core->mu);
+        pp__plat_mtx_unlock(p->core->mu);
         return st;
     }
     j->core = p->core;
@@ -253,7 +253,7 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
     pp__queue_append_locked(p, list, j);
     if (j->n == 0)
         pp__job_complete_empty_locked(j);
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     pp__pump_all(p);
     return PP_OK;
 }
@@ -273,7 +273,7 @@ static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status buil
     char msg[128];
     int go_on = 1;
 
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     if (build_st != PP_OK) {
         snprintf(msg, sizeof msg, "could not encode the arguments of this item: %s",
                  pp_strerror(build_st));
@@ -289,7 +289,7 @@ static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status buil
         pp__queue_append_locked(p, list, j);
         go_on = to < j->n;
     }
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     if (build_st == PP_OK)
         pp__pump_all(p);
     return go_on;
@@ -378,13 +378,13 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
 
     if (p == NULL || fn == NULL || (want_handle && out == NULL))
         return PP_EINVAL;
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     p->feeding++;
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     st = submit_counted(p, kind, fn, src, n, o, sync, want_handle, out);
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     pp__feed_end_locked(p);
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     return st;
 }
 
@@ -395,21 +395,21 @@ static pp_status wait_sync(struct pp_result *j)
 {
     size_t seen = 0, done;
 
-    apr_thread_mutex_lock(j->core->mu);
+    pp__plat_mtx_lock(j->core->mu);
     for (;;) {
         done = j->done;
         if (j->progress != NULL && done != seen) {
-            apr_thread_mutex_unlock(j->core->mu);
+            pp__plat_mtx_unlock(j->core->mu);
             j->progress(done, j->n, j->progress_ud);
             seen = done;
-            apr_thread_mutex_lock(j->core->mu);
+            pp__plat_mtx_lock(j->core->mu);
             continue;
         }
         if (j->ready)
             break;
-        apr_thread_cond_wait(j->core->cond, j->core->mu);
+        pp__plat_cond_wait(j->core->cond, j->core->mu, PP_INFINITE);
     }
-    apr_thread_mutex_unlock(j->core->mu);
+    pp__plat_mtx_unlock(j->core->mu);
     return pp_result_successful(j);
 }
 

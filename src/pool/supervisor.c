@@ -14,7 +14,7 @@
 int pp__on_result_thread(const pp_pool *p)
 {
     return p != NULL && p->resthread != NULL &&
-           apr_os_thread_equal(p->resthread_id, apr_os_thread_current());
+           p->resthread_id == pp__plat_thread_id();
 }
 
 
@@ -31,7 +31,7 @@ void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j)
     else
         p->cb_head = j;
     p->cb_tail = j;
-    apr_thread_cond_signal(p->res_cond);
+    pp__plat_cond_signal(p->res_cond);
 }
 
 /* ------------------------------------------------------------ supervisor */
@@ -41,29 +41,23 @@ void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j)
  * the caller under the mutex (attach_reader_locked). */
 static pp_status launch_worker(pp_pool *p, pp__wslot *w)
 {
-    apr_status_t ast;
     pp_status st;
 
-    ast = apr_pool_create_unmanaged_ex(&w->mp, NULL, NULL);
-    if (ast != APR_SUCCESS)
-        return pp__from_apr(ast);
     st = pp__plat_launcher_start(p->launcher, &w->proc, &w->chan);
     if (st == PP_OK)
         st = pp__plat_chan_write(w->chan, p->hello.data, p->hello.len);
     if (st != PP_OK) {
         pp__plat_chan_close(w->chan);
         pp__plat_proc_release(w->proc);
-        apr_pool_destroy(w->mp);
         w->chan = NULL;
         w->proc = NULL;
-        w->mp = NULL;
     }
     return st;
 }
 
 static pp_status attach_reader_locked(pp_pool *p, pp__wslot *w)
 {
-    apr_status_t ast;
+    pp_status st;
 
     w->state = W_STARTING; /* before the reader can see READY */
     w->pid = pp__plat_proc_pid(w->proc);
@@ -71,16 +65,14 @@ static pp_status attach_reader_locked(pp_pool *p, pp__wslot *w)
         w->killed = 1;
         pp__plat_proc_kill(w->proc); /* terminated while it was starting */
     }
-    ast = apr_thread_create(&w->reader, NULL, pp__reader_thread_main, w, w->mp);
-    if (ast != APR_SUCCESS) {
+    st = pp__plat_thread_create(&w->reader, pp__reader_thread_main, w);
+    if (st != PP_OK) {
         w->state = W_EMPTY;
         pp__plat_chan_close(w->chan);
         pp__plat_proc_release(w->proc);
-        apr_pool_destroy(w->mp);
         w->chan = NULL;
         w->proc = NULL;
-        w->mp = NULL;
-        return pp__from_apr(ast);
+        return st;
     }
     return PP_OK;
 }
@@ -98,16 +90,12 @@ void pp__start_failed_locked(pp_pool *p, const char *msg)
 
 static void reap_worker(pp__wslot *w)
 {
-    apr_status_t rv;
-
-    apr_thread_join(&rv, w->reader);
+    pp__plat_thread_join(w->reader);
     pp__plat_chan_close(w->chan);
     pp__plat_proc_release(w->proc);
-    apr_pool_destroy(w->mp);
     w->reader = NULL;
     w->chan = NULL;
     w->proc = NULL;
-    w->mp = NULL;
     w->pid = 0;
     w->sent = 0;
     w->quit_wanted = w->quit_sent = 0;
@@ -149,16 +137,16 @@ static int supervise_once(pp_pool *p)
         /* Not while another thread is writing to it (mutex released):
          * handle_death has shut the channel down, so the write ends. */
         if (w->state == W_DEAD && !w->pumping) {
-            apr_thread_mutex_unlock(p->core->mu);
+            pp__plat_mtx_unlock(p->core->mu);
             reap_worker(w);
-            apr_thread_mutex_lock(p->core->mu);
+            pp__plat_mtx_lock(p->core->mu);
             changed = 1;
         }
         if (w->state != W_EMPTY || !want_workers_locked(p))
             continue;
-        apr_thread_mutex_unlock(p->core->mu);
+        pp__plat_mtx_unlock(p->core->mu);
         st = launch_worker(p, w);
-        apr_thread_mutex_lock(p->core->mu);
+        pp__plat_mtx_lock(p->core->mu);
         if (st == PP_OK)
             st = attach_reader_locked(p, w);
         changed = 1;
@@ -170,24 +158,22 @@ static int supervise_once(pp_pool *p)
     }
     pp__maybe_quit_workers_locked(p);
     if (changed)
-        apr_thread_cond_broadcast(p->core->cond);
+        pp__plat_cond_broadcast(p->core->cond);
     return changed;
 }
 
-void *APR_THREAD_FUNC pp__supervisor_main(apr_thread_t *thd, void *arg)
+void pp__supervisor_main(void *arg)
 {
     pp_pool *p = arg;
 
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     while (!p->stop) {
         if (supervise_once(p))
             continue;
         /* Timed: a start that failed is retried after a pause. */
-        apr_thread_cond_timedwait(p->sup_cond, p->core->mu, apr_time_from_msec(100));
+        pp__plat_cond_wait(p->sup_cond, p->core->mu, 100);
     }
-    apr_thread_mutex_unlock(p->core->mu);
-    (void)thd; /* returning (not apr_thread_exit) lets apr_thread_join free the thread */
-    return NULL;
+    pp__plat_mtx_unlock(p->core->mu);
 }
 
 /* ---------------------------------------------------------- result thread */
@@ -204,7 +190,7 @@ static void run_callbacks(pp_pool *p, struct pp_result *j)
         if (j->error_callback)
             j->observed = 1;
     }
-    apr_thread_mutex_unlock(p->core->mu);
+    pp__plat_mtx_unlock(p->core->mu);
     if (j->progress && done != j->progress_seen)
         j->progress(done, j->n, j->progress_ud);
     j->progress_seen = done;
@@ -214,21 +200,21 @@ static void run_callbacks(pp_pool *p, struct pp_result *j)
         else if (err != NULL && j->error_callback)
             j->error_callback(j, err, j->userdata);
     }
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
 }
 
-static void *APR_THREAD_FUNC resthread_loop(apr_thread_t *thd, void *arg)
+static void resthread_loop(void *arg)
 {
     pp_pool *p = arg;
     struct pp_result *j;
 
-    apr_thread_mutex_lock(p->core->mu);
+    pp__plat_mtx_lock(p->core->mu);
     for (;;) {
         j = p->cb_head;
         if (j == NULL) {
             if (p->stop)
                 break;
-            apr_thread_cond_wait(p->res_cond, p->core->mu);
+            pp__plat_cond_wait(p->res_cond, p->core->mu, PP_INFINITE);
             continue;
         }
         p->cb_head = j->cb_next;
@@ -241,21 +227,19 @@ static void *APR_THREAD_FUNC resthread_loop(apr_thread_t *thd, void *arg)
         if (j->complete && !j->cb_queued)
             j->ready = 1;
         /* result waiters, and join (which waits for this thread to idle) */
-        apr_thread_cond_broadcast(p->core->cond);
+        pp__plat_cond_broadcast(p->core->cond);
         pp__job_unref_locked(j);
     }
-    apr_thread_mutex_unlock(p->core->mu);
-    (void)thd; /* returning (not apr_thread_exit) lets apr_thread_join free the thread */
-    return NULL;
+    pp__plat_mtx_unlock(p->core->mu);
 }
 
-void *APR_THREAD_FUNC pp__resthread_main(apr_thread_t *thd, void *arg)
+void pp__resthread_main(void *arg)
 {
     pp_pool *p = arg;
 
-    apr_thread_mutex_lock(p->core->mu);
-    p->resthread_id = apr_os_thread_current();
-    apr_thread_mutex_unlock(p->core->mu);
-    return resthread_loop(thd, arg);
+    pp__plat_mtx_lock(p->core->mu);
+    p->resthread_id = pp__plat_thread_id();
+    pp__plat_mtx_unlock(p->core->mu);
+    resthread_loop(arg);
 }
 
