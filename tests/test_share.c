@@ -31,11 +31,13 @@
 #include <windows.h>
 #else
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
 #include "platform.h"
 #include "pp_test.h"
+#include "sync/named_cache.h"
 #include "procpool/procpool.h"
 
 #define WAIT_MS    (60000 * pp_test_timeout_mult())
@@ -835,6 +837,126 @@ static void t_shm_generated_names(void)
     pp_shm_destroy(b);
 }
 
+/* ------------------------------------------- named cache across fork */
+
+#ifndef _WIN32
+/* A kind whose create blocks (holding the cache's mutex, as a real create
+ * does while it maps the object) until the test lets it go. */
+static struct {
+    pp__plat_mtx *mu;
+    pp__plat_cond *cv;
+    int inside, go;
+} g_gate;
+
+static int g_obj; /* what the slow kind's objects point at */
+
+static pp_status slow_create(const char *name, const void *arg, void **obj)
+{
+    (void)name;
+    (void)arg;
+    pp__plat_mtx_lock(g_gate.mu);
+    g_gate.inside = 1;
+    pp__plat_cond_broadcast(g_gate.cv);
+    while (!g_gate.go)
+        (void)pp__plat_cond_wait(g_gate.cv, g_gate.mu, PP_INFINITE);
+    pp__plat_mtx_unlock(g_gate.mu);
+    *obj = &g_obj;
+    return PP_OK;
+}
+
+static pp_status quick_open(const char *name, void **obj)
+{
+    (void)name;
+    *obj = &g_obj;
+    return PP_OK;
+}
+
+static void quick_close(void *obj)
+{
+    (void)obj;
+}
+
+static pp_status quick_unlink(const char *name)
+{
+    (void)name;
+    return PP_OK;
+}
+
+static const pp__named_kind slow_kind = {sizeof(pp__named_handle), slow_create, quick_open,
+                                         quick_close, quick_unlink};
+
+typedef struct creator {
+    pp__named_cache *cache;
+    pp__named_handle *h;
+    pp_status st;
+} creator;
+
+static void create_slowly(void *arg)
+{
+    creator *c = arg;
+
+    c->st = pp__named_create(c->cache, "pp-test-slow", NULL, &c->h);
+}
+#endif
+
+/* A fork (a fork pool's zygote) while another thread is inside a named
+ * cache (creating a lock, say): the child must be able to use the cache,
+ * not wait forever on a mutex whose holder does not exist there. */
+static void t_named_cache_fork_while_held(void)
+{
+#ifndef _WIN32
+    pp__named_handle *h = NULL;
+    pp__plat_thread *t = NULL;
+    int64_t deadline;
+    int status = 0;
+    creator cr;
+    pid_t pid, r;
+
+    memset(&cr, 0, sizeof cr);
+    PP_ASSERT_STATUS_FATAL(pp__plat_mtx_create(&g_gate.mu), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__plat_cond_create(&g_gate.cv), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__named_cache_create(&slow_kind, &cr.cache), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__plat_thread_create(&t, create_slowly, &cr), PP_OK);
+    pp__plat_mtx_lock(g_gate.mu);
+    while (!g_gate.inside)
+        (void)pp__plat_cond_wait(g_gate.cv, g_gate.mu, PP_INFINITE);
+    pp__plat_mtx_unlock(g_gate.mu);
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork(); /* the creating thread is inside the cache now */
+    if (pid == 0) {
+        pp_status st = pp__named_open(cr.cache, "pp-test-other", &h);
+        pp__named_destroy(cr.cache, h);
+        _exit(st == PP_OK ? 0 : 2);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    deadline = pp__plat_now_ms() + 5000;
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && pp__plat_now_ms() < deadline)
+        pp__plat_sleep_ms(5);
+    if (r == 0) {
+        (void)kill(pid, SIGKILL);
+        (void)waitpid(pid, &status, 0);
+        PP_ASSERT_MSG(0, "the child still ran after 5 s: blocked on the cache's mutex");
+    } else {
+        CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+
+    pp__plat_mtx_lock(g_gate.mu);
+    g_gate.go = 1;
+    pp__plat_cond_broadcast(g_gate.cv);
+    pp__plat_mtx_unlock(g_gate.mu);
+    pp__plat_thread_join(t);
+    PP_ASSERT_STATUS(cr.st, PP_OK);
+    pp__named_destroy(cr.cache, cr.h);
+    pp__named_cache_shutdown(cr.cache);
+    pp__plat_cond_destroy(g_gate.cv);
+    pp__plat_mtx_destroy(g_gate.mu);
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(task_arg, 180),
     PP_TEST_METHODS(initializer, 180),
@@ -843,6 +965,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(destroy_while_held, 60),
     PP_TEST(t_shm_api),
     PP_TEST(t_shm_generated_names),
+    PP_TEST(t_named_cache_fork_while_held),
     PP_TEST_END};
 
 PP_TEST_SUITE(share)

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
-
 #include "platform.h"
 #include "core/mem.h"
 
@@ -16,8 +14,8 @@
  * of freed blocks (at most BIG_CACHE_MAX bytes) so that the next large map
  * reuses memory that is already mapped instead of mapping and faulting it
  * in again. Blocks above the largest class are mapped and unmapped
- * directly. The cache's lock is a spin on one word (apr_atomic): it is
- * held for a few pointer moves only.
+ * directly. The cache's mutex is held for a few pointer moves only; it
+ * exists from pp__mem_init() on (before that nothing is cached).
  */
 #define BIG_CLASSES 9 /* 256 KiB .. 64 MiB */
 #define BIG_CACHE_MAX ((size_t)64 * 1024 * 1024)
@@ -27,7 +25,7 @@ typedef struct big_free {
 } big_free;
 
 static struct {
-    volatile apr_uint32_t lock;
+    pp__plat_mtx *mu; /* NULL until pp__mem_init(): no caching */
     big_free *head[BIG_CLASSES];
     size_t bytes;
 } g_big;
@@ -49,15 +47,18 @@ static int big_class(size_t n, size_t *size)
     return -1;
 }
 
-static void big_lock(void)
+/* 0 when there is no cache (pp__mem_init() has not run or failed). */
+static int big_lock(void)
 {
-    while (apr_atomic_cas32(&g_big.lock, 1, 0) != 0) {
-    }
+    if (g_big.mu == NULL)
+        return 0;
+    pp__plat_mtx_lock(g_big.mu);
+    return 1;
 }
 
 static void big_unlock(void)
 {
-    apr_atomic_set32(&g_big.lock, 0);
+    pp__plat_mtx_unlock(g_big.mu);
 }
 
 void *pp__mem_big_alloc(size_t n, int zero, size_t *cap)
@@ -65,8 +66,7 @@ void *pp__mem_big_alloc(size_t n, int zero, size_t *cap)
     big_free *b = NULL;
     int k = big_class(n, cap);
 
-    if (k >= 0) {
-        big_lock();
+    if (k >= 0 && big_lock()) {
         b = g_big.head[k];
         if (b != NULL) {
             g_big.head[k] = b->next;
@@ -89,8 +89,7 @@ void pp__mem_big_release(void *p, size_t n)
 
     if (p == NULL)
         return;
-    if (k >= 0) {
-        big_lock();
+    if (k >= 0 && big_lock()) {
         if (g_big.bytes + size <= BIG_CACHE_MAX) {
             ((big_free *)p)->next = g_big.head[k];
             g_big.head[k] = p;
@@ -103,9 +102,10 @@ void pp__mem_big_release(void *p, size_t n)
         pp__plat_big_free(p, size);
 }
 
-/* In a forked child: another thread of the parent may have held the lock
- * or been half-way through a list update at the fork. Start over with an
- * empty cache (the cached blocks stay mapped, copy-on-write, unused). */
+/* In a forked child: another thread of the parent may have held the
+ * mutex or been half-way through a list update at the fork. Start over
+ * with an empty cache and a usable mutex (the cached blocks stay mapped,
+ * copy-on-write, unused). */
 static void big_forget_after_fork(void)
 {
     int k;
@@ -113,13 +113,18 @@ static void big_forget_after_fork(void)
     for (k = 0; k < BIG_CLASSES; k++)
         g_big.head[k] = NULL;
     g_big.bytes = 0;
-    apr_atomic_set32(&g_big.lock, 0);
+    if (g_big.mu != NULL)
+        pp__plat_mtx_reset_after_fork(g_big.mu);
 }
 
 void pp__mem_init(void)
 {
+    /* Once per process, from pp_init (single-threaded). The mutex lives
+     * until the process ends: a pp_init after pp_shutdown reuses it. */
     static int registered;
 
+    if (g_big.mu == NULL && pp__plat_mtx_create(&g_big.mu) != PP_OK)
+        g_big.mu = NULL; /* no cache: every large block is mapped afresh */
     if (!registered) {
         registered = 1;
         pp__plat_atfork_child(big_forget_after_fork);
@@ -132,7 +137,8 @@ void pp__mem_trim(void)
     size_t size;
     int k;
 
-    big_lock();
+    if (!big_lock())
+        return;
     for (k = 0; k < BIG_CLASSES; k++) {
         list[k] = g_big.head[k];
         g_big.head[k] = NULL;

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include <apr_hash.h>
-#include <apr_thread_mutex.h>
 
+#include "platform.h"
 #include "core/core.h"
 #include "sync/named_cache.h"
 
@@ -28,28 +28,77 @@ struct pp__named_entry {
 
 struct pp__named_cache {
     const pp__named_kind *kind;
-    apr_thread_mutex_t *mu;
+    pp__plat_mtx *mu;
     apr_hash_t *entries;  /* name -> pp__named_entry */
     apr_hash_t *resolved; /* name -> pp__named_handle, see pp__named_resolve() */
 };
+
+/*
+ * Fork safety: a fork start method forks a zygote from whatever thread
+ * creates the pool, while another thread of the program may hold a
+ * cache's mutex (creating or opening a lock, say). The child would then
+ * wait forever on its first lock or shm call. Every live cache is listed
+ * here, and the child resets their mutexes. (A fork in the middle of a
+ * hash table update would still leave that table inconsistent in the
+ * child; the update is a few pointer moves, the mutex wait is forever.)
+ */
+#define MAX_CACHES 8
+static pp__named_cache *g_caches[MAX_CACHES];
+
+static void caches_reset_after_fork(void)
+{
+    int i;
+
+    for (i = 0; i < MAX_CACHES; i++) {
+        if (g_caches[i] != NULL)
+            pp__plat_mtx_reset_after_fork(g_caches[i]->mu);
+    }
+}
+
+/* Add or remove c from the list; called from pp_init / pp_shutdown only
+ * (single-threaded by contract). */
+static pp_status caches_track(pp__named_cache *c, int add)
+{
+    static int registered;
+    int i;
+
+    for (i = 0; i < MAX_CACHES; i++) {
+        if (add ? g_caches[i] == NULL : g_caches[i] == c) {
+            g_caches[i] = add ? c : NULL;
+            break;
+        }
+    }
+    if (add && i == MAX_CACHES)
+        return PP_ENOMEM; /* a kind per cache: cannot happen */
+    if (add && !registered) {
+        registered = 1;
+        pp__plat_atfork_child(caches_reset_after_fork);
+    }
+    return PP_OK;
+}
 
 pp_status pp__named_cache_create(const pp__named_kind *kind, pp__named_cache **out)
 {
     apr_pool_t *mp = pp__global_pool();
     pp__named_cache *c;
-    apr_status_t ast;
+    pp_status st;
 
     c = apr_pcalloc(mp, sizeof *c);
     if (c == NULL)
         return PP_ENOMEM;
     c->kind = kind;
-    ast = apr_thread_mutex_create(&c->mu, APR_THREAD_MUTEX_DEFAULT, mp);
-    if (ast != APR_SUCCESS)
-        return pp__from_apr(ast);
     c->entries = apr_hash_make(mp);
     c->resolved = apr_hash_make(mp);
     if (c->entries == NULL || c->resolved == NULL)
         return PP_ENOMEM;
+    st = pp__plat_mtx_create(&c->mu);
+    if (st != PP_OK)
+        return st;
+    st = caches_track(c, 1);
+    if (st != PP_OK) {
+        pp__plat_mtx_destroy(c->mu);
+        return st;
+    }
     *out = c;
     return PP_OK;
 }
@@ -68,6 +117,9 @@ void pp__named_cache_shutdown(pp__named_cache *c)
         apr_hash_set(c->resolved, h->entry->name, APR_HASH_KEY_STRING, NULL);
         pp__named_destroy(c, h);
     }
+    caches_track(c, 0);
+    pp__plat_mtx_destroy(c->mu);
+    c->mu = NULL;
 }
 
 /* ------------------------------------------------ entries (mutex held) */
@@ -170,7 +222,7 @@ pp_status pp__named_create(pp__named_cache *c, const char *name, const void *arg
     if (st != PP_OK)
         return st;
 
-    apr_thread_mutex_lock(c->mu);
+    pp__plat_mtx_lock(c->mu);
     if (name != NULL) {
         st = create_named(c, name, arg, out);
     } else {
@@ -183,7 +235,7 @@ pp_status pp__named_create(pp__named_cache *c, const char *name, const void *arg
                 st = create_named(c, gen, arg, out);
         }
     }
-    apr_thread_mutex_unlock(c->mu);
+    pp__plat_mtx_unlock(c->mu);
     return st;
 }
 
@@ -201,7 +253,7 @@ pp_status pp__named_open(pp__named_cache *c, const char *name, pp__named_handle 
     if (st != PP_OK)
         return st;
 
-    apr_thread_mutex_lock(c->mu);
+    pp__plat_mtx_lock(c->mu);
     e = apr_hash_get(c->entries, name, APR_HASH_KEY_STRING);
     if (e != NULL) {
         st = new_handle(c, e, 0, out);
@@ -213,7 +265,7 @@ pp_status pp__named_open(pp__named_cache *c, const char *name, pp__named_handle 
                 entry_free(c, e); /* no handle took a reference */
         }
     }
-    apr_thread_mutex_unlock(c->mu);
+    pp__plat_mtx_unlock(c->mu);
     return st;
 }
 
@@ -232,7 +284,7 @@ void pp__named_destroy(pp__named_cache *c, pp__named_handle *h)
         free(h);
         return;
     }
-    apr_thread_mutex_lock(c->mu);
+    pp__plat_mtx_lock(c->mu);
     if (h->creator) {
         /* The creator owns the name: remove it now, even if other handles
          * (here or in other processes) still use the object. */
@@ -240,7 +292,7 @@ void pp__named_destroy(pp__named_cache *c, pp__named_handle *h)
         c->kind->unlink(e->name);
     }
     entry_unref(c, e);
-    apr_thread_mutex_unlock(c->mu);
+    pp__plat_mtx_unlock(c->mu);
     free(h);
 }
 
@@ -261,9 +313,9 @@ pp_status pp__named_resolve(pp__named_cache *c, const char *name, pp__named_hand
     st = pp__check_init();
     if (st != PP_OK)
         return st;
-    apr_thread_mutex_lock(c->mu);
+    pp__plat_mtx_lock(c->mu);
     h = apr_hash_get(c->resolved, name, APR_HASH_KEY_STRING);
-    apr_thread_mutex_unlock(c->mu);
+    pp__plat_mtx_unlock(c->mu);
     if (h != NULL) {
         *out = h;
         return PP_OK;
@@ -271,7 +323,7 @@ pp_status pp__named_resolve(pp__named_cache *c, const char *name, pp__named_hand
     st = pp__named_open(c, name, &h);
     if (st != PP_OK)
         return st;
-    apr_thread_mutex_lock(c->mu);
+    pp__plat_mtx_lock(c->mu);
     if (apr_hash_get(c->resolved, name, APR_HASH_KEY_STRING) == NULL) {
         apr_hash_set(c->resolved, h->entry->name, APR_HASH_KEY_STRING, h);
         *out = h;
@@ -279,7 +331,7 @@ pp_status pp__named_resolve(pp__named_cache *c, const char *name, pp__named_hand
     } else {
         *out = apr_hash_get(c->resolved, name, APR_HASH_KEY_STRING);
     }
-    apr_thread_mutex_unlock(c->mu);
+    pp__plat_mtx_unlock(c->mu);
     pp__named_destroy(c, h); /* lost a race with another thread: keep theirs */
     return PP_OK;
 }
