@@ -153,8 +153,7 @@ static pp_values *range(int n)
     return v;
 }
 
-static void bench_map(pp_pool *p, const char *name, const char *read_name, int n,
-                      size_t chunksize)
+static void bench_map(pp_pool *p, const char *name, const char *read_name, int n, size_t chunksize)
 {
     pp_values *items = range(n);
     pp_submit_options o;
@@ -232,8 +231,7 @@ int main(int argc, char **argv)
         return 2;
     }
     map_name = quick ? "map_100000_default_chunk_s" : "map_1000000_default_chunk_s";
-    map_read_name =
-        quick ? "map_100000_default_chunk_read_s" : "map_1000000_default_chunk_read_s";
+    map_read_name = quick ? "map_100000_default_chunk_read_s" : "map_1000000_default_chunk_read_s";
     map1_name = quick ? "map_2000_chunksize1_s" : "map_20000_chunksize1_s";
     printf("# procpool pool benchmark, %d worker processes\n", g_procs);
     if (pp__plat_default_start_method() == PP__START_FORK) {

@@ -37,8 +37,8 @@ int main(int argc, char **argv)
     printf("starmap returned %s\n", pp_err_name(st));
     for (i = 0; result != NULL && i < pp_result_count(result); i++) {
         if (pp_result_item(result, i, NULL, &err) != PP_OK && err != NULL)
-            printf("Task %lu failed: %s, code %d: %s\n", (unsigned long)i,
-                   pp_err_name(err->status), err->code, err->message);
+            printf("Task %lu failed: %s, code %d: %s\n", (unsigned long)i, pp_err_name(err->status),
+                   err->code, err->message);
     }
     pp_result_release(result);
     pp_pool_close(pool);

@@ -52,8 +52,8 @@ static int tutorial_task(pp_task *t)
     apr_sleep((apr_interval_time_t)(value * (double)max_ms * 1000.0));
     leave = apr_time_now();
     if (getenv("PP_EXAMPLE_TRACE"))
-        printf("Task %lld completed with %f [%lld %lld]\n", (long long)id, value,
-               (long long)enter, (long long)leave);
+        printf("Task %lld completed with %f [%lld %lld]\n", (long long)id, value, (long long)enter,
+               (long long)leave);
     else
         printf("Task %lld completed with %f\n", (long long)id, value);
     fflush(stdout);
@@ -64,8 +64,7 @@ PP_TASK_REGISTER(tutorial_task)
 
 /* Ten (id, max_ms, lock) tuples, and an eleventh with id -1 when
  * with_failure; lock may be NULL (then it is not passed). */
-static pp_status tutorial_items(pp_values **items, int with_failure, pp_lock *lock,
-                                int64_t max_ms)
+static pp_status tutorial_items(pp_values **items, int with_failure, pp_lock *lock, int64_t max_ms)
 {
     pp_status st = PP_OK;
     int i, n = with_failure ? 11 : 10;

@@ -24,7 +24,7 @@
 typedef int (*pp__role_main_fn)(pp__plat_chan *chan);
 
 typedef struct role_entry {
-    int role;                /* PP__ROLE_* */
+    int role;               /* PP__ROLE_* */
     pp__role_main_fn entry; /* runs the role; its value is the exit code */
 } role_entry;
 

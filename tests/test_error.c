@@ -158,14 +158,19 @@ static void t_plat_fail_records_code(void)
     CU_ASSERT_EQUAL(pp__plat_get_os_error(), code);
 }
 
-static const pp_test_case g_cases[] = {PP_TEST(t_every_code_has_name_and_message),
-                                       PP_TEST(t_codes_dense_and_distinct),
-                                       PP_TEST(t_unknown_codes),
-                                       PP_TEST(t_os_error_thread_local),
-                                       PP_TEST(t_os_error_after_enoent),
-                                       PP_TEST(t_os_error_table),
-                                       PP_TEST(t_plat_fail_records_code),
-                                       PP_TEST_END};
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case g_cases[] = {
+    PP_TEST(t_every_code_has_name_and_message),
+    PP_TEST(t_codes_dense_and_distinct),
+    PP_TEST(t_unknown_codes),
+    PP_TEST(t_os_error_thread_local),
+    PP_TEST(t_os_error_after_enoent),
+    PP_TEST(t_os_error_table),
+    PP_TEST(t_plat_fail_records_code),
+    PP_TEST_END,
+};
+/* clang-format on */
 
 PP_TEST_SUITE(error)
 {

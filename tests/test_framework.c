@@ -107,10 +107,19 @@ static int h_sleeper(int argc, char **argv)
     return 0;
 }
 
-static const pp_test_case g_targets[] = {PP_TEST(tg_passes),      PP_TEST(tg_fails),
-                                         PP_TEST(tg_crashes),     PP_TEST_TIMEOUT(tg_hangs, 1),
-                                         PP_TEST(tg_leaks_fd),    PP_TEST(tg_leaks_shm),
-                                         PP_TEST(tg_leaks_child), PP_TEST_END};
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case g_targets[] = {
+    PP_TEST(tg_passes),
+    PP_TEST(tg_fails),
+    PP_TEST(tg_crashes),
+    PP_TEST_TIMEOUT(tg_hangs, 1),
+    PP_TEST(tg_leaks_fd),
+    PP_TEST(tg_leaks_shm),
+    PP_TEST(tg_leaks_child),
+    PP_TEST_END,
+};
+/* clang-format on */
 
 static const pp_test_helper g_helpers[] = {{"fw-sleeper", h_sleeper}, {NULL, NULL}};
 
@@ -275,10 +284,16 @@ static void t_unique_names(void)
     PP_ASSERT_MSG(bad == 0, "%d bad or duplicate names (e.g. '%s')", bad, names[0]);
 }
 
-static const pp_test_case g_cases[] = {PP_TEST_TIMEOUT(t_runner_reports_every_outcome, 240),
-                                       PP_TEST_TIMEOUT(t_single_test_mode_exit_codes, 120),
-                                       PP_TEST(t_status_exit_codes), PP_TEST(t_unique_names),
-                                       PP_TEST_END};
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case g_cases[] = {
+    PP_TEST_TIMEOUT(t_runner_reports_every_outcome, 240),
+    PP_TEST_TIMEOUT(t_single_test_mode_exit_codes, 120),
+    PP_TEST(t_status_exit_codes),
+    PP_TEST(t_unique_names),
+    PP_TEST_END,
+};
+/* clang-format on */
 
 PP_TEST_SUITE(framework)
 {

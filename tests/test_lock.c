@@ -45,7 +45,6 @@ typedef struct counter_shm {
     volatile int64_t counter;
 } counter_shm;
 
-
 static int barrier_wait(counter_shm *c)
 {
     int64_t deadline = pp_test_now_ms() + BARRIER_MS;
@@ -764,26 +763,31 @@ static void t_two_handles_one_lock(void)
     pp_lock_destroy(b);
 }
 
-static const pp_test_case g_cases[] = {PP_TEST_TIMEOUT(t_exclusion_spawn, 300),
-                                       PP_TEST_TIMEOUT(t_exclusion_fork, 300),
-                                       PP_TEST_TIMEOUT(t_exclusion_threads, 300),
-                                       PP_TEST(t_child_opens_by_name_and_is_excluded),
-                                       PP_TEST(t_parent_excluded_by_child),
-                                       PP_TEST(t_blocked_acquire_gets_lock_on_release),
-                                       PP_TEST(t_huge_timeout_waits),
-                                       PP_TEST(t_owner_killed_then_acquire),
-                                       PP_TEST(t_owner_killed_then_try_acquire),
-                                       PP_TEST(t_owner_killed_while_waiting),
-                                       PP_TEST(t_owner_exits_holding),
-                                       PP_TEST(t_owner_killed_other_process_recovers),
-                                       PP_TEST(t_owner_thread_exits_holding),
-                                       PP_TEST(t_timeout_honoured),
-                                       PP_TEST(t_reacquire_by_owner_is_edeadlk),
-                                       PP_TEST(t_release_unheld_is_eperm),
-                                       PP_TEST(t_other_thread_cannot_release_or_take),
-                                       PP_TEST(t_other_process_cannot_release),
-                                       PP_TEST(t_two_handles_one_lock),
-                                       PP_TEST_END};
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case g_cases[] = {
+    PP_TEST_TIMEOUT(t_exclusion_spawn, 300),
+    PP_TEST_TIMEOUT(t_exclusion_fork, 300),
+    PP_TEST_TIMEOUT(t_exclusion_threads, 300),
+    PP_TEST(t_child_opens_by_name_and_is_excluded),
+    PP_TEST(t_parent_excluded_by_child),
+    PP_TEST(t_blocked_acquire_gets_lock_on_release),
+    PP_TEST(t_huge_timeout_waits),
+    PP_TEST(t_owner_killed_then_acquire),
+    PP_TEST(t_owner_killed_then_try_acquire),
+    PP_TEST(t_owner_killed_while_waiting),
+    PP_TEST(t_owner_exits_holding),
+    PP_TEST(t_owner_killed_other_process_recovers),
+    PP_TEST(t_owner_thread_exits_holding),
+    PP_TEST(t_timeout_honoured),
+    PP_TEST(t_reacquire_by_owner_is_edeadlk),
+    PP_TEST(t_release_unheld_is_eperm),
+    PP_TEST(t_other_thread_cannot_release_or_take),
+    PP_TEST(t_other_process_cannot_release),
+    PP_TEST(t_two_handles_one_lock),
+    PP_TEST_END,
+};
+/* clang-format on */
 
 PP_TEST_SUITE(lock)
 {

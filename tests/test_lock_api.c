@@ -476,19 +476,24 @@ static void t_generated_names_sequential(void)
     }
 }
 
-static const pp_test_case g_cases[] = {PP_TEST(t_null_arguments),
-                                       PP_TEST(t_invalid_names),
-                                       PP_TEST(t_name_of_max_length),
-                                       PP_TEST(t_open_missing_is_enoent),
-                                       PP_TEST(t_create_existing_is_eexist),
-                                       PP_TEST(t_name_not_a_lock_posix),
-                                       PP_TEST(t_name_not_a_lock_windows),
-                                       PP_TEST(t_bad_timeout_is_einval),
-                                       PP_TEST(t_destroy_removes_name),
-                                       PP_TEST(t_destroy_of_opened_handle_keeps_name),
-                                       PP_TEST(t_generated_names_live),
-                                       PP_TEST(t_generated_names_sequential),
-                                       PP_TEST_END};
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case g_cases[] = {
+    PP_TEST(t_null_arguments),
+    PP_TEST(t_invalid_names),
+    PP_TEST(t_name_of_max_length),
+    PP_TEST(t_open_missing_is_enoent),
+    PP_TEST(t_create_existing_is_eexist),
+    PP_TEST(t_name_not_a_lock_posix),
+    PP_TEST(t_name_not_a_lock_windows),
+    PP_TEST(t_bad_timeout_is_einval),
+    PP_TEST(t_destroy_removes_name),
+    PP_TEST(t_destroy_of_opened_handle_keeps_name),
+    PP_TEST(t_generated_names_live),
+    PP_TEST(t_generated_names_sequential),
+    PP_TEST_END,
+};
+/* clang-format on */
 
 /* ------------------------------------------ platform support */
 
@@ -513,8 +518,13 @@ static void t_lock_support_matches_platform(void)
     pp_lock_destroy(lock);
 }
 
-static const pp_test_case g_support_cases[] = {PP_TEST(t_lock_support_matches_platform),
-                                               PP_TEST_END};
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case g_support_cases[] = {
+    PP_TEST(t_lock_support_matches_platform),
+    PP_TEST_END,
+};
+/* clang-format on */
 
 PP_TEST_SUITE(lock_support)
 {

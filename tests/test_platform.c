@@ -394,6 +394,8 @@ static void t_mtx_reset_after_fork_own(void)
 #endif
 }
 
+/* One test per line. */
+/* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_thread_runs_fn),
     PP_TEST(t_mutex_excludes),
@@ -406,6 +408,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_mtx_reset_after_fork_own),
     PP_TEST_END,
 };
+/* clang-format on */
 
 PP_TEST_SUITE(platform)
 {

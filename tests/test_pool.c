@@ -862,9 +862,8 @@ static void do_values_roundtrip(int m)
     double d;
     int64_t i;
 
-    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "ldsb", (int64_t)-9, 2.5, "héllo", bytes,
-                                          sizeof bytes),
-                           PP_OK);
+    PP_ASSERT_STATUS_FATAL(
+        pp_values_pack(&a, "ldsb", (int64_t)-9, 2.5, "héllo", bytes, sizeof bytes), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp_apply(p, tk_echo, a, &r, NULL), PP_OK);
     PP_ASSERT_STATUS(pp_values_unpack(r, "ldsb", &i, &d, &s, &b, &bn), PP_OK);
     CU_ASSERT_EQUAL(i, -9);
@@ -1555,6 +1554,8 @@ static void do_parent_killed(int m)
 
 PP_TEST_PER_METHOD(parent_killed)
 
+/* One test per line. */
+/* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(apply, 0),
     PP_TEST_METHODS(map_10000, 0),
@@ -1587,7 +1588,9 @@ static const pp_test_case cases[] = {
     PP_TEST(t_join_waits_for_submitting_call),
     PP_TEST(t_blocked_writer_on_dead_worker),
     PP_TEST(t_fork_not_on_windows),
-    PP_TEST_END};
+    PP_TEST_END,
+};
+/* clang-format on */
 
 /* "pool-sleep MS": a process that just lives for a while. */
 static int h_pool_sleep(int argc, char **argv)

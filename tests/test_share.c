@@ -68,7 +68,6 @@ typedef struct share_area {
     log_entry log[NLOG];
 } share_area;
 
-
 /* ------------------------------------------------------------ task side */
 
 /* What a task of each strategy does, selected by its "mode" argument. */
@@ -957,6 +956,8 @@ static void t_named_cache_fork_while_held(void)
 #endif
 }
 
+/* One test per line. */
+/* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(task_arg, 180),
     PP_TEST_METHODS(initializer, 180),
@@ -966,7 +967,9 @@ static const pp_test_case cases[] = {
     PP_TEST(t_shm_api),
     PP_TEST(t_shm_generated_names),
     PP_TEST(t_named_cache_fork_while_held),
-    PP_TEST_END};
+    PP_TEST_END,
+};
+/* clang-format on */
 
 PP_TEST_SUITE(share)
 {

@@ -730,8 +730,8 @@ static void t_limit_items(void)
         st = pp_values_add_int(v, (int64_t)i);
     PP_ASSERT_STATUS(st, PP_ETOOBIG);
     n = pp_values_count(v);
-    PP_ASSERT_MSG(n * 9 <= PP_MESSAGE_MAX && (n + 1) * 9 + 4 > PP_MESSAGE_MAX,
-                  "%lu integers fit", (unsigned long)n);
+    PP_ASSERT_MSG(n * 9 <= PP_MESSAGE_MAX && (n + 1) * 9 + 4 > PP_MESSAGE_MAX, "%lu integers fit",
+                  (unsigned long)n);
     PP_ASSERT_STATUS(pp_values_add_int(v, 0), PP_ETOOBIG);
     PP_ASSERT_STATUS(pp_values_add_str(v, "0123456789"), PP_ETOOBIG);
     CU_ASSERT_EQUAL(pp_values_count(v), n);
@@ -1150,6 +1150,8 @@ static void t_buf_reader(void)
 
 /* --------------------------------------------------------- registration */
 
+/* One test per line. */
+/* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_int_roundtrip),
     PP_TEST(t_int_wire_format),
@@ -1185,6 +1187,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_buf_reader),
     PP_TEST_END,
 };
+/* clang-format on */
 
 PP_TEST_SUITE(values)
 {

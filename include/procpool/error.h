@@ -20,35 +20,35 @@ extern "C" {
 
 /* X-macro list: XX(name, value, message). One list generates the enum,
  * pp_strerror() and pp_err_name(); never reuse or renumber a value. */
-#define PP_STATUS_MAP(XX)                                                       \
-    XX(OK, 0, "success")                                                        \
-    XX(EINVAL, -1, "invalid argument")                                          \
-    XX(ENOMEM, -2, "out of memory")                                             \
-    XX(ENOENT, -3, "no such object")                                            \
-    XX(EEXIST, -4, "object already exists")                                     \
-    XX(EPERM, -5, "operation not permitted (caller is not the owner)")          \
-    XX(EACCES, -6, "permission denied")                                         \
-    XX(EBUSY, -7, "resource busy")                                              \
-    XX(ETIMEDOUT, -8, "timed out")                                              \
-    XX(EDEADLK, -9, "deadlock: the calling thread already holds the lock")      \
-    XX(EOWNERDEAD, -10, "acquired; the previous owner died while holding it")   \
-    XX(ENOTSUP, -11, "not supported on this platform or start method")          \
-    XX(ECLOSED, -12, "pool is closed")                                          \
-    XX(ETERMINATED, -13, "pool was terminated")                                 \
-    XX(EWORKERDIED, -14, "worker process died while running the task")          \
-    XX(ENOTREGISTERED, -15, "task function is not registered")                  \
-    XX(ETASK, -16, "task reported an error")                                    \
-    XX(EPROTO, -17, "malformed or unexpected message")                          \
-    XX(ETOOBIG, -18, "value or message too large")                              \
-    XX(ECONNLOST, -19, "connection to peer lost")                               \
-    XX(EAUTH, -20, "authentication failed")                                     \
-    XX(ENOTINIT, -21, "pp_init() has not been called")                          \
-    XX(ETYPE, -22, "value has another type")                                    \
-    XX(ERANGE, -23, "index out of range")                                       \
-    XX(ESTATE, -24, "operation not valid in the object's current state")        \
-    XX(ESPAWN, -25, "could not start a process")                                \
-    XX(ENOTREADY, -26, "result not ready yet")                                  \
-    XX(ESYS, -27, "operating system error")                                     \
+#define PP_STATUS_MAP(XX)                                                                          \
+    XX(OK, 0, "success")                                                                           \
+    XX(EINVAL, -1, "invalid argument")                                                             \
+    XX(ENOMEM, -2, "out of memory")                                                                \
+    XX(ENOENT, -3, "no such object")                                                               \
+    XX(EEXIST, -4, "object already exists")                                                        \
+    XX(EPERM, -5, "operation not permitted (caller is not the owner)")                             \
+    XX(EACCES, -6, "permission denied")                                                            \
+    XX(EBUSY, -7, "resource busy")                                                                 \
+    XX(ETIMEDOUT, -8, "timed out")                                                                 \
+    XX(EDEADLK, -9, "deadlock: the calling thread already holds the lock")                         \
+    XX(EOWNERDEAD, -10, "acquired; the previous owner died while holding it")                      \
+    XX(ENOTSUP, -11, "not supported on this platform or start method")                             \
+    XX(ECLOSED, -12, "pool is closed")                                                             \
+    XX(ETERMINATED, -13, "pool was terminated")                                                    \
+    XX(EWORKERDIED, -14, "worker process died while running the task")                             \
+    XX(ENOTREGISTERED, -15, "task function is not registered")                                     \
+    XX(ETASK, -16, "task reported an error")                                                       \
+    XX(EPROTO, -17, "malformed or unexpected message")                                             \
+    XX(ETOOBIG, -18, "value or message too large")                                                 \
+    XX(ECONNLOST, -19, "connection to peer lost")                                                  \
+    XX(EAUTH, -20, "authentication failed")                                                        \
+    XX(ENOTINIT, -21, "pp_init() has not been called")                                             \
+    XX(ETYPE, -22, "value has another type")                                                       \
+    XX(ERANGE, -23, "index out of range")                                                          \
+    XX(ESTATE, -24, "operation not valid in the object's current state")                           \
+    XX(ESPAWN, -25, "could not start a process")                                                   \
+    XX(ENOTREADY, -26, "result not ready yet")                                                     \
+    XX(ESYS, -27, "operating system error")                                                        \
     XX(EOF, -28, "no more items")
 
 /** Status codes returned by every fallible procpool function. */
@@ -56,7 +56,7 @@ typedef enum pp_status {
 #define PP__STATUS_ENUM(name, value, msg) PP_##name = (value),
     PP_STATUS_MAP(PP__STATUS_ENUM)
 #undef PP__STATUS_ENUM
-    PP__STATUS_MIN = -28 /**< lowest defined code (internal) */
+        PP__STATUS_MIN = -28 /**< lowest defined code (internal) */
 } pp_status;
 
 /**

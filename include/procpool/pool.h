@@ -79,11 +79,12 @@ typedef enum pp_start_method {
 typedef struct pp_pool_options {
     int processes;                /**< workers; 0 = CPU count */
     pp_start_method start_method; /**< 0 = platform default */
-    pp_task_fn initializer;       /**< run once in every worker before its tasks; NULL = none.
-                                       A failing initializer breaks the pool: see pp_pool_create() */
-    const pp_values *initargs;    /**< initializer's arguments (copied); NULL = none */
-    int maxtasksperchild;         /**< replace a worker after this many tasks; 0 = never */
-    size_t chunksize;             /**< default chunk size of map forms; 0 = automatic */
+    /** run once in every worker before its tasks; NULL = none. A failing initializer breaks
+        the pool: see pp_pool_create() */
+    pp_task_fn initializer;
+    const pp_values *initargs; /**< initializer's arguments (copied); NULL = none */
+    int maxtasksperchild;      /**< replace a worker after this many tasks; 0 = never */
+    size_t chunksize;          /**< default chunk size of map forms; 0 = automatic */
 } pp_pool_options;
 
 /** Per-submission options. Zero-initialise for defaults. */
@@ -172,8 +173,8 @@ PP_API void pp_pool_destroy(pp_pool *pool);
  *        the caller (pp_values_destroy()). Set to NULL on failure.
  * @param[out] error optional: filled on failure.
  */
-PP_API pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args,
-                          pp_values **result, pp_error *error);
+PP_API pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,
+                          pp_error *error);
 
 /**
  * @brief Submit fn(args); returns at once.
@@ -203,8 +204,8 @@ PP_API pp_status pp_map_async(pp_pool *pool, pp_task_fn fn, const pp_values *ite
  * @brief fn applied to each argument tuple argv[0..n-1]; waits for all.
  * @return as pp_map().
  */
-PP_API pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,
-                            size_t n, const pp_submit_options *opts, pp_result **out);
+PP_API pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
+                            const pp_submit_options *opts, pp_result **out);
 
 /** @brief Asynchronous pp_starmap(). */
 PP_API pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,

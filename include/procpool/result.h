@@ -42,10 +42,10 @@ typedef struct pp_result pp_result;
 
 /** Description of a failed item. */
 typedef struct pp_error {
-    pp_status status; /**< PP_ETASK, PP_EWORKERDIED, PP_ETERMINATED, ... */
-    int code;         /**< task code (PP_ETASK); exit code or signal number
-                           (PP_EWORKERDIED); 0 otherwise */
-    char message[256];/**< human-readable, NUL-terminated */
+    pp_status status;  /**< PP_ETASK, PP_EWORKERDIED, PP_ETERMINATED, ... */
+    int code;          /**< task code (PP_ETASK); exit code or signal number
+                            (PP_EWORKERDIED); 0 otherwise */
+    char message[256]; /**< human-readable, NUL-terminated */
 } pp_error;
 
 /** Called on the pool's result thread when a submission succeeded. */

@@ -20,8 +20,8 @@
  * at most #PP_MESSAGE_MAX bytes (about 7 million integers: enough for the
  * input of a large map; split bigger inputs); one string or byte buffer
  * holds at most #PP_VALUE_MAX_BYTES bytes; one message (a task's arguments,
- * a chunk of map items, a result) at most #PP_MESSAGE_MAX bytes. Larger values fail with #PP_ETOOBIG when added or
- * submitted, never later in a worker.
+ * a chunk of map items, a result) at most #PP_MESSAGE_MAX bytes. Larger values fail with
+ * #PP_ETOOBIG when added or submitted, never later in a worker.
  *
  * Not thread-safe: do not modify a tuple while another thread reads it.
  */
@@ -41,8 +41,8 @@ extern "C" {
 #endif
 
 #define PP_VALUES_MAX_ITEMS (1u << 24)
-#define PP_VALUE_MAX_BYTES ((size_t)32 << 20)
-#define PP_MESSAGE_MAX ((size_t)64 << 20)
+#define PP_VALUE_MAX_BYTES  ((size_t)32 << 20)
+#define PP_MESSAGE_MAX      ((size_t)64 << 20)
 
 /** Type of one value. Numeric values are part of the wire format. */
 typedef enum pp_type {

@@ -17,7 +17,7 @@
  * directly. The cache's mutex is held for a few pointer moves only; it
  * exists from pp__mem_init() on (before that nothing is cached).
  */
-#define BIG_CLASSES 9 /* 256 KiB .. 64 MiB */
+#define BIG_CLASSES   9 /* 256 KiB .. 64 MiB */
 #define BIG_CACHE_MAX ((size_t)64 * 1024 * 1024)
 
 typedef struct big_free {

@@ -15,8 +15,8 @@
 
 static int name_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 pp_status pp__name_check(const char *name)
@@ -46,8 +46,8 @@ pp_status pp__name_generate(char buf[PP__NAME_BUF])
     if (st != PP_OK)
         return st;
     n = snprintf(buf, PP__NAME_BUF, "pp-%lu-%u-%08lx",
-                 (unsigned long)(pp__plat_getpid() % 100000000u), (unsigned)(apr_atomic_inc32(&seq) % 100000u),
-                 (unsigned long)rnd);
+                 (unsigned long)(pp__plat_getpid() % 100000000u),
+                 (unsigned)(apr_atomic_inc32(&seq) % 100000u), (unsigned long)rnd);
     if (n < 0 || n >= PP__NAME_BUF)
         return PP_EINVAL;
     return PP_OK;

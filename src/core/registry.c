@@ -29,7 +29,7 @@ static int task_name_ok(const char *name)
     for (i = 0; name[i] != '\0'; i++) {
         char c = name[i];
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == ':' || c == '-';
+                 c == '.' || c == '_' || c == ':' || c == '-';
         if (i >= PP_TASK_NAME_MAX || !ok)
             return 0;
     }

@@ -10,8 +10,8 @@
 
 #include "pool/pool_internal.h"
 
-#define WINDOW 64u                   /* chunks outstanding per worker, at most */
-#define PREFETCH_NS 2000000          /* queue ~2 ms of work ahead of a busy worker */
+#define WINDOW         64u           /* chunks outstanding per worker, at most */
+#define PREFETCH_NS    2000000       /* queue ~2 ms of work ahead of a busy worker */
 #define PREFETCH_BYTES (16u * 1024u) /* bytes queued to a busy worker */
 
 /* ---------------------------------------------------------------- queue */
@@ -246,4 +246,3 @@ void pp__break_pool_locked(pp_pool *p, pp_status st, const char *msg)
     pp__plat_cond_broadcast(p->core->cond);
     pp__plat_cond_signal(p->sup_cond);
 }
-

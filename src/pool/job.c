@@ -55,9 +55,9 @@ void pp__report_unobserved(struct pp_result *j)
         return;
     j->reported = 1;
     e = pp__item_error(&j->items[j->first_failed]);
-    pp__log(PP_LOG_ERROR, "unobserved failure of task '%s'%s: %s (%s)%s%s",
-            j->fname, j->n > 1 ? " (map item)" : "", pp_err_name(e->status),
-            pp_strerror(e->status), e->message[0] ? ": " : "", e->message);
+    pp__log(PP_LOG_ERROR, "unobserved failure of task '%s'%s: %s (%s)%s%s", j->fname,
+            j->n > 1 ? " (map item)" : "", pp_err_name(e->status), pp_strerror(e->status),
+            e->message[0] ? ": " : "", e->message);
 }
 
 pp_status pp__item_status(const pp__item *it)
@@ -294,4 +294,3 @@ void pp__chunk_free(pp__chunk *c)
     pp__buf_free(&c->frame);
     free(c);
 }
-

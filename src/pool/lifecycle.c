@@ -323,4 +323,3 @@ void pp_pool_destroy(pp_pool *p)
     pp__plat_mtx_unlock(p->core->mu);
     pool_free(p);
 }
-

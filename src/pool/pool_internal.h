@@ -29,7 +29,7 @@
 typedef struct pp__core {
     pp__plat_mtx *mu;
     pp__plat_cond *cond; /* results changed, workers changed */
-    unsigned refs;           /* pool + live jobs */
+    unsigned refs;       /* pool + live jobs */
 } pp__core;
 
 /* One item of a submission: 16 bytes, and all-zero means "not finished",
@@ -75,31 +75,31 @@ enum { JOB_APPLY, JOB_MAP, JOB_IMAP, JOB_IMAP_UNORDERED };
 /* One submission: the object behind pp_result and pp_iter. */
 struct pp_result {
     pp__core *core;
-    pp_pool *pool;          /* NULL once the pool is destroyed */
+    pp_pool *pool; /* NULL once the pool is destroyed */
     int kind;
     size_t n;
     pp__item *items;
     size_t done;
-    size_t first_failed;    /* index, or n when none */
-    size_t nheld;           /* items owning a decoded value or an error */
-    int complete;           /* every item finished */
-    int ready;              /* complete and callbacks have run */
-    int observed;           /* someone saw the outcome (see result.h) */
-    int reported;           /* unobserved failure already logged */
-    int sync;               /* a sync call waits: it runs progress itself */
-    int cb_queued;          /* callbacks pending on the result thread */
-    unsigned refs;          /* user handle + pool while running */
+    size_t first_failed; /* index, or n when none */
+    size_t nheld;        /* items owning a decoded value or an error */
+    int complete;        /* every item finished */
+    int ready;           /* complete and callbacks have run */
+    int observed;        /* someone saw the outcome (see result.h) */
+    int reported;        /* unobserved failure already logged */
+    int sync;            /* a sync call waits: it runs progress itself */
+    int cb_queued;       /* callbacks pending on the result thread */
+    unsigned refs;       /* user handle + pool while running */
     pp_callback callback;
     pp_error_callback error_callback;
     void *userdata;
     pp_progress_fn progress;
     void *progress_ud;
-    size_t progress_seen;   /* async progress: last value reported */
+    size_t progress_seen; /* async progress: last value reported */
     int progress_queued;
-    size_t cursor;          /* imap: next index to return */
-    size_t *order;          /* imap_unordered: completion order */
-    pp__rawbuf *raw;        /* result payloads, freed with the job */
-    pp__slab *slab;         /* tuples of read scalar results */
+    size_t cursor;   /* imap: next index to return */
+    size_t *order;   /* imap_unordered: completion order */
+    pp__rawbuf *raw; /* result payloads, freed with the job */
+    pp__slab *slab;  /* tuples of read scalar results */
     size_t order_len;
     struct pp_result *live_prev, *live_next; /* pool's live list */
     struct pp_result *cb_next;               /* result-thread queue */
@@ -117,7 +117,7 @@ typedef struct pp__chunk {
     uint64_t id;
     size_t first;
     uint16_t count;
-    int64_t sent_ns;           /* when it was written to its worker */
+    int64_t sent_ns; /* when it was written to its worker */
     pp__buf frame;
 } pp__chunk;
 
@@ -134,14 +134,14 @@ typedef struct pp__wslot {
     pp__chunk *inflight, *inflight_tail; /* sent, result not yet back */
     unsigned ninflight;
     size_t inflight_bytes;
-    uint32_t sent;             /* chunks sent (maxtasksperchild) */
-    int pumping;               /* one thread writes to this worker at a time */
+    uint32_t sent; /* chunks sent (maxtasksperchild) */
+    int pumping;   /* one thread writes to this worker at a time */
     int repump;
-    int quit_wanted;           /* send QUIT when idle */
+    int quit_wanted; /* send QUIT when idle */
     int quit_sent;
-    int killed;                /* killed on purpose (terminate, protocol) */
-    int init_reported;         /* READY received */
-    int64_t last_result_ns;    /* when its last result arrived */
+    int killed;             /* killed on purpose (terminate, protocol) */
+    int init_reported;      /* READY received */
+    int64_t last_result_ns; /* when its last result arrived */
     pp__exit_info exit;
 } pp__wslot;
 
@@ -153,28 +153,28 @@ struct pp_pool {
     int method;
     uint32_t maxtasks;
     size_t chunksize;
-    pp__buf hello;             /* encoded HELLO frame, sent to every worker */
+    pp__buf hello; /* encoded HELLO frame, sent to every worker */
     pp__plat_launcher *launcher;
     pp__wslot *w;
     pp__chunk *q_head, *q_tail;
     int state;
-    pp_status broken;          /* PP_OK, or why no work can run any more */
+    pp_status broken; /* PP_OK, or why no work can run any more */
     char broken_msg[256];
     int creating;
     int init_pending;
     int start_failures;
-    int stop;                  /* threads: leave */
-    pp__plat_cond *sup_cond;   /* supervisor: worker states, lifecycle */
-    pp__plat_cond *res_cond;   /* result thread: callback queue */
+    int stop;                /* threads: leave */
+    pp__plat_cond *sup_cond; /* supervisor: worker states, lifecycle */
+    pp__plat_cond *res_cond; /* result thread: callback queue */
     pp__plat_thread *supervisor;
     pp__plat_thread *resthread;
-    uint64_t resthread_id;     /* pp__plat_thread_id() of the result thread */
+    uint64_t resthread_id; /* pp__plat_thread_id() of the result thread */
     int resthread_busy;
     struct pp_result *cb_head, *cb_tail;
     struct pp_result *live;
     uint64_t next_id;
-    int feeding;               /* submitting calls in progress (submit.c) */
-    uint64_t chunk_ema_ns;     /* moving average of a chunk's service time */
+    int feeding;           /* submitting calls in progress (submit.c) */
+    uint64_t chunk_ema_ns; /* moving average of a chunk's service time */
 };
 
 /* ---------------------------------------------------------------- job.c */

@@ -207,8 +207,8 @@ static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
 static void describe_exit(const pp__exit_info *e, uint64_t pid, char *buf, size_t len, int *code)
 {
     if (e->signaled) {
-        snprintf(buf, len, "worker process %llu was killed by signal %d",
-                 (unsigned long long)pid, e->signo);
+        snprintf(buf, len, "worker process %llu was killed by signal %d", (unsigned long long)pid,
+                 e->signo);
         *code = e->signo;
     } else {
         snprintf(buf, len, "worker process %llu exited with code %d while running the task",
@@ -316,4 +316,3 @@ void pp__reader_thread_main(void *arg)
     pp__reader_free(&rd);
     handle_death(p, w);
 }
-

@@ -14,8 +14,8 @@ static pp_status first_status(const struct pp_result *r)
  * never become ready while we wait: refuse instead of deadlocking. */
 static int would_deadlock(const struct pp_result *r)
 {
-    int needs_thread = r->callback != NULL || r->error_callback != NULL ||
-                       (r->progress != NULL && !r->sync);
+    int needs_thread =
+        r->callback != NULL || r->error_callback != NULL || (r->progress != NULL && !r->sync);
 
     return !r->ready && needs_thread && r->pool != NULL && pp__on_result_thread(r->pool);
 }
@@ -143,8 +143,7 @@ static pp_status item_locked(struct pp_result *r, size_t i, const pp_values **va
     return st;
 }
 
-pp_status pp_result_item(pp_result *r, size_t i, const pp_values **value,
-                         const pp_error **error)
+pp_status pp_result_item(pp_result *r, size_t i, const pp_values **value, const pp_error **error)
 {
     pp_status st;
 

@@ -15,9 +15,9 @@
 
 /* How item i of a submission is encoded into a TASK frame. */
 typedef struct item_src {
-    const pp_values *one;           /* apply: the argument tuple */
-    const pp_values *items;         /* map: item i as a one-item tuple */
-    const pp_values *const *argv;   /* starmap: argv[i] */
+    const pp_values *one;         /* apply: the argument tuple */
+    const pp_values *items;       /* map: item i as a one-item tuple */
+    const pp_values *const *argv; /* starmap: argv[i] */
 } item_src;
 
 static pp_status encode_item(const item_src *src, size_t i, pp__buf *b)
@@ -73,8 +73,8 @@ static int scalar_column(const item_src *src, size_t first, size_t count, pp_typ
     return 1;
 }
 
-static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t first,
-                             size_t count, pp__chunk **out)
+static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t first, size_t count,
+                             pp__chunk **out)
 {
     pp__chunk *c = calloc(1, sizeof *c);
     pp_type type = PP_TYPE_NONE;
@@ -91,9 +91,9 @@ static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t f
     /* One allocation of the exact size: large frames are populated memory
      * in power-of-two classes (pp__mem), where a guess that overshoots a
      * class costs twice the memory. */
-    st = pp__buf_reserve(&c->frame, PP__FRAME_HDR + pp__fnref_encoded_size(ref) + 8 +
-                                        (column ? 1 + count * 8
-                                                : chunk_args_size(src, first, count)));
+    st = pp__buf_reserve(&c->frame,
+                         PP__FRAME_HDR + pp__fnref_encoded_size(ref) + 8 +
+                             (column ? 1 + count * 8 : chunk_args_size(src, first, count)));
     if (st == PP_OK)
         st = pp__frame_begin(&c->frame, PP__MSG_TASK, (uint16_t)count, 0, &at);
     if (st == PP_OK)
@@ -188,8 +188,8 @@ static size_t auto_chunksize(const pp_pool *p, size_t n, int kind)
     return cs > PP__MAX_CHUNK ? PP__MAX_CHUNK : cs;
 }
 
-static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int sync,
-                         pp_task_fn fn, struct pp_result **out)
+static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int sync, pp_task_fn fn,
+                         struct pp_result **out)
 {
     struct pp_result *j = calloc(1, sizeof *j);
     const char *name = pp_task_name(fn);
@@ -267,8 +267,8 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
  * checked when they were built). Returns 0 when the
  * submission is finished (last batch, or stopped).
  */
-static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status build_st,
-                size_t from, size_t to)
+static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status build_st, size_t from,
+                size_t to)
 {
     char msg[128];
     int go_on = 1;
@@ -314,8 +314,8 @@ static size_t batch_items(const pp_pool *p, size_t cs)
  * in the first batch or before it; see feed() for what later batches can
  * meet.
  */
-static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_src *src,
-                                size_t n, const pp_submit_options *o, int sync, int want_handle,
+static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_src *src, size_t n,
+                                const pp_submit_options *o, int sync, int want_handle,
                                 struct pp_result **out)
 {
     struct pp_result *j;
@@ -464,8 +464,8 @@ pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *args,
 }
 
 static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_values *items,
-                            const pp_values *const *argv, size_t n,
-                            const pp_submit_options *opts, int sync, pp_result **out)
+                            const pp_values *const *argv, size_t n, const pp_submit_options *opts,
+                            int sync, pp_result **out)
 {
     item_src src = {NULL, items, argv};
     struct pp_result *j;
@@ -509,8 +509,8 @@ pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,
     return map_common(pool, JOB_MAP, fn, NULL, argv, n, opts, 1, out);
 }
 
-pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,
-                           size_t n, const pp_submit_options *opts, pp_result **out)
+pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
+                           const pp_submit_options *opts, pp_result **out)
 {
     return map_common(pool, JOB_MAP, fn, NULL, argv, n, opts, 0, out);
 }
@@ -525,6 +525,6 @@ pp_status pp_imap(pp_pool *pool, pp_task_fn fn, const pp_values *items,
 pp_status pp_imap_unordered(pp_pool *pool, pp_task_fn fn, const pp_values *items,
                             const pp_submit_options *opts, pp_iter **out)
 {
-    return map_common(pool, JOB_IMAP_UNORDERED, fn, items, NULL, pp_values_count(items), opts,
-                      0, (pp_result **)out);
+    return map_common(pool, JOB_IMAP_UNORDERED, fn, items, NULL, pp_values_count(items), opts, 0,
+                      (pp_result **)out);
 }

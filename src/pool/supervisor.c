@@ -13,10 +13,8 @@
 
 int pp__on_result_thread(const pp_pool *p)
 {
-    return p != NULL && p->resthread != NULL &&
-           p->resthread_id == pp__plat_thread_id();
+    return p != NULL && p->resthread != NULL && p->resthread_id == pp__plat_thread_id();
 }
-
 
 /* Queue work for the result thread (callbacks, async progress). */
 void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j)
@@ -242,4 +240,3 @@ void pp__resthread_main(void *arg)
     pp__plat_mtx_unlock(p->core->mu);
     resthread_loop(arg);
 }
-

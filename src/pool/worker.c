@@ -235,8 +235,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
             st = put_failure(&w->out, PP_ENOTREGISTERED, 0,
                              "task function is not registered in the worker process "
                              "(register it before pp_init)");
-        } else if (!column &&
-                   (ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
+        } else if (!column && (ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
             if (rcolumn)
                 st = put_column_outcomes(w, i, rtype);
             rcolumn = 0;
@@ -307,8 +306,8 @@ static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len
     if (st == PP_OK)
         st = pp__buf_put_u64(&w->out, pp__plat_getpid());
     if (st == PP_OK)
-        st = ok ? put_failure(&w->out, PP_OK, 0, "") : put_failure(&w->out, PP_ETASK, t.code,
-                                                                       t.message);
+        st = ok ? put_failure(&w->out, PP_OK, 0, "")
+                : put_failure(&w->out, PP_ETASK, t.code, t.message);
     if (st == PP_OK)
         st = pp__frame_end(&w->out, at);
     if (st == PP_OK)

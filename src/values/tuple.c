@@ -377,4 +377,3 @@ pp_status pp__values_skip(pp__rd *r)
         r->pos = start;
     return st;
 }
-

@@ -26,7 +26,6 @@
 /* Encoded size of an int or a double item (values/tuple.h). */
 #define ENC_SCALAR pp__tuple_item_size(PP_TYPE_INT, 0)
 
-
 /* A lock or shm item: its own allocation, so that the common items stay
  * small (below). */
 typedef struct named_ref {
@@ -44,8 +43,8 @@ typedef struct value_item {
     uint32_t n;
     union {
         int64_t i;
-        uint64_t d;  /* IEEE-754 bits, never loaded into an FP register */
-        uint8_t *p;  /* PP_TYPE_STR, PP_TYPE_BYTES: n bytes + NUL */
+        uint64_t d;   /* IEEE-754 bits, never loaded into an FP register */
+        uint8_t *p;   /* PP_TYPE_STR, PP_TYPE_BYTES: n bytes + NUL */
         named_ref *k; /* PP_TYPE_LOCK, PP_TYPE_SHM */
     } u;
 } value_item;

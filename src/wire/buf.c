@@ -15,7 +15,6 @@
 #include "core/mem.h"
 #include "wire/buf.h"
 
-
 void pp__buf_init(pp__buf *b)
 {
     b->data = NULL;
@@ -233,4 +232,3 @@ pp_status pp__rd_blob(pp__rd *r, size_t max, const uint8_t **p, size_t *n)
     *n = len;
     return PP_OK;
 }
-
