@@ -267,14 +267,21 @@ int pp__plat_default_start_method(void);
 typedef struct pp__plat_proc pp__plat_proc;
 typedef struct pp__plat_launcher pp__plat_launcher;
 
+/* The function a worker process runs with its channel end; its return
+ * value becomes the process exit code. */
+typedef int (*pp__plat_entry_fn)(pp__plat_chan *chan);
+
 /*
- * Entry point of a worker, provided by the core (src/worker.c) and called
- * by the port in the new worker process with the worker's channel end.
- * Its return value becomes the process exit code (the port calls
- * pp__plat_flush_stdio() and then exits without running atexit handlers of
- * a forked image).
+ * Set once by pp_init() before pp__plat_role_detect(), before any
+ * launcher exists. Ports call it in every new worker they start
+ * themselves, forked from a zygote or fork server (after
+ * pp__plat_worker_setup()), and exit the process with its return value
+ * through pp__plat_exit(); if none was set, such a worker exits at once
+ * with a non-zero code. A spawned worker is reported to the core by
+ * pp__plat_role_detect() as PP__ROLE_WORKER instead, and the core runs
+ * the same function.
  */
-int pp__worker_main(pp__plat_chan *chan);
+void pp__plat_set_worker_entry(pp__plat_entry_fn fn);
 
 /*
  * Create a launcher for one pool.
@@ -296,8 +303,9 @@ int pp__worker_main(pp__plat_chan *chan);
  */
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out);
 
-/* Start one worker. On success the worker runs pp__worker_main() with its
- * end of a fresh channel and *chan is the parent's end. */
+/* Start one worker. On success the worker runs the worker entry (see
+ * pp__plat_set_worker_entry) with its end of a fresh channel and *chan is
+ * the parent's end. */
 pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc,
                                   pp__plat_chan **chan);
 

@@ -78,6 +78,7 @@ pp_status pp_init(int *argc, char ***argv)
     /* Initialised before the role dispatch: a fork server never returns
      * from it, and the workers it forks use the library (lock attach). */
     g_initialized = 1;
+    pp__plat_set_worker_entry(pp__worker_main);
     if (!no_args) {
         st = pp__plat_role_detect(argc, argv, &role, &chan);
         if (st != PP_OK)

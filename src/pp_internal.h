@@ -21,6 +21,12 @@ pp_status pp__name_check(const char *name);
  * (PP__NAME_BUF bytes). */
 pp_status pp__name_generate(char buf[PP__NAME_BUF]);
 
+/* The worker loop (worker.c): serve tasks on chan until the parent closes
+ * it; returns the worker's exit code. pp_init() registers it as the
+ * platform's worker entry and runs it in a spawned worker. */
+struct pp__plat_chan;
+int pp__worker_main(struct pp__plat_chan *chan);
+
 /* PP_OK once pp_init() has run in this process, PP_ENOTINIT before. */
 pp_status pp__check_init(void);
 
