@@ -4,10 +4,13 @@
  *
  * Every OS call of the library lives behind these functions. src/ never
  * includes an OS header; if it needs one, a function is missing here.
- * Types hide OS types (a pp__plat_mutex wraps a pthread mutex in shared
- * memory or a HANDLE). Every function returns a pp_status and records the
- * raw OS code with pp__plat_set_os_error() when the failure came from the
- * OS, so pp_os_error() can report it.
+ * This file says what each function does, its errors and its
+ * preconditions; how and why a port does it is written in the port's
+ * file (platform/posix/posix_*.c, platform/win32/win_*.c).
+ *
+ * Types are opaque. A function that fails because of the OS records the
+ * raw OS code with pp__plat_set_os_error(), so pp_os_error() can report
+ * it, and returns the mapped pp_status.
  *
  * Threading: all functions are thread-safe unless stated otherwise.
  */
@@ -29,8 +32,7 @@ pp_status pp__plat_init(void);
 /* Number of online CPUs, >= 1. */
 int pp__plat_cpu_count(void);
 
-/* Fill buf with n cryptographically random bytes (getrandom/urandom,
- * BCryptGenRandom/RtlGenRandom). */
+/* Fill buf with n cryptographically random bytes from the OS. */
 pp_status pp__plat_random(void *buf, size_t n);
 
 /* Monotonic clock in milliseconds; only differences are meaningful. */
@@ -45,25 +47,25 @@ void pp__plat_sleep_ms(int64_t ms);
 /* Current process id. */
 uint64_t pp__plat_getpid(void);
 
-/* Small integer id of the calling thread, unique among live threads of
- * this process (used for owner checks). Never 0. */
+/* Id of the calling thread: never 0, and never given to another thread of
+ * this process, also after this one has ended (owner checks rely on it).
+ * The only thread of a forked child keeps the id of the thread that
+ * forked. */
 uint64_t pp__plat_thread_id(void);
 
 /* Memory for large buffers (a map's frames, results and items): n bytes,
- * zeroed, page-aligned, released with pp__plat_big_free(p, n) (same n).
- * Linux maps it populated (MAP_POPULATE): one system call fills every
- * page instead of one page fault per 4 KiB, which costs 10+ us each on a
- * virtual machine (measured ~3x faster for 40 MB on the bench machine).
- * Elsewhere plain anonymous memory (mmap / VirtualAlloc). NULL on failure
- * or n == 0. Callers use it from PP__PLAT_BIG_MIN bytes on. */
+ * zeroed, page-aligned, private to the process, released with
+ * pp__plat_big_free(p, n) (the same n). NULL on failure or n == 0. Meant
+ * for blocks of PP__PLAT_BIG_MIN bytes or more; smaller ones come from
+ * malloc. pp__plat_big_free(NULL, n) does nothing. */
 #define PP__PLAT_BIG_MIN ((size_t)256 * 1024)
 void *pp__plat_big_alloc(size_t n);
 void pp__plat_big_free(void *p, size_t n);
 
-/* Have fn run in the child after every fork() of this process
- * (pthread_atfork), for process-wide state of the core that a fork could
- * catch in the middle of an update. Nothing on Windows (no fork). Register
- * each fn once. */
+/* Have fn run in the child after every fork() of this process (by the
+ * library or by anyone else), for process-wide state of the core that a
+ * fork could catch in the middle of an update. Register each fn once.
+ * Does nothing on Windows (no fork). */
 void pp__plat_atfork_child(void (*fn)(void));
 
 /* Flush the C runtime's stdio buffers of the process (before fork, and in
@@ -73,7 +75,7 @@ void pp__plat_flush_stdio(void);
 /* ---------------------------------------------------------------- errors */
 
 /* Map a raw OS code (errno / GetLastError) to a pp_status; unknown codes
- * become PP_ESYS. One table per port (posix_err.c, win_err.c). */
+ * become PP_ESYS. */
 pp_status pp__plat_map_error(long oserr);
 
 /* The OS code of the last failed OS call on this thread (errno,
@@ -88,11 +90,7 @@ pp_status pp__plat_fail(long oserr);
 
 /* --------------------------------------------------------------- threads */
 
-/*
- * Threads, and mutexes and condition variables private to the process.
- * The core uses these instead of APR's so that a timed wait is measured
- * on a monotonic clock.
- */
+/* Threads, and mutexes and condition variables private to the process. */
 
 typedef struct pp__plat_thread pp__plat_thread;
 
@@ -154,31 +152,25 @@ pp_status pp__plat_cond_wait(pp__plat_cond *c, pp__plat_mtx *m, int64_t timeout_
 /* --------------------------------------------------- named robust mutex */
 
 /*
- * A cross-process mutex identified by a name of 1..PP_NAME_MAX chars from
- * [A-Za-z0-9._-] (the core validates names before calling). The core
- * guarantees at most one pp__plat_mutex per name per process, so a port
- * can keep per-thread ownership in the object.
+ * A mutex shared by processes, identified by a name of 1..PP_NAME_MAX
+ * chars from [A-Za-z0-9._-] (the caller validates names). Owned by a
+ * thread; not recursive. Robust: when its holder (thread or process) ends
+ * while holding it, the next acquirer gets it with PP_EOWNERDEAD.
  *
- * POSIX: robust, process-shared, error-checking pthread mutex in a shm
- *        object "/<name>" (mode 0600) with a header {magic, version, size,
- *        ready}; the ready word is stored last with release semantics, and
- *        open() refuses a segment whose size/magic/version is wrong
- *        (PP_EINVAL) or that does not become ready within a short grace
- *        period (PP_EINVAL).
- * Windows: the name is a small record mapping "Local\procpool-lock-<name>"
- *        {magic, version, gen, pid, unlinked, ready} held open by the
- *        creator only; it names a uniquely named mutex
- *        ("Local\procpool-lockm-<pid>-<random>") that openers attach to.
- *        Unlink marks the record and closes it, so later opens get
- *        PP_ENOENT while existing handles keep working (a kernel object name
- *        cannot be removed while handles exist). An owner-thread word makes
- *        the wrapper non-recursive.
+ * Precondition: at most one pp__plat_mutex per name is open in a process
+ * at a time (the core's lock cache guarantees it); all threads of the
+ * process use that one object.
+ *
+ * Where the OS has no robust process-shared mutex (macOS), create and open
+ * return PP_ENOTSUP.
  */
 typedef struct pp__plat_mutex pp__plat_mutex;
 
-/* Create exclusively: PP_EEXIST if the name is taken. */
+/* Create exclusively, unlocked: PP_EEXIST if the name is taken. */
 pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out);
-/* Open existing: PP_ENOENT if absent, PP_EINVAL if not a procpool mutex. */
+/* Open existing: PP_ENOENT if absent or unlinked, PP_EINVAL if the name
+ * is not a procpool mutex or its creator has not finished creating it
+ * within a short grace period. */
 pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out);
 /* timeout_ms: PP_INFINITE (-1) or >= 0. Returns PP_OK, PP_EOWNERDEAD
  * (acquired, made consistent), PP_ETIMEDOUT, PP_EDEADLK (caller holds it). */
@@ -187,40 +179,46 @@ pp_status pp__plat_mutex_lock(pp__plat_mutex *m, int64_t timeout_ms);
 pp_status pp__plat_mutex_trylock(pp__plat_mutex *m);
 /* PP_OK, PP_EPERM (caller does not hold it). */
 pp_status pp__plat_mutex_unlock(pp__plat_mutex *m);
-/* Detach (unmap / CloseHandle). Does not remove the name. NULL ok. */
+/* Detach this process from the mutex and free m. Does not remove the name
+ * (but on Windows, closing the creator's object also gives the name up;
+ * see unlink). NULL ok. */
 void pp__plat_mutex_close(pp__plat_mutex *m);
-/* Remove the name (POSIX shm_unlink: PP_ENOENT if absent; Windows: marks
- * the record unlinked, PP_OK also when absent, since Windows cannot tell
- * "never created" from "last handle closed"). */
+/* Remove the name: later opens get PP_ENOENT, objects already open keep
+ * working among themselves. POSIX: PP_ENOENT if absent. Windows: PP_OK
+ * also when absent (it cannot tell "never created" from "every handle
+ * closed"), and the name may stay taken (PP_EEXIST on create) while other
+ * processes still have the object open. */
 pp_status pp__plat_mutex_unlink(const char *name);
 
 /* ------------------------------------------------- named shared memory */
 
-/*
- * A named block of shared memory, same naming rules as mutexes.
- * POSIX: shm_open("/<name>", O_CREAT|O_EXCL, 0600) + ftruncate + mmap,
- *        with a header like the mutex's so open() can check it; the
- *        pointer returned excludes the header.
- * Windows: CreateFileMappingW "Local\procpool-shm-<name>" + MapViewOfFile.
- * Memory is zero-filled at creation.
- */
+/* A named block of shared memory; names as for the named mutex. */
 typedef struct pp__plat_shm pp__plat_shm;
 
+/* Create exclusively a block of size bytes (1 .. 2^40; else PP_EINVAL),
+ * zero-filled. PP_EEXIST if the name is taken. */
 pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out);
+/* Open existing: PP_ENOENT if absent or unlinked, PP_EINVAL if the name is
+ * not a procpool block (or its creator did not finish in a grace
+ * period). */
 pp_status pp__plat_shm_open(const char *name, pp__plat_shm **out);
+/* The block: 64-byte aligned, pp__plat_shm_size(s) bytes, valid until
+ * close. */
 void *pp__plat_shm_ptr(const pp__plat_shm *s);
 size_t pp__plat_shm_size(const pp__plat_shm *s);
+/* Unmap and free s. Does not remove the name. NULL ok. */
 void pp__plat_shm_close(pp__plat_shm *s);
+/* Remove the name; as pp__plat_mutex_unlink. */
 pp_status pp__plat_shm_unlink(const char *name);
 
 /* -------------------------------------------------------------- channels */
 
 /*
  * A channel is a reliable duplex byte stream between the parent and one
- * worker (POSIX: AF_UNIX SOCK_STREAM socketpair; Windows: a pair of
- * anonymous pipes or a named pipe). Handles are never inheritable except
- * the worker's end, and only into the one worker it belongs to.
- * One thread may read while another writes.
+ * worker. Its OS handles are never inherited by other processes, except
+ * the worker's end, and that only into the one worker it belongs to.
+ * One thread may read while another writes; two threads must not read
+ * (or write) at once.
  */
 typedef struct pp__plat_chan pp__plat_chan;
 
@@ -237,69 +235,87 @@ pp_status pp__plat_chan_write(pp__plat_chan *c, const void *buf, size_t len);
  * every later read/write fail. Does not free. */
 void pp__plat_chan_shutdown(pp__plat_chan *c);
 
-/* Close and free. NULL ok. */
+/* Close and free. No other thread may be using c (shut it down and let
+ * them return first). NULL ok. */
 void pp__plat_chan_close(pp__plat_chan *c);
 
 /* -------------------------------------------------------- worker launch */
 
 /* Start methods; values match pp_start_method in procpool/pool.h. */
-enum {
-    PP__START_FORK = 1,
-    PP__START_SPAWN = 2,
-    PP__START_FORKSERVER = 3
-};
+enum { PP__START_FORK = 1, PP__START_SPAWN = 2, PP__START_FORKSERVER = 3 };
 
-/* How a process ended. */
+/* How a process ended. All zero: it is gone but how is unknown (POSIX:
+ * someone else reaped it). */
 typedef struct pp__exit_info {
-    int exited;     /* 1: normal exit, code valid */
-    int code;       /* exit code (Windows: the process exit code; 0xDEAD
-                       when killed by pp__plat_proc_kill) */
-    int signaled;   /* 1: killed by a signal (POSIX) */
-    int signo;      /* the signal */
+    int exited;   /* 1: normal exit, code valid */
+    int code;     /* exit code (Windows: the process exit code; 0xDEAD
+                     when killed by pp__plat_proc_kill) */
+    int signaled; /* 1: killed by a signal (POSIX) */
+    int signo;    /* the signal */
 } pp__exit_info;
 
-/* The start method used when the user asks for the default: fork where
- * fork is the platform's tradition and reliable (Linux, BSDs), spawn on
- * macOS (fork without exec is unsafe with its system frameworks) and
+/* The start method used when the user asks for the default:
+ * PP__START_FORK on Linux and the BSDs, PP__START_SPAWN on macOS and
  * Windows. */
 int pp__plat_default_start_method(void);
 
 typedef struct pp__plat_proc pp__plat_proc;
 typedef struct pp__plat_launcher pp__plat_launcher;
 
+/* The function a worker process runs with its channel end; its return
+ * value becomes the process exit code. */
+typedef int (*pp__plat_entry_fn)(pp__plat_chan *chan);
+
 /*
- * Entry point of a worker, provided by the core (src/worker.c) and called
- * by the port in the new worker process with the worker's channel end.
- * Its return value becomes the process exit code (the port calls
- * pp__plat_flush_stdio() and then exits without running atexit handlers of
- * a forked image).
+ * Set once by pp_init() before pp__plat_role_detect(), before any
+ * launcher exists. Ports call it in every new worker they start
+ * themselves, forked from a zygote or fork server (after
+ * pp__plat_worker_setup()), and exit the process with its return value
+ * through pp__plat_exit(); if none was set, such a worker exits at once
+ * with a non-zero code. A spawned worker is reported to the core by
+ * pp__plat_role_detect() as PP__ROLE_WORKER instead, and the core runs
+ * the same function.
  */
-int pp__worker_main(pp__plat_chan *chan);
+void pp__plat_set_worker_entry(pp__plat_entry_fn fn);
 
 /*
  * Create a launcher for one pool.
- *  - PP__START_SPAWN: workers are fresh executions of the program's own
- *    image (/proc/self/exe, GetModuleFileNameW) with the argv saved by
- *    pp__plat_role_detect() plus a marker naming the inherited channel.
- *    POSIX: fork+exec with signals blocked around fork, dispositions
- *    reset, and a CLOEXEC error pipe so a failed exec is reported by
- *    pp__plat_launcher_start() (PP_ESPAWN) instead of a worker that exits
- *    255. Windows: CreateProcessW + PROC_THREAD_ATTRIBUTE_HANDLE_LIST with
- *    only the worker's handles, all workers in a kill-on-close Job object.
- *  - PP__START_FORK (POSIX): forks a single-threaded zygote *now*, which
- *    inherits the caller's state; workers are forked from the zygote.
- *  - PP__START_FORKSERVER (POSIX): spawns a fresh server process (exec of
- *    own image, role marker) that forks the workers.
- * Windows returns PP_ENOTSUP for fork and forkserver.
- * Workers ignore SIGINT / console Ctrl-C, and die when the parent dies
- * (Linux PR_SET_PDEATHSIG + channel EOF; Windows Job object).
+ *  - PP__START_SPAWN: each worker is a fresh execution of the program's
+ *    own image with the argv saved by pp__plat_role_detect(), whose
+ *    pp_init() finds it is a worker (PP__ROLE_WORKER).
+ *  - PP__START_FORK (POSIX): forks a single-threaded zygote *now*, from
+ *    the calling thread; workers are forked from the zygote and so
+ *    inherit the process's state of this moment, not of their start.
+ *  - PP__START_FORKSERVER (POSIX): starts a fresh execution of the
+ *    program's image (as spawn) that forks the workers.
+ * Workers ignore SIGINT / console Ctrl-C (the parent decides their fate)
+ * and end when the parent process ends: killed at once where the OS
+ * offers it (Linux, Windows), elsewhere when they see their channel's EOF.
+ * Errors: PP_EINVAL (unknown method), PP_ENOTSUP (fork or forkserver on
+ * Windows), PP_ESPAWN (the zygote / server could not be started; spawn or
+ * forkserver without an argv saved by pp__plat_role_detect(), reported
+ * here or by pp__plat_launcher_start()), PP_ENOMEM, or a mapped OS
+ * error.
  */
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out);
 
-/* Start one worker. On success the worker runs pp__worker_main() with its
- * end of a fresh channel and *chan is the parent's end. */
-pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc,
-                                  pp__plat_chan **chan);
+/*
+ * Start one worker. On success the worker runs the worker entry (see
+ * pp__plat_set_worker_entry) with its end of a fresh channel, *chan is the
+ * parent's end and *proc the worker's handle. *chan also ends
+ * (PP_ECONNLOST) once the worker has exited and its output is read, even
+ * if a copy of the worker's end lives on in another process.
+ * Preconditions:
+ *  - Call it from a thread that outlives every worker it starts: on Linux
+ *    a worker is killed when the *thread* that started it ends (the
+ *    parent-death signal follows the thread, not the process). The core
+ *    starts workers only from a pool's supervisor thread, which lives
+ *    until the pool's workers are gone.
+ *  - Close *chan (no read or write in progress) before releasing *proc.
+ * Errors: PP_ESPAWN (the worker could not be started, e.g. exec failed;
+ * the OS error is the reason), PP_ENOMEM, or a mapped OS error.
+ */
+pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp__plat_chan **chan);
 
 /* Stop the zygote / fork server (its remaining workers are killed) and
  * free. Every proc of this launcher must have been released before. NULL ok. */
@@ -310,8 +326,8 @@ void pp__plat_launcher_destroy(pp__plat_launcher *l);
  * same info is returned). Never waits for other processes. */
 pp_status pp__plat_proc_wait(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info);
 
-/* Kill the process now (SIGKILL / TerminateProcess). PP_OK also if it has
- * already exited. */
+/* Kill the process now, without letting it run any code. PP_OK also if
+ * it has already exited. */
 pp_status pp__plat_proc_kill(pp__plat_proc *p);
 
 /* OS process id. */
@@ -324,8 +340,8 @@ void pp__plat_proc_release(pp__plat_proc *p);
 /* ------------------------------------------------------------- roles */
 
 enum {
-    PP__ROLE_MAIN = 0,   /* ordinary program: pp_init returns */
-    PP__ROLE_WORKER = 1  /* spawned worker: *chan is its channel */
+    PP__ROLE_MAIN = 0,  /* ordinary program: pp_init returns */
+    PP__ROLE_WORKER = 1 /* spawned worker: *chan is its channel */
 };
 
 /*
@@ -339,8 +355,9 @@ enum {
  */
 pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan **chan);
 
-/* Prepare the calling process to be a worker: ignore SIGINT/Ctrl-C,
- * parent-death signal where the OS has one. */
+/* Prepare the calling process to be a worker: ignore SIGINT / Ctrl-C,
+ * writes to a vanished peer fail instead of killing it, and it dies with
+ * the thread that started it where the OS offers that (Linux). */
 void pp__plat_worker_setup(void);
 
 /* Exit the process immediately with code, without atexit handlers (after

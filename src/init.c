@@ -19,20 +19,16 @@
 #include "sync/sync.h"
 #include "pool/worker.h"
 
-/* The function a role runs with its channel end; its value is the exit
- * code of the process. */
-typedef int (*pp__role_main_fn)(pp__plat_chan *chan);
-
 typedef struct role_entry {
-    int role;               /* PP__ROLE_* */
-    pp__role_main_fn entry; /* runs the role; its value is the exit code */
+    int role;                /* PP__ROLE_* */
+    pp__plat_entry_fn entry; /* runs the role; its value is the exit code */
 } role_entry;
 
 static const role_entry g_roles[] = {
     {PP__ROLE_WORKER, pp__worker_main},
 };
 
-static pp__role_main_fn role_entry_of(int role)
+static pp__plat_entry_fn role_entry_of(int role)
 {
     size_t i;
 
@@ -60,7 +56,7 @@ static pp_status init_layers(void)
 pp_status pp_init(int *argc, char ***argv)
 {
     pp__plat_chan *chan = NULL;
-    pp__role_main_fn entry;
+    pp__plat_entry_fn entry;
     int role = PP__ROLE_MAIN;
     pp_status st;
 
@@ -74,6 +70,8 @@ pp_status pp_init(int *argc, char ***argv)
     /* Initialised before the role dispatch: a fork server never returns
      * from it, and the workers it forks use the library (lock attach). */
     pp__core_set_initialized(1);
+    /* Workers forked by a zygote or fork server run this entry too. */
+    pp__plat_set_worker_entry(pp__worker_main);
     /* Without argv we cannot re-execute the program: spawn-based pools then
      * fail at creation with PP_ESPAWN rather than guessing arguments. */
     if (argc == NULL || *argc < 1 || *argv == NULL)

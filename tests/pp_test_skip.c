@@ -22,6 +22,8 @@ static const skip_entry g_skips[] = {
     {"platform", "t_mtx_reset_after_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_mtx_reset_after_fork_own", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"share", "t_named_cache_fork_while_held", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"platform", "t_worker_entry_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"platform", "t_worker_entry_unset", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"lock_api", "t_name_not_a_lock_posix", PP_TEST_ON_WINDOWS,
      "POSIX shm variant; Windows has t_name_not_a_lock_windows"},
     {"lock_api", "t_name_not_a_lock_windows", PP_TEST_ON_POSIX,

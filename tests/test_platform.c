@@ -2,7 +2,8 @@
  * test_platform.c — the "threads" section of the platform contract
  * (platform/platform.h): threads run their function, mutexes exclude,
  * condition variables time out no sooner than asked and wake waiters,
- * and a mutex a fork caught held can be reset in the child.
+ * and a mutex a fork caught held can be reset in the child; and the
+ * worker entry the core registers is what a forked worker runs.
  *
  * Timing checks assert lower bounds only (a loaded machine makes every
  * wait longer, never shorter). The fork tests are POSIX-only (see
@@ -394,6 +395,78 @@ static void t_mtx_reset_after_fork_own(void)
 #endif
 }
 
+/* ------------------------------------------------------ worker entry */
+
+#ifndef _WIN32
+#define ENTRY_EXIT 7
+
+/* A worker entry other than the pool's: says hello, exits ENTRY_EXIT. */
+static int hello_entry(pp__plat_chan *chan)
+{
+    return pp__plat_chan_write(chan, "hi", 2) == PP_OK ? ENTRY_EXIT : 1;
+}
+
+/* Start one worker of a fork launcher with the current entry; return how
+ * it ended (fails the test if it did not end within WAIT_MS). If hello,
+ * first expect "hi" on the channel. */
+static pp__exit_info run_forked_worker(int hello)
+{
+    pp__plat_launcher *l = NULL;
+    pp__plat_proc *proc = NULL;
+    pp__plat_chan *chan = NULL;
+    pp__exit_info info;
+
+    memset(&info, 0, sizeof info);
+    PP_ASSERT_STATUS_FATAL(pp__plat_launcher_create(PP__START_FORK, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__plat_launcher_start(l, &proc, &chan), PP_OK);
+    if (hello) {
+        char buf[2] = {0, 0};
+        size_t got = 0, n;
+
+        while (got < sizeof buf &&
+               pp__plat_chan_read(chan, buf + got, sizeof buf - got, &n) == PP_OK)
+            got += n;
+        CU_ASSERT(got == 2 && memcmp(buf, "hi", 2) == 0);
+    }
+    PP_ASSERT_STATUS(pp__plat_proc_wait(proc, WAIT_MS, &info), PP_OK);
+    pp__plat_proc_release(proc);
+    pp__plat_chan_close(chan);
+    pp__plat_launcher_destroy(l);
+    return info;
+}
+#endif
+
+/* A worker forked by a zygote runs the registered entry with its channel
+ * and exits with the entry's return value. */
+static void t_worker_entry_fork(void)
+{
+#ifndef _WIN32
+    pp__exit_info info;
+
+    pp__plat_set_worker_entry(hello_entry); /* this test process only */
+    info = run_forked_worker(1);
+    CU_ASSERT_EQUAL(info.exited, 1);
+    CU_ASSERT_EQUAL(info.code, ENTRY_EXIT);
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
+/* With no entry registered, a forked worker exits at once, non-zero. */
+static void t_worker_entry_unset(void)
+{
+#ifndef _WIN32
+    pp__exit_info info;
+
+    pp__plat_set_worker_entry(NULL);
+    info = run_forked_worker(0);
+    CU_ASSERT_EQUAL(info.exited, 1);
+    CU_ASSERT(info.code != 0);
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -406,6 +479,8 @@ static const pp_test_case cases[] = {
     PP_TEST(t_cond_huge_timeout),
     PP_TEST(t_mtx_reset_after_fork),
     PP_TEST(t_mtx_reset_after_fork_own),
+    PP_TEST(t_worker_entry_fork),
+    PP_TEST(t_worker_entry_unset),
     PP_TEST_END,
 };
 /* clang-format on */

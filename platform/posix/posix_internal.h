@@ -184,6 +184,12 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sw
  * (posix_spawn.c) */
 pp_status pp__posix_spawn_self(const char *role, int child_fd, int pdeath, pid_t *pid);
 
+/* In a worker forked by a zygote / fork server: run the worker entry set
+ * by pp__plat_set_worker_entry() on chan and exit with its return value
+ * (pp__plat_exit); with none set, say so on stderr and exit 1.
+ * (posix_role.c) */
+_Noreturn void pp__posix_run_worker(pp__plat_chan *chan);
+
 /* Set the parent-death signal to SIGKILL (Linux; no-op elsewhere). If the
  * parent is already gone (getppid() != parent), _exit at once.
  * Async-signal-safe. (posix_role.c) */

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -29,6 +30,10 @@
 static char **pp__posix_argv;
 static int pp__posix_argc;
 static char *pp__posix_exe;
+
+/* Written once by pp_init() before any launcher exists; forked workers
+ * read their copy. */
+static pp__plat_entry_fn pp__posix_entry;
 
 char *const *pp__posix_saved_argv(int *argc)
 {
@@ -207,6 +212,23 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
         return st;
     *role = PP__ROLE_WORKER;
     return PP_OK;
+}
+
+void pp__plat_set_worker_entry(pp__plat_entry_fn fn)
+{
+    pp__posix_entry = fn;
+}
+
+_Noreturn void pp__posix_run_worker(pp__plat_chan *chan)
+{
+    int rc = 1;
+
+    if (pp__posix_entry != NULL)
+        rc = pp__posix_entry(chan);
+    else
+        fputs("procpool: worker started with no entry function set\n", stderr);
+    pp__plat_exit(rc);
+    _exit(rc); /* not reached */
 }
 
 void pp__posix_die_with_parent(pid_t parent)

@@ -2,11 +2,11 @@
  * posix_seg.c — named shared segments ("/<name>" shm objects with a
  * procpool header), the common part of named mutexes and named shm.
  *
- * Creation order: shm_open(O_EXCL) -> ftruncate (zero fill) -> mmap ->
- * the caller fills header and payload -> ready (release store). An opener
- * may run at any point of that sequence, so it waits (bounded) for the
- * size to become non-zero and then for the ready word, and only then
- * trusts the header.
+ * Creation order: shm_open(O_EXCL, mode 0600: the creating user only) ->
+ * ftruncate (zero fill) -> mmap -> the caller fills header and payload ->
+ * ready (release store). An opener may run at any point of that
+ * sequence, so it waits (bounded) for the size to become non-zero and
+ * then for the ready word, and only then trusts the header.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -20,6 +20,11 @@
  * owner bookkeeping. The contract makes all of these caller errors, so
  * nothing is returned for them.
  */
+/* macOS hides pthread_cond_timedwait_relative_np when _POSIX_C_SOURCE is
+ * defined (the build defines it), unless _DARWIN_C_SOURCE is too. */
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE
+#endif
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -193,7 +193,6 @@ static void pp__posix_zygote_reap(pp__posix_zygote *z)
 _Noreturn static void pp__posix_worker(pp__posix_zygote *z, int fd, int other)
 {
     pp__plat_chan *chan;
-    int rc;
 
     pp__posix_die_with_parent(z->self);
     (void)sigaction(SIGCHLD, &z->user_chld, NULL);
@@ -206,9 +205,7 @@ _Noreturn static void pp__posix_worker(pp__posix_zygote *z, int fd, int other)
     (void)sigprocmask(SIG_SETMASK, &z->worker_mask, NULL);
     if (pp__posix_chan_wrap(fd, &chan) != PP_OK)
         pp__plat_exit(1);
-    rc = pp__worker_main(chan);
-    pp__plat_exit(rc);
-    _exit(rc); /* not reached */
+    pp__posix_run_worker(chan);
 }
 
 static void pp__posix_zygote_start(pp__posix_zygote *z)

@@ -31,6 +31,15 @@ pp_status pp__win_fail_last(void);
  * PP_EINVAL if name is NULL, empty, too long or not [A-Za-z0-9._-]. */
 pp_status pp__win_object_name(const char *kind, const char *name, wchar_t *out);
 
+/* ---- named file mappings (win_map.c) ---- */
+
+/* Create the pagefile-backed mapping wname of size bytes (zero-filled)
+ * exclusively and map a read/write view of all of it. PP_EEXIST if the
+ * name is taken, by a mapping or by another kind of kernel object;
+ * otherwise the mapped OS error. On success *map and *view belong to the
+ * caller (UnmapViewOfFile, CloseHandle). */
+pp_status pp__win_map_create(const wchar_t *wname, uint64_t size, HANDLE *map, void **view);
+
 /* Mark the procpool record that starts the mapping wname unlinked: its
  * first word must be magic, its LONG flag sits at unlinked_off. PP_OK
  * also when the mapping is absent (never created, or its last handle

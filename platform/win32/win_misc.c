@@ -197,29 +197,6 @@ pp_status pp__win_object_name(const char *kind, const char *name, wchar_t *out)
     return PP_OK;
 }
 
-pp_status pp__win_mark_unlinked(const wchar_t *wname, uint32_t magic, size_t unlinked_off)
-{
-    unsigned char *view;
-    pp_status st = PP_OK;
-    HANDLE map;
-
-    map = OpenFileMappingW(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, wname);
-    if (map == NULL)
-        return GetLastError() == ERROR_FILE_NOT_FOUND ? PP_OK : pp__win_fail_last();
-    view = (unsigned char *)MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (view == NULL) {
-        st = pp__win_fail_last();
-    } else {
-        if (*(const volatile uint32_t *)view == magic)
-            InterlockedExchange((volatile LONG *)(view + unlinked_off), 1);
-        else
-            st = PP_EINVAL;
-        UnmapViewOfFile(view);
-    }
-    CloseHandle(map);
-    return st;
-}
-
 DWORD pp__win_wait(HANDLE h, int64_t timeout_ms)
 {
     /* One hour per wait: DWORD timeouts top out at ~49 days (0xFFFFFFFF

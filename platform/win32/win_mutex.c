@@ -130,41 +130,13 @@ static pp_status pp__win_new_mutex(HANDLE *out, uint64_t *gen)
     return pp__plat_fail(ERROR_ALREADY_EXISTS);
 }
 
-/* Exclusive creation of the name record. */
-static pp_status pp__win_new_record(const wchar_t *wname, HANDLE *map, pp__win_lock_rec **rec)
-{
-    HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
-                                  (DWORD)sizeof(pp__win_lock_rec), wname);
-    DWORD err = GetLastError();
-
-    if (h == NULL) {
-        /* A mutex, event... already uses this name: taken, too. */
-        if (err == ERROR_INVALID_HANDLE) {
-            pp__plat_set_os_error((long)err);
-            return PP_EEXIST;
-        }
-        return pp__plat_fail((long)err);
-    }
-    if (err == ERROR_ALREADY_EXISTS) {
-        CloseHandle(h);
-        return pp__plat_fail((long)err);
-    }
-    *rec = (pp__win_lock_rec *)MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
-    if (*rec == NULL) {
-        pp_status st = pp__win_fail_last();
-        CloseHandle(h);
-        return st;
-    }
-    *map = h;
-    return PP_OK;
-}
-
 pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
 {
     wchar_t wname[PP__WIN_OBJNAME_MAX];
     pp__plat_mutex *m;
     pp_status st;
     uint64_t gen = 0;
+    void *view;
 
     if (out == NULL)
         return PP_EINVAL;
@@ -175,9 +147,11 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
     if (m == NULL)
         return PP_ENOMEM;
     /* Name first: it is what makes creation exclusive. */
-    st = pp__win_new_record(wname, &m->rec_map, &m->rec);
-    if (st == PP_OK)
+    st = pp__win_map_create(wname, sizeof(pp__win_lock_rec), &m->rec_map, &view);
+    if (st == PP_OK) {
+        m->rec = (pp__win_lock_rec *)view;
         st = pp__win_new_mutex(&m->h, &gen);
+    }
     if (st != PP_OK) {
         pp__win_drop_name(m);
         free(m);

@@ -245,6 +245,16 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
     return st;
 }
 
+/* Stored for the contract's sake: every Windows worker is spawned, and
+ * the core runs the entry itself when pp__plat_role_detect() reports
+ * PP__ROLE_WORKER (no zygote or fork server exists to call it). */
+static pp__plat_entry_fn pp__win_entry;
+
+void pp__plat_set_worker_entry(pp__plat_entry_fn fn)
+{
+    pp__win_entry = fn;
+}
+
 static LPTOP_LEVEL_EXCEPTION_FILTER pp__win_prev_filter;
 
 /* Last stop of an unhandled exception (access violation...) in a worker:

@@ -70,7 +70,6 @@ pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out)
     pp__win_shm_hdr *hdr;
     pp_status st;
     HANDLE map;
-    DWORD err;
     void *view;
 
     if (out == NULL || !pp__win_shm_size_ok(size))
@@ -78,27 +77,9 @@ pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out)
     st = pp__win_shm_name(name, wname);
     if (st != PP_OK)
         return st;
-    map = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(total >> 32),
-                             (DWORD)(total & 0xffffffffu), wname);
-    err = GetLastError();
-    if (map == NULL) {
-        /* A mutex, event... already uses this name. */
-        if (err == ERROR_INVALID_HANDLE) {
-            pp__plat_set_os_error((long)err);
-            return PP_EEXIST;
-        }
-        return pp__plat_fail((long)err);
-    }
-    if (err == ERROR_ALREADY_EXISTS) {
-        CloseHandle(map);
-        return pp__plat_fail((long)err);
-    }
-    view = MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, (SIZE_T)total);
-    if (view == NULL) {
-        st = pp__win_fail_last();
-        CloseHandle(map);
+    st = pp__win_map_create(wname, total, &map, &view);
+    if (st != PP_OK)
         return st;
-    }
     hdr = (pp__win_shm_hdr *)view;
     hdr->magic = PP__WIN_SHM_MAGIC;
     hdr->version = PP__WIN_SHM_VERSION;
