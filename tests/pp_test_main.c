@@ -29,6 +29,7 @@
     X(platform)                                                                                    \
     X(pool)                                                                                        \
     X(share)                                                                                       \
+    X(supervise)                                                                                   \
     X(values)
 
 #define PP_TEST_DECLARE(name) void pp_test_suite_##name(void);

@@ -70,6 +70,13 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SHARE(t_inherited),
     PP_SKIP_WIN_SHARE(t_attach_cached),
     PP_SKIP_WIN_SHARE(t_destroy_while_held),
+/* supervise: the same for the supervision tests. */
+#define PP_SKIP_WIN_SUPERVISE(t)                                                                   \
+    {"supervise", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                        \
+    {                                                                                              \
+        "supervise", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                 \
+    }
+    PP_SKIP_WIN_SUPERVISE(t_broken_pool_fails_everything),
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,

@@ -29,6 +29,18 @@ static pp__chunk *queue_pop(pp_pool *p)
     return c;
 }
 
+/* Fail and free a list of chunks (a broken pool keeps nothing queued). */
+static void fail_list_locked(pp__chunk *list, pp_status st, const char *msg)
+{
+    while (list != NULL) {
+        pp__chunk *next = list->next;
+        list->next = NULL;
+        pp__chunk_fail_locked(list, st, 0, msg);
+        pp__chunk_free(list);
+        list = next;
+    }
+}
+
 void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
 {
     pp__chunk *c, *next;
@@ -39,6 +51,11 @@ void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
         c->job = j;
         c->id = p->next_id++;
         pp__frame_set_id(&c->frame, 0, c->id);
+        if (p->broken != PP_OK) {
+            /* Nothing will ever run it: fail it now, never wait for it. */
+            fail_list_locked(c, p->broken, p->broken_msg);
+            continue;
+        }
         if (p->q_tail)
             p->q_tail->next = c;
         else
@@ -54,6 +71,10 @@ void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list)
 
     if (list == NULL)
         return;
+    if (p->broken != PP_OK) {
+        fail_list_locked(list, p->broken, p->broken_msg);
+        return;
+    }
     while (tail->next)
         tail = tail->next;
     tail->next = p->q_head;

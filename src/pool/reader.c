@@ -247,7 +247,9 @@ static void handle_death(pp_pool *p, pp__wslot *w)
         } else {
             describe_exit(&info, w->pid, msg, sizeof msg, &code);
             pp__chunk_fail_locked(running, PP_EWORKERDIED, code, msg);
-            pp__log(PP_LOG_WARN, "%s; starting a replacement", msg);
+            pp__log(PP_LOG_WARN, "%s; %s", msg,
+                    p->broken == PP_OK ? "starting a replacement"
+                                       : "no replacement: the pool is broken");
         }
         pp__chunk_free(running);
     }

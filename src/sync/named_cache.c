@@ -83,20 +83,23 @@ pp_status pp__named_cache_create(const pp__named_kind *kind, pp__named_cache **o
     pp__named_cache *c;
     pp_status st;
 
-    c = apr_pcalloc(mp, sizeof *c);
+    /* The cache itself is malloc'ed, not pool memory: a leak checker
+     * that does not scan APR's (possibly mmap'ed) pool memory still sees
+     * the mutex as reachable from g_caches. */
+    c = calloc(1, sizeof *c);
     if (c == NULL)
         return PP_ENOMEM;
     c->kind = kind;
     c->entries = apr_hash_make(mp);
     c->resolved = apr_hash_make(mp);
-    if (c->entries == NULL || c->resolved == NULL)
-        return PP_ENOMEM;
-    st = pp__plat_mtx_create(&c->mu);
-    if (st != PP_OK)
-        return st;
-    st = caches_track(c, 1);
+    st = c->entries != NULL && c->resolved != NULL ? pp__plat_mtx_create(&c->mu) : PP_ENOMEM;
+    if (st == PP_OK) {
+        st = caches_track(c, 1);
+        if (st != PP_OK)
+            pp__plat_mtx_destroy(c->mu);
+    }
     if (st != PP_OK) {
-        pp__plat_mtx_destroy(c->mu);
+        free(c);
         return st;
     }
     *out = c;
@@ -119,7 +122,7 @@ void pp__named_cache_shutdown(pp__named_cache *c)
     }
     caches_track(c, 0);
     pp__plat_mtx_destroy(c->mu);
-    c->mu = NULL;
+    free(c);
 }
 
 /* ------------------------------------------------ entries (mutex held) */

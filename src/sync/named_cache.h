@@ -49,9 +49,9 @@ typedef struct pp__named_cache pp__named_cache;
 /* Create the cache of one kind in the library's global pool (pp_init). */
 pp_status pp__named_cache_create(const pp__named_kind *kind, pp__named_cache **out);
 
-/* pp_shutdown: close the handles pp__named_resolve() handed out. Entries
- * still referenced by handles the user leaked stay allocated; the tables
- * go with the global pool, so the caller forgets the cache afterwards. */
+/* pp_shutdown: close the handles pp__named_resolve() handed out and free
+ * the cache. Entries still referenced by handles the user leaked stay
+ * allocated; the tables go with the global pool. */
 void pp__named_cache_shutdown(pp__named_cache *c);
 
 /*
