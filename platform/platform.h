@@ -72,6 +72,18 @@ void pp__plat_atfork_child(void (*fn)(void));
  * a worker after each task so its output is not lost on _exit). */
 void pp__plat_flush_stdio(void);
 
+/* ------------------------------------------------------------- atomics */
+
+/*
+ * Atomic operations on a 64-bit word that may live in memory shared
+ * between processes (a worker's control block). p must be 8-byte aligned.
+ * load has acquire semantics, store release, cas is sequentially
+ * consistent and returns 1 if *p was expect and is now desired, else 0.
+ */
+uint64_t pp__plat_atomic_load64(volatile uint64_t *p);
+void pp__plat_atomic_store64(volatile uint64_t *p, uint64_t v);
+int pp__plat_atomic_cas64(volatile uint64_t *p, uint64_t expect, uint64_t desired);
+
 /* ---------------------------------------------------------------- errors */
 
 /* Map a raw OS code (errno / GetLastError) to a pp_status; unknown codes

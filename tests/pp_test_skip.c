@@ -77,6 +77,9 @@ static const skip_entry g_skips[] = {
         "supervise", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                 \
     }
     PP_SKIP_WIN_SUPERVISE(t_broken_pool_fails_everything),
+    PP_SKIP_WIN_SUPERVISE(t_partial_chunk_keeps_results),
+    PP_SKIP_WIN_SUPERVISE(t_sent_to_dead_worker_runs_elsewhere),
+    PP_SKIP_WIN_SUPERVISE(t_no_stall_behind_busy_worker),
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,

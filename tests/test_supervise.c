@@ -27,6 +27,7 @@ typedef struct ctl {
     volatile int64_t gate;           /* blocking tasks run while 0 */
     volatile int64_t pid[MAX_ITEM];  /* worker pid that started item i */
     volatile int64_t runs[MAX_ITEM]; /* times item i was started */
+    volatile int64_t die_at;         /* sv_die_at: the item whose worker exits */
 } ctl;
 
 /* In a worker: the block named in the initializer's arguments. */
@@ -77,6 +78,39 @@ static int sv_quick(pp_task *t)
     return pp_values_add_int(pp_task_result(t), i);
 }
 PP_TASK_REGISTER(sv_quick)
+
+/* Item i: the worker exits (code 3) at item die_at; any other returns i,
+ * as an int (str_result 0) or as the string "r<i>". */
+static int die_at(pp_task *t, int str_result)
+{
+    char s[32];
+    int64_t i = 0;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &i) != PP_OK || i < 0 || i >= MAX_ITEM)
+        return pp_task_fail(t, 2, "sv_die_at expects an index");
+    g_ctl->runs[i]++;
+    g_ctl->pid[i] = self_pid();
+    if (i == g_ctl->die_at) {
+        fflush(stdout);
+        _Exit(3); /* no atexit handlers (nor a leak check) in a dying worker */
+    }
+    if (!str_result)
+        return pp_values_add_int(pp_task_result(t), i);
+    snprintf(s, sizeof s, "r%d", (int)i);
+    return pp_values_add_str(pp_task_result(t), s);
+}
+
+static int sv_die_at(pp_task *t)
+{
+    return die_at(t, 0);
+}
+PP_TASK_REGISTER(sv_die_at)
+
+static int sv_die_at_str(pp_task *t)
+{
+    return die_at(t, 1);
+}
+PP_TASK_REGISTER(sv_die_at_str)
 
 /* ------------------------------------------------------------- helpers */
 
@@ -179,12 +213,150 @@ static void do_broken_pool_fails_everything(int m)
     fixture_close(&f);
 }
 
+/*
+ * A worker killed while idle, and work submitted at once: the work was
+ * sent to a dead worker that never read it. It must run elsewhere and
+ * succeed, not fail with PP_EWORKERDIED.
+ */
+static void do_sent_to_dead_worker_runs_elsewhere(int m)
+{
+    pp_values *one = indices(1), *res = NULL;
+    pp_error e;
+    fixture f;
+    int round, died = 0;
+
+    fixture_open(&f, m, 1);
+    for (round = 0; round < 10; round++) {
+        int64_t pid;
+        f.c->pid[0] = 0;
+        PP_ASSERT_STATUS_FATAL(pp_apply(f.pool, sv_quick, one, &res, NULL), PP_OK);
+        pp_values_destroy(res);
+        pid = f.c->pid[0];
+        CU_ASSERT_FATAL(pid != 0);
+        pp_test_kill_pid(pid); /* idle, and nothing sent yet */
+        memset(&e, 0, sizeof e);
+        if (pp_apply(f.pool, sv_quick, one, &res, &e) != PP_OK) {
+            died++;
+            PP_ASSERT_MSG(0, "round %d: a task that never ran failed: %s (%s)", round,
+                          pp_err_name(e.status), e.message);
+        }
+        pp_values_destroy(res);
+        res = NULL;
+    }
+    CU_ASSERT_EQUAL(died, 0);
+    pp_values_destroy(one);
+    fixture_close(&f);
+}
+
+/*
+ * Head-of-line: one worker runs a task that does not end until the test
+ * says so; short tasks submitted after it must all run on the other
+ * worker instead of waiting behind it.
+ */
+static void do_no_stall_behind_busy_worker(int m)
+{
+    pp_values *args = indices(1), *q = NULL;
+    pp_result *blocker = NULL, *rs[8];
+    int64_t bpid;
+    fixture f;
+    int i;
+
+    fixture_open(&f, m, 2);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, sv_gated, args, NULL, &blocker), PP_OK);
+    bpid = started_pid(&f, 0);
+    CU_ASSERT_FATAL(bpid != 0);
+    for (i = 0; i < 8; i++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&q, "l", (int64_t)(10 + i)), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, sv_quick, q, NULL, &rs[i]), PP_OK);
+        pp_values_destroy(q);
+    }
+    for (i = 0; i < 8; i++) {
+        PP_ASSERT_MSG(pp_result_wait(rs[i], 20000 * pp_test_timeout_mult()) == PP_OK,
+                      "short task %d waited behind the blocked worker (never ran elsewhere)", i);
+        CU_ASSERT(f.c->pid[10 + i] != bpid);
+        pp_result_release(rs[i]);
+    }
+    f.c->gate = 1;
+    PP_ASSERT_STATUS(pp_result_get(blocker, WAIT_MS, NULL), PP_OK);
+    pp_result_release(blocker);
+    pp_values_destroy(args);
+    fixture_close(&f);
+}
+
+/*
+ * A worker dies in the middle of a chunk: the items it finished keep
+ * their results, the item it was running fails with PP_EWORKERDIED (its
+ * exit code in the error), the items it never started run on another
+ * worker. Nothing runs twice.
+ */
+static void check_partial_chunk(int m, pp_task_fn fn, int str_result)
+{
+    const int n = 10, dies = 5;
+    pp_submit_options so;
+    pp_values *items = indices(n);
+    const pp_values *v;
+    const pp_error *e;
+    pp_result *r = NULL;
+    fixture f;
+    int i;
+
+    fixture_open(&f, m, 1);
+    f.c->die_at = dies;
+    memset(&so, 0, sizeof so);
+    so.chunksize = (size_t)n; /* one chunk */
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, fn, items, &so, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    for (i = 0; i < n; i++) {
+        pp_status st = pp_result_item(r, (size_t)i, &v, &e);
+        PP_ASSERT_MSG(f.c->runs[i] == 1, "item %d ran %d times", i, (int)f.c->runs[i]);
+        if (i == dies) {
+            PP_ASSERT_MSG(st == PP_EWORKERDIED, "item %d: %s", i, pp_err_name(st));
+            if (e != NULL) {
+                CU_ASSERT_EQUAL(e->code, 3);
+                PP_ASSERT_MSG(strstr(e->message, "exited with code 3") != NULL, "message: %s",
+                              e->message);
+            }
+            continue;
+        }
+        PP_ASSERT_MSG(st == PP_OK, "item %d (%s): %s", i, i < dies ? "finished" : "never started",
+                      pp_err_name(st));
+        if (st == PP_OK && !str_result) {
+            int64_t x = -1;
+            PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+            CU_ASSERT_EQUAL(x, i);
+        } else if (st == PP_OK) {
+            const char *s = NULL;
+            char want[32];
+            snprintf(want, sizeof want, "r%d", i);
+            PP_ASSERT_STATUS(pp_values_get_str(v, 0, &s), PP_OK);
+            CU_ASSERT(s != NULL && strcmp(s, want) == 0);
+        }
+    }
+    /* the items after the death ran in the replacement */
+    CU_ASSERT(f.c->pid[dies + 1] != 0 && f.c->pid[dies + 1] != f.c->pid[dies - 1]);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    fixture_close(&f);
+}
+
+static void do_partial_chunk_keeps_results(int m)
+{
+    check_partial_chunk(m, sv_die_at, 0); /* int in, int out: scalar columns */
+    check_partial_chunk(m, sv_die_at_str, 1);
+}
+
 PP_TEST_PER_METHOD(broken_pool_fails_everything)
+PP_TEST_PER_METHOD(partial_chunk_keeps_results)
+PP_TEST_PER_METHOD(sent_to_dead_worker_runs_elsewhere)
+PP_TEST_PER_METHOD(no_stall_behind_busy_worker)
 
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(broken_pool_fails_everything, 180),
+    PP_TEST_METHODS(partial_chunk_keeps_results, 120),
+    PP_TEST_METHODS(sent_to_dead_worker_runs_elsewhere, 180),
+    PP_TEST_METHODS(no_stall_behind_busy_worker, 120),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -183,6 +183,27 @@ void pp__plat_flush_stdio(void)
     fflush(NULL);
 }
 
+/* The word is a plain uint64_t in the contract (shared memory laid out by
+ * the core); C11 atomics apply to _Atomic objects, which on every ABI we
+ * build for have the size and alignment of the plain type, and are lock-
+ * free for 8 bytes (checked below), so they work across processes. */
+_Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic word layout");
+
+uint64_t pp__plat_atomic_load64(volatile uint64_t *p)
+{
+    return atomic_load_explicit((volatile _Atomic uint64_t *)p, memory_order_acquire);
+}
+
+void pp__plat_atomic_store64(volatile uint64_t *p, uint64_t v)
+{
+    atomic_store_explicit((volatile _Atomic uint64_t *)p, v, memory_order_release);
+}
+
+int pp__plat_atomic_cas64(volatile uint64_t *p, uint64_t expect, uint64_t desired)
+{
+    return atomic_compare_exchange_strong((volatile _Atomic uint64_t *)p, &expect, desired);
+}
+
 void pp__plat_exit(int code)
 {
     /* _exit: a forked worker must not run the parent's atexit handlers or

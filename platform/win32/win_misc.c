@@ -152,6 +152,24 @@ void pp__plat_flush_stdio(void)
     fflush(NULL);
 }
 
+/* Interlocked operations are full barriers and work on memory shared
+ * between processes (a mapped view). */
+uint64_t pp__plat_atomic_load64(volatile uint64_t *p)
+{
+    return (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)p, 0, 0);
+}
+
+void pp__plat_atomic_store64(volatile uint64_t *p, uint64_t v)
+{
+    (void)InterlockedExchange64((volatile LONG64 *)p, (LONG64)v);
+}
+
+int pp__plat_atomic_cas64(volatile uint64_t *p, uint64_t expect, uint64_t desired)
+{
+    return (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)p, (LONG64)desired,
+                                                  (LONG64)expect) == expect;
+}
+
 /*
  * TerminateProcess(GetCurrentProcess()) rather than ExitProcess(): the
  * contract is POSIX _exit(). ExitProcess runs DLL_PROCESS_DETACH of every

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "values/tuple.h"
 
 #define WINDOW         64u           /* chunks outstanding per worker, at most */
 #define PREFETCH_NS    2000000       /* queue ~2 ms of work ahead of a busy worker */
@@ -49,8 +50,6 @@ void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
         next = c->next;
         c->next = NULL;
         c->job = j;
-        c->id = p->next_id++;
-        pp__frame_set_id(&c->frame, 0, c->id);
         if (p->broken != PP_OK) {
             /* Nothing will ever run it: fail it now, never wait for it. */
             fail_list_locked(c, p->broken, p->broken_msg);
@@ -95,13 +94,18 @@ void pp__fail_queue_locked(pp_pool *p, pp_status st, const char *msg)
 
 /* -------------------------------------------------------------- dispatch */
 
+static int idle_locked(const pp_pool *p, const pp__wslot *w)
+{
+    return w->state == W_READY && w->ninflight == 0 && !w->quit_sent &&
+           (p->maxtasks == 0 || w->sent < p->maxtasks);
+}
+
 static int any_idle_worker_locked(const pp_pool *p)
 {
     int i;
 
     for (i = 0; i < p->n; i++) {
-        if (p->w[i].state == W_READY && p->w[i].ninflight == 0 && !p->w[i].quit_sent &&
-            (p->maxtasks == 0 || p->w[i].sent < p->maxtasks))
+        if (idle_locked(p, &p->w[i]))
             return 1;
     }
     return 0;
@@ -160,6 +164,11 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
     pp__buf_reset(out);
     while (p->q_head != NULL && slot_can_take(p, w, p->q_head)) {
         c = queue_pop(p);
+        /* Ids grow with every send, also for a chunk sent again after it
+         * was taken back or its worker died: the control block's gate
+         * (pool/wctl.h) relies on it. */
+        c->id = p->next_id++;
+        pp__frame_set_id(&c->frame, 0, c->id);
         if (pp__buf_put(out, c->frame.data, c->frame.len) != PP_OK) {
             pp__queue_push_front_locked(p, c);
             break;
@@ -218,6 +227,63 @@ void pp__pump_all_locked(pp_pool *p)
                 pp__pump_locked(p, w);
         }
     }
+    pp__balance_locked(p);
+}
+
+/* Take back from v the chunks it was sent ahead and has not started (the
+ * control block's gate decides, pool/wctl.h), to the front of the queue.
+ * Returns how many. */
+static unsigned take_back_locked(pp_pool *p, pp__wslot *v)
+{
+    pp__chunk *c, **link, *taken = NULL, **tail = &taken;
+    uint64_t bound;
+    unsigned n = 0;
+
+    if (v->state != W_READY || v->ninflight < 2 || v->ctl == NULL)
+        return 0;
+    if (!pp__wctl_revoke(v->ctl, v->inflight_tail->id, &bound))
+        return 0;
+    /* ids up to bound: started (the one running) or finished */
+    link = &v->inflight;
+    v->inflight_tail = NULL;
+    while ((c = *link) != NULL) {
+        if (c->id > bound) {
+            *link = c->next;
+            c->next = NULL;
+            *tail = c;
+            tail = &c->next;
+            v->ninflight--;
+            v->inflight_bytes -= c->frame.len;
+            v->sent--;
+            n++;
+        } else {
+            v->inflight_tail = c;
+            link = &c->next;
+        }
+    }
+    pp__queue_push_front_locked(p, taken);
+    return n;
+}
+
+void pp__balance_locked(pp_pool *p)
+{
+    int i, k, best;
+
+    /* Each pass gives one idle worker the backlog of the busiest one. */
+    for (k = 0; k < p->n && p->q_head == NULL && any_idle_worker_locked(p); k++) {
+        best = -1;
+        for (i = 0; i < p->n; i++) {
+            if (p->w[i].state == W_READY && p->w[i].ninflight >= 2 &&
+                (best < 0 || p->w[i].ninflight > p->w[best].ninflight))
+                best = i;
+        }
+        if (best < 0 || take_back_locked(p, &p->w[best]) == 0)
+            return;
+        for (i = 0; i < p->n && p->q_head != NULL; i++) {
+            if (idle_locked(p, &p->w[i]))
+                pp__pump_locked(p, &p->w[i]);
+        }
+    }
 }
 
 void pp__pump_all(pp_pool *p)
@@ -266,4 +332,66 @@ void pp__break_pool_locked(pp_pool *p, pp_status st, const char *msg)
     pp__fail_queue_locked(p, st, p->broken_msg);
     pp__plat_cond_broadcast(p->core->cond);
     pp__plat_cond_signal(p->sup_cond);
+}
+
+/* ------------------------------------------------------------ chunk tail */
+
+pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
+{
+    const uint8_t *payload = c->frame.data + PP__FRAME_HDR, *skip;
+    size_t len = c->frame.len - PP__FRAME_HDR, fnref_end, args_at, at;
+    int column = (c->frame.data[9] & PP__FLAG_SCALARS) != 0;
+    uint16_t count = (uint16_t)(c->count - from);
+    pp__chunk *t;
+    uint64_t first;
+    pp_status st;
+    unsigned i;
+    pp__rd rd;
+
+    *out = NULL;
+    if (from >= c->count)
+        return PP_EINVAL;
+    /* TASK payload (wire/msg.h): fnref, u64 first, then the arguments:
+     * with scalar columns u8 type + 8 bytes per item, else a tuple each. */
+    pp__rd_init(&rd, payload, len);
+    st = pp__fnref_skip(&rd);
+    fnref_end = rd.pos;
+    if (st == PP_OK)
+        st = pp__rd_u64(&rd, &first);
+    if (st == PP_OK && column)
+        st = pp__rd_take(&rd, 1 + (size_t)from * 8, &skip);
+    for (i = 0; st == PP_OK && !column && i < from; i++)
+        st = pp__values_skip(&rd);
+    if (st != PP_OK)
+        return PP_EPROTO; /* our own frame: cannot happen */
+    args_at = rd.pos;
+
+    t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return PP_ENOMEM;
+    pp__buf_init(&t->frame);
+    t->job = c->job;
+    t->first = c->first + from;
+    t->count = count;
+    st = pp__buf_reserve(&t->frame, PP__FRAME_HDR + fnref_end + 8 + 1 + (len - args_at));
+    if (st == PP_OK)
+        st = pp__frame_begin(&t->frame, PP__MSG_TASK, count, 0, &at);
+    if (st == PP_OK)
+        st = pp__buf_put(&t->frame, payload, fnref_end);
+    if (st == PP_OK)
+        st = pp__buf_put_u64(&t->frame, first + from);
+    if (st == PP_OK && column) {
+        pp__frame_set_flags(&t->frame, at, PP__FLAG_SCALARS);
+        st = pp__buf_put_u8(&t->frame, payload[fnref_end + 8]); /* the column's type */
+    }
+    if (st == PP_OK)
+        st = pp__buf_put(&t->frame, payload + args_at, len - args_at);
+    if (st == PP_OK)
+        st = pp__frame_end(&t->frame, at);
+    if (st != PP_OK) {
+        pp__chunk_free(t);
+        return st;
+    }
+    *out = t;
+    return PP_OK;
 }

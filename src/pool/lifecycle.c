@@ -41,20 +41,19 @@ static pp_status encode_hello(pp_pool *p, const pp_pool_options *o)
 {
     pp__fnref ref;
     pp_status st;
-    size_t at;
 
     st = pp__fnref_make(o->initializer, p->method == PP__START_FORK, &ref);
     if (st != PP_OK)
         return st;
-    st = pp__frame_begin(&p->hello, PP__MSG_HELLO, 0, 0, &at);
-    if (st == PP_OK)
-        st = pp__buf_put_u32(&p->hello, p->maxtasks);
+    /* The payload all workers share; each gets its control block's name
+     * after it (launch_worker). */
+    st = pp__buf_put_u32(&p->hello, p->maxtasks);
     if (st == PP_OK)
         st = pp__fnref_encode(&ref, &p->hello);
     if (st == PP_OK)
         st = pp__values_encode(o->initargs, &p->hello);
-    if (st == PP_OK)
-        st = pp__frame_end(&p->hello, at);
+    if (st == PP_OK && p->hello.len > PP__FRAME_MAX - 1 - PP_NAME_MAX)
+        st = PP_ETOOBIG;
     return st;
 }
 

@@ -24,6 +24,7 @@
 #include "wire/buf.h"
 #include "wire/frame.h"
 #include "wire/msg.h"
+#include "pool/wctl.h"
 
 /* Synchronisation shared by a pool and its results. */
 typedef struct pp__core {
@@ -129,6 +130,10 @@ typedef struct pp__wslot {
     int state;
     pp__plat_proc *proc;
     pp__plat_chan *chan;
+    pp__plat_shm *ctl_shm; /* the control block (pool/wctl.h) */
+    pp__wctl *ctl;
+    char ctl_name[PP__NAME_BUF];
+    int ctl_linked; /* ctl_name still exists (it is removed at READY) */
     pp__plat_thread *reader;
     uint64_t pid;
     pp__chunk *inflight, *inflight_tail; /* sent, result not yet back */
@@ -153,7 +158,7 @@ struct pp_pool {
     int method;
     uint32_t maxtasks;
     size_t chunksize;
-    pp__buf hello; /* encoded HELLO frame, sent to every worker */
+    pp__buf hello; /* HELLO payload every worker gets (wire/msg.h) */
     pp__plat_launcher *launcher;
     pp__wslot *w;
     pp__chunk *q_head, *q_tail;
@@ -213,8 +218,9 @@ void pp__chunk_free(pp__chunk *c);
 void pp__report_unobserved(struct pp_result *j);
 
 /* ----------------------------------------------------------- dispatch.c */
-/* Give the chunks of list (in order) to job j and their ids (in queue
- * order), and append them to the queue. Caller holds the mutex. */
+/* Give the chunks of list (in order) to job j and append them to the
+ * queue (a broken pool fails them instead). Ids are given at each send.
+ * Caller holds the mutex. */
 void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j);
 /* Put a list of chunks back at the front, keeping their order. */
 void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list);
@@ -224,6 +230,13 @@ void pp__fail_queue_locked(pp_pool *p, pp_status st, const char *msg);
 void pp__pump_locked(pp_pool *p, pp__wslot *w);
 void pp__pump_all_locked(pp_pool *p);
 void pp__pump_all(pp_pool *p);
+/* With nothing queued and a worker idle, take back chunks that busy
+ * workers were sent ahead and have not started, and give them to the
+ * idle ones (no work waits behind a long task). */
+void pp__balance_locked(pp_pool *p);
+/* A new chunk for items from..count-1 of c (same job, function and
+ * arguments): what is left of a chunk whose worker died at item from-1. */
+pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out);
 /* When the pool is closed and the queue is empty, idle workers may go. */
 void pp__maybe_quit_workers_locked(pp_pool *p);
 /* A submitting call has ended (p->feeding was counted up by submit.c):

@@ -77,7 +77,7 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
 }
 
 /* Encoded outcome of a task that returned one scalar: status, code, tuple. */
-#define SCALAR_OUTCOME (4 + 4 + PP__VALUES_HDR + 9)
+#define SCALAR_OUTCOME PP__SCALAR_OUTCOME
 static const uint8_t zero8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 
 /* RESULT payload in the scalar-column form (codec.h): every item
@@ -103,7 +103,7 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd)
  * is taken directly; any other success is kept encoded (a copy of the
  * payload, made at the first such result) and decoded when read. */
 static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *payload,
-                                      uint32_t len)
+                                      uint32_t len, size_t n)
 {
     char msg[PP__ERRMSG_MAX + 1];
     pp__rawbuf *buf = NULL;
@@ -115,7 +115,7 @@ static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *p
     pp__rd one;
     int code;
 
-    for (i = 0; i < c->count && st == PP_OK; i++) {
+    for (i = 0; i < n && st == PP_OK; i++) {
         if (pp__rd_left(rd) >= SCALAR_OUTCOME && memcmp(rd->p + rd->pos, zero8, 8) == 0) {
             pp__rd_init(&one, rd->p + rd->pos + 8, SCALAR_OUTCOME - 8);
             if (pp__values_peek_scalar(&one, &type, &bits)) {
@@ -151,7 +151,7 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
     st = (h->flags & PP__FLAG_SCALARS) ? read_result_column(c, &rd)
-                                       : read_result_outcomes(c, &rd, payload, h->length);
+                                       : read_result_outcomes(c, &rd, payload, h->length, c->count);
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
     if (st != PP_OK)
@@ -190,8 +190,20 @@ static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
         return st;
     w->pid = pid;
     w->init_reported = 1;
+    /* The worker has opened its control block (or never will): the name
+     * is not needed any more, and must not outlive us. */
+    if (w->ctl_linked) {
+        (void)pp__plat_shm_unlink(w->ctl_name);
+        w->ctl_linked = 0;
+    }
     if (p->creating)
         p->init_pending--;
+    if (ist == PP_ESPAWN) {
+        snprintf(line, sizeof line, "worker %llu could not start: %s", (unsigned long long)pid,
+                 msg);
+        pp__start_failed_locked(p, line);
+        return PP_OK; /* the worker exits by itself */
+    }
     if (ist != PP_OK) {
         snprintf(line, sizeof line, "initializer failed in worker %llu: %s (code %d)",
                  (unsigned long long)pid, msg, code);
@@ -217,13 +229,70 @@ static void describe_exit(const pp__exit_info *e, uint64_t pid, char *buf, size_
     }
 }
 
-/* The worker's channel hit EOF: collect its exit status, fail the chunk
- * it was running, give the rest back to the queue. */
+/* Items of a dead worker's chunk that finished and whose outcomes it kept
+ * in its control block: they keep their results. Returns how many were
+ * applied (fewer than kept if the bytes are not what a worker writes). */
+static unsigned apply_kept(pp__chunk *c, const pp__wctl *ctl, const pp__wctl_progress *pr)
+{
+    uint8_t *copy;
+    unsigned n = 0;
+    pp__rd rd;
+
+    if (pr->kept == 0 || pr->bytes == 0)
+        return 0;
+    copy = malloc(pr->bytes); /* a stable copy: nothing else reads shared memory */
+    if (copy == NULL)
+        return 0;
+    memcpy(copy, pp__wctl_area(ctl), pr->bytes);
+    pp__rd_init(&rd, copy, pr->bytes);
+    if (read_result_outcomes(c, &rd, copy, (uint32_t)pr->bytes, pr->kept) == PP_OK &&
+        pp__rd_left(&rd) == 0)
+        n = pr->kept;
+    free(copy);
+    return n;
+}
+
+/*
+ * The chunk a worker had started when it died: items that finished keep
+ * their outcomes (kept in the control block), the item it was running
+ * fails with PP_EWORKERDIED, items it never started go back to the queue
+ * in a chunk of their own (*tail; NULL if none or no memory, then they
+ * fail too). Caller holds the mutex.
+ */
+static void settle_started_locked(pp_pool *p, pp__wslot *w, pp__chunk *c,
+                                  const pp__wctl_progress *pr, const char *died, int code,
+                                  pp__chunk **tail)
+{
+    char msg[PP__ERRMSG_MAX + 1];
+    unsigned i, kept, next, done = pr->done < c->count ? pr->done : c->count;
+    const char *why = p->state == P_TERMINATING ? "pool was terminated" : died;
+    pp_status st = p->state == P_TERMINATING ? PP_ETERMINATED : PP_EWORKERDIED;
+
+    *tail = NULL;
+    kept = apply_kept(c, w->ctl, pr);
+    if (kept < done) {
+        snprintf(msg, sizeof msg, "the task finished, but its result was lost: %s", died);
+        for (i = kept; i < done; i++)
+            pp__item_fail(c->job, c->first + i, PP_EWORKERDIED, code, msg);
+    }
+    next = done;
+    if (pr->running && next < c->count)
+        pp__item_fail(c->job, c->first + next++, st, st == PP_EWORKERDIED ? code : 0, why);
+    if (next < c->count && (p->state == P_TERMINATING || pp__chunk_tail(c, next, tail) != PP_OK))
+        pp__job_fail_range_locked(c->job, c->first + next, c->first + c->count, st, why);
+    else
+        pp__job_after_items_locked(c->job);
+}
+
+/* The worker's channel hit EOF: collect its exit status; settle the chunk
+ * it had started (above); chunks it was sent but never started go back to
+ * the queue (they fail only if the pool is terminated or broken). */
 static void handle_death(pp_pool *p, pp__wslot *w)
 {
+    pp__wctl_progress pr;
     pp__exit_info info;
     char msg[160];
-    pp__chunk *running, *rest;
+    pp__chunk *running, *rest, *tail = NULL;
     int code = 0;
 
     /* Bounded: a worker that closed its channel but lingers is killed. */
@@ -235,23 +304,32 @@ static void handle_death(pp_pool *p, pp__wslot *w)
 
     pp__plat_mtx_lock(p->core->mu);
     w->exit = info;
+    memset(&pr, 0, sizeof pr);
+    if (w->ctl != NULL)
+        pp__wctl_read(w->ctl, &pr);
     running = w->inflight;
-    rest = running ? running->next : NULL;
     w->inflight = w->inflight_tail = NULL;
     w->ninflight = 0;
     w->inflight_bytes = 0;
-    if (running != NULL) {
+    describe_exit(&info, w->pid, msg, sizeof msg, &code);
+    /* The worker runs its chunks in order: only the first can have been
+     * started (ids up to the gate's bound), and every earlier one has
+     * been answered. */
+    if (running != NULL && running->id <= pr.bound) {
+        rest = running->next;
         running->next = NULL;
-        if (p->state == P_TERMINATING) {
-            pp__chunk_fail_locked(running, PP_ETERMINATED, 0, "pool was terminated");
-        } else {
-            describe_exit(&info, w->pid, msg, sizeof msg, &code);
-            pp__chunk_fail_locked(running, PP_EWORKERDIED, code, msg);
+        settle_started_locked(p, w, running, &pr, msg, code, &tail);
+        pp__chunk_free(running);
+        if (tail != NULL) {
+            tail->next = rest;
+            rest = tail;
+        }
+        if (p->state != P_TERMINATING)
             pp__log(PP_LOG_WARN, "%s; %s", msg,
                     p->broken == PP_OK ? "starting a replacement"
                                        : "no replacement: the pool is broken");
-        }
-        pp__chunk_free(running);
+    } else {
+        rest = running; /* none started: all of them run elsewhere */
     }
     if (p->state == P_TERMINATING) {
         while (rest != NULL) {
@@ -267,7 +345,6 @@ static void handle_death(pp_pool *p, pp__wslot *w)
         /* Died before it could report: crash in the initializer, or in
          * main() before pp_init() of a spawned worker. */
         char line[200];
-        describe_exit(&info, w->pid, msg, sizeof msg, &code);
         snprintf(line, sizeof line, "a worker died while starting (%s)", msg);
         pp__start_failed_locked(p, line);
     }
@@ -305,6 +382,8 @@ void pp__reader_thread_main(void *arg)
         /* Batch: finish every frame already buffered before writing more. */
         if (st == PP_OK && !pp__reader_buffered(&rd)) {
             pp__pump_locked(p, w);
+            if (w->ninflight == 0)
+                pp__balance_locked(p); /* nothing queued for it: help others */
             pp__maybe_quit_workers_locked(p);
         }
         pp__plat_mtx_unlock(p->core->mu);

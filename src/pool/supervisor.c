@@ -37,16 +37,74 @@ void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j)
 /* Launch a worker process for slot w and send it HELLO. Called on the
  * supervisor thread without the mutex; the reader thread is started by
  * the caller under the mutex (attach_reader_locked). */
+/* The worker's control block: a fresh shm block under a fresh name; its
+ * name goes to the worker in HELLO and is removed once the worker has
+ * opened it (READY), or when the slot is reaped. */
+static pp_status ctl_create(pp__wslot *w)
+{
+    pp_status st = PP_EEXIST;
+    int tries;
+
+    for (tries = 0; tries < 8 && st == PP_EEXIST; tries++) {
+        st = pp__name_generate(w->ctl_name);
+        if (st == PP_OK)
+            st = pp__plat_shm_create(w->ctl_name, PP__WCTL_SIZE, &w->ctl_shm);
+    }
+    if (st != PP_OK)
+        return st;
+    w->ctl_linked = 1;
+    w->ctl = pp__plat_shm_ptr(w->ctl_shm);
+    pp__wctl_init(w->ctl);
+    return PP_OK;
+}
+
+static void ctl_release(pp__wslot *w)
+{
+    if (w->ctl_linked)
+        (void)pp__plat_shm_unlink(w->ctl_name);
+    w->ctl_linked = 0;
+    pp__plat_shm_close(w->ctl_shm);
+    w->ctl_shm = NULL;
+    w->ctl = NULL;
+}
+
+/* HELLO: the pool's payload, then this worker's control block name. */
+static pp_status send_hello(pp_pool *p, pp__wslot *w)
+{
+    size_t n = strlen(w->ctl_name), at;
+    pp__buf f;
+    pp_status st;
+
+    pp__buf_init(&f);
+    st = pp__frame_begin(&f, PP__MSG_HELLO, 0, 0, &at);
+    if (st == PP_OK)
+        st = pp__buf_put(&f, p->hello.data, p->hello.len);
+    if (st == PP_OK)
+        st = pp__buf_put_u8(&f, (uint8_t)n);
+    if (st == PP_OK)
+        st = pp__buf_put(&f, w->ctl_name, n);
+    if (st == PP_OK)
+        st = pp__frame_end(&f, at);
+    if (st == PP_OK)
+        st = pp__plat_chan_write(w->chan, f.data, f.len);
+    pp__buf_free(&f);
+    return st;
+}
+
 static pp_status launch_worker(pp_pool *p, pp__wslot *w)
 {
     pp_status st;
 
+    st = ctl_create(w);
+    if (st != PP_OK)
+        return st;
     st = pp__plat_launcher_start(p->launcher, &w->proc, &w->chan);
     if (st == PP_OK)
-        st = pp__plat_chan_write(w->chan, p->hello.data, p->hello.len);
+        st = send_hello(p, w);
     if (st != PP_OK) {
         pp__plat_chan_close(w->chan);
         pp__plat_proc_release(w->proc);
+        ctl_release(w);
         w->chan = NULL;
         w->proc = NULL;
     }
@@ -68,6 +126,7 @@ static pp_status attach_reader_locked(pp_pool *p, pp__wslot *w)
         w->state = W_EMPTY;
         pp__plat_chan_close(w->chan);
         pp__plat_proc_release(w->proc);
+        ctl_release(w);
         w->chan = NULL;
         w->proc = NULL;
         return st;
@@ -91,6 +150,7 @@ static void reap_worker(pp__wslot *w)
     pp__plat_thread_join(w->reader);
     pp__plat_chan_close(w->chan);
     pp__plat_proc_release(w->proc);
+    ctl_release(w);
     w->reader = NULL;
     w->chan = NULL;
     w->proc = NULL;

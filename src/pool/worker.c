@@ -16,6 +16,7 @@
 #include "wire/msg.h"
 #include "values/value_internal.h"
 #include "pool/task_internal.h"
+#include "pool/wctl.h"
 #include "pool/worker.h"
 
 /* Exit codes of a worker that stops on its own (documented in README). */
@@ -35,6 +36,8 @@ typedef struct worker {
     pp__buf out;
     uint32_t maxtasks;
     uint32_t done;
+    pp__plat_shm *ctl_shm; /* the control block (pool/wctl.h) */
+    pp__wctl *ctl;
 } worker;
 
 static pp_status send_frame(worker *w)
@@ -186,6 +189,24 @@ static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at,
     return st == PP_OK ? pp__frame_end(&w->out, at) : st;
 }
 
+/* Item i has finished: keep its outcome in the control block (wctl.h),
+ * so that it survives this process. With a column answer still possible
+ * the value is in w->rcol[i]; else the outcome is at w->out[mark..]. */
+static void keep_outcome(worker *w, uint16_t i, int rcolumn, pp_type rtype, size_t mark)
+{
+    uint8_t one[PP__SCALAR_OUTCOME];
+
+    if (!rcolumn) {
+        pp__wctl_item_done(w->ctl, i, w->out.data + mark, w->out.len - mark);
+        return;
+    }
+    memset(one, 0, 8); /* status 0, code 0 */
+    pp__st_le32(one + 8, 1);
+    one[12] = (uint8_t)rtype;
+    pp__st_le64(one + 13, w->rcol[i]);
+    pp__wctl_item_done(w->ctl, i, one, sizeof one);
+}
+
 static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *payload)
 {
     char msg[PP__ERRMSG_MAX + 1];
@@ -195,7 +216,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     uint64_t first;
     pp__fnref ref;
     pp__rd rd;
-    size_t at;
+    size_t at, mark;
     pp_task t;
     uint16_t i;
     uint8_t tag;
@@ -231,6 +252,8 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
         st = next_args(&rd, args, column, ctype);
         if (st != PP_OK)
             break;
+        pp__wctl_item_start(w->ctl, i);
+        mark = w->out.len;
         if (fst == PP_ENOTREGISTERED) {
             st = put_failure(&w->out, PP_ENOTREGISTERED, 0,
                              "task function is not registered in the worker process "
@@ -239,6 +262,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
             if (rcolumn)
                 st = put_column_outcomes(w, i, rtype);
             rcolumn = 0;
+            mark = w->out.len;
             if (st == PP_OK)
                 st = put_failure(&w->out, ast, 0, msg);
         } else {
@@ -249,10 +273,13 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
             column_note(w, &t, i, &rcolumn, &rtype);
             if (!rcolumn && was_column)
                 st = put_column_outcomes(w, i, rtype);
+            mark = w->out.len;
             if (!rcolumn && st == PP_OK)
                 st = put_outcome(w, &t, at);
             pp__values_clear(w->result);
         }
+        if (st == PP_OK)
+            keep_outcome(w, i, rcolumn, rtype, mark);
     }
     /* Task output reaches the terminal before the result: a caller that
      * prints after get() sees the task's lines first. */
@@ -266,11 +293,39 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     return st;
 }
 
+/* The name of the control block at the end of HELLO: open it. PP_EPROTO
+ * for a malformed name, else what opening it gave. */
+static pp_status open_ctl(worker *w, pp__rd *rd)
+{
+    char name[PP__NAME_BUF];
+    const uint8_t *p;
+    uint8_t n;
+    pp_status st;
+
+    st = pp__rd_u8(rd, &n);
+    if (st == PP_OK && (n == 0 || n > PP_NAME_MAX))
+        st = PP_EPROTO;
+    if (st == PP_OK)
+        st = pp__rd_take(rd, n, &p);
+    if (st != PP_OK)
+        return PP_EPROTO;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    if (memchr(p, '\0', n) != NULL || pp__name_check(name) != PP_OK)
+        return PP_EPROTO;
+    st = pp__plat_shm_open(name, &w->ctl_shm);
+    if (st != PP_OK)
+        return st;
+    w->ctl = pp__plat_shm_ptr(w->ctl_shm);
+    return pp__wctl_check(w->ctl, pp__plat_shm_size(w->ctl_shm));
+}
+
 static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len)
 {
     char msg[PP__ERRMSG_MAX + 1];
     pp_status st, fst, ast;
     pp_values *args = NULL;
+    pp_status status = PP_ETASK;
     pp__fnref ref;
     pp__rd rd;
     size_t at;
@@ -288,7 +343,17 @@ static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len
     st = pp__values_decode(&rd, &args, NULL, NULL, 0);
     if (st != PP_OK)
         return st;
-    if (fst == PP_ENOTREGISTERED) {
+    ast = open_ctl(w, &rd);
+    if (ast == PP_EPROTO || pp__rd_end(&rd) != PP_OK) {
+        pp_values_destroy(args);
+        return PP_EPROTO;
+    }
+    if (ast != PP_OK) {
+        /* Not the user's doing: a failed start, not a failed initializer. */
+        ok = 0;
+        status = PP_ESPAWN;
+        pp_task_fail(&t, ast, "the worker could not open its control block: %s", pp_strerror(ast));
+    } else if (fst == PP_ENOTREGISTERED) {
         ok = 0;
         pp_task_fail(&t, PP_ENOTREGISTERED, "initializer is not registered in the worker");
     } else if ((ast = attach_check(args, "initializer arguments", msg, sizeof msg)) != PP_OK) {
@@ -307,7 +372,7 @@ static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len
         st = pp__buf_put_u64(&w->out, pp__plat_getpid());
     if (st == PP_OK)
         st = ok ? put_failure(&w->out, PP_OK, 0, "")
-                : put_failure(&w->out, PP_ETASK, t.code, t.message);
+                : put_failure(&w->out, status, t.code, t.message);
     if (st == PP_OK)
         st = pp__frame_end(&w->out, at);
     if (st == PP_OK)
@@ -344,6 +409,8 @@ static int worker_loop(worker *w)
             return WORKER_EXIT_OK;
         if (h.type != PP__MSG_TASK)
             return WORKER_EXIT_PROTOCOL;
+        if (!pp__wctl_claim(w->ctl, h.id))
+            continue; /* the parent took it back for another worker */
         st = run_chunk(w, &h, payload);
         if (st == PP_ENOMEM)
             return WORKER_EXIT_NOMEM;
@@ -376,6 +443,7 @@ int pp__worker_main(pp__plat_chan *chan)
     pp__plat_flush_stdio();
     pp__reader_free(&w.rd);
     pp__buf_free(&w.out);
+    pp__plat_shm_close(w.ctl_shm);
     pp__plat_chan_close(chan);
     return rc;
 }

@@ -93,3 +93,26 @@ pp_status pp__fnref_decode(pp__rd *r, pp__fnref *ref)
         return PP_EPROTO;
     }
 }
+
+pp_status pp__fnref_skip(pp__rd *r)
+{
+    const uint8_t *name;
+    uint64_t addr;
+    uint8_t kind;
+    size_t n;
+    pp_status st;
+
+    st = pp__rd_u8(r, &kind);
+    if (st != PP_OK)
+        return st;
+    switch (kind) {
+    case PP__FN_NONE:
+        return PP_OK;
+    case PP__FN_NAME:
+        return pp__rd_blob(r, PP_TASK_NAME_MAX, &name, &n);
+    case PP__FN_ADDR:
+        return pp__rd_u64(r, &addr);
+    default:
+        return PP_EPROTO;
+    }
+}

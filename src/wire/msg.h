@@ -2,7 +2,9 @@
  * msg.h — the payloads of the messages parents and workers exchange (each
  * one frame, wire/frame.h), and how a task function travels in them.
  *
- * HELLO  (parent→worker)  u32 maxtasks, fnref initializer, tuple initargs
+ * HELLO  (parent→worker)  u32 maxtasks, fnref initializer, tuple initargs,
+ *                         u8 n + n bytes: name of the worker's control
+ *                         block (pool/wctl.h), a shm block
  * READY  (worker→parent)  u64 pid, i32 status, i32 code, blob message
  * TASK   (parent→worker)  id = chunk id, count = items;
  *                         fnref, u64 first index, count × tuple
@@ -28,8 +30,11 @@
 #include "wire/buf.h"
 #include "wire/frame.h"
 
-#define PP__MAX_CHUNK  65535u /* items per TASK frame (u16 count) */
-#define PP__ERRMSG_MAX 255u
+#define PP__MAX_CHUNK 65535u /* items per TASK frame (u16 count) */
+/* Bytes of the RESULT outcome of a task that returned one int or double:
+ * i32 status 0, i32 code 0, tuple u32 count 1, u8 type, 8 bytes. */
+#define PP__SCALAR_OUTCOME 21u
+#define PP__ERRMSG_MAX     255u
 
 enum { PP__FN_NONE = 0, PP__FN_NAME = 1, PP__FN_ADDR = 2 };
 
@@ -49,5 +54,8 @@ size_t pp__fnref_encoded_size(const pp__fnref *ref);
 /* Decode and resolve to a function: PP_ENOTREGISTERED if the name is not
  * registered here, PP_EPROTO if malformed. */
 pp_status pp__fnref_decode(pp__rd *r, pp__fnref *ref);
+/* Step over an encoded fnref without resolving it. PP_EPROTO if
+ * malformed. */
+pp_status pp__fnref_skip(pp__rd *r);
 
 #endif /* PROCPOOL_WIRE_MSG_H */

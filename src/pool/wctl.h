@@ -1,0 +1,81 @@
+/*
+ * wctl.h — a worker's control block: a small shared memory block between
+ * the parent and one worker process (one per worker incarnation), through
+ * which the parent learns what the worker was doing when it died, and
+ * takes back work it sent ahead, without a message per task.
+ *
+ *  gate  (id << 1): the worker has started chunk id (chunk ids grow with
+ *        every send, so chunks sent to this worker after id have larger
+ *        ones); (bound << 1) | 1: chunks with id <= bound that are not
+ *        started yet must not be started (the parent took them back). The
+ *        worker claims a chunk and the parent takes chunks back with a
+ *        compare-and-swap on this one word: a chunk is started or taken
+ *        back, never both.
+ *  done  progress of the last started chunk: bits 0-15 items finished,
+ *        16-31 items whose outcome is kept in area, 32-62 bytes of area
+ *        used, 63 set while item "finished" is running.
+ *  area  the outcomes (RESULT form, wire/msg.h) of the first "kept" items
+ *        of that chunk, so a worker's death does not lose them. Items past
+ *        the area's end are not kept (their outcomes still reach the parent
+ *        in the RESULT frame if the worker lives).
+ */
+#ifndef PROCPOOL_POOL_WCTL_H
+#define PROCPOOL_POOL_WCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procpool/error.h"
+
+#define PP__WCTL_MAGIC 0x4c435750u /* "PWCL" */
+#define PP__WCTL_AREA  ((size_t)2 * 1024 * 1024)
+
+typedef struct pp__wctl {
+    uint32_t magic;
+    uint32_t area_size;
+    volatile uint64_t gate;
+    volatile uint64_t done;
+    /* the area follows at PP__WCTL_AREA_AT bytes from the start */
+} pp__wctl;
+
+#define PP__WCTL_AREA_AT ((size_t)64)
+#define PP__WCTL_SIZE    (PP__WCTL_AREA_AT + PP__WCTL_AREA)
+
+/* The outcome area of c (area_size bytes). */
+static inline uint8_t *pp__wctl_area(const pp__wctl *c)
+{
+    return (uint8_t *)c + PP__WCTL_AREA_AT;
+}
+
+/* What the parent reads of a dead worker's last chunk. */
+typedef struct pp__wctl_progress {
+    uint64_t bound; /* chunks with a larger id were never started */
+    unsigned done;  /* items of the last started chunk that finished */
+    unsigned kept;  /* ... of which the first kept have outcomes in area */
+    size_t bytes;   /* bytes of those outcomes */
+    int running;    /* item done was running */
+} pp__wctl_progress;
+
+/* Parent: lay out a fresh block of PP__WCTL_SIZE bytes. */
+void pp__wctl_init(pp__wctl *c);
+/* Worker: a block the parent made (PP_EPROTO if size or magic is wrong). */
+pp_status pp__wctl_check(const pp__wctl *c, size_t size);
+
+/* Worker: claim chunk id before running it. 1: run it; 0: the parent took
+ * it back (skip it, send nothing). */
+int pp__wctl_claim(pp__wctl *c, uint64_t id);
+/* Worker: item i of the claimed chunk starts. */
+void pp__wctl_item_start(pp__wctl *c, unsigned i);
+/* Worker: item i finished with these outcome bytes (kept if they fit and
+ * every earlier outcome was kept). */
+void pp__wctl_item_done(pp__wctl *c, unsigned i, const uint8_t *outcome, size_t n);
+
+/* Parent: take back every chunk with an id in (bound, through] that the
+ * worker has not started. Returns 1 with *bound set (chunks with ids up
+ * to it are started or were taken back before), or 0 if nothing can be
+ * taken (the worker has started through already). */
+int pp__wctl_revoke(pp__wctl *c, uint64_t through, uint64_t *bound);
+/* Parent: the progress of a worker that has died. */
+void pp__wctl_read(pp__wctl *c, pp__wctl_progress *out);
+
+#endif /* PROCPOOL_POOL_WCTL_H */
