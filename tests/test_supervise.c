@@ -80,7 +80,8 @@ static int sv_quick(pp_task *t)
 PP_TASK_REGISTER(sv_quick)
 
 /* Item i: the worker exits (code 3) at item die_at; any other returns i,
- * as an int (str_result 0) or as the string "r<i>". */
+ * as an int (str_result 0), as the string "r<i>" (1), or as an int below
+ * 3 and a string from 3 on (2: a scalar column that ends mid-chunk). */
 static int die_at(pp_task *t, int str_result)
 {
     char s[32];
@@ -94,7 +95,7 @@ static int die_at(pp_task *t, int str_result)
         fflush(stdout);
         _Exit(3); /* no atexit handlers (nor a leak check) in a dying worker */
     }
-    if (!str_result)
+    if (!str_result || (str_result == 2 && i < 3))
         return pp_values_add_int(pp_task_result(t), i);
     snprintf(s, sizeof s, "r%d", (int)i);
     return pp_values_add_str(pp_task_result(t), s);
@@ -111,6 +112,12 @@ static int sv_die_at_str(pp_task *t)
     return die_at(t, 1);
 }
 PP_TASK_REGISTER(sv_die_at_str)
+
+static int sv_die_at_mixed(pp_task *t)
+{
+    return die_at(t, 2);
+}
+PP_TASK_REGISTER(sv_die_at_mixed)
 
 /* ------------------------------------------------------------- helpers */
 
@@ -320,7 +327,7 @@ static void check_partial_chunk(int m, pp_task_fn fn, int str_result)
         }
         PP_ASSERT_MSG(st == PP_OK, "item %d (%s): %s", i, i < dies ? "finished" : "never started",
                       pp_err_name(st));
-        if (st == PP_OK && !str_result) {
+        if (st == PP_OK && (!str_result || (str_result == 2 && i < 3))) {
             int64_t x = -1;
             PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
             CU_ASSERT_EQUAL(x, i);
@@ -343,6 +350,7 @@ static void do_partial_chunk_keeps_results(int m)
 {
     check_partial_chunk(m, sv_die_at, 0); /* int in, int out: scalar columns */
     check_partial_chunk(m, sv_die_at_str, 1);
+    check_partial_chunk(m, sv_die_at_mixed, 2);
 }
 
 PP_TEST_PER_METHOD(broken_pool_fails_everything)

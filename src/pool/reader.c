@@ -103,7 +103,7 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd)
  * is taken directly; any other success is kept encoded (a copy of the
  * payload, made at the first such result) and decoded when read. */
 static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *payload,
-                                      uint32_t len, size_t n)
+                                      uint32_t len, size_t from, size_t n)
 {
     char msg[PP__ERRMSG_MAX + 1];
     pp__rawbuf *buf = NULL;
@@ -115,7 +115,7 @@ static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *p
     pp__rd one;
     int code;
 
-    for (i = 0; i < n && st == PP_OK; i++) {
+    for (i = from; i < from + n && st == PP_OK; i++) {
         if (pp__rd_left(rd) >= SCALAR_OUTCOME && memcmp(rd->p + rd->pos, zero8, 8) == 0) {
             pp__rd_init(&one, rd->p + rd->pos + 8, SCALAR_OUTCOME - 8);
             if (pp__values_peek_scalar(&one, &type, &bits)) {
@@ -150,8 +150,9 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     if (c == NULL || c->id != h->id || c->count != h->count)
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
-    st = (h->flags & PP__FLAG_SCALARS) ? read_result_column(c, &rd)
-                                       : read_result_outcomes(c, &rd, payload, h->length, c->count);
+    st = (h->flags & PP__FLAG_SCALARS)
+             ? read_result_column(c, &rd)
+             : read_result_outcomes(c, &rd, payload, h->length, 0, c->count);
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
     if (st != PP_OK)
@@ -234,18 +235,24 @@ static void describe_exit(const pp__exit_info *e, uint64_t pid, char *buf, size_
  * applied (fewer than kept if the bytes are not what a worker writes). */
 static unsigned apply_kept(pp__chunk *c, const pp__wctl *ctl, const pp__wctl_progress *pr)
 {
+    const uint64_t *col = pp__wctl_column(ctl);
+    unsigned i, n = pr->col_items < c->count ? pr->col_items : c->count;
     uint8_t *copy;
-    unsigned n = 0;
     pp__rd rd;
 
-    if (pr->kept == 0 || pr->bytes == 0)
-        return 0;
+    if (n > 0 && pr->col_type != PP_TYPE_INT && pr->col_type != PP_TYPE_DOUBLE)
+        return 0; /* not what a worker writes */
+    for (i = 0; i < n; i++)
+        pp__item_succeed_scalar(c->job, c->first + i, (pp_type)pr->col_type, col[i]);
+    if (pr->kept <= n || pr->bytes == 0)
+        return n;
     copy = malloc(pr->bytes); /* a stable copy: nothing else reads shared memory */
     if (copy == NULL)
-        return 0;
-    memcpy(copy, pp__wctl_area(ctl), pr->bytes);
+        return n;
+    memcpy(copy, pp__wctl_area(ctl) + PP__WCTL_COLUMN, pr->bytes);
     pp__rd_init(&rd, copy, pr->bytes);
-    if (read_result_outcomes(c, &rd, copy, (uint32_t)pr->bytes, pr->kept) == PP_OK &&
+    if (pr->kept <= c->count &&
+        read_result_outcomes(c, &rd, copy, (uint32_t)pr->bytes, n, pr->kept - n) == PP_OK &&
         pp__rd_left(&rd) == 0)
         n = pr->kept;
     free(copy);

@@ -4,15 +4,17 @@
 #include <string.h>
 
 #include "platform.h"
+#include "wire/msg.h"
 #include "pool/wctl.h"
+
+_Static_assert(PP__MAX_CHUNK <= PP__WCTL_MAX_ITEMS, "the column holds a chunk's values");
+_Static_assert(PP__WCTL_COLUMN < PP__WCTL_AREA, "room for general outcomes");
 
 #define GATE_REVOKED 1u
 
-#define DONE_ITEMS(d)      ((unsigned)((d)&0xffffu))
-#define DONE_KEPT(d)       ((unsigned)(((d) >> 16) & 0xffffu))
-#define DONE_BYTES(d)      ((size_t)(((d) >> 32) & 0x7fffffffu))
-#define DONE_RUNNING       ((uint64_t)1 << 63)
-#define DONE_MAKE(i, k, b) ((uint64_t)(i) | ((uint64_t)(k) << 16) | ((uint64_t)(b) << 32))
+#define DONE_ITEMS(d) ((unsigned)((d)&0xffffu))
+#define DONE_KEPT(d)  ((unsigned)(((d) >> 16) & 0xffffu))
+#define DONE_BYTES(d) ((size_t)(((d) >> 32) & 0x7fffffffu))
 
 void pp__wctl_init(pp__wctl *c)
 {
@@ -29,13 +31,16 @@ pp_status pp__wctl_check(const pp__wctl *c, size_t size)
     return PP_OK;
 }
 
-int pp__wctl_claim(pp__wctl *c, uint64_t id)
+int pp__wctl_claim(pp__wctl *c, pp__wctl_cursor *k, uint64_t id)
 {
     uint64_t g;
 
-    /* Progress of the previous chunk is over: published before the claim,
-     * so a parent that sees the claim sees this chunk's progress only. */
-    pp__plat_atomic_store64(&c->done, 0);
+    /* The previous chunk's progress is over (its RESULT was sent). */
+    k->kept = 0;
+    k->bytes = 0;
+    c->done = 0;
+    c->col_type = 0;
+    c->col_items = 0;
     for (;;) {
         g = pp__plat_atomic_load64(&c->gate);
         if ((g & GATE_REVOKED) && id <= (g >> 1))
@@ -45,25 +50,15 @@ int pp__wctl_claim(pp__wctl *c, uint64_t id)
     }
 }
 
-void pp__wctl_item_start(pp__wctl *c, unsigned i)
+void pp__wctl_item_done(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8_t *outcome,
+                        size_t n)
 {
-    uint64_t d = pp__plat_atomic_load64(&c->done);
-
-    pp__plat_atomic_store64(&c->done, DONE_MAKE(i, DONE_KEPT(d), DONE_BYTES(d)) | DONE_RUNNING);
-}
-
-void pp__wctl_item_done(pp__wctl *c, unsigned i, const uint8_t *outcome, size_t n)
-{
-    uint64_t d = pp__plat_atomic_load64(&c->done);
-    unsigned kept = DONE_KEPT(d);
-    size_t bytes = DONE_BYTES(d);
-
-    if (kept == i && n <= c->area_size - bytes) {
-        memcpy(pp__wctl_area(c) + bytes, outcome, n);
-        kept++;
-        bytes += n;
+    if (k->kept == i && n <= c->area_size - PP__WCTL_COLUMN - k->bytes) {
+        memcpy(pp__wctl_area(c) + PP__WCTL_COLUMN + k->bytes, outcome, n);
+        k->kept++;
+        k->bytes += n;
     }
-    pp__plat_atomic_store64(&c->done, DONE_MAKE(i + 1, kept, bytes));
+    c->done = PP__WCTL_DONE(i + 1, k->kept, k->bytes);
 }
 
 int pp__wctl_revoke(pp__wctl *c, uint64_t through, uint64_t *bound)
@@ -85,17 +80,21 @@ int pp__wctl_revoke(pp__wctl *c, uint64_t through, uint64_t *bound)
 void pp__wctl_read(pp__wctl *c, pp__wctl_progress *out)
 {
     uint64_t g = pp__plat_atomic_load64(&c->gate);
-    uint64_t d = pp__plat_atomic_load64(&c->done);
+    uint64_t d = c->done; /* the worker is dead: nothing writes it now */
 
     out->bound = g >> 1;
     out->done = DONE_ITEMS(d);
     out->kept = DONE_KEPT(d);
     out->bytes = DONE_BYTES(d);
-    out->running = (d & DONE_RUNNING) != 0;
-    if (out->bytes > c->area_size || out->kept > out->done) {
+    out->running = (d & PP__WCTL_RUNNING) != 0;
+    out->col_type = c->col_type;
+    out->col_items = out->col_type != 0 ? c->col_items : 0;
+    if (out->bytes > c->area_size - PP__WCTL_COLUMN || out->kept > out->done ||
+        out->col_items > out->kept) {
         /* a dying worker cannot half-write one word, but a buggy one can
          * write nonsense: trust nothing of it */
         out->kept = 0;
+        out->col_items = 0;
         out->bytes = 0;
     }
 }

@@ -13,11 +13,18 @@
  *        back, never both.
  *  done  progress of the last started chunk: bits 0-15 items finished,
  *        16-31 items whose outcome is kept in area, 32-62 bytes of area
- *        used, 63 set while item "finished" is running.
- *  area  the outcomes (RESULT form, wire/msg.h) of the first "kept" items
- *        of that chunk, so a worker's death does not lose them. Items past
- *        the area's end are not kept (their outcomes still reach the parent
- *        in the RESULT frame if the worker lives).
+ *        used, 63 set while item "finished" is running. The parent reads
+ *        it (and the area) only once the worker is dead, so the worker
+ *        writes it with plain stores, one per item start and end: a dead
+ *        process cannot half-write an aligned word (on the 64-bit targets
+ *        we build for), and nothing else races with it.
+ *  area  the outcomes of the first "kept" items of that chunk, so a
+ *        worker's death does not lose them: the first col_items as a
+ *        column of 8-byte values of type col_type (the worker's scalar
+ *        column, wire/msg.h, kept there in place: no copy), the others in
+ *        RESULT form from PP__WCTL_COLUMN bytes on. Items past the area's
+ *        end are not kept (their outcomes still reach the parent in the
+ *        RESULT frame if the worker lives).
  */
 #ifndef PROCPOOL_POOL_WCTL_H
 #define PROCPOOL_POOL_WCTL_H
@@ -35,8 +42,14 @@ typedef struct pp__wctl {
     uint32_t area_size;
     volatile uint64_t gate;
     volatile uint64_t done;
+    volatile uint32_t col_type;  /* pp_type of the column values, 0 if none */
+    volatile uint32_t col_items; /* kept items that are column values */
     /* the area follows at PP__WCTL_AREA_AT bytes from the start */
 } pp__wctl;
+
+/* Bytes of the column at the area's start: one value per item of a chunk. */
+#define PP__WCTL_COLUMN    ((size_t)PP__WCTL_MAX_ITEMS * 8)
+#define PP__WCTL_MAX_ITEMS 65536u
 
 #define PP__WCTL_AREA_AT ((size_t)64)
 #define PP__WCTL_SIZE    (PP__WCTL_AREA_AT + PP__WCTL_AREA)
@@ -47,13 +60,22 @@ static inline uint8_t *pp__wctl_area(const pp__wctl *c)
     return (uint8_t *)c + PP__WCTL_AREA_AT;
 }
 
+/* The worker's own copy of what it has kept of the claimed chunk (reset
+ * by pp__wctl_claim), so the per-item calls never read shared memory. */
+typedef struct pp__wctl_cursor {
+    unsigned kept;
+    size_t bytes;
+} pp__wctl_cursor;
+
 /* What the parent reads of a dead worker's last chunk. */
 typedef struct pp__wctl_progress {
-    uint64_t bound; /* chunks with a larger id were never started */
-    unsigned done;  /* items of the last started chunk that finished */
-    unsigned kept;  /* ... of which the first kept have outcomes in area */
-    size_t bytes;   /* bytes of those outcomes */
-    int running;    /* item done was running */
+    uint64_t bound;     /* chunks with a larger id were never started */
+    unsigned done;      /* items of the last started chunk that finished */
+    unsigned kept;      /* ... of which the first kept have outcomes in area */
+    unsigned col_items; /* ... the first col_items as column values */
+    unsigned col_type;  /* their pp_type */
+    size_t bytes;       /* bytes of the other outcomes, from PP__WCTL_COLUMN */
+    int running;        /* item done was running */
 } pp__wctl_progress;
 
 /* Parent: lay out a fresh block of PP__WCTL_SIZE bytes. */
@@ -63,12 +85,37 @@ pp_status pp__wctl_check(const pp__wctl *c, size_t size);
 
 /* Worker: claim chunk id before running it. 1: run it; 0: the parent took
  * it back (skip it, send nothing). */
-int pp__wctl_claim(pp__wctl *c, uint64_t id);
+int pp__wctl_claim(pp__wctl *c, pp__wctl_cursor *k, uint64_t id);
+/* The column at the area's start (PP__WCTL_MAX_ITEMS values). */
+static inline uint64_t *pp__wctl_column(const pp__wctl *c)
+{
+    return (uint64_t *)(void *)pp__wctl_area(c);
+}
+
+#define PP__WCTL_DONE(i, k, b) ((uint64_t)(i) | ((uint64_t)(k) << 16) | ((uint64_t)(b) << 32))
+#define PP__WCTL_RUNNING       ((uint64_t)1 << 63)
+
 /* Worker: item i of the claimed chunk starts. */
-void pp__wctl_item_start(pp__wctl *c, unsigned i);
+static inline void pp__wctl_item_start(pp__wctl *c, const pp__wctl_cursor *k, unsigned i)
+{
+    c->done = PP__WCTL_DONE(i, k->kept, k->bytes) | PP__WCTL_RUNNING;
+}
+
+/* Worker: item i finished with one value of type, already in the column
+ * (pp__wctl_column(c)[i]); items 0..i-1 must all be column values too. */
+static inline void pp__wctl_item_done_column(pp__wctl *c, pp__wctl_cursor *k, unsigned i,
+                                             unsigned type)
+{
+    c->col_type = type;
+    c->col_items = i + 1;
+    k->kept = i + 1;
+    c->done = PP__WCTL_DONE(i + 1, k->kept, 0);
+}
+
 /* Worker: item i finished with these outcome bytes (kept if they fit and
  * every earlier outcome was kept). */
-void pp__wctl_item_done(pp__wctl *c, unsigned i, const uint8_t *outcome, size_t n);
+void pp__wctl_item_done(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8_t *outcome,
+                        size_t n);
 
 /* Parent: take back every chunk with an id in (bound, through] that the
  * worker has not started. Returns 1 with *bound set (chunks with ids up

@@ -31,13 +31,14 @@ typedef struct worker {
     pp__plat_chan *chan;
     pp_values *args;   /* reused for every task */
     pp_values *result; /* reused for every task */
-    uint64_t *rcol;    /* a chunk's scalar results (PP__MAX_CHUNK), lazily */
+    uint64_t *rcol;    /* a chunk's scalar results: the control block's column */
     pp__reader rd;
     pp__buf out;
     uint32_t maxtasks;
     uint32_t done;
     pp__plat_shm *ctl_shm; /* the control block (pool/wctl.h) */
     pp__wctl *ctl;
+    pp__wctl_cursor kept; /* what this chunk's outcomes have in ctl */
 } worker;
 
 static pp_status send_frame(worker *w)
@@ -194,17 +195,10 @@ static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at,
  * the value is in w->rcol[i]; else the outcome is at w->out[mark..]. */
 static void keep_outcome(worker *w, uint16_t i, int rcolumn, pp_type rtype, size_t mark)
 {
-    uint8_t one[PP__SCALAR_OUTCOME];
-
-    if (!rcolumn) {
-        pp__wctl_item_done(w->ctl, i, w->out.data + mark, w->out.len - mark);
-        return;
-    }
-    memset(one, 0, 8); /* status 0, code 0 */
-    pp__st_le32(one + 8, 1);
-    one[12] = (uint8_t)rtype;
-    pp__st_le64(one + 13, w->rcol[i]);
-    pp__wctl_item_done(w->ctl, i, one, sizeof one);
+    if (rcolumn)
+        pp__wctl_item_done_column(w->ctl, &w->kept, i, (unsigned)rtype);
+    else
+        pp__wctl_item_done(w->ctl, &w->kept, i, w->out.data + mark, w->out.len - mark);
 }
 
 static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *payload)
@@ -238,12 +232,8 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
             return PP_EPROTO;
         ctype = (pp_type)tag;
     }
-    /* A column answer needs room for one value per item. */
+    /* A column answer is possible until a result does not fit one. */
     rcolumn = fst == PP_OK && h->count > 0;
-    if (rcolumn && w->rcol == NULL) {
-        w->rcol = malloc(PP__MAX_CHUNK * sizeof *w->rcol);
-        rcolumn = w->rcol != NULL;
-    }
     st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
     if (st != PP_OK)
         return st;
@@ -252,7 +242,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
         st = next_args(&rd, args, column, ctype);
         if (st != PP_OK)
             break;
-        pp__wctl_item_start(w->ctl, i);
+        pp__wctl_item_start(w->ctl, &w->kept, i);
         mark = w->out.len;
         if (fst == PP_ENOTREGISTERED) {
             st = put_failure(&w->out, PP_ENOTREGISTERED, 0,
@@ -317,7 +307,10 @@ static pp_status open_ctl(worker *w, pp__rd *rd)
     if (st != PP_OK)
         return st;
     w->ctl = pp__plat_shm_ptr(w->ctl_shm);
-    return pp__wctl_check(w->ctl, pp__plat_shm_size(w->ctl_shm));
+    st = pp__wctl_check(w->ctl, pp__plat_shm_size(w->ctl_shm));
+    if (st == PP_OK)
+        w->rcol = pp__wctl_column(w->ctl); /* kept there in place (wctl.h) */
+    return st;
 }
 
 static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len)
@@ -409,7 +402,7 @@ static int worker_loop(worker *w)
             return WORKER_EXIT_OK;
         if (h.type != PP__MSG_TASK)
             return WORKER_EXIT_PROTOCOL;
-        if (!pp__wctl_claim(w->ctl, h.id))
+        if (!pp__wctl_claim(w->ctl, &w->kept, h.id))
             continue; /* the parent took it back for another worker */
         st = run_chunk(w, &h, payload);
         if (st == PP_ENOMEM)
@@ -439,7 +432,6 @@ int pp__worker_main(pp__plat_chan *chan)
     rc = worker_loop(&w);
     pp_values_destroy(w.args);
     pp_values_destroy(w.result);
-    free(w.rcol);
     pp__plat_flush_stdio();
     pp__reader_free(&w.rd);
     pp__buf_free(&w.out);
