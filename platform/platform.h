@@ -259,11 +259,20 @@ enum { PP__START_FORK = 1, PP__START_SPAWN = 2, PP__START_FORKSERVER = 3 };
 /* How a process ended. All zero: it is gone but how is unknown (POSIX:
  * someone else reaped it). */
 typedef struct pp__exit_info {
-    int exited;   /* 1: normal exit, code valid */
-    int code;     /* exit code (Windows: the process exit code; 0xDEAD
-                     when killed by pp__plat_proc_kill) */
-    int signaled; /* 1: killed by a signal (POSIX) */
-    int signo;    /* the signal */
+    int exited;    /* 1: normal exit, code valid */
+    int code;      /* exit code (Windows: the process exit code; 0xDEAD
+                      when killed by pp__plat_proc_kill) */
+    int signaled;  /* 1: killed by a signal (POSIX) */
+    int signo;     /* the signal */
+    int external;  /* 1: ended from outside (POSIX: SIGKILL, SIGTERM, SIGINT,
+                      SIGHUP, SIGQUIT), not by a fault of its own (a crash
+                      signal, an exit); 0 where the OS cannot tell (Windows) */
+    int crashed;   /* 1: ended by a fault of the program (POSIX: SIGSEGV,
+                      SIGBUS, SIGILL, SIGFPE, SIGABRT; Windows: an NTSTATUS
+                      exception code) */
+    char what[64]; /* how it ended, for messages: "signal 9 (SIGKILL)",
+                      "exit code 3", "exception 0xC0000005 (access
+                      violation)"; "" if unknown */
 } pp__exit_info;
 
 /* The start method used when the user asks for the default:

@@ -20,7 +20,12 @@
 #define WAIT_MS  (60000 * pp_test_timeout_mult())
 #define MAX_ITEM 256
 
-enum { INIT_OK = 0, INIT_FAIL = 1 };
+enum {
+    INIT_OK = 0,   /* the initializer succeeds */
+    INIT_FAIL = 1, /* it reports a failure */
+    INIT_HOLD = 2, /* it records its pid in init_pid and waits for another mode */
+    INIT_CRASH = 3 /* the worker exits (code 5) inside it */
+};
 
 typedef struct ctl {
     volatile int64_t init_mode;      /* INIT_* */
@@ -28,10 +33,16 @@ typedef struct ctl {
     volatile int64_t pid[MAX_ITEM];  /* worker pid that started item i */
     volatile int64_t runs[MAX_ITEM]; /* times item i was started */
     volatile int64_t die_at;         /* sv_die_at: the item whose worker exits */
+    volatile int64_t init_pid;       /* INIT_HOLD: the worker waiting in it */
 } ctl;
 
 /* In a worker: the block named in the initializer's arguments. */
 static ctl *g_ctl;
+
+static int64_t self_pid(void)
+{
+    return (int64_t)pp__plat_getpid();
+}
 
 static int sv_init(pp_task *t)
 {
@@ -42,14 +53,16 @@ static int sv_init(pp_task *t)
     g_ctl = pp_shm_ptr(s);
     if (g_ctl->init_mode == INIT_FAIL)
         return pp_task_fail(t, 7, "initializer told to fail");
+    if (g_ctl->init_mode == INIT_CRASH)
+        _Exit(5);
+    if (g_ctl->init_mode == INIT_HOLD) {
+        g_ctl->init_pid = self_pid();
+        while (g_ctl->init_mode == INIT_HOLD)
+            pp_test_sleep_ms(1);
+    }
     return 0;
 }
 PP_TASK_REGISTER(sv_init)
-
-static int64_t self_pid(void)
-{
-    return (int64_t)pp__plat_getpid();
-}
 
 /* Record that item i started here, wait for the gate, return i. */
 static int sv_gated(pp_task *t)
@@ -119,6 +132,16 @@ static int sv_die_at_mixed(pp_task *t)
 }
 PP_TASK_REGISTER(sv_die_at_mixed)
 
+/* Returns a buffer one byte over the limit: the add fails with
+ * PP_ETOOBIG, which the task returns as it is. */
+static int sv_too_big(pp_task *t)
+{
+    static const char byte = 0;
+    (void)byte;
+    return pp_values_add_bytes(pp_task_result(t), &byte, (size_t)PP_VALUE_MAX_BYTES + 1);
+}
+PP_TASK_REGISTER(sv_too_big)
+
 /* ------------------------------------------------------------- helpers */
 
 typedef struct fixture {
@@ -127,22 +150,36 @@ typedef struct fixture {
     pp_pool *pool;
 } fixture;
 
-static void fixture_open(fixture *f, int method, int nworkers)
+/* Create the block and a pool of nworkers; start_timeout_ms as in
+ * pp_pool_options. Returns pp_pool_create's status (fatal unless expect
+ * says so). */
+static pp_status fixture_open_ex(fixture *f, int method, int nworkers, int64_t start_timeout_ms,
+                                 int init_mode, pp_status expect)
 {
     pp_pool_options o;
     pp_values *initargs = NULL;
+    pp_status st;
 
     memset(f, 0, sizeof *f);
     PP_ASSERT_STATUS_FATAL(pp_shm_create(NULL, sizeof(ctl), &f->shm), PP_OK);
     f->c = pp_shm_ptr(f->shm);
+    f->c->init_mode = init_mode;
     PP_ASSERT_STATUS_FATAL(pp_values_pack(&initargs, "m", f->shm), PP_OK);
     memset(&o, 0, sizeof o);
     o.processes = nworkers;
     o.start_method = (pp_start_method)method;
     o.initializer = sv_init;
     o.initargs = initargs;
-    PP_ASSERT_STATUS_FATAL(pp_pool_create(&f->pool, &o), PP_OK);
+    o.start_timeout_ms = start_timeout_ms;
+    st = pp_pool_create(&f->pool, &o);
     pp_values_destroy(initargs);
+    PP_ASSERT_STATUS_FATAL(st, expect);
+    return st;
+}
+
+static void fixture_open(fixture *f, int method, int nworkers)
+{
+    fixture_open_ex(f, method, nworkers, 0, INIT_OK, PP_OK);
 }
 
 static void fixture_close(fixture *f)
@@ -353,6 +390,206 @@ static void do_partial_chunk_keeps_results(int m)
     check_partial_chunk(m, sv_die_at_mixed, 2);
 }
 
+/* Wait until the pool's health is h (or WAIT_MS passed); the last stats. */
+static pp_pool_stats wait_health(pp_pool *p, pp_pool_health h)
+{
+    int64_t deadline = pp_test_now_ms() + WAIT_MS;
+    pp_pool_stats s;
+
+    for (;;) {
+        PP_ASSERT_STATUS_FATAL(pp_pool_get_stats(p, &s), PP_OK);
+        if (s.health == h || pp_test_now_ms() >= deadline)
+            return s;
+        pp_test_sleep_ms(5);
+    }
+}
+
+/* Kill the worker waiting in its initializer (INIT_HOLD) once it is
+ * there; 1 if one was found. */
+static int kill_held_worker(fixture *f)
+{
+    int64_t deadline = pp_test_now_ms() + WAIT_MS, pid;
+
+    while ((pid = f->c->init_pid) == 0 && pp_test_now_ms() < deadline)
+        pp_test_sleep_ms(1);
+    if (pid == 0)
+        return 0;
+    f->c->init_pid = 0;
+    pp_test_kill_pid(pid);
+    return 1;
+}
+
+/*
+ * Starts killed from outside are not the pool's fault: killed again and
+ * again (more often than the crash-loop limit) the pool retries, reports
+ * itself degraded meanwhile, and works once starts are left alone.
+ */
+static void do_killed_starts_are_retried(int m)
+{
+    pp_values *one = indices(1), *res = NULL;
+    pp_pool_stats s;
+    int64_t deadline;
+    fixture f;
+    int i;
+
+    fixture_open(&f, m, 1);
+    f.c->pid[0] = 0;
+    PP_ASSERT_STATUS_FATAL(pp_apply(f.pool, sv_quick, one, &res, NULL), PP_OK);
+    pp_values_destroy(res);
+    f.c->init_mode = INIT_HOLD;
+    pp_test_kill_pid(f.c->pid[0]); /* its replacement waits in the initializer */
+    for (i = 0; i < 8; i++)
+        CU_ASSERT_FATAL(kill_held_worker(&f));
+    /* a 9th start is waiting in its initializer: the 8th death was seen */
+    deadline = pp_test_now_ms() + WAIT_MS;
+    while (f.c->init_pid == 0 && pp_test_now_ms() < deadline)
+        pp_test_sleep_ms(1);
+    s = wait_health(f.pool, PP_POOL_DEGRADED);
+    PP_ASSERT_MSG(s.health == PP_POOL_DEGRADED, "health %d after killed starts (reason: %s)",
+                  (int)s.health, s.reason);
+    CU_ASSERT(s.start_failures >= 8);
+    f.c->init_mode = INIT_OK;
+    PP_ASSERT_MSG(pp_apply(f.pool, sv_quick, one, &res, NULL) == PP_OK,
+                  "the pool did not recover after the kills stopped");
+    pp_values_destroy(res);
+    s = wait_health(f.pool, PP_POOL_HEALTHY);
+    CU_ASSERT_EQUAL(s.health, PP_POOL_HEALTHY);
+    CU_ASSERT_EQUAL(s.broken_status, PP_OK);
+    pp_values_destroy(one);
+    fixture_close(&f);
+}
+
+/*
+ * Starts that fail on their own (the worker exits in its initializer) are
+ * a crash loop: the pool breaks after a few, reports why, and fails what
+ * is pending and what comes later at once.
+ */
+static void do_crash_loop_breaks_pool(int m)
+{
+    pp_values *one = indices(1), *res = NULL;
+    pp_result *r = NULL;
+    const pp_error *e;
+    pp_pool_stats s;
+    fixture f;
+
+    fixture_open(&f, m, 1);
+    PP_ASSERT_STATUS_FATAL(pp_apply(f.pool, sv_quick, one, &res, NULL), PP_OK);
+    pp_values_destroy(res);
+    f.c->init_mode = INIT_CRASH;
+    pp_test_kill_pid(f.c->pid[0]);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, sv_quick, one, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_ESPAWN);
+    e = pp_result_error(r);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    PP_ASSERT_MSG(strstr(e->message, "worker starts failed") != NULL, "message: %s", e->message);
+    pp_result_release(r);
+    s = wait_health(f.pool, PP_POOL_BROKEN);
+    CU_ASSERT_EQUAL(s.health, PP_POOL_BROKEN);
+    CU_ASSERT_EQUAL(s.broken_status, PP_ESPAWN);
+    PP_ASSERT_MSG(strstr(s.reason, "exited with code 5") != NULL, "reason: %s", s.reason);
+    PP_ASSERT_STATUS(pp_apply_async(f.pool, sv_quick, one, NULL, &r), PP_ESPAWN);
+    pp_values_destroy(one);
+    fixture_close(&f);
+}
+
+/*
+ * A worker that never becomes ready: pp_pool_create fails after the start
+ * timeout instead of waiting forever, and a replacement that hangs in its
+ * initializer counts as a failed start.
+ */
+static void do_start_timeout(int m)
+{
+    pp_values *one = indices(1), *res = NULL;
+    pp_pool_stats s;
+    fixture f;
+    int64_t t0 = pp_test_now_ms();
+
+    fixture_open_ex(&f, m, 1, 300, INIT_HOLD, PP_ESPAWN);
+    PP_ASSERT_MSG(pp_test_now_ms() - t0 < WAIT_MS, "pp_pool_create took %lld ms",
+                  (long long)(pp_test_now_ms() - t0));
+    pp_shm_destroy(f.shm);
+
+    fixture_open_ex(&f, m, 1, 300, INIT_OK, PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply(f.pool, sv_quick, one, &res, NULL), PP_OK);
+    pp_values_destroy(res);
+    f.c->init_mode = INIT_HOLD;
+    pp_test_kill_pid(f.c->pid[0]);
+    s = wait_health(f.pool, PP_POOL_BROKEN);
+    CU_ASSERT_EQUAL(s.health, PP_POOL_BROKEN);
+    PP_ASSERT_MSG(strstr(s.reason, "not ready within 300 ms") != NULL, "reason: %s", s.reason);
+    f.c->init_mode = INIT_OK;
+    pp_values_destroy(one);
+    fixture_close(&f);
+}
+
+/* What a pool says about its workers: one busy with a named task, one idle. */
+static void do_stats_and_workers(int m)
+{
+    pp_values *one = indices(1);
+    pp_worker_info wi[3];
+    pp_result *r = NULL;
+    pp_pool_stats s;
+    size_t n = 0;
+    int busy = 0, idle = 0, i;
+    fixture f;
+
+    fixture_open(&f, m, 2);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, sv_gated, one, NULL, &r), PP_OK);
+    CU_ASSERT_FATAL(started_pid(&f, 0) != 0);
+    PP_ASSERT_STATUS(pp_pool_workers(f.pool, wi, 3, &n), PP_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT(wi[i].pid != 0);
+        if (wi[i].state == PP_WORKER_BUSY) {
+            busy++;
+            CU_ASSERT_EQUAL(wi[i].pid, (uint64_t)f.c->pid[0]);
+            CU_ASSERT_STRING_EQUAL(wi[i].task, "sv_gated");
+            CU_ASSERT(wi[i].busy_ms >= 0);
+        } else if (wi[i].state == PP_WORKER_IDLE) {
+            idle++;
+            CU_ASSERT_EQUAL(wi[i].busy_ms, -1);
+            CU_ASSERT_STRING_EQUAL(wi[i].task, "");
+        }
+    }
+    CU_ASSERT(busy == 1 && idle == 1 && wi[0].pid != wi[1].pid);
+    PP_ASSERT_STATUS(pp_pool_get_stats(f.pool, &s), PP_OK);
+    CU_ASSERT_EQUAL(s.health, PP_POOL_HEALTHY);
+    CU_ASSERT(s.workers == 2 && s.ready == 2 && s.busy == 1 && s.starting == 0);
+    CU_ASSERT_EQUAL(s.workers_started, 2);
+    PP_ASSERT_STATUS(pp_pool_workers(f.pool, NULL, 0, &n), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_workers(f.pool, NULL, 1, &n), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_pool_workers(NULL, wi, 3, &n), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_pool_get_stats(f.pool, NULL), PP_EINVAL);
+    f.c->gate = 1;
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_OK);
+    pp_result_release(r);
+    pp_values_destroy(one);
+    fixture_close(&f);
+}
+
+/* A task that returns the status a library call gave it fails with that
+ * status, named in the message. */
+static void t_returned_status_named(void)
+{
+    pp_pool *p = NULL;
+    pp_error e;
+    pp_pool_options o;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    memset(&e, 0, sizeof e);
+    PP_ASSERT_STATUS(pp_apply(p, sv_too_big, NULL, NULL, &e), PP_ETOOBIG);
+    CU_ASSERT_EQUAL(e.status, PP_ETOOBIG);
+    CU_ASSERT_EQUAL(e.code, PP_ETOOBIG);
+    PP_ASSERT_MSG(strstr(e.message, "PP_ETOOBIG") != NULL, "message: %s", e.message);
+    pp_pool_destroy(p);
+}
+
+PP_TEST_PER_METHOD(killed_starts_are_retried)
+PP_TEST_PER_METHOD(crash_loop_breaks_pool)
+PP_TEST_PER_METHOD(start_timeout)
+PP_TEST_PER_METHOD(stats_and_workers)
 PP_TEST_PER_METHOD(broken_pool_fails_everything)
 PP_TEST_PER_METHOD(partial_chunk_keeps_results)
 PP_TEST_PER_METHOD(sent_to_dead_worker_runs_elsewhere)
@@ -365,6 +602,11 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(partial_chunk_keeps_results, 120),
     PP_TEST_METHODS(sent_to_dead_worker_runs_elsewhere, 180),
     PP_TEST_METHODS(no_stall_behind_busy_worker, 120),
+    PP_TEST_METHODS(killed_starts_are_retried, 180),
+    PP_TEST_METHODS(crash_loop_breaks_pool, 180),
+    PP_TEST_METHODS(start_timeout, 180),
+    PP_TEST_METHODS(stats_and_workers, 120),
+    PP_TEST(t_returned_status_named),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -85,6 +85,9 @@ typedef struct pp_pool_options {
     const pp_values *initargs; /**< initializer's arguments (copied); NULL = none */
     int maxtasksperchild;      /**< replace a worker after this many tasks; 0 = never */
     size_t chunksize;          /**< default chunk size of map forms; 0 = automatic */
+    /** how long a new worker may take to be ready (start, initializer) before it is
+        killed and counts as a failed start; 0 = 60000 ms, PP_INFINITE = no limit */
+    int64_t start_timeout_ms;
 } pp_pool_options;
 
 /** Per-submission options. Zero-initialise for defaults. */
@@ -122,6 +125,68 @@ PP_API pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts);
 
 /** @brief Number of worker processes the pool keeps. 0 for NULL. */
 PP_API int pp_pool_size(const pp_pool *pool);
+
+/** A pool's health (pp_pool_get_stats()). */
+typedef enum pp_pool_health {
+    /** workers are running or starting normally */
+    PP_POOL_HEALTHY = 0,
+    /** worker starts are failing and being retried (with a growing pause); the reason says
+        why. Starts killed from outside are retried without limit; starts that fail on their
+        own (crash, exit, launch error, start timeout) break the pool after 5 within 30 s. */
+    PP_POOL_DEGRADED = 1,
+    /** final: no work can run any more. Every pending and every later item fails at once
+        with broken_status and the reason; submissions return broken_status. Create a new
+        pool. */
+    PP_POOL_BROKEN = 2
+} pp_pool_health;
+
+/** A snapshot of a pool's state (pp_pool_get_stats()). */
+typedef struct pp_pool_stats {
+    pp_pool_health health;
+    pp_status broken_status;  /**< PP_OK unless broken: what its items fail with */
+    char reason[256];         /**< why degraded or broken; "" when healthy */
+    int workers;              /**< the pool's size */
+    int ready;                /**< workers ready for work (idle or busy) */
+    int busy;                 /**< ready workers with work sent to them */
+    int starting;             /**< workers starting (before their initializer is done) */
+    size_t queued;            /**< chunks (tasks, or map chunks) waiting for a worker */
+    uint64_t workers_started; /**< workers that became ready since the pool was created */
+    uint64_t worker_deaths;   /**< ready workers that died (not those the pool stopped) */
+    uint64_t start_failures;  /**< worker starts that failed (every kind) */
+} pp_pool_stats;
+
+/**
+ * @brief A snapshot of the pool's health and counters. Thread-safe; also
+ * from a callback.
+ * Errors: #PP_EINVAL (NULL argument).
+ */
+PP_API pp_status pp_pool_get_stats(pp_pool *pool, pp_pool_stats *out);
+
+/** What a worker is doing (pp_pool_workers()). */
+typedef enum pp_worker_state {
+    PP_WORKER_STARTING = 1, /**< started, initializer not done */
+    PP_WORKER_IDLE = 2,     /**< ready, no work */
+    PP_WORKER_BUSY = 3,     /**< running work */
+    PP_WORKER_GONE = 4      /**< exited or died; being replaced or reaped */
+} pp_worker_state;
+
+/** One worker of a pool (pp_pool_workers()). */
+typedef struct pp_worker_info {
+    uint64_t pid; /**< OS process id */
+    pp_worker_state state;
+    uint64_t tasks_done;             /**< chunks this worker has finished (a task, or a
+                                          map chunk) */
+    char task[PP_TASK_NAME_MAX + 1]; /**< function of the work it runs now; "" if none */
+    int64_t busy_ms;                 /**< how long it has run that work (from when it could
+                                          start it); -1 when not busy */
+} pp_worker_info;
+
+/**
+ * @brief List the pool's workers: up to cap entries into out, and the
+ * number of worker slots (the pool's size) in *count. Thread-safe.
+ * Errors: #PP_EINVAL (NULL pool or count, or NULL out with cap > 0).
+ */
+PP_API pp_status pp_pool_workers(pp_pool *pool, pp_worker_info *out, size_t cap, size_t *count);
 
 /**
  * @brief Stop accepting work; queued work still runs. Idempotent.

@@ -11,6 +11,8 @@
  *
  * Failure statuses an item can have:
  *  - #PP_ETASK: the task function failed (code and message from the task);
+ *  - a procpool status the task function returned (e.g. #PP_ETOOBIG from
+ *    pp_values_add_bytes(), #PP_ENOMEM): the task failed because of it;
  *  - #PP_EWORKERDIED: the worker running it died (exit code or signal in
  *    the code, a description in the message);
  *  - #PP_ETERMINATED: the pool was terminated before it finished;

@@ -16,7 +16,10 @@
  *
  * Returning 0 means success. Returning non-zero fails the task: the caller
  * sees #PP_ETASK with the code and message given to pp_task_fail(), or the
- * returned code and a generic message.
+ * returned code and a generic message. A task that returns a procpool
+ * status it got from a library call (`return pp_values_add_bytes(...)`
+ * failing with #PP_ETOOBIG, say) fails with that status instead of
+ * #PP_ETASK, its name in the message and the value in the code.
  *
  * Registration: workers started with the spawn or forkserver method are
  * fresh processes, where function pointers of the parent mean nothing, so

@@ -262,14 +262,70 @@ void pp__plat_worker_setup(void)
 #endif
 }
 
+/* The usual name of a signal, for messages ("SIG?" if not one of them). */
+static const char *pp__posix_signal_name(int signo)
+{
+    switch (signo) {
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGINT:
+        return "SIGINT";
+    case SIGHUP:
+        return "SIGHUP";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGILL:
+        return "SIGILL";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGPIPE:
+        return "SIGPIPE";
+    case SIGUSR1:
+        return "SIGUSR1";
+    case SIGUSR2:
+        return "SIGUSR2";
+    default:
+        return "SIG?";
+    }
+}
+
 void pp__posix_decode_status(int status, pp__exit_info *info)
 {
     memset(info, 0, sizeof *info);
     if (WIFEXITED(status)) {
         info->exited = 1;
         info->code = WEXITSTATUS(status);
+        snprintf(info->what, sizeof info->what, "exit code %d", info->code);
     } else if (WIFSIGNALED(status)) {
         info->signaled = 1;
         info->signo = WTERMSIG(status);
+        switch (info->signo) {
+        case SIGKILL:
+        case SIGTERM:
+        case SIGINT:
+        case SIGHUP:
+        case SIGQUIT:
+            info->external = 1;
+            break;
+        case SIGSEGV:
+        case SIGBUS:
+        case SIGILL:
+        case SIGFPE:
+        case SIGABRT:
+            info->crashed = 1;
+            break;
+        default:
+            break;
+        }
+        snprintf(info->what, sizeof info->what, "signal %d (%s)", info->signo,
+                 pp__posix_signal_name(info->signo));
     }
 }

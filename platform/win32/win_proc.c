@@ -14,6 +14,8 @@
  */
 #include "win_internal.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <wchar.h>
 
@@ -364,6 +366,49 @@ pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp
 
 /* ------------------------------------------------------------ process */
 
+/* Names of the exception codes a crashed process commonly ends with. */
+static const char *pp__win_exception_name(DWORD code)
+{
+    switch (code) {
+    case 0xC0000005u:
+        return "access violation";
+    case 0xC000001Du:
+        return "illegal instruction";
+    case 0xC0000094u:
+        return "integer division by zero";
+    case 0xC0000095u:
+        return "integer overflow";
+    case 0xC00000FDu:
+        return "stack overflow";
+    case 0xC0000409u:
+        return "stack buffer overrun or fail-fast (abort)";
+    case 0xC0000374u:
+        return "heap corruption";
+    case 0xC000008Eu:
+        return "floating-point division by zero";
+    default:
+        return "exception";
+    }
+}
+
+/* Exit code -> exit info. Codes with the NTSTATUS error severity (top
+ * bits 11) are exceptions the process did not handle: crashes. */
+static void pp__win_describe_exit(DWORD code, pp__exit_info *info)
+{
+    info->exited = 1;
+    info->code = (int)code; /* NTSTATUS crash codes become negative */
+    if ((code & 0xC0000000u) == 0xC0000000u) {
+        info->crashed = 1;
+        snprintf(info->what, sizeof info->what, "exception 0x%08lX (%s)", (unsigned long)code,
+                 pp__win_exception_name(code));
+    } else if (code == PP__WIN_KILL_EXIT_CODE) {
+        snprintf(info->what, sizeof info->what, "killed by the pool (exit code 0x%X)",
+                 (unsigned)code);
+    } else {
+        snprintf(info->what, sizeof info->what, "exit code %lu", (unsigned long)code);
+    }
+}
+
 pp_status pp__plat_proc_wait(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
 {
     DWORD r, code = 0;
@@ -381,8 +426,7 @@ pp_status pp__plat_proc_wait(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info
         if (!GetExitCodeProcess(p->h, &code))
             return pp__win_fail_last();
         ZeroMemory(&p->info, sizeof p->info);
-        p->info.exited = 1;
-        p->info.code = (int)code; /* NTSTATUS crash codes become negative */
+        pp__win_describe_exit(code, &p->info);
         p->done = 1;
     }
     *info = p->info;

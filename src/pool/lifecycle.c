@@ -19,6 +19,8 @@ static pp_status check_options(const pp_pool_options *o, int *method)
         return PP_EINVAL;
     if (o->chunksize > PP__MAX_CHUNK)
         return PP_EINVAL;
+    if (o->start_timeout_ms < PP_INFINITE)
+        return PP_EINVAL;
     switch (o->start_method) {
     case PP_START_DEFAULT:
         *method = pp__plat_default_start_method();
@@ -69,6 +71,7 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
     p->n = o->processes ? o->processes : pp__plat_cpu_count();
     p->maxtasks = (uint32_t)o->maxtasksperchild;
     p->chunksize = o->chunksize;
+    p->start_timeout_ms = o->start_timeout_ms != 0 ? o->start_timeout_ms : PP__START_TIMEOUT_MS;
     pp__buf_init(&p->hello);
     p->w = calloc((size_t)p->n, sizeof *p->w);
     st = p->w ? pp__core_create(&p->core) : PP_ENOMEM;

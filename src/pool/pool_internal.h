@@ -139,14 +139,17 @@ typedef struct pp__wslot {
     pp__chunk *inflight, *inflight_tail; /* sent, result not yet back */
     unsigned ninflight;
     size_t inflight_bytes;
-    uint32_t sent; /* chunks sent (maxtasksperchild) */
-    int pumping;   /* one thread writes to this worker at a time */
+    uint32_t sent;        /* chunks sent (maxtasksperchild) */
+    uint64_t chunks_done; /* results received (statistics) */
+    int pumping;          /* one thread writes to this worker at a time */
     int repump;
     int quit_wanted; /* send QUIT when idle */
     int quit_sent;
     int killed;             /* killed on purpose (terminate, protocol) */
     int init_reported;      /* READY received */
     int64_t last_result_ns; /* when its last result arrived */
+    int64_t start_ms;       /* when it was launched */
+    int start_timed_out;    /* killed by the supervisor for it */
     pp__exit_info exit;
 } pp__wslot;
 
@@ -167,10 +170,18 @@ struct pp_pool {
     char broken_msg[256];
     int creating;
     int init_pending;
-    int start_failures;
-    int stop;                /* threads: leave */
-    pp__plat_cond *sup_cond; /* supervisor: worker states, lifecycle */
-    pp__plat_cond *res_cond; /* result thread: callback queue */
+    /* Restart policy (supervisor.c): failed starts that count, in a ring
+     * of their times; the next start waits until next_start_ms. */
+    int64_t fail_ms[8];
+    unsigned nfails;    /* counted failures so far (ring index) */
+    int64_t backoff_ms; /* 0 after a start that succeeded */
+    int64_t next_start_ms;
+    int64_t start_timeout_ms;                     /* PP_INFINITE: none */
+    char degraded_msg[160];                       /* why starts are failing now ("" if not) */
+    uint64_t n_started, n_start_failed, n_deaths; /* statistics */
+    int stop;                                     /* threads: leave */
+    pp__plat_cond *sup_cond;                      /* supervisor: worker states, lifecycle */
+    pp__plat_cond *res_cond;                      /* result thread: callback queue */
     pp__plat_thread *supervisor;
     pp__plat_thread *resthread;
     uint64_t resthread_id; /* pp__plat_thread_id() of the result thread */
@@ -253,9 +264,21 @@ void pp__reader_thread_main(void *arg); /* arg: the pp__wslot */
 /* Thread entry points; arg is the pool. */
 void pp__supervisor_main(void *arg);
 void pp__resthread_main(void *arg);
-/* Count a failed start; too many in a row (or any while creating) and the
- * pool gives up instead of looping forever. */
-void pp__start_failed_locked(pp_pool *p, const char *msg);
+/* Default of pp_pool_options.start_timeout_ms. */
+#define PP__START_TIMEOUT_MS 60000
+
+/* How a start failed (the restart policy treats them differently). */
+enum {
+    PP__START_KILLED,  /* ended from outside before it was ready: retried */
+    PP__START_FAILED,  /* crashed, exited or could not be launched */
+    PP__START_TIMEOUT, /* not ready within the start timeout */
+};
+/* A failed start: retried after a backoff; starts that fail on their own
+ * too often within a window break the pool (as does any while the pool is
+ * being created, except kills from outside). */
+void pp__start_failed_locked(pp_pool *p, int how, const char *msg);
+/* A worker reported READY: the restart policy starts over. */
+void pp__start_succeeded_locked(pp_pool *p);
 /* Queued, in flight, or still being submitted? */
 int pp__work_left_locked(const pp_pool *p);
 /* Queue work for the result thread (callbacks, async progress). */

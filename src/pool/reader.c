@@ -158,6 +158,7 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     if (st != PP_OK)
         return st;
     record_service_time(p, w, c);
+    w->chunks_done++;
     w->inflight = c->next;
     if (w->inflight == NULL)
         w->inflight_tail = NULL;
@@ -202,7 +203,7 @@ static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     if (ist == PP_ESPAWN) {
         snprintf(line, sizeof line, "worker %llu could not start: %s", (unsigned long long)pid,
                  msg);
-        pp__start_failed_locked(p, line);
+        pp__start_failed_locked(p, PP__START_FAILED, line);
         return PP_OK; /* the worker exits by itself */
     }
     if (ist != PP_OK) {
@@ -212,7 +213,7 @@ static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
         return PP_OK; /* the worker exits by itself */
     }
     w->state = W_READY;
-    p->start_failures = 0;
+    pp__start_succeeded_locked(p);
     pp__plat_cond_broadcast(p->core->cond);
     return PP_OK;
 }
@@ -220,12 +221,15 @@ static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
 static void describe_exit(const pp__exit_info *e, uint64_t pid, char *buf, size_t len, int *code)
 {
     if (e->signaled) {
-        snprintf(buf, len, "worker process %llu was killed by signal %d", (unsigned long long)pid,
-                 e->signo);
+        snprintf(buf, len, "worker process %llu was killed by %s", (unsigned long long)pid,
+                 e->what[0] ? e->what : "a signal");
         *code = e->signo;
+    } else if (e->crashed) {
+        snprintf(buf, len, "worker process %llu crashed: %s", (unsigned long long)pid, e->what);
+        *code = e->code;
     } else {
-        snprintf(buf, len, "worker process %llu exited with code %d while running the task",
-                 (unsigned long long)pid, e->code);
+        snprintf(buf, len, "worker process %llu exited with code %d", (unsigned long long)pid,
+                 e->code);
         *code = e->code;
     }
 }
@@ -283,8 +287,14 @@ static void settle_started_locked(pp_pool *p, pp__wslot *w, pp__chunk *c,
             pp__item_fail(c->job, c->first + i, PP_EWORKERDIED, code, msg);
     }
     next = done;
-    if (pr->running && next < c->count)
+    if (pr->running && next < c->count) {
+        if (st == PP_EWORKERDIED) {
+            snprintf(msg, sizeof msg, "%s while running the task", died);
+            why = msg;
+        }
         pp__item_fail(c->job, c->first + next++, st, st == PP_EWORKERDIED ? code : 0, why);
+        why = p->state == P_TERMINATING ? "pool was terminated" : died;
+    }
     if (next < c->count && (p->state == P_TERMINATING || pp__chunk_tail(c, next, tail) != PP_OK))
         pp__job_fail_range_locked(c->job, c->first + next, c->first + c->count, st, why);
     else
@@ -322,6 +332,8 @@ static void handle_death(pp_pool *p, pp__wslot *w)
     /* The worker runs its chunks in order: only the first can have been
      * started (ids up to the gate's bound), and every earlier one has
      * been answered. */
+    if (w->state == W_READY && p->state != P_TERMINATING)
+        p->n_deaths++;
     if (running != NULL && running->id <= pr.bound) {
         rest = running->next;
         running->next = NULL;
@@ -352,8 +364,15 @@ static void handle_death(pp_pool *p, pp__wslot *w)
         /* Died before it could report: crash in the initializer, or in
          * main() before pp_init() of a spawned worker. */
         char line[200];
-        snprintf(line, sizeof line, "a worker died while starting (%s)", msg);
-        pp__start_failed_locked(p, line);
+        int how = w->start_timed_out ? PP__START_TIMEOUT
+                  : info.external    ? PP__START_KILLED
+                                     : PP__START_FAILED;
+        if (how == PP__START_TIMEOUT)
+            snprintf(line, sizeof line, "a worker was not ready within %lld ms (%s)",
+                     (long long)p->start_timeout_ms, msg);
+        else
+            snprintf(line, sizeof line, "a worker died while starting (%s)", msg);
+        pp__start_failed_locked(p, how, line);
     }
     w->state = W_DEAD;
     /* Wake a writer blocked on this channel (the worker's end may live on

@@ -9,7 +9,15 @@
 
 #include "pool/pool_internal.h"
 
-#define START_RETRIES 3 /* failed starts before the pool gives up */
+/* Restart policy: a worker start that fails on its own (crash, exit,
+ * launch error, timeout) counts; CRASH_LOOP_MAX of them within
+ * CRASH_LOOP_MS break the pool for good. Starts killed from outside do not
+ * count. After every failed start the next one waits, from BACKOFF_MIN_MS
+ * doubling to BACKOFF_MAX_MS; a worker that reports ready resets it. */
+#define CRASH_LOOP_MAX 5
+#define CRASH_LOOP_MS  30000
+#define BACKOFF_MIN_MS 10
+#define BACKOFF_MAX_MS 2000
 
 int pp__on_result_thread(const pp_pool *p)
 {
@@ -117,6 +125,8 @@ static pp_status attach_reader_locked(pp_pool *p, pp__wslot *w)
 
     w->state = W_STARTING; /* before the reader can see READY */
     w->pid = pp__plat_proc_pid(w->proc);
+    w->start_ms = pp__plat_now_ms();
+    w->start_timed_out = 0;
     if (p->state == P_TERMINATING) {
         w->killed = 1;
         pp__plat_proc_kill(w->proc); /* terminated while it was starting */
@@ -134,15 +144,79 @@ static pp_status attach_reader_locked(pp_pool *p, pp__wslot *w)
     return PP_OK;
 }
 
-/* Count a failed start; too many in a row (or any while creating) and the
- * pool gives up instead of looping forever. */
-void pp__start_failed_locked(pp_pool *p, const char *msg)
+/* Failed starts that count, within the window ending now. */
+static unsigned recent_failures_locked(const pp_pool *p, int64_t now)
 {
-    pp__log(PP_LOG_WARN, "%s", msg);
-    if (p->creating || ++p->start_failures >= START_RETRIES)
+    unsigned i, n = p->nfails < CRASH_LOOP_MAX ? p->nfails : CRASH_LOOP_MAX, recent = 0;
+
+    for (i = 0; i < n; i++) {
+        if (now - p->fail_ms[i] < CRASH_LOOP_MS)
+            recent++;
+    }
+    return recent;
+}
+
+void pp__start_failed_locked(pp_pool *p, int how, const char *msg)
+{
+    int64_t now = pp__plat_now_ms();
+    char line[sizeof p->broken_msg];
+
+    p->n_start_failed++;
+    pp__strlcpy(p->degraded_msg, msg, sizeof p->degraded_msg);
+    p->backoff_ms = p->backoff_ms == 0                   ? BACKOFF_MIN_MS
+                    : p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                         : p->backoff_ms * 2;
+    p->next_start_ms = now + p->backoff_ms;
+    if (how == PP__START_KILLED) {
+        pp__log(PP_LOG_WARN, "%s; starting it again", msg);
+        return;
+    }
+    p->fail_ms[p->nfails++ % CRASH_LOOP_MAX] = now;
+    if (p->creating) {
+        /* pp_pool_create reports it: a program that cannot start its
+         * workers learns it at once, not after a crash loop. */
         pp__break_pool_locked(p, PP_ESPAWN, msg);
-    if (p->creating)
         p->init_pending = 0;
+    } else if (recent_failures_locked(p, now) >= CRASH_LOOP_MAX) {
+        snprintf(line, sizeof line, "%d worker starts failed within %d s; the last: %s",
+                 CRASH_LOOP_MAX, CRASH_LOOP_MS / 1000, msg);
+        pp__break_pool_locked(p, PP_ESPAWN, line);
+    } else {
+        pp__log(PP_LOG_WARN, "%s; trying again in %lld ms", msg, (long long)p->backoff_ms);
+    }
+}
+
+void pp__start_succeeded_locked(pp_pool *p)
+{
+    p->backoff_ms = 0;
+    p->next_start_ms = 0;
+    p->degraded_msg[0] = '\0';
+    p->n_started++;
+}
+
+/* Kill workers that have not reported ready within the start timeout
+ * (their death is then a PP__START_TIMEOUT). Returns the ms until the next
+ * such deadline (or 100). */
+static int64_t check_start_timeouts_locked(pp_pool *p, int64_t now)
+{
+    int64_t next = 100, left;
+    int i;
+
+    if (p->start_timeout_ms == PP_INFINITE)
+        return next;
+    for (i = 0; i < p->n; i++) {
+        pp__wslot *w = &p->w[i];
+        if (w->state != W_STARTING || w->init_reported || w->start_timed_out || w->killed)
+            continue;
+        left = w->start_ms + p->start_timeout_ms - now;
+        if (left <= 0) {
+            w->start_timed_out = 1;
+            pp__plat_proc_kill(w->proc);
+        } else if (left < next) {
+            next = left;
+        }
+    }
+    return next;
 }
 
 static void reap_worker(pp__wslot *w)
@@ -156,6 +230,7 @@ static void reap_worker(pp__wslot *w)
     w->proc = NULL;
     w->pid = 0;
     w->sent = 0;
+    w->chunks_done = 0;
     w->quit_wanted = w->quit_sent = 0;
     w->killed = 0;
     w->init_reported = 0;
@@ -202,6 +277,8 @@ static int supervise_once(pp_pool *p)
         }
         if (w->state != W_EMPTY || !want_workers_locked(p))
             continue;
+        if (pp__plat_now_ms() < p->next_start_ms)
+            continue; /* backing off after a failed start */
         pp__plat_mtx_unlock(p->core->mu);
         st = launch_worker(p, w);
         pp__plat_mtx_lock(p->core->mu);
@@ -211,7 +288,7 @@ static int supervise_once(pp_pool *p)
         if (st != PP_OK) {
             snprintf(msg, sizeof msg, "could not start a worker process: %s (os error %d)",
                      pp_strerror(st), pp_os_error());
-            pp__start_failed_locked(p, msg);
+            pp__start_failed_locked(p, PP__START_FAILED, msg);
         }
     }
     pp__maybe_quit_workers_locked(p);
@@ -224,12 +301,19 @@ void pp__supervisor_main(void *arg)
 {
     pp_pool *p = arg;
 
+    int64_t now, wait;
+
     pp__plat_mtx_lock(p->core->mu);
     while (!p->stop) {
         if (supervise_once(p))
             continue;
-        /* Timed: a start that failed is retried after a pause. */
-        pp__plat_cond_wait(p->sup_cond, p->core->mu, 100);
+        /* Timed: start timeouts, and a start that failed is retried after
+         * its backoff. */
+        now = pp__plat_now_ms();
+        wait = check_start_timeouts_locked(p, now);
+        if (p->next_start_ms > now && p->next_start_ms - now < wait)
+            wait = p->next_start_ms - now;
+        pp__plat_cond_wait(p->sup_cond, p->core->mu, wait);
     }
     pp__plat_mtx_unlock(p->core->mu);
 }

@@ -13,6 +13,7 @@ struct pp_task {
     pp_values *result;
     uint64_t index;
     int failed;
+    pp_status status; /* PP_ETASK, or the library status the task returned */
     int code;
     char message[PP__ERRMSG_MAX + 1];
 };

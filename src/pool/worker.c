@@ -56,12 +56,22 @@ static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_val
     int rc;
 
     memset(t, 0, sizeof *t);
+    t->status = PP_ETASK;
     t->args = args;
     t->index = index;
     t->result = result;
     rc = fn(t);
-    if (rc != 0 && !t->failed)
-        pp_task_fail(t, rc, "task returned %d", rc);
+    if (rc != 0 && !t->failed) {
+        /* A task that returns what a library call gave it (the idiom
+         * "return pp_values_add_...(...)") failed because of that status:
+         * say which, instead of a bare number. */
+        if (rc < 0 && strcmp(pp_err_name(rc), "PP_UNKNOWN") != 0) {
+            pp_task_fail(t, rc, "the task returned %s (%s)", pp_err_name(rc), pp_strerror(rc));
+            t->status = (pp_status)rc;
+        } else {
+            pp_task_fail(t, rc, "the task returned %d", rc);
+        }
+    }
 }
 
 static pp_status put_failure(pp__buf *b, pp_status status, int code, const char *msg)
@@ -83,7 +93,7 @@ static pp_status put_outcome(worker *w, const pp_task *t, size_t frame_start)
     pp_status st;
 
     if (t->failed)
-        return put_failure(&w->out, PP_ETASK, t->code, t->message);
+        return put_failure(&w->out, t->status, t->code, t->message);
     st = pp__buf_put_u32(&w->out, 0);
     if (st == PP_OK)
         st = pp__buf_put_u32(&w->out, 0);
