@@ -34,6 +34,7 @@ typedef struct ctl {
     volatile int64_t runs[MAX_ITEM]; /* times item i was started */
     volatile int64_t die_at;         /* sv_die_at: the item whose worker exits */
     volatile int64_t init_pid;       /* INIT_HOLD: the worker waiting in it */
+    volatile int64_t hang_at;        /* sv_hang_at: the item that never ends */
 } ctl;
 
 /* In a worker: the block named in the initializer's arguments. */
@@ -141,6 +142,22 @@ static int sv_too_big(pp_task *t)
     return pp_values_add_bytes(pp_task_result(t), &byte, (size_t)PP_VALUE_MAX_BYTES + 1);
 }
 PP_TASK_REGISTER(sv_too_big)
+
+/* Item i: never ends if i is hang_at (until its worker is killed), else
+ * returns i at once. */
+static int sv_hang_at(pp_task *t)
+{
+    int64_t i = 0;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &i) != PP_OK || i < 0 || i >= MAX_ITEM)
+        return pp_task_fail(t, 2, "sv_hang_at expects an index");
+    g_ctl->runs[i]++;
+    g_ctl->pid[i] = self_pid();
+    while (i == g_ctl->hang_at)
+        pp_test_sleep_ms(5);
+    return pp_values_add_int(pp_task_result(t), i);
+}
+PP_TASK_REGISTER(sv_hang_at)
 
 /* ------------------------------------------------------------- helpers */
 
@@ -586,6 +603,112 @@ static void t_returned_status_named(void)
     pp_pool_destroy(p);
 }
 
+/*
+ * Per-task timeout: the item that runs too long fails with PP_ETIMEDOUT
+ * (its worker killed and replaced), every other item succeeds, once each,
+ * in chunks of one item and inside one chunk of all items.
+ */
+static void check_timeout(int m, size_t chunksize)
+{
+    const int n = 6, hangs = 2;
+    pp_submit_options so;
+    pp_values *items = indices(n), *res = NULL;
+    const pp_error *e;
+    pp_result *r = NULL;
+    fixture f;
+    int i;
+
+    fixture_open(&f, m, 2);
+    f.c->hang_at = hangs;
+    memset(&so, 0, sizeof so);
+    so.chunksize = chunksize;
+    so.timeout_ms = 300;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, sv_hang_at, items, &so, &r), PP_OK);
+    PP_ASSERT_MSG(pp_result_wait(r, WAIT_MS) == PP_OK, "the map never finished");
+    for (i = 0; i < n; i++) {
+        pp_status st = pp_result_item(r, (size_t)i, NULL, &e);
+        PP_ASSERT_MSG(f.c->runs[i] == 1, "item %d ran %d times", i, (int)f.c->runs[i]);
+        if (i != hangs) {
+            PP_ASSERT_MSG(st == PP_OK, "item %d: %s", i, pp_err_name(st));
+            continue;
+        }
+        PP_ASSERT_STATUS(st, PP_ETIMEDOUT);
+        if (e != NULL)
+            PP_ASSERT_MSG(strstr(e->message, "sv_hang_at") != NULL &&
+                              strstr(e->message, "300 ms") != NULL,
+                          "message: %s", e->message);
+    }
+    pp_result_release(r);
+    f.c->hang_at = -1;
+    PP_ASSERT_STATUS(pp_apply(f.pool, sv_quick, items, &res, NULL), PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(items);
+    fixture_close(&f);
+}
+
+static void do_task_timeout(int m)
+{
+    check_timeout(m, 1);
+    check_timeout(m, 6);
+}
+
+/*
+ * Cancel: items running are stopped (their workers killed), queued and
+ * sent-ahead items never run, every unfinished item is PP_ECANCELED at
+ * once, and the pool goes on.
+ */
+static void do_cancel(int m)
+{
+    const int n = 20;
+    pp_submit_options so;
+    pp_values *items = indices(n), *res = NULL;
+    pp_result *r = NULL;
+    pp_iter *it = NULL;
+    const pp_error *e;
+    size_t idx;
+    fixture f;
+    int i, canceled = 0;
+
+    fixture_open(&f, m, 2);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, sv_gated, items, &so, &r), PP_OK);
+    CU_ASSERT_FATAL(started_pid(&f, 0) != 0 && started_pid(&f, 1) != 0);
+    PP_ASSERT_STATUS(pp_result_cancel(r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(r, 0, NULL), PP_ECANCELED);
+    for (i = 0; i < n; i++) {
+        PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, NULL, &e), PP_ECANCELED);
+        if (i >= 2)
+            PP_ASSERT_MSG(f.c->runs[i] == 0, "item %d ran after the cancel", i);
+    }
+    PP_ASSERT_STATUS(pp_result_cancel(r), PP_OK); /* idempotent */
+    pp_result_release(r);
+    /* the pool goes on (the gate is still closed: the killed items' workers
+     * would still be blocked if they had not been killed) */
+    PP_ASSERT_STATUS(pp_apply(f.pool, sv_quick, items, &res, NULL), PP_OK);
+    pp_values_destroy(res);
+
+    /* an iterator: what is not finished comes out canceled */
+    for (i = 0; i < MAX_ITEM; i++)
+        f.c->runs[i] = f.c->pid[i] = 0;
+    PP_ASSERT_STATUS_FATAL(pp_imap(f.pool, sv_gated, items, NULL, &it), PP_OK);
+    CU_ASSERT_FATAL(started_pid(&f, 0) != 0);
+    PP_ASSERT_STATUS(pp_iter_cancel(it), PP_OK);
+    for (i = 0; i < n; i++) {
+        pp_status st = pp_iter_next(it, WAIT_MS, &idx, NULL, &e);
+        canceled += st == PP_ECANCELED;
+    }
+    CU_ASSERT_EQUAL(canceled, n);
+    PP_ASSERT_STATUS(pp_iter_next(it, 0, &idx, NULL, &e), PP_EOF);
+    pp_iter_release(it);
+    PP_ASSERT_STATUS(pp_result_cancel(NULL), PP_EINVAL);
+    pp_values_destroy(items);
+    fixture_close(&f);
+}
+
+PP_TEST_PER_METHOD(task_timeout)
+PP_TEST_PER_METHOD(cancel)
 PP_TEST_PER_METHOD(killed_starts_are_retried)
 PP_TEST_PER_METHOD(crash_loop_breaks_pool)
 PP_TEST_PER_METHOD(start_timeout)
@@ -606,6 +729,8 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(crash_loop_breaks_pool, 180),
     PP_TEST_METHODS(start_timeout, 180),
     PP_TEST_METHODS(stats_and_workers, 120),
+    PP_TEST_METHODS(task_timeout, 120),
+    PP_TEST_METHODS(cancel, 120),
     PP_TEST(t_returned_status_named),
     PP_TEST_END,
 };

@@ -99,6 +99,10 @@ typedef struct pp_submit_options {
     pp_progress_fn progress;          /**< map forms: called as items finish (sync forms:
                                            on the calling thread; async: result thread) */
     void *progress_userdata;
+    /** per task (each map item): a task still running this many ms after it started fails
+        with #PP_ETIMEDOUT, its worker is killed and replaced, the pool goes on; 0 = no
+        limit. Measured from the task's own start, not from submission. */
+    int64_t timeout_ms;
 } pp_submit_options;
 
 /**

@@ -16,6 +16,13 @@
  *  - #PP_EWORKERDIED: the worker running it died (exit code or signal in
  *    the code, a description in the message);
  *  - #PP_ETERMINATED: the pool was terminated before it finished;
+ *  - #PP_ETIMEDOUT: it ran longer than pp_submit_options.timeout_ms (its
+ *    worker was killed and replaced);
+ *  - #PP_ECANCELED: pp_result_cancel() / pp_iter_cancel() before it
+ *    finished;
+ *  - the status a broken pool fails its work with (#PP_ESPAWN: workers
+ *    cannot be started; #PP_ETASK: the initializer failed), with the
+ *    reason in the message (pp_pool_get_stats());
  *  - #PP_ENOTREGISTERED: the worker does not know the function (registered
  *    after pp_init()?);
  *  - #PP_ETOOBIG: the task's result did not fit in a message;
@@ -57,6 +64,17 @@ typedef void (*pp_callback)(pp_result *result, void *userdata);
 typedef void (*pp_error_callback)(pp_result *result, const pp_error *error, void *userdata);
 /** Progress of a map-like call: items finished so far, of total. */
 typedef void (*pp_progress_fn)(size_t done, size_t total, void *userdata);
+
+/**
+ * @brief Cancel a submission: its queued items are dropped, work it was
+ * sent ahead is taken back, and the workers running its items are killed
+ * (and replaced). Every item not finished yet gets #PP_ECANCELED at once,
+ * so the result is ready (its callbacks run) when this returns, or soon
+ * after on the result thread. Finished items keep their results.
+ * Idempotent; a no-op on a finished result.
+ * Errors: #PP_EINVAL (NULL).
+ */
+PP_API pp_status pp_result_cancel(pp_result *result);
 
 /**
  * @brief Wait for the result and return its outcome.
@@ -147,6 +165,13 @@ PP_API size_t pp_iter_count(const pp_iter *it);
 
 /** @brief Free the iterator; unfinished work still runs. Accepts NULL. */
 PP_API void pp_iter_release(pp_iter *it);
+
+/**
+ * @brief Cancel the rest of an imap: as pp_result_cancel(); the items not
+ * finished yet come out of pp_iter_next() with #PP_ECANCELED.
+ * Errors: #PP_EINVAL (NULL).
+ */
+PP_API pp_status pp_iter_cancel(pp_iter *it);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,41 @@ static void fail_list_locked(pp__chunk *list, pp_status st, const char *msg)
     }
 }
 
+/* Fail and free the chunks of canceled jobs in list; the rest, in order. */
+static pp__chunk *drop_canceled_locked(pp__chunk *list)
+{
+    pp__chunk *keep = NULL, **tail = &keep, *next;
+
+    for (; list != NULL; list = next) {
+        next = list->next;
+        list->next = NULL;
+        if (list->job->canceled) {
+            fail_list_locked(list, PP_ECANCELED, "canceled");
+        } else {
+            *tail = list;
+            tail = &list->next;
+        }
+    }
+    return keep;
+}
+
+void pp__remove_job_from_queue_locked(pp_pool *p, struct pp_result *j)
+{
+    pp__chunk *c, **link = &p->q_head;
+
+    p->q_tail = NULL;
+    while ((c = *link) != NULL) {
+        if (c->job == j) {
+            *link = c->next;
+            c->next = NULL;
+            pp__chunk_free(c);
+        } else {
+            p->q_tail = c;
+            link = &c->next;
+        }
+    }
+}
+
 void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
 {
     pp__chunk *c, *next;
@@ -50,6 +85,11 @@ void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
         next = c->next;
         c->next = NULL;
         c->job = j;
+        j->refs++; /* dropped by pp__chunk_free */
+        if (j->canceled) {
+            fail_list_locked(c, PP_ECANCELED, "canceled");
+            continue;
+        }
         if (p->broken != PP_OK) {
             /* Nothing will ever run it: fail it now, never wait for it. */
             fail_list_locked(c, p->broken, p->broken_msg);
@@ -74,6 +114,10 @@ void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list)
         fail_list_locked(list, p->broken, p->broken_msg);
         return;
     }
+    list = drop_canceled_locked(list);
+    if (list == NULL)
+        return;
+    tail = list;
     while (tail->next)
         tail = tail->next;
     tail->next = p->q_head;
@@ -230,16 +274,13 @@ void pp__pump_all_locked(pp_pool *p)
     pp__balance_locked(p);
 }
 
-/* Take back from v the chunks it was sent ahead and has not started (the
- * control block's gate decides, pool/wctl.h), to the front of the queue.
- * Returns how many. */
-static unsigned take_back_locked(pp_pool *p, pp__wslot *v)
+unsigned pp__take_back_locked(pp_pool *p, pp__wslot *v)
 {
     pp__chunk *c, **link, *taken = NULL, **tail = &taken;
     uint64_t bound;
     unsigned n = 0;
 
-    if (v->state != W_READY || v->ninflight < 2 || v->ctl == NULL)
+    if (v->state != W_READY || v->inflight == NULL || v->ctl == NULL)
         return 0;
     if (!pp__wctl_revoke(v->ctl, v->inflight_tail->id, &bound))
         return 0;
@@ -277,7 +318,7 @@ void pp__balance_locked(pp_pool *p)
                 (best < 0 || p->w[i].ninflight > p->w[best].ninflight))
                 best = i;
         }
-        if (best < 0 || take_back_locked(p, &p->w[best]) == 0)
+        if (best < 0 || pp__take_back_locked(p, &p->w[best]) == 0)
             return;
         for (i = 0; i < p->n && p->q_head != NULL; i++) {
             if (idle_locked(p, &p->w[i]))
@@ -370,7 +411,6 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
     if (t == NULL)
         return PP_ENOMEM;
     pp__buf_init(&t->frame);
-    t->job = c->job;
     t->first = c->first + from;
     t->count = count;
     st = pp__buf_reserve(&t->frame, PP__FRAME_HDR + fnref_end + 8 + 1 + (len - args_at));
@@ -380,10 +420,10 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
         st = pp__buf_put(&t->frame, payload, fnref_end);
     if (st == PP_OK)
         st = pp__buf_put_u64(&t->frame, first + from);
-    if (st == PP_OK && column) {
-        pp__frame_set_flags(&t->frame, at, PP__FLAG_SCALARS);
+    if (st == PP_OK)
+        pp__frame_set_flags(&t->frame, at, c->frame.data[9]); /* the same flags */
+    if (st == PP_OK && column)
         st = pp__buf_put_u8(&t->frame, payload[fnref_end + 8]); /* the column's type */
-    }
     if (st == PP_OK)
         st = pp__buf_put(&t->frame, payload + args_at, len - args_at);
     if (st == PP_OK)
@@ -392,6 +432,8 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
         pp__chunk_free(t);
         return st;
     }
+    t->job = c->job;
+    t->job->refs++; /* dropped by pp__chunk_free */
     *out = t;
     return PP_OK;
 }

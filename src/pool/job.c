@@ -291,6 +291,10 @@ void pp__chunk_fail_locked(pp__chunk *c, pp_status st, int code, const char *msg
 
 void pp__chunk_free(pp__chunk *c)
 {
+    struct pp_result *j = c->job;
+
     pp__buf_free(&c->frame);
     free(c);
+    if (j != NULL)
+        pp__job_unref_locked(j); /* the chunk's reference (pp__queue_append_locked) */
 }

@@ -96,6 +96,8 @@ struct pp_result {
     pp_progress_fn progress;
     void *progress_ud;
     size_t progress_seen; /* async progress: last value reported */
+    int64_t timeout_ms;   /* per item, from its start; 0: none */
+    int canceled;         /* pp_result_cancel(): nothing more of it runs */
     int progress_queued;
     size_t cursor;   /* imap: next index to return */
     size_t *order;   /* imap_unordered: completion order */
@@ -150,6 +152,11 @@ typedef struct pp__wslot {
     int64_t last_result_ns; /* when its last result arrived */
     int64_t start_ms;       /* when it was launched */
     int start_timed_out;    /* killed by the supervisor for it */
+    int task_timed_out;     /* killed because item timeout_item of chunk
+                               timeout_chunk ran past its job's timeout */
+    uint64_t timeout_chunk;
+    unsigned timeout_item;
+    int cancel_kill; /* killed because its running chunk's job was canceled */
     pp__exit_info exit;
 } pp__wslot;
 
@@ -222,7 +229,10 @@ void pp__job_complete_empty_locked(struct pp_result *j);
 /* Fail items from..to-1 of j that are not finished yet. */
 void pp__job_fail_range_locked(struct pp_result *j, size_t from, size_t to, pp_status st,
                                const char *msg);
-/* Fail every unfinished item of a chunk; free a chunk. */
+/* Fail every unfinished item of a chunk; free a chunk (dropping its
+ * reference to its job: every queued or sent chunk holds one, so a job
+ * outlives its chunks, also when it completes early (cancel)). Caller
+ * holds the mutex if the chunk has a job. */
 void pp__chunk_fail_locked(pp__chunk *c, pp_status st, int code, const char *msg);
 void pp__chunk_free(pp__chunk *c);
 /* Log a failed job nobody observed (once). */
@@ -245,6 +255,12 @@ void pp__pump_all(pp_pool *p);
  * workers were sent ahead and have not started, and give them to the
  * idle ones (no work waits behind a long task). */
 void pp__balance_locked(pp_pool *p);
+/* Take back from v every chunk it was sent and has not started (the
+ * control block's gate decides, pool/wctl.h), to the front of the queue.
+ * Returns how many. */
+unsigned pp__take_back_locked(pp_pool *p, pp__wslot *v);
+/* Drop j's chunks from the queue (their items are the caller's to fail). */
+void pp__remove_job_from_queue_locked(pp_pool *p, struct pp_result *j);
 /* A new chunk for items from..count-1 of c (same job, function and
  * arguments): what is left of a chunk whose worker died at item from-1. */
 pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out);

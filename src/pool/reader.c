@@ -278,6 +278,12 @@ static void settle_started_locked(pp_pool *p, pp__wslot *w, pp__chunk *c,
     unsigned i, kept, next, done = pr->done < c->count ? pr->done : c->count;
     const char *why = p->state == P_TERMINATING ? "pool was terminated" : died;
     pp_status st = p->state == P_TERMINATING ? PP_ETERMINATED : PP_EWORKERDIED;
+    pp_status rst; /* the running item's status */
+
+    if (c->job->canceled) {
+        st = PP_ECANCELED;
+        why = "canceled";
+    }
 
     *tail = NULL;
     kept = apply_kept(c, w->ctl, pr);
@@ -288,14 +294,23 @@ static void settle_started_locked(pp_pool *p, pp__wslot *w, pp__chunk *c,
     }
     next = done;
     if (pr->running && next < c->count) {
-        if (st == PP_EWORKERDIED) {
+        rst = st;
+        if (w->task_timed_out && w->timeout_chunk == c->id && w->timeout_item == next) {
+            rst = PP_ETIMEDOUT;
+            snprintf(msg, sizeof msg,
+                     "task '%s' still ran %lld ms after it started: its worker was killed and "
+                     "replaced",
+                     c->job->fname, (long long)c->job->timeout_ms);
+        } else if (st == PP_EWORKERDIED) {
             snprintf(msg, sizeof msg, "%s while running the task", died);
-            why = msg;
+        } else if (st == PP_ECANCELED) {
+            snprintf(msg, sizeof msg, "canceled while it ran (its worker was killed)");
+        } else {
+            pp__strlcpy(msg, why, sizeof msg);
         }
-        pp__item_fail(c->job, c->first + next++, st, st == PP_EWORKERDIED ? code : 0, why);
-        why = p->state == P_TERMINATING ? "pool was terminated" : died;
+        pp__item_fail(c->job, c->first + next++, rst, rst == PP_EWORKERDIED ? code : 0, msg);
     }
-    if (next < c->count && (p->state == P_TERMINATING || pp__chunk_tail(c, next, tail) != PP_OK))
+    if (next < c->count && (st != PP_EWORKERDIED || pp__chunk_tail(c, next, tail) != PP_OK))
         pp__job_fail_range_locked(c->job, c->first + next, c->first + c->count, st, why);
     else
         pp__job_after_items_locked(c->job);

@@ -18,6 +18,7 @@ typedef struct item_src {
     const pp_values *one;         /* apply: the argument tuple */
     const pp_values *items;       /* map: item i as a one-item tuple */
     const pp_values *const *argv; /* starmap: argv[i] */
+    uint8_t flags;                /* frame flags for every chunk (PP__FLAG_TIMED) */
 } item_src;
 
 static pp_status encode_item(const item_src *src, size_t i, pp__buf *b)
@@ -100,12 +101,12 @@ static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t f
         st = pp__fnref_encode(ref, &c->frame);
     if (st == PP_OK)
         st = pp__buf_put_u64(&c->frame, (uint64_t)first);
+    if (st == PP_OK)
+        pp__frame_set_flags(&c->frame, at, (uint8_t)((column ? PP__FLAG_SCALARS : 0) | src->flags));
     if (column) {
-        /* codec.h, "Scalar columns" */
-        if (st == PP_OK) {
-            pp__frame_set_flags(&c->frame, at, PP__FLAG_SCALARS);
+        /* wire/msg.h, "Scalar columns" */
+        if (st == PP_OK)
             st = pp__buf_put_u8(&c->frame, (uint8_t)type);
-        }
         for (i = first; i < first + count && st == PP_OK; i++) {
             pp__values_item_scalar(src->items, i, &type, &bits);
             st = pp__buf_put_u64(&c->frame, bits);
@@ -219,6 +220,7 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
     if (o != NULL) {
         j->progress = o->progress;
         j->progress_ud = o->progress_userdata;
+        j->timeout_ms = o->timeout_ms;
     }
     pp__strlcpy(j->fname, name ? name : "(unregistered function)", sizeof j->fname);
     *out = j;
@@ -279,6 +281,9 @@ static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status buil
                  pp_strerror(build_st));
         pp__job_fail_range_locked(j, from, j->n, build_st, msg);
         go_on = 0;
+    } else if (j->canceled) {
+        free_chunks(list); /* its items are failed already */
+        go_on = 0;
     } else if (p->state == P_TERMINATING || p->state == P_JOINED || p->broken != PP_OK) {
         pp_status st = p->broken != PP_OK ? p->broken : PP_ETERMINATED;
         free_chunks(list);
@@ -314,18 +319,22 @@ static size_t batch_items(const pp_pool *p, size_t cs)
  * in the first batch or before it; see feed() for what later batches can
  * meet.
  */
-static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_src *src, size_t n,
-                                const pp_submit_options *o, int sync, int want_handle,
+static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_src *timed_src,
+                                size_t n, const pp_submit_options *o, int sync, int want_handle,
                                 struct pp_result **out)
 {
+    item_src s = *timed_src;
+    const item_src *src = &s;
     struct pp_result *j;
     pp__chunk *list = NULL;
     pp__fnref ref;
     size_t cs, batch, at, end;
     pp_status st;
 
-    if (o != NULL && o->chunksize > PP__MAX_CHUNK)
+    if (o != NULL && (o->chunksize > PP__MAX_CHUNK || o->timeout_ms < 0))
         return PP_EINVAL;
+    /* Items with a timeout: the worker notes when each starts (wctl.h). */
+    s.flags = o != NULL && o->timeout_ms > 0 ? PP__FLAG_TIMED : 0;
     st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
     if (st != PP_OK)
         return st;
@@ -431,7 +440,7 @@ static void fill_error(pp_error *dst, const pp_error *src, pp_status st)
 pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,
                    pp_error *error)
 {
-    item_src src = {args, NULL, NULL};
+    item_src src = {args, NULL, NULL, 0};
     const pp_values *v = NULL;
     struct pp_result *j;
     pp_status st;
@@ -458,7 +467,7 @@ pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_value
 pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *args,
                          const pp_submit_options *opts, pp_result **out)
 {
-    item_src src = {args, NULL, NULL};
+    item_src src = {args, NULL, NULL, 0};
 
     return submit(pool, JOB_APPLY, fn, &src, 1, opts, 0, out != NULL, out);
 }
@@ -467,7 +476,7 @@ static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_val
                             const pp_values *const *argv, size_t n, const pp_submit_options *opts,
                             int sync, pp_result **out)
 {
-    item_src src = {NULL, items, argv};
+    item_src src = {NULL, items, argv, 0};
     struct pp_result *j;
     pp_status st;
     size_t i;

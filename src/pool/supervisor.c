@@ -233,6 +233,8 @@ static void reap_worker(pp__wslot *w)
     w->chunks_done = 0;
     w->quit_wanted = w->quit_sent = 0;
     w->killed = 0;
+    w->task_timed_out = 0;
+    w->cancel_kill = 0;
     w->init_reported = 0;
     w->state = W_EMPTY;
 }
@@ -297,11 +299,44 @@ static int supervise_once(pp_pool *p)
     return changed;
 }
 
+/* Kill workers whose running item has run past its job's timeout (the
+ * item then fails with PP_ETIMEDOUT, reader.c). Returns the ms until the
+ * next check is due. */
+static int64_t check_task_timeouts_locked(pp_pool *p, int64_t now)
+{
+    int64_t next = 100, left, since;
+    unsigned item;
+    int i;
+
+    for (i = 0; i < p->n; i++) {
+        pp__wslot *w = &p->w[i];
+        pp__chunk *c = w->inflight;
+        if (w->state != W_READY || c == NULL || c->job->timeout_ms <= 0 || w->task_timed_out ||
+            w->ctl == NULL)
+            continue;
+        if (!pp__wctl_running(w->ctl, c->id, &item, &since)) {
+            if (next > 10)
+                next = 10; /* between items, or not started yet: look again soon */
+            continue;
+        }
+        left = since + c->job->timeout_ms - now;
+        if (left > 0) {
+            next = left < next ? left : next;
+            continue;
+        }
+        w->task_timed_out = 1;
+        w->timeout_chunk = c->id;
+        w->timeout_item = item;
+        pp__plat_proc_kill(w->proc);
+    }
+    return next;
+}
+
 void pp__supervisor_main(void *arg)
 {
     pp_pool *p = arg;
 
-    int64_t now, wait;
+    int64_t now, wait, left;
 
     pp__plat_mtx_lock(p->core->mu);
     while (!p->stop) {
@@ -311,6 +346,9 @@ void pp__supervisor_main(void *arg)
          * its backoff. */
         now = pp__plat_now_ms();
         wait = check_start_timeouts_locked(p, now);
+        left = check_task_timeouts_locked(p, now);
+        if (left < wait)
+            wait = left;
         if (p->next_start_ms > now && p->next_start_ms - now < wait)
             wait = p->next_start_ms - now;
         pp__plat_cond_wait(p->sup_cond, p->core->mu, wait);

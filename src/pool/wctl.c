@@ -21,6 +21,7 @@ void pp__wctl_init(pp__wctl *c)
     c->magic = PP__WCTL_MAGIC;
     c->area_size = (uint32_t)PP__WCTL_AREA;
     pp__plat_atomic_store64(&c->done, 0);
+    pp__plat_atomic_store64(&c->started, 0);
     pp__plat_atomic_store64(&c->gate, 0); /* "started chunk 0": ids start at 1 */
 }
 
@@ -45,8 +46,10 @@ int pp__wctl_claim(pp__wctl *c, pp__wctl_cursor *k, uint64_t id)
         g = pp__plat_atomic_load64(&c->gate);
         if ((g & GATE_REVOKED) && id <= (g >> 1))
             return 0;
-        if (pp__plat_atomic_cas64(&c->gate, g, id << 1))
+        if (pp__plat_atomic_cas64(&c->gate, g, id << 1)) {
+            pp__plat_atomic_store64(&c->started, id);
             return 1;
+        }
     }
 }
 
@@ -59,6 +62,29 @@ void pp__wctl_item_done(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8
         k->bytes += n;
     }
     c->done = PP__WCTL_DONE(i + 1, k->kept, k->bytes);
+}
+
+void pp__wctl_item_start_timed(pp__wctl *c, const pp__wctl_cursor *k, unsigned i, int64_t now_ms)
+{
+    c->item_ms = (uint64_t)now_ms;
+    /* release: a parent that sees the running bit sees this item's time */
+    pp__plat_atomic_store64(&c->done, PP__WCTL_DONE(i, k->kept, k->bytes) | PP__WCTL_RUNNING);
+}
+
+int pp__wctl_running(pp__wctl *c, uint64_t id, unsigned *item, int64_t *since_ms)
+{
+    uint64_t d, ms;
+
+    if (pp__plat_atomic_load64(&c->started) != id)
+        return 0;
+    d = pp__plat_atomic_load64(&c->done);
+    ms = c->item_ms;
+    /* still the same chunk? (else what we read may be another's) */
+    if (pp__plat_atomic_load64(&c->started) != id || !(d & PP__WCTL_RUNNING))
+        return 0;
+    *item = DONE_ITEMS(d);
+    *since_ms = (int64_t)ms;
+    return 1;
 }
 
 int pp__wctl_revoke(pp__wctl *c, uint64_t through, uint64_t *bound)

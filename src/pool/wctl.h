@@ -44,6 +44,11 @@ typedef struct pp__wctl {
     volatile uint64_t done;
     volatile uint32_t col_type;  /* pp_type of the column values, 0 if none */
     volatile uint32_t col_items; /* kept items that are column values */
+    volatile uint64_t started;   /* id of the chunk the worker claimed last (the gate
+                                    loses it when the parent takes chunks back) */
+    volatile uint64_t item_ms;   /* timed chunks (PP__FLAG_TIMED): when the running
+                                    item started (pp__plat_now_ms, a clock all processes
+                                    share); written before done, with release order */
     /* the area follows at PP__WCTL_AREA_AT bytes from the start */
 } pp__wctl;
 
@@ -101,6 +106,10 @@ static inline void pp__wctl_item_start(pp__wctl *c, const pp__wctl_cursor *k, un
     c->done = PP__WCTL_DONE(i, k->kept, k->bytes) | PP__WCTL_RUNNING;
 }
 
+/* Worker, in a timed chunk: item i starts now (now_ms); the parent may
+ * read this while the worker runs (pp__wctl_running). */
+void pp__wctl_item_start_timed(pp__wctl *c, const pp__wctl_cursor *k, unsigned i, int64_t now_ms);
+
 /* Worker: item i finished with one value of type, already in the column
  * (pp__wctl_column(c)[i]); items 0..i-1 must all be column values too. */
 static inline void pp__wctl_item_done_column(pp__wctl *c, pp__wctl_cursor *k, unsigned i,
@@ -122,6 +131,9 @@ void pp__wctl_item_done(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8
  * to it are started or were taken back before), or 0 if nothing can be
  * taken (the worker has started through already). */
 int pp__wctl_revoke(pp__wctl *c, uint64_t through, uint64_t *bound);
+/* Parent, while the worker runs: if it is running item *item of chunk id
+ * (a timed chunk), return 1 with the item and when it started; else 0. */
+int pp__wctl_running(pp__wctl *c, uint64_t id, unsigned *item, int64_t *since_ms);
 /* Parent: the progress of a worker that has died. */
 void pp__wctl_read(pp__wctl *c, pp__wctl_progress *out);
 

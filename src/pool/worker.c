@@ -225,6 +225,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     uint16_t i;
     uint8_t tag;
     int column = (h->flags & PP__FLAG_SCALARS) != 0, rcolumn;
+    int timed = (h->flags & PP__FLAG_TIMED) != 0;
 
     pp__rd_init(&rd, payload, h->length);
     fst = pp__fnref_decode(&rd, &ref);
@@ -252,7 +253,10 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
         st = next_args(&rd, args, column, ctype);
         if (st != PP_OK)
             break;
-        pp__wctl_item_start(w->ctl, &w->kept, i);
+        if (timed)
+            pp__wctl_item_start_timed(w->ctl, &w->kept, i, pp__plat_now_ms());
+        else
+            pp__wctl_item_start(w->ctl, &w->kept, i);
         mark = w->out.len;
         if (fst == PP_ENOTREGISTERED) {
             st = put_failure(&w->out, PP_ENOTREGISTERED, 0,

@@ -6,8 +6,8 @@
  *        0    4 magic   "PPF" + version byte (PP__WIRE_VERSION)
  *        4    4 length  payload bytes that follow the 24-byte header (LE)
  *        8    1 type    PP__MSG_*
- *        9    1 flags   0, or PP__FLAG_SCALARS on TASK / RESULT
- *                       (any other value is malformed)
+ *        9    1 flags   0; PP__FLAG_SCALARS on TASK / RESULT; PP__FLAG_TIMED
+ *                       on TASK (any other bit is malformed)
  *       10    2 count   number of records in the payload (LE)
  *       12    4 reserved, must be 0
  *       16    8 id      task / chunk id (LE)
@@ -39,7 +39,9 @@ enum {
     PP__MSG_MAX_ = 5
 };
 
-#define PP__FLAG_SCALARS 0x01u
+#define PP__FLAG_SCALARS 0x01u /* TASK, RESULT: scalar columns (wire/msg.h) */
+#define PP__FLAG_TIMED   0x02u /* TASK: items have a timeout; the worker notes when
+                                  each starts (pool/wctl.h) */
 
 typedef struct pp__frame_hdr {
     uint32_t length;
