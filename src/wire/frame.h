@@ -40,8 +40,9 @@ enum {
 };
 
 #define PP__FLAG_SCALARS 0x01u /* TASK, RESULT: scalar columns (wire/msg.h) */
-#define PP__FLAG_TIMED   0x02u /* TASK: items have a timeout; the worker notes when
-                                  each starts (pool/wctl.h) */
+#define PP__FLAG_TIMED                                                                             \
+    0x02u /* TASK: items have a timeout; the worker notes when                                     \
+             each starts (pool/wctl.h) */
 
 typedef struct pp__frame_hdr {
     uint32_t length;
