@@ -179,10 +179,14 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sw
 
 /* fork+exec the program's own image with the role marker
  * "--pp-role=<role>:<PP_POSIX_CHILD_FD>" and child_fd placed on
- * PP_POSIX_CHILD_FD. pdeath: ask for SIGKILL when the calling thread dies
- * (Linux). PP_ESPAWN (os error = the child's errno) if the exec failed.
+ * PP_POSIX_CHILD_FD. flags: PP_POSIX_SPAWN_PDEATH asks for SIGKILL when
+ * the calling thread dies (Linux); PP_POSIX_SPAWN_NULL_STDIO gives the
+ * child /dev/null as stdin, stdout and stderr (otherwise it shares the
+ * caller's). PP_ESPAWN (os error = the child's errno) if the exec failed.
  * (posix_spawn.c) */
-pp_status pp__posix_spawn_self(const char *role, int child_fd, int pdeath, pid_t *pid);
+#define PP_POSIX_SPAWN_PDEATH     1
+#define PP_POSIX_SPAWN_NULL_STDIO 2
+pp_status pp__posix_spawn_self(const char *role, int child_fd, int flags, pid_t *pid);
 
 /* In a worker forked by a zygote / fork server: run the worker entry set
  * by pp__plat_set_worker_entry() on chan and exit with its return value
