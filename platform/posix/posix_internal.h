@@ -160,6 +160,32 @@ void pp__posix_seg_unmap(void *addr, size_t total);
 /* shm_unlink("/<name>"): PP_OK, PP_ENOENT, ... */
 pp_status pp__posix_seg_unlink(const char *name);
 
+/* ---------------------------------------------------- resource tracker */
+/* (posix_tracker.c) A helper process that removes the segments of a
+ * process that died without removing them. */
+
+/* Register the tracker's fork handler (from pp__plat_init). */
+void pp__posix_tracker_init(void);
+
+/* Start the tracker of this process if it has none yet (once per process,
+ * thread-safe; a failure leaves it off, silently). Called before a
+ * segment is created. */
+void pp__posix_tracker_ensure(void);
+
+/* Tell the tracker: name was created by this process / removed by it
+ * (after a successful unlink, or one that found it gone). Never fail;
+ * no-ops while the tracker is off. errno is kept. */
+void pp__posix_tracker_created(const char *name);
+void pp__posix_tracker_removed(const char *name);
+
+/* The client end of the tracker's socket, or -1 if none: a fork zygote
+ * keeps it open (workers it forks are processes forked from ours). */
+int pp__posix_tracker_fd(void);
+
+/* The tracker role ("--pp-role=tracker:<fd>"): detach, wait for EOF on
+ * fd, remove the names still registered. Never returns. */
+_Noreturn void pp__posix_tracker_run(int fd);
+
 /* ------------------------------------------------------------- process */
 
 /* The argv saved by pp__plat_role_detect() (marker removed), NULL-
