@@ -202,6 +202,18 @@ void pp__plat_mutex_close(pp__plat_mutex *m);
  * processes still have the object open. */
 pp_status pp__plat_mutex_unlink(const char *name);
 
+/*
+ * Names of a process that ends without removing them (mutexes and shm
+ * blocks alike): POSIX removes every name a process created and did not
+ * unlink once that process, and every process forked from it, has exited
+ * — however it ended (killed, crashed, exit without unlink) — as long as
+ * the port could start its helper for this at the process's first
+ * create (a failure to start it does not fail the create). Windows: the
+ * object, and with it the name, goes with its last handle; a dead
+ * process's handles are closed by the system. Nothing is needed from the
+ * core for either.
+ */
+
 /* ------------------------------------------------- named shared memory */
 
 /* A named block of shared memory; names as for the named mutex. */

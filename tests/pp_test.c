@@ -29,6 +29,7 @@
 
 #include "procpool/common.h"
 #include "procpool/error.h"
+#include "procpool/shm.h"
 #include "pp_test.h"
 
 #define MAX_SUITES        32
@@ -328,6 +329,23 @@ static void print_failures(const char *suite, const char *test)
     }
 }
 
+/* The POSIX port starts a resource tracker (platform/posix/posix_tracker.c)
+ * the first time a process creates a named object, and keeps its socket
+ * open until the process exits: start it here, before the snapshot, so
+ * that socket is not counted as the first test's leaked fd. (The
+ * tracker is not a child of the test process, so the child check does
+ * not see it; tests/test_tracker.c checks the tracker itself, in helper
+ * processes.) On Windows this only creates and destroys a block. */
+static void start_resource_tracker(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_shm *shm = NULL;
+
+    pp_test_unique_name(name, sizeof name);
+    if (pp_shm_create(name, 1, &shm) == PP_OK)
+        pp_shm_destroy(shm);
+}
+
 /* Run one test in this process through CUnit, then the leak check.
  * Failures and leaks go to stdout, so that under the runner they come
  * right above the test's FAIL line (meson logs stdout and stderr apart). Returns the exit code: 0
@@ -349,6 +367,7 @@ static int run_one(const suite_entry *s, const pp_test_case *c)
         CU_cleanup_registry();
         return 2;
     }
+    start_resource_tracker();
     snap = pp_test_snapshot_take();
     /* CUnit's core runner: CU_basic_run_tests() would print its run
      * summary table even in CU_BRM_SILENT mode; we print the failures. */

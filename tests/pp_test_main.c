@@ -30,6 +30,7 @@
     X(pool)                                                                                        \
     X(share)                                                                                       \
     X(supervise)                                                                                   \
+    X(tracker)                                                                                     \
     X(values)
 
 #define PP_TEST_DECLARE(name) void pp_test_suite_##name(void);

@@ -86,6 +86,10 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SUPERVISE(t_cancel),
     PP_SKIP_WIN_SUPERVISE(t_sent_to_dead_worker_runs_elsewhere),
     PP_SKIP_WIN_SUPERVISE(t_no_stall_behind_busy_worker),
+    /* tracker: the POSIX port's resource tracker; Windows needs none. */
+    {"tracker", "*", PP_TEST_ON_WINDOWS,
+     "POSIX resource tracker; Windows objects go with their last handle"},
+    {"tracker", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,

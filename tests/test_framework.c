@@ -18,6 +18,7 @@
 #include <windows.h>
 #else
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #endif
 
@@ -43,11 +44,28 @@ static void tg_fails(void)
 static void tg_crashes(void)
 {
     char name[PP_NAME_MAX + 1];
-    pp__plat_shm *shm = NULL;
 
-    /* left behind by the crash: the runner must remove it (Linux) */
+    /* Left behind by the crash: the runner must remove it (Linux). Made
+     * with shm_open itself on POSIX: a name created through procpool
+     * would be removed by the port's resource tracker (posix_tracker.c)
+     * at about the same time, and the runner's cleanup is the safety net
+     * for what the tracker never saw. */
     pp_test_unique_name(name, sizeof name);
-    PP_ASSERT_STATUS_FATAL(pp__plat_shm_create(name, 64, &shm), PP_OK);
+#ifdef _WIN32
+    {
+        pp__plat_shm *shm = NULL;
+        PP_ASSERT_STATUS_FATAL(pp__plat_shm_create(name, 64, &shm), PP_OK);
+    }
+#else
+    {
+        char path[PP_NAME_MAX + 2];
+        int fd;
+
+        snprintf(path, sizeof path, "/%s", name);
+        fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+        CU_ASSERT_FATAL(fd >= 0);
+    }
+#endif
     fprintf(stderr, "fw_targets/tg_crashes: intentional crash (framework self-test)\n");
     fflush(stderr);
 #ifdef _WIN32

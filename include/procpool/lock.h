@@ -28,6 +28,12 @@
  * other and any remaining handle of the creator's process until they
  * exit, while a worker that had not attached it yet fails the task that
  * names it with #PP_ENOENT. The same holds for shared memory (shm.h).
+ *
+ * A creator that exits without pp_lock_destroy() (killed, crashed) does
+ * not leave the name behind: on POSIX a resource tracker process removes
+ * it once the creating process and every process forked from it have
+ * exited (README, "Platform notes", has its limits); on Windows the
+ * mutex goes with its last handle.
  */
 #ifndef PROCPOOL_LOCK_H
 #define PROCPOOL_LOCK_H

@@ -8,7 +8,9 @@
  * workers exactly like a lock (see value.h): as a task argument, as an
  * initializer argument, or inherited in a global under the fork start
  * method. Python's multiprocessing.shared_memory is the model; unlike it,
- * the name cannot leak: the creator's pp_shm_destroy() removes it.
+ * the name cannot leak: the creator's pp_shm_destroy() removes it, and
+ * if the creator dies first it is removed after its exit (see "Lifetime
+ * of names").
  *
  * The block holds raw bytes: procpool neither synchronises access to it
  * (use a pp_lock, or atomics) nor stores pointers' meaning across
@@ -32,6 +34,15 @@
  * until they exit); no new process can join. Nothing is left in /dev/shm.
  * On Windows the name itself cannot be reused (#PP_EEXIST) until the last
  * of those handles closes.
+ *
+ * If the creator exits without pp_shm_destroy() (killed, crashed, or just
+ * forgot), the name does not outlive it either. POSIX: a resource tracker
+ * process, started at the first creation of a name in a process, removes
+ * the name once the creating process and every process forked from it
+ * have exited (see README, "Platform notes", for its limits: a creator
+ * killed in the instant of creation, or a tracker that could not start,
+ * leaves the name). Windows: the kernel object goes with its last
+ * handle, and a dead process's handles are closed.
  */
 #ifndef PROCPOOL_SHM_H
 #define PROCPOOL_SHM_H

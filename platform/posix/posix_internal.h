@@ -160,6 +160,32 @@ void pp__posix_seg_unmap(void *addr, size_t total);
 /* shm_unlink("/<name>"): PP_OK, PP_ENOENT, ... */
 pp_status pp__posix_seg_unlink(const char *name);
 
+/* ---------------------------------------------------- resource tracker */
+/* (posix_tracker.c) A helper process that removes the segments of a
+ * process that died without removing them. */
+
+/* Register the tracker's fork handler (from pp__plat_init). */
+void pp__posix_tracker_init(void);
+
+/* Start the tracker of this process if it has none yet (once per process,
+ * thread-safe; a failure leaves it off, silently). Called before a
+ * segment is created. */
+void pp__posix_tracker_ensure(void);
+
+/* Tell the tracker: name was created by this process / removed by it
+ * (after a successful unlink, or one that found it gone). Never fail;
+ * no-ops while the tracker is off. errno is kept. */
+void pp__posix_tracker_created(const char *name);
+void pp__posix_tracker_removed(const char *name);
+
+/* The client end of the tracker's socket, or -1 if none: a fork zygote
+ * keeps it open (workers it forks are processes forked from ours). */
+int pp__posix_tracker_fd(void);
+
+/* The tracker role ("--pp-role=tracker:<fd>"): detach, wait for EOF on
+ * fd, remove the names still registered. Never returns. */
+_Noreturn void pp__posix_tracker_run(int fd);
+
 /* ------------------------------------------------------------- process */
 
 /* The argv saved by pp__plat_role_detect() (marker removed), NULL-
@@ -179,10 +205,14 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sw
 
 /* fork+exec the program's own image with the role marker
  * "--pp-role=<role>:<PP_POSIX_CHILD_FD>" and child_fd placed on
- * PP_POSIX_CHILD_FD. pdeath: ask for SIGKILL when the calling thread dies
- * (Linux). PP_ESPAWN (os error = the child's errno) if the exec failed.
+ * PP_POSIX_CHILD_FD. flags: PP_POSIX_SPAWN_PDEATH asks for SIGKILL when
+ * the calling thread dies (Linux); PP_POSIX_SPAWN_NULL_STDIO gives the
+ * child /dev/null as stdin, stdout and stderr (otherwise it shares the
+ * caller's). PP_ESPAWN (os error = the child's errno) if the exec failed.
  * (posix_spawn.c) */
-pp_status pp__posix_spawn_self(const char *role, int child_fd, int pdeath, pid_t *pid);
+#define PP_POSIX_SPAWN_PDEATH     1
+#define PP_POSIX_SPAWN_NULL_STDIO 2
+pp_status pp__posix_spawn_self(const char *role, int child_fd, int flags, pid_t *pid);
 
 /* In a worker forked by a zygote / fork server: run the worker entry set
  * by pp__plat_set_worker_entry() on chan and exit with its return value

@@ -22,8 +22,9 @@
 
 pp_status pp__plat_init(void)
 {
-    /* Nothing process-wide is needed yet: every object of the port sets
-     * itself up lazily. Kept for symmetry with the Windows port. */
+    /* Objects of the port set themselves up lazily; only the resource
+     * tracker's fork handler must be in place before any fork. */
+    pp__posix_tracker_init();
     return PP_OK;
 }
 

@@ -393,7 +393,7 @@ static pp_status pp__posix_start_spawn(pp__plat_launcher *l, pp__plat_proc *p, i
 
     if (pp__posix_socketpair(sv) < 0)
         return pp__plat_fail(errno);
-    st = pp__posix_spawn_self("worker", sv[1], 1, &p->pid);
+    st = pp__posix_spawn_self("worker", sv[1], PP_POSIX_SPAWN_PDEATH, &p->pid);
     pp__posix_close(sv[1]);
     if (st != PP_OK) {
         pp__posix_close(sv[0]);

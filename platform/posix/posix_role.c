@@ -1,6 +1,6 @@
 /*
  * posix_role.c — what this process is (the program, a spawned worker, a
- * fork server), the saved argv used to spawn more of ourselves, and the
+ * fork server, a resource tracker), the saved argv used to spawn more of ourselves, and the
  * per-worker process setup.
  *
  * A spawned process carries "--pp-role=<role>:<fd>" as argv[1], put there
@@ -128,6 +128,9 @@ static pp_status pp__posix_parse_marker(const char *m, int *role, int *fd)
     } else if (strncmp(m, "forkserver:", 11) == 0) {
         *role = -1; /* internal: never reported to the core */
         num = m + 11;
+    } else if (strncmp(m, "tracker:", 8) == 0) {
+        *role = -2; /* internal too */
+        num = m + 8;
     } else {
         return PP_EINVAL;
     }
@@ -201,6 +204,8 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
     /* Inherited without close-on-exec on purpose; from now on a task that
      * runs a program must not pass it on. */
     (void)pp__posix_set_cloexec(fd);
+    if (kind == -2)
+        pp__posix_tracker_run(fd); /* the resource tracker: never returns */
     if (kind < 0) {
         sigset_t mask;
         pthread_sigmask(SIG_SETMASK, NULL, &mask);

@@ -7,6 +7,10 @@
  * ready (release store). An opener may run at any point of that
  * sequence, so it waits (bounded) for the size to become non-zero and
  * then for the ready word, and only then trusts the header.
+ *
+ * Every name created here is registered with the process's resource
+ * tracker (posix_tracker.c) and unregistered when this process removes
+ * it, so a creator that dies first does not leave it in /dev/shm.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +56,10 @@ pp_status pp__posix_seg_create(const char *name, size_t total, void **addr)
         return st;
     if ((size_t)(off_t)total != total || (off_t)total < 0)
         return PP_EINVAL;
+    /* Before the name exists: the first create of a process starts the
+     * tracker, and a crash must not find the name unregistered for that
+     * long. */
+    pp__posix_tracker_ensure();
     fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | PP_POSIX_SHM_CLOEXEC, 0600);
     if (fd < 0)
         return pp__plat_fail(errno);
@@ -63,6 +71,7 @@ pp_status pp__posix_seg_create(const char *name, size_t total, void **addr)
     if (p == MAP_FAILED)
         goto fail;
     pp__posix_close(fd);
+    pp__posix_tracker_created(name);
     *addr = p;
     return PP_OK;
 fail:
@@ -167,7 +176,12 @@ pp_status pp__posix_seg_unlink(const char *name)
     pp_status st = pp__posix_seg_path(name, path);
     if (st != PP_OK)
         return st;
-    if (shm_unlink(path) < 0)
-        return pp__plat_fail(errno);
+    if (shm_unlink(path) < 0) {
+        int e = errno;
+        if (e == ENOENT) /* gone all the same: not ours to track any more */
+            pp__posix_tracker_removed(name);
+        return pp__plat_fail(e);
+    }
+    pp__posix_tracker_removed(name);
     return PP_OK;
 }

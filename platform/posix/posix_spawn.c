@@ -32,8 +32,8 @@ typedef struct pp__posix_spawn_ctx {
     const char *fallback; /* exe path if /proc/self/exe fails */
     int child_fd;         /* to be placed on PP_POSIX_CHILD_FD */
     int err_fd;           /* write end of the error pipe */
-    int pdeath;
-    int max_fd; /* close() loop bound where no closefrom/close_range */
+    int flags;            /* PP_POSIX_SPAWN_* */
+    int max_fd;           /* close() loop bound where no closefrom/close_range */
     pid_t parent;
     sigset_t mask; /* the caller's mask, restored before exec */
 } pp__posix_spawn_ctx;
@@ -95,6 +95,22 @@ static void pp__posix_child_fds(pp__posix_spawn_ctx *c)
     }
 }
 
+/* stdin, stdout and stderr on /dev/null (PP_POSIX_SPAWN_NULL_STDIO): a
+ * process that must not read the program's input, write into its output,
+ * or keep a pipe the program's output goes to open. No close-on-exec on
+ * the copies; the spare descriptor (above the error pipe) goes with the
+ * rest. Async-signal-safe. */
+static void pp__posix_child_null_stdio(const pp__posix_spawn_ctx *c)
+{
+    int fd = open("/dev/null", O_RDWR), i;
+    if (fd < 0)
+        pp__posix_child_fail(c->err_fd);
+    for (i = 0; i <= 2; i++) {
+        if (fd != i && dup2(fd, i) < 0)
+            pp__posix_child_fail(c->err_fd);
+    }
+}
+
 /* A spawned process gets stdio and its one descriptor, nothing else: the
  * program's descriptors without close-on-exec are not passed on (as
  * Python's spawn does, and as the Windows port's explicit handle list
@@ -127,9 +143,11 @@ static int pp__posix_max_fd(void)
 _Noreturn static void pp__posix_child(pp__posix_spawn_ctx *c)
 {
     pp__posix_child_signals();
-    if (c->pdeath)
+    if (c->flags & PP_POSIX_SPAWN_PDEATH)
         pp__posix_die_with_parent(c->parent);
     pp__posix_child_fds(c);
+    if (c->flags & PP_POSIX_SPAWN_NULL_STDIO)
+        pp__posix_child_null_stdio(c);
     pp__posix_child_close_rest(c);
     (void)sigprocmask(SIG_SETMASK, &c->mask, NULL);
 #if defined(__linux__)
@@ -184,7 +202,7 @@ static void pp__posix_reap(pid_t pid)
     }
 }
 
-pp_status pp__posix_spawn_self(const char *role, int child_fd, int pdeath, pid_t *out)
+pp_status pp__posix_spawn_self(const char *role, int child_fd, int flags, pid_t *out)
 {
     pp__posix_spawn_ctx c;
     sigset_t all;
@@ -202,7 +220,7 @@ pp_status pp__posix_spawn_self(const char *role, int child_fd, int pdeath, pid_t
     c.fallback = pp__posix_exe_fallback();
     c.child_fd = child_fd;
     c.err_fd = ep[1];
-    c.pdeath = pdeath;
+    c.flags = flags;
     c.max_fd = pp__posix_max_fd();
     c.parent = getpid();
 

@@ -61,6 +61,8 @@ static int pp__posix_sweepable(int fd, int keep)
     int fl;
     if (fd <= 2 || fd == keep)
         return 0; /* stdio stays: a reused 0..2 would send prints into a socket */
+    if (fd == pp__posix_tracker_fd())
+        return 0; /* the parent's resource tracker also tracks names workers create */
     fl = fcntl(fd, F_GETFD);
     return fl >= 0 && (fl & FD_CLOEXEC);
 }
@@ -104,7 +106,10 @@ static int pp__posix_sweep_proc(int keep)
  * own (other pools' channels and control sockets, whose EOF must not be
  * held up by a copy here) are all close-on-exec. Descriptors the program
  * opened without close-on-exec are inherited by workers, as with
- * Python's fork start method; so are none of the close-on-exec ones. */
+ * Python's fork start method; so are none of the close-on-exec ones,
+ * except the resource tracker's socket (posix_tracker.c): names the
+ * workers create are tracked by the parent's tracker, which then waits
+ * for the zygote and its workers too (they end with the parent). */
 static void pp__posix_sweep_fds(int keep)
 {
     long max;
