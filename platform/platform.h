@@ -269,7 +269,9 @@ void pp__plat_chan_close(pp__plat_chan *c);
 enum { PP__START_FORK = 1, PP__START_SPAWN = 2, PP__START_FORKSERVER = 3 };
 
 /* How a process ended. All zero: it is gone but how is unknown (POSIX:
- * someone else reaped it). */
+ * someone else reaped it). A worker of a zygote / fork server that died
+ * before reporting the worker's end: signaled with SIGKILL (what such a
+ * worker gets; see pp__plat_launcher_start). */
 typedef struct pp__exit_info {
     int exited;    /* 1: normal exit, code valid */
     int code;      /* exit code (Windows: the process exit code; 0xDEAD
@@ -345,13 +347,35 @@ pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out);
  *    starts workers only from a pool's supervisor thread, which lives
  *    until the pool's workers are gone.
  *  - Close *chan (no read or write in progress) before releasing *proc.
+ * Death of the zygote / fork server (killed from outside, crashed): every
+ * worker it started dies with it (parent-death signal, or killed by the
+ * port) and is reported as ended promptly: pp__plat_proc_wait returns
+ * signaled with SIGKILL for each one whose end the helper had not
+ * reported; its channel ends. The next start restarts the helper first,
+ * transparently:
+ *  - forkserver: a new server, spawned as at creation;
+ *  - fork: a spare copy of the zygote, forked by the zygote (never by the
+ *    calling process) and so holding the state of launcher_create's
+ *    moment, becomes the zygote; it makes a spare of its own, and a
+ *    zygote whose spare died makes a new one.
+ * A start that was waiting for the dead helper's reply is tried once more
+ * with the new one. If the zygote and its spare die together, no process
+ * holds that state any more: every later start fails with PP_ESPAWN (OS
+ * error ECHILD, pp__plat_launcher_failure() says why).
  * Errors: PP_ESPAWN (the worker could not be started, e.g. exec failed;
  * the OS error is the reason), PP_ENOMEM, or a mapped OS error.
  */
 pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp__plat_chan **chan);
 
-/* Stop the zygote / fork server (its remaining workers are killed) and
- * free. Every proc of this launcher must have been released before. NULL ok. */
+/* Why the last pp__plat_launcher_start on l failed, in words, when the
+ * port knows more than its status and OS error say; else NULL. Valid
+ * until the next start on l; call it from the thread that started. */
+const char *pp__plat_launcher_failure(const pp__plat_launcher *l);
+
+/* Stop the zygote / fork server (its remaining workers and its spare are
+ * killed; it has ended, or been killed after a grace period, when this
+ * returns) and free. Every proc of this launcher must have been released
+ * before. NULL ok. */
 void pp__plat_launcher_destroy(pp__plat_launcher *l);
 
 /* Wait for the process to end: PP_OK with *info filled, or PP_ETIMEDOUT.

@@ -2,7 +2,8 @@
  * test_supervise.c — supervision under faults from outside the pool:
  * workers killed while starting, a pool that breaks while work is queued,
  * prefetched or re-queued, tasks sent to a worker that has just died,
- * work stuck behind a busy worker. Every wait is bounded: a hang fails
+ * work stuck behind a busy worker, the zygote / fork server killed (fork
+ * and forkserver). Every wait is bounded: a hang fails
  * the test instead of stalling the suite.
  *
  * The tasks talk to the test through one shared memory block (struct
@@ -12,6 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__linux__)
+#include <dirent.h>
+#endif
+#ifndef _WIN32
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+#endif
 
 #include "platform.h"
 #include "pp_test.h"
@@ -158,6 +168,17 @@ static int sv_hang_at(pp_task *t)
     return pp_values_add_int(pp_task_result(t), i);
 }
 PP_TASK_REGISTER(sv_hang_at)
+
+/* The worker's parent: the zygote (fork) or the fork server. */
+static int sv_ppid(pp_task *t)
+{
+#ifdef _WIN32
+    return pp_values_add_int(pp_task_result(t), 0); /* no fork pools there */
+#else
+    return pp_values_add_int(pp_task_result(t), (int64_t)getppid());
+#endif
+}
+PP_TASK_REGISTER(sv_ppid)
 
 /* ------------------------------------------------------------- helpers */
 
@@ -707,6 +728,321 @@ static void do_cancel(int m)
     fixture_close(&f);
 }
 
+/* ------------------------------------------------ helper (zygote) death */
+
+#define SHORT_MS (20000 * pp_test_timeout_mult())
+#define MAX_PIDS 64
+
+/* Is pid a live process? A zombie counts as dead: it only waits for its
+ * parent to reap it (here, orphans are never reaped by pid 1). */
+static int process_alive(int64_t pid)
+{
+#ifdef _WIN32
+    (void)pid;
+    return 0; /* fork pools do not exist there */
+#else
+    char path[64], buf[512], *rp;
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return kill((pid_t)pid, 0) == 0; /* no /proc: a zombie counts as alive */
+    ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    rp = ok ? strrchr(buf, ')') : NULL;
+    return rp != NULL && rp[1] == ' ' && rp[2] != 'Z';
+#endif
+}
+
+/* Add the live children of pid to pids (Linux: from /proc; elsewhere
+ * nothing): the helper's spare zygote and its workers. */
+static void add_children(int64_t parent, int64_t *pids, int *n)
+{
+#if defined(__linux__)
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    char path[300], buf[512], *rp;
+    long ppid;
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL && *n < MAX_PIDS) {
+        FILE *f;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        buf[0] = '\0';
+        if (fgets(buf, sizeof buf, f) == NULL)
+            buf[0] = '\0';
+        fclose(f);
+        rp = strrchr(buf, ')'); /* the name may contain spaces and parens */
+        if (rp != NULL && sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == (long)parent &&
+            rp[2] != 'Z')
+            pids[(*n)++] = atol(de->d_name);
+    }
+    closedir(d);
+#else
+    (void)parent;
+    (void)pids;
+    (void)n;
+#endif
+}
+
+/* The pid of the process that forked the pool's workers, from a task;
+ * 0 (after failing the test) if no task completed within SHORT_MS. */
+static int64_t helper_pid(fixture *f)
+{
+    pp_values *none = NULL;
+    const pp_values *v;
+    pp_result *r = NULL;
+    int64_t pid = 0;
+    pp_status st;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&none), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f->pool, sv_ppid, none, NULL, &r), PP_OK);
+    st = pp_result_get(r, SHORT_MS, &v);
+    PP_ASSERT_MSG(st == PP_OK, "a task (asking for its worker's parent) did not complete: %s",
+                  pp_err_name(st));
+    if (st == PP_OK)
+        PP_ASSERT_STATUS(pp_values_get_int(v, 0, &pid), PP_OK);
+    pp_result_release(r);
+    pp_values_destroy(none);
+    return pid;
+}
+
+/*
+ * The zygote (fork) or the fork server (forkserver) is killed from
+ * outside while both workers run a task, three times in a row (fork: the
+ * spare made by the first zygote, then the spare of that one). Each time
+ * the two running tasks fail with PP_EWORKERDIED within a bounded wait,
+ * and a task submitted afterwards completes (the pool is not broken: the
+ * helper was restarted and forks the replacements). After terminate /
+ * join / destroy no helper, spare or worker process is left.
+ */
+static void do_helper_killed(int m)
+{
+    int64_t pids[MAX_PIDS], helper, prev = 0;
+    const pp_error *e;
+    pp_values *items;
+    pp_result *r;
+    pp_submit_options so;
+    int64_t deadline;
+    int n = 0, round, i, alive;
+    fixture f;
+
+    fixture_open(&f, m, 2);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    helper = helper_pid(&f);
+    for (round = 0; round < 3; round++) {
+        PP_ASSERT_MSG_FATAL(helper > 0 && helper != (int64_t)pp__plat_getpid() && helper != prev,
+                            "round %d: helper pid %lld (previous %lld)", round, (long long)helper,
+                            (long long)prev);
+        pids[n++] = helper;
+        /* both workers busy with a task that waits for the gate */
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, 2 * round), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, 2 * round + 1), PP_OK);
+        r = NULL;
+        PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, sv_gated, items, &so, &r), PP_OK);
+        for (i = 0; i < 2; i++) {
+            int64_t w = started_pid(&f, 2 * round + i);
+            CU_ASSERT_FATAL(w != 0);
+            pids[n++] = w;
+        }
+        pp_test_kill_pid(helper);
+        PP_ASSERT_MSG(pp_result_wait(r, SHORT_MS) == PP_OK,
+                      "round %d: tasks running when the helper was killed did not end", round);
+        for (i = 0; i < 2; i++) {
+            pp_status st = pp_result_item(r, (size_t)i, NULL, &e);
+            PP_ASSERT_MSG(st == PP_EWORKERDIED, "round %d: running item %d: %s (%s)", round, i,
+                          pp_err_name(st), e != NULL ? e->message : "");
+        }
+        pp_result_release(r);
+        pp_values_destroy(items);
+        prev = helper;
+        helper = helper_pid(&f); /* the pool works: a new helper forked the worker */
+    }
+    PP_ASSERT_MSG_FATAL(helper > 0 && helper != prev, "last helper pid %lld", (long long)helper);
+    pids[n++] = helper;
+    add_children(helper, pids, &n); /* its spare (fork) and workers */
+    fixture_close(&f);
+    deadline = pp_test_now_ms() + 5000 * pp_test_timeout_mult();
+    do {
+        alive = 0;
+        for (i = 0; i < n; i++)
+            alive += process_alive(pids[i]);
+        if (alive == 0)
+            break;
+        pp_test_sleep_ms(20);
+    } while (pp_test_now_ms() < deadline);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld outlived the pool's destruction",
+                      (long long)pids[i]);
+}
+
+static void t_helper_killed_fork(void)
+{
+    do_helper_killed(PP_START_FORK);
+}
+
+static void t_helper_killed_forkserver(void)
+{
+    do_helper_killed(PP_START_FORKSERVER);
+}
+
+/* A live child of parent that is not in known[0..n), waiting up to
+ * SHORT_MS for one to appear; 0 if none (or no /proc). */
+static int64_t other_child(int64_t parent, const int64_t *known, int nknown)
+{
+    int64_t deadline = pp_test_now_ms() + SHORT_MS;
+    int64_t kids[MAX_PIDS];
+    int n, i, j;
+
+    do {
+        n = 0;
+        add_children(parent, kids, &n);
+        for (i = 0; i < n; i++) {
+            for (j = 0; j < nknown && known[j] != kids[i]; j++) {
+            }
+            if (j == nknown)
+                return kids[i];
+        }
+        pp_test_sleep_ms(5);
+    } while (pp_test_now_ms() < deadline);
+    return 0;
+}
+
+/* Fork pool of 2 whose workers both run a gated task (items 0 and 1):
+ * pids[0] the zygote, pids[1..2] the workers, pids[3] its spare. */
+static pp_result *busy_fork_pool(fixture *f, int64_t *pids)
+{
+    pp_submit_options so;
+    pp_values *items = indices(2);
+    pp_result *r = NULL;
+
+    fixture_open(f, PP_START_FORK, 2);
+    pids[0] = helper_pid(f);
+    CU_ASSERT_FATAL(pids[0] > 0);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f->pool, sv_gated, items, &so, &r), PP_OK);
+    pids[1] = started_pid(f, 0);
+    pids[2] = started_pid(f, 1);
+    CU_ASSERT_FATAL(pids[1] != 0 && pids[2] != 0);
+    pids[3] = other_child(pids[0], pids + 1, 2);
+    PP_ASSERT_MSG_FATAL(pids[3] != 0, "the zygote %lld has no spare", (long long)pids[0]);
+    pp_values_destroy(items);
+    return r;
+}
+
+/* The running items of r failed with PP_EWORKERDIED within SHORT_MS. */
+static void check_running_failed(pp_result *r)
+{
+    const pp_error *e;
+    size_t i;
+
+    PP_ASSERT_MSG(pp_result_wait(r, SHORT_MS) == PP_OK,
+                  "tasks running when the zygote was killed did not end");
+    for (i = 0; i < 2; i++) {
+        pp_status st = pp_result_item(r, i, NULL, &e);
+        PP_ASSERT_MSG(st == PP_EWORKERDIED, "running item %d: %s", (int)i, pp_err_name(st));
+    }
+    pp_result_release(r);
+}
+
+/* Close the pool; none of pids[0..n) may be alive after a bounded wait. */
+static void close_and_check_gone(fixture *f, const int64_t *pids, int n)
+{
+    int64_t deadline;
+    int i, alive;
+
+    fixture_close(f);
+    deadline = pp_test_now_ms() + 5000 * pp_test_timeout_mult();
+    do {
+        alive = 0;
+        for (i = 0; i < n; i++)
+            alive += process_alive(pids[i]);
+        if (alive == 0)
+            break;
+        pp_test_sleep_ms(20);
+    } while (pp_test_now_ms() < deadline);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld outlived the pool's destruction",
+                      (long long)pids[i]);
+}
+
+/*
+ * Fork (Linux: the spare is found in /proc): the zygote's spare is
+ * killed; the zygote forks a new one. Then the zygote is killed: the
+ * running tasks fail, and the next task runs in a worker of the new spare
+ * (it became the zygote). Nothing is left after destroy.
+ */
+static void t_spare_killed_fork(void)
+{
+    int64_t pids[MAX_PIDS];
+    pp_result *r;
+    fixture f;
+    int n = 4;
+
+    r = busy_fork_pool(&f, pids);
+    pp_test_kill_pid(pids[3]);
+    pids[n] = other_child(pids[0], pids + 1, 3); /* not a worker, not the dead spare */
+    PP_ASSERT_MSG_FATAL(pids[n] != 0, "the zygote did not replace its killed spare");
+    n++;
+    pp_test_kill_pid(pids[0]);
+    check_running_failed(r);
+    pids[n] = helper_pid(&f);
+    PP_ASSERT_MSG(pids[n] == pids[n - 1], "new zygote %lld, expected the spare %lld",
+                  (long long)pids[n], (long long)pids[n - 1]);
+    n++;
+    add_children(pids[n - 1], pids, &n);
+    close_and_check_gone(&f, pids, n);
+}
+
+/*
+ * Fork: the zygote and its spare die together (the zygote is stopped
+ * first, so it cannot fork another spare in between). No process holds
+ * the program's state of the pool's creation any more: the running tasks
+ * fail, later work fails with PP_ESPAWN's reason instead of hanging, and
+ * the pool is torn down cleanly.
+ */
+static void t_zygote_and_spare_killed_fork(void)
+{
+    int64_t pids[MAX_PIDS];
+    pp_values *one = indices(1);
+    const pp_error *e = NULL;
+    pp_result *r;
+    pp_status st;
+    fixture f;
+
+    r = busy_fork_pool(&f, pids);
+#ifndef _WIN32
+    CU_ASSERT_EQUAL_FATAL(kill((pid_t)pids[0], SIGSTOP), 0);
+#endif
+    pp_test_kill_pid(pids[3]);
+    pp_test_kill_pid(pids[0]);
+    check_running_failed(r);
+    r = NULL;
+    st = pp_apply_async(f.pool, sv_quick, one, NULL, &r);
+    if (st == PP_OK) {
+        st = pp_result_wait(r, SHORT_MS);
+        PP_ASSERT_MSG(st == PP_OK, "a task with no zygote left never ended: %s", pp_err_name(st));
+        st = pp_result_item(r, 0, NULL, &e);
+        PP_ASSERT_MSG(st == PP_OK || (e != NULL && strstr(e->message, "spare") != NULL),
+                      "the failure does not say why: %s", e != NULL ? e->message : "(none)");
+        pp_result_release(r);
+    }
+    PP_ASSERT_MSG(st != PP_OK, "a task ran with neither zygote nor spare left");
+    pp_values_destroy(one);
+    close_and_check_gone(&f, pids, 4);
+}
+
 PP_TEST_PER_METHOD(task_timeout)
 PP_TEST_PER_METHOD(cancel)
 PP_TEST_PER_METHOD(killed_starts_are_retried)
@@ -732,6 +1068,10 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(task_timeout, 120),
     PP_TEST_METHODS(cancel, 120),
     PP_TEST(t_returned_status_named),
+    PP_TEST_TIMEOUT(t_helper_killed_fork, 120),
+    PP_TEST_TIMEOUT(t_helper_killed_forkserver, 120),
+    PP_TEST_TIMEOUT(t_spare_killed_fork, 120),
+    PP_TEST_TIMEOUT(t_zygote_and_spare_killed_fork, 120),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -197,11 +197,20 @@ char *const *pp__posix_saved_argv(int *argc);
  * argv[0], or the macOS executable path); NULL if unknown. */
 const char *pp__posix_exe_fallback(void);
 
+/* Flags of pp__posix_zygote_run(). */
+enum {
+    /* close the close-on-exec fds the process inherited (fork zygote; see
+     * posix_zygote.c) */
+    PP_POSIX_ZYGOTE_SWEEP = 1,
+    /* keep a spare copy of the zygote for the parent (fork zygote: the
+     * parent cannot fork another one; see posix_zygote.c) */
+    PP_POSIX_ZYGOTE_SPARE = 2
+};
+
 /* Run the zygote / fork server loop on control socket ctl. worker_mask is
- * the signal mask workers get. sweep: close the close-on-exec fds the
- * process inherited (fork zygote; see posix_zygote.c). Never returns.
+ * the signal mask workers get; flags: PP_POSIX_ZYGOTE_*. Never returns.
  * (posix_zygote.c) */
-_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sweep);
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags);
 
 /* fork+exec the program's own image with the role marker
  * "--pp-role=<role>:<PP_POSIX_CHILD_FD>" and child_fd placed on
@@ -241,7 +250,11 @@ enum {
     PP_POSIX_ZMSG_START = 1,   /* parent -> zygote: fork a worker */
     PP_POSIX_ZMSG_STARTED = 2, /* zygote -> parent: pid, channel fd attached */
     PP_POSIX_ZMSG_FAILED = 3,  /* zygote -> parent: err = errno */
-    PP_POSIX_ZMSG_EXIT = 4     /* zygote -> parent: pid ended, status */
+    PP_POSIX_ZMSG_EXIT = 4,    /* zygote -> parent: pid ended, status */
+    PP_POSIX_ZMSG_SPARE = 5,   /* zygote -> parent: a new spare zygote, pid,
+                                  the spare's control socket attached */
+    PP_POSIX_ZMSG_PROMOTE = 6  /* parent -> spare: the zygote died, you are
+                                  the zygote now */
 };
 
 typedef struct pp__posix_zmsg {

@@ -10,8 +10,19 @@
  * the one pp__plat_launcher_start() in progress, EXIT notices are stored
  * in the proc they name. That thread is created after the zygote has been
  * forked, and this process never forks for this launcher again.
+ *
+ * Helper death (the zygote or fork server killed or crashed): the reader
+ * sees EOF and marks every worker it had not reported as killed by
+ * SIGKILL (they were: their parent-death signal, or our kill where there
+ * is none). The next launcher_start restarts the helper before it asks
+ * for a worker: forkserver spawns a new server; fork promotes the spare
+ * zygote (posix_zygote.c), whose control socket the old zygote handed us
+ * (SPARE). No spare (both died together): PP_ESPAWN with os error ECHILD,
+ * for good. A start that was waiting for the dead helper's reply is tried
+ * once more with the new one.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -43,11 +54,16 @@ struct pp__plat_launcher {
     pp__plat_proc *procs;
 
     /* zygote / fork server only */
-    pthread_mutex_t start_mu; /* one START request in flight */
+    pthread_mutex_t start_mu; /* one START request in flight; restarts */
     int ctl;
     pid_t zpid;
+    int zchild; /* zpid is our child (reap it); a promoted spare is not */
+    int up;     /* a helper and its reader thread (to join) exist */
     pthread_t thread;
-    int lost;               /* control connection gone */
+    int lost;     /* control connection gone */
+    int spare_fd; /* fork: the spare zygote's control socket, or -1 */
+    pid_t spare_pid;
+    const char *failure;    /* pp__plat_launcher_failure() */
     pp__plat_proc *pending; /* proc of the START in flight */
     int replied;
     int reply_err; /* 0 or the zygote's errno */
@@ -203,6 +219,13 @@ static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int
             p->done = 1;
         }
         break;
+    case PP_POSIX_ZMSG_SPARE:
+        if (l->method != PP__START_FORK || fd < 0)
+            break;
+        pp__posix_close(l->spare_fd); /* the previous spare died */
+        l->spare_fd = fd;
+        l->spare_pid = (pid_t)m->pid;
+        return;
     default:
         break;
     }
@@ -211,7 +234,9 @@ static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int
 
 /* The zygote is gone (killed, crashed, or we shut it down). Its workers
  * got SIGKILL from it or from their parent-death signal (Linux); where
- * there is no such signal, kill them here. Caller holds l->mu. */
+ * there is no such signal, kill them here. Every proc not yet done is one
+ * of its workers: a new helper starts only after this (restart). Caller
+ * holds l->mu. */
 static void pp__posix_on_lost(pp__plat_launcher *l)
 {
     pp__plat_proc *p;
@@ -259,6 +284,7 @@ static pp_status pp__posix_launcher_alloc(int method, pp__plat_launcher **out)
     l->method = method;
     l->ctl = -1;
     l->reply_fd = -1;
+    l->spare_fd = -1;
     if ((e = pthread_mutex_init(&l->mu, NULL)) != 0)
         goto fail0;
     if ((e = pthread_mutex_init(&l->start_mu, NULL)) != 0)
@@ -319,7 +345,7 @@ static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, pid_t *out
     pid = fork();
     if (pid == 0) {
         pp__posix_close(ctl_parent);
-        pp__posix_zygote_run(ctl_child, &old, 1);
+        pp__posix_zygote_run(ctl_child, &old, PP_POSIX_ZYGOTE_SWEEP | PP_POSIX_ZYGOTE_SPARE);
     }
     e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -331,10 +357,32 @@ static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, pid_t *out
     return PP_OK;
 }
 
+/* Start the reader of a new helper on l->ctl (zpid, zchild set). On
+ * failure the helper is told to go (EOF) and l->ctl closed. */
+static pp_status pp__posix_start_reader(pp__plat_launcher *l)
+{
+    int e;
+
+    pthread_mutex_lock(&l->mu);
+    l->lost = 0;
+    pthread_mutex_unlock(&l->mu);
+    e = pthread_create(&l->thread, NULL, pp__posix_reader, l);
+    if (e != 0) {
+        /* EOF makes the zygote exit. */
+        pp__posix_close(l->ctl);
+        l->ctl = -1;
+        if (l->zchild)
+            pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
+        return pp__plat_fail(e);
+    }
+    l->up = 1;
+    return PP_OK;
+}
+
 static pp_status pp__posix_start_zygote(pp__plat_launcher *l)
 {
     pp_status st;
-    int sv[2], e;
+    int sv[2];
 
     if (pp__posix_socketpair(sv) < 0)
         return pp__plat_fail(errno);
@@ -348,15 +396,65 @@ static pp_status pp__posix_start_zygote(pp__plat_launcher *l)
         return st;
     }
     l->ctl = sv[0];
-    e = pthread_create(&l->thread, NULL, pp__posix_reader, l);
-    if (e != 0) {
-        /* EOF makes the zygote exit. */
-        pp__posix_close(l->ctl);
-        l->ctl = -1;
-        pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
-        return pp__plat_fail(e);
+    l->zchild = 1;
+    return pp__posix_start_reader(l);
+}
+
+/* Fork: the zygote died; its spare becomes the zygote (and forks a spare
+ * of its own before it answers any START). */
+static pp_status pp__posix_promote(pp__plat_launcher *l)
+{
+    pp__posix_zmsg m;
+    pid_t pid;
+    int fd;
+
+    pthread_mutex_lock(&l->mu);
+    fd = l->spare_fd;
+    pid = l->spare_pid;
+    l->spare_fd = -1;
+    l->spare_pid = 0;
+    pthread_mutex_unlock(&l->mu);
+    memset(&m, 0, sizeof m);
+    m.type = PP_POSIX_ZMSG_PROMOTE;
+    if (fd < 0 || pp__posix_send_msg(fd, &m, sizeof m, -1) < 0) {
+        /* The spare died with the zygote (or before it, and the zygote
+         * had no time to fork another): the state of the program the
+         * workers must start from is gone, and we must not fork. */
+        pp__posix_close(fd);
+        l->failure = "the fork zygote and its spare both died: no process holds the "
+                     "program's state of the pool's creation any more";
+        pp__plat_set_os_error(ECHILD);
+        return PP_ESPAWN;
     }
-    return PP_OK;
+    l->ctl = fd;
+    l->zpid = pid;
+    l->zchild = 0;
+    return pp__posix_start_reader(l);
+}
+
+/* Forget a helper whose control connection is gone: its reader has
+ * returned (or is returning), reap it if it is our child. */
+static void pp__posix_helper_gone(pp__plat_launcher *l)
+{
+    if (!l->up)
+        return;
+    pthread_join(l->thread, NULL);
+    l->up = 0;
+    pp__posix_close(l->ctl);
+    l->ctl = -1;
+    if (l->zchild)
+        pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
+    l->zpid = 0;
+    l->zchild = 0;
+}
+
+/* The helper died: start another one. Caller holds l->start_mu. */
+static pp_status pp__posix_restart(pp__plat_launcher *l)
+{
+    pp__posix_helper_gone(l);
+    if (l->method == PP__START_FORK)
+        return pp__posix_promote(l);
+    return pp__posix_start_zygote(l);
 }
 
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
@@ -406,16 +504,16 @@ static pp_status pp__posix_start_spawn(pp__plat_launcher *l, pp__plat_proc *p, i
     return PP_OK;
 }
 
-/* One request at a time: the zygote answers in order, and the reply slot
- * in the launcher holds one answer. */
-static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
+/* One request at a time (caller holds l->start_mu): the zygote answers in
+ * order, and the reply slot in the launcher holds one answer. *lost: the
+ * helper died before it answered. */
+static pp_status pp__posix_request(pp__plat_launcher *l, pp__plat_proc *p, int *fd, int *lost)
 {
     pp__posix_zmsg m;
     pp_status st = PP_OK;
 
     memset(&m, 0, sizeof m);
     m.type = PP_POSIX_ZMSG_START;
-    pthread_mutex_lock(&l->start_mu);
     pthread_mutex_lock(&l->mu);
     l->pending = p;
     l->replied = 0;
@@ -428,6 +526,7 @@ static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, 
     pthread_mutex_lock(&l->mu);
     while (!l->replied && !l->lost)
         pthread_cond_wait(&l->cv, &l->mu);
+    *lost = !l->replied;
     if (!l->replied) {
         pp__plat_set_os_error(EPIPE);
         st = PP_ESPAWN;
@@ -440,6 +539,28 @@ static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, 
     l->pending = NULL;
     l->reply_fd = -1;
     pthread_mutex_unlock(&l->mu);
+    return st;
+}
+
+/* Restart a dead helper first; a request the helper died on is tried
+ * once more with the new one. */
+static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
+{
+    pp_status st = PP_OK;
+    int attempt, lost = 0;
+
+    pthread_mutex_lock(&l->start_mu);
+    l->failure = NULL;
+    for (attempt = 0; attempt < 2; attempt++) {
+        pthread_mutex_lock(&l->mu);
+        lost = l->lost || !l->up;
+        pthread_mutex_unlock(&l->mu);
+        if (lost && (st = pp__posix_restart(l)) != PP_OK)
+            break;
+        st = pp__posix_request(l, p, fd, &lost);
+        if (st == PP_OK || !lost)
+            break;
+    }
     pthread_mutex_unlock(&l->start_mu);
     return st;
 }
@@ -470,17 +591,75 @@ pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp
     return PP_OK;
 }
 
+/* Tell the helper to go (EOF: it kills its workers and its spare, reaps
+ * them and exits) and wait for its end of the connection to close, so no
+ * worker of it is left when destroy returns — also when the helper is a
+ * promoted spare, which we cannot waitpid. Bounded: then it is killed. */
+static void pp__posix_stop_helper(pp__plat_launcher *l)
+{
+    struct timespec ts = pp__posix_deadline(l->cv_clock, PP_POSIX_KILL_GRACE_MS);
+    int lost;
+
+    (void)shutdown(l->ctl, SHUT_WR);
+    pthread_mutex_lock(&l->mu);
+    while (!l->lost && pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, &ts) == 0) {
+    }
+    lost = l->lost;
+    pthread_mutex_unlock(&l->mu);
+    if (!lost) {
+        /* Alive (its socket is open), so the pid is still its own. */
+        (void)kill(l->zpid, SIGKILL);
+        (void)shutdown(l->ctl, SHUT_RDWR); /* the reader returns */
+    }
+    pp__posix_helper_gone(l);
+}
+
+/* At destroy, a spare is still alive only if its zygote died (a zygote
+ * that exits kills its spare): tell it to go (EOF, also if a copy of our
+ * end lives on elsewhere) and wait for its end to close. Bounded: then it
+ * is killed (its socket is open, so the pid is still its own). */
+static void pp__posix_stop_spare(pp__plat_launcher *l)
+{
+    int64_t deadline = pp__plat_now_ms() + PP_POSIX_KILL_GRACE_MS;
+    char buf[sizeof(pp__posix_zmsg)];
+
+    (void)shutdown(l->spare_fd, SHUT_WR);
+    for (;;) {
+        struct pollfd pf;
+        int64_t left = deadline - pp__plat_now_ms();
+        ssize_t n;
+
+        if (left <= 0) {
+            (void)kill(l->spare_pid, SIGKILL);
+            break;
+        }
+        pf.fd = l->spare_fd;
+        pf.events = POLLIN;
+        pf.revents = 0;
+        if (poll(&pf, 1, (int)left) <= 0)
+            continue; /* EINTR, or the deadline */
+        n = recv(l->spare_fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
+            break; /* its end is closed: it has exited */
+    }
+    pp__posix_close(l->spare_fd);
+    l->spare_fd = -1;
+}
+
+const char *pp__plat_launcher_failure(const pp__plat_launcher *l)
+{
+    return l->failure;
+}
+
 void pp__plat_launcher_destroy(pp__plat_launcher *l)
 {
     if (l == NULL)
         return;
     if (pp__posix_is_zygote(l)) {
-        /* shutdown, not close: the reader thread is blocked on this fd.
-         * The zygote sees EOF, kills what is left and exits. */
-        (void)shutdown(l->ctl, SHUT_RDWR);
-        pthread_join(l->thread, NULL);
-        pp__posix_close(l->ctl);
-        pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
+        if (l->up)
+            pp__posix_stop_helper(l);
+        if (l->spare_fd >= 0)
+            pp__posix_stop_spare(l);
     }
     pp__posix_launcher_free(l);
 }

@@ -14,6 +14,20 @@
  * It reaps only the pids it forked (never waitpid(-1): a fork server may
  * have children of the user's code). EOF on the control socket means the
  * parent is gone or destroyed the launcher: kill every worker, reap, exit.
+ *
+ * Spare (fork only): the zygote holds the program's state of the pool's
+ * creation, which the parent, now multi-threaded, cannot copy again. So
+ * the zygote keeps a spare: right after it starts (and whenever its spare
+ * has died) it forks a copy of itself — safe, it is single-threaded — with
+ * a control socket of its own, whose other end goes to the parent
+ * (SPARE(pid, fd)). The spare waits. If the zygote dies, the parent sends
+ * the spare PROMOTE on that socket: it becomes the zygote, forks a spare
+ * of its own, and serves START requests. The spare is the zygote's child
+ * but must survive it: fork clears the parent-death signal, and the spare
+ * clears it again in case one was set. It ends with the parent instead:
+ * EOF on its control socket, or (a copy of the parent's end held by a
+ * child the program forked) the parent's pid gone. A zygote that exits
+ * normally (EOF: parent gone, pool destroyed) kills its spare too.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +40,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
 #include "posix_internal.h"
 
 /* How often the zygote checks that its parent still lives. */
@@ -35,7 +53,11 @@ typedef struct pp__posix_zygote {
     int ctl;
     int sig_r;
     pid_t self;
-    pid_t parent;
+    pid_t root;  /* the pool's parent process */
+    int direct;  /* root is our parent (the first zygote, a fork server) */
+    int spares;  /* keep a spare (PP_POSIX_ZYGOTE_SPARE) */
+    int waiting; /* we are a spare, waiting for PROMOTE */
+    pid_t spare; /* our spare, 0 if none */
     pid_t *pids; /* live workers */
     size_t n, cap;
     sigset_t worker_mask;
@@ -163,17 +185,39 @@ static void pp__posix_zygote_send(pp__posix_zygote *z, int type, int err, pid_t 
     (void)pp__posix_send_msg(z->ctl, &m, sizeof m, fd);
 }
 
+static void pp__posix_reap_one(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
+/* Workers and the spare die with the zygote: nothing may outlive the
+ * parent, and a destroyed pool leaves nothing behind. */
 _Noreturn static void pp__posix_zygote_exit(pp__posix_zygote *z)
 {
     size_t i;
     for (i = 0; i < z->n; i++)
         (void)kill(z->pids[i], SIGKILL);
-    for (i = 0; i < z->n; i++) {
-        int status;
-        while (waitpid(z->pids[i], &status, 0) < 0 && errno == EINTR) {
-        }
-    }
+    if (z->spare > 0)
+        (void)kill(z->spare, SIGKILL);
+    for (i = 0; i < z->n; i++)
+        pp__posix_reap_one(z->pids[i]);
+    if (z->spare > 0)
+        pp__posix_reap_one(z->spare);
     _exit(0);
+}
+
+/* Is the pool's parent gone? Normally EOF on the control socket says so,
+ * but a child the program forked without exec can hold a copy of the
+ * parent's end. The first zygote is the parent's child (we were
+ * reparented); a spare or a promoted one is not: ask for the pid (a
+ * reused pid only delays this fallback, EOF still ends us). */
+static int pp__posix_orphaned(const pp__posix_zygote *z)
+{
+    if (z->direct)
+        return getppid() != z->root;
+    return kill(z->root, 0) < 0 && errno == ESRCH;
 }
 
 /* Reap the workers that ended and tell the parent. */
@@ -191,6 +235,12 @@ static void pp__posix_zygote_reap(pp__posix_zygote *z)
             status = 0; /* ECHILD: cannot happen for our own children */
         pp__posix_zygote_send(z, PP_POSIX_ZMSG_EXIT, r < 0 ? errno : 0, z->pids[i], status, -1);
         z->pids[i] = z->pids[--z->n];
+    }
+    if (z->spare > 0) {
+        int status;
+        pid_t r = waitpid(z->spare, &status, WNOHANG);
+        if (r == z->spare || (r < 0 && errno == ECHILD))
+            z->spare = 0; /* a new one is forked at the next turn of the loop */
     }
 }
 
@@ -255,6 +305,74 @@ static void pp__posix_zygote_start(pp__posix_zygote *z)
     pp__posix_close(sv[0]);
 }
 
+/* A fresh SIGCHLD self-pipe: the one inherited from the zygote is shared
+ * with it (either could eat the other's wake-up). Returns 0 or -1. */
+static int pp__posix_sig_pipe(pp__posix_zygote *z)
+{
+    int sp[2];
+    if (pp__posix_pipe(sp) < 0)
+        return -1;
+    if (fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0) {
+        pp__posix_close(sp[0]);
+        pp__posix_close(sp[1]);
+        return -1;
+    }
+    z->sig_r = sp[0];
+    pp__posix_chld_w = sp[1];
+    return 0;
+}
+
+/* In the new spare (SIGCHLD blocked): the zygote's state, minus its
+ * workers, its control socket and its self-pipe; fd is our own control
+ * socket. */
+static void pp__posix_become_spare(pp__posix_zygote *z, int fd, int other)
+{
+#if defined(__linux__) && defined(PR_SET_PDEATHSIG)
+    (void)prctl(PR_SET_PDEATHSIG, 0); /* the zygote's death must not kill us */
+#endif
+    pp__posix_close(other);
+    pp__posix_close(z->ctl);
+    pp__posix_close(z->sig_r);
+    pp__posix_close(pp__posix_chld_w);
+    z->ctl = fd;
+    z->self = getpid();
+    z->direct = 0;
+    z->waiting = 1;
+    z->spare = 0;
+    z->n = 0; /* the zygote's workers are not our children */
+    if (pp__posix_sig_pipe(z) < 0)
+        _exit(1); /* the parent finds a dead spare: PROMOTE fails */
+}
+
+/* Fork a spare of this zygote and hand its control socket to the parent.
+ * On failure there is no spare until the next try (next turn of the
+ * loop); the parent only needs one if we die meanwhile. */
+static void pp__posix_zygote_spare(pp__posix_zygote *z)
+{
+    sigset_t block, old;
+    int sv[2];
+    pid_t pid;
+
+    if (pp__posix_socketpair(sv) < 0)
+        return;
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    (void)sigprocmask(SIG_BLOCK, &block, &old);
+    pid = fork();
+    if (pid == 0) {
+        pp__posix_become_spare(z, sv[1], sv[0]);
+        (void)sigprocmask(SIG_SETMASK, &old, NULL);
+        return; /* the loop goes on, in the spare */
+    }
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    pp__posix_close(sv[1]);
+    if (pid > 0) {
+        z->spare = pid;
+        pp__posix_zygote_send(z, PP_POSIX_ZMSG_SPARE, 0, pid, 0, sv[0]);
+    }
+    pp__posix_close(sv[0]);
+}
+
 static void pp__posix_drain(int fd)
 {
     char buf[64];
@@ -262,32 +380,47 @@ static void pp__posix_drain(int fd)
     }
 }
 
-_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sweep)
+/* One control message. Anything out of place (START to a spare, PROMOTE
+ * to a zygote) is nonsense: exit. */
+static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
+{
+    if (m->type == PP_POSIX_ZMSG_START && !z->waiting)
+        pp__posix_zygote_start(z);
+    else if (m->type == PP_POSIX_ZMSG_PROMOTE && z->waiting)
+        z->waiting = 0; /* the loop forks our own spare first */
+    else
+        pp__posix_zygote_exit(z);
+}
+
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags)
 {
     pp__posix_zygote z;
-    int sp[2];
 
     memset(&z, 0, sizeof z);
     z.ctl = ctl;
     z.self = getpid();
-    z.parent = getppid();
+    z.root = getppid();
+    z.direct = 1;
+    z.spares = (flags & PP_POSIX_ZYGOTE_SPARE) != 0;
     z.worker_mask = *worker_mask;
-    if (sweep)
+    if (flags & PP_POSIX_ZYGOTE_SWEEP)
         pp__posix_sweep_fds(ctl);
     else
         pp__plat_flush_stdio(); /* fork server: output of main before pp_init */
-    if (pp__posix_pipe(sp) < 0 || fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0 ||
-        fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0)
+    if (pp__posix_sig_pipe(&z) < 0)
         _exit(1); /* the parent sees EOF and reports PP_ESPAWN */
-    z.sig_r = sp[0];
-    pp__posix_zygote_signals(&z, sp[1]);
+    pp__posix_zygote_signals(&z, pp__posix_chld_w);
 
     for (;;) {
         struct pollfd pf[2];
         pp__posix_zmsg m;
         int r;
 
-        pf[0].fd = ctl;
+        /* Before serving a START: a promoted spare makes its own spare
+         * first, so the parent has one again as soon as it can. */
+        if (z.spares && !z.waiting && z.spare == 0)
+            pp__posix_zygote_spare(&z); /* returns in the spare too */
+        pf[0].fd = z.ctl;
         pf[0].events = POLLIN;
         pf[1].fd = z.sig_r;
         pf[1].events = POLLIN;
@@ -295,9 +428,7 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sw
         r = poll(pf, 2, PP_POSIX_ZYGOTE_TICK_MS);
         if (r < 0 && errno != EINTR)
             pp__posix_zygote_exit(&z);
-        /* Parent death normally shows as EOF, but a child the program
-         * forked without exec could hold a copy of the parent's end. */
-        if (getppid() != z.parent)
+        if (pp__posix_orphaned(&z))
             pp__posix_zygote_exit(&z);
         if (r <= 0)
             continue;
@@ -307,9 +438,9 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int sw
         }
         if (pf[0].revents == 0)
             continue;
-        r = pp__posix_recv_msg(ctl, &m, sizeof m, NULL);
-        if (r <= 0 || m.type != PP_POSIX_ZMSG_START)
-            pp__posix_zygote_exit(&z); /* EOF, error, or nonsense */
-        pp__posix_zygote_start(&z);
+        r = pp__posix_recv_msg(z.ctl, &m, sizeof m, NULL);
+        if (r <= 0)
+            pp__posix_zygote_exit(&z); /* EOF or error */
+        pp__posix_zygote_msg(&z, &m);
     }
 }

@@ -78,6 +78,12 @@ pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
     return PP_OK;
 }
 
+const char *pp__plat_launcher_failure(const pp__plat_launcher *l)
+{
+    (void)l;
+    return NULL; /* the status and the OS error say it all */
+}
+
 void pp__plat_launcher_destroy(pp__plat_launcher *l)
 {
     if (l == NULL)

@@ -99,14 +99,18 @@ static pp_status send_hello(pp_pool *p, pp__wslot *w)
     return st;
 }
 
-static pp_status launch_worker(pp_pool *p, pp__wslot *w)
+/* *why: the launcher's own words if it failed to start the process. */
+static pp_status launch_worker(pp_pool *p, pp__wslot *w, const char **why)
 {
     pp_status st;
 
+    *why = NULL;
     st = ctl_create(w);
     if (st != PP_OK)
         return st;
     st = pp__plat_launcher_start(p->launcher, &w->proc, &w->chan);
+    if (st != PP_OK)
+        *why = pp__plat_launcher_failure(p->launcher);
     if (st == PP_OK)
         st = send_hello(p, w);
     if (st != PP_OK) {
@@ -263,7 +267,8 @@ static int want_workers_locked(const pp_pool *p)
  * while launching or joining. Returns 1 if something changed. */
 static int supervise_once(pp_pool *p)
 {
-    char msg[160];
+    char msg[256];
+    const char *why;
     pp_status st;
     int i, changed = 0;
 
@@ -282,14 +287,17 @@ static int supervise_once(pp_pool *p)
         if (pp__plat_now_ms() < p->next_start_ms)
             continue; /* backing off after a failed start */
         pp__plat_mtx_unlock(p->core->mu);
-        st = launch_worker(p, w);
+        st = launch_worker(p, w, &why);
         pp__plat_mtx_lock(p->core->mu);
         if (st == PP_OK)
             st = attach_reader_locked(p, w);
         changed = 1;
         if (st != PP_OK) {
-            snprintf(msg, sizeof msg, "could not start a worker process: %s (os error %d)",
-                     pp_strerror(st), pp_os_error());
+            if (why != NULL)
+                snprintf(msg, sizeof msg, "could not start a worker process: %s", why);
+            else
+                snprintf(msg, sizeof msg, "could not start a worker process: %s (os error %d)",
+                         pp_strerror(st), pp_os_error());
             pp__start_failed_locked(p, PP__START_FAILED, msg);
         }
     }
