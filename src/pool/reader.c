@@ -227,6 +227,10 @@ static void describe_exit(const pp__exit_info *e, uint64_t pid, char *buf, size_
     } else if (e->crashed) {
         snprintf(buf, len, "worker process %llu crashed: %s", (unsigned long long)pid, e->what);
         *code = e->code;
+    } else if (!e->exited) {
+        snprintf(buf, len, "worker process %llu ended: %s", (unsigned long long)pid,
+                 e->what[0] ? e->what : "how is not known");
+        *code = 0;
     } else {
         snprintf(buf, len, "worker process %llu exited with code %d", (unsigned long long)pid,
                  e->code);
@@ -327,11 +331,17 @@ static void handle_death(pp_pool *p, pp__wslot *w)
     pp__chunk *running, *rest, *tail = NULL;
     int code = 0;
 
-    /* Bounded: a worker that closed its channel but lingers is killed. */
+    /* Bounded: a worker that closed its channel but lingers is killed; one
+     * whose end is not reported even then (its zygote stopped, say) is
+     * taken for dead without an exit status rather than waited for. */
     memset(&info, 0, sizeof info);
     if (pp__plat_proc_wait(w->proc, 2000, &info) == PP_ETIMEDOUT) {
         pp__plat_proc_kill(w->proc);
-        pp__plat_proc_wait(w->proc, PP_INFINITE, &info);
+        if (pp__plat_proc_wait(w->proc, 10000, &info) == PP_ETIMEDOUT) {
+            memset(&info, 0, sizeof info);
+            pp__strlcpy(info.what, "no exit status (its end was not reported)",
+                        sizeof info.what);
+        }
     }
 
     pp__plat_mtx_lock(p->core->mu);
