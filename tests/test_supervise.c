@@ -180,6 +180,27 @@ static int sv_ppid(pp_task *t)
 }
 PP_TASK_REGISTER(sv_ppid)
 
+/* Item i: 30 MiB of bytes, each (i + 1); three of them do not fit in one
+ * message. */
+#define BIG_RESULT ((size_t)30 << 20)
+static int sv_big(pp_task *t)
+{
+    int64_t i = 0;
+    uint8_t *b;
+    int rc;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &i) != PP_OK)
+        return pp_task_fail(t, 2, "sv_big expects an index");
+    b = malloc(BIG_RESULT);
+    if (b == NULL)
+        return pp_task_fail(t, 3, "no memory");
+    memset(b, (int)(i + 1), BIG_RESULT);
+    rc = pp_values_add_bytes(pp_task_result(t), b, BIG_RESULT);
+    free(b);
+    return rc;
+}
+PP_TASK_REGISTER(sv_big)
+
 /* ------------------------------------------------------------- helpers */
 
 typedef struct fixture {
@@ -603,6 +624,39 @@ static void do_stats_and_workers(int m)
     pp_result_release(r);
     pp_values_destroy(one);
     fixture_close(&f);
+}
+
+/* A chunk whose results together exceed one message: they come back in
+ * several messages, every item succeeds. */
+static void t_chunk_results_over_one_message(void)
+{
+    pp_values *items = indices(3);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    const pp_values *v;
+    const uint8_t *p;
+    const void *data;
+    pp_pool *pool = NULL;
+    pp_pool_options o;
+    size_t len;
+    int i;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&pool, &o), PP_OK);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 3;
+    PP_ASSERT_STATUS_FATAL(pp_map(pool, sv_big, items, &so, &r), PP_OK);
+    for (i = 0; i < 3; i++) {
+        PP_ASSERT_STATUS_FATAL(pp_result_item(r, (size_t)i, &v, NULL), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_get_bytes(v, 0, &data, &len), PP_OK);
+        p = data;
+        CU_ASSERT_EQUAL(len, BIG_RESULT);
+        CU_ASSERT(p[0] == i + 1 && p[len - 1] == i + 1);
+    }
+    pp_result_release(r);
+    pp_values_destroy(items);
+    pp_pool_destroy(pool);
 }
 
 /* A task that returns the status a library call gave it fails with that
@@ -1068,6 +1122,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(task_timeout, 120),
     PP_TEST_METHODS(cancel, 120),
     PP_TEST(t_returned_status_named),
+    PP_TEST_TIMEOUT(t_chunk_results_over_one_message, 300),
     PP_TEST_TIMEOUT(t_helper_killed_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_forkserver, 120),
     PP_TEST_TIMEOUT(t_spare_killed_fork, 120),

@@ -120,7 +120,8 @@ typedef struct pp__chunk {
     uint64_t id;
     size_t first;
     uint16_t count;
-    int64_t sent_ns; /* when it was written to its worker */
+    uint16_t answered; /* items answered by partial RESULT frames */
+    int64_t sent_ns;   /* when it was written to its worker */
     pp__buf frame;
 } pp__chunk;
 

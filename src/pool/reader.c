@@ -82,16 +82,16 @@ static const uint8_t zero8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 
 /* RESULT payload in the scalar-column form (codec.h): every item
  * succeeded with one value of one type. */
-static pp_status read_result_column(pp__chunk *c, pp__rd *rd)
+static pp_status read_result_column(pp__chunk *c, pp__rd *rd, size_t from, size_t n)
 {
     uint64_t bits;
     uint8_t tag = 0;
     size_t i;
 
     if (pp__rd_u8(rd, &tag) != PP_OK || (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
-        pp__rd_left(rd) != (size_t)c->count * 8)
+        pp__rd_left(rd) != n * 8)
         return PP_EPROTO;
-    for (i = 0; i < c->count; i++) {
+    for (i = from; i < from + n; i++) {
         pp__rd_u64(rd, &bits); /* length checked above */
         pp__item_succeed_scalar(c->job, c->first + i, (pp_type)tag, bits);
     }
@@ -143,20 +143,28 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
                                const uint8_t *payload)
 {
     pp__chunk *c = w->inflight;
+    int partial = (h->flags & PP__FLAG_PARTIAL) != 0;
     pp_status st;
     pp__rd rd;
 
-    /* The worker answers in order: the oldest chunk in flight is the one. */
-    if (c == NULL || c->id != h->id || c->count != h->count)
+    /* The worker answers in order: the oldest chunk in flight is the one;
+     * a partial RESULT covers its next items, the last one the rest. */
+    if (c == NULL || c->id != h->id || h->count > c->count - c->answered ||
+        (partial && h->count == 0) || (!partial && h->count != c->count - c->answered))
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
     st = (h->flags & PP__FLAG_SCALARS)
-             ? read_result_column(c, &rd)
-             : read_result_outcomes(c, &rd, payload, h->length, 0, c->count);
+             ? read_result_column(c, &rd, c->answered, h->count)
+             : read_result_outcomes(c, &rd, payload, h->length, c->answered, h->count);
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
     if (st != PP_OK)
         return st;
+    c->answered += h->count;
+    if (partial) {
+        pp__job_after_items_locked(c->job);
+        return PP_OK;
+    }
     record_service_time(p, w, c);
     w->chunks_done++;
     w->inflight = c->next;
@@ -339,8 +347,7 @@ static void handle_death(pp_pool *p, pp__wslot *w)
         pp__plat_proc_kill(w->proc);
         if (pp__plat_proc_wait(w->proc, 10000, &info) == PP_ETIMEDOUT) {
             memset(&info, 0, sizeof info);
-            pp__strlcpy(info.what, "no exit status (its end was not reported)",
-                        sizeof info.what);
+            pp__strlcpy(info.what, "no exit status (its end was not reported)", sizeof info.what);
         }
     }
 

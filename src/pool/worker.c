@@ -87,7 +87,7 @@ static pp_status put_failure(pp__buf *b, pp_status status, int code, const char 
 
 /* Append one item's outcome; a result that would overflow the frame turns
  * into a PP_ETOOBIG failure instead. */
-static pp_status put_outcome(worker *w, const pp_task *t, size_t frame_start)
+static pp_status put_outcome(worker *w, const pp_task *t)
 {
     size_t mark = w->out.len;
     pp_status st;
@@ -99,8 +99,6 @@ static pp_status put_outcome(worker *w, const pp_task *t, size_t frame_start)
         st = pp__buf_put_u32(&w->out, 0);
     if (st == PP_OK)
         st = pp__values_encode(t->result, &w->out);
-    if (st == PP_OK && w->out.len - frame_start - PP__FRAME_HDR > PP__FRAME_MAX - 1024)
-        st = PP_ETOOBIG;
     if (st == PP_ETOOBIG || st == PP_ENOMEM) {
         w->out.len = mark;
         return put_failure(&w->out, st, 0,
@@ -200,6 +198,50 @@ static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at,
     return st == PP_OK ? pp__frame_end(&w->out, at) : st;
 }
 
+/*
+ * The outcome just appended at w->out[mark..] may have made the RESULT
+ * frame at *at larger than one message: then the frame goes out without
+ * it, as a partial RESULT (PP__FLAG_PARTIAL), and a new frame starts with
+ * it, so a chunk's results may take several messages. An outcome too
+ * large for a message of its own becomes a PP_ETOOBIG failure. *in_frame
+ * counts the outcomes in the current frame, this one included.
+ */
+static pp_status fit_outcome(worker *w, const pp__frame_hdr *h, size_t *at, uint16_t *in_frame,
+                             size_t mark)
+{
+    size_t n = w->out.len - mark;
+    uint8_t *save;
+    pp_status st;
+
+    if (w->out.len - *at - PP__FRAME_HDR <= PP__FRAME_MAX)
+        return PP_OK;
+    if (*in_frame > 1) {
+        save = malloc(n);
+        if (save == NULL)
+            return PP_ENOMEM;
+        memcpy(save, w->out.data + mark, n);
+        w->out.len = mark;
+        pp__frame_set_count(&w->out, *at, (uint16_t)(*in_frame - 1));
+        pp__frame_set_flags(&w->out, *at, PP__FLAG_PARTIAL);
+        st = pp__frame_end(&w->out, *at);
+        if (st == PP_OK)
+            st = send_frame(w);
+        if (st == PP_OK)
+            st = pp__frame_begin(&w->out, PP__MSG_RESULT, 0, h->id, at);
+        mark = w->out.len;
+        if (st == PP_OK)
+            st = pp__buf_put(&w->out, save, n);
+        free(save);
+        if (st != PP_OK)
+            return st;
+        *in_frame = 1;
+        if (w->out.len - *at - PP__FRAME_HDR <= PP__FRAME_MAX)
+            return PP_OK;
+    }
+    w->out.len = mark; /* this outcome alone does not fit a message */
+    return put_failure(&w->out, PP_ETOOBIG, 0, "task result too large for one message");
+}
+
 /* Item i has finished: keep its outcome in the control block (wctl.h),
  * so that it survives this process. With a column answer still possible
  * the value is in w->rcol[i]; else the outcome is at w->out[mark..]. */
@@ -222,8 +264,9 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     pp__rd rd;
     size_t at, mark;
     pp_task t;
-    uint16_t i;
+    uint16_t i, in_frame = 0;
     uint8_t tag;
+    int was_general = 0; /* outcomes in w->out (no column answer any more) */
     int column = (h->flags & PP__FLAG_SCALARS) != 0, rcolumn;
     int timed = (h->flags & PP__FLAG_TIMED) != 0;
 
@@ -279,11 +322,16 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
                 st = put_column_outcomes(w, i, rtype);
             mark = w->out.len;
             if (!rcolumn && st == PP_OK)
-                st = put_outcome(w, &t, at);
+                st = put_outcome(w, &t);
             pp__values_clear(w->result);
         }
         if (st == PP_OK)
             keep_outcome(w, i, rcolumn, rtype, mark);
+        if (st == PP_OK && !rcolumn) {
+            in_frame = was_general ? (uint16_t)(in_frame + 1) : (uint16_t)(i + 1);
+            was_general = 1;
+            st = fit_outcome(w, h, &at, &in_frame, mark);
+        }
     }
     /* Task output reaches the terminal before the result: a caller that
      * prints after get() sees the task's lines first. */
@@ -292,8 +340,10 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
         st = PP_EPROTO;
     if (st == PP_OK && rcolumn)
         return put_result_column(w, h, at, rtype);
-    if (st == PP_OK)
+    if (st == PP_OK) {
+        pp__frame_set_count(&w->out, at, in_frame);
         st = pp__frame_end(&w->out, at);
+    }
     return st;
 }
 
@@ -421,6 +471,8 @@ static int worker_loop(worker *w)
         st = run_chunk(w, &h, payload);
         if (st == PP_ENOMEM)
             return WORKER_EXIT_NOMEM;
+        if (st == PP_ECONNLOST)
+            return WORKER_EXIT_OK; /* a partial RESULT found the parent gone */
         if (st != PP_OK)
             return WORKER_EXIT_PROTOCOL;
         st = send_frame(w);

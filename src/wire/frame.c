@@ -49,6 +49,11 @@ void pp__frame_set_id(pp__buf *b, size_t at, uint64_t id)
     pp__st_le64(b->data + at + 16, id);
 }
 
+void pp__frame_set_count(pp__buf *b, size_t at, uint16_t count)
+{
+    pp__st_le16(b->data + at + 10, count);
+}
+
 void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags)
 {
     b->data[at + 9] = flags;
@@ -71,7 +76,7 @@ pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h)
         pp__ld_le32(p + 12) != 0)
         return PP_EPROTO;
     if ((f.type == PP__MSG_TASK && (f.flags & ~(PP__FLAG_SCALARS | PP__FLAG_TIMED)) != 0) ||
-        (f.type == PP__MSG_RESULT && (f.flags & ~PP__FLAG_SCALARS) != 0) ||
+        (f.type == PP__MSG_RESULT && (f.flags & ~(PP__FLAG_SCALARS | PP__FLAG_PARTIAL)) != 0) ||
         (f.type != PP__MSG_TASK && f.type != PP__MSG_RESULT && f.flags != 0))
         return PP_EPROTO;
     *h = f;

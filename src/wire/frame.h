@@ -7,7 +7,8 @@
  *        4    4 length  payload bytes that follow the 24-byte header (LE)
  *        8    1 type    PP__MSG_*
  *        9    1 flags   0; PP__FLAG_SCALARS on TASK / RESULT; PP__FLAG_TIMED
- *                       on TASK (any other bit is malformed)
+ *                       on TASK; PP__FLAG_PARTIAL on RESULT (any other bit
+ *                       is malformed)
  *       10    2 count   number of records in the payload (LE)
  *       12    4 reserved, must be 0
  *       16    8 id      task / chunk id (LE)
@@ -39,10 +40,12 @@ enum {
     PP__MSG_MAX_ = 5
 };
 
-#define PP__FLAG_SCALARS 0x01u /* TASK, RESULT: scalar columns (wire/msg.h) */
-#define PP__FLAG_TIMED                                                                             \
-    0x02u /* TASK: items have a timeout; the worker notes when                                     \
-             each starts (pool/wctl.h) */
+/* TASK, RESULT: scalar columns (wire/msg.h) */
+#define PP__FLAG_SCALARS 0x01u
+/* TASK: items have a timeout; the worker notes when each starts (pool/wctl.h) */
+#define PP__FLAG_TIMED 0x02u
+/* RESULT: more RESULT frames of this chunk follow */
+#define PP__FLAG_PARTIAL 0x04u
 
 typedef struct pp__frame_hdr {
     uint32_t length;
@@ -62,6 +65,8 @@ pp_status pp__frame_end(pp__buf *b, size_t at);
 void pp__frame_set_id(pp__buf *b, size_t at, uint64_t id);
 /* Set the flags of the frame started at `at` (TASK / RESULT only). */
 void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags);
+/* Set the record count of the frame started at `at`. */
+void pp__frame_set_count(pp__buf *b, size_t at, uint16_t count);
 
 /* Parse and validate a header from exactly PP__FRAME_HDR bytes. */
 pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h);

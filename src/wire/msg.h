@@ -10,7 +10,10 @@
  *                         fnref, u64 first index, count × tuple
  * RESULT (worker→parent)  id = chunk id, count = items; per item:
  *                         i32 status, i32 code, then tuple (status 0)
- *                         or blob message
+ *                         or blob message. Results that do not fit one
+ *                         message come in several RESULT frames, each for
+ *                         the next items of the chunk, all but the last
+ *                         flagged PP__FLAG_PARTIAL.
  * QUIT   (parent→worker)  empty
  *
  * fnref: u8 kind (0 none, 1 name: blob name, 2 address: u64).
