@@ -32,6 +32,10 @@ pp_status pp__plat_init(void);
 /* Number of online CPUs, >= 1. */
 int pp__plat_cpu_count(void);
 
+/* Memory of the calling process now in RAM (resident set / working set),
+ * in bytes; 0 if the OS cannot tell. */
+uint64_t pp__plat_self_rss(void);
+
 /* Fill buf with n cryptographically random bytes from the OS. */
 pp_status pp__plat_random(void *buf, size_t n);
 

@@ -103,6 +103,18 @@ static int sv_quick(pp_task *t)
 }
 PP_TASK_REGISTER(sv_quick)
 
+/* Returns its index without touching the control block (no initializer
+ * needed). */
+static int sv_echo_index(pp_task *t)
+{
+    int64_t i = 0;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &i) != PP_OK)
+        return pp_task_fail(t, 2, "sv_echo_index expects an index");
+    return pp_values_add_int(pp_task_result(t), i);
+}
+PP_TASK_REGISTER(sv_echo_index)
+
 /* Item i: the worker exits (code 3) at item die_at; any other returns i,
  * as an int (str_result 0), as the string "r<i>" (1), or as an int below
  * 3 and a string from 3 on (2: a scalar column that ends mid-chunk). */
@@ -200,6 +212,26 @@ static int sv_big(pp_task *t)
     return rc;
 }
 PP_TASK_REGISTER(sv_big)
+
+/* Returns this worker's pid and resident bytes; with "l" 1 it first
+ * allocates and touches 96 MiB that it keeps (the worker grows). */
+static int sv_rss(pp_task *t)
+{
+    static void *kept;
+    int64_t grow = 0;
+
+    (void)pp_values_unpack(pp_task_args(t), "l", &grow);
+    if (grow && kept == NULL) {
+        kept = malloc((size_t)96 << 20);
+        if (kept == NULL)
+            return pp_task_fail(t, 3, "no memory");
+        memset(kept, 1, (size_t)96 << 20);
+    }
+    if (pp_values_add_int(pp_task_result(t), self_pid()) != PP_OK)
+        return 1;
+    return pp_values_add_int(pp_task_result(t), (int64_t)pp__plat_self_rss());
+}
+PP_TASK_REGISTER(sv_rss)
 
 /* ------------------------------------------------------------- helpers */
 
@@ -657,6 +689,80 @@ static void t_chunk_results_over_one_message(void)
     pp_result_release(r);
     pp_values_destroy(items);
     pp_pool_destroy(pool);
+}
+
+/* Run sv_rss(grow) and return its pid and resident bytes. */
+static void rss_of(pp_pool *p, int64_t grow, int64_t *pid, int64_t *rss)
+{
+    pp_values *a = NULL, *res = NULL;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "l", grow), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply(p, sv_rss, a, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_unpack(res, "ll", pid, rss), PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(a);
+}
+
+/* A worker that grows past max_worker_memory is replaced after its task;
+ * one below it is kept. */
+static void t_recycle_by_memory(void)
+{
+    int64_t pid0, pid1, pid2, pid3, rss;
+    pp_pool_options o;
+    pp_pool_stats s;
+    pp_pool *p = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    rss_of(p, 0, &pid0, &rss); /* how big a worker is to begin with */
+    pp_pool_destroy(p);
+    if (rss == 0) {
+        CU_PASS("the OS does not tell a process's resident size");
+        return;
+    }
+    o.max_worker_memory = (uint64_t)rss + ((uint64_t)48 << 20);
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    rss_of(p, 0, &pid0, &rss);
+    rss_of(p, 0, &pid1, &rss);
+    CU_ASSERT_EQUAL(pid0, pid1); /* below the limit: kept */
+    rss_of(p, 1, &pid2, &rss);   /* grows by 96 MiB in this task */
+    CU_ASSERT_EQUAL(pid2, pid1);
+    CU_ASSERT((uint64_t)rss > o.max_worker_memory);
+    rss_of(p, 0, &pid3, &rss);
+    PP_ASSERT_MSG(pid3 != pid2, "the worker that grew past the limit was kept");
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &s), PP_OK);
+    CU_ASSERT_EQUAL(s.worker_deaths, 0);
+    pp_pool_destroy(p);
+}
+
+/* Workers idle for idle_timeout_ms exit, and come back with work. */
+static void t_idle_timeout(void)
+{
+    pp_values *one = indices(1), *res = NULL;
+    int64_t deadline;
+    pp_pool_options o;
+    pp_pool_stats s;
+    pp_pool *p = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 2;
+    o.idle_timeout_ms = 200;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    deadline = pp_test_now_ms() + WAIT_MS;
+    do {
+        pp_test_sleep_ms(20);
+        PP_ASSERT_STATUS_FATAL(pp_pool_get_stats(p, &s), PP_OK);
+    } while ((s.ready > 0 || s.starting > 0) && pp_test_now_ms() < deadline);
+    PP_ASSERT_MSG(s.ready == 0 && s.starting == 0, "%d workers still up after idling", s.ready);
+    CU_ASSERT_EQUAL(s.worker_deaths, 0);
+    CU_ASSERT_EQUAL(s.health, PP_POOL_HEALTHY);
+    PP_ASSERT_STATUS(pp_apply(p, sv_echo_index, one, &res, NULL), PP_OK);
+    pp_values_destroy(res);
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &s), PP_OK);
+    CU_ASSERT(s.workers_started >= 3);
+    pp_values_destroy(one);
+    pp_pool_destroy(p);
 }
 
 /* A task that returns the status a library call gave it fails with that
@@ -1123,6 +1229,8 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(cancel, 120),
     PP_TEST(t_returned_status_named),
     PP_TEST_TIMEOUT(t_chunk_results_over_one_message, 300),
+    PP_TEST_TIMEOUT(t_recycle_by_memory, 120),
+    PP_TEST_TIMEOUT(t_idle_timeout, 120),
     PP_TEST_TIMEOUT(t_helper_killed_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_forkserver, 120),
     PP_TEST_TIMEOUT(t_spare_killed_fork, 120),

@@ -88,6 +88,11 @@ typedef struct pp_pool_options {
     /** how long a new worker may take to be ready (start, initializer) before it is
         killed and counts as a failed start; 0 = 60000 ms, PP_INFINITE = no limit */
     int64_t start_timeout_ms;
+    /** replace a worker whose memory in RAM (resident set; Windows: working set) is above
+        this many bytes after a task, as maxtasksperchild does after a count; 0 = never */
+    uint64_t max_worker_memory;
+    /** a worker idle this long exits; it is started again when work comes; 0 = never */
+    int64_t idle_timeout_ms;
 } pp_pool_options;
 
 /** Per-submission options. Zero-initialise for defaults. */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,34 @@ pp_status pp__plat_init(void)
      * tracker's fork handler must be in place before any fork. */
     pp__posix_tracker_init();
     return PP_OK;
+}
+
+/* Linux: /proc/self/statm (pages resident now). Elsewhere getrusage's
+ * ru_maxrss, the peak (KiB on the BSDs, bytes on macOS): an upper bound of
+ * the current size, which is what a recycling limit needs. */
+uint64_t pp__plat_self_rss(void)
+{
+#if defined(__linux__)
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    int n;
+
+    if (f == NULL)
+        return 0;
+    n = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    return n == 2 ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+#else
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+#if defined(__APPLE__)
+    return (uint64_t)ru.ru_maxrss;
+#else
+    return (uint64_t)ru.ru_maxrss * 1024u;
+#endif
+#endif
 }
 
 int pp__plat_cpu_count(void)

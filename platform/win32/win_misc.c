@@ -4,6 +4,8 @@
  */
 #include "win_internal.h"
 
+#include <psapi.h>
+
 #include <bcrypt.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +40,19 @@ pp_status pp__plat_init(void)
 {
     (void)pp__win_freq();
     return PP_OK;
+}
+
+/* The working set (K32GetProcessMemoryInfo: kernel32 from Windows 7 on,
+ * no psapi.dll needed). */
+uint64_t pp__plat_self_rss(void)
+{
+    PROCESS_MEMORY_COUNTERS pmc;
+
+    ZeroMemory(&pmc, sizeof pmc);
+    pmc.cb = sizeof pmc;
+    if (!K32GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc))
+        return 0;
+    return (uint64_t)pmc.WorkingSetSize;
 }
 
 int pp__plat_cpu_count(void)

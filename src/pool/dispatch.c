@@ -101,6 +101,8 @@ void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
             p->q_head = c;
         p->q_tail = c;
     }
+    if (p->idle_timeout_ms > 0)
+        pp__plat_cond_signal(p->sup_cond); /* workers retired for idleness come back */
 }
 
 /* Put a list of chunks back at the front, keeping their order. */

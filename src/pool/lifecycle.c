@@ -19,7 +19,7 @@ static pp_status check_options(const pp_pool_options *o, int *method)
         return PP_EINVAL;
     if (o->chunksize > PP__MAX_CHUNK)
         return PP_EINVAL;
-    if (o->start_timeout_ms < PP_INFINITE)
+    if (o->start_timeout_ms < PP_INFINITE || o->idle_timeout_ms < 0)
         return PP_EINVAL;
     switch (o->start_method) {
     case PP_START_DEFAULT:
@@ -51,6 +51,8 @@ static pp_status encode_hello(pp_pool *p, const pp_pool_options *o)
      * after it (launch_worker). */
     st = pp__buf_put_u32(&p->hello, p->maxtasks);
     if (st == PP_OK)
+        st = pp__buf_put_u64(&p->hello, o->max_worker_memory);
+    if (st == PP_OK)
         st = pp__fnref_encode(&ref, &p->hello);
     if (st == PP_OK)
         st = pp__values_encode(o->initargs, &p->hello);
@@ -70,6 +72,7 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
     p->method = method;
     p->n = o->processes ? o->processes : pp__plat_cpu_count();
     p->maxtasks = (uint32_t)o->maxtasksperchild;
+    p->idle_timeout_ms = o->idle_timeout_ms;
     p->chunksize = o->chunksize;
     p->start_timeout_ms = o->start_timeout_ms != 0 ? o->start_timeout_ms : PP__START_TIMEOUT_MS;
     pp__buf_init(&p->hello);

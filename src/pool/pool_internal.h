@@ -153,6 +153,8 @@ typedef struct pp__wslot {
     int64_t last_result_ns; /* when its last result arrived */
     int64_t start_ms;       /* when it was launched */
     int start_timed_out;    /* killed by the supervisor for it */
+    int retired;            /* quit for being idle: started again when work comes */
+    int64_t idle_since_ms;  /* ready with nothing in flight since */
     int task_timed_out;     /* killed because item timeout_item of chunk
                                timeout_chunk ran past its job's timeout */
     uint64_t timeout_chunk;
@@ -185,6 +187,7 @@ struct pp_pool {
     int64_t backoff_ms; /* 0 after a start that succeeded */
     int64_t next_start_ms;
     int64_t start_timeout_ms;                     /* PP_INFINITE: none */
+    int64_t idle_timeout_ms;                      /* 0: none */
     char degraded_msg[160];                       /* why starts are failing now ("" if not) */
     uint64_t n_started, n_start_failed, n_deaths; /* statistics */
     int stop;                                     /* threads: leave */

@@ -167,6 +167,8 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     }
     record_service_time(p, w, c);
     w->chunks_done++;
+    if (c->next == NULL)
+        w->idle_since_ms = pp__plat_now_ms();
     w->inflight = c->next;
     if (w->inflight == NULL)
         w->inflight_tail = NULL;
@@ -221,6 +223,7 @@ static pp_status handle_ready(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
         return PP_OK; /* the worker exits by itself */
     }
     w->state = W_READY;
+    w->idle_since_ms = pp__plat_now_ms();
     pp__start_succeeded_locked(p);
     pp__plat_cond_broadcast(p->core->cond);
     return PP_OK;
@@ -364,7 +367,9 @@ static void handle_death(pp_pool *p, pp__wslot *w)
     /* The worker runs its chunks in order: only the first can have been
      * started (ids up to the gate's bound), and every earlier one has
      * been answered. */
-    if (w->state == W_READY && p->state != P_TERMINATING)
+    /* a worker that exits 0 by itself was recycled (maxtasksperchild,
+     * max_worker_memory, idle timeout): not a death */
+    if (w->state == W_READY && p->state != P_TERMINATING && !(info.exited && info.code == 0))
         p->n_deaths++;
     if (running != NULL && running->id <= pr.bound) {
         rest = running->next;

@@ -128,6 +128,7 @@ static pp_status attach_reader_locked(pp_pool *p, pp__wslot *w)
     pp_status st;
 
     w->state = W_STARTING; /* before the reader can see READY */
+    w->retired = 0;
     w->pid = pp__plat_proc_pid(w->proc);
     w->start_ms = pp__plat_now_ms();
     w->start_timed_out = 0;
@@ -256,11 +257,39 @@ int pp__work_left_locked(const pp_pool *p)
     return 0;
 }
 
-static int want_workers_locked(const pp_pool *p)
+static int want_workers_locked(const pp_pool *p, const pp__wslot *w)
 {
     if (p->broken != PP_OK || p->stop)
         return 0;
+    /* a slot retired for idleness waits for work */
+    if (w->retired && p->q_head == NULL && p->feeding == 0)
+        return 0;
     return p->state == P_RUNNING || (p->state == P_CLOSED && pp__work_left_locked(p));
+}
+
+/* Let workers idle for idle_timeout_ms go (they come back with work).
+ * Returns the ms until the next one may be due (or 100). */
+static int64_t check_idle_locked(pp_pool *p, int64_t now)
+{
+    int64_t next = 100, left;
+    int i;
+
+    if (p->idle_timeout_ms <= 0 || p->state != P_RUNNING || p->q_head != NULL)
+        return next;
+    for (i = 0; i < p->n; i++) {
+        pp__wslot *w = &p->w[i];
+        if (w->state != W_READY || w->ninflight > 0 || w->quit_wanted)
+            continue;
+        left = w->idle_since_ms + p->idle_timeout_ms - now;
+        if (left > 0) {
+            next = left < next ? left : next;
+            continue;
+        }
+        w->retired = 1;
+        w->quit_wanted = 1;
+        pp__pump_locked(p, w); /* sends QUIT: it has nothing in flight */
+    }
+    return next;
 }
 
 /* One pass: reap the dead, start what is missing. Holds the mutex except
@@ -282,7 +311,7 @@ static int supervise_once(pp_pool *p)
             pp__plat_mtx_lock(p->core->mu);
             changed = 1;
         }
-        if (w->state != W_EMPTY || !want_workers_locked(p))
+        if (w->state != W_EMPTY || !want_workers_locked(p, w))
             continue;
         if (pp__plat_now_ms() < p->next_start_ms)
             continue; /* backing off after a failed start */
@@ -355,6 +384,9 @@ void pp__supervisor_main(void *arg)
         now = pp__plat_now_ms();
         wait = check_start_timeouts_locked(p, now);
         left = check_task_timeouts_locked(p, now);
+        if (left < wait)
+            wait = left;
+        left = check_idle_locked(p, now);
         if (left < wait)
             wait = left;
         if (p->next_start_ms > now && p->next_start_ms - now < wait)

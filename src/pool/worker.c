@@ -35,6 +35,7 @@ typedef struct worker {
     pp__reader rd;
     pp__buf out;
     uint32_t maxtasks;
+    uint64_t max_rss; /* recycle above this many resident bytes; 0: never */
     uint32_t done;
     pp__plat_shm *ctl_shm; /* the control block (pool/wctl.h) */
     pp__wctl *ctl;
@@ -392,6 +393,8 @@ static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len
     memset(&t, 0, sizeof t);
     pp__rd_init(&rd, payload, len);
     st = pp__rd_u32(&rd, &w->maxtasks);
+    if (st == PP_OK)
+        st = pp__rd_u64(&rd, &w->max_rss);
     if (st != PP_OK)
         return st;
     fst = pp__fnref_decode(&rd, &ref);
@@ -481,6 +484,8 @@ static int worker_loop(worker *w)
         w->done++;
         if (w->maxtasks != 0 && w->done >= w->maxtasks)
             return WORKER_EXIT_OK; /* maxtasksperchild: the parent replaces us */
+        if (w->max_rss != 0 && pp__plat_self_rss() > w->max_rss)
+            return WORKER_EXIT_OK; /* too big: the parent replaces us */
     }
 }
 

@@ -2,7 +2,8 @@
  * msg.h — the payloads of the messages parents and workers exchange (each
  * one frame, wire/frame.h), and how a task function travels in them.
  *
- * HELLO  (parent→worker)  u32 maxtasks, fnref initializer, tuple initargs,
+ * HELLO  (parent→worker)  u32 maxtasks, u64 max resident bytes (0: no
+ *                         limit), fnref initializer, tuple initargs,
  *                         u8 n + n bytes: name of the worker's control
  *                         block (pool/wctl.h), a shm block
  * READY  (worker→parent)  u64 pid, i32 status, i32 code, blob message
