@@ -141,7 +141,9 @@ typedef enum pp_pool_health {
     PP_POOL_HEALTHY = 0,
     /** worker starts are failing and being retried (with a growing pause); the reason says
         why. Starts killed from outside are retried without limit; starts that fail on their
-        own (crash, exit, launch error, start timeout) break the pool after 5 within 30 s. */
+        own (crash, exit, launch error, start timeout) break the pool after 5 within 30 s.
+        Windows does not say who ended a process: there a start killed from outside counts
+        as one that failed. */
     PP_POOL_DEGRADED = 1,
     /** final: no work can run any more. Every pending and every later item fails at once
         with broken_status and the reason; submissions return broken_status. Create a new
