@@ -28,7 +28,7 @@
 #include "procpool/procpool.h"
 
 #define WAIT_MS  (60000 * pp_test_timeout_mult())
-#define MAX_ITEM 256
+#define MAX_ITEM 2048
 
 enum {
     INIT_OK = 0,   /* the initializer succeeds */
@@ -45,6 +45,7 @@ typedef struct ctl {
     volatile int64_t die_at;         /* sv_die_at: the item whose worker exits */
     volatile int64_t init_pid;       /* INIT_HOLD: the worker waiting in it */
     volatile int64_t hang_at;        /* sv_hang_at: the item that never ends */
+    volatile int64_t slow_us;        /* sv_storm: how long each item takes */
 } ctl;
 
 /* In a worker: the block named in the initializer's arguments. */
@@ -232,6 +233,20 @@ static int sv_rss(pp_task *t)
     return pp_values_add_int(pp_task_result(t), (int64_t)pp__plat_self_rss());
 }
 PP_TASK_REGISTER(sv_rss)
+
+/* Item i: counted, a little work, returns i * 3. */
+static int sv_storm(pp_task *t)
+{
+    int64_t i = 0;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &i) != PP_OK || i < 0 || i >= MAX_ITEM)
+        return pp_task_fail(t, 2, "sv_storm expects an index");
+    g_ctl->runs[i]++;
+    if (g_ctl->slow_us > 0)
+        pp_test_sleep_ms(g_ctl->slow_us / 1000);
+    return pp_values_add_int(pp_task_result(t), i * 3);
+}
+PP_TASK_REGISTER(sv_storm)
 
 /* ------------------------------------------------------------- helpers */
 
@@ -1203,6 +1218,62 @@ static void t_zygote_and_spare_killed_fork(void)
     close_and_check_gone(&f, pids, 4);
 }
 
+/*
+ * A kill storm: while a map runs, a worker is killed every 20 ms. The map
+ * finishes; every item either succeeded with the right value or failed
+ * with PP_EWORKERDIED; no item ran twice, and every item that did not run
+ * is accounted for (a succeeded item ran exactly once).
+ */
+static void do_kill_storm(int m)
+{
+    const int n = 1500;
+    pp_submit_options so;
+    pp_values *items = indices(n);
+    pp_worker_info wi[2];
+    const pp_values *v;
+    pp_result *r = NULL;
+    size_t nw, k;
+    int64_t x, deadline;
+    fixture f;
+    int i, ok = 0, died = 0, kills = 0;
+
+    fixture_open(&f, m, 2);
+    f.c->slow_us = 2000;
+    memset(&so, 0, sizeof so);
+    so.chunksize = 7;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, sv_storm, items, &so, &r), PP_OK);
+    deadline = pp_test_now_ms() + WAIT_MS;
+    while (pp_result_wait(r, 20) == PP_ETIMEDOUT && pp_test_now_ms() < deadline) {
+        if (pp_pool_workers(f.pool, wi, 2, &nw) != PP_OK)
+            break;
+        k = (size_t)(kills % 2);
+        if (wi[k].state == PP_WORKER_BUSY && wi[k].pid != 0) {
+            pp_test_kill_pid((int64_t)wi[k].pid);
+            kills++;
+        }
+    }
+    PP_ASSERT_STATUS_FATAL(pp_result_wait(r, WAIT_MS), PP_OK);
+    for (i = 0; i < n; i++) {
+        pp_status st = pp_result_item(r, (size_t)i, &v, NULL);
+        PP_ASSERT_MSG(f.c->runs[i] <= 1, "item %d ran %d times", i, (int)f.c->runs[i]);
+        if (st == PP_OK) {
+            ok++;
+            CU_ASSERT(pp_values_get_int(v, 0, &x) == PP_OK && x == (int64_t)i * 3);
+            PP_ASSERT_MSG(f.c->runs[i] == 1, "item %d succeeded without running", i);
+        } else {
+            PP_ASSERT_MSG(st == PP_EWORKERDIED, "item %d: %s", i, pp_err_name(st));
+            died++;
+        }
+    }
+    PP_ASSERT_MSG(died <= kills, "%d items failed for %d kills", died, kills);
+    CU_ASSERT(kills > 0 && ok + died == n);
+    pp_result_release(r);
+    f.c->slow_us = 0;
+    pp_values_destroy(items);
+    fixture_close(&f);
+}
+
+PP_TEST_PER_METHOD(kill_storm)
 PP_TEST_PER_METHOD(task_timeout)
 PP_TEST_PER_METHOD(cancel)
 PP_TEST_PER_METHOD(killed_starts_are_retried)
@@ -1226,6 +1297,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(start_timeout, 180),
     PP_TEST_METHODS(stats_and_workers, 120),
     PP_TEST_METHODS(task_timeout, 120),
+    PP_TEST_METHODS(kill_storm, 300),
     PP_TEST_METHODS(cancel, 120),
     PP_TEST(t_returned_status_named),
     PP_TEST_TIMEOUT(t_chunk_results_over_one_message, 300),
