@@ -248,6 +248,19 @@ static int sv_storm(pp_task *t)
 }
 PP_TASK_REGISTER(sv_storm)
 
+/* The first rand() value of this worker process (remembered), and its pid. */
+static int sv_first_rand(pp_task *t)
+{
+    static int first = -1;
+
+    if (first < 0)
+        first = rand();
+    if (pp_values_add_int(pp_task_result(t), first) != PP_OK)
+        return 1;
+    return pp_values_add_int(pp_task_result(t), self_pid());
+}
+PP_TASK_REGISTER(sv_first_rand)
+
 /* ------------------------------------------------------------- helpers */
 
 typedef struct fixture {
@@ -780,6 +793,98 @@ static void t_idle_timeout(void)
     pp_pool_destroy(p);
 }
 
+/* The unobserved-failure report names the item and the code; terminated
+ * work the caller gave up on is not reported. */
+typedef struct log_lines {
+    pp__plat_mtx *mu;
+    int unobserved;
+    char first[512];
+} log_lines;
+
+static void capture_line(pp_log_level level, const char *msg, void *ud)
+{
+    log_lines *l = ud;
+
+    pp__plat_mtx_lock(l->mu);
+    if (level == PP_LOG_ERROR && strstr(msg, "unobserved") != NULL && l->unobserved++ == 0)
+        snprintf(l->first, sizeof l->first, "%s", msg);
+    pp__plat_mtx_unlock(l->mu);
+}
+
+static int sv_fail_at_3(pp_task *t)
+{
+    int64_t i = 0;
+
+    (void)pp_values_unpack(pp_task_args(t), "l", &i);
+    if (i == 3)
+        return pp_task_fail(t, 42, "item three fails");
+    return pp_values_add_int(pp_task_result(t), i);
+}
+PP_TASK_REGISTER(sv_fail_at_3)
+
+static void t_unobserved_report(void)
+{
+    pp_values *items = indices(5);
+    pp_result *r = NULL;
+    log_lines lines;
+    fixture f;
+
+    memset(&lines, 0, sizeof lines);
+    PP_ASSERT_STATUS_FATAL(pp__plat_mtx_create(&lines.mu), PP_OK);
+    pp_set_log_hook(capture_line, &lines, PP_LOG_WARN);
+    fixture_open(&f, PP_START_DEFAULT, 2);
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, sv_fail_at_3, items, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    pp_result_release(r); /* unobserved */
+    CU_ASSERT_EQUAL(lines.unobserved, 1);
+    PP_ASSERT_MSG(strstr(lines.first, "'sv_fail_at_3' (item 3 of 5)") != NULL &&
+                      strstr(lines.first, "code 42") != NULL &&
+                      strstr(lines.first, "item three fails") != NULL,
+                  "report: %s", lines.first);
+    /* work given up by terminating: no report */
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, sv_gated, items, NULL, &r), PP_OK);
+    pp_result_release(r);
+    fixture_close(&f); /* terminate + destroy with the map pending */
+    pp_set_log_hook(NULL, NULL, PP_LOG_WARN);
+    PP_ASSERT_MSG(lines.unobserved == 1, "%d reports; the first: %s", lines.unobserved,
+                  lines.first);
+    pp__plat_mtx_destroy(lines.mu);
+    pp_values_destroy(items);
+}
+
+/* The documented limits: PP_MAX_CHUNKSIZE is accepted, one more is not;
+ * "." and ".." are not names. */
+static void t_documented_limits(void)
+{
+    pp_values *items = indices(3);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_lock *l = NULL;
+    pp_shm *s = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.chunksize = (size_t)PP_MAX_CHUNKSIZE + 1;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_EINVAL);
+    o.chunksize = PP_MAX_CHUNKSIZE;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    memset(&so, 0, sizeof so);
+    so.chunksize = (size_t)PP_MAX_CHUNKSIZE + 1;
+    PP_ASSERT_STATUS(pp_map(p, sv_echo_index, items, &so, &r), PP_EINVAL);
+    so.chunksize = PP_MAX_CHUNKSIZE;
+    PP_ASSERT_STATUS(pp_map(p, sv_echo_index, items, &so, &r), PP_OK);
+    pp_result_release(r);
+    pp_pool_destroy(p);
+    PP_ASSERT_STATUS(pp_shm_create(".", 16, &s), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_shm_create("..", 16, &s), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_shm_open("..", &s), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_lock_create(".", &l), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_lock_open("..", &l), PP_EINVAL);
+    pp_values_destroy(items);
+}
+
 /* A task that returns the status a library call gave it fails with that
  * status, named in the message. */
 static void t_returned_status_named(void)
@@ -1273,6 +1378,44 @@ static void do_kill_storm(int m)
     fixture_close(&f);
 }
 
+/* Workers do not share a rand() sequence (Python reseeds after fork). */
+static void do_workers_seeded(int m)
+{
+    int64_t first[2] = {0, 0}, pids[2] = {0, 0}, v, pid;
+    pp_values *res = NULL;
+    int64_t deadline = pp_test_now_ms() + WAIT_MS;
+    pp_result *block = NULL;
+    pp_values *one = indices(1);
+    fixture f;
+
+    srand(12345); /* the parent's own sequence: forked workers would copy it */
+    fixture_open(&f, m, 2);
+    /* one worker busy, so the other runs sv_first_rand; then the reverse */
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, sv_gated, one, NULL, &block), PP_OK);
+    CU_ASSERT_FATAL(started_pid(&f, 0) != 0);
+    PP_ASSERT_STATUS_FATAL(pp_apply(f.pool, sv_first_rand, NULL, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_unpack(res, "ll", &first[0], &pids[0]), PP_OK);
+    pp_values_destroy(res);
+    f.c->gate = 1;
+    PP_ASSERT_STATUS(pp_result_get(block, WAIT_MS, NULL), PP_OK);
+    pp_result_release(block);
+    /* now run it until the other worker answers */
+    while (pids[1] == 0 && pp_test_now_ms() < deadline) {
+        PP_ASSERT_STATUS_FATAL(pp_apply(f.pool, sv_first_rand, NULL, &res, NULL), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_unpack(res, "ll", &v, &pid), PP_OK);
+        pp_values_destroy(res);
+        if (pid != pids[0]) {
+            pids[1] = pid;
+            first[1] = v;
+        }
+    }
+    CU_ASSERT_FATAL(pids[1] != 0);
+    PP_ASSERT_MSG(first[0] != first[1], "both workers' first rand() was %lld", (long long)first[0]);
+    pp_values_destroy(one);
+    fixture_close(&f);
+}
+
+PP_TEST_PER_METHOD(workers_seeded)
 PP_TEST_PER_METHOD(kill_storm)
 PP_TEST_PER_METHOD(task_timeout)
 PP_TEST_PER_METHOD(cancel)
@@ -1298,8 +1441,11 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(stats_and_workers, 120),
     PP_TEST_METHODS(task_timeout, 120),
     PP_TEST_METHODS(kill_storm, 300),
+    PP_TEST_METHODS(workers_seeded, 120),
     PP_TEST_METHODS(cancel, 120),
     PP_TEST(t_returned_status_named),
+    PP_TEST(t_unobserved_report),
+    PP_TEST(t_documented_limits),
     PP_TEST_TIMEOUT(t_chunk_results_over_one_message, 300),
     PP_TEST_TIMEOUT(t_recycle_by_memory, 120),
     PP_TEST_TIMEOUT(t_idle_timeout, 120),

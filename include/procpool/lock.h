@@ -55,7 +55,8 @@ typedef struct pp_lock pp_lock;
  * @brief Create a new lock.
  *
  * @param name NULL for a fresh unpredictable name ("pp-<pid>-<seq>-<random>"),
- *        or a name of 1..#PP_NAME_MAX characters from [A-Za-z0-9._-].
+ *        or a name of 1..#PP_NAME_MAX characters from [A-Za-z0-9._-], not
+ *        "." or "..".
  * @param[out] out receives the handle, owned by the caller; free it with
  *        pp_lock_destroy(), which also removes the name.
  * @return #PP_OK.

@@ -74,6 +74,8 @@ typedef enum pp_start_method {
 
 /** Upper bound of pp_pool_options.processes. */
 #define PP_POOL_MAX_PROCESSES 1024
+/** Largest chunk size (items per task message) a map form accepts. */
+#define PP_MAX_CHUNKSIZE 65535
 
 /** Pool options. Zero-initialise (`pp_pool_options o = {0};`) for defaults. */
 typedef struct pp_pool_options {
@@ -84,7 +86,8 @@ typedef struct pp_pool_options {
     pp_task_fn initializer;
     const pp_values *initargs; /**< initializer's arguments (copied); NULL = none */
     int maxtasksperchild;      /**< replace a worker after this many tasks; 0 = never */
-    size_t chunksize;          /**< default chunk size of map forms; 0 = automatic */
+    size_t chunksize;          /**< default chunk size of map forms; 0 = automatic;
+                                    at most #PP_MAX_CHUNKSIZE */
     /** how long a new worker may take to be ready (start, initializer) before it is
         killed and counts as a failed start; 0 = 60000 ms, PP_INFINITE = no limit */
     int64_t start_timeout_ms;
@@ -100,7 +103,8 @@ typedef struct pp_submit_options {
     pp_callback callback;             /**< on success, on the result thread */
     pp_error_callback error_callback; /**< on failure, on the result thread */
     void *userdata;                   /**< passed to the callbacks */
-    size_t chunksize;                 /**< map forms: items per task; 0 = pool default */
+    size_t chunksize;                 /**< map forms: items per task; 0 = pool default;
+                                           at most #PP_MAX_CHUNKSIZE */
     pp_progress_fn progress;          /**< map forms: called as items finish (sync forms:
                                            on the calling thread; async: result thread) */
     void *progress_userdata;

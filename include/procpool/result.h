@@ -31,7 +31,11 @@
  * Never silent: a failed result that nobody observed (no pp_result_get(),
  * pp_result_successful(), pp_result_item(), error callback, or imap
  * iteration saw the failure) is reported through the log hook (log.h) when
- * it is released or when its pool is destroyed.
+ * it is released or when its pool is destroyed: one line with the task's
+ * name, the first failed item's index (map forms), status, code and
+ * message. Work that failed with #PP_ETERMINATED is not reported: the
+ * caller asked for it (pp_pool_terminate(), or destroying a pool without
+ * close and join).
  */
 #ifndef PROCPOOL_RESULT_H
 #define PROCPOOL_RESULT_H

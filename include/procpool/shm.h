@@ -65,7 +65,8 @@ typedef struct pp_shm pp_shm;
  * @brief Create a new zero-filled shared memory block.
  *
  * @param name NULL for a fresh unpredictable name ("pp-<pid>-<seq>-<random>"),
- *        or a name of 1..#PP_NAME_MAX characters from [A-Za-z0-9._-].
+ *        or a name of 1..#PP_NAME_MAX characters from [A-Za-z0-9._-], not
+ *        "." or "..".
  *        Locks and blocks share one namespace on POSIX: a lock's name
  *        cannot be used for a block (#PP_EEXIST).
  * @param size bytes, at least 1.

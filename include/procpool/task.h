@@ -28,6 +28,10 @@
  * worker, which runs main() up to pp_init(), has the same registry.
  * Under the fork method an unregistered function also works (the worker
  * is a copy of the parent), but registering keeps the program portable.
+ *
+ * Randomness: every worker process seeds rand() (srand) from random bytes
+ * when it starts, so workers do not repeat each other's or the parent's
+ * sequence (as Python reseeds after fork).
  */
 #ifndef PROCPOOL_TASK_H
 #define PROCPOOL_TASK_H

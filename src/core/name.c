@@ -25,6 +25,9 @@ pp_status pp__name_check(const char *name)
 
     if (name == NULL || name[0] == '\0')
         return PP_EINVAL;
+    /* "." and ".." are directory entries, never usable object names */
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return PP_EINVAL;
     for (i = 0; name[i] != '\0'; i++) {
         if (i >= PP_NAME_MAX || !name_char_ok(name[i]))
             return PP_EINVAL;

@@ -51,13 +51,26 @@ void pp__report_unobserved(struct pp_result *j)
 {
     const pp_error *e;
 
+    char where[64] = "";
+    char code[32] = "";
+
     if (j->first_failed >= j->n || j->observed || j->reported)
         return;
     j->reported = 1;
     e = pp__item_error(&j->items[j->first_failed]);
-    pp__log(PP_LOG_ERROR, "unobserved failure of task '%s'%s: %s (%s)%s%s", j->fname,
-            j->n > 1 ? " (map item)" : "", pp_err_name(e->status), pp_strerror(e->status),
-            e->message[0] ? ": " : "", e->message);
+    /* Terminated work is what the caller asked for (pp_pool_terminate, or
+     * destroying a pool without close + join, as Python's with-exit):
+     * nothing the user could not have known. */
+    if (e->status == PP_ETERMINATED)
+        return;
+    if (j->n > 1)
+        snprintf(where, sizeof where, " (item %lu of %lu)", (unsigned long)j->first_failed,
+                 (unsigned long)j->n);
+    if (e->code != 0)
+        snprintf(code, sizeof code, ", code %d", e->code);
+    pp__log(PP_LOG_ERROR, "unobserved failure of task '%s'%s: %s (%s)%s%s%s", j->fname, where,
+            pp_err_name(e->status), pp_strerror(e->status), code, e->message[0] ? ": " : "",
+            e->message);
 }
 
 pp_status pp__item_status(const pp__item *it)

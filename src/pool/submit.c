@@ -13,6 +13,8 @@
 #include "pool/pool_internal.h"
 #include "values/value_internal.h"
 
+_Static_assert(PP__MAX_CHUNK == PP_MAX_CHUNKSIZE, "the public chunk limit is the wire's");
+
 /* How item i of a submission is encoded into a TASK frame. */
 typedef struct item_src {
     const pp_values *one;         /* apply: the argument tuple */

@@ -489,11 +489,23 @@ static int worker_loop(worker *w)
     }
 }
 
+/* Every worker gets its own rand() sequence: a forked worker would repeat
+ * its parent's (and its siblings'), a spawned one the default seed 1. */
+static void seed_rand(void)
+{
+    unsigned seed = 0;
+
+    if (pp__plat_random(&seed, sizeof seed) != PP_OK)
+        seed = (unsigned)(pp__plat_getpid() * 2654435761u) ^ (unsigned)pp__plat_now_ns();
+    srand(seed);
+}
+
 int pp__worker_main(pp__plat_chan *chan)
 {
     worker w;
     int rc;
 
+    seed_rand();
     memset(&w, 0, sizeof w);
     w.chan = chan;
     pp__buf_init(&w.out);

@@ -34,7 +34,7 @@
 #include "wire/buf.h"
 #include "wire/frame.h"
 
-#define PP__MAX_CHUNK 65535u /* items per TASK frame (u16 count) */
+#define PP__MAX_CHUNK 65535u /* items per TASK frame (u16 count): PP_MAX_CHUNKSIZE */
 /* Bytes of the RESULT outcome of a task that returned one int or double:
  * i32 status 0, i32 code 0, tuple u32 count 1, u8 type, 8 bytes. */
 #define PP__SCALAR_OUTCOME 21u
