@@ -37,8 +37,7 @@ int main(int argc, char **argv)
     if (st == PP_OK)
         st = pp_pool_create(&pool, NULL);
     if (st == PP_OK)
-        st = pp_starmap_async(pool, tutorial_task, (const pp_values *const *)items, 11, NULL,
-                              &result);
+        st = pp_starmap_async(pool, tutorial_task, items, 11, NULL, &result);
     if (st == PP_OK)
         st = pp_result_wait(result, PP_INFINITE); /* as the tutorial: wait, no get() */
     if (st != PP_OK)

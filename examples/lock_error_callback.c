@@ -52,8 +52,7 @@ int main(int argc, char **argv)
     opts.callback = on_success;
     opts.error_callback = on_error;
     if (st == PP_OK)
-        st = pp_starmap_async(pool, tutorial_task, (const pp_values *const *)items, 11, &opts,
-                              &result);
+        st = pp_starmap_async(pool, tutorial_task, items, 11, &opts, &result);
     if (st == PP_OK)
         st = pp_result_wait(result, PP_INFINITE);
     if (st != PP_OK)

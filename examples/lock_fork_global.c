@@ -43,8 +43,7 @@ int main(int argc, char **argv)
         rc = 2;
     } else {
         if (st == PP_OK)
-            st = pp_starmap_async(pool, tutorial_task, (const pp_values *const *)items, 10, NULL,
-                                  &result);
+            st = pp_starmap_async(pool, tutorial_task, items, 10, NULL, &result);
         if (st == PP_OK)
             st = pp_result_get(result, PP_INFINITE, NULL);
         if (st != PP_OK)

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         st = pp_pool_create(&pool, NULL);
     if (st != PP_OK)
         return tutorial_fail(prog, "setup", st);
-    st = pp_starmap(pool, tutorial_task, (const pp_values *const *)items, 11, NULL, &result);
+    st = pp_starmap(pool, tutorial_task, items, 11, NULL, &result);
     printf("starmap returned %s\n", pp_err_name(st));
     for (i = 0; result != NULL && i < pp_result_count(result); i++) {
         if (pp_result_item(result, i, NULL, &err) != PP_OK && err != NULL)

@@ -885,6 +885,36 @@ static void t_documented_limits(void)
     pp_values_destroy(items);
 }
 
+/* starmap takes what users have, without a cast: an array of pp_values *
+ * (and of const pp_values *). With -Werror a missing conversion fails the
+ * build of this file. */
+static void t_starmap_without_cast(void)
+{
+    pp_values *argv[3];
+    const pp_values *cargv[3];
+    pp_result *r = NULL;
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    int i;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    for (i = 0; i < 3; i++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[i], "l", (int64_t)i), PP_OK);
+        cargv[i] = argv[i];
+    }
+    PP_ASSERT_STATUS(pp_starmap(p, sv_echo_index, argv, 3, NULL, &r), PP_OK);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_starmap_async(p, sv_echo_index, cargv, 3, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_result_successful(r), PP_OK);
+    pp_result_release(r);
+    for (i = 0; i < 3; i++)
+        pp_values_destroy(argv[i]);
+    pp_pool_destroy(p);
+}
+
 /* A task that returns the status a library call gave it fails with that
  * status, named in the message. */
 static void t_returned_status_named(void)
@@ -1446,6 +1476,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_returned_status_named),
     PP_TEST(t_unobserved_report),
     PP_TEST(t_documented_limits),
+    PP_TEST(t_starmap_without_cast),
     PP_TEST_TIMEOUT(t_chunk_results_over_one_message, 300),
     PP_TEST_TIMEOUT(t_recycle_by_memory, 120),
     PP_TEST_TIMEOUT(t_idle_timeout, 120),

@@ -291,6 +291,25 @@ PP_API pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const
 PP_API pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,
                                   size_t n, const pp_submit_options *opts, pp_result **out);
 
+/*
+ * C does not convert `pp_values **` (what an array `pp_values *args[n]` is
+ * passed as) to `const pp_values *const *` by itself: in C11 the calls
+ * above take any of the four pointer forms without a cast. A type other
+ * than these is still a compile error.
+ */
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define PP__ARGV(argv)                                                                             \
+    _Generic((argv),                                                                               \
+        pp_values **: (const pp_values *const *)(argv),                                            \
+        pp_values *const *: (const pp_values *const *)(argv),                                      \
+        const pp_values **: (const pp_values *const *)(argv),                                      \
+        const pp_values *const *: (argv))
+#define pp_starmap(pool, fn, argv, n, opts, out)                                                   \
+    pp_starmap((pool), (fn), PP__ARGV(argv), (n), (opts), (out))
+#define pp_starmap_async(pool, fn, argv, n, opts, out)                                             \
+    pp_starmap_async((pool), (fn), PP__ARGV(argv), (n), (opts), (out))
+#endif
+
 /**
  * @brief Like pp_map() but results are read one by one, in input order,
  *        with pp_iter_next() as they become available. Default chunk size 1.

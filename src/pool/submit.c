@@ -514,14 +514,14 @@ pp_status pp_map_async(pp_pool *pool, pp_task_fn fn, const pp_values *items,
     return map_common(pool, JOB_MAP, fn, items, NULL, pp_values_count(items), opts, 0, out);
 }
 
-pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
-                     const pp_submit_options *opts, pp_result **out)
+pp_status(pp_starmap)(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
+                      const pp_submit_options *opts, pp_result **out)
 {
     return map_common(pool, JOB_MAP, fn, NULL, argv, n, opts, 1, out);
 }
 
-pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
-                           const pp_submit_options *opts, pp_result **out)
+pp_status(pp_starmap_async)(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
+                            const pp_submit_options *opts, pp_result **out)
 {
     return map_common(pool, JOB_MAP, fn, NULL, argv, n, opts, 0, out);
 }
