@@ -76,6 +76,7 @@ pp_status pp_init(int *argc, char ***argv)
      * fail at creation with PP_ESPAWN rather than guessing arguments. */
     if (argc == NULL || *argc < 1 || *argv == NULL)
         return PP_OK;
+    pp__core_set_have_argv(1);
     st = pp__plat_role_detect(argc, argv, &role, &chan);
     if (st != PP_OK || role == PP__ROLE_MAIN)
         return st;

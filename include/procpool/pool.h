@@ -128,7 +128,9 @@ typedef struct pp_submit_options {
  *  - #PP_ENOTSUP: start method not available here (fork on Windows).
  *  - #PP_ENOTREGISTERED: the initializer is not registered and the start
  *    method is not fork.
- *  - #PP_ENOTINIT: pp_init() was not called (or without argv, for spawn).
+ *  - #PP_ENOTINIT: pp_init() was not called, or was called without argv
+ *    (pp_init(NULL, NULL)) and the start method is spawn or forkserver,
+ *    which re-run the program with the arguments pp_init() saw.
  *  - #PP_ESPAWN: a worker could not be started (pp_os_error() has why).
  *  - #PP_ETASK: the initializer failed in a worker (the log hook gets
  *    its message).

@@ -43,6 +43,10 @@ void pp__core_shutdown(void);
 void pp__core_set_initialized(int on);
 /* PP_OK once pp_init() has run in this process, PP_ENOTINIT before. */
 pp_status pp__check_init(void);
+/* Whether pp_init() was given the program's arguments (needed to re-run
+ * the program: spawn, forkserver). */
+void pp__core_set_have_argv(int on);
+int pp__core_have_argv(void);
 
 /* The library's global APR pool (lives from pp_init to pp_shutdown). */
 struct apr_pool_t;

@@ -10,6 +10,17 @@
 
 static apr_pool_t *g_pool;
 static int g_initialized;
+static int g_have_argv;
+
+void pp__core_set_have_argv(int on)
+{
+    g_have_argv = on;
+}
+
+int pp__core_have_argv(void)
+{
+    return g_have_argv;
+}
 
 apr_pool_t *pp__global_pool(void)
 {
@@ -51,4 +62,5 @@ void pp__core_shutdown(void)
     g_pool = NULL;
     apr_terminate();
     g_initialized = 0;
+    g_have_argv = 0;
 }

@@ -173,6 +173,10 @@ pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts)
     st = pp__check_init();
     if (st != PP_OK)
         return st;
+    /* Spawning re-runs the program with the arguments pp_init() saw: a
+     * pp_init(NULL, NULL) left nothing to run (pool.h: PP_ENOTINIT). */
+    if (method != PP__START_FORK && !pp__core_have_argv())
+        return PP_ENOTINIT;
     st = pool_alloc(opts, method, &p);
     if (st != PP_OK)
         return st;
