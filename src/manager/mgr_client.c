@@ -49,8 +49,6 @@ static pp_status call(pp_manager *m, uint8_t type, const uint8_t *payload, size_
 {
     pp__mgr_frame f;
     pp_status st;
-    pp__rd r;
-    uint32_t s32 = 0;
 
     pp__plat_mtx_lock(m->mu);
     if (m->broken || m->sock == NULL) {
@@ -60,20 +58,14 @@ static pp_status call(pp_manager *m, uint8_t type, const uint8_t *payload, size_
     st = pp__mgr_send(m->sock, type, payload, len);
     if (st == PP_OK)
         st = pp__mgr_recv(m->sock, wait_ms + PP__MGR_GRACE_MS, &f);
-    if (st == PP_OK && f.type != PP__MGR_REPLY)
-        st = PP_EPROTO;
-    if (st == PP_OK) {
-        pp__rd_init(&r, f.payload, f.len);
-        if (pp__rd_u32(&r, &s32) != PP_OK || pp__rd_u64(&r, value) != PP_OK ||
-            pp__rd_end(&r) != PP_OK || !pp__mgr_status_valid((int32_t)s32))
-            st = PP_EPROTO;
-    }
+    *status = PP_OK;
+    if (st == PP_OK)
+        st = pp__mgr_parse_reply(&f, status, value);
     if (st == PP_ETIMEDOUT)
         st = PP_ECONNLOST; /* the server did not answer in time */
     if (st != PP_OK)
         m->broken = 1;
     pp__plat_mtx_unlock(m->mu);
-    *status = (pp_status)(int32_t)s32;
     return st;
 }
 

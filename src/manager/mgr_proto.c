@@ -108,14 +108,10 @@ pp_status pp__mgr_recv(apr_socket_t *s, int64_t timeout_ms, pp__mgr_frame *f)
     pp_status st;
 
     st = recv_exact(s, hdr, sizeof hdr, deadline);
+    if (st == PP_OK)
+        st = pp__mgr_parse_hdr(hdr, &f->type, &f->len);
     if (st != PP_OK)
         return st;
-    if (memcmp(hdr, "PPM", 3) != 0 || hdr[3] != PP__MGR_VERSION || hdr[5] != 0)
-        return PP_EPROTO;
-    f->type = hdr[4];
-    f->len = pp__ld_le16(hdr + 6);
-    if (f->len > PP__MGR_PAYLOAD_MAX)
-        return PP_EPROTO;
     return recv_exact(s, f->payload, f->len, deadline);
 }
 
@@ -184,7 +180,63 @@ pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t k
     return sodium_memcmp(mac, f.payload, PP__MGR_MAC) == 0 ? PP_OK : PP_EAUTH;
 }
 
-int pp__mgr_status_valid(int32_t st)
+pp_status pp__mgr_parse_hdr(const uint8_t *p, uint8_t *type, size_t *len)
+{
+    if (memcmp(p, "PPM", 3) != 0 || p[3] != PP__MGR_VERSION || p[5] != 0)
+        return PP_EPROTO;
+    *type = p[4];
+    *len = pp__ld_le16(p + 6);
+    return *len <= PP__MGR_PAYLOAD_MAX ? PP_OK : PP_EPROTO;
+}
+
+pp_status pp__mgr_parse_request(const pp__mgr_frame *f, uint64_t *id, int64_t *timeout_ms)
+{
+    pp__rd r;
+
+    *id = 0;
+    *timeout_ms = 0;
+    if (f->len > PP__MGR_PAYLOAD_MAX)
+        return PP_EPROTO;
+    pp__rd_init(&r, f->payload, f->len);
+    switch (f->type) {
+    case PP__MGR_CREATE_LOCK:
+        break;
+    case PP__MGR_ACQUIRE:
+        if (pp__rd_u64(&r, id) != PP_OK || pp__rd_i64(&r, timeout_ms) != PP_OK)
+            return PP_EPROTO;
+        break;
+    case PP__MGR_TRY:
+    case PP__MGR_RELEASE:
+    case PP__MGR_DESTROY:
+    case PP__MGR_OPEN:
+        if (pp__rd_u64(&r, id) != PP_OK)
+            return PP_EPROTO;
+        break;
+    default:
+        return PP_EPROTO;
+    }
+    return pp__rd_end(&r);
+}
+
+static int status_valid(int32_t st);
+
+pp_status pp__mgr_parse_reply(const pp__mgr_frame *f, pp_status *status, uint64_t *value)
+{
+    uint32_t s32 = 0;
+    pp__rd r;
+
+    if (f->type != PP__MGR_REPLY || f->len > PP__MGR_PAYLOAD_MAX)
+        return PP_EPROTO;
+    pp__rd_init(&r, f->payload, f->len);
+    if (pp__rd_u32(&r, &s32) != PP_OK || pp__rd_u64(&r, value) != PP_OK ||
+        pp__rd_end(&r) != PP_OK || !status_valid((int32_t)s32))
+        return PP_EPROTO;
+    *status = (pp_status)(int32_t)s32;
+    return PP_OK;
+}
+
+/* A pp_status that may travel in a REPLY (else the reply is malformed). */
+static int status_valid(int32_t st)
 {
     switch (st) {
     case PP_OK:

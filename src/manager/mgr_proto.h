@@ -92,7 +92,13 @@ pp_status pp__mgr_recv(apr_socket_t *s, int64_t timeout_ms, pp__mgr_frame *f);
 pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t keylen);
 pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen);
 
-/* A pp_status that may travel in a REPLY (else the reply is malformed). */
-int pp__mgr_status_valid(int32_t st);
+/* The pure decoders (what the fuzzer runs: tests/fuzz/fuzz_manager.c).
+ * Header: exactly PP__MGR_HDR bytes. Request: *id (0 for CREATE_LOCK)
+ * and *timeout_ms (ACQUIRE; else 0); PP_EPROTO for an unknown type or a
+ * payload of the wrong length. Reply: a REPLY frame whose status is one
+ * a server may send. */
+pp_status pp__mgr_parse_hdr(const uint8_t *p, uint8_t *type, size_t *len);
+pp_status pp__mgr_parse_request(const pp__mgr_frame *f, uint64_t *id, int64_t *timeout_ms);
+pp_status pp__mgr_parse_reply(const pp__mgr_frame *f, pp_status *status, uint64_t *value);
 
 #endif /* PROCPOOL_MANAGER_MGR_PROTO_H */

@@ -195,14 +195,8 @@ static pp_status serve_one(conn *c, const pp__mgr_frame *f)
     uint64_t id = 0, value = 0;
     int64_t timeout = 0;
     pp_status st;
-    pp__rd r;
 
-    pp__rd_init(&r, f->payload, f->len);
-    if (f->type != PP__MGR_CREATE_LOCK && pp__rd_u64(&r, &id) != PP_OK)
-        return PP_EPROTO;
-    if (f->type == PP__MGR_ACQUIRE && pp__rd_i64(&r, &timeout) != PP_OK)
-        return PP_EPROTO;
-    if (pp__rd_end(&r) != PP_OK)
+    if (pp__mgr_parse_request(f, &id, &timeout) != PP_OK)
         return PP_EPROTO;
     pp__plat_mtx_lock(g.mu);
     switch (f->type) {
