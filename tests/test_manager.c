@@ -7,6 +7,7 @@
  */
 #include <apr_network_io.h>
 #include <apr_pools.h>
+#include <sodium.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -439,6 +440,126 @@ static void t_garbage_and_truncated_handshake(void)
     pp_manager_destroy(m);
 }
 
+/* ------------------------------------------ raw handshakes (test side) */
+
+static int send_all(apr_socket_t *s, const void *p, size_t n)
+{
+    apr_size_t len = n;
+
+    return apr_socket_send(s, p, &len) == APR_SUCCESS && len == n;
+}
+
+/* Read one frame of the manager protocol within 5 s: type and payload
+ * length, or -1 (closed, timed out, not a frame). */
+static int read_frame(apr_socket_t *s, uint8_t *payload, size_t cap, size_t *len)
+{
+    uint8_t hdr[8];
+    size_t got = 0, want = sizeof hdr;
+    uint8_t *dst = hdr;
+    int phase;
+
+    for (phase = 0; phase < 2; phase++) {
+        got = 0;
+        while (got < want) {
+            apr_size_t n = want - got;
+            apr_socket_timeout_set(s, 5000000);
+            if (apr_socket_recv(s, (char *)dst + got, &n) != APR_SUCCESS && n == 0)
+                return -1;
+            got += n;
+        }
+        if (phase == 0) {
+            if (memcmp(hdr, "PPM\001", 4) != 0)
+                return -1;
+            want = (size_t)hdr[6] | ((size_t)hdr[7] << 8);
+            if (want > cap)
+                return -1;
+            *len = want;
+            dst = payload;
+        }
+    }
+    return hdr[4];
+}
+
+static void frame(uint8_t *out, uint8_t type, const void *payload, uint16_t len)
+{
+    memcpy(out, "PPM\001", 4);
+    out[4] = type;
+    out[5] = 0;
+    out[6] = (uint8_t)len;
+    out[7] = (uint8_t)(len >> 8);
+    memcpy(out + 8, payload, len);
+}
+
+/* The client proof for challenge ns and our nonce nc (mgr_proto.h). */
+static void client_proof(uint8_t out[32], const uint8_t ns[32], const uint8_t nc[32])
+{
+    static const char label[] = "procpool-manager-v1 client proof";
+    crypto_auth_hmacsha256_state h;
+
+    crypto_auth_hmacsha256_init(&h, g_key, KEYLEN);
+    crypto_auth_hmacsha256_update(&h, (const unsigned char *)label, strlen(label));
+    crypto_auth_hmacsha256_update(&h, ns, 32);
+    crypto_auth_hmacsha256_update(&h, nc, 32);
+    crypto_auth_hmacsha256_final(&h, out);
+}
+
+/* Run the handshake by hand; *proof_frame gets the PROOF frame sent.
+ * Returns 1 if the server answered WELCOME. */
+static int raw_handshake(apr_socket_t *s, uint8_t proof_frame[8 + 64])
+{
+    uint8_t buf[256], msg[64];
+    size_t len = 0;
+
+    CU_ASSERT_EQUAL_FATAL(read_frame(s, buf, sizeof buf, &len), 1); /* CHALLENGE */
+    CU_ASSERT_EQUAL_FATAL(len, 32);
+    randombytes_buf(msg, 32);
+    client_proof(msg + 32, buf, msg);
+    frame(proof_frame, 2, msg, sizeof msg);
+    CU_ASSERT_FATAL(send_all(s, proof_frame, 8 + 64));
+    return read_frame(s, buf, sizeof buf, &len) == 3 && len == 32;
+}
+
+/* A proof recorded from a good handshake is worthless on a new
+ * connection (fresh server nonce); an oversized frame and a malformed
+ * request after a good handshake close that connection; a good client is
+ * served throughout. */
+static void t_replay_oversize_malformed(void)
+{
+    pp_manager *m = start_known_key();
+    uint8_t proof[8 + 64], bad[8 + 9], buf[256];
+    apr_socket_t *s;
+    size_t got, len;
+
+    CU_ASSERT_FATAL(sodium_init() >= 0);
+    s = raw_connect(pp_manager_address(m));
+    CU_ASSERT(raw_handshake(s, proof)); /* our hand-made proof is right */
+    /* after the handshake: a TRY with a 9-byte payload (8 expected) */
+    memset(buf, 0, 9);
+    frame(bad, 18, buf, 9);
+    CU_ASSERT(send_all(s, bad, sizeof bad));
+    CU_ASSERT(closed_within(s, LOST_MS, &got));
+    CU_ASSERT_EQUAL(got, 0); /* no reply to it */
+    apr_socket_close(s);
+
+    s = raw_connect(pp_manager_address(m)); /* the replay */
+    CU_ASSERT_EQUAL(read_frame(s, buf, sizeof buf, &len), 1);
+    CU_ASSERT(send_all(s, proof, sizeof proof));
+    CU_ASSERT(closed_within(s, LOST_MS, &got));
+    CU_ASSERT_EQUAL(got, 0); /* no WELCOME */
+    apr_socket_close(s);
+
+    s = raw_connect(pp_manager_address(m)); /* oversized, after a good handshake */
+    CU_ASSERT(raw_handshake(s, proof));
+    memcpy(bad, "PPM\001\022\000\001\001", 8); /* TRY, length 257 */
+    CU_ASSERT(send_all(s, bad, 8));
+    CU_ASSERT(closed_within(s, LOST_MS, &got));
+    CU_ASSERT_EQUAL(got, 0);
+    apr_socket_close(s);
+
+    good_client_works(m);
+    pp_manager_destroy(m);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case g_cases[] = {
@@ -451,6 +572,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_server_killed_while_blocked, 90),
     PP_TEST_TIMEOUT(t_wrong_key_rejected, 60),
     PP_TEST_TIMEOUT(t_garbage_and_truncated_handshake, 90),
+    PP_TEST_TIMEOUT(t_replay_oversize_malformed, 90),
     PP_TEST_END,
 };
 /* clang-format on */
