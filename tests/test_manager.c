@@ -261,6 +261,31 @@ static void t_not_a_value_yet(void)
     pp_manager_destroy(m);
 }
 
+/* A connection has at most PP_MANAGER_OBJECTS_MAX objects: a clear
+ * error past it, room again after a destroy. */
+static void t_objects_limit(void)
+{
+    pp_manager *m = NULL;
+    pp_lock **locks = calloc(PP_MANAGER_OBJECTS_MAX, sizeof *locks);
+    pp_lock *extra = NULL;
+    int i, made = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(locks);
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, NULL), PP_OK);
+    for (i = 0; i < PP_MANAGER_OBJECTS_MAX; i++)
+        made += pp_manager_lock(m, &locks[i]) == PP_OK;
+    CU_ASSERT_EQUAL(made, PP_MANAGER_OBJECTS_MAX);
+    PP_ASSERT_STATUS(pp_manager_lock(m, &extra), PP_ETOOBIG);
+    pp_lock_destroy(locks[0]);
+    locks[0] = NULL;
+    PP_ASSERT_STATUS(pp_manager_lock(m, &extra), PP_OK);
+    pp_lock_destroy(extra);
+    for (i = 0; i < PP_MANAGER_OBJECTS_MAX; i++)
+        pp_lock_destroy(locks[i]);
+    free(locks);
+    pp_manager_destroy(m);
+}
+
 /* ------------------------------------------------------------ failures */
 
 /* A holder SIGKILLed while holding: released by the server, the next
@@ -568,6 +593,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_exclusion_two_connections, 120),
     PP_TEST_TIMEOUT(t_try_busy_eperm_deadlk, 60),
     PP_TEST_TIMEOUT(t_not_a_value_yet, 60),
+    PP_TEST_TIMEOUT(t_objects_limit, 120),
     PP_TEST_TIMEOUT(t_holder_killed, 90),
     PP_TEST_TIMEOUT(t_server_killed_while_blocked, 90),
     PP_TEST_TIMEOUT(t_wrong_key_rejected, 60),

@@ -73,6 +73,9 @@ typedef struct pp_manager pp_manager;
 #define PP_MANAGER_KEY_LEN 32
 /** Longest key accepted, in bytes. */
 #define PP_MANAGER_KEY_MAX 256
+/** Most objects one connection may have created and not destroyed at
+ *  once (a server hosts at most 65536 in all). */
+#define PP_MANAGER_OBJECTS_MAX 4096
 /** Longest address string, terminator included. */
 #define PP_MANAGER_ADDR_MAX 64
 
@@ -178,7 +181,8 @@ PP_API uint64_t pp_manager_pid(const pp_manager *mgr);
  *
  * Errors the caller must handle:
  *  - #PP_EINVAL: NULL argument.
- *  - #PP_ETOOBIG: the server hosts its maximum number of objects.
+ *  - #PP_ETOOBIG: this connection has #PP_MANAGER_OBJECTS_MAX objects
+ *    already, or the server its maximum in all.
  *  - #PP_ECONNLOST: the server is gone or does not answer.
  *  - #PP_EPROTO: the server sent something malformed (connection closed).
  *  - #PP_ENOMEM.

@@ -28,9 +28,10 @@
 #include "manager/manager.h"
 #include "manager/mgr_proto.h"
 
-#define MAX_CONNS   256
-#define MAX_OBJECTS 65536
-#define ACCEPT_MS   1000 /* the acceptor reaps ended connections this often */
+#define MAX_CONNS    256
+#define MAX_OBJECTS  65536 /* in the whole server */
+#define MAX_PER_CONN 4096  /* created by one connection (PP_MANAGER_OBJECTS_MAX) */
+#define ACCEPT_MS    1000  /* the acceptor reaps ended connections this often */
 
 typedef struct conn conn;
 
@@ -48,7 +49,8 @@ struct conn {
     apr_socket_t *sock;
     pp__plat_thread *thread;
     char peer[64];
-    conn *next; /* g.conns or g.done */
+    size_t nobjects; /* created and not destroyed */
+    conn *next;      /* g.conns or g.done */
 };
 
 static struct {
@@ -82,7 +84,7 @@ static pp_status op_create(conn *c, uint64_t *value)
 {
     mlock *l;
 
-    if (g.nlocks >= MAX_OBJECTS)
+    if (g.nlocks >= MAX_OBJECTS || c->nobjects >= MAX_PER_CONN)
         return PP_ETOOBIG;
     l = calloc(1, sizeof *l);
     if (l == NULL)
@@ -92,6 +94,7 @@ static pp_status op_create(conn *c, uint64_t *value)
     l->next = g.locks;
     g.locks = l;
     g.nlocks++;
+    c->nobjects++;
     *value = l->id;
     return PP_OK;
 }
@@ -104,6 +107,7 @@ static void unlink_lock(mlock *l)
         if (*pp == l) {
             *pp = l->next;
             g.nlocks--;
+            l->creator->nobjects--;
             free(l);
             return;
         }
