@@ -126,6 +126,20 @@ static void t_start_address_stop(void)
     CU_ASSERT_PTR_NULL(c);
 }
 
+/* opts.port: a port in use is refused (and the failed server reaped). */
+static void t_port_in_use(void)
+{
+    pp_manager *a = NULL, *b = NULL;
+    pp_manager_options o;
+
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&a, NULL), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.port = (uint16_t)atoi(pp_manager_address(a) + 16);
+    PP_ASSERT_STATUS(pp_manager_start(&b, &o), PP_ESYS);
+    CU_ASSERT_PTR_NULL(b);
+    pp_manager_destroy(a);
+}
+
 static void t_bad_arguments(void)
 {
     pp_manager *m = NULL;
@@ -589,6 +603,7 @@ static void t_replay_oversize_malformed(void)
 /* clang-format off */
 static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_start_address_stop, 60),
+    PP_TEST_TIMEOUT(t_port_in_use, 60),
     PP_TEST_TIMEOUT(t_bad_arguments, 30),
     PP_TEST_TIMEOUT(t_exclusion_two_connections, 120),
     PP_TEST_TIMEOUT(t_try_busy_eperm_deadlk, 60),

@@ -118,8 +118,9 @@ typedef struct pp_manager_options {
  *  - #PP_ENOTINIT: pp_init() has not been called.
  *  - #PP_ESPAWN: the server process could not be started (pp_init() had
  *    no argv, exec failed), or it died before it was listening.
- *  - #PP_EACCES, #PP_EEXIST, #PP_ESYS: the server could not listen on
- *    the port (in use, not allowed); pp_os_error() may have the OS code.
+ *  - #PP_EACCES, #PP_ESYS: the server could not listen on the port
+ *    (#PP_EACCES: not allowed, a privileged port; #PP_ESYS: in use, or
+ *    another OS failure; the OS code stays in the server process).
  *  - #PP_ECONNLOST, #PP_EAUTH, #PP_EPROTO: see pp_manager_connect().
  *  - #PP_ENOMEM.
  */

@@ -363,6 +363,9 @@ static pp_status chan_read_exact(pp__plat_chan *chan, uint8_t *p, size_t n)
     return PP_OK;
 }
 
+/* No SO_REUSEADDR: on Windows it would let another process bind the same
+ * port and steal connections. (A fixed port may then be refused for a
+ * while after a restart on POSIX: TIME_WAIT of closed connections.) */
 static pp_status listen_on(apr_pool_t *pool, uint16_t port, uint16_t *bound)
 {
     apr_sockaddr_t *sa = NULL;
@@ -371,8 +374,6 @@ static pp_status listen_on(apr_pool_t *pool, uint16_t port, uint16_t *bound)
     rv = apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, port, 0, pool);
     if (rv == APR_SUCCESS)
         rv = apr_socket_create(&g.listener, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool);
-    if (rv == APR_SUCCESS)
-        rv = apr_socket_opt_set(g.listener, APR_SO_REUSEADDR, 1);
     if (rv == APR_SUCCESS)
         rv = apr_socket_bind(g.listener, sa);
     if (rv == APR_SUCCESS)
