@@ -94,7 +94,29 @@ static int h_hold(int argc, char **argv)
     return 0;
 }
 
-static const pp_test_helper g_helpers[] = {{"mgr-hold", h_hold}, {NULL, NULL}};
+/* mgr-start: start a manager, print "ADDR <address>", wait for stdin's
+ * EOF (the test kills it first). */
+static int h_start(int argc, char **argv)
+{
+    pp_manager *m = NULL;
+    char line[16];
+    pp_status st;
+
+    (void)argc;
+    (void)argv;
+    st = pp_manager_start(&m, NULL);
+    if (st != PP_OK)
+        return pp_test_exit_from_status(st);
+    printf("ADDR %s\n", pp_manager_address(m));
+    fflush(stdout);
+    while (fgets(line, sizeof line, stdin) != NULL)
+        ;
+    pp_manager_destroy(m);
+    return 0;
+}
+
+static const pp_test_helper g_helpers[] = {
+    {"mgr-hold", h_hold}, {"mgr-start", h_start}, {NULL, NULL}};
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -138,6 +160,33 @@ static void t_port_in_use(void)
     PP_ASSERT_STATUS(pp_manager_start(&b, &o), PP_ESYS);
     CU_ASSERT_PTR_NULL(b);
     pp_manager_destroy(a);
+}
+
+/* A started manager dies with the program that started it, killed
+ * without a chance to clean up: its address stops answering in bounded
+ * time (a wrong key is PP_EAUTH while it lives). */
+static void t_dies_with_parent(void)
+{
+    pp_test_child *c = pp_test_spawn("mgr-start", NULL);
+    pp_manager *x = NULL;
+    char line[PP_MANAGER_ADDR_MAX], addr[PP_MANAGER_ADDR_MAX];
+    int64_t end;
+    pp_status st;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_FATAL(pp_test_child_read_line(c, line, sizeof line, LINE_MS));
+    PP_ASSERT_MSG_FATAL(strncmp(line, "ADDR ", 5) == 0, "helper said '%s'", line);
+    memcpy(addr, line + 5, strlen(line + 5) + 1);
+    PP_ASSERT_STATUS(pp_manager_connect(addr, "wrong", 5, &x), PP_EAUTH);
+    pp_test_child_kill(c);
+    pp_test_child_free(c);
+    end = pp_test_now_ms() + LOST_MS;
+    do {
+        st = pp_manager_connect(addr, "wrong", 5, &x);
+        if (st != PP_ECONNLOST)
+            pp_test_sleep_ms(50);
+    } while (st != PP_ECONNLOST && pp_test_now_ms() < end);
+    PP_ASSERT_STATUS(st, PP_ECONNLOST);
 }
 
 static void t_bad_arguments(void)
@@ -604,6 +653,7 @@ static void t_replay_oversize_malformed(void)
 static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_start_address_stop, 60),
     PP_TEST_TIMEOUT(t_port_in_use, 60),
+    PP_TEST_TIMEOUT(t_dies_with_parent, 60),
     PP_TEST_TIMEOUT(t_bad_arguments, 30),
     PP_TEST_TIMEOUT(t_exclusion_two_connections, 120),
     PP_TEST_TIMEOUT(t_try_busy_eperm_deadlk, 60),
