@@ -218,9 +218,11 @@ PP_API pp_status pp_manager_lock_open(pp_manager *mgr, uint64_t id, pp_lock **ou
  *        waited for a bounded time, killed if it did not, and reaped.
  *
  * Every connection to it (from any process) then fails with
- * #PP_ECONNLOST. For a connected handle it only disconnects. The handle
- * must still be freed with pp_manager_destroy(); its locks with
- * pp_lock_destroy().
+ * #PP_ECONNLOST. For a connected handle it only disconnects. A call in
+ * progress on this handle in another thread (a blocked acquire) is let
+ * finish first, which takes at most about 6 s. The handle must still be
+ * freed with pp_manager_destroy(); its locks with pp_lock_destroy()
+ * (calls through them then fail with #PP_ECONNLOST).
  *
  * @return #PP_OK, or #PP_EINVAL if mgr is NULL.
  */
@@ -228,7 +230,9 @@ PP_API pp_status pp_manager_shutdown(pp_manager *mgr);
 
 /**
  * @brief Disconnect, stop a started manager (pp_manager_shutdown()) and
- *        free the handle. NULL ok; idempotent use after free is not.
+ *        free the handle. NULL ok. Destroy the locks of this handle
+ *        (pp_manager_lock(), pp_manager_lock_open()) first: they point to
+ *        it.
  */
 PP_API void pp_manager_destroy(pp_manager *mgr);
 
