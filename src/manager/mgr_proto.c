@@ -20,13 +20,15 @@ pp_status pp__mgr_crypto_init(void)
 }
 
 /* Milliseconds left until deadline (PP_INFINITE: none) as an APR socket
- * timeout; 0 if it has passed. */
+ * timeout; 0 if it has passed. No deadline is an hour at a time, never
+ * APR's blocking mode: switching a socket between the two costs system
+ * calls on every request. */
 static apr_interval_time_t time_left(int64_t deadline)
 {
     int64_t left;
 
     if (deadline == PP_INFINITE)
-        return -1;
+        return (apr_interval_time_t)3600 * 1000000;
     left = deadline - pp__plat_now_ms();
     return left > 0 ? (apr_interval_time_t)left * 1000 : 0;
 }
