@@ -287,18 +287,23 @@ static void reap_done(void)
     }
 }
 
+static void refuse(apr_pool_t *pool, apr_socket_t *sock, conn *c, const char *why)
+{
+    pp__log(PP_LOG_WARN, "manager: connection from %s refused: %s", c != NULL ? c->peer : "?", why);
+    apr_socket_close(sock);
+    apr_pool_destroy(pool);
+    free(c);
+}
+
 static void start_conn(apr_pool_t *pool, apr_socket_t *sock)
 {
     conn *c = calloc(1, sizeof *c);
     apr_sockaddr_t *sa = NULL;
+    const char *why = NULL;
     char *ip = NULL;
 
-    if (c == NULL || g.nconns >= MAX_CONNS) {
-        pp__log(PP_LOG_WARN, "manager: connection refused: %s",
-                c == NULL ? "out of memory" : "too many connections");
-        apr_socket_close(sock);
-        apr_pool_destroy(pool);
-        free(c);
+    if (c == NULL) {
+        refuse(pool, sock, NULL, "out of memory");
         return;
     }
     c->pool = pool;
@@ -308,21 +313,22 @@ static void start_conn(apr_pool_t *pool, apr_socket_t *sock)
         snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)sa->port);
     (void)apr_socket_opt_set(sock, APR_TCP_NODELAY, 1);
     pp__plat_mtx_lock(g.mu);
-    /* Linked before the thread starts: it unlinks itself at its end. */
-    c->next = g.conns;
-    g.conns = c;
-    g.nconns++;
-    if (pp__plat_thread_create(&c->thread, conn_thread, c) != PP_OK) {
-        g.conns = c->next;
-        g.nconns--;
-        pp__plat_mtx_unlock(g.mu);
-        pp__log(PP_LOG_WARN, "manager: no thread for a connection from %s", c->peer);
-        apr_socket_close(sock);
-        apr_pool_destroy(pool);
-        free(c);
-        return;
+    if (g.nconns >= MAX_CONNS) {
+        why = "too many connections";
+    } else {
+        /* Linked before the thread starts: it unlinks itself at its end. */
+        c->next = g.conns;
+        g.conns = c;
+        g.nconns++;
+        if (pp__plat_thread_create(&c->thread, conn_thread, c) != PP_OK) {
+            g.conns = c->next;
+            g.nconns--;
+            why = "no thread for it";
+        }
     }
     pp__plat_mtx_unlock(g.mu);
+    if (why != NULL)
+        refuse(pool, sock, c, why);
 }
 
 static void accept_thread(void *arg)
