@@ -371,6 +371,14 @@ pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out);
  */
 pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp__plat_chan **chan);
 
+/* Spawn launchers only: the processes l starts from now on run in role
+ * `role` instead of PP__ROLE_WORKER (the default): pp__plat_role_detect()
+ * reports that role in them, with their channel. Everything else is as
+ * for a spawned worker (same image and argv, stdio, dies with the
+ * parent). Errors: PP_EINVAL (l NULL, not PP__START_SPAWN, or role not
+ * PP__ROLE_WORKER / PP__ROLE_MANAGER). */
+pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role);
+
 /* Why the last pp__plat_launcher_start on l failed, in words, when the
  * port knows more than its status and OS error say; else NULL. Valid
  * until the next start on l; call it from the thread that started. */
@@ -401,8 +409,10 @@ void pp__plat_proc_release(pp__plat_proc *p);
 /* ------------------------------------------------------------- roles */
 
 enum {
-    PP__ROLE_MAIN = 0,  /* ordinary program: pp_init returns */
-    PP__ROLE_WORKER = 1 /* spawned worker: *chan is its channel */
+    PP__ROLE_MAIN = 0,   /* ordinary program: pp_init returns */
+    PP__ROLE_WORKER = 1, /* spawned worker: *chan is its channel */
+    PP__ROLE_MANAGER = 2 /* spawned manager server: *chan is its control
+                            channel to the program that started it */
 };
 
 /*
@@ -411,7 +421,8 @@ enum {
  * removes it from argc and argv (the user's main sees the parent's argv).
  * A fork server role is handled entirely inside the port: this function
  * then never returns (it runs the server and exits the process).
- * Returns PP_OK with *role set (and *chan for PP__ROLE_WORKER), PP_EINVAL
+ * Returns PP_OK with *role set (and *chan for PP__ROLE_WORKER and
+ * PP__ROLE_MANAGER), PP_EINVAL
  * for a malformed marker.
  */
 pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan **chan);
@@ -420,6 +431,16 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
  * writes to a vanished peer fail instead of killing it, and it dies with
  * the thread that started it where the OS offers that (Linux). */
 void pp__plat_worker_setup(void);
+
+/* A write to a socket whose peer is gone must fail (EPIPE), not kill the
+ * process with SIGPIPE; the core's sockets are APR's, which do not ask
+ * for that. Bracket such a write: pp__plat_sigpipe_suspend() blocks
+ * SIGPIPE for the calling thread and returns a state for
+ * pp__plat_sigpipe_resume(state), which discards a SIGPIPE the write
+ * raised and restores the thread's mask. Signals of other origin are
+ * kept. Windows has no SIGPIPE: both are no-ops. */
+int pp__plat_sigpipe_suspend(void);
+void pp__plat_sigpipe_resume(int state);
 
 /* Exit the process immediately with code, without atexit handlers (after
  * flushing stdio). */

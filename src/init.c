@@ -8,7 +8,7 @@
  * role marker on the command line; each role other than the user's
  * program has an entry in the table below, which runs it and never
  * returns, so the user's main() never gets past pp_init() there. A new
- * role (the manager's server, say) is a new row.
+ * role is a new row, as the manager's server is (manager/manager.h).
  */
 #include <stddef.h>
 
@@ -18,6 +18,7 @@
 #include "core/mem.h"
 #include "sync/sync.h"
 #include "pool/worker.h"
+#include "manager/manager.h"
 
 typedef struct role_entry {
     int role;                /* PP__ROLE_* */
@@ -26,6 +27,7 @@ typedef struct role_entry {
 
 static const role_entry g_roles[] = {
     {PP__ROLE_WORKER, pp__worker_main},
+    {PP__ROLE_MANAGER, pp__manager_main},
 };
 
 static pp__plat_entry_fn role_entry_of(int role)

@@ -26,6 +26,7 @@
     X(lock)                                                                                        \
     X(lock_api)                                                                                    \
     X(lock_support)                                                                                \
+    X(manager)                                                                                     \
     X(platform)                                                                                    \
     X(pool)                                                                                        \
     X(share)                                                                                       \

@@ -29,6 +29,11 @@
  * exit, while a worker that had not attached it yet fails the task that
  * names it with #PP_ENOENT. The same holds for shared memory (shm.h).
  *
+ * A lock hosted by a manager process (manager.h: pp_manager_lock()) is a
+ * pp_lock too: the calls below work on it with the same results, its
+ * holder is a manager connection instead of a thread, and it adds the
+ * errors listed in manager.h (#PP_ECONNLOST above all).
+ *
  * A creator that exits without pp_lock_destroy() (killed, crashed) does
  * not leave the name behind: on POSIX a resource tracker process removes
  * it once the creating process and every process forked from it have
@@ -126,9 +131,22 @@ PP_API pp_status pp_lock_try_acquire(pp_lock *lock);
 PP_API pp_status pp_lock_release(pp_lock *lock);
 
 /**
- * @brief The lock's name (valid until pp_lock_destroy()); NULL for NULL.
+ * @brief The lock's name (valid until pp_lock_destroy()); NULL for NULL
+ *        and for a manager lock (manager.h), which has an id instead.
  */
 PP_API const char *pp_lock_name(const pp_lock *lock);
+
+/**
+ * @brief The fencing token of the current hold of the lock through this
+ *        handle: a number that strictly increases with every acquire of
+ *        the lock, across holders, so a resource guarded by the lock can
+ *        reject the writes of a holder that has been superseded.
+ *
+ * @return the token of the last successful acquire through this handle
+ *         (manager locks, manager.h); 0 for local locks, which have no
+ *         tokens, for a handle that never acquired, and for NULL.
+ */
+PP_API uint64_t pp_lock_fencing_token(const pp_lock *lock);
 
 /**
  * @brief Close a handle. Accepts NULL.

@@ -11,6 +11,7 @@
 #include "init.h"
 #include "lock.h"
 #include "log.h"
+#include "manager.h"
 #include "pool.h"
 #include "result.h"
 #include "shm.h"

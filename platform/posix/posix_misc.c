@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -232,6 +233,41 @@ void pp__plat_atomic_store64(volatile uint64_t *p, uint64_t v)
 int pp__plat_atomic_cas64(volatile uint64_t *p, uint64_t expect, uint64_t desired)
 {
     return atomic_compare_exchange_strong((volatile _Atomic uint64_t *)p, &expect, desired);
+}
+
+/* state bit 1: SIGPIPE was blocked already; bit 2: one was pending
+ * already (not ours to discard). */
+int pp__plat_sigpipe_suspend(void)
+{
+    sigset_t pipe, old, pending;
+    int state = 0;
+
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe, &old) != 0)
+        return 1; /* nothing changed: nothing to restore */
+    if (sigismember(&old, SIGPIPE))
+        state |= 1;
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+        state |= 2;
+    return state;
+}
+
+void pp__plat_sigpipe_resume(int state)
+{
+    sigset_t pipe, pending;
+
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    if ((state & 2) == 0 && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        int e = errno;
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
+            ;
+        errno = e;
+    }
+    if ((state & 1) == 0)
+        (void)pthread_sigmask(SIG_UNBLOCK, &pipe, NULL);
 }
 
 void pp__plat_exit(int code)

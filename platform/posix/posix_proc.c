@@ -48,6 +48,7 @@ struct pp__plat_proc {
 
 struct pp__plat_launcher {
     int method;
+    const char *role;   /* spawn: the role marker's name ("worker", "manager") */
     pthread_mutex_t mu; /* everything below, and every proc's done/info */
     pthread_cond_t cv;  /* a reply or an exit notice arrived */
     clockid_t cv_clock; /* cv's timed waits are measured on it */
@@ -282,6 +283,7 @@ static pp_status pp__posix_launcher_alloc(int method, pp__plat_launcher **out)
     if (l == NULL)
         return PP_ENOMEM;
     l->method = method;
+    l->role = "worker";
     l->ctl = -1;
     l->reply_fd = -1;
     l->spare_fd = -1;
@@ -457,6 +459,19 @@ static pp_status pp__posix_restart(pp__plat_launcher *l)
     return pp__posix_start_zygote(l);
 }
 
+pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role)
+{
+    if (l == NULL || l->method != PP__START_SPAWN)
+        return PP_EINVAL;
+    if (role == PP__ROLE_WORKER)
+        l->role = "worker";
+    else if (role == PP__ROLE_MANAGER)
+        l->role = "manager";
+    else
+        return PP_EINVAL;
+    return PP_OK;
+}
+
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
 {
     pp__plat_launcher *l = NULL;
@@ -491,7 +506,7 @@ static pp_status pp__posix_start_spawn(pp__plat_launcher *l, pp__plat_proc *p, i
 
     if (pp__posix_socketpair(sv) < 0)
         return pp__plat_fail(errno);
-    st = pp__posix_spawn_self("worker", sv[1], PP_POSIX_SPAWN_PDEATH, &p->pid);
+    st = pp__posix_spawn_self(l->role, sv[1], PP_POSIX_SPAWN_PDEATH, &p->pid);
     pp__posix_close(sv[1]);
     if (st != PP_OK) {
         pp__posix_close(sv[0]);

@@ -1,7 +1,7 @@
 /*
  * posix_role.c — what this process is (the program, a spawned worker, a
- * fork server, a resource tracker), the saved argv used to spawn more of ourselves, and the
- * per-worker process setup.
+ * fork server, a resource tracker, a manager server), the saved argv used to spawn more of
+ * ourselves, and the per-worker process setup.
  *
  * A spawned process carries "--pp-role=<role>:<fd>" as argv[1], put there
  * by posix_spawn.c; everything else on its command line is the parent's.
@@ -125,6 +125,9 @@ static pp_status pp__posix_parse_marker(const char *m, int *role, int *fd)
     if (strncmp(m, "worker:", 7) == 0) {
         *role = PP__ROLE_WORKER;
         num = m + 7;
+    } else if (strncmp(m, "manager:", 8) == 0) {
+        *role = PP__ROLE_MANAGER;
+        num = m + 8;
     } else if (strncmp(m, "forkserver:", 11) == 0) {
         *role = -1; /* internal: never reported to the core */
         num = m + 11;
@@ -188,7 +191,7 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
         st = pp__posix_parse_marker(v[1] + plen, &kind, &fd);
         if (st != PP_OK)
             return st;
-        if (kind == PP__ROLE_WORKER && chan == NULL)
+        if (kind > 0 && chan == NULL)
             return PP_EINVAL;
         pp__posix_strip_marker(argc, v);
     }
@@ -215,7 +218,7 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
     st = pp__posix_chan_wrap(fd, chan);
     if (st != PP_OK)
         return st;
-    *role = PP__ROLE_WORKER;
+    *role = kind;
     return PP_OK;
 }
 

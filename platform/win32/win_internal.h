@@ -103,8 +103,9 @@ wchar_t *pp__win_build_cmdline(const wchar_t *argv0, const wchar_t *marker,
                                const wchar_t *const *args, int nargs, pp_status *st);
 
 /* Marker prefix put in argv[1] of a spawned worker. */
-#define PP__WIN_ROLE_PREFIX        "--pp-role="
-#define PP__WIN_ROLE_WORKER_PREFIX "--pp-role=worker:"
+#define PP__WIN_ROLE_PREFIX         "--pp-role="
+#define PP__WIN_ROLE_WORKER_PREFIX  "--pp-role=worker:"
+#define PP__WIN_ROLE_MANAGER_PREFIX "--pp-role=manager:"
 
 /* Exit code a worker gets from pp__plat_proc_kill(): distinctive so logs
  * tell "killed by the pool" from a crash (0xC0000005...) or exit(1). */

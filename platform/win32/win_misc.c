@@ -264,3 +264,13 @@ int pp__win_wait_word(volatile LONG *word, LONG value)
         Sleep(1);
     }
 }
+
+int pp__plat_sigpipe_suspend(void)
+{
+    return 0; /* no SIGPIPE on Windows */
+}
+
+void pp__plat_sigpipe_resume(int state)
+{
+    (void)state;
+}

@@ -20,8 +20,9 @@
 #include <wchar.h>
 
 struct pp__plat_launcher {
-    HANDLE job;      /* NULL if the OS refused a job (see job_error) */
-    DWORD job_error; /* why workers are not in a job, 0 if they are */
+    HANDLE job;          /* NULL if the OS refused a job (see job_error) */
+    DWORD job_error;     /* why workers are not in a job, 0 if they are */
+    const wchar_t *role; /* the role marker's name (L"worker", L"manager") */
 };
 
 struct pp__plat_proc {
@@ -74,7 +75,21 @@ pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
     /* No job is not fatal: workers still exit on channel EOF when the
      * parent dies; only a worker stuck in a task would outlive it. */
     l->job = pp__win_kill_on_close_job(&l->job_error);
+    l->role = L"worker";
     *out = l;
+    return PP_OK;
+}
+
+pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role)
+{
+    if (l == NULL)
+        return PP_EINVAL;
+    if (role == PP__ROLE_WORKER)
+        l->role = L"worker";
+    else if (role == PP__ROLE_MANAGER)
+        l->role = L"manager";
+    else
+        return PP_EINVAL;
     return PP_OK;
 }
 
@@ -218,8 +233,9 @@ static wchar_t *pp__win_self_path(pp_status *st)
     }
 }
 
-/* "argv0" --pp-role=worker:<h>:<h> args... (see win_role.c). */
-static wchar_t *pp__win_worker_cmdline(const wchar_t *self, HANDLE child, pp_status *st)
+/* "argv0" --pp-role=<role>:<h>:<h> args... (see win_role.c). */
+static wchar_t *pp__win_worker_cmdline(const wchar_t *self, const wchar_t *role, HANDLE child,
+                                       pp_status *st)
 {
     wchar_t marker[80];
     const wchar_t *const *args;
@@ -227,7 +243,7 @@ static wchar_t *pp__win_worker_cmdline(const wchar_t *self, HANDLE child, pp_sta
     wchar_t *line;
     int n;
 
-    swprintf(marker, sizeof marker / sizeof marker[0], L"--pp-role=worker:%llu:%llu",
+    swprintf(marker, sizeof marker / sizeof marker[0], L"--pp-role=%ls:%llu:%llu", role,
              (unsigned long long)(uintptr_t)child, (unsigned long long)(uintptr_t)child);
     args = pp__win_saved_args_acquire(&n);
     /* Without a saved argv0 (or a strange one) the image path does. */
@@ -297,7 +313,7 @@ static pp_status pp__win_spawn(pp__plat_launcher *l, HANDLE child, PROCESS_INFOR
 
     self = pp__win_self_path(&st);
     if (self != NULL)
-        line = pp__win_worker_cmdline(self, child, &st);
+        line = pp__win_worker_cmdline(self, l->role, child, &st);
     if (line == NULL) {
         free(self);
         return st;

@@ -3,6 +3,7 @@
  * used to spawn workers, and worker process setup.
  *
  * A worker is started as:  "<argv0>" --pp-role=worker:<rd>:<wr> <args...>
+ * (a manager server the same way, with "manager" for "worker")
  * where rd/wr are decimal values of the inherited channel handle(s) (one
  * duplex pipe handle today, so rd == wr; two are accepted). There is no
  * fork server on Windows.
@@ -139,14 +140,22 @@ static int pp__win_valid_pipe(HANDLE h)
     return GetHandleInformation(h, &flags) && GetFileType(h) == FILE_TYPE_PIPE;
 }
 
-/* "--pp-role=worker:<rd>:<wr>" -> handles. PP_EINVAL if malformed. */
-static pp_status pp__win_parse_marker(const char *marker, HANDLE *rd, HANDLE *wr)
+/* "--pp-role=<worker|manager>:<rd>:<wr>" -> role and handles. PP_EINVAL
+ * if malformed. */
+static pp_status pp__win_parse_marker(const char *marker, int *role, HANDLE *rd, HANDLE *wr)
 {
     const char *p;
 
-    if (strncmp(marker, PP__WIN_ROLE_WORKER_PREFIX, strlen(PP__WIN_ROLE_WORKER_PREFIX)) != 0)
+    if (strncmp(marker, PP__WIN_ROLE_WORKER_PREFIX, strlen(PP__WIN_ROLE_WORKER_PREFIX)) == 0) {
+        *role = PP__ROLE_WORKER;
+        p = marker + strlen(PP__WIN_ROLE_WORKER_PREFIX);
+    } else if (strncmp(marker, PP__WIN_ROLE_MANAGER_PREFIX, strlen(PP__WIN_ROLE_MANAGER_PREFIX)) ==
+               0) {
+        *role = PP__ROLE_MANAGER;
+        p = marker + strlen(PP__WIN_ROLE_MANAGER_PREFIX);
+    } else {
         return PP_EINVAL;
-    p = marker + strlen(PP__WIN_ROLE_WORKER_PREFIX);
+    }
     p = pp__win_parse_handle(p, rd);
     if (p == NULL || *p != ':')
         return PP_EINVAL;
@@ -209,7 +218,7 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
     const char *marker = NULL;
     HANDLE rd = NULL, wr = NULL;
     wchar_t **wargv;
-    int wn = 0;
+    int wn = 0, kind = PP__ROLE_WORKER;
     pp_status st;
 
     if (role == NULL || (argc == NULL) != (argv == NULL) || (argc != NULL && *argc < 0))
@@ -223,7 +232,7 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
         marker = pp__win_wide_marker(wargv, wn, wbuf, sizeof wbuf);
 
     if (marker != NULL) {
-        st = pp__win_parse_marker(marker, &rd, &wr);
+        st = pp__win_parse_marker(marker, &kind, &rd, &wr);
         if (st == PP_OK && chan == NULL)
             st = PP_EINVAL;
         if (st != PP_OK) {
@@ -241,7 +250,7 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
         return st;
     st = pp__win_become_worker(rd, wr, chan);
     if (st == PP_OK)
-        *role = PP__ROLE_WORKER;
+        *role = kind;
     return st;
 }
 

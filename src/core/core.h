@@ -10,6 +10,8 @@
  *   sync    named objects: the named cache, locks, shared memory
  *   values  the pp_values tuple, pack/unpack, its wire encoding
  *   pool    pools, jobs, dispatch, supervision, results, the worker loop
+ *   manager the manager server role, its protocol, pp_manager_* and the
+ *           manager lock backend
  *   init.c  pp_init / pp_shutdown: the one file that wires the layers
  */
 #ifndef PROCPOOL_CORE_CORE_H

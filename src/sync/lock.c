@@ -43,6 +43,13 @@ const char *pp_lock_name(const pp_lock *lock)
     return lock ? lock->backend->name(lock) : NULL;
 }
 
+uint64_t pp_lock_fencing_token(const pp_lock *lock)
+{
+    if (lock == NULL || lock->backend->fencing_token == NULL)
+        return 0;
+    return lock->backend->fencing_token(lock);
+}
+
 void pp_lock_destroy(pp_lock *lock)
 {
     if (lock != NULL)

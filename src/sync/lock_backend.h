@@ -3,14 +3,17 @@
  *
  * Every pp_lock starts with a pointer to its backend's operations; the
  * public calls (lock.c) check their arguments once and dispatch. Today
- * there is one backend, the local named robust mutex (lock_local.c); the
- * manager's lock and a Redis lease are further rows of the same table
- * (DESIGN.md §8). A backend keeps the public semantics of lock.h:
+ * there are two backends, the local named robust mutex (lock_local.c)
+ * and the manager's lock (manager/mgr_lock.c, a layer above, which
+ * includes this header); a Redis lease would be another row of the same
+ * table (DESIGN.md §8). A backend keeps the public semantics of lock.h:
  * acquire returns PP_OK, PP_EOWNERDEAD (acquired; the previous holder
  * died), PP_ETIMEDOUT or PP_EDEADLK; release by a non-holder is PP_EPERM.
  */
 #ifndef PROCPOOL_SYNC_LOCK_BACKEND_H
 #define PROCPOOL_SYNC_LOCK_BACKEND_H
+
+#include <stdint.h>
 
 #include "procpool/lock.h"
 
@@ -20,8 +23,12 @@ typedef struct pp__lock_backend {
     pp_status (*acquire)(pp_lock *lock, int64_t timeout_ms);
     pp_status (*try_acquire)(pp_lock *lock);
     pp_status (*release)(pp_lock *lock);
-    /* What travels in task arguments to name this lock (lock.h: the name). */
+    /* What travels in task arguments to name this lock (lock.h: the name);
+     * NULL if the lock cannot travel yet (manager locks). */
     const char *(*name)(const pp_lock *lock);
+    /* Fencing token of the last acquire through this handle; NULL: the
+     * backend has none (pp_lock_fencing_token() returns 0). */
+    uint64_t (*fencing_token)(const pp_lock *lock);
     /* Close the handle; the creating handle also removes the name. */
     void (*destroy)(pp_lock *lock);
 } pp__lock_backend;

@@ -328,6 +328,8 @@ pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
 {
     if (v == NULL || lock == NULL)
         return PP_EINVAL;
+    if (pp_lock_name(lock) == NULL)
+        return PP_ENOTSUP; /* a manager lock: no locator encoding yet */
     return pp__values_add_lock_named(v, pp_lock_name(lock), lock, PP_OK);
 }
 

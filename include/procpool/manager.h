@@ -1,0 +1,243 @@
+/**
+ * @file manager.h
+ * @brief Manager: a server process hosting objects (today: locks) that
+ *        other processes use through proxies.
+ *
+ * A manager is either started by the program as a child process
+ * (pp_manager_start(), the same executable in a manager role, like a
+ * spawned pool worker) or reached by address (pp_manager_connect()). It
+ * listens on TCP loopback ("tcp://127.0.0.1:PORT", an ephemeral port by
+ * default; Unix domain sockets and other hosts are not supported yet).
+ *
+ * Security model: every connection proves knowledge of the manager's key
+ * with a mutual HMAC-SHA256 challenge-response (fresh 32-byte random
+ * nonces on both sides, libsodium) before any request is served; a wrong
+ * key gets the connection closed and an auth failure logged through the
+ * log hook (log.h) of the manager process. Anybody who holds the key can
+ * create, acquire, release and destroy any object of the manager; nothing
+ * a client sends is ever executed or used as a pointer. The key of a
+ * started manager is random unless given in the options, and reaches the
+ * manager process through its private spawn channel (never argv, never
+ * the environment). Traffic is authenticated at connection time only, not
+ * encrypted: use loopback or a trusted network.
+ *
+ * A pp_manager handle is one connection. Its calls are serialized: a
+ * thread blocked in pp_lock_acquire() on one of its locks delays other
+ * calls on the same handle. Use one handle (pp_manager_connect()) per
+ * thread that needs to block independently.
+ *
+ * Manager locks (pp_manager_lock()) are pp_lock handles: pp_lock_acquire(),
+ * pp_lock_try_acquire(), pp_lock_release(), pp_lock_destroy() and
+ * pp_lock_fencing_token() work on them. Their holder is the connection
+ * (the pp_manager handle), not the thread. Differences from a local lock:
+ *  - a connection that closes while holding the lock (its process was
+ *    killed, say) has it released by the server, and the next acquirer
+ *    gets #PP_EOWNERDEAD;
+ *  - every acquire gets a fencing token, strictly increasing across
+ *    holders of that lock;
+ *  - if the server dies or stops answering, every call fails with
+ *    #PP_ECONNLOST within a bounded time (a few seconds), including a
+ *    call blocked in acquire; the handle stays broken afterwards.
+ * Manager locks cannot travel in task arguments yet (pp_values_add_lock()
+ * on one returns #PP_ENOTSUP; pp_lock_name() of one is NULL): hand
+ * another process the address, the key and pp_manager_lock_id(), and
+ * it calls pp_manager_connect() and pp_manager_lock_open().
+ *
+ * Errors of pp_lock_* on a manager lock, besides those of lock.h:
+ * #PP_ECONNLOST (the server is gone, did not answer within
+ * about 6 s, or the handle broke before),
+ * #PP_ENOENT (the lock was destroyed), #PP_EPROTO (a malformed reply;
+ * the handle is broken). pp_lock_try_acquire() of a held lock is
+ * #PP_EBUSY.
+ */
+#ifndef PROCPOOL_MANAGER_H
+#define PROCPOOL_MANAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+#include "export.h"
+#include "lock.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque manager handle: one authenticated connection to a manager, and
+ *  for a started manager also its process. */
+typedef struct pp_manager pp_manager;
+
+/** Key length of a started manager's random key, in bytes. */
+#define PP_MANAGER_KEY_LEN 32
+/** Longest key accepted, in bytes. */
+#define PP_MANAGER_KEY_MAX 256
+/** Most objects one connection may have created and not destroyed at
+ *  once (a server hosts at most 65536 in all). */
+#define PP_MANAGER_OBJECTS_MAX 4096
+/** Longest address string, terminator included. */
+#define PP_MANAGER_ADDR_MAX 64
+
+/**
+ * @brief Options of pp_manager_start(). Zero-initialize
+ *        (`pp_manager_options o = {0};`) for the defaults; NULL options
+ *        are the defaults too.
+ */
+typedef struct pp_manager_options {
+    /** TCP port on 127.0.0.1 to listen on; 0 (default): an ephemeral port
+     *  chosen by the system. */
+    uint16_t port;
+    /** The key clients must prove; NULL (default): 32 random bytes. Not
+     *  retained after pp_manager_start() returns. */
+    const uint8_t *key;
+    /** Length of key: 1..#PP_MANAGER_KEY_MAX when key is set. */
+    size_t keylen;
+} pp_manager_options;
+
+/**
+ * @brief Start a manager server as a child process and connect to it.
+ *
+ * The child is a fresh execution of the program's own image (pp_init()
+ * in it runs the server and never returns to main()), so pp_init() must
+ * have been given argc/argv. The child ends with pp_manager_destroy(), and
+ * also when this process ends: killed at once where the OS offers it
+ * (Linux parent-death signal, Windows job object), otherwise when it sees
+ * its control channel close. On Linux the parent-death signal follows
+ * the *thread* that called pp_manager_start(): call it from the main
+ * thread or one that outlives the manager.
+ *
+ * @param[out] out receives the handle, owned by the caller; free it with
+ *        pp_manager_destroy().
+ * @param opts NULL or options (see pp_manager_options).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: out NULL, or a key with keylen 0 or above
+ *    #PP_MANAGER_KEY_MAX.
+ *  - #PP_ENOTINIT: pp_init() has not been called.
+ *  - #PP_ESPAWN: the server process could not be started (pp_init() had
+ *    no argv, exec failed), or it died before it was listening.
+ *  - #PP_EACCES, #PP_ESYS: the server could not listen on the port
+ *    (#PP_EACCES: not allowed, a privileged port; #PP_ESYS: in use, or
+ *    another OS failure; the OS code stays in the server process).
+ *  - #PP_ECONNLOST, #PP_EAUTH, #PP_EPROTO: see pp_manager_connect().
+ *  - #PP_ENOMEM.
+ */
+PP_API pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts);
+
+/**
+ * @brief Connect to a running manager and authenticate.
+ *
+ * @param address "tcp://127.0.0.1:PORT" (an IPv4 literal host and a port;
+ *        as returned by pp_manager_address()).
+ * @param key the manager's key, keylen bytes (1..#PP_MANAGER_KEY_MAX);
+ *        not retained.
+ * @param[out] out receives the handle, owned by the caller; free it with
+ *        pp_manager_destroy() (which only disconnects).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: NULL argument, malformed address, bad keylen.
+ *  - #PP_ENOTINIT: pp_init() has not been called.
+ *  - #PP_ECONNLOST: nobody listens there, or the connection broke or did
+ *    not answer within a few seconds during the handshake.
+ *  - #PP_EAUTH: the server did not prove the key, or rejected ours (the
+ *    server closes without telling why; a rejected key shows as
+ *    #PP_EAUTH or #PP_ECONNLOST).
+ *  - #PP_EPROTO: the peer does not speak this protocol (version).
+ *  - #PP_ENOMEM, #PP_ESYS.
+ */
+PP_API pp_status pp_manager_connect(const char *address, const void *key, size_t keylen,
+                                    pp_manager **out);
+
+/**
+ * @brief The address of the manager, "tcp://127.0.0.1:PORT".
+ *
+ * @return a string owned by mgr, valid until pp_manager_destroy(); NULL if
+ *         mgr is NULL. Hand it and the key to other programs so they can
+ *         pp_manager_connect().
+ */
+PP_API const char *pp_manager_address(const pp_manager *mgr);
+
+/**
+ * @brief Process id of a started manager's server, 0 for a connected one
+ *        (or NULL). For monitoring and tests.
+ */
+PP_API uint64_t pp_manager_pid(const pp_manager *mgr);
+
+/**
+ * @brief Create a lock hosted by the manager.
+ *
+ * The lock exists in the server until pp_lock_destroy() on this handle or
+ * until this connection closes (pp_manager_destroy(), or the process
+ * ends); then calls through other handles to it (pp_manager_lock_open())
+ * get #PP_ENOENT. Calls through handles of this connection are
+ * serialized (see the file comment).
+ *
+ * @param[out] out receives a pp_lock owned by the caller (see the file
+ *        comment for its semantics); free it with pp_lock_destroy()
+ *        before pp_manager_destroy() of mgr. pp_lock_name() of it is NULL.
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: NULL argument.
+ *  - #PP_ETOOBIG: this connection has #PP_MANAGER_OBJECTS_MAX objects
+ *    already, or the server its maximum in all.
+ *  - #PP_ECONNLOST: the server is gone or does not answer.
+ *  - #PP_EPROTO: the server sent something malformed (connection closed).
+ *  - #PP_ENOMEM.
+ */
+PP_API pp_status pp_manager_lock(pp_manager *mgr, pp_lock **out);
+
+/**
+ * @brief The id of a manager lock in its manager (with the manager's
+ *        address, what another process needs to pp_manager_lock_open()
+ *        it); 0 for a local lock or NULL.
+ */
+PP_API uint64_t pp_manager_lock_id(const pp_lock *lock);
+
+/**
+ * @brief Open a lock that the manager hosts, by its id, through this
+ *        connection (another process's, say).
+ *
+ * @param[out] out receives a pp_lock owned by the caller; pp_lock_destroy()
+ *        only frees this handle (the lock lives on until its creator
+ *        destroys it or disconnects).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: NULL argument or id 0.
+ *  - #PP_ENOENT: the manager hosts no lock with this id (any more).
+ *  - #PP_ECONNLOST, #PP_EPROTO, #PP_ENOMEM: see pp_manager_lock().
+ */
+PP_API pp_status pp_manager_lock_open(pp_manager *mgr, uint64_t id, pp_lock **out);
+
+/**
+ * @brief Stop a started manager now: its process is asked to exit,
+ *        waited for a bounded time, killed if it did not, and reaped.
+ *
+ * Every connection to it (from any process) then fails with
+ * #PP_ECONNLOST. For a connected handle it only disconnects. A call in
+ * progress on this handle in another thread (a blocked acquire) is let
+ * finish first, which takes at most about 6 s. The handle must still be
+ * freed with pp_manager_destroy(); its locks with pp_lock_destroy()
+ * (calls through them then fail with #PP_ECONNLOST).
+ *
+ * @return #PP_OK, or #PP_EINVAL if mgr is NULL.
+ */
+PP_API pp_status pp_manager_shutdown(pp_manager *mgr);
+
+/**
+ * @brief Disconnect, stop a started manager (pp_manager_shutdown()) and
+ *        free the handle. NULL ok. Destroy the locks of this handle
+ *        (pp_manager_lock(), pp_manager_lock_open()) first: they point to
+ *        it.
+ */
+PP_API void pp_manager_destroy(pp_manager *mgr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCPOOL_MANAGER_H */
