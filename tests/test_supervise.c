@@ -46,6 +46,7 @@ typedef struct ctl {
     volatile int64_t init_pid;       /* INIT_HOLD: the worker waiting in it */
     volatile int64_t hang_at;        /* sv_hang_at: the item that never ends */
     volatile int64_t slow_us;        /* sv_storm: how long each item takes */
+    volatile int64_t moved_on;       /* sv_long: the worker has started it */
 } ctl;
 
 /* In a worker: the block named in the initializer's arguments. */
@@ -260,6 +261,25 @@ static int sv_first_rand(pp_task *t)
     return pp_values_add_int(pp_task_result(t), self_pid());
 }
 PP_TASK_REGISTER(sv_first_rand)
+
+/* 8 MiB of result after 50 ms: its RESULT takes the reader a while. */
+static int sv_short_big(pp_task *t)
+{
+    static const char big[(size_t)8 << 20];
+
+    pp_test_sleep_ms(50);
+    return pp_values_add_bytes(pp_task_result(t), big, sizeof big);
+}
+PP_TASK_REGISTER(sv_short_big)
+
+/* Says it has started (moved_on), then runs 200 ms. */
+static int sv_long(pp_task *t)
+{
+    g_ctl->moved_on = 1;
+    pp_test_sleep_ms(200);
+    return pp_values_add_int(pp_task_result(t), 2);
+}
+PP_TASK_REGISTER(sv_long)
 
 /* ------------------------------------------------------------- helpers */
 
@@ -1448,6 +1468,48 @@ static void do_workers_seeded(int m)
     fixture_close(&f);
 }
 
+/*
+ * Cancelling job j must not kill a worker that has finished j's chunk and
+ * runs another job's (j's result still on its way to the parent): the
+ * other job's item succeeds. (It failed with PP_EWORKERDIED in most of 30
+ * rounds when cancel judged "running" by the oldest chunk in flight.)
+ */
+static void do_cancel_spares_other_jobs(int m)
+{
+    pp_values *one = indices(1), *none = NULL;
+    pp_result *j = NULL, *k = NULL;
+    const pp_error *e;
+    int64_t deadline;
+    fixture f;
+    int round, bad = 0;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&none), PP_OK);
+    fixture_open(&f, m, 1);
+    for (round = 0; round < 30; round++) {
+        f.c->moved_on = 0;
+        PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, sv_short_big, none, NULL, &j), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, sv_long, one, NULL, &k), PP_OK);
+        deadline = pp_test_now_ms() + WAIT_MS;
+        while (!f.c->moved_on && pp_test_now_ms() < deadline)
+            ; /* spin: the window is the reader's time on j's 8 MiB result */
+        PP_ASSERT_STATUS(pp_result_cancel(j), PP_OK);
+        PP_ASSERT_STATUS(pp_result_wait(k, WAIT_MS), PP_OK);
+        if (pp_result_item(k, 0, NULL, &e) != PP_OK) {
+            bad++;
+            PP_ASSERT_MSG(0, "round %d: the other job's item failed: %s", round,
+                          e != NULL ? e->message : "?");
+        }
+        (void)pp_result_successful(j); /* observed: canceled or done */
+        pp_result_release(j);
+        pp_result_release(k);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(none);
+    pp_values_destroy(one);
+    fixture_close(&f);
+}
+
+PP_TEST_PER_METHOD(cancel_spares_other_jobs)
 PP_TEST_PER_METHOD(workers_seeded)
 PP_TEST_PER_METHOD(kill_storm)
 PP_TEST_PER_METHOD(task_timeout)
@@ -1475,6 +1537,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(task_timeout, 120),
     PP_TEST_METHODS(kill_storm, 300),
     PP_TEST_METHODS(workers_seeded, 120),
+    PP_TEST_METHODS(cancel_spares_other_jobs, 180),
     PP_TEST_METHODS(cancel, 120),
     PP_TEST(t_returned_status_named),
     PP_TEST(t_unobserved_report),

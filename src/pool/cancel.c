@@ -5,21 +5,33 @@
  */
 #include "pool/pool_internal.h"
 
-/* Does w have a chunk of j in flight? Is the first one started? */
-static int holds_job_locked(const pp__wslot *w, const struct pp_result *j, int *running)
+/* Does w have a chunk of j in flight? */
+static int holds_job_locked(const pp__wslot *w, const struct pp_result *j)
+{
+    const pp__chunk *c;
+
+    for (c = w->inflight; c != NULL; c = c->next) {
+        if (c->job == j)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is w running a chunk of j? Called after everything w had not started
+ * was taken back: the chunk it claimed last is the only one it can still
+ * run (earlier ones have finished; their results are on the way and are
+ * read before its death is), and it can claim nothing else now. */
+static int runs_job_locked(const pp__wslot *w, const struct pp_result *j)
 {
     const pp__chunk *c;
     pp__wctl_progress pr;
 
-    *running = 0;
+    if (w->ctl == NULL)
+        return 0;
+    pp__wctl_read(w->ctl, &pr);
     for (c = w->inflight; c != NULL; c = c->next) {
-        if (c->job != j)
-            continue;
-        if (c == w->inflight && w->ctl != NULL) {
-            pp__wctl_read(w->ctl, &pr); /* only the gate is read while it runs */
-            *running = c->id <= pr.bound;
-        }
-        return 1;
+        if (c->id == pr.started)
+            return c->job == j;
     }
     return 0;
 }
@@ -27,7 +39,7 @@ static int holds_job_locked(const pp__wslot *w, const struct pp_result *j, int *
 pp_status pp_result_cancel(pp_result *r)
 {
     pp_pool *p;
-    int i, running;
+    int i;
 
     if (r == NULL)
         return PP_EINVAL;
@@ -42,14 +54,16 @@ pp_status pp_result_cancel(pp_result *r)
         pp__remove_job_from_queue_locked(p, r);
         for (i = 0; i < p->n; i++) {
             pp__wslot *w = &p->w[i];
-            if (w->state != W_READY || !holds_job_locked(w, r, &running))
+            if (w->state != W_READY || !holds_job_locked(w, r))
                 continue;
-            if (running) {
-                /* what else it was sent goes back to the queue when it dies */
+            /* First take back all it has not started (j's chunks and
+             * others'): then the one chunk left is the one it runs, and it
+             * cannot start another before the kill lands. */
+            if (pp__take_back_locked(p, w) > 0)
+                pp__remove_job_from_queue_locked(p, r);
+            if (runs_job_locked(w, r)) {
                 w->cancel_kill = 1;
                 pp__plat_proc_kill(w->proc);
-            } else if (pp__take_back_locked(p, w) > 0) {
-                pp__remove_job_from_queue_locked(p, r);
             }
         }
     }

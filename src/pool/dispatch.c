@@ -304,6 +304,8 @@ unsigned pp__take_back_locked(pp_pool *p, pp__wslot *v)
             link = &c->next;
         }
     }
+    if (v->ninflight == 0)
+        v->idle_since_ms = pp__plat_now_ms(); /* idle from now, not from its last result */
     pp__queue_push_front_locked(p, taken);
     return n;
 }

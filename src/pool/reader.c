@@ -364,14 +364,26 @@ static void handle_death(pp_pool *p, pp__wslot *w)
     w->ninflight = 0;
     w->inflight_bytes = 0;
     describe_exit(&info, w->pid, msg, sizeof msg, &code);
-    /* The worker runs its chunks in order: only the first can have been
-     * started (ids up to the gate's bound), and every earlier one has
-     * been answered. */
+    /* Chunks before the one it claimed last had finished, but their
+     * results were not read (the reader stopped on a protocol or memory
+     * error and killed it): what they had not answered is lost. */
+    while (running != NULL && running->id < pr.started) {
+        pp__chunk *next = running->next;
+        char lost[PP__ERRMSG_MAX + 1];
+        snprintf(lost, sizeof lost, "the task finished, but its result was lost: %s", msg);
+        running->next = NULL;
+        pp__chunk_fail_locked(running, PP_EWORKERDIED, code, lost);
+        pp__chunk_free(running);
+        running = next;
+    }
+    /* The worker runs its chunks in order: only the first left can have
+     * been started (the one it claimed last), every earlier one has been
+     * answered. */
     /* a worker that exits 0 by itself was recycled (maxtasksperchild,
      * max_worker_memory, idle timeout): not a death */
     if (w->state == W_READY && p->state != P_TERMINATING && !(info.exited && info.code == 0))
         p->n_deaths++;
-    if (running != NULL && running->id <= pr.bound) {
+    if (running != NULL && running->id == pr.started && running->id <= pr.bound) {
         rest = running->next;
         running->next = NULL;
         settle_started_locked(p, w, running, &pr, msg, code, &tail);

@@ -61,7 +61,9 @@ void pp__wctl_item_done(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8
         k->kept++;
         k->bytes += n;
     }
-    c->done = PP__WCTL_DONE(i + 1, k->kept, k->bytes);
+    /* Through the platform (an opaque call): the copy above is complete
+     * before the word that says it is there, whatever the compiler does. */
+    pp__plat_atomic_store64(&c->done, PP__WCTL_DONE(i + 1, k->kept, k->bytes));
 }
 
 void pp__wctl_item_start_timed(pp__wctl *c, const pp__wctl_cursor *k, unsigned i, int64_t now_ms)
@@ -109,6 +111,7 @@ void pp__wctl_read(pp__wctl *c, pp__wctl_progress *out)
     uint64_t d = c->done; /* the worker is dead: nothing writes it now */
 
     out->bound = g >> 1;
+    out->started = pp__plat_atomic_load64(&c->started);
     out->done = DONE_ITEMS(d);
     out->kept = DONE_KEPT(d);
     out->bytes = DONE_BYTES(d);

@@ -75,6 +75,7 @@ typedef struct pp__wctl_cursor {
 /* What the parent reads of a dead worker's last chunk. */
 typedef struct pp__wctl_progress {
     uint64_t bound;     /* chunks with a larger id were never started */
+    uint64_t started;   /* the chunk the worker claimed last (0: none) */
     unsigned done;      /* items of the last started chunk that finished */
     unsigned kept;      /* ... of which the first kept have outcomes in area */
     unsigned col_items; /* ... the first col_items as column values */

@@ -31,7 +31,9 @@ typedef struct worker {
     pp__plat_chan *chan;
     pp_values *args;   /* reused for every task */
     pp_values *result; /* reused for every task */
-    uint64_t *rcol;    /* a chunk's scalar results: the control block's column */
+    /* a chunk's scalar results: the control block's column; volatile, so the
+     * compiler keeps each value's store before the progress word's (wctl.h) */
+    volatile uint64_t *rcol;
     pp__reader rd;
     pp__buf out;
     uint32_t maxtasks;
