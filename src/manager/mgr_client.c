@@ -322,19 +322,6 @@ pp_status pp_manager_connect(const char *address, const void *key, size_t keylen
 
 /* -------------------------------------------------------------- start */
 
-static pp_status chan_read_exact(pp__plat_chan *chan, uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        size_t got = 0;
-        pp_status st = pp__plat_chan_read(chan, p, n, &got);
-        if (st != PP_OK)
-            return st;
-        p += got;
-        n -= got;
-    }
-    return PP_OK;
-}
-
 /* The server process, given its key and port over its private channel;
  * *port: where it listens. */
 static pp_status spawn_server(pp_manager *m, uint16_t want, const uint8_t *key, size_t keylen,
@@ -357,7 +344,7 @@ static pp_status spawn_server(pp_manager *m, uint16_t want, const uint8_t *key, 
     st = pp__plat_chan_write(m->chan, start, PP__MGR_START_HDR + keylen);
     sodium_memzero(start, sizeof start);
     if (st == PP_OK)
-        st = chan_read_exact(m->chan, ready, sizeof ready);
+        st = pp__mgr_chan_read_exact(m->chan, ready, sizeof ready);
     if (st != PP_OK)
         return PP_ESPAWN; /* it died before it was listening */
     answer = (int32_t)pp__ld_le32(ready);

@@ -255,3 +255,16 @@ static int status_valid(int32_t st)
         return 0;
     }
 }
+
+pp_status pp__mgr_chan_read_exact(pp__plat_chan *chan, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        size_t got = 0;
+        pp_status st = pp__plat_chan_read(chan, p, n, &got);
+        if (st != PP_OK)
+            return st;
+        p += got;
+        n -= got;
+    }
+    return PP_OK;
+}

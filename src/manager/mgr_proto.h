@@ -44,6 +44,7 @@
 #include <apr_network_io.h>
 
 #include "procpool/error.h"
+#include "platform.h"
 
 #define PP__MGR_VERSION     1u
 #define PP__MGR_HDR         8u
@@ -100,5 +101,9 @@ pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t k
 pp_status pp__mgr_parse_hdr(const uint8_t *p, uint8_t *type, size_t *len);
 pp_status pp__mgr_parse_request(const pp__mgr_frame *f, uint64_t *id, int64_t *timeout_ms);
 pp_status pp__mgr_parse_reply(const pp__mgr_frame *f, pp_status *status, uint64_t *value);
+
+/* Read exactly n bytes from a channel (the start-up exchange between a
+ * program and the manager it started): PP_OK, or the channel's error. */
+pp_status pp__mgr_chan_read_exact(pp__plat_chan *chan, uint8_t *p, size_t n);
 
 #endif /* PROCPOOL_MANAGER_MGR_PROTO_H */

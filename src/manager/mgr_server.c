@@ -356,19 +356,6 @@ static void accept_thread(void *arg)
 
 /* ------------------------------------------------------------- startup */
 
-static pp_status chan_read_exact(pp__plat_chan *chan, uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        size_t got = 0;
-        pp_status st = pp__plat_chan_read(chan, p, n, &got);
-        if (st != PP_OK)
-            return st;
-        p += got;
-        n -= got;
-    }
-    return PP_OK;
-}
-
 /* No SO_REUSEADDR: on Windows it would let another process bind the same
  * port and steal connections. (A fixed port may then be refused for a
  * while after a restart on POSIX: TIME_WAIT of closed connections.) */
@@ -400,13 +387,13 @@ static pp_status setup(pp__plat_chan *chan, apr_pool_t *pool, uint16_t *bound)
     uint8_t hdr[PP__MGR_START_HDR];
     pp_status st;
 
-    st = chan_read_exact(chan, hdr, sizeof hdr);
+    st = pp__mgr_chan_read_exact(chan, hdr, sizeof hdr);
     if (st != PP_OK)
         return st;
     g.keylen = pp__ld_le16(hdr + 2);
     if (g.keylen == 0 || g.keylen > sizeof g.key)
         return PP_EPROTO;
-    st = chan_read_exact(chan, g.key, g.keylen);
+    st = pp__mgr_chan_read_exact(chan, g.key, g.keylen);
     if (st == PP_OK)
         st = pp__mgr_crypto_init();
     if (st == PP_OK)
