@@ -159,7 +159,6 @@ typedef struct pp__wslot {
                                timeout_chunk ran past its job's timeout */
     uint64_t timeout_chunk;
     unsigned timeout_item;
-    int cancel_kill; /* killed because its running chunk's job was canceled */
     pp__exit_info exit;
 } pp__wslot;
 

@@ -239,7 +239,6 @@ static void reap_worker(pp__wslot *w)
     w->quit_wanted = w->quit_sent = 0;
     w->killed = 0;
     w->task_timed_out = 0;
-    w->cancel_kill = 0;
     w->init_reported = 0;
     w->state = W_EMPTY;
 }
