@@ -13,9 +13,11 @@
 #include <stddef.h>
 
 #include "procpool/init.h"
+#include "procpool/log.h"
 #include "platform.h"
 #include "core/core.h"
 #include "core/mem.h"
+#include "core/registry.h"
 #include "sync/sync.h"
 #include "pool/worker.h"
 #include "manager/manager.h"
@@ -55,6 +57,21 @@ static pp_status init_layers(void)
     return st;
 }
 
+/* A PP_TASK_REGISTER() that failed before main() (a name registered to
+ * two functions, say) is reported here: a program must not start pools
+ * whose registry is not what its author wrote. */
+static pp_status check_load_registrations(void)
+{
+    const char *name = NULL;
+    pp_status st = pp__registry_load_status(&name);
+
+    if (st != PP_OK)
+        pp__log(PP_LOG_ERROR, "PP_TASK_REGISTER(%s) failed: %s (%s)", name, pp_err_name(st),
+                st == PP_EEXIST ? "the name or the function is registered already"
+                                : pp_strerror(st));
+    return st;
+}
+
 pp_status pp_init(int *argc, char ***argv)
 {
     pp__plat_chan *chan = NULL;
@@ -66,6 +83,9 @@ pp_status pp_init(int *argc, char ***argv)
         return PP_EINVAL;
     if (pp__check_init() == PP_OK)
         return PP_OK;
+    st = check_load_registrations();
+    if (st != PP_OK)
+        return st;
     st = init_layers();
     if (st != PP_OK)
         return st;

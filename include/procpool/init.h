@@ -35,6 +35,9 @@ extern "C" {
  * Errors the caller must handle:
  *  - #PP_EINVAL: exactly one of argc/argv is NULL, or a malformed
  *    procpool marker on the command line.
+ *  - #PP_EEXIST, #PP_EINVAL, #PP_ENOMEM: a PP_TASK_REGISTER() failed
+ *    before main() (see pp_task_register_at_load(); the failure is also
+ *    logged with the function's name). Fix the registrations.
  *  - #PP_ENOMEM, #PP_ESYS: initialisation failed (APR or OS).
  */
 PP_API pp_status pp_init(int *argc, char ***argv);

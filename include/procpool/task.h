@@ -91,17 +91,44 @@ PP_API uint64_t pp_task_index(const pp_task *task);
  */
 PP_API int pp_task_fail(pp_task *task, int code, const char *fmt, ...) PP_PRINTF(3, 4);
 
+/**
+ * @brief Register fn under name at load time (what PP_TASK_REGISTER()
+ *        expands to); use pp_task_register() in your own code.
+ *
+ * Like pp_task_register(), but a failure cannot be returned to anybody
+ * before main() runs: the first one is kept, and pp_init() logs it
+ * (PP_LOG_ERROR, naming the function) and returns its status, so a
+ * program whose load-time registration failed never starts a pool with a
+ * registry its workers do not share.
+ *
+ * @return the status of pp_task_register().
+ */
+PP_API pp_status pp_task_register_at_load(const char *name, pp_task_fn fn);
+
 /*
  * PP_TASK_REGISTER(fn): register fn under its own name before main() runs,
- * using a constructor (GCC/Clang) or a .CRT$XCU initializer (MSVC).
- * Use at file scope after the function's definition.
+ * using a constructor (GCC/Clang) or a .CRT$XCU initializer (MSVC). Use at
+ * file scope after the function's definition, once per function.
+ *
+ * MSVC keeps an initializer only if something refers to it: the pointer
+ * in .CRT$XCU is an external symbol that the linker is told to keep
+ * (/include; C symbols carry a leading underscore on 32-bit x86 only).
+ * It is __declspec(selectany), so registering one function from two
+ * translation units links (one registration runs; registering the same
+ * pair twice is a no-op anyway) instead of failing with a duplicate
+ * symbol. Failures are reported by pp_init() (pp_task_register_at_load()).
  */
 #if defined(_MSC_VER)
+#if defined(_M_IX86)
+#define PP__SYM_PREFIX "_"
+#else
+#define PP__SYM_PREFIX ""
+#endif
 #pragma section(".CRT$XCU", read)
 #define PP__CTOR(f)                                                                                \
     static void f(void);                                                                           \
-    __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;                                    \
-    __pragma(comment(linker, "/include:" #f "_ptr")) static void f(void)
+    __declspec(allocate(".CRT$XCU")) __declspec(selectany) void (*f##_ptr)(void) = f;              \
+    __pragma(comment(linker, "/include:" PP__SYM_PREFIX #f "_ptr")) static void f(void)
 #else
 #define PP__CTOR(f)                                                                                \
     static void f(void) __attribute__((constructor));                                              \
@@ -110,7 +137,7 @@ PP_API int pp_task_fail(pp_task *task, int code, const char *fmt, ...) PP_PRINTF
 #define PP_TASK_REGISTER(fn)                                                                       \
     PP__CTOR(pp__register_##fn)                                                                    \
     {                                                                                              \
-        (void)pp_task_register(#fn, fn);                                                           \
+        (void)pp_task_register_at_load(#fn, fn);                                                   \
     }
 
 #ifdef __cplusplus

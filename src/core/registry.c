@@ -59,6 +59,33 @@ pp_status pp_task_register(const char *name, pp_task_fn fn)
     return PP_OK;
 }
 
+/* The first failure of a load-time registration (PP_TASK_REGISTER): kept
+ * for pp_init() to report, since nobody can be told before main(). */
+static pp_status g_load_status = PP_OK;
+static char g_load_name[PP_TASK_NAME_MAX + 1];
+
+pp_status pp_task_register_at_load(const char *name, pp_task_fn fn)
+{
+    pp_status st = pp_task_register(name, fn);
+
+    if (st != PP_OK && g_load_status == PP_OK) {
+        size_t n = name != NULL ? strlen(name) : 0;
+        if (n > PP_TASK_NAME_MAX)
+            n = PP_TASK_NAME_MAX;
+        if (n > 0)
+            memcpy(g_load_name, name, n);
+        g_load_name[n] = '\0';
+        g_load_status = st;
+    }
+    return st;
+}
+
+pp_status pp__registry_load_status(const char **name)
+{
+    *name = g_load_name;
+    return g_load_status;
+}
+
 const char *pp_task_name(pp_task_fn fn)
 {
     size_t n = g_reg_count;
