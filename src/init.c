@@ -19,6 +19,7 @@
 #include "core/mem.h"
 #include "core/registry.h"
 #include "sync/sync.h"
+#include "pool/waitany.h"
 #include "pool/worker.h"
 #include "manager/manager.h"
 
@@ -52,8 +53,15 @@ static pp_status init_layers(void)
         return st;
     pp__mem_init();
     st = pp__sync_init();
-    if (st != PP_OK)
+    if (st != PP_OK) {
         pp__core_shutdown();
+        return st;
+    }
+    st = pp__waitany_init();
+    if (st != PP_OK) {
+        pp__sync_shutdown();
+        pp__core_shutdown();
+    }
     return st;
 }
 
@@ -111,6 +119,7 @@ void pp_shutdown(void)
 {
     if (pp__check_init() != PP_OK)
         return;
+    pp__waitany_shutdown();
     pp__sync_shutdown();
     pp__mem_trim();
     pp__core_shutdown();

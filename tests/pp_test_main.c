@@ -32,7 +32,8 @@
     X(share)                                                                                       \
     X(supervise)                                                                                   \
     X(tracker)                                                                                     \
-    X(values)
+    X(values)                                                                                      \
+    X(waitany)
 
 #define PP_TEST_DECLARE(name) void pp_test_suite_##name(void);
 PP_TEST_SUITES(PP_TEST_DECLARE)

@@ -142,6 +142,90 @@ PP_API pp_status pp_result_item(pp_result *result, size_t i, const pp_values **v
 /** @brief Drop the caller's reference. Accepts NULL. See file comment. */
 PP_API void pp_result_release(pp_result *result);
 
+/* ------------------------------------------------ waiting on many results */
+
+/**
+ * @brief Wait until at least one of several results is ready
+ *        (concurrent.futures.wait(..., FIRST_COMPLETED)).
+ *
+ * The results may come from different pools and submission forms. Ready
+ * means what pp_result_ready() says (complete and callbacks run); read
+ * each one's outcome with pp_result_get() & co. as usual (waiting does not
+ * count as observing a failure). Thread-safe; the handles stay the
+ * caller's.
+ *
+ * @param results n result handles (duplicates allowed).
+ * @param timeout_ms #PP_INFINITE or >= 0 (0: just look).
+ * @param[out] index optional: the lowest index of a ready result.
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_ETIMEDOUT: none became ready within timeout_ms;
+ *  - #PP_EDEADLK: called on the result thread (from a callback) while one
+ *    of the results still has callbacks to run there: it could never
+ *    become ready;
+ *  - #PP_EINVAL: results NULL, n 0, a NULL handle, bad timeout;
+ *  - #PP_ENOTINIT: pp_init() has not been called.
+ */
+PP_API pp_status pp_result_wait_any(pp_result *const *results, size_t n, int64_t timeout_ms,
+                                    size_t *index);
+
+/**
+ * @brief Wait until every one of several results is ready
+ *        (concurrent.futures.wait(..., ALL_COMPLETED)).
+ *
+ * As pp_result_wait_any(); one deadline for the whole set.
+ *
+ * Errors the caller must handle: #PP_ETIMEDOUT (not all ready within
+ * timeout_ms), #PP_EDEADLK, #PP_EINVAL, #PP_ENOTINIT (as
+ * pp_result_wait_any()).
+ */
+PP_API pp_status pp_result_wait_all(pp_result *const *results, size_t n, int64_t timeout_ms);
+
+/**
+ * Results in the order they complete (concurrent.futures.as_completed),
+ * across submissions and pools. One thread at a time per iterator.
+ */
+typedef struct pp_completion pp_completion;
+
+/**
+ * @brief Start iterating over results in completion order.
+ *
+ * @param results n handles, borrowed: they must stay alive (not
+ *        released) until pp_completion_release(). The array itself is
+ *        copied.
+ * @param[out] out the iterator, owned by the caller
+ *        (pp_completion_release()).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle: #PP_EINVAL (NULL array, n 0, a NULL
+ * handle, NULL out), #PP_ENOMEM.
+ */
+PP_API pp_status pp_completion_create(pp_result *const *results, size_t n, pp_completion **out);
+
+/**
+ * @brief The next result to be ready, each result exactly once.
+ *
+ * Results that became ready between two calls come out in index order.
+ * Costs O(number not returned yet) per call.
+ *
+ * @param[out] index optional: its index in the array given to
+ *        pp_completion_create(); read it through your handle.
+ * @return #PP_OK, or:
+ *  - #PP_EOF: every result has been returned;
+ *  - #PP_ETIMEDOUT: none of the rest became ready within timeout_ms (call
+ *    again to keep waiting);
+ *  - #PP_EDEADLK, #PP_ENOTINIT: as pp_result_wait_any();
+ *  - #PP_EINVAL: NULL iterator or bad timeout.
+ */
+PP_API pp_status pp_completion_next(pp_completion *c, int64_t timeout_ms, size_t *index);
+
+/** @brief How many results have not been returned yet (0 for NULL). */
+PP_API size_t pp_completion_left(const pp_completion *c);
+
+/** @brief Free the iterator (not the results). Accepts NULL. */
+PP_API void pp_completion_release(pp_completion *c);
+
 /* ------------------------------------------------------------- iterators */
 
 /** Incremental results of pp_imap() / pp_imap_unordered(). Thread-safe. */

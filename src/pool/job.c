@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "pool/waitany.h"
 #include "values/value_internal.h"
 
 /* ------------------------------------------------------------------ core */
@@ -272,6 +273,7 @@ void pp__job_complete_locked(struct pp_result *j)
         pp__cb_enqueue_locked(p, j); /* ready once the callbacks have run (as Python) */
     } else {
         j->ready = 1;
+        pp__waitany_notify();
     }
     pp__plat_cond_broadcast(j->core->cond);
     pp__job_unref_locked(j); /* the pool's "running" reference */

@@ -253,7 +253,7 @@ static int all_done_locked(const pp_pool *p)
     int i;
 
     for (i = 0; i < p->n; i++) {
-        if (p->w[i].state != W_EMPTY)
+        if (p->w[i].state != W_EMPTY || p->w[i].launching)
             return 0;
     }
     /* A submission still feeding touches the pool on its next batch (which

@@ -145,6 +145,8 @@ typedef struct pp__wslot {
     uint32_t sent;        /* chunks sent (maxtasksperchild) */
     uint64_t chunks_done; /* results received (statistics) */
     int pumping;          /* one thread writes to this worker at a time */
+    int launching;        /* the supervisor is starting it (mutex released):
+                             W_EMPTY still, but join must wait for it */
     int repump;
     int quit_wanted; /* send QUIT when idle */
     int quit_sent;
@@ -303,5 +305,11 @@ int pp__work_left_locked(const pp_pool *p);
 /* Queue work for the result thread (callbacks, async progress). */
 void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j);
 int pp__on_result_thread(const pp_pool *p);
+
+/* ------------------------------------------------------------- result.c */
+/* On the result thread, a result whose callbacks are still to run there
+ * can never become ready while that thread waits (caller holds the
+ * mutex): waiting must be refused (PP_EDEADLK). */
+int pp__result_would_deadlock(const struct pp_result *r);
 
 #endif /* PROCPOOL_POOL_POOL_INTERNAL_H */

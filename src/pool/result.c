@@ -12,7 +12,7 @@ static pp_status first_status(const struct pp_result *r)
 
 /* On the result thread a result whose callbacks are still to run there can
  * never become ready while we wait: refuse instead of deadlocking. */
-static int would_deadlock(const struct pp_result *r)
+int pp__result_would_deadlock(const struct pp_result *r)
 {
     int needs_thread =
         r->callback != NULL || r->error_callback != NULL || (r->progress != NULL && !r->sync);
@@ -26,7 +26,7 @@ static pp_status wait_ready_locked(struct pp_result *r, int64_t timeout_ms)
     int64_t deadline = pp__plat_now_ms() + timeout_ms;
     int64_t left;
 
-    if (would_deadlock(r))
+    if (pp__result_would_deadlock(r))
         return PP_EDEADLK;
     while (!r->ready) {
         if (timeout_ms == PP_INFINITE) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "pool/waitany.h"
 
 /* Restart policy: a worker start that fails on its own (crash, exit,
  * launch error, timeout) counts; CRASH_LOOP_MAX of them within
@@ -314,9 +315,11 @@ static int supervise_once(pp_pool *p)
             continue;
         if (pp__plat_now_ms() < p->next_start_ms)
             continue; /* backing off after a failed start */
+        w->launching = 1;
         pp__plat_mtx_unlock(p->core->mu);
         st = launch_worker(p, w, &why);
         pp__plat_mtx_lock(p->core->mu);
+        w->launching = 0;
         if (st == PP_OK)
             st = attach_reader_locked(p, w);
         changed = 1;
@@ -443,8 +446,10 @@ static void resthread_loop(void *arg)
         p->resthread_busy = 1;
         run_callbacks(p, j);
         p->resthread_busy = 0;
-        if (j->complete && !j->cb_queued)
+        if (j->complete && !j->cb_queued) {
             j->ready = 1;
+            pp__waitany_notify();
+        }
         /* result waiters, and join (which waits for this thread to idle) */
         pp__plat_cond_broadcast(p->core->cond);
         pp__job_unref_locked(j);
