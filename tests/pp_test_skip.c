@@ -19,6 +19,9 @@ typedef struct skip_entry {
 
 static const skip_entry g_skips[] = {
     {"lock", "t_exclusion_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"redis", "t_server_killed_while_waiting", PP_TEST_ON_WINDOWS,
+     "the wine test binary uses the Linux redis-server .ci/run started and cannot kill it "
+     "(t_silent_server covers a server that does not answer)"},
     {"platform", "t_mtx_reset_after_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_mtx_reset_after_fork_own", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"share", "t_named_cache_fork_while_held", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
@@ -78,6 +81,7 @@ static const skip_entry g_skips[] = {
     }
     PP_SKIP_WIN_SUPERVISE(t_broken_pool_fails_everything),
     PP_SKIP_WIN_SUPERVISE(t_partial_chunk_keeps_results),
+    PP_SKIP_WIN_SUPERVISE(t_close_while_replacing),
     PP_SKIP_WIN_SUPERVISE(t_killed_starts_are_retried),
     {"supervise", "t_killed_starts_are_retried_spawn", PP_TEST_ON_WINDOWS,
      "Windows does not say who ended a process: a start killed from outside counts as a "
