@@ -32,6 +32,7 @@
     X(share)                                                                                       \
     X(supervise)                                                                                   \
     X(tracker)                                                                                     \
+    X(redis)                                                                                       \
     X(values)                                                                                      \
     X(waitany)
 

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "pool.h"
+#include "redis.h"
 #include "result.h"
 #include "shm.h"
 #include "task.h"

@@ -1,0 +1,147 @@
+/**
+ * @file redis.h
+ * @brief Redis as a backend: locks whose exclusion lives in a Redis server
+ *        (a lease), reachable from any machine that reaches the server.
+ *
+ * A pp_redis handle is one connection to a Redis server (plus one that
+ * renews leases); its calls are serialized (a thread blocked in an
+ * acquire on one of its locks delays other calls on the same handle for
+ * at most about a second at a time). Use one handle per thread that must
+ * block independently. Built only when hiredis was found (meson option
+ * `redis`); otherwise every call here returns #PP_ENOTSUP.
+ *
+ * **Redis locks** (pp_redis_lock_create(), pp_redis_lock_open()) are
+ * pp_lock handles: pp_lock_acquire(), pp_lock_try_acquire(),
+ * pp_lock_release(), pp_lock_destroy() and pp_lock_fencing_token() work on
+ * them. Semantics:
+ *  - exclusion is a key set with NX and an expiry (the *lease*,
+ *    pp_redis_options.lease_ms), renewed by this process every third of
+ *    the lease while held; release is an atomic compare-and-delete, so a
+ *    holder can only ever release its own hold;
+ *  - a holder that dies (or loses its connection) stops renewing, the
+ *    lease expires, and the next acquirer gets #PP_EOWNERDEAD: a "held"
+ *    marker that only a clean release removes tells it;
+ *  - every acquire gets a fencing token from a counter incremented in the
+ *    same atomic script: strictly increasing across holders;
+ *  - waiting does not poll busily: a release pushes a wake-up that one
+ *    waiter receives (BLPOP); a lease that expires is noticed by a wait
+ *    bounded by its remaining time;
+ *  - if Redis is unreachable every call fails with #PP_ECONNLOST within
+ *    about pp_redis_options.timeout_ms, never hangs.
+ * **What this does not protect against** (the known critique of Redis
+ * locks): a holder that is paused (GC, swap, a stopped VM) longer than its
+ * lease loses the lock without noticing, and another process may then
+ * hold it at the same time until the paused one resumes; it learns it at
+ * release (#PP_EPERM). Redis replication is asynchronous: a failover can
+ * lose a hold. Pass the fencing token to the resource you protect and have
+ * it refuse tokens older than the newest it has seen: that is the
+ * protection, not the lease.
+ *
+ * Security: anybody who can reach the server with its credentials can
+ * take, release (by deleting keys) or break any lock. Use a password or an
+ * ACL user (options, or the environment: PROCPOOL_REDIS_USERNAME,
+ * PROCPOOL_REDIS_PASSWORD — never argv), and a private network; TLS is the
+ * operator's (a TLS-terminating proxy), hiredis here speaks plain TCP.
+ *
+ * Keys used, for a lock named N: "pp:lock:N:exists" (created by
+ * pp_redis_lock_create(), removed by the creator's pp_lock_destroy()),
+ * ":owner" (the lease), ":held", ":fence", ":wake". A creator that dies
+ * leaves them behind (the lock stays usable by openers; creating the
+ * same name again is #PP_EEXIST).
+ */
+#ifndef PROCPOOL_REDIS_H
+#define PROCPOOL_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+#include "export.h"
+#include "lock.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque handle: a connection to a Redis server. */
+typedef struct pp_redis pp_redis;
+
+/** Shortest lease accepted, ms. */
+#define PP_REDIS_LEASE_MIN 100
+
+/**
+ * @brief Options of pp_redis_connect(). Zero-initialize for the defaults;
+ *        NULL options are the defaults too.
+ */
+typedef struct pp_redis_options {
+    /** ACL user name; NULL: the environment's PROCPOOL_REDIS_USERNAME, or
+     *  the default user. */
+    const char *username;
+    /** Password; NULL: the environment's PROCPOOL_REDIS_PASSWORD, or none. */
+    const char *password;
+    /** Connect and reply deadline, ms; 0: 5000. A server that does not
+     *  answer within it makes calls fail with #PP_ECONNLOST. */
+    int64_t timeout_ms;
+    /** Lease of this handle's locks, ms; 0: 10000; at least
+     *  #PP_REDIS_LEASE_MIN. A dead holder is noticed after at most this. */
+    int64_t lease_ms;
+} pp_redis_options;
+
+/**
+ * @brief Connect to a Redis server and authenticate.
+ *
+ * @param address "redis://host:port" or "tcp://host:port" (a path after
+ *        the port is ignored here).
+ * @param opts NULL or options.
+ * @param[out] out the handle, owned by the caller (pp_redis_destroy()).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: NULL argument, malformed address, timeout_ms < 0, a
+ *    lease below #PP_REDIS_LEASE_MIN;
+ *  - #PP_ECONNLOST: nobody answers there within the timeout;
+ *  - #PP_EAUTH: the server refused the credentials, or wants some;
+ *  - #PP_ENOTSUP: built without hiredis;
+ *  - #PP_ENOTINIT, #PP_ENOMEM, #PP_ESYS.
+ */
+PP_API pp_status pp_redis_connect(const char *address, const pp_redis_options *opts,
+                                  pp_redis **out);
+
+/**
+ * @brief Create the Redis lock named name (the caller owns the name:
+ *        its pp_lock_destroy() removes the lock's keys).
+ *
+ * @param name as for pp_lock_create() (1..#PP_NAME_MAX characters of
+ *        [A-Za-z0-9._-]).
+ * @param[out] out a pp_lock owned by the caller (lock.h); destroy it before
+ *        pp_redis_destroy() of r.
+ *
+ * Errors the caller must handle: #PP_EEXIST (a lock of that name exists),
+ * #PP_EINVAL (NULL argument, bad name), #PP_ECONNLOST, #PP_ENOTSUP,
+ * #PP_ENOMEM.
+ */
+PP_API pp_status pp_redis_lock_create(pp_redis *r, const char *name, pp_lock **out);
+
+/**
+ * @brief Open the existing Redis lock named name (its pp_lock_destroy()
+ *        only frees this handle).
+ *
+ * Errors the caller must handle: #PP_ENOENT (no lock of that name),
+ * #PP_EINVAL, #PP_ECONNLOST, #PP_ENOTSUP, #PP_ENOMEM. Later calls on a lock
+ * whose creator destroyed it fail with #PP_ENOENT.
+ */
+PP_API pp_status pp_redis_lock_open(pp_redis *r, const char *name, pp_lock **out);
+
+/**
+ * @brief Disconnect and free the handle. NULL ok. Destroy its locks first
+ *        (a lock still held then is not released: its lease expires and
+ *        the next acquirer gets #PP_EOWNERDEAD).
+ */
+PP_API void pp_redis_destroy(pp_redis *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCPOOL_REDIS_H */

@@ -1,0 +1,39 @@
+/*
+ * redis_none.c — redis.h when the library is built without hiredis
+ * (meson option redis disabled or hiredis not found): every call says so.
+ */
+#include <stddef.h>
+
+#include "procpool/redis.h"
+
+pp_status pp_redis_connect(const char *address, const pp_redis_options *opts, pp_redis **out)
+{
+    (void)address;
+    (void)opts;
+    if (out != NULL)
+        *out = NULL;
+    return PP_ENOTSUP;
+}
+
+pp_status pp_redis_lock_create(pp_redis *r, const char *name, pp_lock **out)
+{
+    (void)r;
+    (void)name;
+    if (out != NULL)
+        *out = NULL;
+    return PP_ENOTSUP;
+}
+
+pp_status pp_redis_lock_open(pp_redis *r, const char *name, pp_lock **out)
+{
+    (void)r;
+    (void)name;
+    if (out != NULL)
+        *out = NULL;
+    return PP_ENOTSUP;
+}
+
+void pp_redis_destroy(pp_redis *r)
+{
+    (void)r;
+}
