@@ -349,9 +349,44 @@ PP_TEST_PER_METHOD(holder_killed)
 
 /* ------------------------------------------------------------ keys */
 
+/* The pid of the worker that runs the next task of a pool of one. */
+static int64_t worker_pid(pp_pool *p)
+{
+    pp_values *res = NULL;
+    int64_t pid = 0;
+
+    if (pp_apply(p, mp_noop, NULL, &res, NULL) == PP_OK)
+        pp_values_get_int(res, 0, &pid);
+    pp_values_destroy(res);
+    return pid;
+}
+
+/* A manager started without a key after the pool: its lock works in the
+ * pool's workers, which inherited the program key when they started. */
+static void t_program_key_pool_first(void)
+{
+    pp_values *a = NULL, *res = NULL;
+    int64_t st = -1;
+    pp_pool *p;
+    fixture f;
+
+    p = make_pool(PP_START_SPAWN, 1, NULL);
+    CU_ASSERT(worker_pid(p) > 0);
+    fixture_make(&f);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "k", f.lock), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, mp_probe, a, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(res, 0, &st), PP_OK);
+    PP_ASSERT_STATUS((pp_status)st, PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(a);
+    finish_pool(p);
+    fixture_free(&f);
+}
+
 /* A manager with its own key, started after the pool's worker: that
  * worker does not know the key; the task fails at once with PP_EAUTH and
- * says why and what to do. A pool created afterwards knows it. */
+ * says why and what to do. A replacement worker started afterwards, and a
+ * pool created afterwards, know it. */
 static void t_custom_key_after_pool(void)
 {
     static const uint8_t key[] = "a key of this test, not the program's";
@@ -360,12 +395,12 @@ static void t_custom_key_after_pool(void)
     pp_manager *m = NULL;
     pp_lock *l = NULL;
     pp_pool *p, *q;
+    int64_t t0, victim, pid;
     pp_error e;
-    int64_t t0;
 
     p = make_pool(PP_START_SPAWN, 1, NULL);
-    PP_ASSERT_STATUS_FATAL(pp_apply(p, mp_noop, NULL, &res, NULL), PP_OK); /* it runs */
-    pp_values_destroy(res);
+    victim = worker_pid(p); /* it runs */
+    CU_ASSERT_FATAL(victim > 0);
     memset(&o, 0, sizeof o);
     o.key = key;
     o.keylen = sizeof key;
@@ -381,6 +416,16 @@ static void t_custom_key_after_pool(void)
                       strstr(e.message, "no key") != NULL &&
                       strstr(e.message, "before the pool") != NULL,
                   "message: %s", e.message);
+    /* Its replacement starts after the manager: it knows the key. */
+    pp_test_kill_pid(victim);
+    t0 = pp_test_now_ms();
+    while ((pid = worker_pid(p)) == victim || pid <= 0) {
+        CU_ASSERT_FATAL(pp_test_now_ms() - t0 < WAIT_MS);
+        pp_test_sleep_ms(10);
+    }
+    res = NULL;
+    PP_ASSERT_STATUS(pp_apply(p, mp_probe, a, &res, &e), PP_OK);
+    pp_values_destroy(res);
     finish_pool(p);
 
     q = make_pool(PP_START_SPAWN, 1, NULL);
@@ -542,6 +587,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_METHODS(starmap, 120),
     PP_TEST_METHODS(initializer, 120),
     PP_TEST_METHODS(holder_killed, 120),
+    PP_TEST_TIMEOUT(t_program_key_pool_first, 120),
     PP_TEST_TIMEOUT(t_custom_key_after_pool, 120),
     PP_TEST_TIMEOUT(t_manager_shut_down, 120),
     PP_TEST_TIMEOUT(t_locator_instance, 60),
