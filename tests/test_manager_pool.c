@@ -30,6 +30,7 @@
 #include "pp_test.h"
 #include "wire/buf.h"
 #include "values/tuple.h"
+#include "sync/keyring.h"
 #include "manager/manager.h"
 #include "procpool/procpool.h"
 
@@ -581,6 +582,57 @@ static void t_locator_malformed(void)
     }
 }
 
+/* The keyring: its own key first, then the program key; what HELLO
+ * carries decodes to the same keys, and any cut or bad count is refused
+ * whole. */
+static void t_keyring(void)
+{
+    static const char addr[] = "tcp://127.0.0.1:7";
+    uint8_t key[PP__KEY_MAX], prog[PP__PROGRAM_KEY_LEN];
+    size_t keylen = 0, i;
+    int is_program = -1;
+    pp__buf b;
+    pp__rd r;
+
+    PP_ASSERT_STATUS_FATAL(pp__keyring_program_key(prog), PP_OK);
+    PP_ASSERT_STATUS(pp__keyring_put(addr, "secret", 6), PP_OK);
+    PP_ASSERT_STATUS(pp__keyring_find(addr, key, &keylen, &is_program), PP_OK);
+    CU_ASSERT(keylen == 6 && memcmp(key, "secret", 6) == 0 && is_program == 0);
+    PP_ASSERT_STATUS(pp__keyring_put("", "k", 1), PP_EINVAL);
+    PP_ASSERT_STATUS(pp__keyring_put(addr, "k", 0), PP_EINVAL);
+
+    pp__buf_init(&b);
+    PP_ASSERT_STATUS_FATAL(pp__keyring_encode(&b), PP_OK);
+    CU_ASSERT_EQUAL(b.len, pp__keyring_encoded_size());
+    for (i = 0; i < b.len; i++) { /* every cut */
+        pp__rd_init(&r, b.data, i);
+        PP_ASSERT_STATUS(pp__keyring_decode(&r), PP_EPROTO);
+        CU_ASSERT_EQUAL(r.pos, 0);
+    }
+    b.data[0] = 3; /* an unknown flag */
+    pp__rd_init(&r, b.data, b.len);
+    PP_ASSERT_STATUS(pp__keyring_decode(&r), PP_EPROTO);
+    b.data[0] = 1;
+    b.data[1 + PP__PROGRAM_KEY_LEN] = PP__KEYRING_MAX + 1; /* too many pairs */
+    pp__rd_init(&r, b.data, b.len);
+    PP_ASSERT_STATUS(pp__keyring_decode(&r), PP_EPROTO);
+    b.data[1 + PP__PROGRAM_KEY_LEN] = 1;
+
+    /* Forgotten: the program key; learnt again from the encoding. */
+    pp__keyring_forget(addr);
+    PP_ASSERT_STATUS(pp__keyring_find(addr, key, &keylen, &is_program), PP_OK);
+    CU_ASSERT(is_program == 1 && keylen == PP__PROGRAM_KEY_LEN &&
+              memcmp(key, prog, sizeof prog) == 0);
+    pp__rd_init(&r, b.data, b.len);
+    PP_ASSERT_STATUS(pp__keyring_decode(&r), PP_OK);
+    CU_ASSERT_EQUAL(r.pos, b.len);
+    PP_ASSERT_STATUS(pp__keyring_find(addr, key, &keylen, &is_program), PP_OK);
+    CU_ASSERT(keylen == 6 && memcmp(key, "secret", 6) == 0 && is_program == 0);
+    pp__keyring_forget(addr);
+    pp__keyring_wipe(b.data, b.len);
+    pp__buf_free(&b);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case g_cases[] = {
@@ -592,6 +644,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_manager_shut_down, 120),
     PP_TEST_TIMEOUT(t_locator_instance, 60),
     PP_TEST(t_locator_malformed),
+    PP_TEST(t_keyring),
     PP_TEST_END,
 };
 /* clang-format on */
