@@ -166,6 +166,18 @@ static int mp_probe(pp_task *t)
 }
 PP_TASK_REGISTER(mp_probe)
 
+/* (lock): return it. */
+static int mp_echo(pp_task *t)
+{
+    pp_lock *lock = NULL;
+    pp_status st = pp_values_get_lock(pp_task_args(t), 0, &lock);
+
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "echo: %s", pp_err_name(st));
+    return pp_values_add_lock(pp_task_result(t), lock);
+}
+PP_TASK_REGISTER(mp_echo)
+
 static int mp_noop(pp_task *t)
 {
     return pp_values_add_int(pp_task_result(t), (int64_t)pp__plat_getpid());
@@ -479,6 +491,34 @@ static void t_manager_shut_down(void)
 
 /* ------------------------------------------------------------ locators */
 
+/* A task returns the lock it was given: the caller gets a working handle
+ * to the same lock (resolved in this process), not a pointer of the
+ * worker's. */
+static void t_lock_in_result(void)
+{
+    pp_values *a = NULL, *res = NULL;
+    pp_lock *got = NULL;
+    pp_pool *p;
+    fixture f;
+
+    fixture_make(&f);
+    p = make_pool(PP_START_SPAWN, 1, NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "k", f.lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply(p, mp_echo, a, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_lock(res, 0, &got), PP_OK);
+    CU_ASSERT_FATAL(got != NULL);
+    CU_ASSERT_EQUAL(pp_manager_lock_id(got), pp_manager_lock_id(f.lock));
+    PP_ASSERT_STATUS(pp_lock_acquire(got, LOCK_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_try_acquire(f.lock), PP_EBUSY);
+    PP_ASSERT_STATUS(pp_lock_release(got), PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(a);
+    finish_pool(p);
+    pp__manager_travel_shutdown(); /* what this process resolved (as pp_shutdown) */
+    PP_ASSERT_STATUS(pp__manager_travel_init(), PP_OK);
+    fixture_free(&f);
+}
+
 /* Offset of the locator's instance in the encoding of the one-item tuple
  * (lock): u32 count, u8 tag, u8 backend, u8 object, u8 n, n address bytes. */
 static size_t instance_at(const pp__buf *b)
@@ -642,6 +682,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_program_key_pool_first, 120),
     PP_TEST_TIMEOUT(t_custom_key_after_pool, 120),
     PP_TEST_TIMEOUT(t_manager_shut_down, 120),
+    PP_TEST_TIMEOUT(t_lock_in_result, 60),
     PP_TEST_TIMEOUT(t_locator_instance, 60),
     PP_TEST(t_locator_malformed),
     PP_TEST(t_keyring),
