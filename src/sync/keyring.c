@@ -182,9 +182,11 @@ pp_status pp__keyring_find(const char *addr, uint8_t *key, size_t *keylen, int *
 
 /* ------------------------------------------------------------ HELLO */
 
+/* What pp__keyring_encode() appends (always with a program key: it makes
+ * one first if there is none). */
 static size_t encoded_size_locked(void)
 {
-    size_t i, n = 2u + (g.have_program ? PP__PROGRAM_KEY_LEN : 0u);
+    size_t i, n = 2u + PP__PROGRAM_KEY_LEN;
 
     for (i = 0; i < PP__KEYRING_MAX; i++) {
         if (g.e[i].addr[0] != '\0')
@@ -198,7 +200,7 @@ size_t pp__keyring_encoded_size(void)
     size_t n;
 
     if (g.mu == NULL)
-        return 2u;
+        return 2u + PP__PROGRAM_KEY_LEN;
     pp__plat_mtx_lock(g.mu);
     n = encoded_size_locked();
     pp__plat_mtx_unlock(g.mu);
