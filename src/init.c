@@ -53,12 +53,20 @@ static pp_status init_layers(void)
         return st;
     pp__mem_init();
     st = pp__sync_init();
+    if (st == PP_OK) {
+        /* Manager locks that arrive in task arguments resolve through the
+         * manager layer, which the value codec cannot call (sync/remote.h). */
+        st = pp__manager_travel_init();
+        if (st != PP_OK)
+            pp__sync_shutdown();
+    }
     if (st != PP_OK) {
         pp__core_shutdown();
         return st;
     }
     st = pp__waitany_init();
     if (st != PP_OK) {
+        pp__manager_travel_shutdown();
         pp__sync_shutdown();
         pp__core_shutdown();
     }
@@ -120,6 +128,7 @@ void pp_shutdown(void)
     if (pp__check_init() != PP_OK)
         return;
     pp__waitany_shutdown();
+    pp__manager_travel_shutdown();
     pp__sync_shutdown();
     pp__mem_trim();
     pp__core_shutdown();

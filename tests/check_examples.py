@@ -7,7 +7,8 @@ For each lock_* example: exactly ten "Task <id> completed with <value>"
 lines, every id 0..9 once, values in [0, 1), critical sections that never
 overlap (PP_EXAMPLE_TRACE=1 adds their [enter exit] times), "All done." at
 the end, plus what is special to each program (the unobserved failure
-reported, the error callback, the sync error, fork unavailable on Windows).
+reported, the error callback, the sync error, fork unavailable on Windows,
+the manager's lock used by every worker without a word on stderr).
 Prints "N passed, N failed" and exits non-zero on any failure.
 """
 
@@ -63,6 +64,8 @@ def check(name, rc, out, err, windows):
         errors.append("the error callback did not report the failed task")
     if name == "lock_sync_starmap" and "Task 10 failed: PP_ETASK, code 22" not in out:
         errors.append("the sync starmap's failure did not reach the caller")
+    if name == "lock_manager" and err.strip():
+        errors.append("the manager program wrote to stderr (no task should fail)")
     return errors
 
 

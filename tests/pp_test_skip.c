@@ -73,6 +73,15 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SHARE(t_inherited),
     PP_SKIP_WIN_SHARE(t_attach_cached),
     PP_SKIP_WIN_SHARE(t_destroy_while_held),
+/* manager_pool: the same for the manager lock in pool workers. */
+#define PP_SKIP_WIN_MANAGER_POOL(t)                                                                \
+    {"manager_pool", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                     \
+    {                                                                                              \
+        "manager_pool", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"              \
+    }
+    PP_SKIP_WIN_MANAGER_POOL(t_starmap),
+    PP_SKIP_WIN_MANAGER_POOL(t_initializer),
+    PP_SKIP_WIN_MANAGER_POOL(t_holder_killed),
 /* supervise: the same for the supervision tests. */
 #define PP_SKIP_WIN_SUPERVISE(t)                                                                   \
     {"supervise", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                        \

@@ -308,17 +308,22 @@ static void t_try_busy_eperm_deadlk(void)
     pp_manager_destroy(m);
 }
 
-/* A manager lock cannot travel in task arguments yet: said, not crashed. */
-static void t_not_a_value_yet(void)
+/* A manager lock is a value (it travels by locator: suite manager_pool
+ * has the workers' side): in the tuple, the caller's own handle. */
+static void t_lock_is_a_value(void)
 {
     pp_manager *m = NULL;
     pp_values *v = NULL;
-    pp_lock *l = NULL;
+    pp_lock *l = NULL, *got = NULL;
+    int one = 0;
 
     PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, NULL), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &l), PP_OK);
-    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
-    PP_ASSERT_STATUS(pp_values_add_lock(v, l), PP_ENOTSUP);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&v, "ik", 1, l), PP_OK);
+    CU_ASSERT_EQUAL(pp_values_type(v, 1), PP_TYPE_LOCK);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "ik", &one, &got), PP_OK);
+    CU_ASSERT_PTR_EQUAL(got, l);
+    CU_ASSERT_PTR_NULL(pp_lock_name(l));
     pp_values_destroy(v);
     pp_lock_destroy(l);
     pp_manager_destroy(m);
@@ -604,7 +609,7 @@ static int raw_handshake(apr_socket_t *s, uint8_t proof_frame[8 + 64])
     client_proof(msg + 32, buf, msg);
     frame(proof_frame, 2, msg, sizeof msg);
     CU_ASSERT_FATAL(send_all(s, proof_frame, 8 + 64));
-    return read_frame(s, buf, sizeof buf, &len) == 3 && len == 32;
+    return read_frame(s, buf, sizeof buf, &len) == 3 && len == 32 + 8; /* MAC, instance */
 }
 
 /* A proof recorded from a good handshake is worthless on a new
@@ -657,7 +662,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_bad_arguments, 30),
     PP_TEST_TIMEOUT(t_exclusion_two_connections, 120),
     PP_TEST_TIMEOUT(t_try_busy_eperm_deadlk, 60),
-    PP_TEST_TIMEOUT(t_not_a_value_yet, 60),
+    PP_TEST_TIMEOUT(t_lock_is_a_value, 60),
     PP_TEST_TIMEOUT(t_objects_limit, 120),
     PP_TEST_TIMEOUT(t_holder_killed, 90),
     PP_TEST_TIMEOUT(t_server_killed_while_blocked, 90),

@@ -63,6 +63,14 @@ static void t_contract(void)
     CU_ASSERT(t2 > t1);
     PP_ASSERT_STATUS(pp_lock_release(lb), PP_OK);
     CU_ASSERT_PTR_NULL(pp_lock_name(la));
+    {
+        /* It cannot travel in task arguments yet: said, not a crash. */
+        pp_values *v = NULL;
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+        PP_ASSERT_STATUS(pp_values_add_lock(v, la), PP_ENOTSUP);
+        CU_ASSERT_EQUAL(pp_values_count(v), 0);
+        pp_values_destroy(v);
+    }
     /* The creator's destroy removes the lock. */
     pp_lock_destroy(la);
     PP_ASSERT_STATUS(pp_lock_acquire(lb, 1000), PP_ENOENT);

@@ -16,10 +16,25 @@
  * log hook (log.h) of the manager process. Anybody who holds the key can
  * create, acquire, release and destroy any object of the manager; nothing
  * a client sends is ever executed or used as a pointer. The key of a
- * started manager is random unless given in the options, and reaches the
- * manager process through its private spawn channel (never argv, never
- * the environment). Traffic is authenticated at connection time only, not
- * encrypted: use loopback or a trusted network.
+ * started manager is the program key (below) unless one is given in the
+ * options, and reaches the manager process through its private spawn
+ * channel (never argv, never the environment). Traffic is authenticated at
+ * connection time only, not encrypted: use loopback or a trusted network.
+ *
+ * Keys in pool workers, like Python's inherited authkey: the program key
+ * is 32 random bytes a program makes once (when it first starts a manager
+ * without a key option or a pool worker), and every pool worker inherits
+ * it in its start message — on every start method, replacement workers
+ * too — never in task arguments, argv or the environment; a worker that
+ * starts a pool or a manager of its own passes on the same key. The
+ * managers with a key of their own (a key option, or reached by
+ * pp_manager_connect()) are recorded as address and key in a per-process
+ * keyring (at most 64 addresses, the oldest goes first) that travels the
+ * same way, so workers started *after* the pp_manager_start() or
+ * pp_manager_connect() know them. A worker looks the manager's address
+ * up there and falls back to the program key. Keys are wiped from memory
+ * when dropped (pp_manager_destroy() of a started manager with its own
+ * key, pp_shutdown()).
  *
  * A pp_manager handle is one connection. Its calls are serialized: a
  * thread blocked in pp_lock_acquire() on one of its locks delays other
@@ -38,10 +53,31 @@
  *  - if the server dies or stops answering, every call fails with
  *    #PP_ECONNLOST within a bounded time (a few seconds), including a
  *    call blocked in acquire; the handle stays broken afterwards.
- * Manager locks cannot travel in task arguments yet (pp_values_add_lock()
- * on one returns #PP_ENOTSUP; pp_lock_name() of one is NULL): hand
- * another process the address, the key and pp_manager_lock_id(), and
- * it calls pp_manager_connect() and pp_manager_lock_open().
+ *
+ * Manager locks travel in task and initializer arguments like local locks
+ * (pp_values_add_lock(), pp_values_pack() 'k'; the task gets a working
+ * pp_lock from pp_values_get_lock() / pp_values_unpack() and uses it
+ * unchanged), on every start method. What travels is a locator —
+ * the manager's address, its server's random instance nonce and the
+ * lock's id — never a pointer or a key. A worker opens one connection per
+ * manager for its whole life, and one handle per lock (the same for every
+ * task that gets it; never destroy it); the connection ends with the
+ * worker, so a worker killed while holding the lock is reported to the
+ * next acquirer as #PP_EOWNERDEAD (with a larger fencing token). A task
+ * whose lock cannot be had there fails without running, with a message
+ * naming the lock and the reason:
+ *  - #PP_EAUTH: the worker has no key the manager accepts (a manager with
+ *    its own key started or connected after the worker started: start it
+ *    before the pool, or without a key option);
+ *  - #PP_ENOENT: the lock was destroyed, or the manager at that address
+ *    was restarted since (another instance);
+ *  - #PP_ECONNLOST: the manager is gone or does not answer (bounded: a few
+ *    seconds).
+ * A lock that was already opened in a worker reports a server that is gone
+ * from its calls instead (#PP_ECONNLOST). pp_lock_name() of a manager lock
+ * is NULL (it has an id, pp_manager_lock_id(); the value codec does not
+ * need a name). Another program can still be handed the address, the key
+ * and the id, and call pp_manager_connect() and pp_manager_lock_open().
  *
  * Errors of pp_lock_* on a manager lock, besides those of lock.h:
  * #PP_ECONNLOST (the server is gone, did not answer within
@@ -69,7 +105,8 @@ extern "C" {
  *  for a started manager also its process. */
 typedef struct pp_manager pp_manager;
 
-/** Key length of a started manager's random key, in bytes. */
+/** Length of the program key (a started manager's key by default), in
+ *  bytes. */
 #define PP_MANAGER_KEY_LEN 32
 /** Longest key accepted, in bytes. */
 #define PP_MANAGER_KEY_MAX 256
@@ -88,8 +125,10 @@ typedef struct pp_manager_options {
     /** TCP port on 127.0.0.1 to listen on; 0 (default): an ephemeral port
      *  chosen by the system. */
     uint16_t port;
-    /** The key clients must prove; NULL (default): 32 random bytes. Not
-     *  retained after pp_manager_start() returns. */
+    /** The key clients must prove; NULL (default): the program key, which
+     *  every pool worker inherits (see the file comment). A key given here
+     *  is copied to the process's keyring (so that pool workers started
+     *  from now on know it) until pp_manager_destroy(). */
     const uint8_t *key;
     /** Length of key: 1..#PP_MANAGER_KEY_MAX when key is set. */
     size_t keylen;
@@ -132,7 +171,10 @@ PP_API pp_status pp_manager_start(pp_manager **out, const pp_manager_options *op
  * @param address "tcp://127.0.0.1:PORT" (an IPv4 literal host and a port;
  *        as returned by pp_manager_address()).
  * @param key the manager's key, keylen bytes (1..#PP_MANAGER_KEY_MAX);
- *        not retained.
+ *        copied with the address to the process's keyring, so that pool
+ *        workers started from now on can use this manager's locks (see
+ *        the file comment); kept there for the process's life (replaced
+ *        by a later connect to the same address).
  * @param[out] out receives the handle, owned by the caller; free it with
  *        pp_manager_destroy() (which only disconnects).
  * @return #PP_OK.
@@ -177,7 +219,8 @@ PP_API uint64_t pp_manager_pid(const pp_manager *mgr);
  *
  * @param[out] out receives a pp_lock owned by the caller (see the file
  *        comment for its semantics); free it with pp_lock_destroy()
- *        before pp_manager_destroy() of mgr. pp_lock_name() of it is NULL.
+ *        before pp_manager_destroy() of mgr. pp_lock_name() of it is NULL;
+ *        it can be passed to pool tasks (see the file comment).
  * @return #PP_OK.
  *
  * Errors the caller must handle:

@@ -13,8 +13,10 @@
  * and is freed with pp_values_destroy(). Adding copies the data (strings,
  * bytes); a lock or a shared memory block is stored by name and reaches a
  * worker as a working pp_lock / pp_shm handle (attached by name once per
- * worker process, or inherited under the fork start method). Getters
- * return borrowed pointers, valid while the tuple lives.
+ * worker process, or inherited under the fork start method); a manager's
+ * lock is stored by its locator and reaches a worker the same way, through
+ * one connection per manager and worker (manager.h). Getters return
+ * borrowed pointers, valid while the tuple lives.
  *
  * Limits: a tuple holds at most #PP_VALUES_MAX_ITEMS items and encodes to
  * at most #PP_MESSAGE_MAX bytes (about 7 million integers: enough for the
@@ -110,7 +112,9 @@ PP_API pp_status pp_values_add_double(pp_values *v, double x);
 PP_API pp_status pp_values_add_str(pp_values *v, const char *s);
 /** Copies n bytes from p (p may be NULL when n is 0). */
 PP_API pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n);
-/** Stores the lock's name; the lock must still exist when a worker uses it. */
+/** Stores the lock's name (a manager lock, manager.h: its locator); the
+ *  lock must still exist when a worker uses it. #PP_ENOTSUP for a lock
+ *  that cannot travel (a Redis lock, redis.h, today). */
 PP_API pp_status pp_values_add_lock(pp_values *v, pp_lock *lock);
 /** Stores the block's name; the block must still exist when a worker uses it. */
 PP_API pp_status pp_values_add_shm(pp_values *v, pp_shm *shm);

@@ -21,6 +21,7 @@
 #include "platform.h"
 #include "core/core.h"
 #include "wire/buf.h"
+#include "sync/keyring.h"
 #include "sync/lock_backend.h"
 #include "manager/manager.h"
 #include "manager/mgr_proto.h"
@@ -34,6 +35,8 @@ struct pp_manager {
     pp__plat_mtx *mu; /* one request at a time; sock, broken */
     int broken;
     char addr[PP_MANAGER_ADDR_MAX];
+    uint64_t instance; /* the server's (its WELCOME): what locators carry */
+    int own_key;       /* started with a key option: the keyring forgets it at destroy */
     /* a started manager only */
     pp__plat_launcher *launcher;
     pp__plat_proc *proc;
@@ -141,7 +144,7 @@ static pp_status mgr_release(pp_lock *lock)
 static const char *mgr_name(const pp_lock *lock)
 {
     (void)lock;
-    return NULL; /* cannot travel in task arguments yet */
+    return NULL; /* it has an id; it travels by locator (mgr_locator) */
 }
 
 static uint64_t mgr_token(const pp_lock *lock)
@@ -159,8 +162,22 @@ static void mgr_destroy(pp_lock *lock)
     free(l);
 }
 
-static const pp__lock_backend g_manager_lock = {
-    "manager", mgr_acquire, mgr_try_acquire, mgr_release, mgr_name, mgr_token, mgr_destroy};
+/* What travels in task arguments (sync/remote.h). */
+static void mgr_locator(const pp_lock *lock, pp__locator *out)
+{
+    const mgr_lock *l = (const mgr_lock *)lock;
+
+    memset(out, 0, sizeof *out);
+    out->backend = PP__LOC_MANAGER;
+    out->object = PP__OBJ_LOCK;
+    pp__strlcpy(out->addr, l->mgr->addr, sizeof out->addr);
+    out->instance = l->mgr->instance;
+    out->id = l->id;
+}
+
+static const pp__lock_backend g_manager_lock = {"manager",   mgr_acquire, mgr_try_acquire,
+                                                mgr_release, mgr_name,    mgr_token,
+                                                mgr_destroy, mgr_locator};
 
 static pp_status lock_handle(pp_manager *mgr, uint64_t id, int creator, pp_lock **out)
 {
@@ -290,7 +307,7 @@ static pp_status connect_to(pp_manager *m, const char *address, const void *key,
     if (st == PP_OK)
         st = open_socket(m, host, port);
     if (st == PP_OK)
-        st = pp__mgr_handshake_client(m->sock, key, keylen);
+        st = pp__mgr_handshake_client(m->sock, key, keylen, &m->instance);
     if (st != PP_OK && m->sock != NULL) {
         apr_socket_close(m->sock);
         m->sock = NULL;
@@ -298,14 +315,13 @@ static pp_status connect_to(pp_manager *m, const char *address, const void *key,
     return st;
 }
 
-pp_status pp_manager_connect(const char *address, const void *key, size_t keylen, pp_manager **out)
+/* pp_manager_connect() without the keyring (the resolver of mgr_travel.c
+ * connects with keys it found there). */
+pp_status pp__manager_open(const char *address, const void *key, size_t keylen, pp_manager **out)
 {
     pp_manager *m;
     pp_status st;
 
-    if (address == NULL || key == NULL || out == NULL || keylen == 0 ||
-        keylen > PP_MANAGER_KEY_MAX || strlen(address) >= PP_MANAGER_ADDR_MAX)
-        return PP_EINVAL;
     st = pp__check_init();
     if (st == PP_OK)
         st = manager_alloc(&m);
@@ -318,6 +334,30 @@ pp_status pp_manager_connect(const char *address, const void *key, size_t keylen
     }
     *out = m;
     return PP_OK;
+}
+
+pp_status pp_manager_connect(const char *address, const void *key, size_t keylen, pp_manager **out)
+{
+    pp_status st;
+
+    if (address == NULL || key == NULL || out == NULL || keylen == 0 ||
+        keylen > PP_MANAGER_KEY_MAX || strlen(address) >= PP_MANAGER_ADDR_MAX)
+        return PP_EINVAL;
+    *out = NULL;
+    st = pp__manager_open(address, key, keylen, out);
+    /* Workers started from now on know this manager's key (keyring.h). */
+    if (st == PP_OK)
+        st = pp__keyring_put((*out)->addr, key, keylen);
+    if (st != PP_OK && *out != NULL) {
+        pp_manager_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+uint64_t pp__manager_instance(const pp_manager *mgr)
+{
+    return mgr->instance;
 }
 
 /* -------------------------------------------------------------- start */
@@ -356,7 +396,7 @@ static pp_status spawn_server(pp_manager *m, uint16_t want, const uint8_t *key, 
 
 pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts)
 {
-    uint8_t key[PP_MANAGER_KEY_LEN];
+    uint8_t key[PP__PROGRAM_KEY_LEN];
     const uint8_t *k = key;
     size_t keylen = sizeof key;
     char address[PP_MANAGER_ADDR_MAX];
@@ -378,15 +418,24 @@ pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts)
     if (st != PP_OK)
         return st;
     if (k == key)
-        randombytes_buf(key, sizeof key);
-    st = manager_alloc(&m);
-    if (st != PP_OK)
+        st = pp__keyring_program_key(key); /* every worker inherits it */
+    if (st == PP_OK)
+        st = manager_alloc(&m);
+    if (st != PP_OK) {
+        sodium_memzero(key, sizeof key);
         return st;
+    }
     st = spawn_server(m, opts != NULL ? opts->port : 0, k, keylen, &port);
     if (st == PP_OK) {
         snprintf(address, sizeof address, "tcp://127.0.0.1:%u", (unsigned)port);
         st = connect_to(m, address, k, keylen);
     }
+    /* Workers find its key: the program key, or this pair (keyring.h). */
+    m->own_key = k != key;
+    if (st == PP_OK && m->own_key)
+        st = pp__keyring_put(m->addr, k, keylen);
+    else if (st == PP_OK)
+        pp__keyring_forget(m->addr);
     sodium_memzero(key, sizeof key);
     if (st != PP_OK) {
         pp_manager_destroy(m);
@@ -435,6 +484,8 @@ pp_status pp_manager_shutdown(pp_manager *mgr)
 {
     if (mgr == NULL)
         return PP_EINVAL;
+    if (mgr->own_key && mgr->proc != NULL)
+        pp__keyring_forget(mgr->addr); /* the server goes */
     pp__plat_mtx_lock(mgr->mu);
     if (mgr->sock != NULL) {
         apr_socket_close(mgr->sock);

@@ -131,8 +131,10 @@ static void proof(uint8_t out[PP__MGR_MAC], const uint8_t *key, size_t keylen, c
     sodium_memzero(&h, sizeof h);
 }
 
-pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t keylen)
+pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t keylen,
+                                   uint64_t instance)
 {
+    uint8_t welcome[PP__MGR_MAC + 8];
     int64_t deadline = pp__plat_now_ms() + PP__MGR_HANDSHAKE_MS;
     uint8_t ns[PP__MGR_NONCE], mac[PP__MGR_MAC];
     pp__mgr_frame f;
@@ -150,11 +152,13 @@ pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t k
     proof(mac, key, keylen, g_label_client, ns, f.payload);
     if (sodium_memcmp(mac, f.payload + PP__MGR_NONCE, PP__MGR_MAC) != 0)
         return PP_EAUTH;
-    proof(mac, key, keylen, g_label_server, f.payload, ns);
-    return pp__mgr_send(s, PP__MGR_WELCOME, mac, sizeof mac);
+    proof(welcome, key, keylen, g_label_server, f.payload, ns);
+    pp__st_le64(welcome + PP__MGR_MAC, instance);
+    return pp__mgr_send(s, PP__MGR_WELCOME, welcome, sizeof welcome);
 }
 
-pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen)
+pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen,
+                                   uint64_t *instance)
 {
     uint8_t msg[PP__MGR_NONCE + PP__MGR_MAC], ns[PP__MGR_NONCE], mac[PP__MGR_MAC];
     pp__mgr_frame f;
@@ -176,10 +180,13 @@ pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t k
         return PP_EAUTH; /* the server closes on a proof it rejects */
     if (st != PP_OK)
         return st == PP_ETIMEDOUT ? PP_ECONNLOST : st;
-    if (f.type != PP__MGR_WELCOME || f.len != PP__MGR_MAC)
+    if (f.type != PP__MGR_WELCOME || f.len != PP__MGR_MAC + 8)
         return PP_EPROTO;
     proof(mac, key, keylen, g_label_server, msg, ns);
-    return sodium_memcmp(mac, f.payload, PP__MGR_MAC) == 0 ? PP_OK : PP_EAUTH;
+    if (sodium_memcmp(mac, f.payload, PP__MGR_MAC) != 0)
+        return PP_EAUTH;
+    *instance = pp__ld_le64(f.payload + PP__MGR_MAC);
+    return PP_OK;
 }
 
 pp_status pp__mgr_parse_hdr(const uint8_t *p, uint8_t *type, size_t *len)

@@ -17,10 +17,13 @@
  * Handshake (before any request; both sides prove the key):
  *   server -> CHALLENGE: ns (32 random bytes)
  *   client -> PROOF:     nc (32 random bytes), HMAC(key, "C" label|ns|nc)
- *   server -> WELCOME:   HMAC(key, "S" label|nc|ns)
+ *   server -> WELCOME:   HMAC(key, "S" label|nc|ns), u64 instance
  * HMAC-SHA256 by libsodium, compared in constant time. The labels differ
  * so that neither proof can be reflected as the other; fresh nonces on
- * both sides so that no recorded exchange can be replayed.
+ * both sides so that no recorded exchange can be replayed. instance is
+ * the server's random nonce, fixed for its life: a lock's locator
+ * (sync/remote.h) carries it, so a locator of a server restarted at the
+ * same address is told apart (PP_ENOENT).
  *
  * Requests (client -> server; each gets one REPLY, in order):
  *   CREATE_LOCK  (empty)                      value: the new lock's id
@@ -89,9 +92,12 @@ pp_status pp__mgr_send(apr_socket_t *s, uint8_t type, const void *payload, size_
 pp_status pp__mgr_recv(apr_socket_t *s, int64_t timeout_ms, pp__mgr_frame *f);
 
 /* The handshake, each side. PP_EAUTH: the peer did not prove the key;
- * PP_EPROTO: not our protocol; PP_ECONNLOST / PP_ETIMEDOUT: as recv. */
-pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t keylen);
-pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen);
+ * PP_EPROTO: not our protocol; PP_ECONNLOST / PP_ETIMEDOUT: as recv.
+ * The server says its instance nonce; the client learns it. */
+pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t keylen,
+                                   uint64_t instance);
+pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen,
+                                   uint64_t *instance);
 
 /* The pure decoders (what the fuzzer runs: tests/fuzz/fuzz_manager.c).
  * Header: exactly PP__MGR_HDR bytes. Request: *id (0 for CREATE_LOCK)

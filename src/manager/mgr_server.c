@@ -64,6 +64,7 @@ static struct {
     size_t nconns;
     uint8_t key[PP_MANAGER_KEY_MAX];
     size_t keylen;
+    uint64_t instance; /* random, for this process's life (mgr_proto.h) */
     apr_socket_t *listener;
 } g;
 
@@ -238,7 +239,7 @@ static void conn_thread(void *arg)
     pp__mgr_frame f;
     pp_status st;
 
-    st = pp__mgr_handshake_server(c->sock, g.key, g.keylen);
+    st = pp__mgr_handshake_server(c->sock, g.key, g.keylen, g.instance);
     if (st != PP_OK) {
         pp__log(PP_LOG_WARN, "manager: connection from %s rejected: %s (%s)", c->peer,
                 pp_err_name(st), st == PP_EAUTH ? "wrong key" : pp_strerror(st));
@@ -396,6 +397,11 @@ static pp_status setup(pp__plat_chan *chan, apr_pool_t *pool, uint16_t *bound)
     st = pp__mgr_chan_read_exact(chan, g.key, g.keylen);
     if (st == PP_OK)
         st = pp__mgr_crypto_init();
+    if (st == PP_OK) {
+        do
+            randombytes_buf(&g.instance, sizeof g.instance);
+        while (g.instance == 0);
+    }
     if (st == PP_OK)
         st = pp__plat_mtx_create(&g.mu);
     if (st == PP_OK)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sync/keyring.h"
 #include "pool/pool_internal.h"
 #include "values/value_internal.h"
 
@@ -47,8 +48,8 @@ static pp_status encode_hello(pp_pool *p, const pp_pool_options *o)
     st = pp__fnref_make(o->initializer, p->method == PP__START_FORK, &ref);
     if (st != PP_OK)
         return st;
-    /* The payload all workers share; each gets its control block's name
-     * after it (launch_worker). */
+    /* The payload all workers share; each gets the keyring before it and
+     * its control block's name after it (send_hello). */
     st = pp__buf_put_u32(&p->hello, p->maxtasks);
     if (st == PP_OK)
         st = pp__buf_put_u64(&p->hello, o->max_worker_memory);
@@ -56,7 +57,7 @@ static pp_status encode_hello(pp_pool *p, const pp_pool_options *o)
         st = pp__fnref_encode(&ref, &p->hello);
     if (st == PP_OK)
         st = pp__values_encode(o->initargs, &p->hello);
-    if (st == PP_OK && p->hello.len > PP__FRAME_MAX - 1 - PP_NAME_MAX)
+    if (st == PP_OK && p->hello.len > PP__FRAME_MAX - 1 - PP_NAME_MAX - PP__KEYRING_ENC_MAX)
         st = PP_ETOOBIG;
     return st;
 }

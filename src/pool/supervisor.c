@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sync/keyring.h"
 #include "pool/pool_internal.h"
 #include "pool/waitany.h"
 
@@ -77,7 +78,11 @@ static void ctl_release(pp__wslot *w)
     w->ctl = NULL;
 }
 
-/* HELLO: the pool's payload, then this worker's control block name. */
+/* HELLO: the keys this process knows now (sync/keyring.h: a worker
+ * started later, a replacement, knows the managers met until then), the
+ * pool's payload, then this worker's control block name. One reservation
+ * for all of it: a reallocation would leave a copy of the keys behind; the
+ * frame is wiped before it is freed. */
 static pp_status send_hello(pp_pool *p, pp__wslot *w)
 {
     size_t n = strlen(w->ctl_name), at;
@@ -85,7 +90,11 @@ static pp_status send_hello(pp_pool *p, pp__wslot *w)
     pp_status st;
 
     pp__buf_init(&f);
-    st = pp__frame_begin(&f, PP__MSG_HELLO, 0, 0, &at);
+    st = pp__buf_reserve(&f, PP__FRAME_HDR + PP__KEYRING_ENC_MAX + p->hello.len + 1 + n);
+    if (st == PP_OK)
+        st = pp__frame_begin(&f, PP__MSG_HELLO, 0, 0, &at);
+    if (st == PP_OK)
+        st = pp__keyring_encode(&f);
     if (st == PP_OK)
         st = pp__buf_put(&f, p->hello.data, p->hello.len);
     if (st == PP_OK)
@@ -96,6 +105,7 @@ static pp_status send_hello(pp_pool *p, pp__wslot *w)
         st = pp__frame_end(&f, at);
     if (st == PP_OK)
         st = pp__plat_chan_write(w->chan, f.data, f.len);
+    pp__keyring_wipe(f.data, f.len);
     pp__buf_free(&f);
     return st;
 }

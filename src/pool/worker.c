@@ -14,6 +14,7 @@
 #include "core/core.h"
 #include "wire/frame.h"
 #include "wire/msg.h"
+#include "sync/keyring.h"
 #include "values/value_internal.h"
 #include "pool/task_internal.h"
 #include "pool/wctl.h"
@@ -111,6 +112,22 @@ static pp_status put_outcome(worker *w, const pp_task *t)
     return st;
 }
 
+/* What a worker that cannot use a manager lock should be told. */
+static const char *remote_hint(pp_status st)
+{
+    switch (st) {
+    case PP_EAUTH:
+        return " (no key for it in this worker: start that manager before the pool, or "
+               "without a key option to use the program key all workers inherit)";
+    case PP_ENOENT:
+        return " (the lock was destroyed, or its manager restarted)";
+    case PP_ECONNLOST:
+        return " (the manager is not running or does not answer)";
+    default:
+        return "";
+    }
+}
+
 /*
  * A lock or shm block named in the arguments that this worker cannot
  * attach (its creator destroyed it, say): the task must not run with a
@@ -121,7 +138,10 @@ static pp_status attach_check(const pp_values *args, const char *where, char *ms
     size_t i = 0;
     pp_status st = pp__values_attach_error(args, &i);
 
-    if (st != PP_OK)
+    if (st != PP_OK && pp__values_item_locator(args, i) != NULL)
+        snprintf(msg, cap, "%s in the %s cannot be used: %s%s", pp__values_named_name(args, i),
+                 where, pp_strerror(st), remote_hint(st));
+    else if (st != PP_OK)
         snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s",
                  pp_values_type(args, i) == PP_TYPE_SHM ? "shared memory block" : "lock",
                  pp__values_named_name(args, i), where, pp_strerror(st));
@@ -394,6 +414,12 @@ static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len
 
     memset(&t, 0, sizeof t);
     pp__rd_init(&rd, payload, len);
+    /* The keys first: the initializer's arguments may hold manager locks.
+     * Learnt, the keys are wiped from the frame (the reader's buffer). */
+    st = pp__keyring_decode(&rd);
+    if (st != PP_OK)
+        return PP_EPROTO;
+    pp__keyring_wipe((uint8_t *)(uintptr_t)payload, rd.pos);
     st = pp__rd_u32(&rd, &w->maxtasks);
     if (st == PP_OK)
         st = pp__rd_u64(&rd, &w->max_rss);

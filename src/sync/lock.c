@@ -6,6 +6,7 @@
 
 #include "procpool/lock.h"
 #include "sync/lock_backend.h"
+#include "sync/sync.h"
 
 pp_status pp_lock_create(const char *name, pp_lock **out)
 {
@@ -54,4 +55,12 @@ void pp_lock_destroy(pp_lock *lock)
 {
     if (lock != NULL)
         lock->backend->destroy(lock);
+}
+
+int pp__lock_locator(const pp_lock *lock, pp__locator *loc)
+{
+    if (lock == NULL || lock->backend->locator == NULL)
+        return 0;
+    lock->backend->locator(lock, loc);
+    return 1;
 }

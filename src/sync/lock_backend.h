@@ -4,7 +4,7 @@
  * Every pp_lock starts with a pointer to its backend's operations; the
  * public calls (lock.c) check their arguments once and dispatch. Today
  * there are two backends, the local named robust mutex (lock_local.c)
- * and the manager's lock (manager/mgr_lock.c, a layer above, which
+ * and the manager's lock (manager/mgr_client.c, a layer above, which
  * includes this header); a Redis lease would be another row of the same
  * table (DESIGN.md §8). A backend keeps the public semantics of lock.h:
  * acquire returns PP_OK, PP_EOWNERDEAD (acquired; the previous holder
@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "procpool/lock.h"
+#include "sync/remote.h"
 
 typedef struct pp__lock_backend {
     const char *kind; /* "local", ... (log lines, tests) */
@@ -23,14 +24,17 @@ typedef struct pp__lock_backend {
     pp_status (*acquire)(pp_lock *lock, int64_t timeout_ms);
     pp_status (*try_acquire)(pp_lock *lock);
     pp_status (*release)(pp_lock *lock);
-    /* What travels in task arguments to name this lock (lock.h: the name);
-     * NULL if the lock cannot travel yet (manager locks). */
+    /* The lock's name (lock.h); what travels in task arguments unless
+     * the backend has a locator. NULL: no name (manager locks). */
     const char *(*name)(const pp_lock *lock);
     /* Fencing token of the last acquire through this handle; NULL: the
      * backend has none (pp_lock_fencing_token() returns 0). */
     uint64_t (*fencing_token)(const pp_lock *lock);
     /* Close the handle; the creating handle also removes the name. */
     void (*destroy)(pp_lock *lock);
+    /* A lock hosted elsewhere: its locator (sync/remote.h), what travels
+     * in task arguments instead of a name. NULL: travels by name. */
+    void (*locator)(const pp_lock *lock, pp__locator *out);
 } pp__lock_backend;
 
 /* First member of every backend's handle. */

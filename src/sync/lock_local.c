@@ -96,7 +96,7 @@ static void local_destroy(pp_lock *lock)
 
 static const pp__lock_backend g_local = {"local",       local_acquire, local_try_acquire,
                                          local_release, local_name,    NULL, /* no fencing tokens */
-                                         local_destroy};
+                                         local_destroy, NULL /* travels by name */};
 
 /* A handle from the cache as a pp_lock (NULL stays NULL). Handles the
  * cache hands out again (resolve) are already set up: setting the same

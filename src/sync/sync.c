@@ -1,6 +1,7 @@
 /*
  * sync.c — start and stop the sync layer (sync/sync.h).
  */
+#include "sync/keyring.h"
 #include "sync/named_cache.h"
 #include "sync/sync.h"
 
@@ -10,8 +11,12 @@ pp_status pp__sync_init(void)
 
     if (st == PP_OK)
         st = pp__shm_cache_init();
-    if (st != PP_OK)
+    if (st == PP_OK)
+        st = pp__keyring_init();
+    if (st != PP_OK) {
+        pp__shm_cache_shutdown();
         pp__lock_cache_shutdown();
+    }
     return st;
 }
 
@@ -19,4 +24,5 @@ void pp__sync_shutdown(void)
 {
     pp__lock_cache_shutdown();
     pp__shm_cache_shutdown();
+    pp__keyring_shutdown();
 }

@@ -25,4 +25,10 @@ pp_status pp__lock_resolve(const char *name, pp_lock **out);
 /* The same for a shared memory block. */
 pp_status pp__shm_resolve(const char *name, pp_shm **out);
 
+/* A lock hosted elsewhere (a manager's): 1 and its locator in *loc
+ * (struct pp__locator, sync/remote.h); 0 for a lock that travels by
+ * name. */
+struct pp__locator;
+int pp__lock_locator(const pp_lock *lock, struct pp__locator *loc);
+
 #endif /* PROCPOOL_SYNC_SYNC_H */

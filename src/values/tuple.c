@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "sync/remote.h"
 #include "sync/sync.h"
 #include "values/tuple.h"
 #include "values/value_internal.h"
@@ -34,9 +35,15 @@ size_t pp__tuple_item_size(pp_type type, size_t n)
     }
 }
 
+size_t pp__tuple_remote_size(const pp__locator *loc)
+{
+    return 1u + pp__locator_size(loc); /* tag, locator */
+}
+
 static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
 {
     pp_type type = pp_values_type(v, i);
+    const pp__locator *loc = pp__values_item_locator(v, i);
     const char *s;
     const void *p;
     int64_t x;
@@ -44,6 +51,10 @@ static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
     size_t n;
     pp_status st;
 
+    if (loc != NULL) {
+        st = pp__buf_put_u8(b, (uint8_t)PP__TAG_REMOTE);
+        return st == PP_OK ? pp__locator_encode(loc, b) : st;
+    }
     st = pp__buf_put_u8(b, (uint8_t)type);
     if (st != PP_OK)
         return st;
@@ -245,6 +256,29 @@ static pp_status decode_named(pp__rd *r, uint8_t type, pp_values *v, attach_repo
     return add_status(pp__values_add_shm_named(v, name, shm, rst));
 }
 
+/* A hosted lock: the locator, then a process-lifetime handle from the
+ * resolver the manager layer registered; as for a named item, a handle
+ * that cannot be had is the item's reason, not a malformed tuple. */
+static pp_status decode_remote(pp__rd *r, pp_values *v, attach_report *rep)
+{
+    char desc[PP__LOC_DESC_MAX];
+    pp__locator loc;
+    void *h = NULL;
+    pp_status st, rst;
+
+    st = pp__locator_decode(r, &loc);
+    if (st != PP_OK || v == NULL)
+        return st;
+    rst = pp__remote_resolve(&loc, &h);
+    if (rst != PP_OK || h == NULL) {
+        h = NULL;
+        rst = rst != PP_OK ? rst : PP_ENOENT;
+        pp__locator_describe(&loc, desc, sizeof desc);
+        report_attach_failure(rep, desc, rst);
+    }
+    return add_status(pp__values_add_lock_remote(v, &loc, (pp_lock *)h, rst));
+}
+
 static pp_status decode_item(pp__rd *r, pp_values *v, attach_report *rep)
 {
     uint64_t bits;
@@ -273,6 +307,8 @@ static pp_status decode_item(pp__rd *r, pp_values *v, attach_report *rep)
     case PP_TYPE_LOCK:
     case PP_TYPE_SHM:
         return decode_named(r, type, v, rep);
+    case PP__TAG_REMOTE:
+        return decode_remote(r, v, rep);
     default:
         return PP_EPROTO;
     }

@@ -4,9 +4,12 @@
  *   u32 count (<= PP_VALUES_MAX_ITEMS), then per item: u8 type, then
  *   INT: i64 | DOUBLE: u64 (IEEE-754 bits) | STR: u32 n + n bytes (no NUL,
  *   n <= PP_VALUE_MAX_BYTES) | BYTES: u32 n + n bytes | LOCK: u8 n + n
- *   name bytes (a valid name, see pp__name_check()) | SHM: as LOCK.
+ *   name bytes (a valid name, see pp__name_check()) | SHM: as LOCK |
+ *   REMOTE: a locator (sync/remote.h), a lock hosted by a manager, which
+ *   decodes into a LOCK item.
  *   Type tags are the pp_type values: INT 1, DOUBLE 2, STR 3, BYTES 4,
- *   LOCK 5, SHM 6; any other tag is malformed.
+ *   LOCK 5, SHM 6, and wire-only tags from 128: REMOTE 128; any other
+ *   tag is malformed.
  *
  * The container (value.c) keeps every tuple's exact encoded size as items
  * are added, from pp__tuple_item_size() below, so a tuple that exists can
@@ -26,10 +29,16 @@
 
 /* Encoded size of the u32 item count that starts every tuple. */
 #define PP__VALUES_HDR 4u
+/* Tag of a hosted object's locator (never a pp_type value). */
+#define PP__TAG_REMOTE 128u
 
 /* Bytes one item of type adds to an encoding; n is the length of a
  * string, byte buffer or name (ignored for INT and DOUBLE). */
 size_t pp__tuple_item_size(pp_type type, size_t n);
+
+/* Bytes a REMOTE item with locator loc adds to an encoding. */
+struct pp__locator;
+size_t pp__tuple_remote_size(const struct pp__locator *loc);
 
 /* Append the encoding of v (NULL encodes as an empty tuple). */
 pp_status pp__values_encode(const pp_values *v, pp__buf *b);
@@ -46,11 +55,12 @@ pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b);
 /*
  * Decode one tuple. Lock and shm items are resolved with
  * pp__lock_resolve() / pp__shm_resolve() (a process-lifetime handle per
- * name); if that fails the decoded tuple is still returned complete, the
- * item's handle is NULL and remembers why (pp__values_attach_error()),
- * and *attach_status (if not NULL) gets the first such error, with the
- * item's name in attach_err_name — the caller decides (a worker fails
- * that task with a clear message).
+ * name), hosted locks with pp__remote_resolve(); if that fails the
+ * decoded tuple is still returned complete, the item's handle is NULL and
+ * remembers why (pp__values_attach_error()), and *attach_status (if not
+ * NULL) gets the first such error, with the item's name in
+ * attach_err_name — the caller decides (a worker fails that task with a
+ * clear message).
  * Errors: PP_EPROTO for malformed input, PP_ENOMEM.
  */
 pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status,

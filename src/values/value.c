@@ -8,6 +8,8 @@
  * A lock or shm item (a "named" item) keeps the name, which is what
  * travels, and a borrowed handle: the caller's own handle in the parent, a
  * process-lifetime cached handle in a worker. The tuple never closes one.
+ * A lock hosted elsewhere (a manager's) travels as a locator instead of a
+ * name (sync/remote.h); the item keeps it beside the handle.
  *
  * Every add checks the limits of the wire format (item count, value size,
  * total encoded size) so a tuple that exists can always be encoded, and an
@@ -20,18 +22,26 @@
 
 #include "procpool/value.h"
 #include "core/core.h"
+#include "sync/remote.h"
 #include "sync/sync.h"
 #include "values/value_internal.h"
 
 /* Encoded size of an int or a double item (values/tuple.h). */
 #define ENC_SCALAR pp__tuple_item_size(PP_TYPE_INT, 0)
 
+/* What travels for a hosted lock, and how messages name it. */
+typedef struct remote_ref {
+    pp__locator loc;
+    char desc[PP__LOC_DESC_MAX];
+} remote_ref;
+
 /* A lock or shm item: its own allocation, so that the common items stay
  * small (below). */
 typedef struct named_ref {
-    char name[PP__NAME_BUF];
-    void *h;      /* pp_lock * / pp_shm *, borrowed; NULL if resolution failed */
-    pp_status st; /* why h is NULL */
+    char name[PP__NAME_BUF]; /* "" for a remote item */
+    remote_ref *r;           /* a hosted lock: its locator; else NULL */
+    void *h;                 /* pp_lock * / pp_shm *, borrowed; NULL if resolution failed */
+    pp_status st;            /* why h is NULL */
 } named_ref;
 
 /* 16 bytes on 64-bit targets: a million-int tuple is 16 MB, not 56 MB —
@@ -95,9 +105,10 @@ static void item_free(value_item *it)
 {
     if (!has_heap(it))
         return;
-    if (is_named(it->type))
+    if (is_named(it->type)) {
+        free(it->u.k->r);
         free(it->u.k);
-    else
+    } else
         free(it->u.p);
 }
 
@@ -306,6 +317,7 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h
     if (it->u.k == NULL)
         return PP_ENOMEM;
     memcpy(it->u.k->name, name, n + 1);
+    it->u.k->r = NULL;
     it->u.k->h = h;
     it->u.k->st = resolve_st;
     slot_commit(v, type, enc);
@@ -324,12 +336,47 @@ pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
     return add_named(v, PP_TYPE_SHM, name, shm, resolve_st);
 }
 
+pp_status pp__values_add_lock_remote(pp_values *v, const pp__locator *loc, pp_lock *lock,
+                                     pp_status resolve_st)
+{
+    value_item *it;
+    named_ref *k;
+    size_t enc;
+    pp_status st;
+
+    if (v == NULL || pp__locator_check(loc) != PP_OK || (lock == NULL) == (resolve_st == PP_OK))
+        return PP_EINVAL;
+    enc = pp__tuple_remote_size(loc);
+    st = slot_get(v, enc, &it);
+    if (st != PP_OK)
+        return st;
+    k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return PP_ENOMEM;
+    k->r = malloc(sizeof *k->r);
+    if (k->r == NULL) {
+        free(k);
+        return PP_ENOMEM;
+    }
+    k->r->loc = *loc;
+    pp__locator_describe(loc, k->r->desc, sizeof k->r->desc);
+    k->h = lock;
+    k->st = resolve_st;
+    it->u.k = k;
+    slot_commit(v, PP_TYPE_LOCK, enc);
+    return PP_OK;
+}
+
 pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
 {
+    pp__locator loc;
+
     if (v == NULL || lock == NULL)
         return PP_EINVAL;
+    if (pp__lock_locator(lock, &loc))
+        return pp__values_add_lock_remote(v, &loc, lock, PP_OK);
     if (pp_lock_name(lock) == NULL)
-        return PP_ENOTSUP; /* a manager lock: no locator encoding yet */
+        return PP_ENOTSUP; /* neither a name nor a locator: cannot travel (Redis locks, today) */
     return pp__values_add_lock_named(v, pp_lock_name(lock), lock, PP_OK);
 }
 
@@ -350,6 +397,14 @@ static pp_status item_copy(const value_item *src, value_item *dst)
         if (dst->u.k == NULL)
             return PP_ENOMEM;
         *dst->u.k = *src->u.k;
+        if (src->u.k->r != NULL) {
+            dst->u.k->r = malloc(sizeof *dst->u.k->r);
+            if (dst->u.k->r == NULL) {
+                free(dst->u.k);
+                return PP_ENOMEM;
+            }
+            *dst->u.k->r = *src->u.k->r;
+        }
         return PP_OK;
     }
     if (has_heap(src))
@@ -405,6 +460,8 @@ size_t pp__values_item_encoded_size(const pp_values *v, size_t i)
     if (v == NULL || i >= v->count)
         return 0;
     it = &v->items[i];
+    if (is_named(it->type) && it->u.k->r != NULL)
+        return pp__tuple_remote_size(&it->u.k->r->loc);
     if (is_named(it->type))
         return pp__tuple_item_size(it->type, strlen(it->u.k->name));
     return pp__tuple_item_size(it->type, it->n);
@@ -576,14 +633,23 @@ const char *pp__values_lock_name(const pp_values *v, size_t i)
 {
     if (pp_values_type(v, i) != PP_TYPE_LOCK)
         return NULL;
-    return v->items[i].u.k->name;
+    return pp__values_named_name(v, i);
 }
 
 const char *pp__values_named_name(const pp_values *v, size_t i)
 {
     if (!is_named(pp_values_type(v, i)))
         return NULL;
+    if (v->items[i].u.k->r != NULL)
+        return v->items[i].u.k->r->desc;
     return v->items[i].u.k->name;
+}
+
+const pp__locator *pp__values_item_locator(const pp_values *v, size_t i)
+{
+    if (!is_named(pp_values_type(v, i)) || v->items[i].u.k->r == NULL)
+        return NULL;
+    return &v->items[i].u.k->r->loc;
 }
 
 pp_status pp__values_attach_error(const pp_values *v, size_t *index)

@@ -62,10 +62,22 @@ pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *loc
 pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
                                    pp_status resolve_st);
 
-/* Name of lock item i, NULL if i is out of range or not a lock. */
+/* Append a lock item hosted elsewhere (a manager's), by its locator (a
+ * checked one, sync/remote.h). lock and resolve_st as for
+ * pp__values_add_lock_named(). */
+struct pp__locator;
+pp_status pp__values_add_lock_remote(pp_values *v, const struct pp__locator *loc, pp_lock *lock,
+                                     pp_status resolve_st);
+
+/* The locator of item i if it is a hosted lock, else NULL. */
+const struct pp__locator *pp__values_item_locator(const pp_values *v, size_t i);
+
+/* Name of lock item i (for a hosted lock: its description, "manager lock
+ * 7 at tcp://..."), NULL if i is out of range or not a lock. */
 const char *pp__values_lock_name(const pp_values *v, size_t i);
 
-/* Name of a named item i (lock or shm), NULL for any other item. */
+/* Name of a named item i (lock or shm; a hosted lock's description),
+ * NULL for any other item. */
 const char *pp__values_named_name(const pp_values *v, size_t i);
 
 /* PP_OK if every lock and shm item of v has its handle; else the reason

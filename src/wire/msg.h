@@ -2,7 +2,9 @@
  * msg.h — the payloads of the messages parents and workers exchange (each
  * one frame, wire/frame.h), and how a task function travels in them.
  *
- * HELLO  (parent→worker)  u32 maxtasks, u64 max resident bytes (0: no
+ * HELLO  (parent→worker)  keyring (sync/keyring.h: the program key and
+ *                         the managers' keys the parent knows), u32
+ *                         maxtasks, u64 max resident bytes (0: no
  *                         limit), fnref initializer, tuple initargs,
  *                         u8 n + n bytes: name of the worker's control
  *                         block (pool/wctl.h), a shm block

@@ -17,6 +17,7 @@
 #include "wire/frame.h"
 #include "values/tuple.h"
 #include "values/value_internal.h"
+#include "sync/remote.h"
 #include "sync/sync.h"
 
 static int write_file(const char *dir, const char *name, const pp__buf *b)
@@ -48,6 +49,26 @@ static pp_status all_types(pp_values **v)
     return st;
 }
 
+/* A manager lock travels as a locator (sync/remote.h); unresolved here. */
+static pp_status remote_lock(pp_values **v)
+{
+    pp__locator loc;
+    pp_status st;
+
+    memset(&loc, 0, sizeof loc);
+    loc.backend = PP__LOC_MANAGER;
+    loc.object = PP__OBJ_LOCK;
+    strcpy(loc.addr, "tcp://127.0.0.1:4242");
+    loc.instance = UINT64_C(0x0123456789abcdef);
+    loc.id = 7;
+    st = pp_values_create(v);
+    if (st == PP_OK)
+        st = pp_values_add_int(*v, 1);
+    if (st == PP_OK)
+        st = pp__values_add_lock_remote(*v, &loc, NULL, PP_EAUTH);
+    return st;
+}
+
 /* A frame of type `type` holding `ntuples` copies of v (or none). */
 static pp_status frame(pp__buf *b, uint8_t type, const pp_values *v, int ntuples)
 {
@@ -62,7 +83,7 @@ static pp_status frame(pp__buf *b, uint8_t type, const pp_values *v, int ntuples
     return st == PP_OK ? pp__frame_end(b, at) : st;
 }
 
-static int make_seeds(const char *dir, pp_values *all, pp_values *one_int)
+static int make_seeds(const char *dir, pp_values *all, pp_values *one_int, pp_values *remote)
 {
     pp__buf b;
     int ok = 1;
@@ -71,6 +92,8 @@ static int make_seeds(const char *dir, pp_values *all, pp_values *one_int)
     ok &= pp__values_encode(NULL, &b) == PP_OK && write_file(dir, "payload-empty", &b);
     pp__buf_reset(&b);
     ok &= pp__values_encode(one_int, &b) == PP_OK && write_file(dir, "payload-int", &b);
+    pp__buf_reset(&b);
+    ok &= pp__values_encode(remote, &b) == PP_OK && write_file(dir, "payload-remote-lock", &b);
     ok &= frame(&b, PP__MSG_TASK, all, 1) == PP_OK && write_file(dir, "frame-task-all", &b);
     ok &= frame(&b, PP__MSG_RESULT, all, 3) == PP_OK && write_file(dir, "frame-result-3", &b);
     ok &= frame(&b, PP__MSG_QUIT, NULL, 0) == PP_OK && write_file(dir, "frame-quit", &b);
@@ -81,7 +104,7 @@ static int make_seeds(const char *dir, pp_values *all, pp_values *one_int)
 
 int main(int argc, char **argv)
 {
-    pp_values *all = NULL, *one_int = NULL;
+    pp_values *all = NULL, *one_int = NULL, *remote = NULL;
     int ok;
 
     if (argc != 2) {
@@ -89,7 +112,8 @@ int main(int argc, char **argv)
         return 2;
     }
     ok = all_types(&all) == PP_OK && pp_values_pack(&one_int, "l", INT64_MIN) == PP_OK &&
-         make_seeds(argv[1], all, one_int);
+         remote_lock(&remote) == PP_OK && make_seeds(argv[1], all, one_int, remote);
+    pp_values_destroy(remote);
     pp_values_destroy(all);
     pp_values_destroy(one_int);
     if (!ok) {

@@ -1,0 +1,73 @@
+/*
+ * remote.h — objects hosted by another process (a manager's lock, say)
+ * as they travel in task arguments: a locator, never a pointer; and the
+ * seam through which a process turns a locator back into a handle.
+ *
+ * A locator names one object of one server:
+ *   u8 backend  PP__LOC_MANAGER (the only one yet; a Redis lease would be
+ *               another)
+ *   u8 object   PP__OBJ_LOCK (other kinds of hosted objects add rows)
+ *   u8 n + n bytes: the server's address (printable ASCII, no space,
+ *               1..PP__LOC_ADDR_MAX - 1 bytes; "tcp://127.0.0.1:PORT")
+ *   u64 instance: the server's random instance nonce (its WELCOME says
+ *               it): a locator of a server that was restarted at the same
+ *               address resolves to PP_ENOENT, never to an unrelated
+ *               object that has the same id in the new server
+ *   u64 id      the object's id in that server, never 0
+ * Decoding is bounds-checked and canonical: anything the encoder would
+ * not produce is PP_EPROTO.
+ *
+ * The layer that can reach such servers (manager/, above values/)
+ * registers its resolver at pp_init(); below it, the value codec only
+ * calls pp__remote_resolve().
+ */
+#ifndef PROCPOOL_SYNC_REMOTE_H
+#define PROCPOOL_SYNC_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procpool/error.h"
+#include "wire/buf.h"
+
+#define PP__LOC_MANAGER  1u
+#define PP__OBJ_LOCK     1u
+#define PP__LOC_ADDR_MAX 64u /* with the NUL: PP_MANAGER_ADDR_MAX */
+/* Longest text pp__locator_describe() writes, NUL included. */
+#define PP__LOC_DESC_MAX 112u
+
+typedef struct pp__locator {
+    uint8_t backend;
+    uint8_t object;
+    char addr[PP__LOC_ADDR_MAX]; /* NUL-terminated */
+    uint64_t instance;
+    uint64_t id;
+} pp__locator;
+
+/* PP_OK if loc is one the codec can carry (known kinds, a valid address,
+ * id not 0), else PP_EINVAL. */
+pp_status pp__locator_check(const pp__locator *loc);
+
+/* Bytes pp__locator_encode() appends for loc (a checked locator). */
+size_t pp__locator_size(const pp__locator *loc);
+
+pp_status pp__locator_encode(const pp__locator *loc, pp__buf *b);
+
+/* PP_EPROTO (reader unmoved) for anything malformed. */
+pp_status pp__locator_decode(pp__rd *r, pp__locator *loc);
+
+/* "manager lock 7 at tcp://127.0.0.1:5000" (error messages). */
+void pp__locator_describe(const pp__locator *loc, char *buf, size_t cap);
+
+/* Turn a locator into a process-lifetime handle (a pp_lock * for
+ * PP__OBJ_LOCK), never closed by the caller. Errors are the resolver's
+ * (PP_EAUTH: no key for that server; PP_ENOENT: no such object, or the
+ * server was restarted; PP_ECONNLOST: the server cannot be reached);
+ * PP_ENOTSUP if no resolver is registered. Thread-safe. */
+typedef pp_status (*pp__remote_resolver)(const pp__locator *loc, void **out);
+pp_status pp__remote_resolve(const pp__locator *loc, void **out);
+
+/* Register the resolver (pp_init, before any thread runs; NULL unsets). */
+void pp__remote_set_resolver(pp__remote_resolver fn);
+
+#endif /* PROCPOOL_SYNC_REMOTE_H */
