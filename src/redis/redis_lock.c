@@ -384,8 +384,8 @@ static void rl_destroy(pp_lock *lock)
 
 /* No locator yet: a Redis lock cannot travel in task arguments (its name
  * is NULL, so pp_values_add_lock() refuses it). */
-static const pp__lock_backend g_redis_lock = {
-    "redis", rl_acquire, rl_try_acquire, rl_release, rl_name, rl_token, rl_destroy, NULL};
+static const pp__lock_backend g_redis_lock = {"redis", rl_acquire, rl_try_acquire, rl_release,
+                                              rl_name, rl_token,   rl_destroy,     NULL};
 
 static pp_status lock_new(pp_redis *r, const char *name, int creator, redis_lock **out)
 {
