@@ -22,6 +22,7 @@
 #include "pool/waitany.h"
 #include "pool/worker.h"
 #include "manager/manager.h"
+#include "redis/redis_internal.h"
 
 typedef struct role_entry {
     int role;                /* PP__ROLE_* */
@@ -57,6 +58,11 @@ static pp_status init_layers(void)
         /* Manager locks that arrive in task arguments resolve through the
          * manager layer, which the value codec cannot call (sync/remote.h). */
         st = pp__manager_travel_init();
+        if (st == PP_OK) {
+            st = pp__redis_travel_init();
+            if (st != PP_OK)
+                pp__manager_travel_shutdown();
+        }
         if (st != PP_OK)
             pp__sync_shutdown();
     }
@@ -66,6 +72,7 @@ static pp_status init_layers(void)
     }
     st = pp__waitany_init();
     if (st != PP_OK) {
+        pp__redis_travel_shutdown();
         pp__manager_travel_shutdown();
         pp__sync_shutdown();
         pp__core_shutdown();
@@ -128,6 +135,7 @@ void pp_shutdown(void)
     if (pp__check_init() != PP_OK)
         return;
     pp__waitany_shutdown();
+    pp__redis_travel_shutdown();
     pp__manager_travel_shutdown();
     pp__sync_shutdown();
     pp__mem_trim();

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
+#include <apr_env.h>
 #include <apr_network_io.h>
 #include <hiredis/hiredis.h>
 
@@ -63,14 +65,6 @@ static void t_contract(void)
     CU_ASSERT(t2 > t1);
     PP_ASSERT_STATUS(pp_lock_release(lb), PP_OK);
     CU_ASSERT_PTR_NULL(pp_lock_name(la));
-    {
-        /* It cannot travel in task arguments yet: said, not a crash. */
-        pp_values *v = NULL;
-        PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
-        PP_ASSERT_STATUS(pp_values_add_lock(v, la), PP_ENOTSUP);
-        CU_ASSERT_EQUAL(pp_values_count(v), 0);
-        pp_values_destroy(v);
-    }
     /* The creator's destroy removes the lock. */
     pp_lock_destroy(la);
     PP_ASSERT_STATUS(pp_lock_acquire(lb, 1000), PP_ENOENT);
@@ -414,6 +408,219 @@ static void t_bad_input(void)
     pp_test_redis_stop(&s);
 }
 
+/* ------------------------------------------- Redis locks in pool tasks */
+
+#define NTASKS 8
+
+typedef struct area {
+    volatile apr_uint32_t inside, overlaps, done;
+    volatile uint64_t last_token;
+    volatile apr_uint32_t token_errors;
+    volatile int64_t holder_pid;
+} area;
+
+/* (lock, shm): acquire, note overlap and token order, release. */
+static int rt_task(pp_task *t)
+{
+    pp_lock *lock = NULL;
+    pp_shm *shm = NULL;
+    area *a;
+    uint64_t token;
+    pp_status st = pp_values_unpack(pp_task_args(t), "km", &lock, &shm);
+
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "expects (lock, shm): %s", pp_err_name(st));
+    a = pp_shm_ptr(shm);
+    st = pp_lock_acquire(lock, 30000);
+    if (st != PP_OK && st != PP_EOWNERDEAD)
+        return pp_task_fail(t, st, "acquire: %s", pp_err_name(st));
+    if (apr_atomic_inc32(&a->inside) != 0)
+        apr_atomic_inc32(&a->overlaps);
+    token = pp_lock_fencing_token(lock);
+    if (token <= a->last_token)
+        apr_atomic_inc32(&a->token_errors);
+    a->last_token = token;
+    pp__plat_sleep_ms(5);
+    apr_atomic_dec32(&a->inside);
+    apr_atomic_inc32(&a->done);
+    st = pp_lock_release(lock);
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "release: %s", pp_err_name(st));
+    return pp_values_add_int(pp_task_result(t), (int64_t)token);
+}
+PP_TASK_REGISTER(rt_task)
+
+/* (lock, shm): acquire, note our pid, wait to be killed. */
+static int rt_hold(pp_task *t)
+{
+    pp_lock *lock = NULL;
+    pp_shm *shm = NULL;
+    area *a;
+    pp_status st = pp_values_unpack(pp_task_args(t), "km", &lock, &shm);
+
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "expects (lock, shm)");
+    a = pp_shm_ptr(shm);
+    st = pp_lock_acquire(lock, 30000);
+    if (st != PP_OK && st != PP_EOWNERDEAD)
+        return pp_task_fail(t, st, "acquire: %s", pp_err_name(st));
+    a->last_token = pp_lock_fencing_token(lock);
+    a->holder_pid = (int64_t)pp__plat_getpid();
+    for (;;)
+        pp__plat_sleep_ms(100);
+}
+PP_TASK_REGISTER(rt_hold)
+
+/* The workers find the server's credentials in their environment, which
+ * they inherit from the program (never in task arguments). */
+static void export_password(const pp_test_redis *s)
+{
+    CU_ASSERT_FATAL(apr_env_set("PROCPOOL_REDIS_PASSWORD", s->password, pp_test_pool()) ==
+                    APR_SUCCESS);
+}
+
+static void do_pool_tasks(int method)
+{
+    pp_test_redis s;
+    pp_redis *r;
+    pp_lock *l = NULL;
+    pp_shm *shm = NULL;
+    pp_pool *p = NULL;
+    pp_pool_options o;
+    pp_values *items[NTASKS];
+    pp_result *res = NULL;
+    char name[PP_NAME_MAX + 1];
+    area *a;
+    int i;
+
+    pp_test_redis_start(&s);
+    export_password(&s);
+    r = connect_to(&s, 0);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(r, name, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_shm_create(NULL, sizeof(area), &shm), PP_OK);
+    a = pp_shm_ptr(shm);
+    memset((void *)a, 0, sizeof *a);
+    memset(&o, 0, sizeof o);
+    o.processes = 3;
+    o.start_method = (pp_start_method)method;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    for (i = 0; i < NTASKS; i++) {
+        items[i] = NULL;
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&items[i], "km", l, shm), PP_OK);
+    }
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(p, rt_task, items, NTASKS, NULL, &res), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(res, 60000 * pp_test_timeout_mult()), PP_OK);
+    PP_ASSERT_STATUS(pp_result_successful(res), PP_OK);
+    CU_ASSERT_EQUAL(a->done, NTASKS);
+    CU_ASSERT_EQUAL(a->overlaps, 0);
+    CU_ASSERT_EQUAL(a->token_errors, 0);
+    /* The parent still takes it after the workers: a larger token. */
+    PP_ASSERT_STATUS(pp_lock_acquire(l, 5000), PP_OK);
+    CU_ASSERT(pp_lock_fencing_token(l) > a->last_token);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_result_release(res);
+    for (i = 0; i < NTASKS; i++)
+        pp_values_destroy(items[i]);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, 60000), PP_OK);
+    pp_pool_destroy(p);
+    pp_shm_destroy(shm);
+    pp_lock_destroy(l);
+    pp_redis_destroy(r);
+    pp_test_redis_stop(&s);
+}
+
+PP_TEST_PER_METHOD(pool_tasks)
+
+/* A worker SIGKILLed while holding a Redis lock it got as an argument:
+ * its lease (the default 10 s) runs out and the parent's acquire gets
+ * PP_EOWNERDEAD with a larger token. */
+static void t_worker_holder_killed(void)
+{
+    pp_test_redis s;
+    pp_redis *r;
+    pp_lock *l = NULL;
+    pp_shm *shm = NULL;
+    pp_pool *p = NULL;
+    pp_pool_options o;
+    pp_values *args = NULL;
+    pp_result *res = NULL;
+    char name[PP_NAME_MAX + 1];
+    area *a;
+    int i;
+
+    pp_test_redis_start(&s);
+    export_password(&s);
+    r = connect_to(&s, 0);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(r, name, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_shm_create(NULL, sizeof(area), &shm), PP_OK);
+    a = pp_shm_ptr(shm);
+    memset((void *)a, 0, sizeof *a);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&args, "km", l, shm), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, rt_hold, args, NULL, &res), PP_OK);
+    for (i = 0; i < 3000 && a->holder_pid == 0; i++)
+        pp_test_sleep_ms(10);
+    CU_ASSERT_FATAL(a->holder_pid != 0);
+    PP_ASSERT_STATUS(pp_lock_try_acquire(l), PP_EBUSY);
+    pp_test_kill_pid(a->holder_pid);
+    PP_ASSERT_STATUS(pp_result_get(res, 60000, NULL), PP_EWORKERDIED);
+    PP_ASSERT_STATUS(pp_lock_acquire(l, 30000), PP_EOWNERDEAD);
+    CU_ASSERT(pp_lock_fencing_token(l) > a->last_token);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_result_release(res);
+    pp_values_destroy(args);
+    pp_pool_destroy(p);
+    pp_shm_destroy(shm);
+    pp_lock_destroy(l);
+    pp_redis_destroy(r);
+    pp_test_redis_stop(&s);
+}
+
+/* The worker's credentials are wrong: the item fails with PP_EAUTH and a
+ * message that names the lock and says why; nothing hangs. */
+static void t_worker_without_credentials(void)
+{
+    pp_test_redis s;
+    pp_redis *r;
+    pp_lock *l = NULL;
+    pp_shm *shm = NULL;
+    pp_pool *p = NULL;
+    pp_pool_options o;
+    pp_values *args = NULL;
+    pp_error err;
+    char name[PP_NAME_MAX + 1];
+
+    pp_test_redis_start(&s);
+    if (s.password[0] == '\0')
+        return; /* an external server without a password: nothing to refuse */
+    CU_ASSERT_FATAL(apr_env_set("PROCPOOL_REDIS_PASSWORD", "wrong", pp_test_pool()) == APR_SUCCESS);
+    r = connect_to(&s, 0);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(r, name, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_shm_create(NULL, sizeof(area), &shm), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&args, "km", l, shm), PP_OK);
+    memset(&err, 0, sizeof err);
+    PP_ASSERT_STATUS(pp_apply(p, rt_task, args, NULL, &err), PP_EAUTH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, name));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "PROCPOOL_REDIS_PASSWORD"));
+    pp_values_destroy(args);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, 60000), PP_OK);
+    pp_pool_destroy(p);
+    pp_shm_destroy(shm);
+    pp_lock_destroy(l);
+    pp_redis_destroy(r);
+    pp_test_redis_stop(&s);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -425,6 +632,9 @@ static const pp_test_case cases[] = {
     PP_TEST(t_server_killed_while_waiting),
     PP_TEST(t_silent_server),
     PP_TEST(t_bad_input),
+    PP_TEST_METHODS(pool_tasks, 120),
+    PP_TEST_TIMEOUT(t_worker_holder_killed, 120),
+    PP_TEST(t_worker_without_credentials),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -43,6 +43,17 @@
  * PROCPOOL_REDIS_PASSWORD — never argv), and a private network; TLS is the
  * operator's (a TLS-terminating proxy), hiredis here speaks plain TCP.
  *
+ * A Redis lock travels in task and initializer arguments
+ * (pp_values_add_lock(), 'k'): its locator — the server's address and the
+ * lock's name — never a pointer or a password. A worker connects once per
+ * server with its own credentials (PROCPOOL_REDIS_USERNAME /
+ * PROCPOOL_REDIS_PASSWORD of the environment it inherited from the
+ * program; the default lease and timeout) and keeps one handle per lock
+ * for its life (never destroy it). A worker whose credentials are refused
+ * fails the task with #PP_EAUTH, one that cannot reach the server with
+ * #PP_ECONNLOST, a destroyed lock is #PP_ENOENT; each with a message
+ * naming the lock. pp_lock_name() of a Redis lock is NULL.
+ *
  * Keys used, for a lock named N: "pp:lock:N:exists" (created by
  * pp_redis_lock_create(), removed by the creator's pp_lock_destroy()),
  * ":owner" (the lease), ":held", ":fence", ":wake". A creator that dies

@@ -112,9 +112,8 @@ PP_API pp_status pp_values_add_double(pp_values *v, double x);
 PP_API pp_status pp_values_add_str(pp_values *v, const char *s);
 /** Copies n bytes from p (p may be NULL when n is 0). */
 PP_API pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n);
-/** Stores the lock's name (a manager lock, manager.h: its locator); the
- *  lock must still exist when a worker uses it. #PP_ENOTSUP for a lock
- *  that cannot travel (a Redis lock, redis.h, today). */
+/** Stores the lock's name (a manager or Redis lock, manager.h, redis.h:
+ *  its locator); the lock must still exist when a worker uses it. */
 PP_API pp_status pp_values_add_lock(pp_values *v, pp_lock *lock);
 /** Stores the block's name; the block must still exist when a worker uses it. */
 PP_API pp_status pp_values_add_shm(pp_values *v, pp_shm *shm);

@@ -214,7 +214,7 @@ pp_status pp__manager_travel_init(void)
         registered = 1;
         pp__plat_atfork_child(forget_after_fork);
     }
-    pp__remote_set_resolver(resolve);
+    pp__remote_set_resolver(PP__LOC_MANAGER, resolve);
     return PP_OK;
 }
 
@@ -223,7 +223,7 @@ void pp__manager_travel_shutdown(void)
     tlock *t;
     tconn *c;
 
-    pp__remote_set_resolver(NULL);
+    pp__remote_set_resolver(PP__LOC_MANAGER, NULL);
     if (g.mu == NULL)
         return;
     while ((t = g.locks) != NULL) {

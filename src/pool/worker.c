@@ -15,6 +15,7 @@
 #include "wire/frame.h"
 #include "wire/msg.h"
 #include "sync/keyring.h"
+#include "sync/remote.h"
 #include "values/value_internal.h"
 #include "pool/task_internal.h"
 #include "pool/wctl.h"
@@ -113,8 +114,21 @@ static pp_status put_outcome(worker *w, const pp_task *t)
 }
 
 /* What a worker that cannot use a manager lock should be told. */
-static const char *remote_hint(pp_status st)
+static const char *remote_hint(const pp__locator *loc, pp_status st)
 {
+    if (loc->backend == PP__LOC_REDIS) {
+        switch (st) {
+        case PP_EAUTH:
+            return " (this worker's PROCPOOL_REDIS_USERNAME / PROCPOOL_REDIS_PASSWORD are not "
+                   "accepted there)";
+        case PP_ENOENT:
+            return " (the lock was destroyed by its creator)";
+        case PP_ECONNLOST:
+            return " (the Redis server is not reachable from this worker)";
+        default:
+            return "";
+        }
+    }
     switch (st) {
     case PP_EAUTH:
         return " (no key for it in this worker: start that manager before the pool, or "
@@ -140,7 +154,7 @@ static pp_status attach_check(const pp_values *args, const char *where, char *ms
 
     if (st != PP_OK && pp__values_item_locator(args, i) != NULL)
         snprintf(msg, cap, "%s in the %s cannot be used: %s%s", pp__values_named_name(args, i),
-                 where, pp_strerror(st), remote_hint(st));
+                 where, pp_strerror(st), remote_hint(pp__values_item_locator(args, i), st));
     else if (st != PP_OK)
         snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s",
                  pp_values_type(args, i) == PP_TYPE_SHM ? "shared memory block" : "lock",

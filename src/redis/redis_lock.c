@@ -20,6 +20,7 @@
 #include "platform.h"
 #include "core/core.h"
 #include "sync/lock_backend.h"
+#include "sync/remote.h"
 #include "redis/redis_conn.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -77,6 +78,7 @@ struct redis_lock {
     pp_lock base; /* first: a pp_lock */
     pp_redis *r;
     char key[K_COUNT][KEY_MAX];
+    char name[PP_NAME_MAX + 1];
     char id[33];    /* of the current hold */
     int holding;    /* under r->mu */
     int lost;       /* under r->mu: the renewer found the lease gone */
@@ -355,7 +357,19 @@ static pp_status rl_release(pp_lock *lock)
 static const char *rl_name(const pp_lock *lock)
 {
     (void)lock;
-    return NULL; /* cannot travel in task arguments yet */
+    return NULL; /* travels by its locator, not as a local name */
+}
+
+/* What travels in task arguments: the server's address and the name. */
+static void rl_locator(const pp_lock *lock, pp__locator *out)
+{
+    const redis_lock *l = (const redis_lock *)lock;
+
+    memset(out, 0, sizeof *out);
+    out->backend = PP__LOC_REDIS;
+    out->object = PP__OBJ_LOCK;
+    pp__strlcpy(out->addr, l->r->address, sizeof out->addr);
+    pp__strlcpy(out->name, l->name, sizeof out->name);
 }
 
 static uint64_t rl_token(const pp_lock *lock)
@@ -382,10 +396,8 @@ static void rl_destroy(pp_lock *lock)
     free(l);
 }
 
-/* No locator yet: a Redis lock cannot travel in task arguments (its name
- * is NULL, so pp_values_add_lock() refuses it). */
 static const pp__lock_backend g_redis_lock = {"redis", rl_acquire, rl_try_acquire, rl_release,
-                                              rl_name, rl_token,   rl_destroy,     NULL};
+                                              rl_name, rl_token,   rl_destroy,     rl_locator};
 
 static pp_status lock_new(pp_redis *r, const char *name, int creator, redis_lock **out)
 {
@@ -400,6 +412,7 @@ static pp_status lock_new(pp_redis *r, const char *name, int creator, redis_lock
     l->base.backend = &g_redis_lock;
     l->r = r;
     l->creator = creator;
+    pp__strlcpy(l->name, name, sizeof l->name);
     for (i = 0; i < K_COUNT; i++)
         snprintf(l->key[i], KEY_MAX, "pp:lock:%s:%s", name, g_suffix[i]);
     *out = l;
@@ -499,7 +512,7 @@ pp_status pp_redis_connect(const char *address, const pp_redis_options *opts, pp
 
     if (out != NULL)
         *out = NULL;
-    if (address == NULL || out == NULL || strlen(address) >= sizeof r->address ||
+    if (address == NULL || out == NULL || strlen(address) >= PP__LOC_ADDR_MAX ||
         pp__redis_parse_address(address, host, &port) != PP_OK)
         return PP_EINVAL;
     if (opts != NULL && (opts->timeout_ms < 0 || opts->lease_ms < 0 ||

@@ -5,6 +5,16 @@
 #include <stddef.h>
 
 #include "procpool/redis.h"
+#include "redis/redis_internal.h"
+
+pp_status pp__redis_travel_init(void)
+{
+    return PP_OK;
+}
+
+void pp__redis_travel_shutdown(void)
+{
+}
 
 pp_status pp_redis_connect(const char *address, const pp_redis_options *opts, pp_redis **out)
 {

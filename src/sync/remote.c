@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "sync/remote.h"
 
-static pp__remote_resolver g_resolver;
+_Static_assert(PP__LOC_NAME_MAX == PP_NAME_MAX + 1, "a locator carries any lock name");
+
+static pp__remote_resolver g_resolvers[PP__LOC_BACKENDS];
 
 static int addr_char_ok(char c)
 {
@@ -29,14 +32,25 @@ static pp_status addr_check(const char *p, size_t n)
 
 pp_status pp__locator_check(const pp__locator *loc)
 {
-    if (loc == NULL || loc->backend != PP__LOC_MANAGER || loc->object != PP__OBJ_LOCK ||
-        loc->id == 0 || memchr(loc->addr, '\0', sizeof loc->addr) == NULL)
+    if (loc == NULL || loc->object != PP__OBJ_LOCK ||
+        memchr(loc->addr, '\0', sizeof loc->addr) == NULL)
         return PP_EINVAL;
+    if (loc->backend == PP__LOC_MANAGER) {
+        if (loc->id == 0)
+            return PP_EINVAL;
+    } else if (loc->backend == PP__LOC_REDIS) {
+        if (memchr(loc->name, '\0', sizeof loc->name) == NULL || pp__name_check(loc->name) != PP_OK)
+            return PP_EINVAL;
+    } else {
+        return PP_EINVAL;
+    }
     return addr_check(loc->addr, strlen(loc->addr));
 }
 
 size_t pp__locator_size(const pp__locator *loc)
 {
+    if (loc->backend == PP__LOC_REDIS)
+        return 3u + strlen(loc->addr) + 1u + strlen(loc->name);
     return 3u + strlen(loc->addr) + 16u;
 }
 
@@ -53,6 +67,14 @@ pp_status pp__locator_encode(const pp__locator *loc, pp__buf *b)
         st = pp__buf_put_u8(b, (uint8_t)n);
     if (st == PP_OK)
         st = pp__buf_put(b, loc->addr, n);
+    if (loc->backend == PP__LOC_REDIS) {
+        size_t k = strlen(loc->name);
+        if (st == PP_OK)
+            st = pp__buf_put_u8(b, (uint8_t)k);
+        if (st == PP_OK)
+            st = pp__buf_put(b, loc->name, k);
+        return st;
+    }
     if (st == PP_OK)
         st = pp__buf_put_u64(b, loc->instance);
     if (st == PP_OK)
@@ -80,10 +102,23 @@ pp_status pp__locator_decode(pp__rd *r, pp__locator *loc)
     if (st == PP_OK) {
         memcpy(loc->addr, p, n);
         loc->addr[n] = '\0';
-        st = pp__rd_u64(r, &loc->instance);
     }
-    if (st == PP_OK)
-        st = pp__rd_u64(r, &loc->id);
+    if (st == PP_OK && loc->backend == PP__LOC_REDIS) {
+        st = pp__rd_u8(r, &n);
+        if (st == PP_OK && n >= PP__LOC_NAME_MAX)
+            st = PP_EPROTO;
+        if (st == PP_OK)
+            st = pp__rd_take(r, n, &p);
+        if (st == PP_OK) {
+            memcpy(loc->name, p, n);
+            loc->name[n] = '\0';
+        }
+    } else {
+        if (st == PP_OK)
+            st = pp__rd_u64(r, &loc->instance);
+        if (st == PP_OK)
+            st = pp__rd_u64(r, &loc->id);
+    }
     if (st == PP_OK && pp__locator_check(loc) != PP_OK)
         st = PP_EPROTO;
     if (st != PP_OK) {
@@ -95,18 +130,22 @@ pp_status pp__locator_decode(pp__rd *r, pp__locator *loc)
 
 void pp__locator_describe(const pp__locator *loc, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "manager lock %llu at %s", (unsigned long long)loc->id, loc->addr);
+    if (loc->backend == PP__LOC_REDIS)
+        snprintf(buf, cap, "Redis lock %s at %s", loc->name, loc->addr);
+    else
+        snprintf(buf, cap, "manager lock %llu at %s", (unsigned long long)loc->id, loc->addr);
 }
 
 pp_status pp__remote_resolve(const pp__locator *loc, void **out)
 {
-    pp__remote_resolver fn = g_resolver;
+    pp__remote_resolver fn = loc->backend < PP__LOC_BACKENDS ? g_resolvers[loc->backend] : NULL;
 
     *out = NULL;
     return fn != NULL ? fn(loc, out) : PP_ENOTSUP;
 }
 
-void pp__remote_set_resolver(pp__remote_resolver fn)
+void pp__remote_set_resolver(uint8_t backend, pp__remote_resolver fn)
 {
-    g_resolver = fn;
+    if (backend < PP__LOC_BACKENDS)
+        g_resolvers[backend] = fn;
 }

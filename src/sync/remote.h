@@ -4,16 +4,21 @@
  * seam through which a process turns a locator back into a handle.
  *
  * A locator names one object of one server:
- *   u8 backend  PP__LOC_MANAGER (the only one yet; a Redis lease would be
- *               another)
+ *   u8 backend  PP__LOC_MANAGER or PP__LOC_REDIS
  *   u8 object   PP__OBJ_LOCK (other kinds of hosted objects add rows)
  *   u8 n + n bytes: the server's address (printable ASCII, no space,
- *               1..PP__LOC_ADDR_MAX - 1 bytes; "tcp://127.0.0.1:PORT")
+ *               1..PP__LOC_ADDR_MAX - 1 bytes; "tcp://127.0.0.1:PORT",
+ *               "redis://host:port")
+ * then, for PP__LOC_MANAGER:
  *   u64 instance: the server's random instance nonce (its WELCOME says
  *               it): a locator of a server that was restarted at the same
  *               address resolves to PP_ENOENT, never to an unrelated
  *               object that has the same id in the new server
  *   u64 id      the object's id in that server, never 0
+ * and for PP__LOC_REDIS:
+ *   u8 n + n bytes: the lock's name (a valid procpool name; its keys
+ *               carry the identity: a lock re-created under the name is
+ *               the new one, as Redis has only one)
  * Decoding is bounds-checked and canonical: anything the encoder would
  * not produce is PP_EPROTO.
  *
@@ -31,8 +36,12 @@
 #include "wire/buf.h"
 
 #define PP__LOC_MANAGER  1u
+#define PP__LOC_REDIS    2u
+#define PP__LOC_BACKENDS 3u /* one past the last */
 #define PP__OBJ_LOCK     1u
 #define PP__LOC_ADDR_MAX 64u /* with the NUL: PP_MANAGER_ADDR_MAX */
+/* A Redis lock's name, with the NUL (PP_NAME_MAX + 1). */
+#define PP__LOC_NAME_MAX 31u
 /* Longest text pp__locator_describe() writes, NUL included. */
 #define PP__LOC_DESC_MAX 112u
 
@@ -40,8 +49,9 @@ typedef struct pp__locator {
     uint8_t backend;
     uint8_t object;
     char addr[PP__LOC_ADDR_MAX]; /* NUL-terminated */
-    uint64_t instance;
-    uint64_t id;
+    uint64_t instance;           /* PP__LOC_MANAGER */
+    uint64_t id;                 /* PP__LOC_MANAGER */
+    char name[PP__LOC_NAME_MAX]; /* PP__LOC_REDIS: NUL-terminated */
 } pp__locator;
 
 /* PP_OK if loc is one the codec can carry (known kinds, a valid address,
@@ -67,7 +77,8 @@ void pp__locator_describe(const pp__locator *loc, char *buf, size_t cap);
 typedef pp_status (*pp__remote_resolver)(const pp__locator *loc, void **out);
 pp_status pp__remote_resolve(const pp__locator *loc, void **out);
 
-/* Register the resolver (pp_init, before any thread runs; NULL unsets). */
-void pp__remote_set_resolver(pp__remote_resolver fn);
+/* Register the resolver of one backend (PP__LOC_*) (pp_init, before any
+ * thread runs; NULL unsets). */
+void pp__remote_set_resolver(uint8_t backend, pp__remote_resolver fn);
 
 #endif /* PROCPOOL_SYNC_REMOTE_H */

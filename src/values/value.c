@@ -376,7 +376,7 @@ pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
     if (pp__lock_locator(lock, &loc))
         return pp__values_add_lock_remote(v, &loc, lock, PP_OK);
     if (pp_lock_name(lock) == NULL)
-        return PP_ENOTSUP; /* neither a name nor a locator: cannot travel (Redis locks, today) */
+        return PP_ENOTSUP; /* neither a name nor a locator: cannot travel */
     return pp__values_add_lock_named(v, pp_lock_name(lock), lock, PP_OK);
 }
 
