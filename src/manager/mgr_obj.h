@@ -129,6 +129,10 @@ pp__mobj *pp__mgr_srv_find(uint64_t id);
  * spurious wake-ups happen. */
 void pp__mgr_srv_wait(int64_t deadline);
 void pp__mgr_srv_wake(void);
+/* Has c's peer closed (seen without blocking, while c's own request
+ * runs)? A waiter about to take something checks it, so a dead waiter
+ * does not take what a live one waits for. */
+int pp__mgr_srv_conn_gone(pp__mgr_conn *c);
 /* A fresh ticket (never 0). */
 uint64_t pp__mgr_srv_ticket(void);
 /* The deadline of one server-side wait of rq (its timeout, cut to one

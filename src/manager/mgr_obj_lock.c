@@ -6,8 +6,9 @@
  * A condition waiter is registered from the moment it releases the lock
  * until it holds it again, across as many requests (slices) as its wait
  * takes: a notify between two slices marks the registered waiter, so it
- * is never lost. A waiter whose connection ends is dropped (conn_end), so
- * notify(n) never counts a dead waiter that is gone.
+ * is never lost. A waiter whose connection ends is dropped (conn_end), and
+ * a notify it took with it passes to the next waiter: a dead waiter never
+ * wedges notify.
  */
 #include <stdlib.h>
 
@@ -227,6 +228,22 @@ static pp_status cond_begin(cond_state *cs, pp__mctx *cx, uint64_t *ticket)
     return PP_OK;
 }
 
+/* w's connection is gone: w goes, and a notify it took passes to the
+ * next waiter. */
+static void pass_notify(cond_state *cs, cwaiter *w)
+{
+    int unused = w->state == W_NOTIFIED;
+    cwaiter *x;
+
+    remove_waiter(cs, w);
+    for (x = cs->head; x != NULL && unused; x = x->next) {
+        if (x->state == W_WAITING) {
+            x->state = W_NOTIFIED;
+            unused = 0;
+        }
+    }
+}
+
 /* Wait for a notify, then for the lock, within this request's slice:
  * PP_ENOTREADY (ticket in value) when the slice ends first. */
 static pp_status cond_wait(pp__mobj *o, pp__mctx *cx)
@@ -249,6 +266,10 @@ static pp_status cond_wait(pp__mobj *o, pp__mctx *cx)
             return PP_ENOENT;
         if (w->state == W_WAITING && (cx->rq->flags & PP__MGR_FLAG_GIVE_UP))
             w->state = W_TIMEDOUT;
+        if (w->state == W_NOTIFIED && pp__mgr_srv_conn_gone(cx->conn)) {
+            pass_notify(cs, w);
+            return PP_ECONNLOST; /* nobody reads it */
+        }
         if (w->state != W_WAITING) {
             l = lock_of(cs);
             if (l == NULL) {
@@ -310,18 +331,29 @@ static pp_status cond_op(pp__mobj *o, pp__mctx *cx)
     }
 }
 
+/* A waiter's connection ended: its waits go. A notify it had taken and
+ * not used yet (its death fell between the notify and its re-acquire)
+ * passes to the next waiter, so notify(n) is never lost on a dead one. */
 static void cond_conn_end(pp__mobj *o, pp__mgr_conn *c)
 {
     cond_state *cs = o->state;
-    cwaiter **pp = &cs->head;
+    cwaiter **pp = &cs->head, *w;
+    int64_t unused = 0;
 
     while (*pp != NULL) {
-        cwaiter *w = *pp;
+        w = *pp;
         if (w->conn == c) {
+            unused += w->state == W_NOTIFIED;
             *pp = w->next;
             free(w);
         } else {
             pp = &w->next;
+        }
+    }
+    for (w = cs->head; w != NULL && unused > 0; w = w->next) {
+        if (w->state == W_WAITING) {
+            w->state = W_NOTIFIED;
+            unused--;
         }
     }
 }

@@ -96,6 +96,15 @@ void pp__mgr_srv_wake(void)
     pp__plat_cond_broadcast(g.cv);
 }
 
+int pp__mgr_srv_conn_gone(pp__mgr_conn *c)
+{
+    int eof = 0;
+
+    /* A client waits for each reply before its next request: anything
+     * to read now is its end. */
+    return apr_socket_atreadeof(c->sock, &eof) != APR_SUCCESS || eof;
+}
+
 uint64_t pp__mgr_srv_ticket(void)
 {
     return ++g.next_ticket;
@@ -268,8 +277,8 @@ static pp_status serve_one(conn *c, const pp__mgr_frame *f, pp__buf *reply)
     pp__plat_mtx_lock(g.mu);
     st = dispatch(&cx, &rq);
     pp__plat_mtx_unlock(g.mu);
-    if (st == PP_EPROTO)
-        return PP_EPROTO;
+    if (st == PP_EPROTO || st == PP_ECONNLOST) /* malformed; the peer is gone */
+        return st;
     if (reply->len > PP__MGR_PAYLOAD_MAX) { /* a kind's bug: say it, never send it */
         reply->len = sizeof head;
         st = PP_ETOOBIG;
