@@ -66,7 +66,7 @@
 #define PP__MGR_HDR     10u
 /* Longest dict key (bytes, no NUL); the fixed part of an OBJ request. */
 #define PP__MGR_KEY_MAX     PP_MANAGER_DICT_KEY_MAX
-#define PP__MGR_OBJ_FIXED   50u
+#define PP__MGR_OBJ_FIXED   51u
 #define PP__MGR_PAYLOAD_MAX (PP_MANAGER_ITEM_MAX + PP__MGR_OBJ_FIXED + PP__MGR_KEY_MAX)
 #define PP__MGR_INLINE      256u /* payloads up to this size need no heap */
 #define PP__MGR_NONCE       32u
