@@ -214,16 +214,16 @@ static void t_barrier_waiter_killed(void)
     pp_manager_destroy(m);
 }
 
-typedef struct cwait {
+typedef struct cond_job {
     pp_lock *l;
     pp_mcond *c;
     volatile int holding;
     pp_status st;
-} cwait;
+} cond_job;
 
 static void cond_waiter(void *arg)
 {
-    cwait *w = arg;
+    cond_job *w = arg;
 
     w->st = pp_lock_acquire(w->l, 20000);
     if (w->st != PP_OK)
@@ -244,7 +244,7 @@ static void t_cond_waiter_killed(void)
     pp_mcond *cv = NULL;
     pp_test_child *c;
     pp_test_thread *t;
-    cwait w;
+    cond_job w;
 
     PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &l), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp_mcond_create(m, l, &cv), PP_OK);
