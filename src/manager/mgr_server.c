@@ -34,6 +34,7 @@
 #define MAX_OBJECTS  65536 /* in the whole server */
 #define MAX_PER_CONN 4096  /* created by one connection (PP_MANAGER_OBJECTS_MAX) */
 #define ACCEPT_MS    1000  /* the acceptor reaps ended connections this often */
+#define KEEP_BYTES   65536 /* buffer room a connection keeps between requests */
 
 typedef struct pp__mgr_conn conn;
 
@@ -304,8 +305,12 @@ static void conn_thread(void *arg)
     } else {
         pp__log(PP_LOG_INFO, "manager: client %s authenticated", c->peer);
         while ((st = pp__mgr_recv(c->sock, PP_INFINITE, &f)) == PP_OK &&
-               (st = serve_one(c, &f, &reply)) == PP_OK)
-            ;
+               (st = serve_one(c, &f, &reply)) == PP_OK) {
+            if (f.heap_cap > KEEP_BYTES) /* a large item passed: do not keep its room */
+                pp__mgr_frame_free(&f);
+            if (reply.cap > KEEP_BYTES)
+                pp__buf_free(&reply);
+        }
         if (st == PP_EPROTO)
             pp__log(PP_LOG_WARN, "manager: malformed request from %s: connection closed", c->peer);
     }
