@@ -3,7 +3,7 @@
  * things go wrong: a connection killed while it holds semaphore units or
  * a recursive lock, or waits at a barrier or on a condition; the server
  * killed under a blocked queue get and semaphore acquire; malformed and
- * oversized OBJ frames. Every wait is bounded.
+ * oversized OBJ frames; limits hit; bad arguments. Every wait is bounded.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "procpool/lock.h"
 #include "procpool/manager.h"
 #include "procpool/manager_objects.h"
+#include "procpool/value.h"
 #include "pp_test.h"
 #include "pp_test_mgr.h"
 
@@ -445,6 +446,127 @@ static void t_malformed_obj_frames(void)
     pp_manager_destroy(m);
 }
 
+/* --------------------------------------------------------------- limits */
+
+static void t_limits_and_kinds(void)
+{
+    static char key[PP_MANAGER_DICT_KEY_MAX + 2];
+    pp_manager *m = start_known_key();
+    pp_values *big = NULL, *lockv = NULL, *small = NULL;
+    pp_mqueue *q = NULL, *q2 = NULL;
+    pp_mdict *d = NULL;
+    pp_mevent *e = NULL;
+    pp_msem *s = NULL;
+    pp_lock *l = NULL;
+    size_t i, fill = PP_MANAGER_ITEM_MAX - 64;
+    uint8_t *bytes = calloc(1, PP_MANAGER_ITEM_MAX);
+    pp_status st = PP_OK;
+    int made = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&small, "l", (int64_t)1), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mqueue_create(m, 0, &q), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mdict_create(m, &d), PP_OK);
+    /* one item too big */
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&big), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(big, bytes, PP_MANAGER_ITEM_MAX), PP_OK);
+    PP_ASSERT_STATUS(pp_mqueue_put(q, big, 0), PP_ETOOBIG);
+    PP_ASSERT_STATUS(pp_mdict_set(d, "k", big), PP_ETOOBIG);
+    pp_values_destroy(big);
+    /* a queue's bytes: at most 16 items of almost 1 MiB */
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&big), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(big, bytes, fill), PP_OK);
+    for (i = 0; i < 32 && st == PP_OK; i++) {
+        st = pp_mqueue_put(q, big, 0);
+        made += st == PP_OK;
+    }
+    PP_ASSERT_STATUS(st, PP_ETOOBIG);
+    CU_ASSERT(made >= 15 && made <= 16);
+    pp_values_destroy(big);
+    /* a dict's keys */
+    memset(key, 'k', sizeof key - 1);
+    PP_ASSERT_STATUS(pp_mdict_set(d, key, small), PP_EINVAL); /* 256 bytes */
+    key[PP_MANAGER_DICT_KEY_MAX] = '\0';
+    PP_ASSERT_STATUS(pp_mdict_set(d, key, small), PP_OK); /* 255 */
+    for (i = 1, st = PP_OK; i < PP_MANAGER_DICT_KEYS_MAX && st == PP_OK; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "key%u", (unsigned)i);
+        st = pp_mdict_set(d, k, small);
+    }
+    PP_ASSERT_STATUS(st, PP_OK);
+    PP_ASSERT_STATUS(pp_mdict_set(d, "one-too-many", small), PP_ETOOBIG);
+    PP_ASSERT_STATUS(pp_mdict_set(d, key, small), PP_OK); /* replacing is fine */
+    /* a lock cannot be hosted (yet): said before anything is sent */
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&lockv), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_str(lockv, "x"), PP_OK);
+    /* a local lock by name travels in tuples; a manager lock does not */
+    PP_ASSERT_STATUS(pp_values_add_lock(lockv, l), PP_ENOTSUP);
+    pp_values_destroy(lockv);
+    /* kinds: an id of another kind, an id that is gone */
+    PP_ASSERT_STATUS_FATAL(pp_msem_create(m, 1, 0, &s), PP_OK);
+    PP_ASSERT_STATUS(pp_mevent_open(m, pp_msem_id(s), &e), PP_ETYPE);
+    PP_ASSERT_STATUS(pp_mqueue_open(m, pp_msem_id(s) + 100, &q2), PP_ENOENT);
+    CU_ASSERT_PTR_NULL(q2);
+    pp_msem_destroy(s);
+    pp_lock_destroy(l);
+    pp_values_destroy(small);
+    pp_mdict_destroy(d);
+    pp_mqueue_destroy(q);
+    free(bytes);
+    pp_manager_destroy(m);
+}
+
+/* NULL handles and out-parameters, bad timeouts: PP_EINVAL, never a
+ * crash; destroy(NULL) is fine. */
+static void t_bad_arguments(void)
+{
+    pp_manager *m = start_known_key();
+    pp_mqueue *q = NULL;
+    pp_values *v = NULL;
+    pp_lock *l = NULL;
+    pp_msem *s = NULL;
+    int flag = 0;
+    size_t n = 0;
+
+    PP_ASSERT_STATUS(pp_manager_rlock(NULL, &l), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_manager_rlock(m, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_msem_create(NULL, 1, 0, &s), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_msem_create(m, 1, 0, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_msem_open(m, 0, &s), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_msem_acquire(NULL, 0), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_msem_release(NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mcond_create(m, NULL, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mcond_wait(NULL, 0), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mcond_notify_all(NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mevent_create(m, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mevent_wait(NULL, 0), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mbarrier_create(m, PP_MANAGER_BARRIER_MAX + 1, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mbarrier_wait(NULL, 0, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mvalue_create_int(m, 0, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mqueue_create(m, 0, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS_FATAL(pp_mqueue_create(m, 0, &q), PP_OK);
+    PP_ASSERT_STATUS(pp_mqueue_get(q, NULL, 0), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mqueue_get(q, &v, -7), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mqueue_put(q, NULL, -7), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mqueue_qsize(q, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mqueue_full(NULL, &flag), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mdict_create(NULL, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mdict_len(NULL, &n), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_mdict_get(NULL, "k", &v), PP_EINVAL);
+    CU_ASSERT_EQUAL(pp_msem_id(NULL) + pp_mqueue_id(NULL) + pp_mdict_id(NULL), 0);
+    CU_ASSERT_EQUAL(pp_mvalue_type(NULL), PP_TYPE_NONE);
+    pp_msem_destroy(NULL);
+    pp_mcond_destroy(NULL);
+    pp_mevent_destroy(NULL);
+    pp_mbarrier_destroy(NULL);
+    pp_mvalue_destroy(NULL);
+    pp_mqueue_destroy(NULL);
+    pp_mdict_destroy(NULL);
+    pp_mqueue_destroy(q);
+    pp_manager_destroy(m);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case g_cases[] = {
@@ -454,6 +576,8 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_cond_waiter_killed, 90),
     PP_TEST_TIMEOUT(t_server_killed_while_waiting, 90),
     PP_TEST_TIMEOUT(t_malformed_obj_frames, 120),
+    PP_TEST_TIMEOUT(t_limits_and_kinds, 120),
+    PP_TEST_TIMEOUT(t_bad_arguments, 60),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -2,9 +2,9 @@
  * test_manager_objects.c — the objects a manager hosts besides its lock
  * (manager_objects.h): each kind's semantics and timeouts, through two
  * connections where it matters (the holder is the connection), and
- * their limits. The failures (a holder or waiter killed, the server
- * killed, hostile frames) are in test_manager_failures.c. Every wait is
- * bounded.
+ * their kind checks. Limits, bad arguments and failures (a holder or
+ * waiter killed, the server killed, hostile frames) are in
+ * test_manager_failures.c. Every wait is bounded.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -637,76 +637,6 @@ static void t_dict(void)
     pp_manager_destroy(m);
 }
 
-/* --------------------------------------------------------------- limits */
-
-static void t_limits_and_kinds(void)
-{
-    static char key[PP_MANAGER_DICT_KEY_MAX + 2];
-    pp_manager *m = start_two(NULL);
-    pp_values *big = NULL, *lockv = NULL, *small = one_int(1);
-    pp_mqueue *q = NULL, *q2 = NULL;
-    pp_mdict *d = NULL;
-    pp_mevent *e = NULL;
-    pp_msem *s = NULL;
-    pp_lock *l = NULL;
-    size_t i, fill = PP_MANAGER_ITEM_MAX - 64;
-    uint8_t *bytes = calloc(1, PP_MANAGER_ITEM_MAX);
-    pp_status st = PP_OK;
-    int made = 0;
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
-    PP_ASSERT_STATUS_FATAL(pp_mqueue_create(m, 0, &q), PP_OK);
-    PP_ASSERT_STATUS_FATAL(pp_mdict_create(m, &d), PP_OK);
-    /* one item too big */
-    PP_ASSERT_STATUS_FATAL(pp_values_create(&big), PP_OK);
-    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(big, bytes, PP_MANAGER_ITEM_MAX), PP_OK);
-    PP_ASSERT_STATUS(pp_mqueue_put(q, big, 0), PP_ETOOBIG);
-    PP_ASSERT_STATUS(pp_mdict_set(d, "k", big), PP_ETOOBIG);
-    pp_values_destroy(big);
-    /* a queue's bytes: at most 16 items of almost 1 MiB */
-    PP_ASSERT_STATUS_FATAL(pp_values_create(&big), PP_OK);
-    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(big, bytes, fill), PP_OK);
-    for (i = 0; i < 32 && st == PP_OK; i++) {
-        st = pp_mqueue_put(q, big, 0);
-        made += st == PP_OK;
-    }
-    PP_ASSERT_STATUS(st, PP_ETOOBIG);
-    CU_ASSERT(made >= 15 && made <= 16);
-    pp_values_destroy(big);
-    /* a dict's keys */
-    memset(key, 'k', sizeof key - 1);
-    PP_ASSERT_STATUS(pp_mdict_set(d, key, small), PP_EINVAL); /* 256 bytes */
-    key[PP_MANAGER_DICT_KEY_MAX] = '\0';
-    PP_ASSERT_STATUS(pp_mdict_set(d, key, small), PP_OK); /* 255 */
-    for (i = 1, st = PP_OK; i < PP_MANAGER_DICT_KEYS_MAX && st == PP_OK; i++) {
-        char k[32];
-        snprintf(k, sizeof k, "key%u", (unsigned)i);
-        st = pp_mdict_set(d, k, small);
-    }
-    PP_ASSERT_STATUS(st, PP_OK);
-    PP_ASSERT_STATUS(pp_mdict_set(d, "one-too-many", small), PP_ETOOBIG);
-    PP_ASSERT_STATUS(pp_mdict_set(d, key, small), PP_OK); /* replacing is fine */
-    /* a lock cannot be hosted (yet): said before anything is sent */
-    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &l), PP_OK);
-    PP_ASSERT_STATUS_FATAL(pp_values_create(&lockv), PP_OK);
-    PP_ASSERT_STATUS_FATAL(pp_values_add_str(lockv, "x"), PP_OK);
-    /* a local lock by name travels in tuples; a manager lock does not */
-    PP_ASSERT_STATUS(pp_values_add_lock(lockv, l), PP_ENOTSUP);
-    pp_values_destroy(lockv);
-    /* kinds: an id of another kind, an id that is gone */
-    PP_ASSERT_STATUS_FATAL(pp_msem_create(m, 1, 0, &s), PP_OK);
-    PP_ASSERT_STATUS(pp_mevent_open(m, pp_msem_id(s), &e), PP_ETYPE);
-    PP_ASSERT_STATUS(pp_mqueue_open(m, pp_msem_id(s) + 100, &q2), PP_ENOENT);
-    CU_ASSERT_PTR_NULL(q2);
-    pp_msem_destroy(s);
-    pp_lock_destroy(l);
-    pp_values_destroy(small);
-    pp_mdict_destroy(d);
-    pp_mqueue_destroy(q);
-    free(bytes);
-    pp_manager_destroy(m);
-}
-
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case g_cases[] = {
@@ -719,7 +649,6 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_value, 60),
     PP_TEST_TIMEOUT(t_queue, 90),
     PP_TEST_TIMEOUT(t_dict, 60),
-    PP_TEST_TIMEOUT(t_limits_and_kinds, 120),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -66,6 +66,23 @@ pp_status pp__mgr_obj_open(pp_manager *mgr, uint8_t kind, uint64_t id, int64_t a
  * a gone server or connection has dropped it already). */
 void pp__mgr_obj_drop(const pp__mgr_ref *r);
 
+/* One OBJ op that does not wait: the server's answer, *value (may be
+ * NULL). */
+pp_status pp__mgr_obj_simple(const pp__mgr_ref *r, uint8_t op, int64_t a, int64_t b,
+                             uint64_t *value);
+
+/* A handle of sz bytes that starts with its pp__mgr_ref (a struct of a
+ * kind whose first member is the ref: a pointer to one converts to the
+ * other), for a new object of kind (a, b: CREATE's parameters) or an
+ * opened one (value: OPEN's answer, may be NULL). On a failure to
+ * allocate the handle, a created object is destroyed again. */
+pp_status pp__mgr_handle_create(pp_manager *mgr, uint8_t kind, int64_t a, int64_t b, size_t sz,
+                                pp__mgr_ref **out);
+pp_status pp__mgr_handle_open(pp_manager *mgr, uint8_t kind, uint64_t id, size_t sz,
+                              pp__mgr_ref **out, uint64_t *value);
+/* Free such a handle (NULL ok); the creator's destroys the object. */
+void pp__mgr_handle_destroy(void *handle);
+
 /* The manager lock or recursive lock behind a pp_lock, or NULL. */
 const pp__mgr_ref *pp__mgr_lock_ref(const pp_lock *lock);
 

@@ -1,5 +1,5 @@
 /*
- * mgr_client_data.c — the handles of the hosted queue and dict
+ * mgr_client_data.c — the handles of the hosted value, queue and dict
  * (manager_objects.h): value tuples travel as their encoding
  * (values/tuple.h), checked before sending (no lock or shm item: they
  * cannot be hosted yet) and after receiving (pp__mgr_tuple_check()), so
@@ -44,17 +44,182 @@ static pp_status decode(const pp__buf *b, pp_values **out)
     return pp__values_decode(&r, out, NULL, NULL, 0);
 }
 
-static pp_status handle_new(size_t sz, const pp__mgr_ref *r, void **out)
-{
-    pp__mgr_ref *h = calloc(1, sz);
+/* -------------------------------------------------------------- value */
 
-    if (h == NULL) {
-        pp__mgr_obj_drop(r);
-        return PP_ENOMEM;
+struct pp_mvalue {
+    pp__mgr_ref ref; /* first */
+    pp_type type;
+};
+
+static uint64_t dbits(double d)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &d, sizeof bits);
+    return bits;
+}
+
+static double dval(uint64_t bits)
+{
+    double d;
+
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+static pp_status value_make(pp_manager *mgr, pp_type type, uint64_t bits, pp_mvalue **out)
+{
+    pp__mgr_ref *h = NULL;
+    pp_status st = out == NULL ? PP_EINVAL
+                               : pp__mgr_handle_create(mgr, PP__MK_VALUE, type, (int64_t)bits,
+                                                       sizeof(pp_mvalue), &h);
+
+    if (st == PP_OK) {
+        *out = (pp_mvalue *)h;
+        (*out)->type = type;
     }
-    *h = *r;
-    *out = h;
-    return PP_OK;
+    return st;
+}
+
+pp_status pp_mvalue_create_int(pp_manager *mgr, int64_t initial, pp_mvalue **out)
+{
+    return value_make(mgr, PP_TYPE_INT, (uint64_t)initial, out);
+}
+
+pp_status pp_mvalue_create_double(pp_manager *mgr, double initial, pp_mvalue **out)
+{
+    return value_make(mgr, PP_TYPE_DOUBLE, dbits(initial), out);
+}
+
+pp_status pp_mvalue_open(pp_manager *mgr, uint64_t id, pp_mvalue **out)
+{
+    pp__mgr_ref *h = NULL;
+    uint64_t type = 0;
+    pp_status st = out == NULL
+                       ? PP_EINVAL
+                       : pp__mgr_handle_open(mgr, PP__MK_VALUE, id, sizeof(pp_mvalue), &h, &type);
+
+    if (st == PP_OK) {
+        *out = (pp_mvalue *)h;
+        (*out)->type = (pp_type)type;
+    }
+    return st;
+}
+
+uint64_t pp_mvalue_id(const pp_mvalue *v)
+{
+    return v != NULL ? v->ref.id : 0;
+}
+
+pp_type pp_mvalue_type(const pp_mvalue *v)
+{
+    return v != NULL ? v->type : PP_TYPE_NONE;
+}
+
+/* op on v as type (the server checks it is v's); bits in, bits out. */
+static pp_status value_op(pp_mvalue *v, pp_type type, uint8_t op, uint64_t in, uint64_t *out)
+{
+    if (v == NULL)
+        return PP_EINVAL;
+    return pp__mgr_obj_simple(&v->ref, op, type, (int64_t)in, out);
+}
+
+static pp_status value_cas(pp_mvalue *v, pp_type type, uint64_t expected, uint64_t desired,
+                           int *swapped, uint64_t *old)
+{
+    uint8_t t = (uint8_t)type;
+    pp__mgr_objreq q;
+    pp_status st;
+
+    if (v == NULL)
+        return PP_EINVAL;
+    memset(&q, 0, sizeof q);
+    q.op = PP__MOP_CAS;
+    q.a = (int64_t)expected;
+    q.b = (int64_t)desired;
+    q.key = &t;
+    q.keylen = 1;
+    st = pp__mgr_obj_call(&v->ref, &q, old, NULL);
+    if (swapped != NULL && (st == PP_OK || st == PP_EBUSY))
+        *swapped = st == PP_OK;
+    return st == PP_EBUSY ? PP_OK : st;
+}
+
+pp_status pp_mvalue_get_int(pp_mvalue *v, int64_t *out)
+{
+    uint64_t bits = 0;
+    pp_status st = out == NULL ? PP_EINVAL : value_op(v, PP_TYPE_INT, PP__MOP_GET, 0, &bits);
+
+    if (st == PP_OK)
+        *out = (int64_t)bits;
+    return st;
+}
+
+pp_status pp_mvalue_set_int(pp_mvalue *v, int64_t x)
+{
+    return value_op(v, PP_TYPE_INT, PP__MOP_SET, (uint64_t)x, NULL);
+}
+
+pp_status pp_mvalue_add_int(pp_mvalue *v, int64_t delta, int64_t *now)
+{
+    uint64_t bits = 0;
+    pp_status st = value_op(v, PP_TYPE_INT, PP__MOP_ADD, (uint64_t)delta, &bits);
+
+    if (st == PP_OK && now != NULL)
+        *now = (int64_t)bits;
+    return st;
+}
+
+pp_status pp_mvalue_cas_int(pp_mvalue *v, int64_t expected, int64_t desired, int *swapped,
+                            int64_t *old)
+{
+    uint64_t bits = 0;
+    pp_status st = value_cas(v, PP_TYPE_INT, (uint64_t)expected, (uint64_t)desired, swapped, &bits);
+
+    if (st == PP_OK && old != NULL)
+        *old = (int64_t)bits;
+    return st;
+}
+
+pp_status pp_mvalue_get_double(pp_mvalue *v, double *out)
+{
+    uint64_t bits = 0;
+    pp_status st = out == NULL ? PP_EINVAL : value_op(v, PP_TYPE_DOUBLE, PP__MOP_GET, 0, &bits);
+
+    if (st == PP_OK)
+        *out = dval(bits);
+    return st;
+}
+
+pp_status pp_mvalue_set_double(pp_mvalue *v, double x)
+{
+    return value_op(v, PP_TYPE_DOUBLE, PP__MOP_SET, dbits(x), NULL);
+}
+
+pp_status pp_mvalue_add_double(pp_mvalue *v, double delta, double *now)
+{
+    uint64_t bits = 0;
+    pp_status st = value_op(v, PP_TYPE_DOUBLE, PP__MOP_ADD, dbits(delta), &bits);
+
+    if (st == PP_OK && now != NULL)
+        *now = dval(bits);
+    return st;
+}
+
+pp_status pp_mvalue_cas_double(pp_mvalue *v, double expected, double desired, int *swapped,
+                               double *old)
+{
+    uint64_t bits = 0;
+    pp_status st = value_cas(v, PP_TYPE_DOUBLE, dbits(expected), dbits(desired), swapped, &bits);
+
+    if (st == PP_OK && old != NULL)
+        *old = dval(bits);
+    return st;
+}
+
+void pp_mvalue_destroy(pp_mvalue *v)
+{
+    pp__mgr_handle_destroy(v);
 }
 
 /* -------------------------------------------------------------- queue */
@@ -66,32 +231,32 @@ struct pp_mqueue {
 
 pp_status pp_mqueue_create(pp_manager *mgr, size_t maxsize, pp_mqueue **out)
 {
-    pp__mgr_ref r;
+    pp__mgr_ref *h = NULL;
     pp_status st;
 
     if (mgr == NULL || out == NULL || maxsize > INT32_MAX)
         return PP_EINVAL;
-    st = pp__mgr_obj_create(mgr, PP__MK_QUEUE, (int64_t)maxsize, 0, &r);
-    if (st == PP_OK)
-        st = handle_new(sizeof(pp_mqueue), &r, (void **)out);
-    if (st == PP_OK)
+    st = pp__mgr_handle_create(mgr, PP__MK_QUEUE, (int64_t)maxsize, 0, sizeof(pp_mqueue), &h);
+    if (st == PP_OK) {
+        *out = (pp_mqueue *)h;
         (*out)->maxsize = maxsize;
+    }
     return st;
 }
 
 pp_status pp_mqueue_open(pp_manager *mgr, uint64_t id, pp_mqueue **out)
 {
     uint64_t maxsize = 0;
-    pp__mgr_ref r;
+    pp__mgr_ref *h = NULL;
     pp_status st;
 
     if (mgr == NULL || out == NULL || id == 0)
         return PP_EINVAL;
-    st = pp__mgr_obj_open(mgr, PP__MK_QUEUE, id, 0, &r, &maxsize);
-    if (st == PP_OK)
-        st = handle_new(sizeof(pp_mqueue), &r, (void **)out);
-    if (st == PP_OK)
+    st = pp__mgr_handle_open(mgr, PP__MK_QUEUE, id, sizeof(pp_mqueue), &h, &maxsize);
+    if (st == PP_OK) {
+        *out = (pp_mqueue *)h;
         (*out)->maxsize = (size_t)maxsize;
+    }
     return st;
 }
 
@@ -191,10 +356,7 @@ pp_status pp_mqueue_full(pp_mqueue *q, int *flag)
 
 void pp_mqueue_destroy(pp_mqueue *q)
 {
-    if (q != NULL) {
-        pp__mgr_obj_drop(&q->ref);
-        free(q);
-    }
+    pp__mgr_handle_destroy(q);
 }
 
 /* --------------------------------------------------------------- dict */
@@ -205,24 +367,28 @@ struct pp_mdict {
 
 pp_status pp_mdict_create(pp_manager *mgr, pp_mdict **out)
 {
-    pp__mgr_ref r;
+    pp__mgr_ref *h = NULL;
     pp_status st;
 
     if (mgr == NULL || out == NULL)
         return PP_EINVAL;
-    st = pp__mgr_obj_create(mgr, PP__MK_DICT, 0, 0, &r);
-    return st != PP_OK ? st : handle_new(sizeof(pp_mdict), &r, (void **)out);
+    st = pp__mgr_handle_create(mgr, PP__MK_DICT, 0, 0, sizeof(pp_mdict), &h);
+    if (st == PP_OK)
+        *out = (pp_mdict *)h;
+    return st;
 }
 
 pp_status pp_mdict_open(pp_manager *mgr, uint64_t id, pp_mdict **out)
 {
-    pp__mgr_ref r;
+    pp__mgr_ref *h = NULL;
     pp_status st;
 
     if (mgr == NULL || out == NULL || id == 0)
         return PP_EINVAL;
-    st = pp__mgr_obj_open(mgr, PP__MK_DICT, id, 0, &r, NULL);
-    return st != PP_OK ? st : handle_new(sizeof(pp_mdict), &r, (void **)out);
+    st = pp__mgr_handle_open(mgr, PP__MK_DICT, id, sizeof(pp_mdict), &h, NULL);
+    if (st == PP_OK)
+        *out = (pp_mdict *)h;
+    return st;
 }
 
 uint64_t pp_mdict_id(const pp_mdict *d)
@@ -396,8 +562,5 @@ pp_status pp_mdict_add_int(pp_mdict *d, const char *key, int64_t delta, int64_t 
 
 void pp_mdict_destroy(pp_mdict *d)
 {
-    if (d != NULL) {
-        pp__mgr_obj_drop(&d->ref);
-        free(d);
-    }
+    pp__mgr_handle_destroy(d);
 }

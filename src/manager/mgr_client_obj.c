@@ -1,7 +1,9 @@
 /*
- * mgr_client_obj.c — OBJ requests of the client (mgr_client.h), and the
- * handles of the hosted semaphore, condition, event, barrier and value
- * (manager_objects.h). Every handle starts with a pp__mgr_ref.
+ * mgr_client_obj.c — OBJ requests of the client (mgr_client.h), the
+ * handles of the hosted semaphore, condition, event and barrier
+ * (manager_objects.h), and the handle helpers every kind uses (the value,
+ * queue and dict are in mgr_client_data.c). Every handle starts with a
+ * pp__mgr_ref.
  *
  * A blocking call is a loop of requests of at most one slice each
  * (mgr_proto.h): each round proves the server alive, so a dead server is
@@ -126,8 +128,8 @@ void pp__mgr_obj_drop(const pp__mgr_ref *r)
     (void)pp__mgr_call(r->mgr, PP__MGR_DESTROY, p, sizeof p, 0, &answer, &value, NULL);
 }
 
-/* One op that does not wait: its answer, *value (may be NULL). */
-static pp_status simple(const pp__mgr_ref *r, uint8_t op, int64_t a, int64_t b, uint64_t *value)
+pp_status pp__mgr_obj_simple(const pp__mgr_ref *r, uint8_t op, int64_t a, int64_t b,
+                             uint64_t *value)
 {
     pp__mgr_objreq q;
 
@@ -144,8 +146,10 @@ static int bad_timeout(int64_t t)
 }
 
 /* A handle of sz bytes starting with a pp__mgr_ref, made by create or
- * open; on a failure to allocate, the created object goes again. */
-static pp_status handle_new(size_t sz, const pp__mgr_ref *r, void **out)
+ * open; on a failure to allocate, the created object goes again. Every
+ * handle struct starts with its pp__mgr_ref, so a pointer to one is a
+ * pointer to the other (converted, as C allows). */
+static pp_status handle_new(size_t sz, const pp__mgr_ref *r, pp__mgr_ref **out)
 {
     pp__mgr_ref *h = calloc(1, sz);
 
@@ -158,30 +162,31 @@ static pp_status handle_new(size_t sz, const pp__mgr_ref *r, void **out)
     return PP_OK;
 }
 
-static pp_status make(pp_manager *mgr, uint8_t kind, int64_t a, int64_t b, size_t sz, void **out)
+pp_status pp__mgr_handle_create(pp_manager *mgr, uint8_t kind, int64_t a, int64_t b, size_t sz,
+                                pp__mgr_ref **out)
 {
     pp__mgr_ref r;
     pp_status st;
 
-    if (mgr == NULL || out == NULL)
+    if (mgr == NULL)
         return PP_EINVAL;
     st = pp__mgr_obj_create(mgr, kind, a, b, &r);
     return st != PP_OK ? st : handle_new(sz, &r, out);
 }
 
-static pp_status open_kind(pp_manager *mgr, uint8_t kind, uint64_t id, size_t sz, void **out,
-                           uint64_t *value)
+pp_status pp__mgr_handle_open(pp_manager *mgr, uint8_t kind, uint64_t id, size_t sz,
+                              pp__mgr_ref **out, uint64_t *value)
 {
     pp__mgr_ref r;
     pp_status st;
 
-    if (mgr == NULL || out == NULL || id == 0)
+    if (mgr == NULL || id == 0)
         return PP_EINVAL;
     st = pp__mgr_obj_open(mgr, kind, id, 0, &r, value);
     return st != PP_OK ? st : handle_new(sz, &r, out);
 }
 
-static void drop(void *h)
+void pp__mgr_handle_destroy(void *h)
 {
     if (h != NULL) {
         pp__mgr_obj_drop(h);
@@ -197,17 +202,30 @@ struct pp_msem {
 
 pp_status pp_msem_create(pp_manager *mgr, int64_t value, int bounded, pp_msem **out)
 {
-    if (value < 0 || value > PP_MANAGER_SEM_MAX)
+    pp__mgr_ref *h = NULL;
+    pp_status st;
+
+    if (out == NULL || value < 0 || value > PP_MANAGER_SEM_MAX)
         return PP_EINVAL;
-    return make(mgr, bounded ? PP__MK_BSEM : PP__MK_SEM, value, 0, sizeof(pp_msem), (void **)out);
+    st = pp__mgr_handle_create(mgr, bounded ? PP__MK_BSEM : PP__MK_SEM, value, 0, sizeof(pp_msem),
+                               &h);
+    if (st == PP_OK)
+        *out = (pp_msem *)h;
+    return st;
 }
 
 pp_status pp_msem_open(pp_manager *mgr, uint64_t id, pp_msem **out)
 {
-    pp_status st = open_kind(mgr, PP__MK_SEM, id, sizeof(pp_msem), (void **)out, NULL);
+    pp__mgr_ref *h = NULL;
+    pp_status st;
 
+    if (out == NULL)
+        return PP_EINVAL;
+    st = pp__mgr_handle_open(mgr, PP__MK_SEM, id, sizeof(pp_msem), &h, NULL);
     if (st == PP_ETYPE) /* either kind of semaphore */
-        st = open_kind(mgr, PP__MK_BSEM, id, sizeof(pp_msem), (void **)out, NULL);
+        st = pp__mgr_handle_open(mgr, PP__MK_BSEM, id, sizeof(pp_msem), &h, NULL);
+    if (st == PP_OK)
+        *out = (pp_msem *)h;
     return st;
 }
 
@@ -233,13 +251,13 @@ pp_status pp_msem_try_acquire(pp_msem *s)
 
     if (s == NULL)
         return PP_EINVAL;
-    st = simple(&s->ref, PP__MOP_ACQUIRE, 0, 0, NULL);
+    st = pp__mgr_obj_simple(&s->ref, PP__MOP_ACQUIRE, 0, 0, NULL);
     return st == PP_ETIMEDOUT ? PP_EBUSY : st;
 }
 
 pp_status pp_msem_release(pp_msem *s)
 {
-    return s == NULL ? PP_EINVAL : simple(&s->ref, PP__MOP_RELEASE, 0, 0, NULL);
+    return s == NULL ? PP_EINVAL : pp__mgr_obj_simple(&s->ref, PP__MOP_RELEASE, 0, 0, NULL);
 }
 
 pp_status pp_msem_value(pp_msem *s, int64_t *value)
@@ -249,7 +267,7 @@ pp_status pp_msem_value(pp_msem *s, int64_t *value)
 
     if (s == NULL || value == NULL)
         return PP_EINVAL;
-    st = simple(&s->ref, PP__MOP_GET, 0, 0, &v);
+    st = pp__mgr_obj_simple(&s->ref, PP__MOP_GET, 0, 0, &v);
     if (st == PP_OK)
         *value = (int64_t)v;
     return st;
@@ -257,7 +275,7 @@ pp_status pp_msem_value(pp_msem *s, int64_t *value)
 
 void pp_msem_destroy(pp_msem *s)
 {
-    drop(s);
+    pp__mgr_handle_destroy(s);
 }
 
 /* ---------------------------------------------------------- condition */
@@ -280,27 +298,33 @@ pp_status pp_mcond_create(pp_manager *mgr, pp_lock *lock, pp_mcond **out)
     uint64_t lid = lock_of(mgr, lock);
     pp_status st;
 
-    if (lid == 0)
+    pp__mgr_ref *h = NULL;
+
+    if (lid == 0 || out == NULL)
         return PP_EINVAL;
-    st = make(mgr, PP__MK_COND, (int64_t)lid, 0, sizeof(pp_mcond), (void **)out);
-    if (st == PP_OK)
+    st = pp__mgr_handle_create(mgr, PP__MK_COND, (int64_t)lid, 0, sizeof(pp_mcond), &h);
+    if (st == PP_OK) {
+        *out = (pp_mcond *)h;
         (*out)->lock_id = lid;
+    }
     return st;
 }
 
 pp_status pp_mcond_open(pp_manager *mgr, uint64_t id, pp_lock *lock, pp_mcond **out)
 {
     uint64_t lid = lock_of(mgr, lock);
-    pp__mgr_ref r;
+    pp__mgr_ref r, *h = NULL;
     pp_status st;
 
     if (mgr == NULL || out == NULL || id == 0 || lid == 0)
         return PP_EINVAL;
     st = pp__mgr_obj_open(mgr, PP__MK_COND, id, (int64_t)lid, &r, NULL);
     if (st == PP_OK)
-        st = handle_new(sizeof(pp_mcond), &r, (void **)out);
-    if (st == PP_OK)
+        st = handle_new(sizeof(pp_mcond), &r, &h);
+    if (st == PP_OK) {
+        *out = (pp_mcond *)h;
         (*out)->lock_id = lid;
+    }
     return st;
 }
 
@@ -324,17 +348,17 @@ pp_status pp_mcond_notify(pp_mcond *c, int64_t n)
 {
     if (c == NULL || n < 1)
         return PP_EINVAL;
-    return simple(&c->ref, PP__MOP_NOTIFY, n, 0, NULL);
+    return pp__mgr_obj_simple(&c->ref, PP__MOP_NOTIFY, n, 0, NULL);
 }
 
 pp_status pp_mcond_notify_all(pp_mcond *c)
 {
-    return c == NULL ? PP_EINVAL : simple(&c->ref, PP__MOP_NOTIFY, -1, 0, NULL);
+    return c == NULL ? PP_EINVAL : pp__mgr_obj_simple(&c->ref, PP__MOP_NOTIFY, -1, 0, NULL);
 }
 
 void pp_mcond_destroy(pp_mcond *c)
 {
-    drop(c);
+    pp__mgr_handle_destroy(c);
 }
 
 /* -------------------------------------------------------------- event */
@@ -345,12 +369,26 @@ struct pp_mevent {
 
 pp_status pp_mevent_create(pp_manager *mgr, pp_mevent **out)
 {
-    return make(mgr, PP__MK_EVENT, 0, 0, sizeof(pp_mevent), (void **)out);
+    pp__mgr_ref *h = NULL;
+    pp_status st = out == NULL
+                       ? PP_EINVAL
+                       : pp__mgr_handle_create(mgr, PP__MK_EVENT, 0, 0, sizeof(pp_mevent), &h);
+
+    if (st == PP_OK)
+        *out = (pp_mevent *)h;
+    return st;
 }
 
 pp_status pp_mevent_open(pp_manager *mgr, uint64_t id, pp_mevent **out)
 {
-    return open_kind(mgr, PP__MK_EVENT, id, sizeof(pp_mevent), (void **)out, NULL);
+    pp__mgr_ref *h = NULL;
+    pp_status st = out == NULL
+                       ? PP_EINVAL
+                       : pp__mgr_handle_open(mgr, PP__MK_EVENT, id, sizeof(pp_mevent), &h, NULL);
+
+    if (st == PP_OK)
+        *out = (pp_mevent *)h;
+    return st;
 }
 
 uint64_t pp_mevent_id(const pp_mevent *e)
@@ -360,12 +398,12 @@ uint64_t pp_mevent_id(const pp_mevent *e)
 
 pp_status pp_mevent_set(pp_mevent *e)
 {
-    return e == NULL ? PP_EINVAL : simple(&e->ref, PP__MOP_SET, 0, 0, NULL);
+    return e == NULL ? PP_EINVAL : pp__mgr_obj_simple(&e->ref, PP__MOP_SET, 0, 0, NULL);
 }
 
 pp_status pp_mevent_clear(pp_mevent *e)
 {
-    return e == NULL ? PP_EINVAL : simple(&e->ref, PP__MOP_CLEAR, 0, 0, NULL);
+    return e == NULL ? PP_EINVAL : pp__mgr_obj_simple(&e->ref, PP__MOP_CLEAR, 0, 0, NULL);
 }
 
 pp_status pp_mevent_is_set(pp_mevent *e, int *set)
@@ -375,7 +413,7 @@ pp_status pp_mevent_is_set(pp_mevent *e, int *set)
 
     if (e == NULL || set == NULL)
         return PP_EINVAL;
-    st = simple(&e->ref, PP__MOP_GET, 0, 0, &v);
+    st = pp__mgr_obj_simple(&e->ref, PP__MOP_GET, 0, 0, &v);
     if (st == PP_OK)
         *set = v != 0;
     return st;
@@ -394,7 +432,7 @@ pp_status pp_mevent_wait(pp_mevent *e, int64_t timeout_ms)
 
 void pp_mevent_destroy(pp_mevent *e)
 {
-    drop(e);
+    pp__mgr_handle_destroy(e);
 }
 
 /* ------------------------------------------------------------ barrier */
@@ -405,14 +443,27 @@ struct pp_mbarrier {
 
 pp_status pp_mbarrier_create(pp_manager *mgr, int64_t parties, pp_mbarrier **out)
 {
-    if (parties < 1 || parties > PP_MANAGER_BARRIER_MAX)
+    pp__mgr_ref *h = NULL;
+    pp_status st;
+
+    if (out == NULL || parties < 1 || parties > PP_MANAGER_BARRIER_MAX)
         return PP_EINVAL;
-    return make(mgr, PP__MK_BARRIER, parties, 0, sizeof(pp_mbarrier), (void **)out);
+    st = pp__mgr_handle_create(mgr, PP__MK_BARRIER, parties, 0, sizeof(pp_mbarrier), &h);
+    if (st == PP_OK)
+        *out = (pp_mbarrier *)h;
+    return st;
 }
 
 pp_status pp_mbarrier_open(pp_manager *mgr, uint64_t id, pp_mbarrier **out)
 {
-    return open_kind(mgr, PP__MK_BARRIER, id, sizeof(pp_mbarrier), (void **)out, NULL);
+    pp__mgr_ref *h = NULL;
+    pp_status st =
+        out == NULL ? PP_EINVAL
+                    : pp__mgr_handle_open(mgr, PP__MK_BARRIER, id, sizeof(pp_mbarrier), &h, NULL);
+
+    if (st == PP_OK)
+        *out = (pp_mbarrier *)h;
+    return st;
 }
 
 uint64_t pp_mbarrier_id(const pp_mbarrier *b)
@@ -438,12 +489,12 @@ pp_status pp_mbarrier_wait(pp_mbarrier *b, int64_t timeout_ms, int64_t *index)
 
 pp_status pp_mbarrier_abort(pp_mbarrier *b)
 {
-    return b == NULL ? PP_EINVAL : simple(&b->ref, PP__MOP_ABORT, 0, 0, NULL);
+    return b == NULL ? PP_EINVAL : pp__mgr_obj_simple(&b->ref, PP__MOP_ABORT, 0, 0, NULL);
 }
 
 pp_status pp_mbarrier_reset(pp_mbarrier *b)
 {
-    return b == NULL ? PP_EINVAL : simple(&b->ref, PP__MOP_RESET, 0, 0, NULL);
+    return b == NULL ? PP_EINVAL : pp__mgr_obj_simple(&b->ref, PP__MOP_RESET, 0, 0, NULL);
 }
 
 pp_status pp_mbarrier_state(pp_mbarrier *b, int64_t *waiting, int *broken)
@@ -453,7 +504,7 @@ pp_status pp_mbarrier_state(pp_mbarrier *b, int64_t *waiting, int *broken)
 
     if (b == NULL)
         return PP_EINVAL;
-    st = simple(&b->ref, PP__MOP_GET, 0, 0, &v);
+    st = pp__mgr_obj_simple(&b->ref, PP__MOP_GET, 0, 0, &v);
     if (st == PP_OK && waiting != NULL)
         *waiting = (int64_t)(v & 0xffffffffu);
     if (st == PP_OK && broken != NULL)
@@ -463,173 +514,5 @@ pp_status pp_mbarrier_state(pp_mbarrier *b, int64_t *waiting, int *broken)
 
 void pp_mbarrier_destroy(pp_mbarrier *b)
 {
-    drop(b);
-}
-
-/* -------------------------------------------------------------- value */
-
-struct pp_mvalue {
-    pp__mgr_ref ref; /* first */
-    pp_type type;
-};
-
-static uint64_t dbits(double d)
-{
-    uint64_t bits;
-
-    memcpy(&bits, &d, sizeof bits);
-    return bits;
-}
-
-static double dval(uint64_t bits)
-{
-    double d;
-
-    memcpy(&d, &bits, sizeof d);
-    return d;
-}
-
-static pp_status value_make(pp_manager *mgr, pp_type type, uint64_t bits, pp_mvalue **out)
-{
-    pp_status st = make(mgr, PP__MK_VALUE, type, (int64_t)bits, sizeof(pp_mvalue), (void **)out);
-
-    if (st == PP_OK)
-        (*out)->type = type;
-    return st;
-}
-
-pp_status pp_mvalue_create_int(pp_manager *mgr, int64_t initial, pp_mvalue **out)
-{
-    return value_make(mgr, PP_TYPE_INT, (uint64_t)initial, out);
-}
-
-pp_status pp_mvalue_create_double(pp_manager *mgr, double initial, pp_mvalue **out)
-{
-    return value_make(mgr, PP_TYPE_DOUBLE, dbits(initial), out);
-}
-
-pp_status pp_mvalue_open(pp_manager *mgr, uint64_t id, pp_mvalue **out)
-{
-    uint64_t type = 0;
-    pp_status st = open_kind(mgr, PP__MK_VALUE, id, sizeof(pp_mvalue), (void **)out, &type);
-
-    if (st == PP_OK)
-        (*out)->type = (pp_type)type;
-    return st;
-}
-
-uint64_t pp_mvalue_id(const pp_mvalue *v)
-{
-    return v != NULL ? v->ref.id : 0;
-}
-
-pp_type pp_mvalue_type(const pp_mvalue *v)
-{
-    return v != NULL ? v->type : PP_TYPE_NONE;
-}
-
-/* op on v as type (the server checks it is v's); bits in, bits out. */
-static pp_status value_op(pp_mvalue *v, pp_type type, uint8_t op, uint64_t in, uint64_t *out)
-{
-    if (v == NULL)
-        return PP_EINVAL;
-    return simple(&v->ref, op, type, (int64_t)in, out);
-}
-
-static pp_status value_cas(pp_mvalue *v, pp_type type, uint64_t expected, uint64_t desired,
-                           int *swapped, uint64_t *old)
-{
-    uint8_t t = (uint8_t)type;
-    pp__mgr_objreq q;
-    pp_status st;
-
-    if (v == NULL)
-        return PP_EINVAL;
-    memset(&q, 0, sizeof q);
-    q.op = PP__MOP_CAS;
-    q.a = (int64_t)expected;
-    q.b = (int64_t)desired;
-    q.key = &t;
-    q.keylen = 1;
-    st = pp__mgr_obj_call(&v->ref, &q, old, NULL);
-    if (swapped != NULL && (st == PP_OK || st == PP_EBUSY))
-        *swapped = st == PP_OK;
-    return st == PP_EBUSY ? PP_OK : st;
-}
-
-pp_status pp_mvalue_get_int(pp_mvalue *v, int64_t *out)
-{
-    uint64_t bits = 0;
-    pp_status st = out == NULL ? PP_EINVAL : value_op(v, PP_TYPE_INT, PP__MOP_GET, 0, &bits);
-
-    if (st == PP_OK)
-        *out = (int64_t)bits;
-    return st;
-}
-
-pp_status pp_mvalue_set_int(pp_mvalue *v, int64_t x)
-{
-    return value_op(v, PP_TYPE_INT, PP__MOP_SET, (uint64_t)x, NULL);
-}
-
-pp_status pp_mvalue_add_int(pp_mvalue *v, int64_t delta, int64_t *now)
-{
-    uint64_t bits = 0;
-    pp_status st = value_op(v, PP_TYPE_INT, PP__MOP_ADD, (uint64_t)delta, &bits);
-
-    if (st == PP_OK && now != NULL)
-        *now = (int64_t)bits;
-    return st;
-}
-
-pp_status pp_mvalue_cas_int(pp_mvalue *v, int64_t expected, int64_t desired, int *swapped,
-                            int64_t *old)
-{
-    uint64_t bits = 0;
-    pp_status st = value_cas(v, PP_TYPE_INT, (uint64_t)expected, (uint64_t)desired, swapped, &bits);
-
-    if (st == PP_OK && old != NULL)
-        *old = (int64_t)bits;
-    return st;
-}
-
-pp_status pp_mvalue_get_double(pp_mvalue *v, double *out)
-{
-    uint64_t bits = 0;
-    pp_status st = out == NULL ? PP_EINVAL : value_op(v, PP_TYPE_DOUBLE, PP__MOP_GET, 0, &bits);
-
-    if (st == PP_OK)
-        *out = dval(bits);
-    return st;
-}
-
-pp_status pp_mvalue_set_double(pp_mvalue *v, double x)
-{
-    return value_op(v, PP_TYPE_DOUBLE, PP__MOP_SET, dbits(x), NULL);
-}
-
-pp_status pp_mvalue_add_double(pp_mvalue *v, double delta, double *now)
-{
-    uint64_t bits = 0;
-    pp_status st = value_op(v, PP_TYPE_DOUBLE, PP__MOP_ADD, dbits(delta), &bits);
-
-    if (st == PP_OK && now != NULL)
-        *now = dval(bits);
-    return st;
-}
-
-pp_status pp_mvalue_cas_double(pp_mvalue *v, double expected, double desired, int *swapped,
-                               double *old)
-{
-    uint64_t bits = 0;
-    pp_status st = value_cas(v, PP_TYPE_DOUBLE, dbits(expected), dbits(desired), swapped, &bits);
-
-    if (st == PP_OK && old != NULL)
-        *old = dval(bits);
-    return st;
-}
-
-void pp_mvalue_destroy(pp_mvalue *v)
-{
-    drop(v);
+    pp__mgr_handle_destroy(b);
 }

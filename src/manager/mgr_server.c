@@ -280,6 +280,8 @@ static pp_status serve_one(conn *c, const pp__mgr_frame *f, pp__buf *reply)
     pp__plat_mtx_unlock(g.mu);
     if (st == PP_EPROTO || st == PP_ECONNLOST) /* malformed; the peer is gone */
         return st;
+    if (st != PP_OK && st != PP_EOWNERDEAD)
+        reply->len = sizeof head;           /* data only with a success */
     if (reply->len > PP__MGR_PAYLOAD_MAX) { /* a kind's bug: say it, never send it */
         reply->len = sizeof head;
         st = PP_ETOOBIG;
