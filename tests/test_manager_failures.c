@@ -453,6 +453,7 @@ static void t_limits_and_kinds(void)
     static char key[PP_MANAGER_DICT_KEY_MAX + 2];
     pp_manager *m = start_known_key();
     pp_values *big = NULL, *lockv = NULL, *small = NULL;
+    char name[PP_NAME_MAX + 1];
     pp_mqueue *q = NULL, *q2 = NULL;
     pp_mdict *d = NULL;
     pp_mevent *e = NULL;
@@ -496,12 +497,15 @@ static void t_limits_and_kinds(void)
     PP_ASSERT_STATUS(st, PP_OK);
     PP_ASSERT_STATUS(pp_mdict_set(d, "one-too-many", small), PP_ETOOBIG);
     PP_ASSERT_STATUS(pp_mdict_set(d, key, small), PP_OK); /* replacing is fine */
-    /* a lock cannot be hosted (yet): said before anything is sent */
-    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &l), PP_OK);
+    /* a (local, named) lock in a tuple cannot be hosted yet: said before
+     * anything is sent */
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(name, &l), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp_values_create(&lockv), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp_values_add_str(lockv, "x"), PP_OK);
-    /* a local lock by name travels in tuples; a manager lock does not */
-    PP_ASSERT_STATUS(pp_values_add_lock(lockv, l), PP_ENOTSUP);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_lock(lockv, l), PP_OK);
+    PP_ASSERT_STATUS(pp_mqueue_put(q, lockv, 0), PP_ENOTSUP);
+    PP_ASSERT_STATUS(pp_mdict_set(d, "l", lockv), PP_ENOTSUP);
     pp_values_destroy(lockv);
     /* kinds: an id of another kind, an id that is gone */
     PP_ASSERT_STATUS_FATAL(pp_msem_create(m, 1, 0, &s), PP_OK);
