@@ -59,7 +59,8 @@ struct pp_manager;
 /** Longest encoded value tuple in a queue or a dict, in bytes (about the
  *  tuple's data plus 5 bytes per item and 4 in all). */
 #define PP_MANAGER_ITEM_MAX ((size_t)1 << 20)
-/** Most encoded bytes one queue holds at once. */
+/** Most encoded bytes one queue holds at once. (All queues and dicts of
+ *  one manager together hold at most 256 MiB: #PP_ETOOBIG past it.) */
 #define PP_MANAGER_QUEUE_BYTES_MAX ((size_t)16 << 20)
 /** Longest dict key, in bytes (no NUL inside, at least 1). */
 #define PP_MANAGER_DICT_KEY_MAX 255

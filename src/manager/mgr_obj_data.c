@@ -139,7 +139,7 @@ const pp__mkind_ops pp__mk_value = {value_create, value_op, value_open, no_conn_
 typedef struct qitem {
     struct qitem *next;
     size_t len;
-    uint8_t data[];
+    uint8_t *data; /* right after the item, in the same allocation */
 } qitem;
 
 typedef struct queue_state {
@@ -197,6 +197,7 @@ static pp_status queue_put(pp__mobj *o, pp__mctx *cx)
     }
     it->next = NULL;
     it->len = rq->datalen;
+    it->data = (uint8_t *)(it + 1);
     memcpy(it->data, rq->data, rq->datalen);
     if (q->tail != NULL)
         q->tail->next = it;
