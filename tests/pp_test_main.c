@@ -27,6 +27,8 @@
     X(lock_api)                                                                                    \
     X(lock_support)                                                                                \
     X(manager)                                                                                     \
+    X(manager_failures)                                                                            \
+    X(manager_objects)                                                                             \
     X(manager_pool)                                                                                \
     X(platform)                                                                                    \
     X(pool)                                                                                        \

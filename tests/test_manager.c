@@ -509,7 +509,7 @@ static int closed_within(apr_socket_t *s, int64_t ms, size_t *total)
 static void t_garbage_and_truncated_handshake(void)
 {
     static const char garbage[] = "GET / HTTP/1.0\r\n\r\n";
-    static const char partial[] = "PPM\001\002"; /* a PROOF header cut short */
+    static const char partial[] = "PPM\002\002"; /* a PROOF header cut short */
     pp_manager *m = start_known_key();
     apr_socket_t *s;
     apr_size_t n;
@@ -519,14 +519,14 @@ static void t_garbage_and_truncated_handshake(void)
     n = sizeof garbage - 1;
     CU_ASSERT(apr_socket_send(s, garbage, &n) == APR_SUCCESS);
     CU_ASSERT(closed_within(s, LOST_MS, &got));
-    CU_ASSERT_EQUAL(got, 8 + 32); /* the challenge frame, nothing more */
+    CU_ASSERT_EQUAL(got, 10 + 32); /* the challenge frame, nothing more */
     apr_socket_close(s);
 
     s = raw_connect(pp_manager_address(m));
     n = sizeof partial - 1;
     CU_ASSERT(apr_socket_send(s, partial, &n) == APR_SUCCESS);
     CU_ASSERT(closed_within(s, LOST_MS, &got)); /* after the 5 s handshake limit */
-    CU_ASSERT_EQUAL(got, 8 + 32);
+    CU_ASSERT_EQUAL(got, 10 + 32);
     apr_socket_close(s);
 
     good_client_works(m);
@@ -546,7 +546,7 @@ static int send_all(apr_socket_t *s, const void *p, size_t n)
  * length, or -1 (closed, timed out, not a frame). */
 static int read_frame(apr_socket_t *s, uint8_t *payload, size_t cap, size_t *len)
 {
-    uint8_t hdr[8];
+    uint8_t hdr[10];
     size_t got = 0, want = sizeof hdr;
     uint8_t *dst = hdr;
     int phase;
@@ -561,9 +561,10 @@ static int read_frame(apr_socket_t *s, uint8_t *payload, size_t cap, size_t *len
             got += n;
         }
         if (phase == 0) {
-            if (memcmp(hdr, "PPM\001", 4) != 0)
+            if (memcmp(hdr, "PPM\002", 4) != 0)
                 return -1;
-            want = (size_t)hdr[6] | ((size_t)hdr[7] << 8);
+            want = (size_t)hdr[6] | ((size_t)hdr[7] << 8) | ((size_t)hdr[8] << 16) |
+                   ((size_t)hdr[9] << 24);
             if (want > cap)
                 return -1;
             *len = want;
@@ -573,14 +574,17 @@ static int read_frame(apr_socket_t *s, uint8_t *payload, size_t cap, size_t *len
     return hdr[4];
 }
 
-static void frame(uint8_t *out, uint8_t type, const void *payload, uint16_t len)
+/* A frame of the protocol (mgr_proto.h): 10-byte header, payload. */
+static void frame(uint8_t *out, uint8_t type, const void *payload, uint32_t len)
 {
-    memcpy(out, "PPM\001", 4);
+    memcpy(out, "PPM\002", 4);
     out[4] = type;
     out[5] = 0;
     out[6] = (uint8_t)len;
     out[7] = (uint8_t)(len >> 8);
-    memcpy(out + 8, payload, len);
+    out[8] = (uint8_t)(len >> 16);
+    out[9] = (uint8_t)(len >> 24);
+    memcpy(out + 10, payload, len);
 }
 
 /* The client proof for challenge ns and our nonce nc (mgr_proto.h). */
@@ -598,7 +602,7 @@ static void client_proof(uint8_t out[32], const uint8_t ns[32], const uint8_t nc
 
 /* Run the handshake by hand; *proof_frame gets the PROOF frame sent.
  * Returns 1 if the server answered WELCOME. */
-static int raw_handshake(apr_socket_t *s, uint8_t proof_frame[8 + 64])
+static int raw_handshake(apr_socket_t *s, uint8_t proof_frame[10 + 64])
 {
     uint8_t buf[256], msg[64];
     size_t len = 0;
@@ -608,7 +612,7 @@ static int raw_handshake(apr_socket_t *s, uint8_t proof_frame[8 + 64])
     randombytes_buf(msg, 32);
     client_proof(msg + 32, buf, msg);
     frame(proof_frame, 2, msg, sizeof msg);
-    CU_ASSERT_FATAL(send_all(s, proof_frame, 8 + 64));
+    CU_ASSERT_FATAL(send_all(s, proof_frame, 10 + 64));
     return read_frame(s, buf, sizeof buf, &len) == 3 && len == 32 + 8; /* MAC, instance */
 }
 
@@ -619,7 +623,7 @@ static int raw_handshake(apr_socket_t *s, uint8_t proof_frame[8 + 64])
 static void t_replay_oversize_malformed(void)
 {
     pp_manager *m = start_known_key();
-    uint8_t proof[8 + 64], bad[8 + 9], buf[256];
+    uint8_t proof[10 + 64], bad[10 + 9], buf[256];
     apr_socket_t *s;
     size_t got, len;
 
@@ -643,8 +647,8 @@ static void t_replay_oversize_malformed(void)
 
     s = raw_connect(pp_manager_address(m)); /* oversized, after a good handshake */
     CU_ASSERT(raw_handshake(s, proof));
-    memcpy(bad, "PPM\001\022\000\001\001", 8); /* TRY, length 257 */
-    CU_ASSERT(send_all(s, bad, 8));
+    memcpy(bad, "PPM\002\022\000\000\000\000\001", 10); /* TRY, length 16 MiB */
+    CU_ASSERT(send_all(s, bad, 10));
     CU_ASSERT(closed_within(s, LOST_MS, &got));
     CU_ASSERT_EQUAL(got, 0);
     apr_socket_close(s);

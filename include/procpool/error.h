@@ -50,14 +50,15 @@ extern "C" {
     XX(ENOTREADY, -26, "result not ready yet")                                                     \
     XX(ESYS, -27, "operating system error")                                                        \
     XX(EOF, -28, "no more items")                                                                  \
-    XX(ECANCELED, -29, "canceled by the caller")
+    XX(ECANCELED, -29, "canceled by the caller")                                                   \
+    XX(EBROKEN, -30, "barrier is broken (aborted, reset, or a waiter timed out or died)")
 
 /** Status codes returned by every fallible procpool function. */
 typedef enum pp_status {
 #define PP__STATUS_ENUM(name, value, msg) PP_##name = (value),
     PP_STATUS_MAP(PP__STATUS_ENUM)
 #undef PP__STATUS_ENUM
-        PP__STATUS_MIN = -29 /**< lowest defined code (internal) */
+        PP__STATUS_MIN = -30 /**< lowest defined code (internal) */
 } pp_status;
 
 /**

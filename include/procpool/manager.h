@@ -1,7 +1,8 @@
 /**
  * @file manager.h
- * @brief Manager: a server process hosting objects (today: locks) that
- *        other processes use through proxies.
+ * @brief Manager: a server process hosting objects (locks here; the
+ *        other kinds in manager_objects.h) that other processes use through
+ *        proxies.
  *
  * A manager is either started by the program as a child process
  * (pp_manager_start(), the same executable in a manager role, like a
@@ -274,8 +275,8 @@ PP_API pp_status pp_manager_shutdown(pp_manager *mgr);
 /**
  * @brief Disconnect, stop a started manager (pp_manager_shutdown()) and
  *        free the handle. NULL ok. Destroy the locks of this handle
- *        (pp_manager_lock(), pp_manager_lock_open()) first: they point to
- *        it.
+ *        (pp_manager_lock(), pp_manager_lock_open()) and its other object
+ *        handles (manager_objects.h) first: they point to it.
  */
 PP_API void pp_manager_destroy(pp_manager *mgr);
 

@@ -12,6 +12,7 @@
 #include "lock.h"
 #include "log.h"
 #include "manager.h"
+#include "manager_objects.h"
 #include "pool.h"
 #include "redis.h"
 #include "result.h"

@@ -18,12 +18,15 @@
 #include <sodium.h>
 
 #include "procpool/manager.h"
+#include "procpool/manager_objects.h"
 #include "platform.h"
 #include "core/core.h"
 #include "wire/buf.h"
 #include "sync/keyring.h"
 #include "sync/lock_backend.h"
 #include "manager/manager.h"
+#include "manager/mgr_client.h"
+#include "manager/mgr_obj.h"
 #include "manager/mgr_proto.h"
 
 #define CONNECT_MS 5000
@@ -45,14 +48,16 @@ struct pp_manager {
 
 /* ---------------------------------------------------------- requests */
 
-/* One request and its reply: *status is the server's answer. The
- * returned status is the transport's: PP_OK, PP_ECONNLOST, PP_EPROTO. */
-static pp_status call(pp_manager *m, uint8_t type, const uint8_t *payload, size_t len,
-                      int64_t wait_ms, pp_status *status, uint64_t *value)
+pp_status pp__mgr_call(pp_manager *m, uint8_t type, const uint8_t *payload, size_t len,
+                       int64_t wait_ms, pp_status *status, uint64_t *value, pp__buf *data)
 {
+    const uint8_t *rdata = NULL;
+    size_t rlen = 0;
     pp__mgr_frame f;
     pp_status st;
 
+    *status = PP_OK;
+    pp__mgr_frame_init(&f);
     pp__plat_mtx_lock(m->mu);
     if (m->broken || m->sock == NULL) {
         pp__plat_mtx_unlock(m->mu);
@@ -61,15 +66,26 @@ static pp_status call(pp_manager *m, uint8_t type, const uint8_t *payload, size_
     st = pp__mgr_send(m->sock, type, payload, len);
     if (st == PP_OK)
         st = pp__mgr_recv(m->sock, wait_ms + PP__MGR_GRACE_MS, &f);
-    *status = PP_OK;
     if (st == PP_OK)
-        st = pp__mgr_parse_reply(&f, status, value);
+        st = pp__mgr_parse_reply(&f, status, value, &rdata, &rlen);
+    if (st == PP_OK && rlen > 0 && data == NULL)
+        st = PP_EPROTO; /* data this request never has */
     if (st == PP_ETIMEDOUT)
         st = PP_ECONNLOST; /* the server did not answer in time */
     if (st != PP_OK)
         m->broken = 1;
     pp__plat_mtx_unlock(m->mu);
+    if (st == PP_OK && rlen > 0)
+        st = pp__buf_put(data, rdata, rlen);
+    pp__mgr_frame_free(&f);
     return st;
+}
+
+/* One request without reply data. */
+static pp_status call(pp_manager *m, uint8_t type, const uint8_t *payload, size_t len,
+                      int64_t wait_ms, pp_status *status, uint64_t *value)
+{
+    return pp__mgr_call(m, type, payload, len, wait_ms, status, value, NULL);
 }
 
 static pp_status call_id(pp_manager *m, uint8_t type, uint64_t id, int64_t wait_ms, uint64_t *value)
@@ -85,11 +101,9 @@ static pp_status call_id(pp_manager *m, uint8_t type, uint64_t id, int64_t wait_
 /* ------------------------------------------------------ the lock backend */
 
 typedef struct mgr_lock {
-    pp_lock base; /* first: a pp_lock */
-    pp_manager *mgr;
-    uint64_t id;
-    uint64_t token; /* of the last acquire */
-    int creator;    /* destroy removes the lock from the server */
+    pp_lock base;    /* first: a pp_lock */
+    pp__mgr_ref ref; /* kind LOCK or RLOCK, manager, id, creator */
+    uint64_t token;  /* of the last acquire */
 } mgr_lock;
 
 /* The server waits at most PP__MGR_SLICE_MS per request: a longer wait is
@@ -108,9 +122,9 @@ static pp_status mgr_acquire(pp_lock *lock, int64_t timeout_ms)
             int64_t left = deadline - pp__plat_now_ms();
             slice = left < 0 ? 0 : (left < slice ? left : slice);
         }
-        pp__st_le64(p, l->id);
+        pp__st_le64(p, l->ref.id);
         pp__st_le64(p + 8, (uint64_t)slice);
-        st = call(l->mgr, PP__MGR_ACQUIRE, p, sizeof p, slice, &answer, &value);
+        st = call(l->ref.mgr, PP__MGR_ACQUIRE, p, sizeof p, slice, &answer, &value);
         if (st != PP_OK)
             return st;
         if (answer == PP_ETIMEDOUT &&
@@ -126,7 +140,7 @@ static pp_status mgr_try_acquire(pp_lock *lock)
 {
     mgr_lock *l = (mgr_lock *)lock;
     uint64_t value = 0;
-    pp_status st = call_id(l->mgr, PP__MGR_TRY, l->id, 0, &value);
+    pp_status st = call_id(l->ref.mgr, PP__MGR_TRY, l->ref.id, 0, &value);
 
     if (st == PP_OK || st == PP_EOWNERDEAD)
         l->token = value;
@@ -138,7 +152,7 @@ static pp_status mgr_release(pp_lock *lock)
     mgr_lock *l = (mgr_lock *)lock;
     uint64_t value;
 
-    return call_id(l->mgr, PP__MGR_RELEASE, l->id, 0, &value);
+    return call_id(l->ref.mgr, PP__MGR_RELEASE, l->ref.id, 0, &value);
 }
 
 static const char *mgr_name(const pp_lock *lock)
@@ -155,10 +169,8 @@ static uint64_t mgr_token(const pp_lock *lock)
 static void mgr_destroy(pp_lock *lock)
 {
     mgr_lock *l = (mgr_lock *)lock;
-    uint64_t value;
 
-    if (l->creator)
-        (void)call_id(l->mgr, PP__MGR_DESTROY, l->id, 0, &value);
+    pp__mgr_obj_drop(&l->ref);
     free(l);
 }
 
@@ -169,48 +181,63 @@ static void mgr_locator(const pp_lock *lock, pp__locator *out)
 
     memset(out, 0, sizeof *out);
     out->backend = PP__LOC_MANAGER;
-    out->object = PP__OBJ_LOCK;
-    pp__strlcpy(out->addr, l->mgr->addr, sizeof out->addr);
-    out->instance = l->mgr->instance;
-    out->id = l->id;
+    out->object = l->ref.kind == PP__MK_RLOCK ? PP__OBJ_RLOCK : PP__OBJ_LOCK;
+    pp__strlcpy(out->addr, l->ref.mgr->addr, sizeof out->addr);
+    out->instance = l->ref.mgr->instance;
+    out->id = l->ref.id;
 }
 
 static const pp__lock_backend g_manager_lock = {"manager",   mgr_acquire, mgr_try_acquire,
                                                 mgr_release, mgr_name,    mgr_token,
                                                 mgr_destroy, mgr_locator};
+/* The recursive lock: the same requests; the server counts the holds. */
+static const pp__lock_backend g_manager_rlock = {"manager-rlock", mgr_acquire, mgr_try_acquire,
+                                                 mgr_release,     mgr_name,    mgr_token,
+                                                 mgr_destroy,     mgr_locator};
 
-static pp_status lock_handle(pp_manager *mgr, uint64_t id, int creator, pp_lock **out)
+static pp_status lock_handle(const pp__mgr_ref *ref, pp_lock **out)
 {
     mgr_lock *l = calloc(1, sizeof *l);
 
     if (l == NULL)
         return PP_ENOMEM;
-    l->base.backend = &g_manager_lock;
-    l->mgr = mgr;
-    l->id = id;
-    l->creator = creator;
+    l->base.backend = ref->kind == PP__MK_RLOCK ? &g_manager_rlock : &g_manager_lock;
+    l->ref = *ref;
     *out = &l->base;
     return PP_OK;
 }
 
+const pp__mgr_ref *pp__mgr_lock_ref(const pp_lock *lock)
+{
+    if (lock == NULL || (lock->backend != &g_manager_lock && lock->backend != &g_manager_rlock))
+        return NULL;
+    return &((const mgr_lock *)lock)->ref;
+}
+
 uint64_t pp_manager_lock_id(const pp_lock *lock)
 {
-    return lock != NULL && lock->backend == &g_manager_lock ? ((const mgr_lock *)lock)->id : 0;
+    const pp__mgr_ref *ref = pp__mgr_lock_ref(lock);
+
+    return ref != NULL ? ref->id : 0;
 }
 
 pp_status pp_manager_lock_open(pp_manager *mgr, uint64_t id, pp_lock **out)
 {
+    pp__mgr_ref ref = {PP__MK_LOCK, NULL, 0, 0};
     uint64_t value;
     pp_status st;
 
     if (mgr == NULL || out == NULL || id == 0)
         return PP_EINVAL;
     st = call_id(mgr, PP__MGR_OPEN, id, 0, &value);
-    return st != PP_OK ? st : lock_handle(mgr, id, 0, out);
+    ref.mgr = mgr;
+    ref.id = id;
+    return st != PP_OK ? st : lock_handle(&ref, out);
 }
 
 pp_status pp_manager_lock(pp_manager *mgr, pp_lock **out)
 {
+    pp__mgr_ref ref = {PP__MK_LOCK, NULL, 0, 1};
     pp_status st, answer;
     uint64_t id = 0;
 
@@ -221,12 +248,36 @@ pp_status pp_manager_lock(pp_manager *mgr, pp_lock **out)
         return st;
     if (answer != PP_OK)
         return answer;
-    st = lock_handle(mgr, id, 1, out);
-    if (st != PP_OK) {
-        uint64_t v;
-        (void)call_id(mgr, PP__MGR_DESTROY, id, 0, &v);
-    }
+    ref.mgr = mgr;
+    ref.id = id;
+    st = lock_handle(&ref, out);
+    if (st != PP_OK)
+        pp__mgr_obj_drop(&ref);
     return st;
+}
+
+pp_status pp_manager_rlock(pp_manager *mgr, pp_lock **out)
+{
+    pp__mgr_ref ref;
+    pp_status st;
+
+    if (mgr == NULL || out == NULL)
+        return PP_EINVAL;
+    st = pp__mgr_obj_create(mgr, PP__MK_RLOCK, 0, 0, &ref);
+    if (st == PP_OK && (st = lock_handle(&ref, out)) != PP_OK)
+        pp__mgr_obj_drop(&ref);
+    return st;
+}
+
+pp_status pp_manager_rlock_open(pp_manager *mgr, uint64_t id, pp_lock **out)
+{
+    pp__mgr_ref ref;
+    pp_status st;
+
+    if (mgr == NULL || out == NULL || id == 0)
+        return PP_EINVAL;
+    st = pp__mgr_obj_open(mgr, PP__MK_RLOCK, id, 0, &ref, NULL);
+    return st != PP_OK ? st : lock_handle(&ref, out);
 }
 
 /* ------------------------------------------------------------ connect */

@@ -2,6 +2,7 @@
  * mgr_proto.c — frames, deadlines and the handshake of the manager's
  * protocol (mgr_proto.h says what travels).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_network_io.h>
@@ -10,6 +11,7 @@
 #include "platform.h"
 #include "manager/mgr_proto.h"
 #include "wire/buf.h"
+#include "values/tuple.h"
 
 static const char g_label_client[] = "procpool-manager-v1 client proof";
 static const char g_label_server[] = "procpool-manager-v1 server proof";
@@ -89,18 +91,62 @@ static pp_status send_exact(apr_socket_t *s, const uint8_t *p, size_t n, int64_t
 
 pp_status pp__mgr_send(apr_socket_t *s, uint8_t type, const void *payload, size_t len)
 {
-    uint8_t frame[PP__MGR_HDR + PP__MGR_PAYLOAD_MAX];
+    uint8_t small[PP__MGR_HDR + PP__MGR_INLINE];
+    uint8_t *frame = small;
+    pp_status st;
 
     if (len > PP__MGR_PAYLOAD_MAX)
         return PP_ETOOBIG;
+    if (len > PP__MGR_INLINE) {
+        frame = malloc(PP__MGR_HDR + len);
+        if (frame == NULL)
+            return PP_ENOMEM;
+    }
     memcpy(frame, "PPM", 3);
     frame[3] = (uint8_t)PP__MGR_VERSION;
     frame[4] = type;
     frame[5] = 0;
-    pp__st_le16(frame + 6, (uint16_t)len);
+    pp__st_le32(frame + 6, (uint32_t)len);
     if (len > 0)
         memcpy(frame + PP__MGR_HDR, payload, len);
-    return send_exact(s, frame, PP__MGR_HDR + len, deadline_of(PP__MGR_GRACE_MS));
+    st = send_exact(s, frame, PP__MGR_HDR + len, deadline_of(PP__MGR_GRACE_MS));
+    if (frame != small)
+        free(frame);
+    return st;
+}
+
+void pp__mgr_frame_init(pp__mgr_frame *f)
+{
+    f->type = 0;
+    f->len = 0;
+    f->payload = f->inline_buf;
+    f->heap = NULL;
+    f->heap_cap = 0;
+}
+
+void pp__mgr_frame_free(pp__mgr_frame *f)
+{
+    free(f->heap);
+    pp__mgr_frame_init(f);
+}
+
+/* Room for a payload of len bytes (len checked against the limit by the
+ * header's parser before this). */
+static pp_status frame_room(pp__mgr_frame *f, size_t len)
+{
+    if (len <= PP__MGR_INLINE) {
+        f->payload = f->inline_buf;
+        return PP_OK;
+    }
+    if (len > f->heap_cap) {
+        uint8_t *p = realloc(f->heap, len);
+        if (p == NULL)
+            return PP_ENOMEM;
+        f->heap = p;
+        f->heap_cap = len;
+    }
+    f->payload = f->heap;
+    return PP_OK;
 }
 
 pp_status pp__mgr_recv(apr_socket_t *s, int64_t timeout_ms, pp__mgr_frame *f)
@@ -112,6 +158,8 @@ pp_status pp__mgr_recv(apr_socket_t *s, int64_t timeout_ms, pp__mgr_frame *f)
     st = recv_exact(s, hdr, sizeof hdr, deadline);
     if (st == PP_OK)
         st = pp__mgr_parse_hdr(hdr, &f->type, &f->len);
+    if (st == PP_OK)
+        st = frame_room(f, f->len);
     if (st != PP_OK)
         return st;
     return recv_exact(s, f->payload, f->len, deadline);
@@ -144,49 +192,65 @@ pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t k
     st = pp__mgr_send(s, PP__MGR_CHALLENGE, ns, sizeof ns);
     if (st != PP_OK)
         return st;
+    pp__mgr_frame_init(&f);
     st = pp__mgr_recv(s, deadline - pp__plat_now_ms() > 0 ? deadline - pp__plat_now_ms() : 0, &f);
-    if (st != PP_OK)
-        return st;
-    if (f.type != PP__MGR_PROOF || f.len != PP__MGR_NONCE + PP__MGR_MAC)
-        return PP_EPROTO;
-    proof(mac, key, keylen, g_label_client, ns, f.payload);
-    if (sodium_memcmp(mac, f.payload + PP__MGR_NONCE, PP__MGR_MAC) != 0)
-        return PP_EAUTH;
-    proof(welcome, key, keylen, g_label_server, f.payload, ns);
-    pp__st_le64(welcome + PP__MGR_MAC, instance);
-    return pp__mgr_send(s, PP__MGR_WELCOME, welcome, sizeof welcome);
+    if (st == PP_OK && (f.type != PP__MGR_PROOF || f.len != PP__MGR_NONCE + PP__MGR_MAC))
+        st = PP_EPROTO;
+    if (st == PP_OK) {
+        proof(mac, key, keylen, g_label_client, ns, f.payload);
+        if (sodium_memcmp(mac, f.payload + PP__MGR_NONCE, PP__MGR_MAC) != 0)
+            st = PP_EAUTH;
+    }
+    if (st == PP_OK) {
+        proof(welcome, key, keylen, g_label_server, f.payload, ns);
+        pp__st_le64(welcome + PP__MGR_MAC, instance);
+        st = pp__mgr_send(s, PP__MGR_WELCOME, welcome, sizeof welcome);
+    }
+    pp__mgr_frame_free(&f);
+    return st;
 }
 
-pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen,
-                                   uint64_t *instance)
+static pp_status handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen,
+                                  pp__mgr_frame *f, uint64_t *instance)
 {
     uint8_t msg[PP__MGR_NONCE + PP__MGR_MAC], ns[PP__MGR_NONCE], mac[PP__MGR_MAC];
-    pp__mgr_frame f;
     pp_status st;
 
-    st = pp__mgr_recv(s, PP__MGR_HANDSHAKE_MS, &f);
+    st = pp__mgr_recv(s, PP__MGR_HANDSHAKE_MS, f);
     if (st != PP_OK)
         return st == PP_ETIMEDOUT ? PP_ECONNLOST : st;
-    if (f.type != PP__MGR_CHALLENGE || f.len != PP__MGR_NONCE)
+    if (f->type != PP__MGR_CHALLENGE || f->len != PP__MGR_NONCE)
         return PP_EPROTO;
-    memcpy(ns, f.payload, sizeof ns);
+    memcpy(ns, f->payload, sizeof ns);
     randombytes_buf(msg, PP__MGR_NONCE);
     proof(msg + PP__MGR_NONCE, key, keylen, g_label_client, ns, msg);
     st = pp__mgr_send(s, PP__MGR_PROOF, msg, sizeof msg);
     if (st != PP_OK)
         return st;
-    st = pp__mgr_recv(s, PP__MGR_HANDSHAKE_MS, &f);
+    st = pp__mgr_recv(s, PP__MGR_HANDSHAKE_MS, f);
     if (st == PP_ECONNLOST)
         return PP_EAUTH; /* the server closes on a proof it rejects */
     if (st != PP_OK)
         return st == PP_ETIMEDOUT ? PP_ECONNLOST : st;
-    if (f.type != PP__MGR_WELCOME || f.len != PP__MGR_MAC + 8)
+    if (f->type != PP__MGR_WELCOME || f->len != PP__MGR_MAC + 8)
         return PP_EPROTO;
     proof(mac, key, keylen, g_label_server, msg, ns);
-    if (sodium_memcmp(mac, f.payload, PP__MGR_MAC) != 0)
+    if (sodium_memcmp(mac, f->payload, PP__MGR_MAC) != 0)
         return PP_EAUTH;
-    *instance = pp__ld_le64(f.payload + PP__MGR_MAC);
+    *instance = pp__ld_le64(f->payload + PP__MGR_MAC);
     return PP_OK;
+}
+
+pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen,
+                                   uint64_t *instance)
+{
+    pp__mgr_frame f;
+    pp_status st;
+
+    pp__mgr_frame_init(&f);
+    st = handshake_client(s, key, keylen, &f, instance);
+    pp__mgr_frame_free(&f);
+    return st;
 }
 
 pp_status pp__mgr_parse_hdr(const uint8_t *p, uint8_t *type, size_t *len)
@@ -194,16 +258,31 @@ pp_status pp__mgr_parse_hdr(const uint8_t *p, uint8_t *type, size_t *len)
     if (memcmp(p, "PPM", 3) != 0 || p[3] != PP__MGR_VERSION || p[5] != 0)
         return PP_EPROTO;
     *type = p[4];
-    *len = pp__ld_le16(p + 6);
+    *len = pp__ld_le32(p + 6);
     return *len <= PP__MGR_PAYLOAD_MAX ? PP_OK : PP_EPROTO;
 }
 
-pp_status pp__mgr_parse_request(const pp__mgr_frame *f, uint64_t *id, int64_t *timeout_ms)
+static pp_status parse_obj(pp__rd *r, pp__mgr_req *rq)
+{
+    uint64_t ticket = 0;
+
+    if (pp__rd_u64(r, &rq->id) != PP_OK || pp__rd_u8(r, &rq->kind) != PP_OK ||
+        pp__rd_u8(r, &rq->op) != PP_OK || pp__rd_u8(r, &rq->flags) != PP_OK ||
+        pp__rd_u64(r, &ticket) != PP_OK || pp__rd_i64(r, &rq->timeout_ms) != PP_OK ||
+        pp__rd_i64(r, &rq->a) != PP_OK || pp__rd_i64(r, &rq->b) != PP_OK ||
+        pp__rd_blob(r, PP__MGR_KEY_MAX, &rq->key, &rq->keylen) != PP_OK ||
+        pp__rd_blob(r, PP_MANAGER_ITEM_MAX, &rq->data, &rq->datalen) != PP_OK)
+        return PP_EPROTO;
+    rq->ticket = ticket;
+    return (rq->flags & ~PP__MGR_FLAG_GIVE_UP) == 0 ? PP_OK : PP_EPROTO;
+}
+
+pp_status pp__mgr_parse_request(const pp__mgr_frame *f, pp__mgr_req *rq)
 {
     pp__rd r;
 
-    *id = 0;
-    *timeout_ms = 0;
+    memset(rq, 0, sizeof *rq);
+    rq->type = f->type;
     if (f->len > PP__MGR_PAYLOAD_MAX)
         return PP_EPROTO;
     pp__rd_init(&r, f->payload, f->len);
@@ -211,14 +290,18 @@ pp_status pp__mgr_parse_request(const pp__mgr_frame *f, uint64_t *id, int64_t *t
     case PP__MGR_CREATE_LOCK:
         break;
     case PP__MGR_ACQUIRE:
-        if (pp__rd_u64(&r, id) != PP_OK || pp__rd_i64(&r, timeout_ms) != PP_OK)
+        if (pp__rd_u64(&r, &rq->id) != PP_OK || pp__rd_i64(&r, &rq->timeout_ms) != PP_OK)
             return PP_EPROTO;
         break;
     case PP__MGR_TRY:
     case PP__MGR_RELEASE:
     case PP__MGR_DESTROY:
     case PP__MGR_OPEN:
-        if (pp__rd_u64(&r, id) != PP_OK)
+        if (pp__rd_u64(&r, &rq->id) != PP_OK)
+            return PP_EPROTO;
+        break;
+    case PP__MGR_OBJ:
+        if (parse_obj(&r, rq) != PP_OK)
             return PP_EPROTO;
         break;
     default:
@@ -229,7 +312,8 @@ pp_status pp__mgr_parse_request(const pp__mgr_frame *f, uint64_t *id, int64_t *t
 
 static int status_valid(int32_t st);
 
-pp_status pp__mgr_parse_reply(const pp__mgr_frame *f, pp_status *status, uint64_t *value)
+pp_status pp__mgr_parse_reply(const pp__mgr_frame *f, pp_status *status, uint64_t *value,
+                              const uint8_t **data, size_t *datalen)
 {
     uint32_t s32 = 0;
     pp__rd r;
@@ -238,9 +322,45 @@ pp_status pp__mgr_parse_reply(const pp__mgr_frame *f, pp_status *status, uint64_
         return PP_EPROTO;
     pp__rd_init(&r, f->payload, f->len);
     if (pp__rd_u32(&r, &s32) != PP_OK || pp__rd_u64(&r, value) != PP_OK ||
-        pp__rd_end(&r) != PP_OK || !status_valid((int32_t)s32))
+        !status_valid((int32_t)s32))
         return PP_EPROTO;
+    *datalen = pp__rd_left(&r);
+    *data = f->payload + (f->len - *datalen);
     *status = (pp_status)(int32_t)s32;
+    return PP_OK;
+}
+
+/* Tuple tags (values/tuple.h): what a hosted item may hold. */
+pp_status pp__mgr_tuple_check(const uint8_t *p, size_t n)
+{
+    pp__rd r, walk;
+    uint32_t count = 0, i;
+
+    pp__rd_init(&r, p, n);
+    if (pp__values_skip(&r) != PP_OK || pp__rd_end(&r) != PP_OK)
+        return PP_EPROTO;
+    /* Well formed: walk the tags (INT/DOUBLE 8 bytes, STR/BYTES a blob). */
+    pp__rd_init(&walk, p, n);
+    if (pp__rd_u32(&walk, &count) != PP_OK)
+        return PP_EPROTO;
+    for (i = 0; i < count; i++) {
+        const uint8_t *q;
+        size_t len;
+        uint8_t tag = 0;
+        uint64_t bits;
+
+        if (pp__rd_u8(&walk, &tag) != PP_OK)
+            return PP_EPROTO;
+        if (tag == PP_TYPE_INT || tag == PP_TYPE_DOUBLE) {
+            if (pp__rd_u64(&walk, &bits) != PP_OK)
+                return PP_EPROTO;
+        } else if (tag == PP_TYPE_STR || tag == PP_TYPE_BYTES) {
+            if (pp__rd_blob(&walk, PP_VALUE_MAX_BYTES, &q, &len) != PP_OK)
+                return PP_EPROTO;
+        } else {
+            return PP_ENOTSUP; /* a lock or shm item */
+        }
+    }
     return PP_OK;
 }
 
@@ -257,6 +377,13 @@ static int status_valid(int32_t st)
     case PP_EINVAL:
     case PP_ETOOBIG:
     case PP_ENOMEM:
+    case PP_EBUSY:
+    case PP_ESTATE:
+    case PP_ETYPE:
+    case PP_ERANGE:
+    case PP_EBROKEN:
+    case PP_ENOTREADY:
+    case PP_ENOTSUP:
         return 1;
     default:
         return 0;

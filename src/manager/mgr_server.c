@@ -1,13 +1,14 @@
 /*
  * mgr_server.c — the manager server (PP__ROLE_MANAGER): a listener on
- * TCP loopback, one thread per connection, and the hosted locks.
+ * TCP loopback, one thread per connection, and the table of hosted
+ * objects of every kind (mgr_obj.h; each kind's code in mgr_obj_*.c).
  *
- * Every hosted object lives in one table under one mutex; a lock waiter
- * waits on one condition variable that every release broadcasts (simple
- * before fast: the table is a list, searched by id). A connection owns
- * what it holds and what it created: when it ends, however it ends, the
- * locks it holds are released with their owner marked dead (the next
- * acquirer gets PP_EOWNERDEAD) and the locks it created are destroyed.
+ * Every hosted object lives in one table under one mutex; a waiter waits
+ * on one condition variable that every change broadcasts (simple before
+ * fast: the table is a list, searched by id). A connection owns what it
+ * holds and what it created: when it ends, however it ends, each object
+ * gives back what it held (a lock's next acquirer gets PP_EOWNERDEAD),
+ * drops its waits, and the objects it created are destroyed.
  *
  * The process ends when its control channel ends (its parent closed it
  * or died); its threads are not joined then: pp__plat_exit ends them.
@@ -26,25 +27,18 @@
 #include "core/core.h"
 #include "wire/buf.h"
 #include "manager/manager.h"
+#include "manager/mgr_obj.h"
 #include "manager/mgr_proto.h"
 
 #define MAX_CONNS    256
 #define MAX_OBJECTS  65536 /* in the whole server */
 #define MAX_PER_CONN 4096  /* created by one connection (PP_MANAGER_OBJECTS_MAX) */
 #define ACCEPT_MS    1000  /* the acceptor reaps ended connections this often */
+#define KEEP_BYTES   65536 /* buffer room a connection keeps between requests */
 
-typedef struct conn conn;
+typedef struct pp__mgr_conn conn;
 
-typedef struct mlock {
-    uint64_t id;
-    conn *holder; /* NULL: free */
-    conn *creator;
-    int owner_died; /* released by a connection's end: tell the next one */
-    uint64_t fence; /* last fencing token handed out */
-    struct mlock *next;
-} mlock;
-
-struct conn {
+struct pp__mgr_conn {
     apr_pool_t *pool;
     apr_socket_t *sock;
     pp__plat_thread *thread;
@@ -55,10 +49,11 @@ struct conn {
 
 static struct {
     pp__plat_mtx *mu;  /* everything below */
-    pp__plat_cond *cv; /* a lock was released or destroyed */
-    mlock *locks;
-    size_t nlocks;
+    pp__plat_cond *cv; /* an object changed or was destroyed */
+    pp__mobj *objs;
+    size_t nobjs;
     uint64_t next_id;
+    uint64_t next_ticket;
     conn *conns; /* running */
     conn *done;  /* ended, to be joined */
     size_t nconns;
@@ -70,175 +65,242 @@ static struct {
 
 /* ------------------------------------------------------------- objects */
 
-static mlock *find_lock(uint64_t id)
+const pp__mkind_ops *pp__mk_ops(uint8_t kind)
 {
-    mlock *l;
+    static const pp__mkind_ops *const kinds[PP__MK_COUNT] = {
+        NULL,          &pp__mk_lock,    &pp__mk_rlock, &pp__mk_sem,   &pp__mk_bsem, &pp__mk_cond,
+        &pp__mk_event, &pp__mk_barrier, &pp__mk_value, &pp__mk_queue, &pp__mk_dict};
 
-    for (l = g.locks; l != NULL; l = l->next) {
-        if (l->id == id)
-            return l;
+    return kind < PP__MK_COUNT ? kinds[kind] : NULL;
+}
+
+pp__mobj *pp__mgr_srv_find(uint64_t id)
+{
+    pp__mobj *o;
+
+    for (o = g.objs; o != NULL; o = o->next) {
+        if (o->id == id)
+            return o;
     }
     return NULL;
 }
 
-static pp_status op_create(conn *c, uint64_t *value)
+void pp__mgr_srv_wait(int64_t deadline)
 {
-    mlock *l;
+    int64_t left = deadline - pp__plat_now_ms();
 
-    if (g.nlocks >= MAX_OBJECTS || c->nobjects >= MAX_PER_CONN)
+    if (left > 0)
+        (void)pp__plat_cond_wait(g.cv, g.mu, left);
+}
+
+void pp__mgr_srv_wake(void)
+{
+    pp__plat_cond_broadcast(g.cv);
+}
+
+int pp__mgr_srv_conn_gone(pp__mgr_conn *c)
+{
+    int eof = 0;
+
+    /* A client waits for each reply before its next request: anything
+     * to read now is its end. */
+    return apr_socket_atreadeof(c->sock, &eof) != APR_SUCCESS || eof;
+}
+
+uint64_t pp__mgr_srv_ticket(void)
+{
+    return ++g.next_ticket;
+}
+
+int64_t pp__mgr_srv_deadline(const pp__mgr_req *rq)
+{
+    int64_t t = rq->timeout_ms;
+
+    if (t < 0 || t > PP__MGR_SLICE_MS)
+        t = PP__MGR_SLICE_MS;
+    return pp__plat_now_ms() + t;
+}
+
+static pp_status op_create(pp__mctx *cx, uint8_t kind)
+{
+    const pp__mkind_ops *ops = pp__mk_ops(kind);
+    pp__mobj *o;
+    pp_status st;
+
+    if (ops == NULL)
+        return PP_EINVAL;
+    if (g.nobjs >= MAX_OBJECTS || cx->conn->nobjects >= MAX_PER_CONN)
         return PP_ETOOBIG;
-    l = calloc(1, sizeof *l);
-    if (l == NULL)
+    o = calloc(1, sizeof *o);
+    if (o == NULL)
         return PP_ENOMEM;
-    l->id = ++g.next_id;
-    l->creator = c;
-    l->next = g.locks;
-    g.locks = l;
-    g.nlocks++;
-    c->nobjects++;
-    *value = l->id;
+    o->kind = kind;
+    o->creator = cx->conn;
+    st = ops->create(o, cx);
+    if (st != PP_OK) {
+        free(o);
+        return st;
+    }
+    o->id = ++g.next_id;
+    o->next = g.objs;
+    g.objs = o;
+    g.nobjs++;
+    cx->conn->nobjects++;
+    cx->value = o->id;
     return PP_OK;
 }
 
-static void unlink_lock(mlock *l)
+/* Unlink o, free it; its waiters (woken) find it gone. */
+static void destroy_obj(pp__mobj *o)
 {
-    mlock **pp;
+    pp__mobj **pp;
 
-    for (pp = &g.locks; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == l) {
-            *pp = l->next;
-            g.nlocks--;
-            l->creator->nobjects--;
-            free(l);
+    for (pp = &g.objs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == o) {
+            *pp = o->next;
+            g.nobjs--;
+            o->creator->nobjects--;
+            pp__mk_ops(o->kind)->destroy(o);
+            free(o);
+            pp__mgr_srv_wake();
             return;
         }
     }
 }
 
-/* The server waits at most PP__MGR_SLICE_MS; the client loops. A waiter
- * looks its lock up again after every wake-up: it may have been
- * destroyed meanwhile. */
-static pp_status op_acquire(conn *c, uint64_t id, int64_t timeout_ms, uint64_t *value)
-{
-    int64_t deadline;
-    mlock *l = find_lock(id);
-    pp_status st;
-
-    if (l == NULL)
-        return PP_ENOENT;
-    if (l->holder == c)
-        return PP_EDEADLK;
-    if (timeout_ms < 0 || timeout_ms > PP__MGR_SLICE_MS)
-        timeout_ms = PP__MGR_SLICE_MS;
-    deadline = pp__plat_now_ms() + timeout_ms;
-    while (l->holder != NULL) {
-        int64_t left = deadline - pp__plat_now_ms();
-        if (left <= 0)
-            return PP_ETIMEDOUT;
-        (void)pp__plat_cond_wait(g.cv, g.mu, left);
-        l = find_lock(id);
-        if (l == NULL)
-            return PP_ENOENT;
-    }
-    l->holder = c;
-    *value = ++l->fence;
-    st = l->owner_died ? PP_EOWNERDEAD : PP_OK;
-    l->owner_died = 0;
-    return st;
-}
-
-static pp_status op_release(conn *c, uint64_t id)
-{
-    mlock *l = find_lock(id);
-
-    if (l == NULL)
-        return PP_ENOENT;
-    if (l->holder != c)
-        return PP_EPERM;
-    l->holder = NULL;
-    pp__plat_cond_broadcast(g.cv);
-    return PP_OK;
-}
-
 static pp_status op_destroy(conn *c, uint64_t id)
 {
-    mlock *l = find_lock(id);
+    pp__mobj *o = pp__mgr_srv_find(id);
 
-    if (l == NULL)
+    if (o == NULL)
         return PP_ENOENT;
-    if (l->creator != c)
+    if (o->creator != c)
         return PP_EPERM;
-    unlink_lock(l);
-    pp__plat_cond_broadcast(g.cv);
+    destroy_obj(o);
     return PP_OK;
 }
 
-/* A connection ended: what it held is released (owner dead), what it
- * created is gone. */
+/* A connection ended: every object gives back what it held and drops its
+ * waits; what it created is gone. */
 static void drop_conn_objects(conn *c)
 {
-    mlock *l, *next;
+    pp__mobj *o, *next;
 
-    for (l = g.locks; l != NULL; l = next) {
-        next = l->next;
-        if (l->holder == c) {
-            l->holder = NULL;
-            l->owner_died = 1;
-        }
-        if (l->creator == c)
-            unlink_lock(l);
+    for (o = g.objs; o != NULL; o = o->next)
+        pp__mk_ops(o->kind)->conn_end(o, c);
+    for (o = g.objs; o != NULL; o = next) {
+        next = o->next;
+        if (o->creator == c)
+            destroy_obj(o);
     }
-    pp__plat_cond_broadcast(g.cv);
+    pp__mgr_srv_wake();
 }
 
 /* ------------------------------------------------------------ requests */
 
-/* One request, its reply. PP_EPROTO: malformed (the connection ends). */
-static pp_status serve_one(conn *c, const pp__mgr_frame *f)
+static int is_lock(const pp__mobj *o)
 {
-    uint8_t reply[12];
-    uint64_t id = 0, value = 0;
-    int64_t timeout = 0;
-    pp_status st;
+    return o != NULL && (o->kind == PP__MK_LOCK || o->kind == PP__MK_RLOCK);
+}
 
-    if (pp__mgr_parse_request(f, &id, &timeout) != PP_OK)
-        return PP_EPROTO;
-    pp__plat_mtx_lock(g.mu);
-    switch (f->type) {
+/* A lock request of the first protocol (ACQUIRE, TRY, RELEASE) as an op
+ * of the lock kinds. */
+static pp_status lock_request(pp__mctx *cx, pp__mgr_req *rq, uint8_t op, int64_t timeout)
+{
+    pp__mobj *o = pp__mgr_srv_find(rq->id);
+
+    if (!is_lock(o))
+        return PP_ENOENT;
+    rq->op = op;
+    rq->timeout_ms = timeout;
+    return pp__mk_ops(o->kind)->op(o, cx);
+}
+
+static pp_status obj_request(pp__mctx *cx, const pp__mgr_req *rq)
+{
+    const pp__mkind_ops *ops;
+    pp__mobj *o;
+
+    if (rq->op == PP__MOP_CREATE)
+        return op_create(cx, rq->kind);
+    o = pp__mgr_srv_find(rq->id);
+    if (o == NULL)
+        return PP_ENOENT;
+    if (o->kind != rq->kind)
+        return PP_ETYPE;
+    ops = pp__mk_ops(o->kind);
+    if (rq->op == PP__MOP_OPEN)
+        return ops->open != NULL ? ops->open(o, cx) : PP_OK;
+    return ops->op(o, cx);
+}
+
+static pp_status dispatch(pp__mctx *cx, pp__mgr_req *rq)
+{
+    switch (rq->type) {
     case PP__MGR_CREATE_LOCK:
-        st = op_create(c, &value);
-        break;
+        return op_create(cx, PP__MK_LOCK);
     case PP__MGR_ACQUIRE:
-        st = op_acquire(c, id, timeout, &value);
-        break;
+        return lock_request(cx, rq, PP__MOP_ACQUIRE, rq->timeout_ms);
     case PP__MGR_TRY:
-        st = op_acquire(c, id, 0, &value);
-        break;
+        return lock_request(cx, rq, PP__MOP_ACQUIRE, 0);
     case PP__MGR_RELEASE:
-        st = op_release(c, id);
-        break;
+        return lock_request(cx, rq, PP__MOP_RELEASE, 0);
     case PP__MGR_DESTROY:
-        st = op_destroy(c, id);
-        break;
-    case PP__MGR_OPEN:
-        st = find_lock(id) != NULL ? PP_OK : PP_ENOENT;
-        break;
+        return op_destroy(cx->conn, rq->id);
+    case PP__MGR_OPEN: {
+        pp__mobj *o = pp__mgr_srv_find(rq->id);
+        return o != NULL && o->kind == PP__MK_LOCK ? PP_OK : PP_ENOENT;
+    }
+    case PP__MGR_OBJ:
+        return obj_request(cx, rq);
     default:
-        pp__plat_mtx_unlock(g.mu);
         return PP_EPROTO;
     }
+}
+
+/* One request, its reply (reply: the connection's buffer). PP_EPROTO:
+ * malformed (the connection ends). */
+static pp_status serve_one(conn *c, const pp__mgr_frame *f, pp__buf *reply)
+{
+    uint8_t head[12] = {0};
+    pp__mgr_req rq;
+    pp__mctx cx;
+    pp_status st;
+
+    if (pp__mgr_parse_request(f, &rq) != PP_OK)
+        return PP_EPROTO;
+    pp__buf_reset(reply);
+    if (pp__buf_put(reply, head, sizeof head) != PP_OK)
+        return PP_ENOMEM;
+    cx.conn = c;
+    cx.rq = &rq;
+    cx.value = 0;
+    cx.data = reply;
+    pp__plat_mtx_lock(g.mu);
+    st = dispatch(&cx, &rq);
     pp__plat_mtx_unlock(g.mu);
-    pp__st_le32(reply, (uint32_t)(int32_t)st);
-    pp__st_le64(reply + 4, value);
-    return pp__mgr_send(c->sock, PP__MGR_REPLY, reply, sizeof reply);
+    if (st == PP_EPROTO || st == PP_ECONNLOST) /* malformed; the peer is gone */
+        return st;
+    if (st != PP_OK && st != PP_EOWNERDEAD)
+        reply->len = sizeof head;           /* data only with a success */
+    if (reply->len > PP__MGR_PAYLOAD_MAX) { /* a kind's bug: say it, never send it */
+        reply->len = sizeof head;
+        st = PP_ETOOBIG;
+    }
+    pp__st_le32(reply->data, (uint32_t)(int32_t)st);
+    pp__st_le64(reply->data + 4, cx.value);
+    return pp__mgr_send(c->sock, PP__MGR_REPLY, reply->data, reply->len);
 }
 
 static void conn_thread(void *arg)
 {
     conn *c = arg;
     pp__mgr_frame f;
+    pp__buf reply;
     pp_status st;
 
+    pp__mgr_frame_init(&f);
+    pp__buf_init(&reply);
     st = pp__mgr_handshake_server(c->sock, g.key, g.keylen, g.instance);
     if (st != PP_OK) {
         pp__log(PP_LOG_WARN, "manager: connection from %s rejected: %s (%s)", c->peer,
@@ -246,11 +308,17 @@ static void conn_thread(void *arg)
     } else {
         pp__log(PP_LOG_INFO, "manager: client %s authenticated", c->peer);
         while ((st = pp__mgr_recv(c->sock, PP_INFINITE, &f)) == PP_OK &&
-               (st = serve_one(c, &f)) == PP_OK)
-            ;
+               (st = serve_one(c, &f, &reply)) == PP_OK) {
+            if (f.heap_cap > KEEP_BYTES) /* a large item passed: do not keep its room */
+                pp__mgr_frame_free(&f);
+            if (reply.cap > KEEP_BYTES)
+                pp__buf_free(&reply);
+        }
         if (st == PP_EPROTO)
             pp__log(PP_LOG_WARN, "manager: malformed request from %s: connection closed", c->peer);
     }
+    pp__mgr_frame_free(&f);
+    pp__buf_free(&reply);
     apr_socket_close(c->sock);
     pp__plat_mtx_lock(g.mu);
     drop_conn_objects(c);

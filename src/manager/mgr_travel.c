@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "procpool/manager.h"
+#include "procpool/manager_objects.h"
 #include "platform.h"
 #include "core/core.h"
 #include "sync/keyring.h"
@@ -155,7 +156,8 @@ static pp_status resolve_locked(const pp__locator *loc, void **out)
         return PP_ETOOBIG;
     st = conn_for(loc, &c);
     if (st == PP_OK)
-        st = pp_manager_lock_open(c->m, loc->id, &lock);
+        st = loc->object == PP__OBJ_RLOCK ? pp_manager_rlock_open(c->m, loc->id, &lock)
+                                          : pp_manager_lock_open(c->m, loc->id, &lock);
     if (st != PP_OK)
         return st;
     t = calloc(1, sizeof *t);
@@ -177,7 +179,8 @@ static pp_status resolve(const pp__locator *loc, void **out)
 {
     pp_status st;
 
-    if (loc->backend != PP__LOC_MANAGER || loc->object != PP__OBJ_LOCK)
+    if (loc->backend != PP__LOC_MANAGER ||
+        (loc->object != PP__OBJ_LOCK && loc->object != PP__OBJ_RLOCK))
         return PP_ENOTSUP;
     if (g.mu == NULL)
         return PP_ENOTINIT;

@@ -32,14 +32,14 @@ static pp_status addr_check(const char *p, size_t n)
 
 pp_status pp__locator_check(const pp__locator *loc)
 {
-    if (loc == NULL || loc->object != PP__OBJ_LOCK ||
-        memchr(loc->addr, '\0', sizeof loc->addr) == NULL)
+    if (loc == NULL || memchr(loc->addr, '\0', sizeof loc->addr) == NULL)
         return PP_EINVAL;
     if (loc->backend == PP__LOC_MANAGER) {
-        if (loc->id == 0)
+        if (loc->id == 0 || (loc->object != PP__OBJ_LOCK && loc->object != PP__OBJ_RLOCK))
             return PP_EINVAL;
     } else if (loc->backend == PP__LOC_REDIS) {
-        if (memchr(loc->name, '\0', sizeof loc->name) == NULL || pp__name_check(loc->name) != PP_OK)
+        if (loc->object != PP__OBJ_LOCK || memchr(loc->name, '\0', sizeof loc->name) == NULL ||
+            pp__name_check(loc->name) != PP_OK)
             return PP_EINVAL;
     } else {
         return PP_EINVAL;
@@ -133,7 +133,8 @@ void pp__locator_describe(const pp__locator *loc, char *buf, size_t cap)
     if (loc->backend == PP__LOC_REDIS)
         snprintf(buf, cap, "Redis lock %s at %s", loc->name, loc->addr);
     else
-        snprintf(buf, cap, "manager lock %llu at %s", (unsigned long long)loc->id, loc->addr);
+        snprintf(buf, cap, "manager %s %llu at %s", loc->object == PP__OBJ_RLOCK ? "rlock" : "lock",
+                 (unsigned long long)loc->id, loc->addr);
 }
 
 pp_status pp__remote_resolve(const pp__locator *loc, void **out)

@@ -39,6 +39,7 @@
 #define PP__LOC_REDIS    2u
 #define PP__LOC_BACKENDS 3u /* one past the last */
 #define PP__OBJ_LOCK     1u
+#define PP__OBJ_RLOCK    2u  /* a manager's recursive lock */
 #define PP__LOC_ADDR_MAX 64u /* with the NUL: PP_MANAGER_ADDR_MAX */
 /* A Redis lock's name, with the NUL (PP_NAME_MAX + 1). */
 #define PP__LOC_NAME_MAX 31u

@@ -1,0 +1,373 @@
+/*
+ * mgr_obj_lock.c — the hosted lock kinds of the manager server: the lock,
+ * the recursive lock (a hold count per holder connection) and the
+ * condition bound to one of them (mgr_obj.h says the ops).
+ *
+ * A condition waiter is registered from the moment it releases the lock
+ * until it holds it again, across as many requests (slices) as its wait
+ * takes: a notify between two slices marks the registered waiter, so it
+ * is never lost. A waiter whose connection ends is dropped (conn_end), and
+ * a notify it took with it passes to the next waiter: a dead waiter never
+ * wedges notify.
+ */
+#include <stdlib.h>
+
+#include "platform.h"
+#include "manager/mgr_obj.h"
+
+/* ----------------------------------------------------------- the locks */
+
+typedef struct lock_state {
+    pp__mgr_conn *holder; /* NULL: free */
+    int64_t count;        /* holds of the holder (RLOCK; 1 for LOCK) */
+    int owner_died;       /* released by a connection's end: tell the next one */
+    uint64_t fence;       /* last fencing token handed out */
+} lock_state;
+
+static pp_status lock_create(pp__mobj *o, pp__mctx *cx)
+{
+    (void)cx;
+    o->state = calloc(1, sizeof(lock_state));
+    return o->state != NULL ? PP_OK : PP_ENOMEM;
+}
+
+int pp__mlock_held_by(const pp__mobj *o, const pp__mgr_conn *c)
+{
+    return ((const lock_state *)o->state)->holder == c;
+}
+
+pp_status pp__mlock_take(pp__mobj *o, pp__mgr_conn *c, int64_t count)
+{
+    lock_state *l = o->state;
+    pp_status st;
+
+    if (l->holder != NULL)
+        return PP_EBUSY;
+    l->holder = c;
+    l->count = count;
+    l->fence++;
+    st = l->owner_died ? PP_EOWNERDEAD : PP_OK;
+    l->owner_died = 0;
+    return st;
+}
+
+void pp__mlock_release_all(pp__mobj *o, pp__mgr_conn *c, int64_t *count)
+{
+    lock_state *l = o->state;
+
+    *count = 0;
+    if (l->holder != c)
+        return;
+    *count = l->count;
+    l->holder = NULL;
+    l->count = 0;
+    pp__mgr_srv_wake();
+}
+
+/* The server waits at most one slice; the client loops. A waiter looks
+ * its lock up again after every wake-up: it may have been destroyed. */
+static pp_status lock_acquire(pp__mobj *o, pp__mctx *cx)
+{
+    int64_t deadline = pp__mgr_srv_deadline(cx->rq);
+    uint64_t id = o->id;
+    lock_state *l = o->state;
+    pp_status st;
+
+    if (l->holder == cx->conn) {
+        if (o->kind == PP__MK_LOCK)
+            return PP_EDEADLK;
+        if (l->count >= INT32_MAX)
+            return PP_ERANGE;
+        l->count++;
+        cx->value = l->fence;
+        return PP_OK;
+    }
+    while ((st = pp__mlock_take(o, cx->conn, 1)) == PP_EBUSY) {
+        if (pp__plat_now_ms() >= deadline)
+            return PP_ETIMEDOUT;
+        pp__mgr_srv_wait(deadline);
+        o = pp__mgr_srv_find(id);
+        if (o == NULL)
+            return PP_ENOENT;
+    }
+    cx->value = ((lock_state *)o->state)->fence;
+    return st;
+}
+
+static pp_status lock_op(pp__mobj *o, pp__mctx *cx)
+{
+    lock_state *l = o->state;
+
+    switch (cx->rq->op) {
+    case PP__MOP_ACQUIRE:
+        return lock_acquire(o, cx);
+    case PP__MOP_RELEASE:
+        if (l->holder != cx->conn)
+            return PP_EPERM;
+        if (--l->count <= 0) {
+            l->holder = NULL;
+            l->count = 0;
+            pp__mgr_srv_wake();
+        }
+        return PP_OK;
+    default:
+        return PP_EINVAL;
+    }
+}
+
+static void lock_conn_end(pp__mobj *o, pp__mgr_conn *c)
+{
+    lock_state *l = o->state;
+
+    if (l->holder == c) {
+        l->holder = NULL;
+        l->count = 0;
+        l->owner_died = 1;
+    }
+}
+
+static void state_free(pp__mobj *o)
+{
+    free(o->state);
+}
+
+const pp__mkind_ops pp__mk_lock = {lock_create, lock_op, NULL, lock_conn_end, state_free};
+const pp__mkind_ops pp__mk_rlock = {lock_create, lock_op, NULL, lock_conn_end, state_free};
+
+/* ----------------------------------------------------------- condition */
+
+enum { W_WAITING, W_NOTIFIED, W_TIMEDOUT };
+
+typedef struct cwaiter {
+    uint64_t ticket;
+    pp__mgr_conn *conn;
+    int state;
+    int64_t count; /* the lock's holds to take back */
+    struct cwaiter *next;
+} cwaiter;
+
+typedef struct cond_state {
+    uint64_t lock_id;
+    cwaiter *head; /* in arrival order: notify wakes the oldest */
+} cond_state;
+
+static pp__mobj *lock_of(const cond_state *cs)
+{
+    pp__mobj *l = pp__mgr_srv_find(cs->lock_id);
+
+    return l != NULL && (l->kind == PP__MK_LOCK || l->kind == PP__MK_RLOCK) ? l : NULL;
+}
+
+static pp_status cond_create(pp__mobj *o, pp__mctx *cx)
+{
+    cond_state *cs;
+    pp__mobj *l = pp__mgr_srv_find((uint64_t)cx->rq->a);
+
+    if (l == NULL)
+        return PP_ENOENT;
+    if (l->kind != PP__MK_LOCK && l->kind != PP__MK_RLOCK)
+        return PP_EINVAL;
+    cs = calloc(1, sizeof *cs);
+    if (cs == NULL)
+        return PP_ENOMEM;
+    cs->lock_id = l->id;
+    o->state = cs;
+    return PP_OK;
+}
+
+static pp_status cond_open(pp__mobj *o, pp__mctx *cx)
+{
+    return ((cond_state *)o->state)->lock_id == (uint64_t)cx->rq->a ? PP_OK : PP_EINVAL;
+}
+
+static cwaiter *find_waiter(cond_state *cs, uint64_t ticket, const pp__mgr_conn *c)
+{
+    cwaiter *w;
+
+    for (w = cs->head; w != NULL; w = w->next) {
+        if (w->ticket == ticket && w->conn == c)
+            return w;
+    }
+    return NULL;
+}
+
+static void remove_waiter(cond_state *cs, cwaiter *w)
+{
+    cwaiter **pp;
+
+    for (pp = &cs->head; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            free(w);
+            return;
+        }
+    }
+}
+
+/* The first request of a wait: release the lock, register. */
+static pp_status cond_begin(cond_state *cs, pp__mctx *cx, uint64_t *ticket)
+{
+    pp__mobj *l = lock_of(cs);
+    cwaiter *w, **tail;
+
+    if (l == NULL)
+        return PP_ENOENT;
+    if (!pp__mlock_held_by(l, cx->conn))
+        return PP_EPERM;
+    w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return PP_ENOMEM;
+    w->ticket = pp__mgr_srv_ticket();
+    w->conn = cx->conn;
+    w->state = W_WAITING;
+    pp__mlock_release_all(l, cx->conn, &w->count);
+    for (tail = &cs->head; *tail != NULL; tail = &(*tail)->next)
+        ;
+    *tail = w;
+    *ticket = w->ticket;
+    return PP_OK;
+}
+
+/* w's connection is gone: w goes, and a notify it took passes to the
+ * next waiter. */
+static void pass_notify(cond_state *cs, cwaiter *w)
+{
+    int unused = w->state == W_NOTIFIED;
+    cwaiter *x;
+
+    remove_waiter(cs, w);
+    for (x = cs->head; x != NULL && unused; x = x->next) {
+        if (x->state == W_WAITING) {
+            x->state = W_NOTIFIED;
+            unused = 0;
+        }
+    }
+}
+
+/* Wait for a notify, then for the lock, within this request's slice:
+ * PP_ENOTREADY (ticket in value) when the slice ends first. */
+static pp_status cond_wait(pp__mobj *o, pp__mctx *cx)
+{
+    int64_t deadline = pp__mgr_srv_deadline(cx->rq);
+    uint64_t id = o->id, ticket = cx->rq->ticket;
+    pp__mobj *l;
+    cwaiter *w;
+    pp_status st;
+
+    if (ticket == 0) {
+        st = cond_begin(o->state, cx, &ticket);
+        if (st != PP_OK)
+            return st;
+    }
+    for (;;) {
+        cond_state *cs = o->state;
+        w = find_waiter(cs, ticket, cx->conn);
+        if (w == NULL)
+            return PP_ENOENT;
+        if (w->state == W_WAITING && (cx->rq->flags & PP__MGR_FLAG_GIVE_UP))
+            w->state = W_TIMEDOUT;
+        if (w->state == W_NOTIFIED && pp__mgr_srv_conn_gone(cx->conn)) {
+            pass_notify(cs, w);
+            return PP_ECONNLOST; /* nobody reads it */
+        }
+        if (w->state != W_WAITING) {
+            l = lock_of(cs);
+            if (l == NULL) {
+                remove_waiter(cs, w);
+                return PP_ENOENT;
+            }
+            st = pp__mlock_take(l, cx->conn, w->count);
+            if (st != PP_EBUSY) {
+                cx->value = 0;
+                if (w->state == W_TIMEDOUT && st == PP_OK)
+                    st = PP_ETIMEDOUT;
+                remove_waiter(cs, w);
+                return st;
+            }
+        }
+        if (pp__plat_now_ms() >= deadline) {
+            cx->value = ticket;
+            return PP_ENOTREADY;
+        }
+        pp__mgr_srv_wait(deadline);
+        o = pp__mgr_srv_find(id);
+        if (o == NULL || o->kind != PP__MK_COND)
+            return PP_ENOENT;
+    }
+}
+
+static pp_status cond_notify(cond_state *cs, pp__mctx *cx)
+{
+    pp__mobj *l = lock_of(cs);
+    int64_t n = cx->rq->a;
+    cwaiter *w;
+
+    if (l == NULL)
+        return PP_ENOENT;
+    if (!pp__mlock_held_by(l, cx->conn))
+        return PP_EPERM;
+    if (n == 0 || n < -1)
+        return PP_EINVAL;
+    for (w = cs->head; w != NULL && n != 0; w = w->next) {
+        if (w->state == W_WAITING) {
+            w->state = W_NOTIFIED;
+            if (n > 0)
+                n--;
+        }
+    }
+    pp__mgr_srv_wake();
+    return PP_OK;
+}
+
+static pp_status cond_op(pp__mobj *o, pp__mctx *cx)
+{
+    switch (cx->rq->op) {
+    case PP__MOP_WAIT:
+        return cond_wait(o, cx);
+    case PP__MOP_NOTIFY:
+        return cond_notify(o->state, cx);
+    default:
+        return PP_EINVAL;
+    }
+}
+
+/* A waiter's connection ended: its waits go. A notify it had taken and
+ * not used yet (its death fell between the notify and its re-acquire)
+ * passes to the next waiter, so notify(n) is never lost on a dead one. */
+static void cond_conn_end(pp__mobj *o, pp__mgr_conn *c)
+{
+    cond_state *cs = o->state;
+    cwaiter **pp = &cs->head, *w;
+    int64_t unused = 0;
+
+    while (*pp != NULL) {
+        w = *pp;
+        if (w->conn == c) {
+            unused += w->state == W_NOTIFIED;
+            *pp = w->next;
+            free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
+    for (w = cs->head; w != NULL && unused > 0; w = w->next) {
+        if (w->state == W_WAITING) {
+            w->state = W_NOTIFIED;
+            unused--;
+        }
+    }
+}
+
+static void cond_destroy(pp__mobj *o)
+{
+    cond_state *cs = o->state;
+
+    while (cs->head != NULL) {
+        cwaiter *w = cs->head;
+        cs->head = w->next;
+        free(w);
+    }
+    free(cs);
+}
+
+const pp__mkind_ops pp__mk_cond = {cond_create, cond_op, cond_open, cond_conn_end, cond_destroy};
