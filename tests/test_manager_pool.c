@@ -178,6 +178,29 @@ static int mp_echo(pp_task *t)
 }
 PP_TASK_REGISTER(mp_echo)
 
+/* (rlock): acquire it twice (recursively), release twice; a third
+ * release is PP_EPERM. Result: the status of the first acquire. */
+static int mp_rlock_twice(pp_task *t)
+{
+    pp_lock *lock = NULL;
+    pp_status st = pp_values_unpack(pp_task_args(t), "k", &lock), st2;
+
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "rlock: %s", pp_err_name(st));
+    st = pp_lock_acquire(lock, LOCK_MS);
+    if (st != PP_OK && st != PP_EOWNERDEAD)
+        return pp_task_fail(t, st, "rlock: acquire: %s", pp_err_name(st));
+    st2 = pp_lock_acquire(lock, 0);
+    if (st2 != PP_OK)
+        return pp_task_fail(t, st2, "rlock: second acquire: %s", pp_err_name(st2));
+    if ((st2 = pp_lock_release(lock)) != PP_OK || (st2 = pp_lock_release(lock)) != PP_OK)
+        return pp_task_fail(t, st2, "rlock: release: %s", pp_err_name(st2));
+    if ((st2 = pp_lock_release(lock)) != PP_EPERM)
+        return pp_task_fail(t, 1, "rlock: a third release gave %s", pp_err_name(st2));
+    return pp_values_add_int(pp_task_result(t), st);
+}
+PP_TASK_REGISTER(mp_rlock_twice)
+
 static int mp_noop(pp_task *t)
 {
     return pp_values_add_int(pp_task_result(t), (int64_t)pp__plat_getpid());
@@ -519,6 +542,33 @@ static void t_lock_in_result(void)
     fixture_free(&f);
 }
 
+/* A manager RLock travels too, and stays recursive in the worker; while
+ * the worker holds it, the parent cannot take it. */
+static void t_rlock_in_task(void)
+{
+    pp_values *a = NULL, *res = NULL;
+    pp_lock *rl = NULL;
+    int64_t first = -1;
+    pp_pool *p;
+    fixture f;
+
+    fixture_make(&f);
+    PP_ASSERT_STATUS_FATAL(pp_manager_rlock(f.m, &rl), PP_OK);
+    p = make_pool(PP_START_SPAWN, 1, NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "k", rl), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, mp_rlock_twice, a, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(res, 0, &first), PP_OK);
+    CU_ASSERT_EQUAL(first, PP_OK);
+    /* Released in the worker: the parent takes it. */
+    PP_ASSERT_STATUS(pp_lock_acquire(rl, LOCK_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(rl), PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(a);
+    finish_pool(p);
+    pp_lock_destroy(rl);
+    fixture_free(&f);
+}
+
 /* Offset of the locator's instance in the encoding of the one-item tuple
  * (lock): u32 count, u8 tag, u8 backend, u8 object, u8 n, n address bytes. */
 static size_t instance_at(const pp__buf *b)
@@ -683,6 +733,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_custom_key_after_pool, 120),
     PP_TEST_TIMEOUT(t_manager_shut_down, 120),
     PP_TEST_TIMEOUT(t_lock_in_result, 60),
+    PP_TEST_TIMEOUT(t_rlock_in_task, 60),
     PP_TEST_TIMEOUT(t_locator_instance, 60),
     PP_TEST(t_locator_malformed),
     PP_TEST(t_keyring),
