@@ -28,11 +28,8 @@ static const skip_entry g_skips[] = {
      "POSIX shm variant; Windows has t_name_not_a_lock_windows"},
     {"lock_api", "t_name_not_a_lock_windows", PP_TEST_ON_POSIX,
      "Windows kernel object variant; POSIX has t_name_not_a_lock_posix"},
-    /* macOS has no robust pthread mutexes: pp_lock_create/open return
-     * PP_ENOTSUP there (checked by lock_support/t_lock_support_matches_platform). */
-    {"lock", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
-    {"lock_api", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
-    {"values", "t_lock_roundtrip", PP_TEST_ON_MACOS, "macOS: creates a lock (PP_ENOTSUP)"},
+    {"lock_api", "t_open_trusts_header_size_posix", PP_TEST_ON_WINDOWS,
+     "resizes POSIX shm objects; Windows sections have no such thing"},
 /* pool: fork and forkserver do not exist on Windows (pp_pool_create
  * returns PP_ENOTSUP there, which t_fork_not_on_windows asserts). */
 #define PP_SKIP_WIN_METHODS(t)                                                                     \
@@ -64,7 +61,6 @@ static const skip_entry g_skips[] = {
     {                                                                                              \
         "share", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                     \
     }
-    {"share", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
     PP_SKIP_WIN_SHARE(t_task_arg),
     PP_SKIP_WIN_SHARE(t_initializer),
     PP_SKIP_WIN_SHARE(t_inherited),
@@ -95,7 +91,6 @@ static const skip_entry g_skips[] = {
     /* tracker: the POSIX port's resource tracker; Windows needs none. */
     {"tracker", "*", PP_TEST_ON_WINDOWS,
      "POSIX resource tracker; Windows objects go with their last handle"},
-    {"tracker", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
     PP_SKIP_WIN_SUPERVISE(t_helper_killed),
     {"supervise", "t_spare_killed_fork", PP_TEST_ON_WINDOWS | PP_TEST_ON_MACOS,
      "Windows has no fork(); the spare is found in /proc (Linux)"},
