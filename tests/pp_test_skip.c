@@ -19,6 +19,8 @@ typedef struct skip_entry {
 
 static const skip_entry g_skips[] = {
     {"lock", "t_exclusion_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"lock", "t_owner_killed_forked_child_lives", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"lock", "t_forked_child_of_holder_excluded", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_mtx_reset_after_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_mtx_reset_after_fork_own", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"share", "t_named_cache_fork_while_held", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
