@@ -210,7 +210,7 @@ enum {
 _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags);
 
 /* fork+exec the program's own image with the role marker
- * "--pp-role=<role>:<PP_POSIX_CHILD_FD>" and child_fd placed on
+ * "--pp-role=<role>:<PP_POSIX_CHILD_FD>:<our pid>" and child_fd placed on
  * PP_POSIX_CHILD_FD. flags: PP_POSIX_SPAWN_PDEATH asks for SIGKILL when
  * the calling thread dies (Linux); PP_POSIX_SPAWN_NULL_STDIO gives the
  * child /dev/null as stdin, stdout and stderr (otherwise it shares the

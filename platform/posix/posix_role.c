@@ -3,8 +3,9 @@
  * fork server, a resource tracker, a manager server), the saved argv used to spawn more of
  * ourselves, and the per-worker process setup.
  *
- * A spawned process carries "--pp-role=<role>:<fd>" as argv[1], put there
- * by posix_spawn.c; everything else on its command line is the parent's.
+ * A spawned process carries "--pp-role=<role>:<fd>:<parent pid>" as
+ * argv[1], put there by posix_spawn.c (":<parent pid>" optional when
+ * parsed); everything else on its command line is the parent's.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -17,7 +17,7 @@
  * Starting it, in the client (pp__posix_tracker_created, under a mutex,
  * once per process; later calls only read an atomic state):
  *  - a socketpair, both ends close-on-exec; the tracker end goes to a
- *    fork+exec of the program's own image with "--pp-role=tracker:3" and
+ *    fork+exec of the program's own image with "--pp-role=tracker:3:<pid>" and
  *    stdio on /dev/null (pp__posix_spawn_self): never a fork without exec
  *    of a client that may have threads;
  *  - the new image reaches pp_init(), whose role detection lands in
