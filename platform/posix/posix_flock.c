@@ -75,10 +75,8 @@ static pp_status pp__posix_lockdir(char *buf, size_t n, int make)
         return pp__plat_fail(errno);
     if (lstat(buf, &sb) < 0)
         return pp__plat_fail(errno);
-    if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077) != 0) {
-        pp__plat_set_os_error(EACCES);
-        return PP_EPERM;
-    }
+    if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077) != 0)
+        return pp__plat_fail(EACCES); /* someone else's, or open to others */
     return PP_OK;
 }
 
