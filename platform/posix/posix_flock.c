@@ -217,7 +217,9 @@ static void pp__posix_flock_parent(void)
 
 /* The child holds nothing: drop the shared descriptions (see the top). A
  * condition variable may have had waiters, threads that do not exist
- * here: it is made anew. */
+ * here: it is made anew; so are the mutexes the prepare handler took (an
+ * unlock by this thread, which is not the one that locked them, is not
+ * allowed everywhere). */
 static void pp__posix_flock_child(void)
 {
     pp__plat_mutex *m;
@@ -228,9 +230,9 @@ static void pp__posix_flock_child(void)
         m->busy = 0;
         atomic_store(&m->owner, 0);
         (void)pp__posix_cond_init(&m->cv, &m->clk);
-        (void)pthread_mutex_unlock(&m->mu);
+        (void)pthread_mutex_init(&m->mu, NULL);
     }
-    (void)pthread_mutex_unlock(&pp__posix_flock_reg_mu);
+    (void)pthread_mutex_init(&pp__posix_flock_reg_mu, NULL);
 }
 
 static void pp__posix_flock_setup(void)
