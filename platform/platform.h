@@ -177,8 +177,10 @@ pp_status pp__plat_cond_wait(pp__plat_cond *c, pp__plat_mtx *m, int64_t timeout_
  * at a time (the core's lock cache guarantees it); all threads of the
  * process use that one object.
  *
- * Where the OS has no robust process-shared mutex (macOS), create and open
- * return PP_ENOTSUP.
+ * Where the OS has no robust process-shared mutex (macOS), the POSIX port
+ * keeps this contract with a lock file held with flock()
+ * (posix/posix_flock.c); create and open return PP_ENOTSUP only where
+ * there is neither.
  */
 typedef struct pp__plat_mutex pp__plat_mutex;
 

@@ -24,20 +24,21 @@ static const skip_entry g_skips[] = {
     {"redis", "t_server_killed_while_waiting", PP_TEST_ON_WINDOWS,
      "the wine test binary uses the Linux redis-server .ci/run started and cannot kill it "
      "(t_silent_server covers a server that does not answer)"},
+    {"lock", "t_owner_killed_forked_child_lives", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"lock", "t_forked_child_of_holder_excluded", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_mtx_reset_after_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_mtx_reset_after_fork_own", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"share", "t_named_cache_fork_while_held", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_worker_entry_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_worker_entry_unset", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"platform", "t_role_marker_parent_checked", PP_TEST_ON_WINDOWS,
+     "the POSIX role marker; Windows passes pipe handles in its own"},
     {"lock_api", "t_name_not_a_lock_posix", PP_TEST_ON_WINDOWS,
      "POSIX shm variant; Windows has t_name_not_a_lock_windows"},
     {"lock_api", "t_name_not_a_lock_windows", PP_TEST_ON_POSIX,
      "Windows kernel object variant; POSIX has t_name_not_a_lock_posix"},
-    /* macOS has no robust pthread mutexes: pp_lock_create/open return
-     * PP_ENOTSUP there (checked by lock_support/t_lock_support_matches_platform). */
-    {"lock", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
-    {"lock_api", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
-    {"values", "t_lock_roundtrip", PP_TEST_ON_MACOS, "macOS: creates a lock (PP_ENOTSUP)"},
+    {"lock_api", "t_open_trusts_header_size_posix", PP_TEST_ON_WINDOWS,
+     "resizes POSIX shm objects; Windows sections have no such thing"},
 /* pool: fork and forkserver do not exist on Windows (pp_pool_create
  * returns PP_ENOTSUP there, which t_fork_not_on_windows asserts). */
 #define PP_SKIP_WIN_METHODS(t)                                                                     \
@@ -69,7 +70,6 @@ static const skip_entry g_skips[] = {
     {                                                                                              \
         "share", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                     \
     }
-    {"share", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
     PP_SKIP_WIN_SHARE(t_task_arg),
     PP_SKIP_WIN_SHARE(t_initializer),
     PP_SKIP_WIN_SHARE(t_inherited),
@@ -110,12 +110,9 @@ static const skip_entry g_skips[] = {
     /* tracker: the POSIX port's resource tracker; Windows needs none. */
     {"tracker", "*", PP_TEST_ON_WINDOWS,
      "POSIX resource tracker; Windows objects go with their last handle"},
-    {"tracker", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
     PP_SKIP_WIN_SUPERVISE(t_helper_killed),
-    {"supervise", "t_spare_killed_fork", PP_TEST_ON_WINDOWS | PP_TEST_ON_MACOS,
-     "Windows has no fork(); the spare is found in /proc (Linux)"},
-    {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS | PP_TEST_ON_MACOS,
-     "Windows has no fork(); the spare is found in /proc (Linux)"},
+    {"supervise", "t_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,

@@ -196,8 +196,11 @@ static void t_runner_reports_every_outcome(void)
     pp_test_child *c = pp_test_spawn_mode("--suite", NULL, args);
     char line[512], last[512] = "", outcome[16], test[128], want_summary[64];
     expected e[NTARGETS];
-    int i, seen[NTARGETS] = {0}, passes = 0, cleaned = 0;
+    int i, seen[NTARGETS] = {0}, passes = 0, cleaned = 0, want_cleaned = 0;
 
+#if defined(__linux__)
+    want_cleaned = 1;
+#endif
     CU_ASSERT_FATAL(c != NULL);
     say_intentional("t_runner_reports_every_outcome");
     expected_outcomes(e);
@@ -218,9 +221,12 @@ static void t_runner_reports_every_outcome(void)
         PP_ASSERT_MSG(seen[i], "no result line for fw_targets/%s", e[i].test);
         passes += strcmp(e[i].outcome, "PASS") == 0;
     }
-#if defined(__linux__)
-    PP_ASSERT_MSG(cleaned == 1, "%d cleanup lines for the crashed test's shm, expected 1", cleaned);
-#endif
+    /* The runner removes a crashed test's names where it can list them
+     * (/dev/shm, Linux); elsewhere it cannot (pp_test_leak.c) and must not
+     * claim to. */
+    PP_ASSERT_MSG(cleaned == want_cleaned,
+                  "%d cleanup lines for the crashed test's shm, expected %d", cleaned,
+                  want_cleaned);
     snprintf(want_summary, sizeof want_summary, "%d passed, %d failed", passes, NTARGETS - passes);
     PP_ASSERT_MSG(strcmp(last, want_summary) == 0, "last line '%s', expected '%s'", last,
                   want_summary);

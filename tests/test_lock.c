@@ -17,6 +17,7 @@
 #include <string.h>
 
 #ifndef _WIN32
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -219,9 +220,9 @@ static int h_release(int argc, char **argv)
 
 /* lock-hold LOCK: acquire (forever), print the status name ("PP_OK"),
  * then obey stdin: 'r' release, 'a' acquire (each prints the status
- * name); 'q': exit(0) at once, holding or not (no cleanup, like a program
- * that forgets to release); EOF: release if held, clean up, exit 0. The
- * test may also kill it at any time. */
+ * name); 'f' (POSIX): fork a child that sleeps 60 s, print its pid; 'q': exit(0) at once, holding
+ * or not (no cleanup, like a program that forgets to release); EOF: release if held, clean up, exit
+ * 0. The test may also kill it at any time. */
 static int h_hold(int argc, char **argv)
 {
     pp_lock *lock;
@@ -246,6 +247,21 @@ static int h_hold(int argc, char **argv)
             st = pp_lock_acquire(lock, PP_INFINITE);
             held = held || acquired(st);
             pp_test_say(pp_err_name(st));
+        } else if (ch == 'f') {
+#ifndef _WIN32
+            /* fork a child that only sleeps (and inherits the open lock),
+             * print its pid */
+            char line[32];
+            pid_t pid;
+            fflush(NULL);
+            pid = fork();
+            if (pid == 0) {
+                sleep(60);
+                _exit(0);
+            }
+            snprintf(line, sizeof line, "%ld", (long)pid);
+            pp_test_say(line);
+#endif
         }
     }
     if (held)
@@ -613,6 +629,71 @@ static void t_owner_killed_other_process_recovers(void)
     pp_lock_destroy(lock);
 }
 
+/* The holder had forked a child (which inherited the open lock, and in
+ * the lock-file fallback its open file description) when it is killed:
+ * the child must not keep the lock held, the next acquirer gets
+ * PP_EOWNERDEAD. (POSIX only: fork.) */
+static void t_owner_killed_forked_child_lives(void)
+{
+#ifndef _WIN32
+    char name[NAME_BUF], line[64];
+    pp_lock *lock = lock_create_unique(name);
+    pp_test_child *c = spawn_holder(name);
+    long kid = 0;
+
+    CU_ASSERT(pp_test_child_write(c, "f"));
+    if (pp_test_child_read_line(c, line, sizeof line, LINE_MS))
+        kid = atol(line);
+    CU_ASSERT(kid > 0);
+    pp_test_child_kill(c);
+    pp_test_child_free(c);
+    PP_ASSERT_STATUS(pp_lock_acquire(lock, 2000), PP_EOWNERDEAD);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    if (kid > 0)
+        (void)kill((pid_t)kid, SIGKILL); /* not our child: reparented, reaped by init */
+    pp_lock_destroy(lock);
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
+/* A child forked while this process holds the lock does not hold it: its
+ * try finds it busy, its release is refused, and it can wait for it. */
+static void t_forked_child_of_holder_excluded(void)
+{
+#ifndef _WIN32
+    char name[NAME_BUF];
+    pp_lock *lock = lock_create_unique(name);
+    pid_t pid;
+
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(lock, PP_INFINITE), PP_OK);
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        int code = 0;
+        if (pp_lock_try_acquire(lock) != PP_EBUSY)
+            code |= 1;
+        if (pp_lock_release(lock) != PP_EPERM)
+            code |= 2;
+        if (pp_lock_acquire(lock, 100) != PP_ETIMEDOUT)
+            code |= 4;
+        /* the parent releases once it has seen these three */
+        if (pp_lock_acquire(lock, 20000) != PP_OK || pp_lock_release(lock) != PP_OK)
+            code |= 8;
+        _exit(code);
+    }
+    CU_ASSERT_FATAL(pid > 0);
+    pp_test_sleep_ms(300); /* the child's three checks, while we hold it */
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    CU_ASSERT_EQUAL(wait_forked(pid), 0);
+    PP_ASSERT_STATUS(pp_lock_acquire(lock, 2000), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    pp_lock_destroy(lock);
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
 static void hold_and_exit_thread(void *arg)
 {
     pp_lock *lock = arg;
@@ -778,6 +859,8 @@ static const pp_test_case g_cases[] = {
     PP_TEST(t_owner_killed_while_waiting),
     PP_TEST(t_owner_exits_holding),
     PP_TEST(t_owner_killed_other_process_recovers),
+    PP_TEST(t_owner_killed_forked_child_lives),
+    PP_TEST(t_forked_child_of_holder_excluded),
     PP_TEST(t_owner_thread_exits_holding),
     PP_TEST(t_timeout_honoured),
     PP_TEST(t_reacquire_by_owner_is_edeadlk),

@@ -467,6 +467,36 @@ static void t_worker_entry_unset(void)
 #endif
 }
 
+/* A spawned process's role marker is "<role>:<fd>" with an optional
+ * ":<parent pid>" (POSIX, for the parent watchdog): anything else after
+ * the fd is refused before the process becomes anything. */
+static void t_role_marker_parent_checked(void)
+{
+#ifndef _WIN32
+    static const char *const bad[] = {"--pp-role=worker:2:",    "--pp-role=worker:2:x",
+                                      "--pp-role=worker:2:0",   "--pp-role=worker:2:-5",
+                                      "--pp-role=worker:2:12x", "--pp-role=worker:2:1:2"};
+    size_t i;
+
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[3];
+        char **av = argv;
+        int argc = 2, role = -9;
+        pp__plat_chan *chan = NULL;
+
+        argv[0] = (char *)"prog";
+        argv[1] = (char *)bad[i];
+        argv[2] = NULL;
+        PP_ASSERT_MSG(pp__plat_role_detect(&argc, &av, &role, &chan) == PP_EINVAL,
+                      "marker %s accepted", bad[i]);
+        CU_ASSERT_EQUAL(argc, 2);
+        CU_ASSERT_PTR_NULL(chan);
+    }
+#else
+    CU_FAIL("POSIX marker (on the skip list for Windows)");
+#endif
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -481,6 +511,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_mtx_reset_after_fork_own),
     PP_TEST(t_worker_entry_fork),
     PP_TEST(t_worker_entry_unset),
+    PP_TEST(t_role_marker_parent_checked),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -1086,8 +1086,28 @@ static int process_alive(int64_t pid)
 #endif
 }
 
-/* Add the live children of pid to pids (Linux: from /proc; elsewhere
- * nothing): the helper's spare zygote and its workers. */
+#ifndef _WIN32
+/* Add the live children of parent to pids from `ps` (POSIX: -A, -o), for
+ * systems without /proc (macOS). Returns 0, or -1 if ps could not run. */
+static int add_children_ps(int64_t parent, int64_t *pids, int *n)
+{
+    FILE *p = popen("ps -A -o pid= -o ppid= -o stat=", "r");
+    char line[256], st[32];
+    long pid, ppid;
+
+    if (p == NULL)
+        return -1;
+    while (fgets(line, sizeof line, p) != NULL) {
+        if (*n < MAX_PIDS && sscanf(line, "%ld %ld %31s", &pid, &ppid, st) == 3 &&
+            ppid == (long)parent && st[0] != 'Z')
+            pids[(*n)++] = pid;
+    }
+    return pclose(p) == 0 ? 0 : -1;
+}
+#endif
+
+/* Add the live children of pid to pids (from /proc where there is one,
+ * else from ps): the helper's spare zygote and its workers. */
 static void add_children(int64_t parent, int64_t *pids, int *n)
 {
 #if defined(__linux__)
@@ -1096,8 +1116,10 @@ static void add_children(int64_t parent, int64_t *pids, int *n)
     char path[300], buf[512], *rp;
     long ppid;
 
-    if (d == NULL)
+    if (d == NULL) {
+        CU_ASSERT(add_children_ps(parent, pids, n) == 0);
         return;
+    }
     while ((de = readdir(d)) != NULL && *n < MAX_PIDS) {
         FILE *f;
         if (de->d_name[0] < '0' || de->d_name[0] > '9')
@@ -1116,6 +1138,8 @@ static void add_children(int64_t parent, int64_t *pids, int *n)
             pids[(*n)++] = atol(de->d_name);
     }
     closedir(d);
+#elif !defined(_WIN32)
+    CU_ASSERT(add_children_ps(parent, pids, n) == 0);
 #else
     (void)parent;
     (void)pids;
@@ -1308,10 +1332,11 @@ static void close_and_check_gone(fixture *f, const int64_t *pids, int n)
 }
 
 /*
- * Fork (Linux: the spare is found in /proc): the zygote's spare is
- * killed; the zygote forks a new one. Then the zygote is killed: the
- * running tasks fail, and the next task runs in a worker of the new spare
- * (it became the zygote). Nothing is left after destroy.
+ * Fork (the spare is found among the zygote's children: /proc, or ps):
+ * the zygote's spare is killed; the zygote forks a new one. Then the
+ * zygote is killed: the running tasks fail, and the next task runs in a
+ * worker of the new spare (it became the zygote). Nothing is left after
+ * destroy.
  */
 static void t_spare_killed_fork(void)
 {

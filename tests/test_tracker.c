@@ -269,13 +269,32 @@ static void victim_end(victim *v)
     remove_name(v->shm);
 }
 
-/* Both names disappear within TRACKER_MS (what is left is removed). */
+/* Does the lock file of lock name exist? Only where the system has no
+ * robust mutexes (or a build forces the fallback) is there one
+ * (platform/posix/posix_flock.c): the tracker removes it with the name. */
+static int lock_file_exists(const char *name)
+{
+#ifndef _WIN32
+    char path[128];
+
+    snprintf(path, sizeof path, "/tmp/procpool-%lu/%s.lock", (unsigned long)geteuid(), name);
+    return access(path, F_OK) == 0;
+#else
+    (void)name;
+    return 0;
+#endif
+}
+
+/* Both names disappear within TRACKER_MS (what is left is removed), and
+ * the lock's file with them (removed before its name). */
 static void assert_removed(const victim *v, const char *after)
 {
     PP_ASSERT_MSG(wait_gone(v->lock), "/dev/shm/%s (lock) still there %d ms after %s", v->lock,
                   TRACKER_MS, after);
     PP_ASSERT_MSG(wait_gone(v->shm), "/dev/shm/%s (shm) still there %d ms after %s", v->shm,
                   TRACKER_MS, after);
+    PP_ASSERT_MSG(!lock_file_exists(v->lock), "the lock file of %s still there after %s", v->lock,
+                  after);
 }
 
 /* The creator is SIGKILLed holding both names: the tracker removes them

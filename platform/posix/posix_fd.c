@@ -2,11 +2,6 @@
  * posix_fd.c — file descriptor helpers: close-on-exec creation, and
  * message send/receive with descriptor passing (SCM_RIGHTS).
  */
-/* pipe2 (fd) / pthread_mutex_clocklock (mutex) are GNU extensions in
- * glibc's headers; harmless elsewhere. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -34,10 +29,10 @@ int pp__posix_set_cloexec(int fd)
     return fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
 
-/* macOS has no MSG_NOSIGNAL: ask the socket itself not to raise SIGPIPE. */
+/* No MSG_NOSIGNAL (macOS): ask the socket itself not to raise SIGPIPE. */
 static int pp__posix_nosigpipe(int fd)
 {
-#if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
+#if !defined(PP_HAVE_MSG_NOSIGNAL) && defined(PP_HAVE_SO_NOSIGPIPE)
     int one = 1;
     return setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #else
@@ -48,7 +43,7 @@ static int pp__posix_nosigpipe(int fd)
 
 int pp__posix_socketpair(int fds[2])
 {
-#ifdef SOCK_CLOEXEC
+#ifdef PP_HAVE_SOCK_CLOEXEC
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
         return -1;
 #else
@@ -68,8 +63,7 @@ fail:
 
 int pp__posix_pipe(int fds[2])
 {
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||   \
-    defined(__DragonFly__)
+#ifdef PP_HAVE_PIPE2
     return pipe2(fds, O_CLOEXEC);
 #else
     if (pipe(fds) < 0)
@@ -139,7 +133,7 @@ static void pp__posix_take_fds(struct msghdr *mh, int *keep)
         for (i = 0; i < n; i++) {
             int fd;
             memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
-#ifndef MSG_CMSG_CLOEXEC
+#ifndef PP_HAVE_MSG_CMSG_CLOEXEC
             (void)pp__posix_set_cloexec(fd);
 #endif
             if (keep != NULL && *keep < 0)
@@ -157,7 +151,7 @@ int pp__posix_recv_msg(int sock, void *buf, size_t len, int *got_fd)
     int flags = 0;
     pp__posix_cmsg_buf cb;
 
-#ifdef MSG_CMSG_CLOEXEC
+#ifdef PP_HAVE_MSG_CMSG_CLOEXEC
     flags |= MSG_CMSG_CLOEXEC;
 #endif
     while (len > 0) {

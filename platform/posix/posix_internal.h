@@ -7,6 +7,8 @@
 #ifndef PROCPOOL_POSIX_INTERNAL_H
 #define PROCPOOL_POSIX_INTERNAL_H
 
+#include "posix/pp_config.h" /* generated: PP_HAVE_* (see feature checks below) */
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -18,23 +20,11 @@
 
 /* ------------------------------------------------------ feature checks */
 
-/* Robust mutexes: glibc/musl (Linux), FreeBSD >= 11, DragonFly. glibc
- * declares PTHREAD_MUTEX_ROBUST as an enum constant, so it cannot be
- * tested with #ifdef there; other systems that define it as a macro are
- * accepted too. macOS has none: lock create/open return PP_ENOTSUP. */
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__DragonFly__) ||                        \
-    defined(PTHREAD_MUTEX_ROBUST)
-#define PP_POSIX_HAVE_ROBUST_MUTEX 1
-#endif
-
-/* pthread_mutex_clocklock (glibc >= 2.30): timed lock against the
- * monotonic clock, so a wall-clock jump cannot stretch a timeout. */
-#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
-#if __GLIBC_PREREQ(2, 30)
-#define PP_POSIX_HAVE_CLOCKLOCK 1
-#endif
-#endif
-
+/* PP_HAVE_* (robust mutexes, pipe2, SOCK_CLOEXEC, MSG_NOSIGNAL, the
+ * parent-death signal, ...): written by platform/posix/meson.build from
+ * checks against this system's headers and libraries, with the build's
+ * feature macros. Every file of the port includes it through this header,
+ * first. */
 /* -------------------------------------------------------------- timing */
 /* (posix_misc.c) */
 
@@ -64,8 +54,10 @@ int pp__posix_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *mu, clockid_t 
 
 /* ---------------------------------------------------------- fd helpers */
 /* (posix_fd.c) Every fd the port creates is close-on-exec from birth where
- * the OS allows it (Linux, BSD); on macOS the flag is set right after
- * creation, which leaves a small window against a concurrent fork+exec. */
+ * the OS allows it (PP_HAVE_PIPE2, PP_HAVE_SOCK_CLOEXEC,
+ * PP_HAVE_MSG_CMSG_CLOEXEC: Linux, the BSDs); elsewhere (macOS) the flag is
+ * set right after creation, which leaves a small window against a
+ * concurrent fork+exec. */
 
 /* close() that keeps errno and never retries on EINTR (Linux and most
  * systems release the fd even when close is interrupted). fd < 0 ok. */
@@ -82,8 +74,8 @@ int pp__posix_socketpair(int fds[2]);
 int pp__posix_pipe(int fds[2]);
 
 /* Flags for send(): MSG_NOSIGNAL where it exists (SO_NOSIGPIPE is set on
- * the socket instead on macOS). */
-#ifdef MSG_NOSIGNAL
+ * the socket instead on macOS and the BSDs that lack it). */
+#ifdef PP_HAVE_MSG_NOSIGNAL
 #define PP_POSIX_SEND_FLAGS MSG_NOSIGNAL
 #else
 #define PP_POSIX_SEND_FLAGS 0
@@ -145,8 +137,9 @@ typedef struct pp__posix_seg_hdr {
 pp_status pp__posix_seg_create(const char *name, size_t total, void **addr);
 
 /* Open "/<name>", map it and validate the header: magic, version and
- * header size must match, and the segment size must be exactly
- * expect_total (if != 0) or at least min_total. Waits up to the grace
+ * header size must match, and the segment size must be at least
+ * expect_total (if != 0) and min_total (larger: the system rounded it up,
+ * as macOS does to whole pages). Waits up to the grace
  * period for a concurrent creator. *total gets the mapped size. */
 pp_status pp__posix_seg_open(const char *name, uint32_t magic, uint32_t version, uint32_t hdr_size,
                              size_t expect_total, size_t min_total, void **addr, size_t *total);
@@ -159,6 +152,10 @@ void pp__posix_seg_unmap(void *addr, size_t total);
 
 /* shm_unlink("/<name>"): PP_OK, PP_ENOENT, ... */
 pp_status pp__posix_seg_unlink(const char *name);
+
+/* Remove the lock file of name, if the lock fallback (posix_flock.c: no
+ * robust mutexes) made one; a no-op otherwise. errno is kept. */
+void pp__posix_lockfile_remove(const char *name);
 
 /* ---------------------------------------------------- resource tracker */
 /* (posix_tracker.c) A helper process that removes the segments of a
@@ -213,7 +210,7 @@ enum {
 _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags);
 
 /* fork+exec the program's own image with the role marker
- * "--pp-role=<role>:<PP_POSIX_CHILD_FD>" and child_fd placed on
+ * "--pp-role=<role>:<PP_POSIX_CHILD_FD>:<our pid>" and child_fd placed on
  * PP_POSIX_CHILD_FD. flags: PP_POSIX_SPAWN_PDEATH asks for SIGKILL when
  * the calling thread dies (Linux); PP_POSIX_SPAWN_NULL_STDIO gives the
  * child /dev/null as stdin, stdout and stderr (otherwise it shares the
@@ -229,10 +226,19 @@ pp_status pp__posix_spawn_self(const char *role, int child_fd, int flags, pid_t 
  * (posix_role.c) */
 _Noreturn void pp__posix_run_worker(pp__plat_chan *chan);
 
-/* Set the parent-death signal to SIGKILL (Linux; no-op elsewhere). If the
- * parent is already gone (getppid() != parent), _exit at once.
- * Async-signal-safe. (posix_role.c) */
+/* Set the parent-death signal to SIGKILL (PP_HAVE_PDEATHSIG) and remember
+ * parent for the watchdog pp__plat_worker_setup() starts where there is
+ * no such signal. If the parent is already gone (getppid() != parent),
+ * _exit at once. Async-signal-safe. (posix_role.c) */
 void pp__posix_die_with_parent(pid_t parent);
+
+/* The parent whose death must end this process: the one given to
+ * pp__posix_die_with_parent() or named by the spawn marker, else
+ * getppid(). (posix_role.c) */
+pid_t pp__posix_parent_pid(void);
+
+/* Register posix_role.c's fork handler (from pp__plat_init). */
+void pp__posix_role_init(void);
 
 /* Decode a waitpid status. */
 void pp__posix_decode_status(int status, pp__exit_info *info);

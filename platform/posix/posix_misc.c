@@ -13,29 +13,27 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__linux__) && defined(__has_include)
-#if __has_include(<sys/random.h>)
-#include <sys/random.h>
-#define PP_POSIX_HAVE_GETRANDOM 1
-#endif
-#endif
-
 #include "posix_internal.h"
+
+#ifdef PP_HAVE_GETRANDOM
+#include <sys/random.h>
+#endif
 
 pp_status pp__plat_init(void)
 {
     /* Objects of the port set themselves up lazily; only the resource
      * tracker's fork handler must be in place before any fork. */
     pp__posix_tracker_init();
+    pp__posix_role_init();
     return PP_OK;
 }
 
-/* Linux: /proc/self/statm (pages resident now). Elsewhere getrusage's
+/* /proc/self/statm (Linux: pages resident now). Elsewhere getrusage's
  * ru_maxrss, the peak (KiB on the BSDs, bytes on macOS): an upper bound of
  * the current size, which is what a recycling limit needs. */
 uint64_t pp__plat_self_rss(void)
 {
-#if defined(__linux__)
+#ifdef PP_HAVE_PROC_STATM
     unsigned long size = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     int n;
@@ -51,6 +49,7 @@ uint64_t pp__plat_self_rss(void)
     if (getrusage(RUSAGE_SELF, &ru) != 0)
         return 0;
 #if defined(__APPLE__)
+    /* The unit is the system's own choice: bytes on macOS only. */
     return (uint64_t)ru.ru_maxrss;
 #else
     return (uint64_t)ru.ru_maxrss * 1024u;
@@ -93,7 +92,7 @@ static pp_status pp__posix_urandom(unsigned char *p, size_t n)
 pp_status pp__plat_random(void *buf, size_t n)
 {
     unsigned char *p = buf;
-#ifdef PP_POSIX_HAVE_GETRANDOM
+#ifdef PP_HAVE_GETRANDOM
     while (n > 0) {
         ssize_t r = getrandom(p, n, 0);
         if (r < 0 && errno == EINTR)
@@ -121,10 +120,10 @@ void pp__plat_atfork_child(void (*fn)(void))
     (void)pthread_atfork(NULL, NULL, fn);
 }
 
-/* Linux maps the block populated (MAP_POPULATE): one system call fills
- * every page instead of one page fault per 4 KiB, which costs 10+ us each
- * on a virtual machine (measured ~3x faster for 40 MB on the bench
- * machine). Elsewhere plain anonymous memory. */
+/* Where MAP_POPULATE exists (Linux) the block is mapped populated: one
+ * system call fills every page instead of one page fault per 4 KiB, which
+ * costs 10+ us each on a virtual machine (measured ~3x faster for 40 MB
+ * on the bench machine). Elsewhere plain anonymous memory. */
 void *pp__plat_big_alloc(size_t n)
 {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -132,7 +131,7 @@ void *pp__plat_big_alloc(size_t n)
 
     if (n == 0)
         return NULL;
-#ifdef MAP_POPULATE
+#ifdef PP_HAVE_MAP_POPULATE
     flags |= MAP_POPULATE;
 #endif
     p = mmap(NULL, n, PROT_READ | PROT_WRITE, flags, -1, 0);
@@ -281,8 +280,10 @@ void pp__plat_exit(int code)
 int pp__plat_default_start_method(void)
 {
 #if defined(__APPLE__)
-    /* macOS system frameworks are not fork-safe without exec (CPython made
-     * spawn the default there in 3.8 for the same reason). */
+    /* A system name on purpose: this is macOS's own behaviour, not a
+     * feature to test for. Its system frameworks are not fork-safe without
+     * exec (CPython made spawn the default there in 3.8 for the same
+     * reason). */
     return PP__START_SPAWN;
 #else
     return PP__START_FORK;

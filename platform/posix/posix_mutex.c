@@ -8,12 +8,11 @@
  * cheaply and portably: with PTHREAD_MUTEX_ERRORCHECK, glibc's trylock by
  * the owner returns EBUSY, not EDEADLK, so the mutex alone cannot tell a
  * relock from contention.
+ *
+ * Built where the system has robust process-shared mutexes
+ * (PP_HAVE_ROBUST_MUTEX); elsewhere posix_flock.c implements the same
+ * contract with a lock file.
  */
-/* pipe2 (fd) / pthread_mutex_clocklock (mutex) are GNU extensions in
- * glibc's headers; harmless elsewhere. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +21,8 @@
 #include <unistd.h>
 
 #include "posix_internal.h"
+
+#ifdef PP_HAVE_ROBUST_MUTEX
 
 #define PP_POSIX_MUTEX_MAGIC   0x50504d58u /* "PPMX" */
 #define PP_POSIX_MUTEX_VERSION 1u
@@ -67,8 +68,6 @@ static uint64_t pp__posix_owner_key(void)
     }
     return pp__posix_key_cache;
 }
-
-#ifdef PP_POSIX_HAVE_ROBUST_MUTEX
 
 static pp_status pp__posix_mutex_init(pthread_mutex_t *mtx)
 {
@@ -138,7 +137,7 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
 
 static int pp__posix_timedlock(pthread_mutex_t *mtx, int64_t timeout_ms)
 {
-#ifdef PP_POSIX_HAVE_CLOCKLOCK
+#ifdef PP_HAVE_CLOCKLOCK
     struct timespec ts = pp__posix_deadline(CLOCK_MONOTONIC, timeout_ms);
     return pthread_mutex_clocklock(mtx, CLOCK_MONOTONIC, &ts);
 #else
@@ -225,46 +224,6 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
     return pp__plat_fail(e);
 }
 
-#else /* !PP_POSIX_HAVE_ROBUST_MUTEX */
-
-/* No robust process-shared mutexes (macOS): a lock whose holder died would
- * stay locked forever, which procpool promises never happens. */
-pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
-{
-    (void)name;
-    (void)out;
-    return PP_ENOTSUP;
-}
-
-pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
-{
-    (void)name;
-    (void)out;
-    return PP_ENOTSUP;
-}
-
-pp_status pp__plat_mutex_lock(pp__plat_mutex *m, int64_t timeout_ms)
-{
-    (void)m;
-    (void)timeout_ms;
-    (void)pp__posix_owner_key;
-    return PP_ENOTSUP;
-}
-
-pp_status pp__plat_mutex_trylock(pp__plat_mutex *m)
-{
-    (void)m;
-    return PP_ENOTSUP;
-}
-
-pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
-{
-    (void)m;
-    return PP_ENOTSUP;
-}
-
-#endif /* PP_POSIX_HAVE_ROBUST_MUTEX */
-
 void pp__plat_mutex_close(pp__plat_mutex *m)
 {
     if (m == NULL)
@@ -280,3 +239,5 @@ pp_status pp__plat_mutex_unlink(const char *name)
 {
     return pp__posix_seg_unlink(name);
 }
+
+#endif /* PP_HAVE_ROBUST_MUTEX */

@@ -234,10 +234,10 @@ static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int
 }
 
 /* The zygote is gone (killed, crashed, or we shut it down). Its workers
- * got SIGKILL from it or from their parent-death signal (Linux); where
- * there is no such signal, kill them here. Every proc not yet done is one
- * of its workers: a new helper starts only after this (restart). Caller
- * holds l->mu. */
+ * got SIGKILL from it or from their parent-death signal
+ * (PP_HAVE_PDEATHSIG); where there is no such signal, kill them here.
+ * Every proc not yet done is one of its workers: a new helper starts only
+ * after this (restart). Caller holds l->mu. */
 static void pp__posix_on_lost(pp__plat_launcher *l)
 {
     pp__plat_proc *p;
@@ -245,7 +245,7 @@ static void pp__posix_on_lost(pp__plat_launcher *l)
     for (p = l->procs; p != NULL; p = p->next) {
         if (p->done)
             continue;
-#if !defined(__linux__)
+#ifndef PP_HAVE_PDEATHSIG
         (void)kill(p->pid, SIGKILL);
 #endif
         memset(&p->info, 0, sizeof p->info);

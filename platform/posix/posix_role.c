@@ -3,27 +3,31 @@
  * fork server, a resource tracker, a manager server), the saved argv used to spawn more of
  * ourselves, and the per-worker process setup.
  *
- * A spawned process carries "--pp-role=<role>:<fd>" as argv[1], put there
- * by posix_spawn.c; everything else on its command line is the parent's.
+ * A spawned process carries "--pp-role=<role>:<fd>:<parent pid>" as
+ * argv[1], put there by posix_spawn.c (":<parent pid>" optional when
+ * parsed); everything else on its command line is the parent's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#if defined(__linux__)
+#include "posix_internal.h"
+
+#if defined(PP_HAVE_PDEATHSIG) || defined(PP_HAVE_PR_SET_NAME)
 #include <sys/prctl.h>
 #endif
-#if defined(__APPLE__)
+#ifdef PP_HAVE_NSGETEXECUTABLEPATH
 #include <mach-o/dyld.h>
 #endif
-
-#include "posix_internal.h"
 
 /* Written once by pp__plat_role_detect() (from pp_init, before any pool
  * exists), read-only afterwards. */
@@ -34,6 +38,31 @@ static char *pp__posix_exe;
 /* Written once by pp_init() before any launcher exists; forked workers
  * read their copy. */
 static pp__plat_entry_fn pp__posix_entry;
+
+/* The process whose death must end this one (a worker's, a fork server's,
+ * a manager's parent), 0 if not known: from the role marker of a spawned
+ * process, or set by pp__posix_die_with_parent() in a forked worker. */
+static pid_t pp__posix_parent;
+
+/* A forked child's parent is the process that forked it, not ours. */
+static void pp__posix_forget_parent(void)
+{
+    pp__posix_parent = 0;
+}
+
+void pp__posix_role_init(void)
+{
+    static int registered; /* pp_init runs single-threaded, as the tracker's */
+    if (!registered) {
+        registered = 1;
+        pp__plat_atfork_child(pp__posix_forget_parent);
+    }
+}
+
+pid_t pp__posix_parent_pid(void)
+{
+    return pp__posix_parent != 0 ? pp__posix_parent : getppid();
+}
 
 char *const *pp__posix_saved_argv(int *argc)
 {
@@ -102,7 +131,7 @@ static char *pp__posix_search_path(const char *prog)
  * relative to a working directory the program changes later. */
 static char *pp__posix_find_exe(const char *argv0)
 {
-#if defined(__APPLE__)
+#ifdef PP_HAVE_NSGETEXECUTABLEPATH
     char buf[PATH_MAX];
     uint32_t n = sizeof buf;
     if (_NSGetExecutablePath(buf, &n) == 0)
@@ -141,8 +170,18 @@ static pp_status pp__posix_parse_marker(const char *m, int *role, int *fd)
         return PP_EINVAL;
     errno = 0;
     v = strtol(num, &end, 10);
-    if (errno != 0 || *end != '\0' || v > INT_MAX)
+    if (errno != 0 || (*end != '\0' && *end != ':') || v > INT_MAX)
         return PP_EINVAL;
+    if (*end == ':') { /* ":<parent pid>" (posix_spawn.c) */
+        const char *pn = end + 1;
+        long pp;
+        if (*pn < '1' || *pn > '9')
+            return PP_EINVAL;
+        pp = strtol(pn, &end, 10);
+        if (errno != 0 || *end != '\0' || pp > INT_MAX)
+            return PP_EINVAL;
+        pp__posix_parent = (pid_t)pp;
+    }
     /* The fd must really be open: a marker typed by hand must not make us
      * read from whatever gets that number later. */
     if (fcntl((int)v, F_GETFD) < 0)
@@ -155,7 +194,7 @@ static pp_status pp__posix_parse_marker(const char *m, int *role, int *fd)
  * ps, top and pkill the program's name back (Linux; cosmetic). */
 static void pp__posix_set_name(const char *argv0)
 {
-#if defined(__linux__) && defined(PR_SET_NAME)
+#ifdef PP_HAVE_PR_SET_NAME
     const char *base = argv0 != NULL ? strrchr(argv0, '/') : NULL;
     base = base != NULL ? base + 1 : argv0;
     if (base != NULL && *base != '\0')
@@ -241,18 +280,66 @@ _Noreturn void pp__posix_run_worker(pp__plat_chan *chan)
 
 void pp__posix_die_with_parent(pid_t parent)
 {
-#if defined(__linux__) && defined(PR_SET_PDEATHSIG)
+    pp__posix_parent = parent;
+#ifdef PP_HAVE_PDEATHSIG
     /* Note: the signal fires when the parent *thread* that forked us exits,
      * not the parent process. The core starts workers only from a
      * long-lived thread per pool, and zygotes are single-threaded. */
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-    /* The parent may have died before prctl: we would wait forever. */
+#endif
+    /* The parent may have died before prctl (or before the watchdog that
+     * pp__plat_worker_setup starts where there is no prctl): we would
+     * wait forever. */
     if (getppid() != parent)
         _exit(1);
-#else
-    (void)parent;
-#endif
 }
+
+#ifndef PP_HAVE_PDEATHSIG
+/* No parent-death signal (macOS, the BSDs): a watchdog thread looks at
+ * the parent every PP_POSIX_WATCHDOG_MS and kills the process with
+ * SIGKILL, as the signal would, once it has been reparented. It runs
+ * whatever the other threads do (a task busy in a loop), so the process
+ * ends within about that time after its parent. (kqueue's NOTE_EXIT on
+ * the parent pid would say it at once on macOS and the BSDs; polling
+ * getppid() works on every POSIX system.) */
+#define PP_POSIX_WATCHDOG_MS 100
+
+static void *pp__posix_watchdog(void *arg)
+{
+    pid_t parent = (pid_t)(intptr_t)arg;
+    struct timespec ts = {0, PP_POSIX_WATCHDOG_MS * 1000000L};
+    for (;;) {
+        if (getppid() != parent)
+            (void)kill(getpid(), SIGKILL);
+        (void)nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void pp__posix_start_watchdog(void)
+{
+    pid_t parent = pp__posix_parent_pid();
+    pthread_attr_t a;
+    pthread_t th;
+    sigset_t all, old;
+
+    if (getppid() != parent)
+        _exit(1);
+    if (pthread_attr_init(&a) != 0)
+        return;
+    (void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* No signal of the program is ever delivered to it. */
+    sigfillset(&all);
+    (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&th, &a, pp__posix_watchdog, (void *)(intptr_t)parent) != 0) {
+        /* Without it the process would outlive its parent: refuse to run. */
+        fputs("procpool: cannot start the parent watchdog thread\n", stderr);
+        _exit(1);
+    }
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&a);
+}
+#endif
 
 void pp__plat_worker_setup(void)
 {
@@ -265,8 +352,10 @@ void pp__plat_worker_setup(void)
     (void)sigaction(SIGINT, &sa, NULL);
     /* A write to a channel whose parent is gone must fail, not kill. */
     (void)sigaction(SIGPIPE, &sa, NULL);
-#if defined(__linux__) && defined(PR_SET_PDEATHSIG)
+#ifdef PP_HAVE_PDEATHSIG
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+#else
+    pp__posix_start_watchdog();
 #endif
 }
 

@@ -23,16 +23,18 @@ _Static_assert(sizeof(pp__posix_shm_hdr) <= PP_POSIX_SHM_HDR, "shm header too la
 
 struct pp__plat_shm {
     void *base;
-    size_t total;
+    size_t total; /* mapped: the object's size, perhaps rounded up */
+    size_t user;  /* the user's block, from the header */
 };
 
-static pp_status pp__posix_shm_wrap(void *base, size_t total, pp__plat_shm **out)
+static pp_status pp__posix_shm_wrap(void *base, size_t total, size_t user, pp__plat_shm **out)
 {
     pp__plat_shm *s = malloc(sizeof *s);
     if (s == NULL)
         return PP_ENOMEM;
     s->base = base;
     s->total = total;
+    s->user = user;
     *out = s;
     return PP_OK;
 }
@@ -55,7 +57,7 @@ pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out)
     h->hdr.version = PP_POSIX_SHM_VERSION;
     h->hdr.size = (uint32_t)sizeof *h;
     h->user_size = (uint64_t)size;
-    st = pp__posix_shm_wrap(base, total, out);
+    st = pp__posix_shm_wrap(base, total, size, out);
     if (st != PP_OK) {
         pp__posix_seg_unmap(base, total);
         (void)pp__posix_seg_unlink(name);
@@ -78,12 +80,13 @@ pp_status pp__plat_shm_open(const char *name, pp__plat_shm **out)
     if (st != PP_OK)
         return st;
     h = base;
-    /* The recorded size must agree with the object: anything else is a
-     * foreign or damaged segment. */
-    if (h->user_size != (uint64_t)(total - PP_POSIX_SHM_HDR))
+    /* The header's size is the block's: the object may be larger (macOS
+     * rounds it up to whole pages), never smaller (a foreign or damaged
+     * segment). */
+    if (h->user_size == 0 || h->user_size > (uint64_t)(total - PP_POSIX_SHM_HDR))
         st = PP_EINVAL;
     if (st == PP_OK)
-        st = pp__posix_shm_wrap(base, total, out);
+        st = pp__posix_shm_wrap(base, total, (size_t)h->user_size, out);
     if (st != PP_OK)
         pp__posix_seg_unmap(base, total);
     return st;
@@ -96,7 +99,7 @@ void *pp__plat_shm_ptr(const pp__plat_shm *s)
 
 size_t pp__plat_shm_size(const pp__plat_shm *s)
 {
-    return s->total - PP_POSIX_SHM_HDR;
+    return s->user;
 }
 
 void pp__plat_shm_close(pp__plat_shm *s)

@@ -17,11 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__linux__)
+#include "posix_internal.h"
+
+#ifdef PP_HAVE_SYS_CLOSE_RANGE
 #include <sys/syscall.h>
 #endif
-
-#include "posix_internal.h"
 
 #ifndef NSIG
 #define NSIG 65
@@ -118,10 +118,10 @@ static void pp__posix_child_null_stdio(const pp__posix_spawn_ctx *c)
 static void pp__posix_child_close_rest(const pp__posix_spawn_ctx *c)
 {
     int fd = PP_POSIX_CHILD_FD + 2;
-#if defined(__linux__) && defined(SYS_close_range)
+#ifdef PP_HAVE_SYS_CLOSE_RANGE
     if (syscall(SYS_close_range, (unsigned)fd, ~0u, 0u) == 0)
         return; /* Linux >= 5.9; ENOSYS before */
-#elif defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || defined(__DragonFly__)
+#elif defined(PP_HAVE_CLOSEFROM)
     closefrom(fd);
     return;
 #endif
@@ -150,7 +150,7 @@ _Noreturn static void pp__posix_child(pp__posix_spawn_ctx *c)
         pp__posix_child_null_stdio(c);
     pp__posix_child_close_rest(c);
     (void)sigprocmask(SIG_SETMASK, &c->mask, NULL);
-#if defined(__linux__)
+#ifdef PP_HAVE_PROC_SELF_EXE
     execv("/proc/self/exe", c->argv);
 #endif
     if (c->fallback != NULL)
@@ -163,7 +163,7 @@ static char **pp__posix_build_argv(const char *role)
 {
     int argc, i;
     char *const *saved = pp__posix_saved_argv(&argc);
-    size_t mlen = strlen(PP_POSIX_ROLE_PREFIX) + strlen(role) + 16;
+    size_t mlen = strlen(PP_POSIX_ROLE_PREFIX) + strlen(role) + 40;
     char **v;
     char *marker;
 
@@ -173,7 +173,10 @@ static char **pp__posix_build_argv(const char *role)
     if (v == NULL)
         return NULL;
     marker = (char *)(v + argc + 2);
-    snprintf(marker, mlen, "%s%s:%d", PP_POSIX_ROLE_PREFIX, role, PP_POSIX_CHILD_FD);
+    /* ":<our pid>": the child's parent, for a watchdog where there is no
+     * parent-death signal (posix_role.c) */
+    snprintf(marker, mlen, "%s%s:%d:%ld", PP_POSIX_ROLE_PREFIX, role, PP_POSIX_CHILD_FD,
+             (long)getpid());
     v[0] = saved[0];
     v[1] = marker;
     for (i = 1; i < argc; i++)

@@ -20,11 +20,6 @@
  * owner bookkeeping. The contract makes all of these caller errors, so
  * nothing is returned for them.
  */
-/* macOS hides pthread_cond_timedwait_relative_np when _POSIX_C_SOURCE is
- * defined (the build defines it), unless _DARWIN_C_SOURCE is too. */
-#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
-#define _DARWIN_C_SOURCE
-#endif
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -171,12 +166,12 @@ void pp__plat_mtx_reset_after_fork(pp__plat_mtx *m)
 
 int pp__posix_cond_init(pthread_cond_t *cv, clockid_t *clk)
 {
-#if defined(__APPLE__)
+#if !defined(PP_HAVE_CONDATTR_SETCLOCK) && defined(PP_HAVE_COND_TIMEDWAIT_RELATIVE_NP)
     /* No pthread_condattr_setclock; pp__posix_cond_timedwait waits
      * relatively, measuring what is left on this clock. */
     *clk = CLOCK_MONOTONIC;
     return pthread_cond_init(cv, NULL);
-#else
+#elif defined(PP_HAVE_CONDATTR_SETCLOCK)
     /* setclock is POSIX (Clock Selection), but _POSIX_CLOCK_SELECTION
      * cannot be the test: several BSDs define it as -1 and implement the
      * function anyway. A system that refuses CLOCK_MONOTONIC keeps the
@@ -191,6 +186,10 @@ int pp__posix_cond_init(pthread_cond_t *cv, clockid_t *clk)
     e = pthread_cond_init(cv, &a);
     pthread_condattr_destroy(&a);
     return e;
+#else
+    /* Neither: the wall clock, and its weakness. */
+    *clk = CLOCK_REALTIME;
+    return pthread_cond_init(cv, NULL);
 #endif
 }
 
@@ -207,7 +206,7 @@ static int pp__posix_before(clockid_t clk, const struct timespec *deadline)
 static int pp__posix_cond_wait_once(pthread_cond_t *cv, pthread_mutex_t *mu, clockid_t clk,
                                     const struct timespec *deadline)
 {
-#if defined(__APPLE__)
+#if !defined(PP_HAVE_CONDATTR_SETCLOCK) && defined(PP_HAVE_COND_TIMEDWAIT_RELATIVE_NP)
     struct timespec now, rel;
     clock_gettime(clk, &now);
     rel.tv_sec = deadline->tv_sec - now.tv_sec;

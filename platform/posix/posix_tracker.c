@@ -17,7 +17,7 @@
  * Starting it, in the client (pp__posix_tracker_created, under a mutex,
  * once per process; later calls only read an atomic state):
  *  - a socketpair, both ends close-on-exec; the tracker end goes to a
- *    fork+exec of the program's own image with "--pp-role=tracker:3" and
+ *    fork+exec of the program's own image with "--pp-role=tracker:3:<pid>" and
  *    stdio on /dev/null (pp__posix_spawn_self): never a fork without exec
  *    of a client that may have threads;
  *  - the new image reaches pp_init(), whose role detection lands in
@@ -48,9 +48,6 @@
  * a tracker killed with SIGKILL (e.g. with its whole process group)
  * removes nothing.
  */
-#if defined(__linux__)
-#include <sys/syscall.h>
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -65,6 +62,10 @@
 #include <unistd.h>
 
 #include "posix_internal.h"
+
+#ifdef PP_HAVE_SYS_CLOSE_RANGE
+#include <sys/syscall.h>
+#endif
 
 /* One record: op, name, NUL padding (at least one NUL). */
 #define PP_POSIX_TRK_REC 32
@@ -346,6 +347,9 @@ _Noreturn static void pp__posix_trk_finish(pp__posix_trk_set *t)
             continue;
         path[0] = '/';
         strcpy(path + 1, t->slots[i].name);
+        /* A lock's file first (lock fallback, posix_flock.c): once the
+         * segment is gone, a new creator may make a file of that name. */
+        pp__posix_lockfile_remove(t->slots[i].name);
         (void)shm_unlink(path);
     }
     _exit(0); /* no atexit handlers of the program in here */
@@ -394,7 +398,7 @@ static int pp__posix_trk_fds(int fd)
         fd = PP_POSIX_CHILD_FD;
     }
     (void)pp__posix_set_cloexec(fd);
-#if defined(__linux__) && defined(SYS_close_range)
+#ifdef PP_HAVE_SYS_CLOSE_RANGE
     if (syscall(SYS_close_range, (unsigned)fd + 1, ~0u, 0u) == 0)
         return fd;
 #endif

@@ -40,11 +40,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__linux__)
+#include "posix_internal.h"
+
+#ifdef PP_HAVE_PDEATHSIG
 #include <sys/prctl.h>
 #endif
-
-#include "posix_internal.h"
 
 /* How often the zygote checks that its parent still lives. */
 #define PP_POSIX_ZYGOTE_TICK_MS 500
@@ -89,7 +89,7 @@ static int pp__posix_sweepable(int fd, int keep)
     return fl >= 0 && (fl & FD_CLOEXEC);
 }
 
-#if defined(__linux__)
+#ifdef PP_HAVE_PROC_SELF_FD
 /* List the open fds from /proc (the fd table can be huge: ulimit -n of a
  * million is common in containers). Returns 0, or -1 if /proc is absent. */
 static int pp__posix_sweep_proc(int keep)
@@ -136,7 +136,7 @@ static void pp__posix_sweep_fds(int keep)
 {
     long max;
     int fd;
-#if defined(__linux__)
+#ifdef PP_HAVE_PROC_SELF_FD
     if (pp__posix_sweep_proc(keep) == 0)
         return;
 #endif
@@ -327,7 +327,7 @@ static int pp__posix_sig_pipe(pp__posix_zygote *z)
  * socket. */
 static void pp__posix_become_spare(pp__posix_zygote *z, int fd, int other)
 {
-#if defined(__linux__) && defined(PR_SET_PDEATHSIG)
+#ifdef PP_HAVE_PDEATHSIG
     (void)prctl(PR_SET_PDEATHSIG, 0); /* the zygote's death must not kill us */
 #endif
     pp__posix_close(other);
@@ -399,7 +399,7 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int fl
     memset(&z, 0, sizeof z);
     z.ctl = ctl;
     z.self = getpid();
-    z.root = getppid();
+    z.root = pp__posix_parent_pid(); /* a fork server's from its marker */
     z.direct = 1;
     z.spares = (flags & PP_POSIX_ZYGOTE_SPARE) != 0;
     z.worker_mask = *worker_mask;
