@@ -23,6 +23,7 @@
 #define PP_TEST_SUITES(X)                                                                          \
     X(framework)                                                                                   \
     X(error)                                                                                       \
+    X(identity)                                                                                    \
     X(lock)                                                                                        \
     X(lock_api)                                                                                    \
     X(lock_support)                                                                                \

@@ -70,6 +70,16 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SHARE(t_inherited),
     PP_SKIP_WIN_SHARE(t_attach_cached),
     PP_SKIP_WIN_SHARE(t_destroy_while_held),
+/* identity: the same; and locks again. */
+#define PP_SKIP_WIN_IDENTITY(t)                                                                    \
+    {"identity", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                         \
+    {                                                                                              \
+        "identity", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                  \
+    }
+    {"identity", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
+    PP_SKIP_WIN_IDENTITY(t_relock),
+    PP_SKIP_WIN_IDENTITY(t_reshm),
+    PP_SKIP_WIN_IDENTITY(t_stale_item),
 /* supervise: the same for the supervision tests. */
 #define PP_SKIP_WIN_SUPERVISE(t)                                                                   \
     {"supervise", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                        \

@@ -881,8 +881,14 @@ static pp_status quick_unlink(const char *name)
     return PP_OK;
 }
 
-static const pp__named_kind slow_kind = {sizeof(pp__named_handle), slow_create, quick_open,
-                                         quick_close, quick_unlink};
+static uint64_t quick_id(const void *obj)
+{
+    (void)obj;
+    return 1;
+}
+
+static const pp__named_kind slow_kind = {
+    sizeof(pp__named_handle), slow_create, quick_open, quick_close, quick_unlink, quick_id};
 
 typedef struct creator {
     pp__named_cache *cache;

@@ -26,7 +26,11 @@
  *  - as a task argument (pp_values_add_lock(), pp_values_add_shm(), 'k'
  *    and 'm' in pp_values_pack()): the worker attaches it by name once
  *    and keeps the handle for its life (pp_values_get_lock() gives the
- *    same handle to every task it runs);
+ *    same handle to every task it runs). A lock destroyed and created
+ *    again under the same name is another lock: the worker attaches the
+ *    new one for arguments that carry it, and a task whose arguments
+ *    were built with the old one fails with #PP_ENOENT (never runs with
+ *    the new one);
  *  - as an initializer argument (pp_pool_options.initargs): the
  *    initializer stores the handles in globals its tasks use — the
  *    documented way for state every task needs;

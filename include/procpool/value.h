@@ -11,9 +11,12 @@
  *
  * Ownership: a tuple created with pp_values_create() belongs to the caller
  * and is freed with pp_values_destroy(). Adding copies the data (strings,
- * bytes); a lock or a shared memory block is stored by name and reaches a
- * worker as a working pp_lock / pp_shm handle (attached by name once per
- * worker process, or inherited under the fork start method). Getters
+ * bytes); a lock or a shared memory block is stored by name (and the
+ * random identity it got when created, so that an object destroyed and
+ * created again under the same name is never taken for the old one) and
+ * reaches a worker as a working pp_lock / pp_shm handle (attached by name
+ * once per object and worker process, or inherited under the fork start
+ * method). Getters
  * return borrowed pointers, valid while the tuple lives.
  *
  * Limits: a tuple holds at most #PP_VALUES_MAX_ITEMS items and encodes to
@@ -132,9 +135,10 @@ PP_API pp_status pp_values_get_double(const pp_values *v, size_t i, double *out)
 PP_API pp_status pp_values_get_str(const pp_values *v, size_t i, const char **out);
 PP_API pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **data, size_t *len);
 /** In the parent: the handle that was added. In a worker: a handle the
- * worker process keeps open (one per lock name) for its whole life. In a
- * worker where the lock could not be attached (its creator destroyed it:
- * #PP_ENOENT), that error is returned with *out NULL, never #PP_OK. */
+ * worker process keeps open (one per lock) for its whole life. In a
+ * worker where the lock could not be attached (its creator destroyed it,
+ * or destroyed it and created another lock under its name: #PP_ENOENT),
+ * that error is returned with *out NULL, never #PP_OK. */
 PP_API pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out);
 /** As pp_values_get_lock(), for a shared memory block: in a worker a
  * handle kept for the process's life (so pp_shm_ptr() is stable across

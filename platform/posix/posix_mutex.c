@@ -24,7 +24,7 @@
 #include "posix_internal.h"
 
 #define PP_POSIX_MUTEX_MAGIC   0x50504d58u /* "PPMX" */
-#define PP_POSIX_MUTEX_VERSION 1u
+#define PP_POSIX_MUTEX_VERSION 2u          /* 2: the header has an id */
 
 /* The shared segment. */
 typedef struct pp__posix_mutex_seg {
@@ -264,6 +264,11 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
 }
 
 #endif /* PP_POSIX_HAVE_ROBUST_MUTEX */
+
+uint64_t pp__plat_mutex_id(const pp__plat_mutex *m)
+{
+    return m->seg->hdr.id;
+}
 
 void pp__plat_mutex_close(pp__plat_mutex *m)
 {

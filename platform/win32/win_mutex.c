@@ -41,7 +41,8 @@ typedef struct pp__win_lock_rec {
 } pp__win_lock_rec;
 
 struct pp__plat_mutex {
-    HANDLE h; /* the Win32 mutex */
+    HANDLE h;    /* the Win32 mutex */
+    uint64_t id; /* its gen: the lock's identity (pp__plat_mutex_id) */
     /* pp__win_thread_token() of the holding thread of THIS process, 0 if
      * none. Written only by the holder (set after acquiring, cleared
      * before releasing), so "owner == my token" is exact. */
@@ -117,6 +118,8 @@ static pp_status pp__win_new_mutex(HANDLE *out, uint64_t *gen)
 
         if (st != PP_OK)
             return st;
+        if (*gen == 0)
+            continue; /* the identity must be non-zero */
         pp__win_mutex_name(GetCurrentProcessId(), *gen, wname);
         h = CreateMutexW(NULL, FALSE, wname);
         if (h == NULL)
@@ -160,6 +163,7 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
     m->rec->magic = PP__WIN_LOCK_MAGIC;
     m->rec->version = PP__WIN_LOCK_VERSION;
     m->rec->gen = gen;
+    m->id = gen;
     m->rec->pid = (uint32_t)GetCurrentProcessId();
     /* Full barrier: the fields above are visible before ready is. */
     InterlockedExchange(&m->rec->ready, PP__WIN_LOCK_READY);
@@ -169,9 +173,9 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
     return PP_OK;
 }
 
-/* Read a name record: PP_OK with the mutex's name, PP_ENOENT if unlinked,
- * PP_EINVAL if it is not one of ours. */
-static pp_status pp__win_read_record(HANDLE map, wchar_t *mname)
+/* Read a name record: PP_OK with the mutex's name and gen, PP_ENOENT if
+ * unlinked, PP_EINVAL if it is not one of ours. */
+static pp_status pp__win_read_record(HANDLE map, wchar_t *mname, uint64_t *gen)
 {
     MEMORY_BASIC_INFORMATION mbi;
     pp__win_lock_rec *rec;
@@ -185,6 +189,7 @@ static pp_status pp__win_read_record(HANDLE map, wchar_t *mname)
         rec->version == PP__WIN_LOCK_VERSION) {
         st = rec->unlinked ? PP_ENOENT : PP_OK;
         pp__win_mutex_name(rec->pid, rec->gen, mname);
+        *gen = rec->gen;
     }
     UnmapViewOfFile(rec);
     return st;
@@ -194,6 +199,7 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
 {
     wchar_t wname[PP__WIN_OBJNAME_MAX], mname[PP__WIN_LOCKM_MAX];
     pp__plat_mutex *m;
+    uint64_t gen = 0;
     pp_status st;
     HANDLE map, h;
 
@@ -207,7 +213,7 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
     map = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
     if (map == NULL)
         return pp__win_fail_last();
-    st = pp__win_read_record(map, mname);
+    st = pp__win_read_record(map, mname, &gen);
     if (st != PP_OK) {
         CloseHandle(map);
         return st;
@@ -225,6 +231,7 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
         return PP_ENOMEM;
     }
     m->h = h;
+    m->id = gen;
     memcpy(m->name, name, strlen(name) + 1);
     *out = m;
     return PP_OK;
@@ -301,6 +308,11 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
 }
 
 /* -------------------------------------------------------- close/unlink */
+
+uint64_t pp__plat_mutex_id(const pp__plat_mutex *m)
+{
+    return m->id;
+}
 
 void pp__plat_mutex_close(pp__plat_mutex *m)
 {

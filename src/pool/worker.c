@@ -121,10 +121,15 @@ static pp_status attach_check(const pp_values *args, const char *where, char *ms
     size_t i = 0;
     pp_status st = pp__values_attach_error(args, &i);
 
+    /* PP_ENOENT: no object of that name, or another one than the
+     * arguments name (sync.h: an object is its name and its identity). */
     if (st != PP_OK)
-        snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s",
+        snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s%s",
                  pp_values_type(args, i) == PP_TYPE_SHM ? "shared memory block" : "lock",
-                 pp__values_named_name(args, i), where, pp_strerror(st));
+                 pp__values_named_name(args, i), where, pp_strerror(st),
+                 st == PP_ENOENT ? " (destroyed, or destroyed and re-created under that name "
+                                   "since the arguments were built)"
+                                 : "");
     return st;
 }
 

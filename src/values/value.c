@@ -30,6 +30,7 @@
  * small (below). */
 typedef struct named_ref {
     char name[PP__NAME_BUF];
+    uint64_t id;  /* the object's identity (sync.h), travels with the name */
     void *h;      /* pp_lock * / pp_shm *, borrowed; NULL if resolution failed */
     pp_status st; /* why h is NULL */
 } named_ref;
@@ -286,7 +287,7 @@ pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n)
     return add_blob(v, PP_TYPE_BYTES, p, n);
 }
 
-static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h,
+static pp_status add_named(pp_values *v, pp_type type, const char *name, uint64_t id, void *h,
                            pp_status resolve_st)
 {
     value_item *it;
@@ -295,7 +296,8 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h
 
     /* A missing handle must come with the reason, or the getter could not
      * tell the caller why. */
-    if (v == NULL || pp__name_check(name) != PP_OK || (h == NULL) == (resolve_st == PP_OK))
+    if (v == NULL || pp__name_check(name) != PP_OK || id == 0 ||
+        (h == NULL) == (resolve_st == PP_OK))
         return PP_EINVAL;
     n = strlen(name); /* checked: at most PP_NAME_MAX */
     enc = pp__tuple_item_size(type, n);
@@ -306,22 +308,23 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h
     if (it->u.k == NULL)
         return PP_ENOMEM;
     memcpy(it->u.k->name, name, n + 1);
+    it->u.k->id = id;
     it->u.k->h = h;
     it->u.k->st = resolve_st;
     slot_commit(v, type, enc);
     return PP_OK;
 }
 
-pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id, pp_lock *lock,
                                     pp_status resolve_st)
 {
-    return add_named(v, PP_TYPE_LOCK, name, lock, resolve_st);
+    return add_named(v, PP_TYPE_LOCK, name, id, lock, resolve_st);
 }
 
-pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
+pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
                                    pp_status resolve_st)
 {
-    return add_named(v, PP_TYPE_SHM, name, shm, resolve_st);
+    return add_named(v, PP_TYPE_SHM, name, id, shm, resolve_st);
 }
 
 pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
@@ -330,14 +333,14 @@ pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
         return PP_EINVAL;
     if (pp_lock_name(lock) == NULL)
         return PP_ENOTSUP; /* a manager lock: no locator encoding yet */
-    return pp__values_add_lock_named(v, pp_lock_name(lock), lock, PP_OK);
+    return pp__values_add_lock_named(v, pp_lock_name(lock), pp__lock_id(lock), lock, PP_OK);
 }
 
 pp_status pp_values_add_shm(pp_values *v, pp_shm *shm)
 {
     if (v == NULL || shm == NULL)
         return PP_EINVAL;
-    return pp__values_add_shm_named(v, pp_shm_name(shm), shm, PP_OK);
+    return pp__values_add_shm_named(v, pp_shm_name(shm), pp__shm_id(shm), shm, PP_OK);
 }
 
 /* ------------------------------------------------------------- copying */
@@ -584,6 +587,13 @@ const char *pp__values_named_name(const pp_values *v, size_t i)
     if (!is_named(pp_values_type(v, i)))
         return NULL;
     return v->items[i].u.k->name;
+}
+
+uint64_t pp__values_named_id(const pp_values *v, size_t i)
+{
+    if (!is_named(pp_values_type(v, i)))
+        return 0;
+    return v->items[i].u.k->id;
 }
 
 pp_status pp__values_attach_error(const pp_values *v, size_t *index)

@@ -52,14 +52,15 @@ pp_status pp__values_get_double_bits(const pp_values *v, size_t i, uint64_t *bit
  * not contain NUL). Same limits and errors as pp_values_add_str(). */
 pp_status pp__values_add_str_n(pp_values *v, const char *s, size_t n);
 
-/* Append a lock item by name (a valid name, see pp__name_check()). lock may
- * be NULL when resolution failed: resolve_st (not PP_OK then) is what
- * pp_values_get_lock() reports for the item. The tuple never owns lock. */
-pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
+/* Append a lock item by name (a valid name, see pp__name_check()) and
+ * identity (pp__lock_id(), non-zero). lock may be NULL when resolution
+ * failed: resolve_st (not PP_OK then) is what pp_values_get_lock() reports
+ * for the item. The tuple never owns lock. */
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id, pp_lock *lock,
                                     pp_status resolve_st);
 
 /* The same for a shared memory block item (pp_values_get_shm()). */
-pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
+pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
                                    pp_status resolve_st);
 
 /* Name of lock item i, NULL if i is out of range or not a lock. */
@@ -67,6 +68,9 @@ const char *pp__values_lock_name(const pp_values *v, size_t i);
 
 /* Name of a named item i (lock or shm), NULL for any other item. */
 const char *pp__values_named_name(const pp_values *v, size_t i);
+
+/* Identity of a named item i, 0 for any other item. */
+uint64_t pp__values_named_id(const pp_values *v, size_t i);
 
 /* PP_OK if every lock and shm item of v has its handle; else the reason
  * the first one (at *index, if not NULL) has none — a worker fails the
