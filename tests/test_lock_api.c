@@ -282,7 +282,7 @@ static void t_name_not_a_lock_posix(void)
  * platform.h and platform/win32/win_mutex.c). */
 static void win_lock_object_name(const char *name, wchar_t *out, size_t cap)
 {
-    _snwprintf(out, cap, L"Local\\procpool-lock-%hs", name);
+    _snwprintf(out, cap, L"Local\\procpool-obj-%hs", name);
     out[cap - 1] = L'\0';
 }
 #endif

@@ -88,7 +88,7 @@ PP_API pp_status pp_lock_create(const char *name, pp_lock **out);
  *
  * Errors the caller must handle:
  *  - #PP_EINVAL: NULL argument or malformed name (see pp_lock_create()),
- *    or the name exists but is not a procpool lock.
+ *    or the name exists but is not a procpool lock (a shm block, say).
  *  - #PP_ENOENT: no object with this name.
  *  - #PP_ENOTINIT, #PP_ENOTSUP, #PP_ENOMEM, #PP_EACCES, #PP_ESYS.
  */

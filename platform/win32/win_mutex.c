@@ -2,7 +2,7 @@
  * win_mutex.c — named, robust, NON-recursive cross-process mutex.
  *
  * Two kernel objects per lock:
- *  - the NAME: a small file mapping "Local\procpool-lock-<name>" holding a
+ *  - the NAME: a small file mapping "Local\procpool-obj-<name>" holding a
  *    record {magic, version, gen, unlinked, ready}. Only the creating
  *    pp__plat_mutex keeps it open (openers read it and close it), so the
  *    name lives until the creator unlinks or closes, like a POSIX name
@@ -143,7 +143,7 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
 
     if (out == NULL)
         return PP_EINVAL;
-    st = pp__win_object_name("lock", name, wname);
+    st = pp__win_object_name(PP__WIN_NAMED_KIND, name, wname);
     if (st != PP_OK)
         return st;
     m = (pp__plat_mutex *)calloc(1, sizeof *m);
@@ -184,7 +184,10 @@ static pp_status pp__win_read_record(HANDLE map, wchar_t *mname, uint64_t *gen)
     rec = (pp__win_lock_rec *)MapViewOfFile(map, FILE_MAP_READ, 0, 0, 0);
     if (rec == NULL)
         return pp__win_fail_last();
+    /* A foreign magic (a shm block's: one namespace) is refused at once;
+     * 0 may be a creator that has not written it yet. */
     if (VirtualQuery(rec, &mbi, sizeof mbi) != 0 && mbi.RegionSize >= sizeof *rec &&
+        (rec->magic == 0 || rec->magic == PP__WIN_LOCK_MAGIC) &&
         pp__win_wait_word(&rec->ready, PP__WIN_LOCK_READY) && rec->magic == PP__WIN_LOCK_MAGIC &&
         rec->version == PP__WIN_LOCK_VERSION) {
         st = rec->unlinked ? PP_ENOENT : PP_OK;
@@ -205,7 +208,7 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
 
     if (out == NULL)
         return PP_EINVAL;
-    st = pp__win_object_name("lock", name, wname);
+    st = pp__win_object_name(PP__WIN_NAMED_KIND, name, wname);
     if (st != PP_OK)
         return st;
     /* ERROR_FILE_NOT_FOUND -> PP_ENOENT; another object type under this
@@ -334,7 +337,7 @@ pp_status pp__plat_mutex_unlink(const char *name)
     wchar_t wname[PP__WIN_OBJNAME_MAX];
     pp_status st;
 
-    st = pp__win_object_name("lock", name, wname);
+    st = pp__win_object_name(PP__WIN_NAMED_KIND, name, wname);
     if (st == PP_OK)
         st = pp__win_mark_unlinked(wname, PP__WIN_LOCK_MAGIC, offsetof(pp__win_lock_rec, unlinked));
     if (st == PP_OK)

@@ -1,6 +1,6 @@
 /*
  * win_shm.c — named shared memory on a pagefile-backed file mapping
- * "Local\procpool-shm-<name>".
+ * "Local\procpool-obj-<name>" (the namespace of locks too).
  *
  * Layout: a 64-byte header {magic, version, size, ready, unlinked, id} then the user
  * area (64-byte aligned, zero-filled by the OS). Creation is exclusive;
@@ -38,7 +38,7 @@ struct pp__plat_shm {
 
 static pp_status pp__win_shm_name(const char *name, wchar_t *out)
 {
-    return pp__win_object_name("shm", name, out);
+    return pp__win_object_name(PP__WIN_NAMED_KIND, name, out);
 }
 
 static pp_status pp__win_shm_wrap(HANDLE mapping, void *view, size_t size, pp__plat_shm **out)
@@ -105,6 +105,10 @@ static pp_status pp__win_shm_check(unsigned char *view, size_t *size)
 
     if (VirtualQuery(view, &mbi, sizeof mbi) == 0 || mbi.RegionSize < PP__WIN_SHM_HDR)
         return PP_EINVAL; /* smaller than our header: cannot be ours */
+    /* A foreign magic (a lock's name record: one namespace) is refused at
+     * once; 0 may be a creator that has not written it yet. */
+    if (hdr->magic != 0 && hdr->magic != PP__WIN_SHM_MAGIC)
+        return PP_EINVAL;
     if (!pp__win_wait_word(&hdr->ready, PP__WIN_SHM_READY))
         return PP_EINVAL;
     mapped = mbi.RegionSize; /* whole pages of the view */
