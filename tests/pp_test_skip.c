@@ -76,6 +76,7 @@ static const skip_entry g_skips[] = {
     {                                                                                              \
         "identity", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                  \
     }
+    {"api", "t_values_of", PP_TEST_ON_MACOS, "macOS: creates a lock (PP_ENOTSUP)"},
     {"identity", "*", PP_TEST_ON_MACOS, "macOS: no robust mutexes, locks are PP_ENOTSUP"},
     PP_SKIP_WIN_IDENTITY(t_relock),
     PP_SKIP_WIN_IDENTITY(t_reshm),

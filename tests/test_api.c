@@ -66,10 +66,87 @@ static void t_spawned_cmdline(void)
     pp_pool_destroy(p);
 }
 
+/* issue 10, item 3: pp_values_pack(&v, "l", i) with a plain int was
+ * undefined behaviour. In C11 the macro passes each argument's type. */
+static void t_pack_checks_types(void)
+{
+    pp_values *v = (pp_values *)&v;
+    int i = 7;
+    int64_t l = 7;
+    double d = 0;
+    const char *s = NULL;
+    size_t n = 3;
+    unsigned char raw[3] = {1, 2, 3};
+
+    PP_ASSERT_STATUS(pp_values_pack(&v, "l", i), PP_ETYPE);
+    CU_ASSERT_PTR_NULL(v);
+    PP_ASSERT_STATUS(pp_values_pack(&v, "d", i), PP_ETYPE);
+    PP_ASSERT_STATUS(pp_values_pack(&v, "i", l), PP_ETYPE);
+    PP_ASSERT_STATUS(pp_values_pack(&v, "s", i), PP_ETYPE);
+    PP_ASSERT_STATUS(pp_values_pack(&v, "b", raw, i), PP_ETYPE); /* length: size_t */
+    PP_ASSERT_STATUS(pp_values_pack(&v, "ll", l), PP_EINVAL);    /* one missing */
+    PP_ASSERT_STATUS(pp_values_pack(&v, "l", l, l), PP_EINVAL);  /* one too many */
+    PP_ASSERT_STATUS(pp_values_pack(&v, "s", s), PP_EINVAL);     /* NULL string, as before */
+    PP_ASSERT_STATUS(pp_values_pack(&v, ""), PP_OK);
+    CU_ASSERT_EQUAL(pp_values_count(v), 0);
+    pp_values_destroy(v);
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&v, "ildsb", i, l, 0.5f, "x", raw, n), PP_OK);
+    CU_ASSERT_EQUAL(pp_values_count(v), 5);
+    /* unpack: an int * for 'l' would have been written 8 bytes */
+    i = 42;
+    PP_ASSERT_STATUS(pp_values_unpack(v, "il", &i, &i), PP_ETYPE);
+    CU_ASSERT_EQUAL(i, 42);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "ild", &i, &l), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "ild", &i, &l, &d), PP_OK);
+    CU_ASSERT(i == 7 && l == 7 && d == 0.5);
+    pp_values_destroy(v);
+}
+
+/* pp_values_of(): a tuple from typed values, checked by the compiler (a
+ * struct or NULL does not compile: see tests/meson.build). */
+static void t_values_of(void)
+{
+    static const unsigned char raw[2] = {9, 8};
+    pp_values *v = (pp_values *)&v;
+    unsigned long long big = (unsigned long long)INT64_MAX + 1;
+    const char *s = NULL;
+    const void *p = NULL;
+    pp_lock *lock = NULL, *got = NULL;
+    int64_t a = 0, b = 0, c = 0;
+    double d = 0;
+    size_t n = 0;
+    char name[PP_NAME_MAX + 1];
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(name, &lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&v, 1, (int64_t)-2, (size_t)3, 0.25, "str", lock,
+                                        pp_value_bytes(raw, sizeof raw)),
+                           PP_OK);
+    CU_ASSERT_EQUAL(pp_values_count(v), 7);
+    PP_ASSERT_STATUS(pp_values_unpack(v, "llldskb", &a, &b, &c, &d, &s, &got, &p, &n), PP_OK);
+    CU_ASSERT(a == 1 && b == -2 && c == 3 && d == 0.25 && strcmp(s, "str") == 0);
+    CU_ASSERT(got == lock && n == 2 && memcmp(p, raw, 2) == 0);
+    pp_values_destroy(v);
+
+    v = (pp_values *)&v;
+    PP_ASSERT_STATUS(pp_values_of(&v, 1, big), PP_ERANGE);
+    CU_ASSERT_PTR_NULL(v);
+    PP_ASSERT_STATUS(pp_values_of(&v, s = NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_values_from(&v, NULL, 0), PP_OK);
+    CU_ASSERT_EQUAL(pp_values_count(v), 0);
+    pp_values_destroy(v);
+    PP_ASSERT_STATUS(pp_values_from(&v, NULL, 1), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_values_from(NULL, NULL, 0), PP_EINVAL);
+    pp_lock_destroy(lock);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_spawned_cmdline),
+    PP_TEST(t_pack_checks_types),
+    PP_TEST(t_values_of),
     PP_TEST_END,
 };
 /* clang-format on */
