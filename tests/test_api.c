@@ -141,12 +141,88 @@ static void t_values_of(void)
     pp_lock_destroy(lock);
 }
 
+/* args (x): fails with code 22 when x is 2 or 5, else returns x. */
+static int api_fail_some(pp_task *t)
+{
+    int64_t x = 0;
+    pp_status st = pp_values_unpack(pp_task_args(t), "l", &x);
+
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "api_fail_some: %s", pp_err_name(st));
+    if (x == 2 || x == 5)
+        return pp_task_fail(t, 22, "item %lld refused", (long long)x);
+    return pp_values_add_int(pp_task_result(t), x) == PP_OK ? 0 : -1;
+}
+PP_TASK_REGISTER(api_fail_some)
+
+/* issue 10, item 4: map and starmap give the first failure's detail and
+ * index through the options, as pp_apply() does through its out-parameter. */
+static void t_map_error_detail(void)
+{
+    pp_values *items = NULL, *argv[6] = {NULL};
+    pp_submit_options so;
+    pp_result *r = NULL;
+    pp_pool *p = NULL;
+    size_t index = 99;
+    pp_error err;
+    int64_t i;
+
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, NULL), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&items, 0, 1, 2, 3, 4, 5), PP_OK);
+    memset(&so, 0, sizeof so);
+    memset(&err, 0, sizeof err);
+    so.error = &err;
+    so.error_index = &index;
+    so.chunksize = 2;
+    PP_ASSERT_STATUS(pp_map(p, api_fail_some, items, &so, &r), PP_ETASK);
+    PP_ASSERT_STATUS(err.status, PP_ETASK);
+    CU_ASSERT_EQUAL(err.code, 22);
+    CU_ASSERT_STRING_EQUAL(err.message, "item 2 refused");
+    CU_ASSERT_EQUAL(index, 2);
+    pp_result_release(r);
+
+    for (i = 0; i < 6; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_of(&argv[i], 5 - i), PP_OK);
+    index = 99;
+    memset(&err, 0, sizeof err);
+    PP_ASSERT_STATUS(pp_starmap(p, api_fail_some, argv, 6, &so, &r), PP_ETASK);
+    CU_ASSERT(err.code == 22 && index == 0); /* 5 is the first item */
+    pp_result_release(r);
+
+    /* success: untouched */
+    index = 99;
+    err.code = 1234;
+    PP_ASSERT_STATUS(pp_starmap(p, api_fail_some, argv + 4, 2, &so, &r), PP_OK); /* 1, 0 */
+    CU_ASSERT(err.code == 1234 && index == 99);
+    pp_result_release(r);
+
+    /* the async forms return before anything failed: refused */
+    PP_ASSERT_STATUS(pp_map_async(p, api_fail_some, items, &so, &r), PP_EINVAL);
+    CU_ASSERT_PTR_NULL(r);
+    PP_ASSERT_STATUS(pp_apply_async(p, api_fail_some, items, &so, &r), PP_EINVAL);
+
+    /* the call's own failure */
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_map(p, api_fail_some, items, &so, &r), PP_ECLOSED);
+    PP_ASSERT_STATUS(err.status, PP_ECLOSED);
+    CU_ASSERT(err.code == 0 && err.message[0] != '\0');
+    CU_ASSERT_EQUAL(index, SIZE_MAX);
+    pp_result_release(r);
+
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_values_destroy(items);
+    for (i = 0; i < 6; i++)
+        pp_values_destroy(argv[i]);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_spawned_cmdline),
     PP_TEST(t_pack_checks_types),
     PP_TEST(t_values_of),
+    PP_TEST(t_map_error_detail),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -116,6 +116,13 @@ typedef struct pp_submit_options {
         with #PP_ETIMEDOUT, its worker is killed and replaced, the pool goes on; 0 = no
         limit. Measured from the task's own start, not from submission. */
     int64_t timeout_ms;
+    /** sync map forms (pp_map(), pp_starmap()), optional: when the call returns a failure,
+        filled like pp_apply()'s error out-parameter — the first failed item's status, code and
+        message, or the call's own failure (#PP_ECLOSED, ...) — so no pp_result_error() call is
+        needed; untouched on success. Must be NULL for the async forms (#PP_EINVAL). */
+    pp_error *error;
+    /** with the above: the index of that item, or SIZE_MAX for the call's own failure. */
+    size_t *error_index;
 } pp_submit_options;
 
 /**
@@ -277,7 +284,9 @@ PP_API pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *a
  *        waits for all. Items are sent in chunks (opts->chunksize).
  * @param[out] out the result (one item per input): pp_result_item(),
  *        then pp_result_release(). Set even when items failed.
- * @return #PP_OK or the first failed item's status (after all finished).
+ * @return #PP_OK or the first failed item's status (after all finished);
+ *         opts->error / opts->error_index, if set, get that item's
+ *         detail and index (as pp_apply()'s error).
  */
 PP_API pp_status pp_map(pp_pool *pool, pp_task_fn fn, const pp_values *items,
                         const pp_submit_options *opts, pp_result **out);

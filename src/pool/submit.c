@@ -335,6 +335,10 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_
 
     if (o != NULL && (o->chunksize > PP__MAX_CHUNK || o->timeout_ms < 0))
         return PP_EINVAL;
+    /* Failure detail out-parameters are filled when a sync call returns;
+     * an async call returns before anything failed (pool.h). */
+    if (o != NULL && !sync && (o->error != NULL || o->error_index != NULL))
+        return PP_EINVAL;
     /* Items with a timeout: the worker notes when each starts (wctl.h). */
     s.flags = o != NULL && o->timeout_ms > 0 ? PP__FLAG_TIMED : 0;
     st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
@@ -439,6 +443,17 @@ static void fill_error(pp_error *dst, const pp_error *src, pp_status st)
     pp__strlcpy(dst->message, pp_strerror(st), sizeof dst->message);
 }
 
+/* The sync map forms' failure detail (pp_submit_options.error and
+ * .error_index): the first failed item (index) or, with src NULL and index
+ * SIZE_MAX, the call's own failure. */
+static void report_failure(const pp_submit_options *o, const pp_error *src, pp_status st,
+                           size_t index)
+{
+    fill_error(o->error, src, st);
+    if (o->error_index != NULL)
+        *o->error_index = src != NULL ? index : SIZE_MAX;
+}
+
 pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,
                    pp_error *error)
 {
@@ -493,12 +508,17 @@ static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_val
             return PP_EINVAL;
     }
     st = submit(pool, kind, fn, &src, n, opts, sync, 1, &j);
-    if (st != PP_OK)
+    if (st != PP_OK) {
+        if (sync && opts != NULL)
+            report_failure(opts, NULL, st, SIZE_MAX);
         return st;
+    }
     *out = j;
     if (!sync)
         return PP_OK;
     st = wait_sync(j);
+    if (st != PP_OK && opts != NULL)
+        report_failure(opts, pp_result_error(j), st, j->first_failed);
     return st;
 }
 
