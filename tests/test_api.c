@@ -216,6 +216,92 @@ static void t_map_error_detail(void)
         pp_values_destroy(argv[i]);
 }
 
+/* The arguments as one number: count * 1000 + the sum of the ints. */
+static int api_shape(pp_task *t)
+{
+    const pp_values *a = pp_task_args(t);
+    int64_t sum = 0, x;
+    size_t i;
+
+    for (i = 0; i < pp_values_count(a); i++) {
+        if (pp_values_get_int(a, i, &x) == PP_OK)
+            sum += x;
+    }
+    return pp_values_add_int(pp_task_result(t), (int64_t)pp_values_count(a) * 1000 + sum) == PP_OK
+               ? 0
+               : -1;
+}
+PP_TASK_REGISTER(api_shape)
+
+/* issue 10, item 8: what every item shares is given once
+ * (pp_submit_options.extra_args), not packed into every tuple by hand. */
+static void t_extra_args(void)
+{
+    pp_values *items = NULL, *extra = NULL, *res = NULL, *argv[2] = {NULL};
+    const pp_values *got;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    pp_pool *p = NULL;
+    int64_t x = 0;
+    size_t i;
+
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, NULL), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&items, 1, 2, 3), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&extra, 10, "shared"), PP_OK);
+    memset(&so, 0, sizeof so);
+    so.extra_args = extra;
+    PP_ASSERT_STATUS(pp_map(p, api_shape, items, &so, &r), PP_OK); /* (x, 10, "shared") */
+    for (i = 0; i < 3; i++) {
+        PP_ASSERT_STATUS(pp_result_item(r, i, &got, NULL), PP_OK);
+        PP_ASSERT_STATUS(pp_values_get_int(got, 0, &x), PP_OK);
+        CU_ASSERT_EQUAL(x, 3000 + 10 + (int64_t)i + 1);
+    }
+    pp_result_release(r);
+
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&argv[0], 1, 2), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&argv[1]), PP_OK); /* () */
+    PP_ASSERT_STATUS(pp_starmap(p, api_shape, argv, 2, &so, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_item(r, 0, &got, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(got, 0, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, 4000 + 13);
+    PP_ASSERT_STATUS(pp_result_item(r, 1, &got, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(got, 0, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, 2000 + 10);
+    pp_result_release(r);
+
+    PP_ASSERT_STATUS(pp_apply_async(p, api_shape, NULL, &so, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, &got), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(got, 0, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, 2000 + 10);
+    pp_result_release(r);
+
+    /* the same given in place, no tuple to build and free */
+    PP_ASSERT_STATUS(
+        pp_map(p, api_shape, items, &(pp_submit_options){PP_EXTRA_ARGS(20, 0.5, "s")}, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_item(r, 2, &got, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(got, 0, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, 4000 + 20 + 3);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_map(p, api_shape, items,
+                            &(pp_submit_options){.extra_args = extra, PP_EXTRA_ARGS(1)}, &r),
+                     PP_EINVAL);
+    CU_ASSERT_PTR_NULL(r);
+    PP_ASSERT_STATUS(pp_map(p, api_shape, items,
+                            &(pp_submit_options){PP_EXTRA_ARGS((unsigned long long)-1)}, &r),
+                     PP_ERANGE);
+    /* the caller's tuples are untouched */
+    CU_ASSERT(pp_values_count(items) == 3 && pp_values_count(argv[0]) == 2);
+
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_values_destroy(res);
+    pp_values_destroy(items);
+    pp_values_destroy(extra);
+    pp_values_destroy(argv[0]);
+    pp_values_destroy(argv[1]);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -223,6 +309,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_pack_checks_types),
     PP_TEST(t_values_of),
     PP_TEST(t_map_error_detail),
+    PP_TEST(t_extra_args),
     PP_TEST_END,
 };
 /* clang-format on */

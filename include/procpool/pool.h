@@ -123,7 +123,27 @@ typedef struct pp_submit_options {
     pp_error *error;
     /** with the above: the index of that item, or SIZE_MAX for the call's own failure. */
     size_t *error_index;
+    /** optional: values appended to every task's arguments, for what every item shares (a
+        lock, a size) — Python's functools.partial. A map item x runs as (x, extra...), a
+        starmap tuple as (argv[i]..., extra...), apply as (args..., extra...). Copied at
+        submission; #PP_ETOOBIG if an item's arguments would exceed the tuple limits. */
+    const pp_values *extra_args;
+    /** the same as an array of values (pp_values_from()'s items), usually set by
+        PP_EXTRA_ARGS(); not together with extra_args (#PP_EINVAL); errors of
+        pp_values_from() for a bad value. */
+    const pp_value_arg *extra_values;
+    size_t n_extra_values;
 } pp_submit_options;
+
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+/** Designated initializers of pp_submit_options for extra values given in
+ *  place, each type-checked as by pp_values_of() (C11):
+ *  `&(pp_submit_options){PP_EXTRA_ARGS(max_ms, lock)}`. */
+#define PP_EXTRA_ARGS(...)                                                                         \
+    .extra_values = (const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)},                        \
+    .n_extra_values =                                                                              \
+        sizeof((const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)}) / sizeof(pp_value_arg)
+#endif
 
 /**
  * @brief Create a pool and start its workers.

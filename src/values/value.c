@@ -360,6 +360,28 @@ static pp_status item_copy(const value_item *src, value_item *dst)
     return PP_OK;
 }
 
+pp_status pp__values_append(pp_values *dst, const pp_values *src, size_t first, size_t count)
+{
+    value_item *it;
+    size_t i, enc;
+    pp_status st;
+
+    if (dst == NULL || dst->fixed || src == NULL || first > src->count ||
+        count > src->count - first)
+        return PP_EINVAL;
+    for (i = first; i < first + count; i++) {
+        enc = pp__values_item_encoded_size(src, i);
+        st = slot_get(dst, enc, &it);
+        if (st == PP_OK)
+            st = item_copy(&src->items[i], it);
+        if (st != PP_OK)
+            return st;
+        dst->count++;
+        dst->enc_size += (uint32_t)enc; /* checked by slot_get() */
+    }
+    return PP_OK;
+}
+
 pp_status pp_values_copy(const pp_values *v, pp_values **out)
 {
     pp_values *c;

@@ -40,6 +40,12 @@ pp_values *pp__values_init_scalar(void *mem, pp_type type, uint64_t bits);
  * tuple for every task). */
 void pp__values_clear(pp_values *v);
 
+/* Append copies of items first..first+count-1 of src to dst (locks and
+ * blocks keep their borrowed handles). PP_EINVAL (NULL, a read-only dst,
+ * range outside src), PP_ETOOBIG, PP_ENOMEM; on failure dst may hold some
+ * of them. */
+pp_status pp__values_append(pp_values *dst, const pp_values *src, size_t first, size_t count);
+
 /* Make room for n more items at once (decoder: count is known upfront). */
 pp_status pp__values_reserve(pp_values *v, size_t n);
 
