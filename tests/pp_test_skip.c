@@ -81,6 +81,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_IDENTITY(t_relock),
     PP_SKIP_WIN_IDENTITY(t_reshm),
     PP_SKIP_WIN_IDENTITY(t_stale_item),
+    PP_SKIP_WIN_IDENTITY(t_open_recreated),
 /* supervise: the same for the supervision tests. */
 #define PP_SKIP_WIN_SUPERVISE(t)                                                                   \
     {"supervise", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                        \

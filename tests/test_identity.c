@@ -198,12 +198,64 @@ static void do_stale_item(int method)
 }
 PP_TEST_PER_METHOD(stale_item)
 
+/* args (name): open the lock by name, try to take it; the result is the
+ * status (released again if taken). */
+static int id_open_trylock(pp_task *t)
+{
+    const char *name = NULL;
+    pp_lock *lock = NULL;
+    pp_status st = pp_values_unpack(pp_task_args(t), "s", &name);
+
+    if (st == PP_OK)
+        st = pp_lock_open(name, &lock);
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "id_open_trylock: %s", pp_err_name(st));
+    st = pp_lock_try_acquire(lock);
+    if (st == PP_OK || st == PP_EOWNERDEAD)
+        pp_lock_release(lock);
+    pp_lock_destroy(lock);
+    return pp_values_add_int(pp_task_result(t), st) == PP_OK ? 0 : -1;
+}
+PP_TASK_REGISTER(id_open_trylock)
+
+/* pp_lock_open() by name in a worker, after the parent re-created the
+ * lock: the new lock, also under fork where the worker inherited the
+ * parent's handle of the old one. */
+static void do_open_recreated(int method)
+{
+    char name[NAME_BUF];
+    pp_values *args = NULL, *res = NULL;
+    pp_lock *lock = NULL;
+    int64_t got = 0;
+    pp_error err;
+    pp_pool *p;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(name, &lock), PP_OK);
+    p = one_worker(method);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&args, name), PP_OK);
+    pp_lock_destroy(lock);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(name, &lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(lock, 0), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply(p, id_open_trylock, args, &res, &err), PP_OK);
+    PP_ASSERT_STATUS(pp_values_unpack(res, "l", &got), PP_OK);
+    PP_ASSERT_MSG(got == PP_EBUSY, "the worker's pp_lock_open gave a lock it could take (%s)",
+                  pp_err_name((pp_status)got));
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(args);
+    finish(p);
+    pp_lock_destroy(lock);
+}
+PP_TEST_PER_METHOD(open_recreated)
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(relock, 60),
     PP_TEST_METHODS(reshm, 60),
     PP_TEST_METHODS(stale_item, 60),
+    PP_TEST_METHODS(open_recreated, 60),
     PP_TEST_END,
 };
 /* clang-format on */

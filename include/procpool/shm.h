@@ -18,7 +18,9 @@
  * offsets, not pointers). The block starts on a 64-byte boundary.
  *
  * One mapping per name per process: opening a name this process has open
- * already returns another handle to the same mapping (same pp_shm_ptr()).
+ * already returns another handle to the same mapping (same pp_shm_ptr()),
+ * as long as the name still names that block (a block destroyed and
+ * created again under the name is another block).
  *
  * Implementation: POSIX shm_open("/<name>", mode 0600) + mmap; Windows a
  * pagefile-backed file mapping "Local\procpool-obj-<name>" (session-local).

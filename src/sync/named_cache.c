@@ -234,6 +234,38 @@ static pp_status create_named(pp__named_cache *c, const char *name, const void *
     return st;
 }
 
+/*
+ * Open by name when this process has an entry for it (mutex held). The
+ * name may have been destroyed and created again since the entry was
+ * made: by another process, or, for an entry a fork worker inherited, by
+ * the parent after the fork. A fresh attach tells: the same identity ->
+ * the entry (the fresh object is closed again without being locked or
+ * written); another object -> it replaces the entry in the cache; the
+ * name gone -> PP_ENOENT, as for any process. If the fresh attach fails
+ * otherwise (out of descriptors, say), the entry is used as before.
+ */
+static pp_status open_current(pp__named_cache *c, pp__named_entry *e, pp__named_handle **out)
+{
+    pp__named_entry *fresh;
+    pp_status st = entry_attach(c, e->name, 0, NULL, &fresh);
+
+    if (st == PP_ENOENT) {
+        cache_remove(c, e);
+        return st;
+    }
+    if (st != PP_OK || fresh->id == e->id) {
+        if (st == PP_OK)
+            entry_free(c, fresh); /* not cached: only closed */
+        return new_handle(c, e, 0, out);
+    }
+    cache_remove(c, e);
+    cache_add(c, fresh);
+    st = new_handle(c, fresh, 0, out);
+    if (st != PP_OK)
+        entry_free(c, fresh);
+    return st;
+}
+
 /* ------------------------------------------------------------- handles */
 
 pp_status pp__named_create(pp__named_cache *c, const char *name, const void *arg,
@@ -286,7 +318,7 @@ pp_status pp__named_open(pp__named_cache *c, const char *name, pp__named_handle 
     pp__plat_mtx_lock(c->mu);
     e = apr_hash_get(c->entries, name, APR_HASH_KEY_STRING);
     if (e != NULL) {
-        st = new_handle(c, e, 0, out);
+        st = open_current(c, e, out);
     } else {
         st = entry_make(c, name, 0, NULL, &e);
         if (st == PP_OK) {

@@ -7,7 +7,8 @@
  *  - one OS object per name per process: opening a name this process has
  *    open already returns another light handle to the same object (the
  *    lock port relies on it for per-thread ownership; a shm block keeps
- *    one address per process);
+ *    one address per process) if the name still names it (checked by a
+ *    brief fresh attach, which is closed again unused);
  *  - the creating handle owns the name: destroying it removes the name at
  *    once, even while other handles (here or elsewhere) still use the
  *    object, which lives on until its last handle in this process closes;
