@@ -30,7 +30,11 @@
  *    again under the same name is another lock: the worker attaches the
  *    new one for arguments that carry it, and a task whose arguments
  *    were built with the old one fails with #PP_ENOENT (never runs with
- *    the new one);
+ *    the new one). The worker still keeps its handle of the old one (a
+ *    task or initializer may have stored it) until it exits: a name
+ *    re-created N times while a pool lives costs each worker up to N
+ *    mappings; give such locks fresh names (NULL) or bound the workers'
+ *    lives with maxtasksperchild;
  *  - as an initializer argument (pp_pool_options.initargs): the
  *    initializer stores the handles in globals its tasks use — the
  *    documented way for state every task needs;

@@ -47,11 +47,11 @@ pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b);
 /*
  * Decode one tuple. Lock and shm items are resolved with
  * pp__lock_resolve() / pp__shm_resolve() (a process-lifetime handle per
- * object: name and identity); if that fails the decoded tuple is still returned complete, the
- * item's handle is NULL and remembers why (pp__values_attach_error()),
- * and *attach_status (if not NULL) gets the first such error, with the
- * item's name in attach_err_name — the caller decides (a worker fails
- * that task with a clear message).
+ * object: name and identity); if that fails the decoded tuple is still
+ * returned complete, the item's handle is NULL and remembers why
+ * (pp__values_attach_error()), and *attach_status (if not NULL) gets the
+ * first such error, with the item's name in attach_err_name — the caller
+ * decides (a worker fails that task with a clear message).
  * Errors: PP_EPROTO for malformed input, PP_ENOMEM.
  */
 pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status,
