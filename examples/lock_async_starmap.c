@@ -1,7 +1,10 @@
 /*
  * lock_async_starmap — the tutorial "share a lock with pool workers" in C:
  * ten tasks, one lock passed as a task argument, starmap_async, then wait.
- * The task itself is in tutorial.h.
+ * The task itself is in tutorial.h. Python builds [(i, lock) for i in
+ * range(10)]; here the ids are the map's items and what every task shares
+ * (max_ms, lock) is given once (PP_EXTRA_ARGS, in pp_submit_options), so
+ * task i runs with (i, max_ms, lock) as with starmap.
  *
  * How procpool differs from Python:
  *  - Python raises "RuntimeError: Lock objects should only be shared
@@ -21,7 +24,7 @@
 int main(int argc, char **argv)
 {
     static const char prog[] = "lock_async_starmap";
-    pp_values *items[11] = {NULL};
+    pp_values *ids = NULL;
     pp_result *result = NULL;
     pp_lock *lock = NULL;
     pp_pool *pool = NULL;
@@ -32,19 +35,21 @@ int main(int argc, char **argv)
     if (st != PP_OK)
         return tutorial_fail(prog, "pp_init", st);
     st = pp_lock_create(NULL, &lock);
-    if (st == PP_OK)
-        st = tutorial_items(items, 1, lock, argc > 1 ? atoll(argv[1]) : 1000);
+    if (st == PP_OK) /* task i runs with (i, max_ms, lock); task -1 fails */
+        st = pp_values_of(&ids, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1);
     if (st == PP_OK)
         st = pp_pool_create(&pool, NULL);
     if (st == PP_OK)
-        st = pp_starmap_async(pool, tutorial_task, items, 11, NULL, &result);
+        st = pp_map_async(
+            pool, tutorial_task, ids,
+            &(pp_submit_options){PP_EXTRA_ARGS(argc > 1 ? atoll(argv[1]) : 1000, lock)}, &result);
     if (st == PP_OK)
         st = pp_result_wait(result, PP_INFINITE); /* as the tutorial: wait, no get() */
     if (st != PP_OK)
-        rc = tutorial_fail(prog, "starmap_async", st);
+        rc = tutorial_fail(prog, "map_async", st);
     pp_result_release(result); /* the failed task was never looked at: reported */
     pp_pool_destroy(pool);
-    tutorial_items_free(items, 11);
+    pp_values_destroy(ids);
     pp_lock_destroy(lock);
     printf("All done.\n");
     return rc;

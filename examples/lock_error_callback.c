@@ -1,7 +1,9 @@
 /*
  * lock_error_callback — the tutorial's lock example with callbacks: ten
- * tasks share a lock passed as a task argument; starmap_async with a
- * callback and an error callback; an eleventh task fails on purpose.
+ * tasks share a lock passed as a task argument; starmap_async (here a map
+ * over the ids with the shared (max_ms, lock) as extra arguments, see
+ * lock_async_starmap) with a callback and an error callback; an eleventh
+ * task fails on purpose.
  * The task itself is in tutorial.h.
  *
  * How procpool differs from Python: in Python the lock argument itself is
@@ -33,8 +35,7 @@ static void on_error(pp_result *result, const pp_error *error, void *userdata)
 int main(int argc, char **argv)
 {
     static const char prog[] = "lock_error_callback";
-    pp_values *items[11] = {NULL};
-    pp_submit_options opts = {0};
+    pp_values *ids = NULL;
     pp_result *result = NULL;
     pp_lock *lock = NULL;
     pp_pool *pool = NULL;
@@ -45,21 +46,24 @@ int main(int argc, char **argv)
     if (st != PP_OK)
         return tutorial_fail(prog, "pp_init", st);
     st = pp_lock_create(NULL, &lock);
-    if (st == PP_OK)
-        st = tutorial_items(items, 1, lock, argc > 1 ? atoll(argv[1]) : 1000);
+    if (st == PP_OK) /* task i runs with (i, max_ms, lock); task -1 fails */
+        st = pp_values_of(&ids, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1);
     if (st == PP_OK)
         st = pp_pool_create(&pool, NULL);
-    opts.callback = on_success;
-    opts.error_callback = on_error;
     if (st == PP_OK)
-        st = pp_starmap_async(pool, tutorial_task, items, 11, &opts, &result);
+        st = pp_map_async(
+            pool, tutorial_task, ids,
+            &(pp_submit_options){.callback = on_success,
+                                 .error_callback = on_error,
+                                 PP_EXTRA_ARGS(argc > 1 ? atoll(argv[1]) : 1000, lock)},
+            &result);
     if (st == PP_OK)
         st = pp_result_wait(result, PP_INFINITE);
     if (st != PP_OK)
-        rc = tutorial_fail(prog, "starmap_async", st);
+        rc = tutorial_fail(prog, "map_async", st);
     pp_result_release(result);
     pp_pool_destroy(pool);
-    tutorial_items_free(items, 11);
+    pp_values_destroy(ids);
     pp_lock_destroy(lock);
     printf("All done.\n");
     return rc;

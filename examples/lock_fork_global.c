@@ -20,8 +20,7 @@
 int main(int argc, char **argv)
 {
     static const char prog[] = "lock_fork_global";
-    pp_pool_options opts = {0};
-    pp_values *items[10] = {NULL};
+    pp_values *ids = NULL;
     pp_result *result = NULL;
     pp_pool *pool = NULL;
     pp_status st;
@@ -31,11 +30,10 @@ int main(int argc, char **argv)
     if (st != PP_OK)
         return tutorial_fail(prog, "pp_init", st);
     st = pp_lock_create(NULL, &tutorial_lock); /* the global, before the pool */
+    if (st == PP_OK) /* task i runs with (i, max_ms) and the global lock */
+        st = pp_values_of(&ids, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
     if (st == PP_OK)
-        st = tutorial_items(items, 0, NULL, argc > 1 ? atoll(argv[1]) : 1000);
-    opts.start_method = PP_START_FORK;
-    if (st == PP_OK)
-        st = pp_pool_create(&pool, &opts);
+        st = pp_pool_create(&pool, &(pp_pool_options){.start_method = PP_START_FORK});
     if (st == PP_ENOTSUP) {
         printf("The fork start method is not available on this platform (%s): "
                "pass the lock as a task argument instead.\n",
@@ -43,15 +41,17 @@ int main(int argc, char **argv)
         rc = 2;
     } else {
         if (st == PP_OK)
-            st = pp_starmap_async(pool, tutorial_task, items, 10, NULL, &result);
+            st = pp_map_async(pool, tutorial_task, ids,
+                              &(pp_submit_options){PP_EXTRA_ARGS(argc > 1 ? atoll(argv[1]) : 1000)},
+                              &result);
         if (st == PP_OK)
             st = pp_result_get(result, PP_INFINITE, NULL);
         if (st != PP_OK)
-            rc = tutorial_fail(prog, "starmap_async", st);
+            rc = tutorial_fail(prog, "map_async", st);
     }
     pp_result_release(result);
     pp_pool_destroy(pool);
-    tutorial_items_free(items, 10);
+    pp_values_destroy(ids);
     pp_lock_destroy(tutorial_lock);
     printf("All done.\n");
     return rc;

@@ -1,7 +1,8 @@
 /*
  * lock_manager — the tutorial "share a lock with pool workers" with a
  * Manager, in C: a manager process hosts the lock, ten tasks get it as a
- * task argument through starmap_async in a pool of four, then wait. The
+ * task argument (given once for all, PP_EXTRA_ARGS) in a pool of four,
+ * then wait. The
  * task is the one of the other lock_* examples (tutorial.h): it does not
  * know that its lock lives in another process.
  *
@@ -24,8 +25,8 @@
 int main(int argc, char **argv)
 {
     static const char prog[] = "lock_manager";
-    pp_values *items[10] = {NULL};
     pp_pool_options opts = {0};
+    pp_values *ids = NULL;
     pp_result *result = NULL;
     pp_manager *manager = NULL;
     pp_lock *lock = NULL;
@@ -39,20 +40,22 @@ int main(int argc, char **argv)
     st = pp_manager_start(&manager, NULL); /* with Manager() as manager: */
     if (st == PP_OK)
         st = pp_manager_lock(manager, &lock); /* lock = manager.Lock() */
-    if (st == PP_OK)
-        st = tutorial_items(items, 0, lock, argc > 1 ? atoll(argv[1]) : 1000);
+    if (st == PP_OK)                          /* task i runs with (i, max_ms, lock) */
+        st = pp_values_of(&ids, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
     opts.processes = 4;
     if (st == PP_OK)
         st = pp_pool_create(&pool, &opts); /* with Pool(4) as pool: */
     if (st == PP_OK)
-        st = pp_starmap_async(pool, tutorial_task, items, 10, NULL, &result);
+        st = pp_map_async(
+            pool, tutorial_task, ids,
+            &(pp_submit_options){PP_EXTRA_ARGS(argc > 1 ? atoll(argv[1]) : 1000, lock)}, &result);
     if (st == PP_OK)
         st = pp_result_get(result, PP_INFINITE, NULL); /* wait, and see any failure */
     if (st != PP_OK)
-        rc = tutorial_fail(prog, "manager lock starmap_async", st);
+        rc = tutorial_fail(prog, "manager lock map_async", st);
     pp_result_release(result);
     pp_pool_destroy(pool);
-    tutorial_items_free(items, 10);
+    pp_values_destroy(ids);
     pp_lock_destroy(lock);
     pp_manager_destroy(manager);
     printf("All done.\n");

@@ -15,36 +15,37 @@
 int main(int argc, char **argv)
 {
     static const char prog[] = "lock_sync_starmap";
-    pp_values *items[11] = {NULL};
+    pp_values *ids = NULL;
     pp_result *result = NULL;
     pp_lock *lock = NULL;
     pp_pool *pool = NULL;
-    const pp_error *err;
+    size_t failed = 0;
+    pp_error err;
     pp_status st;
-    size_t i;
 
     st = pp_init(&argc, &argv);
     if (st != PP_OK)
         return tutorial_fail(prog, "pp_init", st);
     st = pp_lock_create(NULL, &lock);
-    if (st == PP_OK)
-        st = tutorial_items(items, 1, lock, argc > 1 ? atoll(argv[1]) : 1000);
+    if (st == PP_OK) /* task i runs with (i, max_ms, lock); task -1 fails */
+        st = pp_values_of(&ids, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1);
     if (st == PP_OK)
         st = pp_pool_create(&pool, NULL);
     if (st != PP_OK)
         return tutorial_fail(prog, "setup", st);
-    st = pp_starmap(pool, tutorial_task, items, 11, NULL, &result);
+    st = pp_map(pool, tutorial_task, ids,
+                &(pp_submit_options){PP_EXTRA_ARGS(argc > 1 ? atoll(argv[1]) : 1000, lock),
+                                     .error = &err, .error_index = &failed},
+                &result);
     printf("starmap returned %s\n", pp_err_name(st));
-    for (i = 0; result != NULL && i < pp_result_count(result); i++) {
-        if (pp_result_item(result, i, NULL, &err) != PP_OK && err != NULL)
-            printf("Task %lu failed: %s, code %d: %s\n", (unsigned long)i, pp_err_name(err->status),
-                   err->code, err->message);
-    }
+    if (st != PP_OK) /* every item's own outcome: pp_result_item(result, i, ...) */
+        printf("Task %lu failed: %s, code %d: %s\n", (unsigned long)failed, pp_err_name(err.status),
+               err.code, err.message);
     pp_result_release(result);
     pp_pool_close(pool);
     pp_pool_join(pool, PP_INFINITE);
     pp_pool_destroy(pool);
-    tutorial_items_free(items, 11);
+    pp_values_destroy(ids);
     pp_lock_destroy(lock);
     printf("All done.\n");
     return st == PP_ETASK ? 0 : 1; /* exactly the planted failure */

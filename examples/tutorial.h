@@ -4,8 +4,10 @@
  * lock, sleep value * max_ms milliseconds, print
  * "Task <id> completed with <value>", release.
  *
- * Arguments: (int64 id, lock, int64 max_ms). The lock may also come from a
- * global set by the caller (tutorial_lock): the task then uses that one.
+ * Arguments: (int64 id, int64 max_ms[, lock]): a map over the ids, with
+ * (max_ms, lock) given once as every task's extra arguments. The lock may
+ * also come from a global set by the caller (tutorial_lock): the task then
+ * uses that one.
  * A negative id fails the task, to show where a failure ends up.
  * With PP_EXAMPLE_TRACE=1 in the environment each line also gets the
  * [enter exit] times of its critical section in microseconds, which the
@@ -43,47 +45,22 @@ static int tutorial_task(pp_task *t)
         return pp_task_fail(t, 22, "identifier %lld is invalid", (long long)id);
     if (lock == NULL)
         return pp_task_fail(t, PP_EINVAL, "no lock: none passed and none inherited");
-    srand((unsigned)(apr_time_now() ^ (apr_time_t)(id * 7919)));
-    value = (double)rand() / ((double)RAND_MAX + 1.0);
+    value = (double)rand() / ((double)RAND_MAX + 1.0); /* workers are seeded apart (task.h) */
     st = pp_lock_acquire(lock, PP_INFINITE);
     if (st != PP_OK && st != PP_EOWNERDEAD)
         return pp_task_fail(t, st, "acquire: %s", pp_strerror(st));
     enter = apr_time_now();
     apr_sleep((apr_interval_time_t)(value * (double)max_ms * 1000.0));
     leave = apr_time_now();
+    printf("Task %lld completed with %f", (long long)id, value);
     if (getenv("PP_EXAMPLE_TRACE"))
-        printf("Task %lld completed with %f [%lld %lld]\n", (long long)id, value, (long long)enter,
-               (long long)leave);
-    else
-        printf("Task %lld completed with %f\n", (long long)id, value);
+        printf(" [%lld %lld]", (long long)enter, (long long)leave);
+    printf("\n");
     fflush(stdout);
     pp_lock_release(lock);
     return 0;
 }
 PP_TASK_REGISTER(tutorial_task)
-
-/* Ten (id, max_ms, lock) tuples, and an eleventh with id -1 when
- * with_failure; lock may be NULL (then it is not passed). */
-static pp_status tutorial_items(pp_values **items, int with_failure, pp_lock *lock, int64_t max_ms)
-{
-    pp_status st = PP_OK;
-    int i, n = with_failure ? 11 : 10;
-
-    for (i = 0; i < n && st == PP_OK; i++) {
-        int64_t id = i < 10 ? i : -1;
-        st = lock ? pp_values_pack(&items[i], "llk", id, max_ms, lock)
-                  : pp_values_pack(&items[i], "ll", id, max_ms);
-    }
-    return st;
-}
-
-static void tutorial_items_free(pp_values **items, int n)
-{
-    int i;
-
-    for (i = 0; i < n; i++)
-        pp_values_destroy(items[i]);
-}
 
 static int tutorial_fail(const char *prog, const char *what, pp_status st)
 {

@@ -201,6 +201,12 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m);
  * (but on Windows, closing the creator's object also gives the name up;
  * see unlink). NULL ok. */
 void pp__plat_mutex_close(pp__plat_mutex *m);
+/* The object's identity: random, non-zero, chosen when it was created and
+ * the same in every process that has it open. An object created later
+ * under the same name has another one (names are reused; identities are
+ * not), which is how the core tells a re-created lock from the one a
+ * process already has. */
+uint64_t pp__plat_mutex_id(const pp__plat_mutex *m);
 /* Remove the name: later opens get PP_ENOENT, objects already open keep
  * working among themselves. POSIX: PP_ENOENT if absent. Windows: PP_OK
  * also when absent (it cannot tell "never created" from "every handle
@@ -238,6 +244,8 @@ void *pp__plat_shm_ptr(const pp__plat_shm *s);
 size_t pp__plat_shm_size(const pp__plat_shm *s);
 /* Unmap and free s. Does not remove the name. NULL ok. */
 void pp__plat_shm_close(pp__plat_shm *s);
+/* The block's identity, as pp__plat_mutex_id. */
+uint64_t pp__plat_shm_id(const pp__plat_shm *s);
 /* Remove the name; as pp__plat_mutex_unlink. */
 pp_status pp__plat_shm_unlink(const char *name);
 

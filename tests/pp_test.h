@@ -258,6 +258,17 @@ int pp_test_spawn_self_wait(const char *mode, const char *const *args, int64_t t
 /* Framework internal: argv[0], the fallback path of this executable. */
 void pp_test_set_argv0(const char *argv0);
 
+/* The command line as main() saw it before pp_init() (raw) and after it
+ * (what pp_init() left), recorded by pp_test_main.c; in a spawned worker
+ * the raw one carries procpool's role marker (init.h). */
+typedef struct pp_test_cmdline {
+    int raw_argc;
+    char **raw_argv; /* a copy of the pointers main() got (NULL if none) */
+    int argc;
+    char **argv;
+} pp_test_cmdline;
+const pp_test_cmdline *pp_test_get_cmdline(void);
+
 /* In a helper: print a line to stdout and flush. */
 void pp_test_say(const char *line);
 

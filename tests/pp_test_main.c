@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef _WIN32
 #include <windows.h>
@@ -22,7 +23,9 @@
  * lists the same names (checked by the "suites" meson test). */
 #define PP_TEST_SUITES(X)                                                                          \
     X(framework)                                                                                   \
+    X(api)                                                                                         \
     X(error)                                                                                       \
+    X(identity)                                                                                    \
     X(lock)                                                                                        \
     X(lock_api)                                                                                    \
     X(lock_support)                                                                                \
@@ -59,10 +62,27 @@ static LONG WINAPI crash_filter(EXCEPTION_POINTERS *ep)
 }
 #endif
 
+static pp_test_cmdline g_cmdline;
+
+const pp_test_cmdline *pp_test_get_cmdline(void)
+{
+    return &g_cmdline;
+}
+
 int main(int argc, char **argv)
 {
-    pp_status st = pp_init(&argc, &argv);
+    pp_status st;
     int rc;
+
+    /* The pointers are copied: pp_init() moves argv's pointers, never the
+     * strings they point at. */
+    g_cmdline.raw_argc = argc;
+    g_cmdline.raw_argv = calloc((size_t)argc + 1, sizeof *argv);
+    if (g_cmdline.raw_argv != NULL)
+        memcpy(g_cmdline.raw_argv, argv, (size_t)argc * sizeof *argv);
+    st = pp_init(&argc, &argv);
+    g_cmdline.argc = argc;
+    g_cmdline.argv = argv;
 
     if (st != PP_OK) {
         fprintf(stderr, "pp_tests: pp_init: %s (%s)\n", pp_err_name(st), pp_strerror(st));
@@ -91,5 +111,6 @@ int main(int argc, char **argv)
     rc = pp_test_main(argc, argv);
     apr_terminate();
     pp_shutdown();
+    free(g_cmdline.raw_argv);
     return rc;
 }

@@ -84,6 +84,16 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_MANAGER_POOL(t_starmap),
     PP_SKIP_WIN_MANAGER_POOL(t_initializer),
     PP_SKIP_WIN_MANAGER_POOL(t_holder_killed),
+/* identity: the same; and locks again. */
+#define PP_SKIP_WIN_IDENTITY(t)                                                                    \
+    {"identity", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                         \
+    {                                                                                              \
+        "identity", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                  \
+    }
+    PP_SKIP_WIN_IDENTITY(t_relock),
+    PP_SKIP_WIN_IDENTITY(t_reshm),
+    PP_SKIP_WIN_IDENTITY(t_stale_item),
+    PP_SKIP_WIN_IDENTITY(t_open_recreated),
 /* supervise: the same for the supervision tests. */
 #define PP_SKIP_WIN_SUPERVISE(t)                                                                   \
     {"supervise", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                        \

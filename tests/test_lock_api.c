@@ -341,7 +341,7 @@ static void t_open_trusts_header_size_posix(void)
  * platform.h and platform/win32/win_mutex.c). */
 static void win_lock_object_name(const char *name, wchar_t *out, size_t cap)
 {
-    _snwprintf(out, cap, L"Local\\procpool-lock-%hs", name);
+    _snwprintf(out, cap, L"Local\\procpool-obj-%hs", name);
     out[cap - 1] = L'\0';
 }
 #endif

@@ -810,12 +810,19 @@ static void t_shm_api(void)
     PP_ASSERT_STATUS(pp_shm_create(NULL, 10, NULL), PP_EINVAL);
     PP_ASSERT_STATUS(pp_shm_open(name, NULL), PP_EINVAL);
     CU_ASSERT_PTR_NULL(a);
+    /* One namespace for locks and blocks, with the same answers on every
+     * platform: the name is taken, and it is not a block / not a lock. */
     PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &l), PP_OK);
-#ifndef _WIN32 /* Windows keeps locks and blocks in separate namespaces */
     PP_ASSERT_STATUS(pp_shm_open(pp_lock_name(l), &a), PP_EINVAL);
     PP_ASSERT_STATUS(pp_shm_create(pp_lock_name(l), 10, &a), PP_EEXIST);
-#endif
     pp_lock_destroy(l);
+    l = NULL;
+    PP_ASSERT_STATUS_FATAL(pp_shm_create(NULL, 10, &a), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_open(pp_shm_name(a), &l), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_lock_create(pp_shm_name(a), &l), PP_EEXIST);
+    CU_ASSERT_PTR_NULL(l);
+    pp_shm_destroy(a);
+    a = NULL;
     CU_ASSERT_PTR_NULL(pp_shm_ptr(NULL));
     CU_ASSERT_EQUAL(pp_shm_size(NULL), 0);
     CU_ASSERT_PTR_NULL(pp_shm_name(NULL));
@@ -881,8 +888,14 @@ static pp_status quick_unlink(const char *name)
     return PP_OK;
 }
 
-static const pp__named_kind slow_kind = {sizeof(pp__named_handle), slow_create, quick_open,
-                                         quick_close, quick_unlink};
+static uint64_t quick_id(const void *obj)
+{
+    (void)obj;
+    return 1;
+}
+
+static const pp__named_kind slow_kind = {
+    sizeof(pp__named_handle), slow_create, quick_open, quick_close, quick_unlink, quick_id};
 
 typedef struct creator {
     pp__named_cache *cache;

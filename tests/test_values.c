@@ -177,18 +177,27 @@ static void w_u32(wire *w, uint32_t x)
         w_u8(w, (uint8_t)(x >> (8 * i)));
 }
 
+static void w_u64(wire *w, uint64_t x)
+{
+    int i;
+
+    for (i = 0; i < 8; i++)
+        w_u8(w, (uint8_t)(x >> (8 * i)));
+}
+
 static void w_bytes(wire *w, const void *p, size_t n)
 {
     memcpy(w->b + w->n, p, n);
     w->n += n;
 }
 
-/* A lock or shm item: tag, u8 name length, the name. */
-static void w_named(wire *w, uint8_t tag, const char *name)
+/* A lock or shm item: tag, u8 name length, the name, u64 identity. */
+static void w_named(wire *w, uint8_t tag, const char *name, uint64_t id)
 {
     w_u8(w, tag);
     w_u8(w, (uint8_t)strlen(name));
     w_bytes(w, name, strlen(name));
+    w_u64(w, id);
 }
 
 /* A tuple of one item: count 1, tag, then body. */
@@ -370,8 +379,8 @@ static void t_lock_unresolved(void)
     pp_test_unique_name(name, sizeof name);
     w.n = 0;
     w_u32(&w, 2);
-    w_named(&w, PP_TYPE_LOCK, name);
-    w_named(&w, PP_TYPE_LOCK, name);
+    w_named(&w, PP_TYPE_LOCK, name, 1);
+    w_named(&w, PP_TYPE_LOCK, name, 1);
     pp__rd_init(&r, w.b, w.n);
     PP_ASSERT_STATUS_FATAL(pp__values_decode(&r, &d, &lst, errname, sizeof errname), PP_OK);
     PP_ASSERT_STATUS(lst, PP_ENOENT);
@@ -429,22 +438,25 @@ static void t_shm_roundtrip(void)
 static void t_shm_wire_format(void)
 {
     pp_values *v = new_values();
-    uint8_t expect[4 + 2 + PP_NAME_MAX];
+    uint8_t expect[4 + 2 + PP_NAME_MAX + 8];
     const char *name = "pp-wire-shm";
     size_t n = strlen(name);
     pp__buf b;
 
-    /* u32 count, tag 6, u8 length, the name: like a lock, another tag. */
+    /* u32 count, tag 6, u8 length, the name, the u64 identity (little-
+     * endian): like a lock, another tag. */
     memcpy(expect, "\1\0\0\0", 4);
     expect[4] = 6;
     expect[5] = (uint8_t)n;
     memcpy(expect + 6, name, n);
+    memcpy(expect + 6 + n, "\x08\x07\x06\x05\x04\x03\x02\x01", 8);
     pp__buf_init(&b);
-    PP_ASSERT_STATUS(pp__values_add_shm_named(v, name, NULL, PP_ENOENT), PP_OK);
+    PP_ASSERT_STATUS(
+        pp__values_add_shm_named(v, name, UINT64_C(0x0102030405060708), NULL, PP_ENOENT), PP_OK);
     PP_ASSERT_STATUS(pp__values_encode(v, &b), PP_OK);
-    CU_ASSERT_EQUAL_FATAL(b.len, 6 + n);
-    CU_ASSERT(memcmp(b.data, expect, 6 + n) == 0);
-    CU_ASSERT_EQUAL(pp__values_encoded_size(v), 6 + n);
+    CU_ASSERT_EQUAL_FATAL(b.len, 6 + n + 8);
+    CU_ASSERT(memcmp(b.data, expect, 6 + n + 8) == 0);
+    CU_ASSERT_EQUAL(pp__values_encoded_size(v), 6 + n + 8);
     pp__buf_free(&b);
     pp_values_destroy(v);
 }
@@ -466,8 +478,8 @@ static void t_shm_unresolved(void)
     pp_test_unique_name(name, sizeof name);
     w.n = 0;
     w_u32(&w, 2);
-    w_named(&w, PP_TYPE_LOCK, pp_lock_name(l));
-    w_named(&w, PP_TYPE_SHM, name);
+    w_named(&w, PP_TYPE_LOCK, pp_lock_name(l), pp__lock_id(l));
+    w_named(&w, PP_TYPE_SHM, name, 1);
     pp__rd_init(&r, w.b, w.n);
     PP_ASSERT_STATUS_FATAL(pp__values_decode(&r, &d, &ast, errname, sizeof errname), PP_OK);
     PP_ASSERT_STATUS(ast, PP_ENOENT);
@@ -515,8 +527,9 @@ static void t_shm_pack_unpack(void)
     PP_ASSERT_STATUS(pp_values_add_shm(NULL, m), PP_EINVAL);
     PP_ASSERT_STATUS(pp_values_get_shm(v, 0, &gm), PP_ERANGE);
     PP_ASSERT_STATUS(pp_values_get_shm(v, 0, NULL), PP_EINVAL);
-    PP_ASSERT_STATUS(pp__values_add_shm_named(v, "a/b", NULL, PP_ENOENT), PP_EINVAL);
-    PP_ASSERT_STATUS(pp__values_add_shm_named(v, "ok", NULL, PP_OK), PP_EINVAL);
+    PP_ASSERT_STATUS(pp__values_add_shm_named(v, "a/b", 1, NULL, PP_ENOENT), PP_EINVAL);
+    PP_ASSERT_STATUS(pp__values_add_shm_named(v, "ok", 1, NULL, PP_OK), PP_EINVAL);
+    PP_ASSERT_STATUS(pp__values_add_shm_named(v, "ok", 0, NULL, PP_ENOENT), PP_EINVAL);
     CU_ASSERT_EQUAL(pp_values_count(v), 0);
     pp_values_destroy(v);
     pp_lock_destroy(l);
@@ -815,6 +828,13 @@ static void check_bad_names(uint8_t tag)
     w_u8(&w, 4);
     w_bytes(&w, "abc", 3);
     PP_ASSERT_STATUS(decode_exact(w.b, w.n, &d), PP_EPROTO);
+    w.n = 0; /* identity 0: no object has it */
+    w_u32(&w, 1);
+    w_named(&w, tag, "abc", 0);
+    PP_ASSERT_STATUS(decode_exact(w.b, w.n, &d), PP_EPROTO);
+    w.n--; /* identity cut short */
+    w.b[w.n - 1] = 1;
+    PP_ASSERT_STATUS(decode_exact(w.b, w.n, &d), PP_EPROTO);
 }
 
 static void t_decode_bad_locks(void)
@@ -903,7 +923,7 @@ static void build_full_frame(pp__buf *b, pp_lock *l, pp_values **v)
     PP_ASSERT_STATUS_FATAL(
         pp_values_pack(v, "ldsbsk", (int64_t)-5, -0.0, "str", raw, sizeof raw, "", l), PP_OK);
     /* A block nobody created: it travels by name all the same. */
-    PP_ASSERT_STATUS_FATAL(pp__values_add_shm_named(*v, "pp-frame-shm", NULL, PP_ENOENT), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__values_add_shm_named(*v, "pp-frame-shm", 7, NULL, PP_ENOENT), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp__frame_begin(b, PP__MSG_TASK, 1, UINT64_C(0x1122334455667788), &at),
                            PP_OK);
     CU_ASSERT_EQUAL(at, 0);

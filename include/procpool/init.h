@@ -1,6 +1,19 @@
 /**
  * @file init.h
  * @brief Library initialisation and process roles.
+ *
+ * Call pp_init() first in main(), before reading argv. A spawned pool
+ * worker (and a fork server or manager server) is a new run of the
+ * program whose command line is the parent's with procpool's marker
+ * "--pp-role=..." inserted as argv[1]. pp_init() removes the marker (and
+ * then runs that role and never returns), so code after it sees exactly
+ * the program's own arguments; code before it runs in every spawned
+ * process too and sees the marker. Register task functions before
+ * pp_init() (or with PP_TASK_REGISTER()); parse arguments after it.
+ * (The marker cannot be hidden from code before pp_init(): the OS hands
+ * main() the command line, and the role must reach the new process
+ * somewhere other than its environment, which its own children would
+ * inherit.)
  */
 #ifndef PROCPOOL_INIT_H
 #define PROCPOOL_INIT_H
@@ -23,8 +36,9 @@ extern "C" {
  * spawned worker too, so register task functions before calling it and do
  * the program's real work after it.
  *
- * procpool's own command-line marker is removed from *argc / *argv, so a
- * worker's main() sees the same arguments as the parent's.
+ * procpool's own command-line marker ("--pp-role=...", argv[1] in a
+ * process procpool started; see the file comment) is removed from *argc /
+ * *argv. Code before pp_init() sees it.
  *
  * Calling it again is allowed and does nothing.
  *

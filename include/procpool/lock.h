@@ -81,14 +81,17 @@ PP_API pp_status pp_lock_create(const char *name, pp_lock **out);
  * @brief Open an existing lock by name, from any process.
  *
  * Opening a name that this process already has open returns another handle
- * to the same underlying lock (ownership is per thread, not per handle).
+ * to the same underlying lock (ownership is per thread, not per handle),
+ * as long as the name still names that lock: a lock destroyed and created
+ * again under the name is another lock, and this opens the new one (also
+ * in a fork worker that inherited a handle of the old one).
  *
  * @param[out] out receives the handle, owned by the caller; free it with
  *        pp_lock_destroy() (which, for an opened handle, only detaches).
  *
  * Errors the caller must handle:
  *  - #PP_EINVAL: NULL argument or malformed name (see pp_lock_create()),
- *    or the name exists but is not a procpool lock.
+ *    or the name exists but is not a procpool lock (a shm block, say).
  *  - #PP_ENOENT: no object with this name.
  *  - #PP_ENOTINIT, #PP_ENOTSUP, #PP_ENOMEM, #PP_EACCES, #PP_ESYS.
  */

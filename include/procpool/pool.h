@@ -26,7 +26,15 @@
  *  - as a task argument (pp_values_add_lock(), pp_values_add_shm(), 'k'
  *    and 'm' in pp_values_pack()): the worker attaches it by name once
  *    and keeps the handle for its life (pp_values_get_lock() gives the
- *    same handle to every task it runs);
+ *    same handle to every task it runs). A lock destroyed and created
+ *    again under the same name is another lock: the worker attaches the
+ *    new one for arguments that carry it, and a task whose arguments
+ *    were built with the old one fails with #PP_ENOENT (never runs with
+ *    the new one). The worker still keeps its handle of the old one (a
+ *    task or initializer may have stored it) until it exits: a name
+ *    re-created N times while a pool lives costs each worker up to N
+ *    mappings; give such locks fresh names (NULL) or bound the workers'
+ *    lives with maxtasksperchild;
  *  - as an initializer argument (pp_pool_options.initargs): the
  *    initializer stores the handles in globals its tasks use — the
  *    documented way for state every task needs;
@@ -112,7 +120,34 @@ typedef struct pp_submit_options {
         with #PP_ETIMEDOUT, its worker is killed and replaced, the pool goes on; 0 = no
         limit. Measured from the task's own start, not from submission. */
     int64_t timeout_ms;
+    /** sync map forms (pp_map(), pp_starmap()), optional: when the call returns a failure,
+        filled like pp_apply()'s error out-parameter — the first failed item's status, code and
+        message, or the call's own failure (#PP_ECLOSED, ...) — so no pp_result_error() call is
+        needed; untouched on success. Must be NULL for the async forms (#PP_EINVAL). */
+    pp_error *error;
+    /** with the above: the index of that item, or SIZE_MAX for the call's own failure. */
+    size_t *error_index;
+    /** optional: values appended to every task's arguments, for what every item shares (a
+        lock, a size) — Python's functools.partial. A map item x runs as (x, extra...), a
+        starmap tuple as (argv[i]..., extra...), apply as (args..., extra...). Copied at
+        submission; #PP_ETOOBIG if an item's arguments would exceed the tuple limits. */
+    const pp_values *extra_args;
+    /** the same as an array of values (pp_values_from()'s items), usually set by
+        PP_EXTRA_ARGS(); not together with extra_args (#PP_EINVAL); errors of
+        pp_values_from() for a bad value. */
+    const pp_value_arg *extra_values;
+    size_t n_extra_values;
 } pp_submit_options;
+
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+/** Designated initializers of pp_submit_options for extra values given in
+ *  place, each type-checked as by pp_values_of() (C11):
+ *  `&(pp_submit_options){PP_EXTRA_ARGS(max_ms, lock)}`. */
+#define PP_EXTRA_ARGS(...)                                                                         \
+    .extra_values = (const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)},                        \
+    .n_extra_values =                                                                              \
+        sizeof((const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)}) / sizeof(pp_value_arg)
+#endif
 
 /**
  * @brief Create a pool and start its workers.
@@ -273,7 +308,9 @@ PP_API pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *a
  *        waits for all. Items are sent in chunks (opts->chunksize).
  * @param[out] out the result (one item per input): pp_result_item(),
  *        then pp_result_release(). Set even when items failed.
- * @return #PP_OK or the first failed item's status (after all finished).
+ * @return #PP_OK or the first failed item's status (after all finished);
+ *         opts->error / opts->error_index, if set, get that item's
+ *         detail and index (as pp_apply()'s error).
  */
 PP_API pp_status pp_map(pp_pool *pool, pp_task_fn fn, const pp_values *items,
                         const pp_submit_options *opts, pp_result **out);

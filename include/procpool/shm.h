@@ -18,10 +18,12 @@
  * offsets, not pointers). The block starts on a 64-byte boundary.
  *
  * One mapping per name per process: opening a name this process has open
- * already returns another handle to the same mapping (same pp_shm_ptr()).
+ * already returns another handle to the same mapping (same pp_shm_ptr()),
+ * as long as the name still names that block (a block destroyed and
+ * created again under the name is another block).
  *
  * Implementation: POSIX shm_open("/<name>", mode 0600) + mmap; Windows a
- * pagefile-backed file mapping "Local\procpool-shm-<name>" (session-local).
+ * pagefile-backed file mapping "Local\procpool-obj-<name>" (session-local).
  * A small header (magic, version, size, ready flag) lets pp_shm_open()
  * refuse objects that are not procpool blocks.
  *
@@ -67,8 +69,9 @@ typedef struct pp_shm pp_shm;
  * @param name NULL for a fresh unpredictable name ("pp-<pid>-<seq>-<random>"),
  *        or a name of 1..#PP_NAME_MAX characters from [A-Za-z0-9._-], not
  *        "." or "..".
- *        Locks and blocks share one namespace on POSIX: a lock's name
- *        cannot be used for a block (#PP_EEXIST).
+ *        Locks and blocks share one namespace on every platform: a
+ *        lock's name cannot be used for a block (#PP_EEXIST), nor opened
+ *        as one (#PP_EINVAL), and the reverse.
  * @param size bytes, at least 1.
  * @param[out] out receives the handle, owned by the caller; free it with
  *        pp_shm_destroy(), which also removes the name.

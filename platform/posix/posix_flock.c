@@ -501,6 +501,12 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
     return e == 0 ? PP_OK : pp__plat_fail(e);
 }
 
+/* The identity pp__posix_seg_create() gave the segment (sync.h). */
+uint64_t pp__plat_mutex_id(const pp__plat_mutex *m)
+{
+    return m->seg->hdr.id;
+}
+
 void pp__plat_mutex_close(pp__plat_mutex *m)
 {
     if (m == NULL)
@@ -563,6 +569,12 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
 {
     (void)m;
     return PP_ENOTSUP;
+}
+
+uint64_t pp__plat_mutex_id(const pp__plat_mutex *m)
+{
+    (void)m;
+    return 0;
 }
 
 void pp__plat_mutex_close(pp__plat_mutex *m)

@@ -125,6 +125,7 @@ typedef struct pp__posix_seg_hdr {
     uint32_t version;       /* layout version of that kind */
     uint32_t size;          /* sizeof the kind's header struct (ABI check) */
     _Atomic uint32_t ready; /* PP_POSIX_SEG_READY once usable */
+    uint64_t id;            /* random, non-zero: this object among all of its name */
 } pp__posix_seg_hdr;
 
 #define PP_POSIX_SEG_READY 0x52454459u /* "REDY": not a value fresh zeroes give */
@@ -132,8 +133,9 @@ typedef struct pp__posix_seg_hdr {
 /* Grace period open() allows a concurrent creator to finish. */
 #define PP_POSIX_SEG_GRACE_MS 1000
 
-/* Create "/<name>" exclusively with total bytes (zero-filled), map it.
- * The name is removed again on any failure. */
+/* Create "/<name>" exclusively with total bytes (zero-filled), map it,
+ * and give it a fresh identity (hdr.id). The name is removed again on any
+ * failure. */
 pp_status pp__posix_seg_create(const char *name, size_t total, void **addr);
 
 /* Open "/<name>", map it and validate the header: magic, version and

@@ -25,7 +25,7 @@
 #ifdef PP_HAVE_ROBUST_MUTEX
 
 #define PP_POSIX_MUTEX_MAGIC   0x50504d58u /* "PPMX" */
-#define PP_POSIX_MUTEX_VERSION 1u
+#define PP_POSIX_MUTEX_VERSION 2u          /* 2: the header has an id */
 
 /* The shared segment. */
 typedef struct pp__posix_mutex_seg {
@@ -222,6 +222,11 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
     if (e == EPERM)
         return PP_EPERM;
     return pp__plat_fail(e);
+}
+
+uint64_t pp__plat_mutex_id(const pp__plat_mutex *m)
+{
+    return m->seg->hdr.id;
 }
 
 void pp__plat_mutex_close(pp__plat_mutex *m)

@@ -49,13 +49,18 @@ pp_status pp__posix_seg_create(const char *name, size_t total, void **addr)
 {
     char path[PP_NAME_MAX + 2];
     pp_status st = pp__posix_seg_path(name, path);
+    uint64_t id = 0;
     void *p;
     int fd, e;
 
     if (st != PP_OK)
         return st;
-    if ((size_t)(off_t)total != total || (off_t)total < 0)
+    if ((size_t)(off_t)total != total || (off_t)total < 0 || total < sizeof(pp__posix_seg_hdr))
         return PP_EINVAL;
+    while (st == PP_OK && id == 0)
+        st = pp__plat_random(&id, sizeof id);
+    if (st != PP_OK)
+        return st;
     /* Before the name exists: the first create of a process starts the
      * tracker, and a crash must not find the name unregistered for that
      * long. */
@@ -72,6 +77,7 @@ pp_status pp__posix_seg_create(const char *name, size_t total, void **addr)
         goto fail;
     pp__posix_close(fd);
     pp__posix_tracker_created(name);
+    ((pp__posix_seg_hdr *)p)->id = id;
     *addr = p;
     return PP_OK;
 fail:

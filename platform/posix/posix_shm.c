@@ -8,7 +8,7 @@
 #include "posix_internal.h"
 
 #define PP_POSIX_SHM_MAGIC   0x50505348u /* "PPSH", differs from the mutex */
-#define PP_POSIX_SHM_VERSION 1u
+#define PP_POSIX_SHM_VERSION 2u          /* 2: the header has an id */
 #define PP_POSIX_SHM_HDR     64u
 /* A sanity bound, not a resource policy: catches sizes computed from
  * garbage before they reach ftruncate. */
@@ -100,6 +100,11 @@ void *pp__plat_shm_ptr(const pp__plat_shm *s)
 size_t pp__plat_shm_size(const pp__plat_shm *s)
 {
     return s->user;
+}
+
+uint64_t pp__plat_shm_id(const pp__plat_shm *s)
+{
+    return ((const pp__posix_seg_hdr *)s->base)->id;
 }
 
 void pp__plat_shm_close(pp__plat_shm *s)

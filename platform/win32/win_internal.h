@@ -24,6 +24,12 @@
 /* Longest object name we build: "Local\procpool-lock-" + PP_NAME_MAX + NUL. */
 #define PP__WIN_OBJNAME_MAX 64
 
+/* The <kind> of the names of locks (their name record, win_mutex.c) and
+ * shm blocks (win_shm.c): one namespace for both, as on POSIX, so a
+ * lock's name cannot be created as a block (PP_EEXIST) nor opened as one
+ * (PP_EINVAL: the record's magic is not a block's), and the reverse. */
+#define PP__WIN_NAMED_KIND "obj"
+
 /* Record GetLastError() as the thread's OS error and return its mapping. */
 pp_status pp__win_fail_last(void);
 

@@ -2,7 +2,7 @@
  * win_mutex.c — named, robust, NON-recursive cross-process mutex.
  *
  * Two kernel objects per lock:
- *  - the NAME: a small file mapping "Local\procpool-lock-<name>" holding a
+ *  - the NAME: a small file mapping "Local\procpool-obj-<name>" holding a
  *    record {magic, version, gen, unlinked, ready}. Only the creating
  *    pp__plat_mutex keeps it open (openers read it and close it), so the
  *    name lives until the creator unlinks or closes, like a POSIX name
@@ -41,7 +41,8 @@ typedef struct pp__win_lock_rec {
 } pp__win_lock_rec;
 
 struct pp__plat_mutex {
-    HANDLE h; /* the Win32 mutex */
+    HANDLE h;    /* the Win32 mutex */
+    uint64_t id; /* its gen: the lock's identity (pp__plat_mutex_id) */
     /* pp__win_thread_token() of the holding thread of THIS process, 0 if
      * none. Written only by the holder (set after acquiring, cleared
      * before releasing), so "owner == my token" is exact. */
@@ -117,6 +118,8 @@ static pp_status pp__win_new_mutex(HANDLE *out, uint64_t *gen)
 
         if (st != PP_OK)
             return st;
+        if (*gen == 0)
+            continue; /* the identity must be non-zero */
         pp__win_mutex_name(GetCurrentProcessId(), *gen, wname);
         h = CreateMutexW(NULL, FALSE, wname);
         if (h == NULL)
@@ -140,7 +143,7 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
 
     if (out == NULL)
         return PP_EINVAL;
-    st = pp__win_object_name("lock", name, wname);
+    st = pp__win_object_name(PP__WIN_NAMED_KIND, name, wname);
     if (st != PP_OK)
         return st;
     m = (pp__plat_mutex *)calloc(1, sizeof *m);
@@ -160,6 +163,7 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
     m->rec->magic = PP__WIN_LOCK_MAGIC;
     m->rec->version = PP__WIN_LOCK_VERSION;
     m->rec->gen = gen;
+    m->id = gen;
     m->rec->pid = (uint32_t)GetCurrentProcessId();
     /* Full barrier: the fields above are visible before ready is. */
     InterlockedExchange(&m->rec->ready, PP__WIN_LOCK_READY);
@@ -169,9 +173,9 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
     return PP_OK;
 }
 
-/* Read a name record: PP_OK with the mutex's name, PP_ENOENT if unlinked,
- * PP_EINVAL if it is not one of ours. */
-static pp_status pp__win_read_record(HANDLE map, wchar_t *mname)
+/* Read a name record: PP_OK with the mutex's name and gen, PP_ENOENT if
+ * unlinked, PP_EINVAL if it is not one of ours. */
+static pp_status pp__win_read_record(HANDLE map, wchar_t *mname, uint64_t *gen)
 {
     MEMORY_BASIC_INFORMATION mbi;
     pp__win_lock_rec *rec;
@@ -180,11 +184,15 @@ static pp_status pp__win_read_record(HANDLE map, wchar_t *mname)
     rec = (pp__win_lock_rec *)MapViewOfFile(map, FILE_MAP_READ, 0, 0, 0);
     if (rec == NULL)
         return pp__win_fail_last();
+    /* A foreign magic (a shm block's: one namespace) is refused at once;
+     * 0 may be a creator that has not written it yet. */
     if (VirtualQuery(rec, &mbi, sizeof mbi) != 0 && mbi.RegionSize >= sizeof *rec &&
+        (rec->magic == 0 || rec->magic == PP__WIN_LOCK_MAGIC) &&
         pp__win_wait_word(&rec->ready, PP__WIN_LOCK_READY) && rec->magic == PP__WIN_LOCK_MAGIC &&
         rec->version == PP__WIN_LOCK_VERSION) {
         st = rec->unlinked ? PP_ENOENT : PP_OK;
         pp__win_mutex_name(rec->pid, rec->gen, mname);
+        *gen = rec->gen;
     }
     UnmapViewOfFile(rec);
     return st;
@@ -194,12 +202,13 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
 {
     wchar_t wname[PP__WIN_OBJNAME_MAX], mname[PP__WIN_LOCKM_MAX];
     pp__plat_mutex *m;
+    uint64_t gen = 0;
     pp_status st;
     HANDLE map, h;
 
     if (out == NULL)
         return PP_EINVAL;
-    st = pp__win_object_name("lock", name, wname);
+    st = pp__win_object_name(PP__WIN_NAMED_KIND, name, wname);
     if (st != PP_OK)
         return st;
     /* ERROR_FILE_NOT_FOUND -> PP_ENOENT; another object type under this
@@ -207,7 +216,7 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
     map = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
     if (map == NULL)
         return pp__win_fail_last();
-    st = pp__win_read_record(map, mname);
+    st = pp__win_read_record(map, mname, &gen);
     if (st != PP_OK) {
         CloseHandle(map);
         return st;
@@ -225,6 +234,7 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
         return PP_ENOMEM;
     }
     m->h = h;
+    m->id = gen;
     memcpy(m->name, name, strlen(name) + 1);
     *out = m;
     return PP_OK;
@@ -302,6 +312,11 @@ pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
 
 /* -------------------------------------------------------- close/unlink */
 
+uint64_t pp__plat_mutex_id(const pp__plat_mutex *m)
+{
+    return m->id;
+}
+
 void pp__plat_mutex_close(pp__plat_mutex *m)
 {
     if (m == NULL)
@@ -322,7 +337,7 @@ pp_status pp__plat_mutex_unlink(const char *name)
     wchar_t wname[PP__WIN_OBJNAME_MAX];
     pp_status st;
 
-    st = pp__win_object_name("lock", name, wname);
+    st = pp__win_object_name(PP__WIN_NAMED_KIND, name, wname);
     if (st == PP_OK)
         st = pp__win_mark_unlinked(wname, PP__WIN_LOCK_MAGIC, offsetof(pp__win_lock_rec, unlinked));
     if (st == PP_OK)

@@ -1,8 +1,8 @@
 /*
  * win_shm.c — named shared memory on a pagefile-backed file mapping
- * "Local\procpool-shm-<name>".
+ * "Local\procpool-obj-<name>" (the namespace of locks too).
  *
- * Layout: a 64-byte header {magic, version, size, ready} then the user
+ * Layout: a 64-byte header {magic, version, size, ready, unlinked, id} then the user
  * area (64-byte aligned, zero-filled by the OS). Creation is exclusive;
  * the creator stores `ready` last with a full barrier, and open() checks
  * magic, version and size against the view it really got, so a foreign or
@@ -16,8 +16,8 @@
 #include <stdlib.h>
 
 #define PP__WIN_SHM_MAGIC   0x6d687370u /* "pshm" */
-#define PP__WIN_SHM_VERSION 1u
-#define PP__WIN_SHM_READY   0x79646572 /* "redy" */
+#define PP__WIN_SHM_VERSION 2u          /* 2: the header has an id */
+#define PP__WIN_SHM_READY   0x79646572  /* "redy" */
 #define PP__WIN_SHM_HDR     64u
 #define PP__WIN_SHM_MAXSIZE ((uint64_t)1 << 40)
 
@@ -27,6 +27,7 @@ typedef struct pp__win_shm_hdr {
     uint64_t size;          /* user bytes, excluding this header */
     volatile LONG ready;    /* PP__WIN_SHM_READY once the header is valid */
     volatile LONG unlinked; /* 1 after pp__plat_shm_unlink: opens fail */
+    uint64_t id;            /* random, non-zero: pp__plat_shm_id */
 } pp__win_shm_hdr;
 
 struct pp__plat_shm {
@@ -37,7 +38,7 @@ struct pp__plat_shm {
 
 static pp_status pp__win_shm_name(const char *name, wchar_t *out)
 {
-    return pp__win_object_name("shm", name, out);
+    return pp__win_object_name(PP__WIN_NAMED_KIND, name, out);
 }
 
 static pp_status pp__win_shm_wrap(HANDLE mapping, void *view, size_t size, pp__plat_shm **out)
@@ -69,12 +70,15 @@ pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out)
     uint64_t total = (uint64_t)size + PP__WIN_SHM_HDR;
     pp__win_shm_hdr *hdr;
     pp_status st;
+    uint64_t id = 0;
     HANDLE map;
     void *view;
 
     if (out == NULL || !pp__win_shm_size_ok(size))
         return PP_EINVAL;
     st = pp__win_shm_name(name, wname);
+    while (st == PP_OK && id == 0)
+        st = pp__plat_random(&id, sizeof id);
     if (st != PP_OK)
         return st;
     st = pp__win_map_create(wname, total, &map, &view);
@@ -84,6 +88,7 @@ pp_status pp__plat_shm_create(const char *name, size_t size, pp__plat_shm **out)
     hdr->magic = PP__WIN_SHM_MAGIC;
     hdr->version = PP__WIN_SHM_VERSION;
     hdr->size = (uint64_t)size;
+    hdr->id = id;
     /* Full barrier: the fields above are visible before ready is. */
     InterlockedExchange(&hdr->ready, PP__WIN_SHM_READY);
     return pp__win_shm_wrap(map, view, size, out);
@@ -100,6 +105,10 @@ static pp_status pp__win_shm_check(unsigned char *view, size_t *size)
 
     if (VirtualQuery(view, &mbi, sizeof mbi) == 0 || mbi.RegionSize < PP__WIN_SHM_HDR)
         return PP_EINVAL; /* smaller than our header: cannot be ours */
+    /* A foreign magic (a lock's name record: one namespace) is refused at
+     * once; 0 may be a creator that has not written it yet. */
+    if (hdr->magic != 0 && hdr->magic != PP__WIN_SHM_MAGIC)
+        return PP_EINVAL;
     if (!pp__win_wait_word(&hdr->ready, PP__WIN_SHM_READY))
         return PP_EINVAL;
     mapped = mbi.RegionSize; /* whole pages of the view */
@@ -151,6 +160,11 @@ void *pp__plat_shm_ptr(const pp__plat_shm *s)
 size_t pp__plat_shm_size(const pp__plat_shm *s)
 {
     return s == NULL ? 0 : s->size;
+}
+
+uint64_t pp__plat_shm_id(const pp__plat_shm *s)
+{
+    return ((const pp__win_shm_hdr *)s->view)->id;
 }
 
 void pp__plat_shm_close(pp__plat_shm *s)

@@ -335,6 +335,10 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_
 
     if (o != NULL && (o->chunksize > PP__MAX_CHUNK || o->timeout_ms < 0))
         return PP_EINVAL;
+    /* Failure detail out-parameters are filled when a sync call returns;
+     * an async call returns before anything failed (pool.h). */
+    if (o != NULL && !sync && (o->error != NULL || o->error_index != NULL))
+        return PP_EINVAL;
     /* Items with a timeout: the worker notes when each starts (wctl.h). */
     s.flags = o != NULL && o->timeout_ms > 0 ? PP__FLAG_TIMED : 0;
     st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
@@ -381,14 +385,68 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_
  * is still encoding or queueing, and workers of a closed pool stay for its
  * batches. A call that starts after the pool is destroyed is the caller's
  * use-after-free, as with any other object. */
+static void free_tuples(pp_values **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v != NULL && i < n; i++)
+        pp_values_destroy(v[i]);
+    free(v);
+}
+
+/* pp_submit_options.extra_args: the argument tuple of every item with
+ * extra appended, built before encoding (which copies them into frames
+ * during the submitting call; freed after it). */
+static pp_status join_extra(const item_src *src, size_t n, const pp_values *extra, pp_values ***out)
+{
+    pp_values **v = calloc(n > 0 ? n : 1, sizeof *v);
+    const pp_values *a;
+    pp_status st = v != NULL ? PP_OK : PP_ENOMEM;
+    size_t i;
+
+    for (i = 0; st == PP_OK && i < n; i++) {
+        a = src->items != NULL ? src->items : src->argv != NULL ? src->argv[i] : src->one;
+        st = pp_values_create(&v[i]);
+        if (st == PP_OK && src->items != NULL)
+            st = pp__values_append(v[i], a, i, 1);
+        else if (st == PP_OK && a != NULL)
+            st = pp__values_append(v[i], a, 0, pp_values_count(a));
+        if (st == PP_OK)
+            st = pp__values_append(v[i], extra, 0, pp_values_count(extra));
+    }
+    if (st != PP_OK) {
+        free_tuples(v, n);
+        return st;
+    }
+    *out = v;
+    return PP_OK;
+}
+
 static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src, size_t n,
                         const pp_submit_options *o, int sync, int want_handle,
                         struct pp_result **out)
 {
+    item_src joined = {NULL, NULL, NULL, 0};
+    pp_values **tuples = NULL, *extra = NULL;
     pp_status st;
 
     if (p == NULL || fn == NULL || (want_handle && out == NULL))
         return PP_EINVAL;
+    if (o != NULL && o->extra_values != NULL && o->extra_args != NULL)
+        return PP_EINVAL;
+    if (o != NULL && (o->extra_values != NULL || o->n_extra_values > 0)) {
+        st = pp_values_from(&extra, o->extra_values, o->n_extra_values);
+        if (st != PP_OK)
+            return st;
+    }
+    if (o != NULL && (o->extra_args != NULL || extra != NULL)) {
+        st = join_extra(src, n, extra != NULL ? extra : o->extra_args, &tuples);
+        pp_values_destroy(extra);
+        if (st != PP_OK)
+            return st;
+        joined.argv = (const pp_values *const *)tuples;
+        src = &joined;
+    }
     pp__plat_mtx_lock(p->core->mu);
     p->feeding++;
     pp__plat_mtx_unlock(p->core->mu);
@@ -396,6 +454,7 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
     pp__plat_mtx_lock(p->core->mu);
     pp__feed_end_locked(p);
     pp__plat_mtx_unlock(p->core->mu);
+    free_tuples(tuples, n);
     return st;
 }
 
@@ -437,6 +496,17 @@ static void fill_error(pp_error *dst, const pp_error *src, pp_status st)
     memset(dst, 0, sizeof *dst);
     dst->status = st;
     pp__strlcpy(dst->message, pp_strerror(st), sizeof dst->message);
+}
+
+/* The sync map forms' failure detail (pp_submit_options.error and
+ * .error_index): the first failed item (index) or, with src NULL and index
+ * SIZE_MAX, the call's own failure. */
+static void report_failure(const pp_submit_options *o, const pp_error *src, pp_status st,
+                           size_t index)
+{
+    fill_error(o->error, src, st);
+    if (o->error_index != NULL)
+        *o->error_index = src != NULL ? index : SIZE_MAX;
 }
 
 pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,
@@ -493,12 +563,17 @@ static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_val
             return PP_EINVAL;
     }
     st = submit(pool, kind, fn, &src, n, opts, sync, 1, &j);
-    if (st != PP_OK)
+    if (st != PP_OK) {
+        if (sync && opts != NULL)
+            report_failure(opts, NULL, st, SIZE_MAX);
         return st;
+    }
     *out = j;
     if (!sync)
         return PP_OK;
     st = wait_sync(j);
+    if (st != PP_OK && opts != NULL)
+        report_failure(opts, pp_result_error(j), st, j->first_failed);
     return st;
 }
 

@@ -113,7 +113,7 @@ static pp_status put_outcome(worker *w, const pp_task *t)
     return st;
 }
 
-/* What a worker that cannot use a manager lock should be told. */
+/* What a worker that cannot use a hosted lock (manager, Redis) should be told. */
 static const char *remote_hint(const pp__locator *loc, pp_status st)
 {
     if (loc->backend == PP__LOC_REDIS) {
@@ -155,10 +155,15 @@ static pp_status attach_check(const pp_values *args, const char *where, char *ms
     if (st != PP_OK && pp__values_item_locator(args, i) != NULL)
         snprintf(msg, cap, "%s in the %s cannot be used: %s%s", pp__values_named_name(args, i),
                  where, pp_strerror(st), remote_hint(pp__values_item_locator(args, i), st));
+    /* PP_ENOENT: no object of that name, or another one than the
+     * arguments name (sync.h: an object is its name and its identity). */
     else if (st != PP_OK)
-        snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s",
+        snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s%s",
                  pp_values_type(args, i) == PP_TYPE_SHM ? "shared memory block" : "lock",
-                 pp__values_named_name(args, i), where, pp_strerror(st));
+                 pp__values_named_name(args, i), where, pp_strerror(st),
+                 st == PP_ENOENT ? " (destroyed, or destroyed and re-created under that name "
+                                   "since the arguments were built)"
+                                 : "");
     return st;
 }
 

@@ -44,8 +44,13 @@ static void kind_close(void *obj)
     pp__plat_mutex_close(obj);
 }
 
-static const pp__named_kind g_kind = {sizeof(local_lock), kind_create, kind_open, kind_close,
-                                      pp__plat_mutex_unlink};
+static uint64_t kind_id(const void *obj)
+{
+    return pp__plat_mutex_id(obj);
+}
+
+static const pp__named_kind g_kind = {sizeof(local_lock), kind_create,           kind_open,
+                                      kind_close,         pp__plat_mutex_unlink, kind_id};
 
 static local_lock *local_of(const pp_lock *lock)
 {
@@ -135,16 +140,23 @@ pp_status pp__lock_local_open(const char *name, pp_lock **out)
     return st;
 }
 
-/* A process-lifetime handle per name for locks that arrive in task
+/* A process-lifetime handle per lock for locks that arrive in task
  * arguments (see pp__named_resolve()). */
-pp_status pp__lock_resolve(const char *name, pp_lock **out)
+pp_status pp__lock_resolve(const char *name, uint64_t id, pp_lock **out)
 {
     pp__named_handle *h = NULL;
     pp_status st;
 
     if (out == NULL)
         return PP_EINVAL;
-    st = pp__named_resolve(g_cache, name, &h);
+    st = pp__named_resolve(g_cache, name, id, &h);
     *out = lock_of(h);
     return st;
+}
+
+uint64_t pp__lock_id(const pp_lock *lock)
+{
+    if (lock == NULL || lock->backend != &g_local)
+        return 0;
+    return pp__named_id(&local_of(lock)->h);
 }

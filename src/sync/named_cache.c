@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <apr_hash.h>
+#include <apr_tables.h>
 
 #include "platform.h"
 #include "core/core.h"
@@ -22,6 +23,7 @@ struct pp__named_entry {
     char name[PP__NAME_BUF];
     const pp__named_kind *kind; /* outlives the cache: see pp__named_destroy() */
     void *obj;
+    uint64_t id;   /* kind->id(obj), read once */
     unsigned refs; /* handles pointing here; guarded by the cache mutex */
     int cached;    /* still findable by name in entries */
 };
@@ -31,6 +33,11 @@ struct pp__named_cache {
     pp__plat_mtx *mu;
     apr_hash_t *entries;  /* name -> pp__named_entry */
     apr_hash_t *resolved; /* name -> pp__named_handle, see pp__named_resolve() */
+    /* Resolved handles of objects whose name now names another object:
+     * no longer found by name, but tuples decoded earlier (an initializer's
+     * arguments kept in a global, say) may still use them. Closed at
+     * shutdown. */
+    apr_array_header_t *stale;
 };
 
 /*
@@ -92,7 +99,9 @@ pp_status pp__named_cache_create(const pp__named_kind *kind, pp__named_cache **o
     c->kind = kind;
     c->entries = apr_hash_make(mp);
     c->resolved = apr_hash_make(mp);
-    st = c->entries != NULL && c->resolved != NULL ? pp__plat_mtx_create(&c->mu) : PP_ENOMEM;
+    c->stale = apr_array_make(mp, 4, sizeof(pp__named_handle *));
+    st = c->entries != NULL && c->resolved != NULL && c->stale != NULL ? pp__plat_mtx_create(&c->mu)
+                                                                       : PP_ENOMEM;
     if (st == PP_OK) {
         st = caches_track(c, 1);
         if (st != PP_OK)
@@ -120,6 +129,8 @@ void pp__named_cache_shutdown(pp__named_cache *c)
         apr_hash_set(c->resolved, h->entry->name, APR_HASH_KEY_STRING, NULL);
         pp__named_destroy(c, h);
     }
+    while (c->stale->nelts > 0)
+        pp__named_destroy(c, *(pp__named_handle **)apr_array_pop(c->stale));
     caches_track(c, 0);
     pp__plat_mtx_destroy(c->mu);
     free(c);
@@ -158,8 +169,9 @@ static pp_status new_handle(pp__named_cache *c, pp__named_entry *e, int creator,
     return PP_OK;
 }
 
-static pp_status entry_make(pp__named_cache *c, const char *name, int create, const void *arg,
-                            pp__named_entry **out)
+/* Create or open the object, not yet findable by name. */
+static pp_status entry_attach(pp__named_cache *c, const char *name, int create, const void *arg,
+                              pp__named_entry **out)
 {
     pp__named_entry *e = calloc(1, sizeof *e);
     pp_status st;
@@ -173,10 +185,25 @@ static pp_status entry_make(pp__named_cache *c, const char *name, int create, co
         free(e);
         return st;
     }
-    apr_hash_set(c->entries, e->name, APR_HASH_KEY_STRING, e);
-    e->cached = 1;
+    e->id = c->kind->id(e->obj);
     *out = e;
     return PP_OK;
+}
+
+static void cache_add(pp__named_cache *c, pp__named_entry *e)
+{
+    apr_hash_set(c->entries, e->name, APR_HASH_KEY_STRING, e);
+    e->cached = 1;
+}
+
+static pp_status entry_make(pp__named_cache *c, const char *name, int create, const void *arg,
+                            pp__named_entry **out)
+{
+    pp_status st = entry_attach(c, name, create, arg, out);
+
+    if (st == PP_OK)
+        cache_add(c, *out);
+    return st;
 }
 
 static void entry_unref(pp__named_cache *c, pp__named_entry *e)
@@ -204,6 +231,38 @@ static pp_status create_named(pp__named_cache *c, const char *name, const void *
         c->kind->unlink(name);
         entry_free(c, e);
     }
+    return st;
+}
+
+/*
+ * Open by name when this process has an entry for it (mutex held). The
+ * name may have been destroyed and created again since the entry was
+ * made: by another process, or, for an entry a fork worker inherited, by
+ * the parent after the fork. A fresh attach tells: the same identity ->
+ * the entry (the fresh object is closed again without being locked or
+ * written); another object -> it replaces the entry in the cache; the
+ * name gone -> PP_ENOENT, as for any process. If the fresh attach fails
+ * otherwise (out of descriptors, say), the entry is used as before.
+ */
+static pp_status open_current(pp__named_cache *c, pp__named_entry *e, pp__named_handle **out)
+{
+    pp__named_entry *fresh;
+    pp_status st = entry_attach(c, e->name, 0, NULL, &fresh);
+
+    if (st == PP_ENOENT) {
+        cache_remove(c, e);
+        return st;
+    }
+    if (st != PP_OK || fresh->id == e->id) {
+        if (st == PP_OK)
+            entry_free(c, fresh); /* not cached: only closed */
+        return new_handle(c, e, 0, out);
+    }
+    cache_remove(c, e);
+    cache_add(c, fresh);
+    st = new_handle(c, fresh, 0, out);
+    if (st != PP_OK)
+        entry_free(c, fresh);
     return st;
 }
 
@@ -259,7 +318,7 @@ pp_status pp__named_open(pp__named_cache *c, const char *name, pp__named_handle 
     pp__plat_mtx_lock(c->mu);
     e = apr_hash_get(c->entries, name, APR_HASH_KEY_STRING);
     if (e != NULL) {
-        st = new_handle(c, e, 0, out);
+        st = open_current(c, e, out);
     } else {
         st = entry_make(c, name, 0, NULL, &e);
         if (st == PP_OK) {
@@ -300,48 +359,87 @@ void pp__named_destroy(pp__named_cache *c, pp__named_handle *h)
 }
 
 /*
- * Handles for objects that arrive inside task arguments. A worker attaches
- * once per name and keeps the handle for its whole life, so a task that
- * runs ten thousand times does not map and unmap the object ten thousand
- * times. Under the fork start method the entries were inherited, so
- * pp__named_open() reuses the parent's mapping without attaching at all.
+ * A new handle to the object called name whose identity is id (mutex
+ * held). The entry this process has for name is used only if it is that
+ * object: under fork a worker inherits the parent's entries, and the
+ * parent may have destroyed that object and created another one under
+ * the same name since. Otherwise the name is opened afresh; if that gives
+ * another object, the one the caller wants is gone (PP_ENOENT). Briefly
+ * opening a second object for a name this process has open is harmless:
+ * it is closed again without being locked or written.
  */
-pp_status pp__named_resolve(pp__named_cache *c, const char *name, pp__named_handle **out)
+static pp_status open_id(pp__named_cache *c, const char *name, uint64_t id, pp__named_handle **out)
 {
-    pp__named_handle *h;
+    pp__named_entry *e = apr_hash_get(c->entries, name, APR_HASH_KEY_STRING);
+    pp__named_entry *fresh;
     pp_status st;
 
-    if (out == NULL || pp__name_check(name) != PP_OK)
+    if (e != NULL && e->id == id)
+        return new_handle(c, e, 0, out);
+    st = entry_attach(c, name, 0, NULL, &fresh);
+    if (st != PP_OK)
+        return st;
+    if (e != NULL && e->id != fresh->id)
+        cache_remove(c, e); /* out of date here: the name names fresh now */
+    if (fresh->id != id) {
+        entry_free(c, fresh); /* not cached: only closed */
+        return PP_ENOENT;     /* destroyed, and the name re-created since */
+    }
+    cache_add(c, fresh);
+    st = new_handle(c, fresh, 0, out);
+    if (st != PP_OK)
+        entry_free(c, fresh);
+    return st;
+}
+
+/*
+ * Handles for objects that arrive inside task arguments. A worker attaches
+ * once per object and keeps the handle for its whole life, so a task that
+ * runs ten thousand times does not map and unmap the object ten thousand
+ * times. Under the fork start method the entries were inherited, so
+ * open_id() reuses the parent's mapping without attaching at all. The
+ * identity decides, not the name alone: a resolved handle of an earlier
+ * object of that name is set aside (it stays valid for whoever has it).
+ */
+pp_status pp__named_resolve(pp__named_cache *c, const char *name, uint64_t id,
+                            pp__named_handle **out)
+{
+    pp__named_handle *h, **slot;
+    pp_status st;
+
+    if (out == NULL || id == 0 || pp__name_check(name) != PP_OK)
         return PP_EINVAL;
     st = pp__check_init();
     if (st != PP_OK)
         return st;
     pp__plat_mtx_lock(c->mu);
     h = apr_hash_get(c->resolved, name, APR_HASH_KEY_STRING);
-    pp__plat_mtx_unlock(c->mu);
-    if (h != NULL) {
-        *out = h;
-        return PP_OK;
-    }
-    st = pp__named_open(c, name, &h);
-    if (st != PP_OK)
-        return st;
-    pp__plat_mtx_lock(c->mu);
-    if (apr_hash_get(c->resolved, name, APR_HASH_KEY_STRING) == NULL) {
-        apr_hash_set(c->resolved, h->entry->name, APR_HASH_KEY_STRING, h);
-        *out = h;
+    if (h != NULL && h->entry->id != id) {
+        slot = apr_array_push(c->stale); /* pool memory: no failure to handle */
+        *slot = h;
+        apr_hash_set(c->resolved, name, APR_HASH_KEY_STRING, NULL);
         h = NULL;
-    } else {
-        *out = apr_hash_get(c->resolved, name, APR_HASH_KEY_STRING);
+    }
+    st = PP_OK;
+    if (h == NULL) {
+        st = open_id(c, name, id, &h);
+        if (st == PP_OK)
+            apr_hash_set(c->resolved, h->entry->name, APR_HASH_KEY_STRING, h);
     }
     pp__plat_mtx_unlock(c->mu);
-    pp__named_destroy(c, h); /* lost a race with another thread: keep theirs */
-    return PP_OK;
+    if (st == PP_OK)
+        *out = h;
+    return st;
 }
 
 const char *pp__named_name(const pp__named_handle *h)
 {
     return h ? h->entry->name : NULL;
+}
+
+uint64_t pp__named_id(const pp__named_handle *h)
+{
+    return h ? h->entry->id : 0;
 }
 
 void *pp__named_obj(const pp__named_handle *h)

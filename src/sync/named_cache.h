@@ -7,12 +7,17 @@
  *  - one OS object per name per process: opening a name this process has
  *    open already returns another light handle to the same object (the
  *    lock port relies on it for per-thread ownership; a shm block keeps
- *    one address per process);
+ *    one address per process) if the name still names it (checked by a
+ *    brief fresh attach, which is closed again unused);
  *  - the creating handle owns the name: destroying it removes the name at
  *    once, even while other handles (here or elsewhere) still use the
  *    object, which lives on until its last handle in this process closes;
  *  - pp__named_resolve() gives objects that arrive by name in task
- *    arguments a process-lifetime handle: one attach per name and process.
+ *    arguments a process-lifetime handle: one attach per name and process;
+ *  - an object is its name AND its identity (a random id chosen at
+ *    creation): a name destroyed and created again is another object, and
+ *    an object that arrives by name and id never resolves to the handle of
+ *    an earlier object of that name (held since, or inherited by fork).
  *
  * Not installed. Every function is thread-safe.
  */
@@ -20,6 +25,7 @@
 #define PROCPOOL_SYNC_NAMED_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "procpool/error.h"
 
@@ -34,6 +40,10 @@ typedef struct pp__named_kind {
     pp_status (*open)(const char *name, void **obj);
     void (*close)(void *obj);
     pp_status (*unlink)(const char *name);
+    /* The object's identity (pp__plat_mutex_id, pp__plat_shm_id): non-zero,
+     * the same in every process, another one for an object created later
+     * under the same name. */
+    uint64_t (*id)(const void *obj);
 } pp__named_kind;
 
 typedef struct pp__named_entry pp__named_entry;
@@ -69,12 +79,19 @@ pp_status pp__named_open(pp__named_cache *c, const char *name, pp__named_handle 
  * c may be NULL after pp_shutdown(): the name is still removed. */
 void pp__named_destroy(pp__named_cache *c, pp__named_handle *h);
 
-/* Process-lifetime handle for name (see the file comment); never closed
- * by the caller. */
-pp_status pp__named_resolve(pp__named_cache *c, const char *name, pp__named_handle **out);
+/* Process-lifetime handle for the object called name whose identity is
+ * id (see the file comment); never closed by the caller. A handle this
+ * process holds for an earlier object of that name is not used (it stays
+ * valid for whoever has it). PP_ENOENT if the name is gone or now names
+ * another object (destroyed and re-created since id was read); else the
+ * errors of pp__named_open(). */
+pp_status pp__named_resolve(pp__named_cache *c, const char *name, uint64_t id,
+                            pp__named_handle **out);
 
-/* The name (valid while the handle lives) and the platform object. */
+/* The name (valid while the handle lives), the identity and the platform
+ * object. */
 const char *pp__named_name(const pp__named_handle *h);
+uint64_t pp__named_id(const pp__named_handle *h);
 void *pp__named_obj(const pp__named_handle *h);
 
 /* The caches of each kind (lock.c, shm.c), started and stopped by

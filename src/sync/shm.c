@@ -34,8 +34,13 @@ static void kind_close(void *obj)
     pp__plat_shm_close(obj);
 }
 
+static uint64_t kind_id(const void *obj)
+{
+    return pp__plat_shm_id(obj);
+}
+
 static const pp__named_kind g_kind = {sizeof(struct pp_shm), kind_create, kind_open, kind_close,
-                                      pp__plat_shm_unlink};
+                                      pp__plat_shm_unlink,   kind_id};
 
 static const pp__plat_shm *plat_of(const pp_shm *shm)
 {
@@ -102,16 +107,21 @@ void pp_shm_destroy(pp_shm *shm)
     pp__named_destroy(g_cache, shm ? &shm->h : NULL);
 }
 
-/* A process-lifetime handle per name for blocks that arrive in task
+/* A process-lifetime handle per block for blocks that arrive in task
  * arguments (see pp__named_resolve()). */
-pp_status pp__shm_resolve(const char *name, pp_shm **out)
+pp_status pp__shm_resolve(const char *name, uint64_t id, pp_shm **out)
 {
     pp__named_handle *h = NULL;
     pp_status st;
 
     if (out == NULL)
         return PP_EINVAL;
-    st = pp__named_resolve(g_cache, name, &h);
+    st = pp__named_resolve(g_cache, name, id, &h);
     *out = (pp_shm *)h;
     return st;
+}
+
+uint64_t pp__shm_id(const pp_shm *shm)
+{
+    return shm ? pp__named_id(&shm->h) : 0;
 }

@@ -17,13 +17,23 @@ pp_status pp__sync_init(void);
  * arguments, forget the caches. */
 void pp__sync_shutdown(void);
 
+#include <stdint.h>
+
 /* Open (or reuse) a per-process, process-lifetime handle to the lock
- * called name (a valid name). Never closed by the caller. Errors: those of
- * pp_lock_open(). */
-pp_status pp__lock_resolve(const char *name, pp_lock **out);
+ * called name (a valid name) whose identity is id (pp__lock_id() in the
+ * sending process). Never closed by the caller. Errors: those of
+ * pp_lock_open(), and PP_ENOENT if name now names another lock (the one
+ * with id was destroyed and the name created again). */
+pp_status pp__lock_resolve(const char *name, uint64_t id, pp_lock **out);
 
 /* The same for a shared memory block. */
-pp_status pp__shm_resolve(const char *name, pp_shm **out);
+pp_status pp__shm_resolve(const char *name, uint64_t id, pp_shm **out);
+
+/* The identity of a lock or block: random, non-zero, the same in every
+ * process, another one for an object created later under the same name.
+ * 0 for NULL, and for a lock of a backend without one (manager). */
+uint64_t pp__lock_id(const pp_lock *lock);
+uint64_t pp__shm_id(const pp_shm *shm);
 
 /* A lock hosted elsewhere (a manager's): 1 and its locator in *loc
  * (struct pp__locator, sync/remote.h); 0 for a lock that travels by

@@ -14,10 +14,10 @@
 #include "values/tuple.h"
 #include "values/value_internal.h"
 
-/* Smallest encoding of one tuple item: type + u8 name length + 1 name byte
- * (a lock or shm block). Bounds the item count by the bytes actually
+/* Smallest encoding of one tuple item: type + u32 length of an empty
+ * string or byte buffer. Bounds the item count by the bytes actually
  * present, before anything is allocated for the items. */
-#define MIN_ITEM_ENC 3u
+#define MIN_ITEM_ENC 5u
 
 /* ------------------------------------------------------- value encoding */
 
@@ -29,7 +29,7 @@ size_t pp__tuple_item_size(pp_type type, size_t n)
         return 1u + 4u + n; /* tag, u32 length, bytes */
     case PP_TYPE_LOCK:
     case PP_TYPE_SHM:
-        return 1u + 1u + n; /* tag, u8 length, name */
+        return 1u + 1u + n + 8u; /* tag, u8 length, name, u64 identity */
     default:
         return 1u + 8u; /* tag, 8 bytes */
     }
@@ -76,7 +76,9 @@ static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
         s = pp__values_named_name(v, i);
         n = strlen(s); /* <= PP_NAME_MAX: checked when added */
         st = pp__buf_put_u8(b, (uint8_t)n);
-        return st == PP_OK ? pp__buf_put(b, s, n) : st;
+        if (st == PP_OK)
+            st = pp__buf_put(b, s, n);
+        return st == PP_OK ? pp__buf_put_u64(b, pp__values_named_id(v, i)) : st;
     default:
         return PP_EINVAL; /* cannot happen: the container only holds the above */
     }
@@ -227,33 +229,40 @@ static pp_status decode_name(pp__rd *r, char name[PP__NAME_BUF])
     return pp__name_check(name) == PP_OK ? PP_OK : PP_EPROTO;
 }
 
-/* A lock or shm item: the name, then a process-lifetime handle for it. A
- * handle that cannot be attached is not a malformed tuple: the item keeps
- * the reason, and the first one is reported. */
+/* A lock or shm item: the name and the identity, then a process-lifetime
+ * handle for that object. A handle that cannot be attached is not a
+ * malformed tuple: the item keeps the reason, and the first one is
+ * reported. */
 static pp_status decode_named(pp__rd *r, uint8_t type, pp_values *v, attach_report *rep)
 {
     char name[PP__NAME_BUF];
     pp_lock *lock = NULL;
     pp_shm *shm = NULL;
     size_t start = r->pos;
+    uint64_t id = 0;
     pp_status st, rst;
 
     st = decode_name(r, name);
+    if (st == PP_OK)
+        st = pp__rd_u64(r, &id);
+    if (st == PP_OK && id == 0)
+        st = PP_EPROTO; /* every object has a non-zero identity */
     if (st != PP_OK) {
         r->pos = start;
         return st;
     }
     if (v == NULL) /* validating only: nothing is attached */
         return PP_OK;
-    rst = type == PP_TYPE_LOCK ? pp__lock_resolve(name, &lock) : pp__shm_resolve(name, &shm);
+    rst =
+        type == PP_TYPE_LOCK ? pp__lock_resolve(name, id, &lock) : pp__shm_resolve(name, id, &shm);
     if (rst != PP_OK) {
         lock = NULL;
         shm = NULL;
         report_attach_failure(rep, name, rst);
     }
     if (type == PP_TYPE_LOCK)
-        return add_status(pp__values_add_lock_named(v, name, lock, rst));
-    return add_status(pp__values_add_shm_named(v, name, shm, rst));
+        return add_status(pp__values_add_lock_named(v, name, id, lock, rst));
+    return add_status(pp__values_add_shm_named(v, name, id, shm, rst));
 }
 
 /* A hosted lock: the locator, then a process-lifetime handle from the

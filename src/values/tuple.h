@@ -4,9 +4,10 @@
  *   u32 count (<= PP_VALUES_MAX_ITEMS), then per item: u8 type, then
  *   INT: i64 | DOUBLE: u64 (IEEE-754 bits) | STR: u32 n + n bytes (no NUL,
  *   n <= PP_VALUE_MAX_BYTES) | BYTES: u32 n + n bytes | LOCK: u8 n + n
- *   name bytes (a valid name, see pp__name_check()) | SHM: as LOCK |
- *   REMOTE: a locator (sync/remote.h), a lock hosted by a manager, which
- *   decodes into a LOCK item.
+ *   name bytes (a valid name, see pp__name_check()) + u64 identity (non-
+ *   zero: which object of that name, see pp__lock_id()) | SHM: as LOCK |
+ *   REMOTE: a locator (sync/remote.h), a lock hosted by a manager or in
+ *   Redis, which decodes into a LOCK item.
  *   Type tags are the pp_type values: INT 1, DOUBLE 2, STR 3, BYTES 4,
  *   LOCK 5, SHM 6, and wire-only tags from 128: REMOTE 128; any other
  *   tag is malformed.
@@ -55,12 +56,12 @@ pp_status pp__values_encode_one(const pp_values *v, size_t i, pp__buf *b);
 /*
  * Decode one tuple. Lock and shm items are resolved with
  * pp__lock_resolve() / pp__shm_resolve() (a process-lifetime handle per
- * name), hosted locks with pp__remote_resolve(); if that fails the
- * decoded tuple is still returned complete, the item's handle is NULL and
- * remembers why (pp__values_attach_error()), and *attach_status (if not
- * NULL) gets the first such error, with the item's name in
- * attach_err_name — the caller decides (a worker fails that task with a
- * clear message).
+ * object: name and identity), hosted locks with pp__remote_resolve(); if
+ * that fails the decoded tuple is still
+ * returned complete, the item's handle is NULL and remembers why
+ * (pp__values_attach_error()), and *attach_status (if not NULL) gets the
+ * first such error, with the item's name in attach_err_name — the caller
+ * decides (a worker fails that task with a clear message).
  * Errors: PP_EPROTO for malformed input, PP_ENOMEM.
  */
 pp_status pp__values_decode(pp__rd *r, pp_values **out, pp_status *attach_status,

@@ -40,6 +40,7 @@ typedef struct remote_ref {
 typedef struct named_ref {
     char name[PP__NAME_BUF]; /* "" for a remote item */
     remote_ref *r;           /* a hosted lock: its locator; else NULL */
+    uint64_t id;             /* the object's identity (sync.h), travels with the name */
     void *h;                 /* pp_lock * / pp_shm *, borrowed; NULL if resolution failed */
     pp_status st;            /* why h is NULL */
 } named_ref;
@@ -297,7 +298,7 @@ pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n)
     return add_blob(v, PP_TYPE_BYTES, p, n);
 }
 
-static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h,
+static pp_status add_named(pp_values *v, pp_type type, const char *name, uint64_t id, void *h,
                            pp_status resolve_st)
 {
     value_item *it;
@@ -306,7 +307,8 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h
 
     /* A missing handle must come with the reason, or the getter could not
      * tell the caller why. */
-    if (v == NULL || pp__name_check(name) != PP_OK || (h == NULL) == (resolve_st == PP_OK))
+    if (v == NULL || pp__name_check(name) != PP_OK || id == 0 ||
+        (h == NULL) == (resolve_st == PP_OK))
         return PP_EINVAL;
     n = strlen(name); /* checked: at most PP_NAME_MAX */
     enc = pp__tuple_item_size(type, n);
@@ -318,22 +320,23 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, void *h
         return PP_ENOMEM;
     memcpy(it->u.k->name, name, n + 1);
     it->u.k->r = NULL;
+    it->u.k->id = id;
     it->u.k->h = h;
     it->u.k->st = resolve_st;
     slot_commit(v, type, enc);
     return PP_OK;
 }
 
-pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id, pp_lock *lock,
                                     pp_status resolve_st)
 {
-    return add_named(v, PP_TYPE_LOCK, name, lock, resolve_st);
+    return add_named(v, PP_TYPE_LOCK, name, id, lock, resolve_st);
 }
 
-pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
+pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
                                    pp_status resolve_st)
 {
-    return add_named(v, PP_TYPE_SHM, name, shm, resolve_st);
+    return add_named(v, PP_TYPE_SHM, name, id, shm, resolve_st);
 }
 
 pp_status pp__values_add_lock_remote(pp_values *v, const pp__locator *loc, pp_lock *lock,
@@ -377,14 +380,14 @@ pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
         return pp__values_add_lock_remote(v, &loc, lock, PP_OK);
     if (pp_lock_name(lock) == NULL)
         return PP_ENOTSUP; /* neither a name nor a locator: cannot travel */
-    return pp__values_add_lock_named(v, pp_lock_name(lock), lock, PP_OK);
+    return pp__values_add_lock_named(v, pp_lock_name(lock), pp__lock_id(lock), lock, PP_OK);
 }
 
 pp_status pp_values_add_shm(pp_values *v, pp_shm *shm)
 {
     if (v == NULL || shm == NULL)
         return PP_EINVAL;
-    return pp__values_add_shm_named(v, pp_shm_name(shm), shm, PP_OK);
+    return pp__values_add_shm_named(v, pp_shm_name(shm), pp__shm_id(shm), shm, PP_OK);
 }
 
 /* ------------------------------------------------------------- copying */
@@ -409,6 +412,28 @@ static pp_status item_copy(const value_item *src, value_item *dst)
     }
     if (has_heap(src))
         return blob_dup(src->u.p, src->n, dst);
+    return PP_OK;
+}
+
+pp_status pp__values_append(pp_values *dst, const pp_values *src, size_t first, size_t count)
+{
+    value_item *it;
+    size_t i, enc;
+    pp_status st;
+
+    if (dst == NULL || dst->fixed || src == NULL || first > src->count ||
+        count > src->count - first)
+        return PP_EINVAL;
+    for (i = first; i < first + count; i++) {
+        enc = pp__values_item_encoded_size(src, i);
+        st = slot_get(dst, enc, &it);
+        if (st == PP_OK)
+            st = item_copy(&src->items[i], it);
+        if (st != PP_OK)
+            return st;
+        dst->count++;
+        dst->enc_size += (uint32_t)enc; /* checked by slot_get() */
+    }
     return PP_OK;
 }
 
@@ -650,6 +675,13 @@ const pp__locator *pp__values_item_locator(const pp_values *v, size_t i)
     if (!is_named(pp_values_type(v, i)) || v->items[i].u.k->r == NULL)
         return NULL;
     return &v->items[i].u.k->r->loc;
+}
+
+uint64_t pp__values_named_id(const pp_values *v, size_t i)
+{
+    if (!is_named(pp_values_type(v, i)))
+        return 0;
+    return v->items[i].u.k->id;
 }
 
 pp_status pp__values_attach_error(const pp_values *v, size_t *index)

@@ -40,6 +40,12 @@ pp_values *pp__values_init_scalar(void *mem, pp_type type, uint64_t bits);
  * tuple for every task). */
 void pp__values_clear(pp_values *v);
 
+/* Append copies of items first..first+count-1 of src to dst (locks and
+ * blocks keep their borrowed handles). PP_EINVAL (NULL, a read-only dst,
+ * range outside src), PP_ETOOBIG, PP_ENOMEM; on failure dst may hold some
+ * of them. */
+pp_status pp__values_append(pp_values *dst, const pp_values *src, size_t first, size_t count);
+
 /* Make room for n more items at once (decoder: count is known upfront). */
 pp_status pp__values_reserve(pp_values *v, size_t n);
 
@@ -52,14 +58,15 @@ pp_status pp__values_get_double_bits(const pp_values *v, size_t i, uint64_t *bit
  * not contain NUL). Same limits and errors as pp_values_add_str(). */
 pp_status pp__values_add_str_n(pp_values *v, const char *s, size_t n);
 
-/* Append a lock item by name (a valid name, see pp__name_check()). lock may
- * be NULL when resolution failed: resolve_st (not PP_OK then) is what
- * pp_values_get_lock() reports for the item. The tuple never owns lock. */
-pp_status pp__values_add_lock_named(pp_values *v, const char *name, pp_lock *lock,
+/* Append a lock item by name (a valid name, see pp__name_check()) and
+ * identity (pp__lock_id(), non-zero). lock may be NULL when resolution
+ * failed: resolve_st (not PP_OK then) is what pp_values_get_lock() reports
+ * for the item. The tuple never owns lock. */
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id, pp_lock *lock,
                                     pp_status resolve_st);
 
 /* The same for a shared memory block item (pp_values_get_shm()). */
-pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
+pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
                                    pp_status resolve_st);
 
 /* Append a lock item hosted elsewhere (a manager's), by its locator (a
@@ -79,6 +86,9 @@ const char *pp__values_lock_name(const pp_values *v, size_t i);
 /* Name of a named item i (lock or shm; a hosted lock's description),
  * NULL for any other item. */
 const char *pp__values_named_name(const pp_values *v, size_t i);
+
+/* Identity of a named item i, 0 for any other item. */
+uint64_t pp__values_named_id(const pp_values *v, size_t i);
 
 /* PP_OK if every lock and shm item of v has its handle; else the reason
  * the first one (at *index, if not NULL) has none — a worker fails the

@@ -43,7 +43,7 @@ static pp_status all_types(pp_values **v)
 
     st = pp_values_pack(v, "ldsbs", (int64_t)-42, 0.5, "hello", raw, sizeof raw, "");
     if (st == PP_OK)
-        st = pp__values_add_lock_named(*v, "pp-seed-lock", NULL, PP_ENOENT);
+        st = pp__values_add_lock_named(*v, "pp-seed-lock", 1, NULL, PP_ENOENT);
     if (st == PP_OK)
         st = pp__values_add_double_bits(*v, UINT64_C(0x7ff80000deadbeef)); /* NaN payload */
     return st;
