@@ -153,29 +153,57 @@ static pp_values *range(int n)
     return v;
 }
 
-static void bench_map(pp_pool *p, const char *name, const char *read_name, int n, size_t chunksize)
+/* "<name>_s": the map alone. Python's map returns the list of results;
+ * "<name>_read_s": the map plus reading (and checking) every result into an
+ * array in one call (pp_result_ints); "<name>_read_each_s" (no Python twin):
+ * a second map, its results read one by one with pp_result_item();
+ * "<name>_reading_only_{bulk,each}_s": the reading part alone of each. */
+static void bench_map(pp_pool *p, const char *name, int n, size_t chunksize, int with_reads)
 {
     pp_values *items = range(n);
+    int64_t *out = malloc((size_t)n * sizeof *out);
     pp_submit_options o;
     pp_result *r;
     pp_status st;
     int64_t t0;
     int i;
 
+    if (out == NULL)
+        die("malloc", PP_ENOMEM);
     memset(&o, 0, sizeof o);
     o.chunksize = chunksize;
     t0 = pp__plat_now_ns();
     st = pp_map(p, noop, items, &o, &r);
-    printf("%s %.6f\n", name, seconds_since(t0));
+    printf("%s_s %.6f\n", name, seconds_since(t0));
     if (st != PP_OK)
         die("pp_map", st);
-    /* Python's map returns a list of results; ours are read one by one.
-     * "<name>_read": the map plus reading (and checking) every result. */
-    for (i = 0; i < n; i++)
-        check_item(r, (size_t)i, i);
-    if (read_name != NULL)
-        printf("%s %.6f\n", read_name, seconds_since(t0));
+    if (with_reads) {
+        int64_t t1 = pp__plat_now_ns();
+        st = pp_result_ints(r, PP_INFINITE, 0, (size_t)n, out, NULL);
+        if (st != PP_OK)
+            die("pp_result_ints", st);
+        for (i = 0; i < n; i++) {
+            if (out[i] != i)
+                die("pp_result_ints: a wrong result", PP_EINVAL);
+        }
+        printf("%s_read_s %.6f\n", name, seconds_since(t0));
+        printf("%s_reading_only_bulk_s %.6f\n", name, seconds_since(t1));
+    }
     pp_result_release(r);
+    if (with_reads) {
+        int64_t t1;
+        t0 = pp__plat_now_ns();
+        st = pp_map(p, noop, items, &o, &r);
+        if (st != PP_OK)
+            die("pp_map", st);
+        t1 = pp__plat_now_ns();
+        for (i = 0; i < n; i++)
+            check_item(r, (size_t)i, i);
+        printf("%s_read_each_s %.6f\n", name, seconds_since(t0));
+        printf("%s_reading_only_each_s %.6f\n", name, seconds_since(t1));
+        pp_result_release(r);
+    }
+    free(out);
     pp_values_destroy(items);
 }
 
@@ -208,7 +236,7 @@ static void bench_imap_unordered(pp_pool *p, int n)
 int main(int argc, char **argv)
 {
     pp_status st = pp_init(&argc, &argv);
-    const char *map_name, *map_read_name, *map1_name;
+    const char *map_name, *map1_name;
     int quick = 0, i;
     pp_pool *p;
 
@@ -230,9 +258,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_pool: --processes must be >= 1\n");
         return 2;
     }
-    map_name = quick ? "map_100000_default_chunk_s" : "map_1000000_default_chunk_s";
-    map_read_name = quick ? "map_100000_default_chunk_read_s" : "map_1000000_default_chunk_read_s";
-    map1_name = quick ? "map_2000_chunksize1_s" : "map_20000_chunksize1_s";
+    map_name = quick ? "map_100000_default_chunk" : "map_1000000_default_chunk";
+    map1_name = quick ? "map_2000_chunksize1" : "map_20000_chunksize1";
     printf("# procpool pool benchmark, %d worker processes\n", g_procs);
     if (pp__plat_default_start_method() == PP__START_FORK) {
         if (want("start_stop_fork_s"))
@@ -248,9 +275,9 @@ int main(int argc, char **argv)
     if (want("apply_roundtrip_us"))
         bench_apply(p, quick ? 200 : 2000);
     if (want(map_name))
-        bench_map(p, map_name, map_read_name, quick ? 100000 : 1000000, 0);
+        bench_map(p, map_name, quick ? 100000 : 1000000, 0, 1);
     if (want(map1_name))
-        bench_map(p, map1_name, NULL, quick ? 2000 : 20000, 1);
+        bench_map(p, map1_name, quick ? 2000 : 20000, 1, 0);
     if (want("imap_unordered_"))
         bench_imap_unordered(p, quick ? 2000 : 20000);
     stop_pool(p);

@@ -35,6 +35,7 @@
     X(manager_pool)                                                                                \
     X(platform)                                                                                    \
     X(pool)                                                                                        \
+    X(results)                                                                                     \
     X(share)                                                                                       \
     X(supervise)                                                                                   \
     X(tracker)                                                                                     \

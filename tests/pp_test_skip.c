@@ -19,6 +19,8 @@ typedef struct skip_entry {
 
 static const skip_entry g_skips[] = {
     {"lock", "t_exclusion_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"results", "t_ints_mixed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"results", "t_ints_mixed_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_pool_tasks_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_pool_tasks_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_server_killed_while_waiting", PP_TEST_ON_WINDOWS,

@@ -139,6 +139,45 @@ PP_API size_t pp_result_count(const pp_result *result);
 PP_API pp_status pp_result_item(pp_result *result, size_t i, const pp_values **value,
                                 const pp_error **error);
 
+/**
+ * @brief Read many results at once: items first..first+n-1 of a map whose
+ *        results are single int64 values, into out[0..n).
+ *
+ * Waits (up to timeout_ms) until the result is ready, then copies every
+ * item in one go: one wait and one lock for the range instead of one
+ * pp_result_item() call per item, and no tuple is built for a scalar
+ * result. The fast way to read a large map of numbers.
+ *
+ * @param out n slots; a failed item's slot is 0.
+ * @param status optional, n slots: each item's status — #PP_OK, its
+ *        failure status (as pp_result_item()), or #PP_ETYPE if its result
+ *        is not exactly one int64 (then read it with pp_result_item()).
+ * @return #PP_OK if every item of the range is an int64 result, else the
+ *         first item's problem (a failure status or #PP_ETYPE); the range
+ *         then counts as observed (result.h: never silent). Or:
+ *  - #PP_ETIMEDOUT: not ready within timeout_ms (nothing copied);
+ *  - #PP_EDEADLK: from a callback, waiting on a result whose callbacks
+ *    must run on that same thread;
+ *  - #PP_ERANGE: first + n beyond pp_result_count();
+ *  - #PP_EINVAL: NULL result or out, bad timeout;
+ *  - #PP_ENOMEM: decoding a result that was kept encoded.
+ */
+PP_API pp_status pp_result_ints(pp_result *result, int64_t timeout_ms, size_t first, size_t n,
+                                int64_t *out, pp_status *status);
+
+/** @brief As pp_result_ints() for results that are single doubles (an
+ *         int result is #PP_ETYPE: no silent conversion). */
+PP_API pp_status pp_result_doubles(pp_result *result, int64_t timeout_ms, size_t first, size_t n,
+                                   double *out, pp_status *status);
+
+/**
+ * @brief As pp_result_ints() for results of any form: out[k] gets item
+ *        first+k's result tuple (borrowed, valid until the result is
+ *        released; NULL for a failed item).
+ */
+PP_API pp_status pp_result_values(pp_result *result, int64_t timeout_ms, size_t first, size_t n,
+                                  const pp_values **out, pp_status *status);
+
 /** @brief Drop the caller's reference. Accepts NULL. See file comment. */
 PP_API void pp_result_release(pp_result *result);
 
