@@ -621,6 +621,51 @@ static void t_worker_without_credentials(void)
     pp_test_redis_stop(&s);
 }
 
+/* A fork worker that uses the parent's Redis lock handle (inherited, not
+ * passed): PP_ESTATE, never commands interleaved on the parent's socket. */
+static pp_lock *g_inherited;
+
+static int rt_inherited(pp_task *t)
+{
+    return pp_values_add_int(pp_task_result(t), pp_lock_try_acquire(g_inherited));
+}
+PP_TASK_REGISTER(rt_inherited)
+
+static void t_inherited_handle_refused(void)
+{
+    pp_test_redis s;
+    pp_redis *r;
+    pp_pool *p = NULL;
+    pp_pool_options o;
+    pp_values *args = NULL, *res = NULL;
+    char name[PP_NAME_MAX + 1];
+    int64_t got = 0;
+
+    pp_test_redis_start(&s);
+    r = connect_to(&s, 0);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(r, name, &g_inherited), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = PP_START_FORK;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&args), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, rt_inherited, args, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(res, 0, &got), PP_OK);
+    PP_ASSERT_STATUS((pp_status)got, PP_ESTATE);
+    /* The parent's handle still works. */
+    PP_ASSERT_STATUS(pp_lock_acquire(g_inherited, 1000), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(g_inherited), PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(args);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, 60000), PP_OK);
+    pp_pool_destroy(p);
+    pp_lock_destroy(g_inherited);
+    pp_redis_destroy(r);
+    pp_test_redis_stop(&s);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -635,6 +680,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(pool_tasks, 120),
     PP_TEST_TIMEOUT(t_worker_holder_killed, 120),
     PP_TEST(t_worker_without_credentials),
+    PP_TEST(t_inherited_handle_refused),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -40,9 +40,9 @@
  * A pp_redis handle and its locks belong to the process that made them:
  * a child made by fork (the fork start method, or the program's own fork)
  * must not use the ones it inherited — their connection is the parent's,
- * and the thread that renews their leases exists only in the parent. Pass
- * the lock to the task as an argument instead (below): the worker then
- * connects by itself.
+ * and the thread that renews their leases exists only in the parent: its
+ * calls on them fail with #PP_ESTATE. Pass the lock to the task as an
+ * argument instead (below): the worker then connects by itself.
  *
  * Security: anybody who can reach the server with its credentials can
  * take, release (by deleting keys) or break any lock. Use a password or an

@@ -15,6 +15,7 @@ struct pp__redis_conn {
     pp__plat_mtx *mu; /* one command at a time; ctx, broken */
     int broken;
     int64_t reply_ms;
+    uint64_t pid; /* the process that opened it: the only one that may use it */
 };
 
 static struct timeval tv_of(int64_t ms)
@@ -106,6 +107,10 @@ static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **
     redisReply *rep;
     pp_status st = PP_OK;
 
+    /* A fork child sharing its parent's socket would interleave commands
+     * with the parent's: refused, never silently corrupted. */
+    if (pp__plat_getpid() != c->pid)
+        return PP_ESTATE;
     pp__plat_mtx_lock(c->mu);
     if (c->broken || c->ctx == NULL) {
         pp__plat_mtx_unlock(c->mu);
@@ -194,6 +199,7 @@ pp_status pp__redis_conn_open(const char *address, const char *username, const c
     if (c == NULL)
         return PP_ENOMEM;
     c->reply_ms = reply_ms;
+    c->pid = pp__plat_getpid();
     st = pp__plat_mtx_create(&c->mu);
     if (st != PP_OK) {
         free(c);

@@ -55,7 +55,8 @@ pp_status pp__redis_conn_open(const char *address, const char *username, const c
  * reply. Serialized per connection (a mutex). PP_OK: *reply holds it (a
  * Redis error reply is PP__RR_ERROR, not a transport failure);
  * PP_ECONNLOST: the connection broke or did not answer within its reply
- * deadline (the handle is broken from now on). */
+ * deadline (the handle is broken from now on); PP_ESTATE: called in a
+ * process other than the one that opened it (a fork child). */
 pp_status pp__redis_conn_cmd(pp__redis_conn *c, int argc, const char **argv, const size_t *lens,
                              pp__redis_reply *reply);
 
