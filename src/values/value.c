@@ -9,7 +9,9 @@
  * travels, and a borrowed handle: the caller's own handle in the parent, a
  * process-lifetime cached handle in a worker. The tuple never closes one.
  * A lock hosted elsewhere (a manager's) travels as a locator instead of a
- * name (sync/remote.h); the item keeps it beside the handle.
+ * name (sync/remote.h); the item keeps it beside the handle. So does a
+ * proxy (PP_TYPE_PROXY: a manager's queue, dict, ... handle), which is a
+ * named item that only ever has a locator.
  *
  * Every add checks the limits of the wire format (item count, value size,
  * total encoded size) so a tuple that exists can always be encoded, and an
@@ -55,7 +57,7 @@ typedef struct value_item {
         int64_t i;
         uint64_t d;   /* IEEE-754 bits, never loaded into an FP register */
         uint8_t *p;   /* PP_TYPE_STR, PP_TYPE_BYTES: n bytes + NUL */
-        named_ref *k; /* PP_TYPE_LOCK, PP_TYPE_SHM */
+        named_ref *k; /* PP_TYPE_LOCK, PP_TYPE_SHM, PP_TYPE_PROXY */
     } u;
 } value_item;
 
@@ -92,7 +94,7 @@ pp_status pp_values_create(pp_values **out)
 
 static int is_named(pp_type type)
 {
-    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM;
+    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM || type == PP_TYPE_PROXY;
 }
 
 /* Does the item own an allocation (u.p or u.k)? */
@@ -336,16 +338,18 @@ pp_status pp__values_add_shm_named(pp_values *v, const char *name, pp_shm *shm,
     return add_named(v, PP_TYPE_SHM, name, shm, resolve_st);
 }
 
-pp_status pp__values_add_lock_remote(pp_values *v, const pp__locator *loc, pp_lock *lock,
-                                     pp_status resolve_st)
+pp_status pp__values_add_remote(pp_values *v, const pp__locator *loc, void *h, pp_status resolve_st)
 {
     value_item *it;
     named_ref *k;
     size_t enc;
     pp_status st;
+    pp_type type;
 
-    if (v == NULL || pp__locator_check(loc) != PP_OK || (lock == NULL) == (resolve_st == PP_OK))
+    if (v == NULL || pp__locator_check(loc) != PP_OK || (h == NULL) == (resolve_st == PP_OK))
         return PP_EINVAL;
+    type =
+        loc->object == PP__OBJ_LOCK || loc->object == PP__OBJ_RLOCK ? PP_TYPE_LOCK : PP_TYPE_PROXY;
     enc = pp__tuple_remote_size(loc);
     st = slot_get(v, enc, &it);
     if (st != PP_OK)
@@ -360,10 +364,10 @@ pp_status pp__values_add_lock_remote(pp_values *v, const pp__locator *loc, pp_lo
     }
     k->r->loc = *loc;
     pp__locator_describe(loc, k->r->desc, sizeof k->r->desc);
-    k->h = lock;
+    k->h = h;
     k->st = resolve_st;
     it->u.k = k;
-    slot_commit(v, PP_TYPE_LOCK, enc);
+    slot_commit(v, type, enc);
     return PP_OK;
 }
 
@@ -374,7 +378,7 @@ pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
     if (v == NULL || lock == NULL)
         return PP_EINVAL;
     if (pp__lock_locator(lock, &loc))
-        return pp__values_add_lock_remote(v, &loc, lock, PP_OK);
+        return pp__values_add_remote(v, &loc, lock, PP_OK);
     if (pp_lock_name(lock) == NULL)
         return PP_ENOTSUP; /* neither a name nor a locator: cannot travel */
     return pp__values_add_lock_named(v, pp_lock_name(lock), lock, PP_OK);
@@ -627,6 +631,20 @@ pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out)
         return st;
     *out = it->u.k->h;
     return named_status(it);
+}
+
+pp_status pp__values_get_proxy(const pp_values *v, size_t i, const pp__locator **loc, void **h,
+                               pp_status *why)
+{
+    const value_item *it;
+    pp_status st = item_get(v, i, PP_TYPE_PROXY, &it);
+
+    if (st == PP_OK) {
+        *loc = &it->u.k->r->loc;
+        *h = it->u.k->h;
+        *why = named_status(it);
+    }
+    return st;
 }
 
 const char *pp__values_lock_name(const pp_values *v, size_t i)

@@ -65,7 +65,7 @@ static pp_status remote_lock(pp_values **v)
     if (st == PP_OK)
         st = pp_values_add_int(*v, 1);
     if (st == PP_OK)
-        st = pp__values_add_lock_remote(*v, &loc, NULL, PP_EAUTH);
+        st = pp__values_add_remote(*v, &loc, NULL, PP_EAUTH);
     return st;
 }
 
