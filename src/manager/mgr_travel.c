@@ -168,18 +168,34 @@ static pp_status resolve_locked(const pp__locator *loc, void **out);
  * condition with its lock (resolved through the cache). */
 static pp_status open_object(pp_manager *m, const pp__locator *loc, void **out)
 {
+    union {
+        pp_lock *lock;
+        pp_msem *sem;
+        pp_mcond *cond;
+        pp_mevent *event;
+        pp_mbarrier *barrier;
+        pp_mvalue *value;
+        pp_mqueue *queue;
+        pp_mdict *dict;
+    } h;
     pp__locator lloc;
     void *lock = NULL;
     pp_status st;
 
     switch (loc->object) {
     case PP__OBJ_LOCK:
-        return pp_manager_lock_open(m, loc->id, (pp_lock **)out);
+        st = pp_manager_lock_open(m, loc->id, &h.lock);
+        *out = st == PP_OK ? (void *)h.lock : NULL;
+        return st;
     case PP__OBJ_RLOCK:
-        return pp_manager_rlock_open(m, loc->id, (pp_lock **)out);
+        st = pp_manager_rlock_open(m, loc->id, &h.lock);
+        *out = st == PP_OK ? (void *)h.lock : NULL;
+        return st;
     case PP__OBJ_SEM:
     case PP__OBJ_BSEM:
-        return pp_msem_open(m, loc->id, (pp_msem **)out);
+        st = pp_msem_open(m, loc->id, &h.sem);
+        *out = st == PP_OK ? (void *)h.sem : NULL;
+        return st;
     case PP__OBJ_COND:
         lloc = *loc;
         lloc.object = loc->lock_object;
@@ -187,17 +203,30 @@ static pp_status open_object(pp_manager *m, const pp__locator *loc, void **out)
         lloc.lock_object = 0;
         lloc.lock_id = 0;
         st = resolve_locked(&lloc, &lock);
-        return st != PP_OK ? st : pp_mcond_open(m, loc->id, lock, (pp_mcond **)out);
+        if (st == PP_OK)
+            st = pp_mcond_open(m, loc->id, lock, &h.cond);
+        *out = st == PP_OK ? (void *)h.cond : NULL;
+        return st;
     case PP__OBJ_EVENT:
-        return pp_mevent_open(m, loc->id, (pp_mevent **)out);
+        st = pp_mevent_open(m, loc->id, &h.event);
+        *out = st == PP_OK ? (void *)h.event : NULL;
+        return st;
     case PP__OBJ_BARRIER:
-        return pp_mbarrier_open(m, loc->id, (pp_mbarrier **)out);
+        st = pp_mbarrier_open(m, loc->id, &h.barrier);
+        *out = st == PP_OK ? (void *)h.barrier : NULL;
+        return st;
     case PP__OBJ_VALUE:
-        return pp_mvalue_open(m, loc->id, (pp_mvalue **)out);
+        st = pp_mvalue_open(m, loc->id, &h.value);
+        *out = st == PP_OK ? (void *)h.value : NULL;
+        return st;
     case PP__OBJ_QUEUE:
-        return pp_mqueue_open(m, loc->id, (pp_mqueue **)out);
+        st = pp_mqueue_open(m, loc->id, &h.queue);
+        *out = st == PP_OK ? (void *)h.queue : NULL;
+        return st;
     case PP__OBJ_DICT:
-        return pp_mdict_open(m, loc->id, (pp_mdict **)out);
+        st = pp_mdict_open(m, loc->id, &h.dict);
+        *out = st == PP_OK ? (void *)h.dict : NULL;
+        return st;
     default:
         return PP_ENOTSUP;
     }

@@ -58,8 +58,6 @@ static pp_status get_proxy(const pp_values *v, size_t i, uint8_t k1, uint8_t k2,
     pp_status st, why = PP_OK;
     void *h = NULL;
 
-    if (out == NULL)
-        return PP_EINVAL;
     *out = NULL;
     st = pp__values_get_proxy(v, i, &loc, &h, &why);
     if (st != PP_OK)
@@ -79,7 +77,12 @@ pp_status pp_values_add_msem(pp_values *v, pp_msem *s)
 
 pp_status pp_values_get_msem(const pp_values *v, size_t i, pp_msem **out)
 {
-    return get_proxy(v, i, PP__MK_SEM, PP__MK_BSEM, (void **)out);
+    void *h = NULL;
+    pp_status st = out != NULL ? get_proxy(v, i, PP__MK_SEM, PP__MK_BSEM, &h) : PP_EINVAL;
+
+    if (out != NULL)
+        *out = h;
+    return st;
 }
 
 pp_status pp_values_add_mcond(pp_values *v, pp_mcond *c)
@@ -89,7 +92,12 @@ pp_status pp_values_add_mcond(pp_values *v, pp_mcond *c)
 
 pp_status pp_values_get_mcond(const pp_values *v, size_t i, pp_mcond **out)
 {
-    return get_proxy(v, i, PP__MK_COND, PP__MK_COND, (void **)out);
+    void *h = NULL;
+    pp_status st = out != NULL ? get_proxy(v, i, PP__MK_COND, PP__MK_COND, &h) : PP_EINVAL;
+
+    if (out != NULL)
+        *out = h;
+    return st;
 }
 
 pp_status pp_values_add_mevent(pp_values *v, pp_mevent *e)
@@ -99,7 +107,12 @@ pp_status pp_values_add_mevent(pp_values *v, pp_mevent *e)
 
 pp_status pp_values_get_mevent(const pp_values *v, size_t i, pp_mevent **out)
 {
-    return get_proxy(v, i, PP__MK_EVENT, PP__MK_EVENT, (void **)out);
+    void *h = NULL;
+    pp_status st = out != NULL ? get_proxy(v, i, PP__MK_EVENT, PP__MK_EVENT, &h) : PP_EINVAL;
+
+    if (out != NULL)
+        *out = h;
+    return st;
 }
 
 pp_status pp_values_add_mbarrier(pp_values *v, pp_mbarrier *b)
@@ -109,7 +122,12 @@ pp_status pp_values_add_mbarrier(pp_values *v, pp_mbarrier *b)
 
 pp_status pp_values_get_mbarrier(const pp_values *v, size_t i, pp_mbarrier **out)
 {
-    return get_proxy(v, i, PP__MK_BARRIER, PP__MK_BARRIER, (void **)out);
+    void *h = NULL;
+    pp_status st = out != NULL ? get_proxy(v, i, PP__MK_BARRIER, PP__MK_BARRIER, &h) : PP_EINVAL;
+
+    if (out != NULL)
+        *out = h;
+    return st;
 }
 
 pp_status pp_values_add_mvalue(pp_values *v, pp_mvalue *x)
@@ -119,7 +137,12 @@ pp_status pp_values_add_mvalue(pp_values *v, pp_mvalue *x)
 
 pp_status pp_values_get_mvalue(const pp_values *v, size_t i, pp_mvalue **out)
 {
-    return get_proxy(v, i, PP__MK_VALUE, PP__MK_VALUE, (void **)out);
+    void *h = NULL;
+    pp_status st = out != NULL ? get_proxy(v, i, PP__MK_VALUE, PP__MK_VALUE, &h) : PP_EINVAL;
+
+    if (out != NULL)
+        *out = h;
+    return st;
 }
 
 pp_status pp_values_add_mqueue(pp_values *v, pp_mqueue *q)
@@ -129,7 +152,12 @@ pp_status pp_values_add_mqueue(pp_values *v, pp_mqueue *q)
 
 pp_status pp_values_get_mqueue(const pp_values *v, size_t i, pp_mqueue **out)
 {
-    return get_proxy(v, i, PP__MK_QUEUE, PP__MK_QUEUE, (void **)out);
+    void *h = NULL;
+    pp_status st = out != NULL ? get_proxy(v, i, PP__MK_QUEUE, PP__MK_QUEUE, &h) : PP_EINVAL;
+
+    if (out != NULL)
+        *out = h;
+    return st;
 }
 
 pp_status pp_values_add_mdict(pp_values *v, pp_mdict *d)
@@ -139,5 +167,10 @@ pp_status pp_values_add_mdict(pp_values *v, pp_mdict *d)
 
 pp_status pp_values_get_mdict(const pp_values *v, size_t i, pp_mdict **out)
 {
-    return get_proxy(v, i, PP__MK_DICT, PP__MK_DICT, (void **)out);
+    void *h = NULL;
+    pp_status st = out != NULL ? get_proxy(v, i, PP__MK_DICT, PP__MK_DICT, &h) : PP_EINVAL;
+
+    if (out != NULL)
+        *out = h;
+    return st;
 }
