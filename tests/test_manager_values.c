@@ -16,7 +16,8 @@
  *  - a queue given to the pool initializer;
  *  - wrong-kind getters, a proxy back in a task result, one handle per
  *    object in a worker, a destroyed object (the task fails with
- *    PP_ENOENT and a message naming it), malformed locators (PP_EPROTO).
+ *    PP_ENOENT and a message naming it), no key (PP_EAUTH), a manager
+ *    shut down (PP_ECONNLOST), malformed locators (PP_EPROTO).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -786,6 +787,51 @@ static void t_destroyed_object(void)
     pp_manager_destroy(m);
 }
 
+/* A manager with a key of its own started after the pool's worker: the
+ * task fails with PP_EAUTH and a message naming the queue; a manager shut
+ * down: PP_ECONNLOST in bounded time, never a hang. */
+static void t_no_key_then_gone(void)
+{
+    static const uint8_t key[] = "a key of this test, not the program's";
+    pp_values *a = NULL, *res = NULL;
+    pp_manager_options o;
+    pp_manager *m = NULL;
+    pp_mvalue *x = NULL;
+    int64_t t0;
+    pp_pool *p;
+    pp_error e;
+
+    p = make_pool(PP_START_SPAWN, 1, NULL);
+    PP_ASSERT_STATUS(pp_apply(p, mv_noop_pid, NULL, &res, NULL), PP_OK); /* it runs */
+    pp_values_destroy(res);
+    memset(&o, 0, sizeof o);
+    o.key = key;
+    o.keylen = sizeof key;
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mvalue_create_int(m, 0, &x), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&a), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_mvalue(a, x), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_int(a, 1), PP_OK);
+    memset(&e, 0, sizeof e);
+    PP_ASSERT_STATUS(pp_apply(p, mv_add, a, NULL, &e), PP_EAUTH);
+    PP_ASSERT_MSG(strstr(e.message, "manager value") != NULL && strstr(e.message, "no key") != NULL,
+                  "message: %s", e.message);
+    finish_pool(p);
+
+    PP_ASSERT_STATUS(pp_manager_shutdown(m), PP_OK);
+    p = make_pool(PP_START_SPAWN, 1, NULL);
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_apply(p, mv_add, a, NULL, &e), PP_ECONNLOST);
+    PP_ASSERT_MSG(strstr(e.message, "manager value") != NULL &&
+                      strstr(e.message, "cannot be used") != NULL,
+                  "message: %s", e.message);
+    CU_ASSERT(pp_test_now_ms() - t0 < WAIT_MS);
+    finish_pool(p);
+    pp_values_destroy(a);
+    pp_mvalue_destroy(x);
+    pp_manager_destroy(m);
+}
+
 /* Offset of the object byte in the encoding of a one-item tuple:
  * u32 count, u8 tag, u8 backend, then the object. */
 #define OBJ_AT 6u
@@ -884,6 +930,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_kinds_and_getters, 60),
     PP_TEST_TIMEOUT(t_proxy_in_result, 60),
     PP_TEST_TIMEOUT(t_destroyed_object, 60),
+    PP_TEST_TIMEOUT(t_no_key_then_gone, 120),
     PP_TEST_TIMEOUT(t_locator_malformed, 60),
     PP_TEST_END,
 };
