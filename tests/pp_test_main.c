@@ -33,6 +33,7 @@
     X(manager_failures)                                                                            \
     X(manager_objects)                                                                             \
     X(manager_pool)                                                                                \
+    X(manager_values)                                                                              \
     X(platform)                                                                                    \
     X(pool)                                                                                        \
     X(results)                                                                                     \

@@ -97,6 +97,20 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_IDENTITY(t_reshm),
     PP_SKIP_WIN_IDENTITY(t_stale_item),
     PP_SKIP_WIN_IDENTITY(t_open_recreated),
+/* manager_values: the same for every hosted object as a value. */
+#define PP_SKIP_WIN_MANAGER_VALUES(t)                                                              \
+    {"manager_values", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                   \
+    {                                                                                              \
+        "manager_values", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"            \
+    }
+    PP_SKIP_WIN_MANAGER_VALUES(t_queue),
+    PP_SKIP_WIN_MANAGER_VALUES(t_value),
+    PP_SKIP_WIN_MANAGER_VALUES(t_sem),
+    PP_SKIP_WIN_MANAGER_VALUES(t_event),
+    PP_SKIP_WIN_MANAGER_VALUES(t_barrier),
+    PP_SKIP_WIN_MANAGER_VALUES(t_dict),
+    PP_SKIP_WIN_MANAGER_VALUES(t_cond),
+    PP_SKIP_WIN_MANAGER_VALUES(t_initializer),
 /* supervise: the same for the supervision tests. */
 #define PP_SKIP_WIN_SUPERVISE(t)                                                                   \
     {"supervise", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                        \

@@ -659,7 +659,7 @@ static void t_locator_malformed(void)
         if (i == 0)
             bad[5] = 9;
         else if (i == 1)
-            bad[6] = 9;
+            bad[6] = 11; /* past the last kind */
         else if (i == 2)
             bad[7] = 0;
         else if (i == 3)

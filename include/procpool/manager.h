@@ -79,6 +79,8 @@
  * is NULL (it has an id, pp_manager_lock_id(); the value codec does not
  * need a name). Another program can still be handed the address, the key
  * and the id, and call pp_manager_connect() and pp_manager_lock_open().
+ * Every other hosted object (manager_objects.h) travels the same way, with
+ * the typed pp_values_add_m*() / pp_values_get_m*() pairs there.
  *
  * Errors of pp_lock_* on a manager lock, besides those of lock.h:
  * #PP_ECONNLOST (the server is gone, did not answer within

@@ -31,6 +31,9 @@
  *    a dead waiter that is gone; notify(n) is never wedged by one).
  *  - try forms answer #PP_EBUSY when they would have to wait, as
  *    pp_lock_try_acquire() does.
+ *  - every handle is a value: it travels in task arguments, initializer
+ *    arguments and results to any worker, on every start method (end of
+ *    this file, "Proxies as values").
  *
  * Errors every call below may return besides those listed with it:
  * #PP_EINVAL (NULL handle or argument), #PP_ECONNLOST (the server is
@@ -496,7 +499,7 @@ PP_API uint64_t pp_mqueue_id(const pp_mqueue *q);
  *  - #PP_ETOOBIG: v encodes to more than #PP_MANAGER_ITEM_MAX bytes, or
  *    the queue would hold more than #PP_MANAGER_QUEUE_BYTES_MAX (not
  *    waited for: a clear error at once).
- *  - #PP_ENOTSUP: v holds a lock or shm item (not hostable yet).
+ *  - #PP_ENOTSUP: v holds a lock, shm or proxy item (not hostable yet).
  *  - #PP_EINVAL, #PP_ENOENT, #PP_ECONNLOST, #PP_EPROTO.
  */
 PP_API pp_status pp_mqueue_put(pp_mqueue *q, const pp_values *v, int64_t timeout_ms);
@@ -570,7 +573,7 @@ PP_API uint64_t pp_mdict_id(const pp_mdict *d);
  *  - #PP_ETOOBIG: v encodes to more than #PP_MANAGER_ITEM_MAX bytes; a
  *    new key beyond #PP_MANAGER_DICT_KEYS_MAX keys; the dict would hold
  *    more than #PP_MANAGER_DICT_BYTES_MAX.
- *  - #PP_ENOTSUP: v holds a lock or shm item.
+ *  - #PP_ENOTSUP: v holds a lock, shm or proxy item.
  *  - #PP_ENOENT (the dict), #PP_ECONNLOST, #PP_EPROTO.
  */
 PP_API pp_status pp_mdict_set(pp_mdict *d, const char *key, const pp_values *v);
@@ -625,6 +628,68 @@ PP_API pp_status pp_mdict_add_int(pp_mdict *d, const char *key, int64_t delta, i
 
 /** @brief Free the handle (the creator's also destroys the dict); NULL ok. */
 PP_API void pp_mdict_destroy(pp_mdict *d);
+
+/* ================================================== Proxies as values */
+
+/**
+ * @name Proxies as values
+ * Every handle above is a value: it travels as a task argument, in the
+ * initializer arguments or in a task result, and arrives as a working
+ * handle to the same object, on every start method and OS, as a manager
+ * lock does through pp_values_add_lock() (manager.h). In a task:
+ * `pp_values_get_mqueue(pp_task_args(t), 0, &q)`, then `pp_mqueue_put(q, ...)`.
+ *
+ * What travels is a locator (the manager's address and server instance,
+ * the object's kind and id; never a pointer, never the key). The
+ * receiving process opens the object by id through its one connection
+ * per manager, authenticated with the key it has for that manager (a
+ * worker: the program key all workers inherit, or the manager's own key
+ * if it was started before the pool), and keeps that handle for its whole
+ * life: every task naming the object gets the same handle, owned by the
+ * process (never destroy it). What that connection holds (semaphore
+ * units, a barrier wait) is given back when the process ends.
+ * A condition travels with its lock: the receiver opens the lock too (the
+ * handle a task given that lock with pp_values_add_lock() gets), then the
+ * condition with it; pass the lock beside the condition to acquire it.
+ *
+ * The adding process gets back the very handle it added (borrowed). A
+ * proxy item's pp_values_type() is #PP_TYPE_PROXY. A task (or pool
+ * initializer) whose arguments name an object the worker cannot open is
+ * not run: it fails with the reason below and a message naming the object
+ * ("manager queue 9 at tcp://127.0.0.1:PORT cannot be used: ..."). Proxies
+ * cannot be put in a hosted queue or dict (#PP_ENOTSUP).
+ *
+ * pp_values_add_m*(): append h as a proxy item (h must stay alive while
+ * the tuple is used in this process). Errors the caller must handle:
+ * #PP_EINVAL (NULL v or h), #PP_ETOOBIG (the tuple's limits), #PP_ENOMEM.
+ *
+ * pp_values_get_m*(): item i's handle, borrowed (valid while the tuple
+ * lives; in a worker, for the worker's life); *out NULL on every error.
+ * Errors the caller must handle: #PP_EINVAL (NULL v or out), #PP_ERANGE
+ * (i out of range), #PP_ETYPE (not a proxy, or a proxy of another kind; a
+ * pp_msem getter takes both semaphore kinds); where the item was received
+ * (a result, in the parent): #PP_ENOENT (the object was destroyed, or its
+ * manager restarted), #PP_EAUTH (no key for that manager here, or it was
+ * refused), #PP_ECONNLOST (the manager is not reachable), #PP_ETYPE (the
+ * id names another kind), #PP_ETOOBIG (too many objects or managers in
+ * this process), #PP_EPROTO, #PP_ENOMEM.
+ */
+/**@{*/
+PP_API pp_status pp_values_add_msem(pp_values *v, pp_msem *s);
+PP_API pp_status pp_values_get_msem(const pp_values *v, size_t i, pp_msem **out);
+PP_API pp_status pp_values_add_mcond(pp_values *v, pp_mcond *c);
+PP_API pp_status pp_values_get_mcond(const pp_values *v, size_t i, pp_mcond **out);
+PP_API pp_status pp_values_add_mevent(pp_values *v, pp_mevent *e);
+PP_API pp_status pp_values_get_mevent(const pp_values *v, size_t i, pp_mevent **out);
+PP_API pp_status pp_values_add_mbarrier(pp_values *v, pp_mbarrier *b);
+PP_API pp_status pp_values_get_mbarrier(const pp_values *v, size_t i, pp_mbarrier **out);
+PP_API pp_status pp_values_add_mvalue(pp_values *v, pp_mvalue *x);
+PP_API pp_status pp_values_get_mvalue(const pp_values *v, size_t i, pp_mvalue **out);
+PP_API pp_status pp_values_add_mqueue(pp_values *v, pp_mqueue *q);
+PP_API pp_status pp_values_get_mqueue(const pp_values *v, size_t i, pp_mqueue **out);
+PP_API pp_status pp_values_add_mdict(pp_values *v, pp_mdict *d);
+PP_API pp_status pp_values_get_mdict(const pp_values *v, size_t i, pp_mdict **out);
+/**@}*/
 
 #ifdef __cplusplus
 }

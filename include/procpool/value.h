@@ -4,7 +4,7 @@
  *
  * A ::pp_values is an ordered tuple of typed values: 64-bit integers,
  * doubles, strings, byte buffers and shareable handles (locks, shared
- * memory blocks). Tuples are
+ * memory blocks, proxies of a manager's hosted objects). Tuples are
  * what tasks receive as arguments and what they return; procpool encodes
  * them for the trip to a worker process (versioned, bounds-checked), so no
  * user serialisation is needed. Anything else travels as bytes.
@@ -18,7 +18,10 @@
  * once per object and worker process, or inherited under the fork start
  * method); a manager's or a Redis lock is stored by its locator and reaches
  * a worker the same way, through one connection per server and worker
- * (manager.h, redis.h). Getters return borrowed pointers, valid while the
+ * (manager.h, redis.h). So does every other object a manager hosts (a
+ * pp_mqueue, pp_mdict, ...: a proxy item, added and read with the typed
+ * pp_values_add_mqueue() / pp_values_get_mqueue() pairs of
+ * manager_objects.h). Getters return borrowed pointers, valid while the
  * tuple lives.
  *
  * Limits: a tuple holds at most #PP_VALUES_MAX_ITEMS items and encodes to
@@ -57,7 +60,12 @@ typedef enum pp_type {
     PP_TYPE_STR = 3,    /**< NUL-terminated UTF-8/byte string without embedded NUL */
     PP_TYPE_BYTES = 4,  /**< byte buffer, any content */
     PP_TYPE_LOCK = 5,   /**< pp_lock handle, travels by name */
-    PP_TYPE_SHM = 6     /**< pp_shm handle, travels by name */
+    PP_TYPE_SHM = 6,    /**< pp_shm handle, travels by name */
+    /** handle of an object a manager hosts (manager_objects.h: pp_msem,
+     *  pp_mcond, pp_mevent, pp_mbarrier, pp_mvalue, pp_mqueue, pp_mdict),
+     *  travels by its locator; read it with the kind's typed getter
+     *  (pp_values_get_mqueue(), ...). Never a tag on the wire. */
+    PP_TYPE_PROXY = 7
 } pp_type;
 
 /** A tuple of typed values. */

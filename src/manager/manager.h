@@ -5,8 +5,9 @@
  * The layer: mgr_proto.c (frames, deadlines, handshake), mgr_server.c
  * (the server process: listener, one thread per connection, the hosted
  * locks), mgr_client.c (pp_manager_* and the manager lock backend behind
- * sync/lock_backend.h), mgr_travel.c (manager locks that arrive in task
- * arguments: the resolver behind sync/remote.h).
+ * sync/lock_backend.h), mgr_travel.c (manager locks and proxies that
+ * arrive in task arguments: the resolver behind sync/remote.h),
+ * mgr_values.c (the other hosted objects' handles as values).
  */
 #ifndef PROCPOOL_MANAGER_MANAGER_H
 #define PROCPOOL_MANAGER_MANAGER_H
@@ -27,7 +28,7 @@
 /* PP__ROLE_MANAGER's entry (init.c's role table); the exit code. */
 int pp__manager_main(pp__plat_chan *chan);
 
-/* Manager locks in task arguments (mgr_travel.c): register the resolver
+/* Manager locks and proxies in task arguments (mgr_travel.c): register the resolver
  * of sync/remote.h (pp_init); close the connections it made and forget
  * it (pp_shutdown). */
 pp_status pp__manager_travel_init(void);

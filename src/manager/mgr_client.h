@@ -86,4 +86,9 @@ void pp__mgr_handle_destroy(void *handle);
 /* The manager lock or recursive lock behind a pp_lock, or NULL. */
 const pp__mgr_ref *pp__mgr_lock_ref(const pp_lock *lock);
 
+/* The kind (PP__MK_LOCK / RLOCK) and id of a condition's lock (its
+ * locator carries them, mgr_values.c). */
+struct pp_mcond;
+void pp__mcond_lock(const struct pp_mcond *c, uint8_t *kind, uint64_t *id);
+
 #endif /* PROCPOOL_MANAGER_MGR_CLIENT_H */

@@ -23,7 +23,7 @@ static pp_status encode(const pp_values *v, pp__buf *b)
 
     for (i = 0; i < n; i++) {
         pp_type t = pp_values_type(v, i);
-        if (t == PP_TYPE_LOCK || t == PP_TYPE_SHM)
+        if (t == PP_TYPE_LOCK || t == PP_TYPE_SHM || t == PP_TYPE_PROXY)
             return PP_ENOTSUP;
     }
     st = pp__values_encode(v, b);

@@ -283,6 +283,7 @@ void pp_msem_destroy(pp_msem *s)
 struct pp_mcond {
     pp__mgr_ref ref; /* first */
     uint64_t lock_id;
+    uint8_t lock_kind; /* PP__MK_LOCK or PP__MK_RLOCK: what its locator says */
 };
 
 /* The lock's id if it is a manager lock of mgr, else 0. */
@@ -291,6 +292,12 @@ static uint64_t lock_of(pp_manager *mgr, const pp_lock *lock)
     const pp__mgr_ref *lr = pp__mgr_lock_ref(lock);
 
     return lr != NULL && lr->mgr == mgr ? lr->id : 0;
+}
+
+void pp__mcond_lock(const pp_mcond *c, uint8_t *kind, uint64_t *id)
+{
+    *kind = c->lock_kind;
+    *id = c->lock_id;
 }
 
 pp_status pp_mcond_create(pp_manager *mgr, pp_lock *lock, pp_mcond **out)
@@ -306,6 +313,7 @@ pp_status pp_mcond_create(pp_manager *mgr, pp_lock *lock, pp_mcond **out)
     if (st == PP_OK) {
         *out = (pp_mcond *)h;
         (*out)->lock_id = lid;
+        (*out)->lock_kind = pp__mgr_lock_ref(lock)->kind;
     }
     return st;
 }
@@ -324,6 +332,7 @@ pp_status pp_mcond_open(pp_manager *mgr, uint64_t id, pp_lock *lock, pp_mcond **
     if (st == PP_OK) {
         *out = (pp_mcond *)h;
         (*out)->lock_id = lid;
+        (*out)->lock_kind = pp__mgr_lock_ref(lock)->kind;
     }
     return st;
 }

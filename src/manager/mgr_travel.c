@@ -1,11 +1,15 @@
 /*
- * mgr_travel.c — manager locks that arrive in task arguments (or results):
- * the resolver the value codec reaches through sync/remote.h.
+ * mgr_travel.c — manager locks and the other hosted objects (proxies)
+ * that arrive in task arguments (or results): the resolver the value
+ * codec reaches through sync/remote.h.
  *
  * A process (a pool worker, mostly) keeps one authenticated connection per
  * manager it met — per address and server instance — and one handle per
- * lock, for its whole life: every task that names the lock gets the same
- * handle, and no request is made after the first. The connection ends
+ * object, for its whole life: every task that names the object gets the
+ * same handle, and no request is made after the first. A condition comes
+ * with its lock's locator: the lock is resolved first (the same cached
+ * handle a task given that lock gets), then the condition is opened with
+ * it. The connection ends
  * with the process (the OS closes it, however the process ends), so the
  * server releases what the process held and the next acquirer gets
  * PP_EOWNERDEAD. The key comes from the keyring (sync/keyring.h): the
@@ -25,9 +29,10 @@
 #include "sync/keyring.h"
 #include "sync/remote.h"
 #include "manager/manager.h"
+#include "manager/mgr_client.h"
 
 #define MAX_CONNS 64    /* managers (address, instance) one process meets */
-#define MAX_LOCKS 65536 /* lock handles one process keeps */
+#define MAX_LOCKS 65536 /* object handles one process keeps */
 
 typedef struct tconn {
     char addr[PP_MANAGER_ADDR_MAX];
@@ -36,10 +41,13 @@ typedef struct tconn {
     struct tconn *next;
 } tconn;
 
+/* One resolved object: a pp_lock * (PP__OBJ_LOCK, RLOCK) or the kind's
+ * handle (manager_objects.h), which starts with a pp__mgr_ref. */
 typedef struct tlock {
     tconn *c;
-    uint64_t id;
-    pp_lock *lock;
+    uint8_t object;
+    uint64_t id, lock_id; /* lock_id: a condition's lock */
+    void *h;
     struct tlock *next;
 } tlock;
 
@@ -66,8 +74,8 @@ static tlock *find_lock(const pp__locator *loc)
     tlock *t;
 
     for (t = g.locks; t != NULL; t = t->next) {
-        if (t->id == loc->id && t->c->instance == loc->instance &&
-            strcmp(t->c->addr, loc->addr) == 0)
+        if (t->id == loc->id && t->object == loc->object && t->lock_id == loc->lock_id &&
+            t->c->instance == loc->instance && strcmp(t->c->addr, loc->addr) == 0)
             return t;
     }
     return NULL;
@@ -141,37 +149,121 @@ static pp_status conn_for(const pp__locator *loc, tconn **out)
     return PP_OK;
 }
 
+static int is_lock(uint8_t object)
+{
+    return object == PP__OBJ_LOCK || object == PP__OBJ_RLOCK;
+}
+
+static void handle_free(uint8_t object, void *h)
+{
+    if (is_lock(object))
+        pp_lock_destroy(h);
+    else
+        pp__mgr_handle_destroy(h); /* opened, not created: only the handle */
+}
+
+static pp_status resolve_locked(const pp__locator *loc, void **out);
+
+/* Open loc's object through m, the connection to its server; a
+ * condition with its lock (resolved through the cache). */
+static pp_status open_object(pp_manager *m, const pp__locator *loc, void **out)
+{
+    union {
+        pp_lock *lock;
+        pp_msem *sem;
+        pp_mcond *cond;
+        pp_mevent *event;
+        pp_mbarrier *barrier;
+        pp_mvalue *value;
+        pp_mqueue *queue;
+        pp_mdict *dict;
+    } h;
+    pp__locator lloc;
+    void *lock = NULL;
+    pp_status st;
+
+    switch (loc->object) {
+    case PP__OBJ_LOCK:
+        st = pp_manager_lock_open(m, loc->id, &h.lock);
+        *out = st == PP_OK ? (void *)h.lock : NULL;
+        return st;
+    case PP__OBJ_RLOCK:
+        st = pp_manager_rlock_open(m, loc->id, &h.lock);
+        *out = st == PP_OK ? (void *)h.lock : NULL;
+        return st;
+    case PP__OBJ_SEM:
+    case PP__OBJ_BSEM:
+        st = pp_msem_open(m, loc->id, &h.sem);
+        *out = st == PP_OK ? (void *)h.sem : NULL;
+        return st;
+    case PP__OBJ_COND:
+        lloc = *loc;
+        lloc.object = loc->lock_object;
+        lloc.id = loc->lock_id;
+        lloc.lock_object = 0;
+        lloc.lock_id = 0;
+        st = resolve_locked(&lloc, &lock);
+        if (st == PP_OK)
+            st = pp_mcond_open(m, loc->id, lock, &h.cond);
+        *out = st == PP_OK ? (void *)h.cond : NULL;
+        return st;
+    case PP__OBJ_EVENT:
+        st = pp_mevent_open(m, loc->id, &h.event);
+        *out = st == PP_OK ? (void *)h.event : NULL;
+        return st;
+    case PP__OBJ_BARRIER:
+        st = pp_mbarrier_open(m, loc->id, &h.barrier);
+        *out = st == PP_OK ? (void *)h.barrier : NULL;
+        return st;
+    case PP__OBJ_VALUE:
+        st = pp_mvalue_open(m, loc->id, &h.value);
+        *out = st == PP_OK ? (void *)h.value : NULL;
+        return st;
+    case PP__OBJ_QUEUE:
+        st = pp_mqueue_open(m, loc->id, &h.queue);
+        *out = st == PP_OK ? (void *)h.queue : NULL;
+        return st;
+    case PP__OBJ_DICT:
+        st = pp_mdict_open(m, loc->id, &h.dict);
+        *out = st == PP_OK ? (void *)h.dict : NULL;
+        return st;
+    default:
+        return PP_ENOTSUP;
+    }
+}
+
 static pp_status resolve_locked(const pp__locator *loc, void **out)
 {
     tlock *t = find_lock(loc);
     tconn *c = NULL;
-    pp_lock *lock = NULL;
+    void *h = NULL;
     pp_status st;
 
     if (t != NULL) {
-        *out = t->lock;
+        *out = t->h;
         return PP_OK;
     }
     if (g.nlocks >= MAX_LOCKS)
         return PP_ETOOBIG;
     st = conn_for(loc, &c);
     if (st == PP_OK)
-        st = loc->object == PP__OBJ_RLOCK ? pp_manager_rlock_open(c->m, loc->id, &lock)
-                                          : pp_manager_lock_open(c->m, loc->id, &lock);
+        st = open_object(c->m, loc, &h);
     if (st != PP_OK)
         return st;
     t = calloc(1, sizeof *t);
     if (t == NULL) {
-        pp_lock_destroy(lock);
+        handle_free(loc->object, h);
         return PP_ENOMEM;
     }
     t->c = c;
+    t->object = loc->object;
     t->id = loc->id;
-    t->lock = lock;
+    t->lock_id = loc->lock_id;
+    t->h = h;
     t->next = g.locks;
     g.locks = t;
     g.nlocks++;
-    *out = lock;
+    *out = h;
     return PP_OK;
 }
 
@@ -179,8 +271,7 @@ static pp_status resolve(const pp__locator *loc, void **out)
 {
     pp_status st;
 
-    if (loc->backend != PP__LOC_MANAGER ||
-        (loc->object != PP__OBJ_LOCK && loc->object != PP__OBJ_RLOCK))
+    if (loc->backend != PP__LOC_MANAGER || loc->object == 0 || loc->object >= PP__OBJ_KINDS)
         return PP_ENOTSUP;
     if (g.mu == NULL)
         return PP_ENOTINIT;
@@ -229,9 +320,10 @@ void pp__manager_travel_shutdown(void)
     pp__remote_set_resolver(PP__LOC_MANAGER, NULL);
     if (g.mu == NULL)
         return;
+    /* Newest first: a condition goes before the lock it was opened with. */
     while ((t = g.locks) != NULL) {
         g.locks = t->next;
-        pp_lock_destroy(t->lock);
+        handle_free(t->object, t->h);
         free(t);
     }
     while ((c = g.conns) != NULL) {

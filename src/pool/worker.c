@@ -113,7 +113,7 @@ static pp_status put_outcome(worker *w, const pp_task *t)
     return st;
 }
 
-/* What a worker that cannot use a hosted lock (manager, Redis) should be told. */
+/* What a worker that cannot use a hosted lock (manager, Redis) or a proxy should be told. */
 static const char *remote_hint(const pp__locator *loc, pp_status st)
 {
     if (loc->backend == PP__LOC_REDIS) {
@@ -134,7 +134,9 @@ static const char *remote_hint(const pp__locator *loc, pp_status st)
         return " (no key for it in this worker: start that manager before the pool, or "
                "without a key option to use the program key all workers inherit)";
     case PP_ENOENT:
-        return " (the lock was destroyed, or its manager restarted)";
+        return loc->object == PP__OBJ_LOCK || loc->object == PP__OBJ_RLOCK
+                   ? " (the lock was destroyed, or its manager restarted)"
+                   : " (the object was destroyed, or its manager restarted)";
     case PP_ECONNLOST:
         return " (the manager is not running or does not answer)";
     default:

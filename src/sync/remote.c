@@ -35,11 +35,15 @@ pp_status pp__locator_check(const pp__locator *loc)
     if (loc == NULL || memchr(loc->addr, '\0', sizeof loc->addr) == NULL)
         return PP_EINVAL;
     if (loc->backend == PP__LOC_MANAGER) {
-        if (loc->id == 0 || (loc->object != PP__OBJ_LOCK && loc->object != PP__OBJ_RLOCK))
+        if (loc->id == 0 || loc->object == 0 || loc->object >= PP__OBJ_KINDS)
+            return PP_EINVAL;
+        if (loc->object == PP__OBJ_COND ? loc->lock_id == 0 || (loc->lock_object != PP__OBJ_LOCK &&
+                                                                loc->lock_object != PP__OBJ_RLOCK)
+                                        : loc->lock_id != 0 || loc->lock_object != 0)
             return PP_EINVAL;
     } else if (loc->backend == PP__LOC_REDIS) {
-        if (loc->object != PP__OBJ_LOCK || memchr(loc->name, '\0', sizeof loc->name) == NULL ||
-            pp__name_check(loc->name) != PP_OK)
+        if (loc->object != PP__OBJ_LOCK || loc->lock_id != 0 || loc->lock_object != 0 ||
+            memchr(loc->name, '\0', sizeof loc->name) == NULL || pp__name_check(loc->name) != PP_OK)
             return PP_EINVAL;
     } else {
         return PP_EINVAL;
@@ -51,7 +55,7 @@ size_t pp__locator_size(const pp__locator *loc)
 {
     if (loc->backend == PP__LOC_REDIS)
         return 3u + strlen(loc->addr) + 1u + strlen(loc->name);
-    return 3u + strlen(loc->addr) + 16u;
+    return 3u + strlen(loc->addr) + 16u + (loc->object == PP__OBJ_COND ? 9u : 0u);
 }
 
 pp_status pp__locator_encode(const pp__locator *loc, pp__buf *b)
@@ -79,6 +83,10 @@ pp_status pp__locator_encode(const pp__locator *loc, pp__buf *b)
         st = pp__buf_put_u64(b, loc->instance);
     if (st == PP_OK)
         st = pp__buf_put_u64(b, loc->id);
+    if (st == PP_OK && loc->object == PP__OBJ_COND)
+        st = pp__buf_put_u8(b, loc->lock_object);
+    if (st == PP_OK && loc->object == PP__OBJ_COND)
+        st = pp__buf_put_u64(b, loc->lock_id);
     return st;
 }
 
@@ -118,6 +126,10 @@ pp_status pp__locator_decode(pp__rd *r, pp__locator *loc)
             st = pp__rd_u64(r, &loc->instance);
         if (st == PP_OK)
             st = pp__rd_u64(r, &loc->id);
+        if (st == PP_OK && loc->object == PP__OBJ_COND)
+            st = pp__rd_u8(r, &loc->lock_object);
+        if (st == PP_OK && loc->object == PP__OBJ_COND)
+            st = pp__rd_u64(r, &loc->lock_id);
     }
     if (st == PP_OK && pp__locator_check(loc) != PP_OK)
         st = PP_EPROTO;
@@ -128,12 +140,25 @@ pp_status pp__locator_decode(pp__rd *r, pp__locator *loc)
     return PP_OK;
 }
 
+/* What messages call an object of kind object (a checked byte). */
+static const char *object_word(uint8_t object)
+{
+    static const char *const words[PP__OBJ_KINDS] = {
+        "object",  "lock",  "rlock", "semaphore", "bounded semaphore", "condition", "event",
+        "barrier", "value", "queue", "dict"};
+
+    return object < PP__OBJ_KINDS ? words[object] : "object";
+}
+
 void pp__locator_describe(const pp__locator *loc, char *buf, size_t cap)
 {
     if (loc->backend == PP__LOC_REDIS)
         snprintf(buf, cap, "Redis lock %s at %s", loc->name, loc->addr);
+    else if (loc->object == PP__OBJ_COND)
+        snprintf(buf, cap, "manager condition %llu (of %s %llu) at %s", (unsigned long long)loc->id,
+                 object_word(loc->lock_object), (unsigned long long)loc->lock_id, loc->addr);
     else
-        snprintf(buf, cap, "manager %s %llu at %s", loc->object == PP__OBJ_RLOCK ? "rlock" : "lock",
+        snprintf(buf, cap, "manager %s %llu at %s", object_word(loc->object),
                  (unsigned long long)loc->id, loc->addr);
 }
 

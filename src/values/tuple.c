@@ -265,7 +265,7 @@ static pp_status decode_named(pp__rd *r, uint8_t type, pp_values *v, attach_repo
     return add_status(pp__values_add_shm_named(v, name, id, shm, rst));
 }
 
-/* A hosted lock: the locator, then a process-lifetime handle from the
+/* A hosted lock or a proxy: the locator, then a process-lifetime handle from the
  * resolver the manager layer registered; as for a named item, a handle
  * that cannot be had is the item's reason, not a malformed tuple. */
 static pp_status decode_remote(pp__rd *r, pp_values *v, attach_report *rep)
@@ -285,7 +285,7 @@ static pp_status decode_remote(pp__rd *r, pp_values *v, attach_report *rep)
         pp__locator_describe(&loc, desc, sizeof desc);
         report_attach_failure(rep, desc, rst);
     }
-    return add_status(pp__values_add_lock_remote(v, &loc, (pp_lock *)h, rst));
+    return add_status(pp__values_add_remote(v, &loc, h, rst));
 }
 
 static pp_status decode_item(pp__rd *r, pp_values *v, attach_report *rep)

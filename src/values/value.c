@@ -9,7 +9,9 @@
  * travels, and a borrowed handle: the caller's own handle in the parent, a
  * process-lifetime cached handle in a worker. The tuple never closes one.
  * A lock hosted elsewhere (a manager's) travels as a locator instead of a
- * name (sync/remote.h); the item keeps it beside the handle.
+ * name (sync/remote.h); the item keeps it beside the handle. So does a
+ * proxy (PP_TYPE_PROXY: a manager's queue, dict, ... handle), which is a
+ * named item that only ever has a locator.
  *
  * Every add checks the limits of the wire format (item count, value size,
  * total encoded size) so a tuple that exists can always be encoded, and an
@@ -25,55 +27,10 @@
 #include "sync/remote.h"
 #include "sync/sync.h"
 #include "values/value_internal.h"
+#include "values/value_repr.h"
 
 /* Encoded size of an int or a double item (values/tuple.h). */
 #define ENC_SCALAR pp__tuple_item_size(PP_TYPE_INT, 0)
-
-/* What travels for a hosted lock, and how messages name it. */
-typedef struct remote_ref {
-    pp__locator loc;
-    char desc[PP__LOC_DESC_MAX];
-} remote_ref;
-
-/* A lock or shm item: its own allocation, so that the common items stay
- * small (below). */
-typedef struct named_ref {
-    char name[PP__NAME_BUF]; /* "" for a remote item */
-    remote_ref *r;           /* a hosted lock: its locator; else NULL */
-    uint64_t id;             /* the object's identity (sync.h), travels with the name */
-    void *h;                 /* pp_lock * / pp_shm *, borrowed; NULL if resolution failed */
-    pp_status st;            /* why h is NULL */
-} named_ref;
-
-/* 16 bytes on 64-bit targets: a million-int tuple is 16 MB, not 56 MB —
- * memory that map's arguments and results are built in and read from.
- * n is the length of a string or byte buffer (at most PP_VALUE_MAX_BYTES,
- * which fits in 32 bits). */
-typedef struct value_item {
-    pp_type type;
-    uint32_t n;
-    union {
-        int64_t i;
-        uint64_t d;   /* IEEE-754 bits, never loaded into an FP register */
-        uint8_t *p;   /* PP_TYPE_STR, PP_TYPE_BYTES: n bytes + NUL */
-        named_ref *k; /* PP_TYPE_LOCK, PP_TYPE_SHM */
-    } u;
-} value_item;
-
-/* 24 bytes: counts fit 32 bits (PP_VALUES_MAX_ITEMS, PP_MESSAGE_MAX). */
-struct pp_values {
-    value_item *items;
-    uint32_t count;
-    uint32_t cap;
-    uint32_t enc_size; /* bytes pp__values_encode() will append */
-    uint32_t fixed;    /* read-only, in storage the tuple does not own */
-};
-
-/* A read-only one-scalar tuple in someone else's storage (result slabs). */
-typedef struct scalar_tuple {
-    pp_values v;
-    value_item item;
-} scalar_tuple;
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -91,22 +48,22 @@ pp_status pp_values_create(pp_values **out)
     return PP_OK;
 }
 
-static int is_named(pp_type type)
+int pp__vi_is_named(pp_type type)
 {
-    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM;
+    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM || type == PP_TYPE_PROXY;
 }
 
 /* Does the item own an allocation (u.p or u.k)? */
 static int has_heap(const value_item *it)
 {
-    return it->type == PP_TYPE_STR || it->type == PP_TYPE_BYTES || is_named(it->type);
+    return it->type == PP_TYPE_STR || it->type == PP_TYPE_BYTES || pp__vi_is_named(it->type);
 }
 
 static void item_free(value_item *it)
 {
     if (!has_heap(it))
         return;
-    if (is_named(it->type)) {
+    if (pp__vi_is_named(it->type)) {
         free(it->u.k->r);
         free(it->u.k);
     } else
@@ -174,10 +131,10 @@ pp_status pp__values_reserve(pp_values *v, size_t n)
 
 /*
  * Check the limits for one more item of encoded size enc and make room for
- * it. The slot is only counted by slot_commit(), so a failure after this
+ * it. The slot is only counted by pp__vi_slot_commit(), so a failure after this
  * (allocating a copy) leaves the tuple unchanged.
  */
-static pp_status slot_get(pp_values *v, size_t enc, value_item **slot)
+pp_status pp__vi_slot_get(pp_values *v, size_t enc, value_item **slot)
 {
     pp_status st;
 
@@ -192,7 +149,7 @@ static pp_status slot_get(pp_values *v, size_t enc, value_item **slot)
     return PP_OK;
 }
 
-static void slot_commit(pp_values *v, pp_type type, size_t enc)
+void pp__vi_slot_commit(pp_values *v, pp_type type, size_t enc)
 {
     v->items[v->count].type = type;
     v->count++;
@@ -223,11 +180,11 @@ pp_status pp_values_add_int(pp_values *v, int64_t x)
 
     if (v == NULL)
         return PP_EINVAL;
-    st = slot_get(v, ENC_SCALAR, &it);
+    st = pp__vi_slot_get(v, ENC_SCALAR, &it);
     if (st != PP_OK)
         return st;
     it->u.i = x;
-    slot_commit(v, PP_TYPE_INT, ENC_SCALAR);
+    pp__vi_slot_commit(v, PP_TYPE_INT, ENC_SCALAR);
     return PP_OK;
 }
 
@@ -238,11 +195,11 @@ pp_status pp__values_add_double_bits(pp_values *v, uint64_t bits)
 
     if (v == NULL)
         return PP_EINVAL;
-    st = slot_get(v, ENC_SCALAR, &it);
+    st = pp__vi_slot_get(v, ENC_SCALAR, &it);
     if (st != PP_OK)
         return st;
     it->u.d = bits;
-    slot_commit(v, PP_TYPE_DOUBLE, ENC_SCALAR);
+    pp__vi_slot_commit(v, PP_TYPE_DOUBLE, ENC_SCALAR);
     return PP_OK;
 }
 
@@ -262,13 +219,13 @@ static pp_status add_blob(pp_values *v, pp_type type, const void *p, size_t n)
 
     if (n > PP_VALUE_MAX_BYTES)
         return PP_ETOOBIG;
-    st = slot_get(v, enc, &it);
+    st = pp__vi_slot_get(v, enc, &it);
     if (st != PP_OK)
         return st;
     st = blob_dup(p, n, it);
     if (st != PP_OK)
         return st;
-    slot_commit(v, type, enc);
+    pp__vi_slot_commit(v, type, enc);
     return PP_OK;
 }
 
@@ -298,104 +255,12 @@ pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n)
     return add_blob(v, PP_TYPE_BYTES, p, n);
 }
 
-static pp_status add_named(pp_values *v, pp_type type, const char *name, uint64_t id, void *h,
-                           pp_status resolve_st)
-{
-    value_item *it;
-    size_t n, enc;
-    pp_status st;
-
-    /* A missing handle must come with the reason, or the getter could not
-     * tell the caller why. */
-    if (v == NULL || pp__name_check(name) != PP_OK || id == 0 ||
-        (h == NULL) == (resolve_st == PP_OK))
-        return PP_EINVAL;
-    n = strlen(name); /* checked: at most PP_NAME_MAX */
-    enc = pp__tuple_item_size(type, n);
-    st = slot_get(v, enc, &it);
-    if (st != PP_OK)
-        return st;
-    it->u.k = malloc(sizeof *it->u.k);
-    if (it->u.k == NULL)
-        return PP_ENOMEM;
-    memcpy(it->u.k->name, name, n + 1);
-    it->u.k->r = NULL;
-    it->u.k->id = id;
-    it->u.k->h = h;
-    it->u.k->st = resolve_st;
-    slot_commit(v, type, enc);
-    return PP_OK;
-}
-
-pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id, pp_lock *lock,
-                                    pp_status resolve_st)
-{
-    return add_named(v, PP_TYPE_LOCK, name, id, lock, resolve_st);
-}
-
-pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
-                                   pp_status resolve_st)
-{
-    return add_named(v, PP_TYPE_SHM, name, id, shm, resolve_st);
-}
-
-pp_status pp__values_add_lock_remote(pp_values *v, const pp__locator *loc, pp_lock *lock,
-                                     pp_status resolve_st)
-{
-    value_item *it;
-    named_ref *k;
-    size_t enc;
-    pp_status st;
-
-    if (v == NULL || pp__locator_check(loc) != PP_OK || (lock == NULL) == (resolve_st == PP_OK))
-        return PP_EINVAL;
-    enc = pp__tuple_remote_size(loc);
-    st = slot_get(v, enc, &it);
-    if (st != PP_OK)
-        return st;
-    k = calloc(1, sizeof *k);
-    if (k == NULL)
-        return PP_ENOMEM;
-    k->r = malloc(sizeof *k->r);
-    if (k->r == NULL) {
-        free(k);
-        return PP_ENOMEM;
-    }
-    k->r->loc = *loc;
-    pp__locator_describe(loc, k->r->desc, sizeof k->r->desc);
-    k->h = lock;
-    k->st = resolve_st;
-    it->u.k = k;
-    slot_commit(v, PP_TYPE_LOCK, enc);
-    return PP_OK;
-}
-
-pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
-{
-    pp__locator loc;
-
-    if (v == NULL || lock == NULL)
-        return PP_EINVAL;
-    if (pp__lock_locator(lock, &loc))
-        return pp__values_add_lock_remote(v, &loc, lock, PP_OK);
-    if (pp_lock_name(lock) == NULL)
-        return PP_ENOTSUP; /* neither a name nor a locator: cannot travel */
-    return pp__values_add_lock_named(v, pp_lock_name(lock), pp__lock_id(lock), lock, PP_OK);
-}
-
-pp_status pp_values_add_shm(pp_values *v, pp_shm *shm)
-{
-    if (v == NULL || shm == NULL)
-        return PP_EINVAL;
-    return pp__values_add_shm_named(v, pp_shm_name(shm), pp__shm_id(shm), shm, PP_OK);
-}
-
 /* ------------------------------------------------------------- copying */
 
 static pp_status item_copy(const value_item *src, value_item *dst)
 {
     *dst = *src;
-    if (is_named(src->type)) {
+    if (pp__vi_is_named(src->type)) {
         dst->u.k = malloc(sizeof *dst->u.k);
         if (dst->u.k == NULL)
             return PP_ENOMEM;
@@ -426,13 +291,13 @@ pp_status pp__values_append(pp_values *dst, const pp_values *src, size_t first, 
         return PP_EINVAL;
     for (i = first; i < first + count; i++) {
         enc = pp__values_item_encoded_size(src, i);
-        st = slot_get(dst, enc, &it);
+        st = pp__vi_slot_get(dst, enc, &it);
         if (st == PP_OK)
             st = item_copy(&src->items[i], it);
         if (st != PP_OK)
             return st;
         dst->count++;
-        dst->enc_size += (uint32_t)enc; /* checked by slot_get() */
+        dst->enc_size += (uint32_t)enc; /* checked by pp__vi_slot_get() */
     }
     return PP_OK;
 }
@@ -485,9 +350,9 @@ size_t pp__values_item_encoded_size(const pp_values *v, size_t i)
     if (v == NULL || i >= v->count)
         return 0;
     it = &v->items[i];
-    if (is_named(it->type) && it->u.k->r != NULL)
+    if (pp__vi_is_named(it->type) && it->u.k->r != NULL)
         return pp__tuple_remote_size(&it->u.k->r->loc);
-    if (is_named(it->type))
+    if (pp__vi_is_named(it->type))
         return pp__tuple_item_size(it->type, strlen(it->u.k->name));
     return pp__tuple_item_size(it->type, it->n);
 }
@@ -540,7 +405,7 @@ pp_type pp_values_type(const pp_values *v, size_t i)
 }
 
 /* Common checks of the typed getters; *it is item i of the wanted type. */
-static pp_status item_get(const pp_values *v, size_t i, pp_type type, const value_item **it)
+pp_status pp__vi_item_get(const pp_values *v, size_t i, pp_type type, const value_item **it)
 {
     if (v == NULL)
         return PP_EINVAL;
@@ -559,7 +424,7 @@ pp_status pp_values_get_int(const pp_values *v, size_t i, int64_t *out)
 
     if (out == NULL)
         return PP_EINVAL;
-    st = item_get(v, i, PP_TYPE_INT, &it);
+    st = pp__vi_item_get(v, i, PP_TYPE_INT, &it);
     if (st == PP_OK)
         *out = it->u.i;
     return st;
@@ -572,7 +437,7 @@ pp_status pp_values_get_double(const pp_values *v, size_t i, double *out)
 
     if (out == NULL)
         return PP_EINVAL;
-    st = item_get(v, i, PP_TYPE_DOUBLE, &it);
+    st = pp__vi_item_get(v, i, PP_TYPE_DOUBLE, &it);
     if (st == PP_OK)
         memcpy(out, &it->u.d, sizeof *out);
     return st;
@@ -585,7 +450,7 @@ pp_status pp__values_get_double_bits(const pp_values *v, size_t i, uint64_t *bit
 
     if (bits == NULL)
         return PP_EINVAL;
-    st = item_get(v, i, PP_TYPE_DOUBLE, &it);
+    st = pp__vi_item_get(v, i, PP_TYPE_DOUBLE, &it);
     if (st == PP_OK)
         *bits = it->u.d;
     return st;
@@ -598,7 +463,7 @@ pp_status pp_values_get_str(const pp_values *v, size_t i, const char **out)
 
     if (out == NULL)
         return PP_EINVAL;
-    st = item_get(v, i, PP_TYPE_STR, &it);
+    st = pp__vi_item_get(v, i, PP_TYPE_STR, &it);
     if (st == PP_OK)
         *out = (const char *)it->u.p;
     return st;
@@ -611,89 +476,10 @@ pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **data, s
 
     if (data == NULL || len == NULL)
         return PP_EINVAL;
-    st = item_get(v, i, PP_TYPE_BYTES, &it);
+    st = pp__vi_item_get(v, i, PP_TYPE_BYTES, &it);
     if (st == PP_OK) {
         *data = it->u.p;
         *len = it->n;
     }
     return st;
-}
-
-/* A named item's handle is there, or it says why a worker has none:
- * never a NULL handle with PP_OK. */
-static pp_status named_status(const value_item *it)
-{
-    return it->u.k->h ? PP_OK : it->u.k->st;
-}
-
-pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out)
-{
-    const value_item *it;
-    pp_status st;
-
-    if (out == NULL)
-        return PP_EINVAL;
-    st = item_get(v, i, PP_TYPE_LOCK, &it);
-    if (st != PP_OK)
-        return st;
-    *out = it->u.k->h;
-    return named_status(it);
-}
-
-pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out)
-{
-    const value_item *it;
-    pp_status st;
-
-    if (out == NULL)
-        return PP_EINVAL;
-    st = item_get(v, i, PP_TYPE_SHM, &it);
-    if (st != PP_OK)
-        return st;
-    *out = it->u.k->h;
-    return named_status(it);
-}
-
-const char *pp__values_lock_name(const pp_values *v, size_t i)
-{
-    if (pp_values_type(v, i) != PP_TYPE_LOCK)
-        return NULL;
-    return pp__values_named_name(v, i);
-}
-
-const char *pp__values_named_name(const pp_values *v, size_t i)
-{
-    if (!is_named(pp_values_type(v, i)))
-        return NULL;
-    if (v->items[i].u.k->r != NULL)
-        return v->items[i].u.k->r->desc;
-    return v->items[i].u.k->name;
-}
-
-const pp__locator *pp__values_item_locator(const pp_values *v, size_t i)
-{
-    if (!is_named(pp_values_type(v, i)) || v->items[i].u.k->r == NULL)
-        return NULL;
-    return &v->items[i].u.k->r->loc;
-}
-
-uint64_t pp__values_named_id(const pp_values *v, size_t i)
-{
-    if (!is_named(pp_values_type(v, i)))
-        return 0;
-    return v->items[i].u.k->id;
-}
-
-pp_status pp__values_attach_error(const pp_values *v, size_t *index)
-{
-    size_t i;
-
-    for (i = 0; i < pp_values_count(v); i++) {
-        if (is_named(v->items[i].type) && named_status(&v->items[i]) != PP_OK) {
-            if (index != NULL)
-                *index = i;
-            return named_status(&v->items[i]);
-        }
-    }
-    return PP_OK;
 }

@@ -69,21 +69,28 @@ pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id,
 pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
                                    pp_status resolve_st);
 
-/* Append a lock item hosted elsewhere (a manager's), by its locator (a
- * checked one, sync/remote.h). lock and resolve_st as for
- * pp__values_add_lock_named(). */
+/* Append an item hosted elsewhere (a manager's), by its locator (a
+ * checked one, sync/remote.h): a PP_TYPE_LOCK item for a lock or rlock
+ * (h a pp_lock *), else a PP_TYPE_PROXY item (h the kind's handle). h
+ * and resolve_st as for pp__values_add_lock_named(). */
 struct pp__locator;
-pp_status pp__values_add_lock_remote(pp_values *v, const struct pp__locator *loc, pp_lock *lock,
-                                     pp_status resolve_st);
+pp_status pp__values_add_remote(pp_values *v, const struct pp__locator *loc, void *h,
+                                pp_status resolve_st);
 
-/* The locator of item i if it is a hosted lock, else NULL. */
+/* Proxy item i: PP_EINVAL (NULL), PP_ERANGE, PP_ETYPE (not a proxy), or
+ * PP_OK with its locator, its handle (NULL if it could not be resolved)
+ * and in *why the reason it has none (PP_OK if it has). */
+pp_status pp__values_get_proxy(const pp_values *v, size_t i, const struct pp__locator **loc,
+                               void **h, pp_status *why);
+
+/* The locator of item i if it is a hosted lock or a proxy, else NULL. */
 const struct pp__locator *pp__values_item_locator(const pp_values *v, size_t i);
 
 /* Name of lock item i (for a hosted lock: its description, "manager lock
  * 7 at tcp://..."), NULL if i is out of range or not a lock. */
 const char *pp__values_lock_name(const pp_values *v, size_t i);
 
-/* Name of a named item i (lock or shm; a hosted lock's description),
+/* Name of a named item i (lock, shm or proxy; a hosted object's description),
  * NULL for any other item. */
 const char *pp__values_named_name(const pp_values *v, size_t i);
 

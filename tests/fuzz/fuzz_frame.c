@@ -29,6 +29,7 @@
 #include "wire/frame.h"
 #include "values/tuple.h"
 #include "values/value_internal.h"
+#include "sync/remote.h"
 #include "sync/sync.h"
 
 /* A TASK frame carries up to 65535 tuples; a few are enough to reach the
@@ -130,8 +131,11 @@ static void check_getters(const pp_values *v)
     size_t i, n, count = pp_values_count(v);
     const void *p;
     const char *s;
+    const pp__locator *loc;
+    pp_status why;
     pp_lock *l;
     pp_shm *m;
+    void *h;
     int64_t x;
     double d;
 
@@ -156,6 +160,14 @@ static void check_getters(const pp_values *v)
             break;
         case PP_TYPE_SHM:
             check((pp_values_get_shm(v, i, &m) == PP_OK) == (m != NULL), "get_shm");
+            break;
+        case PP_TYPE_PROXY:
+            /* A hosted object of a kind other than a lock, by a valid
+             * locator; a handle or why not. */
+            check(pp__values_get_proxy(v, i, &loc, &h, &why) == PP_OK &&
+                      pp__locator_check(loc) == PP_OK && loc->object != PP__OBJ_LOCK &&
+                      loc->object != PP__OBJ_RLOCK && (why == PP_OK) == (h != NULL),
+                  "get_proxy");
             break;
         default:
             fail("tuple holds an item of no known type");

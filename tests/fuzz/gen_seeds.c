@@ -65,7 +65,32 @@ static pp_status remote_lock(pp_values **v)
     if (st == PP_OK)
         st = pp_values_add_int(*v, 1);
     if (st == PP_OK)
-        st = pp__values_add_lock_remote(*v, &loc, NULL, PP_EAUTH);
+        st = pp__values_add_remote(*v, &loc, NULL, PP_EAUTH);
+    return st;
+}
+
+/* Proxies of the other hosted kinds travel as locators too: a queue, and
+ * a condition (its locator names its lock); unresolved here. */
+static pp_status remote_proxies(pp_values **v)
+{
+    pp__locator loc;
+    pp_status st;
+
+    memset(&loc, 0, sizeof loc);
+    loc.backend = PP__LOC_MANAGER;
+    loc.object = PP__OBJ_QUEUE;
+    strcpy(loc.addr, "tcp://127.0.0.1:4242");
+    loc.instance = UINT64_C(0x0123456789abcdef);
+    loc.id = 9;
+    st = pp_values_create(v);
+    if (st == PP_OK)
+        st = pp__values_add_remote(*v, &loc, NULL, PP_EAUTH);
+    loc.object = PP__OBJ_COND;
+    loc.id = 10;
+    loc.lock_object = PP__OBJ_RLOCK;
+    loc.lock_id = 8;
+    if (st == PP_OK)
+        st = pp__values_add_remote(*v, &loc, NULL, PP_EAUTH);
     return st;
 }
 
@@ -83,7 +108,8 @@ static pp_status frame(pp__buf *b, uint8_t type, const pp_values *v, int ntuples
     return st == PP_OK ? pp__frame_end(b, at) : st;
 }
 
-static int make_seeds(const char *dir, pp_values *all, pp_values *one_int, pp_values *remote)
+static int make_seeds(const char *dir, pp_values *all, pp_values *one_int, pp_values *remote,
+                      pp_values *proxies)
 {
     pp__buf b;
     int ok = 1;
@@ -94,6 +120,8 @@ static int make_seeds(const char *dir, pp_values *all, pp_values *one_int, pp_va
     ok &= pp__values_encode(one_int, &b) == PP_OK && write_file(dir, "payload-int", &b);
     pp__buf_reset(&b);
     ok &= pp__values_encode(remote, &b) == PP_OK && write_file(dir, "payload-remote-lock", &b);
+    pp__buf_reset(&b);
+    ok &= pp__values_encode(proxies, &b) == PP_OK && write_file(dir, "payload-remote-proxies", &b);
     ok &= frame(&b, PP__MSG_TASK, all, 1) == PP_OK && write_file(dir, "frame-task-all", &b);
     ok &= frame(&b, PP__MSG_RESULT, all, 3) == PP_OK && write_file(dir, "frame-result-3", &b);
     ok &= frame(&b, PP__MSG_QUIT, NULL, 0) == PP_OK && write_file(dir, "frame-quit", &b);
@@ -104,7 +132,7 @@ static int make_seeds(const char *dir, pp_values *all, pp_values *one_int, pp_va
 
 int main(int argc, char **argv)
 {
-    pp_values *all = NULL, *one_int = NULL, *remote = NULL;
+    pp_values *all = NULL, *one_int = NULL, *remote = NULL, *proxies = NULL;
     int ok;
 
     if (argc != 2) {
@@ -112,7 +140,9 @@ int main(int argc, char **argv)
         return 2;
     }
     ok = all_types(&all) == PP_OK && pp_values_pack(&one_int, "l", INT64_MIN) == PP_OK &&
-         remote_lock(&remote) == PP_OK && make_seeds(argv[1], all, one_int, remote);
+         remote_lock(&remote) == PP_OK && remote_proxies(&proxies) == PP_OK &&
+         make_seeds(argv[1], all, one_int, remote, proxies);
+    pp_values_destroy(proxies);
     pp_values_destroy(remote);
     pp_values_destroy(all);
     pp_values_destroy(one_int);

@@ -1,0 +1,205 @@
+/*
+ * value_named.c — the items of a pp_values that name an object living
+ * elsewhere: locks and shm blocks (a name and the object's identity, and a
+ * borrowed handle), and objects hosted by a server — manager or Redis
+ * locks, manager proxies — which travel as a locator (sync/remote.h). The
+ * tuple never closes a handle; a worker's handles are process-lifetime
+ * (values/tuple.c resolves them).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "procpool/value.h"
+#include "core/core.h"
+#include "sync/remote.h"
+#include "sync/sync.h"
+#include "values/tuple.h"
+#include "values/value_internal.h"
+#include "values/value_repr.h"
+
+static pp_status add_named(pp_values *v, pp_type type, const char *name, uint64_t id, void *h,
+                           pp_status resolve_st)
+{
+    value_item *it;
+    size_t n, enc;
+    pp_status st;
+
+    /* A missing handle must come with the reason, or the getter could not
+     * tell the caller why. */
+    if (v == NULL || pp__name_check(name) != PP_OK || id == 0 ||
+        (h == NULL) == (resolve_st == PP_OK))
+        return PP_EINVAL;
+    n = strlen(name); /* checked: at most PP_NAME_MAX */
+    enc = pp__tuple_item_size(type, n);
+    st = pp__vi_slot_get(v, enc, &it);
+    if (st != PP_OK)
+        return st;
+    it->u.k = malloc(sizeof *it->u.k);
+    if (it->u.k == NULL)
+        return PP_ENOMEM;
+    memcpy(it->u.k->name, name, n + 1);
+    it->u.k->r = NULL;
+    it->u.k->id = id;
+    it->u.k->h = h;
+    it->u.k->st = resolve_st;
+    pp__vi_slot_commit(v, type, enc);
+    return PP_OK;
+}
+
+pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id, pp_lock *lock,
+                                    pp_status resolve_st)
+{
+    return add_named(v, PP_TYPE_LOCK, name, id, lock, resolve_st);
+}
+
+pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
+                                   pp_status resolve_st)
+{
+    return add_named(v, PP_TYPE_SHM, name, id, shm, resolve_st);
+}
+
+pp_status pp__values_add_remote(pp_values *v, const pp__locator *loc, void *h, pp_status resolve_st)
+{
+    value_item *it;
+    named_ref *k;
+    size_t enc;
+    pp_status st;
+    pp_type type;
+
+    if (v == NULL || pp__locator_check(loc) != PP_OK || (h == NULL) == (resolve_st == PP_OK))
+        return PP_EINVAL;
+    type =
+        loc->object == PP__OBJ_LOCK || loc->object == PP__OBJ_RLOCK ? PP_TYPE_LOCK : PP_TYPE_PROXY;
+    enc = pp__tuple_remote_size(loc);
+    st = pp__vi_slot_get(v, enc, &it);
+    if (st != PP_OK)
+        return st;
+    k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return PP_ENOMEM;
+    k->r = malloc(sizeof *k->r);
+    if (k->r == NULL) {
+        free(k);
+        return PP_ENOMEM;
+    }
+    k->r->loc = *loc;
+    pp__locator_describe(loc, k->r->desc, sizeof k->r->desc);
+    k->h = h;
+    k->st = resolve_st;
+    it->u.k = k;
+    pp__vi_slot_commit(v, type, enc);
+    return PP_OK;
+}
+
+pp_status pp_values_add_lock(pp_values *v, pp_lock *lock)
+{
+    pp__locator loc;
+
+    if (v == NULL || lock == NULL)
+        return PP_EINVAL;
+    if (pp__lock_locator(lock, &loc))
+        return pp__values_add_remote(v, &loc, lock, PP_OK);
+    if (pp_lock_name(lock) == NULL)
+        return PP_ENOTSUP; /* neither a name nor a locator: cannot travel */
+    return pp__values_add_lock_named(v, pp_lock_name(lock), pp__lock_id(lock), lock, PP_OK);
+}
+
+pp_status pp_values_add_shm(pp_values *v, pp_shm *shm)
+{
+    if (v == NULL || shm == NULL)
+        return PP_EINVAL;
+    return pp__values_add_shm_named(v, pp_shm_name(shm), pp__shm_id(shm), shm, PP_OK);
+}
+
+/* A named item's handle is there, or it says why a worker has none:
+ * never a NULL handle with PP_OK. */
+static pp_status named_status(const value_item *it)
+{
+    return it->u.k->h ? PP_OK : it->u.k->st;
+}
+
+pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = pp__vi_item_get(v, i, PP_TYPE_LOCK, &it);
+    if (st != PP_OK)
+        return st;
+    *out = it->u.k->h;
+    return named_status(it);
+}
+
+pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = pp__vi_item_get(v, i, PP_TYPE_SHM, &it);
+    if (st != PP_OK)
+        return st;
+    *out = it->u.k->h;
+    return named_status(it);
+}
+
+pp_status pp__values_get_proxy(const pp_values *v, size_t i, const pp__locator **loc, void **h,
+                               pp_status *why)
+{
+    const value_item *it;
+    pp_status st = pp__vi_item_get(v, i, PP_TYPE_PROXY, &it);
+
+    if (st == PP_OK) {
+        *loc = &it->u.k->r->loc;
+        *h = it->u.k->h;
+        *why = named_status(it);
+    }
+    return st;
+}
+
+const char *pp__values_lock_name(const pp_values *v, size_t i)
+{
+    if (pp_values_type(v, i) != PP_TYPE_LOCK)
+        return NULL;
+    return pp__values_named_name(v, i);
+}
+
+const char *pp__values_named_name(const pp_values *v, size_t i)
+{
+    if (!pp__vi_is_named(pp_values_type(v, i)))
+        return NULL;
+    if (v->items[i].u.k->r != NULL)
+        return v->items[i].u.k->r->desc;
+    return v->items[i].u.k->name;
+}
+
+const pp__locator *pp__values_item_locator(const pp_values *v, size_t i)
+{
+    if (!pp__vi_is_named(pp_values_type(v, i)) || v->items[i].u.k->r == NULL)
+        return NULL;
+    return &v->items[i].u.k->r->loc;
+}
+
+uint64_t pp__values_named_id(const pp_values *v, size_t i)
+{
+    if (!pp__vi_is_named(pp_values_type(v, i)))
+        return 0;
+    return v->items[i].u.k->id;
+}
+
+pp_status pp__values_attach_error(const pp_values *v, size_t *index)
+{
+    size_t i;
+
+    for (i = 0; i < pp_values_count(v); i++) {
+        if (pp__vi_is_named(v->items[i].type) && named_status(&v->items[i]) != PP_OK) {
+            if (index != NULL)
+                *index = i;
+            return named_status(&v->items[i]);
+        }
+    }
+    return PP_OK;
+}
