@@ -446,4 +446,33 @@ void pp__plat_sigpipe_resume(int state);
  * flushing stdio). */
 void pp__plat_exit(int code);
 
+/* ------------------------------------------------------- server programs */
+
+/* (posix_server.c, win_server.c) */
+
+/* Longest path of a Unix domain socket, in bytes without the terminator
+ * (sun_path less one: 107 on Linux, 103 on the BSDs and macOS); 0 where
+ * the core does not use Unix domain sockets (Windows: TCP loopback). */
+size_t pp__plat_unix_path_max(void);
+
+/* 0 if the OS says no process has this id (any more); 1 otherwise (also
+ * for another user's process, or when it cannot tell). */
+int pp__plat_pid_alive(uint64_t pid);
+
+/* Read a whole file of at most cap bytes that must be private to its
+ * owner (a key file). POSIX: PP_EACCES if group or others have any
+ * permission on it or it is not the effective user's; PP_EINVAL if it is
+ * not a regular file. Windows: its ACL decides who may read it; not
+ * checked. PP_ETOOBIG if it is longer than cap; else a mapped OS error
+ * (PP_ENOENT: no such file). */
+pp_status pp__plat_read_private_file(const char *path, void *buf, size_t cap, size_t *len);
+
+/* Stop requests of a server program: SIGINT and SIGTERM (POSIX); Ctrl-C,
+ * Ctrl-Break and closing the console (Windows). After _catch() they no
+ * longer end the process; _wait() blocks until one has arrived (its name,
+ * "SIGTERM", "Ctrl-C", ...) or timeout_ms (PP_INFINITE: none) passed
+ * (NULL). One stop request is reported once. */
+pp_status pp__plat_stop_signals_catch(void);
+const char *pp__plat_stop_signal_wait(int64_t timeout_ms);
+
 #endif /* PROCPOOL_PLATFORM_H */

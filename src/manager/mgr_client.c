@@ -23,6 +23,7 @@
 #include "wire/buf.h"
 #include "sync/lock_backend.h"
 #include "manager/manager.h"
+#include "manager/mgr_addr.h"
 #include "manager/mgr_proto.h"
 
 #define CONNECT_MS 5000
@@ -35,6 +36,7 @@ struct pp_manager {
     int broken;
     char addr[PP_MANAGER_ADDR_MAX];
     /* a started manager only */
+    char local[PP_MANAGER_ADDR_MAX]; /* its private endpoint, removed after reaping */
     pp__plat_launcher *launcher;
     pp__plat_proc *proc;
     pp__plat_chan *chan;
@@ -69,6 +71,26 @@ static pp_status call(pp_manager *m, uint8_t type, const uint8_t *payload, size_
     return st;
 }
 
+/* A request that gets no reply (RELEASE_NR): sent, not waited for. A
+ * connection that broke meanwhile shows at the next call. */
+static pp_status post(pp_manager *m, uint8_t type, uint64_t id)
+{
+    uint8_t p[8];
+    pp_status st;
+
+    pp__st_le64(p, id);
+    pp__plat_mtx_lock(m->mu);
+    if (m->broken || m->sock == NULL) {
+        pp__plat_mtx_unlock(m->mu);
+        return PP_ECONNLOST;
+    }
+    st = pp__mgr_send(m->sock, type, p, sizeof p);
+    if (st != PP_OK)
+        m->broken = 1;
+    pp__plat_mtx_unlock(m->mu);
+    return st;
+}
+
 static pp_status call_id(pp_manager *m, uint8_t type, uint64_t id, int64_t wait_ms, uint64_t *value)
 {
     uint8_t p[8];
@@ -87,6 +109,7 @@ typedef struct mgr_lock {
     uint64_t id;
     uint64_t token; /* of the last acquire */
     int creator;    /* destroy removes the lock from the server */
+    int held;       /* acquired through this handle and not released */
 } mgr_lock;
 
 /* The server waits at most PP__MGR_SLICE_MS per request: a longer wait is
@@ -113,8 +136,10 @@ static pp_status mgr_acquire(pp_lock *lock, int64_t timeout_ms)
         if (answer == PP_ETIMEDOUT &&
             (timeout_ms == PP_INFINITE || deadline - pp__plat_now_ms() > 0))
             continue;
-        if (answer == PP_OK || answer == PP_EOWNERDEAD)
+        if (answer == PP_OK || answer == PP_EOWNERDEAD) {
             l->token = value;
+            l->held = 1;
+        }
         return answer;
     }
 }
@@ -125,17 +150,25 @@ static pp_status mgr_try_acquire(pp_lock *lock)
     uint64_t value = 0;
     pp_status st = call_id(l->mgr, PP__MGR_TRY, l->id, 0, &value);
 
-    if (st == PP_OK || st == PP_EOWNERDEAD)
+    if (st == PP_OK || st == PP_EOWNERDEAD) {
         l->token = value;
+        l->held = 1;
+    }
     return st == PP_ETIMEDOUT ? PP_EBUSY : st;
 }
 
+/* Whether this handle holds the lock is known here: a release by a
+ * non-holder is PP_EPERM without asking, and the server's answer to a
+ * holder's release would carry nothing, so it is not waited for (half
+ * the round trips of an acquire+release pair). */
 static pp_status mgr_release(pp_lock *lock)
 {
     mgr_lock *l = (mgr_lock *)lock;
-    uint64_t value;
 
-    return call_id(l->mgr, PP__MGR_RELEASE, l->id, 0, &value);
+    if (!l->held)
+        return PP_EPERM;
+    l->held = 0;
+    return post(l->mgr, PP__MGR_RELEASE_NR, l->id);
 }
 
 static const char *mgr_name(const pp_lock *lock)
@@ -214,50 +247,36 @@ pp_status pp_manager_lock(pp_manager *mgr, pp_lock **out)
 
 /* ------------------------------------------------------------ connect */
 
-/* "tcp://HOST:PORT" -> host (in buf) and port. */
-static pp_status parse_address(const char *address, char *host, size_t cap, uint16_t *port)
-{
-    const char *h, *colon;
-    char *end;
-    long v;
-
-    if (strncmp(address, "tcp://", 6) != 0)
-        return PP_EINVAL;
-    h = address + 6;
-    colon = strrchr(h, ':');
-    if (colon == NULL || colon == h || (size_t)(colon - h) >= cap)
-        return PP_EINVAL;
-    if (colon[1] < '0' || colon[1] > '9')
-        return PP_EINVAL;
-    v = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || v < 1 || v > 65535)
-        return PP_EINVAL;
-    memcpy(host, h, (size_t)(colon - h));
-    host[colon - h] = '\0';
-    *port = (uint16_t)v;
-    return PP_OK;
-}
-
-static pp_status open_socket(pp_manager *m, const char *host, uint16_t port)
+/* Connect to the first address of the list that answers (a host name may
+ * resolve to an IPv6 and an IPv4 address, the server listens on one). */
+static pp_status open_socket(pp_manager *m, const pp__mgr_addr *a)
 {
     apr_sockaddr_t *sa = NULL;
-    apr_status_t rv;
+    pp_status st;
 
-    rv = apr_sockaddr_info_get(&sa, host, APR_INET, port, 0, m->pool);
-    if (rv != APR_SUCCESS)
-        return PP_EINVAL;
-    rv = apr_socket_create(&m->sock, APR_INET, SOCK_STREAM, APR_PROTO_TCP, m->pool);
-    if (rv != APR_SUCCESS)
-        return pp__from_apr(rv);
-    (void)apr_socket_timeout_set(m->sock, (apr_interval_time_t)CONNECT_MS * 1000);
-    rv = apr_socket_connect(m->sock, sa);
-    if (rv != APR_SUCCESS) {
+    st = pp__mgr_addr_resolve(a, m->pool, &sa);
+    if (st != PP_OK)
+        return st;
+    for (; sa != NULL; sa = sa->next) {
+        apr_status_t rv = apr_socket_create(&m->sock, sa->family, SOCK_STREAM,
+                                            sa->family == APR_UNIX ? 0 : APR_PROTO_TCP, m->pool);
+        if (rv != APR_SUCCESS) {
+            m->sock = NULL;
+            st = pp__from_apr(rv);
+            continue;
+        }
+        (void)apr_socket_timeout_set(m->sock, (apr_interval_time_t)CONNECT_MS * 1000);
+        rv = apr_socket_connect(m->sock, sa);
+        if (rv == APR_SUCCESS) {
+            if (sa->family != APR_UNIX)
+                (void)apr_socket_opt_set(m->sock, APR_TCP_NODELAY, 1);
+            return PP_OK;
+        }
         apr_socket_close(m->sock);
         m->sock = NULL;
-        return PP_ECONNLOST;
+        st = PP_ECONNLOST;
     }
-    (void)apr_socket_opt_set(m->sock, APR_TCP_NODELAY, 1);
-    return PP_OK;
+    return st;
 }
 
 static pp_status manager_alloc(pp_manager **out)
@@ -278,17 +297,16 @@ static pp_status manager_alloc(pp_manager **out)
 
 static pp_status connect_to(pp_manager *m, const char *address, const void *key, size_t keylen)
 {
-    char host[40]; /* fits m->addr with "tcp://" and ":65535" */
-    uint16_t port = 0;
+    pp__mgr_addr a;
     pp_status st;
 
-    st = parse_address(address, host, sizeof host, &port);
+    st = pp__mgr_addr_parse(address, 0, &a);
     if (st != PP_OK)
         return st;
-    snprintf(m->addr, sizeof m->addr, "tcp://%s:%u", host, (unsigned)port);
+    pp__mgr_addr_format(&a, 0, m->addr);
     st = pp__mgr_crypto_init();
     if (st == PP_OK)
-        st = open_socket(m, host, port);
+        st = open_socket(m, &a);
     if (st == PP_OK)
         st = pp__mgr_handshake_client(m->sock, key, keylen);
     if (st != PP_OK && m->sock != NULL) {
@@ -322,12 +340,14 @@ pp_status pp_manager_connect(const char *address, const void *key, size_t keylen
 
 /* -------------------------------------------------------------- start */
 
-/* The server process, given its key and port over its private channel;
- * *port: where it listens. */
-static pp_status spawn_server(pp_manager *m, uint16_t want, const uint8_t *key, size_t keylen,
-                              uint16_t *port)
+/* The server process, given its key and the address to listen on over
+ * its private channel; bound: where it listens. */
+static pp_status spawn_server(pp_manager *m, const char *listen, const uint8_t *key, size_t keylen,
+                              char *bound)
 {
-    uint8_t start[PP__MGR_START_HDR + PP_MANAGER_KEY_MAX], ready[PP__MGR_READY_LEN];
+    uint8_t start[PP__MGR_START_HDR + PP_MANAGER_ADDR_MAX + PP_MANAGER_KEY_MAX];
+    uint8_t ready[PP__MGR_READY_HDR];
+    size_t alen = strlen(listen), blen;
     pp_status st;
     int32_t answer;
 
@@ -338,20 +358,54 @@ static pp_status spawn_server(pp_manager *m, uint16_t want, const uint8_t *key, 
         st = pp__plat_launcher_start(m->launcher, &m->proc, &m->chan);
     if (st != PP_OK)
         return st;
-    pp__st_le16(start, want);
+    pp__st_le16(start, (uint16_t)alen);
     pp__st_le16(start + 2, (uint16_t)keylen);
-    memcpy(start + PP__MGR_START_HDR, key, keylen);
-    st = pp__plat_chan_write(m->chan, start, PP__MGR_START_HDR + keylen);
+    memcpy(start + PP__MGR_START_HDR, listen, alen);
+    memcpy(start + PP__MGR_START_HDR + alen, key, keylen);
+    st = pp__plat_chan_write(m->chan, start, PP__MGR_START_HDR + alen + keylen);
     sodium_memzero(start, sizeof start);
     if (st == PP_OK)
         st = pp__mgr_chan_read_exact(m->chan, ready, sizeof ready);
+    blen = pp__ld_le16(ready + 4);
+    if (st == PP_OK && blen >= PP_MANAGER_ADDR_MAX)
+        st = PP_EPROTO;
+    if (st == PP_OK)
+        st = pp__mgr_chan_read_exact(m->chan, (uint8_t *)bound, blen);
     if (st != PP_OK)
         return PP_ESPAWN; /* it died before it was listening */
+    bound[blen] = '\0';
     answer = (int32_t)pp__ld_le32(ready);
-    *port = pp__ld_le16(ready + 4);
     if (answer != PP_OK)
         return answer < 0 && answer > -100 ? (pp_status)answer : PP_ESPAWN;
     return PP_OK;
+}
+
+/* Where a started manager listens: opts->listen, or TCP loopback on
+ * opts->port, or (neither) the private local endpoint where there is one
+ * (a Unix socket, POSIX), TCP loopback on an ephemeral port elsewhere. */
+static pp_status listen_address(pp_manager *m, const pp_manager_options *opts, char *out)
+{
+    pp__mgr_addr a;
+    pp_status st;
+
+    if (opts != NULL && opts->listen != NULL) {
+        st = pp__mgr_addr_parse(opts->listen, 1, &a);
+        if (st == PP_OK)
+            pp__mgr_addr_format(&a, 0, out);
+        return st;
+    }
+    if (opts != NULL && opts->port != 0) {
+        snprintf(out, PP_MANAGER_ADDR_MAX, "tcp://127.0.0.1:%u", (unsigned)opts->port);
+        return PP_OK;
+    }
+    st = pp__mgr_local_create(out);
+    if (st == PP_ENOTSUP) {
+        snprintf(out, PP_MANAGER_ADDR_MAX, "tcp://127.0.0.1:0");
+        return PP_OK;
+    }
+    if (st == PP_OK)
+        snprintf(m->local, sizeof m->local, "%s", out);
+    return st;
 }
 
 pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts)
@@ -359,8 +413,7 @@ pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts)
     uint8_t key[PP_MANAGER_KEY_LEN];
     const uint8_t *k = key;
     size_t keylen = sizeof key;
-    char address[PP_MANAGER_ADDR_MAX];
-    uint16_t port = 0;
+    char listen[PP_MANAGER_ADDR_MAX], bound[PP_MANAGER_ADDR_MAX];
     pp_manager *m;
     pp_status st;
 
@@ -382,11 +435,11 @@ pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts)
     st = manager_alloc(&m);
     if (st != PP_OK)
         return st;
-    st = spawn_server(m, opts != NULL ? opts->port : 0, k, keylen, &port);
-    if (st == PP_OK) {
-        snprintf(address, sizeof address, "tcp://127.0.0.1:%u", (unsigned)port);
-        st = connect_to(m, address, k, keylen);
-    }
+    st = listen_address(m, opts, listen);
+    if (st == PP_OK)
+        st = spawn_server(m, listen, k, keylen, bound);
+    if (st == PP_OK)
+        st = connect_to(m, bound, k, keylen);
     sodium_memzero(key, sizeof key);
     if (st != PP_OK) {
         pp_manager_destroy(m);
@@ -429,6 +482,12 @@ static void stop_server(pp_manager *m)
     }
     pp__plat_launcher_destroy(m->launcher);
     m->launcher = NULL;
+    /* The server is gone (or never started): its socket file and
+     * directory with it, even if it was killed before it could. */
+    if (m->local[0] != '\0') {
+        pp__mgr_local_remove(m->local);
+        m->local[0] = '\0';
+    }
 }
 
 pp_status pp_manager_shutdown(pp_manager *mgr)

@@ -209,6 +209,7 @@ pp_status pp__mgr_parse_request(const pp__mgr_frame *f, uint64_t *id, int64_t *t
         break;
     case PP__MGR_TRY:
     case PP__MGR_RELEASE:
+    case PP__MGR_RELEASE_NR:
     case PP__MGR_DESTROY:
     case PP__MGR_OPEN:
         if (pp__rd_u64(&r, id) != PP_OK)

@@ -27,9 +27,15 @@
  *   ACQUIRE      id u64, timeout_ms i64       value: fencing token
  *   TRY          id u64                       value: fencing token
  *   RELEASE      id u64
+ *   RELEASE_NR   id u64                       no REPLY at all (below)
  *   DESTROY      id u64                       (its creator only)
  *   OPEN         id u64                       (PP_OK if it exists)
  *   REPLY        status i32 (pp_status), value u64
+ * RELEASE_NR is the release a client sends without waiting: the client
+ * knows locally whether its handle holds the lock (PP_EPERM otherwise,
+ * decided there), so the server's answer carries nothing; a release the
+ * server cannot do (the lock was destroyed meanwhile) is ignored, and the
+ * next request of that client finds out (PP_ENOENT).
  * The server waits at most PP__MGR_SLICE_MS in one ACQUIRE (a longer
  * wait is the client's loop of ACQUIREs), so a server that is gone or
  * stopped is noticed by a client within PP__MGR_SLICE_MS +
@@ -67,6 +73,7 @@ enum {
     PP__MGR_RELEASE = 19,
     PP__MGR_DESTROY = 20,
     PP__MGR_OPEN = 21,
+    PP__MGR_RELEASE_NR = 22,
     PP__MGR_REPLY = 32
 };
 

@@ -1,21 +1,24 @@
 /*
- * mgr_server.c — the manager server (PP__ROLE_MANAGER): a listener on
- * TCP loopback, one thread per connection, and the hosted locks.
+ * mgr_server.c — the manager server: a listener, one thread per
+ * connection, requests handed to the hosted locks (mgr_locks.c); and the
+ * role of a started manager (PP__ROLE_MANAGER), one of the server's two
+ * front ends (the other: the procpool-manager program, mgr_standalone.c).
  *
- * Every hosted object lives in one table under one mutex; a lock waiter
- * waits on one condition variable that every release broadcasts (simple
- * before fast: the table is a list, searched by id). A connection owns
- * what it holds and what it created: when it ends, however it ends, the
- * locks it holds are released with their owner marked dead (the next
- * acquirer gets PP_EOWNERDEAD) and the locks it created are destroyed.
+ * A connection owns what it holds and what it created: when it ends,
+ * however it ends, the locks it holds are released with their owner
+ * marked dead (the next acquirer gets PP_EOWNERDEAD) and the locks it
+ * created are destroyed.
  *
- * The process ends when its control channel ends (its parent closed it
- * or died); its threads are not joined then: pp__plat_exit ends them.
+ * A started server runs until its control channel ends (its parent
+ * closed it or died); it then stops (pp__mgr_server_stop: the socket
+ * file of a Unix socket goes) and exits without joining the threads of
+ * connections that did not end in time: pp__plat_exit ends them.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_file_info.h>
 #include <apr_network_io.h>
 #include <apr_pools.h>
 #include <sodium.h>
@@ -26,173 +29,43 @@
 #include "core/core.h"
 #include "wire/buf.h"
 #include "manager/manager.h"
+#include "manager/mgr_addr.h"
 #include "manager/mgr_proto.h"
+#include "manager/mgr_server.h"
 
-#define MAX_CONNS    256
-#define MAX_OBJECTS  65536 /* in the whole server */
-#define MAX_PER_CONN 4096  /* created by one connection (PP_MANAGER_OBJECTS_MAX) */
-#define ACCEPT_MS    1000  /* the acceptor reaps ended connections this often */
+#define MAX_CONNS 256
+#define ACCEPT_MS 1000 /* the acceptor reaps ended connections, sees a stop this often */
+#define STOP_MS   3000 /* a started server's connections have this long to end */
 
 typedef struct conn conn;
 
-typedef struct mlock {
-    uint64_t id;
-    conn *holder; /* NULL: free */
-    conn *creator;
-    int owner_died; /* released by a connection's end: tell the next one */
-    uint64_t fence; /* last fencing token handed out */
-    struct mlock *next;
-} mlock;
-
 struct conn {
+    pp__mgr_owner owner; /* what the locks know of it */
     apr_pool_t *pool;
     apr_socket_t *sock;
     pp__plat_thread *thread;
-    char peer[64];
-    size_t nobjects; /* created and not destroyed */
-    conn *next;      /* g.conns or g.done */
+    char peer[80];
+    conn *next; /* g.conns or g.done */
 };
 
 static struct {
-    pp__plat_mtx *mu;  /* everything below */
-    pp__plat_cond *cv; /* a lock was released or destroyed */
-    mlock *locks;
-    size_t nlocks;
-    uint64_t next_id;
-    conn *conns; /* running */
-    conn *done;  /* ended, to be joined */
+    pp__plat_mtx *mu;     /* the locks' mutex: also guards everything below */
+    pp__plat_cond *ended; /* a connection ended */
+    conn *conns;          /* running */
+    conn *done;           /* ended, to be joined */
     size_t nconns;
+    int stopping;
     uint8_t key[PP_MANAGER_KEY_MAX];
     size_t keylen;
+    apr_pool_t *pool;
     apr_socket_t *listener;
+    pp__plat_thread *acceptor;
 } g;
-
-/* ------------------------------------------------------------- objects */
-
-static mlock *find_lock(uint64_t id)
-{
-    mlock *l;
-
-    for (l = g.locks; l != NULL; l = l->next) {
-        if (l->id == id)
-            return l;
-    }
-    return NULL;
-}
-
-static pp_status op_create(conn *c, uint64_t *value)
-{
-    mlock *l;
-
-    if (g.nlocks >= MAX_OBJECTS || c->nobjects >= MAX_PER_CONN)
-        return PP_ETOOBIG;
-    l = calloc(1, sizeof *l);
-    if (l == NULL)
-        return PP_ENOMEM;
-    l->id = ++g.next_id;
-    l->creator = c;
-    l->next = g.locks;
-    g.locks = l;
-    g.nlocks++;
-    c->nobjects++;
-    *value = l->id;
-    return PP_OK;
-}
-
-static void unlink_lock(mlock *l)
-{
-    mlock **pp;
-
-    for (pp = &g.locks; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == l) {
-            *pp = l->next;
-            g.nlocks--;
-            l->creator->nobjects--;
-            free(l);
-            return;
-        }
-    }
-}
-
-/* The server waits at most PP__MGR_SLICE_MS; the client loops. A waiter
- * looks its lock up again after every wake-up: it may have been
- * destroyed meanwhile. */
-static pp_status op_acquire(conn *c, uint64_t id, int64_t timeout_ms, uint64_t *value)
-{
-    int64_t deadline;
-    mlock *l = find_lock(id);
-    pp_status st;
-
-    if (l == NULL)
-        return PP_ENOENT;
-    if (l->holder == c)
-        return PP_EDEADLK;
-    if (timeout_ms < 0 || timeout_ms > PP__MGR_SLICE_MS)
-        timeout_ms = PP__MGR_SLICE_MS;
-    deadline = pp__plat_now_ms() + timeout_ms;
-    while (l->holder != NULL) {
-        int64_t left = deadline - pp__plat_now_ms();
-        if (left <= 0)
-            return PP_ETIMEDOUT;
-        (void)pp__plat_cond_wait(g.cv, g.mu, left);
-        l = find_lock(id);
-        if (l == NULL)
-            return PP_ENOENT;
-    }
-    l->holder = c;
-    *value = ++l->fence;
-    st = l->owner_died ? PP_EOWNERDEAD : PP_OK;
-    l->owner_died = 0;
-    return st;
-}
-
-static pp_status op_release(conn *c, uint64_t id)
-{
-    mlock *l = find_lock(id);
-
-    if (l == NULL)
-        return PP_ENOENT;
-    if (l->holder != c)
-        return PP_EPERM;
-    l->holder = NULL;
-    pp__plat_cond_broadcast(g.cv);
-    return PP_OK;
-}
-
-static pp_status op_destroy(conn *c, uint64_t id)
-{
-    mlock *l = find_lock(id);
-
-    if (l == NULL)
-        return PP_ENOENT;
-    if (l->creator != c)
-        return PP_EPERM;
-    unlink_lock(l);
-    pp__plat_cond_broadcast(g.cv);
-    return PP_OK;
-}
-
-/* A connection ended: what it held is released (owner dead), what it
- * created is gone. */
-static void drop_conn_objects(conn *c)
-{
-    mlock *l, *next;
-
-    for (l = g.locks; l != NULL; l = next) {
-        next = l->next;
-        if (l->holder == c) {
-            l->holder = NULL;
-            l->owner_died = 1;
-        }
-        if (l->creator == c)
-            unlink_lock(l);
-    }
-    pp__plat_cond_broadcast(g.cv);
-}
 
 /* ------------------------------------------------------------ requests */
 
-/* One request, its reply. PP_EPROTO: malformed (the connection ends). */
+/* One request, its reply (none for RELEASE_NR). PP_EPROTO: malformed
+ * (the connection ends). */
 static pp_status serve_one(conn *c, const pp__mgr_frame *f)
 {
     uint8_t reply[12];
@@ -203,30 +76,12 @@ static pp_status serve_one(conn *c, const pp__mgr_frame *f)
     if (pp__mgr_parse_request(f, &id, &timeout) != PP_OK)
         return PP_EPROTO;
     pp__plat_mtx_lock(g.mu);
-    switch (f->type) {
-    case PP__MGR_CREATE_LOCK:
-        st = op_create(c, &value);
-        break;
-    case PP__MGR_ACQUIRE:
-        st = op_acquire(c, id, timeout, &value);
-        break;
-    case PP__MGR_TRY:
-        st = op_acquire(c, id, 0, &value);
-        break;
-    case PP__MGR_RELEASE:
-        st = op_release(c, id);
-        break;
-    case PP__MGR_DESTROY:
-        st = op_destroy(c, id);
-        break;
-    case PP__MGR_OPEN:
-        st = find_lock(id) != NULL ? PP_OK : PP_ENOENT;
-        break;
-    default:
-        pp__plat_mtx_unlock(g.mu);
-        return PP_EPROTO;
-    }
+    st = pp__mgr_locks_request(&c->owner, f->type, id, timeout, &value);
     pp__plat_mtx_unlock(g.mu);
+    if (st == PP_EPROTO)
+        return PP_EPROTO;
+    if (f->type == PP__MGR_RELEASE_NR)
+        return PP_OK; /* the client decided locally; nothing to say */
     pp__st_le32(reply, (uint32_t)(int32_t)st);
     pp__st_le64(reply + 4, value);
     return pp__mgr_send(c->sock, PP__MGR_REPLY, reply, sizeof reply);
@@ -249,10 +104,13 @@ static void conn_thread(void *arg)
             ;
         if (st == PP_EPROTO)
             pp__log(PP_LOG_WARN, "manager: malformed request from %s: connection closed", c->peer);
+        else
+            pp__log(PP_LOG_INFO, "manager: client %s disconnected", c->peer);
     }
-    apr_socket_close(c->sock);
     pp__plat_mtx_lock(g.mu);
-    drop_conn_objects(c);
+    apr_socket_close(c->sock); /* under g.mu: a stop shuts down only open sockets */
+    c->sock = NULL;
+    pp__mgr_locks_drop(&c->owner);
     {
         conn **pp;
         for (pp = &g.conns; *pp != NULL; pp = &(*pp)->next) {
@@ -265,7 +123,16 @@ static void conn_thread(void *arg)
     g.nconns--;
     c->next = g.done;
     g.done = c;
+    pp__plat_cond_broadcast(g.ended);
     pp__plat_mtx_unlock(g.mu);
+}
+
+static void conn_free(conn *c)
+{
+    if (c->pool != NULL)
+        apr_pool_destroy(c->pool);
+    pp__plat_cond_destroy(c->owner.cv);
+    free(c);
 }
 
 /* Join and free the connections that ended. */
@@ -282,8 +149,7 @@ static void reap_done(void)
         if (c == NULL)
             return;
         pp__plat_thread_join(c->thread);
-        apr_pool_destroy(c->pool);
-        free(c);
+        conn_free(c);
     }
 }
 
@@ -291,8 +157,10 @@ static void refuse(apr_pool_t *pool, apr_socket_t *sock, conn *c, const char *wh
 {
     pp__log(PP_LOG_WARN, "manager: connection from %s refused: %s", c != NULL ? c->peer : "?", why);
     apr_socket_close(sock);
-    apr_pool_destroy(pool);
-    free(c);
+    if (c != NULL)
+        conn_free(c); /* destroys pool */
+    else
+        apr_pool_destroy(pool);
 }
 
 static void start_conn(apr_pool_t *pool, apr_socket_t *sock)
@@ -308,10 +176,17 @@ static void start_conn(apr_pool_t *pool, apr_socket_t *sock)
     }
     c->pool = pool;
     c->sock = sock;
-    if (apr_socket_addr_get(&sa, APR_REMOTE, sock) == APR_SUCCESS &&
-        apr_sockaddr_ip_get(&ip, sa) == APR_SUCCESS)
+    if (apr_socket_addr_get(&sa, APR_REMOTE, sock) == APR_SUCCESS && sa->family == APR_UNIX)
+        snprintf(c->peer, sizeof c->peer, "local socket");
+    else if (sa != NULL && apr_sockaddr_ip_get(&ip, sa) == APR_SUCCESS)
         snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)sa->port);
-    (void)apr_socket_opt_set(sock, APR_TCP_NODELAY, 1);
+    else
+        snprintf(c->peer, sizeof c->peer, "?");
+    (void)apr_socket_opt_set(sock, APR_TCP_NODELAY, 1); /* fails on a unix socket: fine */
+    if (pp__plat_cond_create(&c->owner.cv) != PP_OK) {
+        refuse(pool, sock, c, "out of memory");
+        return;
+    }
     pp__plat_mtx_lock(g.mu);
     if (g.nconns >= MAX_CONNS) {
         why = "too many connections";
@@ -331,17 +206,29 @@ static void start_conn(apr_pool_t *pool, apr_socket_t *sock)
         refuse(pool, sock, c, why);
 }
 
+static int stopping(void)
+{
+    int s;
+
+    pp__plat_mtx_lock(g.mu);
+    s = g.stopping;
+    pp__plat_mtx_unlock(g.mu);
+    return s;
+}
+
 static void accept_thread(void *arg)
 {
     (void)arg;
-    for (;;) {
+    while (!stopping()) {
         apr_pool_t *pool = NULL;
         apr_socket_t *sock = NULL;
         apr_status_t rv;
 
         reap_done();
-        if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
-            return;
+        if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+            pp__plat_sleep_ms(10);
+            continue;
+        }
         rv = apr_socket_accept(&sock, g.listener, pool);
         if (rv != APR_SUCCESS) {
             apr_pool_destroy(pool);
@@ -350,82 +237,202 @@ static void accept_thread(void *arg)
                 pp__plat_sleep_ms(10); /* out of fds: do not spin */
             continue;
         }
+        if (stopping()) {
+            apr_socket_close(sock);
+            apr_pool_destroy(pool);
+            break;
+        }
         start_conn(pool, sock);
     }
 }
 
-/* ------------------------------------------------------------- startup */
+/* ---------------------------------------------------------- listening */
+
+/* Is somebody accepting on the unix socket at sa? */
+static int unix_socket_live(apr_sockaddr_t *sa)
+{
+    apr_socket_t *s = NULL;
+    apr_pool_t *pool = NULL;
+    int live = 1;
+
+    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+        return 1;
+    if (apr_socket_create(&s, APR_UNIX, SOCK_STREAM, 0, pool) == APR_SUCCESS) {
+        (void)apr_socket_timeout_set(s, (apr_interval_time_t)2000 * 1000);
+        live = apr_socket_connect(s, sa) == APR_SUCCESS;
+        apr_socket_close(s);
+    }
+    apr_pool_destroy(pool);
+    return live;
+}
+
+static apr_status_t bind_listen(apr_sockaddr_t *sa)
+{
+    apr_status_t rv;
+
+    rv = apr_socket_create(&g.listener, sa->family, SOCK_STREAM,
+                           sa->family == APR_UNIX ? 0 : APR_PROTO_TCP, g.pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_socket_bind(g.listener, sa);
+    if (rv != APR_SUCCESS && g.listener != NULL) {
+        apr_socket_close(g.listener);
+        g.listener = NULL;
+    }
+    return rv;
+}
 
 /* No SO_REUSEADDR: on Windows it would let another process bind the same
  * port and steal connections. (A fixed port may then be refused for a
- * while after a restart on POSIX: TIME_WAIT of closed connections.) */
-static pp_status listen_on(apr_pool_t *pool, uint16_t port, uint16_t *bound)
+ * while after a restart on POSIX: TIME_WAIT of closed connections.)
+ * A unix socket file is made 0600 before it listens (its directory is
+ * the first line of defence: a started manager's is 0700); a file left
+ * by a dead server is replaced, a live server's is not. */
+static pp_status listen_on(const pp__mgr_addr *a, char *bound)
 {
     apr_sockaddr_t *sa = NULL;
     apr_status_t rv;
+    pp_status st;
 
-    rv = apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, port, 0, pool);
-    if (rv == APR_SUCCESS)
-        rv = apr_socket_create(&g.listener, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool);
-    if (rv == APR_SUCCESS)
-        rv = apr_socket_bind(g.listener, sa);
-    if (rv == APR_SUCCESS)
-        rv = apr_socket_listen(g.listener, 64);
+    st = pp__mgr_addr_resolve(a, g.pool, &sa);
+    if (st != PP_OK)
+        return st;
+    rv = bind_listen(sa);
+    if (a->is_unix && rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv) && !APR_STATUS_IS_EACCES(rv)) {
+        apr_finfo_t fi;
+        if (apr_stat(&fi, a->path, APR_FINFO_TYPE | APR_FINFO_LINK, g.pool) != APR_SUCCESS)
+            return pp__from_apr(rv);
+        if (fi.filetype != APR_SOCK)
+            return PP_EEXIST; /* not a socket: never removed */
+        if (unix_socket_live(sa))
+            return PP_EEXIST;
+        pp__log(PP_LOG_INFO, "manager: removing the stale socket %s", a->path);
+        (void)apr_file_remove(a->path, g.pool);
+        rv = bind_listen(sa);
+    }
+    if (rv != APR_SUCCESS)
+        return pp__from_apr(rv);
+    if (a->is_unix &&
+        (rv = apr_file_perms_set(a->path, APR_FPROT_UREAD | APR_FPROT_UWRITE)) != APR_SUCCESS)
+        return pp__from_apr(rv);
+    rv = apr_socket_listen(g.listener, 64);
     if (rv == APR_SUCCESS)
         rv = apr_socket_addr_get(&sa, APR_LOCAL, g.listener);
     if (rv != APR_SUCCESS)
         return pp__from_apr(rv);
-    *bound = (uint16_t)sa->port;
+    pp__mgr_addr_format(a, a->is_unix ? 0 : (uint16_t)sa->port, bound);
     return apr_socket_timeout_set(g.listener, (apr_interval_time_t)ACCEPT_MS * 1000) == APR_SUCCESS
                ? PP_OK
                : PP_ESYS;
 }
 
-/* The start message, then the listener. */
-static pp_status setup(pp__plat_chan *chan, apr_pool_t *pool, uint16_t *bound)
+pp_status pp__mgr_server_start(const char *address, const uint8_t *key, size_t keylen, char *bound)
+{
+    pp__mgr_addr a;
+    pp_status st;
+
+    if (keylen == 0 || keylen > sizeof g.key)
+        return PP_EINVAL;
+    st = pp__mgr_addr_parse(address, 1, &a);
+    if (st != PP_OK)
+        return st;
+    memcpy(g.key, key, keylen);
+    g.keylen = keylen;
+    st = pp__mgr_crypto_init();
+    if (st == PP_OK)
+        st = apr_pool_create(&g.pool, NULL) == APR_SUCCESS ? PP_OK : PP_ENOMEM;
+    if (st == PP_OK)
+        st = pp__mgr_locks_init();
+    if (st == PP_OK) {
+        g.mu = pp__mgr_locks_mutex();
+        st = pp__plat_cond_create(&g.ended);
+    }
+    if (st == PP_OK)
+        st = listen_on(&a, bound);
+    if (st == PP_OK)
+        st = pp__plat_thread_create(&g.acceptor, accept_thread, NULL);
+    return st;
+}
+
+void pp__mgr_server_stop(int64_t wait_ms)
+{
+    int64_t deadline = pp__plat_now_ms() + wait_ms;
+    conn *c;
+
+    if (g.mu == NULL)
+        return;
+    pp__plat_mtx_lock(g.mu);
+    g.stopping = 1;
+    pp__plat_mtx_unlock(g.mu);
+    if (g.acceptor != NULL) {
+        pp__plat_thread_join(g.acceptor); /* within ACCEPT_MS */
+        g.acceptor = NULL;
+    }
+    if (g.listener != NULL) {
+        apr_socket_close(g.listener); /* APR unlinks a unix socket's file */
+        g.listener = NULL;
+    }
+    pp__plat_mtx_lock(g.mu);
+    for (c = g.conns; c != NULL; c = c->next) {
+        if (c->sock != NULL)
+            (void)apr_socket_shutdown(c->sock, APR_SHUTDOWN_READWRITE);
+    }
+    while (g.nconns > 0) {
+        int64_t left = deadline - pp__plat_now_ms();
+        if (left <= 0)
+            break;
+        (void)pp__plat_cond_wait(g.ended, g.mu, left);
+    }
+    pp__plat_mtx_unlock(g.mu);
+    reap_done();
+    sodium_memzero(g.key, sizeof g.key);
+}
+
+/* ------------------------------------------------------ a started one */
+
+/* The start message: u16 address length, u16 key length, the address,
+ * the key. */
+static pp_status read_start(pp__plat_chan *chan, char *address, uint8_t *key, size_t *keylen)
 {
     uint8_t hdr[PP__MGR_START_HDR];
+    size_t alen;
     pp_status st;
 
     st = pp__mgr_chan_read_exact(chan, hdr, sizeof hdr);
     if (st != PP_OK)
         return st;
-    g.keylen = pp__ld_le16(hdr + 2);
-    if (g.keylen == 0 || g.keylen > sizeof g.key)
+    alen = pp__ld_le16(hdr);
+    *keylen = pp__ld_le16(hdr + 2);
+    if (alen == 0 || alen >= PP_MANAGER_ADDR_MAX || *keylen == 0 || *keylen > PP_MANAGER_KEY_MAX)
         return PP_EPROTO;
-    st = pp__mgr_chan_read_exact(chan, g.key, g.keylen);
+    st = pp__mgr_chan_read_exact(chan, (uint8_t *)address, alen);
+    address[alen] = '\0';
     if (st == PP_OK)
-        st = pp__mgr_crypto_init();
-    if (st == PP_OK)
-        st = pp__plat_mtx_create(&g.mu);
-    if (st == PP_OK)
-        st = pp__plat_cond_create(&g.cv);
-    if (st == PP_OK)
-        st = listen_on(pool, pp__ld_le16(hdr), bound);
+        st = pp__mgr_chan_read_exact(chan, key, *keylen);
     return st;
 }
 
 int pp__manager_main(pp__plat_chan *chan)
 {
-    uint8_t ready[PP__MGR_READY_LEN], sink[64];
-    pp__plat_thread *acceptor = NULL;
-    apr_pool_t *pool = NULL;
-    uint16_t port = 0;
-    size_t got;
+    uint8_t ready[PP__MGR_READY_HDR + PP_MANAGER_ADDR_MAX], sink[64], key[PP_MANAGER_KEY_MAX];
+    char address[PP_MANAGER_ADDR_MAX], bound[PP_MANAGER_ADDR_MAX] = "";
+    size_t got, keylen = 0, blen;
     pp_status st;
 
-    st = apr_pool_create(&pool, NULL) == APR_SUCCESS ? PP_OK : PP_ENOMEM;
+    st = read_start(chan, address, key, &keylen);
     if (st == PP_OK)
-        st = setup(chan, pool, &port);
-    if (st == PP_OK)
-        st = pp__plat_thread_create(&acceptor, accept_thread, NULL);
+        st = pp__mgr_server_start(address, key, keylen, bound);
+    sodium_memzero(key, sizeof key);
+    blen = strlen(bound);
     pp__st_le32(ready, (uint32_t)(int32_t)st);
-    pp__st_le16(ready + 4, port);
-    if (pp__plat_chan_write(chan, ready, sizeof ready) != PP_OK || st != PP_OK)
+    pp__st_le16(ready + 4, (uint16_t)blen);
+    memcpy(ready + PP__MGR_READY_HDR, bound, blen);
+    if (pp__plat_chan_write(chan, ready, PP__MGR_READY_HDR + blen) != PP_OK || st != PP_OK) {
+        pp__mgr_server_stop(0);
         return 1;
+    }
     /* Serve until the parent closes the channel or dies. */
     while (pp__plat_chan_read(chan, sink, sizeof sink, &got) == PP_OK)
         ;
-    sodium_memzero(g.key, sizeof g.key);
+    pp__mgr_server_stop(STOP_MS);
     return 0;
 }

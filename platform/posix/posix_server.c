@@ -1,0 +1,124 @@
+/*
+ * posix_server.c — what a server program needs of the OS beyond sockets
+ * (APR does those): the limit of a Unix socket path, whether a process
+ * id is still in use, a private key file, and SIGINT / SIGTERM as stop
+ * requests.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "posix_internal.h"
+
+size_t pp__plat_unix_path_max(void)
+{
+    struct sockaddr_un sun;
+
+    return sizeof sun.sun_path - 1;
+}
+
+int pp__plat_pid_alive(uint64_t pid)
+{
+    if (pid == 0 || pid != (uint64_t)(pid_t)pid)
+        return 0;
+    return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+pp_status pp__plat_read_private_file(const char *path, void *buf, size_t cap, size_t *len)
+{
+    struct stat sb;
+    size_t got = 0;
+    pp_status st = PP_OK;
+    int fd;
+
+    *len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return pp__plat_fail(errno);
+    if (fstat(fd, &sb) < 0) {
+        st = pp__plat_fail(errno);
+    } else if (!S_ISREG(sb.st_mode)) {
+        st = PP_EINVAL;
+    } else if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0 || sb.st_uid != geteuid()) {
+        st = PP_EACCES; /* others could read or replace the key */
+    }
+    while (st == PP_OK) {
+        ssize_t n = read(fd, (char *)buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            st = pp__plat_fail(errno);
+        } else if (n == 0) {
+            break;
+        } else {
+            got += (size_t)n;
+            if (got == cap) {
+                char extra;
+                while ((n = read(fd, &extra, 1)) < 0 && errno == EINTR)
+                    ;
+                if (n != 0)
+                    st = PP_ETOOBIG;
+                break;
+            }
+        }
+    }
+    pp__posix_close(fd);
+    if (st == PP_OK)
+        *len = got;
+    return st;
+}
+
+/* ------------------------------------------------------- stop requests */
+
+/* The self-pipe: the handler writes the signal number, the waiter polls
+ * the read end. */
+static int g_stop_pipe[2] = {-1, -1};
+
+static void stop_handler(int sig)
+{
+    int e = errno;
+    unsigned char b = (unsigned char)sig;
+
+    (void)!write(g_stop_pipe[1], &b, 1);
+    errno = e;
+}
+
+pp_status pp__plat_stop_signals_catch(void)
+{
+    struct sigaction sa;
+
+    if (g_stop_pipe[0] >= 0)
+        return PP_OK;
+    if (pp__posix_pipe(g_stop_pipe) < 0)
+        return pp__plat_fail(errno);
+    (void)fcntl(g_stop_pipe[1], F_SETFL, O_NONBLOCK);
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = stop_handler;
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+        return pp__plat_fail(errno);
+    return PP_OK;
+}
+
+const char *pp__plat_stop_signal_wait(int64_t timeout_ms)
+{
+    struct pollfd pf;
+    unsigned char b = 0;
+    int r;
+
+    if (g_stop_pipe[0] < 0)
+        return NULL;
+    pf.fd = g_stop_pipe[0];
+    pf.events = POLLIN;
+    pf.revents = 0;
+    r = poll(&pf, 1, timeout_ms < 0 ? -1 : (timeout_ms > 1000000 ? 1000000 : (int)timeout_ms));
+    if (r <= 0 || read(g_stop_pipe[0], &b, 1) != 1)
+        return NULL;
+    return b == SIGINT ? "SIGINT" : "SIGTERM";
+}
