@@ -27,6 +27,7 @@
     X(lock_api)                                                                                    \
     X(lock_support)                                                                                \
     X(manager)                                                                                     \
+    X(manager_net)                                                                                 \
     X(platform)                                                                                    \
     X(pool)                                                                                        \
     X(share)                                                                                       \

@@ -18,6 +18,14 @@ typedef struct skip_entry {
 } skip_entry;
 
 static const skip_entry g_skips[] = {
+    {"manager_net", "t_idle_server_sleeps", PP_TEST_ON_WINDOWS | PP_TEST_ON_MACOS,
+     "reads the server's CPU time from Linux's /proc"},
+    {"manager_net", "t_local_endpoint_private", PP_TEST_ON_WINDOWS,
+     "Windows: the manager's local endpoint is TCP loopback"},
+    {"manager_net", "t_local_endpoint_server_killed", PP_TEST_ON_WINDOWS,
+     "Windows: the manager's local endpoint is TCP loopback"},
+    {"manager_net", "t_local_endpoint_swept", PP_TEST_ON_WINDOWS,
+     "Windows: the manager's local endpoint is TCP loopback"},
     {"lock", "t_exclusion_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_mtx_reset_after_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_mtx_reset_after_fork_own", PP_TEST_ON_WINDOWS, "Windows has no fork()"},

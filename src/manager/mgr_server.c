@@ -20,6 +20,7 @@
 
 #include <apr_file_info.h>
 #include <apr_network_io.h>
+#include <apr_poll.h>
 #include <apr_pools.h>
 #include <sodium.h>
 
@@ -59,6 +60,7 @@ static struct {
     size_t keylen;
     apr_pool_t *pool;
     apr_socket_t *listener;
+    apr_pollset_t *pollset; /* the listener; woken by a stop */
     pp__plat_thread *acceptor;
 } g;
 
@@ -216,6 +218,20 @@ static int stopping(void)
     return s;
 }
 
+/* Wait up to ACCEPT_MS for a connection to accept, or a stop (which
+ * wakes the pollset): APR's accept does not honour the socket's timeout
+ * on POSIX (EAGAIN at once on the non-blocking listener), so a loop of
+ * accepts alone would spin. */
+static int connection_waiting(void)
+{
+    const apr_pollfd_t *out = NULL;
+    apr_int32_t n = 0;
+
+    return apr_pollset_poll(g.pollset, (apr_interval_time_t)ACCEPT_MS * 1000, &n, &out) ==
+               APR_SUCCESS &&
+           n > 0;
+}
+
 static void accept_thread(void *arg)
 {
     (void)arg;
@@ -225,6 +241,8 @@ static void accept_thread(void *arg)
         apr_status_t rv;
 
         reap_done();
+        if (!connection_waiting())
+            continue;
         if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
             pp__plat_sleep_ms(10);
             continue;
@@ -320,9 +338,19 @@ static pp_status listen_on(const pp__mgr_addr *a, char *bound)
     if (rv != APR_SUCCESS)
         return pp__from_apr(rv);
     pp__mgr_addr_format(a, a->is_unix ? 0 : (uint16_t)sa->port, bound);
-    return apr_socket_timeout_set(g.listener, (apr_interval_time_t)ACCEPT_MS * 1000) == APR_SUCCESS
-               ? PP_OK
-               : PP_ESYS;
+    rv = apr_socket_timeout_set(g.listener, 0); /* non-blocking: accept after a poll */
+    if (rv == APR_SUCCESS)
+        rv = apr_pollset_create(&g.pollset, 1, g.pool, APR_POLLSET_WAKEABLE);
+    if (rv == APR_SUCCESS) {
+        apr_pollfd_t pfd;
+        memset(&pfd, 0, sizeof pfd);
+        pfd.p = g.pool;
+        pfd.desc_type = APR_POLL_SOCKET;
+        pfd.reqevents = APR_POLLIN;
+        pfd.desc.s = g.listener;
+        rv = apr_pollset_add(g.pollset, &pfd);
+    }
+    return rv == APR_SUCCESS ? PP_OK : pp__from_apr(rv);
 }
 
 pp_status pp__mgr_server_start(const char *address, const uint8_t *key, size_t keylen, char *bound)
@@ -364,7 +392,8 @@ void pp__mgr_server_stop(int64_t wait_ms)
     g.stopping = 1;
     pp__plat_mtx_unlock(g.mu);
     if (g.acceptor != NULL) {
-        pp__plat_thread_join(g.acceptor); /* within ACCEPT_MS */
+        (void)apr_pollset_wakeup(g.pollset);
+        pp__plat_thread_join(g.acceptor); /* at once, or within ACCEPT_MS */
         g.acceptor = NULL;
     }
     if (g.listener != NULL) {
