@@ -475,4 +475,18 @@ pp_status pp__plat_read_private_file(const char *path, void *buf, size_t cap, si
 pp_status pp__plat_stop_signals_catch(void);
 const char *pp__plat_stop_signal_wait(int64_t timeout_ms);
 
+/* Socket I/O on the manager's hot path (one request and its reply per
+ * call), on the OS socket of an APR socket (apr_os_sock_get): APR's send
+ * cannot ask for MSG_NOSIGNAL (each send cost two signal-mask calls
+ * around it, pp__plat_sigpipe_suspend) and its recv with a timeout reads
+ * first and polls after a failed read (three calls per wait instead of
+ * two). deadline_ms: pp__plat_now_ms() time, or PP_INFINITE.
+ * send: all n bytes; PP_ECONNLOST if the peer is gone (never SIGPIPE),
+ * PP_ETIMEDOUT if they could not all go by the deadline.
+ * recv: wait until something can be read, read what is there (1..cap
+ * bytes, *got); PP_ECONNLOST on EOF or a broken connection, PP_ETIMEDOUT
+ * at the deadline. */
+pp_status pp__plat_sock_send(intptr_t sock, const void *p, size_t n, int64_t deadline_ms);
+pp_status pp__plat_sock_recv(intptr_t sock, void *p, size_t cap, size_t *got, int64_t deadline_ms);
+
 #endif /* PROCPOOL_PLATFORM_H */

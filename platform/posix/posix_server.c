@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -121,4 +122,94 @@ const char *pp__plat_stop_signal_wait(int64_t timeout_ms)
     if (r <= 0 || read(g_stop_pipe[0], &b, 1) != 1)
         return NULL;
     return b == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+/* ---------------------------------------------------------- socket I/O */
+
+/* Milliseconds to the deadline for poll(): -1 none, 0 passed. */
+static int poll_ms(int64_t deadline_ms)
+{
+    int64_t left;
+
+    if (deadline_ms == PP_INFINITE)
+        return -1;
+    left = deadline_ms - pp__plat_now_ms();
+    return left <= 0 ? 0 : (left > 3600000 ? 3600000 : (int)left);
+}
+
+/* Wait for events on fd until the deadline: 1 ready, 0 timed out,
+ * -1 error (errno). */
+static int wait_fd(int fd, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        struct pollfd pf;
+        int ms = poll_ms(deadline_ms), r;
+
+        pf.fd = fd;
+        pf.events = events;
+        pf.revents = 0;
+        r = poll(&pf, 1, ms);
+        if (r > 0)
+            return 1;
+        if (r == 0 && ms == 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+pp_status pp__plat_sock_send(intptr_t sock, const void *p, size_t n, int64_t deadline_ms)
+{
+    const char *b = p;
+    pp_status st = PP_OK;
+#ifndef MSG_NOSIGNAL
+    int sig = pp__plat_sigpipe_suspend(); /* macOS: no MSG_NOSIGNAL */
+#endif
+
+    while (n > 0) {
+        ssize_t r = send((int)sock, b, n, PP_POSIX_SEND_FLAGS | MSG_DONTWAIT);
+        if (r > 0) {
+            b += r;
+            n -= (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int w = wait_fd((int)sock, POLLOUT, deadline_ms);
+            if (w > 0)
+                continue;
+            st = w == 0 ? PP_ETIMEDOUT : PP_ECONNLOST;
+            break;
+        }
+        st = PP_ECONNLOST;
+        break;
+    }
+#ifndef MSG_NOSIGNAL
+    pp__plat_sigpipe_resume(sig);
+#endif
+    return st;
+}
+
+pp_status pp__plat_sock_recv(intptr_t sock, void *p, size_t cap, size_t *got, int64_t deadline_ms)
+{
+    *got = 0;
+    for (;;) {
+        ssize_t r;
+        int w = wait_fd((int)sock, POLLIN, deadline_ms);
+
+        if (w == 0)
+            return PP_ETIMEDOUT;
+        if (w < 0)
+            return PP_ECONNLOST;
+        r = recv((int)sock, p, cap, MSG_DONTWAIT);
+        if (r > 0) {
+            *got = (size_t)r;
+            return PP_OK;
+        }
+        if (r == 0)
+            return PP_ECONNLOST; /* EOF */
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            return PP_ECONNLOST;
+    }
 }

@@ -5,6 +5,8 @@
  * in use, a key file, and Ctrl-C / Ctrl-Break / console close as stop
  * requests.
  */
+#include <winsock2.h>
+
 #include "win_internal.h"
 
 #include <string.h>
@@ -112,5 +114,76 @@ const char *pp__plat_stop_signal_wait(int64_t timeout_ms)
         return "console closed";
     default:
         return "logoff or shutdown";
+    }
+}
+
+/* ---------------------------------------------------------- socket I/O */
+
+/* Wait until sock is readable (write 0) or writable (write 1) or the
+ * deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_sock(SOCKET s, int write, int64_t deadline_ms)
+{
+    for (;;) {
+        WSAPOLLFD pf;
+        int64_t left = deadline_ms == PP_INFINITE ? 3600000 : deadline_ms - pp__plat_now_ms();
+        int r;
+
+        if (left < 0)
+            left = 0;
+        pf.fd = s;
+        pf.events = write ? POLLWRNORM : POLLRDNORM;
+        pf.revents = 0;
+        r = WSAPoll(&pf, 1, (INT)(left > 3600000 ? 3600000 : left));
+        if (r > 0)
+            return 1;
+        if (r == 0 && left == 0)
+            return 0;
+        if (r < 0)
+            return -1;
+    }
+}
+
+pp_status pp__plat_sock_send(intptr_t sock, const void *p, size_t n, int64_t deadline_ms)
+{
+    const char *b = p;
+
+    while (n > 0) {
+        int want = n > 65536 ? 65536 : (int)n;
+        int r = send((SOCKET)sock, b, want, 0);
+        if (r > 0) {
+            b += r;
+            n -= (size_t)r;
+            continue;
+        }
+        if (r == SOCKET_ERROR && WSAGetLastError() == WSAEWOULDBLOCK) {
+            int w = wait_sock((SOCKET)sock, 1, deadline_ms);
+            if (w > 0)
+                continue;
+            return w == 0 ? PP_ETIMEDOUT : PP_ECONNLOST;
+        }
+        return PP_ECONNLOST;
+    }
+    return PP_OK;
+}
+
+pp_status pp__plat_sock_recv(intptr_t sock, void *p, size_t cap, size_t *got, int64_t deadline_ms)
+{
+    *got = 0;
+    for (;;) {
+        int r, w = wait_sock((SOCKET)sock, 0, deadline_ms);
+
+        if (w == 0)
+            return PP_ETIMEDOUT;
+        if (w < 0)
+            return PP_ECONNLOST;
+        r = recv((SOCKET)sock, p, cap > 65536 ? 65536 : (int)cap, 0);
+        if (r > 0) {
+            *got = (size_t)r;
+            return PP_OK;
+        }
+        if (r == 0)
+            return PP_ECONNLOST;
+        if (WSAGetLastError() != WSAEWOULDBLOCK)
+            return PP_ECONNLOST;
     }
 }

@@ -32,7 +32,8 @@
 struct pp_manager {
     apr_pool_t *pool;
     apr_socket_t *sock;
-    pp__plat_mtx *mu; /* one request at a time; sock, broken */
+    pp__mgr_conn io;  /* frames on sock */
+    pp__plat_mtx *mu; /* one request at a time; sock, io, broken */
     int broken;
     char addr[PP_MANAGER_ADDR_MAX];
     /* a started manager only */
@@ -57,9 +58,9 @@ static pp_status call(pp_manager *m, uint8_t type, const uint8_t *payload, size_
         pp__plat_mtx_unlock(m->mu);
         return PP_ECONNLOST;
     }
-    st = pp__mgr_send(m->sock, type, payload, len);
+    st = pp__mgr_send(&m->io, type, payload, len);
     if (st == PP_OK)
-        st = pp__mgr_recv(m->sock, wait_ms + PP__MGR_GRACE_MS, &f);
+        st = pp__mgr_recv(&m->io, wait_ms + PP__MGR_GRACE_MS, &f);
     *status = PP_OK;
     if (st == PP_OK)
         st = pp__mgr_parse_reply(&f, status, value);
@@ -84,7 +85,7 @@ static pp_status post(pp_manager *m, uint8_t type, uint64_t id)
         pp__plat_mtx_unlock(m->mu);
         return PP_ECONNLOST;
     }
-    st = pp__mgr_send(m->sock, type, p, sizeof p);
+    st = pp__mgr_send(&m->io, type, p, sizeof p);
     if (st != PP_OK)
         m->broken = 1;
     pp__plat_mtx_unlock(m->mu);
@@ -308,7 +309,9 @@ static pp_status connect_to(pp_manager *m, const char *address, const void *key,
     if (st == PP_OK)
         st = open_socket(m, &a);
     if (st == PP_OK)
-        st = pp__mgr_handshake_client(m->sock, key, keylen);
+        st = pp__mgr_conn_init(&m->io, m->sock);
+    if (st == PP_OK)
+        st = pp__mgr_handshake_client(&m->io, key, keylen);
     if (st != PP_OK && m->sock != NULL) {
         apr_socket_close(m->sock);
         m->sock = NULL;

@@ -1,5 +1,5 @@
 /*
- * mgr_proto.h — the manager's protocol: frames on a TCP connection, the
+ * mgr_proto.h — the manager's protocol: frames on a stream connection (TCP or a Unix socket), the
  * authentication handshake, socket reads and writes with deadlines.
  *
  * A frame is an 8-byte header and a payload of at most
@@ -83,22 +83,39 @@ typedef struct pp__mgr_frame {
     uint8_t payload[PP__MGR_PAYLOAD_MAX];
 } pp__mgr_frame;
 
+/* One end of a connection: the APR socket (connect, accept, close) and
+ * the frames' I/O on its OS socket (platform.h pp__plat_sock_*: no
+ * signal-mask calls per send, a poll and one read per wait). Reads are
+ * buffered: one read takes whatever has arrived, often a whole frame or
+ * two (a client's RELEASE_NR and its next ACQUIRE). */
+typedef struct pp__mgr_conn {
+    apr_socket_t *sock;
+    intptr_t os; /* its OS socket */
+    size_t rpos; /* next unread byte of rbuf */
+    size_t rlen; /* bytes in rbuf */
+    uint8_t rbuf[2 * (PP__MGR_HDR + PP__MGR_PAYLOAD_MAX)];
+} pp__mgr_conn;
+
+/* Wrap a connected APR socket (not owned). PP_ESYS if APR has no OS
+ * socket for it. */
+pp_status pp__mgr_conn_init(pp__mgr_conn *c, apr_socket_t *s);
+
 /* libsodium ready (idempotent, thread-safe). PP_ESYS if it cannot be. */
 pp_status pp__mgr_crypto_init(void);
 
 /* Send one frame (all of it, within PP__MGR_GRACE_MS). PP_ECONNLOST if
  * the peer is gone; never raises SIGPIPE. */
-pp_status pp__mgr_send(apr_socket_t *s, uint8_t type, const void *payload, size_t len);
+pp_status pp__mgr_send(pp__mgr_conn *c, uint8_t type, const void *payload, size_t len);
 
 /* Receive one frame within timeout_ms (PP_INFINITE: no limit).
  * PP_ETIMEDOUT if it did not all arrive in time, PP_ECONNLOST on EOF or
  * a broken connection, PP_EPROTO for a malformed header. */
-pp_status pp__mgr_recv(apr_socket_t *s, int64_t timeout_ms, pp__mgr_frame *f);
+pp_status pp__mgr_recv(pp__mgr_conn *c, int64_t timeout_ms, pp__mgr_frame *f);
 
 /* The handshake, each side. PP_EAUTH: the peer did not prove the key;
  * PP_EPROTO: not our protocol; PP_ECONNLOST / PP_ETIMEDOUT: as recv. */
-pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t keylen);
-pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen);
+pp_status pp__mgr_handshake_server(pp__mgr_conn *c, const uint8_t *key, size_t keylen);
+pp_status pp__mgr_handshake_client(pp__mgr_conn *c, const uint8_t *key, size_t keylen);
 
 /* The pure decoders (what the fuzzer runs: tests/fuzz/fuzz_manager.c).
  * Header: exactly PP__MGR_HDR bytes. Request: *id (0 for CREATE_LOCK)

@@ -44,6 +44,7 @@ struct conn {
     pp__mgr_owner owner; /* what the locks know of it */
     apr_pool_t *pool;
     apr_socket_t *sock;
+    pp__mgr_conn io; /* frames on sock */
     pp__plat_thread *thread;
     char peer[80];
     conn *next; /* g.conns or g.done */
@@ -86,7 +87,7 @@ static pp_status serve_one(conn *c, const pp__mgr_frame *f)
         return PP_OK; /* the client decided locally; nothing to say */
     pp__st_le32(reply, (uint32_t)(int32_t)st);
     pp__st_le64(reply + 4, value);
-    return pp__mgr_send(c->sock, PP__MGR_REPLY, reply, sizeof reply);
+    return pp__mgr_send(&c->io, PP__MGR_REPLY, reply, sizeof reply);
 }
 
 static void conn_thread(void *arg)
@@ -95,13 +96,13 @@ static void conn_thread(void *arg)
     pp__mgr_frame f;
     pp_status st;
 
-    st = pp__mgr_handshake_server(c->sock, g.key, g.keylen);
+    st = pp__mgr_handshake_server(&c->io, g.key, g.keylen);
     if (st != PP_OK) {
         pp__log(PP_LOG_WARN, "manager: connection from %s rejected: %s (%s)", c->peer,
                 pp_err_name(st), st == PP_EAUTH ? "wrong key" : pp_strerror(st));
     } else {
         pp__log(PP_LOG_INFO, "manager: client %s authenticated", c->peer);
-        while ((st = pp__mgr_recv(c->sock, PP_INFINITE, &f)) == PP_OK &&
+        while ((st = pp__mgr_recv(&c->io, PP_INFINITE, &f)) == PP_OK &&
                (st = serve_one(c, &f)) == PP_OK)
             ;
         if (st == PP_EPROTO)
@@ -185,7 +186,7 @@ static void start_conn(apr_pool_t *pool, apr_socket_t *sock)
     else
         snprintf(c->peer, sizeof c->peer, "?");
     (void)apr_socket_opt_set(sock, APR_TCP_NODELAY, 1); /* fails on a unix socket: fine */
-    if (pp__plat_cond_create(&c->owner.cv) != PP_OK) {
+    if (pp__mgr_conn_init(&c->io, sock) != PP_OK || pp__plat_cond_create(&c->owner.cv) != PP_OK) {
         refuse(pool, sock, c, "out of memory");
         return;
     }
