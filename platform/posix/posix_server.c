@@ -194,6 +194,22 @@ pp_status pp__plat_sock_send(intptr_t sock, const void *p, size_t n, int64_t dea
 pp_status pp__plat_sock_recv(intptr_t sock, void *p, size_t cap, size_t *got, int64_t deadline_ms)
 {
     *got = 0;
+    /* No deadline, a blocking socket (an accepted one on Linux): one
+     * blocking recv, no poll before it. A non-blocking socket says
+     * EAGAIN and takes the poll path. */
+    while (deadline_ms == PP_INFINITE) {
+        ssize_t r = recv((int)sock, p, cap, 0);
+        if (r > 0) {
+            *got = (size_t)r;
+            return PP_OK;
+        }
+        if (r == 0)
+            return PP_ECONNLOST; /* EOF */
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+        if (errno != EINTR)
+            return PP_ECONNLOST;
+    }
     for (;;) {
         ssize_t r;
         int w = wait_fd((int)sock, POLLIN, deadline_ms);
