@@ -226,7 +226,7 @@ static void t_local_endpoint_swept(void)
 }
 
 /* TCP by option: loopback on an ephemeral port; reached by IP and by a
- * name that resolves to it. */
+ * name that resolves to it; IPv6 loopback in brackets. */
 static void t_tcp_option(void)
 {
     static const uint8_t key[] = "another key";
@@ -234,6 +234,7 @@ static void t_tcp_option(void)
     pp_manager *m = NULL;
     char byname[PP_MANAGER_ADDR_MAX];
     const char *addr;
+    pp_status st;
 
     memset(&o, 0, sizeof o);
     o.key = key;
@@ -247,6 +248,23 @@ static void t_tcp_option(void)
     snprintf(byname, sizeof byname, "tcp://localhost:%d", atoi(addr + 16));
     lock_works(m, byname, key, 11);
     pp_manager_destroy(m);
+    m = NULL;
+    /* IPv6 loopback, where the machine has it (else the listen fails
+     * cleanly: no address to bind) */
+    o.listen = "tcp://[::1]:0";
+    st = pp_manager_start(&m, &o);
+    if (st == PP_OK) {
+        addr = pp_manager_address(m);
+        PP_ASSERT_MSG(strncmp(addr, "tcp://[::1]:", 12) == 0 && atoi(addr + 12) > 0, "address %s",
+                      addr);
+        lock_works(m, addr, key, 11);
+        pp_manager_destroy(m);
+    } else {
+        PP_ASSERT_MSG(st == PP_ESYS || st == PP_EINVAL || st == PP_ENOTSUP,
+                      "IPv6 listen: %s (expected PP_OK, or a clean refusal without IPv6)",
+                      pp_err_name(st));
+        CU_ASSERT_PTR_NULL(m);
+    }
 }
 
 /* Addresses refused with a clear error, never truncated. */

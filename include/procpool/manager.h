@@ -113,7 +113,8 @@ typedef struct pp_manager pp_manager;
  */
 typedef struct pp_manager_options {
     /** TCP port on 127.0.0.1 to listen on (shorthand for listen =
-     *  "tcp://127.0.0.1:PORT"); 0 (default): see listen. */
+     *  "tcp://127.0.0.1:PORT"; listen wins if both are set); 0 (default):
+     *  see listen. */
     uint16_t port;
     /** The key clients must prove; NULL (default): 32 random bytes. Not
      *  retained after pp_manager_start() returns. */
