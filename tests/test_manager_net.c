@@ -712,6 +712,55 @@ static void t_two_programs_one_server(void)
     apr_file_remove(counter, pp_test_pool());
 }
 
+/* procpool-manager on a Unix socket path: a second server on the path of
+ * a live one is refused (exit 1), the file a SIGKILLed one left is
+ * replaced, and SIGTERM removes it. */
+static void t_program_unix_socket(void)
+{
+    char keypath[512], sock[256], listen[300], line[400], want[320];
+    const char *args[6];
+    const char *tmp = NULL;
+    prog p, q;
+
+    key_file(keypath, sizeof keypath, KEY_HEX, APR_FPROT_UREAD | APR_FPROT_UWRITE);
+    CU_ASSERT_FATAL(apr_temp_dir_get(&tmp, pp_test_pool()) == APR_SUCCESS);
+    snprintf(sock, sizeof sock, "%s/pp-mgr-sock-%s", tmp, pp_test_pid_token());
+    snprintf(listen, sizeof listen, "unix://%s", sock);
+    snprintf(want, sizeof want, "listening on %s", listen);
+    args[0] = "--listen";
+    args[1] = listen;
+    args[2] = "--key-file";
+    args[3] = keypath;
+    args[4] = NULL;
+    prog_start(&p, args);
+    CU_ASSERT_FATAL(prog_line(&p, line, sizeof line, LINE_MS));
+    PP_ASSERT_MSG(strcmp(line, want) == 0, "said '%s'", line);
+    prog_start(&q, args); /* the path of a live server */
+    CU_ASSERT_EQUAL(prog_wait(&q, EXIT_MS), 1);
+    prog_end(&q);
+    apr_proc_kill(&p.proc, SIGKILL);
+    CU_ASSERT(prog_wait(&p, EXIT_MS) >= 0);
+    prog_end(&p);
+    CU_ASSERT_FATAL(path_exists(sock)); /* left by the killed one */
+    prog_start(&p, args);
+    CU_ASSERT(prog_line(&p, line, sizeof line, LINE_MS));
+    PP_ASSERT_MSG(strcmp(line, want) == 0, "said '%s'", line);
+    {
+        uint8_t key[KEYLEN];
+        pp_manager *m = NULL;
+        key_bytes(key);
+        PP_ASSERT_STATUS(pp_manager_connect(listen, key, KEYLEN, &m), PP_OK);
+        pp_manager_destroy(m);
+    }
+    CU_ASSERT_FATAL(apr_proc_kill(&p.proc, SIGTERM) == APR_SUCCESS);
+    CU_ASSERT_EQUAL(prog_wait(&p, EXIT_MS), 0);
+    CU_ASSERT(prog_logged(&p, "removing the stale socket"));
+    prog_end(&p);
+    CU_ASSERT(!path_exists(sock));
+    apr_file_remove(sock, pp_test_pool());
+    apr_file_remove(keypath, pp_test_pool());
+}
+
 /* clang-format off */
 static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_idle_server_sleeps, 60),
@@ -723,6 +772,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_program_help_usage, 60),
     PP_TEST_TIMEOUT(t_program_key_checks, 60),
     PP_TEST_TIMEOUT(t_two_programs_one_server, 120),
+    PP_TEST_TIMEOUT(t_program_unix_socket, 90),
     PP_TEST_END,
 };
 /* clang-format on */
