@@ -489,4 +489,14 @@ const char *pp__plat_stop_signal_wait(int64_t timeout_ms);
 pp_status pp__plat_sock_send(intptr_t sock, const void *p, size_t n, int64_t deadline_ms);
 pp_status pp__plat_sock_recv(intptr_t sock, void *p, size_t cap, size_t *got, int64_t deadline_ms);
 
+/* A connection that always waits about as long for an answer (a manager
+ * client: a slice and a grace): make the socket blocking with a receive
+ * timeout of ms (SO_RCVTIMEO), so that a wait is one blocking recv, no
+ * poll before it (pp__plat_sock_recv_blocking: 1..cap bytes, *got;
+ * PP_ETIMEDOUT once the receive timeout passed, PP_ECONNLOST on EOF or a
+ * broken connection). pp__plat_sock_send still never blocks past its
+ * deadline. */
+pp_status pp__plat_sock_set_recv_timeout(intptr_t sock, int64_t ms);
+pp_status pp__plat_sock_recv_blocking(intptr_t sock, void *p, size_t cap, size_t *got);
+
 #endif /* PROCPOOL_PLATFORM_H */

@@ -24,6 +24,8 @@ static const skip_entry g_skips[] = {
      "Windows: a key file's ACL is not checked (POSIX permission bits)"},
     {"manager_net", "t_program_unix_socket", PP_TEST_ON_WINDOWS,
      "Windows: no Unix domain sockets in APR 1.7"},
+    {"manager_net", "t_server_stopped_answering", PP_TEST_ON_WINDOWS,
+     "Windows: no SIGSTOP to freeze the server"},
     {"manager_net", "t_local_endpoint_private", PP_TEST_ON_WINDOWS,
      "Windows: the manager's local endpoint is TCP loopback"},
     {"manager_net", "t_local_endpoint_server_killed", PP_TEST_ON_WINDOWS,

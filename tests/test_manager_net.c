@@ -15,6 +15,9 @@
 #include <apr_thread_proc.h>
 
 #include <signal.h>
+#ifndef _WIN32
+#include <sys/types.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -761,6 +764,36 @@ static void t_program_unix_socket(void)
     apr_file_remove(keypath, pp_test_pool());
 }
 
+/* A server that stops answering (SIGSTOP, not dead: its connections
+ * stay open): a call fails with PP_ECONNLOST within its bound (a slice
+ * and the grace, about 6 s), a blocked acquire too; the handle stays
+ * broken. */
+static void t_server_stopped_answering(void)
+{
+#ifndef _WIN32
+    static const uint8_t key[] = "stopped server";
+    pp_manager_options o;
+    pp_manager *m = NULL;
+    pp_lock *a = NULL;
+    int64_t t0, took;
+
+    memset(&o, 0, sizeof o);
+    o.key = key;
+    o.keylen = sizeof key - 1;
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &a), PP_OK);
+    CU_ASSERT_FATAL(kill((pid_t)pp_manager_pid(m), SIGSTOP) == 0);
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_lock_acquire(a, PP_INFINITE), PP_ECONNLOST);
+    took = pp_test_now_ms() - t0;
+    PP_ASSERT_MSG(took < LOST_MS, "noticed after %lld ms", (long long)took);
+    PP_ASSERT_STATUS(pp_lock_try_acquire(a), PP_ECONNLOST); /* broken for good, at once */
+    (void)kill((pid_t)pp_manager_pid(m), SIGCONT);
+    pp_lock_destroy(a);
+    pp_manager_destroy(m);
+#endif
+}
+
 /* clang-format off */
 static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_idle_server_sleeps, 60),
@@ -773,6 +806,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_program_key_checks, 60),
     PP_TEST_TIMEOUT(t_two_programs_one_server, 120),
     PP_TEST_TIMEOUT(t_program_unix_socket, 90),
+    PP_TEST_TIMEOUT(t_server_stopped_answering, 60),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -226,6 +227,37 @@ pp_status pp__plat_sock_recv(intptr_t sock, void *p, size_t cap, size_t *got, in
         if (r == 0)
             return PP_ECONNLOST; /* EOF */
         if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            return PP_ECONNLOST;
+    }
+}
+
+pp_status pp__plat_sock_set_recv_timeout(intptr_t sock, int64_t ms)
+{
+    struct timeval tv;
+    int fl = fcntl((int)sock, F_GETFL);
+
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    if (fl < 0 || setsockopt((int)sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+        fcntl((int)sock, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        return pp__plat_fail(errno);
+    return PP_OK;
+}
+
+pp_status pp__plat_sock_recv_blocking(intptr_t sock, void *p, size_t cap, size_t *got)
+{
+    *got = 0;
+    for (;;) {
+        ssize_t r = recv((int)sock, p, cap, 0);
+        if (r > 0) {
+            *got = (size_t)r;
+            return PP_OK;
+        }
+        if (r == 0)
+            return PP_ECONNLOST; /* EOF */
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return PP_ETIMEDOUT; /* SO_RCVTIMEO */
+        if (errno != EINTR)
             return PP_ECONNLOST;
     }
 }

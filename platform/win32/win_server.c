@@ -187,3 +187,28 @@ pp_status pp__plat_sock_recv(intptr_t sock, void *p, size_t cap, size_t *got, in
             return PP_ECONNLOST;
     }
 }
+
+pp_status pp__plat_sock_set_recv_timeout(intptr_t sock, int64_t ms)
+{
+    DWORD t = (DWORD)ms;
+    u_long nonblocking = 0;
+
+    if (setsockopt((SOCKET)sock, SOL_SOCKET, SO_RCVTIMEO, (const char *)&t, sizeof t) != 0 ||
+        ioctlsocket((SOCKET)sock, FIONBIO, &nonblocking) != 0)
+        return PP_ESYS;
+    return PP_OK;
+}
+
+pp_status pp__plat_sock_recv_blocking(intptr_t sock, void *p, size_t cap, size_t *got)
+{
+    int r = recv((SOCKET)sock, p, cap > 65536 ? 65536 : (int)cap, 0);
+
+    *got = 0;
+    if (r > 0) {
+        *got = (size_t)r;
+        return PP_OK;
+    }
+    if (r == SOCKET_ERROR && WSAGetLastError() == WSAETIMEDOUT)
+        return PP_ETIMEDOUT;
+    return PP_ECONNLOST;
+}

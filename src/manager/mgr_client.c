@@ -312,6 +312,8 @@ static pp_status connect_to(pp_manager *m, const char *address, const void *key,
         st = pp__mgr_conn_init(&m->io, m->sock);
     if (st == PP_OK)
         st = pp__mgr_handshake_client(&m->io, key, keylen);
+    if (st == PP_OK)
+        pp__mgr_conn_blocking(&m->io);
     if (st != PP_OK && m->sock != NULL) {
         apr_socket_close(m->sock);
         m->sock = NULL;

@@ -31,10 +31,30 @@ pp_status pp__mgr_conn_init(pp__mgr_conn *c, apr_socket_t *s)
 
     c->sock = s;
     c->rpos = c->rlen = 0;
+    c->blocking_ms = 0;
     if (apr_os_sock_get(&os, s) != APR_SUCCESS)
         return PP_ESYS;
     c->os = (intptr_t)os;
     return PP_OK;
+}
+
+void pp__mgr_conn_blocking(pp__mgr_conn *c)
+{
+    int64_t ms = PP__MGR_SLICE_MS + PP__MGR_GRACE_MS;
+
+    if (pp__plat_sock_set_recv_timeout(c->os, ms) == PP_OK)
+        c->blocking_ms = ms;
+}
+
+/* Fill the empty buffer: one blocking recv where the socket's receive
+ * timeout matches the deadline (pp__mgr_conn_blocking), else a poll and
+ * a read. */
+static pp_status fill(pp__mgr_conn *c, int64_t deadline, size_t *got)
+{
+    if (c->blocking_ms > 0 && deadline != PP_INFINITE &&
+        deadline - pp__plat_now_ms() >= c->blocking_ms - PP__MGR_SLICE_MS)
+        return pp__plat_sock_recv_blocking(c->os, c->rbuf, sizeof c->rbuf, got);
+    return pp__plat_sock_recv(c->os, c->rbuf, sizeof c->rbuf, got, deadline);
 }
 
 /* Exactly n bytes: from the buffer, then from the socket (a read takes
@@ -48,7 +68,7 @@ static pp_status recv_exact(pp__mgr_conn *c, uint8_t *p, size_t n, int64_t deadl
         if (have == 0) {
             size_t got = 0;
             c->rpos = c->rlen = 0;
-            st = pp__plat_sock_recv(c->os, c->rbuf, sizeof c->rbuf, &got, deadline);
+            st = fill(c, deadline, &got);
             if (st != PP_OK)
                 return st;
             c->rlen = got;

@@ -90,15 +90,23 @@ typedef struct pp__mgr_frame {
  * two (a client's RELEASE_NR and its next ACQUIRE). */
 typedef struct pp__mgr_conn {
     apr_socket_t *sock;
-    intptr_t os; /* its OS socket */
-    size_t rpos; /* next unread byte of rbuf */
-    size_t rlen; /* bytes in rbuf */
+    intptr_t os;         /* its OS socket */
+    size_t rpos;         /* next unread byte of rbuf */
+    size_t rlen;         /* bytes in rbuf */
+    int64_t blocking_ms; /* > 0: a blocking socket, receive timeout this long */
     uint8_t rbuf[2 * (PP__MGR_HDR + PP__MGR_PAYLOAD_MAX)];
 } pp__mgr_conn;
 
 /* Wrap a connected APR socket (not owned). PP_ESYS if APR has no OS
  * socket for it. */
 pp_status pp__mgr_conn_init(pp__mgr_conn *c, apr_socket_t *s);
+
+/* A client's connection after its handshake: every later wait is for an
+ * answer within PP__MGR_SLICE_MS + PP__MGR_GRACE_MS, so it can be one
+ * blocking recv with that receive timeout (no poll first). A wait whose
+ * deadline is nearer than that by up to PP__MGR_SLICE_MS may then last
+ * up to the full timeout. Ignored (poll and read) where it fails. */
+void pp__mgr_conn_blocking(pp__mgr_conn *c);
 
 /* libsodium ready (idempotent, thread-safe). PP_ESYS if it cannot be. */
 pp_status pp__mgr_crypto_init(void);
