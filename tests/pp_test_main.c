@@ -28,6 +28,7 @@
     X(lock_support)                                                                                \
     X(manager)                                                                                     \
     X(manager_net)                                                                                 \
+    X(manager_program)                                                                             \
     X(platform)                                                                                    \
     X(pool)                                                                                        \
     X(share)                                                                                       \

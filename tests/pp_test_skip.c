@@ -20,9 +20,9 @@ typedef struct skip_entry {
 static const skip_entry g_skips[] = {
     {"manager_net", "t_idle_server_sleeps", PP_TEST_ON_WINDOWS | PP_TEST_ON_MACOS,
      "reads the server's CPU time from Linux's /proc"},
-    {"manager_net", "t_program_key_checks", PP_TEST_ON_WINDOWS,
+    {"manager_program", "t_program_key_checks", PP_TEST_ON_WINDOWS,
      "Windows: a key file's ACL is not checked (POSIX permission bits)"},
-    {"manager_net", "t_program_unix_socket", PP_TEST_ON_WINDOWS,
+    {"manager_program", "t_program_unix_socket", PP_TEST_ON_WINDOWS,
      "Windows: no Unix domain sockets in APR 1.7"},
     {"manager_net", "t_server_stopped_answering", PP_TEST_ON_WINDOWS,
      "Windows: no SIGSTOP to freeze the server"},
