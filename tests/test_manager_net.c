@@ -79,6 +79,27 @@ static long cpu_ticks(uint64_t pid)
     return (long)(ut + st);
 }
 
+#ifndef _WIN32
+/* The state letter of a process (Linux /proc: 'T' stopped), 0 if it
+ * cannot be read. */
+static char proc_state(uint64_t pid)
+{
+    char path[64], buf[512], *p;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' ? p[2] : 0;
+}
+#endif
+
 /* ---------------------------------------------------- started manager */
 
 /* An idle server sleeps: its acceptor waits for a connection, it does
@@ -310,6 +331,13 @@ static void t_server_stopped_answering(void)
     PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &o), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &a), PP_OK);
     CU_ASSERT_FATAL(kill((pid_t)pp_manager_pid(m), SIGSTOP) == 0);
+    /* kill() returns before every thread of it has stopped: a request
+     * sent at once may still be served. Wait for the stop (Linux: its
+     * state in /proc), or a while where that cannot be read. */
+    t0 = pp_test_now_ms();
+    while (proc_state(pp_manager_pid(m)) != 'T' && pp_test_now_ms() - t0 < LOST_MS)
+        pp_test_sleep_ms(proc_state(pp_manager_pid(m)) == 0 ? 500 : 10);
+    pp_test_sleep_ms(100); /* the leader shows 'T'; its other threads follow */
     t0 = pp_test_now_ms();
     PP_ASSERT_STATUS(pp_lock_acquire(a, PP_INFINITE), PP_ECONNLOST);
     took = pp_test_now_ms() - t0;
