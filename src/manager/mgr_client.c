@@ -110,8 +110,18 @@ typedef struct mgr_lock {
     uint64_t id;
     uint64_t token; /* of the last acquire */
     int creator;    /* destroy removes the lock from the server */
-    int held;       /* acquired through this handle and not released */
+    int held;       /* acquired through this handle and not released (mgr->mu) */
 } mgr_lock;
+
+/* An acquire through l succeeded: its token, and l holds the lock (under
+ * the handle's mutex: another thread may release through l). */
+static void set_held(mgr_lock *l, uint64_t token)
+{
+    pp__plat_mtx_lock(l->mgr->mu);
+    l->token = token;
+    l->held = 1;
+    pp__plat_mtx_unlock(l->mgr->mu);
+}
 
 /* The server waits at most PP__MGR_SLICE_MS per request: a longer wait is
  * a loop here, and each round proves the server alive. */
@@ -137,10 +147,8 @@ static pp_status mgr_acquire(pp_lock *lock, int64_t timeout_ms)
         if (answer == PP_ETIMEDOUT &&
             (timeout_ms == PP_INFINITE || deadline - pp__plat_now_ms() > 0))
             continue;
-        if (answer == PP_OK || answer == PP_EOWNERDEAD) {
-            l->token = value;
-            l->held = 1;
-        }
+        if (answer == PP_OK || answer == PP_EOWNERDEAD)
+            set_held(l, value);
         return answer;
     }
 }
@@ -151,10 +159,8 @@ static pp_status mgr_try_acquire(pp_lock *lock)
     uint64_t value = 0;
     pp_status st = call_id(l->mgr, PP__MGR_TRY, l->id, 0, &value);
 
-    if (st == PP_OK || st == PP_EOWNERDEAD) {
-        l->token = value;
-        l->held = 1;
-    }
+    if (st == PP_OK || st == PP_EOWNERDEAD)
+        set_held(l, value);
     return st == PP_ETIMEDOUT ? PP_EBUSY : st;
 }
 
@@ -165,11 +171,13 @@ static pp_status mgr_try_acquire(pp_lock *lock)
 static pp_status mgr_release(pp_lock *lock)
 {
     mgr_lock *l = (mgr_lock *)lock;
+    int held;
 
-    if (!l->held)
-        return PP_EPERM;
+    pp__plat_mtx_lock(l->mgr->mu);
+    held = l->held;
     l->held = 0;
-    return post(l->mgr, PP__MGR_RELEASE_NR, l->id);
+    pp__plat_mtx_unlock(l->mgr->mu);
+    return held ? post(l->mgr, PP__MGR_RELEASE_NR, l->id) : PP_EPERM;
 }
 
 static const char *mgr_name(const pp_lock *lock)
