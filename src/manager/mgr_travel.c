@@ -26,7 +26,12 @@
 #include "sync/remote.h"
 #include "manager/manager.h"
 
-#define MAX_CONNS 64    /* managers (address, instance) one process meets */
+#define MAX_CONNS 64 /* managers (address, instance) one process meets */
+
+/* A manager's address (a unix path or a TCP host name) travels whole in a
+ * locator and is a keyring's key. */
+_Static_assert(PP__LOC_ADDR_MAX == PP_MANAGER_ADDR_MAX, "a locator carries any manager address");
+_Static_assert(PP__KEYRING_ADDR == PP_MANAGER_ADDR_MAX, "the keyring holds any manager address");
 #define MAX_LOCKS 65536 /* lock handles one process keeps */
 
 typedef struct tconn {

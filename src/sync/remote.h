@@ -7,7 +7,8 @@
  *   u8 backend  PP__LOC_MANAGER or PP__LOC_REDIS
  *   u8 object   PP__OBJ_LOCK (other kinds of hosted objects add rows)
  *   u8 n + n bytes: the server's address (printable ASCII, no space,
- *               1..PP__LOC_ADDR_MAX - 1 bytes; "tcp://127.0.0.1:PORT",
+ *               1..PP__LOC_ADDR_MAX - 1 bytes; "unix:///PATH",
+ *               "tcp://HOST:PORT",
  *               "redis://host:port")
  * then, for PP__LOC_MANAGER:
  *   u64 instance: the server's random instance nonce (its WELCOME says
@@ -39,12 +40,12 @@
 #define PP__LOC_REDIS    2u
 #define PP__LOC_BACKENDS 3u /* one past the last */
 #define PP__OBJ_LOCK     1u
-#define PP__OBJ_RLOCK    2u  /* a manager's recursive lock */
-#define PP__LOC_ADDR_MAX 64u /* with the NUL: PP_MANAGER_ADDR_MAX */
+#define PP__OBJ_RLOCK    2u   /* a manager's recursive lock */
+#define PP__LOC_ADDR_MAX 128u /* with the NUL: PP_MANAGER_ADDR_MAX (a u8 length: <= 256) */
 /* A Redis lock's name, with the NUL (PP_NAME_MAX + 1). */
 #define PP__LOC_NAME_MAX 31u
 /* Longest text pp__locator_describe() writes, NUL included. */
-#define PP__LOC_DESC_MAX 112u
+#define PP__LOC_DESC_MAX 176u
 
 typedef struct pp__locator {
     uint8_t backend;
