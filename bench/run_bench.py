@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Run procpool's benchmarks and their Python twins, and compare them.
 
-usage: python3 bench/run_bench.py [BUILD_DIR] [--only lock|pool]
+usage: python3 bench/run_bench.py [BUILD_DIR] [--only lock|pool|manager]
                                   [--pairs N] [--incr K] [--runs R]
+                                  [--mgr-pairs N] [--mgr-incr K] [--tcp]
                                   [--processes P] [--quick]
 
-BUILD_DIR is a meson build directory of procpool (default: build). Two
+BUILD_DIR is a meson build directory of procpool (default: build). Three
 suites, each a C program in BUILD_DIR/bench/ and its Python twin here:
 
   lock  bench_lock  vs bench_lock.py  (multiprocessing.Lock): rates, higher
         is better; --pairs, --incr, --runs
   pool  bench_pool  vs bench_pool.py  (multiprocessing.Pool): times, lower
         is better; --processes, --quick
+  manager bench_manager vs bench_manager.py (a lock of
+        multiprocessing.Manager()), used from client processes: rates,
+        higher is better; --mgr-pairs, --mgr-incr, --runs, --tcp (the C
+        manager on TCP loopback instead of its default local endpoint)
 
 Both sides of a suite run with the same parameters in this one invocation.
 The results are printed as Markdown tables, with the machine they ran on.
@@ -32,6 +37,9 @@ LOCK_LABELS = {
     "lock_uncontended_pairs_per_s": "uncontended acquire+release pairs/s (1 process)",
     "lock_contended_2p_incr_per_s": "contended increments/s, 2 processes",
     "lock_contended_4p_incr_per_s": "contended increments/s, 4 processes",
+    "mgr_uncontended_pairs_per_s": "uncontended acquire+release pairs/s (1 client process)",
+    "mgr_contended_2p_incr_per_s": "contended increments/s, 2 client processes",
+    "mgr_contended_4p_incr_per_s": "contended increments/s, 4 client processes",
 }
 
 
@@ -80,8 +88,8 @@ def fmt_ratio(r):
     return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
 
 
-def lock_table(c, py):
-    print("| metric | procpool | Python mp.Lock | ratio (procpool/Python, higher is better) |")
+def lock_table(c, py, python_name="Python mp.Lock"):
+    print(f"| metric | procpool | {python_name} | ratio (procpool/Python, higher is better) |")
     print("|---|---:|---:|---:|")
     for key in list(c) + [k for k in py if k not in c]:
         a, b = c.get(key), py.get(key)
@@ -92,6 +100,11 @@ def lock_table(c, py):
     if a and b:
         verdict = "met" if a >= 2 * b else "NOT met on this run"
         print(f"Goal on Linux, procpool >= 2x Python uncontended: {verdict} ({a / b:.2f}x).")
+    a, b = c.get("mgr_uncontended_pairs_per_s"), py.get("mgr_uncontended_pairs_per_s")
+    if a and b:
+        verdict = "met" if a >= 5 * b else "NOT met on this run"
+        print(f"Goal, manager lock pairs from a client >= 5x Python's Manager lock: "
+              f"{verdict} ({a / b:.2f}x).")
 
 
 def pool_label(key):
@@ -116,17 +129,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("build", nargs="?", default="build", help="meson build directory")
-    ap.add_argument("--only", choices=("lock", "pool"), help="run one suite only")
+    ap.add_argument("--only", choices=("lock", "pool", "manager"), help="run one suite only")
     ap.add_argument("--pairs", type=int, default=2_000_000)
     ap.add_argument("--incr", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--mgr-pairs", type=int, default=20_000,
+                    help="manager suite: uncontended pairs per run")
+    ap.add_argument("--mgr-incr", type=int, default=5_000,
+                    help="manager suite: increments per client process")
+    ap.add_argument("--tcp", action="store_true",
+                    help="manager suite: the C manager on TCP loopback")
     ap.add_argument("--processes", type=int, default=2, help="pool size (pool suite)")
     ap.add_argument("--quick", action="store_true", help="smaller pool workloads")
     ap.add_argument("--python", default=sys.executable,
                     help="Python interpreter for the twins (default: this one)")
     args = ap.parse_args()
 
-    suites = [args.only] if args.only else ["lock", "pool"]
+    suites = [args.only] if args.only else ["lock", "pool", "manager"]
     results = {}
     if "lock" in suites:
         common = ["--pairs", str(args.pairs), "--incr", str(args.incr), "--runs", str(args.runs)]
@@ -134,6 +153,15 @@ def main():
             run("procpool bench_lock", [find_bench(args.build, "bench_lock")] + common),
             run("python bench_lock.py",
                 [args.python, os.path.join(HERE, "bench_lock.py")] + common))
+    if "manager" in suites:
+        common = ["--pairs", str(args.mgr_pairs), "--incr", str(args.mgr_incr),
+                  "--runs", str(args.runs)]
+        results["manager"] = (
+            run("procpool bench_manager",
+                [find_bench(args.build, "bench_manager")] + common
+                + (["--tcp"] if args.tcp else [])),
+            run("python bench_manager.py",
+                [args.python, os.path.join(HERE, "bench_manager.py")] + common))
     if "pool" in suites:
         common = ["--processes", str(args.processes)] + (["--quick"] if args.quick else [])
         results["pool"] = (
@@ -152,6 +180,13 @@ def main():
               f"best of {args.runs} runs.")
         print()
         lock_table(*results["lock"])
+    if "manager" in results:
+        print()
+        print(f"Manager locks, used from client processes: {args.mgr_pairs} uncontended pairs; "
+              f"{args.mgr_incr} increments per client; best of {args.runs} runs; procpool's "
+              f"manager on {'TCP loopback' if args.tcp else 'its default local endpoint'}.")
+        print()
+        lock_table(*results["manager"], python_name="Python Manager().Lock()")
     if "pool" in results:
         print()
         print(f"Pools: {args.processes} worker processes"

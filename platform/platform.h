@@ -456,4 +456,57 @@ void pp__plat_sigpipe_resume(int state);
  * flushing stdio). */
 void pp__plat_exit(int code);
 
+/* ------------------------------------------------------- server programs */
+
+/* (posix_server.c, win_server.c) */
+
+/* Longest path of a Unix domain socket, in bytes without the terminator
+ * (sun_path less one: 107 on Linux, 103 on the BSDs and macOS); 0 where
+ * the core does not use Unix domain sockets (Windows: TCP loopback). */
+size_t pp__plat_unix_path_max(void);
+
+/* 0 if the OS says no process has this id (any more); 1 otherwise (also
+ * for another user's process, or when it cannot tell). */
+int pp__plat_pid_alive(uint64_t pid);
+
+/* Read a whole file of at most cap bytes that must be private to its
+ * owner (a key file). POSIX: PP_EACCES if group or others have any
+ * permission on it or it is not the effective user's; PP_EINVAL if it is
+ * not a regular file. Windows: its ACL decides who may read it; not
+ * checked. PP_ETOOBIG if it is longer than cap; else a mapped OS error
+ * (PP_ENOENT: no such file). */
+pp_status pp__plat_read_private_file(const char *path, void *buf, size_t cap, size_t *len);
+
+/* Stop requests of a server program: SIGINT and SIGTERM (POSIX); Ctrl-C,
+ * Ctrl-Break and closing the console (Windows). After _catch() they no
+ * longer end the process; _wait() blocks until one has arrived (its name,
+ * "SIGTERM", "Ctrl-C", ...) or timeout_ms (PP_INFINITE: none) passed
+ * (NULL). One stop request is reported once. */
+pp_status pp__plat_stop_signals_catch(void);
+const char *pp__plat_stop_signal_wait(int64_t timeout_ms);
+
+/* Socket I/O on the manager's hot path (one request and its reply per
+ * call), on the OS socket of an APR socket (apr_os_sock_get): APR's send
+ * cannot ask for MSG_NOSIGNAL (each send cost two signal-mask calls
+ * around it, pp__plat_sigpipe_suspend) and its recv with a timeout reads
+ * first and polls after a failed read (three calls per wait instead of
+ * two). deadline_ms: pp__plat_now_ms() time, or PP_INFINITE.
+ * send: all n bytes; PP_ECONNLOST if the peer is gone (never SIGPIPE),
+ * PP_ETIMEDOUT if they could not all go by the deadline.
+ * recv: wait until something can be read, read what is there (1..cap
+ * bytes, *got); PP_ECONNLOST on EOF or a broken connection, PP_ETIMEDOUT
+ * at the deadline. */
+pp_status pp__plat_sock_send(intptr_t sock, const void *p, size_t n, int64_t deadline_ms);
+pp_status pp__plat_sock_recv(intptr_t sock, void *p, size_t cap, size_t *got, int64_t deadline_ms);
+
+/* A connection that always waits about as long for an answer (a manager
+ * client: a slice and a grace): make the socket blocking with a receive
+ * timeout of ms (SO_RCVTIMEO), so that a wait is one blocking recv, no
+ * poll before it (pp__plat_sock_recv_blocking: 1..cap bytes, *got;
+ * PP_ETIMEDOUT once the receive timeout passed, PP_ECONNLOST on EOF or a
+ * broken connection). pp__plat_sock_send still never blocks past its
+ * deadline. */
+pp_status pp__plat_sock_set_recv_timeout(intptr_t sock, int64_t ms);
+pp_status pp__plat_sock_recv_blocking(intptr_t sock, void *p, size_t cap, size_t *got);
+
 #endif /* PROCPOOL_PLATFORM_H */

@@ -33,6 +33,8 @@
     X(manager_failures)                                                                            \
     X(manager_objects)                                                                             \
     X(manager_pool)                                                                                \
+    X(manager_net)                                                                                 \
+    X(manager_program)                                                                             \
     X(manager_values)                                                                              \
     X(platform)                                                                                    \
     X(pool)                                                                                        \

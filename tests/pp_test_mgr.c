@@ -13,11 +13,24 @@ apr_socket_t *pp_test_mgr_connect(const char *addr)
 {
     apr_sockaddr_t *sa = NULL;
     apr_socket_t *s = NULL;
+    char host[128];
+    const char *colon;
+    int is_unix = strncmp(addr, "unix://", 7) == 0;
 
-    CU_ASSERT_FATAL(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, (apr_port_t)atoi(addr + 16),
-                                          0, pp_test_pool()) == APR_SUCCESS);
-    CU_ASSERT_FATAL(apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pp_test_pool()) ==
-                    APR_SUCCESS);
+    if (is_unix) {
+        CU_ASSERT_FATAL(apr_sockaddr_info_get(&sa, addr + 7, APR_UNIX, 0, 0, pp_test_pool()) ==
+                        APR_SUCCESS);
+    } else {
+        CU_ASSERT_FATAL(strncmp(addr, "tcp://", 6) == 0);
+        colon = strrchr(addr, ':');
+        CU_ASSERT_FATAL(colon != NULL && (size_t)(colon - addr - 6) < sizeof host);
+        memcpy(host, addr + 6, (size_t)(colon - addr - 6));
+        host[colon - addr - 6] = '\0';
+        CU_ASSERT_FATAL(apr_sockaddr_info_get(&sa, host, APR_UNSPEC, (apr_port_t)atoi(colon + 1), 0,
+                                              pp_test_pool()) == APR_SUCCESS);
+    }
+    CU_ASSERT_FATAL(apr_socket_create(&s, sa->family, SOCK_STREAM, is_unix ? 0 : APR_PROTO_TCP,
+                                      pp_test_pool()) == APR_SUCCESS);
     apr_socket_timeout_set(s, 5000000);
     CU_ASSERT_FATAL(apr_socket_connect(s, sa) == APR_SUCCESS);
     return s;

@@ -14,7 +14,8 @@
 
 #define PP_TEST_MGR_HDR 10 /* frame header bytes */
 
-/* A raw connection to the manager at addr ("tcp://127.0.0.1:PORT"). */
+/* A raw connection to the manager at addr ("unix:///PATH" or
+ * "tcp://HOST:PORT", an IPv4 literal or a name). */
 apr_socket_t *pp_test_mgr_connect(const char *addr);
 
 /* Write a frame header (type, payload length) at out. */

@@ -18,6 +18,20 @@ typedef struct skip_entry {
 } skip_entry;
 
 static const skip_entry g_skips[] = {
+    {"manager_net", "t_idle_server_sleeps", PP_TEST_ON_WINDOWS | PP_TEST_ON_MACOS,
+     "reads the server's CPU time from Linux's /proc"},
+    {"manager_program", "t_program_key_checks", PP_TEST_ON_WINDOWS,
+     "Windows: a key file's ACL is not checked (POSIX permission bits)"},
+    {"manager_program", "t_program_unix_socket", PP_TEST_ON_WINDOWS,
+     "Windows: no Unix domain sockets in APR 1.7"},
+    {"manager_net", "t_server_stopped_answering", PP_TEST_ON_WINDOWS,
+     "Windows: no SIGSTOP to freeze the server"},
+    {"manager_net", "t_local_endpoint_private", PP_TEST_ON_WINDOWS,
+     "Windows: the manager's local endpoint is TCP loopback"},
+    {"manager_net", "t_local_endpoint_server_killed", PP_TEST_ON_WINDOWS,
+     "Windows: the manager's local endpoint is TCP loopback"},
+    {"manager_net", "t_local_endpoint_swept", PP_TEST_ON_WINDOWS,
+     "Windows: the manager's local endpoint is TCP loopback"},
     {"lock", "t_exclusion_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"results", "t_ints_mixed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"results", "t_ints_mixed_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},

@@ -6,9 +6,25 @@
  *
  * A manager is either started by the program as a child process
  * (pp_manager_start(), the same executable in a manager role, like a
- * spawned pool worker) or reached by address (pp_manager_connect()). It
- * listens on TCP loopback ("tcp://127.0.0.1:PORT", an ephemeral port by
- * default; Unix domain sockets and other hosts are not supported yet).
+ * spawned pool worker), run as a program of its own (the installed
+ * procpool-manager; see its --help), and reached by address
+ * (pp_manager_connect()). Addresses:
+ *  - "unix:///PATH": a Unix domain socket (POSIX only). A started
+ *    manager listens on one by default, in a private directory (0700,
+ *    socket 0600) under $XDG_RUNTIME_DIR or the temporary directory;
+ *    the socket and its directory are removed when the manager stops,
+ *    also when it was killed (its starter removes them after reaping it;
+ *    if the starter was killed too, the next pp_manager_start() of the
+ *    same user removes them). PATH: at most 107 bytes on Linux, 103 on
+ *    the BSDs and macOS.
+ *  - "tcp://HOST:PORT": TCP. HOST an IPv4 literal, an IPv6 literal in
+ *    brackets ("[::1]") or a host name (resolved; the first address that
+ *    answers is used). Windows uses TCP loopback by default: APR 1.7
+ *    offers no Unix domain sockets there, and access to a socket file
+ *    would rest on ACLs rather than a private directory. A started
+ *    manager listens on 127.0.0.1 unless asked otherwise
+ *    (pp_manager_options.listen); never on every interface unless asked
+ *    for "tcp://0.0.0.0:PORT" explicitly.
  *
  * Security model: every connection proves knowledge of the manager's key
  * with a mutual HMAC-SHA256 challenge-response (fresh 32-byte random
@@ -20,7 +36,8 @@
  * started manager is the program key (below) unless one is given in the
  * options, and reaches the manager process through its private spawn
  * channel (never argv, never the environment). Traffic is authenticated at
- * connection time only, not encrypted: use loopback or a trusted network.
+ * connection time only, not encrypted: use a Unix socket, loopback or a
+ * trusted network.
  *
  * Keys in pool workers, like Python's inherited authkey: the program key
  * is 32 random bytes a program makes once (when it first starts a manager
@@ -53,7 +70,22 @@
  *    holders of that lock;
  *  - if the server dies or stops answering, every call fails with
  *    #PP_ECONNLOST within a bounded time (a few seconds), including a
- *    call blocked in acquire; the handle stays broken afterwards.
+ *    call blocked in acquire; the handle stays broken afterwards;
+ *  - the holder is also the handle: pp_lock_release() through a handle
+ *    that did not acquire the lock is #PP_EPERM, decided locally (a
+ *    recursive lock's handle counts its acquires: one release each);
+ *  - pp_lock_release() does not wait for the server's answer (it has
+ *    nothing to say: whether the handle holds the lock is known
+ *    locally), which halves the round trips of an acquire + release
+ *    pair. The release takes effect at the server in order with this
+ *    connection's later calls, but another connection's
+ *    pp_lock_try_acquire() right after it returns may still find the
+ *    lock held for a moment (an acquire with a timeout just waits). A
+ *    server that died shows as #PP_ECONNLOST from the release or from
+ *    the next call (the lock is free then anyway);
+ *  - a lock waited for is handed to its waiters first come, first
+ *    served (a Condition's waiter taking its lock back after a notify
+ *    takes it when nobody else waits for it).
  *
  * Manager locks travel in task and initializer arguments like local locks
  * (pp_values_add_lock(), pp_values_pack() 'k'; the task gets a working
@@ -117,7 +149,7 @@ typedef struct pp_manager pp_manager;
  *  once (a server hosts at most 65536 in all). */
 #define PP_MANAGER_OBJECTS_MAX 4096
 /** Longest address string, terminator included. */
-#define PP_MANAGER_ADDR_MAX 64
+#define PP_MANAGER_ADDR_MAX 128
 
 /**
  * @brief Options of pp_manager_start(). Zero-initialize
@@ -125,8 +157,9 @@ typedef struct pp_manager pp_manager;
  *        are the defaults too.
  */
 typedef struct pp_manager_options {
-    /** TCP port on 127.0.0.1 to listen on; 0 (default): an ephemeral port
-     *  chosen by the system. */
+    /** TCP port on 127.0.0.1 to listen on (shorthand for listen =
+     *  "tcp://127.0.0.1:PORT"; listen wins if both are set); 0 (default):
+     *  see listen. */
     uint16_t port;
     /** The key clients must prove; NULL (default): the program key, which
      *  every pool worker inherits (see the file comment). A key given here
@@ -135,6 +168,16 @@ typedef struct pp_manager_options {
     const uint8_t *key;
     /** Length of key: 1..#PP_MANAGER_KEY_MAX when key is set. */
     size_t keylen;
+    /** Where to listen. NULL (default, with port 0): the local endpoint
+     *  of the platform: POSIX a Unix domain socket in a private
+     *  directory ("unix:///DIR/sock"); Windows TCP loopback on an
+     *  ephemeral port. "tcp://HOST:PORT" to be reachable over TCP:
+     *  HOST an IPv4 or bracketed IPv6 literal or a name (127.0.0.1 for
+     *  this machine only; "0.0.0.0" listens on every interface, only
+     *  when asked for, and only wise on a trusted network), PORT 0 for
+     *  an ephemeral one. "unix:///PATH" (POSIX) for a socket at a path
+     *  of your choice. Not retained. */
+    const char *listen;
 } pp_manager_options;
 
 /**
@@ -155,14 +198,19 @@ typedef struct pp_manager_options {
  * @return #PP_OK.
  *
  * Errors the caller must handle:
- *  - #PP_EINVAL: out NULL, or a key with keylen 0 or above
- *    #PP_MANAGER_KEY_MAX.
+ *  - #PP_EINVAL: out NULL, a key with keylen 0 or above
+ *    #PP_MANAGER_KEY_MAX, or a malformed opts->listen.
+ *  - #PP_ETOOBIG: a unix path in opts->listen longer than the system
+ *    allows for a socket; #PP_ENOTSUP: a unix address on Windows.
+ *  - #PP_EEXIST: opts->listen is a unix path where a live server listens
+ *    or a file that is not a socket.
  *  - #PP_ENOTINIT: pp_init() has not been called.
  *  - #PP_ESPAWN: the server process could not be started (pp_init() had
  *    no argv, exec failed), or it died before it was listening.
- *  - #PP_EACCES, #PP_ESYS: the server could not listen on the port
- *    (#PP_EACCES: not allowed, a privileged port; #PP_ESYS: in use, or
- *    another OS failure; the OS code stays in the server process).
+ *  - #PP_EACCES, #PP_ESYS: the server could not listen there
+ *    (#PP_EACCES: not allowed, a privileged port or a directory not
+ *    ours; #PP_ESYS: a port in use, or another OS failure; the OS code
+ *    stays in the server process).
  *  - #PP_ECONNLOST, #PP_EAUTH, #PP_EPROTO: see pp_manager_connect().
  *  - #PP_ENOMEM.
  */
@@ -171,8 +219,9 @@ PP_API pp_status pp_manager_start(pp_manager **out, const pp_manager_options *op
 /**
  * @brief Connect to a running manager and authenticate.
  *
- * @param address "tcp://127.0.0.1:PORT" (an IPv4 literal host and a port;
- *        as returned by pp_manager_address()).
+ * @param address "unix:///PATH" or "tcp://HOST:PORT" (see the file
+ *        comment; as returned by pp_manager_address() or printed by
+ *        procpool-manager).
  * @param key the manager's key, keylen bytes (1..#PP_MANAGER_KEY_MAX);
  *        copied with the address to the process's keyring, so that pool
  *        workers started from now on can use this manager's locks (see
@@ -183,7 +232,10 @@ PP_API pp_status pp_manager_start(pp_manager **out, const pp_manager_options *op
  * @return #PP_OK.
  *
  * Errors the caller must handle:
- *  - #PP_EINVAL: NULL argument, malformed address, bad keylen.
+ *  - #PP_EINVAL: NULL argument, malformed address, a host name that does
+ *    not resolve, bad keylen.
+ *  - #PP_ETOOBIG: a unix path longer than the system allows;
+ *    #PP_ENOTSUP: a unix address on Windows.
  *  - #PP_ENOTINIT: pp_init() has not been called.
  *  - #PP_ECONNLOST: nobody listens there, or the connection broke or did
  *    not answer within a few seconds during the handshake.
@@ -197,7 +249,8 @@ PP_API pp_status pp_manager_connect(const char *address, const void *key, size_t
                                     pp_manager **out);
 
 /**
- * @brief The address of the manager, "tcp://127.0.0.1:PORT".
+ * @brief The address of the manager: "unix:///PATH" or
+ *        "tcp://HOST:PORT" (the port the server really listens on).
  *
  * @return a string owned by mgr, valid until pp_manager_destroy(); NULL if
  *         mgr is NULL. Hand it and the key to other programs so they can

@@ -1,7 +1,8 @@
 /*
- * mgr_client.c — pp_manager_* (manager.h) and the manager lock: a row of
- * sync/lock_backend.h whose operations are requests to the server
- * (manager/mgr_proto.h).
+ * mgr_client.c — pp_manager_* (manager.h): a connection to a manager
+ * server (started here, or reached by address) and its requests
+ * (manager/mgr_proto.h); the handles of hosted objects use them
+ * (mgr_client_lock.c, mgr_client_obj.c, mgr_client_data.c).
  *
  * A handle is one connection; one request is in flight at a time (a
  * mutex). Any failure of the connection (gone, silent past the deadline,
@@ -23,8 +24,8 @@
 #include "core/core.h"
 #include "wire/buf.h"
 #include "sync/keyring.h"
-#include "sync/lock_backend.h"
 #include "manager/manager.h"
+#include "manager/mgr_addr.h"
 #include "manager/mgr_client.h"
 #include "manager/mgr_obj.h"
 #include "manager/mgr_proto.h"
@@ -35,12 +36,14 @@
 struct pp_manager {
     apr_pool_t *pool;
     apr_socket_t *sock;
-    pp__plat_mtx *mu; /* one request at a time; sock, broken */
+    pp__mgr_io io;    /* frames on sock */
+    pp__plat_mtx *mu; /* one request at a time; sock, io, broken; the locks' held counts */
     int broken;
     char addr[PP_MANAGER_ADDR_MAX];
     uint64_t instance; /* the server's (its WELCOME): what locators carry */
     int own_key;       /* started with a key option: the keyring forgets it at destroy */
     /* a started manager only */
+    char local[PP_MANAGER_ADDR_MAX]; /* its private endpoint, removed after reaping */
     pp__plat_launcher *launcher;
     pp__plat_proc *proc;
     pp__plat_chan *chan;
@@ -63,9 +66,9 @@ pp_status pp__mgr_call(pp_manager *m, uint8_t type, const uint8_t *payload, size
         pp__plat_mtx_unlock(m->mu);
         return PP_ECONNLOST;
     }
-    st = pp__mgr_send(m->sock, type, payload, len);
+    st = pp__mgr_send(&m->io, type, payload, len);
     if (st == PP_OK)
-        st = pp__mgr_recv(m->sock, wait_ms + PP__MGR_GRACE_MS, &f);
+        st = pp__mgr_recv(&m->io, wait_ms + PP__MGR_GRACE_MS, &f);
     if (st == PP_OK)
         st = pp__mgr_parse_reply(&f, status, value, &rdata, &rlen);
     if (st == PP_OK && rlen > 0 && data == NULL)
@@ -81,251 +84,63 @@ pp_status pp__mgr_call(pp_manager *m, uint8_t type, const uint8_t *payload, size
     return st;
 }
 
-/* One request without reply data. */
-static pp_status call(pp_manager *m, uint8_t type, const uint8_t *payload, size_t len,
-                      int64_t wait_ms, pp_status *status, uint64_t *value)
-{
-    return pp__mgr_call(m, type, payload, len, wait_ms, status, value, NULL);
-}
-
-static pp_status call_id(pp_manager *m, uint8_t type, uint64_t id, int64_t wait_ms, uint64_t *value)
+/* A request that gets no reply (RELEASE_NR): sent, not waited for. A
+ * connection that broke meanwhile shows at the next call. */
+pp_status pp__mgr_post(pp_manager *m, uint8_t type, uint64_t id)
 {
     uint8_t p[8];
-    pp_status st, answer;
+    pp_status st;
 
     pp__st_le64(p, id);
-    st = call(m, type, p, sizeof p, wait_ms, &answer, value);
-    return st != PP_OK ? st : answer;
-}
-
-/* ------------------------------------------------------ the lock backend */
-
-typedef struct mgr_lock {
-    pp_lock base;    /* first: a pp_lock */
-    pp__mgr_ref ref; /* kind LOCK or RLOCK, manager, id, creator */
-    uint64_t token;  /* of the last acquire */
-} mgr_lock;
-
-/* The server waits at most PP__MGR_SLICE_MS per request: a longer wait is
- * a loop here, and each round proves the server alive. */
-static pp_status mgr_acquire(pp_lock *lock, int64_t timeout_ms)
-{
-    mgr_lock *l = (mgr_lock *)lock;
-    int64_t deadline = timeout_ms == PP_INFINITE ? 0 : pp__plat_now_ms() + timeout_ms;
-    uint8_t p[16];
-    pp_status st, answer;
-    uint64_t value = 0;
-
-    for (;;) {
-        int64_t slice = PP__MGR_SLICE_MS;
-        if (timeout_ms != PP_INFINITE) {
-            int64_t left = deadline - pp__plat_now_ms();
-            slice = left < 0 ? 0 : (left < slice ? left : slice);
-        }
-        pp__st_le64(p, l->ref.id);
-        pp__st_le64(p + 8, (uint64_t)slice);
-        st = call(l->ref.mgr, PP__MGR_ACQUIRE, p, sizeof p, slice, &answer, &value);
-        if (st != PP_OK)
-            return st;
-        if (answer == PP_ETIMEDOUT &&
-            (timeout_ms == PP_INFINITE || deadline - pp__plat_now_ms() > 0))
-            continue;
-        if (answer == PP_OK || answer == PP_EOWNERDEAD)
-            l->token = value;
-        return answer;
+    pp__plat_mtx_lock(m->mu);
+    if (m->broken || m->sock == NULL) {
+        pp__plat_mtx_unlock(m->mu);
+        return PP_ECONNLOST;
     }
-}
-
-static pp_status mgr_try_acquire(pp_lock *lock)
-{
-    mgr_lock *l = (mgr_lock *)lock;
-    uint64_t value = 0;
-    pp_status st = call_id(l->ref.mgr, PP__MGR_TRY, l->ref.id, 0, &value);
-
-    if (st == PP_OK || st == PP_EOWNERDEAD)
-        l->token = value;
-    return st == PP_ETIMEDOUT ? PP_EBUSY : st;
-}
-
-static pp_status mgr_release(pp_lock *lock)
-{
-    mgr_lock *l = (mgr_lock *)lock;
-    uint64_t value;
-
-    return call_id(l->ref.mgr, PP__MGR_RELEASE, l->ref.id, 0, &value);
-}
-
-static const char *mgr_name(const pp_lock *lock)
-{
-    (void)lock;
-    return NULL; /* it has an id; it travels by locator (mgr_locator) */
-}
-
-static uint64_t mgr_token(const pp_lock *lock)
-{
-    return ((const mgr_lock *)lock)->token;
-}
-
-static void mgr_destroy(pp_lock *lock)
-{
-    mgr_lock *l = (mgr_lock *)lock;
-
-    pp__mgr_obj_drop(&l->ref);
-    free(l);
-}
-
-/* What travels in task arguments (sync/remote.h). */
-static void mgr_locator(const pp_lock *lock, pp__locator *out)
-{
-    const mgr_lock *l = (const mgr_lock *)lock;
-
-    memset(out, 0, sizeof *out);
-    out->backend = PP__LOC_MANAGER;
-    out->object = l->ref.kind == PP__MK_RLOCK ? PP__OBJ_RLOCK : PP__OBJ_LOCK;
-    pp__strlcpy(out->addr, l->ref.mgr->addr, sizeof out->addr);
-    out->instance = l->ref.mgr->instance;
-    out->id = l->ref.id;
-}
-
-static const pp__lock_backend g_manager_lock = {"manager",   mgr_acquire, mgr_try_acquire,
-                                                mgr_release, mgr_name,    mgr_token,
-                                                mgr_destroy, mgr_locator};
-/* The recursive lock: the same requests; the server counts the holds. */
-static const pp__lock_backend g_manager_rlock = {"manager-rlock", mgr_acquire, mgr_try_acquire,
-                                                 mgr_release,     mgr_name,    mgr_token,
-                                                 mgr_destroy,     mgr_locator};
-
-static pp_status lock_handle(const pp__mgr_ref *ref, pp_lock **out)
-{
-    mgr_lock *l = calloc(1, sizeof *l);
-
-    if (l == NULL)
-        return PP_ENOMEM;
-    l->base.backend = ref->kind == PP__MK_RLOCK ? &g_manager_rlock : &g_manager_lock;
-    l->ref = *ref;
-    *out = &l->base;
-    return PP_OK;
-}
-
-const pp__mgr_ref *pp__mgr_lock_ref(const pp_lock *lock)
-{
-    if (lock == NULL || (lock->backend != &g_manager_lock && lock->backend != &g_manager_rlock))
-        return NULL;
-    return &((const mgr_lock *)lock)->ref;
-}
-
-uint64_t pp_manager_lock_id(const pp_lock *lock)
-{
-    const pp__mgr_ref *ref = pp__mgr_lock_ref(lock);
-
-    return ref != NULL ? ref->id : 0;
-}
-
-pp_status pp_manager_lock_open(pp_manager *mgr, uint64_t id, pp_lock **out)
-{
-    pp__mgr_ref ref = {PP__MK_LOCK, NULL, 0, 0};
-    uint64_t value;
-    pp_status st;
-
-    if (mgr == NULL || out == NULL || id == 0)
-        return PP_EINVAL;
-    st = call_id(mgr, PP__MGR_OPEN, id, 0, &value);
-    ref.mgr = mgr;
-    ref.id = id;
-    return st != PP_OK ? st : lock_handle(&ref, out);
-}
-
-pp_status pp_manager_lock(pp_manager *mgr, pp_lock **out)
-{
-    pp__mgr_ref ref = {PP__MK_LOCK, NULL, 0, 1};
-    pp_status st, answer;
-    uint64_t id = 0;
-
-    if (mgr == NULL || out == NULL)
-        return PP_EINVAL;
-    st = call(mgr, PP__MGR_CREATE_LOCK, NULL, 0, 0, &answer, &id);
+    st = pp__mgr_send(&m->io, type, p, sizeof p);
     if (st != PP_OK)
-        return st;
-    if (answer != PP_OK)
-        return answer;
-    ref.mgr = mgr;
-    ref.id = id;
-    st = lock_handle(&ref, out);
-    if (st != PP_OK)
-        pp__mgr_obj_drop(&ref);
+        m->broken = 1;
+    pp__plat_mtx_unlock(m->mu);
     return st;
 }
 
-pp_status pp_manager_rlock(pp_manager *mgr, pp_lock **out)
+pp__plat_mtx *pp__mgr_mutex(pp_manager *m)
 {
-    pp__mgr_ref ref;
-    pp_status st;
-
-    if (mgr == NULL || out == NULL)
-        return PP_EINVAL;
-    st = pp__mgr_obj_create(mgr, PP__MK_RLOCK, 0, 0, &ref);
-    if (st == PP_OK && (st = lock_handle(&ref, out)) != PP_OK)
-        pp__mgr_obj_drop(&ref);
-    return st;
-}
-
-pp_status pp_manager_rlock_open(pp_manager *mgr, uint64_t id, pp_lock **out)
-{
-    pp__mgr_ref ref;
-    pp_status st;
-
-    if (mgr == NULL || out == NULL || id == 0)
-        return PP_EINVAL;
-    st = pp__mgr_obj_open(mgr, PP__MK_RLOCK, id, 0, &ref, NULL);
-    return st != PP_OK ? st : lock_handle(&ref, out);
+    return m->mu;
 }
 
 /* ------------------------------------------------------------ connect */
 
-/* "tcp://HOST:PORT" -> host (in buf) and port. */
-static pp_status parse_address(const char *address, char *host, size_t cap, uint16_t *port)
-{
-    const char *h, *colon;
-    char *end;
-    long v;
-
-    if (strncmp(address, "tcp://", 6) != 0)
-        return PP_EINVAL;
-    h = address + 6;
-    colon = strrchr(h, ':');
-    if (colon == NULL || colon == h || (size_t)(colon - h) >= cap)
-        return PP_EINVAL;
-    if (colon[1] < '0' || colon[1] > '9')
-        return PP_EINVAL;
-    v = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || v < 1 || v > 65535)
-        return PP_EINVAL;
-    memcpy(host, h, (size_t)(colon - h));
-    host[colon - h] = '\0';
-    *port = (uint16_t)v;
-    return PP_OK;
-}
-
-static pp_status open_socket(pp_manager *m, const char *host, uint16_t port)
+/* Connect to the first address of the list that answers (a host name may
+ * resolve to an IPv6 and an IPv4 address, the server listens on one). */
+static pp_status open_socket(pp_manager *m, const pp__mgr_addr *a)
 {
     apr_sockaddr_t *sa = NULL;
-    apr_status_t rv;
+    pp_status st;
 
-    rv = apr_sockaddr_info_get(&sa, host, APR_INET, port, 0, m->pool);
-    if (rv != APR_SUCCESS)
-        return PP_EINVAL;
-    rv = apr_socket_create(&m->sock, APR_INET, SOCK_STREAM, APR_PROTO_TCP, m->pool);
-    if (rv != APR_SUCCESS)
-        return pp__from_apr(rv);
-    (void)apr_socket_timeout_set(m->sock, (apr_interval_time_t)CONNECT_MS * 1000);
-    rv = apr_socket_connect(m->sock, sa);
-    if (rv != APR_SUCCESS) {
+    st = pp__mgr_addr_resolve(a, m->pool, &sa);
+    if (st != PP_OK)
+        return st;
+    for (; sa != NULL; sa = sa->next) {
+        apr_status_t rv = apr_socket_create(&m->sock, sa->family, SOCK_STREAM,
+                                            sa->family == APR_UNIX ? 0 : APR_PROTO_TCP, m->pool);
+        if (rv != APR_SUCCESS) {
+            m->sock = NULL;
+            st = pp__from_apr(rv);
+            continue;
+        }
+        (void)apr_socket_timeout_set(m->sock, (apr_interval_time_t)CONNECT_MS * 1000);
+        rv = apr_socket_connect(m->sock, sa);
+        if (rv == APR_SUCCESS) {
+            if (sa->family != APR_UNIX)
+                (void)apr_socket_opt_set(m->sock, APR_TCP_NODELAY, 1);
+            return PP_OK;
+        }
         apr_socket_close(m->sock);
         m->sock = NULL;
-        return PP_ECONNLOST;
+        st = PP_ECONNLOST;
     }
-    (void)apr_socket_opt_set(m->sock, APR_TCP_NODELAY, 1);
-    return PP_OK;
+    return st;
 }
 
 static pp_status manager_alloc(pp_manager **out)
@@ -346,19 +161,22 @@ static pp_status manager_alloc(pp_manager **out)
 
 static pp_status connect_to(pp_manager *m, const char *address, const void *key, size_t keylen)
 {
-    char host[40]; /* fits m->addr with "tcp://" and ":65535" */
-    uint16_t port = 0;
+    pp__mgr_addr a;
     pp_status st;
 
-    st = parse_address(address, host, sizeof host, &port);
+    st = pp__mgr_addr_parse(address, 0, &a);
     if (st != PP_OK)
         return st;
-    snprintf(m->addr, sizeof m->addr, "tcp://%s:%u", host, (unsigned)port);
+    pp__mgr_addr_format(&a, 0, m->addr);
     st = pp__mgr_crypto_init();
     if (st == PP_OK)
-        st = open_socket(m, host, port);
+        st = open_socket(m, &a);
     if (st == PP_OK)
-        st = pp__mgr_handshake_client(m->sock, key, keylen, &m->instance);
+        st = pp__mgr_io_init(&m->io, m->sock);
+    if (st == PP_OK)
+        st = pp__mgr_handshake_client(&m->io, key, keylen, &m->instance);
+    if (st == PP_OK)
+        pp__mgr_io_blocking(&m->io);
     if (st != PP_OK && m->sock != NULL) {
         apr_socket_close(m->sock);
         m->sock = NULL;
@@ -413,12 +231,14 @@ uint64_t pp__manager_instance(const pp_manager *mgr)
 
 /* -------------------------------------------------------------- start */
 
-/* The server process, given its key and port over its private channel;
- * *port: where it listens. */
-static pp_status spawn_server(pp_manager *m, uint16_t want, const uint8_t *key, size_t keylen,
-                              uint16_t *port)
+/* The server process, given its key and the address to listen on over
+ * its private channel; bound: where it listens. */
+static pp_status spawn_server(pp_manager *m, const char *listen, const uint8_t *key, size_t keylen,
+                              char *bound)
 {
-    uint8_t start[PP__MGR_START_HDR + PP_MANAGER_KEY_MAX], ready[PP__MGR_READY_LEN];
+    uint8_t start[PP__MGR_START_HDR + PP_MANAGER_ADDR_MAX + PP_MANAGER_KEY_MAX];
+    uint8_t ready[PP__MGR_READY_HDR];
+    size_t alen = strlen(listen), blen;
     pp_status st;
     int32_t answer;
 
@@ -429,20 +249,54 @@ static pp_status spawn_server(pp_manager *m, uint16_t want, const uint8_t *key, 
         st = pp__plat_launcher_start(m->launcher, &m->proc, &m->chan);
     if (st != PP_OK)
         return st;
-    pp__st_le16(start, want);
+    pp__st_le16(start, (uint16_t)alen);
     pp__st_le16(start + 2, (uint16_t)keylen);
-    memcpy(start + PP__MGR_START_HDR, key, keylen);
-    st = pp__plat_chan_write(m->chan, start, PP__MGR_START_HDR + keylen);
+    memcpy(start + PP__MGR_START_HDR, listen, alen);
+    memcpy(start + PP__MGR_START_HDR + alen, key, keylen);
+    st = pp__plat_chan_write(m->chan, start, PP__MGR_START_HDR + alen + keylen);
     sodium_memzero(start, sizeof start);
     if (st == PP_OK)
         st = pp__mgr_chan_read_exact(m->chan, ready, sizeof ready);
+    blen = pp__ld_le16(ready + 4);
+    if (st == PP_OK && blen >= PP_MANAGER_ADDR_MAX)
+        st = PP_EPROTO;
+    if (st == PP_OK)
+        st = pp__mgr_chan_read_exact(m->chan, (uint8_t *)bound, blen);
     if (st != PP_OK)
         return PP_ESPAWN; /* it died before it was listening */
+    bound[blen] = '\0';
     answer = (int32_t)pp__ld_le32(ready);
-    *port = pp__ld_le16(ready + 4);
     if (answer != PP_OK)
         return answer < 0 && answer > -100 ? (pp_status)answer : PP_ESPAWN;
     return PP_OK;
+}
+
+/* Where a started manager listens: opts->listen, or TCP loopback on
+ * opts->port, or (neither) the private local endpoint where there is one
+ * (a Unix socket, POSIX), TCP loopback on an ephemeral port elsewhere. */
+static pp_status listen_address(pp_manager *m, const pp_manager_options *opts, char *out)
+{
+    pp__mgr_addr a;
+    pp_status st;
+
+    if (opts != NULL && opts->listen != NULL) {
+        st = pp__mgr_addr_parse(opts->listen, 1, &a);
+        if (st == PP_OK)
+            pp__mgr_addr_format(&a, 0, out);
+        return st;
+    }
+    if (opts != NULL && opts->port != 0) {
+        snprintf(out, PP_MANAGER_ADDR_MAX, "tcp://127.0.0.1:%u", (unsigned)opts->port);
+        return PP_OK;
+    }
+    st = pp__mgr_local_create(out);
+    if (st == PP_ENOTSUP) {
+        snprintf(out, PP_MANAGER_ADDR_MAX, "tcp://127.0.0.1:0");
+        return PP_OK;
+    }
+    if (st == PP_OK)
+        snprintf(m->local, sizeof m->local, "%s", out);
+    return st;
 }
 
 pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts)
@@ -450,8 +304,7 @@ pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts)
     uint8_t key[PP__PROGRAM_KEY_LEN];
     const uint8_t *k = key;
     size_t keylen = sizeof key;
-    char address[PP_MANAGER_ADDR_MAX];
-    uint16_t port = 0;
+    char listen[PP_MANAGER_ADDR_MAX], bound[PP_MANAGER_ADDR_MAX];
     pp_manager *m;
     pp_status st;
 
@@ -476,11 +329,11 @@ pp_status pp_manager_start(pp_manager **out, const pp_manager_options *opts)
         sodium_memzero(key, sizeof key);
         return st;
     }
-    st = spawn_server(m, opts != NULL ? opts->port : 0, k, keylen, &port);
-    if (st == PP_OK) {
-        snprintf(address, sizeof address, "tcp://127.0.0.1:%u", (unsigned)port);
-        st = connect_to(m, address, k, keylen);
-    }
+    st = listen_address(m, opts, listen);
+    if (st == PP_OK)
+        st = spawn_server(m, listen, k, keylen, bound);
+    if (st == PP_OK)
+        st = connect_to(m, bound, k, keylen);
     /* Workers find its key: the program key, or this pair (keyring.h). */
     m->own_key = k != key;
     if (st == PP_OK && m->own_key)
@@ -529,6 +382,12 @@ static void stop_server(pp_manager *m)
     }
     pp__plat_launcher_destroy(m->launcher);
     m->launcher = NULL;
+    /* The server is gone (or never started): its socket file and
+     * directory with it, even if it was killed before it could. */
+    if (m->local[0] != '\0') {
+        pp__mgr_local_remove(m->local);
+        m->local[0] = '\0';
+    }
 }
 
 pp_status pp_manager_shutdown(pp_manager *mgr)

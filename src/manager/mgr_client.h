@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "procpool/manager.h"
+#include "platform.h"
 #include "wire/buf.h"
 
 /* What every handle of a hosted object holds. */
@@ -28,6 +29,14 @@ typedef struct pp__mgr_ref {
  * PP_ENOMEM; any but PP_OK (and PP_ENOMEM of data) breaks the connection. */
 pp_status pp__mgr_call(pp_manager *m, uint8_t type, const uint8_t *payload, size_t len,
                        int64_t wait_ms, pp_status *status, uint64_t *value, pp__buf *data);
+
+/* A request that gets no reply (RELEASE_NR, payload: id): sent, not
+ * waited for; PP_ECONNLOST if the connection is (or now is) broken. */
+pp_status pp__mgr_post(pp_manager *m, uint8_t type, uint64_t id);
+
+/* The connection's mutex (one request at a time): a lock handle's hold
+ * count is kept under it. */
+pp__plat_mtx *pp__mgr_mutex(pp_manager *m);
 
 /* An OBJ request's variable part (mgr_obj.h says the ops). */
 typedef struct pp__mgr_objreq {

@@ -3,11 +3,15 @@
  * ops of an OBJ request (mgr_proto.h), and the per-kind ops table the
  * server (mgr_server.c) dispatches through.
  *
- * Every object of every kind lives in the server's one table under its
- * one mutex; every state change broadcasts one condition variable and a
- * waiter re-checks its object after every wake-up (it may be gone: look
- * it up again with pp__mgr_srv_find()). A kind's code (mgr_obj_lock.c,
- * mgr_obj_sync.c, mgr_obj_data.c) runs with the mutex held.
+ * Every object of every kind lives in the server's one table
+ * (mgr_obj_table.c) under its one mutex; a state change broadcasts one
+ * condition variable and a waiter re-checks its object after every
+ * wake-up (it may be gone: look it up again with pp__mgr_srv_find()).
+ * The lock kinds are the exception: a lock's waiters queue in FIFO order
+ * and a release hands the lock to the first one directly, waking that
+ * waiter's connection only (pp__mgr_srv_conn_wait/_signal). A kind's code
+ * (mgr_obj_lock.c, mgr_obj_sync.c, mgr_obj_data.c) runs with the mutex
+ * held.
  *
  * What an OBJ request means per kind (a, b, key, data; the reply's value
  * and data):
@@ -129,6 +133,11 @@ pp__mobj *pp__mgr_srv_find(uint64_t id);
  * spurious wake-ups happen. */
 void pp__mgr_srv_wait(int64_t deadline);
 void pp__mgr_srv_wake(void);
+/* Wait on c's own condition variable until deadline, or until a
+ * pp__mgr_srv_conn_signal(c) (only c's thread waits on it; spurious
+ * wake-ups happen). */
+void pp__mgr_srv_conn_wait(pp__mgr_conn *c, int64_t deadline);
+void pp__mgr_srv_conn_signal(pp__mgr_conn *c);
 /* Has c's peer closed (seen without blocking, while c's own request
  * runs)? A waiter about to take something checks it, so a dead waiter
  * does not take what a live one waits for. */
@@ -144,8 +153,9 @@ int64_t pp__mgr_srv_deadline(const pp__mgr_req *rq);
 int pp__mlock_held_by(const pp__mobj *o, const pp__mgr_conn *c);
 /* Release every hold of c on o: *count gets how many (1 for LOCK). */
 void pp__mlock_release_all(pp__mobj *o, pp__mgr_conn *c, int64_t *count);
-/* Take o for c with count holds if it is free: PP_OK, PP_EOWNERDEAD, or
- * PP_EBUSY (held by another). */
+/* Take o for c with count holds if it is free (nobody holds it, so
+ * nobody queues for it either): PP_OK, PP_EOWNERDEAD, or PP_EBUSY (held
+ * by another). */
 pp_status pp__mlock_take(pp__mobj *o, pp__mgr_conn *c, int64_t count);
 
 #endif /* PROCPOOL_MANAGER_MGR_OBJ_H */

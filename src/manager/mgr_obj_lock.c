@@ -3,6 +3,14 @@
  * the recursive lock (a hold count per holder connection) and the
  * condition bound to one of them (mgr_obj.h says the ops).
  *
+ * A lock that is held has a FIFO of waiters; a release hands the lock to
+ * the first waiter directly (its fencing token and status included) and
+ * wakes that waiter's connection only: no thundering herd, no waiter
+ * overtaken. A waiter whose time is up leaves the queue; a destroyed lock
+ * wakes all of its waiters with PP_ENOENT. A condition's waiter taking
+ * its lock back is not in that queue (its wait spans requests): it takes
+ * the lock when it is free and nobody queues.
+ *
  * A condition waiter is registered from the moment it releases the lock
  * until it holds it again, across as many requests (slices) as its wait
  * takes: a notify between two slices marks the registered waiter, so it
@@ -17,11 +25,22 @@
 
 /* ----------------------------------------------------------- the locks */
 
+/* A connection waiting in acquire (on its stack): handed the lock (st,
+ * fence) or told the lock is gone (PP_ENOENT) when done. */
+typedef struct lwaiter {
+    pp__mgr_conn *conn;
+    int done;
+    pp_status st;
+    uint64_t fence;
+    struct lwaiter *next;
+} lwaiter;
+
 typedef struct lock_state {
-    pp__mgr_conn *holder; /* NULL: free */
+    pp__mgr_conn *holder; /* NULL: free (and then nobody queues) */
     int64_t count;        /* holds of the holder (RLOCK; 1 for LOCK) */
     int owner_died;       /* released by a connection's end: tell the next one */
     uint64_t fence;       /* last fencing token handed out */
+    lwaiter *head, *tail; /* acquirers, first come first served */
 } lock_state;
 
 static pp_status lock_create(pp__mobj *o, pp__mctx *cx)
@@ -36,19 +55,62 @@ int pp__mlock_held_by(const pp__mobj *o, const pp__mgr_conn *c)
     return ((const lock_state *)o->state)->holder == c;
 }
 
+/* c becomes the holder with count holds: its status. */
+static pp_status grant(lock_state *l, pp__mgr_conn *c, int64_t count)
+{
+    pp_status st = l->owner_died ? PP_EOWNERDEAD : PP_OK;
+
+    l->holder = c;
+    l->count = count;
+    l->owner_died = 0;
+    l->fence++;
+    return st;
+}
+
 pp_status pp__mlock_take(pp__mobj *o, pp__mgr_conn *c, int64_t count)
 {
     lock_state *l = o->state;
-    pp_status st;
 
     if (l->holder != NULL)
         return PP_EBUSY;
-    l->holder = c;
-    l->count = count;
-    l->fence++;
-    st = l->owner_died ? PP_EOWNERDEAD : PP_OK;
-    l->owner_died = 0;
-    return st;
+    return grant(l, c, count);
+}
+
+/* The holder lets go: the first waiter gets the lock directly (its
+ * connection alone is woken: no broadcast, nobody overtaken), or nobody
+ * does, and the waiters of conditions (which re-take a lock they wait
+ * with through pp__mlock_take) are told it is free. */
+static void pass_on(lock_state *l)
+{
+    lwaiter *w = l->head;
+
+    l->holder = NULL;
+    l->count = 0;
+    if (w == NULL) {
+        pp__mgr_srv_wake();
+        return;
+    }
+    l->head = w->next;
+    if (l->head == NULL)
+        l->tail = NULL;
+    w->st = grant(l, w->conn, 1);
+    w->fence = l->fence;
+    w->done = 1;
+    pp__mgr_srv_conn_signal(w->conn);
+}
+
+static void leave_queue(lock_state *l, lwaiter *w)
+{
+    lwaiter **pp, *prev = NULL;
+
+    for (pp = &l->head; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            if (l->tail == w)
+                l->tail = prev;
+            return;
+        }
+    }
 }
 
 void pp__mlock_release_all(pp__mobj *o, pp__mgr_conn *c, int64_t *count)
@@ -59,18 +121,17 @@ void pp__mlock_release_all(pp__mobj *o, pp__mgr_conn *c, int64_t *count)
     if (l->holder != c)
         return;
     *count = l->count;
-    l->holder = NULL;
-    l->count = 0;
-    pp__mgr_srv_wake();
+    pass_on(l);
 }
 
-/* The server waits at most one slice; the client loops. A waiter looks
- * its lock up again after every wake-up: it may have been destroyed. */
+/* The server waits at most one slice; the client loops. A waiter that is
+ * not done when it wakes is still queued, so its lock still exists (a
+ * destroyed lock marks every waiter done). */
 static pp_status lock_acquire(pp__mobj *o, pp__mctx *cx)
 {
     int64_t deadline = pp__mgr_srv_deadline(cx->rq);
-    uint64_t id = o->id;
     lock_state *l = o->state;
+    lwaiter w;
     pp_status st;
 
     if (l->holder == cx->conn) {
@@ -82,16 +143,32 @@ static pp_status lock_acquire(pp__mobj *o, pp__mctx *cx)
         cx->value = l->fence;
         return PP_OK;
     }
-    while ((st = pp__mlock_take(o, cx->conn, 1)) == PP_EBUSY) {
-        if (pp__plat_now_ms() >= deadline)
-            return PP_ETIMEDOUT;
-        pp__mgr_srv_wait(deadline);
-        o = pp__mgr_srv_find(id);
-        if (o == NULL)
-            return PP_ENOENT;
+    st = pp__mlock_take(o, cx->conn, 1);
+    if (st != PP_EBUSY) {
+        cx->value = l->fence;
+        return st;
     }
-    cx->value = ((lock_state *)o->state)->fence;
-    return st;
+    if (pp__plat_now_ms() >= deadline)
+        return PP_ETIMEDOUT;
+    w.conn = cx->conn;
+    w.done = 0;
+    w.st = PP_OK;
+    w.fence = 0;
+    w.next = NULL;
+    if (l->tail != NULL)
+        l->tail->next = &w;
+    else
+        l->head = &w;
+    l->tail = &w;
+    while (!w.done) {
+        if (pp__plat_now_ms() >= deadline) {
+            leave_queue(l, &w);
+            return PP_ETIMEDOUT;
+        }
+        pp__mgr_srv_conn_wait(cx->conn, deadline);
+    }
+    cx->value = w.fence;
+    return w.st;
 }
 
 static pp_status lock_op(pp__mobj *o, pp__mctx *cx)
@@ -104,11 +181,8 @@ static pp_status lock_op(pp__mobj *o, pp__mctx *cx)
     case PP__MOP_RELEASE:
         if (l->holder != cx->conn)
             return PP_EPERM;
-        if (--l->count <= 0) {
-            l->holder = NULL;
-            l->count = 0;
-            pp__mgr_srv_wake();
-        }
+        if (--l->count <= 0)
+            pass_on(l);
         return PP_OK;
     default:
         return PP_EINVAL;
@@ -120,19 +194,28 @@ static void lock_conn_end(pp__mobj *o, pp__mgr_conn *c)
     lock_state *l = o->state;
 
     if (l->holder == c) {
-        l->holder = NULL;
-        l->count = 0;
         l->owner_died = 1;
+        pass_on(l);
     }
 }
 
-static void state_free(pp__mobj *o)
+/* Its waiters (each still on its connection's thread) learn it is gone. */
+static void lock_destroy(pp__mobj *o)
 {
-    free(o->state);
+    lock_state *l = o->state;
+    lwaiter *w;
+
+    while ((w = l->head) != NULL) {
+        l->head = w->next;
+        w->st = PP_ENOENT;
+        w->done = 1;
+        pp__mgr_srv_conn_signal(w->conn);
+    }
+    free(l);
 }
 
-const pp__mkind_ops pp__mk_lock = {lock_create, lock_op, NULL, lock_conn_end, state_free};
-const pp__mkind_ops pp__mk_rlock = {lock_create, lock_op, NULL, lock_conn_end, state_free};
+const pp__mkind_ops pp__mk_lock = {lock_create, lock_op, NULL, lock_conn_end, lock_destroy};
+const pp__mkind_ops pp__mk_rlock = {lock_create, lock_op, NULL, lock_conn_end, lock_destroy};
 
 /* ----------------------------------------------------------- condition */
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <apr_network_io.h>
+#include <apr_portable.h>
 #include <sodium.h>
 
 #include "platform.h"
@@ -21,75 +22,79 @@ pp_status pp__mgr_crypto_init(void)
     return sodium_init() < 0 ? PP_ESYS : PP_OK;
 }
 
-/* Milliseconds left until deadline (PP_INFINITE: none) as an APR socket
- * timeout; 0 if it has passed. No deadline is an hour at a time, never
- * APR's blocking mode: switching a socket between the two costs system
- * calls on every request. */
-static apr_interval_time_t time_left(int64_t deadline)
-{
-    int64_t left;
-
-    if (deadline == PP_INFINITE)
-        return (apr_interval_time_t)3600 * 1000000;
-    left = deadline - pp__plat_now_ms();
-    return left > 0 ? (apr_interval_time_t)left * 1000 : 0;
-}
-
 static int64_t deadline_of(int64_t timeout_ms)
 {
     return timeout_ms == PP_INFINITE ? PP_INFINITE : pp__plat_now_ms() + timeout_ms;
 }
 
-static pp_status recv_exact(apr_socket_t *s, uint8_t *p, size_t n, int64_t deadline)
+pp_status pp__mgr_io_init(pp__mgr_io *c, apr_socket_t *s)
+{
+    apr_os_sock_t os;
+
+    c->sock = s;
+    c->rpos = c->rlen = 0;
+    c->blocking_ms = 0;
+    if (apr_os_sock_get(&os, s) != APR_SUCCESS)
+        return PP_ESYS;
+    c->os = (intptr_t)os;
+    return PP_OK;
+}
+
+void pp__mgr_io_blocking(pp__mgr_io *c)
+{
+    int64_t ms = PP__MGR_SLICE_MS + PP__MGR_GRACE_MS;
+
+    if (pp__plat_sock_set_recv_timeout(c->os, ms) == PP_OK)
+        c->blocking_ms = ms;
+}
+
+/* Read what has arrived (1..cap bytes) into p: one blocking recv where
+ * the socket's receive timeout matches the deadline
+ * (pp__mgr_io_blocking), else a poll and a read. */
+static pp_status fill(pp__mgr_io *c, uint8_t *p, size_t cap, int64_t deadline, size_t *got)
+{
+    if (c->blocking_ms > 0 && deadline != PP_INFINITE &&
+        deadline - pp__plat_now_ms() >= c->blocking_ms - PP__MGR_SLICE_MS)
+        return pp__plat_sock_recv_blocking(c->os, p, cap, got);
+    return pp__plat_sock_recv(c->os, p, cap, got, deadline);
+}
+
+/* Exactly n bytes: from the buffer, then from the socket (a read takes
+ * what has arrived, up to the buffer's size; a rest at least as large as
+ * the buffer is read in place). */
+static pp_status recv_exact(pp__mgr_io *c, uint8_t *p, size_t n, int64_t deadline)
 {
     while (n > 0) {
-        apr_interval_time_t t = time_left(deadline);
-        apr_size_t got = n;
-        apr_status_t rv;
+        size_t have = c->rlen - c->rpos, take, got = 0;
+        pp_status st;
 
-        if (t == 0)
-            return PP_ETIMEDOUT;
-        apr_socket_timeout_set(s, t);
-        rv = apr_socket_recv(s, (char *)p, &got);
-        p += got;
-        n -= got;
-        if (rv == APR_SUCCESS || APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_EAGAIN(rv) ||
-            APR_STATUS_IS_EINTR(rv))
-            continue; /* the deadline decides */
-        return PP_ECONNLOST;
+        if (have == 0 && n >= sizeof c->rbuf) {
+            st = fill(c, p, n, deadline, &got);
+            if (st != PP_OK)
+                return st;
+            p += got;
+            n -= got;
+            continue;
+        }
+        if (have == 0) {
+            c->rpos = c->rlen = 0;
+            st = fill(c, c->rbuf, sizeof c->rbuf, deadline, &got);
+            if (st != PP_OK)
+                return st;
+            c->rlen = got;
+            continue;
+        }
+        take = have < n ? have : n;
+        memcpy(p, c->rbuf + c->rpos, take);
+        c->rpos += take;
+        p += take;
+        n -= take;
     }
     return PP_OK;
 }
 
-static pp_status send_exact(apr_socket_t *s, const uint8_t *p, size_t n, int64_t deadline)
-{
-    pp_status st = PP_OK;
-    int sig = pp__plat_sigpipe_suspend();
-
-    while (n > 0) {
-        apr_interval_time_t t = time_left(deadline);
-        apr_size_t put = n;
-        apr_status_t rv;
-
-        if (t == 0) {
-            st = PP_ECONNLOST; /* the peer does not read: as good as gone */
-            break;
-        }
-        apr_socket_timeout_set(s, t);
-        rv = apr_socket_send(s, (const char *)p, &put);
-        p += put;
-        n -= put;
-        if (rv == APR_SUCCESS || APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_EAGAIN(rv) ||
-            APR_STATUS_IS_EINTR(rv))
-            continue;
-        st = PP_ECONNLOST;
-        break;
-    }
-    pp__plat_sigpipe_resume(sig);
-    return st;
-}
-
-pp_status pp__mgr_send(apr_socket_t *s, uint8_t type, const void *payload, size_t len)
+/* One send for header and payload. */
+pp_status pp__mgr_send(pp__mgr_io *c, uint8_t type, const void *payload, size_t len)
 {
     uint8_t small[PP__MGR_HDR + PP__MGR_INLINE];
     uint8_t *frame = small;
@@ -109,10 +114,11 @@ pp_status pp__mgr_send(apr_socket_t *s, uint8_t type, const void *payload, size_
     pp__st_le32(frame + 6, (uint32_t)len);
     if (len > 0)
         memcpy(frame + PP__MGR_HDR, payload, len);
-    st = send_exact(s, frame, PP__MGR_HDR + len, deadline_of(PP__MGR_GRACE_MS));
+    st = pp__plat_sock_send(c->os, frame, PP__MGR_HDR + len, deadline_of(PP__MGR_GRACE_MS));
     if (frame != small)
         free(frame);
-    return st;
+    /* a peer that does not read within the grace is as good as gone */
+    return st == PP_ETIMEDOUT ? PP_ECONNLOST : st;
 }
 
 void pp__mgr_frame_init(pp__mgr_frame *f)
@@ -149,20 +155,20 @@ static pp_status frame_room(pp__mgr_frame *f, size_t len)
     return PP_OK;
 }
 
-pp_status pp__mgr_recv(apr_socket_t *s, int64_t timeout_ms, pp__mgr_frame *f)
+pp_status pp__mgr_recv(pp__mgr_io *c, int64_t timeout_ms, pp__mgr_frame *f)
 {
     int64_t deadline = deadline_of(timeout_ms);
     uint8_t hdr[PP__MGR_HDR];
     pp_status st;
 
-    st = recv_exact(s, hdr, sizeof hdr, deadline);
+    st = recv_exact(c, hdr, sizeof hdr, deadline);
     if (st == PP_OK)
         st = pp__mgr_parse_hdr(hdr, &f->type, &f->len);
     if (st == PP_OK)
         st = frame_room(f, f->len);
     if (st != PP_OK)
         return st;
-    return recv_exact(s, f->payload, f->len, deadline);
+    return recv_exact(c, f->payload, f->len, deadline);
 }
 
 /* HMAC-SHA256(key, label | a | b) */
@@ -179,7 +185,7 @@ static void proof(uint8_t out[PP__MGR_MAC], const uint8_t *key, size_t keylen, c
     sodium_memzero(&h, sizeof h);
 }
 
-pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t keylen,
+pp_status pp__mgr_handshake_server(pp__mgr_io *s, const uint8_t *key, size_t keylen,
                                    uint64_t instance)
 {
     uint8_t welcome[PP__MGR_MAC + 8];
@@ -210,7 +216,7 @@ pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t k
     return st;
 }
 
-static pp_status handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen,
+static pp_status handshake_client(pp__mgr_io *s, const uint8_t *key, size_t keylen,
                                   pp__mgr_frame *f, uint64_t *instance)
 {
     uint8_t msg[PP__MGR_NONCE + PP__MGR_MAC], ns[PP__MGR_NONCE], mac[PP__MGR_MAC];
@@ -241,7 +247,7 @@ static pp_status handshake_client(apr_socket_t *s, const uint8_t *key, size_t ke
     return PP_OK;
 }
 
-pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen,
+pp_status pp__mgr_handshake_client(pp__mgr_io *s, const uint8_t *key, size_t keylen,
                                    uint64_t *instance)
 {
     pp__mgr_frame f;
@@ -295,6 +301,7 @@ pp_status pp__mgr_parse_request(const pp__mgr_frame *f, pp__mgr_req *rq)
         break;
     case PP__MGR_TRY:
     case PP__MGR_RELEASE:
+    case PP__MGR_RELEASE_NR:
     case PP__MGR_DESTROY:
     case PP__MGR_OPEN:
         if (pp__rd_u64(&r, &rq->id) != PP_OK)

@@ -1,6 +1,7 @@
 /*
- * mgr_proto.h — the manager's protocol: frames on a TCP connection, the
- * authentication handshake, socket reads and writes with deadlines.
+ * mgr_proto.h — the manager's protocol: frames on a stream connection
+ * (TCP or a Unix socket), the authentication handshake, buffered socket
+ * reads and writes with deadlines.
  *
  * A frame is a 10-byte header and a payload of at most
  * PP__MGR_PAYLOAD_MAX bytes (a hosted object's item and a little more):
@@ -33,6 +34,7 @@
  *   ACQUIRE      id u64, timeout_ms i64       value: fencing token
  *   TRY          id u64                       value: fencing token
  *   RELEASE      id u64
+ *   RELEASE_NR   id u64                       no REPLY at all (below)
  *   DESTROY      id u64                       (its creator only)
  *   OPEN         id u64                       (PP_OK if it is a lock)
  *   OBJ          id u64, kind u8, op u8, flags u8, ticket u64,
@@ -44,6 +46,12 @@
  *                the reply's value and data mean for each)
  *   REPLY        status i32 (pp_status), value u64, then data: the rest
  *                of the payload (empty for every request but OBJ)
+ * RELEASE_NR is the release of a lock or recursive lock that a client
+ * sends without waiting: the client knows locally whether its handle
+ * holds the lock (and how many times, for a recursive one; PP_EPERM
+ * otherwise, decided there), so the server's answer would carry nothing;
+ * a release the server cannot do (the lock was destroyed meanwhile) is
+ * ignored, and the next request of that client finds out (PP_ENOENT).
  * The server waits at most PP__MGR_SLICE_MS in one ACQUIRE (a longer
  * wait is the client's loop of ACQUIREs), so a server that is gone or
  * stopped is noticed by a client within PP__MGR_SLICE_MS +
@@ -90,6 +98,7 @@ enum {
     PP__MGR_RELEASE = 19,
     PP__MGR_DESTROY = 20,
     PP__MGR_OPEN = 21,
+    PP__MGR_RELEASE_NR = 22,
     PP__MGR_OBJ = 24,
     PP__MGR_REPLY = 32
 };
@@ -106,6 +115,34 @@ typedef struct pp__mgr_frame {
     size_t heap_cap;
     uint8_t inline_buf[PP__MGR_INLINE];
 } pp__mgr_frame;
+
+/* One end of a connection: the APR socket (connect, accept, close) and
+ * the frames' I/O on its OS socket (platform.h pp__plat_sock_*: no
+ * signal-mask calls per send, a poll and one read per wait). Reads are
+ * buffered: one read takes whatever has arrived, often a whole small
+ * frame or two (a client's RELEASE_NR and its next ACQUIRE); a payload
+ * larger than the buffer is read into its frame directly. (The server's
+ * connection, struct pp__mgr_conn of mgr_server.h, has one of these.) */
+#define PP__MGR_RBUF 4096u
+typedef struct pp__mgr_io {
+    apr_socket_t *sock;
+    intptr_t os;         /* its OS socket */
+    size_t rpos;         /* next unread byte of rbuf */
+    size_t rlen;         /* bytes in rbuf */
+    int64_t blocking_ms; /* > 0: a blocking socket, receive timeout this long */
+    uint8_t rbuf[PP__MGR_RBUF];
+} pp__mgr_io;
+
+/* Wrap a connected APR socket (not owned). PP_ESYS if APR has no OS
+ * socket for it. */
+pp_status pp__mgr_io_init(pp__mgr_io *c, apr_socket_t *s);
+
+/* A client's connection after its handshake: every later wait is for an
+ * answer within PP__MGR_SLICE_MS + PP__MGR_GRACE_MS, so it can be one
+ * blocking recv with that receive timeout (no poll first). A wait whose
+ * deadline is nearer than that by up to PP__MGR_SLICE_MS may then last
+ * up to the full timeout. Ignored (poll and read) where it fails. */
+void pp__mgr_io_blocking(pp__mgr_io *c);
 
 /* A decoded request (every type; fields a type lacks are 0). key and
  * data point into the frame. */
@@ -134,20 +171,20 @@ pp_status pp__mgr_crypto_init(void);
 
 /* Send one frame (all of it, within PP__MGR_GRACE_MS). PP_ECONNLOST if
  * the peer is gone; never raises SIGPIPE. */
-pp_status pp__mgr_send(apr_socket_t *s, uint8_t type, const void *payload, size_t len);
+pp_status pp__mgr_send(pp__mgr_io *c, uint8_t type, const void *payload, size_t len);
 
 /* Receive one frame within timeout_ms (PP_INFINITE: no limit) into an
  * initialized frame (pp__mgr_frame_init(); reusable across calls).
  * PP_ETIMEDOUT if it did not all arrive in time, PP_ECONNLOST on EOF or
  * a broken connection, PP_EPROTO for a malformed header, PP_ENOMEM. */
-pp_status pp__mgr_recv(apr_socket_t *s, int64_t timeout_ms, pp__mgr_frame *f);
+pp_status pp__mgr_recv(pp__mgr_io *c, int64_t timeout_ms, pp__mgr_frame *f);
 
 /* The handshake, each side. PP_EAUTH: the peer did not prove the key;
  * PP_EPROTO: not our protocol; PP_ECONNLOST / PP_ETIMEDOUT: as recv.
  * The server says its instance nonce; the client learns it. */
-pp_status pp__mgr_handshake_server(apr_socket_t *s, const uint8_t *key, size_t keylen,
+pp_status pp__mgr_handshake_server(pp__mgr_io *c, const uint8_t *key, size_t keylen,
                                    uint64_t instance);
-pp_status pp__mgr_handshake_client(apr_socket_t *s, const uint8_t *key, size_t keylen,
+pp_status pp__mgr_handshake_client(pp__mgr_io *c, const uint8_t *key, size_t keylen,
                                    uint64_t *instance);
 
 /* The pure decoders (what the fuzzer runs: tests/fuzz/fuzz_manager.c).

@@ -31,7 +31,12 @@
 #include "manager/manager.h"
 #include "manager/mgr_client.h"
 
-#define MAX_CONNS 64    /* managers (address, instance) one process meets */
+#define MAX_CONNS 64 /* managers (address, instance) one process meets */
+
+/* A manager's address (a unix path or a TCP host name) travels whole in a
+ * locator and is a keyring's key. */
+_Static_assert(PP__LOC_ADDR_MAX == PP_MANAGER_ADDR_MAX, "a locator carries any manager address");
+_Static_assert(PP__KEYRING_ADDR == PP_MANAGER_ADDR_MAX, "the keyring holds any manager address");
 #define MAX_LOCKS 65536 /* object handles one process keeps */
 
 typedef struct tconn {

@@ -33,7 +33,7 @@
 #define PP__PROGRAM_KEY_LEN 32u
 #define PP__KEY_MAX         256u /* PP_MANAGER_KEY_MAX */
 #define PP__KEYRING_MAX     64u  /* address -> key pairs; the oldest goes first */
-#define PP__KEYRING_ADDR    64u  /* address bytes + NUL */
+#define PP__KEYRING_ADDR    128u /* address bytes + NUL (PP_MANAGER_ADDR_MAX) */
 /* Largest encoding: what HELLO must leave room for. */
 #define PP__KEYRING_ENC_MAX                                                                        \
     (2u + PP__PROGRAM_KEY_LEN + PP__KEYRING_MAX * (1u + PP__KEYRING_ADDR + 2u + PP__KEY_MAX))

@@ -9,6 +9,7 @@
 #include "sync/remote.h"
 
 _Static_assert(PP__LOC_NAME_MAX == PP_NAME_MAX + 1, "a locator carries any lock name");
+_Static_assert(PP__LOC_ADDR_MAX - 1 <= 255, "an address length fits the locator's u8");
 
 static pp__remote_resolver g_resolvers[PP__LOC_BACKENDS];
 

@@ -7,7 +7,8 @@
  *   u8 backend  PP__LOC_MANAGER or PP__LOC_REDIS
  *   u8 object   PP__OBJ_* (a Redis lock: PP__OBJ_LOCK only)
  *   u8 n + n bytes: the server's address (printable ASCII, no space,
- *               1..PP__LOC_ADDR_MAX - 1 bytes; "tcp://127.0.0.1:PORT",
+ *               1..PP__LOC_ADDR_MAX - 1 bytes; "unix:///PATH",
+ *               "tcp://HOST:PORT",
  *               "redis://host:port")
  * then, for PP__LOC_MANAGER:
  *   u64 instance: the server's random instance nonce (its WELCOME says
@@ -53,12 +54,12 @@
 #define PP__OBJ_VALUE    8u
 #define PP__OBJ_QUEUE    9u
 #define PP__OBJ_DICT     10u
-#define PP__OBJ_KINDS    11u /* one past the last */
-#define PP__LOC_ADDR_MAX 64u /* with the NUL: PP_MANAGER_ADDR_MAX */
+#define PP__OBJ_KINDS    11u  /* one past the last */
+#define PP__LOC_ADDR_MAX 128u /* with the NUL: PP_MANAGER_ADDR_MAX (a u8 length: <= 256) */
 /* A Redis lock's name, with the NUL (PP_NAME_MAX + 1). */
 #define PP__LOC_NAME_MAX 31u
 /* Longest text pp__locator_describe() writes, NUL included. */
-#define PP__LOC_DESC_MAX 160u
+#define PP__LOC_DESC_MAX 224u
 
 typedef struct pp__locator {
     uint8_t backend;

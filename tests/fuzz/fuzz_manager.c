@@ -101,6 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         PP__MGR_ACQUIRE,
                                         PP__MGR_TRY,
                                         PP__MGR_RELEASE,
+                                        PP__MGR_RELEASE_NR,
                                         PP__MGR_DESTROY,
                                         PP__MGR_OPEN,
                                         PP__MGR_OBJ,

@@ -43,6 +43,7 @@ def main(out):
         "acquire": frame(17, struct.pack("<Qq", 1, 1000)),
         "try": frame(18, struct.pack("<Q", 1)),
         "release": frame(19, struct.pack("<Q", 1)),
+        "release-nr": frame(22, struct.pack("<Q", 1)),
         "destroy": frame(20, struct.pack("<Q", 1)),
         "open": frame(21, struct.pack("<Q", 1)),
         "proof": frame(2, bytes(range(64))),

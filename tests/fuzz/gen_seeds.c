@@ -50,7 +50,7 @@ static pp_status all_types(pp_values **v)
 }
 
 /* A manager lock travels as a locator (sync/remote.h); unresolved here. */
-static pp_status remote_lock(pp_values **v)
+static pp_status remote_lock(pp_values **v, const char *addr)
 {
     pp__locator loc;
     pp_status st;
@@ -58,7 +58,7 @@ static pp_status remote_lock(pp_values **v)
     memset(&loc, 0, sizeof loc);
     loc.backend = PP__LOC_MANAGER;
     loc.object = PP__OBJ_LOCK;
-    strcpy(loc.addr, "tcp://127.0.0.1:4242");
+    strcpy(loc.addr, addr);
     loc.instance = UINT64_C(0x0123456789abcdef);
     loc.id = 7;
     st = pp_values_create(v);
@@ -109,7 +109,7 @@ static pp_status frame(pp__buf *b, uint8_t type, const pp_values *v, int ntuples
 }
 
 static int make_seeds(const char *dir, pp_values *all, pp_values *one_int, pp_values *remote,
-                      pp_values *proxies)
+                      pp_values *remote_unix, pp_values *proxies)
 {
     pp__buf b;
     int ok = 1;
@@ -122,6 +122,9 @@ static int make_seeds(const char *dir, pp_values *all, pp_values *one_int, pp_va
     ok &= pp__values_encode(remote, &b) == PP_OK && write_file(dir, "payload-remote-lock", &b);
     pp__buf_reset(&b);
     ok &= pp__values_encode(proxies, &b) == PP_OK && write_file(dir, "payload-remote-proxies", &b);
+    pp__buf_reset(&b);
+    ok &= pp__values_encode(remote_unix, &b) == PP_OK &&
+          write_file(dir, "payload-remote-lock-unix", &b);
     ok &= frame(&b, PP__MSG_TASK, all, 1) == PP_OK && write_file(dir, "frame-task-all", &b);
     ok &= frame(&b, PP__MSG_RESULT, all, 3) == PP_OK && write_file(dir, "frame-result-3", &b);
     ok &= frame(&b, PP__MSG_QUIT, NULL, 0) == PP_OK && write_file(dir, "frame-quit", &b);
@@ -132,7 +135,10 @@ static int make_seeds(const char *dir, pp_values *all, pp_values *one_int, pp_va
 
 int main(int argc, char **argv)
 {
-    pp_values *all = NULL, *one_int = NULL, *remote = NULL, *proxies = NULL;
+    /* a started manager's private endpoint, longer than 64 bytes */
+    static const char unix_addr[] =
+        "unix:///run/user/1000/procpool-mgr-123456-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789/sock";
+    pp_values *all = NULL, *one_int = NULL, *remote = NULL, *remote_unix = NULL, *proxies = NULL;
     int ok;
 
     if (argc != 2) {
@@ -140,8 +146,10 @@ int main(int argc, char **argv)
         return 2;
     }
     ok = all_types(&all) == PP_OK && pp_values_pack(&one_int, "l", INT64_MIN) == PP_OK &&
-         remote_lock(&remote) == PP_OK && remote_proxies(&proxies) == PP_OK &&
-         make_seeds(argv[1], all, one_int, remote, proxies);
+         remote_lock(&remote, "tcp://127.0.0.1:4242") == PP_OK &&
+         remote_lock(&remote_unix, unix_addr) == PP_OK && remote_proxies(&proxies) == PP_OK &&
+         make_seeds(argv[1], all, one_int, remote, remote_unix, proxies);
+    pp_values_destroy(remote_unix);
     pp_values_destroy(proxies);
     pp_values_destroy(remote);
     pp_values_destroy(all);
