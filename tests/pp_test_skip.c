@@ -37,6 +37,7 @@ static const skip_entry g_skips[] = {
     {"results", "t_ints_mixed_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_pool_tasks_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_inherited_handle_refused", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"manager_pool", "t_inherited_handle_refused", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_pool_tasks_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_server_killed_while_waiting", PP_TEST_ON_WINDOWS,
      "the wine test binary uses the Linux redis-server .ci/run started and cannot kill it "

@@ -569,6 +569,44 @@ static void t_rlock_in_task(void)
     fixture_free(&f);
 }
 
+/* A fork worker that uses the parent's manager lock handle (inherited,
+ * not passed): PP_ESTATE, never requests interleaved on the parent's
+ * connection; the parent's handle still works. */
+static pp_lock *g_inherited;
+
+static int mp_inherited(pp_task *t)
+{
+    pp_status a = pp_lock_try_acquire(g_inherited), r = pp_lock_release(g_inherited);
+    pp_status st = pp_values_add_int(pp_task_result(t), a);
+
+    return st != PP_OK ? st : pp_values_add_int(pp_task_result(t), r);
+}
+PP_TASK_REGISTER(mp_inherited)
+
+static void t_inherited_handle_refused(void)
+{
+    pp_values *a = NULL, *res = NULL;
+    int64_t got_try = 0, got_rel = 0;
+    pp_pool *p;
+    fixture f;
+
+    fixture_make(&f);
+    g_inherited = f.lock;
+    p = make_pool(PP_START_FORK, 1, NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&a), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, mp_inherited, a, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(res, 0, &got_try), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(res, 1, &got_rel), PP_OK);
+    PP_ASSERT_STATUS((pp_status)got_try, PP_ESTATE);
+    PP_ASSERT_STATUS((pp_status)got_rel, PP_ESTATE);
+    PP_ASSERT_STATUS(pp_lock_acquire(f.lock, LOCK_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(f.lock), PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(a);
+    finish_pool(p);
+    fixture_free(&f);
+}
+
 /* Offset of the locator's instance in the encoding of the one-item tuple
  * (lock): u32 count, u8 tag, u8 backend, u8 object, u8 n, n address bytes. */
 static size_t instance_at(const pp__buf *b)
@@ -734,6 +772,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_manager_shut_down, 120),
     PP_TEST_TIMEOUT(t_lock_in_result, 60),
     PP_TEST_TIMEOUT(t_rlock_in_task, 60),
+    PP_TEST_TIMEOUT(t_inherited_handle_refused, 60),
     PP_TEST_TIMEOUT(t_locator_instance, 60),
     PP_TEST(t_locator_malformed),
     PP_TEST(t_keyring),

@@ -54,6 +54,12 @@
  * when dropped (pp_manager_destroy() of a started manager with its own
  * key, pp_shutdown()).
  *
+ * A pp_manager handle and its objects belong to the process that opened
+ * them: a fork child (the fork start method, or the program's own fork)
+ * that calls through inherited ones gets #PP_ESTATE (the connection is
+ * the parent's). Pass the objects to tasks as arguments instead: a worker
+ * opens its own connection.
+ *
  * A pp_manager handle is one connection. Its calls are serialized: a
  * thread blocked in pp_lock_acquire() on one of its locks delays other
  * calls on the same handle. Use one handle (pp_manager_connect()) per
@@ -323,7 +329,9 @@ PP_API pp_status pp_manager_lock_open(pp_manager *mgr, uint64_t id, pp_lock **ou
  * freed with pp_manager_destroy(); its locks with pp_lock_destroy()
  * (calls through them then fail with #PP_ECONNLOST).
  *
- * @return #PP_OK, or #PP_EINVAL if mgr is NULL.
+ * @return #PP_OK, #PP_EINVAL if mgr is NULL, #PP_ESTATE in a fork child of
+ *         the process that made mgr (it does not stop its parent's server;
+ *         pp_manager_destroy() there frees nothing of the parent's).
  */
 PP_API pp_status pp_manager_shutdown(pp_manager *mgr);
 

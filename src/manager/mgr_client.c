@@ -42,6 +42,7 @@ struct pp_manager {
     char addr[PP_MANAGER_ADDR_MAX];
     uint64_t instance; /* the server's (its WELCOME): what locators carry */
     int own_key;       /* started with a key option: the keyring forgets it at destroy */
+    uint64_t pid;      /* the process that opened it: the only one that may use it */
     /* a started manager only */
     char local[PP_MANAGER_ADDR_MAX]; /* its private endpoint, removed after reaping */
     pp__plat_launcher *launcher;
@@ -60,6 +61,8 @@ pp_status pp__mgr_call(pp_manager *m, uint8_t type, const uint8_t *payload, size
     pp_status st;
 
     *status = PP_OK;
+    if (pp__mgr_check_process(m) != PP_OK)
+        return PP_ESTATE; /* before the mutex: a fork may have copied it locked */
     pp__mgr_frame_init(&f);
     pp__plat_mtx_lock(m->mu);
     if (m->broken || m->sock == NULL) {
@@ -91,6 +94,8 @@ pp_status pp__mgr_post(pp_manager *m, uint8_t type, uint64_t id)
     uint8_t p[8];
     pp_status st;
 
+    if (pp__mgr_check_process(m) != PP_OK)
+        return PP_ESTATE;
     pp__st_le64(p, id);
     pp__plat_mtx_lock(m->mu);
     if (m->broken || m->sock == NULL) {
@@ -102,6 +107,15 @@ pp_status pp__mgr_post(pp_manager *m, uint8_t type, uint64_t id)
         m->broken = 1;
     pp__plat_mtx_unlock(m->mu);
     return st;
+}
+
+/* A fork child holds a copy of its parent's handle: the connection (and
+ * the server's idea of who holds what) is the parent's, and the mutex may
+ * have been copied locked. Its calls are refused, never interleaved with
+ * the parent's on one socket. */
+pp_status pp__mgr_check_process(const pp_manager *m)
+{
+    return pp__plat_getpid() == m->pid ? PP_OK : PP_ESTATE;
 }
 
 pp__plat_mtx *pp__mgr_mutex(pp_manager *m)
@@ -149,6 +163,7 @@ static pp_status manager_alloc(pp_manager **out)
 
     if (m == NULL)
         return PP_ENOMEM;
+    m->pid = pp__plat_getpid();
     if (apr_pool_create(&m->pool, NULL) != APR_SUCCESS || pp__plat_mtx_create(&m->mu) != PP_OK) {
         if (m->pool != NULL)
             apr_pool_destroy(m->pool);
@@ -394,6 +409,8 @@ pp_status pp_manager_shutdown(pp_manager *mgr)
 {
     if (mgr == NULL)
         return PP_EINVAL;
+    if (pp__mgr_check_process(mgr) != PP_OK)
+        return PP_ESTATE; /* a fork child must not stop its parent's server */
     if (mgr->own_key && mgr->proc != NULL)
         pp__keyring_forget(mgr->addr); /* the server goes */
     pp__plat_mtx_lock(mgr->mu);
@@ -410,6 +427,11 @@ pp_status pp_manager_shutdown(pp_manager *mgr)
 void pp_manager_destroy(pp_manager *mgr)
 {
     if (mgr == NULL)
+        return;
+    /* A fork child's copy: the connection, the server process and the
+     * mutex (perhaps copied locked) are its parent's; left alone (the
+     * child's copies of the descriptors close when it exits). */
+    if (pp__mgr_check_process(mgr) != PP_OK)
         return;
     (void)pp_manager_shutdown(mgr);
     pp__plat_mtx_destroy(mgr->mu);

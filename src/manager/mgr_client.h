@@ -37,6 +37,10 @@ pp_status pp__mgr_post(pp_manager *m, uint8_t type, uint64_t id);
 /* The connection's mutex (one request at a time): a lock handle's hold
  * count is kept under it. */
 pp__plat_mtx *pp__mgr_mutex(pp_manager *m);
+/* PP_ESTATE in a process other than the one that opened m (a fork
+ * child): it must not use its parent's connection. pp__mgr_call() and
+ * pp__mgr_post() check it; so must anything that takes m's mutex. */
+pp_status pp__mgr_check_process(const pp_manager *m);
 
 /* An OBJ request's variable part (mgr_obj.h says the ops). */
 typedef struct pp__mgr_objreq {

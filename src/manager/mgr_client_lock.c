@@ -113,6 +113,8 @@ static pp_status mgr_release(pp_lock *lock)
     pp__plat_mtx *mu = pp__mgr_mutex(l->ref.mgr);
     int held;
 
+    if (pp__mgr_check_process(l->ref.mgr) != PP_OK)
+        return PP_ESTATE;
     pp__plat_mtx_lock(mu);
     held = l->held > 0;
     if (held)
