@@ -4,7 +4,8 @@
  * one's leftovers), TCP by option (IPv4, a name, IPv6), address errors,
  * an idle server that does not spin, a server that stops answering; the
  * locks' release without a reply (counted per handle for a recursive
- * lock), their FIFO hand-off, a locator of a long Unix socket address.
+ * lock), their FIFO hand-off (and a lock destroyed under its queue), a
+ * locator of a long Unix socket address.
  * The procpool-manager program: test_manager_program.c. Every wait is
  * bounded.
  */
@@ -467,6 +468,66 @@ static void t_lock_fifo_handoff(void)
     pp_manager_destroy(m);
 }
 
+/* A lock destroyed while connections queue for it: each waiter learns it
+ * at once (PP_ENOENT), none waits out its timeout; a recursive lock's
+ * queued waiter is handed the lock with one hold. */
+static void t_lock_destroyed_while_queued(void)
+{
+    pp_manager *m = NULL;
+    pp_manager_options o;
+    fifo_waiter w[2];
+    pp_test_thread *t[2];
+    pp_lock *h = NULL, *r = NULL;
+    uint8_t key[KEYLEN];
+    int order = 0, i;
+    int64_t t0;
+
+    memset(key, 5, sizeof key);
+    memset(&o, 0, sizeof o);
+    o.key = key;
+    o.keylen = sizeof key;
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &h), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(h, 1000), PP_OK);
+    for (i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].order = &order;
+        PP_ASSERT_STATUS_FATAL(pp_manager_connect(pp_manager_address(m), key, sizeof key, &w[i].m),
+                               PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_manager_lock_open(w[i].m, pp_manager_lock_id(h), &w[i].l), PP_OK);
+        t[i] = pp_test_thread_start(fifo_wait, &w[i]);
+    }
+    pp_test_sleep_ms(300); /* both queued */
+    t0 = pp_test_now_ms();
+    pp_lock_destroy(h); /* the creator's handle: the lock goes */
+    for (i = 0; i < 2; i++) {
+        pp_test_thread_join(t[i]);
+        PP_ASSERT_STATUS(w[i].st, PP_ENOENT);
+        pp_lock_destroy(w[i].l);
+    }
+    PP_ASSERT_MSG(pp_test_now_ms() - t0 < LOST_MS / 2, "waiters told after %lld ms",
+                  (long long)(pp_test_now_ms() - t0));
+    /* a recursive lock: the queued waiter holds it once */
+    PP_ASSERT_STATUS_FATAL(pp_manager_rlock(m, &r), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(r, 1000), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(r, 1000), PP_OK);
+    w[0].place = -1;
+    PP_ASSERT_STATUS_FATAL(pp_manager_rlock_open(w[0].m, pp_manager_lock_id(r), &w[0].l), PP_OK);
+    t[0] = pp_test_thread_start(fifo_wait, &w[0]); /* acquires, counts, releases once */
+    pp_test_sleep_ms(300);
+    PP_ASSERT_STATUS(pp_lock_release(r), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(r), PP_OK);
+    pp_test_thread_join(t[0]);
+    PP_ASSERT_STATUS(w[0].st, PP_OK);
+    PP_ASSERT_STATUS(pp_lock_acquire(r, 5000), PP_OK); /* its one hold was released */
+    PP_ASSERT_STATUS(pp_lock_release(r), PP_OK);
+    pp_lock_destroy(w[0].l);
+    pp_lock_destroy(r);
+    for (i = 0; i < 2; i++)
+        pp_manager_destroy(w[i].m);
+    pp_manager_destroy(m);
+}
+
 /* A manager lock on a Unix socket with a long path (beyond the 64 bytes
  * the first locators allowed) travels whole and resolves back to the
  * same lock; an address past PP_MANAGER_ADDR_MAX - 1 is refused by the
@@ -549,6 +610,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_server_stopped_answering, 60),
     PP_TEST_TIMEOUT(t_rlock_release_counts, 60),
     PP_TEST_TIMEOUT(t_lock_fifo_handoff, 90),
+    PP_TEST_TIMEOUT(t_lock_destroyed_while_queued, 90),
     PP_TEST_TIMEOUT(t_long_address_locator, 60),
     PP_TEST_END,
 };
