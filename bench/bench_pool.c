@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform.h"
 #include "procpool/procpool.h"
 
 static int noop(pp_task *t)
@@ -38,7 +37,7 @@ static int want(const char *name)
 
 static double seconds_since(int64_t t0)
 {
-    return (double)(pp__plat_now_ns() - t0) / 1e9;
+    return (double)(pp_monotonic_ns() - t0) / 1e9;
 }
 
 static void die(const char *what, pp_status st)
@@ -72,12 +71,28 @@ static void stop_pool(pp_pool *p)
 /* create + close + join + destroy, mean of runs */
 static void bench_start_stop(const char *name, pp_start_method m, int runs)
 {
-    int64_t t0 = pp__plat_now_ns();
+    int64_t t0 = pp_monotonic_ns();
     int i;
 
     for (i = 0; i < runs; i++)
         stop_pool(make_pool(m));
     printf("%s %.6f\n", name, seconds_since(t0) / runs);
+}
+
+/* Does this platform have the fork start method? (Windows: PP_ENOTSUP.) */
+static int have_fork(void)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_status st;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = PP_START_FORK;
+    st = pp_pool_create(&p, &o);
+    if (st == PP_OK)
+        pp_pool_destroy(p);
+    return st != PP_ENOTSUP;
 }
 
 static void check_item(pp_result *r, size_t i, int64_t want)
@@ -104,7 +119,7 @@ static void bench_apply_async(pp_pool *p, int n)
     int i;
 
     pp_values_pack(&a, "l", (int64_t)1);
-    t0 = pp__plat_now_ns();
+    t0 = pp_monotonic_ns();
     for (i = 0; i < n; i++) {
         pp_status st = pp_apply_async(p, noop, a, NULL, &rs[i]);
         if (st != PP_OK)
@@ -128,7 +143,7 @@ static void bench_apply(pp_pool *p, int n)
     int i;
 
     pp_values_pack(&a, "l", (int64_t)5);
-    t0 = pp__plat_now_ns();
+    t0 = pp_monotonic_ns();
     for (i = 0; i < n; i++) {
         pp_status st = pp_apply(p, noop, a, &r, NULL);
         if (st != PP_OK)
@@ -172,13 +187,13 @@ static void bench_map(pp_pool *p, const char *name, int n, size_t chunksize, int
         die("malloc", PP_ENOMEM);
     memset(&o, 0, sizeof o);
     o.chunksize = chunksize;
-    t0 = pp__plat_now_ns();
+    t0 = pp_monotonic_ns();
     st = pp_map(p, noop, items, &o, &r);
     printf("%s_s %.6f\n", name, seconds_since(t0));
     if (st != PP_OK)
         die("pp_map", st);
     if (with_reads) {
-        int64_t t1 = pp__plat_now_ns();
+        int64_t t1 = pp_monotonic_ns();
         st = pp_result_ints(r, PP_INFINITE, 0, (size_t)n, out, NULL);
         if (st != PP_OK)
             die("pp_result_ints", st);
@@ -192,11 +207,11 @@ static void bench_map(pp_pool *p, const char *name, int n, size_t chunksize, int
     pp_result_release(r);
     if (with_reads) {
         int64_t t1;
-        t0 = pp__plat_now_ns();
+        t0 = pp_monotonic_ns();
         st = pp_map(p, noop, items, &o, &r);
         if (st != PP_OK)
             die("pp_map", st);
-        t1 = pp__plat_now_ns();
+        t1 = pp_monotonic_ns();
         for (i = 0; i < n; i++)
             check_item(r, (size_t)i, i);
         printf("%s_read_each_s %.6f\n", name, seconds_since(t0));
@@ -219,7 +234,7 @@ static void bench_imap_unordered(pp_pool *p, int n)
 
     memset(&o, 0, sizeof o);
     o.chunksize = 1;
-    t0 = pp__plat_now_ns();
+    t0 = pp_monotonic_ns();
     if (pp_imap_unordered(p, noop, items, &o, &it) != PP_OK)
         die("pp_imap_unordered", PP_EINVAL);
     for (i = 0; i < n; i++) {
@@ -261,7 +276,7 @@ int main(int argc, char **argv)
     map_name = quick ? "map_100000_default_chunk" : "map_1000000_default_chunk";
     map1_name = quick ? "map_2000_chunksize1" : "map_20000_chunksize1";
     printf("# procpool pool benchmark, %d worker processes\n", g_procs);
-    if (pp__plat_default_start_method() == PP__START_FORK) {
+    if (have_fork()) {
         if (want("start_stop_fork_s"))
             bench_start_stop("start_stop_fork_s", PP_START_FORK, 5);
         if (want("start_stop_forkserver_s"))

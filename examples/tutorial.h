@@ -10,7 +10,8 @@
  * uses that one.
  * A negative id fails the task, to show where a failure ends up.
  * With PP_EXAMPLE_TRACE=1 in the environment each line also gets the
- * [enter exit] times of its critical section in microseconds, which the
+ * [enter exit] times of its critical section in nanoseconds of the
+ * monotonic clock (clock.h: the same for every process), which the
  * examples' test uses to check that no two overlapped.
  */
 #ifndef PROCPOOL_EXAMPLES_TUTORIAL_H
@@ -18,8 +19,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#include <apr_time.h>
 
 #include "procpool/procpool.h"
 
@@ -31,7 +30,7 @@ static int tutorial_task(pp_task *t)
 {
     const pp_values *args = pp_task_args(t);
     pp_lock *lock = tutorial_lock;
-    apr_time_t enter, leave;
+    int64_t enter, leave;
     int64_t id, max_ms;
     double value;
     pp_status st;
@@ -49,9 +48,9 @@ static int tutorial_task(pp_task *t)
     st = pp_lock_acquire(lock, PP_INFINITE);
     if (st != PP_OK && st != PP_EOWNERDEAD)
         return pp_task_fail(t, st, "acquire: %s", pp_strerror(st));
-    enter = apr_time_now();
-    apr_sleep((apr_interval_time_t)(value * (double)max_ms * 1000.0));
-    leave = apr_time_now();
+    enter = pp_monotonic_ns();
+    pp_sleep_ms((int64_t)(value * (double)max_ms)); /* time.sleep(value) */
+    leave = pp_monotonic_ns();
     printf("Task %lld completed with %f", (long long)id, value);
     if (getenv("PP_EXAMPLE_TRACE"))
         printf(" [%lld %lld]", (long long)enter, (long long)leave);

@@ -5,6 +5,7 @@
 #ifndef PROCPOOL_PROCPOOL_H
 #define PROCPOOL_PROCPOOL_H
 
+#include "clock.h"
 #include "common.h"
 #include "error.h"
 #include "export.h"
