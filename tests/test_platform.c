@@ -20,6 +20,7 @@
 #include <unistd.h>
 #endif
 
+#include "procpool/clock.h"
 #include "platform.h"
 #include "pp_test.h"
 
@@ -499,8 +500,31 @@ static void t_role_marker_parent_checked(void)
 
 /* One test per line. */
 /* clang-format off */
+/* clock.h: monotonic, ms and ns agree, a sleep lasts at least its time
+ * (upper bounds are not asserted), a non-positive sleep returns. */
+static void t_public_clock(void)
+{
+    int64_t a = pp_monotonic_ms(), n0 = pp_monotonic_ns(), b, n1, i;
+
+    for (i = 0; i < 1000; i++) {
+        b = pp_monotonic_ms();
+        CU_ASSERT(b >= a);
+        a = b;
+    }
+    pp_sleep_ms(0);
+    pp_sleep_ms(-5);
+    a = pp_monotonic_ms();
+    pp_sleep_ms(50);
+    b = pp_monotonic_ms();
+    n1 = pp_monotonic_ns();
+    CU_ASSERT(b - a >= 50 - pp_test_clock_slack_ms());
+    CU_ASSERT(n1 > n0);
+    CU_ASSERT(n1 / 1000000 >= b - 1 && n1 / 1000000 <= b + 1000);
+}
+
 static const pp_test_case cases[] = {
     PP_TEST(t_thread_runs_fn),
+    PP_TEST(t_public_clock),
     PP_TEST(t_mutex_excludes),
     PP_TEST(t_cond_timeout_zero),
     PP_TEST(t_cond_timeout_50ms),
