@@ -40,6 +40,7 @@
     X(pool)                                                                                        \
     X(results)                                                                                     \
     X(share)                                                                                       \
+    X(shm_atomic)                                                                                  \
     X(supervise)                                                                                   \
     X(tracker)                                                                                     \
     X(redis)                                                                                       \

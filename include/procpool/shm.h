@@ -118,6 +118,37 @@ PP_API size_t pp_shm_size(const pp_shm *shm);
 PP_API const char *pp_shm_name(const pp_shm *shm);
 
 /**
+ * @name Atomic int64 slots (Python's Value('q') without a lock).
+ *
+ * The 8 bytes at byte offset `offset` of the block, read and changed
+ * atomically by any number of threads and processes that map the block —
+ * a shared counter or an array of them needs no lock, and a process
+ * killed in the middle of one of these calls leaves the slot either
+ * changed or not, never half-written (so a dead participant cannot wedge
+ * it). Load has acquire, store release, add and compare-and-swap
+ * sequentially consistent ordering. Mixing these with plain writes to the
+ * same slot is the caller's race.
+ *
+ * Errors the caller must handle (each call): #PP_EINVAL (NULL shm, an
+ * offset not a multiple of 8), #PP_ERANGE (offset + 8 beyond
+ * pp_shm_size()).
+ */
+/**@{*/
+/** @brief *out = the slot's value. */
+PP_API pp_status pp_shm_load_int64(pp_shm *shm, size_t offset, int64_t *out);
+/** @brief The slot = value. */
+PP_API pp_status pp_shm_store_int64(pp_shm *shm, size_t offset, int64_t value);
+/** @brief The slot += delta (wrapping, two's complement); *now (optional)
+ *         gets the new value. */
+PP_API pp_status pp_shm_add_int64(pp_shm *shm, size_t offset, int64_t delta, int64_t *now);
+/** @brief If the slot is expected, make it desired; *swapped (optional) 1
+ *         if it did, else 0; *seen (optional) expected if it did, else the
+ *         slot's value read just after (it may have changed again). */
+PP_API pp_status pp_shm_cas_int64(pp_shm *shm, size_t offset, int64_t expected, int64_t desired,
+                                  int *swapped, int64_t *seen);
+/**@}*/
+
+/**
  * @brief Close a handle. Accepts NULL.
  *
  * On the handle returned by pp_shm_create() this also removes the name
