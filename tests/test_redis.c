@@ -383,6 +383,9 @@ static void t_bad_input(void)
     PP_ASSERT_STATUS(pp_redis_connect("redis://host", &o, &r), PP_EINVAL);
     PP_ASSERT_STATUS(pp_redis_connect("redis://host:0", &o, &r), PP_EINVAL);
     PP_ASSERT_STATUS(pp_redis_connect("redis://host:70000", &o, &r), PP_EINVAL);
+    /* credentials never in the address: it travels in task arguments */
+    PP_ASSERT_STATUS(pp_redis_connect("redis://user:secret@host:6379", &o, &r), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_redis_connect("redis://host:6379/pool", &o, &r), PP_ECONNLOST);
     o.lease_ms = 5;
     PP_ASSERT_STATUS(pp_redis_connect(s.url, &o, &r), PP_EINVAL);
     o.lease_ms = 0;
@@ -405,6 +408,89 @@ static void t_bad_input(void)
     CU_ASSERT_PTR_NULL(l);
     pp_redis_destroy(r);
     pp_redis_destroy(NULL);
+    pp_test_redis_stop(&s);
+}
+
+/* One handle shared by threads: ownership is per thread (lock.h). */
+typedef struct th_arg {
+    pp_lock *l;
+    pp_status try_st, rel_st, acq_st, rel2_st;
+} th_arg;
+
+static void other_thread(void *arg)
+{
+    th_arg *a = arg;
+
+    a->try_st = pp_lock_try_acquire(a->l); /* the main thread holds it */
+    a->rel_st = pp_lock_release(a->l);     /* not ours to release */
+    a->acq_st = pp_lock_acquire(a->l, 10000);
+    a->rel2_st = pp_lock_release(a->l);
+}
+
+static void t_threads_share_handle(void)
+{
+    pp_test_redis s;
+    pp_redis *r;
+    pp_lock *l = NULL;
+    char name[PP_NAME_MAX + 1];
+    pp_test_thread *t;
+    th_arg a;
+
+    pp_test_redis_start(&s);
+    r = connect_to(&s, 0);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(r, name, &l), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_acquire(l, 1000), PP_OK);
+    memset(&a, 0, sizeof a);
+    a.l = l;
+    t = pp_test_thread_start(other_thread, &a);
+    pp_test_sleep_ms(300); /* the other thread waits in its acquire */
+    PP_ASSERT_STATUS(pp_lock_acquire(l, 0), PP_EDEADLK);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_test_thread_join(t);
+    PP_ASSERT_STATUS(a.try_st, PP_EBUSY);
+    PP_ASSERT_STATUS(a.rel_st, PP_EPERM);
+    PP_ASSERT_STATUS(a.acq_st, PP_OK);
+    PP_ASSERT_STATUS(a.rel2_st, PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_EPERM); /* released by the other thread */
+    pp_lock_destroy(l);
+    pp_redis_destroy(r);
+    pp_test_redis_stop(&s);
+}
+
+/* More holds than one renewal batch on one handle: every lease is
+ * renewed (another handle still finds each lock busy after several
+ * leases). */
+static void t_many_holds_renewed(void)
+{
+    enum { N = 70 };
+    pp_test_redis s;
+    pp_redis *a, *b;
+    pp_lock *la[N], *lb = NULL;
+    char name[N][PP_NAME_MAX + 1];
+    int i, busy = 0;
+
+    pp_test_redis_start(&s);
+    a = connect_to(&s, 300);
+    b = connect_to(&s, 0);
+    for (i = 0; i < N; i++) {
+        pp_test_unique_name(name[i], sizeof name[i]);
+        PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(a, name[i], &la[i]), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_lock_acquire(la[i], 1000), PP_OK);
+    }
+    pp_test_sleep_ms(1000); /* > 3 leases */
+    for (i = 0; i < N; i++) {
+        PP_ASSERT_STATUS_FATAL(pp_redis_lock_open(b, name[i], &lb), PP_OK);
+        busy += pp_lock_try_acquire(lb) == PP_EBUSY;
+        pp_lock_destroy(lb);
+    }
+    CU_ASSERT_EQUAL(busy, N);
+    for (i = 0; i < N; i++) {
+        PP_ASSERT_STATUS(pp_lock_release(la[i]), PP_OK);
+        pp_lock_destroy(la[i]);
+    }
+    pp_redis_destroy(a);
+    pp_redis_destroy(b);
     pp_test_redis_stop(&s);
 }
 
@@ -681,6 +767,8 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_worker_holder_killed, 120),
     PP_TEST(t_worker_without_credentials),
     PP_TEST(t_inherited_handle_refused),
+    PP_TEST(t_threads_share_handle),
+    PP_TEST(t_many_holds_renewed),
     PP_TEST_END,
 };
 /* clang-format on */

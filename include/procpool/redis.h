@@ -3,6 +3,9 @@
  * @brief Redis as a backend: locks whose exclusion lives in a Redis server
  *        (a lease), reachable from any machine that reaches the server.
  *
+ * Needs Redis >= 6.0 (sub-second BLPOP timeouts). Not built with MSVC yet
+ * (hiredis 1.x's headers leave struct timeval incomplete there).
+ *
  * A pp_redis handle is one connection to a Redis server (plus one that
  * renews leases); its calls are serialized (a thread blocked in an
  * acquire on one of its locks delays other calls on the same handle for
@@ -26,8 +29,14 @@
  *  - waiting does not poll busily: a release pushes a wake-up that one
  *    waiter receives (BLPOP); a lease that expires is noticed by a wait
  *    bounded by its remaining time;
+ *  - the holder is the thread, as for every pp_lock (lock.h): threads
+ *    sharing one lock handle exclude each other (a second thread waits,
+ *    its try is #PP_EBUSY, its release #PP_EPERM; the holder's relock is
+ *    #PP_EDEADLK);
  *  - if Redis is unreachable every call fails with #PP_ECONNLOST within
- *    about pp_redis_options.timeout_ms, never hangs.
+ *    about pp_redis_options.timeout_ms, never hangs; a handle whose
+ *    connection broke stays broken (connect a new one; a worker's own
+ *    handle is replaced when the worker is).
  * **What this does not protect against** (the known critique of Redis
  * locks): a holder that is paused (GC, swap, a stopped VM) longer than its
  * lease loses the lock without noticing, and another process may then
@@ -110,7 +119,8 @@ typedef struct pp_redis_options {
  * @brief Connect to a Redis server and authenticate.
  *
  * @param address "redis://host:port" or "tcp://host:port" (a path after
- *        the port is ignored here).
+ *        the port is ignored here). No credentials in it ("user:pw@" is
+ *        #PP_EINVAL): the address travels in task arguments.
  * @param opts NULL or options.
  * @param[out] out the handle, owned by the caller (pp_redis_destroy()).
  * @return #PP_OK.

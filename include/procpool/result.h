@@ -200,9 +200,9 @@ PP_API void pp_result_release(pp_result *result);
  *
  * Errors the caller must handle:
  *  - #PP_ETIMEDOUT: none became ready within timeout_ms;
- *  - #PP_EDEADLK: called on the result thread (from a callback) while one
- *    of the results still has callbacks to run there: it could never
- *    become ready;
+ *  - #PP_EDEADLK: called on the result thread (from a callback) while
+ *    every result not ready yet still has callbacks to run there: none
+ *    could ever become ready (wait_all: while any has);
  *  - #PP_EINVAL: results NULL, n 0, a NULL handle, bad timeout;
  *  - #PP_ENOTINIT: pp_init() has not been called.
  */

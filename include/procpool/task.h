@@ -117,8 +117,20 @@ PP_API pp_status pp_task_register_at_load(const char *name, pp_task_fn fn);
  * translation units links (one registration runs; registering the same
  * pair twice is a no-op anyway) instead of failing with a duplicate
  * symbol. Failures are reported by pp_init() (pp_task_register_at_load()).
+ * With MSVC, two translation units registering two *different* static
+ * functions under one name keep only one registration (the other function
+ * is then refused at submission with PP_ENOTREGISTERED); with GCC/Clang
+ * pp_init() reports PP_EEXIST. Give task functions unique names.
  */
-#if defined(_MSC_VER)
+#if defined(__cplusplus)
+/* C++ (any compiler): a namespace-scope static initialised by a call runs
+ * before main(), needs no section or linker pragma (whose symbol names C++
+ * would mangle). */
+#define PP__CTOR(f)                                                                                \
+    static void f(void);                                                                           \
+    static const int f##_run = (f(), 0);                                                           \
+    static void f(void)
+#elif defined(_MSC_VER)
 #if defined(_M_IX86)
 #define PP__SYM_PREFIX "_"
 #else

@@ -218,6 +218,10 @@ void pp__plat_flush_stdio(void)
  * build for have the size and alignment of the plain type, and are lock-
  * free for 8 bytes (checked below), so they work across processes. */
 _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic word layout");
+/* A libatomic fallback (a lock local to the process) would not be atomic
+ * between processes: the shm slots of shm.h and the workers' control
+ * blocks need the hardware's 64-bit atomics. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 
 uint64_t pp__plat_atomic_load64(volatile uint64_t *p)
 {

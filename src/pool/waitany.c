@@ -23,8 +23,8 @@
 static struct {
     pp__plat_mtx *mu;
     pp__plat_cond *cv;
-    uint64_t gen;              /* under mu */
-    volatile uint64_t waiters; /* atomic: threads in wait_set() */
+    uint64_t gen;                          /* under mu */
+    _Alignas(8) volatile uint64_t waiters; /* atomic: threads in wait_set() */
 } g_sig;
 
 pp_status pp__waitany_init(void)
@@ -83,7 +83,7 @@ static uint64_t generation(void)
  * end (see result.c). */
 static pp_status look(pp_result *const *rs, size_t n, int all, size_t *index)
 {
-    size_t i, nready = 0;
+    size_t i, nready = 0, ndeadlock = 0;
 
     for (i = 0; i < n; i++) {
         struct pp_result *r = rs[i];
@@ -93,17 +93,22 @@ static pp_status look(pp_result *const *rs, size_t n, int all, size_t *index)
         ready = r->ready;
         deadlock = pp__result_would_deadlock(r);
         pp__plat_mtx_unlock(r->core->mu);
-        if (deadlock)
-            return PP_EDEADLK;
         if (ready) {
             if (!all) {
                 *index = i;
                 return PP_OK;
             }
             nready++;
+        } else if (deadlock) {
+            if (all)
+                return PP_EDEADLK; /* all of them can never be ready */
+            ndeadlock++;
         }
     }
-    return all && nready == n ? PP_OK : PP_ENOTREADY;
+    if (all)
+        return nready == n ? PP_OK : PP_ENOTREADY;
+    /* any: waiting is hopeless only if no result could ever be ready */
+    return ndeadlock == n ? PP_EDEADLK : PP_ENOTREADY;
 }
 
 static pp_status wait_set(pp_result *const *rs, size_t n, int all, int64_t timeout_ms,

@@ -31,8 +31,9 @@ static struct timeval tv_of(int64_t ms)
 
 pp_status pp__redis_parse_address(const char *address, char host[PP__REDIS_HOST_MAX + 1], int *port)
 {
-    const char *h, *colon, *at;
+    const char *h, *colon, *at, *slash;
     char *end;
+    size_t n, k;
     long v;
 
     if (address == NULL)
@@ -43,10 +44,18 @@ pp_status pp__redis_parse_address(const char *address, char host[PP__REDIS_HOST_
         h = address + 6;
     else
         return PP_EINVAL;
+    /* Credentials come from the options or the environment, never from
+     * the address: it travels in task arguments (a locator). */
     at = strchr(h, '@');
-    if (at != NULL)
-        h = at + 1; /* a user name in the address: ignored (options carry it) */
-    colon = strrchr(h, ':');
+    slash = strchr(h, '/');
+    if (at != NULL && (slash == NULL || at < slash))
+        return PP_EINVAL;
+    n = slash != NULL ? (size_t)(slash - h) : strlen(h);
+    colon = NULL;
+    for (k = 0; k < n; k++) {
+        if (h[k] == ':')
+            colon = h + k;
+    }
     if (colon == NULL || colon == h || (size_t)(colon - h) > PP__REDIS_HOST_MAX)
         return PP_EINVAL;
     if (colon[1] < '0' || colon[1] > '9')
@@ -106,6 +115,7 @@ static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **
 {
     redisReply *rep;
     pp_status st = PP_OK;
+    int sigpipe;
 
     /* A fork child sharing its parent's socket would interleave commands
      * with the parent's: refused, never silently corrupted. */
@@ -118,7 +128,11 @@ static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **
     }
     if (wait_ms > 0)
         (void)redisSetTimeout(c->ctx, tv_of(c->reply_ms + wait_ms));
+    /* hiredis writes without MSG_NOSIGNAL: a server that reset the
+     * connection must not kill the program with SIGPIPE. */
+    sigpipe = pp__plat_sigpipe_suspend();
     rep = redisCommandArgv(c->ctx, argc, argv, lens);
+    pp__plat_sigpipe_resume(sigpipe);
     if (rep == NULL) {
         /* I/O error, EOF or the reply deadline (the context is unusable
          * after a timeout: the reply may still arrive later). */

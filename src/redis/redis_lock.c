@@ -67,10 +67,13 @@ struct pp_redis {
     char address[PP__REDIS_HOST_MAX + 32];
     char *username, *password;
     int64_t timeout_ms, lease_ms;
-    pp__plat_mtx *mu;  /* held, stop */
-    pp__plat_cond *cv; /* stop */
-    redis_lock *held;  /* locks held through this handle */
+    pp__plat_mtx *mu;       /* held, stop, the locks' holding/acquiring/holder/token */
+    pp__plat_cond *cv;      /* stop */
+    pp__plat_cond *hold_cv; /* a lock of this handle was released or not taken */
+    redis_lock *held;       /* locks held through this handle */
+    size_t nheld;
     int stop;
+    uint64_t pid; /* the process that connected: the only one that may use it */
     pp__plat_thread *renewer;
 };
 
@@ -79,10 +82,12 @@ struct redis_lock {
     pp_redis *r;
     char key[K_COUNT][KEY_MAX];
     char name[PP_NAME_MAX + 1];
-    char id[33];    /* of the current hold */
-    int holding;    /* under r->mu */
-    int lost;       /* under r->mu: the renewer found the lease gone */
-    uint64_t token; /* of the last acquire */
+    char id[33];     /* of the current hold */
+    int holding;     /* under r->mu */
+    int acquiring;   /* under r->mu: a thread is asking Redis for it */
+    uint64_t holder; /* under r->mu: the holding thread (lock.h: per-thread) */
+    int lost;        /* under r->mu: the renewer found the lease gone */
+    uint64_t token;  /* of the last acquire (under r->mu) */
     int creator;
     redis_lock *next; /* r->held */
 };
@@ -137,6 +142,7 @@ static void held_remove_locked(pp_redis *r, redis_lock *l)
     for (pp = &r->held; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == l) {
             *pp = l->next;
+            r->nheld--;
             break;
         }
     }
@@ -144,43 +150,55 @@ static void held_remove_locked(pp_redis *r, redis_lock *l)
     l->holding = 0;
 }
 
-/* Renew every held lease once: snapshots taken under the mutex, the
- * commands sent without it (acquire and release do not wait for us). */
+/* Renew every held lease once: a snapshot taken under the mutex (as many
+ * entries as holds), the commands sent without it (acquire and release
+ * do not wait for us). */
 static void renew_all(pp_redis *r)
 {
-    enum { MAXSNAP = 64 };
-    char keys[MAXSNAP][KEY_MAX], ids[MAXSNAP][33], lease[24];
-    redis_lock *who[MAXSNAP], *l;
+    typedef struct snap {
+        redis_lock *who;
+        char key[KEY_MAX];
+        char id[33];
+    } snap;
+    snap *sn = NULL;
+    char lease[24];
+    redis_lock *l;
     size_t n = 0, i;
 
     pp__plat_mtx_lock(r->mu);
-    for (l = r->held; l != NULL && n < MAXSNAP; l = l->next, n++) {
-        who[n] = l;
-        memcpy(keys[n], l->key[K_OWNER], KEY_MAX);
-        memcpy(ids[n], l->id, sizeof ids[n]);
+    if (r->nheld > 0)
+        sn = malloc(r->nheld * sizeof *sn);
+    for (l = r->held; l != NULL && sn != NULL && n < r->nheld; l = l->next, n++) {
+        sn[n].who = l;
+        memcpy(sn[n].key, l->key[K_OWNER], KEY_MAX);
+        memcpy(sn[n].id, l->id, sizeof sn[n].id);
     }
     pp__plat_mtx_unlock(r->mu);
-    if (n == 0)
-        return;
+    if (n == 0) {
+        free(sn);
+        return; /* nothing held (or no memory: tried again next period) */
+    }
     if (r->renew == NULL || pp__redis_conn_broken(r->renew)) {
         pp__redis_conn_close(r->renew);
         r->renew = NULL;
         if (pp__redis_conn_open(r->address, r->username, r->password, r->timeout_ms, r->timeout_ms,
-                                &r->renew) != PP_OK)
+                                &r->renew) != PP_OK) {
+            free(sn);
             return; /* Redis unreachable: the leases run out, as they must */
+        }
     }
     snprintf(lease, sizeof lease, "%lld", (long long)r->lease_ms);
     for (i = 0; i < n; i++) {
-        const char *k[1] = {keys[i]};
-        const char *a[2] = {ids[i], lease};
+        const char *k[1] = {sn[i].key};
+        const char *a[2] = {sn[i].id, lease};
         pp__redis_reply rep;
 
         if (eval(r->renew, g_renew, 1, k, 2, a, &rep) != PP_OK)
-            return;
+            break;
         if (rep.kind == PP__RR_INT && rep.integer == 0) {
             pp__plat_mtx_lock(r->mu);
             for (l = r->held; l != NULL; l = l->next) {
-                if (l == who[i] && strcmp(l->id, ids[i]) == 0) {
+                if (l == sn[i].who && strcmp(l->id, sn[i].id) == 0) {
                     l->lost = 1;
                     pp__log(PP_LOG_WARN, "redis: lease of lock %s lost while held",
                             l->key[K_OWNER]);
@@ -189,6 +207,7 @@ static void renew_all(pp_redis *r)
             pp__plat_mtx_unlock(r->mu);
         }
     }
+    free(sn);
 }
 
 static void renewer_main(void *arg)
@@ -224,30 +243,23 @@ static void new_id(char id[33])
     id[32] = '\0';
 }
 
-/* One attempt. PP_OK / PP_EOWNERDEAD: acquired; PP_EBUSY: held, *pttl its
- * remaining lease (-2: gone just now); or an error. */
-static pp_status try_once(redis_lock *l, int64_t *pttl)
+/* One attempt with the id of this hold. PP_OK / PP_EOWNERDEAD: acquired
+ * (*token its fencing token); PP_EBUSY: held, *pttl its remaining lease
+ * (-2: gone just now); or an error. */
+static pp_status try_once(redis_lock *l, const char *id, uint64_t *token, int64_t *pttl)
 {
     const char *keys[4] = {l->key[K_EXISTS], l->key[K_OWNER], l->key[K_HELD], l->key[K_FENCE]};
-    char lease[24], id[33];
+    char lease[24];
     const char *args[2] = {id, lease};
     pp__redis_reply rep;
     pp_status st;
 
-    new_id(id);
     snprintf(lease, sizeof lease, "%lld", (long long)l->r->lease_ms);
     st = eval(l->r->cmd, g_acquire, 4, keys, 2, args, &rep);
     if (st != PP_OK)
         return st;
     if (rep.kind == PP__RR_ARRAY && rep.n == 2) {
-        pp__plat_mtx_lock(l->r->mu);
-        memcpy(l->id, id, sizeof l->id);
-        l->holding = 1;
-        l->lost = 0;
-        l->next = l->r->held;
-        l->r->held = l;
-        pp__plat_mtx_unlock(l->r->mu);
-        l->token = (uint64_t)rep.ints[0];
+        *token = (uint64_t)rep.ints[0];
         return rep.ints[1] ? PP_EOWNERDEAD : PP_OK;
     }
     if (rep.kind != PP__RR_INT)
@@ -258,23 +270,15 @@ static pp_status try_once(redis_lock *l, int64_t *pttl)
     return PP_EBUSY;
 }
 
-static int holding(redis_lock *l)
-{
-    int h;
-
-    pp__plat_mtx_lock(l->r->mu);
-    h = l->holding;
-    pp__plat_mtx_unlock(l->r->mu);
-    return h;
-}
-
-/* Sleep until a release pushes a wake-up or slice_ms pass. */
+/* Sleep until a release pushes a wake-up or slice_ms pass. (A decimal
+ * BLPOP timeout needs Redis >= 6.0: an error reply is not a wake-up.) */
 static pp_status wait_wake(redis_lock *l, int64_t slice_ms)
 {
     char secs[32];
     const char *argv[3] = {"BLPOP", l->key[K_WAKE], secs};
     size_t lens[3];
     pp__redis_reply rep;
+    pp_status st;
     int i;
 
     if (slice_ms < 1)
@@ -283,27 +287,93 @@ static pp_status wait_wake(redis_lock *l, int64_t slice_ms)
              (long long)(slice_ms % 1000));
     for (i = 0; i < 3; i++)
         lens[i] = strlen(argv[i]);
-    return pp__redis_conn_cmd_wait(l->r->cmd, slice_ms, 3, argv, lens, &rep);
+    st = pp__redis_conn_cmd_wait(l->r->cmd, slice_ms, 3, argv, lens, &rep);
+    if (st == PP_OK && rep.kind == PP__RR_ERROR)
+        st = unexpected("BLPOP", &rep);
+    return st;
 }
 
-static pp_status rl_acquire(pp_lock *lock, int64_t timeout_ms)
+/* A fork child must not use its parent's handle (redis.h). */
+static pp_status check_process(const pp_redis *r)
 {
-    redis_lock *l = (redis_lock *)lock;
+    return pp__plat_getpid() == r->pid ? PP_OK : PP_ESTATE;
+}
+
+/*
+ * Ownership is per thread (lock.h), and one handle may be shared by
+ * threads: locally, one thread at a time may hold the handle's lock or ask
+ * Redis for it (holding / acquiring, under r->mu); the others wait on
+ * hold_cv within their timeout. Redis then decides between processes.
+ */
+static pp_status local_claim(redis_lock *l, int64_t timeout_ms, int64_t deadline, uint64_t me)
+{
+    pp_redis *r = l->r;
+
+    pp__plat_mtx_lock(r->mu);
+    if (l->holding && l->holder == me) {
+        pp__plat_mtx_unlock(r->mu);
+        return PP_EDEADLK;
+    }
+    while (l->holding || l->acquiring) {
+        int64_t left = deadline - pp__plat_now_ms();
+        if (timeout_ms != PP_INFINITE && left <= 0) {
+            pp__plat_mtx_unlock(r->mu);
+            return PP_ETIMEDOUT;
+        }
+        (void)pp__plat_cond_wait(r->hold_cv, r->mu, timeout_ms == PP_INFINITE ? PP_INFINITE : left);
+    }
+    l->acquiring = 1;
+    pp__plat_mtx_unlock(r->mu);
+    return PP_OK;
+}
+
+/* The end of an attempt that local_claim() began: held (st PP_OK or
+ * PP_EOWNERDEAD) or not. */
+static void local_done(redis_lock *l, pp_status st, const char *id, uint64_t token, uint64_t me)
+{
+    pp_redis *r = l->r;
+
+    pp__plat_mtx_lock(r->mu);
+    l->acquiring = 0;
+    if (st == PP_OK || st == PP_EOWNERDEAD) {
+        memcpy(l->id, id, sizeof l->id);
+        l->holding = 1;
+        l->holder = me;
+        l->lost = 0;
+        l->token = token;
+        l->next = r->held;
+        r->held = l;
+        r->nheld++;
+    }
+    pp__plat_cond_broadcast(r->hold_cv);
+    pp__plat_mtx_unlock(r->mu);
+}
+
+static pp_status acquire(redis_lock *l, int64_t timeout_ms)
+{
     int64_t deadline = pp__plat_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    uint64_t me = pp__plat_thread_id(), token = 0;
+    char id[33];
     pp_status st;
 
-    if (holding(l))
-        return PP_EDEADLK;
+    st = check_process(l->r);
+    if (st == PP_OK)
+        st = local_claim(l, timeout_ms, deadline, me);
+    if (st != PP_OK)
+        return st == PP_ETIMEDOUT && timeout_ms == 0 ? PP_EBUSY : st;
+    new_id(id);
     for (;;) {
         int64_t pttl = 0, slice = WAIT_SLICE_MS;
 
-        st = try_once(l, &pttl);
-        if (st != PP_EBUSY)
-            return st;
+        st = try_once(l, id, &token, &pttl);
+        if (st != PP_EBUSY || timeout_ms == 0)
+            break;
         if (timeout_ms != PP_INFINITE) {
             int64_t left = deadline - pp__plat_now_ms();
-            if (left <= 0)
-                return PP_ETIMEDOUT;
+            if (left <= 0) {
+                st = PP_ETIMEDOUT;
+                break;
+            }
             if (left < slice)
                 slice = left;
         }
@@ -313,18 +383,22 @@ static pp_status rl_acquire(pp_lock *lock, int64_t timeout_ms)
             slice = pttl; /* the lease may run out: look again then */
         st = wait_wake(l, slice);
         if (st != PP_OK)
-            return st;
+            break;
     }
+    local_done(l, st, id, token, me);
+    return st;
+}
+
+static pp_status rl_acquire(pp_lock *lock, int64_t timeout_ms)
+{
+    pp_status st = acquire((redis_lock *)lock, timeout_ms);
+
+    return st == PP_EBUSY ? PP_ETIMEDOUT : st; /* timeout 0 */
 }
 
 static pp_status rl_try_acquire(pp_lock *lock)
 {
-    redis_lock *l = (redis_lock *)lock;
-    int64_t pttl = 0;
-
-    if (holding(l))
-        return PP_EDEADLK;
-    return try_once(l, &pttl);
+    return acquire((redis_lock *)lock, 0);
 }
 
 static pp_status rl_release(pp_lock *lock)
@@ -334,17 +408,20 @@ static pp_status rl_release(pp_lock *lock)
     char id[33];
     const char *args[1] = {id};
     pp__redis_reply rep;
-    pp_status st;
+    pp_status st = check_process(l->r);
     int lost;
 
+    if (st != PP_OK)
+        return st;
     pp__plat_mtx_lock(l->r->mu);
-    if (!l->holding) {
+    if (!l->holding || l->holder != pp__plat_thread_id()) {
         pp__plat_mtx_unlock(l->r->mu);
         return PP_EPERM;
     }
     memcpy(id, l->id, sizeof id);
     lost = l->lost;
     held_remove_locked(l->r, l);
+    pp__plat_cond_broadcast(l->r->hold_cv);
     pp__plat_mtx_unlock(l->r->mu);
     st = eval(l->r->cmd, g_release, 3, keys, 1, args, &rep);
     if (st != PP_OK)
@@ -374,15 +451,35 @@ static void rl_locator(const pp_lock *lock, pp__locator *out)
 
 static uint64_t rl_token(const pp_lock *lock)
 {
-    return ((const redis_lock *)lock)->token;
+    const redis_lock *l = (const redis_lock *)lock;
+    uint64_t t;
+
+    pp__plat_mtx_lock(l->r->mu);
+    t = l->token;
+    pp__plat_mtx_unlock(l->r->mu);
+    return t;
 }
 
 static void rl_destroy(pp_lock *lock)
 {
     redis_lock *l = (redis_lock *)lock;
     pp__redis_reply rep;
+    int held;
 
-    if (holding(l))
+    if (check_process(l->r) != PP_OK) {
+        free(l); /* a fork child's copy: the keys are its parent's business */
+        return;
+    }
+    pp__plat_mtx_lock(l->r->mu);
+    held = l->holding;
+    if (held && l->holder != pp__plat_thread_id()) {
+        /* held by another thread of this process: dropped here, its lease
+         * runs out (the next acquirer is told PP_EOWNERDEAD) */
+        held_remove_locked(l->r, l);
+        held = 0;
+    }
+    pp__plat_mtx_unlock(l->r->mu);
+    if (held)
         (void)rl_release(lock);
     if (l->creator) {
         const char *argv[1 + K_COUNT];
@@ -477,19 +574,23 @@ pp_status pp_redis_lock_open(pp_redis *r, const char *name, pp_lock **out)
 
 /* ---------------------------------------------------------- the handle */
 
-static char *dup_or_env(const char *given, const char *env)
+/* *out = a copy of the given value or the environment's (NULL if none).
+ * PP_ENOMEM if there was one and it could not be copied: never connect
+ * without the credentials the caller meant. */
+static pp_status dup_or_env(const char *given, const char *env, char **out)
 {
     const char *v = given != NULL ? given : getenv(env);
-    char *d;
     size_t n;
 
+    *out = NULL;
     if (v == NULL || v[0] == '\0')
-        return NULL;
+        return PP_OK;
     n = strlen(v) + 1;
-    d = malloc(n);
-    if (d != NULL)
-        memcpy(d, v, n);
-    return d;
+    *out = malloc(n);
+    if (*out == NULL)
+        return PP_ENOMEM;
+    memcpy(*out, v, n);
+    return PP_OK;
 }
 
 static void wipe_free(char *s)
@@ -527,11 +628,17 @@ pp_status pp_redis_connect(const char *address, const pp_redis_options *opts, pp
     memcpy(r->address, address, strlen(address) + 1);
     r->timeout_ms = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     r->lease_ms = opts != NULL && opts->lease_ms > 0 ? opts->lease_ms : DEFAULT_LEASE_MS;
-    r->username = dup_or_env(opts != NULL ? opts->username : NULL, "PROCPOOL_REDIS_USERNAME");
-    r->password = dup_or_env(opts != NULL ? opts->password : NULL, "PROCPOOL_REDIS_PASSWORD");
-    st = pp__plat_mtx_create(&r->mu);
+    r->pid = pp__plat_getpid();
+    st = dup_or_env(opts != NULL ? opts->username : NULL, "PROCPOOL_REDIS_USERNAME", &r->username);
+    if (st == PP_OK)
+        st = dup_or_env(opts != NULL ? opts->password : NULL, "PROCPOOL_REDIS_PASSWORD",
+                        &r->password);
+    if (st == PP_OK)
+        st = pp__plat_mtx_create(&r->mu);
     if (st == PP_OK)
         st = pp__plat_cond_create(&r->cv);
+    if (st == PP_OK)
+        st = pp__plat_cond_create(&r->hold_cv);
     if (st == PP_OK)
         st = pp__redis_conn_open(r->address, r->username, r->password, r->timeout_ms, r->timeout_ms,
                                  &r->cmd);
@@ -549,6 +656,11 @@ void pp_redis_destroy(pp_redis *r)
 {
     if (r == NULL)
         return;
+    /* A fork child's copy: the renewer thread exists only in the parent
+     * and the mutex may have been copied locked; left alone (the child's
+     * copies of the sockets close when it exits). */
+    if (r->pid != 0 && pp__plat_getpid() != r->pid)
+        return;
     if (r->renewer != NULL) {
         pp__plat_mtx_lock(r->mu);
         r->stop = 1;
@@ -558,6 +670,7 @@ void pp_redis_destroy(pp_redis *r)
     }
     pp__redis_conn_close(r->cmd);
     pp__redis_conn_close(r->renew);
+    pp__plat_cond_destroy(r->hold_cv);
     pp__plat_cond_destroy(r->cv);
     pp__plat_mtx_destroy(r->mu);
     wipe_free(r->username);
