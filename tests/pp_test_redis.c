@@ -52,32 +52,15 @@ static int answers(const pp_test_redis *r)
     return 0;
 }
 
-int pp_test_redis_start(pp_test_redis *r)
+/* Start redis-server on r->port with r->password: 1, or 0 (test failed). */
+static int spawn(pp_test_redis *r)
 {
-    const char *url = getenv("PP_TEST_REDIS_URL");
     const char *args[3] = {"redis-server", "-", NULL};
     apr_procattr_t *attr = NULL;
     apr_proc_t *proc;
     char conf[512];
-    unsigned char rnd[16];
     apr_size_t n;
-    int port, i;
 
-    memset(r, 0, sizeof *r);
-    if (url != NULL && url[0] != '\0') {
-        const char *pw = getenv("PP_TEST_REDIS_PASSWORD");
-        snprintf(r->url, sizeof r->url, "%s", url);
-        snprintf(r->password, sizeof r->password, "%s", pw != NULL ? pw : "");
-        PP_ASSERT_MSG_FATAL(answers(r),
-                            "the Redis server at %s (PP_TEST_REDIS_URL) does not answer", url);
-        return 1;
-    }
-    port = free_port();
-    PP_ASSERT_MSG_FATAL(port > 0, "no free port for redis-server");
-    PP_ASSERT_STATUS_FATAL(pp__plat_random(rnd, sizeof rnd), PP_OK);
-    for (i = 0; i < 16; i++)
-        snprintf(r->password + 2 * i, 3, "%02x", rnd[i]);
-    snprintf(r->url, sizeof r->url, "redis://127.0.0.1:%d", port);
     proc = apr_pcalloc(pp_test_pool(), sizeof *proc);
     PP_ASSERT_MSG_FATAL(apr_procattr_create(&attr, pp_test_pool()) == APR_SUCCESS &&
                             apr_procattr_io_set(attr, APR_FULL_BLOCK, APR_NO_PIPE, APR_NO_PIPE) ==
@@ -93,15 +76,45 @@ int pp_test_redis_start(pp_test_redis *r)
     snprintf(conf, sizeof conf,
              "port %d\nbind 127.0.0.1\nrequirepass %s\nsave \"\"\nappendonly no\n"
              "daemonize no\nlogfile /dev/null\nloglevel warning\ndatabases 1\n",
-             port, r->password);
+             r->port, r->password);
     n = strlen(conf);
     (void)apr_file_write_full(proc->in, conf, n, NULL);
     apr_file_close(proc->in);
     if (!answers(r)) {
         pp_test_redis_stop(r);
-        PP_ASSERT_MSG_FATAL(0, "redis-server on port %d did not answer", port);
+        PP_ASSERT_MSG_FATAL(0, "redis-server on port %d did not answer", r->port);
     }
     return 1;
+}
+
+int pp_test_redis_start(pp_test_redis *r)
+{
+    const char *url = getenv("PP_TEST_REDIS_URL");
+    unsigned char rnd[16];
+    int i;
+
+    memset(r, 0, sizeof *r);
+    if (url != NULL && url[0] != '\0') {
+        const char *pw = getenv("PP_TEST_REDIS_PASSWORD");
+        snprintf(r->url, sizeof r->url, "%s", url);
+        snprintf(r->password, sizeof r->password, "%s", pw != NULL ? pw : "");
+        PP_ASSERT_MSG_FATAL(answers(r),
+                            "the Redis server at %s (PP_TEST_REDIS_URL) does not answer", url);
+        return 1;
+    }
+    r->port = free_port();
+    PP_ASSERT_MSG_FATAL(r->port > 0, "no free port for redis-server");
+    PP_ASSERT_STATUS_FATAL(pp__plat_random(rnd, sizeof rnd), PP_OK);
+    for (i = 0; i < 16; i++)
+        snprintf(r->password + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(r->url, sizeof r->url, "redis://127.0.0.1:%d", r->port);
+    return spawn(r);
+}
+
+int pp_test_redis_restart(pp_test_redis *r)
+{
+    PP_ASSERT_MSG_FATAL(r->own && r->proc == NULL, "restart: not an own, killed server");
+    return spawn(r);
 }
 
 void pp_test_redis_kill(pp_test_redis *r)

@@ -18,6 +18,7 @@ typedef struct pp_test_redis {
     char url[64];
     char password[40];
     int own;    /* we started it (it can be killed) */
+    int port;   /* an own server's */
     void *proc; /* apr_proc_t * when own */
 } pp_test_redis;
 
@@ -25,6 +26,9 @@ typedef struct pp_test_redis {
 int pp_test_redis_start(pp_test_redis *r);
 /* Kill an own server now (SIGKILL) and reap it; a no-op for an external one. */
 void pp_test_redis_kill(pp_test_redis *r);
+/* Start an own server that pp_test_redis_kill() killed again, on the same
+ * port with the same password (a server restart). 1, or 0 (test failed). */
+int pp_test_redis_restart(pp_test_redis *r);
 /* Stop (kill) an own server and forget it. */
 void pp_test_redis_stop(pp_test_redis *r);
 

@@ -337,6 +337,44 @@ static void t_server_killed_while_waiting(void)
     pp_test_redis_stop(&s);
 }
 
+/* The server restarted (killed, started again at the same address): the
+ * call that met the break fails with PP_ECONNLOST, the next ones work on a
+ * new connection — a worker's handle, kept for its life, is not useless
+ * for good. A hold lost with the old server is PP_EPERM at release. */
+static void t_server_restarted(void)
+{
+    pp_test_redis s;
+    pp_redis *r;
+    pp_lock *l = NULL;
+    char name[PP_NAME_MAX + 1];
+    pp_status st;
+
+    pp_test_redis_start(&s);
+    CU_ASSERT_FATAL(s.own);
+    r = connect_to(&s, 0);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(r, name, &l), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_acquire(l, 1000), PP_OK);
+    pp_test_redis_kill(&s);
+    CU_ASSERT_FATAL(pp_test_redis_restart(&s));
+    /* the old hold is gone with the old server's memory */
+    st = pp_lock_release(l);
+    CU_ASSERT(st == PP_ECONNLOST || st == PP_EPERM);
+    /* the lock's keys are gone too: it does not exist in the new server */
+    st = pp_lock_acquire(l, 1000);
+    if (st == PP_ECONNLOST)
+        st = pp_lock_acquire(l, 1000); /* the call that met the break */
+    PP_ASSERT_STATUS(st, PP_ENOENT);
+    pp_lock_destroy(l);
+    /* the handle works again: a new lock on the new server */
+    PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(r, name, &l), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_acquire(l, 1000), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_lock_destroy(l);
+    pp_redis_destroy(r);
+    pp_test_redis_stop(&s);
+}
+
 /* A server that accepts and never answers: connect fails within its
  * timeout with PP_ECONNLOST. */
 static void t_silent_server(void)
@@ -761,6 +799,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_holder_killed),
     PP_TEST(t_lease_lost),
     PP_TEST(t_server_killed_while_waiting),
+    PP_TEST(t_server_restarted),
     PP_TEST(t_silent_server),
     PP_TEST(t_bad_input),
     PP_TEST_METHODS(pool_tasks, 120),

@@ -34,9 +34,11 @@
  *    its try is #PP_EBUSY, its release #PP_EPERM; the holder's relock is
  *    #PP_EDEADLK);
  *  - if Redis is unreachable every call fails with #PP_ECONNLOST within
- *    about pp_redis_options.timeout_ms, never hangs; a handle whose
- *    connection broke stays broken (connect a new one; a worker's own
- *    handle is replaced when the worker is).
+ *    about pp_redis_options.timeout_ms, never hangs; the call that meets
+ *    a broken connection fails with #PP_ECONNLOST (whether it took effect
+ *    is unknown: a hold it may have taken runs out with its lease), and
+ *    the next call connects again (a restarted server, a network blip:
+ *    the handle, a worker's for its life, is not useless for good).
  * **What this does not protect against** (the known critique of Redis
  * locks): a holder that is paused (GC, swap, a stopped VM) longer than its
  * lease loses the lock without noticing, and another process may then

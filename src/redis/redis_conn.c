@@ -14,8 +14,12 @@ struct pp__redis_conn {
     redisContext *ctx;
     pp__plat_mtx *mu; /* one command at a time; ctx, broken */
     int broken;
-    int64_t reply_ms;
+    int64_t reply_ms, connect_ms;
     uint64_t pid; /* the process that opened it: the only one that may use it */
+    /* to dial again after a break */
+    char host[PP__REDIS_HOST_MAX + 1];
+    int port;
+    char *username, *password; /* copies, wiped at close; NULL: none */
 };
 
 static struct timeval tv_of(int64_t ms)
@@ -110,22 +114,13 @@ static void decode(const redisReply *rep, pp__redis_reply *r)
     }
 }
 
-static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
-                     const size_t *lens, pp__redis_reply *reply)
+/* One command on a live context (mutex held). PP_ECONNLOST breaks it. */
+static pp_status command_locked(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
+                                const size_t *lens, pp__redis_reply *reply)
 {
     redisReply *rep;
-    pp_status st = PP_OK;
     int sigpipe;
 
-    /* A fork child sharing its parent's socket would interleave commands
-     * with the parent's: refused, never silently corrupted. */
-    if (pp__plat_getpid() != c->pid)
-        return PP_ESTATE;
-    pp__plat_mtx_lock(c->mu);
-    if (c->broken || c->ctx == NULL) {
-        pp__plat_mtx_unlock(c->mu);
-        return PP_ECONNLOST;
-    }
     if (wait_ms > 0)
         (void)redisSetTimeout(c->ctx, tv_of(c->reply_ms + wait_ms));
     /* hiredis writes without MSG_NOSIGNAL: a server that reset the
@@ -137,13 +132,89 @@ static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **
         /* I/O error, EOF or the reply deadline (the context is unusable
          * after a timeout: the reply may still arrive later). */
         c->broken = 1;
-        st = PP_ECONNLOST;
-    } else {
-        decode(rep, reply);
-        freeReplyObject(rep);
-        if (wait_ms > 0)
-            (void)redisSetTimeout(c->ctx, tv_of(c->reply_ms));
+        return PP_ECONNLOST;
     }
+    decode(rep, reply);
+    freeReplyObject(rep);
+    if (wait_ms > 0)
+        (void)redisSetTimeout(c->ctx, tv_of(c->reply_ms));
+    return PP_OK;
+}
+
+/* Authenticate a fresh context (mutex held): AUTH with the credentials,
+ * else PING (a server that wants a password answers -NOAUTH). */
+static pp_status hello_locked(pp__redis_conn *c)
+{
+    const char *argv[3];
+    size_t lens[3];
+    pp__redis_reply r;
+    int argc = 0;
+    pp_status st;
+
+    if (c->password != NULL) {
+        argv[argc] = "AUTH";
+        lens[argc++] = 4;
+        if (c->username != NULL) {
+            argv[argc] = c->username;
+            lens[argc++] = strlen(c->username);
+        }
+        argv[argc] = c->password;
+        lens[argc++] = strlen(c->password);
+    } else {
+        argv[argc] = "PING";
+        lens[argc++] = 4;
+    }
+    st = command_locked(c, 0, argc, argv, lens, &r);
+    if (st != PP_OK)
+        return st;
+    if (r.kind == PP__RR_ERROR)
+        return c->password != NULL || strncmp(r.str, "NOAUTH", 6) == 0 ? PP_EAUTH : PP_EPROTO;
+    return PP_OK;
+}
+
+/* (Re)connect and authenticate (mutex held). On failure the connection
+ * stays broken. */
+static pp_status dial_locked(pp__redis_conn *c)
+{
+    pp_status st;
+
+    if (c->ctx != NULL)
+        redisFree(c->ctx);
+    c->broken = 1;
+    /* Always with a timeout: a refused connect can hang without one on
+     * some Windows versions. */
+    c->ctx = redisConnectWithTimeout(c->host, c->port, tv_of(c->connect_ms));
+    if (c->ctx == NULL)
+        return PP_ENOMEM;
+    if (c->ctx->err != 0)
+        return PP_ECONNLOST; /* rely on err, not errstr or errno (wine: "Unknown error") */
+    if (redisSetTimeout(c->ctx, tv_of(c->reply_ms)) != REDIS_OK)
+        return PP_ECONNLOST;
+    c->broken = 0;
+    st = hello_locked(c);
+    if (st != PP_OK)
+        c->broken = 1;
+    return st;
+}
+
+/* A broken connection dials again first (once per call, bounded by the
+ * connect deadline): a server that was restarted or a network blip does
+ * not leave the handle useless for good. The call that met the break
+ * still failed (PP_ECONNLOST: whether it took effect is unknown). */
+static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
+                     const size_t *lens, pp__redis_reply *reply)
+{
+    pp_status st = PP_OK;
+
+    /* A fork child sharing its parent's socket would interleave commands
+     * with the parent's: refused, never silently corrupted. */
+    if (pp__plat_getpid() != c->pid)
+        return PP_ESTATE;
+    pp__plat_mtx_lock(c->mu);
+    if (c->broken || c->ctx == NULL)
+        st = dial_locked(c) == PP_OK ? PP_OK : PP_ECONNLOST;
+    if (st == PP_OK)
+        st = command_locked(c, wait_ms, argc, argv, lens, reply);
     pp__plat_mtx_unlock(c->mu);
     return st;
 }
@@ -160,80 +231,64 @@ pp_status pp__redis_conn_cmd_wait(pp__redis_conn *c, int64_t wait_ms, int argc, 
     return run(c, wait_ms > 0 ? wait_ms : 1, argc, argv, lens, reply);
 }
 
-static pp_status auth(pp__redis_conn *c, const char *username, const char *password)
+static char *dup_str(const char *s)
 {
-    const char *argv[3];
-    size_t lens[3];
-    pp__redis_reply r;
-    int argc = 0;
-    pp_status st;
+    size_t n;
+    char *d;
 
-    argv[argc] = "AUTH";
-    lens[argc++] = 4;
-    if (username != NULL) {
-        argv[argc] = username;
-        lens[argc++] = strlen(username);
-    }
-    argv[argc] = password;
-    lens[argc++] = strlen(password);
-    st = pp__redis_conn_cmd(c, argc, argv, lens, &r);
-    if (st != PP_OK)
-        return st;
-    return r.kind == PP__RR_ERROR ? PP_EAUTH : PP_OK;
+    if (s == NULL)
+        return NULL;
+    n = strlen(s) + 1;
+    d = malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
 }
 
-/* A server that wants a password answers PING with -NOAUTH. */
-static pp_status ping(pp__redis_conn *c)
+static void wipe_free(char *s)
 {
-    const char *argv[1] = {"PING"};
-    size_t lens[1] = {4};
-    pp__redis_reply r;
-    pp_status st = pp__redis_conn_cmd(c, 1, argv, lens, &r);
+    volatile char *p = s;
 
-    if (st != PP_OK)
-        return st;
-    if (r.kind == PP__RR_ERROR)
-        return strncmp(r.str, "NOAUTH", 6) == 0 ? PP_EAUTH : PP_EPROTO;
-    return PP_OK;
+    if (s == NULL)
+        return;
+    while (*p != '\0')
+        *p++ = '\0';
+    free(s);
 }
 
 pp_status pp__redis_conn_open(const char *address, const char *username, const char *password,
                               int64_t timeout_ms, int64_t reply_ms, pp__redis_conn **out)
 {
-    char host[PP__REDIS_HOST_MAX + 1];
     pp__redis_conn *c;
-    int port = 0;
     pp_status st;
 
     *out = NULL;
-    st = pp__redis_parse_address(address, host, &port);
-    if (st != PP_OK)
-        return st;
     c = calloc(1, sizeof *c);
     if (c == NULL)
         return PP_ENOMEM;
-    c->reply_ms = reply_ms;
-    c->pid = pp__plat_getpid();
-    st = pp__plat_mtx_create(&c->mu);
+    st = pp__redis_parse_address(address, c->host, &c->port);
     if (st != PP_OK) {
         free(c);
         return st;
     }
-    /* Always with a timeout: a refused connect can hang without one on
-     * some Windows versions. */
-    c->ctx = redisConnectWithTimeout(host, port, tv_of(timeout_ms));
-    if (c->ctx == NULL) {
-        st = PP_ENOMEM;
-    } else if (c->ctx->err != 0) {
-        /* Rely on err, not errstr or errno (wine: "Unknown error"). */
-        st = PP_ECONNLOST;
-    } else if (redisSetTimeout(c->ctx, tv_of(reply_ms)) != REDIS_OK) {
-        st = PP_ECONNLOST;
-    } else if (password != NULL) {
-        st = auth(c, username, password);
-    } else {
-        st = ping(c);
+    c->reply_ms = reply_ms;
+    c->connect_ms = timeout_ms;
+    c->pid = pp__plat_getpid();
+    c->username = dup_str(username);
+    c->password = dup_str(password);
+    if ((username != NULL && c->username == NULL) || (password != NULL && c->password == NULL)) {
+        pp__redis_conn_close(c);
+        return PP_ENOMEM;
     }
+    st = pp__plat_mtx_create(&c->mu);
+    if (st != PP_OK) {
+        c->mu = NULL;
+        pp__redis_conn_close(c);
+        return st;
+    }
+    pp__plat_mtx_lock(c->mu);
+    st = dial_locked(c);
+    pp__plat_mtx_unlock(c->mu);
     if (st != PP_OK) {
         pp__redis_conn_close(c);
         return st;
@@ -259,5 +314,7 @@ void pp__redis_conn_close(pp__redis_conn *c)
     if (c->ctx != NULL)
         redisFree(c->ctx);
     pp__plat_mtx_destroy(c->mu);
+    wipe_free(c->username);
+    wipe_free(c->password);
     free(c);
 }
