@@ -607,6 +607,77 @@ static void t_inherited_handle_refused(void)
     fixture_free(&f);
 }
 
+/* (address): connect with the key this worker knows (Python's
+ * authkey=None), make a lock there, use it. Result: the connect's status. */
+static int mp_connect_inherited(pp_task *t)
+{
+    const char *addr = NULL;
+    pp_manager *m = NULL;
+    pp_lock *l = NULL;
+    pp_status st = pp_values_get_str(pp_task_args(t), 0, &addr);
+
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "expects (address)");
+    st = pp_manager_connect(addr, NULL, 0, &m);
+    if (st == PP_OK) {
+        pp_status s2 = pp_manager_lock(m, &l);
+        if (s2 == PP_OK)
+            s2 = pp_lock_acquire(l, LOCK_MS);
+        if (s2 == PP_OK)
+            s2 = pp_lock_release(l);
+        pp_lock_destroy(l);
+        pp_manager_destroy(m);
+        if (s2 != PP_OK)
+            return pp_task_fail(t, s2, "using the connection: %s", pp_err_name(s2));
+    }
+    return pp_values_add_int(pp_task_result(t), st);
+}
+PP_TASK_REGISTER(mp_connect_inherited)
+
+/* A worker connects by itself with the key it inherited (key NULL): the
+ * program key for a default manager; a manager with its own key started
+ * after the worker is PP_EAUTH there (the worker never learnt it). */
+static void t_connect_with_inherited_key(void)
+{
+    static const uint8_t key[] = "another key of this test";
+    pp_values *a = NULL, *res = NULL;
+    pp_manager_options o;
+    pp_manager *other = NULL;
+    int64_t got = -1;
+    pp_pool *p;
+    fixture f;
+
+    fixture_make(&f);
+    p = make_pool(PP_START_SPAWN, 1, NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "s", pp_manager_address(f.m)), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, mp_connect_inherited, a, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(res, 0, &got), PP_OK);
+    PP_ASSERT_STATUS((pp_status)got, PP_OK);
+    pp_values_destroy(res);
+    pp_values_destroy(a);
+    a = res = NULL;
+    memset(&o, 0, sizeof o);
+    o.key = key;
+    o.keylen = sizeof key;
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&other, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "s", pp_manager_address(other)), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, mp_connect_inherited, a, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(res, 0, &got), PP_OK);
+    PP_ASSERT_STATUS((pp_status)got, PP_EAUTH);
+    /* The program itself knows both (its own keyring). */
+    {
+        pp_manager *c = NULL;
+        PP_ASSERT_STATUS(pp_manager_connect(pp_manager_address(other), NULL, 0, &c), PP_OK);
+        pp_manager_destroy(c);
+        PP_ASSERT_STATUS(pp_manager_connect(pp_manager_address(other), NULL, 1, &c), PP_EINVAL);
+    }
+    pp_values_destroy(res);
+    pp_values_destroy(a);
+    finish_pool(p);
+    pp_manager_destroy(other);
+    fixture_free(&f);
+}
+
 /* Offset of the locator's instance in the encoding of the one-item tuple
  * (lock): u32 count, u8 tag, u8 backend, u8 object, u8 n, n address bytes. */
 static size_t instance_at(const pp__buf *b)
@@ -773,6 +844,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_lock_in_result, 60),
     PP_TEST_TIMEOUT(t_rlock_in_task, 60),
     PP_TEST_TIMEOUT(t_inherited_handle_refused, 60),
+    PP_TEST_TIMEOUT(t_connect_with_inherited_key, 120),
     PP_TEST_TIMEOUT(t_locator_instance, 60),
     PP_TEST(t_locator_malformed),
     PP_TEST(t_keyring),

@@ -232,14 +232,19 @@ PP_API pp_status pp_manager_start(pp_manager **out, const pp_manager_options *op
  *        copied with the address to the process's keyring, so that pool
  *        workers started from now on can use this manager's locks (see
  *        the file comment); kept there for the process's life (replaced
- *        by a later connect to the same address).
+ *        by a later connect to the same address). NULL with keylen 0
+ *        (Python's authkey=None): the key this process already knows for
+ *        that address — a pool worker connecting to its program's manager
+ *        (the program key, or the manager's own key it inherited); then
+ *        #PP_EAUTH if it knows none.
  * @param[out] out receives the handle, owned by the caller; free it with
  *        pp_manager_destroy() (which only disconnects).
  * @return #PP_OK.
  *
  * Errors the caller must handle:
- *  - #PP_EINVAL: NULL argument, malformed address, a host name that does
- *    not resolve, bad keylen.
+ *  - #PP_EINVAL: NULL address or out, malformed address, a host name that
+ *    does not resolve, bad keylen (a key with keylen 0, or keylen with a
+ *    NULL key).
  *  - #PP_ETOOBIG: a unix path longer than the system allows;
  *    #PP_ENOTSUP: a unix address on Windows.
  *  - #PP_ENOTINIT: pp_init() has not been called.

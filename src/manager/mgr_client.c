@@ -222,12 +222,29 @@ pp_status pp__manager_open(const char *address, const void *key, size_t keylen, 
 
 pp_status pp_manager_connect(const char *address, const void *key, size_t keylen, pp_manager **out)
 {
+    uint8_t known[PP__KEY_MAX];
+    size_t knownlen = 0;
+    int is_program = 0;
     pp_status st;
 
-    if (address == NULL || key == NULL || out == NULL || keylen == 0 ||
+    if (out != NULL)
+        *out = NULL;
+    if (address == NULL || out == NULL || (key == NULL) != (keylen == 0) ||
         keylen > PP_MANAGER_KEY_MAX || strlen(address) >= PP_MANAGER_ADDR_MAX)
         return PP_EINVAL;
-    *out = NULL;
+    if (key == NULL) {
+        /* Python's authkey=None: the key this process knows for it (its
+         * own, or the program key a pool worker inherited). */
+        st = pp__check_init();
+        if (st == PP_OK)
+            st = pp__keyring_find(address, known, &knownlen, &is_program);
+        if (st == PP_ENOENT)
+            st = PP_EAUTH; /* no key to try */
+        if (st == PP_OK)
+            st = pp__manager_open(address, known, knownlen, out);
+        pp__keyring_wipe(known, sizeof known);
+        return st;
+    }
     st = pp__manager_open(address, key, keylen, out);
     /* Workers started from now on know this manager's key (keyring.h). */
     if (st == PP_OK)
