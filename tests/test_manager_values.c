@@ -667,8 +667,18 @@ static void t_kinds_and_getters(void)
     PP_ASSERT_STATUS(pp_values_get_mvalue(v, 8, &gx), PP_ERANGE);
     PP_ASSERT_STATUS(pp_values_get_mvalue(NULL, 0, &gx), PP_EINVAL);
     PP_ASSERT_STATUS(pp_values_get_mvalue(v, 4, NULL), PP_EINVAL);
-    /* A proxy cannot be put in a hosted queue. */
-    PP_ASSERT_STATUS(pp_mqueue_try_put(q, v), PP_ENOTSUP);
+    /* Proxies can be put in a hosted queue (as their locators). */
+    PP_ASSERT_STATUS(pp_mqueue_try_put(q, v), PP_OK);
+    {
+        pp_values *back = NULL;
+        pp_mqueue *bq = NULL;
+        PP_ASSERT_STATUS(pp_mqueue_try_get(q, &back), PP_OK);
+        CU_ASSERT_FATAL(back != NULL);
+        CU_ASSERT_EQUAL(pp_values_count(back), pp_values_count(v));
+        PP_ASSERT_STATUS(pp_values_get_mqueue(back, 5, &bq), PP_OK);
+        CU_ASSERT(bq != NULL && pp_mqueue_id(bq) == pp_mqueue_id(q));
+        pp_values_destroy(back);
+    }
 
     /* Through the codec: handles of this process's own connection. */
     pp__buf_init(&buf);
@@ -752,6 +762,74 @@ static void t_proxy_in_result(void)
     pp_values_destroy(a);
     finish_pool(p);
     travel_reset();
+    pp_mqueue_destroy(q);
+    pp_manager_destroy(m);
+}
+
+/* (queue): take an item (lock, value) from the hosted queue, add 5 to the
+ * value under the lock. The item's lock and value are locators the worker
+ * opens itself. */
+static int mv_from_queue(pp_task *t)
+{
+    pp_mqueue *q = NULL;
+    pp_values *item = NULL;
+    pp_lock *l = NULL;
+    pp_mvalue *x = NULL;
+    int64_t now = 0;
+    pp_status st = pp_values_get_mqueue(pp_task_args(t), 0, &q);
+
+    if (st == PP_OK)
+        st = pp_mqueue_get(q, &item, 30000);
+    if (st == PP_OK)
+        st = pp_values_get_lock(item, 0, &l);
+    if (st == PP_OK)
+        st = pp_values_get_mvalue(item, 1, &x);
+    if (st == PP_OK)
+        st = pp_lock_acquire(l, 30000);
+    if (st == PP_OK) {
+        st = pp_mvalue_add_int(x, 5, &now);
+        (void)pp_lock_release(l);
+    }
+    pp_values_destroy(item);
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "from queue: %s", pp_err_name(st));
+    return pp_values_add_int(pp_task_result(t), now);
+}
+PP_TASK_REGISTER(mv_from_queue)
+
+/* A manager lock and a proxy as items of a hosted queue, taken by a pool
+ * worker that never got them as arguments: they work there. */
+static void t_items_carry_proxies(void)
+{
+    pp_values *a = NULL, *item = NULL, *res = NULL;
+    pp_manager *m = NULL;
+    pp_mqueue *q = NULL;
+    pp_mvalue *x = NULL;
+    pp_lock *l = NULL;
+    int64_t v = 0;
+    pp_pool *p;
+
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, NULL), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mqueue_create(m, 0, &q), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mvalue_create_int(m, 10, &x), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&item), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_lock(item, l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_mvalue(item, x), PP_OK);
+    PP_ASSERT_STATUS(pp_mqueue_put(q, item, WAIT_MS), PP_OK);
+    p = make_pool(PP_START_DEFAULT, 1, NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&a), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_mqueue(a, q), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, mv_from_queue, a, &res, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_mvalue_get_int(x, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 15);
+    pp_values_destroy(res);
+    pp_values_destroy(a);
+    pp_values_destroy(item);
+    finish_pool(p);
+    travel_reset();
+    pp_lock_destroy(l);
+    pp_mvalue_destroy(x);
     pp_mqueue_destroy(q);
     pp_manager_destroy(m);
 }
@@ -928,6 +1006,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_METHODS(cond, 120),
     PP_TEST_METHODS(initializer, 120),
     PP_TEST_TIMEOUT(t_kinds_and_getters, 60),
+    PP_TEST_TIMEOUT(t_items_carry_proxies, 60),
     PP_TEST_TIMEOUT(t_proxy_in_result, 60),
     PP_TEST_TIMEOUT(t_destroyed_object, 60),
     PP_TEST_TIMEOUT(t_no_key_then_gone, 120),

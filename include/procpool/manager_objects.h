@@ -499,7 +499,12 @@ PP_API uint64_t pp_mqueue_id(const pp_mqueue *q);
  *  - #PP_ETOOBIG: v encodes to more than #PP_MANAGER_ITEM_MAX bytes, or
  *    the queue would hold more than #PP_MANAGER_QUEUE_BYTES_MAX (not
  *    waited for: a clear error at once).
- *  - #PP_ENOTSUP: v holds a lock, shm or proxy item (not hostable yet).
+ *  - #PP_ENOTSUP: v holds a lock or shm block named locally (pp_lock_create(),
+ *    pp_shm_create(): they exist on one machine). Manager and Redis locks
+ *    and proxies can be put: they travel as their locators, and the getter
+ *    gets working handles (opened with its own keys, as a task's arguments
+ *    are; one it cannot open reports why through pp_values_get_lock() /
+ *    the pp_values_get_m*() getter).
  *  - #PP_EINVAL, #PP_ENOENT, #PP_ECONNLOST, #PP_EPROTO.
  */
 PP_API pp_status pp_mqueue_put(pp_mqueue *q, const pp_values *v, int64_t timeout_ms);
@@ -573,7 +578,8 @@ PP_API uint64_t pp_mdict_id(const pp_mdict *d);
  *  - #PP_ETOOBIG: v encodes to more than #PP_MANAGER_ITEM_MAX bytes; a
  *    new key beyond #PP_MANAGER_DICT_KEYS_MAX keys; the dict would hold
  *    more than #PP_MANAGER_DICT_BYTES_MAX.
- *  - #PP_ENOTSUP: v holds a lock, shm or proxy item.
+ *  - #PP_ENOTSUP: v holds a lock or shm block named locally (as
+ *    pp_mqueue_put()).
  *  - #PP_ENOENT (the dict), #PP_ECONNLOST, #PP_EPROTO.
  */
 PP_API pp_status pp_mdict_set(pp_mdict *d, const char *key, const pp_values *v);
@@ -657,7 +663,8 @@ PP_API void pp_mdict_destroy(pp_mdict *d);
  * initializer) whose arguments name an object the worker cannot open is
  * not run: it fails with the reason below and a message naming the object
  * ("manager queue 9 at tcp://127.0.0.1:PORT cannot be used: ..."). Proxies
- * cannot be put in a hosted queue or dict (#PP_ENOTSUP).
+ * (and manager or Redis locks) can also be put in a hosted queue or dict:
+ * whoever gets the item gets working handles.
  *
  * pp_values_add_m*(): append h as a proxy item (h must stay alive while
  * the tuple is used in this process). Errors the caller must handle:

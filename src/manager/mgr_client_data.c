@@ -1,9 +1,11 @@
 /*
  * mgr_client_data.c — the handles of the hosted value, queue and dict
  * (manager_objects.h): value tuples travel as their encoding
- * (values/tuple.h), checked before sending (no lock or shm item: they
- * cannot be hosted yet) and after receiving (pp__mgr_tuple_check()), so
- * a reply never attaches anything by name.
+ * (values/tuple.h), checked before sending (no lock or shm item by name:
+ * those are local to one machine; hosted locks and proxies travel as
+ * their locators) and after receiving (pp__mgr_tuple_check()), so a reply
+ * never attaches anything by name; a locator in it is resolved by the
+ * getter as a task's argument would be.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "procpool/manager_objects.h"
 #include "wire/buf.h"
 #include "values/tuple.h"
+#include "values/value_internal.h"
 #include "manager/mgr_client.h"
 #include "manager/mgr_obj.h"
 #include "manager/mgr_proto.h"
@@ -23,7 +26,8 @@ static pp_status encode(const pp_values *v, pp__buf *b)
 
     for (i = 0; i < n; i++) {
         pp_type t = pp_values_type(v, i);
-        if (t == PP_TYPE_LOCK || t == PP_TYPE_SHM || t == PP_TYPE_PROXY)
+        if ((t == PP_TYPE_LOCK || t == PP_TYPE_SHM || t == PP_TYPE_PROXY) &&
+            pp__values_item_locator(v, i) == NULL)
             return PP_ENOTSUP;
     }
     st = pp__values_encode(v, b);

@@ -12,6 +12,7 @@
 #include "platform.h"
 #include "manager/mgr_proto.h"
 #include "wire/buf.h"
+#include "sync/remote.h"
 #include "values/tuple.h"
 
 static const char g_label_client[] = "procpool-manager-v1 client proof";
@@ -364,8 +365,14 @@ pp_status pp__mgr_tuple_check(const uint8_t *p, size_t n)
         } else if (tag == PP_TYPE_STR || tag == PP_TYPE_BYTES) {
             if (pp__rd_blob(&walk, PP_VALUE_MAX_BYTES, &q, &len) != PP_OK)
                 return PP_EPROTO;
+        } else if (tag == PP__TAG_REMOTE) {
+            /* a hosted lock or proxy: its locator (bounds-checked,
+             * canonical), which the getter resolves with its own keys */
+            pp__locator loc;
+            if (pp__locator_decode(&walk, &loc) != PP_OK)
+                return PP_EPROTO;
         } else {
-            return PP_ENOTSUP; /* a lock or shm item */
+            return PP_ENOTSUP; /* a lock or shm item by name: local to one machine */
         }
     }
     return PP_OK;
