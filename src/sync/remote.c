@@ -118,6 +118,9 @@ pp_status pp__locator_decode(pp__rd *r, pp__locator *loc)
             st = PP_EPROTO;
         if (st == PP_OK)
             st = pp__rd_take(r, n, &p);
+        /* a NUL inside would cut the name: not what the encoder writes */
+        if (st == PP_OK && memchr(p, '\0', n) != NULL)
+            st = PP_EPROTO;
         if (st == PP_OK) {
             memcpy(loc->name, p, n);
             loc->name[n] = '\0';
