@@ -11,23 +11,6 @@
 
 enum { WANT_INT, WANT_DOUBLE, WANT_VALUES };
 
-/* Wait until r is ready (as pp_result_get); caller holds the mutex. */
-static pp_status wait_ready_locked(struct pp_result *r, int64_t timeout_ms)
-{
-    int64_t deadline = pp__plat_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-
-    if (pp__result_would_deadlock(r))
-        return PP_EDEADLK;
-    while (!r->ready) {
-        int64_t left = deadline - pp__plat_now_ms();
-        if (timeout_ms != PP_INFINITE && left <= 0)
-            return PP_ETIMEDOUT;
-        pp__plat_cond_wait(r->core->cond, r->core->mu,
-                           timeout_ms == PP_INFINITE ? PP_INFINITE : left);
-    }
-    return PP_OK;
-}
-
 /* One item's scalar, without building a tuple when the reader kept it as
  * a scalar. PP_ETYPE if its result is not exactly one value of the type. */
 static pp_status scalar_locked(struct pp_result *r, size_t i, int want, uint64_t *bits)
@@ -73,7 +56,7 @@ static pp_status bulk(pp_result *r, int want, int64_t timeout_ms, size_t first, 
     if (first > r->n || n > r->n - first)
         return PP_ERANGE;
     pp__plat_mtx_lock(r->core->mu);
-    st = wait_ready_locked(r, timeout_ms);
+    st = pp__result_wait_ready_locked(r, timeout_ms);
     if (st != PP_OK) {
         pp__plat_mtx_unlock(r->core->mu);
         return st;

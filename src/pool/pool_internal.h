@@ -311,5 +311,8 @@ int pp__on_result_thread(const pp_pool *p);
  * can never become ready while that thread waits (caller holds the
  * mutex): waiting must be refused (PP_EDEADLK). */
 int pp__result_would_deadlock(const struct pp_result *r);
+/* Wait until r is ready (timeout_ms: PP_INFINITE or >= 0), caller holds
+ * the mutex: PP_OK, PP_ETIMEDOUT, or PP_EDEADLK (as above). */
+pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms);
 
 #endif /* PROCPOOL_POOL_POOL_INTERNAL_H */

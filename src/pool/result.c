@@ -21,7 +21,7 @@ int pp__result_would_deadlock(const struct pp_result *r)
 }
 
 /* Wait until ready. Caller holds the mutex. */
-static pp_status wait_ready_locked(struct pp_result *r, int64_t timeout_ms)
+pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms)
 {
     int64_t deadline = pp__plat_now_ms() + timeout_ms;
     int64_t left;
@@ -48,7 +48,7 @@ pp_status pp_result_wait(pp_result *r, int64_t timeout_ms)
     if (r == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
     pp__plat_mtx_lock(r->core->mu);
-    st = wait_ready_locked(r, timeout_ms);
+    st = pp__result_wait_ready_locked(r, timeout_ms);
     pp__plat_mtx_unlock(r->core->mu);
     return st;
 }
@@ -62,7 +62,7 @@ pp_status pp_result_get(pp_result *r, int64_t timeout_ms, const pp_values **valu
     if (r == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
     pp__plat_mtx_lock(r->core->mu);
-    st = wait_ready_locked(r, timeout_ms);
+    st = pp__result_wait_ready_locked(r, timeout_ms);
     if (st == PP_OK) {
         r->observed = 1;
         st = first_status(r);
