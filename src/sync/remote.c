@@ -1,5 +1,5 @@
 /*
- * remote.c — locators of hosted objects and the resolver seam
+ * remote.c — locators of hosted objects (their resolution: remote_cache.c)
  * (sync/remote.h).
  */
 #include <stdio.h>
@@ -10,8 +10,6 @@
 
 _Static_assert(PP__LOC_NAME_MAX == PP_NAME_MAX + 1, "a locator carries any lock name");
 _Static_assert(PP__LOC_ADDR_MAX - 1 <= 255, "an address length fits the locator's u8");
-
-static pp__remote_resolver g_resolvers[PP__LOC_BACKENDS];
 
 static int addr_char_ok(char c)
 {
@@ -164,18 +162,4 @@ void pp__locator_describe(const pp__locator *loc, char *buf, size_t cap)
     else
         snprintf(buf, cap, "manager %s %llu at %s", object_word(loc->object),
                  (unsigned long long)loc->id, loc->addr);
-}
-
-pp_status pp__remote_resolve(const pp__locator *loc, void **out)
-{
-    pp__remote_resolver fn = loc->backend < PP__LOC_BACKENDS ? g_resolvers[loc->backend] : NULL;
-
-    *out = NULL;
-    return fn != NULL ? fn(loc, out) : PP_ENOTSUP;
-}
-
-void pp__remote_set_resolver(uint8_t backend, pp__remote_resolver fn)
-{
-    if (backend < PP__LOC_BACKENDS)
-        g_resolvers[backend] = fn;
 }

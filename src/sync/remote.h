@@ -26,9 +26,8 @@
  * Decoding is bounds-checked and canonical: anything the encoder would
  * not produce is PP_EPROTO.
  *
- * The layer that can reach such servers (manager/, above values/)
- * registers its resolver at pp_init(); below it, the value codec only
- * calls pp__remote_resolve().
+ * The layer that can reach such servers (manager/, redis/, above
+ * values/) registers its pp__remote_ops at pp_init() (below).
  */
 #ifndef PROCPOOL_SYNC_REMOTE_H
 #define PROCPOOL_SYNC_REMOTE_H
@@ -88,17 +87,47 @@ pp_status pp__locator_decode(pp__rd *r, pp__locator *loc);
  * (error messages). */
 void pp__locator_describe(const pp__locator *loc, char *buf, size_t cap);
 
-/* Turn a locator into a process-lifetime handle (a pp_lock * for
- * PP__OBJ_LOCK / RLOCK, the pp_m* handle of manager_objects.h for the
- * other kinds), never closed by the caller. Errors are the resolver's
- * (PP_EAUTH: no key for that server; PP_ENOENT: no such object, or the
- * server was restarted; PP_ECONNLOST: the server cannot be reached);
- * PP_ENOTSUP if no resolver is registered. Thread-safe. */
-typedef pp_status (*pp__remote_resolver)(const pp__locator *loc, void **out);
+/* How a backend reaches its servers (the layer that can: manager/,
+ * redis/), registered at pp_init(). Below it, the value codec only calls
+ * pp__remote_resolve(); remote_cache.c keeps, per process and for its
+ * whole life, one connection per server (address and instance) and one
+ * handle per object, so every task naming an object gets the same handle
+ * and no request is made after the first. A forked child forgets what it
+ * inherited (its parent's connections are the parent's: two processes on
+ * one socket would interleave requests) and connects for itself. */
+typedef struct pp__remote_ops {
+    uint8_t backend;    /* PP__LOC_* */
+    size_t max_servers; /* connections one process keeps: PP_ETOOBIG past */
+    size_t max_objects; /* handles one process keeps: PP_ETOOBIG past */
+    /* A new connection to addr; *instance: the server's instance nonce
+     * (0 for a backend without one). */
+    pp_status (*connect)(const char *addr, void **conn, uint64_t *instance);
+    void (*disconnect)(void *conn);
+    /* Open loc's object through conn: a pp_lock * for PP__OBJ_LOCK /
+     * RLOCK, the kind's handle otherwise. May resolve another locator of
+     * the same backend (a condition's lock) with
+     * pp__remote_resolve_locked(). */
+    pp_status (*open)(void *conn, const pp__locator *loc, void **h);
+    void (*close)(const pp__locator *loc, void *h);
+} pp__remote_ops;
+
+/* Register a backend's ops (static storage; pp_init, before any thread
+ * runs). PP_EINVAL for an unknown backend, PP_ENOMEM. */
+pp_status pp__remote_register(const pp__remote_ops *ops);
+
+/* Close every handle (newest first: a condition before its lock) and
+ * connection of the backend, and unregister it. */
+void pp__remote_unregister(uint8_t backend);
+
+/* Turn a locator into a process-lifetime handle, never closed by the
+ * caller. Errors are the backend's (PP_EAUTH: no key for that server;
+ * PP_ENOENT: no such object, or the server was restarted: another
+ * instance answers at the address; PP_ECONNLOST: unreachable),
+ * PP_ETOOBIG (the limits above), PP_ENOTSUP if the backend is not
+ * registered. Thread-safe. */
 pp_status pp__remote_resolve(const pp__locator *loc, void **out);
 
-/* Register the resolver of one backend (PP__LOC_*) (pp_init, before any
- * thread runs; NULL unsets). */
-void pp__remote_set_resolver(uint8_t backend, pp__remote_resolver fn);
+/* The same, from a backend's open() (the cache's mutex is held). */
+pp_status pp__remote_resolve_locked(const pp__locator *loc, void **out);
 
 #endif /* PROCPOOL_SYNC_REMOTE_H */
