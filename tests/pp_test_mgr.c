@@ -93,7 +93,7 @@ int pp_test_mgr_read_frame(apr_socket_t *s, uint8_t *payload, size_t cap, size_t
     return hdr[4];
 }
 
-int pp_test_mgr_handshake(apr_socket_t *s, const uint8_t *key, size_t keylen)
+int pp_test_mgr_handshake(apr_socket_t *s, const uint8_t *key, size_t keylen, uint8_t *proof_frame)
 {
     static const char label[] = "procpool-manager-v1 client proof";
     crypto_auth_hmacsha256_state h;
@@ -111,6 +111,10 @@ int pp_test_mgr_handshake(apr_socket_t *s, const uint8_t *key, size_t keylen)
     crypto_auth_hmacsha256_final(&h, msg + 32);
     if (!pp_test_mgr_send_frame(s, 2, msg, sizeof msg)) /* PROOF */
         return 0;
+    if (proof_frame != NULL) {
+        pp_test_mgr_header(proof_frame, 2, sizeof msg);
+        memcpy(proof_frame + PP_TEST_MGR_HDR, msg, sizeof msg);
+    }
     return pp_test_mgr_read_frame(s, buf, sizeof buf, &len) == 3 &&
            len == 32 + 8; /* WELCOME: MAC, instance */
 }
@@ -133,4 +137,19 @@ int pp_test_mgr_closed_within(apr_socket_t *s, int64_t ms, size_t *total)
         return 1; /* EOF or reset */
     }
     return 0;
+}
+
+pp_manager *pp_test_mgr_start_keyed(uint8_t key[PP_TEST_MGR_KEYLEN])
+{
+    pp_manager_options o;
+    pp_manager *m = NULL;
+    size_t i;
+
+    for (i = 0; i < PP_TEST_MGR_KEYLEN; i++)
+        key[i] = (uint8_t)(rand() & 0xff);
+    memset(&o, 0, sizeof o);
+    o.key = key;
+    o.keylen = PP_TEST_MGR_KEYLEN;
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &o), PP_OK);
+    return m;
 }

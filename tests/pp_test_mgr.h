@@ -12,6 +12,8 @@
 
 #include <apr_network_io.h>
 
+#include "procpool/manager.h"
+
 #define PP_TEST_MGR_HDR 10 /* frame header bytes */
 
 /* A raw connection to the manager at addr ("unix:///PATH" or
@@ -30,11 +32,18 @@ int pp_test_mgr_send_frame(apr_socket_t *s, uint8_t type, const void *payload, u
  * *len), or -1 (closed, timed out, not a frame). */
 int pp_test_mgr_read_frame(apr_socket_t *s, uint8_t *payload, size_t cap, size_t *len);
 
-/* The handshake with key: 1 if the server answered WELCOME. */
-int pp_test_mgr_handshake(apr_socket_t *s, const uint8_t *key, size_t keylen);
+/* The handshake with key: 1 if the server answered WELCOME. The PROOF
+ * frame sent is copied to proof_frame (10 + 64 bytes) unless it is NULL
+ * (to replay it on another connection). */
+int pp_test_mgr_handshake(apr_socket_t *s, const uint8_t *key, size_t keylen, uint8_t *proof_frame);
 
 /* Read until EOF within ms: 1 if the peer closed, 0 if not; *total: the
  * bytes that came before. */
 int pp_test_mgr_closed_within(apr_socket_t *s, int64_t ms, size_t *total);
+
+/* Start a manager (default options) with a fresh random key of
+ * PP_TEST_MGR_KEYLEN bytes, written to key; fails the test if it cannot. */
+#define PP_TEST_MGR_KEYLEN 32
+pp_manager *pp_test_mgr_start_keyed(uint8_t key[PP_TEST_MGR_KEYLEN]);
 
 #endif

@@ -7,7 +7,6 @@
  */
 #include <apr_network_io.h>
 #include <apr_pools.h>
-#include <sodium.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -18,13 +17,14 @@
 #include "procpool/manager.h"
 #include "procpool/value.h"
 #include "pp_test.h"
+#include "pp_test_mgr.h"
 
 #define CHILD_MS (30000 * pp_test_timeout_mult())
 #define LINE_MS  (20000 * pp_test_timeout_mult())
 /* A server that is gone is noticed within its reply slice (1 s) and a
  * grace of 5 s; EOF usually says it at once. */
 #define LOST_MS (8000 * pp_test_timeout_mult())
-#define KEYLEN  32
+#define KEYLEN  PP_TEST_MGR_KEYLEN
 #define ROUNDS  200
 
 static uint8_t g_key[KEYLEN];
@@ -32,17 +32,7 @@ static uint8_t g_key[KEYLEN];
 /* A started manager with a key this test knows (g_key). */
 static pp_manager *start_known_key(void)
 {
-    pp_manager_options o;
-    pp_manager *m = NULL;
-    size_t i;
-
-    for (i = 0; i < KEYLEN; i++)
-        g_key[i] = (uint8_t)(rand() & 0xff);
-    memset(&o, 0, sizeof o);
-    o.key = g_key;
-    o.keylen = KEYLEN;
-    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &o), PP_OK);
-    return m;
+    return pp_test_mgr_start_keyed(g_key);
 }
 
 static void key_hex(char *out)
@@ -483,44 +473,6 @@ static void t_wrong_key_rejected(void)
     pp_manager_destroy(m);
 }
 
-/* A raw connection to the manager (TCP loopback or a Unix socket). */
-static apr_socket_t *raw_connect(const char *addr)
-{
-    int un = strncmp(addr, "unix://", 7) == 0;
-    apr_sockaddr_t *sa = NULL;
-    apr_socket_t *s = NULL;
-
-    CU_ASSERT_FATAL(apr_sockaddr_info_get(
-                        &sa, un ? addr + 7 : "127.0.0.1", un ? APR_UNIX : APR_INET,
-                        un ? 0 : (apr_port_t)atoi(addr + 16), 0, pp_test_pool()) == APR_SUCCESS);
-    CU_ASSERT_FATAL(apr_socket_create(&s, sa->family, SOCK_STREAM, un ? 0 : APR_PROTO_TCP,
-                                      pp_test_pool()) == APR_SUCCESS);
-    apr_socket_timeout_set(s, 5000000);
-    CU_ASSERT_FATAL(apr_socket_connect(s, sa) == APR_SUCCESS);
-    return s;
-}
-
-/* Read until EOF within ms: 1 if the peer closed, 0 if it did not. */
-static int closed_within(apr_socket_t *s, int64_t ms, size_t *total)
-{
-    int64_t end = pp_test_now_ms() + ms;
-    char buf[256];
-
-    *total = 0;
-    while (pp_test_now_ms() < end) {
-        apr_size_t n = sizeof buf;
-        apr_status_t rv;
-
-        apr_socket_timeout_set(s, 200000);
-        rv = apr_socket_recv(s, buf, &n);
-        *total += n;
-        if (rv == APR_SUCCESS || APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_EAGAIN(rv))
-            continue;
-        return 1; /* EOF or reset */
-    }
-    return 0;
-}
-
 /* Garbage instead of a proof, and a proof cut short: the server answers
  * with nothing but its challenge, closes, and still serves a good client. */
 static void t_garbage_and_truncated_handshake(void)
@@ -532,105 +484,22 @@ static void t_garbage_and_truncated_handshake(void)
     apr_size_t n;
     size_t got;
 
-    s = raw_connect(pp_manager_address(m));
+    s = pp_test_mgr_connect(pp_manager_address(m));
     n = sizeof garbage - 1;
     CU_ASSERT(apr_socket_send(s, garbage, &n) == APR_SUCCESS);
-    CU_ASSERT(closed_within(s, LOST_MS, &got));
+    CU_ASSERT(pp_test_mgr_closed_within(s, LOST_MS, &got));
     CU_ASSERT_EQUAL(got, 10 + 32); /* the challenge frame, nothing more */
     apr_socket_close(s);
 
-    s = raw_connect(pp_manager_address(m));
+    s = pp_test_mgr_connect(pp_manager_address(m));
     n = sizeof partial - 1;
     CU_ASSERT(apr_socket_send(s, partial, &n) == APR_SUCCESS);
-    CU_ASSERT(closed_within(s, LOST_MS, &got)); /* after the 5 s handshake limit */
+    CU_ASSERT(pp_test_mgr_closed_within(s, LOST_MS, &got)); /* after the 5 s handshake limit */
     CU_ASSERT_EQUAL(got, 10 + 32);
     apr_socket_close(s);
 
     good_client_works(m);
     pp_manager_destroy(m);
-}
-
-/* ------------------------------------------ raw handshakes (test side) */
-
-static int send_all(apr_socket_t *s, const void *p, size_t n)
-{
-    apr_size_t len = n;
-
-    return apr_socket_send(s, p, &len) == APR_SUCCESS && len == n;
-}
-
-/* Read one frame of the manager protocol within 5 s: type and payload
- * length, or -1 (closed, timed out, not a frame). */
-static int read_frame(apr_socket_t *s, uint8_t *payload, size_t cap, size_t *len)
-{
-    uint8_t hdr[10];
-    size_t got = 0, want = sizeof hdr;
-    uint8_t *dst = hdr;
-    int phase;
-
-    for (phase = 0; phase < 2; phase++) {
-        got = 0;
-        while (got < want) {
-            apr_size_t n = want - got;
-            apr_socket_timeout_set(s, 5000000);
-            if (apr_socket_recv(s, (char *)dst + got, &n) != APR_SUCCESS && n == 0)
-                return -1;
-            got += n;
-        }
-        if (phase == 0) {
-            if (memcmp(hdr, "PPM\002", 4) != 0)
-                return -1;
-            want = (size_t)hdr[6] | ((size_t)hdr[7] << 8) | ((size_t)hdr[8] << 16) |
-                   ((size_t)hdr[9] << 24);
-            if (want > cap)
-                return -1;
-            *len = want;
-            dst = payload;
-        }
-    }
-    return hdr[4];
-}
-
-/* A frame of the protocol (mgr_proto.h): 10-byte header, payload. */
-static void frame(uint8_t *out, uint8_t type, const void *payload, uint32_t len)
-{
-    memcpy(out, "PPM\002", 4);
-    out[4] = type;
-    out[5] = 0;
-    out[6] = (uint8_t)len;
-    out[7] = (uint8_t)(len >> 8);
-    out[8] = (uint8_t)(len >> 16);
-    out[9] = (uint8_t)(len >> 24);
-    memcpy(out + 10, payload, len);
-}
-
-/* The client proof for challenge ns and our nonce nc (mgr_proto.h). */
-static void client_proof(uint8_t out[32], const uint8_t ns[32], const uint8_t nc[32])
-{
-    static const char label[] = "procpool-manager-v1 client proof";
-    crypto_auth_hmacsha256_state h;
-
-    crypto_auth_hmacsha256_init(&h, g_key, KEYLEN);
-    crypto_auth_hmacsha256_update(&h, (const unsigned char *)label, strlen(label));
-    crypto_auth_hmacsha256_update(&h, ns, 32);
-    crypto_auth_hmacsha256_update(&h, nc, 32);
-    crypto_auth_hmacsha256_final(&h, out);
-}
-
-/* Run the handshake by hand; *proof_frame gets the PROOF frame sent.
- * Returns 1 if the server answered WELCOME. */
-static int raw_handshake(apr_socket_t *s, uint8_t proof_frame[10 + 64])
-{
-    uint8_t buf[256], msg[64];
-    size_t len = 0;
-
-    CU_ASSERT_EQUAL_FATAL(read_frame(s, buf, sizeof buf, &len), 1); /* CHALLENGE */
-    CU_ASSERT_EQUAL_FATAL(len, 32);
-    randombytes_buf(msg, 32);
-    client_proof(msg + 32, buf, msg);
-    frame(proof_frame, 2, msg, sizeof msg);
-    CU_ASSERT_FATAL(send_all(s, proof_frame, 10 + 64));
-    return read_frame(s, buf, sizeof buf, &len) == 3 && len == 32 + 8; /* MAC, instance */
 }
 
 /* A proof recorded from a good handshake is worthless on a new
@@ -640,33 +509,31 @@ static int raw_handshake(apr_socket_t *s, uint8_t proof_frame[10 + 64])
 static void t_replay_oversize_malformed(void)
 {
     pp_manager *m = start_known_key();
-    uint8_t proof[10 + 64], bad[10 + 9], buf[256];
+    uint8_t proof[PP_TEST_MGR_HDR + 64], bad[PP_TEST_MGR_HDR], buf[256];
     apr_socket_t *s;
     size_t got, len;
 
-    CU_ASSERT_FATAL(sodium_init() >= 0);
-    s = raw_connect(pp_manager_address(m));
-    CU_ASSERT(raw_handshake(s, proof)); /* our hand-made proof is right */
+    s = pp_test_mgr_connect(pp_manager_address(m));
+    CU_ASSERT(pp_test_mgr_handshake(s, g_key, KEYLEN, proof)); /* our hand-made proof is right */
     /* after the handshake: a TRY with a 9-byte payload (8 expected) */
     memset(buf, 0, 9);
-    frame(bad, 18, buf, 9);
-    CU_ASSERT(send_all(s, bad, sizeof bad));
-    CU_ASSERT(closed_within(s, LOST_MS, &got));
+    CU_ASSERT(pp_test_mgr_send_frame(s, 18, buf, 9));
+    CU_ASSERT(pp_test_mgr_closed_within(s, LOST_MS, &got));
     CU_ASSERT_EQUAL(got, 0); /* no reply to it */
     apr_socket_close(s);
 
-    s = raw_connect(pp_manager_address(m)); /* the replay */
-    CU_ASSERT_EQUAL(read_frame(s, buf, sizeof buf, &len), 1);
-    CU_ASSERT(send_all(s, proof, sizeof proof));
-    CU_ASSERT(closed_within(s, LOST_MS, &got));
+    s = pp_test_mgr_connect(pp_manager_address(m)); /* the replay */
+    CU_ASSERT_EQUAL(pp_test_mgr_read_frame(s, buf, sizeof buf, &len), 1);
+    CU_ASSERT(pp_test_mgr_send_all(s, proof, sizeof proof));
+    CU_ASSERT(pp_test_mgr_closed_within(s, LOST_MS, &got));
     CU_ASSERT_EQUAL(got, 0); /* no WELCOME */
     apr_socket_close(s);
 
-    s = raw_connect(pp_manager_address(m)); /* oversized, after a good handshake */
-    CU_ASSERT(raw_handshake(s, proof));
+    s = pp_test_mgr_connect(pp_manager_address(m)); /* oversized, after a good handshake */
+    CU_ASSERT(pp_test_mgr_handshake(s, g_key, KEYLEN, proof));
     memcpy(bad, "PPM\002\022\000\000\000\000\001", 10); /* TRY, length 16 MiB */
-    CU_ASSERT(send_all(s, bad, 10));
-    CU_ASSERT(closed_within(s, LOST_MS, &got));
+    CU_ASSERT(pp_test_mgr_send_all(s, bad, 10));
+    CU_ASSERT(pp_test_mgr_closed_within(s, LOST_MS, &got));
     CU_ASSERT_EQUAL(got, 0);
     apr_socket_close(s);
 

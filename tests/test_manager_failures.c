@@ -21,23 +21,14 @@
 /* A server that is gone is noticed within its reply slice (1 s) and a
  * grace of 5 s; EOF usually says it at once. */
 #define LOST_MS (8000 * pp_test_timeout_mult())
-#define KEYLEN  32
+#define KEYLEN  PP_TEST_MGR_KEYLEN
 
 static uint8_t g_key[KEYLEN];
 
+/* A started manager with a key this test knows (g_key). */
 static pp_manager *start_known_key(void)
 {
-    pp_manager_options o;
-    pp_manager *m = NULL;
-    size_t i;
-
-    for (i = 0; i < KEYLEN; i++)
-        g_key[i] = (uint8_t)(rand() & 0xff);
-    memset(&o, 0, sizeof o);
-    o.key = g_key;
-    o.keylen = KEYLEN;
-    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &o), PP_OK);
-    return m;
+    return pp_test_mgr_start_keyed(g_key);
 }
 
 /* --------------------------------------------------------------- helper */
@@ -383,7 +374,7 @@ static void closes_on(pp_manager *m, const uint8_t *p, size_t n, const char *wha
     apr_socket_t *s = pp_test_mgr_connect(pp_manager_address(m));
     size_t got = 99;
 
-    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN));
+    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN, NULL));
     CU_ASSERT(pp_test_mgr_send_frame(s, 24, p, (uint32_t)n));
     PP_ASSERT_MSG(pp_test_mgr_closed_within(s, LOST_MS, &got) && got == 0,
                   "%s: not closed, or answered %u bytes", what, (unsigned)got);
@@ -403,7 +394,7 @@ static void t_malformed_obj_frames(void)
     PP_ASSERT_STATUS_FATAL(pp_mqueue_create(m, 0, &q), PP_OK);
     /* a good event create, by hand: a reply of 12 bytes */
     s = pp_test_mgr_connect(pp_manager_address(m));
-    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN));
+    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN, NULL));
     n = obj_frame(p, 0, 6, 1, 0, 0, 0, 0);
     CU_ASSERT(pp_test_mgr_send_frame(s, 24, p, (uint32_t)n));
     CU_ASSERT_EQUAL(pp_test_mgr_read_frame(s, p, sizeof p, &got), 32);
@@ -428,7 +419,7 @@ static void t_malformed_obj_frames(void)
     closes_on(m, p, n, "not a tuple");
     /* a header announcing 16 MiB: closed before any of it is read */
     s = pp_test_mgr_connect(pp_manager_address(m));
-    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN));
+    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN, NULL));
     pp_test_mgr_header(hdr, 24, (uint32_t)16 << 20);
     CU_ASSERT(pp_test_mgr_send_all(s, hdr, sizeof hdr));
     CU_ASSERT(pp_test_mgr_closed_within(s, LOST_MS, &got));
@@ -436,7 +427,7 @@ static void t_malformed_obj_frames(void)
     apr_socket_close(s);
     /* unknown kinds and ops are answered, not fatal: PP_EINVAL */
     s = pp_test_mgr_connect(pp_manager_address(m));
-    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN));
+    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN, NULL));
     n = obj_frame(p, 0, 200, 1, 0, 0, 0, 0);
     CU_ASSERT(pp_test_mgr_send_frame(s, 24, p, (uint32_t)n));
     CU_ASSERT_EQUAL(pp_test_mgr_read_frame(s, p, sizeof p, &got), 32);

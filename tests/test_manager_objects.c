@@ -15,24 +15,17 @@
 #include "procpool/manager_objects.h"
 #include "procpool/value.h"
 #include "pp_test.h"
+#include "pp_test_mgr.h"
 
-#define KEYLEN 32
+#define KEYLEN PP_TEST_MGR_KEYLEN
 
 static uint8_t g_key[KEYLEN];
 
 /* A started manager with a known key and a second connection to it. */
 static pp_manager *start_two(pp_manager **second)
 {
-    pp_manager_options o;
-    pp_manager *m = NULL;
-    size_t i;
+    pp_manager *m = pp_test_mgr_start_keyed(g_key);
 
-    for (i = 0; i < KEYLEN; i++)
-        g_key[i] = (uint8_t)(rand() & 0xff);
-    memset(&o, 0, sizeof o);
-    o.key = g_key;
-    o.keylen = KEYLEN;
-    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &o), PP_OK);
     if (second != NULL)
         PP_ASSERT_STATUS_FATAL(pp_manager_connect(pp_manager_address(m), g_key, KEYLEN, second),
                                PP_OK);
