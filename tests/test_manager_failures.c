@@ -210,6 +210,7 @@ typedef struct cond_job {
     pp_lock *l;
     pp_mcond *c;
     volatile int holding;
+    int64_t wait_ms; /* 0: 30 s */
     pp_status st;
 } cond_job;
 
@@ -221,14 +222,13 @@ static void cond_waiter(void *arg)
     if (w->st != PP_OK)
         return;
     w->holding = 1;
-    w->st = pp_mcond_wait(w->c, 30000);
+    w->st = pp_mcond_wait(w->c, w->wait_ms != 0 ? w->wait_ms : 30000);
     if (w->st == PP_OK || w->st == PP_EOWNERDEAD || w->st == PP_ETIMEDOUT)
         (void)pp_lock_release(w->l); /* it holds the lock again in each case */
 }
 
 /* A condition waiter killed (first in line): notify(1) still wakes the
- * live waiter, though the notify reaches the dead one first (the server
- * notices its end only when its wait slice ends). */
+ * live waiter. */
 static void t_cond_waiter_killed(void)
 {
     pp_manager *m = start_known_key(), *x = NULL;
@@ -258,13 +258,10 @@ static void t_cond_waiter_killed(void)
         pp_test_sleep_ms(20);
     }
     kill_child(c);
-    /* The guarantee is about a waiter whose end the server has seen: a
-     * notify handed to a killed waiter whose connection still looks open
-     * (its socket's end not yet visible: seen under wine, where a
-     * terminated process's socket closes a little after it is reaped) is
-     * taken by it, and its holds come back with PP_EOWNERDEAD instead.
-     * Give the server that moment. */
-    pp_test_sleep_ms(1000);
+    /* Even if the server has not seen the killed waiter's end yet (under
+     * wine a terminated process's socket closes a little after it is
+     * reaped) and hands it the notify, it never confirms it: the notify
+     * passes on when its end shows (t_cond_notify_unconfirmed). */
     PP_ASSERT_STATUS(pp_mcond_notify(cv, 1), PP_OK);
     PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
     pp_test_thread_join(t);
@@ -275,6 +272,137 @@ static void t_cond_waiter_killed(void)
     pp_mcond_destroy(cv);
     pp_lock_destroy(l);
     pp_manager_destroy(m);
+}
+
+/* A raw OBJ request: id, kind, op, flags, ticket, timeout_ms, a, b, no
+ * key, no data (mgr_proto.h). */
+static size_t raw_obj(uint8_t *p, uint64_t id, uint8_t kind, uint8_t op, uint64_t ticket,
+                      int64_t timeout_ms)
+{
+    uint64_t f[4];
+    size_t n = 0;
+    int i, j;
+
+    f[0] = ticket;
+    f[1] = (uint64_t)timeout_ms;
+    f[2] = f[3] = 0;
+    for (i = 0; i < 8; i++)
+        p[n++] = (uint8_t)(id >> (8 * i));
+    p[n++] = kind;
+    p[n++] = op;
+    p[n++] = 0;
+    for (j = 0; j < 4; j++)
+        for (i = 0; i < 8; i++)
+            p[n++] = (uint8_t)(f[j] >> (8 * i));
+    memset(p + n, 0, 8); /* key and data: empty */
+    return n + 8;
+}
+
+/* A reply's status and value (mgr_proto.h), or PP_EPROTO. */
+static pp_status raw_reply(apr_socket_t *s, uint64_t *value)
+{
+    uint8_t p[256];
+    size_t len = 0;
+    int i;
+
+    *value = 0;
+    if (pp_test_mgr_read_frame(s, p, sizeof p, &len) != 32 || len < 12)
+        return PP_EPROTO;
+    for (i = 0; i < 8; i++)
+        *value |= (uint64_t)p[4 + i] << (8 * i);
+    return (pp_status)(int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                                (uint32_t)p[3] << 24);
+}
+
+/* A waiter that got the notify in its reply but never came back (killed
+ * before it read it: its process never saw the wake-up, and never ran
+ * under the lock) does not take the notify with it: the next waiter gets
+ * it and the lock with PP_OK. One that confirms (every client does, on
+ * reading the reply) took both: the next acquirer is told PP_EOWNERDEAD.
+ * The first waiter here is a raw connection, which can stop at exactly
+ * that point. */
+static void cond_unconfirmed(int confirm)
+{
+    pp_manager *m = start_known_key(), *x = NULL;
+    pp_lock *l = NULL;
+    pp_mcond *cv = NULL;
+    apr_socket_t *s;
+    pp_test_thread *t;
+    uint8_t p[128];
+    uint64_t ticket = 0, lock_id;
+    cond_job w;
+    size_t n;
+    pp_status st;
+
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mcond_create(m, l, &cv), PP_OK);
+    lock_id = pp_manager_lock_id(l);
+    s = pp_test_mgr_connect(pp_manager_address(m));
+    CU_ASSERT_FATAL(pp_test_mgr_handshake(s, g_key, KEYLEN, NULL));
+    for (n = 0; n < 8; n++)
+        p[n] = (uint8_t)(lock_id >> (8 * n));
+    memset(p + 8, 0, 8); /* ACQUIRE id, timeout 0 */
+    CU_ASSERT_FATAL(pp_test_mgr_send_frame(s, 17, p, 16));
+    PP_ASSERT_STATUS_FATAL(raw_reply(s, &ticket), PP_OK);
+    /* the raw waiter is first in line once it has released the lock */
+    n = raw_obj(p, pp_mcond_id(cv), 5, 8, 0, 30000); /* COND WAIT */
+    CU_ASSERT_FATAL(pp_test_mgr_send_frame(s, 24, p, (uint32_t)n));
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(l, 20000), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_lock_release(l), PP_OK);
+    memset(&w, 0, sizeof w);
+    w.wait_ms = confirm ? 3000 : 10000 * pp_test_timeout_mult();
+    PP_ASSERT_STATUS_FATAL(pp_manager_connect(pp_manager_address(m), g_key, KEYLEN, &x), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock_open(x, lock_id, &w.l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mcond_open(x, pp_mcond_id(cv), w.l, &w.c), PP_OK);
+    t = pp_test_thread_start(cond_waiter, &w);
+    for (;;) { /* both wait once we hold the lock after the live waiter held it */
+        PP_ASSERT_STATUS_FATAL(pp_lock_acquire(l, 20000), PP_OK);
+        if (w.holding)
+            break;
+        PP_ASSERT_STATUS_FATAL(pp_lock_release(l), PP_OK);
+        pp_test_sleep_ms(20);
+    }
+    PP_ASSERT_STATUS(pp_mcond_notify(cv, 1), PP_OK); /* the oldest: the raw waiter */
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    /* its reply: the wait's slices end with PP_ENOTREADY and a ticket
+     * until the notify and the lock are its */
+    while ((st = raw_reply(s, &ticket)) == PP_ENOTREADY) {
+        n = raw_obj(p, pp_mcond_id(cv), 5, 8, ticket, 30000);
+        CU_ASSERT_FATAL(pp_test_mgr_send_frame(s, 24, p, (uint32_t)n));
+    }
+    PP_ASSERT_STATUS(st, PP_OK);
+    if (confirm) {
+        for (n = 0; n < 8; n++)
+            p[n] = (uint8_t)(pp_mcond_id(cv) >> (8 * n));
+        CU_ASSERT(pp_test_mgr_send_frame(s, 23, p, 8)); /* CONFIRM_NR */
+    }
+    apr_socket_close(s);
+    pp_test_thread_join(t);
+    if (confirm) {
+        /* the notify was used: the live waiter's wait runs out, and it
+         * takes the lock back from a dead holder */
+        PP_ASSERT_STATUS(w.st, PP_EOWNERDEAD);
+    } else {
+        PP_ASSERT_STATUS(w.st, PP_OK);
+    }
+    PP_ASSERT_STATUS(pp_lock_acquire(l, 20000), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_mcond_destroy(w.c);
+    pp_lock_destroy(w.l);
+    pp_manager_destroy(x);
+    pp_mcond_destroy(cv);
+    pp_lock_destroy(l);
+    pp_manager_destroy(m);
+}
+
+static void t_cond_notify_unconfirmed(void)
+{
+    cond_unconfirmed(0);
+}
+
+static void t_cond_notify_confirmed(void)
+{
+    cond_unconfirmed(1);
 }
 
 /* ---------------------------------------------------------- server death */
@@ -576,6 +704,8 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_rlock_holder_killed, 90),
     PP_TEST_TIMEOUT(t_barrier_waiter_killed, 90),
     PP_TEST_TIMEOUT(t_cond_waiter_killed, 90),
+    PP_TEST_TIMEOUT(t_cond_notify_unconfirmed, 90),
+    PP_TEST_TIMEOUT(t_cond_notify_confirmed, 120),
     PP_TEST_TIMEOUT(t_server_killed_while_waiting, 90),
     PP_TEST_TIMEOUT(t_malformed_obj_frames, 120),
     PP_TEST_TIMEOUT(t_limits_and_kinds, 120),

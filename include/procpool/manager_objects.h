@@ -237,7 +237,11 @@ PP_API uint64_t pp_mcond_id(const pp_mcond *c);
  * from the release on, so a notify after the release is never lost. The
  * re-acquire, as in Python, is not bounded by timeout_ms: it waits while
  * another connection holds the lock (a holder that dies frees it; a dead
- * server is #PP_ECONNLOST). Python's wait_for(predicate) is the caller's
+ * server is #PP_ECONNLOST). A waiter killed at any point of the wait,
+ * even after the server handed it the notify but before it read that
+ * reply, does not use the notify up: it goes to the next waiter, and the
+ * lock comes back without #PP_EOWNERDEAD (the dead waiter never ran
+ * under it). Python's wait_for(predicate) is the caller's
  * loop: `while (!pred()) { st = pp_mcond_wait(c, left); ... }` with the
  * time left recomputed each round.
  *

@@ -345,12 +345,20 @@ uint64_t pp_mcond_id(const pp_mcond *c)
 pp_status pp_mcond_wait(pp_mcond *c, int64_t timeout_ms)
 {
     pp__mgr_objreq q;
+    pp_status st, cst;
 
     if (c == NULL || bad_timeout(timeout_ms))
         return PP_EINVAL;
     memset(&q, 0, sizeof q);
     q.op = PP__MOP_WAIT;
-    return pp__mgr_obj_wait(&c->ref, &q, timeout_ms, 1, NULL, NULL);
+    st = pp__mgr_obj_wait(&c->ref, &q, timeout_ms, 1, NULL, NULL);
+    if (st != PP_OK && st != PP_EOWNERDEAD && st != PP_ETIMEDOUT)
+        return st;
+    /* The lock is ours again: say so before the caller runs under it
+     * (mgr_proto.h, CONFIRM_NR). If that cannot be sent, the connection
+     * is broken and the server gives the lock and the notify on. */
+    cst = pp__mgr_post(c->ref.mgr, PP__MGR_CONFIRM_NR, c->ref.id);
+    return cst == PP_OK ? st : cst;
 }
 
 pp_status pp_mcond_notify(pp_mcond *c, int64_t n)

@@ -157,5 +157,8 @@ void pp__mlock_release_all(pp__mobj *o, pp__mgr_conn *c, int64_t *count);
  * nobody queues for it either): PP_OK, PP_EOWNERDEAD, or PP_EBUSY (held
  * by another). */
 pp_status pp__mlock_take(pp__mobj *o, pp__mgr_conn *c, int64_t count);
+/* c read the reply of its wait on condition o (CONFIRM_NR, mgr_proto.h):
+ * the lock it took back is its own from now on. */
+void pp__mcond_confirm(pp__mobj *o, pp__mgr_conn *c);
 
 #endif /* PROCPOOL_MANAGER_MGR_OBJ_H */

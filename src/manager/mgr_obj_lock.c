@@ -16,7 +16,11 @@
  * takes: a notify between two slices marks the registered waiter, so it
  * is never lost. A waiter whose connection ends is dropped (conn_end), and
  * a notify it took with it passes to the next waiter: a dead waiter never
- * wedges notify.
+ * wedges notify. That includes a waiter handed the notify and the lock in
+ * the reply that ends its wait, until its client confirms it read that
+ * reply (CONFIRM_NR, mgr_proto.h): killed before, it never saw the
+ * wake-up nor ran under the lock, so its end passes the notify on and
+ * frees the lock as if it had never been taken (no PP_EOWNERDEAD for it).
  */
 #include <stdlib.h>
 
@@ -39,6 +43,10 @@ typedef struct lock_state {
     pp__mgr_conn *holder; /* NULL: free (and then nobody queues) */
     int64_t count;        /* holds of the holder (RLOCK; 1 for LOCK) */
     int owner_died;       /* released by a connection's end: tell the next one */
+    /* The holder took the lock back at the end of a condition wait and has
+     * not confirmed it read that reply; died_before: what that take said
+     * (the previous holder had died), to tell the next one again. */
+    int unconfirmed, died_before;
     uint64_t fence;       /* last fencing token handed out */
     lwaiter *head, *tail; /* acquirers, first come first served */
 } lock_state;
@@ -63,6 +71,7 @@ static pp_status grant(lock_state *l, pp__mgr_conn *c, int64_t count)
     l->holder = c;
     l->count = count;
     l->owner_died = 0;
+    l->unconfirmed = 0;
     l->fence++;
     return st;
 }
@@ -194,7 +203,8 @@ static void lock_conn_end(pp__mobj *o, pp__mgr_conn *c)
     lock_state *l = o->state;
 
     if (l->holder == c) {
-        l->owner_died = 1;
+        /* a hold it never knew it had tells nobody it died */
+        l->owner_died = l->unconfirmed ? l->died_before : 1;
         pass_on(l);
     }
 }
@@ -219,12 +229,15 @@ const pp__mkind_ops pp__mk_rlock = {lock_create, lock_op, NULL, lock_conn_end, l
 
 /* ----------------------------------------------------------- condition */
 
-enum { W_WAITING, W_NOTIFIED, W_TIMEDOUT };
+/* W_TAKEN: the lock is taken back and the reply sent; the record stays
+ * until the client confirms (notified: whether a notify ended the wait). */
+enum { W_WAITING, W_NOTIFIED, W_TIMEDOUT, W_TAKEN };
 
 typedef struct cwaiter {
     uint64_t ticket;
     pp__mgr_conn *conn;
     int state;
+    int notified;  /* W_TAKEN: a notify ended the wait (not the timeout) */
     int64_t count; /* the lock's holds to take back */
     struct cwaiter *next;
 } cwaiter;
@@ -353,6 +366,8 @@ static pp_status cond_wait(pp__mobj *o, pp__mctx *cx)
             pass_notify(cs, w);
             return PP_ECONNLOST; /* nobody reads it */
         }
+        if (w->state == W_TAKEN)
+            return PP_EINVAL; /* that wait was answered */
         if (w->state != W_WAITING) {
             l = lock_of(cs);
             if (l == NULL) {
@@ -361,10 +376,14 @@ static pp_status cond_wait(pp__mobj *o, pp__mctx *cx)
             }
             st = pp__mlock_take(l, cx->conn, w->count);
             if (st != PP_EBUSY) {
+                lock_state *ls = l->state;
                 cx->value = 0;
-                if (w->state == W_TIMEDOUT && st == PP_OK)
+                w->notified = w->state == W_NOTIFIED;
+                w->state = W_TAKEN; /* until CONFIRM_NR */
+                ls->unconfirmed = 1;
+                ls->died_before = st == PP_EOWNERDEAD;
+                if (!w->notified && st == PP_OK)
                     st = PP_ETIMEDOUT;
-                remove_waiter(cs, w);
                 return st;
             }
         }
@@ -414,9 +433,30 @@ static pp_status cond_op(pp__mobj *o, pp__mctx *cx)
     }
 }
 
+void pp__mcond_confirm(pp__mobj *o, pp__mgr_conn *c)
+{
+    cond_state *cs = o->state;
+    cwaiter **pp = &cs->head, *w;
+    pp__mobj *l = lock_of(cs);
+
+    while (*pp != NULL) {
+        w = *pp;
+        if (w->conn == c && w->state == W_TAKEN) {
+            *pp = w->next;
+            free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
+    if (l != NULL && pp__mlock_held_by(l, c))
+        ((lock_state *)l->state)->unconfirmed = 0;
+}
+
 /* A waiter's connection ended: its waits go. A notify it had taken and
- * not used yet (its death fell between the notify and its re-acquire)
- * passes to the next waiter, so notify(n) is never lost on a dead one. */
+ * not used yet (its death fell between the notify and its re-acquire, or
+ * before it read the reply that handed it the lock) passes to the next
+ * waiter, so notify(n) is never lost on a dead one. (The lock's own
+ * conn_end frees an unconfirmed hold without PP_EOWNERDEAD.) */
 static void cond_conn_end(pp__mobj *o, pp__mgr_conn *c)
 {
     cond_state *cs = o->state;
@@ -426,28 +466,37 @@ static void cond_conn_end(pp__mobj *o, pp__mgr_conn *c)
     while (*pp != NULL) {
         w = *pp;
         if (w->conn == c) {
-            unused += w->state == W_NOTIFIED;
+            /* a W_TAKEN record is one not confirmed (confirming removes it) */
+            unused += w->state == W_NOTIFIED || (w->state == W_TAKEN && w->notified);
             *pp = w->next;
             free(w);
         } else {
             pp = &w->next;
         }
     }
+    if (unused == 0)
+        return;
     for (w = cs->head; w != NULL && unused > 0; w = w->next) {
         if (w->state == W_WAITING) {
             w->state = W_NOTIFIED;
             unused--;
         }
     }
+    pp__mgr_srv_wake();
 }
 
+/* (A take not confirmed yet counts as confirmed: its confirm will find
+ * no condition to clear the lock's mark through.) */
 static void cond_destroy(pp__mobj *o)
 {
     cond_state *cs = o->state;
+    pp__mobj *l = lock_of(cs);
 
     while (cs->head != NULL) {
         cwaiter *w = cs->head;
         cs->head = w->next;
+        if (w->state == W_TAKEN && l != NULL && pp__mlock_held_by(l, w->conn))
+            ((lock_state *)l->state)->unconfirmed = 0;
         free(w);
     }
     free(cs);

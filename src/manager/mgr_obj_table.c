@@ -245,6 +245,12 @@ pp_status pp__mgr_table_request(pp__mctx *cx, pp__mgr_req *rq)
     case PP__MGR_RELEASE:
     case PP__MGR_RELEASE_NR: /* no reply: mgr_server.c */
         return lock_request(cx, rq, PP__MOP_RELEASE, 0);
+    case PP__MGR_CONFIRM_NR: { /* no reply: mgr_server.c */
+        pp__mobj *o = pp__mgr_srv_find(rq->id);
+        if (o != NULL && o->kind == PP__MK_COND)
+            pp__mcond_confirm(o, cx->conn);
+        return PP_OK;
+    }
     case PP__MGR_DESTROY:
         return op_destroy(cx->conn, rq->id);
     case PP__MGR_OPEN: {

@@ -303,6 +303,7 @@ pp_status pp__mgr_parse_request(const pp__mgr_frame *f, pp__mgr_req *rq)
     case PP__MGR_TRY:
     case PP__MGR_RELEASE:
     case PP__MGR_RELEASE_NR:
+    case PP__MGR_CONFIRM_NR:
     case PP__MGR_DESTROY:
     case PP__MGR_OPEN:
         if (pp__rd_u64(&r, &rq->id) != PP_OK)

@@ -35,6 +35,7 @@
  *   TRY          id u64                       value: fencing token
  *   RELEASE      id u64
  *   RELEASE_NR   id u64                       no REPLY at all (below)
+ *   CONFIRM_NR   id u64 (a condition's)       no REPLY at all (below)
  *   DESTROY      id u64                       (its creator only)
  *   OPEN         id u64                       (PP_OK if it is a lock)
  *   OBJ          id u64, kind u8, op u8, flags u8, ticket u64,
@@ -52,6 +53,14 @@
  * otherwise, decided there), so the server's answer would carry nothing;
  * a release the server cannot do (the lock was destroyed meanwhile) is
  * ignored, and the next request of that client finds out (PP_ENOENT).
+ * CONFIRM_NR is what a client sends on reading the reply that ends its
+ * wait on a condition with the lock taken back (PP_OK, PP_EOWNERDEAD,
+ * PP_ETIMEDOUT): until it comes, the server counts that waiter as not
+ * woken yet, so if its connection ends first (it was killed before it
+ * read the reply: it never ran under the lock) the notify it was handed
+ * passes to the next waiter and the lock is freed as if it had never been
+ * taken. At most one such wait per connection and condition is
+ * unconfirmed (it holds the lock), so the id says which.
  * The server waits at most PP__MGR_SLICE_MS in one ACQUIRE (a longer
  * wait is the client's loop of ACQUIREs), so a server that is gone or
  * stopped is noticed by a client within PP__MGR_SLICE_MS +
@@ -99,6 +108,7 @@ enum {
     PP__MGR_DESTROY = 20,
     PP__MGR_OPEN = 21,
     PP__MGR_RELEASE_NR = 22,
+    PP__MGR_CONFIRM_NR = 23,
     PP__MGR_OBJ = 24,
     PP__MGR_REPLY = 32
 };

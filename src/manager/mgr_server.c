@@ -61,7 +61,7 @@ static struct {
 
 /* ------------------------------------------------------------ requests */
 
-/* One request, its reply (none for RELEASE_NR; reply: the connection's
+/* One request, its reply (none for RELEASE_NR, CONFIRM_NR; reply: the connection's
  * buffer). PP_EPROTO: malformed (the connection ends). */
 static pp_status serve_one(conn *c, const pp__mgr_frame *f, pp__buf *reply)
 {
@@ -84,7 +84,7 @@ static pp_status serve_one(conn *c, const pp__mgr_frame *f, pp__buf *reply)
     pp__plat_mtx_unlock(g.mu);
     if (st == PP_EPROTO || st == PP_ECONNLOST) /* malformed; the peer is gone */
         return st;
-    if (rq.type == PP__MGR_RELEASE_NR)
+    if (rq.type == PP__MGR_RELEASE_NR || rq.type == PP__MGR_CONFIRM_NR)
         return PP_OK; /* the client decided locally; nothing to say */
     if (st != PP_OK && st != PP_EOWNERDEAD)
         reply->len = sizeof head;           /* data only with a success */

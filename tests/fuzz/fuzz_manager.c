@@ -102,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         PP__MGR_TRY,
                                         PP__MGR_RELEASE,
                                         PP__MGR_RELEASE_NR,
+                                        PP__MGR_CONFIRM_NR,
                                         PP__MGR_DESTROY,
                                         PP__MGR_OPEN,
                                         PP__MGR_OBJ,
