@@ -9,6 +9,8 @@
  *
  * Each measurement returns a positive figure, or 0 with *why set to the
  * reason it is not available on this platform (the caller prints it).
+ * bench_pool keeps the best of several batches of each (other jobs on the
+ * machine can only slow a limit down).
  */
 #ifndef BENCH_LIMITS_H
 #define BENCH_LIMITS_H

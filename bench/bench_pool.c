@@ -340,6 +340,26 @@ static void limit_row(const char *name, double v, const char *why)
     fflush(stdout);
 }
 
+#define LIMIT_BATCHES 5
+
+/* The best (lowest) mean of LIMIT_BATCHES batches of n / LIMIT_BATCHES:
+ * a limit is what the machine can do, and other jobs on it only slow a
+ * batch down. 0 with *why if a batch failed. */
+static double best_batch(double (*fn)(int, const char **), int n, const char **why)
+{
+    double best = 0;
+    int b;
+
+    for (b = 0; b < LIMIT_BATCHES; b++) {
+        double v = fn(n / LIMIT_BATCHES, why);
+        if (v <= 0)
+            return 0;
+        if (best == 0 || v < best)
+            best = v;
+    }
+    return best;
+}
+
 /* The machine's references for the rows below (run_bench.py divides). */
 static void bench_limits(int quick)
 {
@@ -349,15 +369,15 @@ static void bench_limits(int quick)
     /* (each figure is taken before limit_row() reads why: the order in
      * which a call's arguments are evaluated is unspecified) */
     if (want("limit_pipe_roundtrip_us")) {
-        v = bl_pipe_roundtrip_us(quick ? 2000 : 20000, &why);
+        v = best_batch(bl_pipe_roundtrip_us, quick ? 2000 : 20000, &why);
         limit_row("limit_pipe_roundtrip_us", v, why);
     }
     if (want("limit_fork_exit_wait_us")) {
-        v = bl_fork_exit_wait_us(quick ? 20 : 200, &why);
+        v = best_batch(bl_fork_exit_wait_us, quick ? 50 : 200, &why);
         limit_row("limit_fork_exit_wait_us", v, why);
     }
     if (want("limit_spawn_exit_wait_us")) {
-        v = bl_spawn_exit_wait_us(quick ? 10 : 50, &why);
+        v = best_batch(bl_spawn_exit_wait_us, quick ? 25 : 50, &why);
         limit_row("limit_spawn_exit_wait_us", v, why);
     }
     if (want("limit_memcpy_gbps")) {

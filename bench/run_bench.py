@@ -39,6 +39,9 @@ better. How each row's limit is made is in the table's "limit" column:
   serial rows                the input read once, at memcpy speed
   peak memory (MiB)          the input's size: "x input"
   lock rows                  the raw mutex, same workload
+The limits are the best the machine did in the run (pipe, fork, spawn: the
+lowest mean of 5 batches; memcpy: the best of 8 copies; the raw mutex: the
+best of --runs runs, as the lock rows), since other jobs can only slow them.
 The realistic rows (strings, byte items) must compute the same results on
 both sides: their checks are compared and a difference is an error.
 
@@ -50,6 +53,7 @@ differs between the twins).
 """
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -205,14 +209,19 @@ def lock_goals(rounds):
 
 # ------------------------------------------------------------------- pool
 
-def pool_label(key, info):
+def split_of(key, info):
+    """(calls, MiB per call) of a map row split into several calls, or None."""
     row = row_of(key) if key.startswith("map_") else None
     calls = info.get(f"{row[0]}_calls") if row else None
     cap = info.get(f"{row[0]}_call_mib") if row else None
-    extra = (f"; split into {calls:.0f} calls of ≤ {cap:.0f} MiB of items: one call cannot "
-             f"take more today" if calls and calls > 1 and cap else "")
+    return (calls, cap) if calls and calls > 1 and cap else None
+
+
+def pool_label(key, info):
+    split = split_of(key, info)
+    extra = f"; {split[0]:.0f} calls*" if split else ""
     if key.endswith("_peak_mib"):
-        return f"{key[:-9]} peak memory (MiB above the row's start, input included{extra})"
+        return f"{key[:-9]} peak memory (MiB{extra})"
     if key.endswith("_us"):
         return f"{key[:-3]} (µs)"
     if key.endswith("_s"):
@@ -295,6 +304,17 @@ def pool_table(rounds, procs):
         a = [c.get(key) for c, _, _, _ in rounds]
         print(f"| {POOL_LIMIT_LABELS.get(key, key)} | {fmt_range(a)} | — | — | — | — |")
     print()
+    print("Peak memory: the parent's peak resident set over the row, above its resident set "
+          "before the row built its input (so the input is included); \"x input\" divides "
+          "by the input's bytes (for strings: their characters only, not the objects "
+          "holding them).")
+    splits = sorted({split_of(k, info) for k in keys} - {None})
+    for calls, cap in splits:
+        print(f"\\* split into {calls:.0f} calls of at most {cap:.0f} MiB of items each (the "
+              f"calls submitted together, then their results read): one call cannot take more "
+              f"today (a tuple encodes to at most 64 MiB, PP_ETOOBIG); Python takes the whole "
+              f"list in one call.")
+    print()
 
 
 def pool_goals(rounds, procs):
@@ -330,7 +350,7 @@ def pool_goals(rounds, procs):
             ser = "serial_" + key[4:]
             rs = ratios([(c.get(key), c.get(ser)) for c, _, _, _ in rounds], lambda x, y: y / x)
             goal(f"{key[:-2]} faster than its serial loop (serial/map)", rs, lambda x: x > 1)
-        elif key.startswith("map_") and key.endswith("_peak_mib"):
+        elif key.startswith("map_bytes_") and key.endswith("_peak_mib"):
             goal(f"{key[:-9]} parent peak <= 1.5x the input", against(key), lambda x: x <= 1.5)
     goal("start_stop_fork >= 8x Python", speed("start_stop_fork_s"), lambda x: x >= 8)
     goal("start_stop_spawn >= 10x Python", speed("start_stop_spawn_s"), lambda x: x >= 10)
@@ -378,9 +398,21 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smaller pool workloads")
     ap.add_argument("--python", default=sys.executable,
                     help="Python interpreter for the twins (default: this one)")
+    ap.add_argument("--save", metavar="FILE",
+                    help="also write every round's raw figures to FILE (JSON)")
+    ap.add_argument("--load", metavar="FILE",
+                    help="run nothing: print the tables of a run saved with --save")
     args = ap.parse_args()
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
+    if args.load:
+        with open(args.load, encoding="utf-8") as f:
+            saved = json.load(f)
+        for k, v in saved["args"].items():
+            setattr(args, k, v)
+        report(args, {s: [tuple(r) for r in rs] for s, rs in saved["results"].items()},
+               saved["machine"])
+        return
 
     suites = [args.only] if args.only else ["lock", "pool", "manager"]
     cmds = {}
@@ -411,9 +443,19 @@ def main():
 
     pyver = subprocess.run([args.python, "-c", "import platform; print(platform.python_version())"],
                            stdout=subprocess.PIPE, text=True).stdout.strip()
-    print(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs (nproc), "
-          f"{platform.system()} {platform.release()}, Python {pyver}. "
-          f"Figures are noisy: rerun before concluding.")
+    machine = (f"{cpu_model()}, {os.cpu_count()} CPUs (nproc), "
+               f"{platform.system()} {platform.release()}, Python {pyver}")
+    if args.save:
+        keep = ("repeat", "pairs", "incr", "runs", "mgr_pairs", "mgr_incr", "tcp", "processes",
+                "quick")
+        with open(args.save, "w", encoding="utf-8") as f:
+            json.dump({"args": {k: getattr(args, k) for k in keep}, "machine": machine,
+                       "results": results}, f, indent=1)
+    report(args, results, machine)
+
+
+def report(args, results, machine):
+    print(f"Machine: {machine}. Figures are noisy: rerun before concluding.")
     span = (f"; every cell min–max over {args.repeat} rounds (ratios taken within each round)"
             if args.repeat > 1 else "")
     if "lock" in results:
