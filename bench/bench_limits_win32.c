@@ -45,7 +45,7 @@ static HANDLE start_self(const char *args, HANDLE in, HANDLE out)
 
     snprintf(cmd, sizeof cmd, "\"%s\" %s", self_path(), args);
     memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
+    si.cb = (DWORD)sizeof si;
     if (in != NULL) {
         si.dwFlags = STARTF_USESTDHANDLES;
         si.hStdInput = in;
@@ -127,7 +127,7 @@ int bl_child_main(int argc, char **argv)
 
 double bl_pipe_roundtrip_us(int n, const char **why)
 {
-    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    SECURITY_ATTRIBUTES sa = {(DWORD)sizeof sa, NULL, TRUE};
     HANDLE up_r, up_w, down_r, down_w, proc;
     int64_t t0 = 0, dt;
     int i, ok = 1;
@@ -242,7 +242,8 @@ static int64_t mx_contended_run(int nproc, int64_t incr, const char **why)
         *why = "CreateMutex() failed";
         return 0;
     }
-    map = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, sizeof *s, fname);
+    map =
+        CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, (DWORD)sizeof *s, fname);
     s = map != NULL ? MapViewOfFile(map, FILE_MAP_ALL_ACCESS, 0, 0, sizeof *s) : NULL;
     if (s == NULL) {
         if (map != NULL)
@@ -314,7 +315,7 @@ void bl_mem_reset_peak(void)
 int64_t bl_mem_begin(const char **why)
 {
     PROCESS_MEMORY_COUNTERS pmc;
-    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)) {
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, (DWORD)sizeof pmc)) {
         *why = "GetProcessMemoryInfo() failed";
         return -1;
     }
@@ -324,7 +325,7 @@ int64_t bl_mem_begin(const char **why)
 int64_t bl_mem_peak(const char **why)
 {
     PROCESS_MEMORY_COUNTERS pmc;
-    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)) {
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, (DWORD)sizeof pmc)) {
         *why = "GetProcessMemoryInfo() failed";
         return -1;
     }
