@@ -307,9 +307,11 @@ def pool_table(rounds, procs):
     print("Peak memory: the parent's peak resident set over the row, above its resident set "
           "before the row built its input (so the input is included); \"x input\" divides "
           "by the input's bytes (for strings: their characters only, not the objects "
-          "holding them).")
+          "holding them); the speed-up column of a memory row is Python's peak over "
+          "procpool's.")
     splits = sorted({split_of(k, info) for k in keys} - {None})
     for calls, cap in splits:
+        print()
         print(f"\\* split into {calls:.0f} calls of at most {cap:.0f} MiB of items each (the "
               f"calls submitted together, then their results read): one call cannot take more "
               f"today (a tuple encodes to at most 64 MiB, PP_ETOOBIG); Python takes the whole "
