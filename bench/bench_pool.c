@@ -32,8 +32,11 @@
 /* The byte rows split their items into calls of at most this many bytes of
  * items: one call cannot take more today (a tuple encodes to at most
  * PP_MESSAGE_MAX, 64 MiB: PP_ETOOBIG). Once the pool streams a bigger
- * input by itself, make this SIZE_MAX: every row is then one call. */
+ * input by itself, make this SIZE_MAX (here, or -DBYTES_ROW_CALL_MAX=SIZE_MAX
+ * in c_args): every row is then one call, and the output says so. */
+#ifndef BYTES_ROW_CALL_MAX
 #define BYTES_ROW_CALL_MAX ((size_t)63 << 20)
+#endif
 
 static int noop(pp_task *t)
 {
@@ -555,10 +558,13 @@ static void bench_bytes(pp_pool *p, int n, size_t size, const char *size_name)
             die("bytes row: a wrong result", PP_EPROTO);
         check += (uint64_t)sums[k];
     }
-    printf("# %s: %lu call(s) of at most %lu items (%.0f MiB; one call takes at most "
-           "64 MiB of items today)\n",
-           row, (unsigned long)ncalls, (unsigned long)per_call,
-           (double)(per_call * size) / (1024.0 * 1024.0));
+    if (ncalls > 1)
+        printf("# %s: split into %lu calls of at most %lu items (%.0f MiB): one call cannot take "
+               "more today (a tuple encodes to at most 64 MiB: PP_ETOOBIG)\n",
+               row, (unsigned long)ncalls, (unsigned long)per_call,
+               (double)(per_call * size) / (1024.0 * 1024.0));
+    else
+        printf("# %s: one call\n", row);
     printf("#: %s_calls %lu\n", row, (unsigned long)ncalls);
     printf("#: %s_call_mib %.0f\n", row, (double)(per_call * size) / (1024.0 * 1024.0));
     printf("#: %s_input_bytes %" PRIu64 "\n", row, (uint64_t)n * size);
