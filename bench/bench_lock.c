@@ -8,41 +8,39 @@
  *                                  64-bit counter; total increments / wall
  *                                  time, best of --runs runs
  *
- * The contenders are fresh executions of this program (apr_proc_create with
- * the helper flag --contender), so the same code runs on POSIX and Windows;
- * each opens the lock and the shared counter by name. Start-up is not timed:
- * the parent holds the lock while the contenders start, waits until all of
- * them report ready, then starts the clock and releases the lock. The clock
- * stops when the last contender has exited. The final counter must equal
- * N * incr, otherwise the benchmark fails (exit status 1).
+ * and, in the same run, the same workloads on the raw OS primitive the
+ * lock is built on (bench_limits.c: a robust PTHREAD_PROCESS_SHARED mutex
+ * in shared memory; Windows: a named mutex), as "limit_mutex_*" rows.
+ *
+ * The contenders are the workers of a pool of N processes, one task each
+ * (a map with chunk size 1 over N items: an idle worker gets one item
+ * first, so the N tasks run at the same time); the lock and the shared
+ * block (pp_shm: the counter, and a ready count) reach them as task
+ * arguments. Start-up is not timed: the parent holds the lock while the
+ * tasks start, waits until all of them report ready, then starts the clock
+ * and releases the lock. The clock stops when every task's result has come
+ * back. The final counter must equal N * incr, otherwise the benchmark
+ * fails (exit status 1).
  *
  * bench/bench_lock.py is the Python twin (multiprocessing.Lock) with the
  * same workloads and output; bench/run_bench.py runs both and compares.
  * Output: "<metric> <integer>" lines, and "#" lines for information.
- *
- * This file uses two internal platform functions (named shared memory and
- * a monotonic nanosecond clock) through procpool_internal_dep.
+ * procpool's public API only (procpool_client_dep).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
-#include <apr_general.h>
-#include <apr_pools.h>
-#include <apr_thread_proc.h>
-
-#include "platform.h"
+#include "bench_limits.h"
 #include "procpool/procpool.h"
 
 #define MAX_PROCS 4
-
-/* The shared block. counter is protected by the lock; ready is atomic. */
-typedef struct shared {
-    int64_t counter;
-    volatile apr_uint32_t ready;
-} shared;
+/* The shared block: the counter (under the lock), the ready count (atomic). */
+#define OFF_COUNTER   0
+#define OFF_READY     8
+#define SHM_SIZE      64
+#define READY_WAIT_MS 60000
 
 typedef struct options {
     int64_t pairs;
@@ -50,33 +48,32 @@ typedef struct options {
     int runs;
 } options;
 
-/* Names the parent created, removed again if it has to bail out, so no
- * named object outlives a failed run. */
-static char g_lock_name[PP_NAME_MAX + 1];
-static char g_shm_name[PP_NAME_MAX + 1];
+/* The objects the parent created, destroyed again if it has to bail out,
+ * so that no name outlives a failed run (their creator's destroy removes
+ * the names). */
+static pp_lock *g_lock;
+static pp_shm *g_shm;
+static pp_pool *g_pool;
 
-static void remove_names(void)
+static void cleanup(void)
 {
-    if (g_lock_name[0] != '\0')
-        (void)pp__plat_mutex_unlink(g_lock_name);
-    if (g_shm_name[0] != '\0')
-        (void)pp__plat_shm_unlink(g_shm_name);
-    g_lock_name[0] = g_shm_name[0] = '\0';
+    pp_pool_destroy(g_pool);
+    pp_shm_destroy(g_shm);
+    pp_lock_destroy(g_lock);
+    g_pool = NULL;
+    g_shm = NULL;
+    g_lock = NULL;
 }
 
 static void die_pp(const char *what, pp_status st)
 {
-    remove_names();
+    int oserr = pp_os_error();
     fprintf(stderr, "bench_lock: %s: %s (%s, os error %d)\n", what, pp_strerror(st),
-            pp_err_name(st), pp_os_error());
-    exit(1);
-}
-
-static void die_apr(const char *what, apr_status_t rv)
-{
-    char buf[256];
-    remove_names();
-    fprintf(stderr, "bench_lock: %s: %s\n", what, apr_strerror(rv, buf, sizeof buf));
+            pp_err_name(st), oserr);
+    /* the gate may be held by this thread: a pool being destroyed would
+     * wait for tasks blocked on it */
+    (void)pp_lock_release(g_lock);
+    cleanup();
     exit(1);
 }
 
@@ -91,186 +88,171 @@ static int64_t parse_count(const char *s, const char *what)
     return (int64_t)v;
 }
 
-/* The program to re-execute: the running image where the OS tells us,
- * argv[0] otherwise (APR_PROGRAM_PATH searches PATH for a bare name). */
-static const char *self_exe(const char *argv0)
-{
-#if defined(_WIN32)
-    static char path[4096];
-    DWORD n = GetModuleFileNameA(NULL, path, (DWORD)sizeof path);
-    if (n > 0 && n < sizeof path)
-        return path;
-#elif defined(__linux__)
-    return "/proc/self/exe";
-#endif
-    return argv0;
-}
-
 /* ------------------------------------------------------------ contender */
 
-static int contender_main(const char *lock_name, const char *shm_name, int64_t incr)
+/* Task (item, lock, shm, incr): report ready, then incr increments of the
+ * counter under the lock. */
+static int contend(pp_task *t)
 {
+    const pp_values *a = pp_task_args(t);
     pp_lock *lock = NULL;
-    pp__plat_shm *shm = NULL;
+    pp_shm *shm = NULL;
+    int64_t incr = 0, i;
     pp_status st;
 
-    if ((st = pp_lock_open(lock_name, &lock)) != PP_OK)
-        die_pp("contender: pp_lock_open", st);
-    if ((st = pp__plat_shm_open(shm_name, &shm)) != PP_OK)
-        die_pp("contender: shm open", st);
-    shared *sh = pp__plat_shm_ptr(shm);
-
-    apr_atomic_inc32(&sh->ready);
-    for (int64_t i = 0; i < incr; i++) {
+    if ((st = pp_values_get_lock(a, 1, &lock)) != PP_OK ||
+        (st = pp_values_get_shm(a, 2, &shm)) != PP_OK ||
+        (st = pp_values_get_int(a, 3, &incr)) != PP_OK)
+        return st;
+    int64_t *counter = (int64_t *)((char *)pp_shm_ptr(shm) + OFF_COUNTER);
+    if ((st = pp_shm_add_int64(shm, OFF_READY, 1, NULL)) != PP_OK)
+        return st;
+    for (i = 0; i < incr; i++) {
         if ((st = pp_lock_acquire(lock, PP_INFINITE)) != PP_OK)
-            die_pp("contender: pp_lock_acquire", st);
-        sh->counter++;
+            return pp_task_fail(t, 1, "pp_lock_acquire: %s", pp_err_name(st));
+        ++*counter;
         if ((st = pp_lock_release(lock)) != PP_OK)
-            die_pp("contender: pp_lock_release", st);
+            return pp_task_fail(t, 1, "pp_lock_release: %s", pp_err_name(st));
     }
-    pp__plat_shm_close(shm);
-    pp_lock_destroy(lock);
-    return 0;
+    return pp_values_add_int(pp_task_result(t), 0);
 }
+PP_TASK_REGISTER(contend)
 
 /* --------------------------------------------------------- uncontended */
 
 static double uncontended_pairs_per_s(const options *o)
 {
-    pp_lock *lock = NULL;
     pp_status st;
-    if ((st = pp_lock_create(NULL, &lock)) != PP_OK)
+    if ((st = pp_lock_create(NULL, &g_lock)) != PP_OK)
         die_pp("pp_lock_create", st);
-    snprintf(g_lock_name, sizeof g_lock_name, "%s", pp_lock_name(lock));
 
     int64_t best_ns = INT64_MAX;
     for (int run = 0; run < o->runs; run++) {
-        int64_t t0 = pp__plat_now_ns();
+        int64_t t0 = pp_monotonic_ns();
         for (int64_t i = 0; i < o->pairs; i++) {
-            if ((st = pp_lock_acquire(lock, PP_INFINITE)) != PP_OK)
+            if ((st = pp_lock_acquire(g_lock, PP_INFINITE)) != PP_OK)
                 die_pp("pp_lock_acquire", st);
-            if ((st = pp_lock_release(lock)) != PP_OK)
+            if ((st = pp_lock_release(g_lock)) != PP_OK)
                 die_pp("pp_lock_release", st);
         }
-        int64_t dt = pp__plat_now_ns() - t0;
+        int64_t dt = pp_monotonic_ns() - t0;
         if (dt < best_ns)
             best_ns = dt;
     }
-    pp_lock_destroy(lock);
-    g_lock_name[0] = '\0';
+    pp_lock_destroy(g_lock);
+    g_lock = NULL;
     return (double)o->pairs * 1e9 / (double)(best_ns > 0 ? best_ns : 1);
 }
 
 /* ----------------------------------------------------------- contended */
 
-/* One contended run with nproc processes; returns the wall time in ns. */
-static int64_t contended_run(const char *exe, const char *argv0, int nproc, const options *o,
-                             apr_pool_t *pool)
+/* One contended run with the pool's nproc workers; the wall time in ns. */
+static int64_t contended_run(int nproc, const options *o)
 {
-    static unsigned seq;
-    pp_lock *lock = NULL;
-    pp__plat_shm *shm = NULL;
+    pp_values *items = NULL, *extra = NULL;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    int64_t ready = 0, counter = 0;
     pp_status st;
-    apr_status_t rv;
 
-    char *shm_name = g_shm_name;
-    if ((st = pp_lock_create(NULL, &lock)) != PP_OK)
+    if ((st = pp_lock_create(NULL, &g_lock)) != PP_OK)
         die_pp("pp_lock_create", st);
-    snprintf(g_lock_name, sizeof g_lock_name, "%s", pp_lock_name(lock));
-    snprintf(shm_name, sizeof g_shm_name, "ppbench-%" PRIu64 "-%u", pp__plat_getpid(), ++seq);
-    if ((st = pp__plat_shm_create(shm_name, sizeof(shared), &shm)) != PP_OK) {
-        shm_name[0] = '\0'; /* not ours: do not unlink it */
-        die_pp("shm create", st);
+    if ((st = pp_shm_create(NULL, SHM_SIZE, &g_shm)) != PP_OK)
+        die_pp("pp_shm_create", st);
+    if ((st = pp_values_create(&items)) != PP_OK)
+        die_pp("pp_values_create", st);
+    for (int i = 0; i < nproc; i++) {
+        if ((st = pp_values_add_int(items, i)) != PP_OK)
+            die_pp("pp_values_add_int", st);
     }
-    shared *sh = pp__plat_shm_ptr(shm);
+    if ((st = pp_values_pack(&extra, "kml", g_lock, g_shm, o->incr)) != PP_OK)
+        die_pp("pp_values_pack", st);
 
     /* Held until every contender is ready: it is the starting gate. */
-    if ((st = pp_lock_acquire(lock, PP_INFINITE)) != PP_OK)
+    if ((st = pp_lock_acquire(g_lock, PP_INFINITE)) != PP_OK)
         die_pp("pp_lock_acquire (gate)", st);
-
-    apr_procattr_t *attr;
-    if ((rv = apr_procattr_create(&attr, pool)) != APR_SUCCESS ||
-        (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH)) != APR_SUCCESS ||
-        (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS)
-        die_apr("apr_procattr", rv);
-
-    char incr[24];
-    snprintf(incr, sizeof incr, "%" PRId64, o->incr);
-    const char *args[] = {argv0, "--contender", pp_lock_name(lock), shm_name, incr, NULL};
-    apr_proc_t procs[MAX_PROCS];
-    for (int i = 0; i < nproc; i++) {
-        if ((rv = apr_proc_create(&procs[i], exe, args, NULL, attr, pool)) != APR_SUCCESS)
-            die_apr("apr_proc_create", rv);
-    }
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    so.extra_args = extra;
+    if ((st = pp_map_async(g_pool, contend, items, &so, &r)) != PP_OK)
+        die_pp("pp_map_async", st);
 
     /* A contender that fails before it is ready must not leave us waiting. */
-    for (int64_t waited = 0; apr_atomic_read32(&sh->ready) < (apr_uint32_t)nproc; waited++) {
-        for (int i = 0; i < nproc; i++) {
-            int code = 0;
-            apr_exit_why_e why;
-            if (apr_proc_wait(&procs[i], &code, &why, APR_NOWAIT) == APR_CHILD_DONE)
-                die_pp("a contender exited before it was ready", PP_ESPAWN);
-        }
-        if (waited > 60000)
+    for (int64_t waited = 0; ready < nproc; waited++) {
+        if ((st = pp_shm_load_int64(g_shm, OFF_READY, &ready)) != PP_OK)
+            die_pp("pp_shm_load_int64", st);
+        if (pp_result_ready(r))
+            die_pp("a contender finished before all were ready", pp_result_successful(r));
+        if (waited > READY_WAIT_MS)
             die_pp("contenders not ready after 60 s", PP_ETIMEDOUT);
-        pp__plat_sleep_ms(1);
+        if (ready < nproc)
+            pp_sleep_ms(1);
     }
 
-    int64_t t0 = pp__plat_now_ns();
-    if ((st = pp_lock_release(lock)) != PP_OK)
+    int64_t t0 = pp_monotonic_ns();
+    if ((st = pp_lock_release(g_lock)) != PP_OK)
         die_pp("pp_lock_release (gate)", st);
-    for (int i = 0; i < nproc; i++) {
-        int code = 0;
-        apr_exit_why_e why;
-        rv = apr_proc_wait(&procs[i], &code, &why, APR_WAIT);
-        if (rv != APR_CHILD_DONE)
-            die_apr("apr_proc_wait", rv);
-        if (!APR_PROC_CHECK_EXIT(why) || code != 0) {
-            remove_names();
-            fprintf(stderr, "bench_lock: contender %d %s %d\n", i,
-                    APR_PROC_CHECK_EXIT(why) ? "exited with status" : "killed by signal", code);
-            exit(1);
-        }
+    if ((st = pp_result_get(r, PP_INFINITE, NULL)) != PP_OK) {
+        const pp_error *e = pp_result_error(r);
+        fprintf(stderr, "bench_lock: a contender failed: %s\n", e != NULL ? e->message : "?");
+        die_pp("contender", st);
     }
-    int64_t dt = pp__plat_now_ns() - t0;
+    int64_t dt = pp_monotonic_ns() - t0;
 
-    /* Every contender has exited: no lock needed to read the counter. */
+    /* Every contender has finished: no lock needed to read the counter. */
+    counter = *(const int64_t *)((const char *)pp_shm_ptr(g_shm) + OFF_COUNTER);
     int64_t expected = (int64_t)nproc * o->incr;
-    if (sh->counter != expected) {
-        remove_names();
+    if (counter != expected) {
         fprintf(stderr,
                 "bench_lock: FAILED: %d-process counter is %" PRId64 ", expected %" PRId64
                 ": the lock did not exclude\n",
-                nproc, sh->counter, expected);
+                nproc, counter, expected);
+        cleanup();
         exit(1);
     }
-    pp__plat_shm_close(shm);
-    st = pp__plat_shm_unlink(shm_name);
-    shm_name[0] = '\0';
-    if (st != PP_OK)
-        die_pp("shm unlink", st);
-    pp_lock_destroy(lock);
-    g_lock_name[0] = '\0';
+    pp_result_release(r);
+    pp_values_destroy(extra);
+    pp_values_destroy(items);
+    pp_shm_destroy(g_shm);
+    pp_lock_destroy(g_lock);
+    g_shm = NULL;
+    g_lock = NULL;
     return dt > 0 ? dt : 1;
 }
 
-static double contended_incr_per_s(const char *exe, const char *argv0, int nproc, const options *o)
+static double contended_incr_per_s(int nproc, const options *o)
 {
+    pp_pool_options po;
     int64_t best_ns = INT64_MAX;
+    pp_status st;
+
+    memset(&po, 0, sizeof po);
+    po.processes = nproc;
+    if ((st = pp_pool_create(&g_pool, &po)) != PP_OK)
+        die_pp("pp_pool_create", st);
     for (int run = 0; run < o->runs; run++) {
-        apr_pool_t *pool;
-        apr_status_t rv = apr_pool_create(&pool, NULL);
-        if (rv != APR_SUCCESS)
-            die_apr("apr_pool_create", rv);
-        int64_t dt = contended_run(exe, argv0, nproc, o, pool);
-        apr_pool_destroy(pool);
+        int64_t dt = contended_run(nproc, o);
         if (dt < best_ns)
             best_ns = dt;
     }
+    pp_pool_close(g_pool);
+    if ((st = pp_pool_join(g_pool, PP_INFINITE)) != PP_OK)
+        die_pp("pp_pool_join", st);
+    pp_pool_destroy(g_pool);
+    g_pool = NULL;
     return (double)nproc * (double)o->incr * 1e9 / (double)best_ns;
 }
 
 /* ---------------------------------------------------------------- main */
+
+static void limit_row(const char *name, double v, const char *why)
+{
+    if (v > 0)
+        printf("%s %.0f\n", name, v);
+    else
+        printf("# %s skipped: %s\n", name, why);
+    fflush(stdout);
+}
 
 static void usage(void)
 {
@@ -283,15 +265,12 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    int child = bl_child_main(argc, argv); /* a limit's helper process? */
+    if (child >= 0)
+        return child;
     pp_status st = pp_init(&argc, &argv);
     if (st != PP_OK)
         die_pp("pp_init", st);
-    apr_status_t rv = apr_initialize();
-    if (rv != APR_SUCCESS)
-        die_apr("apr_initialize", rv);
-
-    if (argc == 5 && strcmp(argv[1], "--contender") == 0)
-        return contender_main(argv[2], argv[3], parse_count(argv[4], "incr"));
 
     options o = {2000000, 1000000, 3};
     for (int i = 1; i < argc; i++) {
@@ -312,14 +291,21 @@ int main(int argc, char **argv)
     fflush(stdout);
     printf("lock_uncontended_pairs_per_s %.0f\n", uncontended_pairs_per_s(&o));
     fflush(stdout);
-    const char *exe = self_exe(argv[0]);
     for (int nproc = 2; nproc <= MAX_PROCS; nproc *= 2) {
-        printf("lock_contended_%dp_incr_per_s %.0f\n", nproc,
-               contended_incr_per_s(exe, argv[0], nproc, &o));
+        printf("lock_contended_%dp_incr_per_s %.0f\n", nproc, contended_incr_per_s(nproc, &o));
         fflush(stdout);
     }
 
-    apr_terminate();
+    /* (each figure before limit_row() reads why: argument order is unspecified) */
+    const char *why = "";
+    double v = bl_mutex_pairs_per_s(o.pairs, o.runs, &why);
+    limit_row("limit_mutex_uncontended_pairs_per_s", v, why);
+    for (int nproc = 2; nproc <= MAX_PROCS; nproc *= 2) {
+        char name[64];
+        snprintf(name, sizeof name, "limit_mutex_contended_%dp_incr_per_s", nproc);
+        v = bl_mutex_contended_incr_per_s(nproc, o.incr, o.runs, &why);
+        limit_row(name, v, why);
+    }
     pp_shutdown();
     return 0;
 }

@@ -11,38 +11,33 @@
  *
  * The manager is started with pp_manager_start() (its default endpoint:
  * a Unix socket on POSIX, TCP loopback on Windows; --tcp for TCP
- * loopback everywhere). Clients are fresh executions of this program
- * (--client); each reads the key (hex) on stdin — never argv — connects
- * by address, and opens the lock by id. Start-up and connecting are not
- * timed: the parent holds the lock until every client is ready, then
- * starts the clock and releases it. The final counter must be N * incr
- * (exit status 1 otherwise).
+ * loopback everywhere) with the program key. The clients are the workers
+ * of a pool, one task each (a map with chunk size 1): the lock reaches
+ * them as a task argument and each worker opens its own connection with
+ * the key it inherited (manager.h), never from argv; the counter is in a
+ * pp_shm block, also an argument. Start-up and connecting are not timed:
+ * the parent holds the lock until every client is ready, then starts the
+ * clock and releases it; the clock stops when every task's result is
+ * back. The final counter must be N * incr (exit status 1 otherwise).
  *
  * bench/bench_manager.py is the Python twin; bench/run_bench.py runs both.
  * Output: "<metric> <integer>" lines, and "#" lines for information.
- * Internal platform functions (named shm, clock): procpool_internal_dep.
+ * procpool's public API only (procpool_client_dep).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
-#include <apr_general.h>
-#include <apr_pools.h>
-#include <apr_strings.h>
-#include <apr_thread_proc.h>
-
-#include "platform.h"
 #include "procpool/procpool.h"
 
 #define MAX_PROCS 4
-#define KEYLEN    32
-
-typedef struct shared {
-    int64_t counter; /* protected by the manager lock */
-    volatile apr_uint32_t ready;
-} shared;
+/* The shared block: the counter (under the manager lock), the ready count
+ * (atomic). */
+#define OFF_COUNTER   0
+#define OFF_READY     8
+#define SHM_SIZE      64
+#define READY_WAIT_MS 60000
 
 typedef struct options {
     int64_t pairs;
@@ -51,23 +46,22 @@ typedef struct options {
     int tcp;
 } options;
 
-static char g_shm_name[PP_NAME_MAX + 1];
+/* Destroyed again if the parent has to bail out (no name outlives it). */
+static pp_manager *g_mgr;
+static pp_lock *g_lock;
+static pp_shm *g_shm;
+static pp_pool *g_pool;
 
 static void die_pp(const char *what, pp_status st)
 {
-    if (g_shm_name[0] != '\0')
-        (void)pp__plat_shm_unlink(g_shm_name);
+    int oserr = pp_os_error();
     fprintf(stderr, "bench_manager: %s: %s (%s, os error %d)\n", what, pp_strerror(st),
-            pp_err_name(st), pp_os_error());
-    exit(1);
-}
-
-static void die_apr(const char *what, apr_status_t rv)
-{
-    char buf[256];
-    if (g_shm_name[0] != '\0')
-        (void)pp__plat_shm_unlink(g_shm_name);
-    fprintf(stderr, "bench_manager: %s: %s\n", what, apr_strerror(rv, buf, sizeof buf));
+            pp_err_name(st), oserr);
+    (void)pp_lock_release(g_lock); /* maybe the gate: tasks wait on it */
+    pp_pool_destroy(g_pool);
+    pp_shm_destroy(g_shm);
+    pp_lock_destroy(g_lock);
+    pp_manager_destroy(g_mgr);
     exit(1);
 }
 
@@ -82,199 +76,188 @@ static int64_t parse_count(const char *s, const char *what)
     return (int64_t)v;
 }
 
-static const char *self_exe(const char *argv0)
-{
-#if defined(_WIN32)
-    static char path[4096];
-    DWORD n = GetModuleFileNameA(NULL, path, (DWORD)sizeof path);
-    if (n > 0 && n < sizeof path)
-        return path;
-#elif defined(__linux__)
-    return "/proc/self/exe";
-#endif
-    return argv0;
-}
-
 /* --------------------------------------------------------------- client */
 
-static void read_key(uint8_t *key)
+/* Task (item, lock, pairs, runs): runs timed runs of pairs acquire+release
+ * pairs; the best time in ns. */
+static int client_pairs(pp_task *t)
 {
-    char line[2 * KEYLEN + 8];
-    unsigned v;
-
-    if (fgets(line, sizeof line, stdin) == NULL || strlen(line) < 2 * KEYLEN)
-        die_pp("client: no key on stdin", PP_EINVAL);
-    for (int i = 0; i < KEYLEN; i++) {
-        if (sscanf(line + 2 * i, "%2x", &v) != 1)
-            die_pp("client: bad key", PP_EINVAL);
-        key[i] = (uint8_t)v;
-    }
-}
-
-/* --client ADDRESS ID MODE N [SHM]: MODE "pairs": N timed pairs per run,
- * RUNS runs, prints the best time in ns; MODE "incr": N increments of the
- * counter in SHM after the gate. */
-static int client_main(char **argv)
-{
-    uint8_t key[KEYLEN];
-    pp_manager *m = NULL;
+    const pp_values *a = pp_task_args(t);
     pp_lock *lock = NULL;
+    int64_t pairs = 0, runs = 0, best = INT64_MAX;
     pp_status st;
-    int64_t n = parse_count(argv[5], "count");
 
-    read_key(key);
-    if ((st = pp_manager_connect(argv[2], key, sizeof key, &m)) != PP_OK)
-        die_pp("client: pp_manager_connect", st);
-    if ((st = pp_manager_lock_open(m, strtoull(argv[3], NULL, 10), &lock)) != PP_OK)
-        die_pp("client: pp_manager_lock_open", st);
-    if (strcmp(argv[4], "pairs") == 0) {
-        int runs = (int)parse_count(argv[6], "runs");
-        int64_t best = INT64_MAX;
-        for (int r = 0; r < runs; r++) {
-            int64_t t0 = pp__plat_now_ns();
-            for (int64_t i = 0; i < n; i++) {
-                if ((st = pp_lock_acquire(lock, PP_INFINITE)) != PP_OK)
-                    die_pp("client: pp_lock_acquire", st);
-                if ((st = pp_lock_release(lock)) != PP_OK)
-                    die_pp("client: pp_lock_release", st);
-            }
-            int64_t dt = pp__plat_now_ns() - t0;
-            if (dt < best)
-                best = dt;
-        }
-        printf("%" PRId64 "\n", best);
-        fflush(stdout);
-    } else {
-        pp__plat_shm *shm = NULL;
-        if ((st = pp__plat_shm_open(argv[6], &shm)) != PP_OK)
-            die_pp("client: shm open", st);
-        shared *sh = pp__plat_shm_ptr(shm);
-        apr_atomic_inc32(&sh->ready);
-        for (int64_t i = 0; i < n; i++) {
+    if ((st = pp_values_get_lock(a, 1, &lock)) != PP_OK ||
+        (st = pp_values_get_int(a, 2, &pairs)) != PP_OK ||
+        (st = pp_values_get_int(a, 3, &runs)) != PP_OK)
+        return st;
+    for (int64_t r = 0; r < runs; r++) {
+        int64_t t0 = pp_monotonic_ns();
+        for (int64_t i = 0; i < pairs; i++) {
             if ((st = pp_lock_acquire(lock, PP_INFINITE)) != PP_OK)
-                die_pp("client: pp_lock_acquire", st);
-            sh->counter++;
+                return pp_task_fail(t, 1, "pp_lock_acquire: %s", pp_err_name(st));
             if ((st = pp_lock_release(lock)) != PP_OK)
-                die_pp("client: pp_lock_release", st);
+                return pp_task_fail(t, 1, "pp_lock_release: %s", pp_err_name(st));
         }
-        pp__plat_shm_close(shm);
+        int64_t dt = pp_monotonic_ns() - t0;
+        if (dt < best)
+            best = dt;
     }
-    pp_lock_destroy(lock);
-    pp_manager_destroy(m);
-    return 0;
+    return pp_values_add_int(pp_task_result(t), best);
 }
+PP_TASK_REGISTER(client_pairs)
+
+/* Task (item, lock, shm, incr): report ready, then incr increments of the
+ * counter in shm under the lock. */
+static int client_incr(pp_task *t)
+{
+    const pp_values *a = pp_task_args(t);
+    pp_lock *lock = NULL;
+    pp_shm *shm = NULL;
+    int64_t incr = 0;
+    pp_status st;
+
+    if ((st = pp_values_get_lock(a, 1, &lock)) != PP_OK ||
+        (st = pp_values_get_shm(a, 2, &shm)) != PP_OK ||
+        (st = pp_values_get_int(a, 3, &incr)) != PP_OK)
+        return st;
+    int64_t *counter = (int64_t *)((char *)pp_shm_ptr(shm) + OFF_COUNTER);
+    if ((st = pp_shm_add_int64(shm, OFF_READY, 1, NULL)) != PP_OK)
+        return st;
+    for (int64_t i = 0; i < incr; i++) {
+        if ((st = pp_lock_acquire(lock, PP_INFINITE)) != PP_OK)
+            return pp_task_fail(t, 1, "pp_lock_acquire: %s", pp_err_name(st));
+        ++*counter;
+        if ((st = pp_lock_release(lock)) != PP_OK)
+            return pp_task_fail(t, 1, "pp_lock_release: %s", pp_err_name(st));
+    }
+    return pp_values_add_int(pp_task_result(t), 0);
+}
+PP_TASK_REGISTER(client_incr)
 
 /* --------------------------------------------------------------- parent */
 
-typedef struct bench {
-    const char *exe, *argv0;
-    pp_manager *m;
-    pp_lock *lock;
-    char id[24];
-    char keyhex[2 * KEYLEN + 2];
-} bench;
-
-static void start_client(bench *b, apr_proc_t *proc, const char *mode, const char *n,
-                         const char *extra, apr_pool_t *pool)
+static void make_pool(int nproc)
 {
-    apr_procattr_t *attr;
-    apr_status_t rv;
-    apr_size_t len = strlen(b->keyhex);
+    pp_pool_options po;
+    pp_status st;
 
-    if ((rv = apr_procattr_create(&attr, pool)) != APR_SUCCESS ||
-        (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH)) != APR_SUCCESS ||
-        (rv = apr_procattr_io_set(attr, APR_FULL_BLOCK, APR_FULL_BLOCK, APR_NO_PIPE)) !=
-            APR_SUCCESS ||
-        (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS)
-        die_apr("apr_procattr", rv);
-    const char *args[] = {b->argv0, "--client", pp_manager_address(b->m), b->id, mode, n,
-                          extra,    NULL};
-    if ((rv = apr_proc_create(proc, b->exe, args, NULL, attr, pool)) != APR_SUCCESS)
-        die_apr("apr_proc_create", rv);
-    if ((rv = apr_file_write_full(proc->in, b->keyhex, len, NULL)) != APR_SUCCESS)
-        die_apr("key to client", rv);
-    apr_file_close(proc->in);
+    memset(&po, 0, sizeof po);
+    po.processes = nproc;
+    if ((st = pp_pool_create(&g_pool, &po)) != PP_OK)
+        die_pp("pp_pool_create", st);
 }
 
-static void wait_client(apr_proc_t *proc)
+static void stop_pool(void)
 {
-    int code = 0;
-    apr_exit_why_e why;
-    apr_status_t rv = apr_proc_wait(proc, &code, &why, APR_WAIT);
+    pp_status st;
 
-    if (rv != APR_CHILD_DONE)
-        die_apr("apr_proc_wait", rv);
-    if (!APR_PROC_CHECK_EXIT(why) || code != 0)
-        die_pp("a client failed", PP_ESPAWN);
+    pp_pool_close(g_pool);
+    if ((st = pp_pool_join(g_pool, PP_INFINITE)) != PP_OK)
+        die_pp("pp_pool_join", st);
+    pp_pool_destroy(g_pool);
+    g_pool = NULL;
 }
 
-static double uncontended_pairs_per_s(bench *b, const options *o)
+static pp_values *range(int n)
 {
-    apr_pool_t *pool;
-    apr_proc_t proc;
-    char pairs[24], runs[24], out[64] = "";
-    apr_size_t len = sizeof out - 1;
+    pp_values *v = NULL;
+    pp_status st = pp_values_create(&v);
 
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
-        die_pp("apr_pool_create", PP_ENOMEM);
-    snprintf(pairs, sizeof pairs, "%" PRId64, o->pairs);
-    snprintf(runs, sizeof runs, "%d", o->runs);
-    start_client(b, &proc, "pairs", pairs, runs, pool);
-    (void)apr_file_read_full(proc.out, out, len, &len);
-    out[len] = '\0';
-    wait_client(&proc);
-    apr_pool_destroy(pool);
-    int64_t ns = strtoll(out, NULL, 10);
+    for (int i = 0; i < n && st == PP_OK; i++)
+        st = pp_values_add_int(v, i);
+    if (st != PP_OK)
+        die_pp("pp_values_create", st);
+    return v;
+}
+
+/* Wait for a map's result; a failed task is fatal, with its message. */
+static void get_ok(pp_result *r, const char *what)
+{
+    pp_status st = pp_result_get(r, PP_INFINITE, NULL);
+
+    if (st != PP_OK) {
+        const pp_error *e = pp_result_error(r);
+        fprintf(stderr, "bench_manager: %s failed: %s\n", what, e != NULL ? e->message : "?");
+        die_pp(what, st);
+    }
+}
+
+static double uncontended_pairs_per_s(const options *o)
+{
+    pp_values *items = range(1), *extra = NULL;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    int64_t ns = 0;
+    pp_status st;
+
+    make_pool(1);
+    if ((st = pp_values_pack(&extra, "kll", g_lock, o->pairs, (int64_t)o->runs)) != PP_OK)
+        die_pp("pp_values_pack", st);
+    memset(&so, 0, sizeof so);
+    so.extra_args = extra;
+    if ((st = pp_map_async(g_pool, client_pairs, items, &so, &r)) != PP_OK)
+        die_pp("pp_map_async", st);
+    get_ok(r, "the pairs client");
+    if ((st = pp_result_ints(r, PP_INFINITE, 0, 1, &ns, NULL)) != PP_OK)
+        die_pp("pp_result_ints", st);
+    pp_result_release(r);
+    pp_values_destroy(extra);
+    pp_values_destroy(items);
+    stop_pool();
     return (double)o->pairs * 1e9 / (double)(ns > 0 ? ns : 1);
 }
 
-static int64_t contended_run(bench *b, int nproc, const options *o)
+/* One contended run with the pool's nproc workers; the wall time in ns. */
+static int64_t contended_run(int nproc, const options *o)
 {
-    static unsigned seq;
-    pp__plat_shm *shm = NULL;
-    apr_proc_t procs[MAX_PROCS];
-    apr_pool_t *pool;
-    char incr[24];
+    pp_values *items = range(nproc), *extra = NULL;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    int64_t ready = 0;
     pp_status st;
 
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
-        die_pp("apr_pool_create", PP_ENOMEM);
-    snprintf(g_shm_name, sizeof g_shm_name, "ppbm-%" PRIu64 "-%u", pp__plat_getpid(), ++seq);
-    if ((st = pp__plat_shm_create(g_shm_name, sizeof(shared), &shm)) != PP_OK) {
-        g_shm_name[0] = '\0';
-        die_pp("shm create", st);
-    }
-    shared *sh = pp__plat_shm_ptr(shm);
-    if ((st = pp_lock_acquire(b->lock, PP_INFINITE)) != PP_OK) /* the gate */
+    if ((st = pp_shm_create(NULL, SHM_SIZE, &g_shm)) != PP_OK)
+        die_pp("pp_shm_create", st);
+    if ((st = pp_values_pack(&extra, "kml", g_lock, g_shm, o->incr)) != PP_OK)
+        die_pp("pp_values_pack", st);
+    if ((st = pp_lock_acquire(g_lock, PP_INFINITE)) != PP_OK) /* the gate */
         die_pp("pp_lock_acquire (gate)", st);
-    snprintf(incr, sizeof incr, "%" PRId64, o->incr);
-    for (int i = 0; i < nproc; i++)
-        start_client(b, &procs[i], "incr", incr, g_shm_name, pool);
-    for (int64_t waited = 0; apr_atomic_read32(&sh->ready) < (apr_uint32_t)nproc; waited++) {
-        if (waited > 60000)
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    so.extra_args = extra;
+    if ((st = pp_map_async(g_pool, client_incr, items, &so, &r)) != PP_OK)
+        die_pp("pp_map_async", st);
+    for (int64_t waited = 0; ready < nproc; waited++) {
+        if ((st = pp_shm_load_int64(g_shm, OFF_READY, &ready)) != PP_OK)
+            die_pp("pp_shm_load_int64", st);
+        if (pp_result_ready(r))
+            get_ok(r, "a client (finished before all were ready)");
+        if (waited > READY_WAIT_MS)
             die_pp("clients not ready after 60 s", PP_ETIMEDOUT);
-        pp__plat_sleep_ms(1);
+        if (ready < nproc)
+            pp_sleep_ms(1);
     }
-    pp__plat_sleep_ms(20); /* each is in its first acquire */
-    int64_t t0 = pp__plat_now_ns();
-    if ((st = pp_lock_release(b->lock)) != PP_OK)
+    pp_sleep_ms(20); /* each is in its first acquire */
+    int64_t t0 = pp_monotonic_ns();
+    if ((st = pp_lock_release(g_lock)) != PP_OK)
         die_pp("pp_lock_release (gate)", st);
-    for (int i = 0; i < nproc; i++)
-        wait_client(&procs[i]);
-    int64_t dt = pp__plat_now_ns() - t0;
+    get_ok(r, "a client");
+    int64_t dt = pp_monotonic_ns() - t0;
+    int64_t counter = *(const int64_t *)((const char *)pp_shm_ptr(g_shm) + OFF_COUNTER);
     int64_t expected = (int64_t)nproc * o->incr;
-    if (sh->counter != expected) {
+    if (counter != expected) {
         fprintf(stderr,
                 "bench_manager: FAILED: %d-process counter is %" PRId64 ", expected %" PRId64
                 ": the lock did not exclude\n",
-                nproc, sh->counter, expected);
-        (void)pp__plat_shm_unlink(g_shm_name);
-        exit(1);
+                nproc, counter, expected);
+        die_pp("counter", PP_EPROTO);
     }
-    pp__plat_shm_close(shm);
-    (void)pp__plat_shm_unlink(g_shm_name);
-    g_shm_name[0] = '\0';
-    apr_pool_destroy(pool);
+    pp_result_release(r);
+    pp_values_destroy(extra);
+    pp_values_destroy(items);
+    pp_shm_destroy(g_shm);
+    g_shm = NULL;
     return dt > 0 ? dt : 1;
 }
 
@@ -294,11 +277,6 @@ int main(int argc, char **argv)
     pp_status st = pp_init(&argc, &argv);
     if (st != PP_OK)
         die_pp("pp_init", st);
-    apr_status_t rv = apr_initialize();
-    if (rv != APR_SUCCESS)
-        die_apr("apr_initialize", rv);
-    if (argc >= 7 && strcmp(argv[1], "--client") == 0)
-        return client_main(argv);
 
     options o = {20000, 5000, 3, 0};
     for (int i = 1; i < argc; i++) {
@@ -318,46 +296,34 @@ int main(int argc, char **argv)
             usage();
     }
 
-    bench b;
-    uint8_t key[KEYLEN];
     pp_manager_options mo;
-    memset(&b, 0, sizeof b);
     memset(&mo, 0, sizeof mo);
-    b.exe = self_exe(argv[0]);
-    b.argv0 = argv[0];
-    if ((st = pp__plat_random(key, sizeof key)) != PP_OK)
-        die_pp("random key", st);
-    for (int i = 0; i < KEYLEN; i++)
-        snprintf(b.keyhex + 2 * i, 3, "%02x", key[i]);
-    strcat(b.keyhex, "\n");
-    mo.key = key;
-    mo.keylen = sizeof key;
-    mo.listen = o.tcp ? "tcp://127.0.0.1:0" : NULL;
-    if ((st = pp_manager_start(&b.m, &mo)) != PP_OK)
+    mo.listen = o.tcp ? "tcp://127.0.0.1:0" : NULL; /* no key: the program key */
+    if ((st = pp_manager_start(&g_mgr, &mo)) != PP_OK)
         die_pp("pp_manager_start", st);
-    if ((st = pp_manager_lock(b.m, &b.lock)) != PP_OK)
+    if ((st = pp_manager_lock(g_mgr, &g_lock)) != PP_OK)
         die_pp("pp_manager_lock", st);
-    snprintf(b.id, sizeof b.id, "%" PRIu64, pp_manager_lock_id(b.lock));
 
     printf("# procpool bench_manager, %s, pairs %" PRId64 ", incr %" PRId64 ", runs %d\n",
-           pp_manager_address(b.m), o.pairs, o.incr, o.runs);
+           pp_manager_address(g_mgr), o.pairs, o.incr, o.runs);
     fflush(stdout);
-    printf("mgr_uncontended_pairs_per_s %.0f\n", uncontended_pairs_per_s(&b, &o));
+    printf("mgr_uncontended_pairs_per_s %.0f\n", uncontended_pairs_per_s(&o));
     fflush(stdout);
     for (int nproc = 2; nproc <= MAX_PROCS; nproc *= 2) {
         int64_t best = INT64_MAX;
+        make_pool(nproc);
         for (int r = 0; r < o.runs; r++) {
-            int64_t dt = contended_run(&b, nproc, &o);
+            int64_t dt = contended_run(nproc, &o);
             if (dt < best)
                 best = dt;
         }
+        stop_pool();
         printf("mgr_contended_%dp_incr_per_s %.0f\n", nproc,
                (double)nproc * (double)o.incr * 1e9 / (double)best);
         fflush(stdout);
     }
-    pp_lock_destroy(b.lock);
-    pp_manager_destroy(b.m);
-    apr_terminate();
+    pp_lock_destroy(g_lock);
+    pp_manager_destroy(g_mgr);
     pp_shutdown();
     return 0;
 }

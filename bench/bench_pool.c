@@ -4,18 +4,39 @@
  * both and prints the table). Trivial tasks, so what is measured is the
  * pool's own cost per task: messages, wake-ups, bookkeeping.
  *
+ * Also, in the same run (bench_limits.c): the machine's physical
+ * references ("limit_*": pipe round trip, fork+exit+wait, spawn of a
+ * trivial program, memcpy bandwidth), and realistic rows with the same
+ * task and data as the Python twin: a map over short strings, maps over
+ * byte items with a checksum task, each beside its serial loop on the same
+ * data, with the parent's peak memory.
+ *
  * Output: "<metric> <value>" lines (seconds or microseconds as named),
- * "#" lines for information. Every result is checked; a wrong one exits 1.
+ * "#: <key> <value>" lines for run_bench.py (bytes a row moves, checks of
+ * the results that the twin must reproduce), "#" lines for information.
+ * Every result is checked; a wrong one exits 1.
  *
  * usage: bench_pool [--processes N] [--quick] [--only PREFIX]
  *   --only PREFIX  run only the metrics whose name starts with PREFIX
- *                  (e.g. "map_", "start_stop"), for profiling one path
+ *                  (e.g. "map_", "start_stop", "limit_"), for profiling
+ *                  one path
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_limits.h"
 #include "procpool/procpool.h"
+
+/* The byte rows split their items into calls of at most this many bytes of
+ * items: one call cannot take more today (a tuple encodes to at most
+ * PP_MESSAGE_MAX, 64 MiB: PP_ETOOBIG). Once the pool streams a bigger
+ * input by itself, make this SIZE_MAX (here, or -DBYTES_ROW_CALL_MAX=SIZE_MAX
+ * in c_args): every row is then one call, and the output says so. */
+#ifndef BYTES_ROW_CALL_MAX
+#define BYTES_ROW_CALL_MAX ((size_t)63 << 20)
+#endif
 
 static int noop(pp_task *t)
 {
@@ -26,6 +47,50 @@ static int noop(pp_task *t)
 }
 PP_TASK_REGISTER(noop)
 
+#define STR_MAX 63 /* the strings row's strings are shorter */
+
+/* An ASCII uppercase copy of s into out[STR_MAX + 1]: the strings row's
+ * work (Python: str.upper()). 0 if s is too long. */
+static int upper_copy(const char *s, char *out)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        if (i == STR_MAX)
+            return 0;
+        out[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    }
+    out[i] = '\0';
+    return 1;
+}
+
+static int upper(pp_task *t)
+{
+    char buf[STR_MAX + 1];
+    const char *s = NULL;
+    pp_status st = pp_values_get_str(pp_task_args(t), 0, &s);
+
+    if (st != PP_OK)
+        return st;
+    if (!upper_copy(s, buf))
+        return pp_task_fail(t, 1, "upper: a string longer than %d bytes", STR_MAX);
+    return pp_values_add_str(pp_task_result(t), buf);
+}
+PP_TASK_REGISTER(upper)
+
+/* The byte rows' work: the Adler-32 of the item (Python: zlib.adler32). */
+static int adler(pp_task *t)
+{
+    const void *data = NULL;
+    size_t len = 0;
+    pp_status st = pp_values_get_bytes(pp_task_args(t), 0, &data, &len);
+
+    if (st != PP_OK)
+        return st;
+    return pp_values_add_int(pp_task_result(t), bl_adler32(1, data, len));
+}
+PP_TASK_REGISTER(adler)
+
 static int g_procs = 2;
 static const char *g_only = NULL;
 
@@ -33,6 +98,25 @@ static const char *g_only = NULL;
 static int want(const char *name)
 {
     return g_only == NULL || strncmp(name, g_only, strlen(g_only)) == 0;
+}
+
+/* Is some metric of the row whose metrics are "map_<row>_*" and
+ * "serial_<row>_*" selected by --only (a prefix of them, or a longer one)? */
+static int want_row(const char *row)
+{
+    char fam[2][96];
+    int k;
+
+    if (g_only == NULL)
+        return 1;
+    snprintf(fam[0], sizeof fam[0], "map_%s_", row);
+    snprintf(fam[1], sizeof fam[1], "serial_%s_", row);
+    for (k = 0; k < 2; k++) {
+        if (strncmp(fam[k], g_only, strlen(g_only)) == 0 ||
+            strncmp(g_only, fam[k], strlen(fam[k])) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 static double seconds_since(int64_t t0)
@@ -248,13 +332,266 @@ static void bench_imap_unordered(pp_pool *p, int n)
     free(seen);
 }
 
+/* ------------------------------------------------------------- limits */
+
+static void limit_row(const char *name, double v, const char *why)
+{
+    if (v > 0)
+        printf("%s %.6g\n", name, v);
+    else
+        printf("# %s skipped: %s\n", name, why);
+    fflush(stdout);
+}
+
+#define LIMIT_BATCHES 5
+
+/* The best (lowest) mean of LIMIT_BATCHES batches of n / LIMIT_BATCHES:
+ * a limit is what the machine can do, and other jobs on it only slow a
+ * batch down. 0 with *why if a batch failed. */
+static double best_batch(double (*fn)(int, const char **), int n, const char **why)
+{
+    double best = 0;
+    int b;
+
+    for (b = 0; b < LIMIT_BATCHES; b++) {
+        double v = fn(n / LIMIT_BATCHES, why);
+        if (v <= 0)
+            return 0;
+        if (best == 0 || v < best)
+            best = v;
+    }
+    return best;
+}
+
+/* The machine's references for the rows below (run_bench.py divides). */
+static void bench_limits(int quick)
+{
+    const char *why = "";
+    double v;
+
+    /* (each figure is taken before limit_row() reads why: the order in
+     * which a call's arguments are evaluated is unspecified) */
+    if (want("limit_pipe_roundtrip_us")) {
+        v = best_batch(bl_pipe_roundtrip_us, quick ? 2000 : 20000, &why);
+        limit_row("limit_pipe_roundtrip_us", v, why);
+    }
+    if (want("limit_fork_exit_wait_us")) {
+        v = best_batch(bl_fork_exit_wait_us, quick ? 50 : 200, &why);
+        limit_row("limit_fork_exit_wait_us", v, why);
+    }
+    if (want("limit_spawn_exit_wait_us")) {
+        v = best_batch(bl_spawn_exit_wait_us, quick ? 25 : 50, &why);
+        limit_row("limit_spawn_exit_wait_us", v, why);
+    }
+    if (want("limit_memcpy_gbps")) {
+        v = bl_memcpy_gbps((size_t)64 << 20, quick ? 3 : 8, &why);
+        limit_row("limit_memcpy_gbps", v, why);
+    }
+}
+
+/* ------------------------------------------------------ realistic rows */
+
+/* The parent's peak memory over a part of a row, in MiB above the
+ * baseline taken before the row built its data. */
+static void print_peak(const char *metric, int64_t base)
+{
+    const char *why = "";
+    int64_t peak = base < 0 ? -1 : bl_mem_peak(&why);
+
+    if (peak < 0)
+        printf("# %s skipped: %s\n", metric, why);
+    else
+        printf("%s %.1f\n", metric, (double)(peak - base) / (1024.0 * 1024.0));
+}
+
+/* Start a row's memory accounting: the baseline (-1 with a note). */
+static int64_t mem_begin(const char *row)
+{
+    const char *why = "";
+    int64_t base = bl_mem_begin(&why);
+
+    if (base < 0)
+        printf("# %s: no peak memory: %s\n", row, why);
+    return base;
+}
+
+/* map over n short strings, each to its uppercase copy; beside it the
+ * same loop in this process. The map's time includes reading every result
+ * (Python's map returns them all). */
+static void bench_strings(pp_pool *p, int n)
+{
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz";
+    char row[64], metric[96], buf[STR_MAX + 1];
+    const pp_values **vals = malloc((size_t)n * sizeof *vals);
+    pp_values *items, *serial;
+    uint64_t in_bytes = 0, out_bytes = 0;
+    uint32_t check = 1;
+    int64_t base, t0;
+    pp_result *r;
+    pp_status st;
+    int i;
+
+    snprintf(row, sizeof row, "str_%d", n);
+    if (vals == NULL)
+        die("malloc", PP_ENOMEM);
+    base = mem_begin(row);
+    if (pp_values_create(&items) != PP_OK || pp_values_create(&serial) != PP_OK)
+        die("pp_values_create", PP_ENOMEM);
+    for (i = 0; i < n; i++) {
+        snprintf(buf, sizeof buf, "w%d-%.*s", i, i % 13, alpha);
+        in_bytes += strlen(buf);
+        if ((st = pp_values_add_str(items, buf)) != PP_OK)
+            die("pp_values_add_str", st);
+    }
+
+    t0 = pp_monotonic_ns();
+    for (i = 0; i < n; i++) {
+        const char *s = NULL;
+        pp_values_get_str(items, (size_t)i, &s);
+        if (!upper_copy(s, buf))
+            die("upper_copy", PP_ETOOBIG);
+        if ((st = pp_values_add_str(serial, buf)) != PP_OK)
+            die("pp_values_add_str", st);
+    }
+    snprintf(metric, sizeof metric, "serial_%s_s", row);
+    printf("%s %.6f\n", metric, seconds_since(t0));
+    snprintf(metric, sizeof metric, "serial_%s_peak_mib", row);
+    print_peak(metric, base);
+
+    bl_mem_reset_peak();
+    t0 = pp_monotonic_ns();
+    if ((st = pp_map(p, upper, items, NULL, &r)) != PP_OK)
+        die("pp_map (strings)", st);
+    if ((st = pp_result_values(r, PP_INFINITE, 0, (size_t)n, vals, NULL)) != PP_OK)
+        die("pp_result_values", st);
+    snprintf(metric, sizeof metric, "map_%s_s", row);
+    printf("%s %.6f\n", metric, seconds_since(t0));
+    snprintf(metric, sizeof metric, "map_%s_peak_mib", row);
+    print_peak(metric, base);
+
+    for (i = 0; i < n; i++) {
+        const char *a = NULL, *b = NULL;
+        pp_values_get_str(vals[i], 0, &a);
+        pp_values_get_str(serial, (size_t)i, &b);
+        if (a == NULL || b == NULL || strcmp(a, b) != 0)
+            die("strings row: a wrong result", PP_EPROTO);
+        out_bytes += strlen(a);
+        check = bl_adler32(check, (const unsigned char *)a, strlen(a));
+    }
+    printf("#: %s_input_bytes %" PRIu64 "\n", row, in_bytes);
+    printf("#: %s_moved_bytes %" PRIu64 "\n", row, in_bytes + out_bytes);
+    printf("#: %s_check %" PRIu32 "\n", row, check);
+    fflush(stdout);
+    pp_result_release(r);
+    pp_values_destroy(serial);
+    pp_values_destroy(items);
+    free(vals);
+}
+
+/* map of the Adler-32 over n items of size bytes each (item k, byte j:
+ * (j + k) & 0xff — the twin builds the same), split into calls of at most
+ * BYTES_ROW_CALL_MAX bytes of items; beside it the serial loop. */
+static void bench_bytes(pp_pool *p, int n, size_t size, const char *size_name)
+{
+    size_t per_call = BYTES_ROW_CALL_MAX / size, ncalls, c, k, j;
+    unsigned char *buf = malloc(size);
+    int64_t *sums = malloc((size_t)n * sizeof *sums), *out = malloc((size_t)n * sizeof *out);
+    pp_values **parts;
+    pp_result **rs;
+    char row[64], metric[96];
+    uint64_t check = 0;
+    int64_t base, t0;
+    pp_status st;
+
+    if (per_call < 1)
+        per_call = 1;
+    if (per_call > (size_t)n)
+        per_call = (size_t)n;
+    ncalls = ((size_t)n + per_call - 1) / per_call;
+    parts = calloc(ncalls, sizeof *parts);
+    rs = calloc(ncalls, sizeof *rs);
+    if (buf == NULL || sums == NULL || out == NULL || parts == NULL || rs == NULL)
+        die("malloc", PP_ENOMEM);
+    snprintf(row, sizeof row, "bytes_%dx%s", n, size_name);
+    base = mem_begin(row);
+    for (k = 0; k < (size_t)n; k++) {
+        pp_values **part = &parts[k / per_call];
+        for (j = 0; j < size; j++)
+            buf[j] = (unsigned char)((j + k) & 0xff);
+        if (*part == NULL && (st = pp_values_create(part)) != PP_OK)
+            die("pp_values_create", st);
+        if ((st = pp_values_add_bytes(*part, buf, size)) != PP_OK)
+            die("pp_values_add_bytes (lower BYTES_ROW_CALL_MAX?)", st);
+    }
+    free(buf);
+
+    t0 = pp_monotonic_ns();
+    for (k = 0; k < (size_t)n; k++) {
+        const void *data = NULL;
+        size_t len = 0;
+        pp_values_get_bytes(parts[k / per_call], k % per_call, &data, &len);
+        sums[k] = bl_adler32(1, data, len);
+    }
+    snprintf(metric, sizeof metric, "serial_%s_s", row);
+    printf("%s %.6f\n", metric, seconds_since(t0));
+    snprintf(metric, sizeof metric, "serial_%s_peak_mib", row);
+    print_peak(metric, base);
+
+    bl_mem_reset_peak();
+    t0 = pp_monotonic_ns();
+    for (c = 0; c < ncalls; c++) {
+        if ((st = pp_map_async(p, adler, parts[c], NULL, &rs[c])) != PP_OK)
+            die("pp_map_async (bytes)", st);
+    }
+    for (c = 0; c < ncalls; c++) {
+        size_t cnt = pp_values_count(parts[c]);
+        if ((st = pp_result_ints(rs[c], PP_INFINITE, 0, cnt, out + c * per_call, NULL)) != PP_OK)
+            die("pp_result_ints (bytes)", st);
+    }
+    snprintf(metric, sizeof metric, "map_%s_s", row);
+    printf("%s %.6f\n", metric, seconds_since(t0));
+    snprintf(metric, sizeof metric, "map_%s_peak_mib", row);
+    print_peak(metric, base);
+
+    for (k = 0; k < (size_t)n; k++) {
+        if (out[k] != sums[k])
+            die("bytes row: a wrong result", PP_EPROTO);
+        check += (uint64_t)sums[k];
+    }
+    if (ncalls > 1)
+        printf("# %s: split into %lu calls of at most %lu items (%.0f MiB): one call cannot take "
+               "more today (a tuple encodes to at most 64 MiB: PP_ETOOBIG)\n",
+               row, (unsigned long)ncalls, (unsigned long)per_call,
+               (double)(per_call * size) / (1024.0 * 1024.0));
+    else
+        printf("# %s: one call\n", row);
+    printf("#: %s_calls %lu\n", row, (unsigned long)ncalls);
+    printf("#: %s_call_mib %.0f\n", row, (double)(per_call * size) / (1024.0 * 1024.0));
+    printf("#: %s_input_bytes %" PRIu64 "\n", row, (uint64_t)n * size);
+    printf("#: %s_moved_bytes %" PRIu64 "\n", row, (uint64_t)n * (size + sizeof(int64_t)));
+    printf("#: %s_check %" PRIu64 "\n", row, check);
+    fflush(stdout);
+    for (c = 0; c < ncalls; c++) {
+        pp_result_release(rs[c]);
+        pp_values_destroy(parts[c]);
+    }
+    free(rs);
+    free(parts);
+    free(out);
+    free(sums);
+}
+
 int main(int argc, char **argv)
 {
-    pp_status st = pp_init(&argc, &argv);
+    int child = bl_child_main(argc, argv); /* a limit's helper process? */
+    pp_status st = child >= 0 ? PP_OK : pp_init(&argc, &argv);
     const char *map_name, *map1_name;
+    char row[64];
     int quick = 0, i;
     pp_pool *p;
 
+    if (child >= 0)
+        return child;
     if (st != PP_OK)
         die("pp_init", st);
     for (i = 1; i < argc; i++) {
@@ -276,6 +613,7 @@ int main(int argc, char **argv)
     map_name = quick ? "map_100000_default_chunk" : "map_1000000_default_chunk";
     map1_name = quick ? "map_2000_chunksize1" : "map_20000_chunksize1";
     printf("# procpool pool benchmark, %d worker processes\n", g_procs);
+    bench_limits(quick);
     if (have_fork()) {
         if (want("start_stop_fork_s"))
             bench_start_stop("start_stop_fork_s", PP_START_FORK, 5);
@@ -289,12 +627,24 @@ int main(int argc, char **argv)
         bench_apply_async(p, quick ? 2000 : 20000);
     if (want("apply_roundtrip_us"))
         bench_apply(p, quick ? 200 : 2000);
-    if (want(map_name))
+    if (want(map_name)) {
+        /* the bytes a map of ints must move at least: 8 in, 8 out per item */
+        printf("#: %s_moved_bytes %d\n", map_name, (quick ? 100000 : 1000000) * 16);
         bench_map(p, map_name, quick ? 100000 : 1000000, 0, 1);
+    }
     if (want(map1_name))
         bench_map(p, map1_name, quick ? 2000 : 20000, 1, 0);
     if (want("imap_unordered_"))
         bench_imap_unordered(p, quick ? 2000 : 20000);
+    snprintf(row, sizeof row, "str_%d", quick ? 20000 : 200000);
+    if (want_row(row))
+        bench_strings(p, quick ? 20000 : 200000);
+    snprintf(row, sizeof row, "bytes_%dx64k", quick ? 512 : 4096);
+    if (want_row(row))
+        bench_bytes(p, quick ? 512 : 4096, (size_t)64 << 10, "64k");
+    snprintf(row, sizeof row, "bytes_%dx1m", quick ? 32 : 256);
+    if (want_row(row))
+        bench_bytes(p, quick ? 32 : 256, (size_t)1 << 20, "1m");
     stop_pool(p);
     return 0;
 }
