@@ -112,7 +112,10 @@ typedef struct pp_submit_options {
     pp_error_callback error_callback; /**< on failure, on the result thread */
     void *userdata;                   /**< passed to the callbacks */
     size_t chunksize;                 /**< map forms: items per task; 0 = pool default;
-                                           at most #PP_MAX_CHUNKSIZE */
+                                           at most #PP_MAX_CHUNKSIZE. A task whose items
+                                           would not fit one message (#PP_MESSAGE_MAX) is
+                                           split; the automatic size also keeps a task's
+                                           arguments near 4 MiB */
     pp_progress_fn progress;          /**< map forms: called as items finish (sync forms:
                                            on the calling thread; async: result thread) */
     void *progress_userdata;
@@ -306,6 +309,18 @@ PP_API pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *a
 /**
  * @brief fn applied to every item of items, each as a one-value tuple;
  *        waits for all. Items are sent in chunks (opts->chunksize).
+ *
+ * Size and memory: items is one tuple, so at most #PP_MESSAGE_MAX bytes
+ * encoded; for larger inputs use pp_starmap() (an array of tuples, no
+ * limit on the total) or pp_map_stream() (items made on demand). The
+ * sync forms (pp_map(), pp_starmap(), pp_map_stream()) encode items as
+ * workers take them: besides the input and the results, the parent holds
+ * about 32 MiB of encoded arguments however large the input. The async
+ * forms encode every item before they return (one encoded copy of the
+ * input until it has been sent). Limits per item stay: an item's
+ * arguments (with extra_args) must fit one message (#PP_ETOOBIG from the
+ * call, before anything runs), a result must fit one message (that item
+ * fails with #PP_ETOOBIG).
  * @param[out] out the result (one item per input): pp_result_item(),
  *        then pp_result_release(). Set even when items failed.
  * @return #PP_OK or the first failed item's status (after all finished);
@@ -325,6 +340,37 @@ PP_API pp_status pp_map_async(pp_pool *pool, pp_task_fn fn, const pp_values *ite
  */
 PP_API pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
                             const pp_submit_options *opts, pp_result **out);
+
+/**
+ * @brief Makes the argument tuple of item i of pp_map_stream(): add its
+ *        values to args (an empty tuple owned by the pool, reused for the
+ *        next item: do not keep it) and return #PP_OK. Any other status
+ *        stops the map: items i..n-1 fail with it (not run).
+ */
+typedef pp_status (*pp_item_fn)(void *userdata, size_t i, pp_values *args);
+
+/**
+ * @brief fn applied to n argument tuples made on demand by item (a
+ *        starmap whose input need not exist at once: buffers of a file,
+ *        a generator); waits for all.
+ *
+ * item is called on the calling thread, for i = 0..n-1 in order, each
+ * once, as workers take work: the parent holds about 32 MiB of encoded
+ * arguments at a time, however large the input (item may free or reuse
+ * what it read for item i once it returns). Results as pp_map(): one per
+ * item, read with pp_result_item() / pp_result_ints() / ...
+ *
+ * @param item must not be NULL; userdata is passed to it.
+ * @param opts as pp_map() (extra_args are appended to each made tuple).
+ * @return as pp_map(). An item whose tuple (with extra_args) exceeds one
+ *         message (#PP_ETOOBIG), or whose item call failed (its status),
+ *         fails with the items after it; earlier items still run.
+ *
+ * Errors the caller must handle: as pp_map(); #PP_EINVAL (NULL item or
+ * out), #PP_ETOOBIG (n larger than memory could ever index).
+ */
+PP_API pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_fn item,
+                               void *userdata, const pp_submit_options *opts, pp_result **out);
 
 /** @brief Asynchronous pp_starmap(). */
 PP_API pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,

@@ -27,6 +27,7 @@ static pp__chunk *queue_pop(pp_pool *p)
     if (p->q_head == NULL)
         p->q_tail = NULL;
     c->next = NULL;
+    p->queued_bytes -= c->frame.len;
     return c;
 }
 
@@ -69,6 +70,7 @@ void pp__remove_job_from_queue_locked(pp_pool *p, struct pp_result *j)
         if (c->job == j) {
             *link = c->next;
             c->next = NULL;
+            p->queued_bytes -= c->frame.len;
             pp__chunk_free(c);
         } else {
             p->q_tail = c;
@@ -100,6 +102,7 @@ void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
         else
             p->q_head = c;
         p->q_tail = c;
+        p->queued_bytes += c->frame.len;
     }
     if (p->idle_timeout_ms > 0)
         pp__plat_cond_signal(p->sup_cond); /* workers retired for idleness come back */
@@ -120,8 +123,11 @@ void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list)
     if (list == NULL)
         return;
     tail = list;
-    while (tail->next)
+    p->queued_bytes += tail->frame.len;
+    while (tail->next) {
         tail = tail->next;
+        p->queued_bytes += tail->frame.len;
+    }
     tail->next = p->q_head;
     p->q_head = list;
     if (p->q_tail == NULL)
@@ -222,6 +228,9 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
         c->sent_ns = pp__plat_now_ns();
         inflight_append(w, c);
     }
+    /* A sync submission waits for room in the queue (submit.c). */
+    if (p->feed_waiters > 0 && p->queued_bytes <= PP__FEED_QUEUE_BYTES)
+        pp__plat_cond_broadcast(p->core->cond);
     if (out->len == 0 && w->quit_wanted && !w->quit_sent && w->ninflight == 0 &&
         w->state == W_READY) {
         if (pp__frame_begin(out, PP__MSG_QUIT, 0, 0, &at) == PP_OK &&

@@ -6,6 +6,7 @@
  * frame before it reads on. The parent relies on that order to know which
  * task a dead worker was running.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,10 @@ static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_val
 {
     int rc;
 
-    memset(t, 0, sizeof *t);
+    /* Not the message buffer: it is written only by a failure
+     * (pp_task_fail), and this runs once per item. */
+    memset(t, 0, offsetof(pp_task, message));
+    t->message[0] = '\0';
     t->status = PP_ETASK;
     t->args = args;
     t->index = index;

@@ -1,0 +1,333 @@
+/*
+ * test_bigmap.c — maps larger than one message: pp_starmap over an input
+ * of any total size and pp_map_stream (items made on demand), chunks
+ * split to fit a message, per-item limits, and a made item that fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procpool/procpool.h"
+#include "pp_test.h"
+
+#define WAIT_MS (60000 * pp_test_timeout_mult())
+#define MIB     ((size_t)1 << 20)
+
+static uint64_t fnv(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* (bytes[, int add]) -> fnv(bytes) + add */
+static int bm_sum(pp_task *t)
+{
+    const void *p = NULL;
+    size_t n = 0;
+    int64_t add = 0;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, &p, &n) != PP_OK)
+        return pp_task_fail(t, 2, "bytes expected");
+    if (pp_values_count(pp_task_args(t)) > 1 &&
+        pp_values_get_int(pp_task_args(t), 1, &add) != PP_OK)
+        return pp_task_fail(t, 3, "int expected");
+    return pp_values_add_int(pp_task_result(t), (int64_t)(fnv(p, n) + (uint64_t)add));
+}
+PP_TASK_REGISTER(bm_sum)
+
+/* Item i's bytes: size bytes that differ between items. */
+static void fill(unsigned char *buf, size_t size, size_t i)
+{
+    size_t k;
+
+    for (k = 0; k < size; k++)
+        buf[k] = (unsigned char)(i * 131 + k * 7 + (k >> 12));
+}
+
+static pp_pool *make_pool(int method, int n)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.processes = n;
+    o.start_method = (pp_start_method)method;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    return p;
+}
+
+static void finish_pool(pp_pool *p)
+{
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+}
+
+/* 80 one-MiB byte items (80 MiB: more than one message) in one starmap,
+ * with the automatic chunk size and with a chunk size whose chunks would
+ * each be 100 MiB: both split to fit, every result is right. */
+static void do_starmap_beyond_one_message(int method)
+{
+    const size_t n = 80, size = MIB;
+    pp_values **argv = calloc(n, sizeof *argv);
+    uint64_t *want = calloc(n, sizeof *want);
+    unsigned char *buf = malloc(size);
+    int64_t *out = calloc(n, sizeof *out);
+    pp_pool *p = make_pool(method, 2);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i, pass;
+
+    CU_ASSERT_FATAL(argv != NULL && want != NULL && buf != NULL && out != NULL);
+    for (i = 0; i < n; i++) {
+        fill(buf, size, i);
+        want[i] = fnv(buf, size);
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&argv[i]), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(argv[i], buf, size), PP_OK);
+    }
+    for (pass = 0; pass < 2; pass++) {
+        memset(&o, 0, sizeof o);
+        o.chunksize = pass == 0 ? 0 : 100;
+        memset(out, 0, n * sizeof *out);
+        PP_ASSERT_STATUS(pp_starmap(p, bm_sum, argv, n, &o, &r), PP_OK);
+        PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, n, out, NULL), PP_OK);
+        for (i = 0; i < n; i++)
+            CU_ASSERT_EQUAL((uint64_t)out[i], want[i]);
+        pp_result_release(r);
+    }
+    /* the async form too (it encodes everything before it returns) */
+    PP_ASSERT_STATUS(pp_starmap_async(p, bm_sum, argv, n, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, n, out, NULL), PP_OK);
+    for (i = 0; i < n; i++)
+        CU_ASSERT_EQUAL((uint64_t)out[i], want[i]);
+    pp_result_release(r);
+    for (i = 0; i < n; i++)
+        pp_values_destroy(argv[i]);
+    finish_pool(p);
+    free(argv);
+    free(want);
+    free(buf);
+    free(out);
+}
+PP_TEST_PER_METHOD(starmap_beyond_one_message)
+
+/* What pp_map_stream's item function is given. */
+typedef struct stream_src {
+    size_t size;
+    size_t fail_at;   /* item whose making fails (SIZE_MAX: none) */
+    size_t toobig_at; /* item made too large for a message (SIZE_MAX: none) */
+    size_t next;      /* the index expected next (called in order, once each) */
+    int out_of_order;
+    unsigned char *buf;
+} stream_src;
+
+static pp_status make_item(void *ud, size_t i, pp_values *args)
+{
+    stream_src *s = ud;
+    pp_status st;
+
+    if (i != s->next++ || pp_values_count(args) != 0)
+        s->out_of_order = 1;
+    if (i == s->fail_at)
+        return PP_ESYS;
+    if (i == s->toobig_at) {
+        /* two values that together reach the tuple limit: the tuple can be
+         * built, but with the frame's header it exceeds one message */
+        size_t half = (PP_MESSAGE_MAX - 4 - 10) / 2;
+        unsigned char *big = calloc(1, half);
+        if (big == NULL)
+            return PP_ENOMEM;
+        st = pp_values_add_bytes(args, big, half);
+        if (st == PP_OK)
+            st = pp_values_add_bytes(args, big, half);
+        free(big);
+        return st;
+    }
+    fill(s->buf, s->size, i);
+    return pp_values_add_bytes(args, s->buf, s->size);
+}
+
+static void progress_seen(size_t done, size_t total, void *ud)
+{
+    size_t *last = ud;
+
+    CU_ASSERT(done <= total && done >= *last);
+    *last = done;
+}
+
+/* 96 MiB made one MiB at a time, with an extra value for every item; the
+ * item function is called in order, once per item, and progress runs. */
+static void do_stream_map(int method)
+{
+    const size_t n = 96;
+    stream_src s;
+    pp_pool *p = make_pool(method, 2);
+    int64_t *out = calloc(n, sizeof *out);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i, last = 0;
+    pp_values *extra = NULL;
+
+    memset(&s, 0, sizeof s);
+    s.size = MIB;
+    s.fail_at = s.toobig_at = SIZE_MAX;
+    s.buf = malloc(s.size);
+    CU_ASSERT_FATAL(out != NULL && s.buf != NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&extra), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_int(extra, 5), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.extra_args = extra;
+    o.progress = progress_seen;
+    o.progress_userdata = &last;
+    PP_ASSERT_STATUS(pp_map_stream(p, bm_sum, n, make_item, &s, &o, &r), PP_OK);
+    CU_ASSERT_EQUAL(s.next, n);
+    CU_ASSERT_FALSE(s.out_of_order);
+    CU_ASSERT_EQUAL(last, n);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, n, out, NULL), PP_OK);
+    for (i = 0; i < n; i++) {
+        fill(s.buf, s.size, i);
+        CU_ASSERT_EQUAL((uint64_t)out[i], fnv(s.buf, s.size) + 5);
+    }
+    pp_result_release(r);
+    pp_values_destroy(extra);
+    /* an empty stream: no call of the item function */
+    s.next = 0;
+    PP_ASSERT_STATUS(pp_map_stream(p, bm_sum, 0, make_item, &s, NULL, &r), PP_OK);
+    CU_ASSERT_EQUAL(s.next, 0);
+    CU_ASSERT_EQUAL(pp_result_count(r), 0);
+    pp_result_release(r);
+    finish_pool(p);
+    free(out);
+    free(s.buf);
+}
+PP_TEST_PER_METHOD(stream_map)
+
+/* The item function fails at item 7 of 12: items 0..6 ran, 7..11 fail
+ * with its status, the call returns it with index 7; an item made too
+ * large fails the same way with PP_ETOOBIG; the pool is unharmed. */
+static void t_stream_item_failures(void)
+{
+    const size_t n = 12;
+    stream_src s;
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_status status[12];
+    int64_t out[12];
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i, index = 0;
+    pp_error e;
+    int pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        memset(&s, 0, sizeof s);
+        s.size = 1000;
+        s.buf = malloc(s.size);
+        CU_ASSERT_FATAL(s.buf != NULL);
+        s.fail_at = pass == 0 ? 7 : SIZE_MAX;
+        s.toobig_at = pass == 1 ? 7 : SIZE_MAX;
+        memset(&o, 0, sizeof o);
+        o.chunksize = 2;
+        o.error = &e;
+        o.error_index = &index;
+        PP_ASSERT_STATUS(pp_map_stream(p, bm_sum, n, make_item, &s, &o, &r),
+                         pass == 0 ? PP_ESYS : PP_ETOOBIG);
+        CU_ASSERT_EQUAL(index, 7);
+        CU_ASSERT_EQUAL(e.status, pass == 0 ? PP_ESYS : PP_ETOOBIG);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "item 7"));
+        CU_ASSERT_EQUAL(s.next, 8); /* nothing made after the failure */
+        CU_ASSERT_FALSE(s.out_of_order);
+        pp_result_ints(r, WAIT_MS, 0, n, out, status);
+        for (i = 0; i < n; i++) {
+            if (i < 7) {
+                fill(s.buf, s.size, i);
+                CU_ASSERT_EQUAL(status[i], PP_OK);
+                CU_ASSERT_EQUAL((uint64_t)out[i], fnv(s.buf, s.size));
+            } else {
+                CU_ASSERT_EQUAL(status[i], pass == 0 ? PP_ESYS : PP_ETOOBIG);
+            }
+        }
+        pp_result_release(r);
+        free(s.buf);
+    }
+    /* bad arguments */
+    r = (pp_result *)&s;
+    PP_ASSERT_STATUS(pp_map_stream(p, bm_sum, 3, NULL, NULL, NULL, &r), PP_EINVAL);
+    CU_ASSERT_PTR_NULL(r);
+    PP_ASSERT_STATUS(pp_map_stream(p, bm_sum, 3, make_item, &s, NULL, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_map_stream(NULL, bm_sum, 3, make_item, &s, NULL, &r), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_map_stream(p, bm_sum, SIZE_MAX, make_item, &s, NULL, &r), PP_ETOOBIG);
+    finish_pool(p);
+}
+
+/* An item of a starmap too large for one message is refused by the call
+ * before anything runs, also when it is the last of many; the extra
+ * values count. */
+static void t_item_limits(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 1);
+    const size_t n = 9000, half = (PP_MESSAGE_MAX - 4 - 10) / 2;
+    const pp_values **argv = calloc(n, sizeof *argv);
+    unsigned char *blob = calloc(1, half);
+    pp_values *small = NULL, *large = NULL, *extra = NULL;
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i;
+
+    CU_ASSERT_FATAL(argv != NULL && blob != NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&small), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(small, blob, 10), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&large), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(large, blob, half), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(large, blob, half), PP_OK);
+    for (i = 0; i < n; i++)
+        argv[i] = i + 1 == n ? large : small;
+    PP_ASSERT_STATUS(pp_starmap(p, bm_sum, argv, n, NULL, &r), PP_ETOOBIG);
+    CU_ASSERT_PTR_NULL(r);
+    PP_ASSERT_STATUS(pp_starmap_async(p, bm_sum, argv, n, NULL, &r), PP_ETOOBIG);
+    CU_ASSERT_PTR_NULL(r);
+    /* 30 MiB items are fine alone; with 40 MiB of extra values they are not */
+    pp_values_destroy(large);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&large), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(large, blob, 30 * MIB), PP_OK);
+    argv[0] = large;
+    argv[1] = large;
+    PP_ASSERT_STATUS(pp_starmap(p, bm_sum, argv, 2, NULL, &r), PP_OK);
+    pp_result_release(r);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&extra), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(extra, blob, 20 * MIB), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(extra, blob, 20 * MIB), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.extra_args = extra;
+    PP_ASSERT_STATUS(pp_starmap(p, bm_sum, argv, 2, &o, &r), PP_ETOOBIG);
+    CU_ASSERT_PTR_NULL(r);
+    /* the pool is unharmed: nothing of the refused calls ran */
+    argv[0] = small;
+    PP_ASSERT_STATUS(pp_starmap(p, bm_sum, argv, 1, NULL, &r), PP_OK);
+    pp_result_release(r);
+    pp_values_destroy(small);
+    pp_values_destroy(large);
+    pp_values_destroy(extra);
+    finish_pool(p);
+    free(argv);
+    free(blob);
+}
+
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case cases[] = {
+    PP_TEST_METHODS(starmap_beyond_one_message, 300),
+    PP_TEST_METHODS(stream_map, 300),
+    PP_TEST_TIMEOUT(t_stream_item_failures, 300),
+    PP_TEST_TIMEOUT(t_item_limits, 300),
+    PP_TEST_END,
+};
+/* clang-format on */
+
+PP_TEST_SUITE(bigmap)
+{
+    pp_test_add_suite("bigmap", cases);
+}
