@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "procpool/procpool.h"
+#include "platform.h"
 #include "pp_test.h"
 
 #define WAIT_MS (60000 * pp_test_timeout_mult())
@@ -38,6 +39,25 @@ static int bm_sum(pp_task *t)
     return pp_values_add_int(pp_task_result(t), (int64_t)(fnv(p, n) + (uint64_t)add));
 }
 PP_TASK_REGISTER(bm_sum)
+
+/* bm_sum, but bytes starting with 0xEE end the worker (exit code 9) and
+ * bytes starting with 0x55 take 300 ms first. */
+static int bm_sum_or_die(pp_task *t)
+{
+    const unsigned char *p = NULL;
+    const void *v = NULL;
+    size_t n = 0;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, &v, &n) != PP_OK || n == 0)
+        return pp_task_fail(t, 2, "bytes expected");
+    p = v;
+    if (p[0] == 0xEE)
+        pp__plat_exit(9);
+    if (p[0] == 0x55)
+        pp_sleep_ms(300);
+    return pp_values_add_int(pp_task_result(t), (int64_t)fnv(p, n));
+}
+PP_TASK_REGISTER(bm_sum_or_die)
 
 /* Item i's bytes: size bytes that differ between items. */
 static void fill(unsigned char *buf, size_t size, size_t i)
@@ -316,6 +336,161 @@ static void t_item_limits(void)
     free(blob);
 }
 
+/* n byte items of size bytes (item i filled as fill(), first byte set
+ * from marks: i -> byte, 0 = none) as one tuple per item. */
+static pp_values **byte_items(size_t n, size_t size, const unsigned char *marks, uint64_t *want)
+{
+    pp_values **argv = calloc(n, sizeof *argv);
+    unsigned char *buf = malloc(size);
+    size_t i;
+
+    CU_ASSERT_FATAL(argv != NULL && buf != NULL);
+    for (i = 0; i < n; i++) {
+        fill(buf, size, i);
+        if (buf[0] == 0xEE || buf[0] == 0x55)
+            buf[0] = 0;
+        if (marks != NULL && marks[i])
+            buf[0] = marks[i];
+        want[i] = fnv(buf, size);
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&argv[i]), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(argv[i], buf, size), PP_OK);
+    }
+    free(buf);
+    return argv;
+}
+
+static void free_items(pp_values **argv, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        pp_values_destroy(argv[i]);
+    free(argv);
+}
+
+static uint64_t inbox_chunks(pp_pool *p)
+{
+    pp_pool_stats s;
+
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &s), PP_OK);
+    return s.inbox_chunks;
+}
+
+/* Chunks whose arguments go through the worker's inbox (shared memory):
+ * a worker that dies in the middle of one fails only the item it ran —
+ * the items it finished keep their results, the ones it had not started
+ * run elsewhere (their region is never read as anything else) — and the
+ * replacement worker gets a fresh inbox. */
+static void do_inbox_worker_dies(int method)
+{
+    const size_t n = 64, size = 16 * 1024;
+    unsigned char marks[64] = {0};
+    uint64_t want[64];
+    pp_status status[64];
+    int64_t out[64];
+    pp_values **argv;
+    pp_pool *p = make_pool(method, 2);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i;
+
+    marks[37] = 0xEE;
+    argv = byte_items(n, size, marks, want);
+    memset(&o, 0, sizeof o);
+    o.chunksize = 16; /* 256 KiB chunks: through the inbox */
+    PP_ASSERT_STATUS(pp_starmap(p, bm_sum_or_die, argv, n, &o, &r), PP_EWORKERDIED);
+    pp_result_ints(r, WAIT_MS, 0, n, out, status);
+    for (i = 0; i < n; i++) {
+        if (i == 37) {
+            CU_ASSERT_EQUAL(status[i], PP_EWORKERDIED);
+        } else {
+            CU_ASSERT_EQUAL(status[i], PP_OK);
+            CU_ASSERT_EQUAL((uint64_t)out[i], want[i]);
+        }
+    }
+    pp_result_release(r);
+    CU_ASSERT(inbox_chunks(p) >= 4);
+    /* the replacement (and the other worker) go on through their inboxes */
+    marks[37] = 0;
+    free_items(argv, n);
+    argv = byte_items(n, size, NULL, want);
+    PP_ASSERT_STATUS(pp_starmap(p, bm_sum_or_die, argv, n, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, n, out, NULL), PP_OK);
+    for (i = 0; i < n; i++)
+        CU_ASSERT_EQUAL((uint64_t)out[i], want[i]);
+    pp_result_release(r);
+    free_items(argv, n);
+    finish_pool(p);
+}
+PP_TEST_PER_METHOD(inbox_worker_dies)
+
+/* A chunk larger than the inbox goes through the channel; chunks that
+ * fit go through the inbox, also when it is full (they wait for room:
+ * one worker, ten 3 MiB chunks, an inbox of 8 MiB). */
+static void t_inbox_full_and_fallback(void)
+{
+    const size_t n = 30, size = MIB;
+    uint64_t want[30];
+    int64_t out[30];
+    pp_values **argv = byte_items(n, size, NULL, want);
+    pp_pool *p = make_pool(PP_START_DEFAULT, 1);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    uint64_t before;
+    size_t i;
+
+    memset(&o, 0, sizeof o);
+    o.chunksize = 12; /* 12 MiB: larger than the inbox */
+    before = inbox_chunks(p);
+    PP_ASSERT_STATUS(pp_starmap(p, bm_sum, argv, 24, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, 24, out, NULL), PP_OK);
+    for (i = 0; i < 24; i++)
+        CU_ASSERT_EQUAL((uint64_t)out[i], want[i]);
+    pp_result_release(r);
+    CU_ASSERT_EQUAL(inbox_chunks(p), before);
+    o.chunksize = 3; /* 3 MiB: two fit the inbox at a time */
+    PP_ASSERT_STATUS(pp_starmap(p, bm_sum, argv, n, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, n, out, NULL), PP_OK);
+    for (i = 0; i < n; i++)
+        CU_ASSERT_EQUAL((uint64_t)out[i], want[i]);
+    pp_result_release(r);
+    CU_ASSERT_EQUAL(inbox_chunks(p), before + 10);
+    free_items(argv, n);
+    finish_pool(p);
+}
+
+/* Chunks sent ahead through a busy worker's inbox are taken back for an
+ * idle worker (their regions are freed and reused) while the first item
+ * takes 300 ms: every result is right. */
+static void t_inbox_take_back(void)
+{
+    const size_t n = 40, size = 16 * 1024;
+    unsigned char marks[40] = {0};
+    uint64_t want[40];
+    int64_t out[40];
+    pp_values **argv;
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i, round;
+
+    marks[0] = 0x55;
+    marks[21] = 0x55;
+    argv = byte_items(n, size, marks, want);
+    memset(&o, 0, sizeof o);
+    o.chunksize = 1;
+    for (round = 0; round < 3; round++) {
+        PP_ASSERT_STATUS(pp_starmap(p, bm_sum_or_die, argv, n, &o, &r), PP_OK);
+        PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, n, out, NULL), PP_OK);
+        for (i = 0; i < n; i++)
+            CU_ASSERT_EQUAL((uint64_t)out[i], want[i]);
+        pp_result_release(r);
+    }
+    CU_ASSERT(inbox_chunks(p) >= n);
+    free_items(argv, n);
+    finish_pool(p);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -323,6 +498,9 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(stream_map, 300),
     PP_TEST_TIMEOUT(t_stream_item_failures, 300),
     PP_TEST_TIMEOUT(t_item_limits, 300),
+    PP_TEST_METHODS(inbox_worker_dies, 300),
+    PP_TEST_TIMEOUT(t_inbox_full_and_fallback, 300),
+    PP_TEST_TIMEOUT(t_inbox_take_back, 300),
     PP_TEST_END,
 };
 /* clang-format on */

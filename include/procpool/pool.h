@@ -208,6 +208,9 @@ typedef struct pp_pool_stats {
     uint64_t workers_started; /**< workers that became ready since the pool was created */
     uint64_t worker_deaths;   /**< ready workers that died (not those the pool stopped) */
     uint64_t start_failures;  /**< worker starts that failed (every kind) */
+    /** map chunks whose arguments went to their worker through shared memory (its
+        inbox) instead of the channel: chunks from 8 KiB up that fit the inbox (8 MiB) */
+    uint64_t inbox_chunks;
 } pp_pool_stats;
 
 /**

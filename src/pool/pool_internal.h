@@ -122,6 +122,10 @@ typedef struct pp__chunk {
     uint16_t count;
     uint16_t answered; /* items answered by partial RESULT frames */
     int64_t sent_ns;   /* when it was written to its worker */
+    size_t wire_len;   /* bytes its sending put on the channel (frame, or
+                          the inbox descriptor); 0 while not sent */
+    size_t inbox_off;  /* in_inbox: where its payload is in the worker's inbox */
+    int in_inbox;      /* sent through the inbox of the worker holding it */
     pp__buf frame;
 } pp__chunk;
 
@@ -191,6 +195,7 @@ struct pp_pool {
     int64_t idle_timeout_ms;                      /* 0: none */
     char degraded_msg[160];                       /* why starts are failing now ("" if not) */
     uint64_t n_started, n_start_failed, n_deaths; /* statistics */
+    uint64_t n_inbox;                             /* chunks sent through an inbox */
     int stop;                                     /* threads: leave */
     pp__plat_cond *sup_cond;                      /* supervisor: worker states, lifecycle */
     pp__plat_cond *res_cond;                      /* result thread: callback queue */
