@@ -172,6 +172,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_BIGMAP(t_starmap_beyond_one_message),
     PP_SKIP_WIN_BIGMAP(t_stream_map),
     PP_SKIP_WIN_BIGMAP(t_inbox_worker_dies),
+    PP_SKIP_WIN_BIGMAP(t_array_map),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};

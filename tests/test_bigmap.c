@@ -336,6 +336,178 @@ static void t_item_limits(void)
     free(blob);
 }
 
+static uint64_t inbox_chunks(pp_pool *p)
+{
+    pp_pool_stats s;
+
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &s), PP_OK);
+    return s.inbox_chunks;
+}
+
+/* pp_map_array's records */
+typedef struct rec_in {
+    int32_t a, b;
+    double x;
+} rec_in;
+
+typedef struct rec_out {
+    double y;
+    int64_t s;
+} rec_out;
+
+/* rec_in -> rec_out {x * 2, a + b}; a == -1 ends the worker, a == -2
+ * fails, a == -3 returns a result of the wrong size. */
+static int rec_task(pp_task *t)
+{
+    const void *p = NULL;
+    size_t n = 0;
+    rec_in in;
+    rec_out out;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, &p, &n) != PP_OK || n != sizeof in)
+        return pp_task_fail(t, 2, "a rec_in expected");
+    memcpy(&in, p, sizeof in);
+    if (in.a == -1)
+        pp__plat_exit(9);
+    if (in.a == -2)
+        return pp_task_fail(t, 7, "record refused");
+    memset(&out, 0, sizeof out);
+    out.y = in.x * 2;
+    out.s = (int64_t)in.a + in.b;
+    return pp_values_add_bytes(pp_task_result(t), &out, in.a == -3 ? 3 : sizeof out);
+}
+PP_TASK_REGISTER(rec_task)
+
+/* rec_in -> x * 3 as one double */
+static int rec_triple(pp_task *t)
+{
+    const void *p = NULL;
+    size_t n = 0;
+    rec_in in;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, &p, &n) != PP_OK || n != sizeof in)
+        return pp_task_fail(t, 2, "a rec_in expected");
+    memcpy(&in, p, sizeof in);
+    return pp_values_add_double(pp_task_result(t), in.x * 3);
+}
+PP_TASK_REGISTER(rec_triple)
+
+static rec_in *records(size_t n)
+{
+    rec_in *in = calloc(n, sizeof *in);
+    size_t i;
+
+    CU_ASSERT_FATAL(in != NULL);
+    for (i = 0; i < n; i++) {
+        in[i].a = (int32_t)i;
+        in[i].b = (int32_t)(3 * i + 1);
+        in[i].x = (double)i + 0.25;
+    }
+    return in;
+}
+
+/* 200,000 records of 16 bytes through a struct result and a double
+ * result, every output right; an empty array. */
+static void do_array_map(int method)
+{
+    const size_t n = 200000;
+    rec_in *in = records(n);
+    rec_out *out = calloc(n, sizeof *out);
+    double *d = calloc(n, sizeof *d);
+    pp_status *status = calloc(n, sizeof *status);
+    pp_pool *p = make_pool(method, 2);
+    size_t i, bad = 0;
+
+    CU_ASSERT_FATAL(out != NULL && d != NULL && status != NULL);
+    PP_ASSERT_STATUS(pp_map_array(p, rec_task, in, sizeof *in, n, out, sizeof *out, status, NULL),
+                     PP_OK);
+    for (i = 0; i < n; i++) {
+        if (status[i] != PP_OK || out[i].y != in[i].x * 2 || out[i].s != (int64_t)in[i].a + in[i].b)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    PP_ASSERT_STATUS(pp_map_array(p, rec_triple, in, sizeof *in, n, d, sizeof *d, NULL, NULL),
+                     PP_OK);
+    for (i = 0, bad = 0; i < n; i++)
+        bad += d[i] != in[i].x * 3;
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(inbox_chunks(p) > 0);
+    PP_ASSERT_STATUS(pp_map_array(p, rec_task, NULL, sizeof *in, 0, NULL, sizeof *out, NULL, NULL),
+                     PP_OK);
+    finish_pool(p);
+    free(in);
+    free(out);
+    free(d);
+    free(status);
+}
+PP_TEST_PER_METHOD(array_map)
+
+/* Per record failures: the record whose worker dies fails with
+ * PP_EWORKERDIED, a failing task's with its status, a result of the wrong
+ * size with PP_ETYPE — each with zeros in its output — and every other
+ * record is valid; the call returns the first failure, with its detail
+ * and index. Bad arguments are refused. */
+static void t_array_map_failures(void)
+{
+    const size_t n = 5000;
+    rec_in *in = records(n);
+    rec_out *out = calloc(n, sizeof *out);
+    pp_status *status = calloc(n, sizeof *status);
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_submit_options o;
+    size_t i, index = 0, bad = 0;
+    pp_error e;
+
+    CU_ASSERT_FATAL(out != NULL && status != NULL);
+    in[1000].a = -3;
+    in[2500].a = -2;
+    in[4321].a = -1;
+    memset(&o, 0, sizeof o);
+    o.error = &e;
+    o.error_index = &index;
+    PP_ASSERT_STATUS(pp_map_array(p, rec_task, in, sizeof *in, n, out, sizeof *out, status, &o),
+                     PP_ETYPE);
+    CU_ASSERT_EQUAL(index, 1000);
+    CU_ASSERT_EQUAL(e.status, PP_ETYPE);
+    for (i = 0; i < n; i++) {
+        pp_status want = i == 1000   ? PP_ETYPE
+                         : i == 2500 ? PP_ETASK
+                         : i == 4321 ? PP_EWORKERDIED
+                                     : PP_OK;
+        if (status[i] != want)
+            bad++;
+        else if (want == PP_OK &&
+                 (out[i].y != in[i].x * 2 || out[i].s != (int64_t)in[i].a + in[i].b))
+            bad++;
+        else if (want != PP_OK && (out[i].y != 0 || out[i].s != 0))
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    /* the first failure a task reported keeps its detail */
+    in[1000].a = 1000;
+    PP_ASSERT_STATUS(pp_map_array(p, rec_task, in, sizeof *in, n, out, sizeof *out, NULL, &o),
+                     PP_ETASK);
+    CU_ASSERT_EQUAL(index, 2500);
+    CU_ASSERT_EQUAL(e.code, 7);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "record refused"));
+    /* bad arguments */
+    PP_ASSERT_STATUS(pp_map_array(p, rec_task, NULL, sizeof *in, 1, out, sizeof *out, NULL, NULL),
+                     PP_EINVAL);
+    PP_ASSERT_STATUS(pp_map_array(p, rec_task, in, sizeof *in, 1, NULL, sizeof *out, NULL, NULL),
+                     PP_EINVAL);
+    PP_ASSERT_STATUS(pp_map_array(p, rec_task, in, 0, 1, out, sizeof *out, NULL, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_map_array(p, rec_task, in, sizeof *in, 1, out, 0, NULL, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(
+        pp_map_array(p, rec_task, in, sizeof *in, SIZE_MAX / 8, out, sizeof *out, NULL, NULL),
+        PP_EINVAL);
+    PP_ASSERT_STATUS(pp_map_array(NULL, rec_task, in, sizeof *in, 1, out, sizeof *out, NULL, NULL),
+                     PP_EINVAL);
+    finish_pool(p);
+    free(in);
+    free(out);
+    free(status);
+}
+
 /* n byte items of size bytes (item i filled as fill(), first byte set
  * from marks: i -> byte, 0 = none) as one tuple per item. */
 static pp_values **byte_items(size_t n, size_t size, const unsigned char *marks, uint64_t *want)
@@ -366,14 +538,6 @@ static void free_items(pp_values **argv, size_t n)
     for (i = 0; i < n; i++)
         pp_values_destroy(argv[i]);
     free(argv);
-}
-
-static uint64_t inbox_chunks(pp_pool *p)
-{
-    pp_pool_stats s;
-
-    PP_ASSERT_STATUS(pp_pool_get_stats(p, &s), PP_OK);
-    return s.inbox_chunks;
 }
 
 /* Chunks whose arguments go through the worker's inbox (shared memory):
@@ -501,6 +665,8 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(inbox_worker_dies, 300),
     PP_TEST_TIMEOUT(t_inbox_full_and_fallback, 300),
     PP_TEST_TIMEOUT(t_inbox_take_back, 300),
+    PP_TEST_METHODS(array_map, 300),
+    PP_TEST_TIMEOUT(t_array_map_failures, 300),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -375,6 +375,45 @@ typedef pp_status (*pp_item_fn)(void *userdata, size_t i, pp_values *args);
 PP_API pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_fn item,
                                void *userdata, const pp_submit_options *opts, pp_result **out);
 
+/**
+ * @brief fn applied to every record of an array of fixed-size records
+ *        (C structs, say), results into an output array; waits for all.
+ *
+ * Record i is the in_size bytes at (const char *)in + i * in_size; it
+ * reaches the task as its one argument, a bytes value of in_size bytes
+ * (pp_values_get_bytes(); copy it into a struct before reading fields:
+ * the bytes need not be aligned). The task returns one bytes value of
+ * exactly out_size bytes, which is copied to (char *)out + i * out_size;
+ * with out_size 8 a task may instead return one int or one double (its 8
+ * bytes are copied). Records travel without a tuple each, through shared
+ * memory where they fit (pp_pool_stats.inbox_chunks), in chunks as
+ * pp_map() (opts->chunksize); the parent holds the arrays plus about
+ * 32 MiB however large they are.
+ *
+ * The same failure semantics per record as pp_map(): a record whose task
+ * failed, whose worker died (#PP_EWORKERDIED: only the record it was
+ * running; the others are still run and valid), that timed out, or whose
+ * result has another form or size (#PP_ETYPE) gets that status in
+ * status[i] and zeros in its output record; every other output record is
+ * valid.
+ *
+ * @param status optional: n statuses, one per record.
+ * @param opts optional; chunksize, timeout_ms, progress, error and
+ *        error_index as for pp_map(); extra_args / extra_values must not
+ *        be set (#PP_EINVAL): put what every record needs in its struct or
+ *        in the pool's initializer.
+ * @return #PP_OK when every record succeeded, else the first failed
+ *         record's status (opts->error / error_index get its detail and
+ *         index).
+ *
+ * Errors the caller must handle: as pp_map(); #PP_EINVAL (NULL pool or
+ * fn, in or out NULL with n > 0, in_size or out_size 0, in_size above
+ * #PP_VALUE_MAX_BYTES, n * size beyond memory, extra values set).
+ */
+PP_API pp_status pp_map_array(pp_pool *pool, pp_task_fn fn, const void *in, size_t in_size,
+                              size_t n, void *out, size_t out_size, pp_status *status,
+                              const pp_submit_options *opts);
+
 /** @brief Asynchronous pp_starmap(). */
 PP_API pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,
                                   size_t n, const pp_submit_options *opts, pp_result **out);

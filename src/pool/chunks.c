@@ -41,6 +41,8 @@ static pp_status make_tmp(pp__builder *b, size_t i)
     pp__values_clear(b->tmp);
     if (s->gen != NULL)
         st = s->gen(s->gen_ud, i, b->tmp);
+    else if (s->arr != NULL)
+        st = pp_values_add_bytes(b->tmp, s->arr + i * s->arr_size, s->arr_size);
     else if (s->items != NULL)
         st = pp__values_append(b->tmp, s->items, i, 1);
     else if (s->argv != NULL)
@@ -63,7 +65,9 @@ static size_t item_size(const pp__item_src *s, size_t i)
 {
     size_t n;
 
-    if (s->items != NULL)
+    if (s->arr != NULL)
+        n = PP__VALUES_HDR + pp__tuple_item_size(PP_TYPE_BYTES, s->arr_size);
+    else if (s->items != NULL)
         n = PP__VALUES_HDR + pp__values_item_encoded_size(s->items, i);
     else if (s->argv != NULL)
         n = pp__values_encoded_size(s->argv[i]);
@@ -166,6 +170,17 @@ static pp_status chunk_end(const pp__builder *b, pp__chunk *c, size_t at, int co
     return pp__frame_end(&c->frame, at);
 }
 
+/* Record i of an array source as the one-item tuple of its bytes
+ * (values/tuple.h), straight from the caller's array. */
+static pp_status put_record(const pp__item_src *s, size_t i, pp__buf *b)
+{
+    pp_status st = pp__buf_put_u32(b, 1);
+
+    if (st == PP_OK)
+        st = pp__buf_put_u8(b, (uint8_t)PP_TYPE_BYTES);
+    return st == PP_OK ? pp__buf_put_blob(b, s->arr + i * s->arr_size, s->arr_size) : st;
+}
+
 /* A chunk of items first.. from a source whose sizes are known without
  * building anything (items, argv, one; no extra values): its extent is
  * found first, then it is encoded in one exactly sized frame. */
@@ -203,7 +218,9 @@ static pp_status build_known(pp__builder *b, size_t first, size_t to, pp__chunk 
         }
     } else {
         for (i = first; i < first + count && st == PP_OK; i++) {
-            if (b->src->items != NULL)
+            if (b->src->arr != NULL)
+                st = put_record(b->src, i, &c->frame);
+            else if (b->src->items != NULL)
                 st = pp__values_encode_one(b->src->items, i, &c->frame);
             else if (b->src->argv != NULL)
                 st = pp__values_encode(b->src->argv[i], &c->frame);

@@ -292,14 +292,17 @@ void pp__break_pool_locked(pp_pool *p, pp_status st, const char *msg);
 
 /* ------------------------------------------------------------- chunks.c */
 /* Where a submission's items come from: exactly one of one (apply),
- * items (map: item i as a one-item tuple), argv (starmap) or gen
- * (pp_map_stream: made on demand); extra values appended to each. */
+ * items (map: item i as a one-item tuple), argv (starmap), gen
+ * (pp_map_stream: made on demand) or arr (pp_map_array: record i as a
+ * one-item tuple of its arr_size bytes); extra values appended to each. */
 typedef struct pp__item_src {
     const pp_values *one;
     const pp_values *items;
     const pp_values *const *argv;
     pp_item_fn gen;
     void *gen_ud;
+    const uint8_t *arr;
+    size_t arr_size;
     const pp_values *extra; /* NULL: none */
     uint8_t flags;          /* frame flags for every chunk (PP__FLAG_TIMED) */
 } pp__item_src;
@@ -358,6 +361,12 @@ int pp__work_left_locked(const pp_pool *p);
 /* Queue work for the result thread (callbacks, async progress). */
 void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j);
 int pp__on_result_thread(const pp_pool *p);
+
+/* -------------------------------------------------------------- array.c */
+/* What pp_map_array() needs of submit.c: submit src (n items) as a sync
+ * map and wait for it; *out gets the job (the caller's reference). */
+pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *src, size_t n,
+                              const pp_submit_options *opts, struct pp_result **out);
 
 /* ------------------------------------------------------------- result.c */
 /* On the result thread, a result whose callbacks are still to run there

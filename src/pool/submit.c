@@ -413,6 +413,16 @@ static pp_status map_src(pp_pool *pool, int kind, pp_task_fn fn, const pp__item_
     return st;
 }
 
+pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *src, size_t n,
+                              const pp_submit_options *opts, struct pp_result **out)
+{
+    pp_status st = submit(pool, JOB_MAP, fn, src, n, opts, 1, 1, out);
+
+    if (st == PP_OK)
+        (void)wait_sync(*out);
+    return st;
+}
+
 static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_values *items,
                             const pp_values *const *argv, size_t n, const pp_submit_options *opts,
                             int sync, pp_result **out)
