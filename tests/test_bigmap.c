@@ -490,6 +490,28 @@ static void t_array_map_failures(void)
     CU_ASSERT_EQUAL(index, 2500);
     CU_ASSERT_EQUAL(e.code, 7);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "record refused"));
+    /* records larger than a chunk's usual size (5 MiB each: one per chunk,
+     * through the inbox) and larger than the inbox (9 MiB: the channel) */
+    {
+        const size_t sizes[2] = {5 * MIB, 9 * MIB};
+        unsigned char *big = malloc(3 * 9 * MIB);
+        uint64_t sums[3];
+        int k;
+        CU_ASSERT_FATAL(big != NULL);
+        for (k = 0; k < 2; k++) {
+            size_t rs = sizes[k], r;
+            for (r = 0; r < 3; r++) {
+                fill(big + r * rs, rs, r + 10 * (size_t)k);
+            }
+            memset(sums, 0, sizeof sums);
+            PP_ASSERT_STATUS(pp_map_array(p, bm_sum, big, rs, 3, sums, 8, status, NULL), PP_OK);
+            for (r = 0; r < 3; r++) {
+                CU_ASSERT_EQUAL(status[r], PP_OK);
+                CU_ASSERT_EQUAL(sums[r], fnv(big + r * rs, rs));
+            }
+        }
+        free(big);
+    }
     /* bad arguments */
     PP_ASSERT_STATUS(pp_map_array(p, rec_task, NULL, sizeof *in, 1, out, sizeof *out, NULL, NULL),
                      PP_EINVAL);

@@ -104,7 +104,9 @@ pp_status pp__builder_check(const pp__builder *b)
     size_t i, room = PP__FRAME_MAX - (b->fixed - PP__FRAME_HDR);
 
     if (s->gen != NULL)
-        return PP_OK; /* checked as each item is made */
+        return PP_OK;                       /* checked as each item is made */
+    if (s->arr != NULL && s->extra == NULL) /* every record has one size */
+        return b->n == 0 || item_size(s, 0) <= room ? PP_OK : PP_ETOOBIG;
     /* n <= PP_VALUES_MAX_ITEMS and sizes <= PP_MESSAGE_MAX: no overflow */
     if (s->items != NULL && s->extra == NULL &&
         pp__values_encoded_size(s->items) + PP__VALUES_HDR * b->n <= room)
@@ -174,11 +176,18 @@ static pp_status chunk_end(const pp__builder *b, pp__chunk *c, size_t at, int co
  * (values/tuple.h), straight from the caller's array. */
 static pp_status put_record(const pp__item_src *s, size_t i, pp__buf *b)
 {
-    pp_status st = pp__buf_put_u32(b, 1);
+    pp_status st = pp__buf_reserve(b, 9 + s->arr_size);
+    uint8_t *d;
 
-    if (st == PP_OK)
-        st = pp__buf_put_u8(b, (uint8_t)PP_TYPE_BYTES);
-    return st == PP_OK ? pp__buf_put_blob(b, s->arr + i * s->arr_size, s->arr_size) : st;
+    if (st != PP_OK)
+        return st;
+    d = b->data + b->len;
+    pp__st_le32(d, 1); /* count */
+    d[4] = (uint8_t)PP_TYPE_BYTES;
+    pp__st_le32(d + 5, (uint32_t)s->arr_size); /* <= PP_VALUE_MAX_BYTES */
+    memcpy(d + 9, s->arr + i * s->arr_size, s->arr_size);
+    b->len += 9 + s->arr_size;
+    return PP_OK;
 }
 
 /* A chunk of items first.. from a source whose sizes are known without
@@ -197,7 +206,13 @@ static pp_status build_known(pp__builder *b, size_t first, size_t to, pp__chunk 
      * other chunks are measured item by item. */
     count = to - first < b->cs ? to - first : b->cs;
     column = scalar_column(b, first, count, &type);
-    if (!column) {
+    if (!column && b->src->arr != NULL) {
+        /* records: one size */
+        sz = item_size(b->src, first);
+        if (count > (b->target - b->fixed) / sz)
+            count = (b->target - b->fixed) / sz > 1 ? (b->target - b->fixed) / sz : 1;
+        bytes = count * sz;
+    } else if (!column) {
         for (count = 0; first + count < to && count < b->cs; count++) {
             sz = item_size(b->src, first + count);
             if (count > 0 && bytes + sz > b->target - b->fixed)
