@@ -24,6 +24,7 @@
 #define PP_TEST_SUITES(X)                                                                          \
     X(framework)                                                                                   \
     X(api)                                                                                         \
+    X(bigmap)                                                                                      \
     X(error)                                                                                       \
     X(identity)                                                                                    \
     X(lock)                                                                                        \

@@ -163,6 +163,16 @@ static const skip_entry g_skips[] = {
     {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},
+/* bigmap: the same for the big-map tests. */
+#define PP_SKIP_WIN_BIGMAP(t)                                                                      \
+    {"bigmap", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                           \
+    {                                                                                              \
+        "bigmap", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                    \
+    }
+    PP_SKIP_WIN_BIGMAP(t_starmap_beyond_one_message),
+    PP_SKIP_WIN_BIGMAP(t_stream_map),
+    PP_SKIP_WIN_BIGMAP(t_inbox_worker_dies),
+    PP_SKIP_WIN_BIGMAP(t_array_map),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};

@@ -903,6 +903,7 @@ static void t_bad_arguments(void)
     pp_result *r = NULL;
     pp_values *big;
     char *s;
+    int i;
 
     memset(&o, 0, sizeof o);
     PP_ASSERT_STATUS(pp_pool_create(NULL, NULL), PP_EINVAL);
@@ -936,8 +937,9 @@ static void t_bad_arguments(void)
         PP_ASSERT_STATUS(pp_starmap(p, tk_add, (const pp_values *const *)argv, 1, NULL, &r),
                          PP_EINVAL);
     }
-    /* oversized: a tuple is limited at creation, a message at submission —
-     * three 30 MiB argument tuples in one chunk exceed one message */
+    /* oversized: a tuple is limited at creation, an item's arguments at
+     * submission; three 30 MiB argument tuples asked for in one chunk are
+     * split into chunks that fit a message and run */
     s = malloc(30u << 20);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     memset(s, 'x', 30u << 20);
@@ -954,8 +956,18 @@ static void t_bad_arguments(void)
         pp_submit_options so;
         memset(&so, 0, sizeof so);
         so.chunksize = 3;
-        PP_ASSERT_STATUS(pp_starmap_async(p, tk_echo, argv, 3, &so, &r), PP_ETOOBIG);
-        CU_ASSERT_PTR_NULL(r);
+        PP_ASSERT_STATUS(pp_starmap_async(p, tk_echo, argv, 3, &so, &r), PP_OK);
+        PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+        for (i = 0; i < 3; i++) {
+            const pp_values *v = NULL;
+            const void *b = NULL;
+            size_t len = 0;
+            PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, &v, NULL), PP_OK);
+            PP_ASSERT_STATUS(pp_values_get_bytes(v, 0, &b, &len), PP_OK);
+            CU_ASSERT(len == (30u << 20) && b != NULL && memcmp(b, s, len) == 0);
+        }
+        pp_result_release(r);
+        r = NULL;
     }
     pp_values_destroy(big);
     free(s);
@@ -1218,13 +1230,16 @@ static void t_map_sizes_mixed(void)
     finish_pool(p);
 }
 
-/* A chunk too large for one message is refused by the submitting call
+/* An item too large for one message is refused by the submitting call
  * (PP_ETOOBIG, nothing queued), also when it would only be encoded in a
- * later batch: here the last chunk, after 8193 small items. */
+ * later batch: here the last item, after 8195 small ones. (A chunk of
+ * items that are each small enough is split to fit instead.) */
 static void t_too_big_in_later_batch(void)
 {
     pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
-    const size_t n = 8196, big = (size_t)30 * 1024 * 1024;
+    /* two values that reach the tuple limit together: the tuple can be
+     * built, its task's frame cannot */
+    const size_t n = 8196, big = (PP_MESSAGE_MAX - 4 - 10) / 2;
     const pp_values **argv = calloc(n, sizeof *argv);
     pp_values *small = ints1(1), *large = NULL;
     void *blob = calloc(1, big);
@@ -1235,8 +1250,9 @@ static void t_too_big_in_later_batch(void)
     CU_ASSERT_FATAL(argv != NULL && blob != NULL);
     PP_ASSERT_STATUS_FATAL(pp_values_create(&large), PP_OK);
     PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(large, blob, big), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(large, blob, big), PP_OK);
     for (i = 0; i < n; i++)
-        argv[i] = i + 3 >= n ? large : small; /* 3 x 30 MiB in the last chunk */
+        argv[i] = i + 1 >= n ? large : small; /* the last item */
     memset(&o, 0, sizeof o);
     o.chunksize = 3;
     PP_ASSERT_STATUS(pp_starmap_async(p, tk_square, argv, n, &o, &r), PP_ETOOBIG);

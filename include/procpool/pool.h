@@ -112,7 +112,10 @@ typedef struct pp_submit_options {
     pp_error_callback error_callback; /**< on failure, on the result thread */
     void *userdata;                   /**< passed to the callbacks */
     size_t chunksize;                 /**< map forms: items per task; 0 = pool default;
-                                           at most #PP_MAX_CHUNKSIZE */
+                                           at most #PP_MAX_CHUNKSIZE. A task whose items
+                                           would not fit one message (#PP_MESSAGE_MAX) is
+                                           split; the automatic size also keeps a task's
+                                           arguments near 4 MiB */
     pp_progress_fn progress;          /**< map forms: called as items finish (sync forms:
                                            on the calling thread; async: result thread) */
     void *progress_userdata;
@@ -205,6 +208,9 @@ typedef struct pp_pool_stats {
     uint64_t workers_started; /**< workers that became ready since the pool was created */
     uint64_t worker_deaths;   /**< ready workers that died (not those the pool stopped) */
     uint64_t start_failures;  /**< worker starts that failed (every kind) */
+    /** map chunks whose arguments went to their worker through shared memory (its
+        inbox) instead of the channel: chunks from 8 KiB up that fit the inbox (8 MiB) */
+    uint64_t inbox_chunks;
 } pp_pool_stats;
 
 /**
@@ -306,6 +312,18 @@ PP_API pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *a
 /**
  * @brief fn applied to every item of items, each as a one-value tuple;
  *        waits for all. Items are sent in chunks (opts->chunksize).
+ *
+ * Size and memory: items is one tuple, so at most #PP_MESSAGE_MAX bytes
+ * encoded; for larger inputs use pp_starmap() (an array of tuples, no
+ * limit on the total) or pp_map_stream() (items made on demand). The
+ * sync forms (pp_map(), pp_starmap(), pp_map_stream()) encode items as
+ * workers take them: besides the input and the results, the parent holds
+ * about 32 MiB of encoded arguments however large the input. The async
+ * forms encode every item before they return (one encoded copy of the
+ * input until it has been sent). Limits per item stay: an item's
+ * arguments (with extra_args) must fit one message (#PP_ETOOBIG from the
+ * call, before anything runs), a result must fit one message (that item
+ * fails with #PP_ETOOBIG).
  * @param[out] out the result (one item per input): pp_result_item(),
  *        then pp_result_release(). Set even when items failed.
  * @return #PP_OK or the first failed item's status (after all finished);
@@ -325,6 +343,76 @@ PP_API pp_status pp_map_async(pp_pool *pool, pp_task_fn fn, const pp_values *ite
  */
 PP_API pp_status pp_starmap(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv, size_t n,
                             const pp_submit_options *opts, pp_result **out);
+
+/**
+ * @brief Makes the argument tuple of item i of pp_map_stream(): add its
+ *        values to args (an empty tuple owned by the pool, reused for the
+ *        next item: do not keep it) and return #PP_OK. Any other status
+ *        stops the map: items i..n-1 fail with it (not run).
+ */
+typedef pp_status (*pp_item_fn)(void *userdata, size_t i, pp_values *args);
+
+/**
+ * @brief fn applied to n argument tuples made on demand by item (a
+ *        starmap whose input need not exist at once: buffers of a file,
+ *        a generator); waits for all.
+ *
+ * item is called on the calling thread, for i = 0..n-1 in order, each
+ * once, as workers take work: the parent holds about 32 MiB of encoded
+ * arguments at a time, however large the input (item may free or reuse
+ * what it read for item i once it returns). Results as pp_map(): one per
+ * item, read with pp_result_item() / pp_result_ints() / ...
+ *
+ * @param item must not be NULL; userdata is passed to it.
+ * @param opts as pp_map() (extra_args are appended to each made tuple).
+ * @return as pp_map(). An item whose tuple (with extra_args) exceeds one
+ *         message (#PP_ETOOBIG), or whose item call failed (its status),
+ *         fails with the items after it; earlier items still run.
+ *
+ * Errors the caller must handle: as pp_map(); #PP_EINVAL (NULL item or
+ * out), #PP_ETOOBIG (n larger than memory could ever index).
+ */
+PP_API pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_fn item,
+                               void *userdata, const pp_submit_options *opts, pp_result **out);
+
+/**
+ * @brief fn applied to every record of an array of fixed-size records
+ *        (C structs, say), results into an output array; waits for all.
+ *
+ * Record i is the in_size bytes at (const char *)in + i * in_size; it
+ * reaches the task as its one argument, a bytes value of in_size bytes
+ * (pp_values_get_bytes(); copy it into a struct before reading fields:
+ * the bytes need not be aligned). The task returns one bytes value of
+ * exactly out_size bytes, which is copied to (char *)out + i * out_size;
+ * with out_size 8 a task may instead return one int or one double (its 8
+ * bytes are copied). Records travel without a tuple each, through shared
+ * memory where they fit (pp_pool_stats.inbox_chunks), in chunks as
+ * pp_map() (opts->chunksize); the parent holds the arrays plus about
+ * 32 MiB however large they are.
+ *
+ * The same failure semantics per record as pp_map(): a record whose task
+ * failed, whose worker died (#PP_EWORKERDIED: only the record it was
+ * running; the others are still run and valid), that timed out, or whose
+ * result has another form or size (#PP_ETYPE) gets that status in
+ * status[i] and zeros in its output record; every other output record is
+ * valid.
+ *
+ * @param status optional: n statuses, one per record.
+ * @param opts optional; chunksize, timeout_ms, progress, error and
+ *        error_index as for pp_map(); extra_args / extra_values must not
+ *        be set (#PP_EINVAL): put what every record needs in its struct or
+ *        in the pool's initializer.
+ * @return #PP_OK when every record succeeded, else the first failed
+ *         record's status (opts->error / error_index get its detail and
+ *         index).
+ *
+ * Errors the caller must handle: as pp_map(); #PP_EINVAL (NULL pool or
+ * fn, in or out NULL with n > 0, in_size or out_size 0, in_size above
+ * #PP_VALUE_MAX_BYTES, n * size beyond memory, extra values set).
+ */
+PP_API pp_status pp_map_array(pp_pool *pool, pp_task_fn fn, const void *in, size_t in_size,
+                              size_t n, void *out, size_t out_size, pp_status *status,
+                              const pp_submit_options *opts);
 
 /** @brief Asynchronous pp_starmap(). */
 PP_API pp_status pp_starmap_async(pp_pool *pool, pp_task_fn fn, const pp_values *const *argv,

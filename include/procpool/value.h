@@ -26,7 +26,8 @@
  *
  * Limits: a tuple holds at most #PP_VALUES_MAX_ITEMS items and encodes to
  * at most #PP_MESSAGE_MAX bytes (about 7 million integers: enough for the
- * input of a large map; split bigger inputs); one string or byte buffer
+ * input of a large map; a bigger input goes to pp_starmap() as an array of
+ * tuples, or to pp_map_stream(), pool.h); one string or byte buffer
  * holds at most #PP_VALUE_MAX_BYTES bytes; one message (a task's arguments,
  * a chunk of map items, a result) at most #PP_MESSAGE_MAX bytes. Larger values fail with
  * #PP_ETOOBIG when added or submitted, never later in a worker.

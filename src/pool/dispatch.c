@@ -14,6 +14,8 @@
 #define WINDOW         64u           /* chunks outstanding per worker, at most */
 #define PREFETCH_NS    2000000       /* queue ~2 ms of work ahead of a busy worker */
 #define PREFETCH_BYTES (16u * 1024u) /* bytes queued to a busy worker */
+#define INBOX_MIN      (8u * 1024u)  /* smaller TASK payloads go through the channel */
+#define INBOX_DESC     (PP__FRAME_HDR + 16u)
 
 /* ---------------------------------------------------------------- queue */
 
@@ -27,6 +29,7 @@ static pp__chunk *queue_pop(pp_pool *p)
     if (p->q_head == NULL)
         p->q_tail = NULL;
     c->next = NULL;
+    p->queued_bytes -= c->frame.len;
     return c;
 }
 
@@ -69,6 +72,7 @@ void pp__remove_job_from_queue_locked(pp_pool *p, struct pp_result *j)
         if (c->job == j) {
             *link = c->next;
             c->next = NULL;
+            p->queued_bytes -= c->frame.len;
             pp__chunk_free(c);
         } else {
             p->q_tail = c;
@@ -100,6 +104,7 @@ void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
         else
             p->q_head = c;
         p->q_tail = c;
+        p->queued_bytes += c->frame.len;
     }
     if (p->idle_timeout_ms > 0)
         pp__plat_cond_signal(p->sup_cond); /* workers retired for idleness come back */
@@ -120,8 +125,15 @@ void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list)
     if (list == NULL)
         return;
     tail = list;
-    while (tail->next)
+    for (;;) {
+        /* Back from a worker: its inbox region (if any) is not its any more. */
+        tail->in_inbox = 0;
+        tail->wire_len = 0;
+        p->queued_bytes += tail->frame.len;
+        if (tail->next == NULL)
+            break;
         tail = tail->next;
+    }
     tail->next = p->q_head;
     p->q_head = list;
     if (p->q_tail == NULL)
@@ -171,19 +183,69 @@ static unsigned window_locked(const pp_pool *p)
     return depth < 2 ? 2 : depth > WINDOW ? WINDOW : (unsigned)depth;
 }
 
+/* ----------------------------------------------------------------- inbox */
+
+/* A free region of len bytes in w's inbox (pool/wctl.h), or 0. Regions
+ * are taken in send order as a ring: the in-flight chunks that have one
+ * are, in list order, one run that may wrap once (results free the
+ * oldest, take-backs the newest, a death all of them). */
+static int inbox_find(const pp__wslot *w, size_t len, size_t *off)
+{
+    const pp__chunk *c, *first = NULL, *last = NULL;
+    size_t head, tail;
+
+    if (w->ctl == NULL || len < INBOX_MIN || len > PP__WCTL_INBOX)
+        return 0;
+    for (c = w->inflight; c != NULL; c = c->next) {
+        if (c->in_inbox) {
+            if (first == NULL)
+                first = c;
+            last = c;
+        }
+    }
+    if (first == NULL) {
+        *off = 0;
+        return 1;
+    }
+    head = first->inbox_off;
+    tail = last->inbox_off + (last->frame.len - PP__FRAME_HDR);
+    if (last->inbox_off >= head) {
+        /* not wrapped: after the last, or from the start up to the first */
+        if (PP__WCTL_INBOX - tail >= len) {
+            *off = tail;
+            return 1;
+        }
+        if (head >= len) {
+            *off = 0;
+            return 1;
+        }
+        return 0;
+    }
+    if (head - tail >= len) { /* wrapped: between the last and the first */
+        *off = tail;
+        return 1;
+    }
+    return 0;
+}
+
 static int slot_can_take(const pp_pool *p, const pp__wslot *w, const pp__chunk *c)
 {
+    size_t off;
+
     if (w->state != W_READY || w->quit_sent)
         return 0;
     if (p->maxtasks != 0 && w->sent >= p->maxtasks)
         return 0;
     if (w->ninflight == 0)
         return 1;
-    /* Work ahead only when nobody is idle, within the window, and in small
-     * chunks: they fit in the channel's buffer, so the write cannot block
-     * until the worker is done. */
-    return w->ninflight < window_locked(p) && w->inflight_bytes + c->frame.len <= PREFETCH_BYTES &&
-           !any_idle_worker_locked(p);
+    /* Work ahead only when nobody is idle, within the window, and in chunks
+     * whose writes cannot block until the worker is done: small ones (they
+     * fit in the channel's buffer) or ones that go through its inbox. */
+    if (w->ninflight >= window_locked(p) || any_idle_worker_locked(p))
+        return 0;
+    if (inbox_find(w, c->frame.len - PP__FRAME_HDR, &off))
+        return w->inflight_bytes + INBOX_DESC <= PREFETCH_BYTES;
+    return w->inflight_bytes + c->frame.len <= PREFETCH_BYTES;
 }
 
 static void inflight_append(pp__wslot *w, pp__chunk *c)
@@ -195,8 +257,41 @@ static void inflight_append(pp__wslot *w, pp__chunk *c)
         w->inflight = c;
     w->inflight_tail = c;
     w->ninflight++;
-    w->inflight_bytes += c->frame.len;
+    w->inflight_bytes += c->wire_len;
     w->sent++;
+}
+
+/* Append to out what sends c to w: through w's inbox if it has room (the
+ * payload copied there now, a descriptor on the channel), else the frame.
+ * Caller holds the mutex (the control block stays mapped: the slot is not
+ * reaped while the mutex is held). */
+static pp_status put_chunk(pp_pool *p, pp__wslot *w, pp__chunk *c, pp__buf *out)
+{
+    size_t len = c->frame.len - PP__FRAME_HDR, mark = out->len, at, off;
+    pp_status st;
+
+    if (!inbox_find(w, len, &off)) {
+        c->wire_len = c->frame.len;
+        return pp__buf_put(out, c->frame.data, c->frame.len);
+    }
+    st = pp__frame_begin(out, PP__MSG_TASK, c->count, c->id, &at);
+    if (st == PP_OK)
+        st = pp__buf_put_u64(out, (uint64_t)off);
+    if (st == PP_OK)
+        st = pp__buf_put_u64(out, (uint64_t)len);
+    if (st == PP_OK)
+        st = pp__frame_end(out, at);
+    if (st != PP_OK) {
+        out->len = mark;
+        return st;
+    }
+    pp__frame_set_flags(out, at, (uint8_t)(c->frame.data[9] | PP__FLAG_INBOX));
+    memcpy(pp__wctl_inbox(w->ctl) + off, c->frame.data + PP__FRAME_HDR, len);
+    c->in_inbox = 1;
+    c->inbox_off = off;
+    c->wire_len = INBOX_DESC;
+    p->n_inbox++;
+    return PP_OK;
 }
 
 /* Move chunks for w from the queue into its in-flight list and gather
@@ -215,13 +310,16 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
          * (pool/wctl.h) relies on it. */
         c->id = p->next_id++;
         pp__frame_set_id(&c->frame, 0, c->id);
-        if (pp__buf_put(out, c->frame.data, c->frame.len) != PP_OK) {
+        if (put_chunk(p, w, c, out) != PP_OK) {
             pp__queue_push_front_locked(p, c);
             break;
         }
         c->sent_ns = pp__plat_now_ns();
         inflight_append(w, c);
     }
+    /* A sync submission waits for room in the queue (submit.c). */
+    if (p->feed_waiters > 0 && p->queued_bytes <= PP__FEED_QUEUE_BYTES)
+        pp__plat_cond_broadcast(p->core->cond);
     if (out->len == 0 && w->quit_wanted && !w->quit_sent && w->ninflight == 0 &&
         w->state == W_READY) {
         if (pp__frame_begin(out, PP__MSG_QUIT, 0, 0, &at) == PP_OK &&
@@ -296,7 +394,7 @@ unsigned pp__take_back_locked(pp_pool *p, pp__wslot *v)
             *tail = c;
             tail = &c->next;
             v->ninflight--;
-            v->inflight_bytes -= c->frame.len;
+            v->inflight_bytes -= c->wire_len;
             v->sent--;
             n++;
         } else {

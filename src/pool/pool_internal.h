@@ -122,6 +122,10 @@ typedef struct pp__chunk {
     uint16_t count;
     uint16_t answered; /* items answered by partial RESULT frames */
     int64_t sent_ns;   /* when it was written to its worker */
+    size_t wire_len;   /* bytes its sending put on the channel (frame, or
+                          the inbox descriptor); 0 while not sent */
+    size_t inbox_off;  /* in_inbox: where its payload is in the worker's inbox */
+    int in_inbox;      /* sent through the inbox of the worker holding it */
     pp__buf frame;
 } pp__chunk;
 
@@ -191,6 +195,7 @@ struct pp_pool {
     int64_t idle_timeout_ms;                      /* 0: none */
     char degraded_msg[160];                       /* why starts are failing now ("" if not) */
     uint64_t n_started, n_start_failed, n_deaths; /* statistics */
+    uint64_t n_inbox;                             /* chunks sent through an inbox */
     int stop;                                     /* threads: leave */
     pp__plat_cond *sup_cond;                      /* supervisor: worker states, lifecycle */
     pp__plat_cond *res_cond;                      /* result thread: callback queue */
@@ -202,6 +207,8 @@ struct pp_pool {
     struct pp_result *live;
     uint64_t next_id;
     int feeding;           /* submitting calls in progress (submit.c) */
+    int feed_waiters;      /* sync submissions waiting for room in the queue */
+    size_t queued_bytes;   /* frame bytes of the queued chunks */
     uint64_t chunk_ema_ns; /* moving average of a chunk's service time */
 };
 
@@ -244,6 +251,11 @@ void pp__chunk_free(pp__chunk *c);
 void pp__report_unobserved(struct pp_result *j);
 
 /* ----------------------------------------------------------- dispatch.c */
+/* A sync submission queues its next batch only while at most this many
+ * bytes of frames are queued (not yet sent): the parent's memory for a
+ * large map stays its input plus about this much (submit.c). */
+#define PP__FEED_QUEUE_BYTES ((size_t)32 * 1024 * 1024)
+
 /* Give the chunks of list (in order) to job j and append them to the
  * queue (a broken pool fails them instead). Ids are given at each send.
  * Caller holds the mutex. */
@@ -278,6 +290,50 @@ void pp__feed_end_locked(pp_pool *p);
  * the queue, wake everyone. */
 void pp__break_pool_locked(pp_pool *p, pp_status st, const char *msg);
 
+/* ------------------------------------------------------------- chunks.c */
+/* Where a submission's items come from: exactly one of one (apply),
+ * items (map: item i as a one-item tuple), argv (starmap), gen
+ * (pp_map_stream: made on demand) or arr (pp_map_array: record i as a
+ * one-item tuple of its arr_size bytes); extra values appended to each. */
+typedef struct pp__item_src {
+    const pp_values *one;
+    const pp_values *items;
+    const pp_values *const *argv;
+    pp_item_fn gen;
+    void *gen_ud;
+    const uint8_t *arr;
+    size_t arr_size;
+    const pp_values *extra; /* NULL: none */
+    uint8_t flags;          /* frame flags for every chunk (PP__FLAG_TIMED) */
+} pp__item_src;
+
+/* Encodes a submission's items into chunks, batch by batch. */
+typedef struct pp__builder {
+    const pp__fnref *ref;
+    const pp__item_src *src;
+    size_t n, cs;       /* items, chunk size */
+    size_t fixed;       /* bytes of a TASK frame besides its arguments */
+    size_t target;      /* a chunk's frame, at most (unless one item is larger) */
+    size_t batch_items; /* a batch's items, at most */
+    pp_values *tmp;     /* an item being made (gen, extra values) */
+    int tmp_ready;      /* tmp holds the item the next chunk starts with */
+    pp_status fail;     /* why the last batch stopped early (PP_OK: it did not) */
+} pp__builder;
+
+pp_status pp__builder_init(pp__builder *b, const pp__fnref *ref, const pp__item_src *src, size_t n,
+                           size_t cs, int auto_cs, size_t batch_items);
+void pp__builder_free(pp__builder *b);
+/* PP_ETOOBIG if an item's arguments cannot fit one message (all items of
+ * a source whose items exist; generated ones are checked as made). */
+pp_status pp__builder_check(const pp__builder *b);
+/* The chunks of the next batch from item from on (*list, in order; NULL
+ * if none), *end the first item not in it. Returns PP_OK, or why item
+ * *end could not be encoded: PP_ENOMEM, or for a made item PP_ETOOBIG or
+ * what its maker returned; the chunks before it are still in *list. */
+pp_status pp__builder_batch(pp__builder *b, size_t from, pp__chunk **list, size_t *end);
+/* Free a list of chunks that were never queued. */
+void pp__chunk_list_free(pp__chunk *c);
+
 /* ------------------------------------------------------------- reader.c */
 void pp__reader_thread_main(void *arg); /* arg: the pp__wslot */
 
@@ -305,6 +361,12 @@ int pp__work_left_locked(const pp_pool *p);
 /* Queue work for the result thread (callbacks, async progress). */
 void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j);
 int pp__on_result_thread(const pp_pool *p);
+
+/* -------------------------------------------------------------- array.c */
+/* What pp_map_array() needs of submit.c: submit src (n items) as a sync
+ * map and wait for it; *out gets the job (the caller's reference). */
+pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *src, size_t n,
+                              const pp_submit_options *opts, struct pp_result **out);
 
 /* ------------------------------------------------------------- result.c */
 /* On the result thread, a result whose callbacks are still to run there

@@ -173,7 +173,7 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     if (w->inflight == NULL)
         w->inflight_tail = NULL;
     w->ninflight--;
-    w->inflight_bytes -= c->frame.len;
+    w->inflight_bytes -= c->wire_len;
     pp__job_after_items_locked(c->job);
     pp__chunk_free(c);
     return PP_OK;

@@ -37,6 +37,7 @@ pp_status pp_pool_get_stats(pp_pool *p, pp_pool_stats *out)
     out->queued = queued_locked(p);
     out->workers_started = p->n_started;
     out->worker_deaths = p->n_deaths;
+    out->inbox_chunks = p->n_inbox;
     out->start_failures = p->n_start_failed;
     out->broken_status = p->broken;
     if (p->broken != PP_OK) {

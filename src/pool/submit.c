@@ -15,166 +15,6 @@
 
 _Static_assert(PP__MAX_CHUNK == PP_MAX_CHUNKSIZE, "the public chunk limit is the wire's");
 
-/* How item i of a submission is encoded into a TASK frame. */
-typedef struct item_src {
-    const pp_values *one;         /* apply: the argument tuple */
-    const pp_values *items;       /* map: item i as a one-item tuple */
-    const pp_values *const *argv; /* starmap: argv[i] */
-    uint8_t flags;                /* frame flags for every chunk (PP__FLAG_TIMED) */
-} item_src;
-
-static pp_status encode_item(const item_src *src, size_t i, pp__buf *b)
-{
-    if (src->items != NULL)
-        return pp__values_encode_one(src->items, i, b);
-    if (src->argv != NULL)
-        return pp__values_encode(src->argv[i], b);
-    return pp__values_encode(src->one, b);
-}
-
-/* Encoded size of the argument tuples of items first..first+count-1. */
-static size_t chunk_args_size(const item_src *src, size_t first, size_t count)
-{
-    size_t i, n = 0;
-
-    for (i = first; i < first + count; i++) {
-        if (src->items != NULL)
-            n += PP__VALUES_HDR + pp__values_item_encoded_size(src->items, i);
-        else if (src->argv != NULL)
-            n += pp__values_encoded_size(src->argv[i]);
-        else
-            n += pp__values_encoded_size(src->one);
-    }
-    return n;
-}
-
-static void free_chunks(pp__chunk *c)
-{
-    while (c != NULL) {
-        pp__chunk *next = c->next;
-        pp__buf_free(&c->frame);
-        free(c);
-        c = next;
-    }
-}
-
-/* Are items first..first+count-1 of a map all one-scalar arguments of one
- * type (an int column or a double column)? */
-static int scalar_column(const item_src *src, size_t first, size_t count, pp_type *type)
-{
-    uint64_t bits;
-    pp_type t;
-    size_t i;
-
-    if (src->items == NULL || count == 0)
-        return 0;
-    for (i = first; i < first + count; i++) {
-        if (!pp__values_item_scalar(src->items, i, &t, &bits) || (i > first && t != *type))
-            return 0;
-        *type = t;
-    }
-    return 1;
-}
-
-static pp_status build_chunk(const pp__fnref *ref, const item_src *src, size_t first, size_t count,
-                             pp__chunk **out)
-{
-    pp__chunk *c = calloc(1, sizeof *c);
-    pp_type type = PP_TYPE_NONE;
-    uint64_t bits;
-    pp_status st;
-    size_t at, i;
-    int column = scalar_column(src, first, count, &type);
-
-    if (c == NULL)
-        return PP_ENOMEM;
-    pp__buf_init(&c->frame);
-    c->first = first;
-    c->count = (uint16_t)count;
-    /* One allocation of the exact size: large frames are populated memory
-     * in power-of-two classes (pp__mem), where a guess that overshoots a
-     * class costs twice the memory. */
-    st = pp__buf_reserve(&c->frame,
-                         PP__FRAME_HDR + pp__fnref_encoded_size(ref) + 8 +
-                             (column ? 1 + count * 8 : chunk_args_size(src, first, count)));
-    if (st == PP_OK)
-        st = pp__frame_begin(&c->frame, PP__MSG_TASK, (uint16_t)count, 0, &at);
-    if (st == PP_OK)
-        st = pp__fnref_encode(ref, &c->frame);
-    if (st == PP_OK)
-        st = pp__buf_put_u64(&c->frame, (uint64_t)first);
-    if (st == PP_OK)
-        pp__frame_set_flags(&c->frame, at, (uint8_t)((column ? PP__FLAG_SCALARS : 0) | src->flags));
-    if (column) {
-        /* wire/msg.h, "Scalar columns" */
-        if (st == PP_OK)
-            st = pp__buf_put_u8(&c->frame, (uint8_t)type);
-        for (i = first; i < first + count && st == PP_OK; i++) {
-            pp__values_item_scalar(src->items, i, &type, &bits);
-            st = pp__buf_put_u64(&c->frame, bits);
-        }
-    } else {
-        for (i = first; i < first + count && st == PP_OK; i++)
-            st = encode_item(src, i, &c->frame);
-    }
-    if (st == PP_OK)
-        st = pp__frame_end(&c->frame, at);
-    if (st != PP_OK) {
-        free_chunks(c);
-        return st;
-    }
-    *out = c;
-    return PP_OK;
-}
-
-/* Split items from..to-1 into chunks of chunksize; list in order. */
-static pp_status build_chunks(const pp__fnref *ref, const item_src *src, size_t from, size_t to,
-                              size_t chunksize, pp__chunk **list)
-{
-    pp__chunk *head = NULL, *tail = NULL, *c;
-    size_t first, count;
-    pp_status st;
-
-    for (first = from; first < to; first += count) {
-        count = to - first < chunksize ? to - first : chunksize;
-        st = build_chunk(ref, src, first, count, &c);
-        if (st != PP_OK) {
-            free_chunks(head);
-            return st;
-        }
-        if (tail)
-            tail->next = c;
-        else
-            head = c;
-        tail = c;
-    }
-    *list = head;
-    return PP_OK;
-}
-
-/*
- * Would any TASK frame of this submission be too large? Checked for all
- * chunks before the first is queued, so PP_ETOOBIG comes from the
- * submitting call as value.h promises, never from a later batch after
- * earlier ones have run. For map the tuple's own size bounds every chunk:
- * the scan is only needed when that bound is above the limit.
- */
-static pp_status check_frames(const pp__fnref *ref, const item_src *src, size_t n, size_t cs)
-{
-    size_t fixed = pp__fnref_encoded_size(ref) + 8, first, count;
-
-    /* n <= PP_VALUES_MAX_ITEMS and sizes <= PP_MESSAGE_MAX: no overflow */
-    if (src->items != NULL &&
-        pp__values_encoded_size(src->items) + PP__VALUES_HDR * n + fixed <= PP__FRAME_MAX)
-        return PP_OK;
-    for (first = 0; first < n; first += count) {
-        count = n - first < cs ? n - first : cs;
-        if (chunk_args_size(src, first, count) > PP__FRAME_MAX - fixed)
-            return PP_ETOOBIG;
-    }
-    return PP_OK;
-}
-
 /* Python's default: ceil(n / (4 * processes)), at least 1. */
 static size_t auto_chunksize(const pp_pool *p, size_t n, int kind)
 {
@@ -263,47 +103,84 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
 }
 
 /*
- * Queue the next batch of job j: items from..to-1, encoded in list (or
- * build_st if encoding failed). A pool terminated or broken meanwhile gets
- * nothing more: those items and all later ones fail with its status, as
- * do all items from `from` on when encoding failed (only PP_ENOMEM can:
- * check_frames() has ruled out PP_ETOOBIG, and the tuples themselves were
- * checked when they were built). Returns 0 when the
- * submission is finished (last batch, or stopped).
+ * Queue the next batch of job j: its chunks (list, items from..to-1), and
+ * if encoding stopped at item to (fail_st), items to..n-1 fail with
+ * fail_st (a made item too large, its maker's status, PP_ENOMEM). A pool
+ * terminated or broken meanwhile gets nothing more: those items and all
+ * later ones fail with its status. Returns 0 when the submission is
+ * finished (last batch, or stopped).
  */
-static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, pp_status build_st, size_t from,
-                size_t to)
+static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, size_t from, size_t to,
+                pp_status fail_st)
 {
-    char msg[128];
+    char msg[160];
     int go_on = 1;
 
     pp__plat_mtx_lock(p->core->mu);
-    if (build_st != PP_OK) {
-        snprintf(msg, sizeof msg, "could not encode the arguments of this item: %s",
-                 pp_strerror(build_st));
-        pp__job_fail_range_locked(j, from, j->n, build_st, msg);
-        go_on = 0;
-    } else if (j->canceled) {
-        free_chunks(list); /* its items are failed already */
+    if (j->canceled) {
+        pp__chunk_list_free(list); /* its items are failed already */
         go_on = 0;
     } else if (p->state == P_TERMINATING || p->state == P_JOINED || p->broken != PP_OK) {
         pp_status st = p->broken != PP_OK ? p->broken : PP_ETERMINATED;
-        free_chunks(list);
+        pp__chunk_list_free(list);
         pp__job_fail_range_locked(j, from, j->n, st,
                                   p->broken != PP_OK ? p->broken_msg : "pool was terminated");
         go_on = 0;
     } else {
         pp__queue_append_locked(p, list, j);
         go_on = to < j->n;
+        if (fail_st != PP_OK && to < j->n) {
+            if (fail_st == PP_ETOOBIG)
+                snprintf(msg, sizeof msg,
+                         "the arguments of item %lu are larger than one message; items from "
+                         "it on were not run",
+                         (unsigned long)to);
+            else
+                snprintf(msg, sizeof msg,
+                         "could not make the arguments of item %lu (%s); items from it on were "
+                         "not run",
+                         (unsigned long)to, pp_strerror(fail_st));
+            pp__job_fail_range_locked(j, to, j->n, fail_st, msg);
+            go_on = 0;
+        }
     }
     pp__plat_mtx_unlock(p->core->mu);
-    if (build_st == PP_OK)
+    if (list != NULL)
         pp__pump_all(p);
     return go_on;
 }
 
+/* A sync submission: wait while more than PP__FEED_QUEUE_BYTES of frames
+ * are queued, so the parent holds its input plus a bounded amount of
+ * encoded arguments (the rest is encoded as workers take work). Runs a
+ * sync map's progress callback meanwhile. Ends when there is room, or
+ * the job or pool stopped (feed() then sees why). Timed waits: a wake-up
+ * lost is a short delay, never a hang. */
+static void wait_room(pp_pool *p, struct pp_result *j, size_t *seen)
+{
+    size_t done;
+
+    pp__plat_mtx_lock(p->core->mu);
+    p->feed_waiters++;
+    while (p->queued_bytes > PP__FEED_QUEUE_BYTES && !j->canceled && p->broken == PP_OK &&
+           p->state != P_TERMINATING && p->state != P_JOINED) {
+        done = j->done;
+        if (j->progress != NULL && done != *seen) {
+            pp__plat_mtx_unlock(p->core->mu);
+            j->progress(done, j->n, j->progress_ud);
+            *seen = done;
+            pp__plat_mtx_lock(p->core->mu);
+            continue;
+        }
+        pp__plat_cond_wait(p->core->cond, p->core->mu, 100);
+    }
+    p->feed_waiters--;
+    pp__plat_mtx_unlock(p->core->mu);
+}
+
 /* Items per batch: at least one chunk per worker, and enough items that a
- * batch is worth a lock round (chunksize 1 over 20,000 items: 3 batches). */
+ * batch is worth a lock round (chunksize 1 over 20,000 items: 3 batches).
+ * Batches are also bounded in bytes (chunks.c). */
 static size_t batch_items(const pp_pool *p, size_t cs)
 {
     size_t per = cs * (size_t)p->n;
@@ -316,22 +193,24 @@ static size_t batch_items(const pp_pool *p, size_t cs)
 /*
  * Encode and queue a submission. Arguments are encoded in batches and each
  * batch is queued at once, so workers start on the first one while the rest
- * is still being encoded (a million-item map no longer encodes everything
- * before any worker has work). Every problem the caller can cause is found
- * in the first batch or before it; see feed() for what later batches can
- * meet.
+ * is still being encoded. A sync call encodes a batch only when there is
+ * room in the queue (wait_room), so a map of any size runs in bounded
+ * memory. Every problem the caller can cause with items that exist is
+ * found before the first batch; see feed() for what later batches (and
+ * made items) can meet.
  */
-static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_src *timed_src,
+static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src *timed_src,
                                 size_t n, const pp_submit_options *o, int sync, int want_handle,
                                 struct pp_result **out)
 {
-    item_src s = *timed_src;
-    const item_src *src = &s;
+    pp__item_src s = *timed_src;
     struct pp_result *j;
     pp__chunk *list = NULL;
+    pp__builder b;
     pp__fnref ref;
-    size_t cs, batch, at, end;
-    pp_status st;
+    size_t cs, at, end, seen = 0;
+    pp_status st, bst;
+    int auto_cs;
 
     if (o != NULL && (o->chunksize > PP__MAX_CHUNK || o->timeout_ms < 0))
         return PP_EINVAL;
@@ -344,35 +223,43 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_
     st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
     if (st != PP_OK)
         return st;
+    auto_cs = !(o != NULL && o->chunksize) && !p->chunksize;
     cs = (o != NULL && o->chunksize) ? o->chunksize : auto_chunksize(p, n, kind);
-    st = check_frames(&ref, src, n, cs);
-    if (st != PP_OK)
-        return st;
-    batch = batch_items(p, cs);
-    end = n < batch ? n : batch;
-    st = build_chunks(&ref, src, 0, end, cs, &list);
-    if (st != PP_OK)
-        return st;
-    st = job_new(kind, n, o, sync, fn, &j);
+    st = pp__builder_init(&b, &ref, &s, n, cs, auto_cs, batch_items(p, cs));
+    if (st == PP_OK)
+        st = pp__builder_check(&b);
+    if (st == PP_OK)
+        st = job_new(kind, n, o, sync, fn, &j);
     if (st != PP_OK) {
-        free_chunks(list);
+        pp__builder_free(&b);
         return st;
+    }
+    bst = pp__builder_batch(&b, 0, &list, &end);
+    if (bst == PP_ENOMEM && list == NULL) {
+        /* nothing could be encoded: the call fails, nothing ran */
+        pp__builder_free(&b);
+        job_discard(j);
+        return bst;
     }
     /* The caller's reference is taken here, so j stays valid below even if
      * the job completes meanwhile. */
-    st = enqueue(p, j, list, 1);
+    st = enqueue(p, j, NULL, 1);
     if (st != PP_OK) {
-        free_chunks(list);
+        pp__chunk_list_free(list);
+        pp__builder_free(&b);
         job_discard(j);
         return st;
     }
-    for (at = end; at < n; at = end) {
-        end = n - at < batch ? n : at + batch;
-        list = NULL;
-        st = build_chunks(&ref, src, at, end, cs, &list);
-        if (!feed(p, j, list, st, at, end))
+    for (at = 0;;) {
+        if (!feed(p, j, list, at, end, bst))
             break;
+        at = end;
+        if (sync)
+            wait_room(p, j, &seen);
+        list = NULL;
+        bst = pp__builder_batch(&b, at, &list, &end);
     }
+    pp__builder_free(&b);
     if (want_handle)
         *out = j;
     else
@@ -384,50 +271,14 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const item_
  * end, so that pp_pool_join() (and destroy after it) waits for a call that
  * is still encoding or queueing, and workers of a closed pool stay for its
  * batches. A call that starts after the pool is destroyed is the caller's
- * use-after-free, as with any other object. */
-static void free_tuples(pp_values **v, size_t n)
-{
-    size_t i;
-
-    for (i = 0; v != NULL && i < n; i++)
-        pp_values_destroy(v[i]);
-    free(v);
-}
-
-/* pp_submit_options.extra_args: the argument tuple of every item with
- * extra appended, built before encoding (which copies them into frames
- * during the submitting call; freed after it). */
-static pp_status join_extra(const item_src *src, size_t n, const pp_values *extra, pp_values ***out)
-{
-    pp_values **v = calloc(n > 0 ? n : 1, sizeof *v);
-    const pp_values *a;
-    pp_status st = v != NULL ? PP_OK : PP_ENOMEM;
-    size_t i;
-
-    for (i = 0; st == PP_OK && i < n; i++) {
-        a = src->items != NULL ? src->items : src->argv != NULL ? src->argv[i] : src->one;
-        st = pp_values_create(&v[i]);
-        if (st == PP_OK && src->items != NULL)
-            st = pp__values_append(v[i], a, i, 1);
-        else if (st == PP_OK && a != NULL)
-            st = pp__values_append(v[i], a, 0, pp_values_count(a));
-        if (st == PP_OK)
-            st = pp__values_append(v[i], extra, 0, pp_values_count(extra));
-    }
-    if (st != PP_OK) {
-        free_tuples(v, n);
-        return st;
-    }
-    *out = v;
-    return PP_OK;
-}
-
-static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src, size_t n,
+ * use-after-free, as with any other object. Extra values are appended to
+ * each item as it is encoded (chunks.c): no copy of the whole input. */
+static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src *src, size_t n,
                         const pp_submit_options *o, int sync, int want_handle,
                         struct pp_result **out)
 {
-    item_src joined = {NULL, NULL, NULL, 0};
-    pp_values **tuples = NULL, *extra = NULL;
+    pp__item_src s = *src;
+    pp_values *extra = NULL;
     pp_status st;
 
     if (p == NULL || fn == NULL || (want_handle && out == NULL))
@@ -439,22 +290,17 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const item_src *src
         if (st != PP_OK)
             return st;
     }
-    if (o != NULL && (o->extra_args != NULL || extra != NULL)) {
-        st = join_extra(src, n, extra != NULL ? extra : o->extra_args, &tuples);
-        pp_values_destroy(extra);
-        if (st != PP_OK)
-            return st;
-        joined.argv = (const pp_values *const *)tuples;
-        src = &joined;
-    }
+    s.extra = extra != NULL ? extra : o != NULL ? o->extra_args : NULL;
+    if (s.extra != NULL && pp_values_count(s.extra) == 0)
+        s.extra = NULL;
     pp__plat_mtx_lock(p->core->mu);
     p->feeding++;
     pp__plat_mtx_unlock(p->core->mu);
-    st = submit_counted(p, kind, fn, src, n, o, sync, want_handle, out);
+    st = submit_counted(p, kind, fn, &s, n, o, sync, want_handle, out);
     pp__plat_mtx_lock(p->core->mu);
     pp__feed_end_locked(p);
     pp__plat_mtx_unlock(p->core->mu);
-    free_tuples(tuples, n);
+    pp_values_destroy(extra);
     return st;
 }
 
@@ -512,11 +358,12 @@ static void report_failure(const pp_submit_options *o, const pp_error *src, pp_s
 pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,
                    pp_error *error)
 {
-    item_src src = {args, NULL, NULL, 0};
+    pp__item_src src = {0};
     const pp_values *v = NULL;
     struct pp_result *j;
     pp_status st;
 
+    src.one = args;
     if (result != NULL)
         *result = NULL;
     st = submit(pool, JOB_APPLY, fn, &src, 1, NULL, 1, 1, &j);
@@ -539,30 +386,19 @@ pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_value
 pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *args,
                          const pp_submit_options *opts, pp_result **out)
 {
-    item_src src = {args, NULL, NULL, 0};
+    pp__item_src src = {0};
 
+    src.one = args;
     return submit(pool, JOB_APPLY, fn, &src, 1, opts, 0, out != NULL, out);
 }
 
-static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_values *items,
-                            const pp_values *const *argv, size_t n, const pp_submit_options *opts,
-                            int sync, pp_result **out)
+static pp_status map_src(pp_pool *pool, int kind, pp_task_fn fn, const pp__item_src *src, size_t n,
+                         const pp_submit_options *opts, int sync, pp_result **out)
 {
-    item_src src = {NULL, items, argv, 0};
     struct pp_result *j;
     pp_status st;
-    size_t i;
 
-    if (out == NULL)
-        return PP_EINVAL;
-    *out = NULL;
-    if (items == NULL && argv == NULL && n > 0)
-        return PP_EINVAL;
-    for (i = 0; argv != NULL && i < n; i++) {
-        if (argv[i] == NULL)
-            return PP_EINVAL;
-    }
-    st = submit(pool, kind, fn, &src, n, opts, sync, 1, &j);
+    st = submit(pool, kind, fn, src, n, opts, sync, 1, &j);
     if (st != PP_OK) {
         if (sync && opts != NULL)
             report_failure(opts, NULL, st, SIZE_MAX);
@@ -575,6 +411,54 @@ static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_val
     if (st != PP_OK && opts != NULL)
         report_failure(opts, pp_result_error(j), st, j->first_failed);
     return st;
+}
+
+pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *src, size_t n,
+                              const pp_submit_options *opts, struct pp_result **out)
+{
+    pp_status st = submit(pool, JOB_MAP, fn, src, n, opts, 1, 1, out);
+
+    if (st == PP_OK)
+        (void)wait_sync(*out);
+    return st;
+}
+
+static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_values *items,
+                            const pp_values *const *argv, size_t n, const pp_submit_options *opts,
+                            int sync, pp_result **out)
+{
+    pp__item_src src = {0};
+    size_t i;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    *out = NULL;
+    if (items == NULL && argv == NULL && n > 0)
+        return PP_EINVAL;
+    for (i = 0; argv != NULL && i < n; i++) {
+        if (argv[i] == NULL)
+            return PP_EINVAL;
+    }
+    src.items = items;
+    src.argv = argv;
+    return map_src(pool, kind, fn, &src, n, opts, sync, out);
+}
+
+pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_fn item, void *userdata,
+                        const pp_submit_options *opts, pp_result **out)
+{
+    pp__item_src src = {0};
+
+    if (out == NULL)
+        return PP_EINVAL;
+    *out = NULL;
+    if (item == NULL)
+        return PP_EINVAL;
+    if (n > SIZE_MAX / (4 * sizeof(pp__item)))
+        return PP_ETOOBIG; /* no memory could hold its outcomes */
+    src.gen = item;
+    src.gen_ud = userdata;
+    return map_src(pool, JOB_MAP, fn, &src, n, opts, 1, out);
 }
 
 pp_status pp_map(pp_pool *pool, pp_task_fn fn, const pp_values *items,

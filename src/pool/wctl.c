@@ -9,6 +9,7 @@
 
 _Static_assert(PP__MAX_CHUNK <= PP__WCTL_MAX_ITEMS, "the column holds a chunk's values");
 _Static_assert(PP__WCTL_COLUMN < PP__WCTL_AREA, "room for general outcomes");
+_Static_assert(sizeof(pp__wctl) <= PP__WCTL_AREA_AT, "the header fits before the area");
 
 #define GATE_REVOKED 1u
 
@@ -20,6 +21,7 @@ void pp__wctl_init(pp__wctl *c)
 {
     c->magic = PP__WCTL_MAGIC;
     c->area_size = (uint32_t)PP__WCTL_AREA;
+    c->inbox_size = (uint32_t)PP__WCTL_INBOX;
     pp__plat_atomic_store64(&c->done, 0);
     pp__plat_atomic_store64(&c->started, 0);
     pp__plat_atomic_store64(&c->gate, 0); /* "started chunk 0": ids start at 1 */
@@ -27,7 +29,8 @@ void pp__wctl_init(pp__wctl *c)
 
 pp_status pp__wctl_check(const pp__wctl *c, size_t size)
 {
-    if (size < PP__WCTL_SIZE || c->magic != PP__WCTL_MAGIC || c->area_size != PP__WCTL_AREA)
+    if (size < PP__WCTL_SIZE || c->magic != PP__WCTL_MAGIC || c->area_size != PP__WCTL_AREA ||
+        c->inbox_size != PP__WCTL_INBOX)
         return PP_EPROTO;
     return PP_OK;
 }

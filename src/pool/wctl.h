@@ -25,6 +25,14 @@
  *        RESULT form from PP__WCTL_COLUMN bytes on. Items past the area's
  *        end are not kept (their outcomes still reach the parent in the
  *        RESULT frame if the worker lives).
+ *  inbox the arguments of chunks sent to this worker (PP__FLAG_INBOX,
+ *        wire/msg.h): the parent copies a chunk's TASK payload into a free
+ *        region and sends only its place; regions are used in send order
+ *        as a ring and freed when the chunk's last RESULT arrives, or it
+ *        is taken back (never claimed: the worker never reads it), or the
+ *        worker dies (its block goes with it). The worker reads its region
+ *        in place and never writes the inbox. A chunk that does not fit
+ *        goes through the channel as before.
  */
 #ifndef PROCPOOL_POOL_WCTL_H
 #define PROCPOOL_POOL_WCTL_H
@@ -40,6 +48,8 @@
 typedef struct pp__wctl {
     uint32_t magic;
     uint32_t area_size;
+    uint32_t inbox_size;
+    uint32_t pad_;
     volatile uint64_t gate;
     volatile uint64_t done;
     volatile uint32_t col_type;  /* pp_type of the column values, 0 if none */
@@ -56,13 +66,21 @@ typedef struct pp__wctl {
 #define PP__WCTL_COLUMN    ((size_t)PP__WCTL_MAX_ITEMS * 8)
 #define PP__WCTL_MAX_ITEMS 65536u
 
-#define PP__WCTL_AREA_AT ((size_t)64)
-#define PP__WCTL_SIZE    (PP__WCTL_AREA_AT + PP__WCTL_AREA)
+#define PP__WCTL_AREA_AT  ((size_t)64)
+#define PP__WCTL_INBOX    ((size_t)8 * 1024 * 1024)
+#define PP__WCTL_INBOX_AT (PP__WCTL_AREA_AT + PP__WCTL_AREA)
+#define PP__WCTL_SIZE     (PP__WCTL_INBOX_AT + PP__WCTL_INBOX)
 
 /* The outcome area of c (area_size bytes). */
 static inline uint8_t *pp__wctl_area(const pp__wctl *c)
 {
     return (uint8_t *)c + PP__WCTL_AREA_AT;
+}
+
+/* The inbox (PP__WCTL_INBOX bytes). */
+static inline uint8_t *pp__wctl_inbox(const pp__wctl *c)
+{
+    return (uint8_t *)c + PP__WCTL_INBOX_AT;
 }
 
 /* The worker's own copy of what it has kept of the claimed chunk (reset

@@ -6,6 +6,7 @@
  * frame before it reads on. The parent relies on that order to know which
  * task a dead worker was running.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,10 @@ static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_val
 {
     int rc;
 
-    memset(t, 0, sizeof *t);
+    /* Not the message buffer: it is written only by a failure
+     * (pp_task_fail), and this runs once per item. */
+    memset(t, 0, offsetof(pp_task, message));
+    t->message[0] = '\0';
     t->status = PP_ETASK;
     t->args = args;
     t->index = index;
@@ -491,6 +495,28 @@ static pp_status run_initializer(worker *w, const uint8_t *payload, uint32_t len
     return st;
 }
 
+/* A TASK frame whose payload is in the inbox (PP__FLAG_INBOX): *h and
+ * *payload become the chunk's own (the region, read in place; the parent
+ * leaves it alone until this chunk's last RESULT). PP_EPROTO for a
+ * descriptor that is not exactly an offset and a length inside the
+ * inbox. */
+static pp_status inbox_payload(const worker *w, pp__frame_hdr *h, const uint8_t **payload)
+{
+    uint64_t off, len;
+    pp__rd rd;
+
+    pp__rd_init(&rd, *payload, h->length);
+    if (pp__rd_u64(&rd, &off) != PP_OK || pp__rd_u64(&rd, &len) != PP_OK ||
+        pp__rd_end(&rd) != PP_OK)
+        return PP_EPROTO;
+    if (off > PP__WCTL_INBOX || len > PP__WCTL_INBOX - off || len > PP__FRAME_MAX)
+        return PP_EPROTO;
+    *payload = pp__wctl_inbox(w->ctl) + off;
+    h->length = (uint32_t)len;
+    h->flags = (uint8_t)(h->flags & ~PP__FLAG_INBOX);
+    return PP_OK;
+}
+
 static int worker_loop(worker *w)
 {
     const uint8_t *payload;
@@ -517,6 +543,8 @@ static int worker_loop(worker *w)
         if (h.type == PP__MSG_QUIT)
             return WORKER_EXIT_OK;
         if (h.type != PP__MSG_TASK)
+            return WORKER_EXIT_PROTOCOL;
+        if ((h.flags & PP__FLAG_INBOX) && inbox_payload(w, &h, &payload) != PP_OK)
             return WORKER_EXIT_PROTOCOL;
         if (!pp__wctl_claim(w->ctl, &w->kept, h.id))
             continue; /* the parent took it back for another worker */

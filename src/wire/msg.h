@@ -17,6 +17,11 @@
  *                         message come in several RESULT frames, each for
  *                         the next items of the chunk, all but the last
  *                         flagged PP__FLAG_PARTIAL.
+ *                         With PP__FLAG_INBOX the payload is u64 offset +
+ *                         u64 length: the TASK payload above lies there in
+ *                         the worker's inbox (pool/wctl.h), written by the
+ *                         parent before this frame and left alone until
+ *                         the chunk's last RESULT (or the worker's death).
  * QUIT   (parent→worker)  empty
  *
  * fnref: u8 kind (0 none, 1 name: blob name, 2 address: u64).

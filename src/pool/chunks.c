@@ -1,0 +1,334 @@
+/*
+ * chunks.c — encoding a submission's items into TASK frames (chunks),
+ * batch by batch (submit.c queues each batch as it is built).
+ *
+ * A chunk holds at most its chunk size of items and, for automatic chunk
+ * sizes, about CHUNK_TARGET bytes of arguments (an item larger than that
+ * gets a chunk of its own); an explicit chunk size is split only where a
+ * chunk would not fit one message. A batch stops at about BATCH_BYTES of
+ * frames, so the parent never holds more than the batch being built plus
+ * what is queued (submit.c waits for room) beside the caller's input.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+#include "values/value_internal.h"
+
+/* Arguments per automatic chunk: below the 4 MiB size class of pp__mem
+ * with the frame's header, so a chunk's frame reuses cached memory. */
+#define CHUNK_TARGET ((size_t)4 * 1024 * 1024 - 4096)
+/* Frames per batch, at most (a batch holds at least one chunk). */
+#define BATCH_BYTES ((size_t)8 * 1024 * 1024)
+
+void pp__chunk_list_free(pp__chunk *c)
+{
+    while (c != NULL) {
+        pp__chunk *next = c->next;
+        pp__buf_free(&c->frame);
+        free(c);
+        c = next;
+    }
+}
+
+/* The argument tuple of item i when it is not encoded from items directly
+ * (a generated item, or one with extra values): in b->tmp. */
+static pp_status make_tmp(pp__builder *b, size_t i)
+{
+    const pp__item_src *s = b->src;
+    pp_status st = PP_OK;
+
+    pp__values_clear(b->tmp);
+    if (s->gen != NULL)
+        st = s->gen(s->gen_ud, i, b->tmp);
+    else if (s->arr != NULL)
+        st = pp_values_add_bytes(b->tmp, s->arr + i * s->arr_size, s->arr_size);
+    else if (s->items != NULL)
+        st = pp__values_append(b->tmp, s->items, i, 1);
+    else if (s->argv != NULL)
+        st = pp__values_append(b->tmp, s->argv[i], 0, pp_values_count(s->argv[i]));
+    else if (s->one != NULL)
+        st = pp__values_append(b->tmp, s->one, 0, pp_values_count(s->one));
+    if (st == PP_OK && s->extra != NULL)
+        st = pp__values_append(b->tmp, s->extra, 0, pp_values_count(s->extra));
+    return st;
+}
+
+/* Does item i go through b->tmp? */
+static int via_tmp(const pp__builder *b)
+{
+    return b->src->gen != NULL || b->src->extra != NULL;
+}
+
+/* Bytes item i's arguments take in a frame, without building anything. */
+static size_t item_size(const pp__item_src *s, size_t i)
+{
+    size_t n;
+
+    if (s->arr != NULL)
+        n = PP__VALUES_HDR + pp__tuple_item_size(PP_TYPE_BYTES, s->arr_size);
+    else if (s->items != NULL)
+        n = PP__VALUES_HDR + pp__values_item_encoded_size(s->items, i);
+    else if (s->argv != NULL)
+        n = pp__values_encoded_size(s->argv[i]);
+    else
+        n = pp__values_encoded_size(s->one);
+    if (s->extra != NULL)
+        n += pp__values_encoded_size(s->extra) - PP__VALUES_HDR;
+    return n;
+}
+
+pp_status pp__builder_init(pp__builder *b, const pp__fnref *ref, const pp__item_src *src, size_t n,
+                           size_t cs, int auto_cs, size_t batch_items)
+{
+    memset(b, 0, sizeof *b);
+    b->ref = ref;
+    b->src = src;
+    b->n = n;
+    b->cs = cs;
+    b->fixed = PP__FRAME_HDR + pp__fnref_encoded_size(ref) + 8;
+    b->target = auto_cs ? CHUNK_TARGET : PP__FRAME_MAX;
+    b->batch_items = batch_items;
+    return via_tmp(b) ? pp_values_create(&b->tmp) : PP_OK;
+}
+
+void pp__builder_free(pp__builder *b)
+{
+    pp_values_destroy(b->tmp);
+    b->tmp = NULL;
+}
+
+pp_status pp__builder_check(const pp__builder *b)
+{
+    const pp__item_src *s = b->src;
+    size_t i, room = PP__FRAME_MAX - (b->fixed - PP__FRAME_HDR);
+
+    if (s->gen != NULL)
+        return PP_OK;                       /* checked as each item is made */
+    if (s->arr != NULL && s->extra == NULL) /* every record has one size */
+        return b->n == 0 || item_size(s, 0) <= room ? PP_OK : PP_ETOOBIG;
+    /* n <= PP_VALUES_MAX_ITEMS and sizes <= PP_MESSAGE_MAX: no overflow */
+    if (s->items != NULL && s->extra == NULL &&
+        pp__values_encoded_size(s->items) + PP__VALUES_HDR * b->n <= room)
+        return PP_OK;
+    for (i = 0; i < b->n; i++) {
+        if (item_size(s, i) > room)
+            return PP_ETOOBIG;
+    }
+    return PP_OK;
+}
+
+/* Are items first..first+count-1 of a map all one-scalar arguments of one
+ * type (an int column or a double column)? */
+static int scalar_column(const pp__builder *b, size_t first, size_t count, pp_type *type)
+{
+    const pp_values *items = b->src->items;
+    uint64_t bits;
+    pp_type t;
+    size_t i;
+
+    if (items == NULL || via_tmp(b) || count == 0)
+        return 0;
+    for (i = first; i < first + count; i++) {
+        if (!pp__values_item_scalar(items, i, &t, &bits) || (i > first && t != *type))
+            return 0;
+        *type = t;
+    }
+    return 1;
+}
+
+static pp_status chunk_begin(const pp__builder *b, size_t first, size_t reserve, pp__chunk **out,
+                             size_t *at)
+{
+    pp__chunk *c = calloc(1, sizeof *c);
+    pp_status st;
+
+    if (c == NULL)
+        return PP_ENOMEM;
+    pp__buf_init(&c->frame);
+    c->first = first;
+    /* One allocation of the exact size where it is known: large frames
+     * are populated memory in power-of-two classes (pp__mem), where a
+     * guess that overshoots a class costs twice the memory. */
+    st = pp__buf_reserve(&c->frame, reserve);
+    if (st == PP_OK)
+        st = pp__frame_begin(&c->frame, PP__MSG_TASK, 0, 0, at);
+    if (st == PP_OK)
+        st = pp__fnref_encode(b->ref, &c->frame);
+    if (st == PP_OK)
+        st = pp__buf_put_u64(&c->frame, (uint64_t)first);
+    if (st != PP_OK) {
+        pp__chunk_list_free(c);
+        return st;
+    }
+    *out = c;
+    return PP_OK;
+}
+
+static pp_status chunk_end(const pp__builder *b, pp__chunk *c, size_t at, int column)
+{
+    pp__frame_set_count(&c->frame, at, c->count);
+    pp__frame_set_flags(&c->frame, at, (uint8_t)((column ? PP__FLAG_SCALARS : 0) | b->src->flags));
+    return pp__frame_end(&c->frame, at);
+}
+
+/* Record i of an array source as the one-item tuple of its bytes
+ * (values/tuple.h), straight from the caller's array. */
+static pp_status put_record(const pp__item_src *s, size_t i, pp__buf *b)
+{
+    pp_status st = pp__buf_reserve(b, 9 + s->arr_size);
+    uint8_t *d;
+
+    if (st != PP_OK)
+        return st;
+    d = b->data + b->len;
+    pp__st_le32(d, 1); /* count */
+    d[4] = (uint8_t)PP_TYPE_BYTES;
+    pp__st_le32(d + 5, (uint32_t)s->arr_size); /* <= PP_VALUE_MAX_BYTES */
+    memcpy(d + 9, s->arr + i * s->arr_size, s->arr_size);
+    b->len += 9 + s->arr_size;
+    return PP_OK;
+}
+
+/* A chunk of items first.. from a source whose sizes are known without
+ * building anything (items, argv, one; no extra values): its extent is
+ * found first, then it is encoded in one exactly sized frame. */
+static pp_status build_known(pp__builder *b, size_t first, size_t to, pp__chunk **out)
+{
+    pp_type type = PP_TYPE_NONE;
+    size_t count, bytes = 0, sz, at, i;
+    uint64_t bits;
+    pp__chunk *c;
+    pp_status st;
+    int column;
+
+    /* A scalar column (at most PP__MAX_CHUNK x 8 bytes) always fits: only
+     * other chunks are measured item by item. */
+    count = to - first < b->cs ? to - first : b->cs;
+    column = scalar_column(b, first, count, &type);
+    if (!column && b->src->arr != NULL) {
+        /* records: one size */
+        sz = item_size(b->src, first);
+        if (count > (b->target - b->fixed) / sz)
+            count = (b->target - b->fixed) / sz > 1 ? (b->target - b->fixed) / sz : 1;
+        bytes = count * sz;
+    } else if (!column) {
+        for (count = 0; first + count < to && count < b->cs; count++) {
+            sz = item_size(b->src, first + count);
+            if (count > 0 && bytes + sz > b->target - b->fixed)
+                break;
+            bytes += sz;
+        }
+    }
+    st = chunk_begin(b, first, b->fixed + (column ? 1 + count * 8 : bytes), &c, &at);
+    if (st != PP_OK)
+        return st;
+    c->count = (uint16_t)count;
+    if (column) {
+        /* wire/msg.h, "Scalar columns" */
+        st = pp__buf_put_u8(&c->frame, (uint8_t)type);
+        for (i = first; i < first + count && st == PP_OK; i++) {
+            pp__values_item_scalar(b->src->items, i, &type, &bits);
+            st = pp__buf_put_u64(&c->frame, bits);
+        }
+    } else {
+        for (i = first; i < first + count && st == PP_OK; i++) {
+            if (b->src->arr != NULL)
+                st = put_record(b->src, i, &c->frame);
+            else if (b->src->items != NULL)
+                st = pp__values_encode_one(b->src->items, i, &c->frame);
+            else if (b->src->argv != NULL)
+                st = pp__values_encode(b->src->argv[i], &c->frame);
+            else
+                st = pp__values_encode(b->src->one, &c->frame);
+        }
+    }
+    if (st == PP_OK)
+        st = chunk_end(b, c, at, column);
+    if (st != PP_OK) {
+        pp__chunk_list_free(c);
+        return st;
+    }
+    *out = c;
+    return PP_OK;
+}
+
+/* A chunk of items first.. made one by one in b->tmp (generated items,
+ * items with extra values). An item made but not fitting this chunk stays
+ * in b->tmp (b->tmp_index) for the next one. */
+static pp_status build_made(pp__builder *b, size_t first, size_t to, pp__chunk **out)
+{
+    size_t room = PP__FRAME_MAX - (b->fixed - PP__FRAME_HDR), at, sz, i;
+    pp__chunk *c = NULL;
+    pp_status st = PP_OK;
+
+    for (i = first; i < to && (c == NULL || c->count < b->cs); i++) {
+        if (!b->tmp_ready) {
+            st = make_tmp(b, i);
+            if (st != PP_OK)
+                break;
+            b->tmp_ready = 1;
+        }
+        sz = pp__values_encoded_size(b->tmp);
+        if (sz > room) {
+            st = PP_ETOOBIG;
+            break;
+        }
+        if (c != NULL && c->frame.len + sz > b->target)
+            break;
+        if (c == NULL) {
+            st = chunk_begin(b, first, b->fixed + (sz > b->target ? sz : b->target - b->fixed), &c,
+                             &at);
+            if (st != PP_OK)
+                break;
+        }
+        st = pp__values_encode(b->tmp, &c->frame);
+        if (st != PP_OK)
+            break;
+        b->tmp_ready = 0;
+        c->count++;
+    }
+    if (c != NULL && c->count > 0) {
+        pp_status est = chunk_end(b, c, at, 0);
+        if (est != PP_OK) {
+            pp__chunk_list_free(c);
+            return est; /* PP_ENOMEM only: fails from first on */
+        }
+        *out = c;
+        b->fail = st; /* items from first + count on, if not PP_OK */
+        return PP_OK;
+    }
+    pp__chunk_list_free(c);
+    return st;
+}
+
+pp_status pp__builder_batch(pp__builder *b, size_t from, pp__chunk **list, size_t *end)
+{
+    pp__chunk *head = NULL, *tail = NULL, *c;
+    size_t at = from, items = 0, bytes = 0;
+    pp_status st = PP_OK;
+
+    *list = NULL;
+    b->fail = PP_OK;
+    while (at < b->n && items < b->batch_items && bytes < BATCH_BYTES) {
+        c = NULL;
+        st = via_tmp(b) ? build_made(b, at, b->n, &c) : build_known(b, at, b->n, &c);
+        if (st != PP_OK)
+            break;
+        if (tail)
+            tail->next = c;
+        else
+            head = c;
+        tail = c;
+        at += c->count;
+        items += c->count;
+        bytes += c->frame.len;
+        if (b->fail != PP_OK) {
+            st = b->fail;
+            break;
+        }
+    }
+    *list = head;
+    *end = at;
+    return st;
+}
