@@ -29,15 +29,6 @@
 #include "bench_limits.h"
 #include "procpool/procpool.h"
 
-/* The byte rows split their items into calls of at most this many bytes of
- * items: one call cannot take more today (a tuple encodes to at most
- * PP_MESSAGE_MAX, 64 MiB: PP_ETOOBIG). Once the pool streams a bigger
- * input by itself, make this SIZE_MAX (here, or -DBYTES_ROW_CALL_MAX=SIZE_MAX
- * in c_args): every row is then one call, and the output says so. */
-#ifndef BYTES_ROW_CALL_MAX
-#define BYTES_ROW_CALL_MAX ((size_t)63 << 20)
-#endif
-
 static int noop(pp_task *t)
 {
     int64_t x = 0;
@@ -489,39 +480,31 @@ static void bench_strings(pp_pool *p, int n)
 }
 
 /* map of the Adler-32 over n items of size bytes each (item k, byte j:
- * (j + k) & 0xff — the twin builds the same), split into calls of at most
- * BYTES_ROW_CALL_MAX bytes of items; beside it the serial loop. */
+ * (j + k) & 0xff — the twin builds the same), in one call (pp_starmap: an
+ * array of one-item tuples, no limit on the total; the pool streams it);
+ * beside it the serial loop. */
 static void bench_bytes(pp_pool *p, int n, size_t size, const char *size_name)
 {
-    size_t per_call = BYTES_ROW_CALL_MAX / size, ncalls, c, k, j;
     unsigned char *buf = malloc(size);
     int64_t *sums = malloc((size_t)n * sizeof *sums), *out = malloc((size_t)n * sizeof *out);
-    pp_values **parts;
-    pp_result **rs;
+    pp_values **items = calloc((size_t)n, sizeof *items);
+    pp_result *r = NULL;
     char row[64], metric[96];
     uint64_t check = 0;
     int64_t base, t0;
+    size_t k, j;
     pp_status st;
 
-    if (per_call < 1)
-        per_call = 1;
-    if (per_call > (size_t)n)
-        per_call = (size_t)n;
-    ncalls = ((size_t)n + per_call - 1) / per_call;
-    parts = calloc(ncalls, sizeof *parts);
-    rs = calloc(ncalls, sizeof *rs);
-    if (buf == NULL || sums == NULL || out == NULL || parts == NULL || rs == NULL)
+    if (buf == NULL || sums == NULL || out == NULL || items == NULL)
         die("malloc", PP_ENOMEM);
     snprintf(row, sizeof row, "bytes_%dx%s", n, size_name);
     base = mem_begin(row);
     for (k = 0; k < (size_t)n; k++) {
-        pp_values **part = &parts[k / per_call];
         for (j = 0; j < size; j++)
             buf[j] = (unsigned char)((j + k) & 0xff);
-        if (*part == NULL && (st = pp_values_create(part)) != PP_OK)
-            die("pp_values_create", st);
-        if ((st = pp_values_add_bytes(*part, buf, size)) != PP_OK)
-            die("pp_values_add_bytes (lower BYTES_ROW_CALL_MAX?)", st);
+        if ((st = pp_values_create(&items[k])) != PP_OK ||
+            (st = pp_values_add_bytes(items[k], buf, size)) != PP_OK)
+            die("pp_values_add_bytes", st);
     }
     free(buf);
 
@@ -529,7 +512,7 @@ static void bench_bytes(pp_pool *p, int n, size_t size, const char *size_name)
     for (k = 0; k < (size_t)n; k++) {
         const void *data = NULL;
         size_t len = 0;
-        pp_values_get_bytes(parts[k / per_call], k % per_call, &data, &len);
+        pp_values_get_bytes(items[k], 0, &data, &len);
         sums[k] = bl_adler32(1, data, len);
     }
     snprintf(metric, sizeof metric, "serial_%s_s", row);
@@ -539,15 +522,10 @@ static void bench_bytes(pp_pool *p, int n, size_t size, const char *size_name)
 
     bl_mem_reset_peak();
     t0 = pp_monotonic_ns();
-    for (c = 0; c < ncalls; c++) {
-        if ((st = pp_map_async(p, adler, parts[c], NULL, &rs[c])) != PP_OK)
-            die("pp_map_async (bytes)", st);
-    }
-    for (c = 0; c < ncalls; c++) {
-        size_t cnt = pp_values_count(parts[c]);
-        if ((st = pp_result_ints(rs[c], PP_INFINITE, 0, cnt, out + c * per_call, NULL)) != PP_OK)
-            die("pp_result_ints (bytes)", st);
-    }
+    if ((st = pp_starmap(p, adler, (const pp_values *const *)items, (size_t)n, NULL, &r)) != PP_OK)
+        die("pp_starmap (bytes)", st);
+    if ((st = pp_result_ints(r, PP_INFINITE, 0, (size_t)n, out, NULL)) != PP_OK)
+        die("pp_result_ints (bytes)", st);
     snprintf(metric, sizeof metric, "map_%s_s", row);
     printf("%s %.6f\n", metric, seconds_since(t0));
     snprintf(metric, sizeof metric, "map_%s_peak_mib", row);
@@ -558,25 +536,16 @@ static void bench_bytes(pp_pool *p, int n, size_t size, const char *size_name)
             die("bytes row: a wrong result", PP_EPROTO);
         check += (uint64_t)sums[k];
     }
-    if (ncalls > 1)
-        printf("# %s: split into %lu calls of at most %lu items (%.0f MiB): one call cannot take "
-               "more today (a tuple encodes to at most 64 MiB: PP_ETOOBIG)\n",
-               row, (unsigned long)ncalls, (unsigned long)per_call,
-               (double)(per_call * size) / (1024.0 * 1024.0));
-    else
-        printf("# %s: one call\n", row);
-    printf("#: %s_calls %lu\n", row, (unsigned long)ncalls);
-    printf("#: %s_call_mib %.0f\n", row, (double)(per_call * size) / (1024.0 * 1024.0));
+    printf("# %s: one call\n", row);
+    printf("#: %s_calls 1\n", row);
     printf("#: %s_input_bytes %" PRIu64 "\n", row, (uint64_t)n * size);
     printf("#: %s_moved_bytes %" PRIu64 "\n", row, (uint64_t)n * (size + sizeof(int64_t)));
     printf("#: %s_check %" PRIu64 "\n", row, check);
     fflush(stdout);
-    for (c = 0; c < ncalls; c++) {
-        pp_result_release(rs[c]);
-        pp_values_destroy(parts[c]);
-    }
-    free(rs);
-    free(parts);
+    pp_result_release(r);
+    for (k = 0; k < (size_t)n; k++)
+        pp_values_destroy(items[k]);
+    free(items);
     free(out);
     free(sums);
 }
