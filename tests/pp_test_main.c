@@ -42,6 +42,8 @@
     X(share)                                                                                       \
     X(shm_atomic)                                                                                  \
     X(supervise)                                                                                   \
+    X(sync)                                                                                        \
+    X(sync_death)                                                                                  \
     X(tracker)                                                                                     \
     X(redis)                                                                                       \
     X(values)                                                                                      \

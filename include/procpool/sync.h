@@ -1,0 +1,159 @@
+/**
+ * @file sync.h
+ * @brief Local synchronization between processes without a server:
+ *        semaphores, events, barriers and conditions (Python's
+ *        multiprocessing.Semaphore / BoundedSemaphore, Event, Barrier,
+ *        Condition).
+ *
+ * Each object is named and shareable exactly like a pp_lock (lock.h):
+ * created or opened by name from any process of the machine, passed to
+ * pool workers as a task or initializer argument (pp_values_add_sem()
+ * ... in value.h), inherited under the fork start method, on POSIX and
+ * Windows alike. The manager hosts the same kinds (manager_objects.h:
+ * pp_msem, pp_mevent, pp_mbarrier, pp_mcond) with the same operations,
+ * results and error codes; pick by reach (one machine: these, faster;
+ * over a network: the manager's).
+ *
+ * Names: NULL for a fresh unpredictable one, or 1..#PP_NAME_MAX
+ * characters from [A-Za-z0-9._-] (not "." or ".."); one namespace with
+ * locks and shm blocks. Lifetime as for locks: the creating handle owns
+ * the name and its destroy removes it (later opens get #PP_ENOENT);
+ * handles others hold keep working among themselves; a creator killed
+ * without destroying does not leave the name behind (lock.h). A name
+ * destroyed and created again is another object: a handle that arrives
+ * in task arguments names the object it was made from, never a newer
+ * one (#PP_ENOENT if that one is gone).
+ *
+ * Robustness: a participant is a process. Every wait is sliced: a waiter
+ * checks the liveness of the processes that could block it at least
+ * every 50 ms, so the death of a participant (killed, crashed) is noticed
+ * within a slice and never makes another wait forever. A process killed
+ * in the middle of an operation cannot leave an object half-updated: the
+ * next process repairs it (each update is logged before it is applied).
+ * What a death does, per kind:
+ *  - semaphore: the units the dead process had acquired (and not
+ *    released) are given back, and the next acquirer gets
+ *    #PP_EOWNERDEAD ("acquired; a holder died"), once;
+ *  - event: nothing to give back;
+ *  - barrier: a waiter that dies breaks the barrier: the others get
+ *    #PP_EBROKEN;
+ *  - condition: a waiter that dies is forgotten; a notify it had been
+ *    given passes on to the next waiter (never lost to a dead process).
+ * At most #PP_SYNC_PROCS processes can hold a semaphore's units, wait at
+ * a barrier or wait on a condition at the same time (#PP_ETOOBIG past).
+ *
+ * Timeouts: milliseconds, #PP_INFINITE (-1) for none, other negative
+ * values #PP_EINVAL. Handles are thread-safe. Common errors of every
+ * call, not repeated below: #PP_EINVAL for a NULL handle or pointer,
+ * #PP_ESYS for an OS failure (pp_os_error()).
+ */
+#ifndef PROCPOOL_SYNC_H
+#define PROCPOOL_SYNC_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+#include "export.h"
+#include "lock.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Processes a semaphore, barrier or condition records at once. */
+#define PP_SYNC_PROCS 128
+/** Largest value of a semaphore. */
+#define PP_SEM_MAX ((int64_t)1 << 30)
+/** Largest number of parties of a barrier. */
+#define PP_BARRIER_MAX PP_SYNC_PROCS
+
+/* ========================================================== Semaphore */
+
+/** A named semaphore (Semaphore / BoundedSemaphore). */
+typedef struct pp_sem pp_sem;
+
+/**
+ * @brief Create a semaphore with an initial value.
+ *
+ * @param name NULL or a name (file comment).
+ * @param value initial value, 0..#PP_SEM_MAX.
+ * @param bounded nonzero: a BoundedSemaphore, whose release above the
+ *        initial value fails with #PP_ESTATE (Python: ValueError).
+ * @param[out] out a handle owned by the caller; pp_sem_destroy() frees it
+ *        and removes the name.
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: out NULL, bad name, value out of range.
+ *  - #PP_EEXIST: the name is taken (by any procpool object).
+ *  - #PP_ENOTINIT, #PP_ENOMEM, #PP_EACCES, #PP_ESYS.
+ */
+PP_API pp_status pp_sem_create(const char *name, int64_t value, int bounded, pp_sem **out);
+
+/**
+ * @brief Open an existing semaphore by name.
+ * @param[out] out a handle owned by the caller (pp_sem_destroy() only
+ *        closes it).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle: #PP_ENOENT (no such name), #PP_ETYPE
+ * (another sync kind), #PP_EINVAL (bad name, or another procpool object:
+ * a lock, a shm block), #PP_ENOTINIT, #PP_ENOMEM, #PP_EACCES, #PP_ESYS.
+ */
+PP_API pp_status pp_sem_open(const char *name, pp_sem **out);
+
+/**
+ * @brief Take one unit, waiting up to timeout_ms while the value is 0.
+ *
+ * The unit is recorded against the calling process until a release by it
+ * (or its death: then the unit is given back).
+ *
+ * @return #PP_OK, or #PP_EOWNERDEAD: acquired, and a process that held
+ *         units died without releasing them (told once, to the next
+ *         acquirer).
+ *
+ * Errors the caller must handle:
+ *  - #PP_ETIMEDOUT: no unit within timeout_ms.
+ *  - #PP_ETOOBIG: #PP_SYNC_PROCS other processes hold units already.
+ *  - #PP_EINVAL: timeout below 0 and not #PP_INFINITE.
+ */
+PP_API pp_status pp_sem_acquire(pp_sem *s, int64_t timeout_ms);
+
+/**
+ * @brief Take one unit if one is free now.
+ * @return #PP_OK or #PP_EOWNERDEAD (as pp_sem_acquire()).
+ *
+ * Errors the caller must handle: #PP_EBUSY (value 0), #PP_ETOOBIG.
+ */
+PP_API pp_status pp_sem_try_acquire(pp_sem *s);
+
+/**
+ * @brief Give one unit back. Any process may (Python's semantics): the
+ *        caller's own record is decreased if it holds units, else a unit
+ *        is just added.
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle: #PP_ESTATE: a bounded semaphore is at
+ * its initial value, or the value is at #PP_SEM_MAX.
+ */
+PP_API pp_status pp_sem_release(pp_sem *s);
+
+/**
+ * @brief The value now (free units) in *value.
+ * @return #PP_OK. Errors: the common ones (file comment).
+ */
+PP_API pp_status pp_sem_value(pp_sem *s, int64_t *value);
+
+/** @brief The name (valid until pp_sem_destroy()); NULL for NULL. */
+PP_API const char *pp_sem_name(const pp_sem *s);
+
+/** @brief Close the handle; the creator's also removes the name. NULL ok.
+ *  Units this process holds stay held until it releases them or ends. */
+PP_API void pp_sem_destroy(pp_sem *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCPOOL_SYNC_H */
