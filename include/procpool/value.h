@@ -188,6 +188,8 @@ PP_API pp_status pp_values_add_shm(pp_values *v, pp_shm *shm);
  *  the handle it inherited under fork). In the arguments of a manager's
  *  queue or dict item they are #PP_ENOTSUP (one machine's objects). */
 PP_API pp_status pp_values_add_sem(pp_values *v, pp_sem *s);
+PP_API pp_status pp_values_add_event(pp_values *v, pp_event *e);
+PP_API pp_status pp_values_add_barrier(pp_values *v, pp_barrier *b);
 /**@}*/
 
 /**
@@ -240,6 +242,8 @@ PP_API pp_value_arg pp_value_bytes(const void *p, size_t n);
 PP_API pp_value_arg pp_value_lock(pp_lock *lock);
 PP_API pp_value_arg pp_value_shm(pp_shm *shm);
 PP_API pp_value_arg pp_value_sem(pp_sem *s);
+PP_API pp_value_arg pp_value_event(pp_event *e);
+PP_API pp_value_arg pp_value_barrier(pp_barrier *b);
 /** a itself (what PP_VALUE() does with a pp_value_arg). */
 PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
 /**@}*/
@@ -280,6 +284,8 @@ PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
         pp_lock *: pp_value_lock,                                                                  \
         pp_shm *: pp_value_shm,                                                                    \
         pp_sem *: pp_value_sem,                                                                    \
+        pp_event *: pp_value_event,                                                                \
+        pp_barrier *: pp_value_barrier,                                                            \
         pp_value_arg: pp_value_arg_of)(x)
 #define pp_values_of(out, ...)                                                                     \
     pp_values_from((out), (const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)},                  \
@@ -383,6 +389,8 @@ PP_API pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out);
  *  if item i is not one, or one of another kind. In a worker the handle
  *  is process-lifetime: do not destroy it. */
 PP_API pp_status pp_values_get_sem(const pp_values *v, size_t i, pp_sem **out);
+PP_API pp_status pp_values_get_event(const pp_values *v, size_t i, pp_event **out);
+PP_API pp_status pp_values_get_barrier(const pp_values *v, size_t i, pp_barrier **out);
 /**@}*/
 
 #ifdef __cplusplus
