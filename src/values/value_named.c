@@ -186,6 +186,28 @@ pp_value_arg pp_value_barrier(pp_barrier *x)
     return sync_arg(x);
 }
 
+pp_status pp_values_add_cond(pp_values *v, pp_cond *x)
+{
+    return add_sync_kind(v, PP__SOBJ_COND, x);
+}
+
+pp_status pp_values_get_cond(const pp_values *v, size_t i, pp_cond **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_COND, &h);
+    *out = h;
+    return st;
+}
+
+pp_value_arg pp_value_cond(pp_cond *x)
+{
+    return sync_arg(x);
+}
+
 pp_status pp__values_add_remote(pp_values *v, const pp__locator *loc, void *h, pp_status resolve_st)
 {
     value_item *it;
