@@ -793,6 +793,30 @@ static void do_cond_workers(int method)
 }
 PP_TEST_PER_METHOD(cond_workers)
 
+/* ------------------------------------------------------ manager items */
+
+/* Local sync objects are one machine's: a manager's queue cannot hold
+ * them (said before anything is sent), as for local locks. */
+static void t_not_in_manager_items(void)
+{
+    pp_manager_options mo;
+    pp_manager *m = NULL;
+    pp_mqueue *q = NULL;
+    pp_values *v = NULL;
+    pp_event *e = NULL;
+
+    memset(&mo, 0, sizeof mo);
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &mo), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mqueue_create(m, 0, &q), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_event_create(NULL, &e), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&v, (int64_t)1, e), PP_OK);
+    PP_ASSERT_STATUS(pp_mqueue_put(q, v, 0), PP_ENOTSUP);
+    pp_values_destroy(v);
+    pp_event_destroy(e);
+    pp_mqueue_destroy(q);
+    pp_manager_destroy(m);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -814,6 +838,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_cond_semantics),
     PP_TEST(t_cond_notify_threads),
     PP_TEST_METHODS(cond_workers, 120),
+    PP_TEST(t_not_in_manager_items),
     PP_TEST_END,
 };
 /* clang-format on */
