@@ -817,6 +817,59 @@ static void t_not_in_manager_items(void)
     pp_manager_destroy(m);
 }
 
+/* ------------------------------------------------------------ identity */
+
+static int sem_touch_task(pp_task *t)
+{
+    pp_sem *s = NULL;
+    pp_status st = pp_values_get_sem(pp_task_args(t), 0, &s);
+
+    if (st == PP_OK)
+        st = pp_sem_try_acquire(s);
+    if (st == PP_OK)
+        st = pp_sem_release(s);
+    return st == PP_OK ? PP_OK : pp_task_fail(t, st, "%s", pp_err_name(st));
+}
+PP_TASK_REGISTER(sem_touch_task)
+
+/* A semaphore destroyed and created again under its name is another
+ * object: arguments built for the first one fail with PP_ENOENT in a
+ * worker that never had it (lock.h: handles already held keep working),
+ * and say why; the new one works. */
+static void do_recreated(int method)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_values *a1 = NULL, *a2 = NULL;
+    pp_sem *s = NULL;
+    pp_error e;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = (pp_start_method)method;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 1, 0, &s), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&a1, s), PP_OK);
+    pp_sem_destroy(s);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 1, 0, &s), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&a2, s), PP_OK);
+    memset(&e, 0, sizeof e);
+    PP_ASSERT_STATUS(pp_apply(p, sem_touch_task, a1, NULL, &e), PP_ENOENT);
+    PP_ASSERT_MSG(strstr(e.message, "sync object") != NULL && strstr(e.message, name) != NULL &&
+                      strstr(e.message, "re-created") != NULL,
+                  "message: %s", e.message);
+    PP_ASSERT_MSG(pp_apply(p, sem_touch_task, a2, NULL, &e) == PP_OK, "%s", e.message);
+    pp_values_destroy(a1);
+    pp_values_destroy(a2);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_sem_destroy(s);
+}
+PP_TEST_PER_METHOD(recreated)
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -839,6 +892,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_cond_notify_threads),
     PP_TEST_METHODS(cond_workers, 120),
     PP_TEST(t_not_in_manager_items),
+    PP_TEST_METHODS(recreated, 120),
     PP_TEST_END,
 };
 /* clang-format on */
