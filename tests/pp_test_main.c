@@ -44,6 +44,7 @@
     X(supervise)                                                                                   \
     X(sync)                                                                                        \
     X(sync_death)                                                                                  \
+    X(sync_wait)                                                                                   \
     X(tracker)                                                                                     \
     X(redis)                                                                                       \
     X(values)                                                                                      \
