@@ -103,6 +103,7 @@ static const skip_entry g_skips[] = {
     {"sync", "t_sem_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"sync", "t_sem_inherited_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"sync", "t_sem_fork_child", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_sem_table_full", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"sync_wait", "t_meet_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"sync_wait", "t_meet_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"sync_wait", "t_cond_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},

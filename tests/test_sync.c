@@ -278,6 +278,53 @@ static void t_sem_contention(void)
     run_sections(PP_START_SPAWN, 8, 8, 1000, 2);
 }
 
+/* The holder table is full: PP_SYNC_PROCS processes hold units, the next
+ * process gets PP_ETOOBIG (and a unit once one of them is gone). */
+static void t_sem_table_full(void)
+{
+#ifndef _WIN32
+    enum { N = PP_SYNC_PROCS };
+    pid_t pids[N];
+    int up[2], hold[2], i, started = 0;
+    pp_sem *s = NULL;
+    char c;
+
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(NULL, N + 10, 0, &s), PP_OK);
+    CU_ASSERT_FATAL(pipe(up) == 0 && pipe(hold) == 0);
+    fflush(NULL);
+    for (i = 0; i < N; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            char b = pp_sem_acquire(s, 10000) == PP_OK ? 'y' : 'n';
+            close(hold[1]);
+            if (write(up[1], &b, 1) != 1)
+                _exit(1);
+            (void)read(hold[0], &b, 1); /* until the test closes it */
+            _exit(0);
+        }
+        if (pids[i] < 0)
+            break;
+        started++;
+    }
+    close(hold[0]);
+    CU_ASSERT_EQUAL_FATAL(started, N);
+    for (i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL(read(up[0], &c, 1), 1);
+        CU_ASSERT_EQUAL(c, 'y');
+    }
+    PP_ASSERT_STATUS(pp_sem_acquire(s, 0), PP_ETOOBIG);
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_ETOOBIG);
+    close(hold[1]); /* the children end holding their units */
+    for (i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(waitpid(pids[i], NULL, 0), pids[i]);
+    close(up[0]);
+    close(up[1]);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, WAIT_MS), PP_EOWNERDEAD); /* theirs came back */
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    pp_sem_destroy(s);
+#endif
+}
+
 /* A global semaphore created before the pool: fork workers use the
  * handle they inherited, without it being passed. */
 static pp_sem *g_inherited;
@@ -458,6 +505,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_sem_contention, 300),
     PP_TEST_TIMEOUT(t_sem_inherited_fork, 120),
     PP_TEST(t_sem_fork_child),
+    PP_TEST(t_sem_table_full),
     PP_TEST(t_not_in_manager_items),
     PP_TEST_METHODS(recreated, 120),
     PP_TEST_END,
