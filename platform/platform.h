@@ -249,6 +249,72 @@ uint64_t pp__plat_shm_id(const pp__plat_shm *s);
 /* Remove the name; as pp__plat_mutex_unlink. */
 pp_status pp__plat_shm_unlink(const char *name);
 
+/* ------------------------------------------------- sync segments */
+
+/*
+ * A "sync segment": the one platform primitive behind every local
+ * synchronization kind of the sync layer (semaphore, event, barrier,
+ * condition, queue, array). ONE named object (names as for the named
+ * mutex, one namespace with locks and shm blocks) made of
+ *  - a header: magic, version, kind tag, identity, state size;
+ *  - a robust cross-process STATE MUTEX (PP_EOWNERDEAD when its holder
+ *    died holding it; not recursive);
+ *  - a WAKE WORD (an eventcount: wait until it changes, bump and wake);
+ *  - state_size bytes of kind state, 64-byte aligned, zeroed or copied
+ *    from init at create, BEFORE any other process can open it.
+ * Kinds keep all their state there and hold the state mutex only for
+ * short critical sections, never while waiting. The name is registered
+ * with the resource tracker as for the named mutex (platform.h above).
+ */
+typedef struct pp__plat_sobj pp__plat_sobj;
+
+/* Largest state a segment holds (a sanity bound on sizes from garbage). */
+#define PP__PLAT_SOBJ_STATE_MAX ((size_t)1 << 30)
+
+/* Create exclusively. kind: a non-zero tag the sync layer defines.
+ * state_size 1..PP__PLAT_SOBJ_STATE_MAX (else PP_EINVAL). init: NULL (the
+ * state is zeroed) or state_size bytes copied into the state before the
+ * segment can be opened. PP_EEXIST if the name exists (as any procpool
+ * object). */
+pp_status pp__plat_sobj_create(const char *name, uint32_t kind, size_t state_size, const void *init,
+                               pp__plat_sobj **out);
+/* Open. kind 0: any kind (see pp__plat_sobj_kind()). PP_ENOENT: no such
+ * name (or unlinked); PP_EINVAL: the name is another procpool object
+ * (lock, shm, ...) or not ready within a grace period; PP_ETYPE: a sync
+ * segment of another kind. */
+pp_status pp__plat_sobj_open(const char *name, uint32_t kind, pp__plat_sobj **out);
+void *pp__plat_sobj_state(const pp__plat_sobj *s);
+size_t pp__plat_sobj_state_size(const pp__plat_sobj *s);
+uint32_t pp__plat_sobj_kind(const pp__plat_sobj *s);
+/* Identity: random, non-zero, as pp__plat_mutex_id. */
+uint64_t pp__plat_sobj_id(const pp__plat_sobj *s);
+/* Take the state mutex, waiting at most timeout_ms (PP_INFINITE: no
+ * bound). PP_OK, PP_EOWNERDEAD (taken; the previous holder died inside
+ * its critical section: the kind repairs its state), PP_ETIMEDOUT. Not
+ * recursive: the caller must not hold it. */
+pp_status pp__plat_sobj_lock(pp__plat_sobj *s, int64_t timeout_ms);
+void pp__plat_sobj_unlock(pp__plat_sobj *s);
+/* Acquire-load of the wake word. */
+uint32_t pp__plat_sobj_seq(const pp__plat_sobj *s);
+/* Without the state mutex: sleep until the wake word differs from seen,
+ * a wake, or timeout_ms (>= 0) passed. Spurious returns are allowed (the
+ * caller re-checks its condition). PP_OK or PP_ETIMEDOUT. */
+pp_status pp__plat_sobj_wait(pp__plat_sobj *s, uint32_t seen, int64_t timeout_ms);
+/* Bump the wake word and wake every waiter (of every process). */
+void pp__plat_sobj_wake(pp__plat_sobj *s);
+/* Unmap and free (the name stays). NULL ok. */
+void pp__plat_sobj_close(pp__plat_sobj *s);
+/* Remove the name; as pp__plat_mutex_unlink. */
+pp_status pp__plat_sobj_unlink(const char *name);
+
+/* Liveness of a participant, robust against pid reuse: the calling
+ * process's pid and a stamp (its start time where the OS tells it, else
+ * 0), and whether that process still runs: 1 alive (or cannot tell), 0
+ * gone (or its pid now names another process: the stamp differs). A
+ * stamp of 0 checks the pid only. */
+void pp__plat_proc_self_stamp(uint64_t *pid, uint64_t *stamp);
+int pp__plat_proc_alive(uint64_t pid, uint64_t stamp);
+
 /* -------------------------------------------------------------- channels */
 
 /*

@@ -43,6 +43,9 @@
     X(share)                                                                                       \
     X(shm_atomic)                                                                                  \
     X(supervise)                                                                                   \
+    X(sync)                                                                                        \
+    X(sync_death)                                                                                  \
+    X(sync_wait)                                                                                   \
     X(tracker)                                                                                     \
     X(redis)                                                                                       \
     X(values)                                                                                      \

@@ -99,6 +99,17 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SHARE(t_inherited),
     PP_SKIP_WIN_SHARE(t_attach_cached),
     PP_SKIP_WIN_SHARE(t_destroy_while_held),
+    {"sync", "t_sem_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_sem_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_sem_inherited_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_sem_fork_child", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_sem_table_full", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync_wait", "t_meet_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync_wait", "t_meet_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync_wait", "t_cond_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync_wait", "t_cond_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_recreated_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_recreated_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
 /* manager_pool: the same for the manager lock in pool workers. */
 #define PP_SKIP_WIN_MANAGER_POOL(t)                                                                \
     {"manager_pool", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                     \

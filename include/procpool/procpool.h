@@ -18,6 +18,7 @@
 #include "redis.h"
 #include "result.h"
 #include "shm.h"
+#include "sync.h"
 #include "task.h"
 #include "value.h"
 

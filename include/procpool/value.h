@@ -44,6 +44,7 @@
 #include "export.h"
 #include "lock.h"
 #include "shm.h"
+#include "sync.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,7 +67,11 @@ typedef enum pp_type {
      *  pp_mcond, pp_mevent, pp_mbarrier, pp_mvalue, pp_mqueue, pp_mdict),
      *  travels by its locator; read it with the kind's typed getter
      *  (pp_values_get_mqueue(), ...). Never a tag on the wire. */
-    PP_TYPE_PROXY = 7
+    PP_TYPE_PROXY = 7,
+    /** a local sync object (sync.h: pp_sem, ...), travels by name and
+     *  kind; read it with the kind's typed getter (pp_values_get_sem(),
+     *  ...) */
+    PP_TYPE_SYNC = 8
 } pp_type;
 
 /** A tuple of typed values. */
@@ -178,6 +183,15 @@ PP_API pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n);
 PP_API pp_status pp_values_add_lock(pp_values *v, pp_lock *lock);
 /** Stores the block's name; the block must still exist when a worker uses it. */
 PP_API pp_status pp_values_add_shm(pp_values *v, pp_shm *shm);
+/** Local sync objects (sync.h), #PP_TYPE_SYNC: store the object's name,
+ *  kind and identity, as for a lock; the object must still exist when a
+ *  worker uses it (a worker opens it by name, once per process, or uses
+ *  the handle it inherited under fork). In the arguments of a manager's
+ *  queue or dict item they are #PP_ENOTSUP (one machine's objects). */
+PP_API pp_status pp_values_add_sem(pp_values *v, pp_sem *s);
+PP_API pp_status pp_values_add_event(pp_values *v, pp_event *e);
+PP_API pp_status pp_values_add_barrier(pp_values *v, pp_barrier *b);
+PP_API pp_status pp_values_add_cond(pp_values *v, pp_cond *c);
 /**@}*/
 
 /**
@@ -197,6 +211,7 @@ typedef struct pp_value_arg {
         } b;
         pp_lock *k;
         pp_shm *m;
+        void *y; /**< a local sync object (#PP_TYPE_SYNC): pp_sem *, ... */
     } u;
 } pp_value_arg;
 
@@ -228,6 +243,10 @@ PP_API pp_value_arg pp_value_str(const char *s);
 PP_API pp_value_arg pp_value_bytes(const void *p, size_t n);
 PP_API pp_value_arg pp_value_lock(pp_lock *lock);
 PP_API pp_value_arg pp_value_shm(pp_shm *shm);
+PP_API pp_value_arg pp_value_sem(pp_sem *s);
+PP_API pp_value_arg pp_value_event(pp_event *e);
+PP_API pp_value_arg pp_value_barrier(pp_barrier *b);
+PP_API pp_value_arg pp_value_cond(pp_cond *c);
 /** a itself (what PP_VALUE() does with a pp_value_arg). */
 PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
 /**@}*/
@@ -267,6 +286,10 @@ PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
         const char *: pp_value_str,                                                                \
         pp_lock *: pp_value_lock,                                                                  \
         pp_shm *: pp_value_shm,                                                                    \
+        pp_sem *: pp_value_sem,                                                                    \
+        pp_event *: pp_value_event,                                                                \
+        pp_barrier *: pp_value_barrier,                                                            \
+        pp_cond *: pp_value_cond,                                                                  \
         pp_value_arg: pp_value_arg_of)(x)
 #define pp_values_of(out, ...)                                                                     \
     pp_values_from((out), (const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)},                  \
@@ -366,6 +389,13 @@ PP_API pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out)
  * handle kept for the process's life (so pp_shm_ptr() is stable across
  * tasks), or the reason it could not be attached with *out NULL. */
 PP_API pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out);
+/** As pp_values_get_lock(), for a local sync object (sync.h): #PP_ETYPE
+ *  if item i is not one, or one of another kind. In a worker the handle
+ *  is process-lifetime: do not destroy it. */
+PP_API pp_status pp_values_get_sem(const pp_values *v, size_t i, pp_sem **out);
+PP_API pp_status pp_values_get_event(const pp_values *v, size_t i, pp_event **out);
+PP_API pp_status pp_values_get_barrier(const pp_values *v, size_t i, pp_barrier **out);
+PP_API pp_status pp_values_get_cond(const pp_values *v, size_t i, pp_cond **out);
 /**@}*/
 
 #ifdef __cplusplus

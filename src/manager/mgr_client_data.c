@@ -26,7 +26,7 @@ static pp_status encode(const pp_values *v, pp__buf *b)
 
     for (i = 0; i < n; i++) {
         pp_type t = pp_values_type(v, i);
-        if ((t == PP_TYPE_LOCK || t == PP_TYPE_SHM || t == PP_TYPE_PROXY) &&
+        if ((t == PP_TYPE_LOCK || t == PP_TYPE_SHM || t == PP_TYPE_SYNC || t == PP_TYPE_PROXY) &&
             pp__values_item_locator(v, i) == NULL)
             return PP_ENOTSUP;
     }

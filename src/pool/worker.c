@@ -165,7 +165,9 @@ static pp_status attach_check(const pp_values *args, const char *where, char *ms
      * arguments name (sync.h: an object is its name and its identity). */
     else if (st != PP_OK)
         snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s%s",
-                 pp_values_type(args, i) == PP_TYPE_SHM ? "shared memory block" : "lock",
+                 pp_values_type(args, i) == PP_TYPE_SHM    ? "shared memory block"
+                 : pp_values_type(args, i) == PP_TYPE_SYNC ? "sync object"
+                                                           : "lock",
                  pp__values_named_name(args, i), where, pp_strerror(st),
                  st == PP_ENOENT ? " (destroyed, or destroyed and re-created under that name "
                                    "since the arguments were built)"

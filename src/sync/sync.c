@@ -3,6 +3,7 @@
  */
 #include "sync/keyring.h"
 #include "sync/named_cache.h"
+#include "sync/sobj.h"
 #include "sync/sync.h"
 
 pp_status pp__sync_init(void)
@@ -12,8 +13,11 @@ pp_status pp__sync_init(void)
     if (st == PP_OK)
         st = pp__shm_cache_init();
     if (st == PP_OK)
+        st = pp__sobj_cache_init();
+    if (st == PP_OK)
         st = pp__keyring_init();
     if (st != PP_OK) {
+        pp__sobj_cache_shutdown();
         pp__shm_cache_shutdown();
         pp__lock_cache_shutdown();
     }
@@ -24,5 +28,6 @@ void pp__sync_shutdown(void)
 {
     pp__lock_cache_shutdown();
     pp__shm_cache_shutdown();
+    pp__sobj_cache_shutdown();
     pp__keyring_shutdown();
 }

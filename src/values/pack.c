@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "procpool/value.h"
+#include "values/value_internal.h"
 
 /* value.h's C11 macros pp_values_pack / pp_values_unpack are the callers'
  * side; the definitions below name the functions in parentheses. */
@@ -411,6 +412,9 @@ pp_status pp_values_from(pp_values **out, const pp_value_arg *items, size_t n)
             break;
         case PP_TYPE_SHM:
             st = pp_values_add_shm(v, a->u.m);
+            break;
+        case PP_TYPE_SYNC:
+            st = pp__values_add_sync(v, a->u.y);
             break;
         case PP_TYPE_NONE:
             st = PP_ERANGE; /* pp_value_uint() beyond INT64_MAX */

@@ -10,6 +10,7 @@
 
 #include "core/core.h"
 #include "sync/remote.h"
+#include "sync/sobj.h"
 #include "sync/sync.h"
 #include "values/tuple.h"
 #include "values/value_internal.h"
@@ -30,6 +31,8 @@ size_t pp__tuple_item_size(pp_type type, size_t n)
     case PP_TYPE_LOCK:
     case PP_TYPE_SHM:
         return 1u + 1u + n + 8u; /* tag, u8 length, name, u64 identity */
+    case PP_TYPE_SYNC:
+        return 1u + 1u + 1u + n + 8u; /* tag, u8 kind, u8 length, name, u64 identity */
     default:
         return 1u + 8u; /* tag, 8 bytes */
     }
@@ -38,6 +41,18 @@ size_t pp__tuple_item_size(pp_type type, size_t n)
 size_t pp__tuple_remote_size(const pp__locator *loc)
 {
     return 1u + pp__locator_size(loc); /* tag, locator */
+}
+
+/* The name and identity of a lock, shm or sync item. */
+static pp_status encode_name_id(const pp_values *v, size_t i, pp__buf *b)
+{
+    const char *s = pp__values_named_name(v, i);
+    size_t n = strlen(s); /* <= PP_NAME_MAX: checked when added */
+    pp_status st = pp__buf_put_u8(b, (uint8_t)n);
+
+    if (st == PP_OK)
+        st = pp__buf_put(b, s, n);
+    return st == PP_OK ? pp__buf_put_u64(b, pp__values_named_id(v, i)) : st;
 }
 
 static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
@@ -71,14 +86,12 @@ static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
     case PP_TYPE_BYTES:
         pp_values_get_bytes(v, i, &p, &n);
         return pp__buf_put_blob(b, p, n);
+    case PP_TYPE_SYNC:
+        st = pp__buf_put_u8(b, pp__values_sync_kind(v, i));
+        return st == PP_OK ? encode_name_id(v, i, b) : st;
     case PP_TYPE_LOCK:
     case PP_TYPE_SHM:
-        s = pp__values_named_name(v, i);
-        n = strlen(s); /* <= PP_NAME_MAX: checked when added */
-        st = pp__buf_put_u8(b, (uint8_t)n);
-        if (st == PP_OK)
-            st = pp__buf_put(b, s, n);
-        return st == PP_OK ? pp__buf_put_u64(b, pp__values_named_id(v, i)) : st;
+        return encode_name_id(v, i, b);
     default:
         return PP_EINVAL; /* cannot happen: the container only holds the above */
     }
@@ -265,6 +278,40 @@ static pp_status decode_named(pp__rd *r, uint8_t type, pp_values *v, attach_repo
     return add_status(pp__values_add_shm_named(v, name, id, shm, rst));
 }
 
+/* A local sync object (sync.h): its kind, then as a lock: name,
+ * identity, a process-lifetime handle or the reason there is none. */
+static pp_status decode_sync(pp__rd *r, pp_values *v, attach_report *rep)
+{
+    char name[PP__NAME_BUF];
+    pp__sobj *o = NULL;
+    size_t start = r->pos;
+    uint64_t id = 0;
+    uint8_t kind = 0;
+    pp_status st, rst;
+
+    st = pp__rd_u8(r, &kind);
+    if (st == PP_OK && (kind == 0 || kind > PP__SOBJ_KIND_MAX))
+        st = PP_EPROTO;
+    if (st == PP_OK)
+        st = decode_name(r, name);
+    if (st == PP_OK)
+        st = pp__rd_u64(r, &id);
+    if (st == PP_OK && id == 0)
+        st = PP_EPROTO;
+    if (st != PP_OK) {
+        r->pos = start;
+        return st;
+    }
+    if (v == NULL)
+        return PP_OK;
+    rst = pp__sobj_resolve(kind, name, id, &o);
+    if (rst != PP_OK) {
+        o = NULL;
+        report_attach_failure(rep, name, rst);
+    }
+    return add_status(pp__values_add_sync_named(v, kind, name, id, o, rst));
+}
+
 /* A hosted lock or a proxy: the locator, then a process-lifetime handle from the
  * resolver the manager layer registered; as for a named item, a handle
  * that cannot be had is the item's reason, not a malformed tuple. */
@@ -316,6 +363,8 @@ static pp_status decode_item(pp__rd *r, pp_values *v, attach_report *rep)
     case PP_TYPE_LOCK:
     case PP_TYPE_SHM:
         return decode_named(r, type, v, rep);
+    case PP_TYPE_SYNC:
+        return decode_sync(r, v, rep);
     case PP__TAG_REMOTE:
         return decode_remote(r, v, rep);
     default:

@@ -50,7 +50,8 @@ pp_status pp_values_create(pp_values **out)
 
 int pp__vi_is_named(pp_type type)
 {
-    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM || type == PP_TYPE_PROXY;
+    return type == PP_TYPE_LOCK || type == PP_TYPE_SHM || type == PP_TYPE_SYNC ||
+           type == PP_TYPE_PROXY;
 }
 
 /* Does the item own an allocation (u.p or u.k)? */

@@ -65,6 +65,16 @@ pp_status pp__values_add_str_n(pp_values *v, const char *s, size_t n);
 pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id, pp_lock *lock,
                                     pp_status resolve_st);
 
+/* A local sync object item (PP_TYPE_SYNC) of kind (sync/sobj.h), as a
+ * lock item; h is a pp__sobj * (NULL with the reason in resolve_st). */
+pp_status pp__values_add_sync_named(pp_values *v, uint32_t kind, const char *name, uint64_t id,
+                                    void *h, pp_status resolve_st);
+/* Append a sync object item from any kind's handle (pp__sobj *):
+ * pp_values_from()'s PP_TYPE_SYNC. */
+pp_status pp__values_add_sync(pp_values *v, void *h);
+/* The kind of PP_TYPE_SYNC item i, else 0. */
+uint8_t pp__values_sync_kind(const pp_values *v, size_t i);
+
 /* The same for a shared memory block item (pp_values_get_shm()). */
 pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
                                    pp_status resolve_st);

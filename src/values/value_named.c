@@ -12,13 +12,14 @@
 #include "procpool/value.h"
 #include "core/core.h"
 #include "sync/remote.h"
+#include "sync/sobj.h"
 #include "sync/sync.h"
 #include "values/tuple.h"
 #include "values/value_internal.h"
 #include "values/value_repr.h"
 
-static pp_status add_named(pp_values *v, pp_type type, const char *name, uint64_t id, void *h,
-                           pp_status resolve_st)
+static pp_status add_named(pp_values *v, pp_type type, uint32_t kind, const char *name, uint64_t id,
+                           void *h, pp_status resolve_st)
 {
     value_item *it;
     size_t n, enc;
@@ -28,6 +29,8 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, uint64_
      * tell the caller why. */
     if (v == NULL || pp__name_check(name) != PP_OK || id == 0 ||
         (h == NULL) == (resolve_st == PP_OK))
+        return PP_EINVAL;
+    if (type == PP_TYPE_SYNC && (kind == 0 || kind > PP__SOBJ_KIND_MAX))
         return PP_EINVAL;
     n = strlen(name); /* checked: at most PP_NAME_MAX */
     enc = pp__tuple_item_size(type, n);
@@ -39,6 +42,7 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, uint64_
         return PP_ENOMEM;
     memcpy(it->u.k->name, name, n + 1);
     it->u.k->r = NULL;
+    it->u.k->kind = (uint8_t)kind;
     it->u.k->id = id;
     it->u.k->h = h;
     it->u.k->st = resolve_st;
@@ -49,13 +53,159 @@ static pp_status add_named(pp_values *v, pp_type type, const char *name, uint64_
 pp_status pp__values_add_lock_named(pp_values *v, const char *name, uint64_t id, pp_lock *lock,
                                     pp_status resolve_st)
 {
-    return add_named(v, PP_TYPE_LOCK, name, id, lock, resolve_st);
+    return add_named(v, PP_TYPE_LOCK, 0, name, id, lock, resolve_st);
 }
 
 pp_status pp__values_add_shm_named(pp_values *v, const char *name, uint64_t id, pp_shm *shm,
                                    pp_status resolve_st)
 {
-    return add_named(v, PP_TYPE_SHM, name, id, shm, resolve_st);
+    return add_named(v, PP_TYPE_SHM, 0, name, id, shm, resolve_st);
+}
+
+pp_status pp__values_add_sync_named(pp_values *v, uint32_t kind, const char *name, uint64_t id,
+                                    void *h, pp_status resolve_st)
+{
+    return add_named(v, PP_TYPE_SYNC, kind, name, id, h, resolve_st);
+}
+
+pp_status pp__values_add_sync(pp_values *v, void *h)
+{
+    pp__sobj *o = h;
+
+    if (v == NULL || o == NULL)
+        return PP_EINVAL;
+    return add_named(v, PP_TYPE_SYNC, pp__sobj_kind(o), pp__sobj_name(o), pp__sobj_id(o), o, PP_OK);
+}
+
+uint8_t pp__values_sync_kind(const pp_values *v, size_t i)
+{
+    if (pp_values_type(v, i) != PP_TYPE_SYNC)
+        return 0;
+    return v->items[i].u.k->kind;
+}
+
+/* Typed add/get of the local sync kinds: every public handle (pp_sem,
+ * ...) is a pp__sobj (sync/sobj.h), first member at the same address. */
+static pp_status add_sync_kind(pp_values *v, uint32_t kind, void *h)
+{
+    if (h != NULL && pp__sobj_kind(h) != kind)
+        return PP_ETYPE;
+    return pp__values_add_sync(v, h);
+}
+
+static pp_status get_sync(const pp_values *v, size_t i, uint32_t kind, void **out)
+{
+    const value_item *it;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    *out = NULL;
+    st = pp__vi_item_get(v, i, PP_TYPE_SYNC, &it);
+    if (st != PP_OK)
+        return st;
+    if (it->u.k->kind != kind)
+        return PP_ETYPE;
+    *out = it->u.k->h;
+    return it->u.k->h ? PP_OK : it->u.k->st;
+}
+
+static pp_value_arg sync_arg(void *h)
+{
+    pp_value_arg a;
+
+    memset(&a, 0, sizeof a);
+    a.type = PP_TYPE_SYNC;
+    a.u.y = h;
+    return a;
+}
+
+pp_status pp_values_add_sem(pp_values *v, pp_sem *s)
+{
+    return add_sync_kind(v, PP__SOBJ_SEM, s);
+}
+
+pp_status pp_values_get_sem(const pp_values *v, size_t i, pp_sem **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_SEM, &h);
+    *out = h;
+    return st;
+}
+
+pp_value_arg pp_value_sem(pp_sem *s)
+{
+    return sync_arg(s);
+}
+
+pp_status pp_values_add_event(pp_values *v, pp_event *x)
+{
+    return add_sync_kind(v, PP__SOBJ_EVENT, x);
+}
+
+pp_status pp_values_get_event(const pp_values *v, size_t i, pp_event **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_EVENT, &h);
+    *out = h;
+    return st;
+}
+
+pp_value_arg pp_value_event(pp_event *x)
+{
+    return sync_arg(x);
+}
+
+pp_status pp_values_add_barrier(pp_values *v, pp_barrier *x)
+{
+    return add_sync_kind(v, PP__SOBJ_BARRIER, x);
+}
+
+pp_status pp_values_get_barrier(const pp_values *v, size_t i, pp_barrier **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_BARRIER, &h);
+    *out = h;
+    return st;
+}
+
+pp_value_arg pp_value_barrier(pp_barrier *x)
+{
+    return sync_arg(x);
+}
+
+pp_status pp_values_add_cond(pp_values *v, pp_cond *x)
+{
+    return add_sync_kind(v, PP__SOBJ_COND, x);
+}
+
+pp_status pp_values_get_cond(const pp_values *v, size_t i, pp_cond **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_COND, &h);
+    *out = h;
+    return st;
+}
+
+pp_value_arg pp_value_cond(pp_cond *x)
+{
+    return sync_arg(x);
 }
 
 pp_status pp__values_add_remote(pp_values *v, const pp__locator *loc, void *h, pp_status resolve_st)

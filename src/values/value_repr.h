@@ -24,6 +24,7 @@ typedef struct remote_ref {
  * small (below). */
 typedef struct named_ref {
     char name[PP__NAME_BUF]; /* "" for a remote item */
+    uint8_t kind;            /* PP_TYPE_SYNC: the kind (sync/sobj.h), else 0 */
     remote_ref *r;           /* a hosted lock: its locator; else NULL */
     uint64_t id;             /* the object's identity (sync.h), travels with the name */
     void *h;                 /* pp_lock * / pp_shm *, borrowed; NULL if resolution failed */
@@ -41,7 +42,7 @@ typedef struct value_item {
         int64_t i;
         uint64_t d;   /* IEEE-754 bits, never loaded into an FP register */
         uint8_t *p;   /* PP_TYPE_STR, PP_TYPE_BYTES: n bytes + NUL */
-        named_ref *k; /* PP_TYPE_LOCK, PP_TYPE_SHM, PP_TYPE_PROXY */
+        named_ref *k; /* PP_TYPE_LOCK, PP_TYPE_SHM, PP_TYPE_SYNC, PP_TYPE_PROXY */
     } u;
 } value_item;
 

@@ -1,0 +1,518 @@
+/*
+ * test_sync_death.c — local synchronization kinds (sync.h) when a
+ * participant dies: killed (SIGKILL / TerminateProcess) while holding
+ * units, while waiting, or in the middle of an operation (while it holds
+ * a segment's state mutex), and the repair of a torn update (a redo
+ * record left by a process that died inside its critical section).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procpool/procpool.h"
+#include "platform.h"
+#include "pp_test.h"
+#include "sync/sobj.h"
+
+#define WAIT_MS (60000 * pp_test_timeout_mult())
+#define LINE_MS (30000 * pp_test_timeout_mult())
+
+static void die_setup(const char *helper, const char *what, pp_status st)
+{
+    fprintf(stderr, "%s: %s: %s\n", helper, what, pp_err_name(st));
+    exit(PP_TEST_EXIT_SETUP);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* sync-sem-hold NAME: acquire (forever), say the status, wait for EOF on
+ * stdin (the test kills it first). */
+static int h_sem_hold(int argc, char **argv)
+{
+    pp_sem *s = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp_sem_open(argv[1], &s);
+    if (st != PP_OK)
+        die_setup(argv[0], "open", st);
+    st = pp_sem_acquire(s, PP_INFINITE);
+    pp_test_say(pp_err_name(st));
+    while (pp_test_stdin_byte() != -1)
+        ;
+    return 0;
+}
+
+/* sync-sem-loop NAME: say "ready", then acquire and release as fast as
+ * it can until killed. */
+static int h_sem_loop(int argc, char **argv)
+{
+    pp_sem *s = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp_sem_open(argv[1], &s);
+    if (st != PP_OK)
+        die_setup(argv[0], "open", st);
+    pp_test_say("ready");
+    for (;;) {
+        st = pp_sem_acquire(s, PP_INFINITE);
+        if (st != PP_OK && st != PP_EOWNERDEAD)
+            return pp_test_exit_from_status(st);
+        st = pp_sem_release(s);
+        if (st != PP_OK)
+            return pp_test_exit_from_status(st);
+    }
+}
+
+/* sync-bar-wait NAME: say "ready", wait at the barrier NAME (the test
+ * kills it meanwhile); exit with the status. */
+static int h_bar_wait(int argc, char **argv)
+{
+    pp_barrier *b = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp_barrier_open(argv[1], &b);
+    if (st != PP_OK)
+        die_setup(argv[0], "open", st);
+    pp_test_say("ready");
+    return pp_test_exit_from_status(pp_barrier_wait(b, PP_INFINITE, NULL));
+}
+
+/* sync-cond-wait NAME: take the condition's lock, say "ready", wait on
+ * the condition NAME (the test kills it meanwhile). */
+static int h_cond_wait(int argc, char **argv)
+{
+    pp_lock *lock = NULL;
+    pp_cond *c = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp_cond_open(argv[1], &c);
+    if (st == PP_OK)
+        st = pp_cond_lock(c, &lock);
+    if (st == PP_OK)
+        st = pp_lock_acquire(lock, PP_INFINITE);
+    if (st != PP_OK)
+        die_setup(argv[0], "open", st);
+    pp_test_say("ready");
+    st = pp_cond_wait(c, PP_INFINITE);
+    pp_lock_release(lock);
+    return pp_test_exit_from_status(st);
+}
+
+/* sync-sem-create NAME: create a semaphore NAME, say "ready", wait for
+ * EOF on stdin (the test kills it first). */
+static int h_sem_create(int argc, char **argv)
+{
+    pp_sem *s = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp_sem_create(argv[1], 1, 0, &s);
+    if (st != PP_OK)
+        die_setup(argv[0], "create", st);
+    pp_test_say("ready");
+    while (pp_test_stdin_byte() != -1)
+        ;
+    pp_sem_destroy(s);
+    return 0;
+}
+
+/* sync-die-locked NAME: take the state mutex of the sync object NAME and
+ * exit holding it (a process killed inside a critical section). */
+static int h_die_locked(int argc, char **argv)
+{
+    pp__sobj *o = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp__sobj_open(0, argv[1], &o);
+    if (st != PP_OK)
+        die_setup(argv[0], "open", st);
+    st = pp__plat_sobj_lock(pp__sobj_plat(o), PP_INFINITE);
+    if (st != PP_OK && st != PP_EOWNERDEAD)
+        die_setup(argv[0], "lock", st);
+    fflush(NULL);
+    pp__plat_exit(0); /* no unlock */
+    return 0;
+}
+
+static pp_test_child *spawn_expect(const char *helper, const char *name, const char *line)
+{
+    const char *args[] = {name, NULL};
+    pp_test_child *c = pp_test_spawn(helper, args);
+
+    CU_ASSERT_FATAL(c != NULL);
+    if (!pp_test_child_expect(c, line, LINE_MS)) {
+        pp_test_child_free(c);
+        CU_FAIL_FATAL("the helper did not start");
+    }
+    return c;
+}
+
+/* ------------------------------------------------------------ semaphore */
+
+/* A holder killed: its unit comes back, the next acquirer is told once. */
+static void t_sem_holder_killed(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_sem *s = NULL;
+    pp_test_child *c;
+    int64_t v = -1;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 1, 1, &s), PP_OK);
+    c = spawn_expect("sync-sem-hold", name, "PP_OK");
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY);
+    pp_test_child_kill(c);
+    pp_test_child_free(c);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, WAIT_MS), PP_EOWNERDEAD);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 0);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_ESTATE);      /* bounded: 1 unit, not 2 */
+    PP_ASSERT_STATUS(pp_sem_acquire(s, WAIT_MS), PP_OK); /* told once */
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    pp_sem_destroy(s);
+}
+
+static void kill_later(void *arg)
+{
+    pp_test_sleep_ms(200);
+    pp_test_child_kill(arg);
+}
+
+/* A waiter blocked on value 0 gets the dead holder's unit within a few
+ * slices, without anyone releasing. */
+static void t_sem_waiter_gets_dead_units(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_sem *s = NULL;
+    pp_test_thread *th;
+    pp_test_child *c;
+    int64_t t0, dt;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 1, 0, &s), PP_OK);
+    c = spawn_expect("sync-sem-hold", name, "PP_OK");
+    th = pp_test_thread_start(kill_later, c); /* killed and reaped while we wait */
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_sem_acquire(s, WAIT_MS), PP_EOWNERDEAD);
+    dt = pp_test_now_ms() - t0;
+    PP_ASSERT_MSG(dt < 10000 * pp_test_timeout_mult(), "took %lld ms", (long long)dt);
+    pp_test_thread_join(th);
+    pp_test_child_free(c);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    pp_sem_destroy(s);
+}
+
+/* Processes killed at random points of a tight acquire/release loop —
+ * also while they hold the state mutex or are in the middle of an update:
+ * the state is repaired, nothing hangs, no unit is lost or made up. */
+static void t_sem_killed_in_loop(void)
+{
+    enum { LOOPERS = 2, ROUNDS = 12 };
+    char name[PP_NAME_MAX + 1];
+    pp_test_child *c[LOOPERS];
+    pp_sem *s = NULL;
+    int64_t v = -1;
+    pp_status st;
+    int i, r;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 2, 1, &s), PP_OK);
+    for (i = 0; i < LOOPERS; i++)
+        c[i] = spawn_expect("sync-sem-loop", name, "ready");
+    for (r = 0; r < ROUNDS; r++) {
+        i = r % LOOPERS;
+        pp_test_sleep_ms(10 + (r * 7) % 40);
+        pp_test_child_kill(c[i]);
+        pp_test_child_free(c[i]);
+        c[i] = spawn_expect("sync-sem-loop", name, "ready");
+    }
+    for (i = 0; i < LOOPERS; i++) {
+        pp_test_child_kill(c[i]);
+        pp_test_child_free(c[i]);
+    }
+    /* both units come back (killed holders), each acquire within bounds */
+    for (i = 0; i < 2; i++) {
+        st = pp_sem_acquire(s, WAIT_MS);
+        PP_ASSERT_MSG(st == PP_OK || st == PP_EOWNERDEAD, "acquire %d: %s", i, pp_err_name(st));
+    }
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY); /* not a third */
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_ESTATE);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 2);
+    pp_sem_destroy(s);
+}
+
+/* -------------------------------------------------------------- barrier */
+
+/* A waiting process killed: the barrier breaks, a waiter in another
+ * process gets PP_EBROKEN within a few slices, and so does every wait
+ * until a reset. */
+static void t_barrier_waiter_killed(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_barrier *b = NULL;
+    pp_test_thread *th;
+    pp_test_child *c;
+    int64_t waiting = 0, t0, dt;
+    int broken = -1;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_barrier_create(name, 3, &b), PP_OK);
+    c = spawn_expect("sync-bar-wait", name, "ready");
+    t0 = pp_test_now_ms();
+    do {
+        pp_test_sleep_ms(5);
+        PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, NULL), PP_OK);
+    } while (waiting < 1 && pp_test_now_ms() - t0 < WAIT_MS);
+    CU_ASSERT_EQUAL_FATAL(waiting, 1);
+    th = pp_test_thread_start(kill_later, c);
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_barrier_wait(b, WAIT_MS, NULL), PP_EBROKEN);
+    dt = pp_test_now_ms() - t0;
+    PP_ASSERT_MSG(dt < 10000 * pp_test_timeout_mult(), "took %lld ms", (long long)dt);
+    pp_test_thread_join(th);
+    pp_test_child_free(c);
+    PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, &broken), PP_OK);
+    CU_ASSERT_EQUAL(broken, 1);
+    PP_ASSERT_STATUS(pp_barrier_wait(b, 0, NULL), PP_EBROKEN);
+    PP_ASSERT_STATUS(pp_barrier_reset(b), PP_OK);
+    PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, &broken), PP_OK);
+    CU_ASSERT(broken == 0 && waiting == 0);
+    pp_barrier_destroy(b);
+}
+
+/* ------------------------------------------------------------ condition */
+
+typedef struct cwait {
+    pp_cond *c;
+    pp_lock *lock;
+    volatile int waiting;
+    pp_status st;
+} cwait;
+
+static void cond_wait_thread(void *arg)
+{
+    cwait *w = arg;
+
+    if (pp_lock_acquire(w->lock, WAIT_MS) != PP_OK) {
+        w->st = PP_ESYS;
+        return;
+    }
+    w->waiting = 1;
+    w->st = pp_cond_wait(w->c, WAIT_MS);
+    pp_lock_release(w->lock);
+}
+
+/* The oldest waiter is killed: a notify(1) goes to the next, live one,
+ * at once; the dead one never takes it. */
+static void t_cond_waiter_killed(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_lock *lock = NULL;
+    pp_test_thread *th;
+    pp_test_child *c;
+    cwait w;
+    int64_t t0, dt;
+
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &lock), PP_OK);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(name, lock, &w.c), PP_OK);
+    c = spawn_expect("sync-cond-wait", name, "ready");
+    /* the helper released the lock inside its wait: it is recorded */
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(lock, WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    w.lock = lock;
+    w.waiting = 0;
+    w.st = PP_ESYS;
+    th = pp_test_thread_start(cond_wait_thread, &w);
+    for (;;) {
+        PP_ASSERT_STATUS_FATAL(pp_lock_acquire(lock, WAIT_MS), PP_OK);
+        if (w.waiting)
+            break; /* held: the thread waits */
+        PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+        pp_test_sleep_ms(5);
+    }
+    pp_test_child_kill(c); /* the older waiter dies */
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_cond_notify(w.c, 1), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    pp_test_thread_join(th);
+    dt = pp_test_now_ms() - t0;
+    PP_ASSERT_STATUS(w.st, PP_OK);
+    PP_ASSERT_MSG(dt < 10000 * pp_test_timeout_mult(), "took %lld ms", (long long)dt);
+    pp_test_child_free(c);
+    pp_cond_destroy(w.c);
+    pp_lock_destroy(lock);
+}
+
+/* ------------------------------------------------------------- names */
+
+/* A creator killed without destroying leaves no name behind (POSIX: the
+ * resource tracker removes it; Windows: it goes with the last handle). */
+static void t_killed_creator_name_removed(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_test_child *c;
+    pp_sem *s = NULL;
+    int64_t t0;
+    pp_status st;
+
+    pp_test_unique_name(name, sizeof name);
+    c = spawn_expect("sync-sem-create", name, "ready");
+    PP_ASSERT_STATUS_FATAL(pp_sem_open(name, &s), PP_OK);
+    pp_sem_destroy(s); /* only closes: this process keeps nothing open */
+    pp_test_child_kill(c);
+    pp_test_child_free(c);
+    t0 = pp_test_now_ms();
+    do {
+        s = NULL;
+        st = pp_sem_open(name, &s);
+        pp_sem_destroy(s);
+        if (st != PP_ENOENT)
+            pp_test_sleep_ms(20);
+    } while (st != PP_ENOENT && pp_test_now_ms() - t0 < 20000 * pp_test_timeout_mult());
+    PP_ASSERT_STATUS(st, PP_ENOENT);
+}
+
+/* ------------------------------------------------------- the primitive */
+
+/* A process that dies holding the state mutex: the next one gets it
+ * (no hang) and is told. */
+static void t_state_mutex_holder_died(void)
+{
+    char name[PP_NAME_MAX + 1];
+    const char *args[2];
+    pp_sem *s = NULL;
+    int64_t v = -1;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 1, 0, &s), PP_OK);
+    args[0] = name;
+    args[1] = NULL;
+    CU_ASSERT_EQUAL(pp_test_run_helper("sync-die-locked", args, WAIT_MS), 0);
+    PP_ASSERT_STATUS(pp__plat_sobj_lock(pp__sobj_plat((pp__sobj *)s), WAIT_MS), PP_EOWNERDEAD);
+    pp__plat_sobj_unlock(pp__sobj_plat((pp__sobj *)s));
+    PP_ASSERT_STATUS(pp__plat_sobj_lock(pp__sobj_plat((pp__sobj *)s), WAIT_MS), PP_OK);
+    pp__plat_sobj_unlock(pp__sobj_plat((pp__sobj *)s));
+    /* and through the kind */
+    CU_ASSERT_EQUAL(pp_test_run_helper("sync-die-locked", args, WAIT_MS), 0);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 1);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    pp_sem_destroy(s);
+}
+
+/* A torn update: a process died after committing its redo record and
+ * before (or while) applying it. The next holder of the state mutex
+ * rolls it forward; an uncommitted record (n = 0) is dropped. */
+static void t_redo_rolled_forward(void)
+{
+    char name[PP_NAME_MAX + 1];
+    const char *args[2];
+    pp__sobj *o = NULL;
+    pp__sobj_redo *r;
+    uint64_t *w;
+    int repaired = 0;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp__sobj_create(PP__SOBJ_EVENT, name, 256, NULL, &o), PP_OK);
+    w = pp__sobj_state(o);
+    r = (pp__sobj_redo *)w;
+    /* committed: two stores, the first of them applied already */
+    r->off[0] = 30;
+    r->val[0] = 7;
+    r->off[1] = 31;
+    r->val[1] = 8;
+    r->n = 2;
+    w[30] = 7;
+    args[0] = name;
+    args[1] = NULL;
+    CU_ASSERT_EQUAL(pp_test_run_helper("sync-die-locked", args, WAIT_MS), 0);
+    PP_ASSERT_STATUS(pp__sobj_enter(o, pp__sobj_deadline(WAIT_MS), &repaired), PP_OK);
+    CU_ASSERT_EQUAL(repaired, 1);
+    CU_ASSERT_EQUAL(w[30], 7);
+    CU_ASSERT_EQUAL(w[31], 8);
+    CU_ASSERT_EQUAL(r->n, 0);
+    pp__sobj_leave(o);
+    /* not committed: nothing applied */
+    r->off[0] = 30;
+    r->val[0] = 70;
+    r->n = 0;
+    CU_ASSERT_EQUAL(pp_test_run_helper("sync-die-locked", args, WAIT_MS), 0);
+    PP_ASSERT_STATUS(pp__sobj_enter(o, pp__sobj_deadline(WAIT_MS), &repaired), PP_OK);
+    CU_ASSERT_EQUAL(repaired, 1);
+    CU_ASSERT_EQUAL(w[30], 7);
+    pp__sobj_leave(o);
+    /* a clean section: nothing to repair */
+    PP_ASSERT_STATUS(pp__sobj_enter(o, pp__sobj_deadline(WAIT_MS), &repaired), PP_OK);
+    CU_ASSERT_EQUAL(repaired, 0);
+    pp__sobj_leave(o);
+    pp__sobj_destroy(o);
+}
+
+/* Liveness: this process is alive, a killed one is not, a pid with
+ * another stamp (reused) is not. */
+static void t_proc_alive(void)
+{
+    uint64_t pid = 0, stamp = 0;
+    pp_test_child *c;
+
+    pp__plat_proc_self_stamp(&pid, &stamp);
+    CU_ASSERT_EQUAL(pid, pp__plat_getpid());
+    CU_ASSERT_EQUAL(pp__plat_proc_alive(pid, stamp), 1);
+    CU_ASSERT_EQUAL(pp__plat_proc_alive(pid, 0), 1);
+    if (stamp != 0)
+        CU_ASSERT_EQUAL(pp__plat_proc_alive(pid, stamp + 1), 0);
+    CU_ASSERT_EQUAL(pp__plat_proc_alive(0, 0), 0);
+    c = pp_test_spawn("sync-sem-hold", (const char *[]){"no-such-sem-x", NULL});
+    CU_ASSERT_FATAL(c != NULL);
+    pid = (uint64_t)pp_test_child_pid(c);
+    pp_test_child_kill(c); /* and reaped */
+    pp_test_child_free(c);
+    CU_ASSERT_EQUAL(pp__plat_proc_alive(pid, 0), 0);
+}
+
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case cases[] = {
+    PP_TEST(t_sem_holder_killed),
+    PP_TEST(t_sem_waiter_gets_dead_units),
+    PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
+    PP_TEST(t_barrier_waiter_killed),
+    PP_TEST(t_cond_waiter_killed),
+    PP_TEST(t_killed_creator_name_removed),
+    PP_TEST(t_state_mutex_holder_died),
+    PP_TEST(t_redo_rolled_forward),
+    PP_TEST(t_proc_alive),
+    PP_TEST_END,
+};
+/* clang-format on */
+
+static const pp_test_helper helpers[] = {{"sync-sem-hold", h_sem_hold},
+                                         {"sync-sem-loop", h_sem_loop},
+                                         {"sync-bar-wait", h_bar_wait},
+                                         {"sync-cond-wait", h_cond_wait},
+                                         {"sync-sem-create", h_sem_create},
+                                         {"sync-die-locked", h_die_locked},
+                                         {NULL, NULL}};
+
+PP_TEST_SUITE(sync_death)
+{
+    pp_test_add_suite("sync_death", cases);
+    pp_test_add_helpers(helpers);
+}
