@@ -24,6 +24,7 @@
 #define PP_TEST_SUITES(X)                                                                          \
     X(framework)                                                                                   \
     X(api)                                                                                         \
+    X(array)                                                                                       \
     X(error)                                                                                       \
     X(identity)                                                                                    \
     X(lock)                                                                                        \
@@ -38,6 +39,7 @@
     X(manager_values)                                                                              \
     X(platform)                                                                                    \
     X(pool)                                                                                        \
+    X(queue)                                                                                       \
     X(results)                                                                                     \
     X(share)                                                                                       \
     X(shm_atomic)                                                                                  \

@@ -38,6 +38,8 @@ static const skip_entry g_skips[] = {
     {"results", "t_ints_mixed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"shm_atomic", "t_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"shm_atomic", "t_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"queue", "t_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"queue", "t_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"results", "t_ints_mixed_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_pool_tasks_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_inherited_handle_refused", PP_TEST_ON_WINDOWS, "Windows has no fork()"},

@@ -49,6 +49,9 @@
 extern "C" {
 #endif
 
+struct pp_queue; /* queue.h */
+struct pp_array; /* array.h */
+
 #define PP_VALUES_MAX_ITEMS (1u << 24)
 #define PP_VALUE_MAX_BYTES  ((size_t)32 << 20)
 #define PP_MESSAGE_MAX      ((size_t)64 << 20)
@@ -240,6 +243,9 @@ PP_API pp_value_arg pp_value_bytes(const void *p, size_t n);
 PP_API pp_value_arg pp_value_lock(pp_lock *lock);
 PP_API pp_value_arg pp_value_shm(pp_shm *shm);
 PP_API pp_value_arg pp_value_sem(pp_sem *s);
+/** Local queues and arrays (queue.h: pp_queue, array.h: pp_array). */
+PP_API pp_value_arg pp_value_queue(struct pp_queue *q);
+PP_API pp_value_arg pp_value_array(struct pp_array *a);
 /** a itself (what PP_VALUE() does with a pp_value_arg). */
 PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
 /**@}*/
@@ -280,6 +286,8 @@ PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
         pp_lock *: pp_value_lock,                                                                  \
         pp_shm *: pp_value_shm,                                                                    \
         pp_sem *: pp_value_sem,                                                                    \
+        struct pp_queue *: pp_value_queue,                                                         \
+        struct pp_array *: pp_value_array,                                                         \
         pp_value_arg: pp_value_arg_of)(x)
 #define pp_values_of(out, ...)                                                                     \
     pp_values_from((out), (const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)},                  \
