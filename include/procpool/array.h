@@ -22,7 +22,8 @@
  *    process; the element calls made by the thread that holds it do not
  *    take it again (as Python's default RLock lets a[i] work inside
  *    `with a.get_lock()`), but pp_array_lock() itself is not recursive
- *    (#PP_EDEADLK).
+ *    (#PP_EDEADLK). Death is a process's: a thread that ends holding
+ *    the lock while its process goes on leaves it held.
  *  - without the lock: pp_array_load_int64(), _store_, _add_ and _cas_
  *    change one int64 element atomically (a process killed in the middle
  *    leaves it changed or not, never half-written), like shm.h's atomic
