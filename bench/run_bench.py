@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Run procpool's benchmarks and their Python twins, and compare them.
 
-usage: python3 bench/run_bench.py [BUILD_DIR] [--only lock|pool|manager]
+usage: python3 bench/run_bench.py [BUILD_DIR] [--only lock|pool|manager|queue]
                                   [--pairs N] [--incr K] [--runs R]
+                                  [--queue-items N]
                                   [--mgr-pairs N] [--mgr-incr K] [--tcp]
                                   [--processes P] [--quick]
 
@@ -17,6 +18,8 @@ suites, each a C program in BUILD_DIR/bench/ and its Python twin here:
         multiprocessing.Manager()), used from client processes: rates,
         higher is better; --mgr-pairs, --mgr-incr, --runs, --tcp (the C
         manager on TCP loopback instead of its default local endpoint)
+  queue bench_queue vs bench_queue.py (multiprocessing.Queue): items/s from
+        one process to another, higher is better; --queue-items, --runs
 
 Both sides of a suite run with the same parameters in this one invocation.
 The results are printed as Markdown tables, with the machine they ran on.
@@ -40,6 +43,8 @@ LOCK_LABELS = {
     "mgr_uncontended_pairs_per_s": "uncontended acquire+release pairs/s (1 client process)",
     "mgr_contended_2p_incr_per_s": "contended increments/s, 2 client processes",
     "mgr_contended_4p_incr_per_s": "contended increments/s, 4 client processes",
+    "queue_small_items_per_s": "items/s, small tuples (i, 2.5, \"abc\")",
+    "queue_4k_items_per_s": "items/s, one 4 KiB bytes item",
 }
 
 
@@ -105,6 +110,12 @@ def lock_table(c, py, python_name="Python mp.Lock"):
         verdict = "met" if a >= 5 * b else "NOT met on this run"
         print(f"Goal, manager lock pairs from a client >= 5x Python's Manager lock: "
               f"{verdict} ({a / b:.2f}x).")
+    for key in ("queue_small_items_per_s", "queue_4k_items_per_s"):
+        a, b = c.get(key), py.get(key)
+        if a and b:
+            verdict = "met" if a >= 10 * b else "NOT met on this run"
+            print(f"Goal, {LOCK_LABELS[key]} >= 10x Python's mp.Queue: {verdict} "
+                  f"({a / b:.1f}x).")
 
 
 def pool_label(key):
@@ -129,7 +140,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("build", nargs="?", default="build", help="meson build directory")
-    ap.add_argument("--only", choices=("lock", "pool", "manager"), help="run one suite only")
+    ap.add_argument("--only", choices=("lock", "pool", "manager", "queue"), help="run one suite only")
     ap.add_argument("--pairs", type=int, default=2_000_000)
     ap.add_argument("--incr", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
@@ -139,13 +150,15 @@ def main():
                     help="manager suite: increments per client process")
     ap.add_argument("--tcp", action="store_true",
                     help="manager suite: the C manager on TCP loopback")
+    ap.add_argument("--queue-items", type=int, default=200_000,
+                    help="queue suite: small items per run (4 KiB items: a tenth)")
     ap.add_argument("--processes", type=int, default=2, help="pool size (pool suite)")
     ap.add_argument("--quick", action="store_true", help="smaller pool workloads")
     ap.add_argument("--python", default=sys.executable,
                     help="Python interpreter for the twins (default: this one)")
     args = ap.parse_args()
 
-    suites = [args.only] if args.only else ["lock", "pool", "manager"]
+    suites = [args.only] if args.only else ["lock", "pool", "manager", "queue"]
     results = {}
     if "lock" in suites:
         common = ["--pairs", str(args.pairs), "--incr", str(args.incr), "--runs", str(args.runs)]
@@ -168,6 +181,13 @@ def main():
             run("procpool bench_pool", [find_bench(args.build, "bench_pool")] + common),
             run("python bench_pool.py",
                 [args.python, os.path.join(HERE, "bench_pool.py")] + common))
+
+    if "queue" in suites:
+        common = ["--items", str(args.queue_items), "--runs", str(args.runs)]
+        results["queue"] = (
+            run("procpool bench_queue", [find_bench(args.build, "bench_queue")] + common),
+            run("python bench_queue.py",
+                [args.python, os.path.join(HERE, "bench_queue.py")] + common))
 
     pyver = subprocess.run([args.python, "-c", "import platform; print(platform.python_version())"],
                            stdout=subprocess.PIPE, text=True).stdout.strip()
@@ -193,6 +213,12 @@ def main():
               f"{', quick workloads' if args.quick else ''}.")
         print()
         pool_table(*results["pool"])
+    if "queue" in results:
+        print()
+        print(f"Queues, one producer and one consumer process: {args.queue_items} small items, "
+              f"{args.queue_items // 10} 4 KiB items; best of {args.runs} runs.")
+        print()
+        lock_table(*results["queue"], python_name="Python mp.Queue")
 
 
 if __name__ == "__main__":

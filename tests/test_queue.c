@@ -823,6 +823,107 @@ static void do_workers(int method)
 
 PP_TEST_PER_METHOD(workers)
 
+/* A queue and an array a worker stored from its initializer's arguments
+ * (initializer path), or inherited in globals under fork (no argument). */
+static pp_queue *g_q;
+static pp_array *g_arr;
+
+static int qinit_task(pp_task *t)
+{
+    pp_status st = pp_values_get_queue(pp_task_args(t), 0, &g_q);
+
+    if (st == PP_OK)
+        st = pp_values_get_array(pp_task_args(t), 1, &g_arr);
+    return st == PP_OK ? 0 : pp_task_fail(t, st, "initializer: %s", pp_err_name(st));
+}
+PP_TASK_REGISTER(qinit_task)
+
+/* (x): put (x) into g_q and add x to g_arr[0]. */
+static int qglobal_task(pp_task *t)
+{
+    pp_values *v = NULL;
+    int64_t x = 0;
+    pp_status st = pp_values_get_int(pp_task_args(t), 0, &x);
+
+    if (g_q == NULL || g_arr == NULL)
+        return pp_task_fail(t, PP_EINVAL, "no queue or array in this worker");
+    if (st == PP_OK)
+        st = pp_values_of(&v, x);
+    if (st == PP_OK)
+        st = pp_queue_put(g_q, v, 60000);
+    pp_values_destroy(v);
+    if (st == PP_OK)
+        st = pp_array_add_int64(g_arr, 0, x, NULL);
+    return st == PP_OK ? 0 : pp_task_fail(t, st, "%s", pp_err_name(st));
+}
+PP_TASK_REGISTER(qglobal_task)
+
+/* Ten tasks through globals; the parent gets 1..10 in some order. */
+static void globals_round(int method, const pp_values *initargs)
+{
+    enum { TASKS = 10 };
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_values *items = NULL;
+    pp_result *r = NULL;
+    int64_t x = 0, sum = 0;
+    int i;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 2;
+    o.start_method = (pp_start_method)method;
+    if (initargs != NULL) {
+        o.initializer = qinit_task;
+        o.initargs = initargs;
+    }
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 1; i <= TASKS; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, i), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_map_async(p, qglobal_task, items, NULL, &r), PP_OK);
+    for (i = 0; i < TASKS; i++) {
+        pp_values *v = NULL;
+        PP_ASSERT_STATUS_FATAL(pp_queue_get(g_q, &v, WAIT_MS), PP_OK);
+        PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+        sum += x;
+        pp_values_destroy(v);
+    }
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_OK);
+    CU_ASSERT_EQUAL(sum, TASKS * (TASKS + 1) / 2);
+    PP_ASSERT_STATUS(pp_array_load_int64(g_arr, 0, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, TASKS * (TASKS + 1) / 2);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+}
+
+static void do_initializer(int method)
+{
+    pp_values *initargs = NULL;
+
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 4, 0, &g_q), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_array_create(NULL, PP_ARRAY_INT64, 1, &g_arr), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&initargs, g_q, g_arr), PP_OK);
+    globals_round(method, initargs);
+    pp_values_destroy(initargs);
+    pp_array_destroy(g_arr);
+    pp_queue_destroy(g_q);
+}
+
+PP_TEST_PER_METHOD(initializer)
+
+/* Under fork the workers inherit the globals' handles: no argument. */
+static void t_inherited_fork(void)
+{
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 4, 0, &g_q), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_array_create(NULL, PP_ARRAY_INT64, 1, &g_arr), PP_OK);
+    globals_round(PP_START_FORK, NULL);
+    pp_array_destroy(g_arr);
+    pp_queue_destroy(g_q);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -839,6 +940,8 @@ static const pp_test_case cases[] = {
     PP_TEST(t_blocked_put_survives_death),
     PP_TEST(t_items_carry_objects),
     PP_TEST_METHODS(workers, 120),
+    PP_TEST_METHODS(initializer, 120),
+    PP_TEST_TIMEOUT(t_inherited_fork, 120),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -43,6 +43,8 @@
 /* Taking the state mutex is short; a caller that must not wait still
  * allows a holder this long to finish (a stopped holder: PP_EBUSY). */
 #define LOCK_GRACE_MS 2000
+/* Attempts at the state mutex before waiting for it. */
+#define LOCK_TRIES 64
 /* Checks of the wake word before a waiter sleeps. */
 #define SPIN 4000
 /* Encode buffers kept for reuse (taken with a CAS; more threads putting
@@ -173,13 +175,44 @@ static uint64_t check_ring(qstate *s)
     return 0;
 }
 
-/* Take the state mutex until deadline, checking the ring after a dead
- * holder. PP_OK or PP_ETIMEDOUT (or an OS error). */
-static pp_status lock_state(pp_queue *q, int64_t deadline)
+/* The deadline of a call, computed when it is first needed: the fast
+ * path (the mutex free, the queue not full / empty) reads no clock. */
+typedef struct qclock {
+    int64_t timeout_ms;
+    int64_t deadline;
+    int set;
+} qclock;
+
+static int64_t deadline_of(qclock *c)
 {
-    int repaired = 0;
-    pp_status st = pp__sobj_enter(&q->o, deadline, &repaired);
+    if (!c->set) {
+        c->deadline = pp__sobj_deadline(c->timeout_ms);
+        c->set = 1;
+    }
+    return c->deadline;
+}
+
+/* Deadline for taking the state mutex: at least the grace period. */
+static int64_t lock_deadline(int64_t deadline)
+{
+    int64_t g = pp__plat_now_ms() + LOCK_GRACE_MS;
+
+    return deadline == PP_INFINITE || deadline > g ? deadline : g;
+}
+
+/* Take the state mutex (a few attempts first, then waiting until the
+ * call's deadline, at least the grace period), checking the ring after a
+ * dead holder. PP_OK or PP_ETIMEDOUT (or an OS error). */
+static pp_status lock_state(pp_queue *q, qclock *c)
+{
+    int repaired = 0, i;
+    pp_status st = PP_ETIMEDOUT;
     uint64_t cut;
+
+    for (i = 0; i < LOCK_TRIES && st == PP_ETIMEDOUT; i++)
+        st = pp__sobj_try_enter(&q->o, &repaired);
+    if (st == PP_ETIMEDOUT)
+        st = pp__sobj_enter(&q->o, lock_deadline(deadline_of(c)), &repaired);
 
     if (st == PP_OK && repaired) {
         cut = check_ring(state_of(q));
@@ -300,14 +333,6 @@ static void nap(pp_queue *q, uint32_t seen, int64_t deadline)
     pp__sobj_nap(&q->o, seen, deadline);
 }
 
-/* Deadline for taking the state mutex: at least the grace period. */
-static int64_t lock_deadline(int64_t deadline)
-{
-    int64_t g = pp__plat_now_ms() + LOCK_GRACE_MS;
-
-    return deadline == PP_INFINITE || deadline > g ? deadline : g;
-}
-
 /* Put the encoded item (len bytes at data). try_only: PP_EBUSY instead
  * of waiting. */
 static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64_t timeout_ms,
@@ -315,7 +340,7 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
 {
     qstate *s = state_of(q);
     size_t need = need_of(len), cap = (size_t)s->cap, maxsize = (size_t)s->maxsize;
-    int64_t deadline = pp__sobj_deadline(timeout_ms);
+    qclock clk = {timeout_ms, 0, 0};
     uint32_t seen, hdr[2];
     uint64_t head, tail, count;
     pp_status st;
@@ -330,7 +355,7 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
     }
     for (;;) {
         seen = pp__plat_sobj_seq(pp__sobj_plat(&q->o));
-        st = lock_state(q, lock_deadline(deadline));
+        st = lock_state(q, &clk);
         if (st != PP_OK)
             return try_only ? PP_EBUSY : st;
         head = s->head;
@@ -341,9 +366,9 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
         unlock_state(q);
         if (try_only)
             return PP_EBUSY;
-        if (pp__sobj_left(deadline) == 0)
+        if (pp__sobj_left(deadline_of(&clk)) == 0)
             return PP_ETIMEDOUT;
-        nap(q, seen, deadline);
+        nap(q, seen, deadline_of(&clk));
     }
     hook(PP__QUEUE_HOOK_PUT_LOCKED);
     ring_write(ring_of(s), cap, tail + PP_QUEUE_ITEM_OVERHEAD, data, len);
@@ -426,7 +451,7 @@ static pp_status take(pp_queue *q, uint8_t **data, size_t *len)
 
 static pp_status get(pp_queue *q, pp_values **out, int64_t timeout_ms, int try_only)
 {
-    int64_t deadline;
+    qclock clk = {timeout_ms, 0, 0};
     uint8_t *data = NULL;
     size_t len = 0;
     uint32_t seen;
@@ -438,10 +463,9 @@ static pp_status get(pp_queue *q, pp_values **out, int64_t timeout_ms, int try_o
     *out = NULL;
     if (q == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    deadline = pp__sobj_deadline(timeout_ms);
     for (;;) {
         seen = pp__plat_sobj_seq(pp__sobj_plat(&q->o));
-        st = lock_state(q, lock_deadline(deadline));
+        st = lock_state(q, &clk);
         if (st != PP_OK)
             return try_only ? PP_EBUSY : st;
         if (state_of(q)->count > 0)
@@ -449,9 +473,9 @@ static pp_status get(pp_queue *q, pp_values **out, int64_t timeout_ms, int try_o
         unlock_state(q);
         if (try_only)
             return PP_EBUSY;
-        if (pp__sobj_left(deadline) == 0)
+        if (pp__sobj_left(deadline_of(&clk)) == 0)
             return PP_ETIMEDOUT;
-        nap(q, seen, deadline);
+        nap(q, seen, deadline_of(&clk));
     }
     st = take(q, &data, &len);
     unlock_state(q);
