@@ -67,6 +67,22 @@ static int h_sem_loop(int argc, char **argv)
     }
 }
 
+/* sync-bar-wait NAME: say "ready", wait at the barrier NAME (the test
+ * kills it meanwhile); exit with the status. */
+static int h_bar_wait(int argc, char **argv)
+{
+    pp_barrier *b = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp_barrier_open(argv[1], &b);
+    if (st != PP_OK)
+        die_setup(argv[0], "open", st);
+    pp_test_say("ready");
+    return pp_test_exit_from_status(pp_barrier_wait(b, PP_INFINITE, NULL));
+}
+
 /* sync-die-locked NAME: take the state mutex of the sync object NAME and
  * exit holding it (a process killed inside a critical section). */
 static int h_die_locked(int argc, char **argv)
@@ -198,6 +214,45 @@ static void t_sem_killed_in_loop(void)
     pp_sem_destroy(s);
 }
 
+/* -------------------------------------------------------------- barrier */
+
+/* A waiting process killed: the barrier breaks, a waiter in another
+ * process gets PP_EBROKEN within a few slices, and so does every wait
+ * until a reset. */
+static void t_barrier_waiter_killed(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_barrier *b = NULL;
+    pp_test_thread *th;
+    pp_test_child *c;
+    int64_t waiting = 0, t0, dt;
+    int broken = -1;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_barrier_create(name, 3, &b), PP_OK);
+    c = spawn_expect("sync-bar-wait", name, "ready");
+    t0 = pp_test_now_ms();
+    do {
+        pp_test_sleep_ms(5);
+        PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, NULL), PP_OK);
+    } while (waiting < 1 && pp_test_now_ms() - t0 < WAIT_MS);
+    CU_ASSERT_EQUAL_FATAL(waiting, 1);
+    th = pp_test_thread_start(kill_later, c);
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_barrier_wait(b, WAIT_MS, NULL), PP_EBROKEN);
+    dt = pp_test_now_ms() - t0;
+    PP_ASSERT_MSG(dt < 10000 * pp_test_timeout_mult(), "took %lld ms", (long long)dt);
+    pp_test_thread_join(th);
+    pp_test_child_free(c);
+    PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, &broken), PP_OK);
+    CU_ASSERT_EQUAL(broken, 1);
+    PP_ASSERT_STATUS(pp_barrier_wait(b, 0, NULL), PP_EBROKEN);
+    PP_ASSERT_STATUS(pp_barrier_reset(b), PP_OK);
+    PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, &broken), PP_OK);
+    CU_ASSERT(broken == 0 && waiting == 0);
+    pp_barrier_destroy(b);
+}
+
 /* ------------------------------------------------------- the primitive */
 
 /* A process that dies holding the state mutex: the next one gets it
@@ -303,6 +358,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_sem_holder_killed),
     PP_TEST(t_sem_waiter_gets_dead_units),
     PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
+    PP_TEST(t_barrier_waiter_killed),
     PP_TEST(t_state_mutex_holder_died),
     PP_TEST(t_redo_rolled_forward),
     PP_TEST(t_proc_alive),
@@ -312,6 +368,7 @@ static const pp_test_case cases[] = {
 
 static const pp_test_helper helpers[] = {{"sync-sem-hold", h_sem_hold},
                                          {"sync-sem-loop", h_sem_loop},
+                                         {"sync-bar-wait", h_bar_wait},
                                          {"sync-die-locked", h_die_locked},
                                          {NULL, NULL}};
 

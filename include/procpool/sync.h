@@ -152,6 +152,124 @@ PP_API const char *pp_sem_name(const pp_sem *s);
  *  Units this process holds stay held until it releases them or ends. */
 PP_API void pp_sem_destroy(pp_sem *s);
 
+/* ============================================================== Event */
+
+/** A named event: a flag with wait (Python's Event). */
+typedef struct pp_event pp_event;
+
+/**
+ * @brief Create an event, clear.
+ * @param[out] out a handle owned by the caller (pp_event_destroy() also
+ *        removes the name).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle: #PP_EINVAL (out NULL, bad name),
+ * #PP_EEXIST, #PP_ENOTINIT, #PP_ENOMEM, #PP_EACCES, #PP_ESYS.
+ */
+PP_API pp_status pp_event_create(const char *name, pp_event **out);
+
+/**
+ * @brief Open an event by name.
+ * @return #PP_OK. Errors the caller must handle: as pp_sem_open().
+ */
+PP_API pp_status pp_event_open(const char *name, pp_event **out);
+
+/** @brief Set the flag and wake every waiter. @return #PP_OK. */
+PP_API pp_status pp_event_set(pp_event *e);
+
+/** @brief Clear the flag. @return #PP_OK. */
+PP_API pp_status pp_event_clear(pp_event *e);
+
+/** @brief The flag now: *set gets 1 or 0. @return #PP_OK. */
+PP_API pp_status pp_event_is_set(pp_event *e, int *set);
+
+/**
+ * @brief Wait up to timeout_ms until the flag is set. A set during the
+ *        wait counts even if a clear follows at once (Python: wait()
+ *        returns True).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle: #PP_ETIMEDOUT (not set in time),
+ * #PP_EINVAL (timeout below 0 and not #PP_INFINITE).
+ */
+PP_API pp_status pp_event_wait(pp_event *e, int64_t timeout_ms);
+
+/** @brief The name (valid until pp_event_destroy()); NULL for NULL. */
+PP_API const char *pp_event_name(const pp_event *e);
+
+/** @brief Close the handle; the creator's also removes the name. NULL ok. */
+PP_API void pp_event_destroy(pp_event *e);
+
+/* ============================================================ Barrier */
+
+/** A named barrier (Python's Barrier, without an action). */
+typedef struct pp_barrier pp_barrier;
+
+/**
+ * @brief Create a barrier for parties waits (1..#PP_BARRIER_MAX).
+ * @param[out] out a handle owned by the caller (pp_barrier_destroy()
+ *        also removes the name).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle: #PP_EINVAL (out NULL, bad name, parties
+ * out of range), #PP_EEXIST, #PP_ENOTINIT, #PP_ENOMEM, #PP_EACCES,
+ * #PP_ESYS.
+ */
+PP_API pp_status pp_barrier_create(const char *name, int64_t parties, pp_barrier **out);
+
+/**
+ * @brief Open a barrier by name.
+ * @return #PP_OK. Errors the caller must handle: as pp_sem_open().
+ */
+PP_API pp_status pp_barrier_open(const char *name, pp_barrier **out);
+
+/**
+ * @brief Wait until parties waits (of any processes and threads) have
+ *        arrived; *index (may be NULL) gets this one's arrival index,
+ *        0..parties-1 (Python's return value).
+ *
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle:
+ *  - #PP_EBROKEN: the barrier is broken (aborted, reset while waiting, a
+ *    waiter timed out, or a waiting process died), or broke during this
+ *    wait. It stays broken until pp_barrier_reset().
+ *  - #PP_ETIMEDOUT: this wait timed out; it broke the barrier (Python's
+ *    semantics: the other waiters get #PP_EBROKEN).
+ *  - #PP_ETOOBIG: #PP_SYNC_PROCS waits are recorded already.
+ *  - #PP_EINVAL (timeout below 0 and not #PP_INFINITE).
+ */
+PP_API pp_status pp_barrier_wait(pp_barrier *b, int64_t timeout_ms, int64_t *index);
+
+/**
+ * @brief Break the barrier: waiters and later waits get #PP_EBROKEN.
+ * @return #PP_OK.
+ */
+PP_API pp_status pp_barrier_abort(pp_barrier *b);
+
+/**
+ * @brief Back to the initial state: waiters now get #PP_EBROKEN, later
+ *        waits work again.
+ * @return #PP_OK.
+ */
+PP_API pp_status pp_barrier_reset(pp_barrier *b);
+
+/**
+ * @brief The barrier's state: *waiting (may be NULL) gets how many wait
+ *        now (0 while broken), *broken (may be NULL) 1 if broken.
+ * @return #PP_OK.
+ */
+PP_API pp_status pp_barrier_state(pp_barrier *b, int64_t *waiting, int *broken);
+
+/** @brief The number of parties; 0 for NULL. */
+PP_API int64_t pp_barrier_parties(const pp_barrier *b);
+
+/** @brief The name (valid until pp_barrier_destroy()); NULL for NULL. */
+PP_API const char *pp_barrier_name(const pp_barrier *b);
+
+/** @brief Close the handle; the creator's also removes the name. NULL ok. */
+PP_API void pp_barrier_destroy(pp_barrier *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -191,6 +191,8 @@ PP_API pp_status pp_values_add_shm(pp_values *v, pp_shm *shm);
  *  the handle it inherited under fork). In the arguments of a manager's
  *  queue or dict item they are #PP_ENOTSUP (one machine's objects). */
 PP_API pp_status pp_values_add_sem(pp_values *v, pp_sem *s);
+PP_API pp_status pp_values_add_event(pp_values *v, pp_event *e);
+PP_API pp_status pp_values_add_barrier(pp_values *v, pp_barrier *b);
 /**@}*/
 
 /**
@@ -246,6 +248,8 @@ PP_API pp_value_arg pp_value_sem(pp_sem *s);
 /** Local queues and arrays (queue.h: pp_queue, array.h: pp_array). */
 PP_API pp_value_arg pp_value_queue(struct pp_queue *q);
 PP_API pp_value_arg pp_value_array(struct pp_array *a);
+PP_API pp_value_arg pp_value_event(pp_event *e);
+PP_API pp_value_arg pp_value_barrier(pp_barrier *b);
 /** a itself (what PP_VALUE() does with a pp_value_arg). */
 PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
 /**@}*/
@@ -288,6 +292,8 @@ PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
         pp_sem *: pp_value_sem,                                                                    \
         struct pp_queue *: pp_value_queue,                                                         \
         struct pp_array *: pp_value_array,                                                         \
+        pp_event *: pp_value_event,                                                                \
+        pp_barrier *: pp_value_barrier,                                                            \
         pp_value_arg: pp_value_arg_of)(x)
 #define pp_values_of(out, ...)                                                                     \
     pp_values_from((out), (const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)},                  \
@@ -391,6 +397,8 @@ PP_API pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out);
  *  if item i is not one, or one of another kind. In a worker the handle
  *  is process-lifetime: do not destroy it. */
 PP_API pp_status pp_values_get_sem(const pp_values *v, size_t i, pp_sem **out);
+PP_API pp_status pp_values_get_event(const pp_values *v, size_t i, pp_event **out);
+PP_API pp_status pp_values_get_barrier(const pp_values *v, size_t i, pp_barrier **out);
 /**@}*/
 
 #ifdef __cplusplus

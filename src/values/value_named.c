@@ -146,6 +146,50 @@ pp_value_arg pp_value_sem(pp_sem *s)
     return sync_arg(s);
 }
 
+pp_status pp_values_add_event(pp_values *v, pp_event *x)
+{
+    return add_sync_kind(v, PP__SOBJ_EVENT, x);
+}
+
+pp_status pp_values_get_event(const pp_values *v, size_t i, pp_event **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_EVENT, &h);
+    *out = h;
+    return st;
+}
+
+pp_value_arg pp_value_event(pp_event *x)
+{
+    return sync_arg(x);
+}
+
+pp_status pp_values_add_barrier(pp_values *v, pp_barrier *x)
+{
+    return add_sync_kind(v, PP__SOBJ_BARRIER, x);
+}
+
+pp_status pp_values_get_barrier(const pp_values *v, size_t i, pp_barrier **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_BARRIER, &h);
+    *out = h;
+    return st;
+}
+
+pp_value_arg pp_value_barrier(pp_barrier *x)
+{
+    return sync_arg(x);
+}
+
 /* Local queues and arrays (queue.h, array.h): the same, with a check of
  * the kind's own header (a resolved handle came by name from elsewhere). */
 pp_status pp_values_add_queue(pp_values *v, pp_queue *q)
