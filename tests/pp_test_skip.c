@@ -110,6 +110,10 @@ static const skip_entry g_skips[] = {
     {"sync", "t_sem_fork_child", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"sync", "t_meet_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"sync", "t_meet_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_cond_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_cond_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_recreated_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"sync", "t_recreated_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
 /* manager_pool: the same for the manager lock in pool workers. */
 #define PP_SKIP_WIN_MANAGER_POOL(t)                                                                \
     {"manager_pool", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                     \

@@ -611,6 +611,265 @@ static void do_meet_workers(int method)
 }
 PP_TEST_PER_METHOD(meet_workers)
 
+/* ---------------------------------------------------------- condition */
+
+static void t_cond_semantics(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_lock *lock = NULL, *got = NULL;
+    pp_cond *c = NULL, *o = NULL;
+    int64_t t0, dt;
+
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &lock), PP_OK);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS(pp_cond_create(name, NULL, &c), PP_EINVAL);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(name, lock, &c), PP_OK);
+    CU_ASSERT_STRING_EQUAL(pp_cond_name(c), name);
+    PP_ASSERT_STATUS_FATAL(pp_cond_lock(c, &got), PP_OK);
+    CU_ASSERT_STRING_EQUAL(pp_lock_name(got), pp_lock_name(lock));
+    /* the lock must be held */
+    PP_ASSERT_STATUS(pp_cond_wait(c, 0), PP_EPERM);
+    PP_ASSERT_STATUS(pp_cond_notify(c, 1), PP_EPERM);
+    PP_ASSERT_STATUS(pp_cond_notify_all(c), PP_EPERM);
+    PP_ASSERT_STATUS(pp_lock_acquire(lock, 0), PP_OK);
+    PP_ASSERT_STATUS(pp_cond_notify(c, 1), PP_OK); /* nobody waits */
+    PP_ASSERT_STATUS(pp_cond_notify_all(c), PP_OK);
+    PP_ASSERT_STATUS(pp_cond_notify(c, 0), PP_EINVAL);
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_cond_wait(c, 150), PP_ETIMEDOUT);
+    dt = pp_test_now_ms() - t0;
+    PP_ASSERT_MSG(dt >= 149 - pp_test_clock_slack_ms() && dt < 20000, "waited %lld ms",
+                  (long long)dt);
+    PP_ASSERT_STATUS(pp_lock_try_acquire(lock), PP_EDEADLK); /* held again */
+    PP_ASSERT_STATUS(pp_cond_wait(c, -2), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_cond_open(name, &o), PP_OK);
+    pp_cond_destroy(o);
+    pp_cond_destroy(c);
+    PP_ASSERT_STATUS(pp_cond_open(name, &o), PP_ENOENT);
+    pp_lock_destroy(lock);
+}
+
+typedef struct cond_waiter {
+    pp_cond *c;
+    pp_lock *lock;
+    volatile int *waiting; /* under the lock */
+    volatile int *woken;   /* under the lock */
+    pp_status st;
+} cond_waiter;
+
+static void cond_wait_thread(void *arg)
+{
+    cond_waiter *w = arg;
+
+    if (pp_lock_acquire(w->lock, WAIT_MS) != PP_OK) {
+        w->st = PP_ESYS;
+        return;
+    }
+    (*w->waiting)++;
+    w->st = pp_cond_wait(w->c, WAIT_MS);
+    (*w->woken)++;
+    pp_lock_release(w->lock);
+}
+
+/* Until n waiters wait: they counted themselves under the lock before
+ * pp_cond_wait released it; holding the lock after that means each has
+ * released it, so each is recorded. */
+static void until_waiting(pp_lock *lock, volatile int *waiting, int n)
+{
+    int64_t t0 = pp_test_now_ms();
+
+    for (;;) {
+        PP_ASSERT_STATUS_FATAL(pp_lock_acquire(lock, WAIT_MS), PP_OK);
+        if (*waiting >= n || pp_test_now_ms() - t0 > WAIT_MS)
+            return; /* lock held */
+        PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+        pp_test_sleep_ms(5);
+    }
+}
+
+static void t_cond_notify_threads(void)
+{
+    enum { N = 3 };
+    pp_lock *lock = NULL;
+    pp_cond *c = NULL;
+    pp_test_thread *th[N];
+    cond_waiter w[N];
+    volatile int waiting = 0, woken = 0;
+    int i, n;
+
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(NULL, lock, &c), PP_OK);
+    for (i = 0; i < N; i++) {
+        w[i].c = c;
+        w[i].lock = lock;
+        w[i].waiting = &waiting;
+        w[i].woken = &woken;
+        w[i].st = PP_ESYS;
+        th[i] = pp_test_thread_start(cond_wait_thread, &w[i]);
+    }
+    until_waiting(lock, &waiting, N);
+    CU_ASSERT_EQUAL(waiting, N);
+    PP_ASSERT_STATUS(pp_cond_notify(c, 1), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    pp_test_sleep_ms(300);
+    PP_ASSERT_STATUS(pp_lock_acquire(lock, WAIT_MS), PP_OK);
+    n = woken;
+    CU_ASSERT_EQUAL(n, 1); /* exactly one */
+    PP_ASSERT_STATUS(pp_cond_notify_all(c), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    for (i = 0; i < N; i++) {
+        pp_test_thread_join(th[i]);
+        PP_ASSERT_STATUS(w[i].st, PP_OK);
+    }
+    CU_ASSERT_EQUAL(woken, N);
+    pp_cond_destroy(c);
+    pp_lock_destroy(lock);
+}
+
+/* (cond, shm): under the condition's lock, set slot 0 and notify all. */
+static int cond_signal_task(pp_task *t)
+{
+    const pp_values *a = pp_task_args(t);
+    pp_cond *c = NULL;
+    pp_lock *lock = NULL;
+    pp_shm *m = NULL;
+    pp_status st;
+
+    st = pp_values_get_cond(a, 0, &c);
+    if (st == PP_OK)
+        st = pp_values_get_shm(a, 1, &m);
+    if (st == PP_OK)
+        st = pp_cond_lock(c, &lock);
+    if (st == PP_OK)
+        st = pp_lock_acquire(lock, WAIT_MS);
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "%s", pp_err_name(st));
+    pp_shm_store_int64(m, 0, 1);
+    st = pp_cond_notify_all(c);
+    pp_lock_release(lock);
+    return st == PP_OK ? PP_OK : pp_task_fail(t, st, "notify: %s", pp_err_name(st));
+}
+PP_TASK_REGISTER(cond_signal_task)
+
+static void do_cond_workers(int method)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_values *args = NULL;
+    pp_result *r = NULL;
+    pp_lock *lock = NULL;
+    pp_cond *c = NULL;
+    pp_shm *m = NULL;
+    int64_t flag = 0, t0;
+    pp_status st = PP_OK;
+
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(NULL, lock, &c), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_shm_create(NULL, 8, &m), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&args, c, m), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = (pp_start_method)method;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(lock, WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, cond_signal_task, args, NULL, &r), PP_OK);
+    t0 = pp_test_now_ms();
+    while (st == PP_OK && pp_shm_load_int64(m, 0, &flag) == PP_OK && flag == 0 &&
+           pp_test_now_ms() - t0 < WAIT_MS)
+        st = pp_cond_wait(c, WAIT_MS); /* Python's wait_for */
+    PP_ASSERT_STATUS(st, PP_OK);
+    CU_ASSERT_EQUAL(flag, 1);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_OK);
+    pp_result_release(r);
+    pp_values_destroy(args);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_shm_destroy(m);
+    pp_cond_destroy(c);
+    pp_lock_destroy(lock);
+}
+PP_TEST_PER_METHOD(cond_workers)
+
+/* ------------------------------------------------------ manager items */
+
+/* Local sync objects are one machine's: a manager's queue cannot hold
+ * them (said before anything is sent), as for local locks. */
+static void t_not_in_manager_items(void)
+{
+    pp_manager_options mo;
+    pp_manager *m = NULL;
+    pp_mqueue *q = NULL;
+    pp_values *v = NULL;
+    pp_event *e = NULL;
+
+    memset(&mo, 0, sizeof mo);
+    PP_ASSERT_STATUS_FATAL(pp_manager_start(&m, &mo), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mqueue_create(m, 0, &q), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_event_create(NULL, &e), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&v, (int64_t)1, e), PP_OK);
+    PP_ASSERT_STATUS(pp_mqueue_put(q, v, 0), PP_ENOTSUP);
+    pp_values_destroy(v);
+    pp_event_destroy(e);
+    pp_mqueue_destroy(q);
+    pp_manager_destroy(m);
+}
+
+/* ------------------------------------------------------------ identity */
+
+static int sem_touch_task(pp_task *t)
+{
+    pp_sem *s = NULL;
+    pp_status st = pp_values_get_sem(pp_task_args(t), 0, &s);
+
+    if (st == PP_OK)
+        st = pp_sem_try_acquire(s);
+    if (st == PP_OK)
+        st = pp_sem_release(s);
+    return st == PP_OK ? PP_OK : pp_task_fail(t, st, "%s", pp_err_name(st));
+}
+PP_TASK_REGISTER(sem_touch_task)
+
+/* A semaphore destroyed and created again under its name is another
+ * object: arguments built for the first one fail with PP_ENOENT in a
+ * worker that never had it (lock.h: handles already held keep working),
+ * and say why; the new one works. */
+static void do_recreated(int method)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_values *a1 = NULL, *a2 = NULL;
+    pp_sem *s = NULL;
+    pp_error e;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = (pp_start_method)method;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 1, 0, &s), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&a1, s), PP_OK);
+    pp_sem_destroy(s);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 1, 0, &s), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&a2, s), PP_OK);
+    memset(&e, 0, sizeof e);
+    PP_ASSERT_STATUS(pp_apply(p, sem_touch_task, a1, NULL, &e), PP_ENOENT);
+    PP_ASSERT_MSG(strstr(e.message, "sync object") != NULL && strstr(e.message, name) != NULL &&
+                      strstr(e.message, "re-created") != NULL,
+                  "message: %s", e.message);
+    PP_ASSERT_MSG(pp_apply(p, sem_touch_task, a2, NULL, &e) == PP_OK, "%s", e.message);
+    pp_values_destroy(a1);
+    pp_values_destroy(a2);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_sem_destroy(s);
+}
+PP_TEST_PER_METHOD(recreated)
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -629,6 +888,11 @@ static const pp_test_case cases[] = {
     PP_TEST(t_barrier_semantics),
     PP_TEST(t_barrier_broken),
     PP_TEST_METHODS(meet_workers, 120),
+    PP_TEST(t_cond_semantics),
+    PP_TEST(t_cond_notify_threads),
+    PP_TEST_METHODS(cond_workers, 120),
+    PP_TEST(t_not_in_manager_items),
+    PP_TEST_METHODS(recreated, 120),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -83,6 +83,29 @@ static int h_bar_wait(int argc, char **argv)
     return pp_test_exit_from_status(pp_barrier_wait(b, PP_INFINITE, NULL));
 }
 
+/* sync-cond-wait NAME: take the condition's lock, say "ready", wait on
+ * the condition NAME (the test kills it meanwhile). */
+static int h_cond_wait(int argc, char **argv)
+{
+    pp_lock *lock = NULL;
+    pp_cond *c = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp_cond_open(argv[1], &c);
+    if (st == PP_OK)
+        st = pp_cond_lock(c, &lock);
+    if (st == PP_OK)
+        st = pp_lock_acquire(lock, PP_INFINITE);
+    if (st != PP_OK)
+        die_setup(argv[0], "open", st);
+    pp_test_say("ready");
+    st = pp_cond_wait(c, PP_INFINITE);
+    pp_lock_release(lock);
+    return pp_test_exit_from_status(st);
+}
+
 /* sync-die-locked NAME: take the state mutex of the sync object NAME and
  * exit holding it (a process killed inside a critical section). */
 static int h_die_locked(int argc, char **argv)
@@ -253,6 +276,70 @@ static void t_barrier_waiter_killed(void)
     pp_barrier_destroy(b);
 }
 
+/* ------------------------------------------------------------ condition */
+
+typedef struct cwait {
+    pp_cond *c;
+    pp_lock *lock;
+    volatile int waiting;
+    pp_status st;
+} cwait;
+
+static void cond_wait_thread(void *arg)
+{
+    cwait *w = arg;
+
+    if (pp_lock_acquire(w->lock, WAIT_MS) != PP_OK) {
+        w->st = PP_ESYS;
+        return;
+    }
+    w->waiting = 1;
+    w->st = pp_cond_wait(w->c, WAIT_MS);
+    pp_lock_release(w->lock);
+}
+
+/* The oldest waiter is killed: a notify(1) goes to the next, live one,
+ * at once; the dead one never takes it. */
+static void t_cond_waiter_killed(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_lock *lock = NULL;
+    pp_test_thread *th;
+    pp_test_child *c;
+    cwait w;
+    int64_t t0, dt;
+
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &lock), PP_OK);
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(name, lock, &w.c), PP_OK);
+    c = spawn_expect("sync-cond-wait", name, "ready");
+    /* the helper released the lock inside its wait: it is recorded */
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(lock, WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    w.lock = lock;
+    w.waiting = 0;
+    w.st = PP_ESYS;
+    th = pp_test_thread_start(cond_wait_thread, &w);
+    for (;;) {
+        PP_ASSERT_STATUS_FATAL(pp_lock_acquire(lock, WAIT_MS), PP_OK);
+        if (w.waiting)
+            break; /* held: the thread waits */
+        PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+        pp_test_sleep_ms(5);
+    }
+    pp_test_child_kill(c); /* the older waiter dies */
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_cond_notify(w.c, 1), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(lock), PP_OK);
+    pp_test_thread_join(th);
+    dt = pp_test_now_ms() - t0;
+    PP_ASSERT_STATUS(w.st, PP_OK);
+    PP_ASSERT_MSG(dt < 10000 * pp_test_timeout_mult(), "took %lld ms", (long long)dt);
+    pp_test_child_free(c);
+    pp_cond_destroy(w.c);
+    pp_lock_destroy(lock);
+}
+
 /* ------------------------------------------------------- the primitive */
 
 /* A process that dies holding the state mutex: the next one gets it
@@ -359,6 +446,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_sem_waiter_gets_dead_units),
     PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
     PP_TEST(t_barrier_waiter_killed),
+    PP_TEST(t_cond_waiter_killed),
     PP_TEST(t_state_mutex_holder_died),
     PP_TEST(t_redo_rolled_forward),
     PP_TEST(t_proc_alive),
@@ -366,11 +454,10 @@ static const pp_test_case cases[] = {
 };
 /* clang-format on */
 
-static const pp_test_helper helpers[] = {{"sync-sem-hold", h_sem_hold},
-                                         {"sync-sem-loop", h_sem_loop},
-                                         {"sync-bar-wait", h_bar_wait},
-                                         {"sync-die-locked", h_die_locked},
-                                         {NULL, NULL}};
+static const pp_test_helper helpers[] = {
+    {"sync-sem-hold", h_sem_hold},     {"sync-sem-loop", h_sem_loop},
+    {"sync-bar-wait", h_bar_wait},     {"sync-cond-wait", h_cond_wait},
+    {"sync-die-locked", h_die_locked}, {NULL, NULL}};
 
 PP_TEST_SUITE(sync_death)
 {

@@ -270,6 +270,97 @@ PP_API const char *pp_barrier_name(const pp_barrier *b);
 /** @brief Close the handle; the creator's also removes the name. NULL ok. */
 PP_API void pp_barrier_destroy(pp_barrier *b);
 
+/* ========================================================== Condition */
+
+/** A named condition variable bound to a local pp_lock (Python's
+ *  Condition(lock)). */
+typedef struct pp_cond pp_cond;
+
+/**
+ * @brief Create a condition bound to lock.
+ *
+ * The lock is part of the condition: every process that opens the
+ * condition, or receives it in task arguments, uses that lock
+ * (pp_cond_lock()). It must be a local lock (lock.h), not a manager's
+ * (those have pp_mcond, manager_objects.h), and must outlive the
+ * condition's use.
+ *
+ * @param[out] out a handle owned by the caller (pp_cond_destroy() also
+ *        removes the name).
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle: #PP_EINVAL (out NULL, bad name, lock
+ * NULL or not a local lock), #PP_EEXIST, #PP_ENOTINIT, #PP_ENOMEM,
+ * #PP_EACCES, #PP_ESYS.
+ */
+PP_API pp_status pp_cond_create(const char *name, pp_lock *lock, pp_cond **out);
+
+/**
+ * @brief Open a condition by name.
+ * @return #PP_OK. Errors the caller must handle: as pp_sem_open().
+ */
+PP_API pp_status pp_cond_open(const char *name, pp_cond **out);
+
+/**
+ * @brief The condition's lock in this process, in *lock: a handle the
+ *        process keeps for its life (do not destroy it); any handle of
+ *        the same lock works with the condition.
+ * @return #PP_OK.
+ *
+ * Errors the caller must handle: #PP_ENOENT (the lock was destroyed, or
+ * destroyed and created again), and those of pp_lock_open().
+ */
+PP_API pp_status pp_cond_lock(pp_cond *c, pp_lock **lock);
+
+/**
+ * @brief Release the lock, wait for a notify up to timeout_ms, acquire
+ *        the lock again.
+ *
+ * The caller must hold the lock. The wait is recorded before the lock is
+ * released, so a notify after the release is never lost. The re-acquire,
+ * as in Python, is not bounded by timeout_ms (a holder that dies frees
+ * the lock). Python's wait_for(predicate) is the caller's loop:
+ * `while (!pred()) { st = pp_cond_wait(c, left); ... }` with the time
+ * left recomputed each round.
+ *
+ * @return #PP_OK (notified; the lock is held again), or #PP_EOWNERDEAD
+ *         (notified or timed out, the lock is held again, and a holder of
+ *         it died meanwhile: the data it protects may need repair).
+ *
+ * Errors the caller must handle:
+ *  - #PP_ETIMEDOUT: not notified within timeout_ms; the lock is held
+ *    again.
+ *  - #PP_EPERM: the calling thread does not hold the lock (nothing
+ *    waited).
+ *  - #PP_ETOOBIG: #PP_SYNC_PROCS waits are recorded already (nothing
+ *    waited).
+ *  - #PP_ENOENT: the lock is gone (pp_cond_lock()).
+ *  - #PP_EINVAL (timeout below 0 and not #PP_INFINITE).
+ */
+PP_API pp_status pp_cond_wait(pp_cond *c, int64_t timeout_ms);
+
+/**
+ * @brief Wake up to n waiters (n >= 1), the longest waiting first; the
+ *        caller must hold the lock.
+ * @return #PP_OK (also when nobody waits).
+ *
+ * Errors the caller must handle: #PP_EPERM (lock not held), #PP_EINVAL
+ * (n < 1), #PP_ENOENT (the lock is gone).
+ */
+PP_API pp_status pp_cond_notify(pp_cond *c, int64_t n);
+
+/**
+ * @brief Wake every waiter; the caller must hold the lock.
+ * @return #PP_OK. Errors: as pp_cond_notify().
+ */
+PP_API pp_status pp_cond_notify_all(pp_cond *c);
+
+/** @brief The name (valid until pp_cond_destroy()); NULL for NULL. */
+PP_API const char *pp_cond_name(const pp_cond *c);
+
+/** @brief Close the handle; the creator's also removes the name. NULL ok. */
+PP_API void pp_cond_destroy(pp_cond *c);
+
 #ifdef __cplusplus
 }
 #endif

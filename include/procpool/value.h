@@ -193,6 +193,7 @@ PP_API pp_status pp_values_add_shm(pp_values *v, pp_shm *shm);
 PP_API pp_status pp_values_add_sem(pp_values *v, pp_sem *s);
 PP_API pp_status pp_values_add_event(pp_values *v, pp_event *e);
 PP_API pp_status pp_values_add_barrier(pp_values *v, pp_barrier *b);
+PP_API pp_status pp_values_add_cond(pp_values *v, pp_cond *c);
 /**@}*/
 
 /**
@@ -250,6 +251,7 @@ PP_API pp_value_arg pp_value_queue(struct pp_queue *q);
 PP_API pp_value_arg pp_value_array(struct pp_array *a);
 PP_API pp_value_arg pp_value_event(pp_event *e);
 PP_API pp_value_arg pp_value_barrier(pp_barrier *b);
+PP_API pp_value_arg pp_value_cond(pp_cond *c);
 /** a itself (what PP_VALUE() does with a pp_value_arg). */
 PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
 /**@}*/
@@ -294,6 +296,7 @@ PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
         struct pp_array *: pp_value_array,                                                         \
         pp_event *: pp_value_event,                                                                \
         pp_barrier *: pp_value_barrier,                                                            \
+        pp_cond *: pp_value_cond,                                                                  \
         pp_value_arg: pp_value_arg_of)(x)
 #define pp_values_of(out, ...)                                                                     \
     pp_values_from((out), (const pp_value_arg[]){PP__MAP(PP_VALUE, __VA_ARGS__)},                  \
@@ -399,6 +402,7 @@ PP_API pp_status pp_values_get_shm(const pp_values *v, size_t i, pp_shm **out);
 PP_API pp_status pp_values_get_sem(const pp_values *v, size_t i, pp_sem **out);
 PP_API pp_status pp_values_get_event(const pp_values *v, size_t i, pp_event **out);
 PP_API pp_status pp_values_get_barrier(const pp_values *v, size_t i, pp_barrier **out);
+PP_API pp_status pp_values_get_cond(const pp_values *v, size_t i, pp_cond **out);
 /**@}*/
 
 #ifdef __cplusplus

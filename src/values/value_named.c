@@ -190,6 +190,28 @@ pp_value_arg pp_value_barrier(pp_barrier *x)
     return sync_arg(x);
 }
 
+pp_status pp_values_add_cond(pp_values *v, pp_cond *x)
+{
+    return add_sync_kind(v, PP__SOBJ_COND, x);
+}
+
+pp_status pp_values_get_cond(const pp_values *v, size_t i, pp_cond **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_COND, &h);
+    *out = h;
+    return st;
+}
+
+pp_value_arg pp_value_cond(pp_cond *x)
+{
+    return sync_arg(x);
+}
+
 /* Local queues and arrays (queue.h, array.h): the same, with a check of
  * the kind's own header (a resolved handle came by name from elsewhere). */
 pp_status pp_values_add_queue(pp_values *v, pp_queue *q)
