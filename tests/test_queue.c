@@ -540,8 +540,10 @@ static void expect_sevens(pp_queue *q, int n)
     for (i = 0; i < n; i++)
         expect_item(q, 7, i);
     PP_ASSERT_STATUS(pp_queue_try_get(q, &v), PP_EBUSY);
-    put_item(q, 8, 1);
-    expect_item(q, 8, 1);
+    for (i = 0; i < 100; i++) { /* items of up to 96 bytes: many laps of a 1 KiB ring */
+        put_item(q, 8, i);
+        expect_item(q, 8, i);
+    }
     /* the dead holder of the state mutex did not make anyone wait long */
     CU_ASSERT(pp_test_now_ms() - t0 < 10000 * pp_test_timeout_mult());
     /* the snapshot was taken before the repair: a put that died after
@@ -589,8 +591,10 @@ static void consumer_killed(int point, int first_left)
     kill_at("queue-die-get", q, point);
     for (i = first_left; i < 3; i++)
         expect_item(q, 7, i);
-    put_item(q, 8, 1);
-    expect_item(q, 8, 1);
+    for (i = 0; i < 100; i++) { /* many laps of the ring */
+        put_item(q, 8, i);
+        expect_item(q, 8, i);
+    }
     pp_queue_destroy(q);
 }
 
@@ -604,6 +608,99 @@ static void t_consumer_killed_locked(void)
 static void t_consumer_killed_taken(void)
 {
     consumer_killed(PP__QUEUE_HOOK_GET_TAKEN, 1);
+}
+
+/* queue-produce-loop NAME ID: put (ID, 0), (ID, 1), ... until killed. */
+static int h_produce_loop(int argc, char **argv)
+{
+    pp_queue *q;
+    int64_t id, i;
+    pp_status st;
+
+    if (argc != 3)
+        return PP_TEST_EXIT_USAGE;
+    q = helper_open(argv[0], argv[1]);
+    id = atoll(argv[2]);
+    for (i = 0;; i++) {
+        pp_values *v = item(id, i);
+        do
+            st = v ? pp_queue_put(q, v, 1000) : PP_ENOMEM;
+        while (st == PP_ETIMEDOUT);
+        pp_values_destroy(v);
+        if (st != PP_OK)
+            return pp_test_exit_from_status(st);
+    }
+}
+
+/* queue-consume-loop NAME: get and check items until killed; exit 1 at
+ * the first malformed one. */
+static int h_consume_loop(int argc, char **argv)
+{
+    pp_queue *q;
+    int64_t p, s;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    q = helper_open(argv[0], argv[1]);
+    for (;;) {
+        pp_values *v = NULL;
+        st = pp_queue_get(q, &v, 1000);
+        if (st == PP_ETIMEDOUT)
+            continue;
+        if (st != PP_OK || !item_read(v, &p, &s))
+            return 1;
+        pp_values_destroy(v);
+    }
+}
+
+/* Producers and consumers killed at random moments, round after round:
+ * no consumer ever sees a malformed item, what is left is well formed
+ * and in order per producer, and the queue goes on working. */
+static void t_kill_storm(void)
+{
+    enum { ROUNDS = 8, P = 2, C = 2 };
+    pp_test_child *c[P + C];
+    pp_queue *q = NULL;
+    char ids[P][16];
+    int64_t last[ROUNDS * P], p, s;
+    int r, i, code;
+
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, 2048, &q), PP_OK);
+    for (i = 0; i < ROUNDS * P; i++)
+        last[i] = -1;
+    for (r = 0; r < ROUNDS; r++) {
+        for (i = 0; i < P + C; i++) {
+            const char *args[] = {pp_queue_name(q), i < P ? ids[i] : NULL, NULL};
+            if (i < P)
+                snprintf(ids[i], sizeof ids[i], "%d", r * P + i);
+            c[i] = pp_test_spawn(i < P ? "queue-produce-loop" : "queue-consume-loop", args);
+            CU_ASSERT_FATAL(c[i] != NULL);
+        }
+        pp_test_sleep_ms(50 + 20 * r);
+        for (i = 0; i < P + C; i++) {
+            /* still running (killed now) is the expected outcome */
+            PP_ASSERT_MSG(pp_test_child_wait(c[i], 0, &code) == PP_TEST_CHILD_TIMEOUT,
+                          "round %d: helper %d ended by itself (code %d)", r, i, code);
+            pp_test_child_free(c[i]);
+        }
+    }
+    for (;;) {
+        pp_values *v = NULL;
+        pp_status st = pp_queue_get(q, &v, 300);
+        if (st == PP_ETIMEDOUT)
+            break;
+        PP_ASSERT_STATUS_FATAL(st, PP_OK);
+        CU_ASSERT_FATAL(item_read(v, &p, &s) && p >= 0 && p < ROUNDS * P);
+        CU_ASSERT(s > last[p]);
+        last[p] = s;
+        pp_values_destroy(v);
+    }
+    for (i = 0; i < 200; i++) {
+        put_item(q, 99, i);
+        expect_item(q, 99, i);
+    }
+    pp_queue_destroy(q);
 }
 
 /* A producer blocked on a full queue while a consumer dies holding the
@@ -938,6 +1035,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_consumer_killed_locked),
     PP_TEST(t_consumer_killed_taken),
     PP_TEST(t_blocked_put_survives_death),
+    PP_TEST_TIMEOUT(t_kill_storm, 120),
     PP_TEST(t_items_carry_objects),
     PP_TEST_METHODS(workers, 120),
     PP_TEST_METHODS(initializer, 120),
@@ -947,8 +1045,10 @@ static const pp_test_case cases[] = {
 /* clang-format on */
 
 static const pp_test_helper helpers[] = {
-    {"queue-produce", h_produce}, {"queue-consume", h_consume},   {"queue-die-put", h_die_put},
-    {"queue-die-get", h_die_get}, {"queue-use-objs", h_use_objs}, {NULL, NULL},
+    {"queue-produce", h_produce},           {"queue-consume", h_consume},
+    {"queue-die-put", h_die_put},           {"queue-die-get", h_die_get},
+    {"queue-use-objs", h_use_objs},         {"queue-produce-loop", h_produce_loop},
+    {"queue-consume-loop", h_consume_loop}, {NULL, NULL},
 };
 
 PP_TEST_SUITE(queue)
