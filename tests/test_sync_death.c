@@ -106,6 +106,25 @@ static int h_cond_wait(int argc, char **argv)
     return pp_test_exit_from_status(st);
 }
 
+/* sync-sem-create NAME: create a semaphore NAME, say "ready", wait for
+ * EOF on stdin (the test kills it first). */
+static int h_sem_create(int argc, char **argv)
+{
+    pp_sem *s = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    st = pp_sem_create(argv[1], 1, 0, &s);
+    if (st != PP_OK)
+        die_setup(argv[0], "create", st);
+    pp_test_say("ready");
+    while (pp_test_stdin_byte() != -1)
+        ;
+    pp_sem_destroy(s);
+    return 0;
+}
+
 /* sync-die-locked NAME: take the state mutex of the sync object NAME and
  * exit holding it (a process killed inside a critical section). */
 static int h_die_locked(int argc, char **argv)
@@ -340,6 +359,35 @@ static void t_cond_waiter_killed(void)
     pp_lock_destroy(lock);
 }
 
+/* ------------------------------------------------------------- names */
+
+/* A creator killed without destroying leaves no name behind (POSIX: the
+ * resource tracker removes it; Windows: it goes with the last handle). */
+static void t_killed_creator_name_removed(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_test_child *c;
+    pp_sem *s = NULL;
+    int64_t t0;
+    pp_status st;
+
+    pp_test_unique_name(name, sizeof name);
+    c = spawn_expect("sync-sem-create", name, "ready");
+    PP_ASSERT_STATUS_FATAL(pp_sem_open(name, &s), PP_OK);
+    pp_sem_destroy(s); /* only closes: this process keeps nothing open */
+    pp_test_child_kill(c);
+    pp_test_child_free(c);
+    t0 = pp_test_now_ms();
+    do {
+        s = NULL;
+        st = pp_sem_open(name, &s);
+        pp_sem_destroy(s);
+        if (st != PP_ENOENT)
+            pp_test_sleep_ms(20);
+    } while (st != PP_ENOENT && pp_test_now_ms() - t0 < 20000 * pp_test_timeout_mult());
+    PP_ASSERT_STATUS(st, PP_ENOENT);
+}
+
 /* ------------------------------------------------------- the primitive */
 
 /* A process that dies holding the state mutex: the next one gets it
@@ -447,6 +495,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
     PP_TEST(t_barrier_waiter_killed),
     PP_TEST(t_cond_waiter_killed),
+    PP_TEST(t_killed_creator_name_removed),
     PP_TEST(t_state_mutex_holder_died),
     PP_TEST(t_redo_rolled_forward),
     PP_TEST(t_proc_alive),
@@ -454,10 +503,13 @@ static const pp_test_case cases[] = {
 };
 /* clang-format on */
 
-static const pp_test_helper helpers[] = {
-    {"sync-sem-hold", h_sem_hold},     {"sync-sem-loop", h_sem_loop},
-    {"sync-bar-wait", h_bar_wait},     {"sync-cond-wait", h_cond_wait},
-    {"sync-die-locked", h_die_locked}, {NULL, NULL}};
+static const pp_test_helper helpers[] = {{"sync-sem-hold", h_sem_hold},
+                                         {"sync-sem-loop", h_sem_loop},
+                                         {"sync-bar-wait", h_bar_wait},
+                                         {"sync-cond-wait", h_cond_wait},
+                                         {"sync-sem-create", h_sem_create},
+                                         {"sync-die-locked", h_die_locked},
+                                         {NULL, NULL}};
 
 PP_TEST_SUITE(sync_death)
 {

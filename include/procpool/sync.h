@@ -42,6 +42,11 @@
  * At most #PP_SYNC_PROCS processes can hold a semaphore's units, wait at
  * a barrier or wait on a condition at the same time (#PP_ETOOBIG past).
  *
+ * fork(): a child inherits working handles (the objects are shared
+ * memory), but it is another participant: units its parent acquired
+ * stay the parent's (the child's release just adds a unit, Python's
+ * semantics), and what the child acquires is given back when it ends.
+ *
  * Timeouts: milliseconds, #PP_INFINITE (-1) for none, other negative
  * values #PP_EINVAL. Handles are thread-safe. Common errors of every
  * call, not repeated below: #PP_EINVAL for a NULL handle or pointer,

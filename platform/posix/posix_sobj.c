@@ -108,21 +108,37 @@ static uint64_t pp__posix_start_time(uint64_t pid)
 }
 #endif
 
+/* The caller's pid and stamp, computed once per thread (getpid() is a
+ * system call) and forgotten in a fork child, whose only thread is the
+ * one that forked (as posix_mutex.c does for its owner key). */
+static _Thread_local uint64_t pp__posix_self_pid, pp__posix_self_stamp;
+static pthread_once_t pp__posix_self_once = PTHREAD_ONCE_INIT;
+
+static void pp__posix_self_forget(void)
+{
+    pp__posix_self_pid = 0;
+}
+
+static void pp__posix_self_register(void)
+{
+    (void)pthread_atfork(NULL, NULL, pp__posix_self_forget);
+}
+
 void pp__plat_proc_self_stamp(uint64_t *pid, uint64_t *stamp)
 {
-    static _Thread_local uint64_t cached_pid, cached_stamp;
-    uint64_t me = (uint64_t)getpid();
-
-    if (cached_pid != me) { /* first call, or a fork child */
+    if (pp__posix_self_pid == 0) {
+        uint64_t me;
+        (void)pthread_once(&pp__posix_self_once, pp__posix_self_register);
+        me = (uint64_t)getpid();
 #ifdef PP_HAVE_PROC_PID_STAT
-        cached_stamp = pp__posix_start_time(me);
+        pp__posix_self_stamp = pp__posix_start_time(me);
 #else
-        cached_stamp = 0;
+        pp__posix_self_stamp = 0;
 #endif
-        cached_pid = me;
+        pp__posix_self_pid = me;
     }
-    *pid = cached_pid;
-    *stamp = cached_stamp;
+    *pid = pp__posix_self_pid;
+    *stamp = pp__posix_self_stamp;
 }
 
 int pp__plat_proc_alive(uint64_t pid, uint64_t stamp)

@@ -83,7 +83,7 @@ static void reap(sem_state *ss)
 
     for (i = 0; i < ss->slots && i < PP__SOBJ_PROCS; i++) {
         sem_holder *h = &ss->holders[i];
-        if (h->p.pid == 0 || pp__sobj_proc_alive(&h->p))
+        if (h->p.pid == 0 || h->units == 0 || pp__sobj_proc_alive(&h->p))
             continue;
         value = ss->value + h->units;
         if (ss->bounded && value > ss->initial)
@@ -93,13 +93,13 @@ static void reap(sem_state *ss)
         pp__sobj_tx_set(&tx, &h->units, 0);
         pp__sobj_tx_set(&tx, &h->p.stamp, 0);
         pp__sobj_tx_set(&tx, &h->p.pid, 0);
-        if (h->units > 0)
-            pp__sobj_tx_set(&tx, &ss->notice, 1);
+        pp__sobj_tx_set(&tx, &ss->notice, 1);
         pp__sobj_tx_commit(&tx);
     }
 }
 
-/* The caller's slot, or a free one (pid 0) if it has none, or NULL. */
+/* The caller's slot, or a free one (pid 0, or no units held) if it has
+ * none, or NULL. */
 static sem_holder *find_slot(sem_state *ss, const pp__sobj_proc *me, uint64_t *index)
 {
     sem_holder *free_slot = NULL;
@@ -111,7 +111,10 @@ static sem_holder *find_slot(sem_state *ss, const pp__sobj_proc *me, uint64_t *i
             *index = i;
             return h;
         }
-        if (h->p.pid == 0 && free_slot == NULL) {
+        /* free: never used, or its process holds nothing now (a slot
+         * stays with its process between holds: no table update per
+         * acquire) */
+        if ((h->p.pid == 0 || h->units == 0) && free_slot == NULL) {
             free_slot = h;
             *index = i;
         }
@@ -138,8 +141,10 @@ static pp_status take(sem_state *ss)
         return PP_ETOOBIG;
     pp__sobj_tx_begin(&tx, ss);
     pp__sobj_tx_set(&tx, &ss->value, ss->value - 1);
-    pp__sobj_tx_set(&tx, &h->units, h->p.pid == 0 ? 1 : h->units + 1);
-    if (h->p.pid == 0) {
+    if (pp__sobj_proc_is(&h->p, &me)) {
+        pp__sobj_tx_set(&tx, &h->units, h->units + 1);
+    } else {
+        pp__sobj_tx_set(&tx, &h->units, 1);
         pp__sobj_tx_set(&tx, &h->p.pid, me.pid);
         pp__sobj_tx_set(&tx, &h->p.stamp, me.stamp);
     }
@@ -219,13 +224,8 @@ pp_status pp_sem_release(pp_sem *s)
     h = find_slot(ss, &me, &i);
     pp__sobj_tx_begin(&tx, ss);
     pp__sobj_tx_set(&tx, &ss->value, ss->value + 1);
-    if (h != NULL && h->p.pid != 0 && h->units > 0) {
+    if (h != NULL && pp__sobj_proc_is(&h->p, &me) && h->units > 0)
         pp__sobj_tx_set(&tx, &h->units, h->units - 1);
-        if (h->units == 1) { /* the last: free the slot */
-            pp__sobj_tx_set(&tx, &h->p.stamp, 0);
-            pp__sobj_tx_set(&tx, &h->p.pid, 0);
-        }
-    }
     pp__sobj_tx_commit(&tx);
     pp__sobj_leave(&s->o);
     pp__plat_sobj_wake(pp__sobj_plat(&s->o));

@@ -173,12 +173,12 @@ void pp__sobj_tx_set(pp__sobj_tx *tx, const uint64_t *word, uint64_t v)
     tx->n++;
 }
 
-static void redo_apply(uint64_t *state, const pp__sobj_redo *r, uint64_t n)
+static void redo_apply(uint64_t *state, const uint64_t *off, const uint64_t *val, uint64_t n)
 {
     uint64_t i;
 
     for (i = 0; i < n; i++)
-        word_store(state + r->off[i], r->val[i]);
+        word_store(state + off[i], val[i]);
 }
 
 void pp__sobj_tx_commit(pp__sobj_tx *tx)
@@ -195,7 +195,9 @@ void pp__sobj_tx_commit(pp__sobj_tx *tx)
         word_store(&r->val[i], tx->val[i]);
     }
     word_store(&r->n, tx->n); /* committed */
-    redo_apply(tx->state, r, tx->n);
+    /* from the caller's copy: the same values, without reading back what
+     * was just stored */
+    redo_apply(tx->state, tx->off, tx->val, tx->n);
     word_store(&r->n, 0); /* done */
 }
 
@@ -214,7 +216,7 @@ static void redo_recover(pp__sobj *o)
         if (r->off[i] < sizeof(pp__sobj_redo) / 8 || r->off[i] >= words)
             n = 0;
     }
-    redo_apply(state, r, n);
+    redo_apply(state, r->off, r->val, n);
     word_store(&r->n, 0);
 }
 
