@@ -19,14 +19,21 @@
 #define CHILD_MS (60000 * pp_test_timeout_mult())
 #define LINE_MS  (30000 * pp_test_timeout_mult())
 
-/* (producer, seq, bytes of seq % 61 'x') */
+/* Bytes in the item of (producer, seq): producers from 100 make items
+ * large enough to be decoded in place in the ring (queue.c). */
+static size_t pad_len(int64_t producer, int64_t seq)
+{
+    return (size_t)((producer >= 100 ? 600 : 0) + seq % 61);
+}
+
+/* (producer, seq, pad_len() bytes 'x') */
 static pp_values *item(int64_t producer, int64_t seq)
 {
-    char pad[64];
+    char pad[700];
     pp_values *v = NULL;
 
     memset(pad, 'x', sizeof pad);
-    if (pp_values_of(&v, producer, seq, pp_value_bytes(pad, (size_t)(seq % 61))) != PP_OK)
+    if (pp_values_of(&v, producer, seq, pp_value_bytes(pad, pad_len(producer, seq))) != PP_OK)
         return NULL;
     return v;
 }
@@ -39,7 +46,7 @@ static int item_read(const pp_values *v, int64_t *producer, int64_t *seq)
 
     if (pp_values_count(v) != 3 || pp_values_get_int(v, 0, producer) != PP_OK ||
         pp_values_get_int(v, 1, seq) != PP_OK || pp_values_get_bytes(v, 2, &p, &n) != PP_OK ||
-        n != (size_t)(*seq % 61))
+        n != pad_len(*producer, *seq))
         return 0;
     for (i = 0; i < n; i++)
         if (((const char *)p)[i] != 'x')
@@ -145,6 +152,24 @@ static void t_semantics(void)
     expect_item(q, 1, 999);
     pp_values_destroy(v);
     pp_queue_destroy(q2);
+    pp_queue_destroy(q);
+}
+
+/* Large items over many laps of a small ring: those in one piece are
+ * decoded in place, those that wrap around its end are copied out first;
+ * both arrive whole and in order. */
+static void t_large_items(void)
+{
+    pp_queue *q = NULL;
+    int i, j;
+
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, 8192, &q), PP_OK);
+    for (i = 0; i < 400; i += 5) {
+        for (j = 0; j < 5; j++)
+            put_item(q, 100 + j % 2, i + j);
+        for (j = 0; j < 5; j++)
+            expect_item(q, 100 + j % 2, i + j);
+    }
     pp_queue_destroy(q);
 }
 
@@ -579,18 +604,18 @@ static void t_producer_killed_published(void)
     producer_killed(PP__QUEUE_HOOK_PUT_PUBLISHED, 3);
 }
 
-static void consumer_killed(int point, int first_left)
+static void consumer_killed(int point, int first_left, int64_t producer)
 {
     pp_queue *q = NULL;
     int i;
 
-    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, 1024, &q), PP_OK);
-    put_item(q, 7, 0);
-    put_item(q, 7, 1);
-    put_item(q, 7, 2);
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, 4096, &q), PP_OK);
+    put_item(q, producer, 0);
+    put_item(q, producer, 1);
+    put_item(q, producer, 2);
     kill_at("queue-die-get", q, point);
     for (i = first_left; i < 3; i++)
-        expect_item(q, 7, i);
+        expect_item(q, producer, i);
     for (i = 0; i < 100; i++) { /* many laps of the ring */
         put_item(q, 8, i);
         expect_item(q, 8, i);
@@ -601,13 +626,24 @@ static void consumer_killed(int point, int first_left)
 /* Killed holding the mutex before the item left: nothing lost. */
 static void t_consumer_killed_locked(void)
 {
-    consumer_killed(PP__QUEUE_HOOK_GET_LOCKED, 0);
+    consumer_killed(PP__QUEUE_HOOK_GET_LOCKED, 0, 7);
+}
+
+/* The same with items decoded in place in the ring. */
+static void t_consumer_killed_locked_large(void)
+{
+    consumer_killed(PP__QUEUE_HOOK_GET_LOCKED, 0, 107);
 }
 
 /* Killed after taking the item, before decoding it: that item only. */
 static void t_consumer_killed_taken(void)
 {
-    consumer_killed(PP__QUEUE_HOOK_GET_TAKEN, 1);
+    consumer_killed(PP__QUEUE_HOOK_GET_TAKEN, 1, 7);
+}
+
+static void t_consumer_killed_taken_large(void)
+{
+    consumer_killed(PP__QUEUE_HOOK_GET_TAKEN, 1, 107);
 }
 
 /* queue-produce-loop NAME ID: put (ID, 0), (ID, 1), ... until killed. */
@@ -673,7 +709,7 @@ static void t_kill_storm(void)
         for (i = 0; i < P + C; i++) {
             const char *args[] = {pp_queue_name(q), i < P ? ids[i] : NULL, NULL};
             if (i < P)
-                snprintf(ids[i], sizeof ids[i], "%d", r * P + i);
+                snprintf(ids[i], sizeof ids[i], "%d", (i % 2 ? 100 : 0) + r * P + i);
             c[i] = pp_test_spawn(i < P ? "queue-produce-loop" : "queue-consume-loop", args);
             CU_ASSERT_FATAL(c[i] != NULL);
         }
@@ -691,9 +727,9 @@ static void t_kill_storm(void)
         if (st == PP_ETIMEDOUT)
             break;
         PP_ASSERT_STATUS_FATAL(st, PP_OK);
-        CU_ASSERT_FATAL(item_read(v, &p, &s) && p >= 0 && p < ROUNDS * P);
-        CU_ASSERT(s > last[p]);
-        last[p] = s;
+        CU_ASSERT_FATAL(item_read(v, &p, &s) && p % 100 < ROUNDS * P);
+        CU_ASSERT(s > last[p % 100]); /* odd helpers make large items: ids from 100 */
+        last[p % 100] = s;
         pp_values_destroy(v);
     }
     for (i = 0; i < 200; i++) {
@@ -1026,6 +1062,7 @@ static void t_inherited_fork(void)
 static const pp_test_case cases[] = {
     PP_TEST(t_semantics),
     PP_TEST(t_unbounded_and_bytes),
+    PP_TEST(t_large_items),
     PP_TEST(t_bad_input),
     PP_TEST_TIMEOUT(t_threads, 120),
     PP_TEST_TIMEOUT(t_processes, 120),
@@ -1033,7 +1070,9 @@ static const pp_test_case cases[] = {
     PP_TEST(t_producer_killed_copied),
     PP_TEST(t_producer_killed_published),
     PP_TEST(t_consumer_killed_locked),
+    PP_TEST(t_consumer_killed_locked_large),
     PP_TEST(t_consumer_killed_taken),
+    PP_TEST(t_consumer_killed_taken_large),
     PP_TEST(t_blocked_put_survives_death),
     PP_TEST_TIMEOUT(t_kill_storm, 120),
     PP_TEST(t_items_carry_objects),

@@ -49,6 +49,10 @@
 #define LOCK_TRIES 64
 /* Checks of the wake word before a waiter sleeps. */
 #define SPIN 4000
+/* Items from this many encoded bytes are decoded in place (a copy saved);
+ * smaller ones are copied out, which holds the mutex for less time than
+ * decoding them (several allocations) would. */
+#define DIRECT_MIN 512
 /* Encode buffers kept for reuse (taken with a CAS; more threads putting
  * at once each use a buffer of their own), and the largest one kept. */
 #define ENC_SLOTS    4
@@ -470,7 +474,7 @@ static int take_direct(pp_queue *q, size_t n, pp_values **out, pp_status *st)
     const uint8_t *p = ring_of(s) + off;
     pp__rd rd;
 
-    if (off + n > s->cap || !plain_tuple(p, n))
+    if (n < DIRECT_MIN || off + n > s->cap || !plain_tuple(p, n))
         return 0;
     pp__rd_init(&rd, p, n);
     *st = pp__values_decode(&rd, out, NULL, NULL, 0);
