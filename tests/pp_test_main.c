@@ -46,6 +46,7 @@
     X(supervise)                                                                                   \
     X(sync)                                                                                        \
     X(sync_death)                                                                                  \
+    X(sync_wait)                                                                                   \
     X(tracker)                                                                                     \
     X(redis)                                                                                       \
     X(values)                                                                                      \

@@ -172,6 +172,14 @@ pp_status pp_barrier_wait(pp_barrier *b, int64_t timeout_ms, int64_t *index)
         return PP_OK;
     }
     st = enter_wait(bs, &mine);
+    if (st == PP_ETOOBIG) { /* full: of live waiters, or are some gone? */
+        if (reap(bs, PP__SOBJ_PROCS)) {
+            pp__sobj_leave(&b->o);
+            pp__plat_sobj_wake(pp__sobj_plat(&b->o));
+            return PP_EBROKEN; /* a waiter of this generation died */
+        }
+        st = enter_wait(bs, &mine);
+    }
     pp__sobj_leave(&b->o);
     if (st != PP_OK)
         return st;

@@ -245,6 +245,10 @@ pp_status pp_cond_wait(pp_cond *c, int64_t timeout_ms)
     if (st != PP_OK)
         return st;
     s = enlist(state_of(c));
+    if (s == NULL) { /* full: of live waiters, or are some gone? */
+        reap(state_of(c), NULL);
+        s = enlist(state_of(c));
+    }
     pp__sobj_leave(&c->o);
     if (s == NULL)
         return PP_ETOOBIG;

@@ -137,6 +137,10 @@ static pp_status take(sem_state *ss)
 
     pp__sobj_self(&me);
     h = find_slot(ss, &me, &i);
+    if (h == NULL) { /* full: of live holders, or are some gone? */
+        reap(ss);
+        h = find_slot(ss, &me, &i);
+    }
     if (h == NULL)
         return PP_ETOOBIG;
     pp__sobj_tx_begin(&tx, ss);

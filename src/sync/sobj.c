@@ -10,7 +10,6 @@
  * second cache per kind.
  */
 #include <assert.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "platform.h"
@@ -149,12 +148,15 @@ void *pp__sobj_state(const pp__sobj *o)
 
 /* ------------------------------------------------------- redo records */
 
-/* The record's words are read back by another process after a death:
- * stores go through atomics so the compiler keeps their order (the
- * process dies at an instruction boundary; what it stored reaches memory). */
+/* The record's words are read back by another process after a death,
+ * so their stores must happen in program order: volatile keeps the
+ * compiler from reordering or merging them, and a process is killed at
+ * an instruction boundary (interrupts are precise: what it stored before
+ * is in memory, nothing after). Ordering against other processes is the
+ * state mutex's job. (No <stdatomic.h> in src/: MSVC builds it.) */
 static void word_store(uint64_t *w, uint64_t v)
 {
-    atomic_store_explicit((_Atomic uint64_t *)w, v, memory_order_release);
+    *(volatile uint64_t *)w = v;
 }
 
 void pp__sobj_tx_begin(pp__sobj_tx *tx, void *state)
