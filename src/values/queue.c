@@ -24,7 +24,7 @@
  * check_ring() walks the ring from head and cuts it at the first item
  * whose header is not a committed one (never expected; a defence against
  * a damaged ring). The data copies happen before the record is written
- * (by calls into sobj.c the compiler cannot move them across).
+ * (a release store of seal between them).
  *
  * Commit marks depend on the position (MARK ^ position / 8), so the stale
  * header of an item got long ago is never taken for a committed one.
@@ -65,6 +65,10 @@ typedef struct qstate {
     uint64_t head;
     uint64_t tail;
     uint64_t count;
+    /* The position of the last item put: stored with release order after
+     * the item's bytes and before its redo record, so no compiler or CPU
+     * moves a byte of the item past the record that publishes it. */
+    uint64_t seal;
 } qstate;
 
 /* The ring starts 64-byte aligned after the state. */
@@ -382,6 +386,7 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
     hdr[0] = (uint32_t)len;
     hdr[1] = mark_of(tail);
     ring_write(ring_of(s), cap, tail, hdr, sizeof hdr);
+    pp__plat_atomic_store64((volatile uint64_t *)&s->seal, tail);
     publish(s, head, tail + need, count + 1);
     hook(PP__QUEUE_HOOK_PUT_PUBLISHED);
     unlock_state(q);
