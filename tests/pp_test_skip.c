@@ -43,6 +43,8 @@ static const skip_entry g_skips[] = {
     {"queue", "t_initializer_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"queue", "t_initializer_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"queue", "t_inherited_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"array", "t_workers_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"array", "t_workers_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"results", "t_ints_mixed_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_pool_tasks_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_inherited_handle_refused", PP_TEST_ON_WINDOWS, "Windows has no fork()"},

@@ -347,6 +347,69 @@ static void t_waiter_sees_death(void)
     pp_array_destroy(a);
 }
 
+/* (array, n): n racy increments of element 0 under the array's lock and
+ * n atomic increments of element 1. */
+static int aw_task(pp_task *t)
+{
+    pp_array *a = NULL;
+    int64_t n = 0, i, *p;
+    pp_status st = pp_values_get_array(pp_task_args(t), 0, &a);
+
+    if (st == PP_OK)
+        st = pp_values_get_int(pp_task_args(t), 1, &n);
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "expects (array, n): %s", pp_err_name(st));
+    p = pp_array_ptr(a);
+    for (i = 0; i < n && st == PP_OK; i++) {
+        st = pp_array_lock(a, 60000);
+        if (st != PP_OK)
+            break;
+        pp_test_racy_increment(p, i);
+        st = pp_array_unlock(a);
+        if (st == PP_OK)
+            st = pp_array_add_int64(a, 1, 1, NULL);
+    }
+    return st == PP_OK ? 0 : pp_task_fail(t, st, "%s", pp_err_name(st));
+}
+PP_TASK_REGISTER(aw_task)
+
+static void do_workers(int method)
+{
+    enum { TASKS = 6, N = 2000 };
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_values *items[TASKS];
+    pp_result *r = NULL;
+    pp_array *a = NULL;
+    int64_t x = 0;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_array_create(NULL, PP_ARRAY_INT64, 2, &a), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.processes = 3;
+    o.start_method = (pp_start_method)method;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    for (i = 0; i < TASKS; i++) {
+        items[i] = NULL;
+        PP_ASSERT_STATUS_FATAL(pp_values_of(&items[i], a, N), PP_OK);
+    }
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(p, aw_task, items, TASKS, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_array_get_int64(a, 0, &x, WAIT_MS), PP_OK);
+    CU_ASSERT_EQUAL(x, (int64_t)TASKS * N);
+    PP_ASSERT_STATUS(pp_array_load_int64(a, 1, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, (int64_t)TASKS * N);
+    pp_result_release(r);
+    for (i = 0; i < TASKS; i++)
+        pp_values_destroy(items[i]);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_array_destroy(a);
+}
+
+PP_TEST_PER_METHOD(workers)
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -357,6 +420,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_exclusion_processes, 120),
     PP_TEST(t_holder_killed),
     PP_TEST(t_waiter_sees_death),
+    PP_TEST_METHODS(workers, 120),
     PP_TEST_END,
 };
 /* clang-format on */
