@@ -31,10 +31,10 @@
  *    that takes the state mutex gets it back (robust mutex) and repairs
  *    the queue's counters from the redo record.
  *  - A consumer killed inside pp_queue_get() loses at most the one item it
- *    was taking: an item leaves the ring in one step before it is decoded
- *    in the consumer; killed before that step, the item stays for the
- *    next getter, killed after it, the item is gone with the consumer.
- *    Every other item stays.
+ *    was taking: the item leaves the ring in one step, once the consumer
+ *    has its copy; killed before that step, the item stays for the next
+ *    getter, killed after it (before pp_queue_get() returned), the item is
+ *    gone with the consumer. Every other item stays.
  *  - qsize/empty/full are snapshots: another process may change the queue
  *    right after (as in Python).
  *
