@@ -34,7 +34,6 @@ typedef struct astate {
     uint64_t owner_pid; /* 0: the lock is free */
     uint64_t owner_stamp;
     uint64_t owner_tid;
-    uint64_t owner_died; /* the next locker is told PP_EOWNERDEAD */
 } astate;
 
 #define DATA_OFF ((sizeof(astate) + 63u) & ~(size_t)63u)
@@ -200,16 +199,16 @@ static void take_lock(astate *s, const pp__sobj_proc *me)
     pp__sobj_tx_set(&tx, &s->owner_pid, me->pid);
     pp__sobj_tx_set(&tx, &s->owner_stamp, me->stamp);
     pp__sobj_tx_set(&tx, &s->owner_tid, pp__plat_thread_id());
-    pp__sobj_tx_set(&tx, &s->owner_died, 0);
     pp__sobj_tx_commit(&tx);
 }
 
 pp_status pp_array_lock(pp_array *a, int64_t timeout_ms)
 {
     int64_t deadline;
-    pp__sobj_proc me, owner;
+    pp__sobj_proc me, owner, dead = {0, 0};
     astate *s;
     uint32_t seen;
+    int napped = 0;
     pp_status st;
 
     if (a == NULL || timeout_ms < PP_INFINITE)
@@ -226,16 +225,25 @@ pp_status pp_array_lock(pp_array *a, int64_t timeout_ms)
             return st;
         owner.pid = s->owner_pid;
         owner.stamp = s->owner_stamp;
-        if (owner.pid == 0 || !pp__sobj_proc_alive(&owner)) {
-            st = owner.pid != 0 || s->owner_died ? PP_EOWNERDEAD : PP_OK;
+        /* free, or still held by the process found dead just before */
+        if (owner.pid == 0 || (owner.pid == dead.pid && owner.stamp == dead.stamp)) {
+            st = owner.pid != 0 ? PP_EOWNERDEAD : PP_OK;
             take_lock(s, &me);
             pp__sobj_leave(&a->o);
             return st;
         }
         pp__sobj_leave(&a->o);
+        /* The holder's liveness (a /proc read on Linux) is looked at
+         * outside the mutex, after a nap that did not bring the lock, or
+         * before giving up. */
+        if ((napped || pp__sobj_left(deadline) == 0) && !pp__sobj_proc_alive(&owner)) {
+            dead = owner;
+            continue;
+        }
         if (pp__sobj_left(deadline) == 0)
             return PP_ETIMEDOUT;
         pp__sobj_nap(&a->o, seen, deadline);
+        napped = 1;
     }
 }
 
