@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Run procpool's benchmarks and their Python twins, and compare them.
 
-usage: python3 bench/run_bench.py [BUILD_DIR] [--only lock|pool|manager]
+usage: python3 bench/run_bench.py [BUILD_DIR]
+                                  [--only lock|pool|manager|queue|sync]
                                   [--repeat N] [--pairs N] [--incr K]
                                   [--runs R] [--mgr-pairs N] [--mgr-incr K]
-                                  [--tcp] [--processes P] [--quick]
+                                  [--tcp] [--queue-items N] [--sem-pairs N]
+                                  [--sem-cpairs N] [--processes P] [--quick]
 
-BUILD_DIR is a meson build directory of procpool (default: build). Three
+BUILD_DIR is a meson build directory of procpool (default: build). Five
 suites, each a C program in BUILD_DIR/bench/ and its Python twin here:
 
   lock  bench_lock  vs bench_lock.py  (multiprocessing.Lock): rates, higher
@@ -17,6 +19,10 @@ suites, each a C program in BUILD_DIR/bench/ and its Python twin here:
         multiprocessing.Manager()), used from client processes: rates,
         higher is better; --mgr-pairs, --mgr-incr, --runs, --tcp (the C
         manager on TCP loopback instead of its default local endpoint)
+  queue bench_queue vs bench_queue.py (multiprocessing.Queue): items/s from
+        one process to another, higher is better; --queue-items, --runs
+  sync  bench_sync vs bench_sync.py (multiprocessing.Semaphore): acquire+
+        release pairs/s, higher is better; --sem-pairs, --sem-cpairs, --runs
 
 Both sides of a suite run with the same parameters in this one invocation;
 --repeat N runs every suite N times (C, Python, C, Python, ...) and every
@@ -68,6 +74,11 @@ LOCK_LABELS = {
     "mgr_uncontended_pairs_per_s": "uncontended acquire+release pairs/s (1 client process)",
     "mgr_contended_2p_incr_per_s": "contended increments/s, 2 client processes",
     "mgr_contended_4p_incr_per_s": "contended increments/s, 4 client processes",
+    "queue_small_items_per_s": "items/s, small tuples (i, 2.5, \"abc\")",
+    "queue_4k_items_per_s": "items/s, one 4 KiB bytes item",
+    "sem_uncontended_pairs_per_s": "semaphore of 1: acquire+release pairs/s (1 process)",
+    "sem_contended_2p_pairs_per_s": "semaphore of 1: acquire+release pairs/s, 2 processes",
+    "sem_contended_4p_pairs_per_s": "semaphore of 1: acquire+release pairs/s, 4 processes",
     "limit_mutex_uncontended_pairs_per_s":
         "limit: raw robust mutex, uncontended lock+unlock pairs/s",
     "limit_mutex_contended_2p_incr_per_s": "limit: raw robust mutex, contended increments/s, 2 processes",
@@ -205,6 +216,11 @@ def lock_goals(rounds):
     if rs:
         print(f"Goal, manager lock pairs from a client >= 5x Python's Manager lock: "
               f"{verdict(rs, lambda x: x >= 5)} ({fmt_range(rs, fmt_ratio)}).")
+    for key in ("queue_small_items_per_s", "queue_4k_items_per_s"):
+        rs = r(key)
+        if rs:
+            print(f"Goal (issue 14), {LOCK_LABELS[key]} >= 10x Python's mp.Queue: "
+                  f"{verdict(rs, lambda x: x >= 10)} ({fmt_range(rs, fmt_ratio)}).")
 
 
 # ------------------------------------------------------------------- pool
@@ -383,7 +399,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("build", nargs="?", default="build", help="meson build directory")
-    ap.add_argument("--only", choices=("lock", "pool", "manager"), help="run one suite only")
+    ap.add_argument("--only", choices=("lock", "pool", "manager", "queue", "sync"),
+                    help="run one suite only")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds of every suite (both programs each round); the tables show "
                          "min-max over the rounds (default 1)")
@@ -396,6 +413,12 @@ def main():
                     help="manager suite: increments per client process")
     ap.add_argument("--tcp", action="store_true",
                     help="manager suite: the C manager on TCP loopback")
+    ap.add_argument("--queue-items", type=int, default=200_000,
+                    help="queue suite: small items per run (4 KiB items: a tenth)")
+    ap.add_argument("--sem-pairs", type=int, default=2_000_000,
+                    help="sync suite: uncontended pairs per run")
+    ap.add_argument("--sem-cpairs", type=int, default=200_000,
+                    help="sync suite: pairs per process in the contended runs")
     ap.add_argument("--processes", type=int, default=2, help="pool size (pool suite)")
     ap.add_argument("--quick", action="store_true", help="smaller pool workloads")
     ap.add_argument("--python", default=sys.executable,
@@ -416,7 +439,7 @@ def main():
                saved["machine"])
         return
 
-    suites = [args.only] if args.only else ["lock", "pool", "manager"]
+    suites = [args.only] if args.only else ["lock", "pool", "manager", "queue", "sync"]
     cmds = {}
     if "lock" in suites:
         common = ["--pairs", str(args.pairs), "--incr", str(args.incr), "--runs", str(args.runs)]
@@ -432,6 +455,16 @@ def main():
         common = ["--processes", str(args.processes)] + (["--quick"] if args.quick else [])
         cmds["pool"] = ([find_bench(args.build, "bench_pool")] + common,
                         [args.python, os.path.join(HERE, "bench_pool.py")] + common)
+
+    if "queue" in suites:
+        common = ["--items", str(args.queue_items), "--runs", str(args.runs)]
+        cmds["queue"] = ([find_bench(args.build, "bench_queue")] + common,
+                         [args.python, os.path.join(HERE, "bench_queue.py")] + common)
+    if "sync" in suites:
+        common = ["--pairs", str(args.sem_pairs), "--cpairs", str(args.sem_cpairs),
+                  "--runs", str(args.runs)]
+        cmds["sync"] = ([find_bench(args.build, "bench_sync")] + common,
+                        [args.python, os.path.join(HERE, "bench_sync.py")] + common)
 
     results = {}  # suite -> [(c values, python values, c info, python info), ...]
     for rnd in range(args.repeat):
@@ -449,7 +482,7 @@ def main():
                f"{platform.system()} {platform.release()}, Python {pyver}")
     if args.save:
         keep = ("repeat", "pairs", "incr", "runs", "mgr_pairs", "mgr_incr", "tcp", "processes",
-                "quick")
+                "quick", "queue_items", "sem_pairs", "sem_cpairs")
         with open(args.save, "w", encoding="utf-8") as f:
             json.dump({"args": {k: getattr(args, k) for k in keep}, "machine": machine,
                        "results": results}, f, indent=1)
@@ -482,6 +515,19 @@ def report(args, results, machine):
         print()
         pool_table(results["pool"], args.processes)
         pool_goals(results["pool"], args.processes)
+    if "queue" in results:
+        print()
+        print(f"Queues, one producer and one consumer process: {args.queue_items} small items, "
+              f"{args.queue_items // 10} 4 KiB items; best of {args.runs} runs{span}.")
+        print()
+        lock_table(results["queue"], python_name="Python mp.Queue")
+        lock_goals(results["queue"])
+    if "sync" in results:
+        print()
+        print(f"Semaphores: {args.sem_pairs} uncontended pairs; {args.sem_cpairs} pairs per "
+              f"process contended; best of {args.runs} runs{span}.")
+        print()
+        lock_table(results["sync"], python_name="Python mp.Semaphore")
 
 
 if __name__ == "__main__":

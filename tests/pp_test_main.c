@@ -25,6 +25,7 @@
     X(framework)                                                                                   \
     X(api)                                                                                         \
     X(bigmap)                                                                                      \
+    X(array)                                                                                       \
     X(error)                                                                                       \
     X(identity)                                                                                    \
     X(lock)                                                                                        \
@@ -39,6 +40,7 @@
     X(manager_values)                                                                              \
     X(platform)                                                                                    \
     X(pool)                                                                                        \
+    X(queue)                                                                                       \
     X(results)                                                                                     \
     X(share)                                                                                       \
     X(shm_atomic)                                                                                  \

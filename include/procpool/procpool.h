@@ -5,6 +5,7 @@
 #ifndef PROCPOOL_PROCPOOL_H
 #define PROCPOOL_PROCPOOL_H
 
+#include "array.h"
 #include "clock.h"
 #include "common.h"
 #include "error.h"
@@ -15,6 +16,7 @@
 #include "manager.h"
 #include "manager_objects.h"
 #include "pool.h"
+#include "queue.h"
 #include "redis.h"
 #include "result.h"
 #include "shm.h"

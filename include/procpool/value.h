@@ -50,6 +50,9 @@
 extern "C" {
 #endif
 
+struct pp_queue; /* queue.h */
+struct pp_array; /* array.h */
+
 #define PP_VALUES_MAX_ITEMS (1u << 24)
 #define PP_VALUE_MAX_BYTES  ((size_t)32 << 20)
 #define PP_MESSAGE_MAX      ((size_t)64 << 20)
@@ -244,6 +247,9 @@ PP_API pp_value_arg pp_value_bytes(const void *p, size_t n);
 PP_API pp_value_arg pp_value_lock(pp_lock *lock);
 PP_API pp_value_arg pp_value_shm(pp_shm *shm);
 PP_API pp_value_arg pp_value_sem(pp_sem *s);
+/** Local queues and arrays (queue.h: pp_queue, array.h: pp_array). */
+PP_API pp_value_arg pp_value_queue(struct pp_queue *q);
+PP_API pp_value_arg pp_value_array(struct pp_array *a);
 PP_API pp_value_arg pp_value_event(pp_event *e);
 PP_API pp_value_arg pp_value_barrier(pp_barrier *b);
 PP_API pp_value_arg pp_value_cond(pp_cond *c);
@@ -287,6 +293,8 @@ PP_API pp_value_arg pp_value_arg_of(pp_value_arg a);
         pp_lock *: pp_value_lock,                                                                  \
         pp_shm *: pp_value_shm,                                                                    \
         pp_sem *: pp_value_sem,                                                                    \
+        struct pp_queue *: pp_value_queue,                                                         \
+        struct pp_array *: pp_value_array,                                                         \
         pp_event *: pp_value_event,                                                                \
         pp_barrier *: pp_value_barrier,                                                            \
         pp_cond *: pp_value_cond,                                                                  \

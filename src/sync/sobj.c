@@ -263,6 +263,21 @@ pp_status pp__sobj_enter(pp__sobj *o, int64_t deadline, int *repaired)
     return st;
 }
 
+pp_status pp__sobj_try_enter(pp__sobj *o, int *repaired)
+{
+    pp_status st = pp__plat_sobj_lock(pp__sobj_plat(o), 0);
+
+    if (repaired != NULL)
+        *repaired = 0;
+    if (st == PP_EOWNERDEAD) {
+        redo_recover(o);
+        if (repaired != NULL)
+            *repaired = 1;
+        st = PP_OK;
+    }
+    return st;
+}
+
 void pp__sobj_leave(pp__sobj *o)
 {
     pp__plat_sobj_unlock(pp__sobj_plat(o));

@@ -111,6 +111,10 @@ void pp__sobj_tx_commit(pp__sobj_tx *tx);
  * is rolled forward first and *repaired (may be NULL) is set to 1 (else
  * 0); the result is then PP_OK too. PP_ETIMEDOUT, or an OS error. */
 pp_status pp__sobj_enter(pp__sobj *o, int64_t deadline, int *repaired);
+/* One attempt without waiting and without reading the clock (the fast
+ * path of a busy kind: the queue tries a few times before it computes a
+ * deadline): as pp__sobj_enter(), PP_ETIMEDOUT if the mutex is held. */
+pp_status pp__sobj_try_enter(pp__sobj *o, int *repaired);
 void pp__sobj_leave(pp__sobj *o);
 
 /* Deadline of a timeout (PP_INFINITE stays); and the time left until it

@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "procpool/array.h"
+#include "procpool/queue.h"
 #include "procpool/value.h"
 #include "core/core.h"
+#include "sync/array_internal.h"
 #include "sync/remote.h"
 #include "sync/sobj.h"
 #include "sync/sync.h"
+#include "values/queue_internal.h"
 #include "values/tuple.h"
 #include "values/value_internal.h"
 #include "values/value_repr.h"
@@ -206,6 +210,56 @@ pp_status pp_values_get_cond(const pp_values *v, size_t i, pp_cond **out)
 pp_value_arg pp_value_cond(pp_cond *x)
 {
     return sync_arg(x);
+}
+
+/* Local queues and arrays (queue.h, array.h): the same, with a check of
+ * the kind's own header (a resolved handle came by name from elsewhere). */
+pp_status pp_values_add_queue(pp_values *v, pp_queue *q)
+{
+    return add_sync_kind(v, PP__SOBJ_QUEUE, q);
+}
+
+pp_status pp_values_get_queue(const pp_values *v, size_t i, pp_queue **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_QUEUE, &h);
+    if (st == PP_OK && pp__queue_check(h) != PP_OK)
+        st = PP_EINVAL;
+    *out = st == PP_OK ? h : NULL;
+    return st;
+}
+
+pp_value_arg pp_value_queue(struct pp_queue *q)
+{
+    return sync_arg(q);
+}
+
+pp_status pp_values_add_array(pp_values *v, pp_array *a)
+{
+    return add_sync_kind(v, PP__SOBJ_ARRAY, a);
+}
+
+pp_status pp_values_get_array(const pp_values *v, size_t i, pp_array **out)
+{
+    void *h = NULL;
+    pp_status st;
+
+    if (out == NULL)
+        return PP_EINVAL;
+    st = get_sync(v, i, PP__SOBJ_ARRAY, &h);
+    if (st == PP_OK && pp__array_check(h) != PP_OK)
+        st = PP_EINVAL;
+    *out = st == PP_OK ? h : NULL;
+    return st;
+}
+
+pp_value_arg pp_value_array(struct pp_array *a)
+{
+    return sync_arg(a);
 }
 
 pp_status pp__values_add_remote(pp_values *v, const pp__locator *loc, void *h, pp_status resolve_st)
