@@ -389,6 +389,16 @@ pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp
  * PP__ROLE_WORKER / PP__ROLE_MANAGER). */
 pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role);
 
+/* No worker will be asked of l any more (the caller guarantees it: a
+ * later pp__plat_launcher_start fails with PP_ESPAWN): let go at once of
+ * what only serves future starts, so that it ends while the last workers
+ * end instead of after them. Fork / forkserver: the spare zygote is
+ * killed, and the zygote / fork server exits by itself once the end of
+ * its last worker is reported (pp__plat_launcher_destroy still waits for
+ * it). Spawn, Windows: nothing to do. Call it from the thread that starts
+ * the workers. NULL ok. */
+void pp__plat_launcher_retire(pp__plat_launcher *l);
+
 /* Why the last pp__plat_launcher_start on l failed, in words, when the
  * port knows more than its status and OS error say; else NULL. Valid
  * until the next start on l; call it from the thread that started. */

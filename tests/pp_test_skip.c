@@ -153,6 +153,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SUPERVISE(t_workers_seeded),
     PP_SKIP_WIN_SUPERVISE(t_cancel_spares_other_jobs),
     PP_SKIP_WIN_SUPERVISE(t_cancel),
+    PP_SKIP_WIN_SUPERVISE(t_join_ends_every_process),
     PP_SKIP_WIN_SUPERVISE(t_sent_to_dead_worker_runs_elsewhere),
     PP_SKIP_WIN_SUPERVISE(t_no_stall_behind_busy_worker),
     /* tracker: the POSIX port's resource tracker; Windows needs none. */

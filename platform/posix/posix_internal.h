@@ -261,8 +261,11 @@ enum {
     PP_POSIX_ZMSG_EXIT = 4,    /* zygote -> parent: pid ended, status */
     PP_POSIX_ZMSG_SPARE = 5,   /* zygote -> parent: a new spare zygote, pid,
                                   the spare's control socket attached */
-    PP_POSIX_ZMSG_PROMOTE = 6  /* parent -> spare: the zygote died, you are
+    PP_POSIX_ZMSG_PROMOTE = 6, /* parent -> spare: the zygote died, you are
                                   the zygote now */
+    PP_POSIX_ZMSG_RETIRE = 7   /* parent -> zygote: no START will come any
+                                  more: kill the spare, keep none, and exit
+                                  once the last worker has ended */
 };
 
 typedef struct pp__posix_zmsg {

@@ -62,6 +62,7 @@ struct pp__plat_launcher {
     int up;     /* a helper and its reader thread (to join) exist */
     pthread_t thread;
     int lost;     /* control connection gone */
+    int retired;  /* pp__plat_launcher_retire() was called */
     int spare_fd; /* fork: the spare zygote's control socket, or -1 */
     pid_t spare_pid;
     const char *failure;    /* pp__plat_launcher_failure() */
@@ -129,17 +130,37 @@ static void pp__posix_try_reap(pp__plat_proc *p)
     }
 }
 
+/* Sleep for *nap_us microseconds, at most until deadline_ns (monotonic;
+ * -1: none), and double *nap_us up to max_us for the next turn. A process
+ * whose end we wait for has usually closed its descriptors (the EOF that
+ * told us it is ending) an instant before it can be reaped: the first
+ * naps are short, so that instant is not rounded up to milliseconds. */
+static void pp__posix_nap(int64_t *nap_us, int64_t max_us, int64_t deadline_ns)
+{
+    int64_t ns = *nap_us * 1000;
+    struct timespec ts;
+
+    if (deadline_ns >= 0) {
+        int64_t left = deadline_ns - pp__plat_now_ns();
+        if (left < ns)
+            ns = left > 0 ? left : 0;
+    }
+    ts.tv_sec = (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    (void)nanosleep(&ts, NULL); /* EINTR: one look earlier, harmless */
+    *nap_us = *nap_us * 2 < max_us ? *nap_us * 2 : max_us;
+}
+
 /* Polling: waitpid has no timeout, and blocking in waitpid(pid, 0) would
  * race another thread's WNOHANG reap of the same pid. The interval grows
- * from 1 to 10 ms; channel EOF is the fast death signal anyway. */
+ * from 20 us to 10 ms; channel EOF is the fast death signal anyway. */
 static pp_status pp__posix_wait_direct(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
 {
     pp__plat_launcher *l = p->l;
-    int64_t deadline = pp__plat_now_ms() + timeout_ms;
-    int64_t nap = 1;
+    int64_t deadline = timeout_ms == PP_INFINITE ? -1 : pp__plat_now_ns() + timeout_ms * 1000000;
+    int64_t nap = 20;
 
     for (;;) {
-        int64_t left;
         pthread_mutex_lock(&l->mu);
         pp__posix_try_reap(p);
         if (p->done) {
@@ -148,11 +169,9 @@ static pp_status pp__posix_wait_direct(pp__plat_proc *p, int64_t timeout_ms, pp_
             return PP_OK;
         }
         pthread_mutex_unlock(&l->mu);
-        left = timeout_ms == PP_INFINITE ? nap : deadline - pp__plat_now_ms();
-        if (left <= 0)
+        if (deadline >= 0 && pp__plat_now_ns() >= deadline)
             return PP_ETIMEDOUT;
-        pp__plat_sleep_ms(left < nap ? left : nap);
-        nap = nap < 10 ? nap * 2 : 10;
+        pp__posix_nap(&nap, 10000, deadline);
     }
 }
 
@@ -316,16 +335,17 @@ static void pp__posix_launcher_free(pp__plat_launcher *l)
  * kill it and wait for good. */
 static void pp__posix_reap_bounded(pid_t pid, int64_t grace_ms)
 {
-    int64_t deadline = pp__plat_now_ms() + grace_ms;
+    int64_t deadline = pp__plat_now_ns() + grace_ms * 1000000;
+    int64_t nap = 20;
     int status;
     pid_t r;
     for (;;) {
         r = waitpid(pid, &status, WNOHANG);
         if (r != 0 && !(r < 0 && errno == EINTR))
             return; /* reaped, or ECHILD */
-        if (pp__plat_now_ms() >= deadline)
+        if (pp__plat_now_ns() >= deadline)
             break;
-        pp__plat_sleep_ms(2);
+        pp__posix_nap(&nap, 2000, deadline);
     }
     (void)kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -566,6 +586,12 @@ static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, 
 
     pthread_mutex_lock(&l->start_mu);
     l->failure = NULL;
+    if (l->retired) {
+        pthread_mutex_unlock(&l->start_mu);
+        l->failure = "the launcher was retired: it starts no worker any more";
+        pp__plat_set_os_error(EINVAL);
+        return PP_ESPAWN;
+    }
     for (attempt = 0; attempt < 2; attempt++) {
         pthread_mutex_lock(&l->mu);
         lost = l->lost || !l->up;
@@ -659,6 +685,24 @@ static void pp__posix_stop_spare(pp__plat_launcher *l)
     }
     pp__posix_close(l->spare_fd);
     l->spare_fd = -1;
+}
+
+void pp__plat_launcher_retire(pp__plat_launcher *l)
+{
+    pp__posix_zmsg m;
+
+    if (l == NULL || !pp__posix_is_zygote(l))
+        return;
+    pthread_mutex_lock(&l->start_mu);
+    if (!l->retired && l->up) {
+        memset(&m, 0, sizeof m);
+        m.type = PP_POSIX_ZMSG_RETIRE;
+        /* A failure means the helper is gone: its reader sees the EOF and
+         * destroy reaps it as usual. */
+        (void)pp__posix_send_msg(l->ctl, &m, sizeof m, -1);
+    }
+    l->retired = 1;
+    pthread_mutex_unlock(&l->start_mu);
 }
 
 const char *pp__plat_launcher_failure(const pp__plat_launcher *l)

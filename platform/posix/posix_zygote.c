@@ -28,6 +28,13 @@
  * EOF on its control socket, or (a copy of the parent's end held by a
  * child the program forked) the parent's pid gone. A zygote that exits
  * normally (EOF: parent gone, pool destroyed) kills its spare too.
+ *
+ * Retiring: once the pool will not start workers any more (closed with
+ * no work left, or terminated) the parent sends RETIRE. The zygote kills
+ * its spare at once and keeps none, goes on reporting its workers' ends,
+ * and exits by itself after the last one: the spare's and the zygote's
+ * exits overlap with the workers' instead of following them when the
+ * pool is destroyed (which still waits for the zygote's end).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,6 +64,7 @@ typedef struct pp__posix_zygote {
     int direct;  /* root is our parent (the first zygote, a fork server) */
     int spares;  /* keep a spare (PP_POSIX_ZYGOTE_SPARE) */
     int waiting; /* we are a spare, waiting for PROMOTE */
+    int retired; /* RETIRE received: exit after the last worker */
     pid_t spare; /* our spare, 0 if none */
     pid_t *pids; /* live workers */
     size_t n, cap;
@@ -380,14 +388,26 @@ static void pp__posix_drain(int fd)
     }
 }
 
+/* RETIRE: no spare any more (reaped at exit, or by the loop once dead);
+ * the loop exits after the last worker. */
+static void pp__posix_zygote_retire(pp__posix_zygote *z)
+{
+    z->retired = 1;
+    z->spares = 0;
+    if (z->spare > 0)
+        (void)kill(z->spare, SIGKILL);
+}
+
 /* One control message. Anything out of place (START to a spare, PROMOTE
  * to a zygote) is nonsense: exit. */
 static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
 {
-    if (m->type == PP_POSIX_ZMSG_START && !z->waiting)
+    if (m->type == PP_POSIX_ZMSG_START && !z->waiting && !z->retired)
         pp__posix_zygote_start(z);
     else if (m->type == PP_POSIX_ZMSG_PROMOTE && z->waiting)
         z->waiting = 0; /* the loop forks our own spare first */
+    else if (m->type == PP_POSIX_ZMSG_RETIRE && !z->waiting)
+        pp__posix_zygote_retire(z);
     else
         pp__posix_zygote_exit(z);
 }
@@ -436,11 +456,13 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int fl
             pp__posix_drain(z.sig_r);
             pp__posix_zygote_reap(&z);
         }
-        if (pf[0].revents == 0)
-            continue;
-        r = pp__posix_recv_msg(z.ctl, &m, sizeof m, NULL);
-        if (r <= 0)
-            pp__posix_zygote_exit(&z); /* EOF or error */
-        pp__posix_zygote_msg(&z, &m);
+        if (pf[0].revents != 0) {
+            r = pp__posix_recv_msg(z.ctl, &m, sizeof m, NULL);
+            if (r <= 0)
+                pp__posix_zygote_exit(&z); /* EOF or error */
+            pp__posix_zygote_msg(&z, &m);
+        }
+        if (z.retired && z.n == 0)
+            pp__posix_zygote_exit(&z); /* every worker's end was reported */
     }
 }

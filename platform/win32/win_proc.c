@@ -93,6 +93,11 @@ pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role)
     return PP_OK;
 }
 
+void pp__plat_launcher_retire(pp__plat_launcher *l)
+{
+    (void)l; /* no helper process: nothing serves future starts */
+}
+
 const char *pp__plat_launcher_failure(const pp__plat_launcher *l)
 {
     (void)l;

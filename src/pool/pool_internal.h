@@ -192,8 +192,9 @@ struct pp_pool {
     char degraded_msg[160];                       /* why starts are failing now ("" if not) */
     uint64_t n_started, n_start_failed, n_deaths; /* statistics */
     int stop;                                     /* threads: leave */
-    pp__plat_cond *sup_cond;                      /* supervisor: worker states, lifecycle */
-    pp__plat_cond *res_cond;                      /* result thread: callback queue */
+    int launcher_retired;    /* pp__plat_launcher_retire() was called (supervisor.c) */
+    pp__plat_cond *sup_cond; /* supervisor: worker states, lifecycle */
+    pp__plat_cond *res_cond; /* result thread: callback queue */
     pp__plat_thread *supervisor;
     pp__plat_thread *resthread;
     uint64_t resthread_id; /* pp__plat_thread_id() of the result thread */
