@@ -207,9 +207,10 @@ enum {
 };
 
 /* Run the zygote / fork server loop on control socket ctl. worker_mask is
- * the signal mask workers get; flags: PP_POSIX_ZYGOTE_*. Never returns.
- * (posix_zygote.c) */
-_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags);
+ * the signal mask workers get; flags: PP_POSIX_ZYGOTE_*; prefork: how
+ * many workers to fork first, before reading any request, each announced
+ * unasked (STARTED, or FAILED). Never returns. (posix_zygote.c) */
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork);
 
 /* fork+exec the program's own image with the role marker
  * "--pp-role=<role>:<PP_POSIX_CHILD_FD>:<our pid>" and child_fd placed on

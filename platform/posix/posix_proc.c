@@ -48,6 +48,7 @@ struct pp__plat_proc {
 
 struct pp__plat_launcher {
     int method;
+    int prefork;        /* fork: workers the zygote forks ahead */
     const char *role;   /* spawn: the role marker's name ("worker", "manager") */
     pthread_mutex_t mu; /* everything below, and every proc's done/info */
     pthread_cond_t cv;  /* a reply or an exit notice arrived */
@@ -67,6 +68,13 @@ struct pp__plat_launcher {
     pid_t spare_pid;
     const char *failure;    /* pp__plat_launcher_failure() */
     pp__plat_proc *pending; /* proc of the START in flight */
+    /* Fork: workers the zygote forks unasked first (prefork), announced
+     * one by one: pre_expect announcements still to come; the workers
+     * announced and not taken yet, in order. */
+    int pre_expect;
+    int nready;
+    pid_t *ready_pid;
+    int *ready_fd;
     int replied;
     int reply_err; /* 0 or the zygote's errno */
     int reply_fd;
@@ -210,6 +218,24 @@ static pp__plat_proc *pp__posix_find(pp__plat_launcher *l, pid_t pid)
     return NULL;
 }
 
+/* Drop the announced worker pid (all with pid 0) not taken yet: it
+ * ended, or its zygote did. Caller holds l->mu. */
+static void pp__posix_ready_drop(pp__plat_launcher *l, pid_t pid)
+{
+    int i = 0;
+
+    while (i < l->nready) {
+        if (pid != 0 && l->ready_pid[i] != pid) {
+            i++;
+            continue;
+        }
+        pp__posix_close(l->ready_fd[i]);
+        l->nready--;
+        memmove(l->ready_pid + i, l->ready_pid + i + 1, (size_t)(l->nready - i) * sizeof(pid_t));
+        memmove(l->ready_fd + i, l->ready_fd + i + 1, (size_t)(l->nready - i) * sizeof(int));
+    }
+}
+
 /* Caller holds l->mu. */
 static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int fd)
 {
@@ -217,6 +243,17 @@ static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int
     switch (m->type) {
     case PP_POSIX_ZMSG_STARTED:
     case PP_POSIX_ZMSG_FAILED:
+        if (l->pre_expect > 0) {
+            /* A worker forked unasked (nothing asks before they are all
+             * announced); a failure is met again by a START. */
+            l->pre_expect--;
+            if (m->type != PP_POSIX_ZMSG_STARTED || fd < 0)
+                break;
+            l->ready_pid[l->nready] = (pid_t)m->pid;
+            l->ready_fd[l->nready] = fd;
+            l->nready++;
+            return;
+        }
         if (l->pending == NULL || l->replied || (m->type == PP_POSIX_ZMSG_STARTED && fd < 0)) {
             pp__posix_close(fd); /* no request waits for it: a zygote bug */
             return;
@@ -233,6 +270,7 @@ static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int
         l->replied = 1;
         return;
     case PP_POSIX_ZMSG_EXIT:
+        pp__posix_ready_drop(l, (pid_t)m->pid); /* never handed out */
         p = pp__posix_find(l, (pid_t)m->pid);
         if (p != NULL && !p->done) {
             pp__posix_decode_status(m->status, &p->info);
@@ -261,6 +299,9 @@ static void pp__posix_on_lost(pp__plat_launcher *l)
 {
     pp__plat_proc *p;
     l->lost = 1;
+    /* Its announced workers died with it (or get EOF before HELLO). */
+    l->pre_expect = 0;
+    pp__posix_ready_drop(l, 0);
     for (p = l->procs; p != NULL; p = p->next) {
         if (p->done)
             continue;
@@ -325,6 +366,9 @@ fail0:
 
 static void pp__posix_launcher_free(pp__plat_launcher *l)
 {
+    pp__posix_ready_drop(l, 0);
+    free(l->ready_pid);
+    free(l->ready_fd);
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->start_mu);
     pthread_mutex_destroy(&l->mu);
@@ -355,7 +399,7 @@ static void pp__posix_reap_bounded(pid_t pid, int64_t grace_ms)
 /* Fork the zygote: flush first so buffered output is not printed twice,
  * and block signals so no handler of the program runs in it before it
  * has set its own. */
-static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, pid_t *out)
+static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, int prefork, pid_t *out)
 {
     sigset_t all, old;
     pid_t pid;
@@ -367,7 +411,8 @@ static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, pid_t *out
     pid = fork();
     if (pid == 0) {
         pp__posix_close(ctl_parent);
-        pp__posix_zygote_run(ctl_child, &old, PP_POSIX_ZYGOTE_SWEEP | PP_POSIX_ZYGOTE_SPARE);
+        pp__posix_zygote_run(ctl_child, &old, PP_POSIX_ZYGOTE_SWEEP | PP_POSIX_ZYGOTE_SPARE,
+                             prefork);
     }
     e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -409,7 +454,7 @@ static pp_status pp__posix_start_zygote(pp__plat_launcher *l)
     if (pp__posix_socketpair(sv) < 0)
         return pp__plat_fail(errno);
     if (l->method == PP__START_FORK)
-        st = pp__posix_fork_zygote(sv[1], sv[0], &l->zpid);
+        st = pp__posix_fork_zygote(sv[1], sv[0], l->prefork, &l->zpid);
     else
         st = pp__posix_spawn_self("forkserver", sv[1], 0, &l->zpid);
     pp__posix_close(sv[1]);
@@ -494,6 +539,11 @@ pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role)
 
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
 {
+    return pp__plat_launcher_create_for(method, 0, out);
+}
+
+pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launcher **out)
+{
     pp__plat_launcher *l = NULL;
     pp_status st;
     int argc;
@@ -508,6 +558,13 @@ pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
     st = pp__posix_launcher_alloc(method, &l);
     if (st != PP_OK)
         return st;
+    /* Fork only: the fork server is spawned, its workers on request. */
+    if (method == PP__START_FORK && workers > 0) {
+        l->ready_pid = malloc((size_t)workers * sizeof *l->ready_pid);
+        l->ready_fd = malloc((size_t)workers * sizeof *l->ready_fd);
+        if (l->ready_pid != NULL && l->ready_fd != NULL)
+            l->prefork = l->pre_expect = workers; /* else: each on request */
+    }
     if (pp__posix_is_zygote(l)) {
         st = pp__posix_start_zygote(l);
         if (st != PP_OK) {
@@ -577,6 +634,29 @@ static pp_status pp__posix_request(pp__plat_launcher *l, pp__plat_proc *p, int *
     return st;
 }
 
+/* A worker the zygote forked unasked, waiting for its announcement if
+ * more are to come: 1 and p linked (under l->mu, so an EXIT read after
+ * this finds it), or 0 (none: ask). Caller holds l->start_mu. */
+static int pp__posix_take_ready(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
+{
+    int took = 0;
+
+    pthread_mutex_lock(&l->mu);
+    while (l->nready == 0 && l->pre_expect > 0 && !l->lost)
+        pthread_cond_wait(&l->cv, &l->mu);
+    if (l->nready > 0) {
+        p->pid = l->ready_pid[0];
+        *fd = l->ready_fd[0];
+        l->nready--;
+        memmove(l->ready_pid, l->ready_pid + 1, (size_t)l->nready * sizeof(pid_t));
+        memmove(l->ready_fd, l->ready_fd + 1, (size_t)l->nready * sizeof(int));
+        pp__posix_proc_link(l, p);
+        took = 1;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return took;
+}
+
 /* Restart a dead helper first; a request the helper died on is tried
  * once more with the new one. */
 static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
@@ -591,6 +671,10 @@ static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, 
         l->failure = "the launcher was retired: it starts no worker any more";
         pp__plat_set_os_error(EINVAL);
         return PP_ESPAWN;
+    }
+    if (pp__posix_take_ready(l, p, fd)) {
+        pthread_mutex_unlock(&l->start_mu);
+        return PP_OK;
     }
     for (attempt = 0; attempt < 2; attempt++) {
         pthread_mutex_lock(&l->mu);
@@ -685,6 +769,20 @@ static void pp__posix_stop_spare(pp__plat_launcher *l)
     }
     pp__posix_close(l->spare_fd);
     l->spare_fd = -1;
+}
+
+void pp__plat_launcher_settle(pp__plat_launcher *l, int64_t timeout_ms)
+{
+    struct timespec ts;
+
+    if (l == NULL || l->method != PP__START_FORK)
+        return;
+    ts = pp__posix_deadline(l->cv_clock, timeout_ms);
+    pthread_mutex_lock(&l->mu);
+    while (l->spare_fd < 0 && !l->lost &&
+           pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, &ts) == 0) {
+    }
+    pthread_mutex_unlock(&l->mu);
 }
 
 void pp__plat_launcher_retire(pp__plat_launcher *l)

@@ -29,6 +29,10 @@
  * child the program forked) the parent's pid gone. A zygote that exits
  * normally (EOF: parent gone, pool destroyed) kills its spare too.
  *
+ * Workers forked ahead: a new fork pool's zygote forks its first workers
+ * (prefork) as soon as it runs and sends STARTED for each unasked; the
+ * parent takes them in order instead of sending START for them.
+ *
  * Retiring: once the pool will not start workers any more (closed with
  * no work left, or terminated) the parent sends RETIRE. The zygote kills
  * its spare at once and keeps none, goes on reporting its workers' ends,
@@ -271,26 +275,24 @@ _Noreturn static void pp__posix_worker(pp__posix_zygote *z, int fd, int other)
     pp__posix_run_worker(chan);
 }
 
-static void pp__posix_zygote_start(pp__posix_zygote *z)
+/* Fork a worker; *fd is the parent's end of its channel. Returns 0 or
+ * an errno. */
+static int pp__posix_zygote_fork(pp__posix_zygote *z, pid_t *out, int *fd)
 {
     sigset_t block, old;
-    int sv[2];
+    int sv[2], e;
     pid_t pid;
 
     if (z->n == z->cap) {
         size_t cap = z->cap ? z->cap * 2 : 16;
         pid_t *np = realloc(z->pids, cap * sizeof *np);
-        if (np == NULL) {
-            pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, ENOMEM, 0, 0, -1);
-            return;
-        }
+        if (np == NULL)
+            return ENOMEM;
         z->pids = np;
         z->cap = cap;
     }
-    if (pp__posix_socketpair(sv) < 0) {
-        pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, errno, 0, 0, -1);
-        return;
-    }
+    if (pp__posix_socketpair(sv) < 0)
+        return errno;
     /* SIGCHLD blocked across fork so the child cannot run our handler
      * before it restores the program's own. */
     sigemptyset(&block);
@@ -299,18 +301,33 @@ static void pp__posix_zygote_start(pp__posix_zygote *z)
     pid = fork();
     if (pid == 0)
         pp__posix_worker(z, sv[1], sv[0]);
+    e = errno;
     (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    pp__posix_close(sv[1]);
     if (pid < 0) {
-        int e = errno;
         pp__posix_close(sv[0]);
-        pp__posix_close(sv[1]);
+        return e;
+    }
+    z->pids[z->n++] = pid;
+    *out = pid;
+    *fd = sv[0];
+    return 0;
+}
+
+/* Fork a worker and answer: STARTED with its channel, or FAILED. Also
+ * unasked, for the workers forked ahead (pp__posix_zygote_run). */
+static void pp__posix_zygote_start(pp__posix_zygote *z)
+{
+    pid_t pid;
+    int fd, e;
+
+    e = pp__posix_zygote_fork(z, &pid, &fd);
+    if (e != 0) {
         pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, e, 0, 0, -1);
         return;
     }
-    pp__posix_close(sv[1]);
-    z->pids[z->n++] = pid;
-    pp__posix_zygote_send(z, PP_POSIX_ZMSG_STARTED, 0, pid, 0, sv[0]);
-    pp__posix_close(sv[0]);
+    pp__posix_zygote_send(z, PP_POSIX_ZMSG_STARTED, 0, pid, 0, fd);
+    pp__posix_close(fd);
 }
 
 /* A fresh SIGCHLD self-pipe: the one inherited from the zygote is shared
@@ -412,9 +429,10 @@ static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
         pp__posix_zygote_exit(z);
 }
 
-_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags)
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork)
 {
     pp__posix_zygote z;
+    int i;
 
     memset(&z, 0, sizeof z);
     z.ctl = ctl;
@@ -430,6 +448,11 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int fl
     if (pp__posix_sig_pipe(&z) < 0)
         _exit(1); /* the parent sees EOF and reports PP_ESPAWN */
     pp__posix_zygote_signals(&z, pp__posix_chld_w);
+    /* A new pool's first workers, unasked: the parent takes them as they
+     * come instead of asking for each (no round trip), and they start
+     * while it is still setting up. Then the spare, at the loop's top. */
+    for (i = 0; i < prefork; i++)
+        pp__posix_zygote_start(&z);
 
     for (;;) {
         struct pollfd pf[2];
