@@ -357,6 +357,7 @@ static int supervise_once(pp_pool *p)
         pp__plat_mtx_unlock(p->core->mu);
         pp__plat_launcher_retire(p->launcher);
         pp__plat_mtx_lock(p->core->mu);
+        changed = 1; /* look again: a death signalled meanwhile found no waiter */
     }
     if (changed)
         pp__plat_cond_broadcast(p->core->cond);
