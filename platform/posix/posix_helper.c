@@ -231,25 +231,52 @@ static pp_status pp__posix_start_reader(pp__plat_launcher *l)
     return PP_OK;
 }
 
+/* Forkserver: ask the new server for the first workers unasked (the
+ * fork zygote is told when it is forked). Announcements are expected
+ * only if the request went out. */
+static void pp__posix_ask_prefork(pp__plat_launcher *l, int n)
+{
+    pp__posix_zmsg m;
+
+    memset(&m, 0, sizeof m);
+    m.type = PP_POSIX_ZMSG_PREFORK;
+    m.pid = n;
+    pthread_mutex_lock(&l->mu);
+    l->pre_expect = n; /* before any announcement can be read */
+    pthread_mutex_unlock(&l->mu);
+    if (pp__posix_send_msg(l->ctl, &m, sizeof m, -1) < 0) {
+        pthread_mutex_lock(&l->mu);
+        l->pre_expect = 0; /* each on request (the server is gone, likely) */
+        pthread_mutex_unlock(&l->mu);
+    }
+}
+
 pp_status pp__posix_start_zygote(pp__plat_launcher *l)
 {
     pp_status st;
-    int sv[2];
+    int sv[2], prefork = l->prefork;
 
+    l->prefork = 0; /* the first helper only */
     if (pp__posix_socketpair(sv) < 0)
         return pp__plat_fail(errno);
-    if (l->method == PP__START_FORK)
-        st = pp__posix_fork_zygote(sv[1], sv[0], l->prefork, &l->zpid);
-    else
+    if (l->method == PP__START_FORK) {
+        l->pre_expect = prefork; /* no reader yet */
+        st = pp__posix_fork_zygote(sv[1], sv[0], prefork, &l->zpid);
+    } else {
         st = pp__posix_spawn_self("forkserver", sv[1], 0, &l->zpid);
+    }
     pp__posix_close(sv[1]);
     if (st != PP_OK) {
+        l->pre_expect = 0;
         pp__posix_close(sv[0]);
         return st;
     }
     l->ctl = sv[0];
     l->zchild = 1;
-    return pp__posix_start_reader(l);
+    st = pp__posix_start_reader(l);
+    if (st == PP_OK && l->method == PP__START_FORKSERVER && prefork > 0)
+        pp__posix_ask_prefork(l, prefork);
+    return st;
 }
 
 /* Fork: the zygote died; its spare becomes the zygote (and forks a spare

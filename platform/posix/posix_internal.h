@@ -264,9 +264,13 @@ enum {
                                   the spare's control socket attached */
     PP_POSIX_ZMSG_PROMOTE = 6, /* parent -> spare: the zygote died, you are
                                   the zygote now */
-    PP_POSIX_ZMSG_RETIRE = 7   /* parent -> zygote: no START will come any
+    PP_POSIX_ZMSG_RETIRE = 7,  /* parent -> zygote: no START will come any
                                   more: kill the spare, keep none, and exit
                                   once the last worker has ended */
+    PP_POSIX_ZMSG_PREFORK = 8  /* parent -> fork server, first message: fork
+                                  pid workers now, each announced unasked
+                                  (STARTED or FAILED), as the fork zygote
+                                  does when it starts */
 };
 
 typedef struct pp__posix_zmsg {

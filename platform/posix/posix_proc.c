@@ -214,12 +214,13 @@ pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launche
     st = pp__posix_launcher_alloc(method, &l);
     if (st != PP_OK)
         return st;
-    /* Fork only: the fork server is spawned, its workers on request. */
-    if (method == PP__START_FORK && workers > 0) {
+    /* Fork and forkserver: the helper forks them unasked (the first
+     * helper only: a restarted one forks on request). */
+    if (pp__posix_is_zygote(l) && workers > 0) {
         l->ready_pid = malloc((size_t)workers * sizeof *l->ready_pid);
         l->ready_fd = malloc((size_t)workers * sizeof *l->ready_fd);
         if (l->ready_pid != NULL && l->ready_fd != NULL)
-            l->prefork = l->pre_expect = workers; /* else: each on request */
+            l->prefork = workers; /* else: each on request */
     }
     if (pp__posix_is_zygote(l)) {
         st = pp__posix_start_zygote(l);

@@ -30,7 +30,8 @@
  * normally (EOF: parent gone, pool destroyed) kills its spare too.
  *
  * Workers forked ahead: a new fork pool's zygote forks its first workers
- * (prefork) as soon as it runs and sends STARTED for each unasked; the
+ * (prefork) as soon as it runs, a new fork server when asked (PREFORK,
+ * the parent's first message), and sends STARTED for each unasked; the
  * parent takes them in order instead of sending START for them.
  *
  * Retiring: once the pool will not start workers any more (closed with
@@ -56,6 +57,9 @@
 #ifdef PP_HAVE_PDEATHSIG
 #include <sys/prctl.h>
 #endif
+
+/* At most this many workers forked ahead on PREFORK (a pool's most). */
+#define PP_POSIX_PREFORK_MAX 1024
 
 /* How often the zygote checks that its parent still lives. */
 #define PP_POSIX_ZYGOTE_TICK_MS 500
@@ -330,6 +334,18 @@ static void pp__posix_zygote_start(pp__posix_zygote *z)
     pp__posix_close(fd);
 }
 
+/* A new pool's first workers, unasked (fork: when the zygote starts;
+ * forkserver: PREFORK): the parent takes them as they come instead of
+ * asking for each (no round trip), and they start while it is still
+ * setting up. */
+static void pp__posix_zygote_prefork(pp__posix_zygote *z, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        pp__posix_zygote_start(z);
+}
+
 /* A fresh SIGCHLD self-pipe: the one inherited from the zygote is shared
  * with it (either could eat the other's wake-up). Returns 0 or -1. */
 static int pp__posix_sig_pipe(pp__posix_zygote *z)
@@ -425,6 +441,9 @@ static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
         z->waiting = 0; /* the loop forks our own spare first */
     else if (m->type == PP_POSIX_ZMSG_RETIRE && !z->waiting)
         pp__posix_zygote_retire(z);
+    else if (m->type == PP_POSIX_ZMSG_PREFORK && !z->waiting && !z->retired && m->pid > 0 &&
+             m->pid <= PP_POSIX_PREFORK_MAX)
+        pp__posix_zygote_prefork(z, (int)m->pid);
     else
         pp__posix_zygote_exit(z);
 }
@@ -432,7 +451,6 @@ static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
 _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork)
 {
     pp__posix_zygote z;
-    int i;
 
     memset(&z, 0, sizeof z);
     z.ctl = ctl;
@@ -448,11 +466,7 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int fl
     if (pp__posix_sig_pipe(&z) < 0)
         _exit(1); /* the parent sees EOF and reports PP_ESPAWN */
     pp__posix_zygote_signals(&z, pp__posix_chld_w);
-    /* A new pool's first workers, unasked: the parent takes them as they
-     * come instead of asking for each (no round trip), and they start
-     * while it is still setting up. Then the spare, at the loop's top. */
-    for (i = 0; i < prefork; i++)
-        pp__posix_zygote_start(&z);
+    pp__posix_zygote_prefork(&z, prefork); /* then the spare, at the loop's top */
 
     for (;;) {
         struct pollfd pf[2];
