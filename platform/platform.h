@@ -414,6 +414,14 @@ void pp__plat_set_worker_entry(pp__plat_entry_fn fn);
  */
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out);
 
+/* As pp__plat_launcher_create, for a caller that will start `workers`
+ * workers at once right after (a new pool): a port may prepare them
+ * ahead (POSIX fork: the zygote forks them as soon as it runs, so they
+ * start while the caller sets up, and those starts are answered at once;
+ * one that dies before it is asked for is forgotten, never handed out).
+ * A hint: 0 prepares nothing. */
+pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launcher **out);
+
 /*
  * Start one worker. On success the worker runs the worker entry (see
  * pp__plat_set_worker_entry) with its end of a fresh channel, *chan is the
@@ -454,6 +462,22 @@ pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp
  * parent). Errors: PP_EINVAL (l NULL, not PP__START_SPAWN, or role not
  * PP__ROLE_WORKER / PP__ROLE_MANAGER). */
 pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role);
+
+/* Wait, for at most timeout_ms, until l can restart its helper by itself
+ * should it die (fork: the zygote's spare exists; it is forked after the
+ * first workers, see pp__plat_launcher_create_for). Nothing to wait for
+ * elsewhere. NULL ok. */
+void pp__plat_launcher_settle(pp__plat_launcher *l, int64_t timeout_ms);
+
+/* No worker will be asked of l any more (the caller guarantees it: a
+ * later pp__plat_launcher_start fails with PP_ESPAWN): let go at once of
+ * what only serves future starts, so that it ends while the last workers
+ * end instead of after them. Fork / forkserver: the spare zygote is
+ * killed, and the zygote / fork server exits by itself once the end of
+ * its last worker is reported (pp__plat_launcher_destroy still waits for
+ * it). Spawn, Windows: nothing to do. Call it from the thread that starts
+ * the workers. NULL ok. */
+void pp__plat_launcher_retire(pp__plat_launcher *l);
 
 /* Why the last pp__plat_launcher_start on l failed, in words, when the
  * port knows more than its status and OS error say; else NULL. Valid

@@ -62,6 +62,7 @@ static const skip_entry g_skips[] = {
     {"share", "t_named_cache_fork_while_held", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_worker_entry_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_worker_entry_unset", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"platform", "t_prefork_ends_reported", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_role_marker_parent_checked", PP_TEST_ON_WINDOWS,
      "the POSIX role marker; Windows passes pipe handles in its own"},
     {"lock_api", "t_name_not_a_lock_posix", PP_TEST_ON_WINDOWS,
@@ -171,6 +172,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SUPERVISE(t_workers_seeded),
     PP_SKIP_WIN_SUPERVISE(t_cancel_spares_other_jobs),
     PP_SKIP_WIN_SUPERVISE(t_cancel),
+    PP_SKIP_WIN_SUPERVISE(t_join_ends_every_process),
     PP_SKIP_WIN_SUPERVISE(t_sent_to_dead_worker_runs_elsewhere),
     PP_SKIP_WIN_SUPERVISE(t_no_stall_behind_busy_worker),
     /* tracker: the POSIX port's resource tracker; Windows needs none. */

@@ -453,6 +453,58 @@ static void t_worker_entry_fork(void)
 #endif
 }
 
+#ifndef _WIN32
+#define QUICK_EXIT 9
+
+/* A worker entry that ends at once. */
+static int quick_exit_entry(pp__plat_chan *chan)
+{
+    (void)chan;
+    return QUICK_EXIT;
+}
+#endif
+
+/*
+ * A fork launcher created for 3 workers forks them unasked, and here each
+ * ends at once, before or after it is taken: every start still yields a
+ * worker whose end is reported with its real status (one that ended
+ * before it was taken is not handed out; one taken just before its end
+ * is reported). Taken at once, then again after a pause in which the
+ * workers forked ahead have ended.
+ */
+static void t_prefork_ends_reported(void)
+{
+#ifndef _WIN32
+    pp__plat_launcher *l = NULL;
+    pp__plat_proc *proc;
+    pp__plat_chan *chan;
+    pp__exit_info info;
+    int round, i;
+
+    pp__plat_set_worker_entry(quick_exit_entry); /* this test process only */
+    for (round = 0; round < 2; round++) {
+        PP_ASSERT_STATUS_FATAL(pp__plat_launcher_create_for(PP__START_FORK, 3, &l), PP_OK);
+        if (round == 1)
+            pp_test_sleep_ms(200); /* the workers forked ahead end meanwhile */
+        for (i = 0; i < 4; i++) {
+            proc = NULL;
+            chan = NULL;
+            PP_ASSERT_STATUS_FATAL(pp__plat_launcher_start(l, &proc, &chan), PP_OK);
+            memset(&info, 0, sizeof info);
+            PP_ASSERT_STATUS(pp__plat_proc_wait(proc, WAIT_MS, &info), PP_OK);
+            PP_ASSERT_MSG(info.exited && info.code == QUICK_EXIT,
+                          "round %d, worker %d: %s instead of exit code %d", round, i, info.what,
+                          QUICK_EXIT);
+            pp__plat_chan_close(chan);
+            pp__plat_proc_release(proc);
+        }
+        pp__plat_launcher_destroy(l);
+    }
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
 /* With no entry registered, a forked worker exits at once, non-zero. */
 static void t_worker_entry_unset(void)
 {
@@ -535,6 +587,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_mtx_reset_after_fork_own),
     PP_TEST(t_worker_entry_fork),
     PP_TEST(t_worker_entry_unset),
+    PP_TEST(t_prefork_ends_reported),
     PP_TEST(t_role_marker_parent_checked),
     PP_TEST_END,
 };

@@ -1272,6 +1272,84 @@ static int64_t other_child(int64_t parent, const int64_t *known, int nknown)
     return 0;
 }
 
+/* None of pids[0..n) may be alive now: no wait (join and destroy return
+ * after every process of the pool has ended). */
+static void check_none_alive(const int64_t *pids, int n, const char *when)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld is still alive %s", (long long)pids[i],
+                      when);
+}
+
+/* The pool's processes: its workers (from the items they ran) and, for
+ * fork and forkserver, the helper that forked them and its children (the
+ * spare zygote). */
+static int pool_processes(fixture *f, int m, int64_t *pids)
+{
+    pp_values *items = indices(4);
+    pp_result *r = NULL;
+    int i, j, n = 0;
+
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f->pool, sv_quick, items, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_result_wait(r, WAIT_MS), PP_OK);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    for (i = 0; i < 4; i++) {
+        for (j = 0; j < n && pids[j] != f->c->pid[i]; j++) {
+        }
+        if (j == n)
+            pids[n++] = f->c->pid[i];
+    }
+    if (m != PP_START_SPAWN) {
+        pids[n] = helper_pid(f);
+        CU_ASSERT_FATAL(pids[n] > 0);
+        n++;
+        add_children(pids[n - 1], pids, &n);
+    }
+    return n;
+}
+
+/*
+ * Join and destroy end every process of the pool before they return: the
+ * workers, and for fork and forkserver the helper and its spare, whether
+ * the pool was closed (the helper is retired while the last workers
+ * quit) or destroyed at once, and for a pool destroyed right after its
+ * creation. The leak check after the test sees no child process, fd or
+ * shm block left.
+ */
+static void do_join_ends_every_process(int m)
+{
+    int64_t pids[MAX_PIDS];
+    fixture f;
+    int n, round;
+
+    for (round = 0; round < 3; round++) {
+        fixture_open(&f, m, 2);
+        n = pool_processes(&f, m, pids);
+        CU_ASSERT_FATAL(n >= 1);
+        if (round == 0) {
+            PP_ASSERT_STATUS(pp_pool_close(f.pool), PP_OK);
+            PP_ASSERT_STATUS(pp_pool_join(f.pool, WAIT_MS), PP_OK);
+            check_none_alive(pids, n, "after close and join");
+        } else if (round == 1) {
+            PP_ASSERT_STATUS(pp_pool_terminate(f.pool), PP_OK);
+            PP_ASSERT_STATUS(pp_pool_join(f.pool, WAIT_MS), PP_OK);
+            check_none_alive(pids, n, "after terminate and join");
+        }
+        pp_pool_destroy(f.pool);
+        check_none_alive(pids, n, "after destroy");
+        pp_shm_destroy(f.shm);
+    }
+    for (round = 0; round < 3; round++) {
+        fixture_open(&f, m, 2); /* no task: destroyed while just created */
+        pp_pool_destroy(f.pool);
+        pp_shm_destroy(f.shm);
+    }
+}
+PP_TEST_PER_METHOD(join_ends_every_process)
+
 /* Fork pool of 2 whose workers both run a gated task (items 0 and 1):
  * pids[0] the zygote, pids[1..2] the workers, pids[3] its spare. */
 static pp_result *busy_fork_pool(fixture *f, int64_t *pids)
@@ -1607,6 +1685,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(workers_seeded, 120),
     PP_TEST_METHODS(cancel_spares_other_jobs, 180),
     PP_TEST_METHODS(cancel, 120),
+    PP_TEST_METHODS(join_ends_every_process, 120),
     PP_TEST(t_returned_status_named),
     PP_TEST(t_unobserved_report),
     PP_TEST(t_documented_limits),

@@ -207,9 +207,10 @@ enum {
 };
 
 /* Run the zygote / fork server loop on control socket ctl. worker_mask is
- * the signal mask workers get; flags: PP_POSIX_ZYGOTE_*. Never returns.
- * (posix_zygote.c) */
-_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags);
+ * the signal mask workers get; flags: PP_POSIX_ZYGOTE_*; prefork: how
+ * many workers to fork first, before reading any request, each announced
+ * unasked (STARTED, or FAILED). Never returns. (posix_zygote.c) */
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork);
 
 /* fork+exec the program's own image with the role marker
  * "--pp-role=<role>:<PP_POSIX_CHILD_FD>:<our pid>" and child_fd placed on
@@ -261,8 +262,15 @@ enum {
     PP_POSIX_ZMSG_EXIT = 4,    /* zygote -> parent: pid ended, status */
     PP_POSIX_ZMSG_SPARE = 5,   /* zygote -> parent: a new spare zygote, pid,
                                   the spare's control socket attached */
-    PP_POSIX_ZMSG_PROMOTE = 6  /* parent -> spare: the zygote died, you are
+    PP_POSIX_ZMSG_PROMOTE = 6, /* parent -> spare: the zygote died, you are
                                   the zygote now */
+    PP_POSIX_ZMSG_RETIRE = 7,  /* parent -> zygote: no START will come any
+                                  more: kill the spare, keep none, and exit
+                                  once the last worker has ended */
+    PP_POSIX_ZMSG_PREFORK = 8  /* parent -> fork server, first message: fork
+                                  pid workers now, each announced unasked
+                                  (STARTED or FAILED), as the fork zygote
+                                  does when it starts */
 };
 
 typedef struct pp__posix_zmsg {

@@ -5,76 +5,21 @@
  * with waitpid(<that pid>, WNOHANG) polls, never waitpid(-1), so children
  * of the program and of other libraries are left alone.
  *
- * Fork / forkserver: workers are children of a zygote (posix_zygote.c).
- * A thread per launcher reads the control socket: replies to START go to
- * the one pp__plat_launcher_start() in progress, EXIT notices are stored
- * in the proc they name. That thread is created after the zygote has been
- * forked, and this process never forks for this launcher again.
- *
- * Helper death (the zygote or fork server killed or crashed): the reader
- * sees EOF and marks every worker it had not reported as killed by
- * SIGKILL (they were: their parent-death signal, or our kill where there
- * is none). The next launcher_start restarts the helper before it asks
- * for a worker: forkserver spawns a new server; fork promotes the spare
- * zygote (posix_zygote.c), whose control socket the old zygote handed us
- * (SPARE). No spare (both died together): PP_ESPAWN with os error ECHILD,
- * for good. A start that was waiting for the dead helper's reply is tried
- * once more with the new one.
+ * Fork / forkserver: workers are children of a zygote (posix_zygote.c);
+ * the launcher's side of that helper is posix_helper.c.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "posix_internal.h"
 
-/* How long release/destroy wait for a killed process before giving up on
- * it (a process in uninterruptible sleep cannot die at once). */
-#define PP_POSIX_KILL_GRACE_MS 5000
-
-struct pp__plat_proc {
-    pp__plat_launcher *l;
-    pid_t pid;
-    int done;           /* info is valid; a direct child is reaped */
-    pp__exit_info info; /* guarded by l->mu */
-    pp__plat_proc *next;
-};
-
-struct pp__plat_launcher {
-    int method;
-    const char *role;   /* spawn: the role marker's name ("worker", "manager") */
-    pthread_mutex_t mu; /* everything below, and every proc's done/info */
-    pthread_cond_t cv;  /* a reply or an exit notice arrived */
-    clockid_t cv_clock; /* cv's timed waits are measured on it */
-    pp__plat_proc *procs;
-
-    /* zygote / fork server only */
-    pthread_mutex_t start_mu; /* one START request in flight; restarts */
-    int ctl;
-    pid_t zpid;
-    int zchild; /* zpid is our child (reap it); a promoted spare is not */
-    int up;     /* a helper and its reader thread (to join) exist */
-    pthread_t thread;
-    int lost;     /* control connection gone */
-    int spare_fd; /* fork: the spare zygote's control socket, or -1 */
-    pid_t spare_pid;
-    const char *failure;    /* pp__plat_launcher_failure() */
-    pp__plat_proc *pending; /* proc of the START in flight */
-    int replied;
-    int reply_err; /* 0 or the zygote's errno */
-    int reply_fd;
-};
-
-static int pp__posix_is_zygote(const pp__plat_launcher *l)
-{
-    return l->method != PP__START_SPAWN;
-}
+#include "posix_launcher.h"
 
 /* ---------------------------------------------------------- proc list */
 
@@ -86,8 +31,7 @@ static pp__plat_proc *pp__posix_proc_new(pp__plat_launcher *l)
     return p;
 }
 
-/* Caller holds l->mu. */
-static void pp__posix_proc_link(pp__plat_launcher *l, pp__plat_proc *p)
+void pp__posix_proc_link(pp__plat_launcher *l, pp__plat_proc *p)
 {
     p->next = l->procs;
     l->procs = p;
@@ -129,17 +73,37 @@ static void pp__posix_try_reap(pp__plat_proc *p)
     }
 }
 
+/* Sleep for *nap_us microseconds, at most until deadline_ns (monotonic;
+ * -1: none), and double *nap_us up to max_us for the next turn. A process
+ * whose end we wait for has usually closed its descriptors (the EOF that
+ * told us it is ending) an instant before it can be reaped: the first
+ * naps are short, so that instant is not rounded up to milliseconds. */
+static void pp__posix_nap(int64_t *nap_us, int64_t max_us, int64_t deadline_ns)
+{
+    int64_t ns = *nap_us * 1000;
+    struct timespec ts;
+
+    if (deadline_ns >= 0) {
+        int64_t left = deadline_ns - pp__plat_now_ns();
+        if (left < ns)
+            ns = left > 0 ? left : 0;
+    }
+    ts.tv_sec = (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    (void)nanosleep(&ts, NULL); /* EINTR: one look earlier, harmless */
+    *nap_us = *nap_us * 2 < max_us ? *nap_us * 2 : max_us;
+}
+
 /* Polling: waitpid has no timeout, and blocking in waitpid(pid, 0) would
  * race another thread's WNOHANG reap of the same pid. The interval grows
- * from 1 to 10 ms; channel EOF is the fast death signal anyway. */
+ * from 20 us to 10 ms; channel EOF is the fast death signal anyway. */
 static pp_status pp__posix_wait_direct(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
 {
     pp__plat_launcher *l = p->l;
-    int64_t deadline = pp__plat_now_ms() + timeout_ms;
-    int64_t nap = 1;
+    int64_t deadline = timeout_ms == PP_INFINITE ? -1 : pp__plat_now_ns() + timeout_ms * 1000000;
+    int64_t nap = 20;
 
     for (;;) {
-        int64_t left;
         pthread_mutex_lock(&l->mu);
         pp__posix_try_reap(p);
         if (p->done) {
@@ -148,129 +112,9 @@ static pp_status pp__posix_wait_direct(pp__plat_proc *p, int64_t timeout_ms, pp_
             return PP_OK;
         }
         pthread_mutex_unlock(&l->mu);
-        left = timeout_ms == PP_INFINITE ? nap : deadline - pp__plat_now_ms();
-        if (left <= 0)
+        if (deadline >= 0 && pp__plat_now_ns() >= deadline)
             return PP_ETIMEDOUT;
-        pp__plat_sleep_ms(left < nap ? left : nap);
-        nap = nap < 10 ? nap * 2 : 10;
-    }
-}
-
-/* ------------------------------------------------------ zygote children */
-
-static pp_status pp__posix_wait_zygote(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
-{
-    pp__plat_launcher *l = p->l;
-    struct timespec ts = pp__posix_deadline(l->cv_clock, timeout_ms);
-    pp_status st = PP_OK;
-
-    pthread_mutex_lock(&l->mu);
-    while (!p->done) {
-        if (timeout_ms == PP_INFINITE) {
-            pthread_cond_wait(&l->cv, &l->mu);
-        } else if (timeout_ms == 0 ||
-                   pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, &ts) == ETIMEDOUT) {
-            st = p->done ? PP_OK : PP_ETIMEDOUT;
-            break;
-        }
-    }
-    if (st == PP_OK)
-        *info = p->info;
-    pthread_mutex_unlock(&l->mu);
-    return st;
-}
-
-/* Caller holds l->mu. */
-static pp__plat_proc *pp__posix_find(pp__plat_launcher *l, pid_t pid)
-{
-    pp__plat_proc *p;
-    for (p = l->procs; p != NULL; p = p->next) {
-        if (p->pid == pid)
-            return p;
-    }
-    return NULL;
-}
-
-/* Caller holds l->mu. */
-static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int fd)
-{
-    pp__plat_proc *p;
-    switch (m->type) {
-    case PP_POSIX_ZMSG_STARTED:
-    case PP_POSIX_ZMSG_FAILED:
-        if (l->pending == NULL || l->replied || (m->type == PP_POSIX_ZMSG_STARTED && fd < 0)) {
-            pp__posix_close(fd); /* no request waits for it: a zygote bug */
-            return;
-        }
-        if (m->type == PP_POSIX_ZMSG_STARTED) {
-            /* Linked now, before any EXIT for this pid can be read. */
-            l->pending->pid = (pid_t)m->pid;
-            pp__posix_proc_link(l, l->pending);
-            l->reply_fd = fd;
-            l->reply_err = 0;
-        } else {
-            l->reply_err = m->err != 0 ? m->err : EIO;
-        }
-        l->replied = 1;
-        return;
-    case PP_POSIX_ZMSG_EXIT:
-        p = pp__posix_find(l, (pid_t)m->pid);
-        if (p != NULL && !p->done) {
-            pp__posix_decode_status(m->status, &p->info);
-            p->done = 1;
-        }
-        break;
-    case PP_POSIX_ZMSG_SPARE:
-        if (l->method != PP__START_FORK || fd < 0)
-            break;
-        pp__posix_close(l->spare_fd); /* the previous spare died */
-        l->spare_fd = fd;
-        l->spare_pid = (pid_t)m->pid;
-        return;
-    default:
-        break;
-    }
-    pp__posix_close(fd);
-}
-
-/* The zygote is gone (killed, crashed, or we shut it down). Its workers
- * got SIGKILL from it or from their parent-death signal
- * (PP_HAVE_PDEATHSIG); where there is no such signal, kill them here.
- * Every proc not yet done is one of its workers: a new helper starts only
- * after this (restart). Caller holds l->mu. */
-static void pp__posix_on_lost(pp__plat_launcher *l)
-{
-    pp__plat_proc *p;
-    l->lost = 1;
-    for (p = l->procs; p != NULL; p = p->next) {
-        if (p->done)
-            continue;
-#ifndef PP_HAVE_PDEATHSIG
-        (void)kill(p->pid, SIGKILL);
-#endif
-        memset(&p->info, 0, sizeof p->info);
-        p->info.signaled = 1;
-        p->info.signo = SIGKILL;
-        p->done = 1;
-    }
-}
-
-static void *pp__posix_reader(void *arg)
-{
-    pp__plat_launcher *l = arg;
-    for (;;) {
-        pp__posix_zmsg m;
-        int fd = -1;
-        int r = pp__posix_recv_msg(l->ctl, &m, sizeof m, &fd);
-        pthread_mutex_lock(&l->mu);
-        if (r > 0)
-            pp__posix_on_zmsg(l, &m, fd);
-        else
-            pp__posix_on_lost(l);
-        pthread_cond_broadcast(&l->cv);
-        pthread_mutex_unlock(&l->mu);
-        if (r <= 0)
-            return NULL;
+        pp__posix_nap(&nap, 10000, deadline);
     }
 }
 
@@ -306,6 +150,9 @@ fail0:
 
 static void pp__posix_launcher_free(pp__plat_launcher *l)
 {
+    pp__posix_ready_drop(l, 0);
+    free(l->ready_pid);
+    free(l->ready_fd);
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->start_mu);
     pthread_mutex_destroy(&l->mu);
@@ -314,149 +161,23 @@ static void pp__posix_launcher_free(pp__plat_launcher *l)
 
 /* Wait for a direct child (zygote, server) for at most grace_ms, then
  * kill it and wait for good. */
-static void pp__posix_reap_bounded(pid_t pid, int64_t grace_ms)
+void pp__posix_reap_bounded(pid_t pid, int64_t grace_ms)
 {
-    int64_t deadline = pp__plat_now_ms() + grace_ms;
+    int64_t deadline = pp__plat_now_ns() + grace_ms * 1000000;
+    int64_t nap = 20;
     int status;
     pid_t r;
     for (;;) {
         r = waitpid(pid, &status, WNOHANG);
         if (r != 0 && !(r < 0 && errno == EINTR))
             return; /* reaped, or ECHILD */
-        if (pp__plat_now_ms() >= deadline)
+        if (pp__plat_now_ns() >= deadline)
             break;
-        pp__plat_sleep_ms(2);
+        pp__posix_nap(&nap, 2000, deadline);
     }
     (void)kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-}
-
-/* Fork the zygote: flush first so buffered output is not printed twice,
- * and block signals so no handler of the program runs in it before it
- * has set its own. */
-static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, pid_t *out)
-{
-    sigset_t all, old;
-    pid_t pid;
-    int e;
-
-    pp__plat_flush_stdio();
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid = fork();
-    if (pid == 0) {
-        pp__posix_close(ctl_parent);
-        pp__posix_zygote_run(ctl_child, &old, PP_POSIX_ZYGOTE_SWEEP | PP_POSIX_ZYGOTE_SPARE);
-    }
-    e = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (pid < 0) {
-        pp__plat_set_os_error(e);
-        return PP_ESPAWN;
-    }
-    *out = pid;
-    return PP_OK;
-}
-
-/* Start the reader of a new helper on l->ctl (zpid, zchild set). On
- * failure the helper is told to go (EOF) and l->ctl closed. */
-static pp_status pp__posix_start_reader(pp__plat_launcher *l)
-{
-    int e;
-
-    pthread_mutex_lock(&l->mu);
-    l->lost = 0;
-    pthread_mutex_unlock(&l->mu);
-    e = pthread_create(&l->thread, NULL, pp__posix_reader, l);
-    if (e != 0) {
-        /* EOF makes the zygote exit. */
-        pp__posix_close(l->ctl);
-        l->ctl = -1;
-        if (l->zchild)
-            pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
-        return pp__plat_fail(e);
-    }
-    l->up = 1;
-    return PP_OK;
-}
-
-static pp_status pp__posix_start_zygote(pp__plat_launcher *l)
-{
-    pp_status st;
-    int sv[2];
-
-    if (pp__posix_socketpair(sv) < 0)
-        return pp__plat_fail(errno);
-    if (l->method == PP__START_FORK)
-        st = pp__posix_fork_zygote(sv[1], sv[0], &l->zpid);
-    else
-        st = pp__posix_spawn_self("forkserver", sv[1], 0, &l->zpid);
-    pp__posix_close(sv[1]);
-    if (st != PP_OK) {
-        pp__posix_close(sv[0]);
-        return st;
-    }
-    l->ctl = sv[0];
-    l->zchild = 1;
-    return pp__posix_start_reader(l);
-}
-
-/* Fork: the zygote died; its spare becomes the zygote (and forks a spare
- * of its own before it answers any START). */
-static pp_status pp__posix_promote(pp__plat_launcher *l)
-{
-    pp__posix_zmsg m;
-    pid_t pid;
-    int fd;
-
-    pthread_mutex_lock(&l->mu);
-    fd = l->spare_fd;
-    pid = l->spare_pid;
-    l->spare_fd = -1;
-    l->spare_pid = 0;
-    pthread_mutex_unlock(&l->mu);
-    memset(&m, 0, sizeof m);
-    m.type = PP_POSIX_ZMSG_PROMOTE;
-    if (fd < 0 || pp__posix_send_msg(fd, &m, sizeof m, -1) < 0) {
-        /* The spare died with the zygote (or before it, and the zygote
-         * had no time to fork another): the state of the program the
-         * workers must start from is gone, and we must not fork. */
-        pp__posix_close(fd);
-        l->failure = "the fork zygote and its spare both died: no process holds the "
-                     "program's state of the pool's creation any more";
-        pp__plat_set_os_error(ECHILD);
-        return PP_ESPAWN;
-    }
-    l->ctl = fd;
-    l->zpid = pid;
-    l->zchild = 0;
-    return pp__posix_start_reader(l);
-}
-
-/* Forget a helper whose control connection is gone: its reader has
- * returned (or is returning), reap it if it is our child. */
-static void pp__posix_helper_gone(pp__plat_launcher *l)
-{
-    if (!l->up)
-        return;
-    pthread_join(l->thread, NULL);
-    l->up = 0;
-    pp__posix_close(l->ctl);
-    l->ctl = -1;
-    if (l->zchild)
-        pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
-    l->zpid = 0;
-    l->zchild = 0;
-}
-
-/* The helper died: start another one. Caller holds l->start_mu. */
-static pp_status pp__posix_restart(pp__plat_launcher *l)
-{
-    pp__posix_helper_gone(l);
-    if (l->method == PP__START_FORK)
-        return pp__posix_promote(l);
-    return pp__posix_start_zygote(l);
 }
 
 pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role)
@@ -474,6 +195,11 @@ pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role)
 
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
 {
+    return pp__plat_launcher_create_for(method, 0, out);
+}
+
+pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launcher **out)
+{
     pp__plat_launcher *l = NULL;
     pp_status st;
     int argc;
@@ -488,6 +214,14 @@ pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
     st = pp__posix_launcher_alloc(method, &l);
     if (st != PP_OK)
         return st;
+    /* Fork and forkserver: the helper forks them unasked (the first
+     * helper only: a restarted one forks on request). */
+    if (pp__posix_is_zygote(l) && workers > 0) {
+        l->ready_pid = malloc((size_t)workers * sizeof *l->ready_pid);
+        l->ready_fd = malloc((size_t)workers * sizeof *l->ready_fd);
+        if (l->ready_pid != NULL && l->ready_fd != NULL)
+            l->prefork = workers; /* else: each on request */
+    }
     if (pp__posix_is_zygote(l)) {
         st = pp__posix_start_zygote(l);
         if (st != PP_OK) {
@@ -519,67 +253,6 @@ static pp_status pp__posix_start_spawn(pp__plat_launcher *l, pp__plat_proc *p, i
     return PP_OK;
 }
 
-/* One request at a time (caller holds l->start_mu): the zygote answers in
- * order, and the reply slot in the launcher holds one answer. *lost: the
- * helper died before it answered. */
-static pp_status pp__posix_request(pp__plat_launcher *l, pp__plat_proc *p, int *fd, int *lost)
-{
-    pp__posix_zmsg m;
-    pp_status st = PP_OK;
-
-    memset(&m, 0, sizeof m);
-    m.type = PP_POSIX_ZMSG_START;
-    pthread_mutex_lock(&l->mu);
-    l->pending = p;
-    l->replied = 0;
-    l->reply_fd = -1;
-    pthread_mutex_unlock(&l->mu);
-
-    if (pp__posix_send_msg(l->ctl, &m, sizeof m, -1) < 0)
-        pp__plat_set_os_error(errno); /* zygote gone: the reader sees EOF too */
-
-    pthread_mutex_lock(&l->mu);
-    while (!l->replied && !l->lost)
-        pthread_cond_wait(&l->cv, &l->mu);
-    *lost = !l->replied;
-    if (!l->replied) {
-        pp__plat_set_os_error(EPIPE);
-        st = PP_ESPAWN;
-    } else if (l->reply_err != 0) {
-        pp__plat_set_os_error(l->reply_err);
-        st = PP_ESPAWN;
-    } else {
-        *fd = l->reply_fd;
-    }
-    l->pending = NULL;
-    l->reply_fd = -1;
-    pthread_mutex_unlock(&l->mu);
-    return st;
-}
-
-/* Restart a dead helper first; a request the helper died on is tried
- * once more with the new one. */
-static pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
-{
-    pp_status st = PP_OK;
-    int attempt, lost = 0;
-
-    pthread_mutex_lock(&l->start_mu);
-    l->failure = NULL;
-    for (attempt = 0; attempt < 2; attempt++) {
-        pthread_mutex_lock(&l->mu);
-        lost = l->lost || !l->up;
-        pthread_mutex_unlock(&l->mu);
-        if (lost && (st = pp__posix_restart(l)) != PP_OK)
-            break;
-        st = pp__posix_request(l, p, fd, &lost);
-        if (st == PP_OK || !lost)
-            break;
-    }
-    pthread_mutex_unlock(&l->start_mu);
-    return st;
-}
-
 pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp__plat_chan **chan)
 {
     pp__plat_proc *p = pp__posix_proc_new(l);
@@ -604,61 +277,6 @@ pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp
     pp__posix_chan_watch(*chan, p);
     *proc = p;
     return PP_OK;
-}
-
-/* Tell the helper to go (EOF: it kills its workers and its spare, reaps
- * them and exits) and wait for its end of the connection to close, so no
- * worker of it is left when destroy returns — also when the helper is a
- * promoted spare, which we cannot waitpid. Bounded: then it is killed. */
-static void pp__posix_stop_helper(pp__plat_launcher *l)
-{
-    struct timespec ts = pp__posix_deadline(l->cv_clock, PP_POSIX_KILL_GRACE_MS);
-    int lost;
-
-    (void)shutdown(l->ctl, SHUT_WR);
-    pthread_mutex_lock(&l->mu);
-    while (!l->lost && pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, &ts) == 0) {
-    }
-    lost = l->lost;
-    pthread_mutex_unlock(&l->mu);
-    if (!lost) {
-        /* Alive (its socket is open), so the pid is still its own. */
-        (void)kill(l->zpid, SIGKILL);
-        (void)shutdown(l->ctl, SHUT_RDWR); /* the reader returns */
-    }
-    pp__posix_helper_gone(l);
-}
-
-/* At destroy, a spare is still alive only if its zygote died (a zygote
- * that exits kills its spare): tell it to go (EOF, also if a copy of our
- * end lives on elsewhere) and wait for its end to close. Bounded: then it
- * is killed (its socket is open, so the pid is still its own). */
-static void pp__posix_stop_spare(pp__plat_launcher *l)
-{
-    int64_t deadline = pp__plat_now_ms() + PP_POSIX_KILL_GRACE_MS;
-    char buf[sizeof(pp__posix_zmsg)];
-
-    (void)shutdown(l->spare_fd, SHUT_WR);
-    for (;;) {
-        struct pollfd pf;
-        int64_t left = deadline - pp__plat_now_ms();
-        ssize_t n;
-
-        if (left <= 0) {
-            (void)kill(l->spare_pid, SIGKILL);
-            break;
-        }
-        pf.fd = l->spare_fd;
-        pf.events = POLLIN;
-        pf.revents = 0;
-        if (poll(&pf, 1, (int)left) <= 0)
-            continue; /* EINTR, or the deadline */
-        n = recv(l->spare_fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
-            break; /* its end is closed: it has exited */
-    }
-    pp__posix_close(l->spare_fd);
-    l->spare_fd = -1;
 }
 
 const char *pp__plat_launcher_failure(const pp__plat_launcher *l)

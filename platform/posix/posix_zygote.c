@@ -28,6 +28,18 @@
  * EOF on its control socket, or (a copy of the parent's end held by a
  * child the program forked) the parent's pid gone. A zygote that exits
  * normally (EOF: parent gone, pool destroyed) kills its spare too.
+ *
+ * Workers forked ahead: a new fork pool's zygote forks its first workers
+ * (prefork) as soon as it runs, a new fork server when asked (PREFORK,
+ * the parent's first message), and sends STARTED for each unasked; the
+ * parent takes them in order instead of sending START for them.
+ *
+ * Retiring: once the pool will not start workers any more (closed with
+ * no work left, or terminated) the parent sends RETIRE. The zygote kills
+ * its spare at once and keeps none, goes on reporting its workers' ends,
+ * and exits by itself after the last one: the spare's and the zygote's
+ * exits overlap with the workers' instead of following them when the
+ * pool is destroyed (which still waits for the zygote's end).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +58,9 @@
 #include <sys/prctl.h>
 #endif
 
+/* At most this many workers forked ahead on PREFORK (a pool's most). */
+#define PP_POSIX_PREFORK_MAX 1024
+
 /* How often the zygote checks that its parent still lives. */
 #define PP_POSIX_ZYGOTE_TICK_MS 500
 
@@ -57,6 +72,7 @@ typedef struct pp__posix_zygote {
     int direct;  /* root is our parent (the first zygote, a fork server) */
     int spares;  /* keep a spare (PP_POSIX_ZYGOTE_SPARE) */
     int waiting; /* we are a spare, waiting for PROMOTE */
+    int retired; /* RETIRE received: exit after the last worker */
     pid_t spare; /* our spare, 0 if none */
     pid_t *pids; /* live workers */
     size_t n, cap;
@@ -263,26 +279,24 @@ _Noreturn static void pp__posix_worker(pp__posix_zygote *z, int fd, int other)
     pp__posix_run_worker(chan);
 }
 
-static void pp__posix_zygote_start(pp__posix_zygote *z)
+/* Fork a worker; *fd is the parent's end of its channel. Returns 0 or
+ * an errno. */
+static int pp__posix_zygote_fork(pp__posix_zygote *z, pid_t *out, int *fd)
 {
     sigset_t block, old;
-    int sv[2];
+    int sv[2], e;
     pid_t pid;
 
     if (z->n == z->cap) {
         size_t cap = z->cap ? z->cap * 2 : 16;
         pid_t *np = realloc(z->pids, cap * sizeof *np);
-        if (np == NULL) {
-            pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, ENOMEM, 0, 0, -1);
-            return;
-        }
+        if (np == NULL)
+            return ENOMEM;
         z->pids = np;
         z->cap = cap;
     }
-    if (pp__posix_socketpair(sv) < 0) {
-        pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, errno, 0, 0, -1);
-        return;
-    }
+    if (pp__posix_socketpair(sv) < 0)
+        return errno;
     /* SIGCHLD blocked across fork so the child cannot run our handler
      * before it restores the program's own. */
     sigemptyset(&block);
@@ -291,18 +305,45 @@ static void pp__posix_zygote_start(pp__posix_zygote *z)
     pid = fork();
     if (pid == 0)
         pp__posix_worker(z, sv[1], sv[0]);
+    e = errno;
     (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    pp__posix_close(sv[1]);
     if (pid < 0) {
-        int e = errno;
         pp__posix_close(sv[0]);
-        pp__posix_close(sv[1]);
+        return e;
+    }
+    z->pids[z->n++] = pid;
+    *out = pid;
+    *fd = sv[0];
+    return 0;
+}
+
+/* Fork a worker and answer: STARTED with its channel, or FAILED. Also
+ * unasked, for the workers forked ahead (pp__posix_zygote_run). */
+static void pp__posix_zygote_start(pp__posix_zygote *z)
+{
+    pid_t pid;
+    int fd, e;
+
+    e = pp__posix_zygote_fork(z, &pid, &fd);
+    if (e != 0) {
         pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, e, 0, 0, -1);
         return;
     }
-    pp__posix_close(sv[1]);
-    z->pids[z->n++] = pid;
-    pp__posix_zygote_send(z, PP_POSIX_ZMSG_STARTED, 0, pid, 0, sv[0]);
-    pp__posix_close(sv[0]);
+    pp__posix_zygote_send(z, PP_POSIX_ZMSG_STARTED, 0, pid, 0, fd);
+    pp__posix_close(fd);
+}
+
+/* A new pool's first workers, unasked (fork: when the zygote starts;
+ * forkserver: PREFORK): the parent takes them as they come instead of
+ * asking for each (no round trip), and they start while it is still
+ * setting up. */
+static void pp__posix_zygote_prefork(pp__posix_zygote *z, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        pp__posix_zygote_start(z);
 }
 
 /* A fresh SIGCHLD self-pipe: the one inherited from the zygote is shared
@@ -380,19 +421,34 @@ static void pp__posix_drain(int fd)
     }
 }
 
+/* RETIRE: no spare any more (reaped at exit, or by the loop once dead);
+ * the loop exits after the last worker. */
+static void pp__posix_zygote_retire(pp__posix_zygote *z)
+{
+    z->retired = 1;
+    z->spares = 0;
+    if (z->spare > 0)
+        (void)kill(z->spare, SIGKILL);
+}
+
 /* One control message. Anything out of place (START to a spare, PROMOTE
  * to a zygote) is nonsense: exit. */
 static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
 {
-    if (m->type == PP_POSIX_ZMSG_START && !z->waiting)
+    if (m->type == PP_POSIX_ZMSG_START && !z->waiting && !z->retired)
         pp__posix_zygote_start(z);
     else if (m->type == PP_POSIX_ZMSG_PROMOTE && z->waiting)
         z->waiting = 0; /* the loop forks our own spare first */
+    else if (m->type == PP_POSIX_ZMSG_RETIRE && !z->waiting)
+        pp__posix_zygote_retire(z);
+    else if (m->type == PP_POSIX_ZMSG_PREFORK && !z->waiting && !z->retired && m->pid > 0 &&
+             m->pid <= PP_POSIX_PREFORK_MAX)
+        pp__posix_zygote_prefork(z, (int)m->pid);
     else
         pp__posix_zygote_exit(z);
 }
 
-_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags)
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork)
 {
     pp__posix_zygote z;
 
@@ -410,6 +466,7 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int fl
     if (pp__posix_sig_pipe(&z) < 0)
         _exit(1); /* the parent sees EOF and reports PP_ESPAWN */
     pp__posix_zygote_signals(&z, pp__posix_chld_w);
+    pp__posix_zygote_prefork(&z, prefork); /* then the spare, at the loop's top */
 
     for (;;) {
         struct pollfd pf[2];
@@ -436,11 +493,13 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int fl
             pp__posix_drain(z.sig_r);
             pp__posix_zygote_reap(&z);
         }
-        if (pf[0].revents == 0)
-            continue;
-        r = pp__posix_recv_msg(z.ctl, &m, sizeof m, NULL);
-        if (r <= 0)
-            pp__posix_zygote_exit(&z); /* EOF or error */
-        pp__posix_zygote_msg(&z, &m);
+        if (pf[0].revents != 0) {
+            r = pp__posix_recv_msg(z.ctl, &m, sizeof m, NULL);
+            if (r <= 0)
+                pp__posix_zygote_exit(&z); /* EOF or error */
+            pp__posix_zygote_msg(&z, &m);
+        }
+        if (z.retired && z.n == 0)
+            pp__posix_zygote_exit(&z); /* every worker's end was reported */
     }
 }

@@ -59,6 +59,12 @@ static HANDLE pp__win_kill_on_close_job(DWORD *err)
     return job;
 }
 
+pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launcher **out)
+{
+    (void)workers; /* a hint: each worker is created on request */
+    return pp__plat_launcher_create(method, out);
+}
+
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
 {
     pp__plat_launcher *l;
@@ -91,6 +97,17 @@ pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role)
     else
         return PP_EINVAL;
     return PP_OK;
+}
+
+void pp__plat_launcher_settle(pp__plat_launcher *l, int64_t timeout_ms)
+{
+    (void)l; /* no helper process to restart */
+    (void)timeout_ms;
+}
+
+void pp__plat_launcher_retire(pp__plat_launcher *l)
+{
+    (void)l; /* no helper process: nothing serves future starts */
 }
 
 const char *pp__plat_launcher_failure(const pp__plat_launcher *l)

@@ -448,6 +448,8 @@ void pp__maybe_quit_workers_locked(pp_pool *p)
         if (w->state == W_READY && !w->quit_wanted) {
             w->quit_wanted = 1;
             pp__pump_locked(p, w);
+            /* no start follows: the supervisor retires the launcher */
+            pp__plat_cond_signal(p->sup_cond);
         }
     }
 }

@@ -12,6 +12,10 @@
 
 /* -------------------------------------------------------------- creation */
 
+/* How long pp_pool_create waits for the launcher to settle (the fork
+ * zygote's spare, forked as soon as the first workers are). */
+#define SETTLE_MS 5000
+
 static pp_status check_options(const pp_pool_options *o, int *method)
 {
     if (o->processes < 0 || o->processes > PP_POOL_MAX_PROCESSES)
@@ -182,7 +186,7 @@ pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts)
     if (st != PP_OK)
         return st;
     /* Fork: the zygote is forked here, before this pool has any thread. */
-    st = pp__plat_launcher_create(method, &p->launcher);
+    st = pp__plat_launcher_create_for(method, p->n, &p->launcher);
     if (st != PP_OK) {
         pool_free(p);
         return st;
@@ -192,6 +196,11 @@ pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts)
     st = start_threads(p);
     if (st == PP_OK)
         st = wait_created(p);
+    /* Fork: the zygote forks its spare after the first workers; the pool
+     * is not handed out before the spare exists (bounded: without one the
+     * pool works, it only cannot outlive its zygote). */
+    if (st == PP_OK)
+        pp__plat_launcher_settle(p->launcher, SETTLE_MS);
     if (st != PP_OK) {
         pp_pool_terminate(p);
         pp_pool_join(p, PP_INFINITE);

@@ -197,8 +197,9 @@ struct pp_pool {
     uint64_t n_started, n_start_failed, n_deaths; /* statistics */
     uint64_t n_inbox;                             /* chunks sent through an inbox */
     int stop;                                     /* threads: leave */
-    pp__plat_cond *sup_cond;                      /* supervisor: worker states, lifecycle */
-    pp__plat_cond *res_cond;                      /* result thread: callback queue */
+    int launcher_retired;    /* pp__plat_launcher_retire() was called (supervisor.c) */
+    pp__plat_cond *sup_cond; /* supervisor: worker states, lifecycle */
+    pp__plat_cond *res_cond; /* result thread: callback queue */
     pp__plat_thread *supervisor;
     pp__plat_thread *resthread;
     uint64_t resthread_id; /* pp__plat_thread_id() of the result thread */

@@ -302,6 +302,13 @@ static int64_t check_idle_locked(pp_pool *p, int64_t now)
     return next;
 }
 
+/* Will this pool never start a worker again? Terminated, or closed with
+ * no work left: a closed pool takes no new work, so that lasts. */
+static int no_more_starts_locked(const pp_pool *p)
+{
+    return p->state == P_TERMINATING || (p->state == P_CLOSED && !pp__work_left_locked(p));
+}
+
 /* One pass: reap the dead, start what is missing. Holds the mutex except
  * while launching or joining. Returns 1 if something changed. */
 static int supervise_once(pp_pool *p)
@@ -343,6 +350,15 @@ static int supervise_once(pp_pool *p)
         }
     }
     pp__maybe_quit_workers_locked(p);
+    if (!p->launcher_retired && no_more_starts_locked(p)) {
+        /* The zygote's spare and the zygote itself end while the last
+         * workers end, not after them when join destroys the launcher. */
+        p->launcher_retired = 1;
+        pp__plat_mtx_unlock(p->core->mu);
+        pp__plat_launcher_retire(p->launcher);
+        pp__plat_mtx_lock(p->core->mu);
+        changed = 1; /* look again: a death signalled meanwhile found no waiter */
+    }
     if (changed)
         pp__plat_cond_broadcast(p->core->cond);
     return changed;
