@@ -168,9 +168,11 @@ pp_status pp__plat_mutex_open(const char *name, pp__plat_mutex **out)
 
 static inline void pp__posix_cpu_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
+/* GCC and Clang builtins (the compilers of this port); any other compiler
+ * gets the portable fence below. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
+#elif defined(__GNUC__) && (defined(__aarch64__) || defined(__arm__))
     __asm__ __volatile__("yield" ::: "memory");
 #else
     atomic_signal_fence(memory_order_seq_cst);
@@ -182,7 +184,7 @@ static inline void pp__posix_cpu_relax(void)
  * waiters and owner-died flags above); elsewhere "maybe not": try. */
 static inline int pp__posix_looks_held(pthread_mutex_t *mtx)
 {
-#ifdef __GLIBC__
+#if defined(__GLIBC__) && defined(__GNUC__)
     return (__atomic_load_n(&mtx->__data.__lock, __ATOMIC_RELAXED) & 0x3fffffff) != 0;
 #else
     (void)mtx;
