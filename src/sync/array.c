@@ -25,6 +25,7 @@
 #include "core/core.h"
 #include "sync/array_internal.h"
 #include "sync/sobj.h"
+#include "sync/sync.h"
 
 typedef struct astate {
     pp__sobj_redo redo; /* first member (sobj.h) */
@@ -399,16 +400,14 @@ pp_status pp_array_store_int64(pp_array *a, size_t i, int64_t x)
 pp_status pp_array_add_int64(pp_array *a, size_t i, int64_t delta, int64_t *now)
 {
     volatile uint64_t *p;
-    uint64_t old;
     pp_status st = slot(a, i, &p);
+    int64_t v;
 
     if (st != PP_OK)
         return st;
-    do {
-        old = pp__plat_atomic_load64(p);
-    } while (!pp__plat_atomic_cas64(p, old, old + (uint64_t)delta));
+    v = pp__atomic64_add(p, delta);
     if (now != NULL)
-        *now = (int64_t)(old + (uint64_t)delta);
+        *now = v;
     return PP_OK;
 }
 
@@ -417,14 +416,9 @@ pp_status pp_array_cas_int64(pp_array *a, size_t i, int64_t expected, int64_t de
 {
     volatile uint64_t *p;
     pp_status st = slot(a, i, &p);
-    int ok;
 
     if (st != PP_OK)
         return st;
-    ok = pp__plat_atomic_cas64(p, (uint64_t)expected, (uint64_t)desired);
-    if (swapped != NULL)
-        *swapped = ok;
-    if (seen != NULL)
-        *seen = ok ? expected : (int64_t)pp__plat_atomic_load64(p);
+    pp__atomic64_cas(p, expected, desired, swapped, seen);
     return PP_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "procpool/shm.h"
 #include "platform.h"
+#include "sync/sync.h"
 
 static pp_status slot(pp_shm *shm, size_t offset, volatile uint64_t **p)
 {
@@ -20,6 +21,27 @@ static pp_status slot(pp_shm *shm, size_t offset, volatile uint64_t **p)
         return PP_ERANGE;
     *p = (volatile uint64_t *)((char *)pp_shm_ptr(shm) + offset);
     return PP_OK;
+}
+
+int64_t pp__atomic64_add(volatile uint64_t *p, int64_t delta)
+{
+    uint64_t old;
+
+    do {
+        old = pp__plat_atomic_load64(p);
+    } while (!pp__plat_atomic_cas64(p, old, old + (uint64_t)delta));
+    return (int64_t)(old + (uint64_t)delta);
+}
+
+void pp__atomic64_cas(volatile uint64_t *p, int64_t expected, int64_t desired, int *swapped,
+                      int64_t *seen)
+{
+    int ok = pp__plat_atomic_cas64(p, (uint64_t)expected, (uint64_t)desired);
+
+    if (swapped != NULL)
+        *swapped = ok;
+    if (seen != NULL)
+        *seen = ok ? expected : (int64_t)pp__plat_atomic_load64(p);
 }
 
 pp_status pp_shm_load_int64(pp_shm *shm, size_t offset, int64_t *out)
@@ -45,16 +67,14 @@ pp_status pp_shm_store_int64(pp_shm *shm, size_t offset, int64_t value)
 pp_status pp_shm_add_int64(pp_shm *shm, size_t offset, int64_t delta, int64_t *now)
 {
     volatile uint64_t *p;
-    uint64_t old;
     pp_status st = slot(shm, offset, &p);
+    int64_t v;
 
     if (st != PP_OK)
         return st;
-    do {
-        old = pp__plat_atomic_load64(p);
-    } while (!pp__plat_atomic_cas64(p, old, old + (uint64_t)delta));
+    v = pp__atomic64_add(p, delta);
     if (now != NULL)
-        *now = (int64_t)(old + (uint64_t)delta);
+        *now = v;
     return PP_OK;
 }
 
@@ -63,14 +83,9 @@ pp_status pp_shm_cas_int64(pp_shm *shm, size_t offset, int64_t expected, int64_t
 {
     volatile uint64_t *p;
     pp_status st = slot(shm, offset, &p);
-    int ok;
 
     if (st != PP_OK)
         return st;
-    ok = pp__plat_atomic_cas64(p, (uint64_t)expected, (uint64_t)desired);
-    if (swapped != NULL)
-        *swapped = ok;
-    if (seen != NULL)
-        *seen = ok ? expected : (int64_t)pp__plat_atomic_load64(p);
+    pp__atomic64_cas(p, expected, desired, swapped, seen);
     return PP_OK;
 }

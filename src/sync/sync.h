@@ -41,4 +41,11 @@ uint64_t pp__shm_id(const pp_shm *shm);
 struct pp__locator;
 int pp__lock_locator(const pp_lock *lock, struct pp__locator *loc);
 
+/* The int64 atomics shm blocks and arrays share (shm_atomic.c): add
+ * delta and return the new value; compare-and-swap, telling whether it
+ * swapped (*swapped) and the value it met (*seen; either may be NULL). */
+int64_t pp__atomic64_add(volatile uint64_t *p, int64_t delta);
+void pp__atomic64_cas(volatile uint64_t *p, int64_t expected, int64_t desired, int *swapped,
+                      int64_t *seen);
+
 #endif /* PROCPOOL_SYNC_SYNC_H */
