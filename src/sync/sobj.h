@@ -39,7 +39,7 @@ enum {
     PP__SOBJ_COND = 4,
     PP__SOBJ_QUEUE = 5,
     PP__SOBJ_ARRAY = 6,
-    PP__SOBJ_KIND_MAX = 63 /* larger tags are malformed (value decoding) */
+    PP__SOBJ_KIND_MAX = 6 /* the last: larger tags are malformed (value decoding) */
 };
 
 /* Participants a kind records at once (holders, waiters): more at the

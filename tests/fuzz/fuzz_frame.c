@@ -25,6 +25,9 @@
 
 #include "procpool/init.h"
 #include "procpool/value.h"
+#include "procpool/array.h"
+#include "procpool/queue.h"
+#include "procpool/sync.h"
 #include "wire/buf.h"
 #include "wire/frame.h"
 #include "values/tuple.h"
@@ -170,6 +173,30 @@ static void check_getters(const pp_values *v)
                       loc->object != PP__OBJ_RLOCK && (why == PP_OK) == (h != NULL),
                   "get_proxy");
             break;
+        case PP_TYPE_SYNC: {
+            /* A local sync object of a known kind (sync/sobj.h: 1..6); its
+             * kind's getter answers with a handle or why not, the others
+             * with PP_ETYPE. */
+            uint8_t kind = pp__values_sync_kind(v, i);
+            pp_sem *se = NULL;
+            pp_event *ev = NULL;
+            pp_barrier *ba = NULL;
+            pp_cond *co = NULL;
+            pp_queue *qu = NULL;
+            pp_array *ar = NULL;
+            check(kind >= 1 && kind <= 6, "sync kind");
+            check((pp_values_get_sem(v, i, &se) == PP_OK) == (se != NULL), "get_sem");
+            check((pp_values_get_event(v, i, &ev) == PP_OK) == (ev != NULL), "get_event");
+            check((pp_values_get_barrier(v, i, &ba) == PP_OK) == (ba != NULL), "get_barrier");
+            check((pp_values_get_cond(v, i, &co) == PP_OK) == (co != NULL), "get_cond");
+            check((pp_values_get_queue(v, i, &qu) == PP_OK) == (qu != NULL), "get_queue");
+            check((pp_values_get_array(v, i, &ar) == PP_OK) == (ar != NULL), "get_array");
+            check((kind == 1 || se == NULL) && (kind == 2 || ev == NULL) &&
+                      (kind == 3 || ba == NULL) && (kind == 4 || co == NULL) &&
+                      (kind == 5 || qu == NULL) && (kind == 6 || ar == NULL),
+                  "a handle of another kind");
+            break;
+        }
         default:
             fail("tuple holds an item of no known type");
         }
