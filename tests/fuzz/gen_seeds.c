@@ -18,6 +18,7 @@
 #include "values/tuple.h"
 #include "values/value_internal.h"
 #include "sync/remote.h"
+#include "sync/sobj.h"
 #include "sync/sync.h"
 
 static int write_file(const char *dir, const char *name, const pp__buf *b)
@@ -46,6 +47,8 @@ static pp_status all_types(pp_values **v)
         st = pp__values_add_lock_named(*v, "pp-seed-lock", 1, NULL, PP_ENOENT);
     if (st == PP_OK)
         st = pp__values_add_double_bits(*v, UINT64_C(0x7ff80000deadbeef)); /* NaN payload */
+    if (st == PP_OK) /* a local sync object: kind, name, identity */
+        st = pp__values_add_sync_named(*v, PP__SOBJ_SEM, "pp-seed-sem", 2, NULL, PP_ENOENT);
     return st;
 }
 
