@@ -256,6 +256,66 @@ static void t_sem_killed_in_loop(void)
     pp_sem_destroy(s);
 }
 
+/* Take all n units of s (each within a generous bound), then check that
+ * there is no other: the value is 0 and a try finds none. */
+static void take_all_exactly(pp_sem *s, int n, int round)
+{
+    int64_t v = -1;
+    pp_status st;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        st = pp_sem_acquire(s, 20000 * pp_test_timeout_mult());
+        PP_ASSERT_MSG(st == PP_OK || st == PP_EOWNERDEAD, "round %d, unit %d: %s", round, i,
+                      pp_err_name(st));
+    }
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY); /* no unit made up */
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    PP_ASSERT_MSG(v == 0, "round %d: value %lld with every unit held", round, (long long)v);
+}
+
+/* The lock-free fast path's windows: loopers killed at any instruction of
+ * a tight acquire/release loop (between the count's CAS and the holder
+ * record's update too) on an UNBOUNDED semaphore (a unit made up would
+ * not be cut by a bound), with the units counted exactly after every
+ * kill while the others keep looping: this process takes every unit
+ * (none lost: each comes within the bound), finds no extra one, gives
+ * them back; and at the end the value is exactly the initial one. */
+static void t_sem_killed_in_loop_exact(void)
+{
+    enum { UNITS = 2, LOOPERS = 3, ROUNDS = 40 };
+    char name[PP_NAME_MAX + 1];
+    pp_test_child *c[LOOPERS];
+    pp_sem *s = NULL;
+    int64_t v = -1;
+    int i, r;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, UNITS, 0, &s), PP_OK);
+    for (i = 0; i < LOOPERS; i++)
+        c[i] = spawn_expect("sync-sem-loop", name, "ready");
+    for (r = 0; r < ROUNDS; r++) {
+        i = r % LOOPERS;
+        pp_test_sleep_ms(5 + (r * 7) % 23);
+        pp_test_child_kill(c[i]);
+        pp_test_child_free(c[i]);
+        take_all_exactly(s, UNITS, r);
+        for (i = 0; i < UNITS; i++)
+            PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+        c[r % LOOPERS] = spawn_expect("sync-sem-loop", name, "ready");
+    }
+    for (i = 0; i < LOOPERS; i++) {
+        pp_test_child_kill(c[i]);
+        pp_test_child_free(c[i]);
+    }
+    take_all_exactly(s, UNITS, ROUNDS);
+    for (i = 0; i < UNITS; i++)
+        PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, UNITS);
+    pp_sem_destroy(s);
+}
+
 /* -------------------------------------------------------------- barrier */
 
 /* A waiting process killed: the barrier breaks, a waiter in another
@@ -493,6 +553,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_sem_holder_killed),
     PP_TEST(t_sem_waiter_gets_dead_units),
     PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
+    PP_TEST_TIMEOUT(t_sem_killed_in_loop_exact, 300),
     PP_TEST(t_barrier_waiter_killed),
     PP_TEST(t_cond_waiter_killed),
     PP_TEST(t_killed_creator_name_removed),
