@@ -59,7 +59,14 @@
  * stopped (SIGSTOP, a debugger) inside an update stops repairs like one
  * stopped holding the mutex. Without start stamps (POSIX other than
  * Linux, see posix_sobj.c) a process that died in an update and whose pid
- * is reused at once counts as alive until the new process ends.
+ * is reused at once counts as alive until the new process ends: repairs
+ * wait for it meanwhile (an acquire still returns at its timeout, with
+ * the count left frozen for the next one; a release waits).
+ *
+ * Ordering: every CAS is sequentially consistent, loads acquire, stores
+ * release. A fast update whose count CAS comes before the freeze in the
+ * count's order has its BUSY CAS before it, so the repairer (whose freeze
+ * CAS reads that order) sees the slot BUSY or its final store.
  *
  * Wakes: a waiter naps only after marking the count (C_WAITER, set by CAS
  * while the value is 0; the wake word read before). The value stays 0
