@@ -278,6 +278,61 @@ static void t_sem_contention(void)
     run_sections(PP_START_SPAWN, 8, 8, 1000, 2);
 }
 
+/* Threads of one process share its holder record: they take turns on
+ * the lock-free path (or take the slow one). 4 threads x 20000 pairs on a
+ * semaphore of 2, and a gift in the middle: every call succeeds (no
+ * holder died), and the value ends exactly where it should. */
+typedef struct sem_pairs {
+    pp_sem *s;
+    int n;
+    pp_status st;
+} sem_pairs;
+
+static void sem_pairs_thread(void *arg)
+{
+    sem_pairs *p = arg;
+    pp_status st = PP_OK;
+    int i;
+
+    for (i = 0; i < p->n && st == PP_OK; i++) {
+        st = pp_sem_acquire(p->s, WAIT_MS);
+        if (st == PP_OK)
+            st = pp_sem_release(p->s);
+    }
+    p->st = st;
+}
+
+static void t_sem_threads(void)
+{
+    enum { THREADS = 4 };
+    pp_test_thread *th[THREADS];
+    sem_pairs p[THREADS];
+    pp_sem *s = NULL;
+    int64_t v = -1;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(NULL, 2, 1, &s), PP_OK);
+    for (i = 0; i < THREADS; i++) {
+        p[i].s = s;
+        p[i].n = 20000;
+        p[i].st = PP_ESYS;
+        th[i] = pp_test_thread_start(sem_pairs_thread, &p[i]);
+    }
+    for (i = 0; i < THREADS; i++) {
+        pp_test_thread_join(th[i]);
+        PP_ASSERT_STATUS(p[i].st, PP_OK);
+    }
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 2);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_ESTATE); /* bounded: none extra */
+    PP_ASSERT_STATUS(pp_sem_acquire(s, 0), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, 0), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    pp_sem_destroy(s);
+}
+
 /* The holder table is full: PP_SYNC_PROCS processes hold units, the next
  * process gets PP_ETOOBIG (and a unit once one of them is gone). */
 static void t_sem_table_full(void)
@@ -505,6 +560,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_sem_contention, 300),
     PP_TEST_TIMEOUT(t_sem_inherited_fork, 120),
     PP_TEST(t_sem_fork_child),
+    PP_TEST(t_sem_threads),
     PP_TEST(t_sem_table_full),
     PP_TEST(t_not_in_manager_items),
     PP_TEST_METHODS(recreated, 120),

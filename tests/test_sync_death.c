@@ -67,6 +67,29 @@ static int h_sem_loop(int argc, char **argv)
     }
 }
 
+/* sync-sem-flow NAME give|take: say "ready", then release (a process
+ * that holds nothing: each release adds a unit, or fails PP_ESTATE at the
+ * bound) or acquire (and never release) as fast as it can until killed. */
+static int h_sem_flow(int argc, char **argv)
+{
+    pp_sem *s = NULL;
+    pp_status st;
+    int give;
+
+    if (argc != 3)
+        return PP_TEST_EXIT_USAGE;
+    give = strcmp(argv[2], "give") == 0;
+    st = pp_sem_open(argv[1], &s);
+    if (st != PP_OK)
+        die_setup(argv[0], "open", st);
+    pp_test_say("ready");
+    for (;;) {
+        st = give ? pp_sem_release(s) : pp_sem_acquire(s, PP_INFINITE);
+        if (st != PP_OK && st != PP_ESTATE && st != PP_EOWNERDEAD)
+            return pp_test_exit_from_status(st);
+    }
+}
+
 /* sync-bar-wait NAME: say "ready", wait at the barrier NAME (the test
  * kills it meanwhile); exit with the status. */
 static int h_bar_wait(int argc, char **argv)
@@ -253,6 +276,133 @@ static void t_sem_killed_in_loop(void)
     PP_ASSERT_STATUS(pp_sem_release(s), PP_ESTATE);
     PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
     CU_ASSERT_EQUAL(v, 2);
+    pp_sem_destroy(s);
+}
+
+/* Take all n units of s (each within a generous bound), then check that
+ * there is no other: the value is 0 and a try finds none. */
+static void take_all_exactly(pp_sem *s, int n, int round)
+{
+    int64_t v = -1;
+    pp_status st;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        st = pp_sem_acquire(s, 20000 * pp_test_timeout_mult());
+        PP_ASSERT_MSG(st == PP_OK || st == PP_EOWNERDEAD, "round %d, unit %d: %s", round, i,
+                      pp_err_name(st));
+    }
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY); /* no unit made up */
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    PP_ASSERT_MSG(v == 0, "round %d: value %lld with every unit held", round, (long long)v);
+}
+
+/* The lock-free fast path's windows: loopers killed at any instruction of
+ * a tight acquire/release loop (between the count's CAS and the holder
+ * record's update too) on an UNBOUNDED semaphore (a unit made up would
+ * not be cut by a bound), with the units counted exactly after every
+ * kill while the others keep looping: this process takes every unit
+ * (none lost: each comes within the bound), finds no extra one, gives
+ * them back; and at the end the value is exactly the initial one. */
+static void t_sem_killed_in_loop_exact(void)
+{
+    enum { UNITS = 2, LOOPERS = 3, ROUNDS = 40 };
+    char name[PP_NAME_MAX + 1];
+    pp_test_child *c[LOOPERS];
+    pp_sem *s = NULL;
+    int64_t v = -1;
+    int i, r;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, UNITS, 0, &s), PP_OK);
+    for (i = 0; i < LOOPERS; i++)
+        c[i] = spawn_expect("sync-sem-loop", name, "ready");
+    for (r = 0; r < ROUNDS; r++) {
+        i = r % LOOPERS;
+        pp_test_sleep_ms(5 + (r * 7) % 23);
+        pp_test_child_kill(c[i]);
+        pp_test_child_free(c[i]);
+        take_all_exactly(s, UNITS, r);
+        for (i = 0; i < UNITS; i++)
+            PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+        c[r % LOOPERS] = spawn_expect("sync-sem-loop", name, "ready");
+    }
+    for (i = 0; i < LOOPERS; i++) {
+        pp_test_child_kill(c[i]);
+        pp_test_child_free(c[i]);
+    }
+    take_all_exactly(s, UNITS, ROUNDS);
+    for (i = 0; i < UNITS; i++)
+        PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, UNITS);
+    pp_sem_destroy(s);
+}
+
+static pp_test_child *spawn_flow(const char *name, const char *mode)
+{
+    const char *args[] = {name, mode, NULL};
+    pp_test_child *c = pp_test_spawn("sync-sem-flow", args);
+
+    CU_ASSERT_FATAL(c != NULL);
+    if (!pp_test_child_expect(c, "ready", LINE_MS)) {
+        pp_test_child_free(c);
+        CU_FAIL_FATAL("the helper did not start");
+    }
+    return c;
+}
+
+/* Releases by a process that holds nothing (they take the state mutex
+ * and freeze the count) and acquires by another, both killed at random
+ * points: nothing hangs, and once both are gone no unit is lost. (Not
+ * "no more": the giver's releases are units for good, so the dead taker
+ * may give back more than the bound; the bound caps the VALUE only, as
+ * Python's BoundedSemaphore does — this process can take up to twice the
+ * bound: the value, then what the taker's death gives back.) */
+static void t_sem_flow_killed(void)
+{
+    enum { UNITS = 2, ROUNDS = 24 };
+    char name[PP_NAME_MAX + 1];
+    pp_test_child *give, *take;
+    pp_sem *s = NULL;
+    int64_t v = -1;
+    pp_status st;
+    int r, i, held;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, UNITS, 1, &s), PP_OK);
+    give = spawn_flow(name, "give");
+    take = spawn_flow(name, "take");
+    for (r = 0; r < ROUNDS; r++) {
+        pp_test_sleep_ms(5 + (r * 7) % 23);
+        if (r % 2 == 0) {
+            pp_test_child_kill(give);
+            pp_test_child_free(give);
+            give = spawn_flow(name, "give");
+        } else {
+            pp_test_child_kill(take);
+            pp_test_child_free(take);
+            take = spawn_flow(name, "take");
+        }
+    }
+    pp_test_child_kill(give);
+    pp_test_child_free(give);
+    pp_test_child_kill(take);
+    pp_test_child_free(take);
+    for (held = 0; held <= 4 * UNITS; held++) {
+        st = held < UNITS ? pp_sem_acquire(s, 20000 * pp_test_timeout_mult())
+                          : pp_sem_try_acquire(s); /* a try reaps the dead */
+        if (st == PP_EBUSY)
+            break;
+        PP_ASSERT_MSG(st == PP_OK || st == PP_EOWNERDEAD, "unit %d: %s", held, pp_err_name(st));
+    }
+    PP_ASSERT_MSG(held >= UNITS && held <= 2 * UNITS, "took %d units, bound %d", held, UNITS);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 0);
+    for (i = 0; i < held; i++)
+        PP_ASSERT_STATUS(pp_sem_release(s), i < UNITS ? PP_OK : PP_ESTATE);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, UNITS);
     pp_sem_destroy(s);
 }
 
@@ -493,6 +643,8 @@ static const pp_test_case cases[] = {
     PP_TEST(t_sem_holder_killed),
     PP_TEST(t_sem_waiter_gets_dead_units),
     PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
+    PP_TEST_TIMEOUT(t_sem_killed_in_loop_exact, 300),
+    PP_TEST_TIMEOUT(t_sem_flow_killed, 180),
     PP_TEST(t_barrier_waiter_killed),
     PP_TEST(t_cond_waiter_killed),
     PP_TEST(t_killed_creator_name_removed),
@@ -503,13 +655,11 @@ static const pp_test_case cases[] = {
 };
 /* clang-format on */
 
-static const pp_test_helper helpers[] = {{"sync-sem-hold", h_sem_hold},
-                                         {"sync-sem-loop", h_sem_loop},
-                                         {"sync-bar-wait", h_bar_wait},
-                                         {"sync-cond-wait", h_cond_wait},
-                                         {"sync-sem-create", h_sem_create},
-                                         {"sync-die-locked", h_die_locked},
-                                         {NULL, NULL}};
+static const pp_test_helper helpers[] = {
+    {"sync-sem-hold", h_sem_hold},     {"sync-sem-loop", h_sem_loop},
+    {"sync-sem-flow", h_sem_flow},     {"sync-bar-wait", h_bar_wait},
+    {"sync-cond-wait", h_cond_wait},   {"sync-sem-create", h_sem_create},
+    {"sync-die-locked", h_die_locked}, {NULL, NULL}};
 
 PP_TEST_SUITE(sync_death)
 {

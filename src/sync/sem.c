@@ -1,13 +1,80 @@
 /*
  * sem.c — local named semaphores (sync.h) on a sync segment (sobj.h).
  *
- * State: the free units, the bound, and a table of the processes that
- * hold units (pid, stamp, units). Acquire takes a unit and records it
- * against the caller; release gives one back, from the caller's record
- * if it has one (Python lets any process release). A holder found dead —
- * by a waiter, at least once a slice while the value is 0, or by a try
- * that finds none free — has its units given back, and the next
- * acquirer is told (PP_EOWNERDEAD), once.
+ * State: the free units (the COUNT word), and a table of the processes
+ * that hold units (a slot each: owner pid and stamp, and a WORD with the
+ * units it holds). Acquire takes a unit and records it against the
+ * caller; release gives one back, from the caller's record if it has one
+ * (Python lets any process release). A holder found dead — by a waiter,
+ * at least once a slice while the value is 0, or by a try that finds none
+ * free — has its units given back, and the next acquirer is told
+ * (PP_EOWNERDEAD), once.
+ *
+ * Fast path (no state mutex, no clock, no system call): a process that
+ * owns a slot (cached in the handle) takes or gives back a unit with
+ *   1. slot word: CAS "idle" -> "idle | BUSY" (its threads take turns;
+ *      BUSY also tells a repairer "an update may be half done"),
+ *   2. count: CAS value -> value -/+ 1 (fails while FROZEN),
+ *   3. slot word: store units +/- 1, BUSY cleared.
+ * A release by a process that holds nothing (a "gift": it adds a unit
+ * for good) and everything else take the state mutex.
+ *
+ * The invariant: at rest (no slot BUSY), value = TOTAL - sum of the
+ * units of every slot, where TOTAL is a word only the state mutex's
+ * holder changes (a gift adds 1; the bound of a bounded semaphore may cut
+ * it at a repair). Fast updates keep it (-1/+1 and +1/-1). The count is
+ * changed under the mutex only while FROZEN: a frozen count makes every
+ * fast update fail at step 2, so the mutex's holder owns the count.
+ *
+ * Death anywhere, and why no unit is lost or made up:
+ *  - between 1 and 2 (or after a failed step 2): nothing happened; the
+ *    slot stays BUSY with the units it had;
+ *  - between 2 and 3: the count moved, the units not. The slot is BUSY.
+ * A dead process gives back ALL the units of its slot, so for a dead
+ * slot it does not matter which of the two it was: a repair (REPAIR
+ * below) freezes the count, waits until every LIVE slot that was BUSY
+ * has been seen idle once (a live update that began before the freeze
+ * ends at step 3; one that begins after fails at step 2 and restores its
+ * word unchanged), zeroes the dead slots (BUSY or not), and recomputes
+ * value = TOTAL - sum(units). That value is exact: the live slots are at
+ * rest, and the dead ones hold nothing, which is the truth once their
+ * units are given back whether or not their last CAS landed.
+ * Under the mutex (gift, repair, claim of a slot) every store is to a
+ * word only the mutex's holder writes (TOTAL, a frozen count, a slot being
+ * claimed or a dead one) and each step can be done again: a holder that
+ * dies leaves the count FROZEN (or a slot CLAIMing), and the next holder
+ * of the mutex (told PP_EOWNERDEAD by the platform) repairs again from
+ * scratch. The notice bit is set in the frozen count BEFORE any dead unit
+ * is given back, so a repair that dies half-way cannot lose it. A gift
+ * stores TOTAL + 1 then the count + 1: dying between them leaves the
+ * count frozen, and the repair computes the value with the gift in it
+ * (the release happened).
+ *
+ * Who is told: a repair sets the notice if a dead slot held units or
+ * was in an acquire (W_TAKE: its CAS may have taken one). A process that
+ * dies inside a release of its last unit may thus be told as a holder.
+ *
+ * A live slot BUSY holds a repair up until the update ends (a few
+ * instructions), as a live holder of the state mutex would: a process
+ * stopped (SIGSTOP, a debugger) inside an update stops repairs like one
+ * stopped holding the mutex. Without start stamps (POSIX other than
+ * Linux, see posix_sobj.c) a process that died in an update and whose pid
+ * is reused at once counts as alive until the new process ends: repairs
+ * wait for it meanwhile (an acquire still returns at its timeout, with
+ * the count left frozen for the next one; a release waits).
+ *
+ * Ordering: every CAS is sequentially consistent, loads acquire, stores
+ * release. A fast update whose count CAS comes before the freeze in the
+ * count's order has its BUSY CAS before it, so the repairer (whose freeze
+ * CAS reads that order) sees the slot BUSY or its final store.
+ *
+ * Wakes: a waiter naps only after marking the count (C_WAITER, set by CAS
+ * while the value is 0; the wake word read before). The value stays 0
+ * while the mark is there (no acquire at 0), so the next free unit is a
+ * 0 -> 1 move by a CAS that sees the mark: it clears it and wakes every
+ * waiter (whose wake word then differs). A release that finds no mark
+ * touches neither the wake word nor the kernel. A waiter that dies
+ * leaves a mark: one useless wake later.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,24 +87,95 @@ struct pp_sem {
     pp__sobj o;
 };
 
-typedef struct sem_holder {
-    pp__sobj_proc p; /* pid 0: a free slot */
-    uint64_t units;
-} sem_holder;
+/* count word: value << C_SHIFT | flags */
+#define C_FROZEN ((uint64_t)1) /* the state mutex's holder owns the count */
+#define C_NOTICE ((uint64_t)2) /* a holder died: the next acquirer is told */
+#define C_WAITER ((uint64_t)4) /* a waiter may nap: the next 0 -> 1 wakes */
+#define C_SHIFT  3
+#define C_ONE    ((uint64_t)1 << C_SHIFT)
+
+/* slot word: units << W_SHIFT | (claim number & W_TAGS) << 3 | flags */
+#define W_BUSY  ((uint64_t)1) /* a fast update of its process in flight */
+#define W_CLAIM ((uint64_t)2) /* being given to a process (state mutex) */
+#define W_TAKE  ((uint64_t)4) /* with W_BUSY: the update is an acquire */
+#define W_FLAGS ((uint64_t)7)
+#define W_SHIFT 16
+#define W_TAGS  ((uint64_t)0x1fff)
+#define W_ONE   ((uint64_t)1 << W_SHIFT)
+
+typedef struct sem_slot {
+    uint64_t word;
+    uint64_t tag; /* claim number of the owner (one per claim) */
+    uint64_t pid; /* owner; 0: none */
+    uint64_t stamp;
+    uint64_t pad[4]; /* a cache line per slot */
+} sem_slot;
 
 typedef struct sem_state {
-    pp__sobj_redo redo; /* first: see sobj.h */
-    uint64_t value;     /* free units */
+    pp__sobj_redo redo; /* first (sobj.h); unused: see the file comment */
+    uint64_t pad0[7];
+    uint64_t count; /* on a cache line of its own */
+    uint64_t pad1[7];
+    uint64_t total; /* TOTAL (state mutex) */
     uint64_t initial;
     uint64_t bounded;
-    uint64_t notice; /* 1: a holder died, the next acquirer is told */
     uint64_t slots;  /* holders[0..slots-1] may be in use */
-    sem_holder holders[PP__SOBJ_PROCS];
+    uint64_t claims; /* the last claim number */
+    uint64_t pad2[3];
+    sem_slot holders[PP__SOBJ_PROCS];
 } sem_state;
+
+enum { F_DONE, F_SLOW, F_EMPTY, F_GIFT };
+
+/* Atomics on the shared words: inline where the compiler has them (GCC,
+ * clang, MinGW), else the platform's calls (MSVC). load: acquire, store:
+ * release, cas: sequentially consistent (platform.h). */
+#if defined(__GNUC__) || defined(__clang__)
+static inline uint64_t ld(uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void store(uint64_t *p, uint64_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline int cas(uint64_t *p, uint64_t expect, uint64_t desired)
+{
+    return __atomic_compare_exchange_n(p, &expect, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+#else
+static uint64_t ld(uint64_t *p)
+{
+    return pp__plat_atomic_load64(p);
+}
+
+static void store(uint64_t *p, uint64_t v)
+{
+    pp__plat_atomic_store64(p, v);
+}
+
+static int cas(uint64_t *p, uint64_t expect, uint64_t desired)
+{
+    return pp__plat_atomic_cas64(p, expect, desired);
+}
+#endif
 
 static sem_state *state_of(pp_sem *s)
 {
-    return pp__sobj_state(&s->o);
+    return s->o.state;
+}
+
+static uint64_t n_slots(sem_state *ss)
+{
+    uint64_t n = ld(&ss->slots);
+    return n < PP__SOBJ_PROCS ? n : PP__SOBJ_PROCS;
+}
+
+static int slot_alive(sem_slot *h)
+{
+    return pp__plat_proc_alive(ld(&h->pid), ld(&h->stamp));
 }
 
 pp_status pp_sem_create(const char *name, int64_t value, int bounded, pp_sem **out)
@@ -54,7 +192,8 @@ pp_status pp_sem_create(const char *name, int64_t value, int bounded, pp_sem **o
     init = calloc(1, sizeof *init);
     if (init == NULL)
         return PP_ENOMEM;
-    init->value = (uint64_t)value;
+    init->count = (uint64_t)value << C_SHIFT;
+    init->total = (uint64_t)value;
     init->initial = (uint64_t)value;
     init->bounded = bounded != 0;
     st = pp__sobj_create(PP__SOBJ_SEM, name, sizeof *init, init, &o);
@@ -75,119 +214,340 @@ pp_status pp_sem_open(const char *name, pp_sem **out)
     return st;
 }
 
-/* Give back the units of every dead holder (state mutex held). */
-static void reap(sem_state *ss)
-{
-    pp__sobj_tx tx;
-    uint64_t i, value;
+/* ------------------------------------------------------------ fast path */
 
-    for (i = 0; i < ss->slots && i < PP__SOBJ_PROCS; i++) {
-        sem_holder *h = &ss->holders[i];
-        if (h->p.pid == 0 || h->units == 0 || pp__sobj_proc_alive(&h->p))
-            continue;
-        value = ss->value + h->units;
-        if (ss->bounded && value > ss->initial)
-            value = ss->initial; /* others released its units for it */
-        pp__sobj_tx_begin(&tx, ss);
-        pp__sobj_tx_set(&tx, &ss->value, value);
-        pp__sobj_tx_set(&tx, &h->units, 0);
-        pp__sobj_tx_set(&tx, &h->p.stamp, 0);
-        pp__sobj_tx_set(&tx, &h->p.pid, 0);
-        pp__sobj_tx_set(&tx, &ss->notice, 1);
-        pp__sobj_tx_commit(&tx);
+/* Step 1: the caller's slot (cached in the handle), made BUSY; *w its
+ * word before. NULL: no slot cached, not (or no longer) the caller's, or
+ * another thread of the caller is in an update. The owner is checked
+ * before the CAS, so a process never marks a slot of another one (the
+ * tag bits in the word change with every claim: a slot given to another
+ * process meanwhile fails the CAS); the full tag after it. */
+static sem_slot *slot_begin(pp_sem *s, sem_state *ss, uint64_t busy, uint64_t *w)
+{
+    uint64_t kc = ld(&s->o.kc), tag = kc >> 8, v;
+    sem_slot *h;
+
+    if (kc == 0 || (kc & 0xff) >= PP__SOBJ_PROCS)
+        return NULL;
+    h = &ss->holders[kc & 0xff];
+    v = ld(&h->word);
+    if ((v & W_FLAGS) != 0 || ((v >> 3) & W_TAGS) != (tag & W_TAGS) || pp__sobj_me_pid == 0 ||
+        ld(&h->pid) != pp__sobj_me_pid || ld(&h->stamp) != pp__sobj_me_stamp)
+        return NULL;
+    if (!cas(&h->word, v, v | busy))
+        return NULL;
+    if (ld(&h->tag) != tag) {
+        store(&h->word, v);
+        return NULL;
     }
+    *w = v;
+    return h;
 }
 
-/* The caller's slot, or a free one (pid 0, or no units held) if it has
- * none, or NULL. */
-static sem_holder *find_slot(sem_state *ss, const pp__sobj_proc *me, uint64_t *index)
+/* Take a unit: F_DONE (*res PP_OK or PP_EOWNERDEAD), F_EMPTY (value 0),
+ * F_SLOW (no slot, a sibling thread's update, a frozen count). */
+static int fast_take(pp_sem *s, sem_state *ss, pp_status *res)
 {
-    sem_holder *free_slot = NULL;
-    uint64_t i, n = ss->slots < PP__SOBJ_PROCS ? ss->slots : PP__SOBJ_PROCS;
+    uint64_t w = 0, c;
+    sem_slot *h = slot_begin(s, ss, W_BUSY | W_TAKE, &w);
+
+    if (h == NULL)
+        return F_SLOW;
+    if ((w >> W_SHIFT) >= ((uint64_t)1 << 47)) {
+        store(&h->word, w);
+        *res = PP_ETOOBIG; /* units of one process: never in practice */
+        return F_DONE;
+    }
+    c = ld(&ss->count);
+    for (;;) {
+        if ((c & C_FROZEN) != 0 || (c >> C_SHIFT) == 0) {
+            store(&h->word, w);
+            return (c & C_FROZEN) != 0 ? F_SLOW : F_EMPTY;
+        }
+        if (cas(&ss->count, c, (c - C_ONE) & ~C_NOTICE))
+            break;
+        c = ld(&ss->count);
+    }
+    store(&h->word, w + W_ONE);
+    *res = (c & C_NOTICE) != 0 ? PP_EOWNERDEAD : PP_OK;
+    return F_DONE;
+}
+
+/* Give back one of the caller's units: F_DONE (*res PP_OK or
+ * PP_ESTATE), F_GIFT (it holds none), F_SLOW (as fast_take()). */
+static int fast_give(pp_sem *s, sem_state *ss, pp_status *res)
+{
+    uint64_t w = 0, c, v;
+    sem_slot *h = slot_begin(s, ss, W_BUSY, &w);
+
+    if (h == NULL)
+        return F_SLOW;
+    if ((w >> W_SHIFT) == 0) {
+        store(&h->word, w);
+        return F_GIFT;
+    }
+    c = ld(&ss->count);
+    for (;;) {
+        if ((c & C_FROZEN) != 0) {
+            store(&h->word, w);
+            return F_SLOW;
+        }
+        v = c >> C_SHIFT;
+        if ((ss->bounded && v >= ss->initial) || v >= (uint64_t)PP_SEM_MAX) {
+            store(&h->word, w);
+            *res = PP_ESTATE;
+            return F_DONE;
+        }
+        if (cas(&ss->count, c, (c + C_ONE) & ~C_WAITER))
+            break;
+        c = ld(&ss->count);
+    }
+    store(&h->word, w - W_ONE);
+    if ((c & C_WAITER) != 0)
+        pp__plat_sobj_wake(s->o.plat);
+    *res = PP_OK;
+    return F_DONE;
+}
+
+/* ------------------------------------------------- under the state mutex */
+
+/* Freeze the count (a no-op if it is): its word, frozen. */
+static uint64_t freeze(sem_state *ss)
+{
+    uint64_t c;
+
+    do {
+        c = ld(&ss->count);
+    } while ((c & C_FROZEN) == 0 && !cas(&ss->count, c, c | C_FROZEN));
+    return c | C_FROZEN;
+}
+
+/* REPAIR (see the file comment): give back the units of dead slots and
+ * recompute the value. PP_ETIMEDOUT if a live process's update did not
+ * end by deadline: the count stays frozen, the next holder of the state
+ * mutex repairs again. */
+static pp_status repair(pp_sem *s, sem_state *ss, int64_t deadline)
+{
+    unsigned char dead[PP__SOBJ_PROCS];
+    uint64_t c = freeze(ss), n = n_slots(ss), i, w, sum = 0, total, v;
+    int notice = 0, spins;
 
     for (i = 0; i < n; i++) {
-        sem_holder *h = &ss->holders[i];
-        if (pp__sobj_proc_is(&h->p, me)) {
-            *index = i;
-            return h;
+        sem_slot *h = &ss->holders[i];
+        dead[i] = 0;
+        for (spins = 0; ((w = ld(&h->word)) & W_BUSY) != 0; spins++) {
+            if (spins < 1000)
+                continue; /* a live update ends in a few instructions */
+            if (!slot_alive(h)) {
+                dead[i] = 1;
+                break;
+            }
+            if (pp__sobj_left(deadline) == 0)
+                return PP_ETIMEDOUT;
+            pp__plat_sleep_ms(1);
         }
-        /* free: never used, or its process holds nothing now (a slot
-         * stays with its process between holds: no table update per
-         * acquire) */
-        if ((h->p.pid == 0 || h->units == 0) && free_slot == NULL) {
-            free_slot = h;
-            *index = i;
-        }
+        if (!dead[i] && (w >> W_SHIFT) > 0 && !slot_alive(h))
+            dead[i] = 1;
+        /* a holder, or one that died in an acquire (whose CAS may have
+         * taken a unit: it is told as a holder) */
+        if (dead[i] && ((w >> W_SHIFT) > 0 || (w & W_TAKE) != 0))
+            notice = 1;
     }
-    if (free_slot == NULL && n < PP__SOBJ_PROCS) {
-        free_slot = &ss->holders[n];
-        *index = n;
+    if (notice) { /* told before anything is given back */
+        c |= C_NOTICE;
+        store(&ss->count, c);
     }
-    return free_slot;
+    for (i = 0; i < n; i++) {
+        if (dead[i]) /* no units, not BUSY; the owner stays (dead: free) */
+            store(&ss->holders[i].word, ld(&ss->holders[i].word) & (W_TAGS << 3));
+        sum += ld(&ss->holders[i].word) >> W_SHIFT;
+    }
+    total = ld(&ss->total);
+    if (total < sum) { /* cannot be: keep the count sane anyway */
+        total = sum;
+        store(&ss->total, total);
+    }
+    v = total - sum;
+    if (ss->bounded && v > ss->initial) { /* others released its units for it */
+        v = ss->initial;
+        store(&ss->total, sum + v);
+    }
+    /* (a waiter's mark stays while the value stays 0) */
+    store(&ss->count, (v << C_SHIFT) | (c & C_NOTICE) | (v == 0 ? c & C_WAITER : 0));
+    if (v > 0)
+        pp__plat_sobj_wake(s->o.plat);
+    return PP_OK;
 }
 
-/* Take a unit (state mutex held, value > 0). */
-static pp_status take(sem_state *ss)
+/* Repair if a holder (or a process in the middle of an update) is dead. */
+static pp_status reap(pp_sem *s, sem_state *ss, int64_t deadline)
 {
+    uint64_t n = n_slots(ss), i, w;
+
+    for (i = 0; i < n; i++) {
+        sem_slot *h = &ss->holders[i];
+        w = ld(&h->word);
+        if (((w >> W_SHIFT) > 0 || (w & W_BUSY) != 0) && !slot_alive(h))
+            return repair(s, ss, deadline);
+    }
+    return PP_OK;
+}
+
+/* The state mutex, with what a holder that died under it left repaired:
+ * a slot it was giving out is free again, a count it froze recomputed. */
+static pp_status lock_state(pp_sem *s, sem_state *ss, int64_t deadline)
+{
+    uint64_t n, i;
+    int repaired = 0;
+    pp_status st = pp__sobj_enter(&s->o, deadline, &repaired);
+
+    if (st != PP_OK)
+        return st;
+    if (repaired) {
+        for (n = n_slots(ss), i = 0; i < n; i++) {
+            sem_slot *h = &ss->holders[i];
+            if ((ld(&h->word) & W_CLAIM) != 0) {
+                store(&h->pid, 0);
+                store(&h->stamp, 0);
+                store(&h->word, 0);
+            }
+        }
+    }
+    if ((ld(&ss->count) & C_FROZEN) != 0) {
+        st = repair(s, ss, deadline);
+        if (st != PP_OK)
+            pp__sobj_leave(&s->o);
+    }
+    return st;
+}
+
+/* Give the caller a slot (state mutex held): its own if it has one, else
+ * a free one (never used, or its owner is gone), else one whose live owner
+ * holds nothing now; cached in the handle. PP_ETOOBIG if none. */
+static pp_status claim(pp_sem *s, sem_state *ss, int64_t deadline)
+{
+    sem_slot *h, *pick = NULL;
     pp__sobj_proc me;
-    pp__sobj_tx tx;
-    sem_holder *h;
-    uint64_t i = 0;
-    pp_status st = PP_OK;
+    uint64_t n, i, w, tag, at = 0;
+    int round;
+    pp_status st;
 
     pp__sobj_self(&me);
-    h = find_slot(ss, &me, &i);
-    if (h == NULL) { /* full: of live holders, or are some gone? */
-        reap(ss);
-        h = find_slot(ss, &me, &i);
+    for (round = 0; round < 8; round++) {
+        n = n_slots(ss);
+        for (i = 0; i < n; i++) {
+            h = &ss->holders[i];
+            if (ld(&h->pid) == me.pid && ld(&h->stamp) == me.stamp &&
+                (ld(&h->word) & W_CLAIM) == 0) {
+                store(&s->o.kc, (ld(&h->tag) << 8) | i);
+                return PP_OK;
+            }
+        }
+        pick = NULL;
+        for (i = 0; i < n && pick == NULL; i++) { /* never used, or a dead owner's */
+            h = &ss->holders[i];
+            if (ld(&h->word) >> W_SHIFT == 0 && (ld(&h->word) & W_FLAGS) == 0 &&
+                (ld(&h->pid) == 0 || !slot_alive(h)))
+                pick = h, at = i;
+        }
+        if (pick == NULL && n < PP__SOBJ_PROCS)
+            pick = &ss->holders[n], at = n;
+        for (i = 0; i < n && pick == NULL; i++) { /* a live owner that holds nothing */
+            h = &ss->holders[i];
+            if (ld(&h->word) >> W_SHIFT == 0 && (ld(&h->word) & W_FLAGS) == 0)
+                pick = h, at = i;
+        }
+        if (pick == NULL) { /* full: of live holders, or are some gone? */
+            st = reap(s, ss, deadline);
+            if (st != PP_OK)
+                return st;
+            continue;
+        }
+        if (at >= n)
+            store(&ss->slots, at + 1);
+        w = ld(&pick->word);
+        if (w >> W_SHIFT != 0 || (w & W_FLAGS) != 0 || !cas(&pick->word, w, W_CLAIM))
+            continue; /* its owner just took a unit */
+        tag = ld(&ss->claims) + 1;
+        if (tag >= ((uint64_t)1 << 56))
+            tag = 1;
+        store(&ss->claims, tag);
+        store(&pick->pid, me.pid);
+        store(&pick->stamp, me.stamp);
+        store(&pick->tag, tag);
+        store(&pick->word, (tag & W_TAGS) << 3);
+        store(&s->o.kc, (tag << 8) | at);
+        return PP_OK;
     }
-    if (h == NULL)
-        return PP_ETOOBIG;
-    pp__sobj_tx_begin(&tx, ss);
-    pp__sobj_tx_set(&tx, &ss->value, ss->value - 1);
-    if (pp__sobj_proc_is(&h->p, &me)) {
-        pp__sobj_tx_set(&tx, &h->units, h->units + 1);
-    } else {
-        pp__sobj_tx_set(&tx, &h->units, 1);
-        pp__sobj_tx_set(&tx, &h->p.pid, me.pid);
-        pp__sobj_tx_set(&tx, &h->p.stamp, me.stamp);
+    return PP_ETOOBIG;
+}
+
+/* --------------------------------------------------------- operations */
+
+/* Before a nap (the wake word read before the value was seen 0): mark the
+ * count "a waiter may nap" while it is 0, so that the release that makes
+ * it 1 wakes (and only that one: releases make no system call and no
+ * store to the wake word otherwise). 0: not 0 (or frozen) now, retry. */
+static int mark_waiter(sem_state *ss)
+{
+    uint64_t c = ld(&ss->count);
+
+    while ((c & (C_FROZEN | C_WAITER)) == 0 && (c >> C_SHIFT) == 0) {
+        if (cas(&ss->count, c, c | C_WAITER))
+            return 1;
+        c = ld(&ss->count);
     }
-    if (i >= ss->slots)
-        pp__sobj_tx_set(&tx, &ss->slots, i + 1);
-    if (ss->notice) {
-        pp__sobj_tx_set(&tx, &ss->notice, 0);
-        st = PP_EOWNERDEAD;
-    }
-    pp__sobj_tx_commit(&tx);
-    return st;
+    return (c & C_FROZEN) == 0 && (c >> C_SHIFT) == 0;
 }
 
 static pp_status acquire(pp_sem *s, int64_t timeout_ms, pp_status busy)
 {
-    int64_t deadline = pp__sobj_deadline(timeout_ms), last_reap = 0;
-    pp__plat_sobj *ps = pp__sobj_plat(&s->o);
     sem_state *ss = state_of(s);
+    pp__plat_sobj *ps;
+    int64_t deadline, last_reap = 0;
+    pp_status st, res = PP_OK;
     uint32_t seen;
-    pp_status st;
+    int r;
 
+    if (fast_take(s, ss, &res) == F_DONE)
+        return res;
+    ps = s->o.plat;
+    deadline = pp__sobj_deadline(timeout_ms);
     for (;;) {
         seen = pp__plat_sobj_seq(ps);
-        st = pp__sobj_enter(&s->o, deadline, NULL);
+        st = lock_state(s, ss, deadline);
         if (st != PP_OK)
             return st == PP_ETIMEDOUT ? busy : st;
-        if (ss->value == 0 && pp__plat_now_ms() - last_reap >= PP__SOBJ_SLICE_MS) {
-            reap(ss);
-            last_reap = pp__plat_now_ms();
+        r = fast_take(s, ss, &res);
+        if (r == F_SLOW && ld(&s->o.kc) == 0) {
+            st = claim(s, ss, deadline);
+            r = st == PP_OK ? fast_take(s, ss, &res) : F_DONE;
+            res = st == PP_OK ? res : st;
+        } else if (r == F_SLOW) { /* not (or no longer) ours? */
+            uint64_t kc = ld(&s->o.kc);
+            sem_slot *h = &ss->holders[(kc & 0xff) % PP__SOBJ_PROCS];
+            if (ld(&h->tag) != kc >> 8 || ld(&h->pid) != pp__sobj_me_pid ||
+                ld(&h->stamp) != pp__sobj_me_stamp || pp__sobj_me_pid == 0) {
+                store(&s->o.kc, 0);
+                st = claim(s, ss, deadline);
+                r = st == PP_OK ? fast_take(s, ss, &res) : F_DONE;
+                res = st == PP_OK ? res : st;
+            }
         }
-        if (ss->value > 0) {
-            st = take(ss);
-            pp__sobj_leave(&s->o);
-            return st;
+        if (r == F_EMPTY && pp__plat_now_ms() - last_reap >= PP__SOBJ_SLICE_MS) {
+            st = reap(s, ss, deadline);
+            last_reap = pp__plat_now_ms();
+            r = st == PP_OK ? fast_take(s, ss, &res) : F_DONE;
+            res = st == PP_OK ? res : st;
         }
         pp__sobj_leave(&s->o);
+        if (r == F_DONE)
+            return res == PP_ETIMEDOUT ? busy : res;
         if (pp__sobj_left(deadline) == 0)
             return busy;
-        pp__sobj_nap(&s->o, seen, deadline);
+        if (r == F_EMPTY && mark_waiter(ss))
+            pp__sobj_nap(&s->o, seen, deadline);
+        /* F_SLOW: a sibling thread's update, over in a moment */
     }
 }
 
@@ -205,48 +565,88 @@ pp_status pp_sem_try_acquire(pp_sem *s)
     return acquire(s, 0, PP_EBUSY);
 }
 
+/* A release by a process that holds nothing adds a unit for good (state
+ * mutex held): TOTAL + 1, then the count + 1. */
+static pp_status gift(pp_sem *s, sem_state *ss)
+{
+    uint64_t c = freeze(ss), v = c >> C_SHIFT;
+
+    if ((ss->bounded && v >= ss->initial) || v >= (uint64_t)PP_SEM_MAX) {
+        store(&ss->count, c & ~C_FROZEN);
+        return PP_ESTATE;
+    }
+    store(&ss->total, ld(&ss->total) + 1);
+    store(&ss->count, ((c & ~C_FROZEN) + C_ONE) & ~C_WAITER);
+    if ((c & C_WAITER) != 0)
+        pp__plat_sobj_wake(s->o.plat);
+    return PP_OK;
+}
+
 pp_status pp_sem_release(pp_sem *s)
 {
     sem_state *ss;
-    pp__sobj_proc me;
-    pp__sobj_tx tx;
-    sem_holder *h;
-    uint64_t i = 0;
-    pp_status st;
+    pp_status st, res = PP_OK;
+    int r;
 
     if (s == NULL)
         return PP_EINVAL;
     ss = state_of(s);
-    pp__sobj_self(&me);
-    st = pp__sobj_enter(&s->o, PP_INFINITE, NULL);
-    if (st != PP_OK)
-        return st;
-    if ((ss->bounded && ss->value >= ss->initial) || ss->value >= (uint64_t)PP_SEM_MAX) {
+    r = fast_give(s, ss, &res);
+    if (r == F_DONE)
+        return res;
+    for (;;) {
+        st = lock_state(s, ss, PP_INFINITE);
+        if (st != PP_OK)
+            return st;
+        r = fast_give(s, ss, &res);
+        if (r == F_SLOW) {
+            uint64_t kc = ld(&s->o.kc);
+            sem_slot *h = &ss->holders[(kc & 0xff) % PP__SOBJ_PROCS];
+            if (kc == 0 || ld(&h->tag) != kc >> 8 || ld(&h->pid) != pp__sobj_me_pid ||
+                ld(&h->stamp) != pp__sobj_me_stamp || pp__sobj_me_pid == 0) {
+                /* no slot of ours cached: find it, if the process has one */
+                pp__sobj_proc me;
+                uint64_t n = n_slots(ss), i;
+                pp__sobj_self(&me);
+                store(&s->o.kc, 0);
+                for (i = 0; i < n; i++) {
+                    h = &ss->holders[i];
+                    if (ld(&h->pid) == me.pid && ld(&h->stamp) == me.stamp &&
+                        (ld(&h->word) & W_CLAIM) == 0) {
+                        store(&s->o.kc, (ld(&h->tag) << 8) | i);
+                        break;
+                    }
+                }
+                r = ld(&s->o.kc) == 0 ? F_GIFT : fast_give(s, ss, &res);
+            }
+        }
+        if (r == F_GIFT)
+            res = gift(s, ss);
         pp__sobj_leave(&s->o);
-        return PP_ESTATE;
+        if (r != F_SLOW)
+            return res;
+        /* a sibling thread's update, over in a moment */
     }
-    h = find_slot(ss, &me, &i);
-    pp__sobj_tx_begin(&tx, ss);
-    pp__sobj_tx_set(&tx, &ss->value, ss->value + 1);
-    if (h != NULL && pp__sobj_proc_is(&h->p, &me) && h->units > 0)
-        pp__sobj_tx_set(&tx, &h->units, h->units - 1);
-    pp__sobj_tx_commit(&tx);
-    pp__sobj_leave(&s->o);
-    pp__plat_sobj_wake(pp__sobj_plat(&s->o));
-    return PP_OK;
 }
 
 pp_status pp_sem_value(pp_sem *s, int64_t *value)
 {
+    sem_state *ss;
+    uint64_t c;
     pp_status st;
 
     if (s == NULL || value == NULL)
         return PP_EINVAL;
-    st = pp__sobj_enter(&s->o, PP_INFINITE, NULL);
-    if (st != PP_OK)
-        return st;
-    *value = (int64_t)state_of(s)->value;
-    pp__sobj_leave(&s->o);
+    ss = state_of(s);
+    c = ld(&ss->count);
+    if ((c & C_FROZEN) != 0) { /* a repair under way (or cut short) */
+        st = lock_state(s, ss, PP_INFINITE);
+        if (st != PP_OK)
+            return st;
+        c = ld(&ss->count);
+        pp__sobj_leave(&s->o);
+    }
+    *value = (int64_t)(c >> C_SHIFT);
     return PP_OK;
 }
 

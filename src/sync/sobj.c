@@ -50,8 +50,22 @@ static uint64_t kind_id(const void *obj)
 static const pp__named_kind g_kind = {sizeof(pp__sobj), kind_create,          kind_open,
                                       kind_close,       pp__plat_sobj_unlink, kind_id};
 
+volatile uint64_t pp__sobj_me_pid, pp__sobj_me_stamp;
+
+/* A fork child is another participant: it computes its identity again. */
+static void me_forget_after_fork(void)
+{
+    pp__sobj_me_pid = 0;
+}
+
 pp_status pp__sobj_cache_init(void)
 {
+    static int registered;
+
+    if (!registered) {
+        registered = 1;
+        pp__plat_atfork_child(me_forget_after_fork);
+    }
     return pp__named_cache_create(&g_kind, &g_cache);
 }
 
@@ -59,6 +73,18 @@ void pp__sobj_cache_shutdown(void)
 {
     pp__named_cache_shutdown(g_cache);
     g_cache = NULL;
+}
+
+/* Cache the platform object and its state in a new handle (a resolved
+ * one is the cache's, set by its first resolve). */
+static void remember(pp__sobj *o)
+{
+    pp__plat_sobj *ps = pp__named_obj(&o->h);
+
+    if (o->plat != ps) {
+        o->state = pp__plat_sobj_state(ps);
+        o->plat = ps;
+    }
 }
 
 pp_status pp__sobj_create(uint32_t kind, const char *name, size_t state_size, const void *init,
@@ -76,6 +102,8 @@ pp_status pp__sobj_create(uint32_t kind, const char *name, size_t state_size, co
     a.init = init;
     st = pp__named_create(g_cache, name, &a, &h);
     *out = (pp__sobj *)h;
+    if (st == PP_OK)
+        remember(*out);
     return st;
 }
 
@@ -88,6 +116,7 @@ static pp_status check_kind(uint32_t kind, pp__named_handle *h, int close, pp__s
         return PP_ETYPE;
     }
     *out = (pp__sobj *)h;
+    remember(*out);
     return PP_OK;
 }
 
@@ -133,7 +162,7 @@ uint64_t pp__sobj_id(const pp__sobj *o)
 
 pp__plat_sobj *pp__sobj_plat(const pp__sobj *o)
 {
-    return pp__named_obj(&o->h);
+    return o->plat;
 }
 
 uint32_t pp__sobj_kind(const pp__sobj *o)
@@ -143,7 +172,7 @@ uint32_t pp__sobj_kind(const pp__sobj *o)
 
 void *pp__sobj_state(const pp__sobj *o)
 {
-    return pp__plat_sobj_state(pp__sobj_plat(o));
+    return o->state;
 }
 
 /* ------------------------------------------------------- redo records */
@@ -297,6 +326,10 @@ void pp__sobj_nap(pp__sobj *o, uint32_t seen, int64_t deadline)
 void pp__sobj_self(pp__sobj_proc *me)
 {
     pp__plat_proc_self_stamp(&me->pid, &me->stamp);
+    if (pp__sobj_me_pid != me->pid) {
+        pp__sobj_me_stamp = me->stamp; /* before the pid: a reader checks both */
+        pp__sobj_me_pid = me->pid;
+    }
 }
 
 int pp__sobj_proc_is(const pp__sobj_proc *p, const pp__sobj_proc *me)

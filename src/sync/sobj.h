@@ -52,6 +52,15 @@ enum {
 /* Every public handle of a kind (struct pp_sem, ...) is exactly this. */
 typedef struct pp__sobj {
     pp__named_handle h; /* first member: same address as the handle */
+    /* Zero in a new handle; a kind may cache per-handle data here (the
+     * semaphore: its slot in the holder table), read and written with
+     * pp__plat_atomic_load64() / pp__plat_atomic_store64(). */
+    uint64_t kc;
+    /* The platform object and its state, cached at create / open /
+     * resolve (what pp__sobj_plat() / pp__sobj_state() return), so that a
+     * fast path reads them without a call. */
+    pp__plat_sobj *plat;
+    void *state;
 } pp__sobj;
 
 /* Create / open / resolve as pp_lock_create() / pp_lock_open() /
@@ -134,8 +143,14 @@ typedef struct pp__sobj_proc {
     uint64_t stamp;
 } pp__sobj_proc;
 
-/* The caller's (pid, stamp), cached per process. */
+/* The caller's (pid, stamp), cached per process. Also sets
+ * pp__sobj_me_pid / pp__sobj_me_stamp. */
 void pp__sobj_self(pp__sobj_proc *me);
+/* The caller's (pid, stamp) for the kinds' lock-free fast paths, read
+ * without a call: pid 0 until pp__sobj_self() ran in this process (and
+ * again 0 in a fork child, until it runs there). Written only with the
+ * same values by every thread of a process. */
+extern volatile uint64_t pp__sobj_me_pid, pp__sobj_me_stamp;
 int pp__sobj_proc_is(const pp__sobj_proc *p, const pp__sobj_proc *me);
 /* 1 if the recorded process still runs (pid 0: 0). */
 int pp__sobj_proc_alive(const pp__sobj_proc *p);
