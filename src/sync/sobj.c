@@ -226,9 +226,16 @@ static void redo_recover(pp__sobj *o)
 
 int64_t pp__sobj_deadline(int64_t timeout_ms)
 {
+    int64_t now;
+
     if (timeout_ms < 0)
         return PP_INFINITE;
-    return pp__plat_now_ms() + timeout_ms;
+    now = pp__plat_now_ms();
+    /* now + timeout would overflow (undefined): a deadline past the end
+     * of time is no deadline */
+    if (timeout_ms > INT64_MAX - now)
+        return PP_INFINITE;
+    return now + timeout_ms;
 }
 
 int64_t pp__sobj_left(int64_t deadline)
