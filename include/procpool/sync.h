@@ -22,7 +22,10 @@
  * without destroying does not leave the name behind (lock.h). A name
  * destroyed and created again is another object: a handle that arrives
  * in task arguments names the object it was made from, never a newer
- * one (#PP_ENOENT if that one is gone).
+ * one (#PP_ENOENT if that one is gone). On Windows the name itself
+ * cannot be created again (#PP_EEXIST) until the last handle of the
+ * destroyed object closes, in any process (shm.h; on POSIX it can at
+ * once).
  *
  * Robustness: a participant is a process. Every wait is sliced: a waiter
  * checks the liveness of the processes that could block it at least
