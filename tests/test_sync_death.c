@@ -487,6 +487,34 @@ static void t_proc_alive(void)
     CU_ASSERT_EQUAL(pp__plat_proc_alive(pid, 0), 0);
 }
 
+/* The lock of a condition whose holder was killed: a notify or a wait by
+ * a thread that does not hold the lock (PP_EPERM) must not use up the
+ * lock's "a holder died" notice. The held check tried to take the lock
+ * to find out, got PP_EOWNERDEAD, released it: the next real acquirer
+ * got PP_OK, never told that the data may need repair. */
+static void t_cond_misuse_keeps_owner_dead(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_lock *l = NULL;
+    pp_cond *c = NULL;
+    pp_test_child *ch;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(name, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(NULL, l, &c), PP_OK);
+    ch = spawn_expect("lock-hold", name, "PP_OK");
+    pp_test_child_kill(ch);
+    pp_test_child_free(ch);
+    PP_ASSERT_STATUS(pp_cond_notify(c, 1), PP_EPERM);
+    PP_ASSERT_STATUS(pp_cond_notify_all(c), PP_EPERM);
+    PP_ASSERT_STATUS(pp_cond_wait(c, 0), PP_EPERM);
+    PP_ASSERT_STATUS(pp_lock_acquire(l, WAIT_MS), PP_EOWNERDEAD);
+    PP_ASSERT_STATUS(pp_cond_notify(c, 1), PP_OK); /* held now */
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_cond_destroy(c);
+    pp_lock_destroy(l);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -495,6 +523,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
     PP_TEST(t_barrier_waiter_killed),
     PP_TEST(t_cond_waiter_killed),
+    PP_TEST(t_cond_misuse_keeps_owner_dead),
     PP_TEST(t_killed_creator_name_removed),
     PP_TEST(t_state_mutex_holder_died),
     PP_TEST(t_redo_rolled_forward),
