@@ -417,6 +417,54 @@ static void t_state_mutex_holder_died(void)
     pp_sem_destroy(s);
 }
 
+/* A live process that stops inside a critical section (SIGSTOP, a
+ * debugger): a wait with a timeout still ends by its timeout. Here a
+ * thread of this process holds the event's state mutex; pp_event_wait()
+ * took the mutex without a bound and hung until it was released. */
+typedef struct stuck_wait {
+    pp_event *e;
+    volatile int done;
+    pp_status st;
+} stuck_wait;
+
+static void stuck_event_wait(void *arg)
+{
+    stuck_wait *w = arg;
+
+    w->st = pp_event_wait(w->e, 100);
+    w->done = 1;
+}
+
+static void t_wait_bounded_by_stopped_holder(void)
+{
+    pp_event *e = NULL;
+    pp_sem *s = NULL;
+    stuck_wait w;
+    pp_test_thread *t;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_event_create(NULL, &e), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(NULL, 0, 0, &s), PP_OK);
+    memset(&w, 0, sizeof w);
+    w.e = e;
+    w.st = PP_OK;
+    PP_ASSERT_STATUS_FATAL(pp__plat_sobj_lock(pp__sobj_plat((pp__sobj *)e), WAIT_MS), PP_OK);
+    t = pp_test_thread_start(stuck_event_wait, &w);
+    for (i = 0; i < 100 && !w.done; i++)
+        pp_test_sleep_ms(50 * pp_test_timeout_mult());
+    CU_ASSERT(w.done); /* ended while the mutex was still held */
+    pp__plat_sobj_unlock(pp__sobj_plat((pp__sobj *)e));
+    pp_test_thread_join(t);
+    PP_ASSERT_STATUS(w.st, PP_ETIMEDOUT);
+    /* the semaphore already bounds its wait by the deadline */
+    PP_ASSERT_STATUS_FATAL(pp__plat_sobj_lock(pp__sobj_plat((pp__sobj *)s), WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, 100), PP_ETIMEDOUT);
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY);
+    pp__plat_sobj_unlock(pp__sobj_plat((pp__sobj *)s));
+    pp_sem_destroy(s);
+    pp_event_destroy(e);
+}
+
 /* A torn update: a process died after committing its redo record and
  * before (or while) applying it. The next holder of the state mutex
  * rolls it forward; an uncommitted record (n = 0) is dropped. */
@@ -527,6 +575,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_killed_creator_name_removed),
     PP_TEST(t_state_mutex_holder_died),
     PP_TEST(t_redo_rolled_forward),
+    PP_TEST(t_wait_bounded_by_stopped_holder),
     PP_TEST(t_proc_alive),
     PP_TEST_END,
 };

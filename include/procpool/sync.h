@@ -51,7 +51,12 @@
  * semantics), and what the child acquires is given back when it ends.
  *
  * Timeouts: milliseconds, #PP_INFINITE (-1) for none, other negative
- * values #PP_EINVAL. Handles are thread-safe. Common errors of every
+ * values #PP_EINVAL. Each object has a short internal critical section
+ * (a few stores); a process stopped inside one (SIGSTOP, a debugger; a
+ * dead one is repaired at once) delays the others until it runs again.
+ * pp_sem_acquire() and pp_event_wait() still end by their timeout then;
+ * pp_barrier_wait(), pp_cond_wait(), and the calls without a timeout
+ * wait for it. Handles are thread-safe. Common errors of every
  * call, not repeated below: #PP_EINVAL for a NULL handle or pointer,
  * #PP_ESYS for an OS failure (pp_os_error()).
  */

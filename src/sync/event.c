@@ -119,7 +119,9 @@ pp_status pp_event_wait(pp_event *e, int64_t timeout_ms)
     es = state_of(e);
     for (;;) {
         seen = pp__plat_sobj_seq(pp__sobj_plat(&e->o));
-        st = pp__sobj_enter(&e->o, PP_INFINITE, NULL);
+        /* bounded by the deadline too: a holder of the state mutex that
+         * is stopped (not dead) must not make a timed wait hang */
+        st = pp__sobj_enter(&e->o, deadline, NULL);
         if (st != PP_OK)
             return st;
         if (first)
