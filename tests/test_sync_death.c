@@ -258,6 +258,38 @@ static void t_sem_killed_in_loop(void)
 
 /* -------------------------------------------------------------- barrier */
 
+/* A waiter killed before the last party arrives: the last arrival must
+ * not pass (PP_OK) as if the dead one had made the rendezvous; it breaks
+ * the barrier (PP_EBROKEN), as the other waiters would have. */
+static void t_barrier_last_arrival_after_death(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_barrier *b = NULL;
+    pp_test_child *c;
+    int64_t waiting = 0, t0;
+    int broken = -1;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_barrier_create(name, 2, &b), PP_OK);
+    c = spawn_expect("sync-bar-wait", name, "ready");
+    t0 = pp_test_now_ms();
+    do {
+        pp_test_sleep_ms(5);
+        PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, NULL), PP_OK);
+    } while (waiting < 1 && pp_test_now_ms() - t0 < WAIT_MS);
+    CU_ASSERT_EQUAL_FATAL(waiting, 1);
+    pp_test_child_kill(c); /* and reaped */
+    pp_test_child_free(c);
+    PP_ASSERT_STATUS(pp_barrier_wait(b, WAIT_MS, NULL), PP_EBROKEN);
+    PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, &broken), PP_OK);
+    CU_ASSERT_EQUAL(broken, 1);
+    PP_ASSERT_STATUS(pp_barrier_reset(b), PP_OK);
+    PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, &broken), PP_OK);
+    CU_ASSERT_EQUAL(waiting, 0);
+    CU_ASSERT_EQUAL(broken, 0);
+    pp_barrier_destroy(b);
+}
+
 /* A waiting process killed: the barrier breaks, a waiter in another
  * process gets PP_EBROKEN within a few slices, and so does every wait
  * until a reset. */
@@ -570,6 +602,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_sem_waiter_gets_dead_units),
     PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
     PP_TEST(t_barrier_waiter_killed),
+    PP_TEST(t_barrier_last_arrival_after_death),
     PP_TEST(t_cond_waiter_killed),
     PP_TEST(t_cond_misuse_keeps_owner_dead),
     PP_TEST(t_killed_creator_name_removed),
