@@ -497,6 +497,43 @@ static void t_wait_bounded_by_stopped_holder(void)
     pp_event_destroy(e);
 }
 
+/* A segment of a sync kind with less state than the kind's struct
+ * (another build's layout, or damage): open refuses it (PP_EINVAL)
+ * instead of handing out a handle that reads and writes past the state
+ * (the queue and the array checked theirs already). */
+static void t_short_state_refused(void)
+{
+    static const uint32_t kinds[] = {PP__SOBJ_SEM, PP__SOBJ_EVENT, PP__SOBJ_BARRIER, PP__SOBJ_COND};
+    char name[PP_NAME_MAX + 1];
+    pp__plat_sobj *p;
+    void *h;
+    size_t i;
+
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        pp_test_unique_name(name, sizeof name);
+        p = NULL;
+        PP_ASSERT_STATUS_FATAL(pp__plat_sobj_create(name, kinds[i], 8, NULL, &p), PP_OK);
+        h = NULL;
+        switch (kinds[i]) {
+        case PP__SOBJ_SEM:
+            PP_ASSERT_STATUS(pp_sem_open(name, (pp_sem **)&h), PP_EINVAL);
+            break;
+        case PP__SOBJ_EVENT:
+            PP_ASSERT_STATUS(pp_event_open(name, (pp_event **)&h), PP_EINVAL);
+            break;
+        case PP__SOBJ_BARRIER:
+            PP_ASSERT_STATUS(pp_barrier_open(name, (pp_barrier **)&h), PP_EINVAL);
+            break;
+        default:
+            PP_ASSERT_STATUS(pp_cond_open(name, (pp_cond **)&h), PP_EINVAL);
+            break;
+        }
+        CU_ASSERT_PTR_NULL(h);
+        pp__plat_sobj_close(p);
+        PP_ASSERT_STATUS(pp__plat_sobj_unlink(name), PP_OK);
+    }
+}
+
 /* A torn update: a process died after committing its redo record and
  * before (or while) applying it. The next holder of the state mutex
  * rolls it forward; an uncommitted record (n = 0) is dropped. */
@@ -608,6 +645,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_killed_creator_name_removed),
     PP_TEST(t_state_mutex_holder_died),
     PP_TEST(t_redo_rolled_forward),
+    PP_TEST(t_short_state_refused),
     PP_TEST(t_wait_bounded_by_stopped_holder),
     PP_TEST(t_proc_alive),
     PP_TEST_END,

@@ -38,6 +38,11 @@ typedef struct barrier_state {
     bar_slot slot[PP__SOBJ_PROCS];
 } barrier_state;
 
+size_t pp__barrier_state_size(void)
+{
+    return sizeof(barrier_state);
+}
+
 static barrier_state *state_of(pp_barrier *b)
 {
     return pp__sobj_state(&b->o);

@@ -42,6 +42,11 @@ typedef struct cond_state {
     cond_slot slot[PP__SOBJ_PROCS];
 } cond_state;
 
+size_t pp__cond_state_size(void)
+{
+    return sizeof(cond_state);
+}
+
 static cond_state *state_of(pp_cond *c)
 {
     return pp__sobj_state(&c->o);

@@ -21,6 +21,11 @@ typedef struct event_state {
     uint64_t sets;
 } event_state;
 
+size_t pp__event_state_size(void)
+{
+    return sizeof(event_state);
+}
+
 static event_state *state_of(pp_event *e)
 {
     return pp__sobj_state(&e->o);

@@ -35,6 +35,11 @@ typedef struct sem_state {
     sem_holder holders[PP__SOBJ_PROCS];
 } sem_state;
 
+size_t pp__sem_state_size(void)
+{
+    return sizeof(sem_state);
+}
+
 static sem_state *state_of(pp_sem *s)
 {
     return pp__sobj_state(&s->o);

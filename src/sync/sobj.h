@@ -66,6 +66,15 @@ pp_status pp__sobj_resolve(uint32_t kind, const char *name, uint64_t id, pp__sob
 /* Close a handle (NULL ok); the creator's also removes the name. */
 void pp__sobj_destroy(pp__sobj *o);
 
+/* The state sizes of the kinds whose state is one fixed struct (sem.c,
+ * event.c, barrier.c, cond.c): open and resolve refuse a segment of such
+ * a kind with less state (PP_EINVAL: another build's layout, or damage),
+ * whose struct would be read past its end. */
+size_t pp__sem_state_size(void);
+size_t pp__event_state_size(void);
+size_t pp__barrier_state_size(void);
+size_t pp__cond_state_size(void);
+
 const char *pp__sobj_name(const pp__sobj *o);
 uint64_t pp__sobj_id(const pp__sobj *o);
 uint32_t pp__sobj_kind(const pp__sobj *o);
