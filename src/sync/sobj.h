@@ -126,7 +126,8 @@ pp_status pp__sobj_enter(pp__sobj *o, int64_t deadline, int *repaired);
 pp_status pp__sobj_try_enter(pp__sobj *o, int *repaired);
 void pp__sobj_leave(pp__sobj *o);
 
-/* Deadline of a timeout (PP_INFINITE stays); and the time left until it
+/* Deadline of a timeout (PP_INFINITE stays, and so becomes a timeout too
+ * large for the clock to add); and the time left until it
  * (PP_INFINITE for none; 0 once passed). PP_EINVAL for timeouts below
  * PP_INFINITE is the caller's check. */
 int64_t pp__sobj_deadline(int64_t timeout_ms);
