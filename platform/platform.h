@@ -197,6 +197,9 @@ pp_status pp__plat_mutex_lock(pp__plat_mutex *m, int64_t timeout_ms);
 pp_status pp__plat_mutex_trylock(pp__plat_mutex *m);
 /* PP_OK, PP_EPERM (caller does not hold it). */
 pp_status pp__plat_mutex_unlock(pp__plat_mutex *m);
+/* 1 if the calling thread holds m (acquired through m), else 0. Takes
+ * nothing: asking never uses up another's PP_EOWNERDEAD. */
+int pp__plat_mutex_held(const pp__plat_mutex *m);
 /* Detach this process from the mutex and free m. Does not remove the name
  * (but on Windows, closing the creator's object also gives the name up;
  * see unlink). NULL ok. */

@@ -550,8 +550,6 @@ static void t_role_marker_parent_checked(void)
 #endif
 }
 
-/* One test per line. */
-/* clang-format off */
 /* clock.h: monotonic, ms and ns agree, a sleep lasts at least its time
  * (upper bounds are not asserted), a non-positive sleep returns. */
 static void t_public_clock(void)
@@ -574,6 +572,42 @@ static void t_public_clock(void)
     CU_ASSERT(n1 / 1000000 >= b - 1 && n1 / 1000000 <= b + 1000);
 }
 
+/* The wake word of a sync segment: waits that time out, or that find the
+ * word moved already, leave no wake-up behind. On Windows each such wait
+ * left its count in the waiter word, the next wake released a semaphore
+ * unit for it, and nothing ever took those units back: every later wait
+ * of every process returned at once (a busy loop growing with the time
+ * waiters had slept before). */
+static void t_sobj_wait_leaves_no_wakes(void)
+{
+    pp__plat_sobj *s = NULL;
+    char name[64];
+    uint32_t seq;
+    int i, early = 0;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp__plat_sobj_create(name, 1, 64, NULL, &s), PP_OK);
+    seq = pp__plat_sobj_seq(s);
+    for (i = 0; i < 20; i++)
+        PP_ASSERT_STATUS(pp__plat_sobj_wait(s, seq, 1), PP_ETIMEDOUT);
+    pp__plat_sobj_wake(s);
+    for (i = 0; i < 20; i++) /* the word moved: at once */
+        PP_ASSERT_STATUS(pp__plat_sobj_wait(s, seq, 1000), PP_OK);
+    pp__plat_sobj_wake(s);
+    seq = pp__plat_sobj_seq(s);
+    for (i = 0; i < 5; i++)
+        if (pp__plat_sobj_wait(s, seq, 20) != PP_ETIMEDOUT)
+            early++;
+    CU_ASSERT_EQUAL(early, 0);
+    /* a wake still wakes a waiter that counted itself */
+    pp__plat_sobj_wake(s);
+    PP_ASSERT_STATUS(pp__plat_sobj_wait(s, seq, 1000), PP_OK);
+    pp__plat_sobj_close(s);
+    PP_ASSERT_STATUS(pp__plat_sobj_unlink(name), PP_OK);
+}
+
+/* One test per line. */
+/* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_thread_runs_fn),
     PP_TEST(t_public_clock),
@@ -589,6 +623,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_worker_entry_unset),
     PP_TEST(t_prefork_ends_reported),
     PP_TEST(t_role_marker_parent_checked),
+    PP_TEST(t_sobj_wait_leaves_no_wakes),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -547,6 +547,91 @@ static void do_recreated(int method)
 }
 PP_TEST_PER_METHOD(recreated)
 
+static void huge_release(void *arg)
+{
+    pp_test_sleep_ms(100);
+    PP_ASSERT_STATUS(pp_sem_release(arg), PP_OK);
+}
+
+static void huge_get(void *arg)
+{
+    pp_values *v = NULL;
+
+    pp_test_sleep_ms(100);
+    PP_ASSERT_STATUS(pp_queue_get(arg, &v, 0), PP_OK);
+    pp_values_destroy(v);
+}
+
+/* The largest timeouts a caller can pass: a deadline computed as now +
+ * timeout overflowed (signed overflow: undefined, caught by UBSan) on
+ * every kind. Each call here completes at once, so nothing waits. */
+static void t_huge_timeouts(void)
+{
+    const int64_t big = INT64_MAX;
+    pp_sem *s = NULL;
+    pp_event *e = NULL;
+    pp_barrier *b = NULL;
+    pp_lock *l = NULL;
+    pp_cond *c = NULL;
+    pp_queue *q = NULL;
+    pp_array *a = NULL;
+    pp_values *v = NULL;
+    pp_test_thread *t;
+    int64_t i = -1;
+
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(NULL, 1, 0, &s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, big), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, big - 1), PP_OK);
+    /* value 0: this one waits (its deadline is used) until a release */
+    t = pp_test_thread_start(huge_release, s);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, big), PP_OK);
+    pp_test_thread_join(t);
+    pp_sem_destroy(s);
+
+    PP_ASSERT_STATUS_FATAL(pp_event_create(NULL, &e), PP_OK);
+    PP_ASSERT_STATUS(pp_event_set(e), PP_OK);
+    PP_ASSERT_STATUS(pp_event_wait(e, big), PP_OK);
+    pp_event_destroy(e);
+
+    PP_ASSERT_STATUS_FATAL(pp_barrier_create(NULL, 1, &b), PP_OK);
+    PP_ASSERT_STATUS(pp_barrier_wait(b, big, &i), PP_OK);
+    CU_ASSERT_EQUAL(i, 0);
+    pp_barrier_destroy(b);
+
+    /* a cond wait with a huge timeout is notified by no one: only the
+     * notify side and the lock are exercised */
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(NULL, l, &c), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_acquire(l, big), PP_OK);
+    PP_ASSERT_STATUS(pp_cond_notify_all(c), PP_OK);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_cond_destroy(c);
+    pp_lock_destroy(l);
+
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 1, 0, &q), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_int(v, 7), PP_OK);
+    PP_ASSERT_STATUS(pp_queue_put(q, v, big), PP_OK);
+    /* full (maxsize 1): this put waits until a get */
+    t = pp_test_thread_start(huge_get, q);
+    PP_ASSERT_STATUS(pp_queue_put(q, v, big), PP_OK);
+    pp_test_thread_join(t);
+    pp_values_destroy(v);
+    v = NULL;
+    PP_ASSERT_STATUS(pp_queue_get(q, &v, big), PP_OK);
+    pp_values_destroy(v);
+    pp_queue_destroy(q);
+
+    PP_ASSERT_STATUS_FATAL(pp_array_create(NULL, PP_ARRAY_INT64, 2, &a), PP_OK);
+    PP_ASSERT_STATUS(pp_array_set_int64(a, 1, 5, big), PP_OK);
+    PP_ASSERT_STATUS(pp_array_get_int64(a, 1, &i, big), PP_OK);
+    CU_ASSERT_EQUAL(i, 5);
+    PP_ASSERT_STATUS(pp_array_lock(a, big), PP_OK);
+    PP_ASSERT_STATUS(pp_array_unlock(a), PP_OK);
+    pp_array_destroy(a);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -564,6 +649,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_sem_table_full),
     PP_TEST(t_not_in_manager_items),
     PP_TEST_METHODS(recreated, 120),
+    PP_TEST(t_huge_timeouts),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -408,6 +408,38 @@ static void t_sem_flow_killed(void)
 
 /* -------------------------------------------------------------- barrier */
 
+/* A waiter killed before the last party arrives: the last arrival must
+ * not pass (PP_OK) as if the dead one had made the rendezvous; it breaks
+ * the barrier (PP_EBROKEN), as the other waiters would have. */
+static void t_barrier_last_arrival_after_death(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_barrier *b = NULL;
+    pp_test_child *c;
+    int64_t waiting = 0, t0;
+    int broken = -1;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_barrier_create(name, 2, &b), PP_OK);
+    c = spawn_expect("sync-bar-wait", name, "ready");
+    t0 = pp_test_now_ms();
+    do {
+        pp_test_sleep_ms(5);
+        PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, NULL), PP_OK);
+    } while (waiting < 1 && pp_test_now_ms() - t0 < WAIT_MS);
+    CU_ASSERT_EQUAL_FATAL(waiting, 1);
+    pp_test_child_kill(c); /* and reaped */
+    pp_test_child_free(c);
+    PP_ASSERT_STATUS(pp_barrier_wait(b, WAIT_MS, NULL), PP_EBROKEN);
+    PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, &broken), PP_OK);
+    CU_ASSERT_EQUAL(broken, 1);
+    PP_ASSERT_STATUS(pp_barrier_reset(b), PP_OK);
+    PP_ASSERT_STATUS(pp_barrier_state(b, &waiting, &broken), PP_OK);
+    CU_ASSERT_EQUAL(waiting, 0);
+    CU_ASSERT_EQUAL(broken, 0);
+    pp_barrier_destroy(b);
+}
+
 /* A waiting process killed: the barrier breaks, a waiter in another
  * process gets PP_EBROKEN within a few slices, and so does every wait
  * until a reset. */
@@ -567,6 +599,91 @@ static void t_state_mutex_holder_died(void)
     pp_sem_destroy(s);
 }
 
+/* A live process that stops inside a critical section (SIGSTOP, a
+ * debugger): a wait with a timeout still ends by its timeout. Here a
+ * thread of this process holds the event's state mutex; pp_event_wait()
+ * took the mutex without a bound and hung until it was released. */
+typedef struct stuck_wait {
+    pp_event *e;
+    volatile int done;
+    pp_status st;
+} stuck_wait;
+
+static void stuck_event_wait(void *arg)
+{
+    stuck_wait *w = arg;
+
+    w->st = pp_event_wait(w->e, 100);
+    w->done = 1;
+}
+
+static void t_wait_bounded_by_stopped_holder(void)
+{
+    pp_event *e = NULL;
+    pp_sem *s = NULL;
+    stuck_wait w;
+    pp_test_thread *t;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_event_create(NULL, &e), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(NULL, 0, 0, &s), PP_OK);
+    memset(&w, 0, sizeof w);
+    w.e = e;
+    w.st = PP_OK;
+    PP_ASSERT_STATUS_FATAL(pp__plat_sobj_lock(pp__sobj_plat((pp__sobj *)e), WAIT_MS), PP_OK);
+    t = pp_test_thread_start(stuck_event_wait, &w);
+    for (i = 0; i < 100 && !w.done; i++)
+        pp_test_sleep_ms(50 * pp_test_timeout_mult());
+    CU_ASSERT(w.done); /* ended while the mutex was still held */
+    pp__plat_sobj_unlock(pp__sobj_plat((pp__sobj *)e));
+    pp_test_thread_join(t);
+    PP_ASSERT_STATUS(w.st, PP_ETIMEDOUT);
+    /* the semaphore already bounds its wait by the deadline */
+    PP_ASSERT_STATUS_FATAL(pp__plat_sobj_lock(pp__sobj_plat((pp__sobj *)s), WAIT_MS), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, 100), PP_ETIMEDOUT);
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY);
+    pp__plat_sobj_unlock(pp__sobj_plat((pp__sobj *)s));
+    pp_sem_destroy(s);
+    pp_event_destroy(e);
+}
+
+/* A segment of a sync kind with less state than the kind's struct
+ * (another build's layout, or damage): open refuses it (PP_EINVAL)
+ * instead of handing out a handle that reads and writes past the state
+ * (the queue and the array checked theirs already). */
+static void t_short_state_refused(void)
+{
+    static const uint32_t kinds[] = {PP__SOBJ_SEM, PP__SOBJ_EVENT, PP__SOBJ_BARRIER, PP__SOBJ_COND};
+    char name[PP_NAME_MAX + 1];
+    pp__plat_sobj *p;
+    void *h;
+    size_t i;
+
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        pp_test_unique_name(name, sizeof name);
+        p = NULL;
+        PP_ASSERT_STATUS_FATAL(pp__plat_sobj_create(name, kinds[i], 8, NULL, &p), PP_OK);
+        h = NULL;
+        switch (kinds[i]) {
+        case PP__SOBJ_SEM:
+            PP_ASSERT_STATUS(pp_sem_open(name, (pp_sem **)&h), PP_EINVAL);
+            break;
+        case PP__SOBJ_EVENT:
+            PP_ASSERT_STATUS(pp_event_open(name, (pp_event **)&h), PP_EINVAL);
+            break;
+        case PP__SOBJ_BARRIER:
+            PP_ASSERT_STATUS(pp_barrier_open(name, (pp_barrier **)&h), PP_EINVAL);
+            break;
+        default:
+            PP_ASSERT_STATUS(pp_cond_open(name, (pp_cond **)&h), PP_EINVAL);
+            break;
+        }
+        CU_ASSERT_PTR_NULL(h);
+        pp__plat_sobj_close(p);
+        PP_ASSERT_STATUS(pp__plat_sobj_unlink(name), PP_OK);
+    }
+}
+
 /* A torn update: a process died after committing its redo record and
  * before (or while) applying it. The next holder of the state mutex
  * rolls it forward; an uncommitted record (n = 0) is dropped. */
@@ -637,6 +754,34 @@ static void t_proc_alive(void)
     CU_ASSERT_EQUAL(pp__plat_proc_alive(pid, 0), 0);
 }
 
+/* The lock of a condition whose holder was killed: a notify or a wait by
+ * a thread that does not hold the lock (PP_EPERM) must not use up the
+ * lock's "a holder died" notice. The held check tried to take the lock
+ * to find out, got PP_EOWNERDEAD, released it: the next real acquirer
+ * got PP_OK, never told that the data may need repair. */
+static void t_cond_misuse_keeps_owner_dead(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_lock *l = NULL;
+    pp_cond *c = NULL;
+    pp_test_child *ch;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(name, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(NULL, l, &c), PP_OK);
+    ch = spawn_expect("lock-hold", name, "PP_OK");
+    pp_test_child_kill(ch);
+    pp_test_child_free(ch);
+    PP_ASSERT_STATUS(pp_cond_notify(c, 1), PP_EPERM);
+    PP_ASSERT_STATUS(pp_cond_notify_all(c), PP_EPERM);
+    PP_ASSERT_STATUS(pp_cond_wait(c, 0), PP_EPERM);
+    PP_ASSERT_STATUS(pp_lock_acquire(l, WAIT_MS), PP_EOWNERDEAD);
+    PP_ASSERT_STATUS(pp_cond_notify(c, 1), PP_OK); /* held now */
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_cond_destroy(c);
+    pp_lock_destroy(l);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -646,10 +791,14 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_sem_killed_in_loop_exact, 300),
     PP_TEST_TIMEOUT(t_sem_flow_killed, 180),
     PP_TEST(t_barrier_waiter_killed),
+    PP_TEST(t_barrier_last_arrival_after_death),
     PP_TEST(t_cond_waiter_killed),
+    PP_TEST(t_cond_misuse_keeps_owner_dead),
     PP_TEST(t_killed_creator_name_removed),
     PP_TEST(t_state_mutex_holder_died),
     PP_TEST(t_redo_rolled_forward),
+    PP_TEST(t_short_state_refused),
+    PP_TEST(t_wait_bounded_by_stopped_holder),
     PP_TEST(t_proc_alive),
     PP_TEST_END,
 };

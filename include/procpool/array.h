@@ -33,7 +33,10 @@
  * Lifetime of names exactly as lock.h: the creator owns the name;
  * pp_array_destroy() on the creating handle removes it while handles
  * others hold keep working among themselves; a killed creator leaves no
- * name behind; a name destroyed and created again is another array.
+ * name behind; a name destroyed and created again is another array. On
+ * Windows the name cannot be created again (#PP_EEXIST) until the last
+ * handle of the destroyed array closes, in any process (pool workers
+ * keep theirs until they exit; as shm.h).
  *
  * Handles are thread-safe.
  */

@@ -44,7 +44,9 @@
  * a creator killed without destroying it leaves no name behind (resource
  * tracker on POSIX; the kernel object's last handle on Windows). A name
  * destroyed and created again names a new queue: a worker given the old
- * one gets #PP_ENOENT for it, never the new one.
+ * one gets #PP_ENOENT for it, never the new one. On Windows the name
+ * cannot be created again (#PP_EEXIST) until the last handle of the
+ * destroyed queue closes, in any process (as shm.h).
  *
  * Handles are thread-safe: any number of threads may put and get through
  * one handle at the same time.

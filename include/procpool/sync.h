@@ -22,7 +22,10 @@
  * without destroying does not leave the name behind (lock.h). A name
  * destroyed and created again is another object: a handle that arrives
  * in task arguments names the object it was made from, never a newer
- * one (#PP_ENOENT if that one is gone).
+ * one (#PP_ENOENT if that one is gone). On Windows the name itself
+ * cannot be created again (#PP_EEXIST) until the last handle of the
+ * destroyed object closes, in any process (shm.h; on POSIX it can at
+ * once).
  *
  * Robustness: a participant is a process. Every wait is sliced: a waiter
  * checks the liveness of the processes that could block it at least
@@ -48,7 +51,12 @@
  * semantics), and what the child acquires is given back when it ends.
  *
  * Timeouts: milliseconds, #PP_INFINITE (-1) for none, other negative
- * values #PP_EINVAL. Handles are thread-safe. Common errors of every
+ * values #PP_EINVAL. Each object has a short internal critical section
+ * (a few stores); a process stopped inside one (SIGSTOP, a debugger; a
+ * dead one is repaired at once) delays the others until it runs again.
+ * pp_sem_acquire() and pp_event_wait() still end by their timeout then;
+ * pp_barrier_wait(), pp_cond_wait(), and the calls without a timeout
+ * wait for it. Handles are thread-safe. Common errors of every
  * call, not repeated below: #PP_EINVAL for a NULL handle or pointer,
  * #PP_ESYS for an OS failure (pp_os_error()).
  */

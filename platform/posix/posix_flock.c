@@ -484,6 +484,11 @@ pp_status pp__plat_mutex_trylock(pp__plat_mutex *m)
     return pp__posix_flock_take(m, 0, PP_EBUSY);
 }
 
+int pp__plat_mutex_held(const pp__plat_mutex *m)
+{
+    return atomic_load(&m->owner) == pp__posix_flock_key();
+}
+
 pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
 {
     uint64_t me = pp__posix_flock_key();
@@ -563,6 +568,12 @@ pp_status pp__plat_mutex_trylock(pp__plat_mutex *m)
 {
     (void)m;
     return PP_ENOTSUP;
+}
+
+int pp__plat_mutex_held(const pp__plat_mutex *m)
+{
+    (void)m;
+    return 0;
 }
 
 pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)

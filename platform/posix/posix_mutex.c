@@ -292,6 +292,11 @@ pp_status pp__plat_mutex_trylock(pp__plat_mutex *m)
     return pp__posix_locked(m, pthread_mutex_trylock(&m->seg->mtx), me, PP_EBUSY);
 }
 
+int pp__plat_mutex_held(const pp__plat_mutex *m)
+{
+    return atomic_load_explicit(&m->owner, memory_order_relaxed) == pp__posix_owner_key();
+}
+
 pp_status pp__plat_mutex_unlock(pp__plat_mutex *m)
 {
     uint64_t me = pp__posix_owner_key();

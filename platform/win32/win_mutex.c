@@ -283,6 +283,11 @@ pp_status pp__plat_mutex_lock(pp__plat_mutex *m, int64_t timeout_ms)
     return pp__win_mutex_acquire(m, timeout_ms, PP_ETIMEDOUT);
 }
 
+int pp__plat_mutex_held(const pp__plat_mutex *m)
+{
+    return pp__win_mutex_mine(m);
+}
+
 pp_status pp__plat_mutex_trylock(pp__plat_mutex *m)
 {
     return pp__win_mutex_acquire(m, 0, PP_EBUSY);

@@ -324,17 +324,45 @@ uint32_t pp__plat_sobj_seq(const pp__plat_sobj *s)
     return (uint32_t)v;
 }
 
+/* A wait that ends without taking a unit (timed out, or the word had
+ * moved) takes back what it added: its count while no wake has taken it,
+ * else the unit that wake released for it. Otherwise that unit stayed
+ * over for good (a wait that returns early on it counts itself again for
+ * the next wake), one more per such wait: every later wait of every
+ * process returned at once. Only a waiter killed inside a wait leaves a
+ * unit over now. Bounded: a waker between its exchange and its release
+ * is a few instructions away (one killed there: a spurious unit less). */
+static void pp__win_sobj_uncount(pp__plat_sobj *s)
+{
+    int tries;
+
+    for (tries = 0; tries < 1000; tries++) {
+        LONG n = s->hdr->waiters;
+        if (n > 0) {
+            if (InterlockedCompareExchange(&s->hdr->waiters, n - 1, n) == n)
+                return;
+            continue;
+        }
+        if (WaitForSingleObject(s->sem, 0) == WAIT_OBJECT_0)
+            return;
+        SwitchToThread();
+    }
+}
+
 pp_status pp__plat_sobj_wait(pp__plat_sobj *s, uint32_t seen, int64_t timeout_ms)
 {
     DWORD r;
 
     InterlockedIncrement(&s->hdr->waiters);
-    if ((uint32_t)InterlockedCompareExchange(&s->hdr->word, 0, 0) != seen)
-        return PP_OK; /* the unit this leaves over: a spurious return later */
+    if ((uint32_t)InterlockedCompareExchange(&s->hdr->word, 0, 0) != seen) {
+        pp__win_sobj_uncount(s);
+        return PP_OK;
+    }
     r = pp__win_wait(s->sem, timeout_ms < 0 ? 0 : timeout_ms);
-    if (r == WAIT_TIMEOUT)
-        return PP_ETIMEDOUT;
-    return PP_OK;
+    if (r == WAIT_OBJECT_0)
+        return PP_OK;
+    pp__win_sobj_uncount(s);
+    return r == WAIT_TIMEOUT ? PP_ETIMEDOUT : PP_OK;
 }
 
 void pp__plat_sobj_wake(pp__plat_sobj *s)

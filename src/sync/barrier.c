@@ -38,6 +38,11 @@ typedef struct barrier_state {
     bar_slot slot[PP__SOBJ_PROCS];
 } barrier_state;
 
+size_t pp__barrier_state_size(void)
+{
+    return sizeof(barrier_state);
+}
+
 static barrier_state *state_of(pp_barrier *b)
 {
     return pp__sobj_state(&b->o);
@@ -160,7 +165,15 @@ pp_status pp_barrier_wait(pp_barrier *b, int64_t timeout_ms, int64_t *index)
     }
     arrival = bs->count;
     gen = bs->gen;
-    if (arrival + 1 >= bs->parties) { /* the last: the generation ends */
+    /* The last: the generation ends, unless a waiter of it died (it is
+     * counted in arrival but never made the rendezvous): then the
+     * barrier breaks, as it does for the other waiters. */
+    if (arrival + 1 >= bs->parties && arrival > 0 && reap(bs, PP__SOBJ_PROCS)) {
+        pp__sobj_leave(&b->o);
+        pp__plat_sobj_wake(pp__sobj_plat(&b->o));
+        return PP_EBROKEN;
+    }
+    if (arrival + 1 >= bs->parties) {
         pp__sobj_tx_begin(&tx, bs);
         pp__sobj_tx_set(&tx, &bs->count, 0);
         pp__sobj_tx_set(&tx, &bs->gen, gen + 1);

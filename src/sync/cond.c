@@ -42,6 +42,11 @@ typedef struct cond_state {
     cond_slot slot[PP__SOBJ_PROCS];
 } cond_state;
 
+size_t pp__cond_state_size(void)
+{
+    return sizeof(cond_state);
+}
+
 static cond_state *state_of(pp_cond *c)
 {
     return pp__sobj_state(&c->o);
@@ -105,16 +110,13 @@ pp_status pp_cond_lock(pp_cond *c, pp_lock **lock)
     return pp__lock_resolve(name, cs->lock_id, lock);
 }
 
-/* Does the calling thread hold lock? PP_OK if so, else PP_EPERM. */
+/* Does the calling thread hold lock? PP_OK if so, else PP_EPERM. Asked
+ * without taking the lock: a probe by trylock and release used up the
+ * PP_EOWNERDEAD of a holder that had died, and the next real acquirer was
+ * never told. */
 static pp_status check_held(pp_lock *lock)
 {
-    pp_status st = pp_lock_try_acquire(lock);
-
-    if (st == PP_EDEADLK)
-        return PP_OK;
-    if (st == PP_OK || st == PP_EOWNERDEAD)
-        (void)pp_lock_release(lock);
-    return PP_EPERM;
+    return pp__lock_held(lock) ? PP_OK : PP_EPERM;
 }
 
 static void slot_free(cond_slot *s)

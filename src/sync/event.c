@@ -21,6 +21,11 @@ typedef struct event_state {
     uint64_t sets;
 } event_state;
 
+size_t pp__event_state_size(void)
+{
+    return sizeof(event_state);
+}
+
 static event_state *state_of(pp_event *e)
 {
     return pp__sobj_state(&e->o);
@@ -119,7 +124,9 @@ pp_status pp_event_wait(pp_event *e, int64_t timeout_ms)
     es = state_of(e);
     for (;;) {
         seen = pp__plat_sobj_seq(pp__sobj_plat(&e->o));
-        st = pp__sobj_enter(&e->o, PP_INFINITE, NULL);
+        /* bounded by the deadline too: a holder of the state mutex that
+         * is stopped (not dead) must not make a timed wait hang */
+        st = pp__sobj_enter(&e->o, deadline, NULL);
         if (st != PP_OK)
             return st;
         if (first)

@@ -154,6 +154,13 @@ pp_status pp__lock_resolve(const char *name, uint64_t id, pp_lock **out)
     return st;
 }
 
+int pp__lock_held(const pp_lock *lock)
+{
+    if (lock == NULL || lock->backend != &g_local)
+        return 0;
+    return pp__plat_mutex_held(mutex_of(lock));
+}
+
 uint64_t pp__lock_id(const pp_lock *lock)
 {
     if (lock == NULL || lock->backend != &g_local)

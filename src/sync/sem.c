@@ -162,6 +162,11 @@ static int cas(uint64_t *p, uint64_t expect, uint64_t desired)
 }
 #endif
 
+size_t pp__sem_state_size(void)
+{
+    return sizeof(sem_state);
+}
+
 static sem_state *state_of(pp_sem *s)
 {
     return s->o.state;

@@ -107,13 +107,40 @@ pp_status pp__sobj_create(uint32_t kind, const char *name, size_t state_size, co
     return st;
 }
 
-/* A handle of another kind than wanted is closed again: PP_ETYPE. */
+/* The least state a kind's segment must have (0: the kind checks its
+ * own, as queue.c and array.c do). */
+static size_t state_min(uint32_t kind)
+{
+    switch (kind) {
+    case PP__SOBJ_SEM:
+        return pp__sem_state_size();
+    case PP__SOBJ_EVENT:
+        return pp__event_state_size();
+    case PP__SOBJ_BARRIER:
+        return pp__barrier_state_size();
+    case PP__SOBJ_COND:
+        return pp__cond_state_size();
+    default:
+        return 0;
+    }
+}
+
+/* A handle of another kind than wanted is closed again: PP_ETYPE; one
+ * with less state than its kind has: PP_EINVAL. */
 static pp_status check_kind(uint32_t kind, pp__named_handle *h, int close, pp__sobj **out)
 {
-    if (kind != 0 && pp__plat_sobj_kind(pp__named_obj(h)) != kind) {
+    const pp__plat_sobj *p = pp__named_obj(h);
+    uint32_t got = pp__plat_sobj_kind(p);
+    pp_status st = PP_OK;
+
+    if (kind != 0 && got != kind)
+        st = PP_ETYPE;
+    else if (pp__plat_sobj_state_size(p) < state_min(got))
+        st = PP_EINVAL;
+    if (st != PP_OK) {
         if (close)
             pp__named_destroy(g_cache, h);
-        return PP_ETYPE;
+        return st;
     }
     *out = (pp__sobj *)h;
     remember(*out);
@@ -255,9 +282,16 @@ static void redo_recover(pp__sobj *o)
 
 int64_t pp__sobj_deadline(int64_t timeout_ms)
 {
+    int64_t now;
+
     if (timeout_ms < 0)
         return PP_INFINITE;
-    return pp__plat_now_ms() + timeout_ms;
+    now = pp__plat_now_ms();
+    /* now + timeout would overflow (undefined): a deadline past the end
+     * of time is no deadline */
+    if (timeout_ms > INT64_MAX - now)
+        return PP_INFINITE;
+    return now + timeout_ms;
 }
 
 int64_t pp__sobj_left(int64_t deadline)

@@ -75,6 +75,15 @@ pp_status pp__sobj_resolve(uint32_t kind, const char *name, uint64_t id, pp__sob
 /* Close a handle (NULL ok); the creator's also removes the name. */
 void pp__sobj_destroy(pp__sobj *o);
 
+/* The state sizes of the kinds whose state is one fixed struct (sem.c,
+ * event.c, barrier.c, cond.c): open and resolve refuse a segment of such
+ * a kind with less state (PP_EINVAL: another build's layout, or damage),
+ * whose struct would be read past its end. */
+size_t pp__sem_state_size(void);
+size_t pp__event_state_size(void);
+size_t pp__barrier_state_size(void);
+size_t pp__cond_state_size(void);
+
 const char *pp__sobj_name(const pp__sobj *o);
 uint64_t pp__sobj_id(const pp__sobj *o);
 uint32_t pp__sobj_kind(const pp__sobj *o);
@@ -126,7 +135,8 @@ pp_status pp__sobj_enter(pp__sobj *o, int64_t deadline, int *repaired);
 pp_status pp__sobj_try_enter(pp__sobj *o, int *repaired);
 void pp__sobj_leave(pp__sobj *o);
 
-/* Deadline of a timeout (PP_INFINITE stays); and the time left until it
+/* Deadline of a timeout (PP_INFINITE stays, and so becomes a timeout too
+ * large for the clock to add); and the time left until it
  * (PP_INFINITE for none; 0 once passed). PP_EINVAL for timeouts below
  * PP_INFINITE is the caller's check. */
 int64_t pp__sobj_deadline(int64_t timeout_ms);

@@ -35,6 +35,11 @@ pp_status pp__shm_resolve(const char *name, uint64_t id, pp_shm **out);
 uint64_t pp__lock_id(const pp_lock *lock);
 uint64_t pp__shm_id(const pp_shm *shm);
 
+/* 1 if the calling thread holds the local lock (without taking it: the
+ * "a holder died" notice stays for the next acquirer); 0 if not, or for
+ * another backend's lock. */
+int pp__lock_held(const pp_lock *lock);
+
 /* A lock hosted elsewhere (a manager's): 1 and its locator in *loc
  * (struct pp__locator, sync/remote.h); 0 for a lock that travels by
  * name. */
