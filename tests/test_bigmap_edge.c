@@ -48,6 +48,65 @@ static pp_pool *make_pool(int method, int n)
     return p;
 }
 
+typedef struct reenter {
+    pp_pool *pool;
+    size_t at;          /* item whose making calls into the pool */
+    pp_status join_st;  /* what pp_pool_join returned there */
+    pp_status join2_st; /* ... with PP_INFINITE */
+    int called;
+} reenter;
+
+static pp_status make_reenter(void *ud, size_t i, pp_values *args)
+{
+    reenter *r = ud;
+
+    if (i == r->at) {
+        r->called = 1;
+        pp_pool_close(r->pool);
+        /* this very call is still feeding the pool: joining here can never
+         * end; it must say so instead of waiting */
+        r->join_st = pp_pool_join(r->pool, 3000);
+        if (r->join_st == PP_EDEADLK)
+            r->join2_st = pp_pool_join(r->pool, PP_INFINITE);
+        /* and a destroy from here must not free the pool under the call */
+        pp_pool_destroy(r->pool);
+    }
+    return pp_values_add_int(args, (int64_t)i);
+}
+
+/* An item function that closes and joins (and destroys) the pool it is
+ * feeding: the join gets PP_EDEADLK at once (it waited for the call that
+ * runs it: PP_ETIMEDOUT, or a hang with PP_INFINITE), the destroy is
+ * ignored, the map completes, and the pool can be joined afterwards. */
+static void t_stream_item_joins_pool(void)
+{
+    const size_t n = 20000;
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    reenter re;
+    int64_t *out = calloc(n, sizeof *out);
+    size_t i;
+
+    CU_ASSERT_FATAL(out != NULL);
+    memset(&re, 0, sizeof re);
+    re.pool = p;
+    re.at = 9000; /* a later batch (not the first) */
+    memset(&o, 0, sizeof o);
+    o.chunksize = 1;
+    PP_ASSERT_STATUS(pp_map_stream(p, be_inc, n, make_reenter, &re, &o, &r), PP_OK);
+    CU_ASSERT(re.called);
+    PP_ASSERT_STATUS(re.join_st, PP_EDEADLK);
+    PP_ASSERT_STATUS(re.join2_st, PP_EDEADLK);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, n, out, NULL), PP_OK);
+    for (i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(out[i], (int64_t)i + 1);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    free(out);
+}
+
 typedef struct rss_probe {
     int64_t at0, at10;
 } rss_probe;
@@ -97,6 +156,7 @@ static void t_stream_small_chunks_memory(void)
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
+    PP_TEST_TIMEOUT(t_stream_item_joins_pool, 120),
     PP_TEST_TIMEOUT(t_stream_small_chunks_memory, 120),
     PP_TEST_END,
 };

@@ -265,7 +265,10 @@ PP_API pp_status pp_pool_terminate(pp_pool *pool);
  * Errors the caller must handle:
  *  - #PP_ESTATE: neither pp_pool_close() nor pp_pool_terminate() was called.
  *  - #PP_ETIMEDOUT: still running after timeout_ms.
- *  - #PP_EDEADLK: called from a callback on the pool's result thread.
+ *  - #PP_EDEADLK: called from a callback on the pool's result thread, or
+ *    from a pp_map_stream() item function or a sync map's progress
+ *    callback while that call is still submitting (it would wait for
+ *    itself).
  *  - #PP_EINVAL.
  */
 PP_API pp_status pp_pool_join(pp_pool *pool, int64_t timeout_ms);
@@ -273,7 +276,9 @@ PP_API pp_status pp_pool_join(pp_pool *pool, int64_t timeout_ms);
 /**
  * @brief Free the pool. Accepts NULL. Without a completed close+join this
  *        terminates first (Python's context-manager exit). Reports failed
- *        results nobody observed. Must not be called from a callback.
+ *        results nobody observed. Must not be called from a callback
+ *        (nor an item function of pp_map_stream(): ignored there, with
+ *        an error logged).
  */
 PP_API void pp_pool_destroy(pp_pool *pool);
 
