@@ -36,6 +36,25 @@ static int be_echo(pp_task *t)
 }
 PP_TASK_REGISTER(be_echo)
 
+/* (bytes) -> sum of its bytes; bytes starting with 0xEE end the worker */
+static int be_sum_or_die(pp_task *t)
+{
+    const unsigned char *p;
+    const void *v = NULL;
+    size_t n = 0, k;
+    int64_t sum = 0;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, &v, &n) != PP_OK || n == 0)
+        return pp_task_fail(t, 2, "bytes expected");
+    p = v;
+    if (p[0] == 0xEE)
+        pp__plat_exit(9);
+    for (k = 0; k < n; k++)
+        sum += p[k];
+    return pp_values_add_int(pp_task_result(t), sum);
+}
+PP_TASK_REGISTER(be_sum_or_die)
+
 static pp_pool *make_pool(int method, int n)
 {
     pp_pool_options o;
@@ -153,11 +172,132 @@ static void t_stream_small_chunks_memory(void)
     pp_pool_destroy(p);
 }
 
+typedef struct storm {
+    size_t size, every;
+    pp_pool *pool;
+    size_t terminate_at;
+    unsigned char *buf;
+} storm;
+
+static int storm_dies(const storm *s, size_t i)
+{
+    return s->every != 0 && i % s->every == 3;
+}
+
+static int64_t storm_sum(size_t size, size_t i)
+{
+    return (int64_t)size * (int64_t)(i % 200);
+}
+
+static pp_status make_storm(void *ud, size_t i, pp_values *args)
+{
+    storm *s = ud;
+
+    if (i == s->terminate_at)
+        pp_pool_terminate(s->pool);
+    memset(s->buf, (int)(i % 200), s->size);
+    if (storm_dies(s, i))
+        s->buf[0] = 0xEE;
+    return pp_values_add_bytes(args, s->buf, s->size);
+}
+
+/* A streaming map of inbox-sized items (16 KiB) whose workers die again
+ * and again (every 10th item ends its worker), in chunks of 1 and 3, on
+ * every start method: every other item is right, the dying ones are
+ * PP_EWORKERDIED. */
+static void do_stream_kill_storm(int method)
+{
+    const size_t n = 300;
+    pp_pool *p = make_pool(method, 2);
+    pp_status *status = calloc(n, sizeof *status);
+    int64_t *out = calloc(n, sizeof *out);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i, bad = 0;
+    storm s;
+    int pass;
+
+    CU_ASSERT_FATAL(status != NULL && out != NULL);
+    for (pass = 0; pass < 2; pass++) {
+        memset(&s, 0, sizeof s);
+        s.size = 16 * 1024;
+        s.every = 10;
+        s.terminate_at = SIZE_MAX;
+        s.buf = malloc(s.size);
+        CU_ASSERT_FATAL(s.buf != NULL);
+        memset(&o, 0, sizeof o);
+        o.chunksize = pass == 0 ? 1 : 3;
+        PP_ASSERT_STATUS(pp_map_stream(p, be_sum_or_die, n, make_storm, &s, &o, &r),
+                         PP_EWORKERDIED);
+        pp_result_ints(r, WAIT_MS, 0, n, out, status);
+        for (i = 0; i < n; i++) {
+            if (storm_dies(&s, i) ? status[i] != PP_EWORKERDIED
+                                  : status[i] != PP_OK || out[i] != storm_sum(s.size, i))
+                bad++;
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        pp_result_release(r);
+        free(s.buf);
+    }
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    free(status);
+    free(out);
+}
+PP_TEST_PER_METHOD(stream_kill_storm)
+
+/* The pool terminated by the item function in the middle of a streaming
+ * map of inbox-sized items: the call returns (no hang), the items from
+ * there on fail with PP_ETERMINATED, the earlier ones are each OK or
+ * PP_ETERMINATED, and the pool joins. */
+static void t_stream_terminated_midway(void)
+{
+    const size_t n = 4000;
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_status *status = calloc(n, sizeof *status);
+    int64_t *out = calloc(n, sizeof *out);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i, bad = 0;
+    pp_status st;
+    storm s;
+
+    CU_ASSERT_FATAL(status != NULL && out != NULL);
+    memset(&s, 0, sizeof s);
+    s.size = 16 * 1024;
+    s.pool = p;
+    s.terminate_at = 3000;
+    s.buf = malloc(s.size);
+    CU_ASSERT_FATAL(s.buf != NULL);
+    memset(&o, 0, sizeof o);
+    o.chunksize = 1;
+    st = pp_map_stream(p, be_sum_or_die, n, make_storm, &s, &o, &r);
+    PP_ASSERT_STATUS(st, PP_ETERMINATED);
+    CU_ASSERT_FATAL(r != NULL);
+    pp_result_ints(r, WAIT_MS, 0, n, out, status);
+    for (i = 0; i < n; i++) {
+        if (i >= 3000 ? status[i] != PP_ETERMINATED
+                      : status[i] != PP_ETERMINATED &&
+                            (status[i] != PP_OK || out[i] != storm_sum(s.size, i)))
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    free(s.buf);
+    free(status);
+    free(out);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_stream_item_joins_pool, 120),
     PP_TEST_TIMEOUT(t_stream_small_chunks_memory, 120),
+    PP_TEST_METHODS(stream_kill_storm, 300),
+    PP_TEST_TIMEOUT(t_stream_terminated_midway, 120),
     PP_TEST_END,
 };
 /* clang-format on */
