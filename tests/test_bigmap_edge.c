@@ -291,6 +291,79 @@ static void t_stream_terminated_midway(void)
     free(out);
 }
 
+typedef struct failing {
+    size_t at;
+    pp_status st;
+    size_t calls;
+} failing;
+
+static pp_status make_failing(void *ud, size_t i, pp_values *args)
+{
+    failing *f = ud;
+
+    f->calls++;
+    if (i == f->at)
+        return f->st;
+    return pp_values_add_int(args, (int64_t)i);
+}
+
+/* An item function that fails at item 0 or at the last item, with
+ * PP_ENOMEM or another status: the call returns that status with a result
+ * (pp_map_stream's out is "set even when items failed"), the earlier items
+ * are right, the failed one and those after it carry the status, and the
+ * error detail names the item. PP_ENOMEM at item 0 used to fail the whole
+ * call with no result at all (as if the pool could not encode anything),
+ * unlike every other status. */
+static void t_stream_item_fails_first_or_last(void)
+{
+    const size_t n = 50;
+    const pp_status sts[2] = {PP_ENOMEM, PP_ESYS};
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_status status[50];
+    int64_t out[50];
+    pp_submit_options o;
+    pp_result *r = NULL;
+    size_t i, index, bad;
+    pp_error e;
+    failing f;
+    int k, w;
+
+    for (k = 0; k < 2; k++) {
+        for (w = 0; w < 2; w++) {
+            f.at = w == 0 ? 0 : n - 1;
+            f.st = sts[k];
+            f.calls = 0;
+            memset(&o, 0, sizeof o);
+            o.error = &e;
+            o.error_index = &index;
+            index = 12345;
+            r = NULL;
+            PP_ASSERT_STATUS(pp_map_stream(p, be_inc, n, make_failing, &f, &o, &r), sts[k]);
+            CU_ASSERT_FATAL(r != NULL);
+            CU_ASSERT_EQUAL(index, f.at);
+            CU_ASSERT_EQUAL(e.status, sts[k]);
+            CU_ASSERT_EQUAL(f.calls, f.at + 1);
+            pp_result_ints(r, WAIT_MS, 0, n, out, status);
+            for (i = 0, bad = 0; i < n; i++) {
+                if (i < f.at ? status[i] != PP_OK || out[i] != (int64_t)i + 1 : status[i] != sts[k])
+                    bad++;
+            }
+            CU_ASSERT_EQUAL(bad, 0);
+            pp_result_release(r);
+        }
+    }
+    /* n = 0: nothing is made, an empty result */
+    f.at = SIZE_MAX;
+    f.calls = 0;
+    PP_ASSERT_STATUS(pp_map_stream(p, be_inc, 0, make_failing, &f, NULL, &r), PP_OK);
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_EQUAL(f.calls, 0);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -298,6 +371,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_stream_small_chunks_memory, 120),
     PP_TEST_METHODS(stream_kill_storm, 300),
     PP_TEST_TIMEOUT(t_stream_terminated_midway, 120),
+    PP_TEST_TIMEOUT(t_stream_item_fails_first_or_last, 120),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -235,8 +235,10 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return st;
     }
     bst = pp__builder_batch(&b, 0, &list, &end);
-    if (bst == PP_ENOMEM && list == NULL) {
-        /* nothing could be encoded: the call fails, nothing ran */
+    if (bst == PP_ENOMEM && list == NULL && s.gen == NULL) {
+        /* nothing could be encoded: the call fails, nothing ran (made
+         * items: PP_ENOMEM may be what the item function returned, and
+         * its items fail with it like with any other status) */
         pp__builder_free(&b);
         job_discard(j);
         return bst;
