@@ -364,6 +364,71 @@ static void t_stream_item_fails_first_or_last(void)
     pp_pool_destroy(p);
 }
 
+typedef struct mapper {
+    pp_pool *pool;
+    storm s;
+    pp_status st;
+    pp_result *r;
+    volatile int started;
+} mapper;
+
+static pp_status make_slow(void *ud, size_t i, pp_values *args)
+{
+    mapper *m = ud;
+
+    m->started = 1;
+    if (i % 64 == 0)
+        pp_sleep_ms(1);
+    return make_storm(&m->s, i, args);
+}
+
+static void run_stream(void *arg)
+{
+    mapper *m = arg;
+    pp_submit_options o;
+
+    memset(&o, 0, sizeof o);
+    o.chunksize = 1;
+    m->st = pp_map_stream(m->pool, be_sum_or_die, 200000, make_slow, m, &o, &m->r);
+}
+
+/* pp_pool_destroy (and, in the second pass, pp_pool_terminate) from
+ * another thread while a streaming map of inbox-sized items is feeding the
+ * pool: the map returns PP_ETERMINATED with a result, nothing hangs or
+ * touches freed memory (ASan), nothing is left behind (leak check). */
+static void t_stream_destroyed_from_other_thread(void)
+{
+    pp__plat_thread *t = NULL;
+    int pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        mapper m;
+        memset(&m, 0, sizeof m);
+        m.pool = make_pool(PP_START_DEFAULT, 2);
+        m.s.size = 16 * 1024;
+        m.s.terminate_at = SIZE_MAX;
+        m.s.buf = malloc(m.s.size);
+        CU_ASSERT_FATAL(m.s.buf != NULL);
+        PP_ASSERT_STATUS_FATAL(pp__plat_thread_create(&t, run_stream, &m), PP_OK);
+        while (!m.started)
+            pp_sleep_ms(1);
+        pp_sleep_ms(100);
+        if (pass == 1)
+            PP_ASSERT_STATUS(pp_pool_terminate(m.pool), PP_OK);
+        else
+            pp_pool_destroy(m.pool);
+        pp__plat_thread_join(t);
+        PP_ASSERT_STATUS(m.st, PP_ETERMINATED);
+        CU_ASSERT_PTR_NOT_NULL(m.r);
+        pp_result_release(m.r);
+        if (pass == 1) {
+            PP_ASSERT_STATUS(pp_pool_join(m.pool, WAIT_MS), PP_OK);
+            pp_pool_destroy(m.pool);
+        }
+        free(m.s.buf);
+    }
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -372,6 +437,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(stream_kill_storm, 300),
     PP_TEST_TIMEOUT(t_stream_terminated_midway, 120),
     PP_TEST_TIMEOUT(t_stream_item_fails_first_or_last, 120),
+    PP_TEST_TIMEOUT(t_stream_destroyed_from_other_thread, 120),
     PP_TEST_END,
 };
 /* clang-format on */
