@@ -9,6 +9,7 @@
 
 #include "procpool/procpool.h"
 #include "platform.h"
+#include "pool/wctl.h"
 #include "pp_test.h"
 
 #define WAIT_MS (60000 * pp_test_timeout_mult())
@@ -429,6 +430,39 @@ static void t_stream_destroyed_from_other_thread(void)
     }
 }
 
+/* A worker's control block is shared memory the worker (the user's task
+ * code, with a wild pointer say) can write anything into: what the parent
+ * reads of a dead worker must stay inside the block whatever its header
+ * says. A scribbled area_size (0) made the check of the kept bytes wrap
+ * around, so 1 GiB of "kept outcomes" past the block's end was trusted. */
+static void t_wctl_read_distrusts_header(void)
+{
+    uint64_t *mem = calloc(1, PP__WCTL_SIZE);
+    pp__wctl *c = (pp__wctl *)mem;
+    pp__wctl_progress pr;
+
+    CU_ASSERT_FATAL(mem != NULL);
+    pp__wctl_init(c);
+    c->area_size = 0; /* scribbled */
+    c->done = PP__WCTL_DONE(5, 3, (uint64_t)1 << 30);
+    pp__wctl_read(c, &pr);
+    CU_ASSERT_EQUAL(pr.done, 5);
+    CU_ASSERT_EQUAL(pr.kept, 0);
+    CU_ASSERT_EQUAL(pr.bytes, 0);
+    /* a sane header, kept bytes past the area: not trusted either */
+    pp__wctl_init(c);
+    c->done = PP__WCTL_DONE(5, 3, PP__WCTL_AREA);
+    pp__wctl_read(c, &pr);
+    CU_ASSERT_EQUAL(pr.kept, 0);
+    CU_ASSERT_EQUAL(pr.bytes, 0);
+    /* and what fits is believed */
+    c->done = PP__WCTL_DONE(5, 3, 100);
+    pp__wctl_read(c, &pr);
+    CU_ASSERT_EQUAL(pr.kept, 3);
+    CU_ASSERT_EQUAL(pr.bytes, 100);
+    free(mem);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -438,6 +472,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_stream_terminated_midway, 120),
     PP_TEST_TIMEOUT(t_stream_item_fails_first_or_last, 120),
     PP_TEST_TIMEOUT(t_stream_destroyed_from_other_thread, 120),
+    PP_TEST(t_wctl_read_distrusts_header),
     PP_TEST_END,
 };
 /* clang-format on */
