@@ -25,6 +25,7 @@
     X(framework)                                                                                   \
     X(api)                                                                                         \
     X(bigmap)                                                                                      \
+    X(bigmap_edge)                                                                                 \
     X(array)                                                                                       \
     X(error)                                                                                       \
     X(identity)                                                                                    \

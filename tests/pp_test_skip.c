@@ -192,6 +192,8 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_BIGMAP(t_starmap_beyond_one_message),
     PP_SKIP_WIN_BIGMAP(t_stream_map),
     PP_SKIP_WIN_BIGMAP(t_inbox_worker_dies),
+    {"bigmap_edge", "t_stream_kill_storm_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"bigmap_edge", "t_stream_kill_storm_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     PP_SKIP_WIN_BIGMAP(t_array_map),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},

@@ -265,7 +265,10 @@ PP_API pp_status pp_pool_terminate(pp_pool *pool);
  * Errors the caller must handle:
  *  - #PP_ESTATE: neither pp_pool_close() nor pp_pool_terminate() was called.
  *  - #PP_ETIMEDOUT: still running after timeout_ms.
- *  - #PP_EDEADLK: called from a callback on the pool's result thread.
+ *  - #PP_EDEADLK: called from a callback on the pool's result thread, or
+ *    from a pp_map_stream() item function or a sync map's progress
+ *    callback while that call is still submitting (it would wait for
+ *    itself).
  *  - #PP_EINVAL.
  */
 PP_API pp_status pp_pool_join(pp_pool *pool, int64_t timeout_ms);
@@ -273,7 +276,9 @@ PP_API pp_status pp_pool_join(pp_pool *pool, int64_t timeout_ms);
 /**
  * @brief Free the pool. Accepts NULL. Without a completed close+join this
  *        terminates first (Python's context-manager exit). Reports failed
- *        results nobody observed. Must not be called from a callback.
+ *        results nobody observed. Must not be called from a callback
+ *        (nor an item function of pp_map_stream(): ignored there, with
+ *        an error logged).
  */
 PP_API void pp_pool_destroy(pp_pool *pool);
 
@@ -318,7 +323,12 @@ PP_API pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *a
  * limit on the total) or pp_map_stream() (items made on demand). The
  * sync forms (pp_map(), pp_starmap(), pp_map_stream()) encode items as
  * workers take them: besides the input and the results, the parent holds
- * about 32 MiB of encoded arguments however large the input. The async
+ * a bounded amount of encoded arguments however large the input: about
+ * 32 MiB queued, plus the chunks in flight (each worker's running chunk,
+ * about 4 MiB with the automatic chunk size, and what was sent ahead into
+ * its 8 MiB inbox) and up to 64 MiB of freed chunk memory kept for the
+ * next chunks (measured with 64 KiB items: 76 MiB with 2 workers, 111 MiB
+ * with 8, 234 MiB with 16). The async
  * forms encode every item before they return (one encoded copy of the
  * input until it has been sent). Limits per item stay: an item's
  * arguments (with extra_args) must fit one message (#PP_ETOOBIG from the
@@ -358,8 +368,9 @@ typedef pp_status (*pp_item_fn)(void *userdata, size_t i, pp_values *args);
  *        a generator); waits for all.
  *
  * item is called on the calling thread, for i = 0..n-1 in order, each
- * once, as workers take work: the parent holds about 32 MiB of encoded
- * arguments at a time, however large the input (item may free or reuse
+ * once, as workers take work: the parent holds a bounded amount of
+ * encoded arguments at a time (as pp_map(): about 32 MiB queued plus the
+ * chunks in flight), however large the input (item may free or reuse
  * what it read for item i once it returns). Results as pp_map(): one per
  * item, read with pp_result_item() / pp_result_ints() / ...
  *
@@ -387,8 +398,9 @@ PP_API pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_f
  * with out_size 8 a task may instead return one int or one double (its 8
  * bytes are copied). Records travel without a tuple each, through shared
  * memory where they fit (pp_pool_stats.inbox_chunks), in chunks as
- * pp_map() (opts->chunksize); the parent holds the arrays plus about
- * 32 MiB however large they are.
+ * pp_map() (opts->chunksize); the parent holds the arrays plus a bounded
+ * amount of encoded records however large they are (as pp_map(): about
+ * 32 MiB queued plus the chunks in flight).
  *
  * The same failure semantics per record as pp_map(): a record whose task
  * failed, whose worker died (#PP_EWORKERDIED: only the record it was

@@ -253,6 +253,21 @@ static pp_status build_known(pp__builder *b, size_t first, size_t to, pp__chunk 
     return PP_OK;
 }
 
+/* Bytes to reserve for the items of a chunk made one by one whose first
+ * item takes sz bytes, left items at most: as if the others were the same
+ * size (up to the chunk size and the byte target), never the whole target
+ * at once. With an explicit chunk size the target is a whole message
+ * (64 MiB): reserving it made every chunk of small items a 64 MiB
+ * populated block. A guess too small is grown by the encoder. */
+static size_t made_reserve(const pp__builder *b, size_t sz, size_t left)
+{
+    size_t k = left < b->cs ? left : b->cs, room = b->target - b->fixed;
+
+    if (sz >= room || k <= 1)
+        return sz;
+    return sz <= room / k ? sz * k : room;
+}
+
 /* A chunk of items first.. made one by one in b->tmp (generated items,
  * items with extra values). An item made but not fitting this chunk stays
  * in b->tmp (b->tmp_index) for the next one. */
@@ -277,8 +292,7 @@ static pp_status build_made(pp__builder *b, size_t first, size_t to, pp__chunk *
         if (c != NULL && c->frame.len + sz > b->target)
             break;
         if (c == NULL) {
-            st = chunk_begin(b, first, b->fixed + (sz > b->target ? sz : b->target - b->fixed), &c,
-                             &at);
+            st = chunk_begin(b, first, b->fixed + made_reserve(b, sz, to - first), &c, &at);
             if (st != PP_OK)
                 break;
         }

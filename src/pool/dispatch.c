@@ -121,6 +121,13 @@ void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list)
         fail_list_locked(list, p->broken, p->broken_msg);
         return;
     }
+    if (p->state == P_TERMINATING || p->state == P_JOINED) {
+        /* The queue was failed at terminate and nothing takes from it any
+         * more: a chunk put back now (taken back from a worker that was
+         * still alive) would never end, nor its sync map's wait. */
+        fail_list_locked(list, PP_ETERMINATED, "pool was terminated");
+        return;
+    }
     list = drop_canceled_locked(list);
     if (list == NULL)
         return;

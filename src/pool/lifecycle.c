@@ -282,8 +282,8 @@ pp_status pp_pool_join(pp_pool *p, int64_t timeout_ms)
 
     if (p == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    if (pp__on_result_thread(p))
-        return PP_EDEADLK;
+    if (pp__on_result_thread(p) || pp__on_feeding_thread(p))
+        return PP_EDEADLK; /* it would wait for the very call that runs it */
     deadline = pp__plat_now_ms() + timeout_ms;
     pp__plat_mtx_lock(p->core->mu);
     if (p->state == P_RUNNING) {
@@ -322,7 +322,7 @@ void pp_pool_destroy(pp_pool *p)
 
     if (p == NULL)
         return;
-    if (pp__on_result_thread(p)) {
+    if (pp__on_result_thread(p) || pp__on_feeding_thread(p)) {
         pp__log(PP_LOG_ERROR, "pp_pool_destroy() called from a callback: ignored");
         return;
     }

@@ -207,10 +207,11 @@ struct pp_pool {
     struct pp_result *cb_head, *cb_tail;
     struct pp_result *live;
     uint64_t next_id;
-    int feeding;           /* submitting calls in progress (submit.c) */
-    int feed_waiters;      /* sync submissions waiting for room in the queue */
-    size_t queued_bytes;   /* frame bytes of the queued chunks */
-    uint64_t chunk_ema_ns; /* moving average of a chunk's service time */
+    int feeding;                /* submitting calls in progress (submit.c) */
+    struct pp__feeder *feeders; /* their threads (submit.c) */
+    int feed_waiters;           /* sync submissions waiting for room in the queue */
+    size_t queued_bytes;        /* frame bytes of the queued chunks */
+    uint64_t chunk_ema_ns;      /* moving average of a chunk's service time */
 };
 
 /* ---------------------------------------------------------------- job.c */
@@ -362,6 +363,9 @@ int pp__work_left_locked(const pp_pool *p);
 /* Queue work for the result thread (callbacks, async progress). */
 void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j);
 int pp__on_result_thread(const pp_pool *p);
+/* Is the calling thread inside a submitting call on p (an item function or
+ * a progress callback of a sync map run there)? Takes the mutex. */
+int pp__on_feeding_thread(pp_pool *p);
 
 /* -------------------------------------------------------------- array.c */
 /* What pp_map_array() needs of submit.c: submit src (n items) as a sync

@@ -235,8 +235,10 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return st;
     }
     bst = pp__builder_batch(&b, 0, &list, &end);
-    if (bst == PP_ENOMEM && list == NULL) {
-        /* nothing could be encoded: the call fails, nothing ran */
+    if (bst == PP_ENOMEM && list == NULL && s.gen == NULL) {
+        /* nothing could be encoded: the call fails, nothing ran (made
+         * items: PP_ENOMEM may be what the item function returned, and
+         * its items fail with it like with any other status) */
         pp__builder_free(&b);
         job_discard(j);
         return bst;
@@ -273,12 +275,35 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
  * batches. A call that starts after the pool is destroyed is the caller's
  * use-after-free, as with any other object. Extra values are appended to
  * each item as it is encoded (chunks.c): no copy of the whole input. */
+/* A thread inside a submitting call, listed in p->feeders while the call
+ * is counted: a pp_map_stream() item function or a sync map's progress
+ * callback runs there, and a join or destroy from it would wait for the
+ * call that runs it (pp__on_feeding_thread). */
+struct pp__feeder {
+    uint64_t thread;
+    struct pp__feeder *next;
+};
+
+int pp__on_feeding_thread(pp_pool *p)
+{
+    uint64_t self = pp__plat_thread_id();
+    const struct pp__feeder *f;
+    int found = 0;
+
+    pp__plat_mtx_lock(p->core->mu);
+    for (f = p->feeders; f != NULL && !found; f = f->next)
+        found = f->thread == self;
+    pp__plat_mtx_unlock(p->core->mu);
+    return found;
+}
+
 static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src *src, size_t n,
                         const pp_submit_options *o, int sync, int want_handle,
                         struct pp_result **out)
 {
     pp__item_src s = *src;
     pp_values *extra = NULL;
+    struct pp__feeder me, **pf;
     pp_status st;
 
     if (p == NULL || fn == NULL || (want_handle && out == NULL))
@@ -293,11 +318,17 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     s.extra = extra != NULL ? extra : o != NULL ? o->extra_args : NULL;
     if (s.extra != NULL && pp_values_count(s.extra) == 0)
         s.extra = NULL;
+    me.thread = pp__plat_thread_id();
     pp__plat_mtx_lock(p->core->mu);
     p->feeding++;
+    me.next = p->feeders;
+    p->feeders = &me;
     pp__plat_mtx_unlock(p->core->mu);
     st = submit_counted(p, kind, fn, &s, n, o, sync, want_handle, out);
     pp__plat_mtx_lock(p->core->mu);
+    for (pf = &p->feeders; *pf != &me; pf = &(*pf)->next)
+        ;
+    *pf = me.next;
     pp__feed_end_locked(p);
     pp__plat_mtx_unlock(p->core->mu);
     pp_values_destroy(extra);

@@ -59,7 +59,7 @@ int pp__wctl_claim(pp__wctl *c, pp__wctl_cursor *k, uint64_t id)
 void pp__wctl_item_done(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8_t *outcome,
                         size_t n)
 {
-    if (k->kept == i && n <= c->area_size - PP__WCTL_COLUMN - k->bytes) {
+    if (k->kept == i && n <= PP__WCTL_AREA - PP__WCTL_COLUMN - k->bytes) {
         memcpy(pp__wctl_area(c) + PP__WCTL_COLUMN + k->bytes, outcome, n);
         k->kept++;
         k->bytes += n;
@@ -121,7 +121,9 @@ void pp__wctl_read(pp__wctl *c, pp__wctl_progress *out)
     out->running = (d & PP__WCTL_RUNNING) != 0;
     out->col_type = c->col_type;
     out->col_items = out->col_type != 0 ? c->col_items : 0;
-    if (out->bytes > c->area_size - PP__WCTL_COLUMN || out->kept > out->done ||
+    /* the area's size is the constant, not the header's copy: the worker
+     * can write that too */
+    if (out->bytes > PP__WCTL_AREA - PP__WCTL_COLUMN || out->kept > out->done ||
         out->col_items > out->kept) {
         /* a dying worker cannot half-write one word, but a buggy one can
          * write nonsense: trust nothing of it */
