@@ -35,6 +35,15 @@
  * huge timeout waits "forever" instead of overflowing into the past. */
 struct timespec pp__posix_deadline(clockid_t clk, int64_t timeout_ms);
 
+#ifdef PP_HAVE_ROBUST_MUTEX
+/* A process-shared robust pthread mutex (errorcheck: also
+ * PTHREAD_MUTEX_ERRORCHECK), and a lock of it bounded by timeout_ms
+ * (pthread_mutex_clocklock on CLOCK_MONOTONIC where there is one), as
+ * named locks (posix_mutex.c) and sync segments (posix_sobj.c) use them. */
+pp_status pp__posix_robust_mutex_init(pthread_mutex_t *mtx, int errorcheck);
+int pp__posix_mutex_timedlock(pthread_mutex_t *mtx, int64_t timeout_ms);
+#endif
+
 /* ------------------------------------------------- condition variables */
 /* (posix_thread.c) For the port's own pthread condition variables (the
  * launcher); the contract's pp__plat_cond uses the same two. */

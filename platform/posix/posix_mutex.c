@@ -79,7 +79,7 @@ static uint64_t pp__posix_owner_key(void)
     return pp__posix_key_cache;
 }
 
-static pp_status pp__posix_mutex_init(pthread_mutex_t *mtx)
+pp_status pp__posix_robust_mutex_init(pthread_mutex_t *mtx, int errorcheck)
 {
     pthread_mutexattr_t a;
     int e = pthread_mutexattr_init(&a);
@@ -87,7 +87,7 @@ static pp_status pp__posix_mutex_init(pthread_mutex_t *mtx)
         return pp__plat_fail(e);
     if ((e = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED)) == 0 &&
         (e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)) == 0 &&
-        (e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK)) == 0)
+        (!errorcheck || (e = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK)) == 0))
         e = pthread_mutex_init(mtx, &a);
     pthread_mutexattr_destroy(&a);
     return e == 0 ? PP_OK : pp__plat_fail(e);
@@ -117,7 +117,7 @@ pp_status pp__plat_mutex_create(const char *name, pp__plat_mutex **out)
     seg->hdr.magic = PP_POSIX_MUTEX_MAGIC;
     seg->hdr.version = PP_POSIX_MUTEX_VERSION;
     seg->hdr.size = (uint32_t)sizeof *seg;
-    st = pp__posix_mutex_init(&seg->mtx);
+    st = pp__posix_robust_mutex_init(&seg->mtx, 1);
     if (st == PP_OK)
         st = pp__posix_mutex_wrap(seg, sizeof *seg, out);
     if (st != PP_OK) {
@@ -219,7 +219,7 @@ static int pp__posix_spin(pp__plat_mutex *m)
     return e;
 }
 
-static int pp__posix_timedlock(pthread_mutex_t *mtx, int64_t timeout_ms)
+int pp__posix_mutex_timedlock(pthread_mutex_t *mtx, int64_t timeout_ms)
 {
 #ifdef PP_HAVE_CLOCKLOCK
     struct timespec ts = pp__posix_deadline(CLOCK_MONOTONIC, timeout_ms);
@@ -279,7 +279,7 @@ pp_status pp__plat_mutex_lock(pp__plat_mutex *m, int64_t timeout_ms)
         if (e == EBUSY && timeout_ms == PP_INFINITE)
             e = pthread_mutex_lock(&m->seg->mtx);
         else if (e == EBUSY)
-            e = pp__posix_timedlock(&m->seg->mtx, timeout_ms);
+            e = pp__posix_mutex_timedlock(&m->seg->mtx, timeout_ms);
     }
     return pp__posix_locked(m, e, me, PP_ETIMEDOUT);
 }

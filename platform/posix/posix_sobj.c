@@ -175,21 +175,6 @@ static pp_status pp__posix_sobj_wrap(pp__posix_sobj_seg *seg, size_t total, pp__
     return PP_OK;
 }
 
-#ifdef PP_HAVE_ROBUST_MUTEX
-static pp_status pp__posix_sobj_mutex_init(pthread_mutex_t *mtx)
-{
-    pthread_mutexattr_t a;
-    int e = pthread_mutexattr_init(&a);
-    if (e != 0)
-        return pp__plat_fail(e);
-    if ((e = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED)) == 0 &&
-        (e = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST)) == 0)
-        e = pthread_mutex_init(mtx, &a);
-    pthread_mutexattr_destroy(&a);
-    return e == 0 ? PP_OK : pp__plat_fail(e);
-}
-#endif
-
 pp_status pp__plat_sobj_create(const char *name, uint32_t kind, size_t state_size, const void *init,
                                pp__plat_sobj **out)
 {
@@ -211,7 +196,7 @@ pp_status pp__plat_sobj_create(const char *name, uint32_t kind, size_t state_siz
     seg->kind = kind;
     seg->state_size = (uint64_t)state_size;
 #ifdef PP_HAVE_ROBUST_MUTEX
-    st = pp__posix_sobj_mutex_init(&seg->mtx);
+    st = pp__posix_robust_mutex_init(&seg->mtx, 0);
 #endif
     if (st == PP_OK && init != NULL)
         memcpy((char *)addr + PP_POSIX_SOBJ_HDR, init, state_size);
@@ -311,17 +296,6 @@ static long pp__posix_sobj_backoff(long ns)
 
 #ifdef PP_HAVE_ROBUST_MUTEX
 
-static int pp__posix_sobj_timedlock(pthread_mutex_t *mtx, int64_t timeout_ms)
-{
-#ifdef PP_HAVE_CLOCKLOCK
-    struct timespec ts = pp__posix_deadline(CLOCK_MONOTONIC, timeout_ms);
-    return pthread_mutex_clocklock(mtx, CLOCK_MONOTONIC, &ts);
-#else
-    struct timespec ts = pp__posix_deadline(CLOCK_REALTIME, timeout_ms);
-    return pthread_mutex_timedlock(mtx, &ts);
-#endif
-}
-
 pp_status pp__plat_sobj_lock(pp__plat_sobj *s, int64_t timeout_ms)
 {
     pthread_mutex_t *mtx = &s->seg->mtx;
@@ -332,7 +306,7 @@ pp_status pp__plat_sobj_lock(pp__plat_sobj *s, int64_t timeout_ms)
     else if (timeout_ms <= 0)
         e = pthread_mutex_trylock(mtx);
     else
-        e = pp__posix_sobj_timedlock(mtx, timeout_ms);
+        e = pp__posix_mutex_timedlock(mtx, timeout_ms);
     switch (e) {
     case 0:
         return PP_OK;
