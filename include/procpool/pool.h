@@ -419,8 +419,10 @@ PP_API pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_f
  *         index).
  *
  * Errors the caller must handle: as pp_map(); #PP_EINVAL (NULL pool or
- * fn, in or out NULL with n > 0, in_size or out_size 0, in_size above
- * #PP_VALUE_MAX_BYTES, n * size beyond memory, extra values set).
+ * fn, in or out NULL with n > 0, in_size or out_size 0 or above
+ * #PP_VALUE_MAX_BYTES, n * size beyond memory, extra values set; each
+ * also in opts->error with index SIZE_MAX, as every sync map form reports
+ * its own bad arguments).
  */
 PP_API pp_status pp_map_array(pp_pool *pool, pp_task_fn fn, const void *in, size_t in_size,
                               size_t n, void *out, size_t out_size, pp_status *status,

@@ -370,6 +370,10 @@ int pp__on_feeding_thread(pp_pool *p);
 /* -------------------------------------------------------------- array.c */
 /* What pp_map_array() needs of submit.c: submit src (n items) as a sync
  * map and wait for it; *out gets the job (the caller's reference). */
+/* A sync map form's own failure (bad arguments, before anything was
+ * submitted) into opts->error / error_index (index SIZE_MAX) when set;
+ * what (may be NULL) prefixes the message. Returns st. */
+pp_status pp__report_call_failure(const pp_submit_options *o, pp_status st, const char *what);
 pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *src, size_t n,
                               const pp_submit_options *opts, struct pp_result **out);
 

@@ -386,6 +386,16 @@ static void report_failure(const pp_submit_options *o, const pp_error *src, pp_s
         *o->error_index = src != NULL ? index : SIZE_MAX;
 }
 
+pp_status pp__report_call_failure(const pp_submit_options *o, pp_status st, const char *what)
+{
+    if (o == NULL)
+        return st;
+    report_failure(o, NULL, st, SIZE_MAX);
+    if (o->error != NULL && what != NULL)
+        snprintf(o->error->message, sizeof o->error->message, "%s: %s", what, pp_strerror(st));
+    return st;
+}
+
 pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,
                    pp_error *error)
 {
@@ -462,13 +472,15 @@ static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_val
     size_t i;
 
     if (out == NULL)
-        return PP_EINVAL;
+        return sync ? pp__report_call_failure(opts, PP_EINVAL, "no result out-parameter")
+                    : PP_EINVAL;
     *out = NULL;
     if (items == NULL && argv == NULL && n > 0)
-        return PP_EINVAL;
+        return sync ? pp__report_call_failure(opts, PP_EINVAL, "no items") : PP_EINVAL;
     for (i = 0; argv != NULL && i < n; i++) {
         if (argv[i] == NULL)
-            return PP_EINVAL;
+            return sync ? pp__report_call_failure(opts, PP_EINVAL, "a NULL argument tuple")
+                        : PP_EINVAL;
     }
     src.items = items;
     src.argv = argv;
@@ -481,12 +493,12 @@ pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_fn item,
     pp__item_src src = {0};
 
     if (out == NULL)
-        return PP_EINVAL;
+        return pp__report_call_failure(opts, PP_EINVAL, "no result out-parameter");
     *out = NULL;
     if (item == NULL)
-        return PP_EINVAL;
-    if (n > SIZE_MAX / (4 * sizeof(pp__item)))
-        return PP_ETOOBIG; /* no memory could hold its outcomes */
+        return pp__report_call_failure(opts, PP_EINVAL, "no item function");
+    if (n > SIZE_MAX / (4 * sizeof(pp__item))) /* no memory could hold its outcomes */
+        return pp__report_call_failure(opts, PP_ETOOBIG, "too many items");
     src.gen = item;
     src.gen_ud = userdata;
     return map_src(pool, JOB_MAP, fn, &src, n, opts, 1, out);
