@@ -76,16 +76,27 @@ static void job_discard(struct pp_result *j)
     free(j);
 }
 
-/* Register job j with the pool and queue its first chunks. With
- * want_handle the caller gets a reference. */
-static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle)
+/* The pool takes submissions: PP_OK, else why not (PP_ECLOSED, or what
+ * broke it). */
+static pp_status pool_open(pp_pool *p)
+{
+    pp_status st;
+
+    pp__plat_mtx_lock(p->core->mu);
+    st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
+    pp__plat_mtx_unlock(p->core->mu);
+    return st;
+}
+
+/* Register job j with the pool (open when the call started: pool_open()).
+ * Its batches are queued by feed(): a close since the call started does
+ * not stop them (the call was made while the pool was open); a terminate
+ * or a break since then (a pp_map_stream() item function, a progress
+ * callback, another thread) fails every item not queued yet with the
+ * pool's status there, and the caller gets a result that says so. */
+static void enqueue(pp_pool *p, struct pp_result *j, int want_handle)
 {
     pp__plat_mtx_lock(p->core->mu);
-    if (p->state != P_RUNNING || p->broken != PP_OK) {
-        pp_status st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
-        pp__plat_mtx_unlock(p->core->mu);
-        return st;
-    }
     j->core = p->core;
     j->pool = p;
     j->refs = 1 + (want_handle ? 1 : 0); /* running + caller */
@@ -94,12 +105,9 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
     if (p->live)
         p->live->live_prev = j;
     p->live = j;
-    pp__queue_append_locked(p, list, j);
     if (j->n == 0)
         pp__job_complete_empty_locked(j);
     pp__plat_mtx_unlock(p->core->mu);
-    pp__pump_all(p);
-    return PP_OK;
 }
 
 /*
@@ -223,6 +231,9 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
     if (st != PP_OK)
         return st;
+    st = pool_open(p);
+    if (st != PP_OK)
+        return st;
     auto_cs = !(o != NULL && o->chunksize) && !p->chunksize;
     cs = (o != NULL && o->chunksize) ? o->chunksize : auto_chunksize(p, n, kind);
     st = pp__builder_init(&b, &ref, &s, n, cs, auto_cs, batch_items(p, cs));
@@ -245,13 +256,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     }
     /* The caller's reference is taken here, so j stays valid below even if
      * the job completes meanwhile. */
-    st = enqueue(p, j, NULL, 1);
-    if (st != PP_OK) {
-        pp__chunk_list_free(list);
-        pp__builder_free(&b);
-        job_discard(j);
-        return st;
-    }
+    enqueue(p, j, 1);
     for (at = 0;;) {
         if (!feed(p, j, list, at, end, bst))
             break;
