@@ -119,6 +119,10 @@ pp_status pp__plat_thread_create(pp__plat_thread **out, void (*fn)(void *arg), v
  * thread, from another thread. */
 void pp__plat_thread_join(pp__plat_thread *t);
 
+/* Let another runnable thread (of any process) have this CPU for a
+ * moment; returns at once if there is none. For bounded spins only. */
+void pp__plat_yield(void);
+
 /* A non-recursive mutex for the threads of one process. */
 typedef struct pp__plat_mtx pp__plat_mtx;
 

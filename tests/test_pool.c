@@ -877,6 +877,44 @@ static void do_values_roundtrip(int m)
 }
 
 PP_TEST_PER_METHOD(apply)
+
+/*
+ * A sync apply waits in a short spin when the pool's recent tasks came
+ * back quickly (submit.c): after a run of quick applies, one whose task
+ * outlasts the spin still returns its result (the caller then sleeps and
+ * is woken), one whose worker dies meanwhile fails with PP_EWORKERDIED,
+ * and quick ones work again after both.
+ */
+static void t_apply_spin_then_wait(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
+    pp_values *a = ints1(3), *slow = ints1(150), *r = NULL;
+    int64_t x = 0;
+    int round, i;
+
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < 200; i++) {
+            PP_ASSERT_STATUS_FATAL(pp_apply(p, tk_square, a, &r, NULL), PP_OK);
+            pp_values_destroy(r);
+            r = NULL;
+        }
+        if (round == 0) {
+            PP_ASSERT_STATUS(pp_apply(p, tk_sleep, slow, &r, NULL), PP_OK);
+            pp_values_destroy(r);
+            r = NULL;
+        } else {
+            PP_ASSERT_STATUS(pp_apply(p, tk_exit, a, &r, NULL), PP_EWORKERDIED);
+            CU_ASSERT_PTR_NULL(r);
+        }
+    }
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, a, &r, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(r, 0, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, 9);
+    pp_values_destroy(r);
+    pp_values_destroy(slow);
+    pp_values_destroy(a);
+    finish_pool(p);
+}
 PP_TEST_PER_METHOD(map_10000)
 PP_TEST_PER_METHOD(starmap)
 PP_TEST_PER_METHOD(imap)
@@ -1592,6 +1630,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(values_roundtrip, 0),
     PP_TEST_METHODS(parent_killed, 0),
     PP_TEST(t_bad_arguments),
+    PP_TEST(t_apply_spin_then_wait),
     PP_TEST(t_timeout_and_ready),
     PP_TEST(t_unobserved_failure_reported),
     PP_TEST(t_callback_reenters_pool),

@@ -90,6 +90,8 @@ struct pp_result {
     int sync;            /* a sync call waits: it runs progress itself */
     int cb_queued;       /* callbacks pending on the result thread */
     unsigned refs;       /* user handle + pool while running */
+    /* 1 once ready is: read without the mutex by a sync call's spin (submit.c) */
+    volatile uint64_t ready_flag;
     pp_callback callback;
     pp_error_callback error_callback;
     void *userdata;
