@@ -338,6 +338,14 @@ typedef struct pp__plat_chan pp__plat_chan;
  * after pp__plat_chan_shutdown(). */
 pp_status pp__plat_chan_read(pp__plat_chan *c, void *buf, size_t cap, size_t *got);
 
+/* Copy up to cap bytes that can be read now, without consuming them and
+ * without blocking: PP_OK with *got >= 0 (0: nothing there). Unlike
+ * reads, a peek may run while another thread reads c (it then sees what
+ * that read has not taken yet). PP_ENOTSUP where the port cannot
+ * (Windows); any other failure is an error status (the reader sees it
+ * too). */
+pp_status pp__plat_chan_peek(pp__plat_chan *c, void *buf, size_t cap, size_t *got);
+
 /* Write all len bytes (blocking). PP_ECONNLOST if the peer is gone; never
  * raises SIGPIPE. */
 pp_status pp__plat_chan_write(pp__plat_chan *c, const void *buf, size_t len);

@@ -335,60 +335,6 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     return st;
 }
 
-/* ------------------------------------------------------------- sync waits */
-
-/* A sync call (apply, a sync map) whose pool's recent chunks came back
- * within SPIN_IF_NS each waits for its result in a bounded spin, up to
- * twice that average or SPIN_MAX_NS, before it sleeps on the condition:
- * on a round trip of a few microseconds, the reader thread's wake-up of a
- * sleeping caller (and the caller's sleep) is a third of the time. The
- * spin yields the CPU at each turn, so a worker or reader thread waiting
- * for this CPU runs first (on 2 CPUs, a pure spin would take the one the
- * round trip needs). Measured (bench apply round trip, 2 vCPUs): median
- * 36 -> 26 us, the pipe round trip being 7-9 us. */
-#define SPIN_IF_NS  50000
-#define SPIN_MAX_NS 50000
-
-static void spin_until_ready(struct pp_result *j, uint64_t ema_ns)
-{
-    uint64_t span = ema_ns * 2 < SPIN_MAX_NS ? ema_ns * 2 : SPIN_MAX_NS;
-    int64_t end = pp__plat_now_ns() + (int64_t)span;
-
-    while (pp__plat_atomic_load64(&j->ready_flag) == 0 && pp__plat_now_ns() < end)
-        pp__plat_yield();
-}
-
-/* Wait for a sync submission, running its progress callback here. */
-static pp_status wait_sync(struct pp_result *j)
-{
-    size_t seen = 0, done;
-    uint64_t ema = 0;
-
-    pp__plat_mtx_lock(j->core->mu);
-    if (!j->ready && j->progress == NULL && j->pool != NULL)
-        ema = j->pool->chunk_ema_ns;
-    if (ema != 0 && ema <= SPIN_IF_NS) {
-        pp__plat_mtx_unlock(j->core->mu);
-        spin_until_ready(j, ema);
-        pp__plat_mtx_lock(j->core->mu);
-    }
-    for (;;) {
-        done = j->done;
-        if (j->progress != NULL && done != seen) {
-            pp__plat_mtx_unlock(j->core->mu);
-            j->progress(done, j->n, j->progress_ud);
-            seen = done;
-            pp__plat_mtx_lock(j->core->mu);
-            continue;
-        }
-        if (j->ready)
-            break;
-        pp__plat_cond_wait(j->core->cond, j->core->mu, PP_INFINITE);
-    }
-    pp__plat_mtx_unlock(j->core->mu);
-    return pp_result_successful(j);
-}
-
 /* ---------------------------------------------------------------- public */
 
 static void fill_error(pp_error *dst, const pp_error *src, pp_status st)
@@ -431,7 +377,7 @@ pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_value
         fill_error(error, NULL, st);
         return st;
     }
-    st = wait_sync(j);
+    st = pp__wait_sync(j);
     if (st == PP_OK) {
         pp_result_get(j, PP_INFINITE, &v);
         if (result != NULL)
@@ -467,7 +413,7 @@ static pp_status map_src(pp_pool *pool, int kind, pp_task_fn fn, const pp__item_
     *out = j;
     if (!sync)
         return PP_OK;
-    st = wait_sync(j);
+    st = pp__wait_sync(j);
     if (st != PP_OK && opts != NULL)
         report_failure(opts, pp_result_error(j), st, j->first_failed);
     return st;
@@ -479,7 +425,7 @@ pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *
     pp_status st = submit(pool, JOB_MAP, fn, src, n, opts, 1, 1, out);
 
     if (st == PP_OK)
-        (void)wait_sync(*out);
+        (void)pp__wait_sync(*out);
     return st;
 }
 
