@@ -475,6 +475,7 @@ static void resthread_loop(void *arg)
         p->resthread_busy = 0;
         if (j->complete && !j->cb_queued) {
             j->ready = 1;
+            pp__plat_atomic_store64(&j->ready_flag, 1);
             pp__waitany_notify();
         }
         /* result waiters, and join (which waits for this thread to idle) */
