@@ -63,6 +63,7 @@ static const skip_entry g_skips[] = {
     {"platform", "t_worker_entry_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_worker_entry_unset", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_prefork_ends_reported", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"platform", "t_fork_worker_fds", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_role_marker_parent_checked", PP_TEST_ON_WINDOWS,
      "the POSIX role marker; Windows passes pipe handles in its own"},
     {"lock_api", "t_name_not_a_lock_posix", PP_TEST_ON_WINDOWS,

@@ -90,6 +90,8 @@ struct pp_result {
     int sync;            /* a sync call waits: it runs progress itself */
     int cb_queued;       /* callbacks pending on the result thread */
     unsigned refs;       /* user handle + pool while running */
+    /* 1 once ready is: read without the mutex by a sync call's spin (submit.c) */
+    volatile uint64_t ready_flag;
     pp_callback callback;
     pp_error_callback error_callback;
     void *userdata;
@@ -152,6 +154,8 @@ typedef struct pp__wslot {
     int launching;        /* the supervisor is starting it (mutex released):
                              W_EMPTY still, but join must wait for it */
     int repump;
+    /* sync calls looking at its channel (submit.c): the slot is not reaped */
+    int peeking;
     int quit_wanted; /* send QUIT when idle */
     int quit_sent;
     int killed;             /* killed on purpose (terminate, protocol) */
@@ -366,6 +370,11 @@ int pp__on_result_thread(const pp_pool *p);
 /* Is the calling thread inside a submitting call on p (an item function or
  * a progress callback of a sync map run there)? Takes the mutex. */
 int pp__on_feeding_thread(pp_pool *p);
+
+/* ----------------------------------------------------------- syncwait.c */
+/* Wait until sync submission j is ready, running its progress callback on
+ * the calling thread; returns pp_result_successful(j). */
+pp_status pp__wait_sync(struct pp_result *j);
 
 /* -------------------------------------------------------------- array.c */
 /* What pp_map_array() needs of submit.c: submit src (n items) as a sync

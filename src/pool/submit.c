@@ -340,31 +340,6 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     return st;
 }
 
-/* ------------------------------------------------------------- sync waits */
-
-/* Wait for a sync submission, running its progress callback here. */
-static pp_status wait_sync(struct pp_result *j)
-{
-    size_t seen = 0, done;
-
-    pp__plat_mtx_lock(j->core->mu);
-    for (;;) {
-        done = j->done;
-        if (j->progress != NULL && done != seen) {
-            pp__plat_mtx_unlock(j->core->mu);
-            j->progress(done, j->n, j->progress_ud);
-            seen = done;
-            pp__plat_mtx_lock(j->core->mu);
-            continue;
-        }
-        if (j->ready)
-            break;
-        pp__plat_cond_wait(j->core->cond, j->core->mu, PP_INFINITE);
-    }
-    pp__plat_mtx_unlock(j->core->mu);
-    return pp_result_successful(j);
-}
-
 /* ---------------------------------------------------------------- public */
 
 static void fill_error(pp_error *dst, const pp_error *src, pp_status st)
@@ -417,7 +392,7 @@ pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_value
         fill_error(error, NULL, st);
         return st;
     }
-    st = wait_sync(j);
+    st = pp__wait_sync(j);
     if (st == PP_OK) {
         pp_result_get(j, PP_INFINITE, &v);
         if (result != NULL)
@@ -453,7 +428,7 @@ static pp_status map_src(pp_pool *pool, int kind, pp_task_fn fn, const pp__item_
     *out = j;
     if (!sync)
         return PP_OK;
-    st = wait_sync(j);
+    st = pp__wait_sync(j);
     if (st != PP_OK && opts != NULL)
         report_failure(opts, pp_result_error(j), st, j->first_failed);
     return st;
@@ -465,7 +440,7 @@ pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *
     pp_status st = submit(pool, JOB_MAP, fn, src, n, opts, 1, 1, out);
 
     if (st == PP_OK)
-        (void)wait_sync(*out);
+        (void)pp__wait_sync(*out);
     return st;
 }
 
