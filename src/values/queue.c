@@ -111,6 +111,7 @@ static pp_status lock_state(pp_queue *q, qclock *c)
         st = pp__sobj_enter(&q->o, lock_deadline(deadline_of(c)), &repaired);
 
     if (st == PP_OK && repaired) {
+        pp__plat_sobj_wake(pp__sobj_plat(&q->o)); /* whatever the dead one owed */
         cut = qr_check_ring(state_of(q));
         if (cut != 0)
             pp__log(PP_LOG_WARN, "queue %s: damaged ring repaired, %llu item(s) dropped",
@@ -261,7 +262,18 @@ static pp_status wait_room(pp_queue *q, size_t len, qclock *clk, int try_only)
             stuck_since = pp__plat_now_ms();
         } else if ((now = pp__plat_now_ms()) - stuck_since >= PP__SOBJ_SLICE_MS) {
             stuck_since = now;
-            if (qr_unblock(s, s->head) != 0 && has_room(s, need))
+            if (qr_unblock(s, s->head) != 0) {
+                pp__plat_sobj_wake(pp__sobj_plat(&q->o)); /* room for others too */
+                if (has_room(s, need))
+                    break;
+            }
+        }
+        if (!try_only) {
+            /* marked, then one more look: a getter that finished an item
+             * after the look above sees the mark (qr_done()) */
+            qr_flag_set(&s->wait_room);
+            qr_reclaim(s);
+            if (has_room(s, need))
                 break;
         }
         unlock_state(q);
@@ -286,6 +298,7 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
     qclock clk = {timeout_ms, 0, 0};
     pp__sobj_proc me;
     uint64_t pos = 0;
+    int wake;
     pp_status st;
 
     if (need > s->cap) {
@@ -318,8 +331,10 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
         qr_commit(s, pos, len);
     }
     hook(PP__QUEUE_HOOK_PUT_PUBLISHED);
+    wake = qr_flag_take(&s->wait_items);
     unlock_state(q);
-    pp__plat_sobj_wake(pp__sobj_plat(&q->o));
+    if (wake)
+        pp__plat_sobj_wake(pp__sobj_plat(&q->o));
     return PP_OK;
 }
 
@@ -373,7 +388,7 @@ static pp_status take(pp_queue *q, qclock *clk, int try_only, uint8_t *small, ui
     unsigned steps;
     uint32_t seen;
     int64_t now;
-    int got, at_rhead;
+    int got, at_rhead, wake = 0;
     pp_status st;
 
     for (;;) {
@@ -384,6 +399,7 @@ static pp_status take(pp_queue *q, qclock *clk, int try_only, uint8_t *small, ui
         got = s->count > 0 && qr_find(s, pos, len, &at_rhead, &steps);
         if (got && *len <= SMALL_MAX) {
             qr_take(s, *pos, *len, at_rhead, small);
+            wake = qr_flag_take(&s->wait_room);
         } else if (got) {
             pp__sobj_self(&me);
             qr_claim(s, &me, *pos, *len, at_rhead);
@@ -391,9 +407,13 @@ static pp_status take(pp_queue *q, qclock *clk, int try_only, uint8_t *small, ui
         if (got && steps > LONG_WALK && (now = pp__plat_now_ms()) >= (int64_t)s->check_at) {
             /* rhead held back by a RESERVED item: a dead producer's? */
             s->check_at = (uint64_t)(now + PP__SOBJ_SLICE_MS);
-            (void)qr_unblock(s, s->rhead);
+            wake |= qr_unblock(s, s->rhead) != 0;
         }
+        if (!got && !try_only)
+            qr_flag_set(&s->wait_items); /* the next commit wakes */
         unlock_state(q);
+        if (wake)
+            pp__plat_sobj_wake(pp__sobj_plat(&q->o));
         if (got)
             return PP_OK;
         if (try_only)
@@ -441,7 +461,6 @@ static pp_status get(pp_queue *q, pp_values **out, int64_t timeout_ms, int try_o
     if (st != PP_OK)
         return st;
     if (len <= SMALL_MAX) {
-        pp__plat_sobj_wake(pp__sobj_plat(&q->o)); /* room was freed */
         hook(PP__QUEUE_HOOK_GET_TAKEN);
         return decode(small, len, out);
     }
@@ -460,10 +479,13 @@ static pp_status get(pp_queue *q, pp_values **out, int64_t timeout_ms, int try_o
     if (st == PP_ENOMEM && lock_state(q, &clk) == PP_OK) {
         qr_unclaim(s, pos, len); /* it stays in the queue */
         unlock_state(q);
+        pp__plat_sobj_wake(pp__sobj_plat(&q->o));
     } else {
         qr_done(s, pos, len);
+        /* a CAS, not a look first: no load moves before qr_done()'s CAS */
+        if (pp__plat_atomic_cas64(&s->wait_room, 1, 0))
+            pp__plat_sobj_wake(pp__sobj_plat(&q->o));
     }
-    pp__plat_sobj_wake(pp__sobj_plat(&q->o));
     return st;
 }
 

@@ -244,8 +244,20 @@ void qr_unclaim(qstate *s, uint64_t pos, size_t len)
 
 void qr_done(qstate *s, uint64_t pos, size_t len)
 {
-    /* release: every read of the item's bytes comes before it */
-    pp__plat_atomic_store64(qr_word(s, pos, 0), qr_state_word(pos, QR_DONE, len));
+    /* every read of the item's bytes comes before it; if the item is no
+     * longer ours (turned DONE by a repair), nothing to do */
+    (void)pp__plat_atomic_cas64(qr_word(s, pos, 0), qr_state_word(pos, QR_CLM, len),
+                                qr_state_word(pos, QR_DONE, len));
+}
+
+void qr_flag_set(uint64_t *flag)
+{
+    (void)pp__plat_atomic_cas64(flag, 0, 1);
+}
+
+int qr_flag_take(uint64_t *flag)
+{
+    return pp__plat_atomic_load64(flag) != 0 && pp__plat_atomic_cas64(flag, 1, 0);
 }
 
 /* 1 if the owner recorded in the header at pos has ended. */

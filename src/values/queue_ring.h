@@ -58,6 +58,11 @@ typedef struct qstate {
     uint64_t count;    /* COMMITTED items: what qsize says */
     uint64_t nres;     /* RESERVED and ABANDONED items (count against maxsize) */
     uint64_t check_at; /* pp__plat_now_ms(): the next dead-owner check of a long walk */
+    /* 1: a getter may nap for an item / a putter for room; who makes one
+     * (commit; done, take) clears it and wakes (qr_flag_take()). Without
+     * them nobody touches the wake word: a busy queue makes no wake. */
+    uint64_t wait_items;
+    uint64_t wait_room;
 } qstate;
 
 /* The ring starts 64-byte aligned after the state. */
@@ -120,8 +125,17 @@ void qr_take(qstate *s, uint64_t pos, size_t len, int at_rhead, void *dst);
 /* Mutex held: give the CLAIMED item at pos back (its consumer could not
  * decode it for lack of memory): COMMITTED again, the oldest one. */
 void qr_unclaim(qstate *s, uint64_t pos, size_t len);
-/* Without the mutex: the consumer is done with the item at pos. */
+/* Without the mutex: the consumer is done with the item at pos (a
+ * sequentially consistent step: a putter's wait_room mark set before
+ * its last look at the ring is seen after it). */
 void qr_done(qstate *s, uint64_t pos, size_t len);
+
+/* Raise a waiter mark (sequentially consistent). */
+void qr_flag_set(uint64_t *flag);
+/* 1 if the mark was up and this call took it down (then: wake). A look
+ * first, then a CAS: for callers that hold the state mutex (which orders
+ * them with whoever raised the mark). */
+int qr_flag_take(uint64_t *flag);
 
 /* Mutex held: from position `from` (head, or rhead), turn the RESERVED /
  * CLAIMED items of dead owners that block it DONE (at most a few
