@@ -14,6 +14,7 @@
 #include "procpool/procpool.h"
 #include "pp_test.h"
 #include "values/queue_internal.h"
+#include "values/queue_ring.h"
 
 #define WAIT_MS  (60000 * pp_test_timeout_mult())
 #define CHILD_MS (60000 * pp_test_timeout_mult())
@@ -170,6 +171,40 @@ static void t_large_items(void)
         for (j = 0; j < 5; j++)
             expect_item(q, 100 + j % 2, i + j);
     }
+    pp_queue_destroy(q);
+}
+
+/* A queue that keeps emptying goes back to its ring's start (cache-warm
+ * lines): items stay whole and in order across those rewinds and the
+ * wraps between them, and its positions grow no faster than the bytes
+ * put (they must never wrap around 2^64). */
+static void t_rewind(void)
+{
+    enum { CAP = 65536 };
+    pp_queue *q = NULL;
+    const qstate *s;
+    uint64_t bytes = 0, start;
+    int64_t i, j;
+
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, CAP, &q), PP_OK);
+    s = pp__sobj_state((pp__sobj *)q);
+    start = s->tail;
+    for (i = 0; i < 3000; i++) {
+        /* one to four items at a time, small and large */
+        for (j = 0; j <= i % 4; j++) {
+            pp_values *v = item(i % 3 == 0 ? 107 : 7, i * 4 + j);
+            CU_ASSERT_FATAL(v != NULL);
+            bytes += pp_queue_item_size(v);
+            PP_ASSERT_STATUS(pp_queue_put(q, v, WAIT_MS), PP_OK);
+            pp_values_destroy(v);
+        }
+        for (j = 0; j <= i % 4; j++)
+            expect_item(q, i % 3 == 0 ? 107 : 7, i * 4 + j);
+    }
+    CU_ASSERT(bytes > 20 * (uint64_t)CAP); /* many laps */
+    PP_ASSERT_MSG(s->tail - start <= bytes, "positions moved %llu for %llu bytes put",
+                  (unsigned long long)(s->tail - start), (unsigned long long)bytes);
+    CU_ASSERT(s->head == s->tail && s->rhead == s->tail && s->count == 0 && s->nres == 0);
     pp_queue_destroy(q);
 }
 
@@ -1138,6 +1173,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_semantics),
     PP_TEST(t_unbounded_and_bytes),
     PP_TEST(t_large_items),
+    PP_TEST(t_rewind),
     PP_TEST(t_bad_input),
     PP_TEST_TIMEOUT(t_threads, 120),
     PP_TEST_TIMEOUT(t_processes, 120),

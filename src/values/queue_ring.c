@@ -94,9 +94,15 @@ void qr_reclaim(qstate *s)
     if (pos == s->tail && pos % s->cap >= REWIND_MIN) {
         /* Empty: start again at the ring's start, whose lines are likely
          * still in the caches (a queue that is mostly empty then works in
-         * a few KiB instead of sweeping the whole ring). Positions only
-         * grow: the next lap's. */
-        pos += s->cap - pos % s->cap;
+         * a few KiB instead of sweeping the whole ring). Back to this
+         * lap's first position, not on to the next lap's: positions then
+         * grow no faster than the bytes put (never wrap around 2^64).
+         * Nothing refers to a position past this one any more: every item
+         * is DONE (a consumer still decoding has its item CLAIMED, a
+         * producer still copying RESERVED: then the queue is not empty),
+         * and headers are only read in [head, tail), which every put
+         * writes afresh. */
+        pos -= pos % s->cap;
         pp__sobj_tx_begin(&tx, s);
         pp__sobj_tx_set(&tx, &s->head, pos);
         pp__sobj_tx_set(&tx, &s->rhead, pos);

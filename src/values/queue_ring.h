@@ -5,8 +5,9 @@
  * only user.
  *
  * State (in the segment, after the struct qstate): a byte ring of cap
- * bytes (a multiple of 8). Positions only grow (ring offset = position %
- * cap). An item at position p is a 24-byte header — a state word (u32
+ * bytes (a multiple of 8). Positions grow (ring offset = position % cap),
+ * except that an empty queue may go back to its lap's start
+ * (qr_reclaim()). An item at position p is a 24-byte header — a state word (u32
  * length | u32 mark << 32), the pid and the start stamp of the process
  * that last owned it — then length bytes of encoded tuple, padded to 8.
  * Header words never straddle the ring's end (8-byte aligned); the data
