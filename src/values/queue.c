@@ -288,8 +288,9 @@ static pp_status wait_room(pp_queue *q, size_t len, qclock *clk, int try_only)
 }
 
 /* Put the encoded item (len bytes at data). try_only: PP_EBUSY instead
- * of waiting. A small item is copied in under the mutex; a larger one is
- * reserved, copied without the mutex, then committed. */
+ * of waiting. A small item (or one of more than a quarter of the ring) is
+ * copied in under the mutex; a larger one is reserved, copied without the
+ * mutex, then committed. */
 static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64_t timeout_ms,
                              int try_only)
 {
@@ -312,7 +313,9 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
     st = wait_room(q, len, &clk, try_only);
     if (st != PP_OK)
         return st;
-    if (len <= SMALL_MAX) {
+    if (len <= SMALL_MAX || need > s->cap / 4) {
+        /* small, or in a ring of a few such items, where the copy could
+         * not overlap much with other puts and gets anyway */
         qr_put(s, data, len);
     } else {
         pp__sobj_self(&me);
