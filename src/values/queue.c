@@ -4,12 +4,19 @@
  * an item and the steps between them are in values/queue_ring.h.
  *
  * put: encode (no mutex); take the state mutex, free what consumers are
- *      done with, RESERVE room, release it; copy the encoded item into
- *      the room (no mutex); take the mutex again to COMMIT it. So the
- *      mutex is held twice for a handful of stores, never for the copy.
- * get: take the mutex, CLAIM the oldest committed item, release it;
- *      decode it right from the ring (a copy first only if it wraps
- *      around the ring's end), then mark it DONE with one release store.
+ *      done with, then either (a small item, or one of more than a
+ *      quarter of the ring) copy it in and COMMIT it in one critical
+ *      section, or RESERVE room, release the mutex, copy the item in
+ *      without it and take the mutex again to COMMIT. The mutex is held
+ *      for a handful of stores (and at most a 512-byte copy).
+ * get: take the mutex and find the oldest committed item; a small one is
+ *      copied out and removed right there; a larger one is CLAIMED, the
+ *      mutex released, the item decoded right from the ring (a copy
+ *      first only if it wraps around the ring's end) and marked DONE with
+ *      one CAS, without the mutex.
+ * Wakes: a getter about to nap marks wait_items, a putter wait_room; the
+ * commit / the get that frees room takes the mark down and only then
+ * touches the wake word (and the kernel, if someone sleeps).
  * A process killed with the mutex leaves it to the next caller, whose
  * pp__sobj_enter() rolls its redo record forward; qr_check_ring() then
  * recounts. One killed between the steps leaves a RESERVED or CLAIMED

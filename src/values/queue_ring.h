@@ -24,9 +24,12 @@
  * COMMITTED (under the mutex: mark, count, nres in one record) ->
  * CLAIMED (under the mutex: mark, owner, count, rhead in one record) ->
  * the consumer decodes it WITHOUT the mutex, straight from the ring ->
- * DONE (one release store of the state word, no mutex) -> freed when
- * head passes it (under the mutex, whoever needs room). So the mutex is
- * held for a few stores per step, never for a copy or a decode.
+ * DONE (one CAS of the state word, no mutex) -> freed when head passes
+ * it (under the mutex, whoever needs room). So the mutex is held for a
+ * few stores per step, never for a large copy or a decode. Small items
+ * (and ones of more than a quarter of the ring) skip the middle states:
+ * qr_put() writes one past tail and publishes it COMMITTED in one record,
+ * qr_take() copies one out and removes it in one record.
  *
  * Deaths: a producer killed while copying leaves a RESERVED item with its
  * (pid, stamp): nothing of it is ever got, and whoever finds it blocking
