@@ -20,7 +20,8 @@
  * always by the ring's bytes; a put waits while either bound would be
  * exceeded. The state mutex is held for a few stores at a time: items of
  * up to 512 encoded bytes are copied in and out under it, larger ones are
- * copied and decoded without it (room reserved first, published after).
+ * copied in (room reserved first, published after; unless one takes more
+ * than a quarter of the ring) and decoded without it.
  *
  * Semantics:
  *  - FIFO per producer: the items one thread puts are got in the order it
