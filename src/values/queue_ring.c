@@ -31,7 +31,7 @@ static void hook(int point)
 
 uint64_t qr_state_word(uint64_t pos, int st, size_t len)
 {
-    return (uint64_t)(g_marks[st] ^ (uint32_t)(pos >> 3)) << 32 | (uint32_t)len;
+    return ((uint64_t)(g_marks[st] ^ (uint32_t)(pos >> 3)) << 32) | (uint32_t)len;
 }
 
 /* The state of the item at pos (*len its length) if its header is one
