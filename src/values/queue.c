@@ -317,6 +317,7 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
                 (unsigned long long)s->cap);
         return PP_ETOOBIG;
     }
+    pp__sobj_self(&me); /* (its first call in a thread reads /proc: not under the mutex) */
     st = wait_room(q, len, &clk, try_only);
     if (st != PP_OK)
         return st;
@@ -325,7 +326,6 @@ static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64
          * not overlap much with other puts and gets anyway */
         qr_put(s, data, len);
     } else {
-        pp__sobj_self(&me);
         pos = qr_reserve(s, len, &me);
         unlock_state(q);
         qr_write(s, pos + PP_QUEUE_ITEM_OVERHEAD, data, len);
@@ -401,6 +401,7 @@ static pp_status take(pp_queue *q, qclock *clk, int try_only, uint8_t *small, ui
     int got, at_rhead, wake = 0;
     pp_status st;
 
+    pp__sobj_self(&me); /* not under the mutex: see put_encoded() */
     for (;;) {
         seen = pp__plat_sobj_seq(pp__sobj_plat(&q->o));
         st = lock_state(q, clk);
@@ -411,7 +412,6 @@ static pp_status take(pp_queue *q, qclock *clk, int try_only, uint8_t *small, ui
             qr_take(s, *pos, *len, at_rhead, small);
             wake = qr_flag_take(&s->wait_room);
         } else if (got) {
-            pp__sobj_self(&me);
             qr_claim(s, &me, *pos, *len, at_rhead);
         }
         if (got && steps > LONG_WALK && (now = pp__plat_now_ms()) >= (int64_t)s->check_at) {
