@@ -1,0 +1,512 @@
+/*
+ * test_redis_pool.c — the distributed pool (pool.h: pp_pool_options.broker)
+ * against a real redis-server (pp_test_redis.h): 1 local worker and 2
+ * remote workers, which are child processes of this test binary started
+ * with PROCPOOL_REMOTE (their pp_init() runs the remote worker loop).
+ *
+ *  - every submission form, results right, some run remotely;
+ *  - arguments that cannot leave the machine are refused (PP_ENOTSUP);
+ *  - nothing is left in Redis after destroy;
+ *  - a remote worker SIGKILLed mid-task: only its chunk's items fail
+ *    (PP_EWORKERDIED after the lease), the rest are right;
+ *  - remote workers that never come back: the pool goes on locally;
+ *  - bad entries injected with a raw hiredis client: rejected, logged,
+ *    the pool keeps serving;
+ *  - Redis restarted mid-map: clear errors, no hang, later maps work;
+ *  - the program that owns the pool killed: its keys expire;
+ *  - the listing of remote workers and progress across machines.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_env.h>
+#include <apr_thread_mutex.h>
+#include <hiredis/hiredis.h>
+
+#include "procpool/procpool.h"
+#include "platform.h"
+#include "pp_test.h"
+#include "pp_test_redis.h"
+
+#define WAIT_MS  (60000 * pp_test_timeout_mult())
+#define LEASE_MS 600
+
+/* ----------------------------------------------------------------- tasks */
+
+static int is_remote(void)
+{
+    const char *v = getenv("PROCPOOL_REMOTE");
+
+    return v != NULL && v[0] != '\0';
+}
+
+/* (x[, sleep_ms]) -> x * x */
+static int rp_sq(pp_task *t)
+{
+    int64_t x = 0, ms = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 1, "no int");
+    if (pp_values_count(pp_task_args(t)) > 1 &&
+        pp_values_get_int(pp_task_args(t), 1, &ms) == PP_OK && ms > 0)
+        pp__plat_sleep_ms(ms);
+    return pp_values_add_int(pp_task_result(t), x * x);
+}
+PP_TASK_REGISTER(rp_sq)
+
+/* (x, sleep_ms) -> (x * x, 1 if run by a remote worker, its pid) */
+static int rp_who(pp_task *t)
+{
+    int64_t x = 0, ms = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK ||
+        pp_values_get_int(pp_task_args(t), 1, &ms) != PP_OK)
+        return pp_task_fail(t, 1, "want (x, ms)");
+    if (ms > 0)
+        pp__plat_sleep_ms(ms);
+    if (pp_values_add_int(pp_task_result(t), x * x) != PP_OK ||
+        pp_values_add_int(pp_task_result(t), is_remote()) != PP_OK)
+        return PP_ENOMEM;
+    return pp_values_add_int(pp_task_result(t), (int64_t)pp__plat_getpid());
+}
+PP_TASK_REGISTER(rp_who)
+
+/* A record of pp_map_array(): 8 bytes in, one int out. */
+static int rp_rec(pp_task *t)
+{
+    const void *p = NULL;
+    size_t n = 0;
+    int64_t x;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, &p, &n) != PP_OK || n != 8)
+        return pp_task_fail(t, 1, "want 8 bytes");
+    memcpy(&x, p, 8);
+    return pp_values_add_int(pp_task_result(t), x + 1);
+}
+PP_TASK_REGISTER(rp_rec)
+
+static int g_init_ran;
+
+static int rp_init(pp_task *t)
+{
+    int64_t x = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 1, "no int");
+    g_init_ran = (int)x;
+    return 0;
+}
+PP_TASK_REGISTER(rp_init)
+
+/* () -> what the initializer set */
+static int rp_init_seen(pp_task *t)
+{
+    return pp_values_add_int(pp_task_result(t), g_init_ran);
+}
+PP_TASK_REGISTER(rp_init_seen)
+
+/* ---------------------------------------------------------------- set-up */
+
+typedef struct fixture {
+    pp_test_redis s;
+    char name[PP_NAME_MAX + 1];
+    char url[160];
+    pp_test_child *remote[4];
+    int nremote;
+    pp_pool *pool;
+} fixture;
+
+static void set_env(const char *name, const char *value)
+{
+    CU_ASSERT_FATAL(apr_env_set(name, value, pp_test_pool()) == APR_SUCCESS);
+}
+
+/* A remote worker: this binary with PROCPOOL_REMOTE set (the helper named
+ * is never reached: pp_init() runs the remote worker loop). */
+static void add_remote(fixture *f)
+{
+    set_env("PROCPOOL_REMOTE", f->url);
+    f->remote[f->nremote] = pp_test_spawn("rp-unreached", NULL);
+    (void)apr_env_delete("PROCPOOL_REMOTE", pp_test_pool());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f->remote[f->nremote]);
+    f->nremote++;
+}
+
+/* Wait until the pool lists n remote workers: 1, or 0 after WAIT_MS. */
+static int wait_remotes(pp_pool *p, size_t n)
+{
+    int64_t t0 = pp_test_now_ms();
+    size_t count = 0;
+
+    while (pp_test_now_ms() - t0 < WAIT_MS) {
+        if (pp_pool_remote_workers(p, NULL, 0, &count) == PP_OK && count == n)
+            return 1;
+        pp_test_sleep_ms(50);
+    }
+    return 0;
+}
+
+static void fixture_pool(fixture *f, const pp_pool_options *extra)
+{
+    pp_pool_options o;
+
+    if (extra != NULL)
+        o = *extra;
+    else
+        memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = f->url;
+    if (o.broker_lease_ms == 0)
+        o.broker_lease_ms = LEASE_MS;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&f->pool, &o), PP_OK);
+}
+
+/* Redis, its password in the environment (pool and remote workers read
+ * it there), nremote remote workers, a pool (opts: NULL for defaults)
+ * that sees them all. */
+static void fixture_start(fixture *f, int nremote, const pp_pool_options *opts)
+{
+    int i;
+
+    memset(f, 0, sizeof *f);
+    pp_test_redis_start(&f->s);
+    set_env("PROCPOOL_REDIS_PASSWORD", f->s.password);
+    pp_test_unique_name(f->name, sizeof f->name);
+    snprintf(f->url, sizeof f->url, "%s/%s", f->s.url, f->name);
+    for (i = 0; i < nremote; i++)
+        add_remote(f);
+    fixture_pool(f, opts);
+    PP_ASSERT_MSG_FATAL(wait_remotes(f->pool, (size_t)nremote),
+                        "the pool did not see %d remote workers", nremote);
+}
+
+static void fixture_stop(fixture *f)
+{
+    int i;
+
+    pp_pool_destroy(f->pool);
+    f->pool = NULL;
+    for (i = 0; i < f->nremote; i++)
+        pp_test_child_free(f->remote[i]);
+    pp_test_redis_stop(&f->s);
+}
+
+/* A raw client of the test's server. */
+static redisContext *raw_connect(const fixture *f)
+{
+    char host[64];
+    int port = 0;
+    redisContext *c;
+    redisReply *rep;
+
+    CU_ASSERT_FATAL(sscanf(f->s.url, "redis://%63[^:]:%d", host, &port) == 2);
+    c = redisConnect(host, port);
+    CU_ASSERT_FATAL(c != NULL && c->err == 0);
+    rep = redisCommand(c, "AUTH %s", f->s.password);
+    CU_ASSERT_FATAL(rep != NULL && rep->type == REDIS_REPLY_STATUS);
+    freeReplyObject(rep);
+    return c;
+}
+
+/* Keys of the pool's name left in Redis (KEYS pp:{NAME}*). */
+static size_t keys_left(const fixture *f)
+{
+    redisContext *c = raw_connect(f);
+    redisReply *rep;
+    size_t n;
+
+    rep = redisCommand(c, "KEYS pp:{%s}*", f->name);
+    CU_ASSERT_FATAL(rep != NULL && rep->type == REDIS_REPLY_ARRAY);
+    n = rep->elements;
+    freeReplyObject(rep);
+    redisFree(c);
+    return n;
+}
+
+/* Wait up to ms for no key of the pool's name to be left: 1 if none is. */
+static int wait_no_keys(const fixture *f, int64_t ms)
+{
+    int64_t t0 = pp_test_now_ms();
+
+    while (keys_left(f) != 0) {
+        if (pp_test_now_ms() - t0 > ms)
+            return 0;
+        pp_test_sleep_ms(100);
+    }
+    return 1;
+}
+
+/* n items (i, ms) as argument tuples */
+static pp_values **make_args(size_t n, int64_t ms)
+{
+    pp_values **argv = calloc(n, sizeof *argv);
+    size_t i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(argv);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[i], "ll", (int64_t)i, ms), PP_OK);
+    return argv;
+}
+
+static void free_args(pp_values **argv, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        pp_values_destroy(argv[i]);
+    free(argv);
+}
+
+/* Check a finished rp_who map of n items: every item right; returns how
+ * many ran remotely. */
+static size_t check_who(pp_result *r, size_t n)
+{
+    size_t i, remote = 0;
+
+    for (i = 0; i < n; i++) {
+        const pp_values *v = NULL;
+        int64_t sq = -1, rem = -1;
+        if (!PP_ASSERT_STATUS(pp_result_item(r, i, &v, NULL), PP_OK))
+            continue;
+        CU_ASSERT(pp_values_get_int(v, 0, &sq) == PP_OK && sq == (int64_t)(i * i));
+        CU_ASSERT(pp_values_get_int(v, 1, &rem) == PP_OK);
+        remote += rem == 1;
+    }
+    return remote;
+}
+
+/* ----------------------------------------------------------------- tests */
+
+static size_t g_progress_last, g_progress_calls;
+
+static void on_progress(size_t done, size_t total, void *ud)
+{
+    (void)ud;
+    (void)total;
+    g_progress_last = done;
+    g_progress_calls++;
+}
+
+static pp_status gen_item(void *ud, size_t i, pp_values *args)
+{
+    (void)ud;
+    return pp_values_add_int(args, (int64_t)i);
+}
+
+/* Every submission form with 1 local and 2 remote workers. */
+static void t_forms(void)
+{
+    enum { N = 40 };
+    pp_values **argv = make_args(N, 20);
+    pp_values *args = NULL, *items = NULL, *res = NULL;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    pp_iter *it = NULL;
+    int64_t ints[N], in[N], out[N];
+    pp_status sts[N];
+    size_t i, idx, seen;
+    const pp_values *v;
+    fixture f;
+
+    fixture_start(&f, 2, NULL);
+    /* apply */
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&args, "ll", (int64_t)7, (int64_t)0), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(f.pool, rp_who, args, &res, NULL), PP_OK);
+    CU_ASSERT(pp_values_get_int(res, 0, &ints[0]) == PP_OK && ints[0] == 49);
+    pp_values_destroy(res);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, rp_who, args, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_get(r, WAIT_MS, &v), PP_OK);
+    pp_result_release(r);
+    pp_values_destroy(args);
+    /* starmap, sync and async: remote workers take part */
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    so.progress = on_progress;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    PP_ASSERT_MSG(check_who(r, N) > 0, "no item ran on a remote worker");
+    CU_ASSERT_EQUAL(g_progress_last, N); /* progress across machines */
+    pp_result_release(r);
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    PP_ASSERT_MSG(check_who(r, N) > 0, "no item ran on a remote worker");
+    pp_result_release(r);
+    /* map, map_async: scalar columns */
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < N; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, (int64_t)i), PP_OK);
+    PP_ASSERT_STATUS(pp_map(f.pool, rp_sq, items, NULL, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, N, ints, NULL), PP_OK);
+    for (i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(ints[i], (int64_t)(i * i));
+    pp_result_release(r);
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, rp_sq, items, &so, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, N, ints, NULL), PP_OK);
+    CU_ASSERT_EQUAL(ints[N - 1], (int64_t)((N - 1) * (N - 1)));
+    pp_result_release(r);
+    /* imap, imap_unordered */
+    PP_ASSERT_STATUS_FATAL(pp_imap(f.pool, rp_sq, items, NULL, &it), PP_OK);
+    for (i = 0; i < N; i++) {
+        PP_ASSERT_STATUS(pp_iter_next(it, WAIT_MS, &idx, &v, NULL), PP_OK);
+        CU_ASSERT_EQUAL(idx, i);
+    }
+    PP_ASSERT_STATUS(pp_iter_next(it, WAIT_MS, &idx, &v, NULL), PP_EOF);
+    pp_iter_release(it);
+    PP_ASSERT_STATUS_FATAL(pp_imap_unordered(f.pool, rp_sq, items, NULL, &it), PP_OK);
+    for (seen = 0; pp_iter_next(it, WAIT_MS, &idx, &v, NULL) == PP_OK; seen++)
+        ;
+    CU_ASSERT_EQUAL(seen, N);
+    pp_iter_release(it);
+    /* map_stream */
+    PP_ASSERT_STATUS(pp_map_stream(f.pool, rp_sq, N, gen_item, NULL, &so, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, N, ints, NULL), PP_OK);
+    CU_ASSERT_EQUAL(ints[5], 25);
+    pp_result_release(r);
+    /* map_array */
+    for (i = 0; i < N; i++)
+        in[i] = (int64_t)i * 3;
+    PP_ASSERT_STATUS(pp_map_array(f.pool, rp_rec, in, 8, N, out, 8, sts, &so), PP_OK);
+    for (i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(out[i], (int64_t)i * 3 + 1);
+    pp_values_destroy(items);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+/* The initializer runs in remote workers too; its arguments travel. */
+static void t_initializer(void)
+{
+    enum { N = 30 };
+    pp_values *initargs = NULL, **argv;
+    pp_pool_options o;
+    pp_result *r = NULL;
+    size_t i;
+    fixture f;
+
+    memset(&o, 0, sizeof o);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&initargs, "l", (int64_t)42), PP_OK);
+    o.initializer = rp_init;
+    o.initargs = initargs;
+    fixture_start(&f, 2, &o);
+    argv = calloc(N, sizeof *argv);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(argv);
+    for (i = 0; i < N; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&argv[i]), PP_OK);
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_init_seen, argv, N, NULL, &r), PP_OK);
+    for (i = 0; i < N; i++) {
+        int64_t x = 0;
+        const pp_values *v = NULL;
+        CU_ASSERT(pp_result_item(r, i, &v, NULL) == PP_OK && pp_values_get_int(v, 0, &x) == PP_OK &&
+                  x == 42);
+    }
+    pp_result_release(r);
+    free_args(argv, N);
+    pp_values_destroy(initargs);
+    fixture_stop(&f);
+}
+
+/* A local named lock cannot reach another machine: refused at submission;
+ * nothing of it runs. */
+static void t_local_objects_refused(void)
+{
+    char lname[PP_NAME_MAX + 1];
+    pp_values *args = NULL, *items = NULL;
+    pp_lock *lock = NULL;
+    pp_result *r = NULL;
+    fixture f;
+
+    fixture_start(&f, 1, NULL);
+    pp_test_unique_name(lname, sizeof lname);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(lname, &lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&args), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_int(args, 3), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_lock(args, lock), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(f.pool, rp_sq, args, NULL, NULL), PP_ENOTSUP);
+    PP_ASSERT_STATUS(pp_apply_async(f.pool, rp_sq, args, NULL, &r), PP_ENOTSUP);
+    CU_ASSERT_PTR_NULL(r);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_lock(items, lock), PP_OK);
+    PP_ASSERT_STATUS(pp_map(f.pool, rp_sq, items, NULL, &r), PP_ENOTSUP);
+    CU_ASSERT_PTR_NULL(r);
+    /* the pool still serves */
+    pp_values_destroy(args);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&args, "l", (int64_t)3), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(f.pool, rp_sq, args, NULL, NULL), PP_OK);
+    pp_values_destroy(args);
+    pp_values_destroy(items);
+    pp_lock_destroy(lock);
+    fixture_stop(&f);
+}
+
+/* Nothing of the pool is left in Redis after destroy (remote workers
+ * still running). */
+static void t_nothing_left(void)
+{
+    enum { N = 20 };
+    pp_values **argv = make_args(N, 5);
+    pp_result *r = NULL;
+    fixture f;
+    int i;
+
+    fixture_start(&f, 2, NULL);
+    CU_ASSERT(keys_left(&f) > 0);
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, NULL, &r), PP_OK);
+    pp_result_release(r);
+    pp_pool_destroy(f.pool);
+    f.pool = NULL;
+    PP_ASSERT_MSG(wait_no_keys(&f, 3 * LEASE_MS), "keys of pool %s left in Redis", f.name);
+    for (i = 0; i < f.nremote; i++)
+        pp_test_child_free(f.remote[i]);
+    pp_test_redis_stop(&f.s);
+    free_args(argv, N);
+}
+
+/* The pool name is one program's at a time. */
+static void t_name_in_use(void)
+{
+    pp_pool_options o;
+    pp_pool *second = NULL;
+    fixture f;
+
+    fixture_start(&f, 0, NULL);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = f.url;
+    PP_ASSERT_STATUS(pp_pool_create(&second, &o), PP_EEXIST);
+    CU_ASSERT_PTR_NULL(second);
+    o.broker = "redis://127.0.0.1:1/bad name";
+    PP_ASSERT_STATUS(pp_pool_create(&second, &o), PP_EINVAL);
+    o.broker = f.url;
+    o.broker_lease_ms = 10;
+    PP_ASSERT_STATUS(pp_pool_create(&second, &o), PP_EINVAL);
+    fixture_stop(&f);
+}
+
+static int h_unreached(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return 1; /* PROCPOOL_REMOTE was not seen */
+}
+
+/* clang-format off */
+static const pp_test_case cases[] = {
+    PP_TEST_TIMEOUT(t_forms, 120),
+    PP_TEST_TIMEOUT(t_initializer, 120),
+    PP_TEST_TIMEOUT(t_local_objects_refused, 120),
+    PP_TEST_TIMEOUT(t_nothing_left, 120),
+    PP_TEST_TIMEOUT(t_name_in_use, 120),
+    PP_TEST_END,
+};
+/* clang-format on */
+
+static const pp_test_helper helpers[] = {
+    {"rp-unreached", h_unreached},
+    {NULL, NULL},
+};
+
+PP_TEST_SUITE(redis_pool)
+{
+    pp_test_add_suite("redis_pool", cases);
+    pp_test_add_helpers(helpers);
+}
