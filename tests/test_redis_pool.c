@@ -20,12 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_env.h>
 #include <apr_thread_mutex.h>
 #include <hiredis/hiredis.h>
 
 #include "procpool/procpool.h"
 #include "platform.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
+#include "wire/msg.h"
+#include "values/tuple.h"
 #include "pp_test.h"
 #include "pp_test_redis.h"
 
@@ -85,6 +90,25 @@ static int rp_rec(pp_task *t)
     return pp_values_add_int(pp_task_result(t), x + 1);
 }
 PP_TASK_REGISTER(rp_rec)
+
+/* (x, lock) -> 1 if run remotely, after a hold of the lock */
+static int rp_locked(pp_task *t)
+{
+    pp_lock *l = NULL;
+    pp_status st;
+
+    st = pp_values_get_lock(pp_task_args(t), 1, &l);
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "no lock");
+    st = pp_lock_acquire(l, 10000);
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "acquire: %s", pp_err_name(st));
+    st = pp_lock_release(l);
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "release: %s", pp_err_name(st));
+    return pp_values_add_int(pp_task_result(t), is_remote());
+}
+PP_TASK_REGISTER(rp_locked)
 
 static int g_init_ran;
 
@@ -438,6 +462,52 @@ static void t_local_objects_refused(void)
     fixture_stop(&f);
 }
 
+/* A Redis lock travels to remote workers (their own connection, their
+ * own credentials from the environment). */
+static void t_redis_lock_travels(void)
+{
+    enum { N = 24 };
+    char lname[PP_NAME_MAX + 1];
+    pp_values *items = NULL, *extra = NULL;
+    pp_submit_options so;
+    pp_redis_options ro;
+    pp_redis *rc = NULL;
+    pp_lock *lock = NULL;
+    pp_result *r = NULL;
+    size_t i, remote = 0;
+    fixture f;
+
+    fixture_start(&f, 2, NULL);
+    memset(&ro, 0, sizeof ro);
+    ro.password = f.s.password;
+    PP_ASSERT_STATUS_FATAL(pp_redis_connect(f.s.url, &ro, &rc), PP_OK);
+    pp_test_unique_name(lname, sizeof lname);
+    PP_ASSERT_STATUS_FATAL(pp_redis_lock_create(rc, lname, &lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < N; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, (int64_t)i), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&extra), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_lock(extra, lock), PP_OK);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    so.extra_args = extra;
+    PP_ASSERT_STATUS(pp_map(f.pool, rp_locked, items, &so, &r), PP_OK);
+    for (i = 0; i < N; i++) {
+        const pp_values *v = NULL;
+        int64_t rem = 0;
+        if (PP_ASSERT_STATUS(pp_result_item(r, i, &v, NULL), PP_OK) &&
+            pp_values_get_int(v, 0, &rem) == PP_OK)
+            remote += rem == 1;
+    }
+    CU_ASSERT(remote > 0);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    pp_values_destroy(extra);
+    pp_lock_destroy(lock);
+    pp_redis_destroy(rc);
+    fixture_stop(&f);
+}
+
 /* Nothing of the pool is left in Redis after destroy (remote workers
  * still running). */
 static void t_nothing_left(void)
@@ -482,6 +552,358 @@ static void t_name_in_use(void)
     fixture_stop(&f);
 }
 
+/* ------------------------------------------------------------- failures */
+
+/* Read a finished rp_who map: *ok items right, the others' statuses
+ * counted in *died (PP_EWORKERDIED), *lost (PP_ECONNLOST), *other; the
+ * chunks (of cs items) with a PP_EWORKERDIED item in *chunks. */
+typedef struct tally {
+    size_t ok, died, lost, other, remote;
+    size_t first_died, last_died;
+    char died_msg[256];
+} tally;
+
+static void tally_who(pp_result *r, size_t n, tally *t)
+{
+    size_t i;
+
+    memset(t, 0, sizeof *t);
+    for (i = 0; i < n; i++) {
+        const pp_values *v = NULL;
+        const pp_error *err = NULL;
+        int64_t sq = -1, rem = 0;
+        pp_status st = pp_result_item(r, i, &v, &err);
+        if (st == PP_OK) {
+            CU_ASSERT(pp_values_get_int(v, 0, &sq) == PP_OK && sq == (int64_t)(i * i));
+            CU_ASSERT(pp_values_get_int(v, 1, &rem) == PP_OK);
+            t->ok++;
+            t->remote += rem == 1;
+        } else if (st == PP_EWORKERDIED) {
+            if (t->died == 0) {
+                t->first_died = i;
+                snprintf(t->died_msg, sizeof t->died_msg, "%s", err ? err->message : "");
+            }
+            t->last_died = i;
+            t->died++;
+        } else if (st == PP_ECONNLOST) {
+            t->lost++;
+        } else {
+            PP_ASSERT_MSG(0, "item %u: %s", (unsigned)i, pp_err_name(st));
+            t->other++;
+        }
+    }
+}
+
+/* A remote worker SIGKILLed in the middle of a chunk: after its lease the
+ * items of that one chunk fail with PP_EWORKERDIED, every other item is
+ * right (never run twice, never lost). */
+static void t_remote_killed(void)
+{
+    enum { N = 48, CS = 4 };
+    pp_values **argv = make_args(N, 150);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    size_t count = 9;
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 2, NULL);
+    memset(&so, 0, sizeof so);
+    so.chunksize = CS;
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    pp_test_sleep_ms(1000); /* every worker is in a chunk of 600 ms */
+    pp_test_child_kill(f.remote[0]);
+    PP_ASSERT_STATUS_FATAL(pp_result_wait(r, WAIT_MS), PP_OK);
+    tally_who(r, N, &t);
+    PP_ASSERT_MSG(t.died >= 1 && t.died <= CS, "%u items failed, want 1..%d", (unsigned)t.died, CS);
+    PP_ASSERT_MSG(t.died == 0 || t.first_died / CS == t.last_died / CS,
+                  "failed items %u..%u are not of one chunk", (unsigned)t.first_died,
+                  (unsigned)t.last_died);
+    CU_ASSERT_EQUAL(t.ok + t.died, N);
+    PP_ASSERT_MSG(strstr(t.died_msg, "stopped heartbeating") != NULL, "message: %s", t.died_msg);
+    pp_result_release(r);
+    /* the dead one leaves the listing */
+    CU_ASSERT(wait_remotes(f.pool, 1));
+    CU_ASSERT(pp_pool_remote_workers(f.pool, NULL, 0, &count) == PP_OK && count == 1);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+/* Remote workers that never come back: what was sent to them and not
+ * claimed is taken back and run by the local worker; later work runs
+ * locally. Nothing fails. */
+static void t_remote_never_back(void)
+{
+    enum { N = 24 };
+    pp_values **argv = make_args(N, 10);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 2, NULL);
+    pp_test_child_kill(f.remote[0]);
+    pp_test_child_kill(f.remote[1]);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    /* submitted while the pool still counts them alive (their lease) */
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    CU_ASSERT_EQUAL(t.remote, 0);
+    pp_result_release(r);
+    CU_ASSERT(wait_remotes(f.pool, 0));
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    pp_result_release(r);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+/* pp_pool_terminate(): what is unfinished fails with PP_ETERMINATED, at
+ * once; nothing is left in Redis after destroy. */
+static void t_terminate(void)
+{
+    enum { N = 16 };
+    pp_values **argv = make_args(N, 400);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    size_t i, term = 0, ok = 0;
+    fixture f;
+
+    fixture_start(&f, 2, NULL);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    pp_test_sleep_ms(600);
+    PP_ASSERT_STATUS(pp_pool_terminate(f.pool), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    for (i = 0; i < N; i++) {
+        pp_status st = pp_result_item(r, i, NULL, NULL);
+        term += st == PP_ETERMINATED;
+        ok += st == PP_OK;
+    }
+    CU_ASSERT_EQUAL(term + ok, N);
+    CU_ASSERT(term > 0);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_join(f.pool, WAIT_MS), PP_OK);
+    pp_pool_destroy(f.pool);
+    f.pool = NULL;
+    PP_ASSERT_MSG(wait_no_keys(&f, 3 * LEASE_MS), "keys of pool %s left in Redis", f.name);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+static apr_uint32_t g_rejected;
+
+static void count_rejected(pp_log_level level, const char *message, void *ud)
+{
+    (void)level;
+    (void)ud;
+    if (strstr(message, "rejected") != NULL)
+        apr_atomic_inc32(&g_rejected);
+    fprintf(stderr, "procpool: %s\n", message);
+}
+
+static void xadd(redisContext *c, const char *key, const char *const *fv, const size_t *lens, int n)
+{
+    const char *argv[16];
+    size_t l[16];
+    redisReply *rep;
+    int i;
+
+    argv[0] = "XADD";
+    l[0] = 4;
+    argv[1] = key;
+    l[1] = strlen(key);
+    argv[2] = "*";
+    l[2] = 1;
+    for (i = 0; i < n; i++) {
+        argv[3 + i] = fv[i];
+        l[3 + i] = lens != NULL ? lens[i] : strlen(fv[i]);
+    }
+    rep = redisCommandArgv(c, 3 + n, argv, l);
+    CU_ASSERT(rep != NULL && rep->type == REDIS_REPLY_STRING);
+    freeReplyObject(rep);
+}
+
+/* Bad entries injected into both streams: rejected (task entries removed
+ * by the remote workers, results logged by the pool), the pool keeps
+ * serving. */
+static void t_bad_entries(void)
+{
+    enum { N = 30 };
+    pp_values **argv = make_args(N, 5), *args = NULL;
+    char tkey[128], rkey[128], inst[32];
+    pp__buf frame;
+    redisContext *c;
+    redisReply *rep;
+    pp_result *r = NULL;
+    size_t at;
+    fixture f;
+    tally t;
+    int64_t t0;
+
+    pp_set_log_hook(count_rejected, NULL, PP_LOG_WARN);
+    fixture_start(&f, 2, NULL);
+    c = raw_connect(&f);
+    snprintf(tkey, sizeof tkey, "pp:{%s}:t", f.name);
+    snprintf(rkey, sizeof rkey, "pp:{%s}:r", f.name);
+    rep = redisCommand(c, "GET pp:{%s}:alive", f.name);
+    CU_ASSERT_FATAL(rep != NULL && rep->type == REDIS_REPLY_STRING && rep->len == 16);
+    memcpy(inst, rep->str, 17);
+    freeReplyObject(rep);
+    {
+        const char *garbage[2] = {"garbage", "1"};
+        const char *notframe[6] = {"i", inst, "id", "1", "f", "not a frame"};
+        const char *badid[6] = {"i", inst, "id", "x1", "f", "y"};
+        xadd(c, tkey, garbage, NULL, 2);
+        xadd(c, tkey, notframe, NULL, 6);
+        xadd(c, tkey, badid, NULL, 6);
+        xadd(c, rkey, garbage, NULL, 2);
+        xadd(c, rkey, badid, NULL, 6);
+        xadd(c, rkey, notframe, NULL, 6); /* no such chunk: ignored */
+    }
+    /* A TASK frame naming its function by address: a remote worker must
+     * never call it (it would be another process's address). */
+    pp__buf_init(&frame);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&args, "l", (int64_t)2), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__frame_begin(&frame, PP__MSG_TASK, 1, 7, &at), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__buf_put_u8(&frame, PP__FN_ADDR), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__buf_put_u64(&frame, (uint64_t)(uintptr_t)rp_sq), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__buf_put_u64(&frame, 0), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__values_encode(args, &frame), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__frame_end(&frame, at), PP_OK);
+    {
+        const char *byaddr[6] = {"i", inst, "id", "7", "f", (const char *)frame.data};
+        size_t lens[6] = {1, 16, 2, 1, 1, frame.len};
+        xadd(c, tkey, byaddr, lens, 6);
+    }
+    pp__buf_free(&frame);
+    pp_values_destroy(args);
+    /* the remote workers reject (and remove) every bad task entry */
+    t0 = pp_test_now_ms();
+    for (;;) {
+        long long len;
+        rep = redisCommand(c, "XLEN %s", tkey);
+        CU_ASSERT_FATAL(rep != NULL && rep->type == REDIS_REPLY_INTEGER);
+        len = rep->integer;
+        freeReplyObject(rep);
+        if (len == 0)
+            break;
+        PP_ASSERT_MSG_FATAL(pp_test_now_ms() - t0 < WAIT_MS, "%lld bad task entries left", len);
+        pp_test_sleep_ms(50);
+    }
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, NULL, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    pp_result_release(r);
+    PP_ASSERT_MSG(apr_atomic_read32(&g_rejected) >= 2, "the pool logged %u rejections",
+                  apr_atomic_read32(&g_rejected));
+    /* the remote workers are still there */
+    CU_ASSERT(wait_remotes(f.pool, 2));
+    redisFree(c);
+    free_args(argv, N);
+    fixture_stop(&f);
+    pp_set_log_hook(NULL, NULL, PP_LOG_WARN);
+}
+
+/* Redis restarted (killed, started again) in the middle of a map: the
+ * map ends (no hang), its items right or PP_ECONNLOST with a message
+ * about the broker; remote workers come back and later maps work. */
+static void t_redis_restarted(void)
+{
+    enum { N = 40 };
+    pp_values **argv = make_args(N, 100);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    const pp_error *err = NULL;
+    fixture f;
+    size_t i;
+    tally t;
+
+    fixture_start(&f, 2, NULL);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 2;
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    pp_test_sleep_ms(700);
+    pp_test_redis_kill(&f.s);
+    pp_test_sleep_ms(300);
+    pp_test_redis_restart(&f.s);
+    PP_ASSERT_STATUS_FATAL(pp_result_wait(r, WAIT_MS), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok + t.lost + t.died, N);
+    PP_ASSERT_MSG(t.lost + t.died > 0, "no item was lost with Redis");
+    for (i = 0; i < N; i++) {
+        if (pp_result_item(r, i, NULL, &err) == PP_ECONNLOST) {
+            PP_ASSERT_MSG(strstr(err->message, "broker") != NULL, "message: %s", err->message);
+            break;
+        }
+    }
+    pp_result_release(r);
+    /* they come back */
+    PP_ASSERT_MSG_FATAL(wait_remotes(f.pool, 2), "remote workers did not come back");
+    so.chunksize = 1;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    CU_ASSERT(t.remote > 0);
+    pp_result_release(r);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+/* The program that owns the pool killed: its keys expire (a short expiry
+ * here), the remote worker's heartbeat goes with them. */
+static int h_owner(int argc, char **argv)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    pp_status st;
+
+    if (argc != 2)
+        return PP_TEST_EXIT_USAGE;
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = argv[1];
+    o.broker_lease_ms = LEASE_MS;
+    o.broker_expire_ms = 1000;
+    st = pp_pool_create(&p, &o);
+    if (st != PP_OK)
+        return pp_test_exit_from_status(st);
+    pp_test_say("ready");
+    while (pp_test_stdin_byte() >= 0)
+        ;
+    pp_pool_destroy(p);
+    return 0;
+}
+
+static void t_owner_killed(void)
+{
+    const char *args[2];
+    pp_test_child *owner;
+    fixture f;
+
+    memset(&f, 0, sizeof f);
+    pp_test_redis_start(&f.s);
+    set_env("PROCPOOL_REDIS_PASSWORD", f.s.password);
+    pp_test_unique_name(f.name, sizeof f.name);
+    snprintf(f.url, sizeof f.url, "%s/%s", f.s.url, f.name);
+    add_remote(&f);
+    args[0] = f.url;
+    args[1] = NULL;
+    owner = pp_test_spawn("rp-owner", args);
+    CU_ASSERT_FATAL(pp_test_child_expect(owner, "ready", WAIT_MS));
+    pp_test_sleep_ms(1500); /* the remote worker heartbeats for it */
+    CU_ASSERT(keys_left(&f) >= 4);
+    pp_test_child_kill(owner);
+    PP_ASSERT_MSG(wait_no_keys(&f, 10000), "keys of the killed program's pool %s left", f.name);
+    pp_test_child_free(owner);
+    pp_test_child_free(f.remote[0]);
+    pp_test_redis_stop(&f.s);
+}
+
 static int h_unreached(int argc, char **argv)
 {
     (void)argc;
@@ -494,14 +916,22 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_forms, 120),
     PP_TEST_TIMEOUT(t_initializer, 120),
     PP_TEST_TIMEOUT(t_local_objects_refused, 120),
+    PP_TEST_TIMEOUT(t_redis_lock_travels, 120),
     PP_TEST_TIMEOUT(t_nothing_left, 120),
     PP_TEST_TIMEOUT(t_name_in_use, 120),
+    PP_TEST_TIMEOUT(t_remote_killed, 120),
+    PP_TEST_TIMEOUT(t_remote_never_back, 120),
+    PP_TEST_TIMEOUT(t_terminate, 120),
+    PP_TEST_TIMEOUT(t_bad_entries, 120),
+    PP_TEST_TIMEOUT(t_redis_restarted, 120),
+    PP_TEST_TIMEOUT(t_owner_killed, 120),
     PP_TEST_END,
 };
 /* clang-format on */
 
 static const pp_test_helper helpers[] = {
     {"rp-unreached", h_unreached},
+    {"rp-owner", h_owner},
     {NULL, NULL},
 };
 

@@ -318,7 +318,7 @@ static pp_status take_back(pp__broker *b)
     pp__plat_mtx_unlock(b->p->core->mu);
     if (want == 0)
         return PP_OK;
-    snprintf(count, sizeof count, "%zu", want);
+    snprintf(count, sizeof count, "%llu", (unsigned long long)want);
     st = pp__rb_cmd(b->rc, 0, &v, 9, argv, NULL);
     if (st != PP_OK || v->kind != PP__RR_ARRAY || v->n < 1 || v->elem[0].kind != PP__RR_ARRAY ||
         v->elem[0].n != 2 || v->elem[0].elem[1].kind != PP__RR_ARRAY) {

@@ -126,7 +126,8 @@ static void load_hello(remote *r, uint64_t inst)
     st = pp__rb_cmd(r->c, 0, &v, 2, argv, NULL);
     if (st != PP_OK || v->kind != PP__RR_STR || v->len < 20 ||
         memcmp(v->str, PP__RB_HELLO_MAGIC, 4) != 0) {
-        if (st == PP_OK)
+        /* missing: the program is still creating its pool (next check) */
+        if (st == PP_OK && v->kind != PP__RR_NIL)
             pp__log(PP_LOG_ERROR, "remote worker: %s is missing or malformed", r->k.hello);
         pp__redis_val_free(v);
         return;
