@@ -904,6 +904,63 @@ static void t_owner_killed(void)
     pp_test_redis_stop(&f.s);
 }
 
+/* pp_pool_remote_workers(): host, pid, tasks done, last heartbeat. */
+static void t_listing(void)
+{
+    enum { N = 30 };
+    pp_values **argv = make_args(N, 10);
+    pp_remote_worker w[4];
+    pp_submit_options so;
+    pp_pool_options lo;
+    pp_pool *local = NULL;
+    pp_result *r = NULL;
+    uint64_t done = 0;
+    size_t n = 0, i, k;
+    int64_t t0;
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 2, NULL);
+    PP_ASSERT_STATUS(pp_pool_remote_workers(f.pool, w, 4, &n), PP_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    for (i = 0; i < n; i++) {
+        int found = 0;
+        for (k = 0; k < 2; k++)
+            found |= (int64_t)w[i].pid == pp_test_child_pid(f.remote[k]);
+        PP_ASSERT_MSG(found, "pid %llu is not a remote worker's", (unsigned long long)w[i].pid);
+        CU_ASSERT(w[i].host[0] != '\0');
+        CU_ASSERT(w[i].last_heartbeat_ms >= 0 && w[i].last_heartbeat_ms <= LEASE_MS);
+    }
+    PP_ASSERT_STATUS(pp_pool_remote_workers(f.pool, w, 1, &n), PP_OK); /* cap < count */
+    CU_ASSERT_EQUAL(n, 2);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    pp_result_release(r);
+    CU_ASSERT(t.remote > 0);
+    /* their counts reach the listing with their next heartbeats */
+    t0 = pp_test_now_ms();
+    while (done < t.remote && pp_test_now_ms() - t0 < WAIT_MS) {
+        pp_test_sleep_ms(100);
+        PP_ASSERT_STATUS_FATAL(pp_pool_remote_workers(f.pool, w, 4, &n), PP_OK);
+        for (done = 0, i = 0; i < n && i < 4; i++)
+            done += w[i].tasks_done;
+    }
+    PP_ASSERT_MSG(done == t.remote, "listed %llu tasks done, %u ran remotely",
+                  (unsigned long long)done, (unsigned)t.remote);
+    PP_ASSERT_STATUS(pp_pool_remote_workers(NULL, w, 4, &n), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_pool_remote_workers(f.pool, w, 4, NULL), PP_EINVAL);
+    PP_ASSERT_STATUS(pp_pool_remote_workers(f.pool, NULL, 4, &n), PP_EINVAL);
+    memset(&lo, 0, sizeof lo);
+    lo.processes = 1;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&local, &lo), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_remote_workers(local, w, 4, &n), PP_ESTATE);
+    pp_pool_destroy(local);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
 static int h_unreached(int argc, char **argv)
 {
     (void)argc;
@@ -919,6 +976,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_redis_lock_travels, 120),
     PP_TEST_TIMEOUT(t_nothing_left, 120),
     PP_TEST_TIMEOUT(t_name_in_use, 120),
+    PP_TEST_TIMEOUT(t_listing, 120),
     PP_TEST_TIMEOUT(t_remote_killed, 120),
     PP_TEST_TIMEOUT(t_remote_never_back, 120),
     PP_TEST_TIMEOUT(t_terminate, 120),

@@ -10,14 +10,15 @@
  *                 ("host:pid:nonce")
  *   pp:{P}:r      stream of results: i, id, c (the consumer), f (the
  *                 chunk's RESULT frames, one after another)
- *   pp:{P}:hello  "PPH1", u64 instance, u64 lease ms, then the initializer
- *                 call as a TASK frame (absent: none)
+ *   pp:{P}:hello  "PPH1", u64 instance, u64 lease ms, u64 expiry ms, then
+ *                 the initializer call as a TASK frame (absent: none)
  *   pp:{P}:alive  the instance, while the pool lives (a short expiry,
  *                 renewed); SET NX at creation: one program per name
  *   pp:{P}:hb:C   consumer C's heartbeat "host pid done instance", with
  *                 the lease as expiry; set only while :alive exists
  *
- * Every key the pool makes expires (PEXPIRE, renewed while it lives).
+ * Every key the pool makes expires (PEXPIRE, renewed while it lives); a
+ * remote worker sets the result stream's expiry as it adds to it.
  */
 #ifndef PROCPOOL_REDIS_REDIS_BROKER_H
 #define PROCPOOL_REDIS_REDIS_BROKER_H

@@ -370,6 +370,8 @@ static pp_status make_hello(pp__broker *b, const pp_pool_options *o)
         st = pp__buf_put_u64(&b->hello, b->inst);
     if (st == PP_OK)
         st = pp__buf_put_u64(&b->hello, (uint64_t)b->lease_ms);
+    if (st == PP_OK)
+        st = pp__buf_put_u64(&b->hello, (uint64_t)b->expire_ms);
     if (st != PP_OK || o->initializer == NULL)
         return st;
     /* The pool's HELLO payload: u32 maxtasks, u64 max_rss, fnref, args. */

@@ -28,6 +28,16 @@
 #define EXIT_NOMEM  5
 #define BLOCK_MS    1000
 #define RETRIES     5
+#define HELLO_HDR   28 /* magic, instance, lease, expiry */
+
+/* The result added (the stream expires if the pool is gone), then the
+ * task entry acknowledged and deleted: one atomic step (the pool relies on
+ * the result being there before the entry goes, redis_pool_tick.c). */
+static const char RESULT_SCRIPT[] =
+    "redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'id', ARGV[2], 'c', ARGV[3], 'f', ARGV[4]) "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[5]) "
+    "pcall(redis.call, 'XACK', KEYS[2], 'g', ARGV[6]) "
+    "pcall(redis.call, 'XDEL', KEYS[2], ARGV[6]) return 1";
 
 static const char HB_SCRIPT[] = "if redis.call('EXISTS', KEYS[1]) == 1 then "
                                 "redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) return 1 "
@@ -49,6 +59,7 @@ typedef struct remote {
     char inst_str[17];
     int64_t lease_ms;
     /* the loop's */
+    char expire[24];      /* ms the result stream lives without the pool (hello) */
     uint64_t failed_inst; /* its initializer failed here: not served */
 } remote;
 
@@ -119,12 +130,12 @@ static void load_hello(remote *r, uint64_t inst)
     const char *argv[2] = {"GET", r->k.hello};
     char msg[PP__ERRMSG_MAX + 64];
     pp__redis_val *v = NULL;
-    uint64_t hinst = 0, lease = 0;
+    uint64_t hinst = 0, lease = 0, expire = 0;
     pp_status st;
     pp__rd rd;
 
     st = pp__rb_cmd(r->c, 0, &v, 2, argv, NULL);
-    if (st != PP_OK || v->kind != PP__RR_STR || v->len < 20 ||
+    if (st != PP_OK || v->kind != PP__RR_STR || v->len < HELLO_HDR ||
         memcmp(v->str, PP__RB_HELLO_MAGIC, 4) != 0) {
         /* missing: the program is still creating its pool (next check) */
         if (st == PP_OK && v->kind != PP__RR_NIL)
@@ -135,14 +146,16 @@ static void load_hello(remote *r, uint64_t inst)
     pp__rd_init(&rd, v->str + 4, v->len - 4);
     (void)pp__rd_u64(&rd, &hinst);
     (void)pp__rd_u64(&rd, &lease);
-    if (hinst != inst || lease < PP__RB_LEASE_MIN || lease > 3600000) {
+    (void)pp__rd_u64(&rd, &expire);
+    if (hinst != inst || lease < PP__RB_LEASE_MIN || lease > 3600000 ||
+        expire < PP__RB_EXPIRE_MIN || expire > 86400000) {
         pp__redis_val_free(v);
         return; /* another program took the name meanwhile: next check */
     }
     st = PP_OK;
-    if (v->len > 20) {
+    if (v->len > HELLO_HDR) {
         pp__buf_reset(&r->out);
-        st = pp__chunk_runner_run(r->run, (const uint8_t *)v->str + 20, v->len - 20);
+        st = pp__chunk_runner_run(r->run, (const uint8_t *)v->str + HELLO_HDR, v->len - HELLO_HDR);
         if (st == PP_OK)
             st = first_outcome(r, msg, sizeof msg);
         else
@@ -163,6 +176,7 @@ static void load_hello(remote *r, uint64_t inst)
     r->inst = inst;
     pp__rb_instance_str(inst, r->inst_str);
     r->lease_ms = (int64_t)lease;
+    snprintf(r->expire, sizeof r->expire, "%llu", (unsigned long long)expire);
     pp__plat_mtx_unlock(r->mu);
 }
 
@@ -208,32 +222,34 @@ static void reject(remote *r, const char *sid, const char *why)
     ack_del(r, sid);
 }
 
-static pp_status add_result(remote *r, const pp__redis_val *id)
+static pp_status add_result(remote *r, const pp__redis_val *id, const char *sid)
 {
-    const char *argv[11] = {"XADD",
-                            r->k.r,
-                            "*",
-                            "i",
-                            r->inst_str,
-                            "id",
-                            id->str,
-                            "c",
-                            r->consumer,
-                            "f",
-                            (const char *)r->out.data};
+    const char *argv[11];
     size_t lens[11];
     int i, tries;
     pp_status st = PP_ECONNLOST;
 
-    for (i = 0; i < 10; i++)
+    argv[0] = "EVAL";
+    argv[1] = RESULT_SCRIPT;
+    argv[2] = "2";
+    argv[3] = r->k.r;
+    argv[4] = r->k.t;
+    argv[5] = r->inst_str;
+    argv[6] = id->str;
+    argv[7] = r->consumer;
+    argv[8] = "";
+    argv[9] = r->expire;
+    argv[10] = sid;
+    for (i = 0; i < 11; i++)
         lens[i] = strlen(argv[i]);
-    lens[6] = id->len;
-    lens[10] = r->out.len;
-    /* A result not added is lost: try again while Redis comes back. */
+    argv[8] = (const char *)r->out.data;
+    lens[8] = r->out.len;
+    /* A result not added is lost: try again while Redis comes back (the
+     * pool ignores a second copy). */
     for (tries = 0; tries < RETRIES && st == PP_ECONNLOST; tries++) {
         if (tries > 0)
             pp__plat_sleep_ms(500);
-        st = pp__rb_do(r->c, "XADD result", 11, argv, lens);
+        st = pp__rb_do(r->c, "adding a result", 11, argv, lens);
     }
     return st;
 }
@@ -271,11 +287,12 @@ static void serve_entry(remote *r, const pp__redis_val *e)
         reject(r, sid, pp_strerror(st));
         return;
     }
-    st = add_result(r, fid);
-    if (st != PP_OK)
+    st = add_result(r, fid, sid);
+    if (st != PP_OK) {
         pp__log(PP_LOG_ERROR, "remote worker: could not add the result of task entry %s: %s", sid,
                 pp_strerror(st));
-    ack_del(r, sid); /* after the result: the pool relies on this order */
+        ack_del(r, sid); /* the pool's lost-entry check fails it */
+    }
     pp__plat_mtx_lock(r->mu);
     r->done++;
     pp__plat_mtx_unlock(r->mu);
