@@ -141,9 +141,15 @@ typedef struct fixture {
     pp_pool *pool;
 } fixture;
 
+/* For this process (the pool reads its credentials with getenv()) and the
+ * children it starts. */
 static void set_env(const char *name, const char *value)
 {
     CU_ASSERT_FATAL(apr_env_set(name, value, pp_test_pool()) == APR_SUCCESS);
+#ifdef _WIN32
+    /* the C runtime's copy, which SetEnvironmentVariable leaves alone */
+    CU_ASSERT_FATAL(_putenv_s(name, value) == 0);
+#endif
 }
 
 /* A remote worker: this binary with PROCPOOL_REMOTE set (the helper named
@@ -661,6 +667,58 @@ static void t_remote_never_back(void)
     fixture_stop(&f);
 }
 
+/* A consumer that died with an entry it never started (delivered to a
+ * connection nobody reads any more: a machine gone while it waited): the
+ * chunk runs elsewhere, nothing fails. A fake consumer with a heartbeat
+ * that is not renewed claims one entry. */
+static void t_claimed_never_started(void)
+{
+    enum { N = 8 };
+    pp_values **argv = make_args(N, 200);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    redisContext *c;
+    redisReply *rep;
+    char inst[20];
+    int64_t t0;
+    int got = 0;
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 0, NULL);
+    c = raw_connect(&f);
+    rep = redisCommand(c, "GET pp:{%s}:alive", f.name);
+    CU_ASSERT_FATAL(rep != NULL && rep->type == REDIS_REPLY_STRING && rep->len == 16);
+    memcpy(inst, rep->str, 17);
+    freeReplyObject(rep);
+    {
+        char value[64];
+        snprintf(value, sizeof value, "ghost 1 0 %s", inst);
+        rep = redisCommand(c, "SET pp:{%s}:hb:ghost:1:0 %s PX 1500", f.name, value);
+        CU_ASSERT_FATAL(rep != NULL && rep->type == REDIS_REPLY_STATUS);
+        freeReplyObject(rep);
+    }
+    CU_ASSERT_FATAL(wait_remotes(f.pool, 1));
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    for (t0 = pp_test_now_ms(); !got && pp_test_now_ms() - t0 < 1000;) {
+        rep = redisCommand(c, "XREADGROUP GROUP g ghost:1:0 COUNT 1 STREAMS pp:{%s}:t >", f.name);
+        got = rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1;
+        freeReplyObject(rep);
+        if (!got)
+            pp_test_sleep_ms(10);
+    }
+    PP_ASSERT_MSG(got, "the fake consumer got no entry");
+    PP_ASSERT_STATUS_FATAL(pp_result_wait(r, WAIT_MS), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    pp_result_release(r);
+    redisFree(c);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
 /* pp_pool_terminate(): what is unfinished fails with PP_ETERMINATED, at
  * once; nothing is left in Redis after destroy. */
 static void t_terminate(void)
@@ -979,6 +1037,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_listing, 120),
     PP_TEST_TIMEOUT(t_remote_killed, 120),
     PP_TEST_TIMEOUT(t_remote_never_back, 120),
+    PP_TEST_TIMEOUT(t_claimed_never_started, 120),
     PP_TEST_TIMEOUT(t_terminate, 120),
     PP_TEST_TIMEOUT(t_bad_entries, 120),
     PP_TEST_TIMEOUT(t_redis_restarted, 120),

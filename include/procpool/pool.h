@@ -288,13 +288,36 @@ typedef struct pp_remote_worker {
  * the address is malformed; 5: out of memory; it keeps serving every
  * program that uses that pool name, one after another, until killed).
  * Task functions and the initializer travel by registered name
- * (#PP_ENOTREGISTERED otherwise, also with the fork start method). A
- * remote worker that stops heartbeating (killed, machine gone) fails the
- * tasks it had claimed with #PP_EWORKERDIED after its lease; they are
- * never run again. Tasks whose arguments hold local named locks, shared
- * memory blocks or sync objects are refused at submission (#PP_ENOTSUP,
- * with a message through the log hook): they cannot reach another
- * machine; Redis locks and manager proxies travel.
+ * (#PP_ENOTREGISTERED otherwise, also with the fork start method); a
+ * remote worker never calls a function named by address. Chunks go to
+ * idle local workers first, then to Redis (about two per remote worker
+ * alive); chunks no remote worker has claimed are taken back when local
+ * workers are idle or no remote worker is alive. Tasks whose arguments
+ * hold local named locks, shared memory blocks or sync objects are
+ * refused at submission (#PP_ENOTSUP, with a message through the log
+ * hook): they cannot reach another machine; Redis locks and manager
+ * proxies travel (each worker connects with its own credentials).
+ *
+ * What differs from local workers:
+ *  - a remote worker that stops heartbeating (killed, machine gone,
+ *    paused longer than the lease) fails the whole chunk it had claimed
+ *    with #PP_EWORKERDIED after its lease (results travel per chunk: the
+ *    items it had finished in that chunk are lost with it); nothing is
+ *    run again;
+ *  - if Redis becomes unreachable (or restarts), the chunks sent there
+ *    fail with #PP_ECONNLOST (whether they ran is not known); new work
+ *    runs on local workers until Redis answers again;
+ *  - per-task timeouts (pp_submit_options.timeout_ms) are not enforced
+ *    on remote workers; pp_result_cancel() and pp_pool_terminate() do not
+ *    stop a task a remote worker is running (its result is discarded);
+ *  - maxtasksperchild, max_worker_memory, idle and start timeouts apply
+ *    to local workers only; a remote worker whose initializer fails logs
+ *    it and does not serve that program (the pool is not broken);
+ *  - pp_pool_get_stats() and pp_pool_workers() count local workers only;
+ *  - one live program per pool name; anybody with access to the Redis
+ *    server can submit tasks to remote workers (registered functions
+ *    only) or forge results: protect it (password or ACL user, private
+ *    network, TLS through a proxy).
  *
  * Errors the caller must handle:
  *  - #PP_EINVAL: NULL pool or count, or NULL out with cap > 0.

@@ -19,6 +19,7 @@ void pp__broker_register(const pp__broker_ops *ops)
 pp_status pp__broker_open(pp_pool *p, const pp_pool_options *o)
 {
     const pp__broker_ops *ops = g_ops;
+    pp__broker *b = NULL;
     pp_status st;
 
     if (o->broker == NULL)
@@ -30,10 +31,15 @@ pp_status pp__broker_open(pp_pool *p, const pp_pool_options *o)
                 o->broker);
         return PP_ENOTSUP;
     }
-    st = ops->open(p, o, &p->broker);
-    if (st == PP_OK)
-        p->bops = ops;
-    return st;
+    st = ops->open(p, o, &b);
+    if (st != PP_OK)
+        return st;
+    /* The pool's threads read these under the mutex (dispatch, join). */
+    pp__plat_mtx_lock(p->core->mu);
+    p->bops = ops;
+    p->broker = b;
+    pp__plat_mtx_unlock(p->core->mu);
+    return PP_OK;
 }
 
 pp_status pp__broker_check_args(const pp_values *v, const char *where)

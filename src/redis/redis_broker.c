@@ -41,6 +41,7 @@ pp_status pp__rb_parse(const char *url, pp__rb_keys *k)
     snprintf(k->r, sizeof k->r, "pp:{%s}:r", name);
     snprintf(k->hello, sizeof k->hello, "pp:{%s}:hello", name);
     snprintf(k->alive, sizeof k->alive, "pp:{%s}:alive", name);
+    snprintf(k->s, sizeof k->s, "pp:{%s}:s", name);
     snprintf(k->hb_prefix, sizeof k->hb_prefix, "pp:{%s}:hb:", name);
     return PP_OK;
 }

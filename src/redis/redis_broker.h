@@ -10,6 +10,11 @@
  *                 ("host:pid:nonce")
  *   pp:{P}:r      stream of results: i, id, c (the consumer), f (the
  *                 chunk's RESULT frames, one after another)
+ *   pp:{P}:s      hash: task entry id -> consumer, set (by a script that
+ *                 checks the entry is still the worker's) before it runs
+ *                 the chunk: a consumer that died with an entry it never
+ *                 started (delivered to a dead connection) has that chunk
+ *                 run elsewhere instead of failed
  *   pp:{P}:hello  "PPH1", u64 instance, u64 lease ms, u64 expiry ms, then
  *                 the initializer call as a TASK frame (absent: none)
  *   pp:{P}:alive  the instance, while the pool lives (a short expiry,
@@ -42,6 +47,7 @@ typedef struct pp__rb_keys {
     char addr[PP__RB_ADDR_MAX]; /* "redis://host:port" */
     char name[PP__RB_NAME_MAX + 1];
     char t[PP__RB_KEY_MAX], r[PP__RB_KEY_MAX], hello[PP__RB_KEY_MAX], alive[PP__RB_KEY_MAX];
+    char s[PP__RB_KEY_MAX];
     char hb_prefix[PP__RB_KEY_MAX]; /* "pp:{P}:hb:" */
 } pp__rb_keys;
 

@@ -422,7 +422,7 @@ static pp_status claim_name(pp__broker *b)
 {
     char px[24];
     const char *argv[6] = {"SET", b->k.alive, b->inst_str, "NX", "PX", px};
-    const char *del[4] = {"DEL", b->k.t, b->k.r, b->k.hello};
+    const char *del[5] = {"DEL", b->k.t, b->k.r, b->k.hello, b->k.s};
     const char *grp[6] = {"XGROUP", "CREATE", b->k.t, "g", "0", "MKSTREAM"};
     pp__redis_val *v = NULL;
     pp_status st;
@@ -442,7 +442,7 @@ static pp_status claim_name(pp__broker *b)
     pp__redis_val_free(v);
     /* A crashed predecessor's streams must not be served as ours. */
     if (st == PP_OK)
-        st = pp__rb_do(b->wc, "DEL", 4, del, NULL);
+        st = pp__rb_do(b->wc, "DEL", 5, del, NULL);
     if (st == PP_OK)
         st = pp__rb_do(b->wc, "XGROUP CREATE", 6, grp, NULL);
     if (st == PP_OK)
@@ -506,7 +506,7 @@ static pp_status broker_open(pp_pool *p, const pp_pool_options *o, pp__broker **
 static void broker_close(pp__broker *b)
 {
     pp_pool *p = b->p;
-    const char *del[5] = {"DEL", b->k.alive, b->k.t, b->k.r, b->k.hello};
+    const char *del[6] = {"DEL", b->k.alive, b->k.t, b->k.r, b->k.hello, b->k.s};
 
     pp__plat_mtx_lock(p->core->mu);
     b->stop = 1;
@@ -516,7 +516,7 @@ static void broker_close(pp__broker *b)
     pp__rp_fail_all_locked(b, PP_ETERMINATED, "pool was destroyed");
     pp__plat_mtx_unlock(p->core->mu);
     /* :alive first: remote workers stop heartbeating once it is gone. */
-    if (pp__rb_do(b->wc, "DEL", 5, del, NULL) == PP_OK)
+    if (pp__rb_do(b->wc, "DEL", 6, del, NULL) == PP_OK)
         pp__rp_del_heartbeats(b, b->wc);
     broker_free(b);
 }

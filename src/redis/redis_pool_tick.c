@@ -24,7 +24,7 @@ pp_status pp__rp_refresh(pp__broker *b, pp__redis_conn *c)
 {
     char px[24], ex[24];
     const char *alive[5] = {"SET", b->k.alive, b->inst_str, "PX", px};
-    const char *keys[3] = {b->k.t, b->k.r, b->k.hello};
+    const char *keys[4] = {b->k.t, b->k.r, b->k.hello, b->k.s};
     const char *argv[3];
     pp_status st;
     int i;
@@ -32,7 +32,7 @@ pp_status pp__rp_refresh(pp__broker *b, pp__redis_conn *c)
     snprintf(px, sizeof px, "%lld", (long long)b->alive_ms);
     snprintf(ex, sizeof ex, "%lld", (long long)b->expire_ms);
     st = pp__rb_do(c, "SET alive", 5, alive, NULL);
-    for (i = 0; i < 3 && st != PP_ECONNLOST; i++) {
+    for (i = 0; i < 4 && st != PP_ECONNLOST; i++) {
         argv[0] = "PEXPIRE";
         argv[1] = keys[i];
         argv[2] = ex;
@@ -157,24 +157,52 @@ static pp_status ack_del(pp__broker *b, const char *sid)
     return st == PP_EPROTO ? PP_OK : st;
 }
 
-/* A pending entry of a consumer whose heartbeat is gone: its chunk fails. */
+/* Take a dead consumer's entry away from it (a worker that was only paused
+ * can neither start it nor acknowledge it then: redis_remote.c's start
+ * script), and say whether it had started it. */
+static const char REAP_SCRIPT[] =
+    "local s = redis.call('HEXISTS', KEYS[2], ARGV[1]) "
+    "redis.call('XCLAIM', KEYS[1], 'g', ARGV[2], 0, ARGV[1], 'JUSTID') "
+    "redis.call('XACK', KEYS[1], 'g', ARGV[1]) redis.call('XDEL', KEYS[1], ARGV[1]) "
+    "redis.call('HDEL', KEYS[2], ARGV[1]) return s";
+
+/* A pending entry of a consumer whose heartbeat is gone: its chunk fails
+ * if it had started it, else it goes back to the queue. */
 static pp_status reap_one(pp__broker *b, const char *sid, const char *consumer)
 {
-    const char *claim[7] = {"XCLAIM", b->k.t, "g", POOL_NAME, "0", sid, "JUSTID"};
+    const char *reap[7] = {"EVAL", REAP_SCRIPT, "2", b->k.t, b->k.s, sid, POOL_NAME};
     const char *dc[5] = {"XGROUP", "DELCONSUMER", b->k.t, "g", consumer};
     char host[64], pid[24], msg[PP__ERRMSG_MAX + 1];
+    pp__redis_val *v = NULL;
+    int started = 1, idx;
     pp_status st;
-    int idx;
 
-    /* Claimed first: a worker that was only paused cannot acknowledge it. */
-    st = pp__rb_do(b->rc, "XCLAIM", 7, claim, NULL);
-    if (st != PP_ECONNLOST)
-        st = ack_del(b, sid);
+    st = pp__rb_cmd(b->rc, 0, &v, 7, reap, NULL);
+    if (st == PP_OK && v->kind == PP__RR_INT)
+        started = v->integer != 0;
+    else if (st == PP_OK)
+        pp__log(PP_LOG_ERROR, "pool broker %s/%s: reaping %s: Redis answered %s", b->k.addr,
+                b->k.name, sid, v->str != NULL ? v->str : "something unexpected");
+    pp__redis_val_free(v);
     if (st != PP_ECONNLOST && strcmp(consumer, POOL_NAME) != 0)
         st = pp__rb_do(b->rc, "XGROUP DELCONSUMER", 5, dc, NULL);
     if (st == PP_ECONNLOST)
         return st;
     consumer_parts(consumer, host, sizeof host, pid, sizeof pid);
+    if (!started) {
+        pp__plat_mtx_lock(b->p->core->mu);
+        idx = pp__rp_find_sid(b, sid);
+        if (idx >= 0) {
+            pp__log(PP_LOG_INFO,
+                    "pool broker %s/%s: remote worker %s pid %s stopped heartbeating before it "
+                    "started a chunk it was given: the chunk runs elsewhere",
+                    b->k.addr, b->k.name, host, pid);
+            pp__queue_push_front_locked(b->p, pp__rp_remove(b, idx));
+            pp__pump_all_locked(b->p);
+        }
+        pp__plat_mtx_unlock(b->p->core->mu);
+        return PP_OK;
+    }
     snprintf(msg, sizeof msg,
              "remote worker %s pid %s stopped heartbeating (lease %lld ms) while running the "
              "task",

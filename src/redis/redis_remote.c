@@ -37,7 +37,16 @@ static const char RESULT_SCRIPT[] =
     "redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'id', ARGV[2], 'c', ARGV[3], 'f', ARGV[4]) "
     "redis.call('PEXPIRE', KEYS[1], ARGV[5]) "
     "pcall(redis.call, 'XACK', KEYS[2], 'g', ARGV[6]) "
-    "pcall(redis.call, 'XDEL', KEYS[2], ARGV[6]) return 1";
+    "pcall(redis.call, 'XDEL', KEYS[2], ARGV[6]) pcall(redis.call, 'HDEL', KEYS[3], ARGV[6]) "
+    "return 1";
+
+/* Before a chunk runs: still this worker's (not taken away by the pool's
+ * reaper, redis_pool_tick.c), then marked started, atomically. */
+static const char START_SCRIPT[] =
+    "local p = redis.call('XPENDING', KEYS[1], 'g', ARGV[1], ARGV[1], 1, ARGV[2]) "
+    "if #p == 0 then return 0 end "
+    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) redis.call('PEXPIRE', KEYS[2], ARGV[3]) "
+    "return 1";
 
 static const char HB_SCRIPT[] = "if redis.call('EXISTS', KEYS[1]) == 1 then "
                                 "redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) return 1 "
@@ -224,33 +233,65 @@ static void reject(remote *r, const char *sid, const char *why)
 
 static pp_status add_result(remote *r, const pp__redis_val *id, const char *sid)
 {
-    const char *argv[11];
-    size_t lens[11];
+    const char *argv[12];
+    size_t lens[12];
     int i, tries;
     pp_status st = PP_ECONNLOST;
 
     argv[0] = "EVAL";
     argv[1] = RESULT_SCRIPT;
-    argv[2] = "2";
+    argv[2] = "3";
     argv[3] = r->k.r;
     argv[4] = r->k.t;
-    argv[5] = r->inst_str;
-    argv[6] = id->str;
-    argv[7] = r->consumer;
-    argv[8] = "";
-    argv[9] = r->expire;
-    argv[10] = sid;
-    for (i = 0; i < 11; i++)
+    argv[5] = r->k.s;
+    argv[6] = r->inst_str;
+    argv[7] = id->str;
+    argv[8] = r->consumer;
+    argv[9] = "";
+    argv[10] = r->expire;
+    argv[11] = sid;
+    for (i = 0; i < 12; i++)
         lens[i] = strlen(argv[i]);
-    argv[8] = (const char *)r->out.data;
-    lens[8] = r->out.len;
+    argv[9] = (const char *)r->out.data;
+    lens[9] = r->out.len;
     /* A result not added is lost: try again while Redis comes back (the
      * pool ignores a second copy). */
     for (tries = 0; tries < RETRIES && st == PP_ECONNLOST; tries++) {
         if (tries > 0)
             pp__plat_sleep_ms(500);
-        st = pp__rb_do(r->c, "adding a result", 11, argv, lens);
+        st = pp__rb_do(r->c, "adding a result", 12, argv, lens);
     }
+    return st;
+}
+
+/* PP_OK: the entry is still this worker's and marked started: run it. */
+static pp_status mark_started(remote *r, const char *sid)
+{
+    const char *argv[8] = {"EVAL", START_SCRIPT, "2", r->k.t, r->k.s, sid, r->consumer, r->expire};
+    pp__redis_val *v = NULL;
+    pp_status st;
+    int tries;
+
+    for (tries = 0; tries < RETRIES; tries++) {
+        if (tries > 0)
+            pp__plat_sleep_ms(500);
+        st = pp__rb_cmd(r->c, 0, &v, 8, argv, NULL);
+        if (st != PP_ECONNLOST)
+            break;
+    }
+    if (st == PP_OK && v->kind == PP__RR_INT && v->integer == 1) {
+        pp__redis_val_free(v);
+        return PP_OK;
+    }
+    if (st == PP_OK && v->kind == PP__RR_INT)
+        st = PP_ENOENT; /* the pool took it away (this worker was taken for dead) */
+    else if (st == PP_OK)
+        st = PP_EPROTO;
+    pp__log(PP_LOG_WARN, "remote worker: not running task entry %s: %s", sid,
+            st == PP_ENOENT ? "the pool took it back" : pp_strerror(st));
+    pp__redis_val_free(v);
+    if (st != PP_ENOENT)
+        ack_del(r, sid); /* the pool's lost-entry check fails it */
     return st;
 }
 
@@ -279,6 +320,9 @@ static void serve_entry(remote *r, const pp__redis_val *e)
             return;
         }
     }
+    st = mark_started(r, sid);
+    if (st != PP_OK)
+        return;
     pp__buf_reset(&r->out);
     st = pp__chunk_runner_run(r->run, (const uint8_t *)ff->str, ff->len);
     if (st == PP_ENOMEM)
