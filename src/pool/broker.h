@@ -30,6 +30,8 @@ typedef struct pp__broker_ops {
     void (*pump_locked)(pp__broker *b);
     /* Chunks sent and not answered yet (caller holds the mutex). */
     unsigned (*inflight_locked)(const pp__broker *b);
+    /* Remote workers of this pool seen alive (caller holds the mutex). */
+    unsigned (*workers_locked)(const pp__broker *b);
     /* pp_pool_terminate(): fail every chunk in flight with PP_ETERMINATED
      * and drop what was sent and not claimed (caller holds the mutex). */
     void (*terminate_locked)(pp__broker *b);

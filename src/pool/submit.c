@@ -15,16 +15,22 @@
 
 _Static_assert(PP__MAX_CHUNK == PP_MAX_CHUNKSIZE, "the public chunk limit is the wire's");
 
-/* Python's default: ceil(n / (4 * processes)), at least 1. */
-static size_t auto_chunksize(const pp_pool *p, size_t n, int kind)
+/* Python's default: ceil(n / (4 * processes)), at least 1; the remote
+ * workers seen alive count as processes. */
+static size_t auto_chunksize(pp_pool *p, size_t n, int kind)
 {
-    size_t per, cs;
+    size_t per, cs, workers = (size_t)p->n;
 
     if (kind == JOB_IMAP || kind == JOB_IMAP_UNORDERED)
         return 1;
     if (p->chunksize)
         return p->chunksize;
-    per = (size_t)p->n * 4;
+    if (p->broker != NULL) {
+        pp__plat_mtx_lock(p->core->mu);
+        workers += p->bops->workers_locked(p->broker);
+        pp__plat_mtx_unlock(p->core->mu);
+    }
+    per = workers * 4;
     cs = n / per + (n % per ? 1 : 0);
     if (cs < 1)
         cs = 1;

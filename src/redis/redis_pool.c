@@ -205,6 +205,11 @@ static unsigned inflight_locked(const pp__broker *b)
     return (unsigned)b->nfl;
 }
 
+static unsigned workers_locked(const pp__broker *b)
+{
+    return b->alive;
+}
+
 static void terminate_locked(pp__broker *b)
 {
     b->terminated = 1;
@@ -540,7 +545,8 @@ static pp_status broker_list(pp__broker *b, pp_remote_worker *out, size_t cap, s
 }
 
 static const pp__broker_ops ops = {
-    broker_open, pump_locked, inflight_locked, terminate_locked, broker_close, broker_list,
+    broker_open,      pump_locked,  inflight_locked, workers_locked,
+    terminate_locked, broker_close, broker_list,
 };
 
 void pp__redis_broker_init(void)
