@@ -537,6 +537,26 @@ static void t_nothing_left(void)
     free_args(argv, N);
 }
 
+/* A remote worker that cannot serve says so and exits with code 3: a
+ * malformed PROCPOOL_REMOTE, credentials the server refuses. */
+static void t_remote_bad_config(void)
+{
+    fixture f;
+
+    memset(&f, 0, sizeof f);
+    pp_test_redis_start(&f.s);
+    snprintf(f.url, sizeof f.url, "%s", "redis://127.0.0.1/no-port");
+    add_remote(&f);
+    CU_ASSERT_EQUAL(pp_test_child_exit_code(f.remote[0], WAIT_MS), 3);
+    set_env("PROCPOOL_REDIS_PASSWORD", "wrong");
+    snprintf(f.url, sizeof f.url, "%s/name", f.s.url);
+    add_remote(&f);
+    CU_ASSERT_EQUAL(pp_test_child_exit_code(f.remote[1], WAIT_MS), 3);
+    pp_test_child_free(f.remote[0]);
+    pp_test_child_free(f.remote[1]);
+    pp_test_redis_stop(&f.s);
+}
+
 /* The pool name is one program's at a time. */
 static void t_name_in_use(void)
 {
@@ -1034,6 +1054,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_redis_lock_travels, 120),
     PP_TEST_TIMEOUT(t_nothing_left, 120),
     PP_TEST_TIMEOUT(t_name_in_use, 120),
+    PP_TEST_TIMEOUT(t_remote_bad_config, 120),
     PP_TEST_TIMEOUT(t_listing, 120),
     PP_TEST_TIMEOUT(t_remote_killed, 120),
     PP_TEST_TIMEOUT(t_remote_never_back, 120),

@@ -285,8 +285,10 @@ typedef struct pp_remote_worker {
  * same registered task functions) started on any machine with
  * PROCPOOL_REMOTE=redis://host:port/POOLNAME in its environment: its
  * pp_init() then serves that pool name and never returns (exit code 3:
- * the address is malformed; 5: out of memory; it keeps serving every
- * program that uses that pool name, one after another, until killed).
+ * the address is malformed, the server refuses its credentials, or the
+ * library was built without hiredis; 5: out of memory; else it waits for
+ * Redis while it does not answer and serves every program that uses that
+ * pool name, one after another, until killed).
  * Task functions and the initializer travel by registered name
  * (#PP_ENOTREGISTERED otherwise, also with the fork start method); a
  * remote worker never calls a function named by address. Chunks go to
