@@ -48,6 +48,7 @@ struct pp__broker {
     unsigned alive; /* remote workers of this instance seen alive */
     uint64_t done;  /* chunks answered */
     int down;       /* Redis not reachable: nothing is sent until it is again */
+    int discard;    /* what was in flight failed: its entries are deleted */
     int terminated;
     int del_tasks;
     int stop;

@@ -409,6 +409,7 @@ void pp__rp_lost(pp__broker *b)
                 "flight there fail, new ones run locally until it answers",
                 b->k.addr, b->k.name);
     b->down = 1;
+    b->discard = 1;
     b->alive = 0;
     pp__rp_fail_all_locked(b, PP_ECONNLOST, msg);
     pp__pump_all_locked(b->p);
@@ -418,21 +419,42 @@ void pp__rp_lost(pp__broker *b)
 pp_status pp__rp_recover(pp__broker *b)
 {
     const char *grp[6] = {"XGROUP", "CREATE", b->k.t, "g", "0", "MKSTREAM"};
+    const char *ex[2] = {"EXISTS", b->k.t};
+    const char *del[3] = {"DEL", b->k.t, b->k.s};
+    const char *ping[1] = {"PING"};
     pp__redis_val *v = NULL;
     pp_status st;
+    int discard;
 
-    st = pp__rb_cmd(b->rc, 0, &v, 6, grp, NULL);
+    st = pp__rb_cmd(b->rc, 0, &v, 2, ex, NULL);
     if (st != PP_OK)
         return st;
-    if (v->kind != PP__RR_ERROR)
+    if (v->kind == PP__RR_INT && v->integer == 0)
         pp__log(PP_LOG_WARN,
                 "pool broker %s/%s: Redis lost the pool's streams (restarted?): "
-                "they were made again",
+                "they are made again",
                 b->k.addr, b->k.name);
+    pp__redis_val_free(v);
+    pp__plat_mtx_lock(b->p->core->mu);
+    discard = b->discard;
+    pp__plat_mtx_unlock(b->p->core->mu);
+    /* The chunks failed when the connection broke: none of them may start
+     * later (a server that kept its data still has their entries). */
+    if (discard)
+        st = pp__rb_do(b->rc, "DEL", 3, del, NULL);
+    if (st == PP_OK)
+        st = pp__rb_cmd(b->rc, 0, &v, 6, grp, NULL);
+    if (st != PP_OK)
+        return st;
     pp__redis_val_free(v);
     st = pp__rp_put_hello(b, b->rc);
     if (st == PP_OK)
         st = pp__rp_refresh(b, b->rc);
+    /* The sending connection too: idle while Redis was away, it may still
+     * hold a dead socket, and a task sent on it would fail (unknown
+     * whether it took effect). A failed PING dials again the next time. */
+    if (st == PP_OK && pp__rb_do(b->wc, "PING", 1, ping, NULL) == PP_ECONNLOST)
+        st = pp__rb_do(b->wc, "PING", 1, ping, NULL);
     if (st != PP_OK)
         return st;
     memcpy(b->last, "0-0", 4);
@@ -440,6 +462,7 @@ pp_status pp__rp_recover(pp__broker *b)
     if (b->down)
         pp__log(PP_LOG_INFO, "pool broker %s/%s: Redis answers again", b->k.addr, b->k.name);
     b->down = 0;
+    b->discard = 0;
     pp__plat_mtx_unlock(b->p->core->mu);
     return PP_OK;
 }
