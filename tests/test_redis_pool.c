@@ -739,6 +739,49 @@ static void t_claimed_never_started(void)
     fixture_stop(&f);
 }
 
+/* pp_result_cancel(): every unfinished item is PP_ECANCELED at once;
+ * chunks sent to Redis that no remote worker started are withdrawn (the
+ * remote workers finish only what they were running). */
+static void t_cancel(void)
+{
+    enum { N = 12 };
+    pp_values **argv = make_args(N, 1000), *busy = NULL;
+    pp_result *rb = NULL;
+    pp_remote_worker w[4];
+    pp_submit_options so;
+    pp_result *r = NULL;
+    size_t i, n = 0, canceled = 0;
+    uint64_t done = 0;
+    fixture f;
+
+    fixture_start(&f, 2, NULL);
+    /* the local worker busy meanwhile: it takes nothing back */
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&busy, "ll", (int64_t)1, (int64_t)4000), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, rp_sq, busy, NULL, &rb), PP_OK);
+    pp_test_sleep_ms(100);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    pp_test_sleep_ms(300); /* each remote worker runs one, one more waits for each */
+    PP_ASSERT_STATUS(pp_result_cancel(r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, 5000), PP_OK);
+    for (i = 0; i < N; i++)
+        canceled += pp_result_item(r, i, NULL, NULL) == PP_ECANCELED;
+    CU_ASSERT(canceled >= N - 3);
+    pp_result_release(r);
+    pp_test_sleep_ms(2500); /* they finish what they run, and would take more */
+    PP_ASSERT_STATUS(pp_pool_remote_workers(f.pool, w, 4, &n), PP_OK);
+    for (i = 0; i < n && i < 4; i++)
+        done += w[i].tasks_done;
+    PP_ASSERT_MSG(done <= 2, "remote workers ran %llu tasks after the cancel, want 2",
+                  (unsigned long long)done);
+    PP_ASSERT_STATUS(pp_result_wait(rb, WAIT_MS), PP_OK);
+    pp_result_release(rb);
+    pp_values_destroy(busy);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
 /* pp_pool_terminate(): what is unfinished fails with PP_ETERMINATED, at
  * once; nothing is left in Redis after destroy. */
 static void t_terminate(void)
@@ -1059,6 +1102,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_remote_killed, 120),
     PP_TEST_TIMEOUT(t_remote_never_back, 120),
     PP_TEST_TIMEOUT(t_claimed_never_started, 120),
+    PP_TEST_TIMEOUT(t_cancel, 120),
     PP_TEST_TIMEOUT(t_terminate, 120),
     PP_TEST_TIMEOUT(t_bad_entries, 120),
     PP_TEST_TIMEOUT(t_redis_restarted, 120),

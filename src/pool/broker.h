@@ -32,6 +32,10 @@ typedef struct pp__broker_ops {
     unsigned (*inflight_locked)(const pp__broker *b);
     /* Remote workers of this pool seen alive (caller holds the mutex). */
     unsigned (*workers_locked)(const pp__broker *b);
+    /* pp_result_cancel() of job j (its items are failed already): chunks
+     * of it that no remote worker has started are withdrawn (caller holds
+     * the mutex; the broker's thread does it). */
+    void (*cancel_locked)(pp__broker *b, struct pp_result *j);
     /* pp_pool_terminate(): fail every chunk in flight with PP_ETERMINATED
      * and drop what was sent and not claimed (caller holds the mutex). */
     void (*terminate_locked)(pp__broker *b);

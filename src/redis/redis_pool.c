@@ -205,6 +205,61 @@ static unsigned inflight_locked(const pp__broker *b)
     return (unsigned)b->nfl;
 }
 
+static void cancel_locked(pp__broker *b, struct pp_result *j)
+{
+    size_t i;
+
+    for (i = 0; i < b->nfl; i++) {
+        if (b->fl[i].c->job == j) {
+            b->fl[i].cancel = 1;
+            b->cancel_pending = 1;
+        }
+    }
+}
+
+/* Withdraw the task entries of canceled chunks no remote worker started:
+ * acknowledged and deleted in the script that tells whether one was (a
+ * worker's start script then finds it gone, redis_remote.c). */
+static const char CANCEL_SCRIPT[] =
+    "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 1 end "
+    "redis.call('XACK', KEYS[1], 'g', ARGV[1]) redis.call('XDEL', KEYS[1], ARGV[1]) return 0";
+
+static pp_status withdraw_canceled(pp__broker *b)
+{
+    char sids[SEND_BATCH][PP__RP_SID_MAX];
+    const char *argv[6] = {"EVAL", CANCEL_SCRIPT, "2", b->k.t, b->k.s, NULL};
+    pp__redis_val *v = NULL;
+    pp_status st = PP_OK;
+    size_t i, n = 0;
+    int idx, started;
+
+    pp__plat_mtx_lock(b->p->core->mu);
+    for (i = 0; i < b->nfl && n < SEND_BATCH; i++) {
+        if (b->fl[i].cancel && b->fl[i].sid[0] != '\0') {
+            b->fl[i].cancel = 0;
+            memcpy(sids[n++], b->fl[i].sid, PP__RP_SID_MAX);
+        }
+    }
+    b->cancel_pending = i < b->nfl;
+    pp__plat_mtx_unlock(b->p->core->mu);
+    for (i = 0; i < n && st == PP_OK; i++) {
+        argv[5] = sids[i];
+        st = pp__rb_cmd(b->rc, 0, &v, 6, argv, NULL);
+        started = st != PP_OK || v->kind != PP__RR_INT || v->integer != 0;
+        pp__redis_val_free(v);
+        v = NULL;
+        if (started)
+            continue; /* its result comes (and is ignored), or its lease ends */
+        pp__plat_mtx_lock(b->p->core->mu);
+        idx = pp__rp_find_sid(b, sids[i]);
+        if (idx >= 0)
+            pp__chunk_free(pp__rp_remove(b, idx)); /* its items are canceled already */
+        pp__pump_all_locked(b->p);
+        pp__plat_mtx_unlock(b->p->core->mu);
+    }
+    return st;
+}
+
 static unsigned workers_locked(const pp__broker *b)
 {
     return b->alive;
@@ -324,7 +379,7 @@ static void thread_main(void *arg)
     pp__broker *b = arg;
     pp_pool *p = b->p;
     int64_t next_tick = 0, now;
-    int stop, del, down;
+    int stop, del, down, cancel;
     pp_status st;
 
     for (;;) {
@@ -333,6 +388,7 @@ static void thread_main(void *arg)
         del = b->del_tasks;
         b->del_tasks = 0;
         down = b->down;
+        cancel = b->cancel_pending;
         pp__plat_mtx_unlock(p->core->mu);
         if (stop)
             break;
@@ -344,7 +400,9 @@ static void thread_main(void *arg)
             pp__plat_sleep_ms(READ_BLOCK_MS);
             continue;
         }
-        st = read_results(b);
+        st = cancel ? withdraw_canceled(b) : PP_OK;
+        if (st == PP_OK)
+            st = read_results(b);
         if (st == PP_ECONNLOST) {
             pp__rp_lost(b);
             continue;
@@ -545,8 +603,8 @@ static pp_status broker_list(pp__broker *b, pp_remote_worker *out, size_t cap, s
 }
 
 static const pp__broker_ops ops = {
-    broker_open,      pump_locked,  inflight_locked, workers_locked,
-    terminate_locked, broker_close, broker_list,
+    broker_open,   pump_locked,      inflight_locked, workers_locked,
+    cancel_locked, terminate_locked, broker_close,    broker_list,
 };
 
 void pp__redis_broker_init(void)

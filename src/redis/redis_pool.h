@@ -18,6 +18,7 @@ typedef struct pp__rp_rec {
     pp__chunk *c;
     char sid[PP__RP_SID_MAX]; /* its task entry's id; "" until XADD answered */
     int gone;                 /* ticks its entry was missing with no result */
+    int cancel;               /* its job was canceled: withdraw it if not started */
     int64_t sent_ms;
 } pp__rp_rec;
 
@@ -51,6 +52,7 @@ struct pp__broker {
     int discard;    /* what was in flight failed: its entries are deleted */
     int terminated;
     int del_tasks;
+    int cancel_pending; /* records to withdraw (cancel) */
     int stop;
     int pumping, repump;
 };
