@@ -311,7 +311,8 @@ typedef struct pp_remote_worker {
  *    runs on local workers until Redis answers again;
  *  - per-task timeouts (pp_submit_options.timeout_ms) are not enforced
  *    on remote workers; pp_result_cancel() and pp_pool_terminate() do not
- *    stop a task a remote worker is running (its result is discarded);
+ *    stop a task a remote worker is running (its result is discarded),
+ *    they only withdraw what no remote worker has started;
  *  - maxtasksperchild, max_worker_memory, idle and start timeouts apply
  *    to local workers only; a remote worker whose initializer fails logs
  *    it and does not serve that program (the pool is not broken);

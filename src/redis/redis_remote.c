@@ -283,12 +283,12 @@ static pp_status mark_started(remote *r, const char *sid)
         pp__redis_val_free(v);
         return PP_OK;
     }
-    if (st == PP_OK && v->kind == PP__RR_INT)
-        st = PP_ENOENT; /* the pool took it away (this worker was taken for dead) */
-    else if (st == PP_OK)
-        st = PP_EPROTO;
+    /* 0: the pool took it away (withdrawn, or this worker taken for dead);
+     * an error: its stream is gone (the pool was terminated or ended) */
+    if (st == PP_OK)
+        st = PP_ENOENT;
     pp__log(PP_LOG_WARN, "remote worker: not running task entry %s: %s", sid,
-            st == PP_ENOENT ? "the pool took it back" : pp_strerror(st));
+            st == PP_ENOENT ? "the pool took it back or ended" : pp_strerror(st));
     pp__redis_val_free(v);
     if (st != PP_ENOENT)
         ack_del(r, sid); /* the pool's lost-entry check fails it */
