@@ -52,6 +52,8 @@ static const skip_entry g_skips[] = {
     {"redis", "t_pool_tasks_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_server_restarted", PP_TEST_ON_WINDOWS,
      "the wine test binary cannot restart the Linux redis-server .ci/run started"},
+    {"redis_pool", "t_redis_restarted", PP_TEST_ON_WINDOWS,
+     "the wine test binary cannot restart the Linux redis-server .ci/run started"},
     {"redis", "t_server_killed_while_waiting", PP_TEST_ON_WINDOWS,
      "the wine test binary uses the Linux redis-server .ci/run started and cannot kill it "
      "(t_silent_server covers a server that does not answer)"},

@@ -33,6 +33,20 @@ static pp__chunk *queue_pop(pp_pool *p)
     return c;
 }
 
+pp__chunk *pp__queue_take_locked(pp_pool *p)
+{
+    pp__chunk *c = queue_pop(p);
+
+    if (c == NULL)
+        return NULL;
+    c->id = p->next_id++; /* as gather_batch: ids grow with every send */
+    pp__frame_set_id(&c->frame, 0, c->id);
+    c->sent_ns = pp__plat_now_ns();
+    if (p->feed_waiters > 0 && p->queued_bytes <= PP__FEED_QUEUE_BYTES)
+        pp__plat_cond_broadcast(p->core->cond);
+    return c;
+}
+
 /* Fail and free a list of chunks (a broken pool keeps nothing queued). */
 static void fail_list_locked(pp__chunk *list, pp_status st, const char *msg)
 {
@@ -377,6 +391,9 @@ void pp__pump_all_locked(pp_pool *p)
             if (w->state == W_READY && (pass == 1 || w->ninflight == 0))
                 pp__pump_locked(p, w);
         }
+        /* Remote workers after idle local ones, before local work ahead. */
+        if (pass == 0 && p->broker != NULL && p->q_head != NULL)
+            p->bops->pump_locked(p->broker);
     }
     pp__balance_locked(p);
 }

@@ -25,6 +25,7 @@
 #include "wire/frame.h"
 #include "wire/msg.h"
 #include "pool/wctl.h"
+#include "pool/broker.h"
 
 /* Synchronisation shared by a pool and its results. */
 typedef struct pp__core {
@@ -216,6 +217,8 @@ struct pp_pool {
     int feed_waiters;           /* sync submissions waiting for room in the queue */
     size_t queued_bytes;        /* frame bytes of the queued chunks */
     uint64_t chunk_ema_ns;      /* moving average of a chunk's service time */
+    pp__broker *broker;         /* remote workers (pool/broker.h); NULL: none */
+    const pp__broker_ops *bops;
 };
 
 /* ---------------------------------------------------------------- job.c */
@@ -268,6 +271,9 @@ void pp__report_unobserved(struct pp_result *j);
 void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j);
 /* Put a list of chunks back at the front, keeping their order. */
 void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list);
+/* The next queued chunk, taken off the queue with its id given as a
+ * send gives it (the broker's pump); NULL if the queue is empty. */
+pp__chunk *pp__queue_take_locked(pp_pool *p);
 /* Fail and free every queued chunk. */
 void pp__fail_queue_locked(pp_pool *p, pp_status st, const char *msg);
 /* Write whatever w can take now (the mutex is released while writing). */
@@ -342,6 +348,13 @@ void pp__chunk_list_free(pp__chunk *c);
 
 /* ------------------------------------------------------------- reader.c */
 void pp__reader_thread_main(void *arg); /* arg: the pp__wslot */
+/* Apply a RESULT frame to c, whose items from c->answered on it answers
+ * (c->answered grows; a final frame must answer all of them): PP_EPROTO
+ * if it does not fit c or is malformed (items before the fault may have
+ * their outcomes). Caller holds the mutex and finishes the job's items
+ * (pp__job_after_items_locked). */
+pp_status pp__chunk_apply_result_locked(pp__chunk *c, const pp__frame_hdr *h,
+                                        const uint8_t *payload);
 
 /* --------------------------------------------------------- supervisor.c */
 /* Thread entry points; arg is the pool. */

@@ -15,16 +15,22 @@
 
 _Static_assert(PP__MAX_CHUNK == PP_MAX_CHUNKSIZE, "the public chunk limit is the wire's");
 
-/* Python's default: ceil(n / (4 * processes)), at least 1. */
-static size_t auto_chunksize(const pp_pool *p, size_t n, int kind)
+/* Python's default: ceil(n / (4 * processes)), at least 1; the remote
+ * workers seen alive count as processes. */
+static size_t auto_chunksize(pp_pool *p, size_t n, int kind)
 {
-    size_t per, cs;
+    size_t per, cs, workers = (size_t)p->n;
 
     if (kind == JOB_IMAP || kind == JOB_IMAP_UNORDERED)
         return 1;
     if (p->chunksize)
         return p->chunksize;
-    per = (size_t)p->n * 4;
+    if (p->broker != NULL) {
+        pp__plat_mtx_lock(p->core->mu);
+        workers += p->bops->workers_locked(p->broker);
+        pp__plat_mtx_unlock(p->core->mu);
+    }
+    per = workers * 4;
     cs = n / per + (n % per ? 1 : 0);
     if (cs < 1)
         cs = 1;
@@ -228,7 +234,8 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return PP_EINVAL;
     /* Items with a timeout: the worker notes when each starts (wctl.h). */
     s.flags = o != NULL && o->timeout_ms > 0 ? PP__FLAG_TIMED : 0;
-    st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
+    /* Remote workers know functions by name only (pool/broker.h). */
+    st = pp__fnref_make(fn, p->method == PP__START_FORK && p->broker == NULL, &ref);
     if (st != PP_OK)
         return st;
     st = pool_open(p);
@@ -302,10 +309,42 @@ int pp__on_feeding_thread(pp_pool *p)
     return found;
 }
 
+/* A pool with a broker: pp_map_stream()'s items are checked as made. */
+typedef struct remote_gen {
+    pp_item_fn gen;
+    void *ud;
+} remote_gen;
+
+static pp_status remote_gen_item(void *ud, size_t i, pp_values *args)
+{
+    const remote_gen *g = ud;
+    pp_status st = g->gen(g->ud, i, args);
+
+    return st == PP_OK ? pp__broker_check_args(args, "arguments") : st;
+}
+
+/* Arguments bound for a pool with a broker (any task may run remotely). */
+static pp_status check_remote(const pp__item_src *s, size_t n)
+{
+    pp_status st = PP_OK;
+    size_t i;
+
+    if (s->one != NULL)
+        st = pp__broker_check_args(s->one, "arguments");
+    if (st == PP_OK && s->items != NULL)
+        st = pp__broker_check_args(s->items, "map items");
+    for (i = 0; st == PP_OK && s->argv != NULL && i < n; i++)
+        st = s->argv[i] != NULL ? pp__broker_check_args(s->argv[i], "arguments") : PP_OK;
+    if (st == PP_OK && s->extra != NULL)
+        st = pp__broker_check_args(s->extra, "extra arguments");
+    return st;
+}
+
 static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src *src, size_t n,
                         const pp_submit_options *o, int sync, int want_handle,
                         struct pp_result **out)
 {
+    remote_gen rg;
     pp__item_src s = *src;
     pp_values *extra = NULL;
     struct pp__feeder me, **pf;
@@ -323,6 +362,19 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     s.extra = extra != NULL ? extra : o != NULL ? o->extra_args : NULL;
     if (s.extra != NULL && pp_values_count(s.extra) == 0)
         s.extra = NULL;
+    if (p->broker != NULL) {
+        st = check_remote(&s, n);
+        if (st != PP_OK) {
+            pp_values_destroy(extra);
+            return st;
+        }
+        if (s.gen != NULL) {
+            rg.gen = s.gen;
+            rg.ud = s.gen_ud;
+            s.gen = remote_gen_item;
+            s.gen_ud = &rg;
+        }
+    }
     me.thread = pp__plat_thread_id();
     pp__plat_mtx_lock(p->core->mu);
     p->feeding++;

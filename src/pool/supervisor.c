@@ -260,6 +260,8 @@ int pp__work_left_locked(const pp_pool *p)
 
     if (p->q_head != NULL || p->feeding > 0)
         return 1;
+    if (p->broker != NULL && p->bops->inflight_locked(p->broker) > 0)
+        return 1;
     for (i = 0; i < p->n; i++) {
         if (p->w[i].ninflight > 0)
             return 1;
