@@ -782,6 +782,37 @@ static void t_cancel(void)
     fixture_stop(&f);
 }
 
+/* The one local worker busy with a long task: work the dispatcher sent
+ * ahead to it (behind the long task) is taken back for idle remote
+ * workers, as it is for an idle local worker; it used to wait there until
+ * the long task ended. */
+static void t_busy_local_work_goes_remote(void)
+{
+    enum { N = 20 };
+    pp_values **argv = make_args(N, 20), *hold = NULL;
+    pp_result *held = NULL, *r = NULL;
+    pp_submit_options so;
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 2, NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&hold, 3, 30000), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, rp_sq, hold, NULL, &held), PP_OK);
+    pp_test_sleep_ms(200); /* the local worker has started it */
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    PP_ASSERT_MSG(!pp_result_ready(held), "the map waited for the local worker's long task");
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_terminate(f.pool), PP_OK);
+    pp_result_release(held);
+    pp_values_destroy(hold);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
 /* pp_pool_terminate(): what is unfinished fails with PP_ETERMINATED, at
  * once; nothing is left in Redis after destroy. */
 static void t_terminate(void)
@@ -1103,6 +1134,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_remote_never_back, 120),
     PP_TEST_TIMEOUT(t_claimed_never_started, 120),
     PP_TEST_TIMEOUT(t_cancel, 120),
+    PP_TEST_TIMEOUT(t_busy_local_work_goes_remote, 120),
     PP_TEST_TIMEOUT(t_terminate, 120),
     PP_TEST_TIMEOUT(t_bad_entries, 120),
     PP_TEST_TIMEOUT(t_redis_restarted, 120),

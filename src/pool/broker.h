@@ -28,6 +28,9 @@ typedef struct pp__broker_ops {
     /* Take queued chunks it has room for and send them. Caller holds the
      * pool's mutex; it may be released while sending. */
     void (*pump_locked)(pp__broker *b);
+    /* How many more chunks it would take now: its remote workers are
+     * idle enough to start them (caller holds the mutex). */
+    unsigned (*room_locked)(const pp__broker *b);
     /* Chunks sent and not answered yet (caller holds the mutex). */
     unsigned (*inflight_locked)(const pp__broker *b);
     /* Remote workers of this pool seen alive (caller holds the mutex). */

@@ -432,18 +432,43 @@ unsigned pp__take_back_locked(pp_pool *p, pp__wslot *v)
     return n;
 }
 
+/* The local worker with the most chunks sent ahead (at least one beside
+ * the one it runs), or -1. */
+static int busiest_locked(const pp_pool *p)
+{
+    int i, best = -1;
+
+    for (i = 0; i < p->n; i++) {
+        if (p->w[i].state == W_READY && p->w[i].ninflight >= 2 &&
+            (best < 0 || p->w[i].ninflight > p->w[best].ninflight))
+            best = i;
+    }
+    return best;
+}
+
+/* Remote workers with room count as idle workers too: what a busy local
+ * worker was sent ahead and has not started goes to them. */
+static void balance_to_broker_locked(pp_pool *p)
+{
+    int best;
+
+    while (p->broker != NULL && p->q_head == NULL && p->bops->room_locked(p->broker) > 0) {
+        best = busiest_locked(p);
+        if (best < 0 || pp__take_back_locked(p, &p->w[best]) == 0)
+            return;
+        p->bops->pump_locked(p->broker); /* may drop the mutex meanwhile */
+    }
+}
+
 void pp__balance_locked(pp_pool *p)
 {
     int i, k, best;
 
+    balance_to_broker_locked(p);
+
     /* Each pass gives one idle worker the backlog of the busiest one. */
     for (k = 0; k < p->n && p->q_head == NULL && any_idle_worker_locked(p); k++) {
-        best = -1;
-        for (i = 0; i < p->n; i++) {
-            if (p->w[i].state == W_READY && p->w[i].ninflight >= 2 &&
-                (best < 0 || p->w[i].ninflight > p->w[best].ninflight))
-                best = i;
-        }
+        best = busiest_locked(p);
         if (best < 0 || pp__take_back_locked(p, &p->w[best]) == 0)
             return;
         for (i = 0; i < p->n && p->q_head != NULL; i++) {

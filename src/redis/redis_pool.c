@@ -99,6 +99,13 @@ static size_t window_locked(const pp__broker *b)
     return w > PP__RP_WINDOW_MAX ? PP__RP_WINDOW_MAX : w;
 }
 
+static unsigned room_locked(const pp__broker *b)
+{
+    size_t w = window_locked(b);
+
+    return w > b->nfl ? (unsigned)(w - b->nfl) : 0;
+}
+
 /* ------------------------------------------------------------------ send */
 
 static pp_status xadd(pp__broker *b, uint64_t id, const uint8_t *frame, size_t len, char *sid)
@@ -603,8 +610,8 @@ static pp_status broker_list(pp__broker *b, pp_remote_worker *out, size_t cap, s
 }
 
 static const pp__broker_ops ops = {
-    broker_open,   pump_locked,      inflight_locked, workers_locked,
-    cancel_locked, terminate_locked, broker_close,    broker_list,
+    broker_open,   pump_locked,      room_locked,  inflight_locked, workers_locked,
+    cancel_locked, terminate_locked, broker_close, broker_list,
 };
 
 void pp__redis_broker_init(void)
