@@ -9,6 +9,8 @@
 
 #include <apr_atomic.h>
 #include <apr_env.h>
+#include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_network_io.h>
 #include <hiredis/hiredis.h>
 
@@ -790,6 +792,83 @@ static void t_inherited_handle_refused(void)
     pp_test_redis_stop(&s);
 }
 
+/* Write a password file (its first line, then a second one that is not
+ * part of it) with the given permissions; its path into path. */
+static void write_password_file(const char *password, apr_fileperms_t perms, char *path, size_t cap)
+{
+    const char *dir = NULL;
+    apr_file_t *f = NULL;
+    char text[256];
+    apr_size_t n;
+
+    CU_ASSERT_FATAL(apr_temp_dir_get(&dir, pp_test_pool()) == APR_SUCCESS);
+    snprintf(path, cap, "%s/pp-redis-pw-%lu", dir, (unsigned long)pp__plat_getpid());
+    (void)apr_file_remove(path, pp_test_pool());
+    CU_ASSERT_FATAL(apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL,
+                                  APR_FPROT_UREAD | APR_FPROT_UWRITE,
+                                  pp_test_pool()) == APR_SUCCESS);
+    snprintf(text, sizeof text, "%s\nnot the password\n", password);
+    n = strlen(text);
+    CU_ASSERT_FATAL(apr_file_write(f, text, &n) == APR_SUCCESS);
+    CU_ASSERT_FATAL(apr_file_close(f) == APR_SUCCESS);
+    if (perms != (APR_FPROT_UREAD | APR_FPROT_UWRITE))
+        CU_ASSERT_FATAL(apr_file_perms_set(path, perms) == APR_SUCCESS);
+}
+
+/* PROCPOOL_REDIS_PASSWORD_FILE: the password from a private file's first
+ * line, for the Redis lock's handle and for a distributed pool; a file
+ * others may read, a missing one, or both variables set are refused with
+ * their own status before anything is sent. */
+static void t_password_file(void)
+{
+    pp_test_redis s;
+    pp_redis *r = NULL;
+    pp_pool *p = NULL;
+    pp_pool_options o;
+    char path[512], url[200], name[PP_NAME_MAX + 1];
+
+    pp_test_redis_start(&s);
+    if (s.password[0] == '\0') {
+        pp_test_redis_stop(&s);
+        return; /* an external server without a password: nothing to read */
+    }
+    (void)apr_env_delete("PROCPOOL_REDIS_PASSWORD", pp_test_pool());
+    write_password_file(s.password, APR_FPROT_UREAD | APR_FPROT_UWRITE, path, sizeof path);
+    CU_ASSERT_FATAL(apr_env_set("PROCPOOL_REDIS_PASSWORD_FILE", path, pp_test_pool()) ==
+                    APR_SUCCESS);
+    PP_ASSERT_STATUS(pp_redis_connect(s.url, NULL, &r), PP_OK);
+    pp_redis_destroy(r);
+    r = NULL;
+
+    /* a distributed pool reads it the same way */
+    pp_test_unique_name(name, sizeof name);
+    snprintf(url, sizeof url, "%s/%s", s.url, name);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = url;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_OK);
+    pp_pool_destroy(p);
+
+    /* both set */
+    CU_ASSERT_FATAL(apr_env_set("PROCPOOL_REDIS_PASSWORD", s.password, pp_test_pool()) ==
+                    APR_SUCCESS);
+    PP_ASSERT_STATUS(pp_redis_connect(s.url, NULL, &r), PP_EINVAL);
+    CU_ASSERT_PTR_NULL(r);
+    (void)apr_env_delete("PROCPOOL_REDIS_PASSWORD", pp_test_pool());
+#ifndef _WIN32
+    /* readable by others (Windows: the file's ACL decides, not checked) */
+    CU_ASSERT_FATAL(apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
+                                                 APR_FPROT_WREAD) == APR_SUCCESS);
+    PP_ASSERT_STATUS(pp_redis_connect(s.url, NULL, &r), PP_EACCES);
+    CU_ASSERT_PTR_NULL(r);
+#endif
+    CU_ASSERT_FATAL(apr_file_remove(path, pp_test_pool()) == APR_SUCCESS);
+    PP_ASSERT_STATUS(pp_redis_connect(s.url, NULL, &r), PP_ENOENT);
+    CU_ASSERT_PTR_NULL(r);
+    (void)apr_env_delete("PROCPOOL_REDIS_PASSWORD_FILE", pp_test_pool());
+    pp_test_redis_stop(&s);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -808,6 +887,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_inherited_handle_refused),
     PP_TEST(t_threads_share_handle),
     PP_TEST(t_many_holds_renewed),
+    PP_TEST(t_password_file),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -107,8 +107,9 @@ typedef struct pp_pool_options {
     /** distributed pool: "redis://host:port/POOLNAME" (POOLNAME: 1-64 of [A-Za-z0-9_.-]).
         Tasks may also run on remote workers: this program started elsewhere with
         PROCPOOL_REMOTE set to the same address (see pp_pool_remote_workers() for the
-        model). Credentials come from PROCPOOL_REDIS_USERNAME / PROCPOOL_REDIS_PASSWORD in
-        the environment, never from the address. NULL = local workers only */
+        model). Credentials come from the environment as for pp_redis_connect()
+        (PROCPOOL_REDIS_USERNAME, PROCPOOL_REDIS_PASSWORD or PROCPOOL_REDIS_PASSWORD_FILE),
+        never from the address. NULL = local workers only */
     const char *broker;
     /** remote workers' heartbeat lease in ms: a remote worker silent this long is dead and
         the tasks it had claimed fail with #PP_EWORKERDIED; 0 = 3000, at least 300 */

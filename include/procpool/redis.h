@@ -107,7 +107,9 @@ typedef struct pp_redis_options {
     /** ACL user name; NULL: the environment's PROCPOOL_REDIS_USERNAME, or
      *  the default user. */
     const char *username;
-    /** Password; NULL: the environment's PROCPOOL_REDIS_PASSWORD, or none. */
+    /** Password; NULL: the environment's PROCPOOL_REDIS_PASSWORD, or the
+     *  first line of the file named by PROCPOOL_REDIS_PASSWORD_FILE (POSIX:
+     *  private to its owner, chmod 600), or none. */
     const char *password;
     /** Connect and reply deadline, ms; 0: 5000. A server that does not
      *  answer within it makes calls fail with #PP_ECONNLOST. */
@@ -132,6 +134,10 @@ typedef struct pp_redis_options {
  *    lease below #PP_REDIS_LEASE_MIN;
  *  - #PP_ECONNLOST: nobody answers there within the timeout;
  *  - #PP_EAUTH: the server refused the credentials, or wants some;
+ *  - with PROCPOOL_REDIS_PASSWORD_FILE (each logged with the reason):
+ *    #PP_EINVAL (PROCPOOL_REDIS_PASSWORD set too, an empty first line),
+ *    #PP_EACCES (group or others may read it), #PP_ENOENT, #PP_ETOOBIG
+ *    (above 512 bytes);
  *  - #PP_ENOTSUP: built without hiredis;
  *  - #PP_ENOTINIT, #PP_ENOMEM, #PP_ESYS.
  */

@@ -46,17 +46,16 @@ pp_status pp__rb_parse(const char *url, pp__rb_keys *k)
     return PP_OK;
 }
 
-static const char *env_or_null(const char *name)
-{
-    const char *v = getenv(name);
-
-    return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 pp_status pp__rb_connect(const pp__rb_keys *k, int64_t reply_ms, pp__redis_conn **out)
 {
-    return pp__redis_conn_open(k->addr, env_or_null("PROCPOOL_REDIS_USERNAME"),
-                               env_or_null("PROCPOOL_REDIS_PASSWORD"), reply_ms, reply_ms, out);
+    char *user = NULL, *pass = NULL;
+    pp_status st = pp__redis_env_credentials(&user, &pass);
+
+    if (st == PP_OK)
+        st = pp__redis_conn_open(k->addr, user, pass, reply_ms, reply_ms, out);
+    pp__redis_wipe_free(user);
+    pp__redis_wipe_free(pass);
+    return st;
 }
 
 pp_status pp__rb_cmd(pp__redis_conn *c, int64_t wait_ms, pp__redis_val **out, int argc,

@@ -8,6 +8,7 @@
 #include <hiredis/hiredis.h>
 
 #include "core/core.h"
+#include "platform.h"
 #include "redis/redis_conn.h"
 
 struct pp__redis_conn {
@@ -401,4 +402,90 @@ void pp__redis_conn_close(pp__redis_conn *c)
     wipe_free(c->username);
     wipe_free(c->password);
     free(c);
+}
+
+/* ------------------------------------------------------------ credentials */
+
+#define PASSWORD_FILE_MAX 512
+
+void pp__redis_wipe_free(char *s)
+{
+    volatile char *p = s;
+
+    if (s == NULL)
+        return;
+    while (*p != '\0')
+        *p++ = '\0';
+    free(s);
+}
+
+static pp_status env_copy(const char *name, char **out)
+{
+    const char *v = getenv(name);
+    size_t n;
+
+    *out = NULL;
+    if (v == NULL || v[0] == '\0')
+        return PP_OK;
+    n = strlen(v) + 1;
+    *out = malloc(n);
+    if (*out == NULL)
+        return PP_ENOMEM;
+    memcpy(*out, v, n);
+    return PP_OK;
+}
+
+/* The first line of a private file (no line end), as a string. */
+static pp_status password_file(const char *path, char **out)
+{
+    char buf[PASSWORD_FILE_MAX + 1];
+    size_t len = 0, n;
+    pp_status st = pp__plat_read_private_file(path, buf, PASSWORD_FILE_MAX, &len);
+
+    *out = NULL;
+    if (st != PP_OK) {
+        pp__log(PP_LOG_ERROR, "PROCPOOL_REDIS_PASSWORD_FILE '%s': %s%s", path, pp_strerror(st),
+                st == PP_EACCES ? " (it must be private to its owner: chmod 600)" : "");
+        return st;
+    }
+    buf[len] = '\0';
+    n = strcspn(buf, "\r\n");
+    buf[n] = '\0';
+    if (n == 0) {
+        pp__log(PP_LOG_ERROR, "PROCPOOL_REDIS_PASSWORD_FILE '%s': its first line is empty", path);
+        st = PP_EINVAL;
+    } else if ((*out = malloc(n + 1)) == NULL) {
+        st = PP_ENOMEM;
+    } else {
+        memcpy(*out, buf, n + 1);
+    }
+    memset(buf, 0, sizeof buf);
+    return st;
+}
+
+pp_status pp__redis_env_credentials(char **user, char **pass)
+{
+    const char *file = getenv("PROCPOOL_REDIS_PASSWORD_FILE");
+    pp_status st;
+
+    *user = NULL;
+    *pass = NULL;
+    st = env_copy("PROCPOOL_REDIS_USERNAME", user);
+    if (st == PP_OK)
+        st = env_copy("PROCPOOL_REDIS_PASSWORD", pass);
+    if (st == PP_OK && file != NULL && file[0] != '\0') {
+        if (*pass != NULL) {
+            pp__log(PP_LOG_ERROR, "PROCPOOL_REDIS_PASSWORD and PROCPOOL_REDIS_PASSWORD_FILE are "
+                                  "both set: set one");
+            st = PP_EINVAL;
+        } else {
+            st = password_file(file, pass);
+        }
+    }
+    if (st != PP_OK) {
+        pp__redis_wipe_free(*user);
+        pp__redis_wipe_free(*pass);
+        *user = *pass = NULL;
+    }
+    return st;
 }

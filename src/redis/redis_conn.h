@@ -44,6 +44,19 @@ enum { PP__RR_NIL, PP__RR_INT, PP__RR_STR, PP__RR_STATUS, PP__RR_ERROR, PP__RR_A
 pp_status pp__redis_parse_address(const char *address, char host[PP__REDIS_HOST_MAX + 1],
                                   int *port);
 
+/* The credentials a process takes from its environment (never argv):
+ * *user from PROCPOOL_REDIS_USERNAME, *pass from PROCPOOL_REDIS_PASSWORD or
+ * from the file named by PROCPOOL_REDIS_PASSWORD_FILE (private to its
+ * owner on POSIX; its first line), each a malloc'd copy or NULL (none;
+ * the caller frees them with pp__redis_wipe_free()). Errors, each logged
+ * with the reason: PP_EINVAL (both password variables set, an empty
+ * password file), PP_EACCES (the file is readable by others), PP_ENOENT,
+ * PP_ETOOBIG (above 512 bytes), PP_ENOMEM. */
+pp_status pp__redis_env_credentials(char **user, char **pass);
+
+/* Overwrite a secret string with zeros and free it; NULL ok. */
+void pp__redis_wipe_free(char *s);
+
 /* Connect within timeout_ms and AUTH (password NULL: none; username NULL:
  * the default user). Commands then time out after reply_ms.
  * PP_ECONNLOST: nobody answers; PP_EAUTH: the server refused the

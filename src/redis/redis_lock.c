@@ -574,34 +574,43 @@ pp_status pp_redis_lock_open(pp_redis *r, const char *name, pp_lock **out)
 
 /* ---------------------------------------------------------- the handle */
 
-/* *out = a copy of the given value or the environment's (NULL if none).
- * PP_ENOMEM if there was one and it could not be copied: never connect
- * without the credentials the caller meant. */
-static pp_status dup_or_env(const char *given, const char *env, char **out)
+/* *out = a copy of s (NULL: NULL). */
+static pp_status dup_given(const char *s, char **out)
 {
-    const char *v = given != NULL ? given : getenv(env);
     size_t n;
 
     *out = NULL;
-    if (v == NULL || v[0] == '\0')
+    if (s == NULL)
         return PP_OK;
-    n = strlen(v) + 1;
+    n = strlen(s) + 1;
     *out = malloc(n);
     if (*out == NULL)
         return PP_ENOMEM;
-    memcpy(*out, v, n);
+    memcpy(*out, s, n);
     return PP_OK;
 }
 
-static void wipe_free(char *s)
+/* The options' credentials where given, else the environment's (never
+ * connect without the credentials the caller meant). */
+static pp_status credentials(const pp_redis_options *o, pp_redis *r)
 {
-    volatile char *p = s;
+    char *user = NULL, *pass = NULL;
+    pp_status st = PP_OK;
 
-    if (s == NULL)
-        return;
-    while (*p != '\0')
-        *p++ = '\0';
-    free(s);
+    /* the environment only for what the options leave out */
+    if (o == NULL || o->username == NULL || o->password == NULL)
+        st = pp__redis_env_credentials(&user, &pass);
+    if (st == PP_OK && o != NULL && o->username != NULL) {
+        pp__redis_wipe_free(user);
+        st = dup_given(o->username, &user);
+    }
+    if (st == PP_OK && o != NULL && o->password != NULL) {
+        pp__redis_wipe_free(pass);
+        st = dup_given(o->password, &pass);
+    }
+    r->username = user;
+    r->password = pass;
+    return st;
 }
 
 pp_status pp_redis_connect(const char *address, const pp_redis_options *opts, pp_redis **out)
@@ -629,10 +638,7 @@ pp_status pp_redis_connect(const char *address, const pp_redis_options *opts, pp
     r->timeout_ms = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     r->lease_ms = opts != NULL && opts->lease_ms > 0 ? opts->lease_ms : DEFAULT_LEASE_MS;
     r->pid = pp__plat_getpid();
-    st = dup_or_env(opts != NULL ? opts->username : NULL, "PROCPOOL_REDIS_USERNAME", &r->username);
-    if (st == PP_OK)
-        st = dup_or_env(opts != NULL ? opts->password : NULL, "PROCPOOL_REDIS_PASSWORD",
-                        &r->password);
+    st = credentials(opts, r);
     if (st == PP_OK)
         st = pp__plat_mtx_create(&r->mu);
     if (st == PP_OK)
@@ -673,7 +679,7 @@ void pp_redis_destroy(pp_redis *r)
     pp__plat_cond_destroy(r->hold_cv);
     pp__plat_cond_destroy(r->cv);
     pp__plat_mtx_destroy(r->mu);
-    wipe_free(r->username);
-    wipe_free(r->password);
+    pp__redis_wipe_free(r->username);
+    pp__redis_wipe_free(r->password);
     free(r);
 }
