@@ -179,6 +179,7 @@ static const skip_entry g_skips[] = {
     {"tracker", "*", PP_TEST_ON_WINDOWS,
      "POSIX resource tracker; Windows objects go with their last handle"},
     PP_SKIP_WIN_SUPERVISE(t_helper_killed),
+    PP_SKIP_WIN_SUPERVISE(t_helper_killed_while_creating),
     {"supervise", "t_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,

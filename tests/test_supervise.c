@@ -47,6 +47,7 @@ typedef struct ctl {
     volatile int64_t hang_at;        /* sv_hang_at: the item that never ends */
     volatile int64_t slow_us;        /* sv_storm: how long each item takes */
     volatile int64_t moved_on;       /* sv_long: the worker has started it */
+    volatile int64_t init_ppid;      /* INIT_HOLD: that worker's parent (POSIX) */
 } ctl;
 
 /* In a worker: the block named in the initializer's arguments. */
@@ -69,6 +70,9 @@ static int sv_init(pp_task *t)
     if (g_ctl->init_mode == INIT_CRASH)
         _Exit(5);
     if (g_ctl->init_mode == INIT_HOLD) {
+#ifndef _WIN32
+        g_ctl->init_ppid = (int64_t)getppid();
+#endif
         g_ctl->init_pid = self_pid();
         while (g_ctl->init_mode == INIT_HOLD)
             pp_test_sleep_ms(1);
@@ -1240,6 +1244,105 @@ static void do_helper_killed(int m)
                       (long long)pids[i]);
 }
 
+/* Kills the helper (zygote / fork server) of the first worker that waits
+ * in its initializer, waits for that worker to be gone, then lets the
+ * initializers finish. */
+typedef struct creating_kill {
+    ctl *c;
+    int64_t helper, worker;
+    int fork, worker_gone;
+} creating_kill;
+
+static void kill_helper_of_held(void *arg)
+{
+    creating_kill *k = arg;
+    int64_t deadline = pp_test_now_ms() + SHORT_MS;
+
+    while ((k->c->init_pid == 0 || k->c->init_ppid == 0) && pp_test_now_ms() < deadline)
+        pp_test_sleep_ms(1);
+    k->helper = k->c->init_ppid;
+    k->worker = k->c->init_pid;
+    if (k->helper != 0) {
+        if (k->fork) {
+            /* a zygote's spare is forked after the first workers: the
+             * zygote dies alone once it has one (2 workers and the spare) */
+            int64_t kids[MAX_PIDS];
+            int n = 0;
+            while (n < 3 && pp_test_now_ms() < deadline) {
+                n = 0;
+                add_children(k->helper, kids, &n);
+                pp_test_sleep_ms(1);
+            }
+            pp_test_sleep_ms(50); /* its control message (SPARE) has been read */
+        }
+        pp_test_kill_pid(k->helper);
+        while (process_alive(k->worker) && pp_test_now_ms() < deadline)
+            pp_test_sleep_ms(1);
+        k->worker_gone = !process_alive(k->worker);
+    }
+    k->c->init_mode = INIT_OK;
+}
+
+/*
+ * The fork server (or the zygote, once its spare exists) is killed while
+ * pp_pool_create waits for the first workers, which are in their
+ * initializer: they die with it, killed from outside, which is retried
+ * like any start killed from outside (README: "Starts killed from outside
+ * are retried without limit"), not a start that failed on its own:
+ * pp_pool_create succeeds, with workers from a new helper, and they run
+ * tasks.
+ */
+static void do_helper_killed_while_creating(int m)
+{
+    pp_values *initargs = NULL, *one = indices(1), *res = NULL;
+    pp_pool_options o;
+    pp_test_thread *th;
+    creating_kill k;
+    pp_status st;
+    fixture f;
+
+    memset(&f, 0, sizeof f);
+    memset(&k, 0, sizeof k);
+    PP_ASSERT_STATUS_FATAL(pp_shm_create(NULL, sizeof(ctl), &f.shm), PP_OK);
+    f.c = pp_shm_ptr(f.shm);
+    f.c->init_mode = INIT_HOLD;
+    k.c = f.c;
+    k.fork = m == PP_START_FORK;
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&initargs, "m", f.shm), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.processes = 2;
+    o.start_method = (pp_start_method)m;
+    o.initializer = sv_init;
+    o.initargs = initargs;
+    th = pp_test_thread_start(kill_helper_of_held, &k);
+    st = pp_pool_create(&f.pool, &o);
+    pp_test_thread_join(th);
+    pp_values_destroy(initargs);
+    PP_ASSERT_MSG(k.helper != 0 && k.worker_gone,
+                  "no worker waited in its initializer, or it outlived its helper (%lld)",
+                  (long long)k.helper);
+    PP_ASSERT_MSG(st == PP_OK, "pp_pool_create: %s after its helper %lld was killed",
+                  pp_err_name(st), (long long)k.helper);
+    if (st == PP_OK) {
+        PP_ASSERT_STATUS(pp_apply(f.pool, sv_quick, one, &res, NULL), PP_OK);
+        pp_values_destroy(res);
+        fixture_close(&f);
+    } else {
+        pp_shm_destroy(f.shm);
+    }
+    pp_values_destroy(one);
+}
+
+static void t_helper_killed_while_creating_fork(void)
+{
+    do_helper_killed_while_creating(PP_START_FORK);
+}
+
+static void t_helper_killed_while_creating_forkserver(void)
+{
+    do_helper_killed_while_creating(PP_START_FORKSERVER);
+}
+
 static void t_helper_killed_fork(void)
 {
     do_helper_killed(PP_START_FORK);
@@ -1697,6 +1800,8 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_helper_killed_forkserver, 120),
     PP_TEST_TIMEOUT(t_spare_killed_fork, 120),
     PP_TEST_TIMEOUT(t_zygote_and_spare_killed_fork, 120),
+    PP_TEST_TIMEOUT(t_helper_killed_while_creating_fork, 120),
+    PP_TEST_TIMEOUT(t_helper_killed_while_creating_forkserver, 120),
     PP_TEST_END,
 };
 /* clang-format on */

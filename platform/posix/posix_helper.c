@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -155,9 +156,14 @@ static void pp__posix_on_lost(pp__plat_launcher *l)
 #ifndef PP_HAVE_PDEATHSIG
         (void)kill(p->pid, SIGKILL);
 #endif
+        /* Killed from outside, as a worker killed by itself: a start
+         * this ends is retried, not counted as one that failed. */
         memset(&p->info, 0, sizeof p->info);
         p->info.signaled = 1;
         p->info.signo = SIGKILL;
+        p->info.external = 1;
+        snprintf(p->info.what, sizeof p->info.what, "signal 9 (SIGKILL) with its %s",
+                 l->method == PP__START_FORK ? "zygote" : "fork server");
         p->done = 1;
     }
 }
