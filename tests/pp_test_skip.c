@@ -181,6 +181,8 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SUPERVISE(t_helper_killed),
     PP_SKIP_WIN_SUPERVISE(t_helper_killed_while_creating),
     {"supervise", "t_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"manager_failures", "t_connect_waits_for_full_backlog", PP_TEST_ON_WINDOWS,
+     "stops the server with SIGSTOP and fills a Unix socket's backlog"},
     {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},

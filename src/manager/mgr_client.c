@@ -125,6 +125,36 @@ pp__plat_mtx *pp__mgr_mutex(pp_manager *m)
 
 /* ------------------------------------------------------------ connect */
 
+/* One connect to sa, within the connect's bound (m->sock set on PP_OK);
+ * PP_ECONNLOST if nobody accepted, another status if the socket could not
+ * be made. A Unix socket whose backlog is full refuses at once (EAGAIN):
+ * its server is busy (many clients connecting at once), not gone, so that
+ * is tried again within the bound, as a TCP connect retries its SYN. */
+static pp_status connect_one(pp_manager *m, apr_sockaddr_t *sa)
+{
+    int64_t deadline = pp__plat_now_ms() + CONNECT_MS, pause = 1;
+    apr_status_t rv;
+
+    for (;;) {
+        rv = apr_socket_create(&m->sock, sa->family, SOCK_STREAM,
+                               sa->family == APR_UNIX ? 0 : APR_PROTO_TCP, m->pool);
+        if (rv != APR_SUCCESS) {
+            m->sock = NULL;
+            return pp__from_apr(rv);
+        }
+        (void)apr_socket_timeout_set(m->sock, (apr_interval_time_t)CONNECT_MS * 1000);
+        rv = apr_socket_connect(m->sock, sa);
+        if (rv == APR_SUCCESS)
+            return PP_OK;
+        apr_socket_close(m->sock);
+        m->sock = NULL;
+        if (!APR_STATUS_IS_EAGAIN(rv) || pp__plat_now_ms() + pause >= deadline)
+            return PP_ECONNLOST;
+        pp__plat_sleep_ms(pause);
+        pause = pause * 2 > 50 ? 50 : pause * 2;
+    }
+}
+
 /* Connect to the first address of the list that answers (a host name may
  * resolve to an IPv6 and an IPv4 address, the server listens on one). */
 static pp_status open_socket(pp_manager *m, const pp__mgr_addr *a)
@@ -136,23 +166,12 @@ static pp_status open_socket(pp_manager *m, const pp__mgr_addr *a)
     if (st != PP_OK)
         return st;
     for (; sa != NULL; sa = sa->next) {
-        apr_status_t rv = apr_socket_create(&m->sock, sa->family, SOCK_STREAM,
-                                            sa->family == APR_UNIX ? 0 : APR_PROTO_TCP, m->pool);
-        if (rv != APR_SUCCESS) {
-            m->sock = NULL;
-            st = pp__from_apr(rv);
-            continue;
-        }
-        (void)apr_socket_timeout_set(m->sock, (apr_interval_time_t)CONNECT_MS * 1000);
-        rv = apr_socket_connect(m->sock, sa);
-        if (rv == APR_SUCCESS) {
+        st = connect_one(m, sa);
+        if (st == PP_OK) {
             if (sa->family != APR_UNIX)
                 (void)apr_socket_opt_set(m->sock, APR_TCP_NODELAY, 1);
             return PP_OK;
         }
-        apr_socket_close(m->sock);
-        m->sock = NULL;
-        st = PP_ECONNLOST;
     }
     return st;
 }
