@@ -180,6 +180,7 @@ static const skip_entry g_skips[] = {
      "POSIX resource tracker; Windows objects go with their last handle"},
     PP_SKIP_WIN_SUPERVISE(t_helper_killed),
     PP_SKIP_WIN_SUPERVISE(t_helper_killed_while_creating),
+    PP_SKIP_WIN_SUPERVISE(t_helper_stopped),
     {"supervise", "t_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"manager_failures", "t_connect_waits_for_full_backlog", PP_TEST_ON_WINDOWS,
      "stops the server with SIGSTOP and fills a Unix socket's backlog"},

@@ -1343,6 +1343,73 @@ static void t_helper_killed_while_creating_forkserver(void)
     do_helper_killed_while_creating(PP_START_FORKSERVER);
 }
 
+/*
+ * The zygote / fork server is stopped (SIGSTOP: hung, as far as the pool
+ * can tell) and a worker is killed, so the pool asks the stopped helper
+ * for a replacement that never comes. No call hangs on it: destroy
+ * returns in bounded time (the helper is taken for hung and killed), and
+ * no process of the pool is left afterwards.
+ */
+static void do_helper_stopped(int m)
+{
+    pp_values *one = indices(1), *res = NULL;
+    int64_t pids[MAX_PIDS], helper, deadline, start;
+    int n = 0, i, alive;
+    pp_result *r = NULL;
+    fixture f;
+
+    fixture_open(&f, m, 2);
+    helper = helper_pid(&f);
+    PP_ASSERT_MSG_FATAL(helper > 0 && helper != self_pid(), "helper pid %lld", (long long)helper);
+    PP_ASSERT_STATUS_FATAL(pp_apply(f.pool, sv_quick, one, &res, NULL), PP_OK);
+    pp_values_destroy(res);
+    pids[n++] = helper;
+    add_children(helper, pids, &n); /* its workers (and the zygote's spare) */
+#ifndef _WIN32
+    CU_ASSERT_FATAL(kill((pid_t)helper, SIGSTOP) == 0);
+#endif
+    pp_test_kill_pid(f.c->pid[0]); /* its replacement is asked of the stopped helper */
+    pp_test_sleep_ms(300);
+    /* a task: it may go to the dead worker first (its end is reported by
+     * the stopped helper, so its death takes a while to be settled) */
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, sv_quick, one, NULL, &r), PP_OK);
+    (void)pp_result_wait(r, 10000);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_close(f.pool), PP_OK);
+    (void)pp_pool_join(f.pool, 10000);
+    start = pp_test_now_ms();
+    pp_pool_destroy(f.pool); /* hangs if the pool waits for the helper */
+    PP_ASSERT_MSG(pp_test_now_ms() - start < WAIT_MS, "pp_pool_destroy took %lld ms",
+                  (long long)(pp_test_now_ms() - start));
+    pp_shm_destroy(f.shm);
+    deadline = pp_test_now_ms() + 5000 * pp_test_timeout_mult();
+    do {
+        alive = 0;
+        for (i = 0; i < n; i++)
+            alive += process_alive(pids[i]);
+        if (alive == 0)
+            break;
+        pp_test_sleep_ms(20);
+    } while (pp_test_now_ms() < deadline);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld outlived the pool's destruction",
+                      (long long)pids[i]);
+#ifndef _WIN32
+    (void)kill((pid_t)helper, SIGCONT);
+#endif
+    pp_values_destroy(one);
+}
+
+static void t_helper_stopped_fork(void)
+{
+    do_helper_stopped(PP_START_FORK);
+}
+
+static void t_helper_stopped_forkserver(void)
+{
+    do_helper_stopped(PP_START_FORKSERVER);
+}
+
 static void t_helper_killed_fork(void)
 {
     do_helper_killed(PP_START_FORK);
@@ -1802,6 +1869,8 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_zygote_and_spare_killed_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_forkserver, 120),
+    PP_TEST_TIMEOUT(t_helper_stopped_fork, 150),
+    PP_TEST_TIMEOUT(t_helper_stopped_forkserver, 150),
     PP_TEST_END,
 };
 /* clang-format on */
