@@ -184,6 +184,8 @@ static const skip_entry g_skips[] = {
     {"supervise", "t_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"manager_failures", "t_connect_waits_for_full_backlog", PP_TEST_ON_WINDOWS,
      "stops the server with SIGSTOP and fills a Unix socket's backlog"},
+    {"manager_failures", "t_start_server_hung", PP_TEST_ON_WINDOWS,
+     "the server stops itself with SIGSTOP"},
     {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},

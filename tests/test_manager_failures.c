@@ -764,6 +764,32 @@ static void t_connect_waits_for_full_backlog(void)
 #endif
 }
 
+/*
+ * A started server that never says it listens (it stops itself before
+ * pp_init(): hung, as far as its starter can tell) makes
+ * pp_manager_start() fail with PP_ESPAWN in bounded time — never wait
+ * for it forever — and is not left behind. POSIX (SIGSTOP, setenv).
+ */
+static void t_start_server_hung(void)
+{
+#ifndef _WIN32
+    pp_manager *m = NULL;
+    int64_t start, took;
+    pp_status st;
+
+    CU_ASSERT_FATAL(setenv("PP_TEST_MANAGER_STOPS", "1", 1) == 0);
+    start = pp_test_now_ms();
+    st = pp_manager_start(&m, NULL);
+    took = pp_test_now_ms() - start;
+    (void)unsetenv("PP_TEST_MANAGER_STOPS");
+    PP_ASSERT_STATUS(st, PP_ESPAWN);
+    CU_ASSERT_PTR_NULL(m);
+    PP_ASSERT_MSG(took < 45000 * pp_test_timeout_mult(), "pp_manager_start took %lld ms",
+                  (long long)took);
+    pp_manager_destroy(m);
+#endif
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case g_cases[] = {
@@ -778,6 +804,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_limits_and_kinds, 120),
     PP_TEST_TIMEOUT(t_bad_arguments, 60),
     PP_TEST_TIMEOUT(t_connect_waits_for_full_backlog, 60),
+    PP_TEST_TIMEOUT(t_start_server_hung, 120),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -32,6 +32,11 @@
 
 #define CONNECT_MS 5000
 #define STOP_MS    5000 /* a stopped server has this long to exit */
+/* A started server that has not said READY (listening) this long is
+ * killed, and pp_manager_start() fails: it is hung (or stopped); its image
+ * runs the program's main() up to pp_init() first, which may take a while
+ * on a loaded machine. */
+#define READY_MS 30000
 
 struct pp_manager {
     apr_pool_t *pool;
@@ -282,6 +287,68 @@ uint64_t pp__manager_instance(const pp_manager *mgr)
 
 /* -------------------------------------------------------------- start */
 
+/* Kills a starting server that has not said READY within READY_MS, so
+ * that the blocking read of its answer ends (the channel read watches the
+ * peer's process). */
+typedef struct ready_watch {
+    pp__plat_mtx *mu;
+    pp__plat_cond *cv;
+    pp__plat_proc *proc;
+    int done;
+} ready_watch;
+
+static void ready_watch_main(void *arg)
+{
+    ready_watch *w = arg;
+    int64_t deadline = pp__plat_now_ms() + READY_MS, left;
+
+    pp__plat_mtx_lock(w->mu);
+    while (!w->done) {
+        left = deadline - pp__plat_now_ms();
+        if (left <= 0) {
+            (void)pp__plat_proc_kill(w->proc);
+            break;
+        }
+        (void)pp__plat_cond_wait(w->cv, w->mu, left);
+    }
+    pp__plat_mtx_unlock(w->mu);
+}
+
+/* Read the server's READY and the address it listens on (bound), within
+ * READY_MS (watched by a thread where one can be made). */
+static pp_status read_ready(pp_manager *m, uint8_t *ready, char *bound)
+{
+    ready_watch w;
+    pp__plat_thread *th = NULL;
+    size_t blen;
+    pp_status st;
+
+    memset(&w, 0, sizeof w);
+    w.proc = m->proc;
+    if (pp__plat_mtx_create(&w.mu) == PP_OK && pp__plat_cond_create(&w.cv) == PP_OK)
+        (void)pp__plat_thread_create(&th, ready_watch_main, &w);
+    st = pp__mgr_chan_read_exact(m->chan, ready, PP__MGR_READY_HDR);
+    blen = pp__ld_le16(ready + 4);
+    if (st == PP_OK && blen >= PP_MANAGER_ADDR_MAX)
+        st = PP_EPROTO;
+    if (st == PP_OK)
+        st = pp__mgr_chan_read_exact(m->chan, (uint8_t *)bound, blen);
+    if (st == PP_OK)
+        bound[blen] = '\0';
+    if (th != NULL) {
+        pp__plat_mtx_lock(w.mu);
+        w.done = 1;
+        pp__plat_cond_signal(w.cv);
+        pp__plat_mtx_unlock(w.mu);
+        pp__plat_thread_join(th);
+    }
+    if (w.cv != NULL)
+        pp__plat_cond_destroy(w.cv);
+    if (w.mu != NULL)
+        pp__plat_mtx_destroy(w.mu);
+    return st;
+}
+
 /* The server process, given its key and the address to listen on over
  * its private channel; bound: where it listens. */
 static pp_status spawn_server(pp_manager *m, const char *listen, const uint8_t *key, size_t keylen,
@@ -289,7 +356,7 @@ static pp_status spawn_server(pp_manager *m, const char *listen, const uint8_t *
 {
     uint8_t start[PP__MGR_START_HDR + PP_MANAGER_ADDR_MAX + PP_MANAGER_KEY_MAX];
     uint8_t ready[PP__MGR_READY_HDR];
-    size_t alen = strlen(listen), blen;
+    size_t alen = strlen(listen);
     pp_status st;
     int32_t answer;
 
@@ -307,15 +374,9 @@ static pp_status spawn_server(pp_manager *m, const char *listen, const uint8_t *
     st = pp__plat_chan_write(m->chan, start, PP__MGR_START_HDR + alen + keylen);
     sodium_memzero(start, sizeof start);
     if (st == PP_OK)
-        st = pp__mgr_chan_read_exact(m->chan, ready, sizeof ready);
-    blen = pp__ld_le16(ready + 4);
-    if (st == PP_OK && blen >= PP_MANAGER_ADDR_MAX)
-        st = PP_EPROTO;
-    if (st == PP_OK)
-        st = pp__mgr_chan_read_exact(m->chan, (uint8_t *)bound, blen);
+        st = read_ready(m, ready, bound);
     if (st != PP_OK)
-        return PP_ESPAWN; /* it died before it was listening */
-    bound[blen] = '\0';
+        return PP_ESPAWN; /* it died (or was killed, hung) before it was listening */
     answer = (int32_t)pp__ld_le32(ready);
     if (answer != PP_OK)
         return answer < 0 && answer > -100 ? (pp_status)answer : PP_ESPAWN;
