@@ -10,6 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef _WIN32
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#endif
+
 #include "procpool/lock.h"
 #include "procpool/manager.h"
 #include "procpool/manager_objects.h"
@@ -697,6 +706,90 @@ static void t_bad_arguments(void)
     pp_manager_destroy(m);
 }
 
+#ifndef _WIN32
+/* Resumes the stopped server (arg: its pid) after a moment. */
+static void resume_later(void *arg)
+{
+    pp_test_sleep_ms(300);
+    (void)kill((pid_t)(intptr_t)arg, SIGCONT);
+}
+#endif
+
+/*
+ * A server that does not accept for a moment (busy, or here stopped) with
+ * its listen backlog full — what a pool of many workers connecting at once
+ * makes — is waited for, within the connect's bound: pp_manager_connect()
+ * succeeds once the server accepts again instead of failing at once with
+ * PP_ECONNLOST ("nobody listens there"). POSIX: a Unix socket, SIGSTOP.
+ */
+static void t_connect_waits_for_full_backlog(void)
+{
+#ifndef _WIN32
+    pp_manager *m = start_known_key(), *c = NULL;
+    const char *addr = pp_manager_address(m);
+    pid_t server = (pid_t)pp_manager_pid(m);
+    struct sockaddr_un sa;
+    pp_test_thread *th;
+    int fds[1024], n = 0, full = 0;
+    pp_status st;
+
+    CU_ASSERT_FATAL(addr != NULL && strncmp(addr, "unix://", 7) == 0 && server > 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", addr + 7);
+    CU_ASSERT_FATAL(kill(server, SIGSTOP) == 0);
+    /* fill the backlog: connects nobody accepts, until the kernel refuses */
+    while (n < 1024 && !full) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        CU_ASSERT_FATAL(fd >= 0);
+        (void)fcntl(fd, F_SETFL, O_NONBLOCK);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            fds[n++] = fd;
+        } else {
+            full = errno == EAGAIN || errno == EWOULDBLOCK;
+            close(fd);
+            CU_ASSERT_FATAL(full);
+        }
+    }
+    CU_ASSERT_FATAL(full);
+    th = pp_test_thread_start(resume_later, (void *)(intptr_t)server);
+    st = pp_manager_connect(addr, g_key, sizeof g_key, &c);
+    pp_test_thread_join(th);
+    PP_ASSERT_MSG(st == PP_OK, "connect to a server whose backlog was full for 300 ms: %s",
+                  pp_err_name(st));
+    while (n > 0)
+        close(fds[--n]);
+    pp_manager_destroy(c);
+    pp_manager_destroy(m);
+#endif
+}
+
+/*
+ * A started server that never says it listens (it stops itself before
+ * pp_init(): hung, as far as its starter can tell) makes
+ * pp_manager_start() fail with PP_ESPAWN in bounded time — never wait
+ * for it forever — and is not left behind. POSIX (SIGSTOP, setenv).
+ */
+static void t_start_server_hung(void)
+{
+#ifndef _WIN32
+    pp_manager *m = NULL;
+    int64_t start, took;
+    pp_status st;
+
+    CU_ASSERT_FATAL(setenv("PP_TEST_MANAGER_STOPS", "1", 1) == 0);
+    start = pp_test_now_ms();
+    st = pp_manager_start(&m, NULL);
+    took = pp_test_now_ms() - start;
+    (void)unsetenv("PP_TEST_MANAGER_STOPS");
+    PP_ASSERT_STATUS(st, PP_ESPAWN);
+    CU_ASSERT_PTR_NULL(m);
+    PP_ASSERT_MSG(took < 45000 * pp_test_timeout_mult(), "pp_manager_start took %lld ms",
+                  (long long)took);
+    pp_manager_destroy(m);
+#endif
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case g_cases[] = {
@@ -710,6 +803,8 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_malformed_obj_frames, 120),
     PP_TEST_TIMEOUT(t_limits_and_kinds, 120),
     PP_TEST_TIMEOUT(t_bad_arguments, 60),
+    PP_TEST_TIMEOUT(t_connect_waits_for_full_backlog, 60),
+    PP_TEST_TIMEOUT(t_start_server_hung, 120),
     PP_TEST_END,
 };
 /* clang-format on */

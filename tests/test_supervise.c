@@ -47,6 +47,7 @@ typedef struct ctl {
     volatile int64_t hang_at;        /* sv_hang_at: the item that never ends */
     volatile int64_t slow_us;        /* sv_storm: how long each item takes */
     volatile int64_t moved_on;       /* sv_long: the worker has started it */
+    volatile int64_t init_ppid;      /* INIT_HOLD: that worker's parent (POSIX) */
 } ctl;
 
 /* In a worker: the block named in the initializer's arguments. */
@@ -69,6 +70,9 @@ static int sv_init(pp_task *t)
     if (g_ctl->init_mode == INIT_CRASH)
         _Exit(5);
     if (g_ctl->init_mode == INIT_HOLD) {
+#ifndef _WIN32
+        g_ctl->init_ppid = (int64_t)getppid();
+#endif
         g_ctl->init_pid = self_pid();
         while (g_ctl->init_mode == INIT_HOLD)
             pp_test_sleep_ms(1);
@@ -1240,6 +1244,172 @@ static void do_helper_killed(int m)
                       (long long)pids[i]);
 }
 
+/* Kills the helper (zygote / fork server) of the first worker that waits
+ * in its initializer, waits for that worker to be gone, then lets the
+ * initializers finish. */
+typedef struct creating_kill {
+    ctl *c;
+    int64_t helper, worker;
+    int fork, worker_gone;
+} creating_kill;
+
+static void kill_helper_of_held(void *arg)
+{
+    creating_kill *k = arg;
+    int64_t deadline = pp_test_now_ms() + SHORT_MS;
+
+    while ((k->c->init_pid == 0 || k->c->init_ppid == 0) && pp_test_now_ms() < deadline)
+        pp_test_sleep_ms(1);
+    k->helper = k->c->init_ppid;
+    k->worker = k->c->init_pid;
+    if (k->helper != 0) {
+        if (k->fork) {
+            /* a zygote's spare is forked after the first workers: the
+             * zygote dies alone once it has one (2 workers and the spare) */
+            int64_t kids[MAX_PIDS];
+            int n = 0;
+            while (n < 3 && pp_test_now_ms() < deadline) {
+                n = 0;
+                add_children(k->helper, kids, &n);
+                pp_test_sleep_ms(1);
+            }
+            pp_test_sleep_ms(50); /* its control message (SPARE) has been read */
+        }
+        pp_test_kill_pid(k->helper);
+        while (process_alive(k->worker) && pp_test_now_ms() < deadline)
+            pp_test_sleep_ms(1);
+        k->worker_gone = !process_alive(k->worker);
+    }
+    k->c->init_mode = INIT_OK;
+}
+
+/*
+ * The fork server (or the zygote, once its spare exists) is killed while
+ * pp_pool_create waits for the first workers, which are in their
+ * initializer: they die with it, killed from outside, which is retried
+ * like any start killed from outside (README: "Starts killed from outside
+ * are retried without limit"), not a start that failed on its own:
+ * pp_pool_create succeeds, with workers from a new helper, and they run
+ * tasks.
+ */
+static void do_helper_killed_while_creating(int m)
+{
+    pp_values *initargs = NULL, *one = indices(1), *res = NULL;
+    pp_pool_options o;
+    pp_test_thread *th;
+    creating_kill k;
+    pp_status st;
+    fixture f;
+
+    memset(&f, 0, sizeof f);
+    memset(&k, 0, sizeof k);
+    PP_ASSERT_STATUS_FATAL(pp_shm_create(NULL, sizeof(ctl), &f.shm), PP_OK);
+    f.c = pp_shm_ptr(f.shm);
+    f.c->init_mode = INIT_HOLD;
+    k.c = f.c;
+    k.fork = m == PP_START_FORK;
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&initargs, "m", f.shm), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.processes = 2;
+    o.start_method = (pp_start_method)m;
+    o.initializer = sv_init;
+    o.initargs = initargs;
+    th = pp_test_thread_start(kill_helper_of_held, &k);
+    st = pp_pool_create(&f.pool, &o);
+    pp_test_thread_join(th);
+    pp_values_destroy(initargs);
+    PP_ASSERT_MSG(k.helper != 0 && k.worker_gone,
+                  "no worker waited in its initializer, or it outlived its helper (%lld)",
+                  (long long)k.helper);
+    PP_ASSERT_MSG(st == PP_OK, "pp_pool_create: %s after its helper %lld was killed",
+                  pp_err_name(st), (long long)k.helper);
+    if (st == PP_OK) {
+        PP_ASSERT_STATUS(pp_apply(f.pool, sv_quick, one, &res, NULL), PP_OK);
+        pp_values_destroy(res);
+        fixture_close(&f);
+    } else {
+        pp_shm_destroy(f.shm);
+    }
+    pp_values_destroy(one);
+}
+
+static void t_helper_killed_while_creating_fork(void)
+{
+    do_helper_killed_while_creating(PP_START_FORK);
+}
+
+static void t_helper_killed_while_creating_forkserver(void)
+{
+    do_helper_killed_while_creating(PP_START_FORKSERVER);
+}
+
+/*
+ * The zygote / fork server is stopped (SIGSTOP: hung, as far as the pool
+ * can tell) and a worker is killed, so the pool asks the stopped helper
+ * for a replacement that never comes. No call hangs on it: destroy
+ * returns in bounded time (the helper is taken for hung and killed), and
+ * no process of the pool is left afterwards.
+ */
+static void do_helper_stopped(int m)
+{
+    pp_values *one = indices(1), *res = NULL;
+    int64_t pids[MAX_PIDS], helper, deadline, start;
+    int n = 0, i, alive;
+    pp_result *r = NULL;
+    fixture f;
+
+    fixture_open(&f, m, 2);
+    helper = helper_pid(&f);
+    PP_ASSERT_MSG_FATAL(helper > 0 && helper != self_pid(), "helper pid %lld", (long long)helper);
+    PP_ASSERT_STATUS_FATAL(pp_apply(f.pool, sv_quick, one, &res, NULL), PP_OK);
+    pp_values_destroy(res);
+    pids[n++] = helper;
+    add_children(helper, pids, &n); /* its workers (and the zygote's spare) */
+#ifndef _WIN32
+    CU_ASSERT_FATAL(kill((pid_t)helper, SIGSTOP) == 0);
+#endif
+    pp_test_kill_pid(f.c->pid[0]); /* its replacement is asked of the stopped helper */
+    pp_test_sleep_ms(300);
+    /* a task: it may go to the dead worker first (its end is reported by
+     * the stopped helper, so its death takes a while to be settled) */
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, sv_quick, one, NULL, &r), PP_OK);
+    (void)pp_result_wait(r, 10000);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_close(f.pool), PP_OK);
+    (void)pp_pool_join(f.pool, 10000);
+    start = pp_test_now_ms();
+    pp_pool_destroy(f.pool); /* hangs if the pool waits for the helper */
+    PP_ASSERT_MSG(pp_test_now_ms() - start < WAIT_MS, "pp_pool_destroy took %lld ms",
+                  (long long)(pp_test_now_ms() - start));
+    pp_shm_destroy(f.shm);
+    deadline = pp_test_now_ms() + 5000 * pp_test_timeout_mult();
+    do {
+        alive = 0;
+        for (i = 0; i < n; i++)
+            alive += process_alive(pids[i]);
+        if (alive == 0)
+            break;
+        pp_test_sleep_ms(20);
+    } while (pp_test_now_ms() < deadline);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld outlived the pool's destruction",
+                      (long long)pids[i]);
+#ifndef _WIN32
+    (void)kill((pid_t)helper, SIGCONT);
+#endif
+    pp_values_destroy(one);
+}
+
+static void t_helper_stopped_fork(void)
+{
+    do_helper_stopped(PP_START_FORK);
+}
+
+static void t_helper_stopped_forkserver(void)
+{
+    do_helper_stopped(PP_START_FORKSERVER);
+}
+
 static void t_helper_killed_fork(void)
 {
     do_helper_killed(PP_START_FORK);
@@ -1697,6 +1867,10 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_helper_killed_forkserver, 120),
     PP_TEST_TIMEOUT(t_spare_killed_fork, 120),
     PP_TEST_TIMEOUT(t_zygote_and_spare_killed_fork, 120),
+    PP_TEST_TIMEOUT(t_helper_killed_while_creating_fork, 120),
+    PP_TEST_TIMEOUT(t_helper_killed_while_creating_forkserver, 120),
+    PP_TEST_TIMEOUT(t_helper_stopped_fork, 150),
+    PP_TEST_TIMEOUT(t_helper_stopped_forkserver, 150),
     PP_TEST_END,
 };
 /* clang-format on */

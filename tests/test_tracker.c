@@ -416,11 +416,46 @@ static void do_workers_start_no_tracker(int method)
 }
 PP_TEST_PER_METHOD(workers_start_no_tracker)
 
+/* The test process's own tracker is stopped (SIGSTOP: hung, as far as
+ * its client can tell, or just not reading): creating and removing names
+ * goes on without waiting for it, also past what its socket can hold
+ * (each create and each remove sends it a record); it is not waited for
+ * forever. Linux (finds the tracker in /proc). */
+static void t_stopped_tracker_no_hang(void)
+{
+#ifdef HAVE_PROC
+    int64_t start, took;
+    long pids[MAX_PIDS];
+    pp_lock *l = NULL;
+    int n, i;
+
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &l), PP_OK); /* the tracker starts */
+    pp_lock_destroy(l);
+    n = find_trackers("tracker/t_stopped_tracker_no_hang", pids, MAX_PIDS);
+    PP_ASSERT_MSG_FATAL(n == 1, "%d tracker processes for this test, expected 1", n);
+    CU_ASSERT_FATAL(kill((pid_t)pids[0], SIGSTOP) == 0);
+    start = pp_test_now_ms();
+    for (i = 0; i < 20000 && pp_test_now_ms() - start < 40000; i++) {
+        pp_status st = pp_lock_create(NULL, &l);
+        if (st != PP_OK) {
+            PP_ASSERT_STATUS(st, PP_OK);
+            break;
+        }
+        pp_lock_destroy(l);
+    }
+    took = pp_test_now_ms() - start;
+    (void)kill((pid_t)pids[0], SIGCONT);
+    PP_ASSERT_MSG(i == 20000, "%d lock create + destroy in %lld ms with the tracker stopped", i,
+                  (long long)took);
+#endif
+}
+
 /* clang-format off */
 static const pp_test_case g_cases[] = {
     PP_TEST(t_killed_creator_names_removed),
     PP_TEST(t_clean_destroy_removes_at_once),
     PP_TEST(t_exit_without_destroy_names_removed),
+    PP_TEST_TIMEOUT(t_stopped_tracker_no_hang, 90),
     PP_TEST_METHODS(workers_start_no_tracker, 0),
     PP_TEST_END,
 };

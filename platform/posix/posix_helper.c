@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -155,9 +156,14 @@ static void pp__posix_on_lost(pp__plat_launcher *l)
 #ifndef PP_HAVE_PDEATHSIG
         (void)kill(p->pid, SIGKILL);
 #endif
+        /* Killed from outside, as a worker killed by itself: a start
+         * this ends is retried, not counted as one that failed. */
         memset(&p->info, 0, sizeof p->info);
         p->info.signaled = 1;
         p->info.signo = SIGKILL;
+        p->info.external = 1;
+        snprintf(p->info.what, sizeof p->info.what, "signal 9 (SIGKILL) with its %s",
+                 l->method == PP__START_FORK ? "zygote" : "fork server");
         p->done = 1;
     }
 }
@@ -339,11 +345,28 @@ static pp_status pp__posix_restart(pp__plat_launcher *l)
     return pp__posix_start_zygote(l);
 }
 
+/* Wait on l->cv (caller holds l->mu) for the helper's next message or its
+ * loss. A helper silent past *ts is taken for hung (stopped, say: a fork
+ * takes milliseconds) and killed, so that no start — and no terminate,
+ * join or destroy waiting for one — waits for it forever: the reader sees
+ * its EOF (l->lost), its workers count as killed from outside, and the
+ * next start restarts it. Its socket is still open, so zpid is its own. */
+static void pp__posix_helper_wait(pp__plat_launcher *l, struct timespec *ts)
+{
+    if (pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, ts) != ETIMEDOUT)
+        return;
+    if (l->zpid > 0)
+        (void)kill(l->zpid, SIGKILL);
+    (void)shutdown(l->ctl, SHUT_RDWR); /* the reader returns even so */
+    *ts = pp__posix_deadline(l->cv_clock, PP_POSIX_KILL_GRACE_MS);
+}
+
 /* One request at a time (caller holds l->start_mu): the zygote answers in
  * order, and the reply slot in the launcher holds one answer. *lost: the
  * helper died before it answered. */
 static pp_status pp__posix_request(pp__plat_launcher *l, pp__plat_proc *p, int *fd, int *lost)
 {
+    struct timespec ts;
     pp__posix_zmsg m;
     pp_status st = PP_OK;
 
@@ -359,8 +382,9 @@ static pp_status pp__posix_request(pp__plat_launcher *l, pp__plat_proc *p, int *
         pp__plat_set_os_error(errno); /* zygote gone: the reader sees EOF too */
 
     pthread_mutex_lock(&l->mu);
+    ts = pp__posix_deadline(l->cv_clock, PP_POSIX_HELPER_REPLY_MS);
     while (!l->replied && !l->lost)
-        pthread_cond_wait(&l->cv, &l->mu);
+        pp__posix_helper_wait(l, &ts);
     *lost = !l->replied;
     if (!l->replied) {
         pp__plat_set_os_error(EPIPE);
@@ -382,11 +406,13 @@ static pp_status pp__posix_request(pp__plat_launcher *l, pp__plat_proc *p, int *
  * this finds it), or 0 (none: ask). Caller holds l->start_mu. */
 static int pp__posix_take_ready(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
 {
+    struct timespec ts;
     int took = 0;
 
     pthread_mutex_lock(&l->mu);
+    ts = pp__posix_deadline(l->cv_clock, PP_POSIX_HELPER_REPLY_MS);
     while (l->nready == 0 && l->pre_expect > 0 && !l->lost)
-        pthread_cond_wait(&l->cv, &l->mu);
+        pp__posix_helper_wait(l, &ts);
     if (l->nready > 0) {
         p->pid = l->ready_pid[0];
         *fd = l->ready_fd[0];

@@ -16,6 +16,9 @@
 /* How long release/destroy wait for a killed process before giving up on
  * it (a process in uninterruptible sleep cannot die at once). */
 #define PP_POSIX_KILL_GRACE_MS 5000
+/* How long a zygote / fork server may take to answer a start (a fork)
+ * before it is taken for hung and killed (posix_helper.c). */
+#define PP_POSIX_HELPER_REPLY_MS 10000
 
 struct pp__plat_proc {
     pp__plat_launcher *l;

@@ -39,8 +39,10 @@
  * succeeded or found the name gone (either way it is not ours any more;
  * keeping it registered could remove a later object of that name).
  * A record that does not parse is ignored. If the tracker is gone, sends
- * fail with EPIPE (MSG_NOSIGNAL / SO_NOSIGPIPE: no SIGPIPE) and the
- * tracker is off for this process from then on; it is not restarted (the
+ * fail with EPIPE (MSG_NOSIGNAL / SO_NOSIGPIPE: no SIGPIPE), and if it
+ * has not read for PP_POSIX_TRK_SEND_MS (stopped, hung) with its socket
+ * full, a send gives up (no create or remove of a name waits for it
+ * forever); either way the tracker is off for this process from then on; it is not restarted (the
  * names it knew are untracked anyway).
  *
  * What cannot be covered: a client killed between its shm_open and the
@@ -57,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +72,9 @@
 
 /* One record: op, name, NUL padding (at least one NUL). */
 #define PP_POSIX_TRK_REC 32
+/* How long a record may wait for room in the tracker's socket: a tracker
+ * that has not read for this long (stopped, hung) is given up. */
+#define PP_POSIX_TRK_SEND_MS 2000
 
 /* How long the client waits for the tracker to report its pid: the new
  * image runs the program's main() up to pp_init() first. Generous: a
@@ -195,6 +201,38 @@ int pp__posix_tracker_fd(void)
     return atomic_load_explicit(&g_state, memory_order_acquire) == PP_POSIX_TRK_UP ? g_fd : -1;
 }
 
+/* Send one record within PP_POSIX_TRK_SEND_MS: 0, or -1 (the tracker is
+ * gone, or has not read for that long: stopped, hung). Every create and
+ * remove of a name sends one, and none of them may wait for a tracker
+ * forever; one that does not read is given up as one that is gone. */
+static int pp__posix_tracker_write(const char *rec)
+{
+    int64_t deadline = pp__plat_now_ms() + PP_POSIX_TRK_SEND_MS;
+    size_t done = 0;
+
+    while (done < PP_POSIX_TRK_REC) {
+        ssize_t k =
+            send(g_fd, rec + done, PP_POSIX_TRK_REC - done, PP_POSIX_SEND_FLAGS | MSG_DONTWAIT);
+        struct pollfd pf;
+        int64_t left;
+
+        if (k >= 0) {
+            done += (size_t)k;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        left = deadline - pp__plat_now_ms();
+        if ((errno != EAGAIN && errno != EWOULDBLOCK) || left <= 0)
+            return -1;
+        pf.fd = g_fd;
+        pf.events = POLLOUT;
+        pf.revents = 0;
+        (void)poll(&pf, 1, (int)left);
+    }
+    return 0;
+}
+
 static void pp__posix_tracker_send(char op, const char *name)
 {
     char rec[PP_POSIX_TRK_REC];
@@ -214,7 +252,7 @@ static void pp__posix_tracker_send(char op, const char *name)
     memset(rec, 0, sizeof rec);
     rec[0] = op;
     memcpy(rec + 1, name, n);
-    if (pp__posix_send_msg(g_fd, rec, sizeof rec, -1) < 0)
+    if (pp__posix_tracker_write(rec) < 0)
         atomic_store_explicit(&g_state, PP_POSIX_TRK_OFF, memory_order_release);
     errno = e;
 }

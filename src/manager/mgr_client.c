@@ -32,6 +32,11 @@
 
 #define CONNECT_MS 5000
 #define STOP_MS    5000 /* a stopped server has this long to exit */
+/* A started server that has not said READY (listening) this long is
+ * killed, and pp_manager_start() fails: it is hung (or stopped); its image
+ * runs the program's main() up to pp_init() first, which may take a while
+ * on a loaded machine. */
+#define READY_MS 30000
 
 struct pp_manager {
     apr_pool_t *pool;
@@ -125,6 +130,36 @@ pp__plat_mtx *pp__mgr_mutex(pp_manager *m)
 
 /* ------------------------------------------------------------ connect */
 
+/* One connect to sa, within the connect's bound (m->sock set on PP_OK);
+ * PP_ECONNLOST if nobody accepted, another status if the socket could not
+ * be made. A Unix socket whose backlog is full refuses at once (EAGAIN):
+ * its server is busy (many clients connecting at once), not gone, so that
+ * is tried again within the bound, as a TCP connect retries its SYN. */
+static pp_status connect_one(pp_manager *m, apr_sockaddr_t *sa)
+{
+    int64_t deadline = pp__plat_now_ms() + CONNECT_MS, pause = 1;
+    apr_status_t rv;
+
+    for (;;) {
+        rv = apr_socket_create(&m->sock, sa->family, SOCK_STREAM,
+                               sa->family == APR_UNIX ? 0 : APR_PROTO_TCP, m->pool);
+        if (rv != APR_SUCCESS) {
+            m->sock = NULL;
+            return pp__from_apr(rv);
+        }
+        (void)apr_socket_timeout_set(m->sock, (apr_interval_time_t)CONNECT_MS * 1000);
+        rv = apr_socket_connect(m->sock, sa);
+        if (rv == APR_SUCCESS)
+            return PP_OK;
+        apr_socket_close(m->sock);
+        m->sock = NULL;
+        if (!APR_STATUS_IS_EAGAIN(rv) || pp__plat_now_ms() + pause >= deadline)
+            return PP_ECONNLOST;
+        pp__plat_sleep_ms(pause);
+        pause = pause * 2 > 50 ? 50 : pause * 2;
+    }
+}
+
 /* Connect to the first address of the list that answers (a host name may
  * resolve to an IPv6 and an IPv4 address, the server listens on one). */
 static pp_status open_socket(pp_manager *m, const pp__mgr_addr *a)
@@ -136,23 +171,12 @@ static pp_status open_socket(pp_manager *m, const pp__mgr_addr *a)
     if (st != PP_OK)
         return st;
     for (; sa != NULL; sa = sa->next) {
-        apr_status_t rv = apr_socket_create(&m->sock, sa->family, SOCK_STREAM,
-                                            sa->family == APR_UNIX ? 0 : APR_PROTO_TCP, m->pool);
-        if (rv != APR_SUCCESS) {
-            m->sock = NULL;
-            st = pp__from_apr(rv);
-            continue;
-        }
-        (void)apr_socket_timeout_set(m->sock, (apr_interval_time_t)CONNECT_MS * 1000);
-        rv = apr_socket_connect(m->sock, sa);
-        if (rv == APR_SUCCESS) {
+        st = connect_one(m, sa);
+        if (st == PP_OK) {
             if (sa->family != APR_UNIX)
                 (void)apr_socket_opt_set(m->sock, APR_TCP_NODELAY, 1);
             return PP_OK;
         }
-        apr_socket_close(m->sock);
-        m->sock = NULL;
-        st = PP_ECONNLOST;
     }
     return st;
 }
@@ -263,6 +287,68 @@ uint64_t pp__manager_instance(const pp_manager *mgr)
 
 /* -------------------------------------------------------------- start */
 
+/* Kills a starting server that has not said READY within READY_MS, so
+ * that the blocking read of its answer ends (the channel read watches the
+ * peer's process). */
+typedef struct ready_watch {
+    pp__plat_mtx *mu;
+    pp__plat_cond *cv;
+    pp__plat_proc *proc;
+    int done;
+} ready_watch;
+
+static void ready_watch_main(void *arg)
+{
+    ready_watch *w = arg;
+    int64_t deadline = pp__plat_now_ms() + READY_MS, left;
+
+    pp__plat_mtx_lock(w->mu);
+    while (!w->done) {
+        left = deadline - pp__plat_now_ms();
+        if (left <= 0) {
+            (void)pp__plat_proc_kill(w->proc);
+            break;
+        }
+        (void)pp__plat_cond_wait(w->cv, w->mu, left);
+    }
+    pp__plat_mtx_unlock(w->mu);
+}
+
+/* Read the server's READY and the address it listens on (bound), within
+ * READY_MS (watched by a thread where one can be made). */
+static pp_status read_ready(pp_manager *m, uint8_t *ready, char *bound)
+{
+    ready_watch w;
+    pp__plat_thread *th = NULL;
+    size_t blen;
+    pp_status st;
+
+    memset(&w, 0, sizeof w);
+    w.proc = m->proc;
+    if (pp__plat_mtx_create(&w.mu) == PP_OK && pp__plat_cond_create(&w.cv) == PP_OK)
+        (void)pp__plat_thread_create(&th, ready_watch_main, &w);
+    st = pp__mgr_chan_read_exact(m->chan, ready, PP__MGR_READY_HDR);
+    blen = pp__ld_le16(ready + 4);
+    if (st == PP_OK && blen >= PP_MANAGER_ADDR_MAX)
+        st = PP_EPROTO;
+    if (st == PP_OK)
+        st = pp__mgr_chan_read_exact(m->chan, (uint8_t *)bound, blen);
+    if (st == PP_OK)
+        bound[blen] = '\0';
+    if (th != NULL) {
+        pp__plat_mtx_lock(w.mu);
+        w.done = 1;
+        pp__plat_cond_signal(w.cv);
+        pp__plat_mtx_unlock(w.mu);
+        pp__plat_thread_join(th);
+    }
+    if (w.cv != NULL)
+        pp__plat_cond_destroy(w.cv);
+    if (w.mu != NULL)
+        pp__plat_mtx_destroy(w.mu);
+    return st;
+}
+
 /* The server process, given its key and the address to listen on over
  * its private channel; bound: where it listens. */
 static pp_status spawn_server(pp_manager *m, const char *listen, const uint8_t *key, size_t keylen,
@@ -270,7 +356,7 @@ static pp_status spawn_server(pp_manager *m, const char *listen, const uint8_t *
 {
     uint8_t start[PP__MGR_START_HDR + PP_MANAGER_ADDR_MAX + PP_MANAGER_KEY_MAX];
     uint8_t ready[PP__MGR_READY_HDR];
-    size_t alen = strlen(listen), blen;
+    size_t alen = strlen(listen);
     pp_status st;
     int32_t answer;
 
@@ -288,15 +374,9 @@ static pp_status spawn_server(pp_manager *m, const char *listen, const uint8_t *
     st = pp__plat_chan_write(m->chan, start, PP__MGR_START_HDR + alen + keylen);
     sodium_memzero(start, sizeof start);
     if (st == PP_OK)
-        st = pp__mgr_chan_read_exact(m->chan, ready, sizeof ready);
-    blen = pp__ld_le16(ready + 4);
-    if (st == PP_OK && blen >= PP_MANAGER_ADDR_MAX)
-        st = PP_EPROTO;
-    if (st == PP_OK)
-        st = pp__mgr_chan_read_exact(m->chan, (uint8_t *)bound, blen);
+        st = read_ready(m, ready, bound);
     if (st != PP_OK)
-        return PP_ESPAWN; /* it died before it was listening */
-    bound[blen] = '\0';
+        return PP_ESPAWN; /* it died (or was killed, hung) before it was listening */
     answer = (int32_t)pp__ld_le32(ready);
     if (answer != PP_OK)
         return answer < 0 && answer > -100 ? (pp_status)answer : PP_ESPAWN;
