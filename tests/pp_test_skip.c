@@ -184,6 +184,8 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SUPERVISE(t_helper_killed),
     PP_SKIP_WIN_SUPERVISE(t_helper_killed_while_creating),
     PP_SKIP_WIN_SUPERVISE(t_helper_stopped),
+    {"supervise", "t_spawn_starts_killed", PP_TEST_ON_WINDOWS,
+     "finds the starting workers through /proc or ps"},
     {"supervise", "t_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"manager_failures", "t_connect_waits_for_full_backlog", PP_TEST_ON_WINDOWS,
      "stops the server with SIGSTOP and fills a Unix socket's backlog"},

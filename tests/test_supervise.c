@@ -1410,6 +1410,91 @@ static void t_helper_stopped_forkserver(void)
     do_helper_stopped(PP_START_FORKSERVER);
 }
 
+/* Kills each new child process of this one (a starting spawn worker, or
+ * its fork-before-exec child) 0-3 ms after it shows, max_kills in all. */
+typedef struct newborn_kill {
+    int64_t seen[MAX_PIDS];
+    int nseen, kills, max_kills;
+    volatile int stop;
+    unsigned seed;
+} newborn_kill;
+
+static void kill_newborns(void *arg)
+{
+    newborn_kill *k = arg;
+    int64_t kids[MAX_PIDS];
+    int n, i, j, known;
+
+    while (!k->stop && k->kills < k->max_kills) {
+        n = 0;
+        add_children((int64_t)pp__plat_getpid(), kids, &n);
+        for (i = 0; i < n && k->kills < k->max_kills; i++) {
+            for (known = 0, j = 0; j < k->nseen && !known; j++)
+                known = k->seen[j] == kids[i];
+            if (known || k->nseen >= MAX_PIDS)
+                continue;
+            k->seen[k->nseen++] = kids[i];
+            k->seed = k->seed * 1103515245u + 12345u;
+            pp_test_sleep_ms((int64_t)((k->seed >> 16) % 4));
+            pp_test_kill_pid(kids[i]);
+            k->kills++;
+        }
+        pp_test_sleep_ms(0);
+    }
+}
+
+/*
+ * Spawned workers killed from outside while they start — before their
+ * exec, before they took the HELLO, in their first steps — are starts
+ * killed from outside, retried without limit (README): pp_pool_create
+ * succeeds every time. A worker killed before the parent wrote its HELLO
+ * used to count as a start that failed on its own (the write's EPIPE), and
+ * broke the pool being created with PP_ESPAWN.
+ */
+static void t_spawn_starts_killed(void)
+{
+    pp_values *one = indices(1), *res = NULL;
+    pp_pool_options o;
+    pp_lock *warm = NULL;
+    int it, bad = 0;
+
+    /* the resource tracker is up before the children are watched */
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &warm), PP_OK);
+    for (it = 0; it < 20; it++) {
+        newborn_kill k;
+        pp_test_thread *th;
+        pp_pool *p = NULL;
+        pp_status st;
+
+        memset(&k, 0, sizeof k);
+        add_children((int64_t)pp__plat_getpid(), k.seen, &k.nseen);
+        k.max_kills = 2;
+        k.seed = (unsigned)it * 2654435761u;
+        memset(&o, 0, sizeof o);
+        o.processes = 2;
+        o.start_method = PP_START_SPAWN;
+        th = pp_test_thread_start(kill_newborns, &k);
+        st = pp_pool_create(&p, &o);
+        k.stop = 1;
+        pp_test_thread_join(th);
+        if (st != PP_OK) {
+            bad++;
+            PP_ASSERT_MSG(0, "round %d: pp_pool_create: %s after %d kills", it, pp_err_name(st),
+                          k.kills);
+            continue;
+        }
+        PP_ASSERT_STATUS(pp_apply(p, sv_echo_index, one, &res, NULL), PP_OK);
+        pp_values_destroy(res);
+        res = NULL;
+        PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+        PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+        pp_pool_destroy(p);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_lock_destroy(warm);
+    pp_values_destroy(one);
+}
+
 static void t_helper_killed_fork(void)
 {
     do_helper_killed(PP_START_FORK);
@@ -1871,6 +1956,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_forkserver, 120),
     PP_TEST_TIMEOUT(t_helper_stopped_fork, 150),
     PP_TEST_TIMEOUT(t_helper_stopped_forkserver, 150),
+    PP_TEST_TIMEOUT(t_spawn_starts_killed, 240),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -110,20 +110,37 @@ static pp_status send_hello(pp_pool *p, pp__wslot *w)
     return st;
 }
 
-/* *why: the launcher's own words if it failed to start the process. */
-static pp_status launch_worker(pp_pool *p, pp__wslot *w, const char **why)
+/* How long a worker whose HELLO could not be written is given to be
+ * found ended, to tell a kill from outside from a failure of its own. */
+#define HELLO_DEATH_WAIT_MS 2000
+
+/* *why: the launcher's own words if it failed to start the process;
+ * killed->what set (non-empty) if the process was ended from outside
+ * before it could take its HELLO: a kill, retried like any start killed
+ * from outside, not a start that failed. (A spawned worker killed even
+ * before its exec looks launched: its HELLO is where that shows.) */
+static pp_status launch_worker(pp_pool *p, pp__wslot *w, const char **why, pp__exit_info *killed)
 {
+    pp__exit_info info;
     pp_status st;
 
     *why = NULL;
+    killed->what[0] = '\0';
     st = ctl_create(w);
     if (st != PP_OK)
         return st;
     st = pp__plat_launcher_start(p->launcher, &w->proc, &w->chan);
     if (st != PP_OK)
         *why = pp__plat_launcher_failure(p->launcher);
-    if (st == PP_OK)
+    if (st == PP_OK) {
         st = send_hello(p, w);
+        if (st != PP_OK && pp__plat_proc_wait(w->proc, HELLO_DEATH_WAIT_MS, &info) == PP_OK &&
+            info.external) {
+            *killed = info;
+            if (killed->what[0] == '\0')
+                pp__strlcpy(killed->what, "killed", sizeof killed->what);
+        }
+    }
     if (st != PP_OK) {
         pp__plat_chan_close(w->chan);
         pp__plat_proc_release(w->proc);
@@ -317,6 +334,7 @@ static int supervise_once(pp_pool *p)
 {
     char msg[256];
     const char *why;
+    pp__exit_info killed;
     pp_status st;
     int i, changed = 0;
 
@@ -337,13 +355,17 @@ static int supervise_once(pp_pool *p)
             continue; /* backing off after a failed start */
         w->launching = 1;
         pp__plat_mtx_unlock(p->core->mu);
-        st = launch_worker(p, w, &why);
+        st = launch_worker(p, w, &why, &killed);
         pp__plat_mtx_lock(p->core->mu);
         w->launching = 0;
         if (st == PP_OK)
             st = attach_reader_locked(p, w);
         changed = 1;
-        if (st != PP_OK) {
+        if (st != PP_OK && killed.what[0] != '\0') {
+            snprintf(msg, sizeof msg, "a worker was ended from outside while starting (%s)",
+                     killed.what);
+            pp__start_failed_locked(p, PP__START_KILLED, msg);
+        } else if (st != PP_OK) {
             if (why != NULL)
                 snprintf(msg, sizeof msg, "could not start a worker process: %s", why);
             else
