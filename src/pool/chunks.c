@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "values/column.h"
 #include "values/value_internal.h"
 
 /* Arguments per automatic chunk: below the 4 MiB size class of pp__mem
@@ -118,25 +119,6 @@ pp_status pp__builder_check(const pp__builder *b)
     return PP_OK;
 }
 
-/* Are items first..first+count-1 of a map all one-scalar arguments of one
- * type (an int column or a double column)? */
-static int scalar_column(const pp__builder *b, size_t first, size_t count, pp_type *type)
-{
-    const pp_values *items = b->src->items;
-    uint64_t bits;
-    pp_type t;
-    size_t i;
-
-    if (items == NULL || via_tmp(b) || count == 0)
-        return 0;
-    for (i = first; i < first + count; i++) {
-        if (!pp__values_item_scalar(items, i, &t, &bits) || (i > first && t != *type))
-            return 0;
-        *type = t;
-    }
-    return 1;
-}
-
 static pp_status chunk_begin(const pp__builder *b, size_t first, size_t reserve, pp__chunk **out,
                              size_t *at)
 {
@@ -190,29 +172,74 @@ static pp_status put_record(const pp__item_src *s, size_t i, pp__buf *b)
     return PP_OK;
 }
 
+/* A chunk of the map items first..first+count-1 (at most) as a column
+ * (values/column.h) if they are all one int, all one double, or all one
+ * string or byte buffer: 1 with *out (fewer items for blobs beyond the
+ * byte target), 0 if they are not (nothing built), or a failure. */
+static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **out, pp_status *st)
+{
+    const pp_values *items = b->src->items;
+    pp_type type = PP_TYPE_NONE;
+    size_t bytes = count * 8, at, k = count;
+    pp__chunk *c;
+    uint8_t *d;
+    int scalar;
+
+    *st = PP_OK;
+    if (items == NULL || count == 0)
+        return 0;
+    scalar = pp_values_type(items, first) == PP_TYPE_INT ||
+             pp_values_type(items, first) == PP_TYPE_DOUBLE;
+    if (!scalar) {
+        k = pp__column_blob_extent(items, first, count, b->target - b->fixed - 1, &type, &bytes);
+        if (k == 0)
+            return 0;
+    }
+    *st = chunk_begin(b, first, b->fixed + 1 + bytes, &c, &at);
+    if (*st != PP_OK)
+        return 1;
+    *st = pp__buf_reserve(&c->frame, 1 + bytes);
+    if (*st == PP_OK) {
+        d = c->frame.data + c->frame.len;
+        if (scalar && !pp__column_put_scalars(items, first, k, &type, d + 1)) {
+            pp__chunk_list_free(c); /* mixed types: not a column */
+            return 0;
+        }
+        if (!scalar)
+            pp__column_put_blobs(items, first, k, d + 1);
+        d[0] = (uint8_t)type;
+        c->frame.len += 1 + bytes;
+        c->count = (uint16_t)k;
+        *st = chunk_end(b, c, at, 1);
+    }
+    if (*st != PP_OK) {
+        pp__chunk_list_free(c);
+        return 1;
+    }
+    *out = c;
+    return 1;
+}
+
 /* A chunk of items first.. from a source whose sizes are known without
- * building anything (items, argv, one; no extra values): its extent is
- * found first, then it is encoded in one exactly sized frame. */
+ * building anything (items, argv, one; no extra values): a column if it
+ * can be, else its extent is found first, then it is encoded in one
+ * exactly sized frame. */
 static pp_status build_known(pp__builder *b, size_t first, size_t to, pp__chunk **out)
 {
-    pp_type type = PP_TYPE_NONE;
     size_t count, bytes = 0, sz, at, i;
-    uint64_t bits;
     pp__chunk *c;
     pp_status st;
-    int column;
 
-    /* A scalar column (at most PP__MAX_CHUNK x 8 bytes) always fits: only
-     * other chunks are measured item by item. */
     count = to - first < b->cs ? to - first : b->cs;
-    column = scalar_column(b, first, count, &type);
-    if (!column && b->src->arr != NULL) {
+    if (build_column(b, first, count, out, &st))
+        return st;
+    if (b->src->arr != NULL) {
         /* records: one size */
         sz = item_size(b->src, first);
         if (count > (b->target - b->fixed) / sz)
             count = (b->target - b->fixed) / sz > 1 ? (b->target - b->fixed) / sz : 1;
         bytes = count * sz;
-    } else if (!column) {
+    } else {
         for (count = 0; first + count < to && count < b->cs; count++) {
             sz = item_size(b->src, first + count);
             if (count > 0 && bytes + sz > b->target - b->fixed)
@@ -220,31 +247,22 @@ static pp_status build_known(pp__builder *b, size_t first, size_t to, pp__chunk 
             bytes += sz;
         }
     }
-    st = chunk_begin(b, first, b->fixed + (column ? 1 + count * 8 : bytes), &c, &at);
+    st = chunk_begin(b, first, b->fixed + bytes, &c, &at);
     if (st != PP_OK)
         return st;
     c->count = (uint16_t)count;
-    if (column) {
-        /* wire/msg.h, "Scalar columns" */
-        st = pp__buf_put_u8(&c->frame, (uint8_t)type);
-        for (i = first; i < first + count && st == PP_OK; i++) {
-            pp__values_item_scalar(b->src->items, i, &type, &bits);
-            st = pp__buf_put_u64(&c->frame, bits);
-        }
-    } else {
-        for (i = first; i < first + count && st == PP_OK; i++) {
-            if (b->src->arr != NULL)
-                st = put_record(b->src, i, &c->frame);
-            else if (b->src->items != NULL)
-                st = pp__values_encode_one(b->src->items, i, &c->frame);
-            else if (b->src->argv != NULL)
-                st = pp__values_encode(b->src->argv[i], &c->frame);
-            else
-                st = pp__values_encode(b->src->one, &c->frame);
-        }
+    for (i = first; i < first + count && st == PP_OK; i++) {
+        if (b->src->arr != NULL)
+            st = put_record(b->src, i, &c->frame);
+        else if (b->src->items != NULL)
+            st = pp__values_encode_one(b->src->items, i, &c->frame);
+        else if (b->src->argv != NULL)
+            st = pp__values_encode(b->src->argv[i], &c->frame);
+        else
+            st = pp__values_encode(b->src->one, &c->frame);
     }
     if (st == PP_OK)
-        st = chunk_end(b, c, at, column);
+        st = chunk_end(b, c, at, 0);
     if (st != PP_OK) {
         pp__chunk_list_free(c);
         return st;

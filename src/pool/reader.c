@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "values/column.h"
 #include "values/value_internal.h"
 
 /* ---------------------------------------------------------------- reader */
@@ -80,20 +81,46 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
 #define SCALAR_OUTCOME PP__SCALAR_OUTCOME
 static const uint8_t zero8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 
-/* RESULT payload in the scalar-column form (codec.h): every item
- * succeeded with one value of one type. */
-static pp_status read_result_column(pp__chunk *c, pp__rd *rd, size_t from, size_t n)
+/* RESULT payload in the column form (values/column.h): every item
+ * succeeded with one value of one type. A scalar column is taken in one
+ * pass; a blob column is checked whole first (nothing is applied from a
+ * malformed one), then kept (one copy of the payload) and each item's
+ * bytes are read in place from the copy. */
+static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *payload, uint32_t len,
+                                    size_t from, size_t n)
 {
-    uint64_t bits;
+    pp__rawbuf *buf = NULL;
+    const uint8_t *p;
     uint8_t tag = 0;
-    size_t i;
+    size_t i, k, start;
+    pp_status st;
 
-    if (pp__rd_u8(rd, &tag) != PP_OK || (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
-        pp__rd_left(rd) != n * 8)
+    if (pp__rd_u8(rd, &tag) != PP_OK)
         return PP_EPROTO;
+    if (tag == PP_TYPE_INT || tag == PP_TYPE_DOUBLE) {
+        if (pp__rd_left(rd) != n * 8)
+            return PP_EPROTO;
+        pp__items_succeed_column(c->job, c->first + from, n, (pp_type)tag, rd->p + rd->pos);
+        rd->pos += n * 8;
+        return PP_OK;
+    }
+    if (tag != PP_TYPE_STR && tag != PP_TYPE_BYTES)
+        return PP_EPROTO;
+    start = rd->pos;
+    for (i = 0; i < n; i++) {
+        if (pp__column_get_blob(rd, (pp_type)tag, &p, &k) != PP_OK)
+            return PP_EPROTO;
+    }
+    if (pp__rd_left(rd) != 0)
+        return PP_EPROTO;
+    st = keep_payload(c->job, payload, len, &buf);
+    if (st != PP_OK)
+        return st;
+    rd->pos = start; /* again, in the copy: checked above, the same bytes */
+    rd->p = buf->data;
     for (i = from; i < from + n; i++) {
-        pp__rd_u64(rd, &bits); /* length checked above */
-        pp__item_succeed_scalar(c->job, c->first + i, (pp_type)tag, bits);
+        (void)pp__column_get_blob(rd, (pp_type)tag, &p, &k);
+        pp__item_succeed_blob(c->job, c->first + i, (pp_type)tag, p, k);
     }
     return PP_OK;
 }
@@ -154,7 +181,7 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
     st = (h->flags & PP__FLAG_SCALARS)
-             ? read_result_column(c, &rd, c->answered, h->count)
+             ? read_result_column(c, &rd, payload, h->length, c->answered, h->count)
              : read_result_outcomes(c, &rd, payload, h->length, c->answered, h->count);
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;

@@ -17,6 +17,7 @@
 #include "wire/msg.h"
 #include "sync/keyring.h"
 #include "sync/remote.h"
+#include "values/column.h"
 #include "values/value_internal.h"
 #include "pool/task_internal.h"
 #include "pool/wctl.h"
@@ -45,6 +46,7 @@ typedef struct worker {
     pp__plat_shm *ctl_shm; /* the control block (pool/wctl.h) */
     pp__wctl *ctl;
     pp__wctl_cursor kept; /* what this chunk's outcomes have in ctl */
+    uint64_t argmem[8];   /* a column item's read-only argument tuple */
 } worker;
 
 static pp_status send_frame(worker *w)
@@ -61,9 +63,10 @@ static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_val
 {
     int rc;
 
-    /* Not the message buffer: it is written only by a failure
-     * (pp_task_fail), and this runs once per item. */
-    memset(t, 0, offsetof(pp_task, message));
+    /* Field by field, not the message buffer: it is written only by a
+     * failure (pp_task_fail), and this runs once per item. */
+    t->failed = 0;
+    t->code = 0;
     t->message[0] = '\0';
     t->status = PP_ETASK;
     t->args = args;
@@ -175,26 +178,34 @@ static pp_status attach_check(const pp_values *args, const char *where, char *ms
     return st;
 }
 
-/* The arguments of item i: the next tuple, or with a scalar column
- * (codec.h) the next value as a one-item tuple. */
-static pp_status next_args(pp__rd *rd, pp_values *args, int column, pp_type ctype)
+/* The arguments of the next item: the next tuple, or with a column
+ * (values/column.h) its next entry as a read-only one-item tuple read in
+ * place (nothing copied, nothing allocated). */
+static pp_status next_args(worker *w, pp__rd *rd, int column, pp_type ctype, pp_values **args)
 {
-    uint64_t bits;
+    const uint8_t *p;
+    size_t n;
     pp_status st;
 
-    if (!column)
-        return pp__values_decode_reuse(rd, args, NULL, NULL, 0);
-    st = pp__rd_u64(rd, &bits);
-    if (st != PP_OK)
-        return st;
-    pp__values_clear(args);
-    return ctype == PP_TYPE_INT ? pp_values_add_int(args, (int64_t)bits)
-                                : pp__values_add_double_bits(args, bits);
+    if (!column) {
+        *args = w->args;
+        return pp__values_decode_reuse(rd, w->args, NULL, NULL, 0);
+    }
+    if (ctype == PP_TYPE_INT || ctype == PP_TYPE_DOUBLE) {
+        /* the column's length was checked against the count */
+        *args = pp__values_init_scalar(w->argmem, ctype, pp__ld_le64(rd->p + rd->pos));
+        rd->pos += 8;
+        return PP_OK;
+    }
+    st = pp__column_get_blob(rd, ctype, &p, &n);
+    if (st == PP_OK)
+        *args = pp__values_init_blob(w->argmem, ctype, p, n);
+    return st;
 }
 
-/* Record item i's result for a scalar-column answer; *column drops to 0 at
- * the first result that does not fit one (failure, other type, not one
- * scalar). */
+/* Record item i's result for a scalar-column answer, taking it out of
+ * w->result; *column drops to 0 at the first result that does not fit one
+ * (failure, other type, not one scalar), which stays in w->result. */
 static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp_type *rtype)
 {
     pp_type type;
@@ -202,8 +213,14 @@ static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp
 
     if (!*column)
         return;
-    if (t->failed || pp_values_count(w->result) != 1 ||
-        !pp__values_item_scalar(w->result, 0, &type, &bits) || (i > 0 && type != *rtype)) {
+    if (t->failed || !pp__values_take_scalar(w->result, &type, &bits)) {
+        *column = 0;
+        return;
+    }
+    if (i > 0 && type != *rtype) {
+        /* back for its general outcome (into the emptied tuple: no growth) */
+        (void)(type == PP_TYPE_INT ? pp_values_add_int(w->result, (int64_t)bits)
+                                   : pp__values_add_double_bits(w->result, bits));
         *column = 0;
         return;
     }
@@ -233,6 +250,7 @@ static pp_status put_column_outcomes(worker *w, uint16_t n, pp_type rtype)
 static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at, pp_type rtype)
 {
     pp_status st;
+    uint8_t *d;
     uint16_t i;
 
     w->out.len = at; /* the header begun for the general form */
@@ -241,11 +259,53 @@ static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at,
         return st;
     pp__frame_set_flags(&w->out, at, PP__FLAG_SCALARS);
     st = pp__buf_reserve(&w->out, 1 + (size_t)h->count * 8);
-    if (st == PP_OK)
-        st = pp__buf_put_u8(&w->out, (uint8_t)rtype);
-    for (i = 0; i < h->count && st == PP_OK; i++)
-        st = pp__buf_put_u64(&w->out, w->rcol[i]);
-    return st == PP_OK ? pp__frame_end(&w->out, at) : st;
+    if (st != PP_OK)
+        return st;
+    d = w->out.data + w->out.len;
+    d[0] = (uint8_t)rtype;
+    for (i = 0; i < h->count; i++)
+        pp__st_le64(d + 1 + (size_t)i * 8, w->rcol[i]);
+    w->out.len += 1 + (size_t)h->count * 8;
+    return pp__frame_end(&w->out, at);
+}
+
+/* Are the general outcomes of all count items of the RESULT frame at `at`
+ * successes of one string each (or one byte buffer each)? Then rewrite
+ * them in place as a blob column (values/column.h), which the parent
+ * hands out without decoding a tuple per item. The column is shorter
+ * than the outcomes (5 + n bytes per item against 17 + n), so the copy
+ * runs forward and never overtakes what it has still to read. */
+static pp_status put_blob_column(worker *w, size_t at, uint16_t count)
+{
+    uint8_t *base = w->out.data + at + PP__FRAME_HDR, *p = base, *d;
+    size_t left = w->out.len - (at + PP__FRAME_HDR);
+    uint8_t type = 0;
+    uint32_t n;
+    uint16_t i;
+
+    for (i = 0; i < count; i++, p += 17 + (size_t)n) {
+        size_t room = left - (size_t)(p - base); /* p stays inside: checked below */
+        if (room < 17 || pp__ld_le32(p) != 0 || pp__ld_le32(p + 4) != 0 ||
+            pp__ld_le32(p + 8) != 1 || (p[12] != PP_TYPE_STR && p[12] != PP_TYPE_BYTES) ||
+            (i > 0 && p[12] != type) || pp__ld_le32(p + 13) > room - 17)
+            return PP_OK; /* stays in the general form */
+        type = p[12];
+        n = pp__ld_le32(p + 13);
+    }
+    p = base;
+    d = base + 1;
+    for (i = 0; i < count; i++) {
+        n = pp__ld_le32(p + 13);
+        memmove(d + 4, p + 17, n);
+        pp__st_le32(d, n);
+        d[4 + n] = 0;
+        d += PP__COLUMN_BLOB_ENC(n);
+        p += 17 + (size_t)n;
+    }
+    base[0] = type;
+    w->out.len = (size_t)(d - w->out.data);
+    pp__frame_set_flags(&w->out, at, PP__FLAG_SCALARS);
+    return pp__frame_end(&w->out, at);
 }
 
 /*
@@ -331,9 +391,12 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
         st = pp__rd_u8(&rd, &tag);
         if (st != PP_OK)
             return st;
-        if ((tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
-            pp__rd_left(&rd) != (size_t)h->count * 8)
-            return PP_EPROTO;
+        if (tag == PP_TYPE_INT || tag == PP_TYPE_DOUBLE) {
+            if (pp__rd_left(&rd) != (size_t)h->count * 8)
+                return PP_EPROTO;
+        } else if (tag != PP_TYPE_STR && tag != PP_TYPE_BYTES) {
+            return PP_EPROTO; /* blob entries are checked one by one */
+        }
         ctype = (pp_type)tag;
     }
     /* A column answer is possible until a result does not fit one. */
@@ -342,8 +405,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     if (st != PP_OK)
         return st;
     for (i = 0; i < h->count && st == PP_OK; i++) {
-        args = w->args;
-        st = next_args(&rd, args, column, ctype);
+        st = next_args(w, &rd, column, ctype, &args);
         if (st != PP_OK)
             break;
         if (timed)
@@ -373,7 +435,8 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
             mark = w->out.len;
             if (!rcolumn && st == PP_OK)
                 st = put_outcome(w, &t);
-            pp__values_clear(w->result);
+            if (!rcolumn)
+                pp__values_clear(w->result); /* else column_note emptied it */
         }
         if (st == PP_OK)
             keep_outcome(w, i, rcolumn, rtype, mark);
@@ -394,6 +457,8 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
         pp__frame_set_count(&w->out, at, in_frame);
         st = pp__frame_end(&w->out, at);
     }
+    if (st == PP_OK && in_frame == h->count && h->count > 0)
+        st = put_blob_column(w, at, h->count); /* the whole chunk is in this frame */
     return st;
 }
 
