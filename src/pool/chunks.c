@@ -19,6 +19,10 @@
 /* Arguments per automatic chunk: below the 4 MiB size class of pp__mem
  * with the frame's header, so a chunk's frame reuses cached memory. */
 #define CHUNK_TARGET ((size_t)4 * 1024 * 1024 - 4096)
+/* An automatic scalar column chunk's frame, at most: 65,535 items would
+ * just pass the 512 KiB size class of pp__mem and take a populated 1 MiB
+ * block (a 1M-int map's frames: 16 MiB instead of 8). */
+#define SCALAR_FRAME_MAX ((size_t)512 * 1024)
 /* Frames per batch, at most (a batch holds at least one chunk). */
 #define BATCH_BYTES ((size_t)8 * 1024 * 1024)
 
@@ -190,6 +194,10 @@ static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **
         return 0;
     scalar = pp_values_type(items, first) == PP_TYPE_INT ||
              pp_values_type(items, first) == PP_TYPE_DOUBLE;
+    if (scalar && b->target == CHUNK_TARGET && b->fixed + 1 + k * 8 > SCALAR_FRAME_MAX) {
+        k = (SCALAR_FRAME_MAX - b->fixed - 1) / 8;
+        bytes = k * 8;
+    }
     if (!scalar) {
         k = pp__column_blob_extent(items, first, count, b->target - b->fixed - 1, &type, &bytes);
         if (k == 0)

@@ -63,13 +63,15 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
                               pp__rawbuf **buf)
 {
     pp__rawbuf *b;
+    size_t cap, size = sizeof *b + len;
 
     if (*buf != NULL)
         return PP_OK;
-    b = pp__mem_zalloc(sizeof *b + len);
+    /* not zeroed: the copy below fills it */
+    b = size < PP__PLAT_BIG_MIN ? malloc(size) : pp__mem_big_alloc(size, 0, &cap);
     if (b == NULL)
         return PP_ENOMEM;
-    b->size = sizeof *b + len;
+    b->size = size; /* pp__mem_free(b, size) frees either */
     memcpy(b->data, payload, len);
     b->next = j->raw;
     j->raw = b;

@@ -104,8 +104,28 @@ static pp_status put_outcome(worker *w, const pp_task *t)
     size_t mark = w->out.len;
     pp_status st;
 
+    const uint8_t *p;
+    pp_type type;
+    uint8_t *d;
+    size_t n;
+
     if (t->failed)
         return put_failure(&w->out, t->status, t->code, t->message);
+    if (pp__values_one_blob(t->result, &type, &p, &n) && n <= PP__FRAME_MAX - 17) {
+        /* one string or buffer (the commonest result after a scalar), in
+         * one step: status 0, code 0, tuple (values/tuple.h) */
+        st = pp__buf_reserve(&w->out, 17 + n);
+        if (st == PP_OK) {
+            d = w->out.data + w->out.len;
+            memset(d, 0, 8);
+            pp__st_le32(d + 8, 1);
+            d[12] = (uint8_t)type;
+            pp__st_le32(d + 13, (uint32_t)n);
+            memcpy(d + 17, p, n);
+            w->out.len += 17 + n;
+            return PP_OK;
+        }
+    }
     st = pp__buf_put_u32(&w->out, 0);
     if (st == PP_OK)
         st = pp__buf_put_u32(&w->out, 0);
