@@ -47,6 +47,7 @@ typedef struct worker {
     pp__wctl *ctl;
     pp__wctl_cursor kept; /* what this chunk's outcomes have in ctl */
     uint64_t argmem[8];   /* a column item's read-only argument tuple */
+    uint64_t *argbits;    /* a scalar column's: where its value goes */
 } worker;
 
 static pp_status send_frame(worker *w)
@@ -211,9 +212,10 @@ static pp_status next_args(worker *w, pp__rd *rd, int column, pp_type ctype, pp_
         *args = w->args;
         return pp__values_decode_reuse(rd, w->args, NULL, NULL, 0);
     }
-    if (ctype == PP_TYPE_INT || ctype == PP_TYPE_DOUBLE) {
-        /* the column's length was checked against the count */
-        *args = pp__values_init_scalar(w->argmem, ctype, pp__ld_le64(rd->p + rd->pos));
+    if (w->argbits != NULL) {
+        /* a scalar column (its length was checked against the count):
+         * the chunk's one argument tuple gets the next value */
+        *w->argbits = pp__ld_le64(rd->p + rd->pos);
         rd->pos += 8;
         return PP_OK;
     }
@@ -388,7 +390,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     char msg[PP__ERRMSG_MAX + 1];
     pp_status st, fst, ast;
     pp_type ctype = PP_TYPE_NONE, rtype = PP_TYPE_NONE;
-    pp_values *args;
+    pp_values *args = NULL;
     uint64_t first;
     pp__fnref ref;
     pp__rd rd;
@@ -418,6 +420,11 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
             return PP_EPROTO; /* blob entries are checked one by one */
         }
         ctype = (pp_type)tag;
+    }
+    w->argbits = NULL;
+    if (ctype == PP_TYPE_INT || ctype == PP_TYPE_DOUBLE) {
+        args = pp__values_init_scalar(w->argmem, ctype, 0);
+        w->argbits = pp__values_scalar_bits(args);
     }
     /* A column answer is possible until a result does not fit one. */
     rcolumn = fst == PP_OK && h->count > 0;
@@ -673,7 +680,8 @@ int pp__worker_main(pp__plat_chan *chan)
     memset(&w, 0, sizeof w);
     w.chan = chan;
     pp__buf_init(&w.out);
-    if (pp_values_create(&w.args) != PP_OK || pp_values_create(&w.result) != PP_OK ||
+    if (pp__values_scalar_size() > sizeof w.argmem || /* cannot be: 40 bytes */
+        pp_values_create(&w.args) != PP_OK || pp_values_create(&w.result) != PP_OK ||
         pp__reader_init(&w.rd, chan) != PP_OK)
         return WORKER_EXIT_NOMEM;
     rc = worker_loop(&w);

@@ -444,6 +444,11 @@ int pp__values_item_blob(const pp_values *v, size_t i, const uint8_t **p, size_t
     return 1;
 }
 
+uint64_t *pp__values_scalar_bits(pp_values *v)
+{
+    return &((scalar_tuple *)(void *)v)->item.u.d; /* v is the struct's first member */
+}
+
 pp_values *pp__values_init_blob(void *mem, pp_type type, const uint8_t *p, size_t n)
 {
     scalar_tuple *t = mem;

@@ -39,6 +39,11 @@ int pp__values_one_blob(const pp_values *v, pp_type *type, const uint8_t **p, si
  * or a byte buffer. */
 int pp__values_item_blob(const pp_values *v, size_t i, const uint8_t **p, size_t *n);
 
+/* Where the value's bits of a tuple made by pp__values_init_scalar() are:
+ * a store there makes it hold another value of the same type (a worker's
+ * column arguments: one store per item, no call). */
+uint64_t *pp__values_scalar_bits(pp_values *v);
+
 /* Build, in mem (pp__values_scalar_size() bytes), a read-only tuple of one
  * string or byte buffer whose n bytes are at p, in someone else's memory,
  * with a NUL at p[n] (a string has no other; values/column.h checks
