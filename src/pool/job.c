@@ -125,7 +125,7 @@ static void job_free(struct pp_result *j)
 static void *slab_get(struct pp_result *j, size_t size)
 {
     pp__slab *b = j->slab;
-    size_t cap;
+    size_t cap, big_cap, sz;
     void *mem;
 
     if (b == NULL || b->size - b->used < size) {
@@ -133,10 +133,13 @@ static void *slab_get(struct pp_result *j, size_t size)
         cap = b == NULL ? 16 * size : b->size * 2;
         if (cap > ((size_t)1 << 20) - sizeof *b)
             cap = ((size_t)1 << 20) - sizeof *b;
-        b = pp__mem_zalloc(sizeof *b + cap);
+        sz = sizeof *b + cap;
+        /* not zeroed: every slot is filled whole by whoever takes it */
+        b = sz < PP__PLAT_BIG_MIN ? malloc(sz) : pp__mem_big_alloc(sz, 0, &big_cap);
         if (b == NULL)
             return NULL;
         b->size = cap;
+        b->used = 0;
         b->next = j->slab;
         j->slab = b;
     }
