@@ -218,13 +218,16 @@ static int inbox_find(const pp__wslot *w, size_t len, size_t *off)
     head = first->inbox_off;
     tail = last->inbox_off + (last->frame.len - PP__FRAME_HDR);
     if (last->inbox_off >= head) {
-        /* not wrapped: after the last, or from the start up to the first */
-        if (PP__WCTL_INBOX - tail >= len) {
-            *off = tail;
-            return 1;
-        }
+        /* not wrapped: from the start up to the first, or after the last.
+         * The start first: a map then cycles through the few regions it
+         * keeps in flight, memory already in place, instead of touching
+         * (and faulting in, on both sides) the whole inbox once. */
         if (head >= len) {
             *off = 0;
+            return 1;
+        }
+        if (PP__WCTL_INBOX - tail >= len) {
+            *off = tail;
             return 1;
         }
         return 0;
