@@ -176,6 +176,88 @@ static pp_status put_record(const pp__item_src *s, size_t i, pp__buf *b)
     return PP_OK;
 }
 
+/* Item i of an argv or arr source as one column value (values/column.h):
+ * 1 with its type and its bits (int, double) or bytes (string, buffer);
+ * 0 if its arguments are not exactly one such value. */
+static int one_value(const pp__item_src *s, size_t i, pp_type *type, uint64_t *bits,
+                     const uint8_t **p, size_t *n)
+{
+    const pp_values *v;
+
+    if (s->arr != NULL) {
+        *type = PP_TYPE_BYTES;
+        *p = s->arr + i * s->arr_size;
+        *n = s->arr_size;
+        return 1;
+    }
+    v = s->argv[i];
+    if (pp_values_count(v) != 1)
+        return 0;
+    if (pp__values_item_scalar(v, 0, type, bits))
+        return 1;
+    *type = pp_values_type(v, 0);
+    return pp__values_item_blob(v, 0, p, n);
+}
+
+/* build_column() for a starmap whose argument tuples are each one value,
+ * or for pp_map_array's records: item by item. */
+static int build_column_each(pp__builder *b, size_t first, size_t count, pp__chunk **out,
+                             pp_status *st)
+{
+    size_t max = b->target - b->fixed - 1, bytes = 0, sz, n = 0, k, at;
+    pp_type type, t;
+    const uint8_t *p = NULL;
+    uint64_t bits = 0;
+    pp__chunk *c;
+    uint8_t *d;
+    int scalar;
+
+    *st = PP_OK;
+    if (count == 0 || !one_value(b->src, first, &type, &bits, &p, &n))
+        return 0;
+    scalar = type == PP_TYPE_INT || type == PP_TYPE_DOUBLE;
+    if (scalar && b->target == CHUNK_TARGET && SCALAR_FRAME_MAX - b->fixed - 1 < max)
+        max = SCALAR_FRAME_MAX - b->fixed - 1;
+    for (k = 0; k < count; k++) {
+        if (!one_value(b->src, first + k, &t, &bits, &p, &n) || t != type)
+            return 0; /* not all one value of one type: no column */
+        sz = scalar ? 8 : PP__COLUMN_BLOB_ENC(n);
+        if (k > 0 && sz > max - bytes)
+            break;
+        bytes += sz;
+    }
+    *st = chunk_begin(b, first, b->fixed + 1 + bytes, &c, &at);
+    if (*st != PP_OK)
+        return 1;
+    *st = pp__buf_reserve(&c->frame, 1 + bytes);
+    if (*st == PP_OK) {
+        d = c->frame.data + c->frame.len;
+        *d++ = (uint8_t)type;
+        for (count = k, k = 0; k < count; k++) {
+            (void)one_value(b->src, first + k, &t, &bits, &p, &n);
+            if (scalar) {
+                pp__st_le64(d, bits);
+                d += 8;
+                continue;
+            }
+            pp__st_le32(d, (uint32_t)n); /* <= PP_VALUE_MAX_BYTES */
+            if (n > 0)
+                memcpy(d + 4, p, n);
+            d[4 + n] = 0;
+            d += PP__COLUMN_BLOB_ENC(n);
+        }
+        c->frame.len += 1 + bytes;
+        c->count = (uint16_t)count;
+        *st = chunk_end(b, c, at, 1);
+    }
+    if (*st != PP_OK) {
+        pp__chunk_list_free(c);
+        return 1;
+    }
+    *out = c;
+    return 1;
+}
+
 /* A chunk of the map items first..first+count-1 (at most) as a column
  * (values/column.h) if they are all one int, all one double, or all one
  * string or byte buffer: 1 with *out (fewer items for blobs beyond the
@@ -190,6 +272,8 @@ static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **
     int scalar;
 
     *st = PP_OK;
+    if (b->src->argv != NULL || b->src->arr != NULL)
+        return build_column_each(b, first, count, out, st);
     if (items == NULL || count == 0)
         return 0;
     scalar = pp_values_type(items, first) == PP_TYPE_INT ||
