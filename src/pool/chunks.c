@@ -158,24 +158,6 @@ static pp_status chunk_end(const pp__builder *b, pp__chunk *c, size_t at, int co
     return pp__frame_end(&c->frame, at);
 }
 
-/* Record i of an array source as the one-item tuple of its bytes
- * (values/tuple.h), straight from the caller's array. */
-static pp_status put_record(const pp__item_src *s, size_t i, pp__buf *b)
-{
-    pp_status st = pp__buf_reserve(b, 9 + s->arr_size);
-    uint8_t *d;
-
-    if (st != PP_OK)
-        return st;
-    d = b->data + b->len;
-    pp__st_le32(d, 1); /* count */
-    d[4] = (uint8_t)PP_TYPE_BYTES;
-    pp__st_le32(d + 5, (uint32_t)s->arr_size); /* <= PP_VALUE_MAX_BYTES */
-    memcpy(d + 9, s->arr + i * s->arr_size, s->arr_size);
-    b->len += 9 + s->arr_size;
-    return PP_OK;
-}
-
 /* Item i of an argv or arr source as one column value (values/column.h):
  * 1 with its type and its bits (int, double) or bytes (string, buffer);
  * 0 if its arguments are not exactly one such value. */
@@ -325,28 +307,19 @@ static pp_status build_known(pp__builder *b, size_t first, size_t to, pp__chunk 
     count = to - first < b->cs ? to - first : b->cs;
     if (build_column(b, first, count, out, &st))
         return st;
-    if (b->src->arr != NULL) {
-        /* records: one size */
-        sz = item_size(b->src, first);
-        if (count > (b->target - b->fixed) / sz)
-            count = (b->target - b->fixed) / sz > 1 ? (b->target - b->fixed) / sz : 1;
-        bytes = count * sz;
-    } else {
-        for (count = 0; first + count < to && count < b->cs; count++) {
-            sz = item_size(b->src, first + count);
-            if (count > 0 && bytes + sz > b->target - b->fixed)
-                break;
-            bytes += sz;
-        }
+    /* (records always make a column: build_column_each) */
+    for (count = 0; first + count < to && count < b->cs; count++) {
+        sz = item_size(b->src, first + count);
+        if (count > 0 && bytes + sz > b->target - b->fixed)
+            break;
+        bytes += sz;
     }
     st = chunk_begin(b, first, b->fixed + bytes, &c, &at);
     if (st != PP_OK)
         return st;
     c->count = (uint16_t)count;
     for (i = first; i < first + count && st == PP_OK; i++) {
-        if (b->src->arr != NULL)
-            st = put_record(b->src, i, &c->frame);
-        else if (b->src->items != NULL)
+        if (b->src->items != NULL)
             st = pp__values_encode_one(b->src->items, i, &c->frame);
         else if (b->src->argv != NULL)
             st = pp__values_encode(b->src->argv[i], &c->frame);
