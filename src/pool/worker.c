@@ -102,13 +102,11 @@ static pp_status put_failure(pp__buf *b, pp_status status, int code, const char 
  * into a PP_ETOOBIG failure instead. */
 static pp_status put_outcome(worker *w, const pp_task *t)
 {
-    size_t mark = w->out.len;
-    pp_status st;
-
+    size_t mark = w->out.len, n;
     const uint8_t *p;
     pp_type type;
+    pp_status st;
     uint8_t *d;
-    size_t n;
 
     if (t->failed)
         return put_failure(&w->out, t->status, t->code, t->message);
