@@ -129,10 +129,11 @@ static void *slab_get(struct pp_result *j, size_t size)
     void *mem;
 
     if (b == NULL || b->size - b->used < size) {
-        /* 16 slots first (an apply reads one), then doubling to 1 MiB */
+        /* 16 slots first (an apply reads one), then doubling to 4 MiB
+         * (blocks from 2 MiB on are huge pages: platform.h's big blocks) */
         cap = b == NULL ? 16 * size : b->size * 2;
-        if (cap > ((size_t)1 << 20) - sizeof *b)
-            cap = ((size_t)1 << 20) - sizeof *b;
+        if (cap > ((size_t)4 << 20) - sizeof *b)
+            cap = ((size_t)4 << 20) - sizeof *b;
         sz = sizeof *b + cap;
         /* not zeroed: every slot is filled whole by whoever takes it */
         b = sz < PP__PLAT_BIG_MIN ? malloc(sz) : pp__mem_big_alloc(sz, 0, &big_cap);

@@ -66,7 +66,7 @@ typedef struct pp__rawbuf {
 } pp__rawbuf;
 
 /* Storage for the tuples of scalar results once they are read: blocks
- * that grow from a few slots to 1 MiB, so reading a million results costs
+ * that grow from a few slots to 4 MiB, so reading a million results costs
  * a few dozen allocations, not two per result. */
 typedef struct pp__slab {
     struct pp__slab *next;
