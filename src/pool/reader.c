@@ -118,11 +118,13 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
     st = keep_payload(c->job, payload, len, &buf);
     if (st != PP_OK)
         return st;
-    rd->pos = start; /* again, in the copy: checked above, the same bytes */
-    rd->p = buf->data;
+    /* Again, in the copy: the same bytes, checked above, so each entry is
+     * just stepped over. */
+    p = buf->data + start;
     for (i = from; i < from + n; i++) {
-        (void)pp__column_get_blob(rd, (pp_type)tag, &p, &k);
-        pp__item_succeed_blob(c->job, c->first + i, (pp_type)tag, p, k);
+        k = pp__ld_le32(p);
+        pp__item_succeed_blob(c->job, c->first + i, (pp_type)tag, p + 4, k);
+        p += PP__COLUMN_BLOB_ENC(k);
     }
     return PP_OK;
 }
