@@ -22,6 +22,7 @@
 #include "pool/task_internal.h"
 #include "pool/wctl.h"
 #include "pool/worker.h"
+#include "pool/worker_out.h"
 
 /* Exit codes of a worker that stops on its own (documented in README). */
 enum {
@@ -248,86 +249,6 @@ static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp
     w->rcol[i] = bits;
 }
 
-/* A column answer is no longer possible at item n: write the general
- * outcomes of items 0..n-1, held in w->rcol until now (all succeeded with
- * one value of type rtype). */
-static pp_status put_column_outcomes(worker *w, uint16_t n, pp_type rtype)
-{
-    pp_status st = PP_OK;
-    uint16_t k;
-
-    for (k = 0; k < n && st == PP_OK; k++) {
-        st = pp__buf_put_u32(&w->out, 0); /* status */
-        if (st == PP_OK)
-            st = pp__buf_put_u32(&w->out, 0); /* code */
-        if (st == PP_OK)
-            st = pp__values_encode_scalar(rtype, w->rcol[k], &w->out);
-    }
-    return st;
-}
-
-/* Write the RESULT frame at `at` in its scalar-column form. */
-static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at, pp_type rtype)
-{
-    pp_status st;
-    uint8_t *d;
-    uint16_t i;
-
-    w->out.len = at; /* the header begun for the general form */
-    st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
-    if (st != PP_OK)
-        return st;
-    pp__frame_set_flags(&w->out, at, PP__FLAG_SCALARS);
-    st = pp__buf_reserve(&w->out, 1 + (size_t)h->count * 8);
-    if (st != PP_OK)
-        return st;
-    d = w->out.data + w->out.len;
-    d[0] = (uint8_t)rtype;
-    for (i = 0; i < h->count; i++)
-        pp__st_le64(d + 1 + (size_t)i * 8, w->rcol[i]);
-    w->out.len += 1 + (size_t)h->count * 8;
-    return pp__frame_end(&w->out, at);
-}
-
-/* Are the general outcomes of all count items of the RESULT frame at `at`
- * successes of one string each (or one byte buffer each)? Then rewrite
- * them in place as a blob column (values/column.h), which the parent
- * hands out without decoding a tuple per item. The column is shorter
- * than the outcomes (5 + n bytes per item against 17 + n), so the copy
- * runs forward and never overtakes what it has still to read. */
-static pp_status put_blob_column(worker *w, size_t at, uint16_t count)
-{
-    uint8_t *base = w->out.data + at + PP__FRAME_HDR, *p = base, *d;
-    size_t left = w->out.len - (at + PP__FRAME_HDR);
-    uint8_t type = 0;
-    uint32_t n;
-    uint16_t i;
-
-    for (i = 0; i < count; i++, p += 17 + (size_t)n) {
-        size_t room = left - (size_t)(p - base); /* p stays inside: checked below */
-        if (room < 17 || pp__ld_le32(p) != 0 || pp__ld_le32(p + 4) != 0 ||
-            pp__ld_le32(p + 8) != 1 || (p[12] != PP_TYPE_STR && p[12] != PP_TYPE_BYTES) ||
-            (i > 0 && p[12] != type) || pp__ld_le32(p + 13) > room - 17)
-            return PP_OK; /* stays in the general form */
-        type = p[12];
-        n = pp__ld_le32(p + 13);
-    }
-    p = base;
-    d = base + 1;
-    for (i = 0; i < count; i++) {
-        n = pp__ld_le32(p + 13);
-        memmove(d + 4, p + 17, n);
-        pp__st_le32(d, n);
-        d[4 + n] = 0;
-        d += PP__COLUMN_BLOB_ENC(n);
-        p += 17 + (size_t)n;
-    }
-    base[0] = type;
-    w->out.len = (size_t)(d - w->out.data);
-    pp__frame_set_flags(&w->out, at, PP__FLAG_SCALARS);
-    return pp__frame_end(&w->out, at);
-}
-
 /*
  * The outcome just appended at w->out[mark..] may have made the RESULT
  * frame at *at larger than one message: then the frame goes out without
@@ -444,7 +365,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
                              "(register it before pp_init)");
         } else if (!column && (ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
             if (rcolumn)
-                st = put_column_outcomes(w, i, rtype);
+                st = pp__worker_put_scalars(&w->out, w->rcol, i, rtype);
             rcolumn = 0;
             mark = w->out.len;
             if (st == PP_OK)
@@ -456,7 +377,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
              * only; the general form is written when that ends. */
             column_note(w, &t, i, &rcolumn, &rtype);
             if (!rcolumn && was_column)
-                st = put_column_outcomes(w, i, rtype);
+                st = pp__worker_put_scalars(&w->out, w->rcol, i, rtype);
             mark = w->out.len;
             if (!rcolumn && st == PP_OK)
                 st = put_outcome(w, &t);
@@ -477,13 +398,14 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
     if (st == PP_OK && rcolumn)
-        return put_result_column(w, h, at, rtype);
+        return pp__worker_put_scalar_column(&w->out, h, at, rtype, w->rcol);
     if (st == PP_OK) {
         pp__frame_set_count(&w->out, at, in_frame);
         st = pp__frame_end(&w->out, at);
     }
     if (st == PP_OK && in_frame == h->count && h->count > 0)
-        st = put_blob_column(w, at, h->count); /* the whole chunk is in this frame */
+        st = pp__worker_put_blob_column(&w->out, at,
+                                        h->count); /* the whole chunk is in this frame */
     return st;
 }
 
