@@ -13,7 +13,7 @@
  * them all and returned (the sum of the i fields, or of the byte counts,
  * checked). Best of --runs runs. Public API only.
  *
- * usage: bench_queue [--items N] [--runs R] [--bytes CAPACITY]
+ * usage: bench_queue [--items N] [--runs R] [--bytes CAPACITY] [--only small|4k]
  * Output: "<metric> <integer>" lines, "#" lines for information.
  */
 #include <stdio.h>
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
     pp_queue *q = NULL, *back = NULL;
     int64_t items = 200000;
     size_t bytes = 4u << 20;
-    int runs = 3, i;
+    int runs = 3, i, small = 1, big = 1;
 
     if (st != PP_OK)
         die("pp_init", st);
@@ -161,8 +161,13 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--bytes") == 0 && i + 1 < argc) {
             bytes = (size_t)atoll(argv[++i]);
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
+                   (strcmp(argv[i + 1], "small") == 0 || strcmp(argv[i + 1], "4k") == 0)) {
+            small = strcmp(argv[++i], "small") == 0;
+            big = !small;
         } else {
-            fprintf(stderr, "usage: bench_queue [--items N] [--runs R] [--bytes CAPACITY]\n");
+            fprintf(stderr, "usage: bench_queue [--items N] [--runs R] [--bytes CAPACITY] "
+                            "[--only small|4k]\n");
             return 2;
         }
     }
@@ -182,8 +187,10 @@ int main(int argc, char **argv)
         die("pp_pool_create", st);
     printf("# procpool queue benchmark: one producer, one consumer process, ring %llu bytes\n",
            (unsigned long long)pp_queue_capacity(q));
-    bench("queue_small_items_per_s", p, q, back, items, 0, runs);
-    bench("queue_4k_items_per_s", p, q, back, items / 10, 1, runs);
+    if (small)
+        bench("queue_small_items_per_s", p, q, back, items, 0, runs);
+    if (big)
+        bench("queue_4k_items_per_s", p, q, back, items / 10, 1, runs);
     pp_pool_close(p);
     pp_pool_join(p, WAIT_MS);
     pp_pool_destroy(p);

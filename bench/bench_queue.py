@@ -66,14 +66,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=200000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", choices=("small", "4k"), help="run one workload only")
     args = ap.parse_args()
     if args.items < 10 or args.runs < 1:
         ap.error("--items must be >= 10, --runs >= 1")
     ctx = mp.get_context()
     print(f"# Python {sys.version.split()[0]} multiprocessing.Queue, start method "
           f"{ctx.get_start_method()}, one producer, one consumer process")
-    bench(ctx, "queue_small_items_per_s", args.items, 0, args.runs)
-    bench(ctx, "queue_4k_items_per_s", args.items // 10, 1, args.runs)
+    if args.only != "4k":
+        bench(ctx, "queue_small_items_per_s", args.items, 0, args.runs)
+    if args.only != "small":
+        bench(ctx, "queue_4k_items_per_s", args.items // 10, 1, args.runs)
 
 
 if __name__ == "__main__":

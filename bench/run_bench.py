@@ -2,13 +2,14 @@
 """Run procpool's benchmarks and their Python twins, and compare them.
 
 usage: python3 bench/run_bench.py [BUILD_DIR]
-                                  [--only lock|pool|manager|queue|sync]
+                                  [--only lock|pool|manager|queue|sync|redis]
                                   [--repeat N] [--pairs N] [--incr K]
                                   [--runs R] [--mgr-pairs N] [--mgr-incr K]
                                   [--tcp] [--queue-items N] [--sem-pairs N]
                                   [--sem-cpairs N] [--processes P] [--quick]
+                                  [--remote N] [--redis-server PATH]
 
-BUILD_DIR is a meson build directory of procpool (default: build). Five
+BUILD_DIR is a meson build directory of procpool (default: build). Six
 suites, each a C program in BUILD_DIR/bench/ and its Python twin here:
 
   lock  bench_lock  vs bench_lock.py  (multiprocessing.Lock): rates, higher
@@ -23,6 +24,15 @@ suites, each a C program in BUILD_DIR/bench/ and its Python twin here:
         one process to another, higher is better; --queue-items, --runs
   sync  bench_sync vs bench_sync.py (multiprocessing.Semaphore): acquire+
         release pairs/s, higher is better; --sem-pairs, --sem-cpairs, --runs
+  redis bench_redis vs bench_redis.py: the distributed pool (a broker
+        pool whose tasks all run on --remote remote workers) beside a
+        local pool of as many workers and Python's Pool; the Redis lock's
+        pairs/s beside Python's Manager().Lock(). This script starts a
+        private redis-server (loopback, random port and password, no
+        persistence; --redis-server names the binary) and the remote
+        workers (bench_redis itself with PROCPOOL_REMOTE set) on this
+        machine, and stops them at the end. Not in the default set (it
+        needs redis-server); --runs
 
 Both sides of a suite run with the same parameters in this one invocation;
 --repeat N runs every suite N times (C, Python, C, Python, ...) and every
@@ -62,8 +72,12 @@ import argparse
 import json
 import os
 import platform
+import secrets
+import shutil
+import socket
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -76,6 +90,7 @@ LOCK_LABELS = {
     "mgr_contended_4p_incr_per_s": "contended increments/s, 4 client processes",
     "queue_small_items_per_s": "items/s, small tuples (i, 2.5, \"abc\")",
     "queue_4k_items_per_s": "items/s, one 4 KiB bytes item",
+    "redis_lock_pairs_per_s": "Redis lock (Python: Manager().Lock()): acquire+release pairs/s",
     "sem_uncontended_pairs_per_s": "semaphore of 1: acquire+release pairs/s (1 process)",
     "sem_contended_2p_pairs_per_s": "semaphore of 1: acquire+release pairs/s, 2 processes",
     "sem_contended_4p_pairs_per_s": "semaphore of 1: acquire+release pairs/s, 4 processes",
@@ -104,13 +119,15 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-def run(name, cmd):
+def run(name, cmd, env=None, on_fail=None):
     """Run one benchmark; return ({metric: value}, {info key: value}) in
     output order. Info lines are "#: <key> <value>"."""
     print(f"# running {name}: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
     sys.stderr.write("".join(f"#   {line}\n" for line in proc.stdout.splitlines()))
     if proc.returncode != 0:
+        if on_fail is not None:
+            on_fail()
         sys.exit(f"error: {name} failed with exit status {proc.returncode}")
     values, info = {}, {}
     for line in proc.stdout.splitlines():
@@ -120,6 +137,49 @@ def run(name, cmd):
         elif len(parts) == 2 and not line.startswith("#"):
             values[parts[0]] = float(parts[1])
     return values, info
+
+
+class RedisSide:
+    """A private redis-server and the remote workers of bench_redis, for
+    the redis suite; stopped by stop() (also when a benchmark fails)."""
+
+    def __init__(self, server, bench, nremote):
+        exe = shutil.which(server) or server
+        if not os.path.isfile(exe):
+            sys.exit(f"error: the redis suite needs redis-server ('{server}' not found)")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.password = secrets.token_hex(16)
+        self.env = dict(os.environ, PROCPOOL_REDIS_PASSWORD=self.password)
+        self.env.pop("PROCPOOL_REDIS_USERNAME", None)
+        self.procs = []
+        self.server = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--requirepass",
+             self.password, "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.server.poll() is not None:
+                    self.stop()
+                    sys.exit("error: redis-server did not start")
+                time.sleep(0.05)
+        self.broker = f"redis://127.0.0.1:{self.port}/bench{os.getpid()}"
+        remote_env = dict(self.env, PROCPOOL_REMOTE=self.broker)
+        for _ in range(nremote):
+            self.procs.append(subprocess.Popen([bench], env=remote_env,
+                                               stdout=subprocess.DEVNULL))
+
+    def stop(self):
+        for p in self.procs + [self.server]:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        self.procs = []
 
 
 def find_bench(build, prog):
@@ -399,7 +459,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("build", nargs="?", default="build", help="meson build directory")
-    ap.add_argument("--only", choices=("lock", "pool", "manager", "queue", "sync"),
+    ap.add_argument("--only", choices=("lock", "pool", "manager", "queue", "sync", "redis"),
                     help="run one suite only")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds of every suite (both programs each round); the tables show "
@@ -421,6 +481,10 @@ def main():
                     help="sync suite: pairs per process in the contended runs")
     ap.add_argument("--processes", type=int, default=2, help="pool size (pool suite)")
     ap.add_argument("--quick", action="store_true", help="smaller pool workloads")
+    ap.add_argument("--remote", type=int, default=2,
+                    help="redis suite: remote workers (and local workers, Python processes)")
+    ap.add_argument("--redis-server", default="redis-server",
+                    help="redis suite: the redis-server binary")
     ap.add_argument("--python", default=sys.executable,
                     help="Python interpreter for the twins (default: this one)")
     ap.add_argument("--save", metavar="FILE",
@@ -466,13 +530,25 @@ def main():
         cmds["sync"] = ([find_bench(args.build, "bench_sync")] + common,
                         [args.python, os.path.join(HERE, "bench_sync.py")] + common)
 
+    redis = None
+    if "redis" in suites:
+        exe = find_bench(args.build, "bench_redis")
+        redis = RedisSide(args.redis_server, exe, args.remote)
+        common = ["--remote", str(args.remote), "--runs", str(args.runs)]
+        cmds["redis"] = ([exe, "--broker", redis.broker] + common,
+                         [args.python, os.path.join(HERE, "bench_redis.py")] + common)
+
     results = {}  # suite -> [(c values, python values, c info, python info), ...]
     for rnd in range(args.repeat):
         for suite, (c_cmd, py_cmd) in cmds.items():
             tag = f" (round {rnd + 1} of {args.repeat})" if args.repeat > 1 else ""
-            c, ci = run(f"procpool {os.path.basename(c_cmd[0])}{tag}", c_cmd)
-            py, pi = run(f"python {os.path.basename(py_cmd[1])}{tag}", py_cmd)
+            env = redis.env if suite == "redis" else None
+            stop = redis.stop if redis is not None else None
+            c, ci = run(f"procpool {os.path.basename(c_cmd[0])}{tag}", c_cmd, env, stop)
+            py, pi = run(f"python {os.path.basename(py_cmd[1])}{tag}", py_cmd, None, stop)
             results.setdefault(suite, []).append((c, py, ci, pi))
+    if redis is not None:
+        redis.stop()
     for suite, rounds in results.items():
         check_twins(suite, rounds)
 
@@ -482,7 +558,7 @@ def main():
                f"{platform.system()} {platform.release()}, Python {pyver}")
     if args.save:
         keep = ("repeat", "pairs", "incr", "runs", "mgr_pairs", "mgr_incr", "tcp", "processes",
-                "quick", "queue_items", "sem_pairs", "sem_cpairs")
+                "quick", "queue_items", "sem_pairs", "sem_cpairs", "remote")
         with open(args.save, "w", encoding="utf-8") as f:
             json.dump({"args": {k: getattr(args, k) for k in keep}, "machine": machine,
                        "results": results}, f, indent=1)
@@ -528,6 +604,42 @@ def report(args, results, machine):
               f"process contended; best of {args.runs} runs{span}.")
         print()
         lock_table(results["sync"], python_name="Python mp.Semaphore")
+    if "redis" in results:
+        print()
+        print(f"Distributed pool: {args.remote} remote workers on this machine (the broker "
+              f"pool's one local worker kept busy, so every measured task runs remotely) beside "
+              f"{args.remote} local workers and Python's Pool({args.remote}); best of "
+              f"{args.runs} runs{span}.")
+        print()
+        redis_table(results["redis"])
+
+
+REDIS_ROWS = (("apply_roundtrip_us", "apply round trip (µs)"),
+              ("map_trivial_s", "map of 2,000 empty tasks, chunk size 1 (s)"),
+              ("map_cpu_s", "map of 100 tasks of 5 ms CPU each, chunk size 1 (s)"))
+
+
+def redis_table(rounds):
+    print("| metric (lower is better) | procpool remote workers | procpool local workers "
+          "| Python Pool | remote / local | Python / remote |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for key, label in REDIS_ROWS:
+        rem = [c.get("remote_" + key) for c, _, _, _ in rounds]
+        loc = [c.get("local_" + key) for c, _, _, _ in rounds]
+        py = [p.get("local_" + key) for _, p, _, _ in rounds]
+        print(f"| {label} | {fmt_range(rem)} | {fmt_range(loc)} | {fmt_range(py)} | "
+              f"{fmt_range(ratios(zip(rem, loc), lambda x, y: x / y), fmt_ratio)} | "
+              f"{fmt_range(ratios(zip(py, rem), lambda x, y: x / y), fmt_ratio)} |")
+    print()
+    key = "redis_lock_pairs_per_s"
+    a = [c.get(key) for c, _, _, _ in rounds]
+    b = [p.get(key) for _, p, _, _ in rounds]
+    print("| metric (higher is better) | procpool Redis lock | Python Manager().Lock() "
+          "| ratio |")
+    print("|---|---:|---:|---:|")
+    print(f"| uncontended acquire+release pairs/s | {fmt_range(a)} | {fmt_range(b)} | "
+          f"{fmt_range(ratios(zip(a, b), lambda x, y: x / y), fmt_ratio)} |")
+    print()
 
 
 if __name__ == "__main__":

@@ -119,6 +119,10 @@ pp_status pp__plat_thread_create(pp__plat_thread **out, void (*fn)(void *arg), v
  * thread, from another thread. */
 void pp__plat_thread_join(pp__plat_thread *t);
 
+/* Let another runnable thread (of any process) have this CPU for a
+ * moment; returns at once if there is none. For bounded spins only. */
+void pp__plat_yield(void);
+
 /* A non-recursive mutex for the threads of one process. */
 typedef struct pp__plat_mtx pp__plat_mtx;
 
@@ -333,6 +337,14 @@ typedef struct pp__plat_chan pp__plat_chan;
  * Returns PP_OK with *got > 0, or PP_ECONNLOST on EOF / peer gone /
  * after pp__plat_chan_shutdown(). */
 pp_status pp__plat_chan_read(pp__plat_chan *c, void *buf, size_t cap, size_t *got);
+
+/* Copy up to cap bytes that can be read now, without consuming them and
+ * without blocking: PP_OK with *got >= 0 (0: nothing there). Unlike
+ * reads, a peek may run while another thread reads c (it then sees what
+ * that read has not taken yet). PP_ENOTSUP where the port cannot
+ * (Windows); any other failure is an error status (the reader sees it
+ * too). */
+pp_status pp__plat_chan_peek(pp__plat_chan *c, void *buf, size_t cap, size_t *got);
 
 /* Write all len bytes (blocking). PP_ECONNLOST if the peer is gone; never
  * raises SIGPIPE. */

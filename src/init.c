@@ -11,6 +11,7 @@
  * role is a new row, as the manager's server is (manager/manager.h).
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "procpool/init.h"
 #include "procpool/log.h"
@@ -95,6 +96,17 @@ static pp_status check_load_registrations(void)
     return st;
 }
 
+/* PROCPOOL_REMOTE set: this process is a remote worker of a distributed
+ * pool (pool.h) and never returns. Asked after the role marker: the
+ * program's own pool workers inherit the variable. */
+static void run_remote_worker(void)
+{
+    const char *remote = getenv("PROCPOOL_REMOTE");
+
+    if (remote != NULL && remote[0] != '\0')
+        pp__plat_exit(pp__redis_remote_main(remote));
+}
+
 pp_status pp_init(int *argc, char ***argv)
 {
     pp__plat_chan *chan = NULL;
@@ -119,12 +131,18 @@ pp_status pp_init(int *argc, char ***argv)
     pp__plat_set_worker_entry(pp__worker_main);
     /* Without argv we cannot re-execute the program: spawn-based pools then
      * fail at creation with PP_ESPAWN rather than guessing arguments. */
-    if (argc == NULL || *argc < 1 || *argv == NULL)
+    if (argc == NULL || *argc < 1 || *argv == NULL) {
+        run_remote_worker();
         return PP_OK;
+    }
     pp__core_set_have_argv(1);
     st = pp__plat_role_detect(argc, argv, &role, &chan);
-    if (st != PP_OK || role == PP__ROLE_MAIN)
+    if (st != PP_OK)
         return st;
+    if (role == PP__ROLE_MAIN) {
+        run_remote_worker();
+        return PP_OK;
+    }
     entry = role_entry_of(role);
     pp__plat_exit(entry != NULL ? entry(chan) : 1);
     return PP_OK; /* not reached */

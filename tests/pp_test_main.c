@@ -52,6 +52,7 @@
     X(sync_wait)                                                                                   \
     X(tracker)                                                                                     \
     X(redis)                                                                                       \
+    X(redis_pool)                                                                                  \
     X(values)                                                                                      \
     X(waitany)
 

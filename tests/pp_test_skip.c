@@ -52,6 +52,8 @@ static const skip_entry g_skips[] = {
     {"redis", "t_pool_tasks_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"redis", "t_server_restarted", PP_TEST_ON_WINDOWS,
      "the wine test binary cannot restart the Linux redis-server .ci/run started"},
+    {"redis_pool", "t_redis_restarted", PP_TEST_ON_WINDOWS,
+     "the wine test binary cannot restart the Linux redis-server .ci/run started"},
     {"redis", "t_server_killed_while_waiting", PP_TEST_ON_WINDOWS,
      "the wine test binary uses the Linux redis-server .ci/run started and cannot kill it "
      "(t_silent_server covers a server that does not answer)"},
@@ -63,6 +65,7 @@ static const skip_entry g_skips[] = {
     {"platform", "t_worker_entry_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_worker_entry_unset", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_prefork_ends_reported", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"platform", "t_fork_worker_fds", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"platform", "t_role_marker_parent_checked", PP_TEST_ON_WINDOWS,
      "the POSIX role marker; Windows passes pipe handles in its own"},
     {"lock_api", "t_name_not_a_lock_posix", PP_TEST_ON_WINDOWS,

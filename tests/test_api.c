@@ -216,6 +216,68 @@ static void t_map_error_detail(void)
         pp_values_destroy(argv[i]);
 }
 
+/* Every sync map form fills opts->error (index SIZE_MAX) for its own bad
+ * arguments too, not only for a failed item or a closed pool: a caller
+ * that reads only the options gets the reason either way. */
+static void t_sync_forms_report_bad_arguments(void)
+{
+    pp_values *items = NULL, *argv[2] = {NULL, NULL};
+    unsigned char in[8] = {0}, out[8];
+    pp_submit_options so;
+    pp_result *r = NULL;
+    pp_pool *p = NULL;
+    size_t index;
+    pp_error err;
+    int form;
+
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, NULL), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&items, 0, 1), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&argv[0], 1), PP_OK);
+    memset(&so, 0, sizeof so);
+    so.error = &err;
+    so.error_index = &index;
+    for (form = 0; form < 6; form++) {
+        pp_status st = PP_OK;
+
+        memset(&err, 0, sizeof err);
+        err.code = 1234;
+        index = 7;
+        switch (form) {
+        case 0: /* no result out-parameter */
+            st = pp_map(p, api_fail_some, items, &so, NULL);
+            break;
+        case 1: /* a NULL tuple among the argument tuples */
+            st = pp_starmap(p, api_fail_some, argv, 2, &so, &r);
+            break;
+        case 2: /* no item function */
+            st = pp_map_stream(p, api_fail_some, 2, NULL, NULL, &so, &r);
+            break;
+        case 3: /* in NULL with records */
+            st = pp_map_array(p, api_fail_some, NULL, sizeof in, 1, out, sizeof out, NULL, &so);
+            break;
+        case 4: /* output records larger than any result can be */
+            st = pp_map_array(p, api_fail_some, in, sizeof in, 0, out,
+                              (size_t)PP_VALUE_MAX_BYTES + 1, NULL, &so);
+            break;
+        default: /* extra values with records */
+            so.extra_args = items;
+            st = pp_map_array(p, api_fail_some, in, sizeof in, 1, out, sizeof out, NULL, &so);
+            so.extra_args = NULL;
+            break;
+        }
+        PP_ASSERT_MSG(st == PP_EINVAL, "form %d: %s", form, pp_err_name(st));
+        PP_ASSERT_MSG(err.status == PP_EINVAL && err.code == 0 && err.message[0] != '\0',
+                      "form %d: error %s code %d '%s'", form, pp_err_name(err.status), err.code,
+                      err.message);
+        PP_ASSERT_MSG(index == SIZE_MAX, "form %d: index %lu", form, (unsigned long)index);
+    }
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_values_destroy(items);
+    pp_values_destroy(argv[0]);
+}
+
 /* The arguments as one number: count * 1000 + the sum of the ints. */
 static int api_shape(pp_task *t)
 {
@@ -309,6 +371,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_pack_checks_types),
     PP_TEST(t_values_of),
     PP_TEST(t_map_error_detail),
+    PP_TEST(t_sync_forms_report_bad_arguments),
     PP_TEST(t_extra_args),
     PP_TEST_END,
 };

@@ -176,7 +176,7 @@ static void t_stream_small_chunks_memory(void)
 typedef struct storm {
     size_t size, every;
     pp_pool *pool;
-    size_t terminate_at;
+    size_t terminate_at, close_at;
     unsigned char *buf;
 } storm;
 
@@ -196,6 +196,8 @@ static pp_status make_storm(void *ud, size_t i, pp_values *args)
 
     if (i == s->terminate_at)
         pp_pool_terminate(s->pool);
+    if (s->close_at != 0 && i == s->close_at)
+        (void)pp_pool_close(s->pool);
     memset(s->buf, (int)(i % 200), s->size);
     if (storm_dies(s, i))
         s->buf[0] = 0xEE;
@@ -252,7 +254,7 @@ PP_TEST_PER_METHOD(stream_kill_storm)
  * map of inbox-sized items: the call returns (no hang), the items from
  * there on fail with PP_ETERMINATED, the earlier ones are each OK or
  * PP_ETERMINATED, and the pool joins. */
-static void t_stream_terminated_midway(void)
+static void stream_terminated_at(size_t at)
 {
     const size_t n = 4000;
     pp_pool *p = make_pool(PP_START_DEFAULT, 2);
@@ -268,7 +270,7 @@ static void t_stream_terminated_midway(void)
     memset(&s, 0, sizeof s);
     s.size = 16 * 1024;
     s.pool = p;
-    s.terminate_at = 3000;
+    s.terminate_at = at;
     s.buf = malloc(s.size);
     CU_ASSERT_FATAL(s.buf != NULL);
     memset(&o, 0, sizeof o);
@@ -278,13 +280,66 @@ static void t_stream_terminated_midway(void)
     CU_ASSERT_FATAL(r != NULL);
     pp_result_ints(r, WAIT_MS, 0, n, out, status);
     for (i = 0; i < n; i++) {
-        if (i >= 3000 ? status[i] != PP_ETERMINATED
-                      : status[i] != PP_ETERMINATED &&
-                            (status[i] != PP_OK || out[i] != storm_sum(s.size, i)))
+        if (i >= at ? status[i] != PP_ETERMINATED
+                    : status[i] != PP_ETERMINATED &&
+                          (status[i] != PP_OK || out[i] != storm_sum(s.size, i)))
             bad++;
     }
     CU_ASSERT_EQUAL(bad, 0);
     pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    free(s.buf);
+    free(status);
+    free(out);
+}
+
+static void t_stream_terminated_midway(void)
+{
+    stream_terminated_at(3000);
+}
+
+/* The same while the first batch is still being made (nothing has been
+ * handed to the pool yet): the call still returns PP_ETERMINATED with a
+ * result whose items say so, not PP_ECLOSED without one. */
+static void t_stream_terminated_in_first_batch(void)
+{
+    stream_terminated_at(5);
+}
+
+/* A close (not a terminate) while the first batch is being made: the
+ * call was made while the pool was open, so it runs to the end like one
+ * closed during a later batch (it used to fail with PP_ECLOSED and no
+ * result). */
+static void t_stream_closed_in_first_batch(void)
+{
+    const size_t n = 400;
+    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_status *status = calloc(n, sizeof *status);
+    int64_t *out = calloc(n, sizeof *out);
+    pp_result *r = NULL;
+    size_t i, bad = 0;
+    storm s;
+
+    CU_ASSERT_FATAL(status != NULL && out != NULL);
+    memset(&s, 0, sizeof s);
+    s.size = 64;
+    s.pool = p;
+    s.terminate_at = SIZE_MAX;
+    s.close_at = 3;
+    s.buf = malloc(s.size);
+    CU_ASSERT_FATAL(s.buf != NULL);
+    PP_ASSERT_STATUS(pp_map_stream(p, be_sum_or_die, n, make_storm, &s, NULL, &r), PP_OK);
+    CU_ASSERT_FATAL(r != NULL);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, n, out, status), PP_OK);
+    for (i = 0; i < n; i++)
+        bad += status[i] != PP_OK || out[i] != storm_sum(s.size, i);
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_result_release(r);
+    /* closed: new calls are refused, before any item is made */
+    s.close_at = 0;
+    PP_ASSERT_STATUS(pp_map_stream(p, be_sum_or_die, n, make_storm, &s, NULL, &r), PP_ECLOSED);
+    CU_ASSERT_PTR_NULL(r);
     PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
     pp_pool_destroy(p);
     free(s.buf);
@@ -470,6 +525,8 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_stream_small_chunks_memory, 120),
     PP_TEST_METHODS(stream_kill_storm, 300),
     PP_TEST_TIMEOUT(t_stream_terminated_midway, 120),
+    PP_TEST_TIMEOUT(t_stream_terminated_in_first_batch, 120),
+    PP_TEST_TIMEOUT(t_stream_closed_in_first_batch, 120),
     PP_TEST_TIMEOUT(t_stream_item_fails_first_or_last, 120),
     PP_TEST_TIMEOUT(t_stream_destroyed_from_other_thread, 120),
     PP_TEST(t_wctl_read_distrusts_header),

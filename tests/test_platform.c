@@ -14,6 +14,7 @@
 #include <string.h>
 
 #ifndef _WIN32
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -505,6 +506,92 @@ static void t_prefork_ends_reported(void)
 #endif
 }
 
+#ifndef _WIN32
+/* Descriptors of the program at the launcher's creation (fd_check_entry):
+ * without close-on-exec, a worker inherits them; with it, it does not
+ * (the zygote closes them: other pools' channels are such). High numbers
+ * and gaps between them, so no range of closed descriptors is skipped. */
+static const int fd_keep[] = {41, 150, 153};
+static const int fd_drop[] = {40, 42, 151, 152, 400};
+#define FD_CHECK_OK 11
+
+static int fd_open_as(int fd, int cloexec)
+{
+    int t = open("/dev/null", O_RDONLY);
+
+    if (t < 0)
+        return -1;
+    if (dup2(t, fd) < 0) {
+        close(t);
+        return -1;
+    }
+    close(t);
+    return fcntl(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0);
+}
+
+/* Exits FD_CHECK_OK if the worker has exactly what it should, else 20 +
+ * the index of the first wrong descriptor (keep first, then drop). */
+static int fd_check_entry(pp__plat_chan *chan)
+{
+    size_t i;
+
+    (void)chan;
+    for (i = 0; i < sizeof fd_keep / sizeof *fd_keep; i++) {
+        int fl = fcntl(fd_keep[i], F_GETFD);
+        if (fl < 0 || (fl & FD_CLOEXEC))
+            return 20 + (int)i;
+    }
+    for (i = 0; i < sizeof fd_drop / sizeof *fd_drop; i++) {
+        if (fcntl(fd_drop[i], F_GETFD) >= 0)
+            return 30 + (int)i;
+    }
+    return FD_CHECK_OK;
+}
+#endif
+
+/* A forked worker inherits the program's descriptors that have no
+ * close-on-exec and none of those that have it (as after an exec), also
+ * above gaps in the numbers; the worker forked unasked (the first ones)
+ * as well as one asked for later. */
+static void t_fork_worker_fds(void)
+{
+#ifndef _WIN32
+    pp__plat_launcher *l = NULL;
+    pp__plat_proc *proc;
+    pp__plat_chan *chan;
+    pp__exit_info info;
+    size_t i;
+    int k;
+
+    for (i = 0; i < sizeof fd_keep / sizeof *fd_keep; i++)
+        CU_ASSERT_EQUAL_FATAL(fd_open_as(fd_keep[i], 0), 0);
+    for (i = 0; i < sizeof fd_drop / sizeof *fd_drop; i++)
+        CU_ASSERT_EQUAL_FATAL(fd_open_as(fd_drop[i], 1), 0);
+    pp__plat_set_worker_entry(fd_check_entry); /* this test process only */
+    PP_ASSERT_STATUS_FATAL(pp__plat_launcher_create_for(PP__START_FORK, 1, &l), PP_OK);
+    for (k = 0; k < 2; k++) {
+        proc = NULL;
+        chan = NULL;
+        PP_ASSERT_STATUS_FATAL(pp__plat_launcher_start(l, &proc, &chan), PP_OK);
+        memset(&info, 0, sizeof info);
+        PP_ASSERT_STATUS(pp__plat_proc_wait(proc, WAIT_MS, &info), PP_OK);
+        PP_ASSERT_MSG(info.exited && info.code == FD_CHECK_OK,
+                      "worker %d: %s (expected exit code %d: 2x is a descriptor lost, 3x "
+                      "one inherited)",
+                      k, info.what, FD_CHECK_OK);
+        pp__plat_chan_close(chan);
+        pp__plat_proc_release(proc);
+    }
+    pp__plat_launcher_destroy(l);
+    for (i = 0; i < sizeof fd_keep / sizeof *fd_keep; i++)
+        close(fd_keep[i]);
+    for (i = 0; i < sizeof fd_drop / sizeof *fd_drop; i++)
+        close(fd_drop[i]);
+#else
+    CU_FAIL("no fork() on Windows (this test is on the skip list there)");
+#endif
+}
+
 /* With no entry registered, a forked worker exits at once, non-zero. */
 static void t_worker_entry_unset(void)
 {
@@ -622,6 +709,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_worker_entry_fork),
     PP_TEST(t_worker_entry_unset),
     PP_TEST(t_prefork_ends_reported),
+    PP_TEST(t_fork_worker_fds),
     PP_TEST(t_role_marker_parent_checked),
     PP_TEST(t_sobj_wait_leaves_no_wakes),
     PP_TEST_END,

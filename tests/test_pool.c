@@ -877,6 +877,89 @@ static void do_values_roundtrip(int m)
 }
 
 PP_TEST_PER_METHOD(apply)
+
+/*
+ * A sync apply waits in a short spin when the pool's recent tasks came
+ * back quickly, looking at its worker's channel for a one-scalar result
+ * it takes itself (syncwait.c): every kind of result, taken there or
+ * left to the reader thread, arrives whole and right (int, double, two
+ * values, a string, a task failure with its message), interleaved with
+ * quick ones; one whose task outlasts the spin still returns (the caller
+ * sleeps and is woken); one whose worker dies fails with PP_EWORKERDIED;
+ * quick ones work again after all of them.
+ */
+static void check_kinds(pp_pool *p, int k)
+{
+    pp_values *a = NULL, *r = NULL;
+    pp_error e;
+    const char *s = NULL;
+    int64_t x = 0, y = 0;
+    double d = 0;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "d", (double)(2 * k + 1)), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, tk_half, a, &r, NULL), PP_OK); /* a double */
+    PP_ASSERT_STATUS(pp_values_get_double(r, 0, &d), PP_OK);
+    CU_ASSERT_EQUAL(pp_values_count(r), 1);
+    CU_ASSERT(d == (double)(2 * k + 1) / 2);
+    pp_values_destroy(r);
+    pp_values_destroy(a);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "l", (int64_t)(14 * (k + 1))), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, tk_half, a, &r, NULL), PP_OK); /* two ints */
+    CU_ASSERT_EQUAL(pp_values_count(r), 2);
+    PP_ASSERT_STATUS(pp_values_get_int(r, 0, &x), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(r, 1, &y), PP_OK);
+    CU_ASSERT(x == 14 * (k + 1) && y == 7 * (k + 1));
+    pp_values_destroy(r);
+    pp_values_destroy(a);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "s", "spin"), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, tk_echo, a, &r, NULL), PP_OK); /* a string */
+    PP_ASSERT_STATUS(pp_values_get_str(r, 0, &s), PP_OK);
+    CU_ASSERT(s != NULL && strcmp(s, "spin") == 0);
+    pp_values_destroy(r);
+    pp_values_destroy(a);
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "l", (int64_t)k), PP_OK);
+    r = NULL;
+    PP_ASSERT_STATUS(pp_apply(p, tk_fail, a, &r, &e), PP_ETASK); /* a failure */
+    CU_ASSERT_PTR_NULL(r);
+    CU_ASSERT_EQUAL(e.code, 42);
+    PP_ASSERT_MSG(strstr(e.message, "boom") != NULL, "message: %s", e.message);
+    pp_values_destroy(a);
+}
+
+static void t_apply_spin_then_wait(void)
+{
+    pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
+    pp_values *a = ints1(3), *slow = ints1(150), *r = NULL;
+    int64_t x = 0;
+    int round, i;
+
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < 200; i++) {
+            PP_ASSERT_STATUS_FATAL(pp_apply(p, tk_square, a, &r, NULL), PP_OK);
+            PP_ASSERT_STATUS(pp_values_get_int(r, 0, &x), PP_OK);
+            CU_ASSERT_EQUAL_FATAL(x, 9);
+            pp_values_destroy(r);
+            r = NULL;
+            if (i % 20 == 0)
+                check_kinds(p, i);
+        }
+        if (round == 0) {
+            PP_ASSERT_STATUS(pp_apply(p, tk_sleep, slow, &r, NULL), PP_OK);
+            pp_values_destroy(r);
+            r = NULL;
+        } else {
+            PP_ASSERT_STATUS(pp_apply(p, tk_exit, a, &r, NULL), PP_EWORKERDIED);
+            CU_ASSERT_PTR_NULL(r);
+        }
+    }
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, a, &r, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_values_get_int(r, 0, &x), PP_OK);
+    CU_ASSERT_EQUAL(x, 9);
+    pp_values_destroy(r);
+    pp_values_destroy(slow);
+    pp_values_destroy(a);
+    finish_pool(p);
+}
 PP_TEST_PER_METHOD(map_10000)
 PP_TEST_PER_METHOD(starmap)
 PP_TEST_PER_METHOD(imap)
@@ -1592,6 +1675,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(values_roundtrip, 0),
     PP_TEST_METHODS(parent_killed, 0),
     PP_TEST(t_bad_arguments),
+    PP_TEST(t_apply_spin_then_wait),
     PP_TEST(t_timeout_and_ready),
     PP_TEST(t_unobserved_failure_reported),
     PP_TEST(t_callback_reenters_pool),

@@ -14,6 +14,7 @@
 #include "procpool/procpool.h"
 #include "pp_test.h"
 #include "values/queue_internal.h"
+#include "values/queue_ring.h"
 
 #define WAIT_MS  (60000 * pp_test_timeout_mult())
 #define CHILD_MS (60000 * pp_test_timeout_mult())
@@ -170,6 +171,40 @@ static void t_large_items(void)
         for (j = 0; j < 5; j++)
             expect_item(q, 100 + j % 2, i + j);
     }
+    pp_queue_destroy(q);
+}
+
+/* A queue that keeps emptying goes back to its ring's start (cache-warm
+ * lines): items stay whole and in order across those rewinds and the
+ * wraps between them, and its positions grow no faster than the bytes
+ * put (they must never wrap around 2^64). */
+static void t_rewind(void)
+{
+    enum { CAP = 65536 };
+    pp_queue *q = NULL;
+    const qstate *s;
+    uint64_t bytes = 0, start;
+    int64_t i, j;
+
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, CAP, &q), PP_OK);
+    s = pp__sobj_state((pp__sobj *)q);
+    start = s->tail;
+    for (i = 0; i < 3000; i++) {
+        /* one to four items at a time, small and large */
+        for (j = 0; j <= i % 4; j++) {
+            pp_values *v = item(i % 3 == 0 ? 107 : 7, i * 4 + j);
+            CU_ASSERT_FATAL(v != NULL);
+            bytes += pp_queue_item_size(v);
+            PP_ASSERT_STATUS(pp_queue_put(q, v, WAIT_MS), PP_OK);
+            pp_values_destroy(v);
+        }
+        for (j = 0; j <= i % 4; j++)
+            expect_item(q, i % 3 == 0 ? 107 : 7, i * 4 + j);
+    }
+    CU_ASSERT(bytes > 20 * (uint64_t)CAP); /* many laps */
+    PP_ASSERT_MSG(s->tail - start <= bytes, "positions moved %llu for %llu bytes put",
+                  (unsigned long long)(s->tail - start), (unsigned long long)bytes);
+    CU_ASSERT(s->head == s->tail && s->rhead == s->tail && s->count == 0 && s->nres == 0);
     pp_queue_destroy(q);
 }
 
@@ -496,23 +531,26 @@ static void stop_here(int point)
         pp_test_sleep_ms(1000);
 }
 
-/* queue-die-put NAME POINT: put (7, 0), (7, 1), then stop inside the put
- * of (7, 2) at POINT. */
+/* queue-die-put NAME POINT [PRODUCER]: put (P, 0), (P, 1), then stop
+ * inside the put of (P, 2) at POINT; P is 7 unless given. */
 static int h_die_put(int argc, char **argv)
 {
     pp_queue *q;
     pp_values *v;
+    int64_t producer = 7;
     int i;
 
-    if (argc != 3)
+    if (argc != 3 && argc != 4)
         return PP_TEST_EXIT_USAGE;
     q = helper_open(argv[0], argv[1]);
+    if (argc == 4)
+        producer = atoll(argv[3]);
     for (i = 0; i < 3; i++) {
         if (i == 2) {
             g_stop_at = atoi(argv[2]);
             pp__queue_test_hook = stop_here;
         }
-        v = item(7, i);
+        v = item(producer, i);
         if (v == NULL || pp_queue_put(q, v, 10000) != PP_OK)
             return PP_TEST_EXIT_SETUP;
         pp_values_destroy(v);
@@ -538,23 +576,33 @@ static int h_die_get(int argc, char **argv)
     return 1;
 }
 
-/* Run a victim helper up to point and kill it there. */
-static void kill_at(const char *helper, pp_queue *q, int point)
+/* Run a victim helper up to point (extra: one more argument, or NULL)
+ * and return it stopped there. */
+static pp_test_child *stop_at(const char *helper, pp_queue *q, int point, const char *extra)
 {
     char p[8], line[64];
-    const char *args[] = {pp_queue_name(q), p, NULL};
+    const char *args[] = {pp_queue_name(q), p, extra, NULL};
     pp_test_child *c;
 
     snprintf(p, sizeof p, "%d", point);
     c = pp_test_spawn(helper, args);
     CU_ASSERT_FATAL(c != NULL);
     CU_ASSERT(pp_test_child_read_line(c, line, sizeof line, LINE_MS) && strcmp(line, "at") == 0);
+    return c;
+}
+
+/* Run a victim helper up to point and kill it there. */
+static void kill_at(const char *helper, pp_queue *q, int point, const char *extra)
+{
+    pp_test_child *c = stop_at(helper, q, point, extra);
+
     pp_test_child_kill(c);
     pp_test_child_free(c);
 }
 
-/* After the victim: the queue holds exactly (7, 0..n-1), then works. */
-static void expect_sevens(pp_queue *q, int n)
+/* After the victim: the queue holds exactly (producer, 0..n-1), then
+ * works. */
+static void expect_left(pp_queue *q, int64_t producer, int n)
 {
     pp_values *v = NULL;
     int64_t t0 = pp_test_now_ms();
@@ -563,9 +611,9 @@ static void expect_sevens(pp_queue *q, int n)
 
     PP_ASSERT_STATUS(pp_queue_qsize(q, &size), PP_OK);
     for (i = 0; i < n; i++)
-        expect_item(q, 7, i);
+        expect_item(q, producer, i);
     PP_ASSERT_STATUS(pp_queue_try_get(q, &v), PP_EBUSY);
-    for (i = 0; i < 100; i++) { /* items of up to 96 bytes: many laps of a 1 KiB ring */
+    for (i = 0; i < 100; i++) { /* items of up to 96 bytes: many laps of the ring */
         put_item(q, 8, i);
         expect_item(q, 8, i);
     }
@@ -574,34 +622,96 @@ static void expect_sevens(pp_queue *q, int n)
     /* the snapshot was taken before the repair: a put that died after
      * publishing counts; one that died before it does not */
     CU_ASSERT_EQUAL(size, (size_t)n);
+    for (i = 0; i < 100; i++) { /* large items too, a few at a time */
+        put_item(q, 108, i);
+        if (i % 3 == 2) {
+            expect_item(q, 108, i - 2);
+            expect_item(q, 108, i - 1);
+            expect_item(q, 108, i);
+        }
+    }
+    expect_item(q, 108, 99);
 }
 
-static void producer_killed(int point, int left)
+/* Small items (7) are copied in under the state mutex; large ones (107)
+ * are reserved, copied without it, then committed. */
+static void producer_killed(int point, int left, int64_t producer)
 {
     pp_queue *q = NULL;
+    char id[16];
 
-    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, 1024, &q), PP_OK);
-    kill_at("queue-die-put", q, point);
-    expect_sevens(q, left);
+    snprintf(id, sizeof id, "%lld", (long long)producer);
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, 4096, &q), PP_OK);
+    kill_at("queue-die-put", q, point, id);
+    expect_left(q, producer, left);
     pp_queue_destroy(q);
 }
 
 /* Killed holding the state mutex, nothing written yet. */
 static void t_producer_killed_locked(void)
 {
-    producer_killed(PP__QUEUE_HOOK_PUT_LOCKED, 2);
+    producer_killed(PP__QUEUE_HOOK_PUT_LOCKED, 2, 7);
 }
 
-/* Killed with the item's data copied but not published: no item. */
+static void t_producer_killed_locked_large(void)
+{
+    producer_killed(PP__QUEUE_HOOK_PUT_LOCKED, 2, 107);
+}
+
+/* Killed with the item's data copied but not published: no item (a
+ * large one's reserved room is freed by the first put it holds up). */
 static void t_producer_killed_copied(void)
 {
-    producer_killed(PP__QUEUE_HOOK_PUT_COPIED, 2);
+    producer_killed(PP__QUEUE_HOOK_PUT_COPIED, 2, 7);
+}
+
+static void t_producer_killed_copied_large(void)
+{
+    producer_killed(PP__QUEUE_HOOK_PUT_COPIED, 2, 107);
 }
 
 /* Killed after publishing, still holding the mutex: the item is there. */
 static void t_producer_killed_published(void)
 {
-    producer_killed(PP__QUEUE_HOOK_PUT_PUBLISHED, 3);
+    producer_killed(PP__QUEUE_HOOK_PUT_PUBLISHED, 3, 7);
+}
+
+static void t_producer_killed_published_large(void)
+{
+    producer_killed(PP__QUEUE_HOOK_PUT_PUBLISHED, 3, 107);
+}
+
+/* A live producer stopped in the middle of a large put (its room
+ * reserved, the item not yet committed) holds up no other item: the
+ * consumer gets what was put after it; its own item arrives once it
+ * goes on (here: never, it is killed: then nothing of it). */
+static void t_reserved_does_not_block(void)
+{
+    pp_queue *q = NULL;
+    pp_values *v = NULL;
+    pp_test_child *c;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_queue_create(NULL, 0, 8192, &q), PP_OK);
+    c = stop_at("queue-die-put", q, PP__QUEUE_HOOK_PUT_COPIED, "107");
+    put_item(q, 8, 0);
+    put_item(q, 108, 1);
+    expect_item(q, 107, 0);
+    expect_item(q, 107, 1);
+    expect_item(q, 8, 0);
+    expect_item(q, 108, 1);
+    PP_ASSERT_STATUS(pp_queue_get(q, &v, 100), PP_ETIMEDOUT);
+    for (i = 0; i < 5; i++) { /* less than a lap: the reserved room stays */
+        put_item(q, 108, i);
+        expect_item(q, 108, i);
+    }
+    pp_test_child_kill(c);
+    pp_test_child_free(c);
+    for (i = 0; i < 40; i++) { /* laps of the ring: its room is freed now */
+        put_item(q, 108, i);
+        expect_item(q, 108, i);
+    }
+    pp_queue_destroy(q);
 }
 
 static void consumer_killed(int point, int first_left, int64_t producer)
@@ -613,7 +723,7 @@ static void consumer_killed(int point, int first_left, int64_t producer)
     put_item(q, producer, 0);
     put_item(q, producer, 1);
     put_item(q, producer, 2);
-    kill_at("queue-die-get", q, point);
+    kill_at("queue-die-get", q, point, NULL);
     for (i = first_left; i < 3; i++)
         expect_item(q, producer, i);
     for (i = 0; i < 100; i++) { /* many laps of the ring */
@@ -1063,12 +1173,17 @@ static const pp_test_case cases[] = {
     PP_TEST(t_semantics),
     PP_TEST(t_unbounded_and_bytes),
     PP_TEST(t_large_items),
+    PP_TEST(t_rewind),
     PP_TEST(t_bad_input),
     PP_TEST_TIMEOUT(t_threads, 120),
     PP_TEST_TIMEOUT(t_processes, 120),
     PP_TEST(t_producer_killed_locked),
     PP_TEST(t_producer_killed_copied),
     PP_TEST(t_producer_killed_published),
+    PP_TEST(t_producer_killed_locked_large),
+    PP_TEST(t_producer_killed_copied_large),
+    PP_TEST(t_producer_killed_published_large),
+    PP_TEST(t_reserved_does_not_block),
     PP_TEST(t_consumer_killed_locked),
     PP_TEST(t_consumer_killed_locked_large),
     PP_TEST(t_consumer_killed_taken),

@@ -118,6 +118,45 @@ static void t_sem_wakes(void)
     pp_sem_destroy(s);
 }
 
+/* PP_SEM_UNOWNED: the same counting, bounded or not; unknown flags
+ * refused; a waiter wakes on another thread's release. (Deaths:
+ * test_sync_death.c.) */
+static void t_sem_unowned(void)
+{
+    pp_sem *s = NULL;
+    pp_test_thread *th;
+    releaser r;
+    int64_t v = -1;
+
+    PP_ASSERT_STATUS(pp_sem_create(NULL, 1, 4, &s), PP_EINVAL);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(NULL, 2, PP_SEM_UNOWNED, &s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, 0), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, 20), PP_ETIMEDOUT);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK); /* unbounded: a third unit */
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 3);
+    pp_sem_destroy(s);
+
+    s = NULL;
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(NULL, 1, PP_SEM_BOUNDED | PP_SEM_UNOWNED, &s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_ESTATE);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, PP_INFINITE), PP_OK);
+    r.s = s;
+    r.delay_ms = 100;
+    th = pp_test_thread_start(release_later, &r);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, WAIT_MS), PP_OK);
+    pp_test_thread_join(th);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_ESTATE);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 1);
+    pp_sem_destroy(s);
+}
+
 static void t_sem_names(void)
 {
     char name[PP_NAME_MAX + 1];
@@ -637,6 +676,7 @@ static void t_huge_timeouts(void)
 static const pp_test_case cases[] = {
     PP_TEST(t_sem_semantics),
     PP_TEST(t_sem_bounded),
+    PP_TEST(t_sem_unowned),
     PP_TEST(t_sem_timeout),
     PP_TEST(t_sem_wakes),
     PP_TEST(t_sem_names),

@@ -207,6 +207,43 @@ static void t_sem_holder_killed(void)
     pp_sem_destroy(s);
 }
 
+/* PP_SEM_UNOWNED: no owner-death reporting. A holder killed keeps its
+ * unit for good (nothing given back, nobody told); a process waiting at
+ * 0 is woken by a release from another process. */
+static void t_sem_unowned_holder_killed(void)
+{
+    char name[PP_NAME_MAX + 1];
+    pp_sem *s = NULL;
+    pp_test_child *c;
+    int64_t v = -1;
+
+    pp_test_unique_name(name, sizeof name);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(name, 1, PP_SEM_UNOWNED, &s), PP_OK);
+    c = spawn_expect("sync-sem-hold", name, "PP_OK");
+    PP_ASSERT_STATUS(pp_sem_try_acquire(s), PP_EBUSY);
+    pp_test_child_kill(c);
+    pp_test_child_free(c);
+    /* a few slices: a semaphore with holder records gives the unit back
+     * within one (t_sem_waiter_gets_dead_units) */
+    PP_ASSERT_STATUS(pp_sem_acquire(s, 300), PP_ETIMEDOUT);
+    PP_ASSERT_STATUS(pp_sem_value(s, &v), PP_OK);
+    CU_ASSERT_EQUAL(v, 0);
+    /* a waiting process gets the unit another one releases */
+    {
+        const char *args[] = {name, NULL};
+        c = pp_test_spawn("sync-sem-hold", args);
+        CU_ASSERT_FATAL(c != NULL);
+    }
+    pp_test_sleep_ms(100);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    CU_ASSERT(pp_test_child_expect(c, "PP_OK", LINE_MS)); /* never PP_EOWNERDEAD */
+    pp_test_child_kill(c);
+    pp_test_child_free(c);
+    PP_ASSERT_STATUS(pp_sem_release(s), PP_OK);
+    PP_ASSERT_STATUS(pp_sem_acquire(s, WAIT_MS), PP_OK);
+    pp_sem_destroy(s);
+}
+
 static void kill_later(void *arg)
 {
     pp_test_sleep_ms(200);
@@ -787,6 +824,7 @@ static void t_cond_misuse_keeps_owner_dead(void)
 static const pp_test_case cases[] = {
     PP_TEST(t_sem_holder_killed),
     PP_TEST(t_sem_waiter_gets_dead_units),
+    PP_TEST(t_sem_unowned_holder_killed),
     PP_TEST_TIMEOUT(t_sem_killed_in_loop, 180),
     PP_TEST_TIMEOUT(t_sem_killed_in_loop_exact, 300),
     PP_TEST_TIMEOUT(t_sem_flow_killed, 180),

@@ -104,6 +104,18 @@ typedef struct pp_pool_options {
     uint64_t max_worker_memory;
     /** a worker idle this long exits; it is started again when work comes; 0 = never */
     int64_t idle_timeout_ms;
+    /** distributed pool: "redis://host:port/POOLNAME" (POOLNAME: 1-64 of [A-Za-z0-9_.-]).
+        Tasks may also run on remote workers: this program started elsewhere with
+        PROCPOOL_REMOTE set to the same address (see pp_pool_remote_workers() for the
+        model). Credentials come from PROCPOOL_REDIS_USERNAME / PROCPOOL_REDIS_PASSWORD in
+        the environment, never from the address. NULL = local workers only */
+    const char *broker;
+    /** remote workers' heartbeat lease in ms: a remote worker silent this long is dead and
+        the tasks it had claimed fail with #PP_EWORKERDIED; 0 = 3000, at least 300 */
+    int64_t broker_lease_ms;
+    /** every key the pool makes in Redis expires this long after the pool was last seen
+        alive (a crashed program's leftovers); 0 = 60000, at least 1000 */
+    int64_t broker_expire_ms;
 } pp_pool_options;
 
 /** Per-submission options. Zero-initialise for defaults. */
@@ -163,7 +175,12 @@ typedef struct pp_submit_options {
  * Errors the caller must handle:
  *  - #PP_EINVAL: NULL out, processes < 0 or > #PP_POOL_MAX_PROCESSES,
  *    maxtasksperchild < 0, unknown start method.
- *  - #PP_ENOTSUP: start method not available here (fork on Windows).
+ *  - #PP_ENOTSUP: start method not available here (fork on Windows); a
+ *    broker with a library built without hiredis (the log hook says so).
+ *  - With a broker (the log hook gets a message for each): #PP_EINVAL (a
+ *    malformed address or pool name, a lease or expiry too small),
+ *    #PP_ECONNLOST (Redis does not answer), #PP_EAUTH (credentials
+ *    refused), #PP_EEXIST (another live program uses that pool name).
  *  - #PP_ENOTREGISTERED: the initializer is not registered and the start
  *    method is not fork.
  *  - #PP_ENOTINIT: pp_init() was not called, or was called without argv
@@ -245,6 +262,72 @@ typedef struct pp_worker_info {
  * Errors: #PP_EINVAL (NULL pool or count, or NULL out with cap > 0).
  */
 PP_API pp_status pp_pool_workers(pp_pool *pool, pp_worker_info *out, size_t cap, size_t *count);
+
+/** A remote worker serving a pool (pp_pool_remote_workers()). */
+typedef struct pp_remote_worker {
+    char host[64];             /**< its host name (truncated) */
+    uint64_t pid;              /**< its process id on that host */
+    uint64_t tasks_done;       /**< chunks (tasks, or map chunks) it has finished, for any
+                                    program that used this pool name since it started */
+    int64_t last_heartbeat_ms; /**< how long ago (ms, by the Redis server's clock) it last
+                                    renewed its heartbeat */
+} pp_remote_worker;
+
+/**
+ * @brief List the remote workers serving a pool with a broker (see
+ * pp_pool_options.broker): up to cap entries into out, their number in
+ * *count. A snapshot of the last heartbeat scan (about every 500 ms):
+ * a worker appears once it has heartbeat for this pool, and is gone once
+ * its lease expired. Thread-safe; the caller owns out.
+ *
+ * Distributed pool model: the program's tasks go to a Redis stream
+ * (keys "pp:{POOLNAME}:*"); a remote worker is this same program (the
+ * same registered task functions) started on any machine with
+ * PROCPOOL_REMOTE=redis://host:port/POOLNAME in its environment: its
+ * pp_init() then serves that pool name and never returns (exit code 3:
+ * the address is malformed, the server refuses its credentials, or the
+ * library was built without hiredis; 5: out of memory; else it waits for
+ * Redis while it does not answer and serves every program that uses that
+ * pool name, one after another, until killed).
+ * Task functions and the initializer travel by registered name
+ * (#PP_ENOTREGISTERED otherwise, also with the fork start method); a
+ * remote worker never calls a function named by address. Chunks go to
+ * idle local workers first, then to Redis (about two per remote worker
+ * alive); chunks no remote worker has claimed are taken back when local
+ * workers are idle or no remote worker is alive. Tasks whose arguments
+ * hold local named locks, shared memory blocks or sync objects are
+ * refused at submission (#PP_ENOTSUP, with a message through the log
+ * hook): they cannot reach another machine; Redis locks and manager
+ * proxies travel (each worker connects with its own credentials).
+ *
+ * What differs from local workers:
+ *  - a remote worker that stops heartbeating (killed, machine gone,
+ *    paused longer than the lease) fails the whole chunk it had claimed
+ *    with #PP_EWORKERDIED after its lease (results travel per chunk: the
+ *    items it had finished in that chunk are lost with it); nothing is
+ *    run again;
+ *  - if Redis becomes unreachable (or restarts), the chunks sent there
+ *    fail with #PP_ECONNLOST (whether they ran is not known); new work
+ *    runs on local workers until Redis answers again;
+ *  - per-task timeouts (pp_submit_options.timeout_ms) are not enforced
+ *    on remote workers; pp_result_cancel() and pp_pool_terminate() do not
+ *    stop a task a remote worker is running (its result is discarded),
+ *    they only withdraw what no remote worker has started;
+ *  - maxtasksperchild, max_worker_memory, idle and start timeouts apply
+ *    to local workers only; a remote worker whose initializer fails logs
+ *    it and does not serve that program (the pool is not broken);
+ *  - pp_pool_get_stats() and pp_pool_workers() count local workers only;
+ *  - one live program per pool name; anybody with access to the Redis
+ *    server can submit tasks to remote workers (registered functions
+ *    only) or forge results: protect it (password or ACL user, private
+ *    network, TLS through a proxy).
+ *
+ * Errors the caller must handle:
+ *  - #PP_EINVAL: NULL pool or count, or NULL out with cap > 0.
+ *  - #PP_ESTATE: the pool has no broker.
+ */
+PP_API pp_status pp_pool_remote_workers(pp_pool *pool, pp_remote_worker *out, size_t cap,
+                                        size_t *count);
 
 /**
  * @brief Stop accepting work; queued work still runs. Idempotent.
@@ -419,8 +502,10 @@ PP_API pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_f
  *         index).
  *
  * Errors the caller must handle: as pp_map(); #PP_EINVAL (NULL pool or
- * fn, in or out NULL with n > 0, in_size or out_size 0, in_size above
- * #PP_VALUE_MAX_BYTES, n * size beyond memory, extra values set).
+ * fn, in or out NULL with n > 0, in_size or out_size 0 or above
+ * #PP_VALUE_MAX_BYTES, n * size beyond memory, extra values set; each
+ * also in opts->error with index SIZE_MAX, as every sync map form reports
+ * its own bad arguments).
  */
 PP_API pp_status pp_map_array(pp_pool *pool, pp_task_fn fn, const void *in, size_t in_size,
                               size_t n, void *out, size_t out_size, pp_status *status,

@@ -14,27 +14,34 @@
  *
  * Layout: one sync segment (a named shared memory object with a robust
  * state mutex and a wake word) holding a ring of capacity_bytes bytes.
- * Each item takes an 8-byte header (length, commit mark) plus its encoded
- * tuple rounded up to 8 bytes. The queue is bounded twice: by maxsize
- * items (0: no count limit) and always by the ring's bytes; a put waits
- * while either bound would be exceeded.
+ * Each item takes a 24-byte header (length, state mark, the process
+ * putting or getting it) plus its encoded tuple rounded up to 8 bytes.
+ * The queue is bounded twice: by maxsize items (0: no count limit) and
+ * always by the ring's bytes; a put waits while either bound would be
+ * exceeded. The state mutex is held for a few stores at a time: items of
+ * up to 512 encoded bytes are copied in and out under it, larger ones are
+ * copied in (room reserved first, published after; unless one takes more
+ * than a quarter of the ring) and decoded without it.
  *
  * Semantics:
  *  - FIFO per producer: the items one thread puts are got in the order it
  *    put them; items of different producers interleave in the order their
  *    puts completed.
  *  - An item is visible only once it is completely written: it is copied
- *    into free ring space first and published in one step afterwards
- *    (under the state mutex, with a redo record for the step itself).
+ *    into free (or reserved) ring space first and published in one step
+ *    afterwards (under the state mutex, with a redo record for the step).
  *  - A producer killed inside pp_queue_put() leaves no item (nothing half
  *    written is ever got) and never blocks the others: the next caller
  *    that takes the state mutex gets it back (robust mutex) and repairs
- *    the queue's counters from the redo record.
+ *    the queue's counters from the redo record; room it had reserved is
+ *    freed by whoever it holds up, within a slice (50 ms) of waiting.
  *  - A consumer killed inside pp_queue_get() loses at most the one item it
- *    was taking: the item leaves the ring in one step, once the consumer
- *    has its copy; killed before that step, the item stays for the next
- *    getter, killed after it (before pp_queue_get() returned), the item is
- *    gone with the consumer. Every other item stays.
+ *    was taking: the item leaves the queue in one step (under the state
+ *    mutex); killed before that step, the item stays for the next getter,
+ *    killed after it (before pp_queue_get() returned), the item is gone
+ *    with the consumer, and the ring room of a large item it was decoding
+ *    is freed by whoever it holds up, within a slice (50 ms) of waiting.
+ *    Every other item stays.
  *  - qsize/empty/full are snapshots: another process may change the queue
  *    right after (as in Python).
  *
@@ -78,7 +85,7 @@ typedef struct pp_queue pp_queue;
 /** Largest maxsize: 2^31 items (as pp_mqueue_create()). */
 #define PP_QUEUE_MAX_ITEMS ((size_t)1 << 31)
 /** Bytes of ring each item takes besides its encoded tuple (rounded up to 8). */
-#define PP_QUEUE_ITEM_OVERHEAD ((size_t)8)
+#define PP_QUEUE_ITEM_OVERHEAD ((size_t)24)
 
 /**
  * @brief Create a new queue.

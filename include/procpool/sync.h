@@ -36,7 +36,9 @@
  * What a death does, per kind:
  *  - semaphore: the units the dead process had acquired (and not
  *    released) are given back, and the next acquirer gets
- *    #PP_EOWNERDEAD ("acquired; a holder died"), once;
+ *    #PP_EOWNERDEAD ("acquired; a holder died"), once; created with
+ *    #PP_SEM_UNOWNED: no owner-death reporting (nothing given back,
+ *    nobody told: Python's counting semantics);
  *  - event: nothing to give back;
  *  - barrier: a waiter that dies breaks the barrier: the others get
  *    #PP_EBROKEN;
@@ -86,23 +88,39 @@ extern "C" {
 /** A named semaphore (Semaphore / BoundedSemaphore). */
 typedef struct pp_sem pp_sem;
 
+/** pp_sem_create() flag: a BoundedSemaphore, whose release above the
+ *  initial value fails with #PP_ESTATE (Python: ValueError). */
+#define PP_SEM_BOUNDED 1
+/**
+ * pp_sem_create() flag: no owner-death reporting. Python's counting
+ * semantics: an acquire consumes a unit and only a release (by any
+ * process) adds one; units a process took are NOT given back when it
+ * dies, and no acquirer is told (never #PP_EOWNERDEAD). In exchange no
+ * holder is recorded: any number of processes (never #PP_ETOOBIG), and
+ * acquire / release are one atomic operation on shared memory, without
+ * the state mutex. For semaphores used as counters or signals (a
+ * producer releases, a consumer acquires) rather than as a bounded
+ * number of holders of a resource.
+ */
+#define PP_SEM_UNOWNED 2
+
 /**
  * @brief Create a semaphore with an initial value.
  *
  * @param name NULL or a name (file comment).
  * @param value initial value, 0..#PP_SEM_MAX.
- * @param bounded nonzero: a BoundedSemaphore, whose release above the
- *        initial value fails with #PP_ESTATE (Python: ValueError).
+ * @param flags 0, or #PP_SEM_BOUNDED and / or #PP_SEM_UNOWNED (or-ed).
+ *        (0 and 1 mean what the former "bounded" argument meant.)
  * @param[out] out a handle owned by the caller; pp_sem_destroy() frees it
  *        and removes the name.
  * @return #PP_OK.
  *
  * Errors the caller must handle:
- *  - #PP_EINVAL: out NULL, bad name, value out of range.
+ *  - #PP_EINVAL: out NULL, bad name, value out of range, unknown flags.
  *  - #PP_EEXIST: the name is taken (by any procpool object).
  *  - #PP_ENOTINIT, #PP_ENOMEM, #PP_EACCES, #PP_ESYS.
  */
-PP_API pp_status pp_sem_create(const char *name, int64_t value, int bounded, pp_sem **out);
+PP_API pp_status pp_sem_create(const char *name, int64_t value, int flags, pp_sem **out);
 
 /**
  * @brief Open an existing semaphore by name.
@@ -120,15 +138,17 @@ PP_API pp_status pp_sem_open(const char *name, pp_sem **out);
  * @brief Take one unit, waiting up to timeout_ms while the value is 0.
  *
  * The unit is recorded against the calling process until a release by it
- * (or its death: then the unit is given back).
+ * (or its death: then the unit is given back). Not so with
+ * #PP_SEM_UNOWNED: the unit is consumed, nothing is recorded.
  *
  * @return #PP_OK, or #PP_EOWNERDEAD: acquired, and a process that held
  *         units died without releasing them (told once, to the next
- *         acquirer).
+ *         acquirer; never with #PP_SEM_UNOWNED).
  *
  * Errors the caller must handle:
  *  - #PP_ETIMEDOUT: no unit within timeout_ms.
- *  - #PP_ETOOBIG: #PP_SYNC_PROCS other processes hold units already.
+ *  - #PP_ETOOBIG: #PP_SYNC_PROCS other processes hold units already
+ *    (never with #PP_SEM_UNOWNED).
  *  - #PP_EINVAL: timeout below 0 and not #PP_INFINITE.
  */
 PP_API pp_status pp_sem_acquire(pp_sem *s, int64_t timeout_ms);

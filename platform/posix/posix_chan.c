@@ -105,6 +105,21 @@ pp_status pp__plat_chan_read(pp__plat_chan *c, void *buf, size_t cap, size_t *go
     return PP_OK;
 }
 
+pp_status pp__plat_chan_peek(pp__plat_chan *c, void *buf, size_t cap, size_t *got)
+{
+    ssize_t n;
+
+    *got = 0;
+    do {
+        n = recv(c->fd, buf, cap, MSG_PEEK | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+        *got = (size_t)n; /* 0: EOF, or nothing to see (cap 0) */
+        return PP_OK;
+    }
+    return pp__posix_again(errno) ? PP_OK : pp__posix_chan_fail(errno);
+}
+
 pp_status pp__plat_chan_write(pp__plat_chan *c, const void *buf, size_t len)
 {
     const char *p = buf;

@@ -186,21 +186,24 @@ static void *pp__posix_reader(void *arg)
  * has set its own. */
 static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, int prefork, pid_t *out)
 {
+    pp__posix_fdkeep keep;
     sigset_t all, old;
     pid_t pid;
     int e;
 
     pp__plat_flush_stdio();
+    pp__posix_fdkeep_make(&keep);
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid = fork();
     if (pid == 0) {
         pp__posix_close(ctl_parent);
         pp__posix_zygote_run(ctl_child, &old, PP_POSIX_ZYGOTE_SWEEP | PP_POSIX_ZYGOTE_SPARE,
-                             prefork);
+                             prefork, &keep);
     }
     e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pp__posix_fdkeep_free(&keep);
     if (pid < 0) {
         pp__plat_set_os_error(e);
         return PP_ESPAWN;

@@ -215,11 +215,28 @@ enum {
     PP_POSIX_ZYGOTE_SPARE = 2
 };
 
+/* The descriptors a fork zygote keeps (posix_zygote.c): listed by the
+ * parent just before it forks, so the new zygote need not list its own. */
+typedef struct pp__posix_fdkeep {
+    int *fds; /* the parent's descriptors >= 3 without close-on-exec, ascending */
+    size_t n;
+    int ok; /* the list is complete; 0: the zygote sweeps on its own */
+} pp__posix_fdkeep;
+
+/* In the parent, right before forking a zygote: list the descriptors it
+ * must keep (k->ok stays 0 where this cannot be done cheaply or at all).
+ * Free with pp__posix_fdkeep_free() after the fork, in the parent. */
+void pp__posix_fdkeep_make(pp__posix_fdkeep *k);
+void pp__posix_fdkeep_free(pp__posix_fdkeep *k);
+
 /* Run the zygote / fork server loop on control socket ctl. worker_mask is
  * the signal mask workers get; flags: PP_POSIX_ZYGOTE_*; prefork: how
  * many workers to fork first, before reading any request, each announced
- * unasked (STARTED, or FAILED). Never returns. (posix_zygote.c) */
-_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork);
+ * unasked (STARTED, or FAILED); keep: with PP_POSIX_ZYGOTE_SWEEP, the
+ * parent's list (pp__posix_fdkeep_make) or NULL. Never returns.
+ * (posix_zygote.c) */
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork,
+                                    pp__posix_fdkeep *keep);
 
 /* fork+exec the program's own image with the role marker
  * "--pp-role=<role>:<PP_POSIX_CHILD_FD>:<our pid>" and child_fd placed on

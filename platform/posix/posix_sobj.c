@@ -16,8 +16,10 @@
  *
  * Wake word: with PP_HAVE_FUTEX (Linux) a shared futex on it (FUTEX_WAIT /
  * FUTEX_WAKE without _PRIVATE: waiters are in other processes) with a
- * waiter count, so a wake without waiters makes no system call. A waiter
- * killed while waiting leaves the count too high: wakes then make a
+ * waiter count that waiters raise and a waker takes (exchange with 0), so
+ * a wake without waiters makes no system call, and neither do the wakes
+ * after the first while the woken are getting back to a CPU. A waiter
+ * killed while waiting leaves the count too high: the next wake makes a
  * useless system call, nothing worse. Without futexes: waiters poll the
  * word with the same backoff as the lock. Never a process-shared condition
  * variable: glibc's can block a signaller forever on a waiter killed
@@ -412,24 +414,23 @@ pp_status pp__plat_sobj_wait(pp__plat_sobj *s, uint32_t seen, int64_t timeout_ms
     struct timespec ts;
     int64_t left;
 
-    atomic_fetch_add(&seg->waiters, 1);
     for (;;) {
+        /* Counted before the word is checked (both sequentially
+         * consistent): a waker that bumps the word after this check sees
+         * the count and makes the system call. */
+        atomic_fetch_add(&seg->waiters, 1);
         if (atomic_load(&seg->word) != seen)
-            break;
+            return PP_OK;
         left = deadline - pp__plat_now_ms();
-        if (left <= 0) {
-            atomic_fetch_sub(&seg->waiters, 1);
+        if (left <= 0)
             return PP_ETIMEDOUT;
-        }
         ts.tv_sec = (time_t)(left / 1000);
         ts.tv_nsec = (long)(left % 1000) * 1000000L;
         /* FUTEX_WAIT's timeout is relative. Returns when woken, on a
          * signal, at the timeout, or at once (EAGAIN) if the word moved. */
         if (pp__posix_futex(&seg->word, FUTEX_WAIT, seen, &ts) == 0)
-            break; /* woken: the caller re-checks */
+            return PP_OK; /* woken: the caller re-checks */
     }
-    atomic_fetch_sub(&seg->waiters, 1);
-    return PP_OK;
 }
 
 void pp__plat_sobj_wake(pp__plat_sobj *s)
@@ -437,7 +438,12 @@ void pp__plat_sobj_wake(pp__plat_sobj *s)
     pp__posix_sobj_seg *seg = s->seg;
 
     atomic_fetch_add(&seg->word, 1);
-    if (atomic_load(&seg->waiters) != 0)
+    /* The waker takes the count: the wakes that follow while the woken
+     * ones are still on their way make no system call (one per sleep,
+     * not one per wake). A waiter never takes itself off: one that timed
+     * out or saw the word move leaves a count that costs one useless
+     * FUTEX_WAKE later, nothing worse. */
+    if (atomic_load(&seg->waiters) != 0 && atomic_exchange(&seg->waiters, 0) != 0)
         (void)pp__posix_futex(&seg->word, FUTEX_WAKE, INT_MAX, NULL);
 }
 

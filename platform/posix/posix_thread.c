@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,11 @@ void pp__plat_thread_join(pp__plat_thread *t)
         return;
     pp__posix_thread_check(pthread_join(t->th, NULL), "pthread_join");
     free(t);
+}
+
+void pp__plat_yield(void)
+{
+    (void)sched_yield();
 }
 
 /* ------------------------------------------------------------- mutexes */

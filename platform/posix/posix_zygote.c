@@ -57,6 +57,9 @@
 #ifdef PP_HAVE_PDEATHSIG
 #include <sys/prctl.h>
 #endif
+#ifdef PP_HAVE_SYS_CLOSE_RANGE
+#include <sys/syscall.h>
+#endif
 
 /* At most this many workers forked ahead on PREFORK (a pool's most). */
 #define PP_POSIX_PREFORK_MAX 1024
@@ -163,6 +166,132 @@ static void pp__posix_sweep_fds(int keep)
         if (pp__posix_sweepable(fd, keep))
             pp__posix_close(fd);
     }
+}
+
+/*
+ * The same sweep, planned by the parent (Linux): listing /proc/self/fd in
+ * a process that has just been forked is slow (90-250 us of the zygote's
+ * start, which a fork pool's first workers wait for: the kernel builds
+ * the new pid's /proc entries), while the parent's listing is warm (~20
+ * us after its first). So the parent lists what the zygote keeps (its
+ * descriptors without close-on-exec) right before it forks, and the
+ * zygote closes everything else with close_range() over the gaps, which
+ * needs no listing at all. Another thread of the parent may open or close
+ * descriptors between the listing and the fork: one opened then without
+ * close-on-exec is closed in the zygote (as if it had been opened just
+ * after the fork: the order of two threads' calls is not defined anyway);
+ * one listed, closed then and its number reused with close-on-exec is
+ * found by the check at the end (F_GETFD on each listed descriptor, in the
+ * zygote), so no close-on-exec descriptor is ever inherited. Elsewhere,
+ * or if close_range() fails (ENOSYS: Linux < 5.9), the zygote sweeps on
+ * its own (pp__posix_sweep_fds).
+ */
+#if defined(PP_HAVE_PROC_SELF_FD) && defined(PP_HAVE_SYS_CLOSE_RANGE)
+void pp__posix_fdkeep_make(pp__posix_fdkeep *k)
+{
+    DIR *d;
+    struct dirent *de;
+    size_t cap = 0;
+
+    memset(k, 0, sizeof *k);
+    d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        int fd, fl;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        fd = atoi(de->d_name);
+        if (fd <= 2 || fd == dirfd(d))
+            continue;
+        fl = fcntl(fd, F_GETFD);
+        if (fl < 0 || (fl & FD_CLOEXEC))
+            continue;
+        if (k->n == cap) {
+            int *nf = realloc(k->fds, (cap = cap ? cap * 2 : 16) * sizeof *nf);
+            if (nf == NULL) {
+                closedir(d);
+                pp__posix_fdkeep_free(k);
+                return;
+            }
+            k->fds = nf;
+        }
+        k->fds[k->n++] = fd;
+    }
+    closedir(d);
+    k->ok = 1;
+}
+
+static int pp__posix_int_cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Close [lo, hi]. 0, or -1 if close_range is refused. */
+static int pp__posix_close_span(int lo, unsigned hi)
+{
+    return syscall(SYS_close_range, (unsigned)lo, hi, 0u) == 0 ? 0 : -1;
+}
+
+/* In the new zygote: close every descriptor from 3 up except the listed
+ * ones, keep and the tracker's, then the listed ones that are
+ * close-on-exec here. Returns 0, or -1 (nothing or only some closed: the
+ * caller sweeps). */
+static int pp__posix_sweep_planned(pp__posix_fdkeep *k, int keep)
+{
+    int extra[2], lo = 3;
+    size_t i;
+
+    if (k == NULL || !k->ok)
+        return -1;
+    extra[0] = keep;
+    extra[1] = pp__posix_tracker_fd();
+    for (i = 0; i < 2; i++) { /* the list is our own copy of the parent's */
+        int *nf;
+        if (extra[i] < 3)
+            continue;
+        nf = realloc(k->fds, (k->n + 1) * sizeof *nf);
+        if (nf == NULL)
+            return -1;
+        k->fds = nf;
+        k->fds[k->n++] = extra[i];
+    }
+    qsort(k->fds, k->n, sizeof *k->fds, pp__posix_int_cmp);
+    for (i = 0; i < k->n; i++) {
+        int fd = k->fds[i];
+        if (fd < lo)
+            continue; /* a duplicate */
+        if (fd > lo && pp__posix_close_span(lo, (unsigned)fd - 1) < 0)
+            return -1;
+        lo = fd + 1;
+    }
+    if (pp__posix_close_span(lo, ~0u) < 0)
+        return -1;
+    for (i = 0; i < k->n; i++) {
+        if (pp__posix_sweepable(k->fds[i], keep))
+            pp__posix_close(k->fds[i]);
+    }
+    return 0;
+}
+#else
+void pp__posix_fdkeep_make(pp__posix_fdkeep *k)
+{
+    memset(k, 0, sizeof *k); /* the zygote sweeps on its own */
+}
+
+static int pp__posix_sweep_planned(pp__posix_fdkeep *k, int keep)
+{
+    (void)k;
+    (void)keep;
+    return -1;
+}
+#endif
+
+void pp__posix_fdkeep_free(pp__posix_fdkeep *k)
+{
+    free(k->fds);
+    memset(k, 0, sizeof *k);
 }
 
 static void pp__posix_zygote_signals(pp__posix_zygote *z, int sig_w)
@@ -448,7 +577,8 @@ static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
         pp__posix_zygote_exit(z);
 }
 
-_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork)
+_Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork,
+                                    pp__posix_fdkeep *keep)
 {
     pp__posix_zygote z;
 
@@ -459,10 +589,10 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int fl
     z.direct = 1;
     z.spares = (flags & PP_POSIX_ZYGOTE_SPARE) != 0;
     z.worker_mask = *worker_mask;
-    if (flags & PP_POSIX_ZYGOTE_SWEEP)
-        pp__posix_sweep_fds(ctl);
-    else
+    if (!(flags & PP_POSIX_ZYGOTE_SWEEP))
         pp__plat_flush_stdio(); /* fork server: output of main before pp_init */
+    else if (pp__posix_sweep_planned(keep, ctl) < 0)
+        pp__posix_sweep_fds(ctl);
     if (pp__posix_sig_pipe(&z) < 0)
         _exit(1); /* the parent sees EOF and reports PP_ESPAWN */
     pp__posix_zygote_signals(&z, pp__posix_chld_w);

@@ -87,6 +87,11 @@ void pp__plat_thread_join(pp__plat_thread *t)
     free(t);
 }
 
+void pp__plat_yield(void)
+{
+    (void)SwitchToThread();
+}
+
 /* ------------------------------------------------------------- mutexes */
 
 pp_status pp__plat_mtx_create(pp__plat_mtx **out)

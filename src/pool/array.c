@@ -81,26 +81,26 @@ pp_status pp_map_array(pp_pool *pool, pp_task_fn fn, const void *in, size_t in_s
     size_t i, first = SIZE_MAX;
     pp_error e;
 
-    if (pool == NULL || fn == NULL || in_size == 0 || out_size == 0 ||
-        in_size > PP_VALUE_MAX_BYTES || (n > 0 && (in == NULL || out == NULL)))
-        return PP_EINVAL;
+    if (pool == NULL || fn == NULL)
+        return pp__report_call_failure(opts, PP_EINVAL, "pp_map_array: no pool or no task");
+    if (n > 0 && (in == NULL || out == NULL))
+        return pp__report_call_failure(opts, PP_EINVAL, "pp_map_array: in or out NULL");
+    /* a result is one value: a larger output record could never be filled */
+    if (in_size == 0 || out_size == 0 || in_size > PP_VALUE_MAX_BYTES ||
+        out_size > PP_VALUE_MAX_BYTES)
+        return pp__report_call_failure(opts, PP_EINVAL,
+                                       "pp_map_array: record sizes must be 1 to "
+                                       "PP_VALUE_MAX_BYTES");
     if (n > SIZE_MAX / in_size || n > SIZE_MAX / out_size || n > SIZE_MAX / (4 * sizeof(pp__item)))
-        return PP_EINVAL;
+        return pp__report_call_failure(opts, PP_EINVAL, "pp_map_array: too many records");
     if (opts != NULL && (opts->extra_args != NULL || opts->extra_values != NULL))
-        return PP_EINVAL; /* the task's argument is the record alone */
+        return pp__report_call_failure(opts, PP_EINVAL, /* the argument is the record alone */
+                                       "pp_map_array: extra values are not taken");
     src.arr = in;
     src.arr_size = in_size;
     st = pp__submit_sync_map(pool, fn, &src, n, opts, &j);
-    if (st != PP_OK) {
-        if (opts != NULL && opts->error != NULL) {
-            memset(opts->error, 0, sizeof *opts->error);
-            opts->error->status = st;
-            pp__strlcpy(opts->error->message, pp_strerror(st), sizeof opts->error->message);
-        }
-        if (opts != NULL && opts->error_index != NULL)
-            *opts->error_index = SIZE_MAX;
-        return st;
-    }
+    if (st != PP_OK)
+        return pp__report_call_failure(opts, st, NULL);
     pp__plat_mtx_lock(j->core->mu);
     for (i = 0; i < n; i++) {
         void *dst = (uint8_t *)out + i * out_size;

@@ -52,6 +52,8 @@ pp_status pp_result_cancel(pp_result *r)
     r->canceled = 1; /* from now on no chunk of it is queued again */
     if (p != NULL) {
         pp__remove_job_from_queue_locked(p, r);
+        if (p->broker != NULL)
+            p->bops->cancel_locked(p->broker, r);
         for (i = 0; i < p->n; i++) {
             pp__wslot *w = &p->w[i];
             if (w->state != W_READY || !holds_job_locked(w, r))

@@ -34,6 +34,20 @@ static pp__chunk *queue_pop(pp_pool *p)
     return c;
 }
 
+pp__chunk *pp__queue_take_locked(pp_pool *p)
+{
+    pp__chunk *c = queue_pop(p);
+
+    if (c == NULL)
+        return NULL;
+    c->id = p->next_id++; /* as gather_batch: ids grow with every send */
+    pp__frame_set_id(&c->frame, 0, c->id);
+    c->sent_ns = pp__plat_now_ns();
+    if (p->feed_waiters > 0 && p->queued_bytes <= PP__FEED_QUEUE_BYTES)
+        pp__plat_cond_broadcast(p->core->cond);
+    return c;
+}
+
 /* Fail and free a list of chunks (a broken pool keeps nothing queued). */
 static void fail_list_locked(pp__chunk *list, pp_status st, const char *msg)
 {
@@ -381,6 +395,9 @@ void pp__pump_all_locked(pp_pool *p)
             if (w->state == W_READY && (pass == 1 || w->ninflight == 0))
                 pp__pump_locked(p, w);
         }
+        /* Remote workers after idle local ones, before local work ahead. */
+        if (pass == 0 && p->broker != NULL && p->q_head != NULL)
+            p->bops->pump_locked(p->broker);
     }
     pp__balance_locked(p);
 }
@@ -419,18 +436,43 @@ unsigned pp__take_back_locked(pp_pool *p, pp__wslot *v)
     return n;
 }
 
+/* The local worker with the most chunks sent ahead (at least one beside
+ * the one it runs), or -1. */
+static int busiest_locked(const pp_pool *p)
+{
+    int i, best = -1;
+
+    for (i = 0; i < p->n; i++) {
+        if (p->w[i].state == W_READY && p->w[i].ninflight >= 2 &&
+            (best < 0 || p->w[i].ninflight > p->w[best].ninflight))
+            best = i;
+    }
+    return best;
+}
+
+/* Remote workers with room count as idle workers too: what a busy local
+ * worker was sent ahead and has not started goes to them. */
+static void balance_to_broker_locked(pp_pool *p)
+{
+    int best;
+
+    while (p->broker != NULL && p->q_head == NULL && p->bops->room_locked(p->broker) > 0) {
+        best = busiest_locked(p);
+        if (best < 0 || pp__take_back_locked(p, &p->w[best]) == 0)
+            return;
+        p->bops->pump_locked(p->broker); /* may drop the mutex meanwhile */
+    }
+}
+
 void pp__balance_locked(pp_pool *p)
 {
     int i, k, best;
 
+    balance_to_broker_locked(p);
+
     /* Each pass gives one idle worker the backlog of the busiest one. */
     for (k = 0; k < p->n && p->q_head == NULL && any_idle_worker_locked(p); k++) {
-        best = -1;
-        for (i = 0; i < p->n; i++) {
-            if (p->w[i].state == W_READY && p->w[i].ninflight >= 2 &&
-                (best < 0 || p->w[i].ninflight > p->w[best].ninflight))
-                best = i;
-        }
+        best = busiest_locked(p);
         if (best < 0 || pp__take_back_locked(p, &p->w[best]) == 0)
             return;
         for (i = 0; i < p->n && p->q_head != NULL; i++) {

@@ -317,6 +317,7 @@ void pp__job_complete_locked(struct pp_result *j)
         pp__cb_enqueue_locked(p, j); /* ready once the callbacks have run (as Python) */
     } else {
         j->ready = 1;
+        pp__plat_atomic_store64(&j->ready_flag, 1);
         pp__waitany_notify();
     }
     pp__plat_cond_broadcast(j->core->cond);

@@ -26,6 +26,8 @@ static pp_status check_options(const pp_pool_options *o, int *method)
         return PP_EINVAL;
     if (o->start_timeout_ms < PP_INFINITE || o->idle_timeout_ms < 0)
         return PP_EINVAL;
+    if (o->broker_lease_ms < 0 || o->broker_expire_ms < 0)
+        return PP_EINVAL;
     switch (o->start_method) {
     case PP_START_DEFAULT:
         *method = pp__plat_default_start_method();
@@ -49,7 +51,8 @@ static pp_status encode_hello(pp_pool *p, const pp_pool_options *o)
     pp__fnref ref;
     pp_status st;
 
-    st = pp__fnref_make(o->initializer, p->method == PP__START_FORK, &ref);
+    /* Remote workers know functions by name only (pool/broker.h). */
+    st = pp__fnref_make(o->initializer, p->method == PP__START_FORK && o->broker == NULL, &ref);
     if (st != PP_OK)
         return st;
     /* The payload all workers share; each gets the keyring before it and
@@ -196,6 +199,8 @@ pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts)
     st = start_threads(p);
     if (st == PP_OK)
         st = wait_created(p);
+    if (st == PP_OK)
+        st = pp__broker_open(p, opts);
     /* Fork: the zygote forks its spare after the first workers; the pool
      * is not handed out before the spare exists (bounded: without one the
      * pool works, it only cannot outlive its zygote). */
@@ -245,6 +250,8 @@ pp_status pp_pool_terminate(pp_pool *p)
     }
     p->state = P_TERMINATING;
     pp__fail_queue_locked(p, PP_ETERMINATED, "pool was terminated");
+    if (p->broker != NULL)
+        p->bops->terminate_locked(p->broker);
     for (i = 0; i < p->n; i++) {
         pp__wslot *w = &p->w[i];
         if (w->state == W_STARTING || w->state == W_READY) {
@@ -277,6 +284,7 @@ static int all_done_locked(const pp_pool *p)
 
 pp_status pp_pool_join(pp_pool *p, int64_t timeout_ms)
 {
+    pp__broker *b;
     int64_t deadline;
     int64_t left;
 
@@ -308,6 +316,12 @@ pp_status pp_pool_join(pp_pool *p, int64_t timeout_ms)
     }
     pp__plat_mtx_unlock(p->core->mu);
     stop_threads(p);
+    pp__plat_mtx_lock(p->core->mu);
+    b = p->broker;
+    p->broker = NULL;
+    pp__plat_mtx_unlock(p->core->mu);
+    if (b != NULL)
+        p->bops->close(b); /* its thread touches the pool: before the pool is freed */
     pp__plat_launcher_destroy(p->launcher);
     p->launcher = NULL;
     pp__plat_mtx_lock(p->core->mu);

@@ -25,6 +25,7 @@
 #include "wire/frame.h"
 #include "wire/msg.h"
 #include "pool/wctl.h"
+#include "pool/broker.h"
 
 /* Synchronisation shared by a pool and its results. */
 typedef struct pp__core {
@@ -94,6 +95,8 @@ struct pp_result {
     int sync;            /* a sync call waits: it runs progress itself */
     int cb_queued;       /* callbacks pending on the result thread */
     unsigned refs;       /* user handle + pool while running */
+    /* 1 once ready is: read without the mutex by a sync call's spin (submit.c) */
+    volatile uint64_t ready_flag;
     pp_callback callback;
     pp_error_callback error_callback;
     void *userdata;
@@ -156,6 +159,8 @@ typedef struct pp__wslot {
     int launching;        /* the supervisor is starting it (mutex released):
                              W_EMPTY still, but join must wait for it */
     int repump;
+    /* sync calls looking at its channel (submit.c): the slot is not reaped */
+    int peeking;
     int quit_wanted; /* send QUIT when idle */
     int quit_sent;
     int killed;             /* killed on purpose (terminate, protocol) */
@@ -216,6 +221,8 @@ struct pp_pool {
     int feed_waiters;           /* sync submissions waiting for room in the queue */
     size_t queued_bytes;        /* frame bytes of the queued chunks */
     uint64_t chunk_ema_ns;      /* moving average of a chunk's service time */
+    pp__broker *broker;         /* remote workers (pool/broker.h); NULL: none */
+    const pp__broker_ops *bops;
 };
 
 /* ---------------------------------------------------------------- job.c */
@@ -276,6 +283,9 @@ void pp__report_unobserved(struct pp_result *j);
 void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j);
 /* Put a list of chunks back at the front, keeping their order. */
 void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list);
+/* The next queued chunk, taken off the queue with its id given as a
+ * send gives it (the broker's pump); NULL if the queue is empty. */
+pp__chunk *pp__queue_take_locked(pp_pool *p);
 /* Fail and free every queued chunk. */
 void pp__fail_queue_locked(pp_pool *p, pp_status st, const char *msg);
 /* Write whatever w can take now (the mutex is released while writing). */
@@ -350,6 +360,13 @@ void pp__chunk_list_free(pp__chunk *c);
 
 /* ------------------------------------------------------------- reader.c */
 void pp__reader_thread_main(void *arg); /* arg: the pp__wslot */
+/* Apply a RESULT frame to c, whose items from c->answered on it answers
+ * (c->answered grows; a final frame must answer all of them): PP_EPROTO
+ * if it does not fit c or is malformed (items before the fault may have
+ * their outcomes). Caller holds the mutex and finishes the job's items
+ * (pp__job_after_items_locked). */
+pp_status pp__chunk_apply_result_locked(pp__chunk *c, const pp__frame_hdr *h,
+                                        const uint8_t *payload);
 
 /* --------------------------------------------------------- supervisor.c */
 /* Thread entry points; arg is the pool. */
@@ -379,9 +396,18 @@ int pp__on_result_thread(const pp_pool *p);
  * a progress callback of a sync map run there)? Takes the mutex. */
 int pp__on_feeding_thread(pp_pool *p);
 
+/* ----------------------------------------------------------- syncwait.c */
+/* Wait until sync submission j is ready, running its progress callback on
+ * the calling thread; returns pp_result_successful(j). */
+pp_status pp__wait_sync(struct pp_result *j);
+
 /* -------------------------------------------------------------- array.c */
 /* What pp_map_array() needs of submit.c: submit src (n items) as a sync
  * map and wait for it; *out gets the job (the caller's reference). */
+/* A sync map form's own failure (bad arguments, before anything was
+ * submitted) into opts->error / error_index (index SIZE_MAX) when set;
+ * what (may be NULL) prefixes the message. Returns st. */
+pp_status pp__report_call_failure(const pp_submit_options *o, pp_status st, const char *what);
 pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *src, size_t n,
                               const pp_submit_options *opts, struct pp_result **out);
 

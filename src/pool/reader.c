@@ -170,18 +170,16 @@ static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *p
     return st;
 }
 
-static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
-                               const uint8_t *payload)
+pp_status pp__chunk_apply_result_locked(pp__chunk *c, const pp__frame_hdr *h,
+                                        const uint8_t *payload)
 {
-    pp__chunk *c = w->inflight;
     int partial = (h->flags & PP__FLAG_PARTIAL) != 0;
     pp_status st;
     pp__rd rd;
 
-    /* The worker answers in order: the oldest chunk in flight is the one;
-     * a partial RESULT covers its next items, the last one the rest. */
-    if (c == NULL || c->id != h->id || h->count > c->count - c->answered ||
-        (partial && h->count == 0) || (!partial && h->count != c->count - c->answered))
+    /* A partial RESULT covers the chunk's next items, the last one the rest. */
+    if (c->id != h->id || h->count > c->count - c->answered || (partial && h->count == 0) ||
+        (!partial && h->count != c->count - c->answered))
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
     st = (h->flags & PP__FLAG_SCALARS)
@@ -189,9 +187,24 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
              : read_result_outcomes(c, &rd, payload, h->length, c->answered, h->count);
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
+    if (st == PP_OK)
+        c->answered += h->count;
+    return st;
+}
+
+static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
+                               const uint8_t *payload)
+{
+    pp__chunk *c = w->inflight;
+    int partial = (h->flags & PP__FLAG_PARTIAL) != 0;
+    pp_status st;
+
+    /* The worker answers in order: the oldest chunk in flight is the one. */
+    if (c == NULL)
+        return PP_EPROTO;
+    st = pp__chunk_apply_result_locked(c, h, payload);
     if (st != PP_OK)
         return st;
-    c->answered += h->count;
     if (partial) {
         pp__job_after_items_locked(c->job);
         return PP_OK;

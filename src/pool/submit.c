@@ -15,16 +15,22 @@
 
 _Static_assert(PP__MAX_CHUNK == PP_MAX_CHUNKSIZE, "the public chunk limit is the wire's");
 
-/* Python's default: ceil(n / (4 * processes)), at least 1. */
-static size_t auto_chunksize(const pp_pool *p, size_t n, int kind)
+/* Python's default: ceil(n / (4 * processes)), at least 1; the remote
+ * workers seen alive count as processes. */
+static size_t auto_chunksize(pp_pool *p, size_t n, int kind)
 {
-    size_t per, cs;
+    size_t per, cs, workers = (size_t)p->n;
 
     if (kind == JOB_IMAP || kind == JOB_IMAP_UNORDERED)
         return 1;
     if (p->chunksize)
         return p->chunksize;
-    per = (size_t)p->n * 4;
+    if (p->broker != NULL) {
+        pp__plat_mtx_lock(p->core->mu);
+        workers += p->bops->workers_locked(p->broker);
+        pp__plat_mtx_unlock(p->core->mu);
+    }
+    per = workers * 4;
     cs = n / per + (n % per ? 1 : 0);
     if (cs < 1)
         cs = 1;
@@ -76,16 +82,27 @@ static void job_discard(struct pp_result *j)
     free(j);
 }
 
-/* Register job j with the pool and queue its first chunks. With
- * want_handle the caller gets a reference. */
-static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int want_handle)
+/* The pool takes submissions: PP_OK, else why not (PP_ECLOSED, or what
+ * broke it). */
+static pp_status pool_open(pp_pool *p)
+{
+    pp_status st;
+
+    pp__plat_mtx_lock(p->core->mu);
+    st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
+    pp__plat_mtx_unlock(p->core->mu);
+    return st;
+}
+
+/* Register job j with the pool (open when the call started: pool_open()).
+ * Its batches are queued by feed(): a close since the call started does
+ * not stop them (the call was made while the pool was open); a terminate
+ * or a break since then (a pp_map_stream() item function, a progress
+ * callback, another thread) fails every item not queued yet with the
+ * pool's status there, and the caller gets a result that says so. */
+static void enqueue(pp_pool *p, struct pp_result *j, int want_handle)
 {
     pp__plat_mtx_lock(p->core->mu);
-    if (p->state != P_RUNNING || p->broken != PP_OK) {
-        pp_status st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
-        pp__plat_mtx_unlock(p->core->mu);
-        return st;
-    }
     j->core = p->core;
     j->pool = p;
     j->refs = 1 + (want_handle ? 1 : 0); /* running + caller */
@@ -94,12 +111,9 @@ static pp_status enqueue(pp_pool *p, struct pp_result *j, pp__chunk *list, int w
     if (p->live)
         p->live->live_prev = j;
     p->live = j;
-    pp__queue_append_locked(p, list, j);
     if (j->n == 0)
         pp__job_complete_empty_locked(j);
     pp__plat_mtx_unlock(p->core->mu);
-    pp__pump_all(p);
-    return PP_OK;
 }
 
 /*
@@ -220,7 +234,11 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return PP_EINVAL;
     /* Items with a timeout: the worker notes when each starts (wctl.h). */
     s.flags = o != NULL && o->timeout_ms > 0 ? PP__FLAG_TIMED : 0;
-    st = pp__fnref_make(fn, p->method == PP__START_FORK, &ref);
+    /* Remote workers know functions by name only (pool/broker.h). */
+    st = pp__fnref_make(fn, p->method == PP__START_FORK && p->broker == NULL, &ref);
+    if (st != PP_OK)
+        return st;
+    st = pool_open(p);
     if (st != PP_OK)
         return st;
     auto_cs = !(o != NULL && o->chunksize) && !p->chunksize;
@@ -245,13 +263,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     }
     /* The caller's reference is taken here, so j stays valid below even if
      * the job completes meanwhile. */
-    st = enqueue(p, j, NULL, 1);
-    if (st != PP_OK) {
-        pp__chunk_list_free(list);
-        pp__builder_free(&b);
-        job_discard(j);
-        return st;
-    }
+    enqueue(p, j, 1);
     for (at = 0;;) {
         if (!feed(p, j, list, at, end, bst))
             break;
@@ -297,10 +309,42 @@ int pp__on_feeding_thread(pp_pool *p)
     return found;
 }
 
+/* A pool with a broker: pp_map_stream()'s items are checked as made. */
+typedef struct remote_gen {
+    pp_item_fn gen;
+    void *ud;
+} remote_gen;
+
+static pp_status remote_gen_item(void *ud, size_t i, pp_values *args)
+{
+    const remote_gen *g = ud;
+    pp_status st = g->gen(g->ud, i, args);
+
+    return st == PP_OK ? pp__broker_check_args(args, "arguments") : st;
+}
+
+/* Arguments bound for a pool with a broker (any task may run remotely). */
+static pp_status check_remote(const pp__item_src *s, size_t n)
+{
+    pp_status st = PP_OK;
+    size_t i;
+
+    if (s->one != NULL)
+        st = pp__broker_check_args(s->one, "arguments");
+    if (st == PP_OK && s->items != NULL)
+        st = pp__broker_check_args(s->items, "map items");
+    for (i = 0; st == PP_OK && s->argv != NULL && i < n; i++)
+        st = s->argv[i] != NULL ? pp__broker_check_args(s->argv[i], "arguments") : PP_OK;
+    if (st == PP_OK && s->extra != NULL)
+        st = pp__broker_check_args(s->extra, "extra arguments");
+    return st;
+}
+
 static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src *src, size_t n,
                         const pp_submit_options *o, int sync, int want_handle,
                         struct pp_result **out)
 {
+    remote_gen rg;
     pp__item_src s = *src;
     pp_values *extra = NULL;
     struct pp__feeder me, **pf;
@@ -318,6 +362,19 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     s.extra = extra != NULL ? extra : o != NULL ? o->extra_args : NULL;
     if (s.extra != NULL && pp_values_count(s.extra) == 0)
         s.extra = NULL;
+    if (p->broker != NULL) {
+        st = check_remote(&s, n);
+        if (st != PP_OK) {
+            pp_values_destroy(extra);
+            return st;
+        }
+        if (s.gen != NULL) {
+            rg.gen = s.gen;
+            rg.ud = s.gen_ud;
+            s.gen = remote_gen_item;
+            s.gen_ud = &rg;
+        }
+    }
     me.thread = pp__plat_thread_id();
     pp__plat_mtx_lock(p->core->mu);
     p->feeding++;
@@ -333,31 +390,6 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     pp__plat_mtx_unlock(p->core->mu);
     pp_values_destroy(extra);
     return st;
-}
-
-/* ------------------------------------------------------------- sync waits */
-
-/* Wait for a sync submission, running its progress callback here. */
-static pp_status wait_sync(struct pp_result *j)
-{
-    size_t seen = 0, done;
-
-    pp__plat_mtx_lock(j->core->mu);
-    for (;;) {
-        done = j->done;
-        if (j->progress != NULL && done != seen) {
-            pp__plat_mtx_unlock(j->core->mu);
-            j->progress(done, j->n, j->progress_ud);
-            seen = done;
-            pp__plat_mtx_lock(j->core->mu);
-            continue;
-        }
-        if (j->ready)
-            break;
-        pp__plat_cond_wait(j->core->cond, j->core->mu, PP_INFINITE);
-    }
-    pp__plat_mtx_unlock(j->core->mu);
-    return pp_result_successful(j);
 }
 
 /* ---------------------------------------------------------------- public */
@@ -386,6 +418,16 @@ static void report_failure(const pp_submit_options *o, const pp_error *src, pp_s
         *o->error_index = src != NULL ? index : SIZE_MAX;
 }
 
+pp_status pp__report_call_failure(const pp_submit_options *o, pp_status st, const char *what)
+{
+    if (o == NULL)
+        return st;
+    report_failure(o, NULL, st, SIZE_MAX);
+    if (o->error != NULL && what != NULL)
+        snprintf(o->error->message, sizeof o->error->message, "%s: %s", what, pp_strerror(st));
+    return st;
+}
+
 pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_values **result,
                    pp_error *error)
 {
@@ -402,7 +444,7 @@ pp_status pp_apply(pp_pool *pool, pp_task_fn fn, const pp_values *args, pp_value
         fill_error(error, NULL, st);
         return st;
     }
-    st = wait_sync(j);
+    st = pp__wait_sync(j);
     if (st == PP_OK) {
         pp_result_get(j, PP_INFINITE, &v);
         if (result != NULL)
@@ -438,7 +480,7 @@ static pp_status map_src(pp_pool *pool, int kind, pp_task_fn fn, const pp__item_
     *out = j;
     if (!sync)
         return PP_OK;
-    st = wait_sync(j);
+    st = pp__wait_sync(j);
     if (st != PP_OK && opts != NULL)
         report_failure(opts, pp_result_error(j), st, j->first_failed);
     return st;
@@ -450,7 +492,7 @@ pp_status pp__submit_sync_map(pp_pool *pool, pp_task_fn fn, const pp__item_src *
     pp_status st = submit(pool, JOB_MAP, fn, src, n, opts, 1, 1, out);
 
     if (st == PP_OK)
-        (void)wait_sync(*out);
+        (void)pp__wait_sync(*out);
     return st;
 }
 
@@ -462,13 +504,15 @@ static pp_status map_common(pp_pool *pool, int kind, pp_task_fn fn, const pp_val
     size_t i;
 
     if (out == NULL)
-        return PP_EINVAL;
+        return sync ? pp__report_call_failure(opts, PP_EINVAL, "no result out-parameter")
+                    : PP_EINVAL;
     *out = NULL;
     if (items == NULL && argv == NULL && n > 0)
-        return PP_EINVAL;
+        return sync ? pp__report_call_failure(opts, PP_EINVAL, "no items") : PP_EINVAL;
     for (i = 0; argv != NULL && i < n; i++) {
         if (argv[i] == NULL)
-            return PP_EINVAL;
+            return sync ? pp__report_call_failure(opts, PP_EINVAL, "a NULL argument tuple")
+                        : PP_EINVAL;
     }
     src.items = items;
     src.argv = argv;
@@ -481,12 +525,12 @@ pp_status pp_map_stream(pp_pool *pool, pp_task_fn fn, size_t n, pp_item_fn item,
     pp__item_src src = {0};
 
     if (out == NULL)
-        return PP_EINVAL;
+        return pp__report_call_failure(opts, PP_EINVAL, "no result out-parameter");
     *out = NULL;
     if (item == NULL)
-        return PP_EINVAL;
-    if (n > SIZE_MAX / (4 * sizeof(pp__item)))
-        return PP_ETOOBIG; /* no memory could hold its outcomes */
+        return pp__report_call_failure(opts, PP_EINVAL, "no item function");
+    if (n > SIZE_MAX / (4 * sizeof(pp__item))) /* no memory could hold its outcomes */
+        return pp__report_call_failure(opts, PP_ETOOBIG, "too many items");
     src.gen = item;
     src.gen_ud = userdata;
     return map_src(pool, JOB_MAP, fn, &src, n, opts, 1, out);

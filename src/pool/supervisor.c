@@ -260,6 +260,8 @@ int pp__work_left_locked(const pp_pool *p)
 
     if (p->q_head != NULL || p->feeding > 0)
         return 1;
+    if (p->broker != NULL && p->bops->inflight_locked(p->broker) > 0)
+        return 1;
     for (i = 0; i < p->n; i++) {
         if (p->w[i].ninflight > 0)
             return 1;
@@ -321,8 +323,9 @@ static int supervise_once(pp_pool *p)
     for (i = 0; i < p->n; i++) {
         pp__wslot *w = &p->w[i];
         /* Not while another thread is writing to it (mutex released):
-         * handle_death has shut the channel down, so the write ends. */
-        if (w->state == W_DEAD && !w->pumping) {
+         * handle_death has shut the channel down, so the write ends; nor
+         * while a sync call looks at it (submit.c: a bounded spin). */
+        if (w->state == W_DEAD && !w->pumping && !w->peeking) {
             pp__plat_mtx_unlock(p->core->mu);
             reap_worker(w);
             pp__plat_mtx_lock(p->core->mu);
@@ -474,6 +477,7 @@ static void resthread_loop(void *arg)
         p->resthread_busy = 0;
         if (j->complete && !j->cb_queued) {
             j->ready = 1;
+            pp__plat_atomic_store64(&j->ready_flag, 1);
             pp__waitany_notify();
         }
         /* result waiters, and join (which waits for this thread to idle) */

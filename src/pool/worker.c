@@ -47,13 +47,16 @@ typedef struct worker {
     pp__plat_shm *ctl_shm; /* the control block (pool/wctl.h) */
     pp__wctl *ctl;
     pp__wctl_cursor kept; /* what this chunk's outcomes have in ctl */
-    uint64_t argmem[8];   /* a column item's read-only argument tuple */
-    uint64_t *argbits;    /* a scalar column's: where its value goes */
+    pp__result_sink sink; /* set: frames go there, not to chan (pp__chunk_runner) */
+    void *sink_ud;
+    uint64_t argmem[8]; /* a column item's read-only argument tuple */
+    uint64_t *argbits;  /* a scalar column's: where its value goes */
 } worker;
 
 static pp_status send_frame(worker *w)
 {
-    pp_status st = pp__plat_chan_write(w->chan, w->out.data, w->out.len);
+    pp_status st = w->sink != NULL ? w->sink(w->sink_ud, w->out.data, w->out.len)
+                                   : pp__plat_chan_write(w->chan, w->out.data, w->out.len);
 
     pp__buf_reset(&w->out);
     return st;
@@ -613,4 +616,65 @@ int pp__worker_main(pp__plat_chan *chan)
     pp__plat_shm_close(w.ctl_shm);
     pp__plat_chan_close(chan);
     return rc;
+}
+
+/* ---------------------------------------------------- pp__chunk_runner */
+
+struct pp__chunk_runner {
+    worker w;
+};
+
+void pp__chunk_runner_destroy(pp__chunk_runner *r)
+{
+    if (r == NULL)
+        return;
+    pp_values_destroy(r->w.args);
+    pp_values_destroy(r->w.result);
+    pp__buf_free(&r->w.out);
+    free(r->w.ctl);
+    free(r);
+}
+
+pp_status pp__chunk_runner_create(pp__result_sink sink, void *ud, pp__chunk_runner **out)
+{
+    pp__chunk_runner *r = calloc(1, sizeof *r);
+
+    *out = NULL;
+    if (r == NULL)
+        return PP_ENOMEM;
+    pp__buf_init(&r->w.out);
+    r->w.sink = sink;
+    r->w.sink_ud = ud;
+    /* A private control block: the chunk runner writes its progress there
+     * (untouched pages of it cost nothing). */
+    r->w.ctl = calloc(1, PP__WCTL_SIZE);
+    if (r->w.ctl == NULL || pp_values_create(&r->w.args) != PP_OK ||
+        pp_values_create(&r->w.result) != PP_OK) {
+        pp__chunk_runner_destroy(r);
+        return PP_ENOMEM;
+    }
+    pp__wctl_init(r->w.ctl);
+    r->w.rcol = pp__wctl_column(r->w.ctl);
+    *out = r;
+    return PP_OK;
+}
+
+pp_status pp__chunk_runner_run(pp__chunk_runner *r, const uint8_t *frame, size_t len)
+{
+    pp__frame_hdr h;
+    pp_status st;
+
+    if (len < PP__FRAME_HDR || pp__frame_parse_hdr(frame, &h) != PP_OK || h.type != PP__MSG_TASK ||
+        (h.flags & PP__FLAG_INBOX) != 0 || h.length != len - PP__FRAME_HDR)
+        return PP_EPROTO;
+    /* From another machine: a function by name only, never an address. */
+    if (h.length < 1 || frame[PP__FRAME_HDR] != PP__FN_NAME)
+        return PP_EPROTO;
+    (void)pp__wctl_claim(r->w.ctl, &r->w.kept, h.id); /* never revoked: resets progress */
+    pp__buf_reset(&r->w.out);
+    st = run_chunk(&r->w, &h, frame + PP__FRAME_HDR);
+    if (st == PP_OK)
+        st = send_frame(&r->w);
+    pp__buf_reset(&r->w.out);
+    return st;
 }

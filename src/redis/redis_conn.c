@@ -114,10 +114,78 @@ static void decode(const redisReply *rep, pp__redis_reply *r)
     }
 }
 
-/* One command on a live context (mutex held). PP_ECONNLOST breaks it. */
-static pp_status command_locked(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
-                                const size_t *lens, pp__redis_reply *reply)
+/* A reply of any type as a tree (val->kind, strings with their length and
+ * a NUL after them). PP_ENOMEM leaves *out NULL. */
+static pp_status to_tree(const redisReply *rep, pp__redis_val *v)
 {
+    size_t i;
+
+    memset(v, 0, sizeof *v);
+    switch (rep->type) {
+    case REDIS_REPLY_INTEGER:
+        v->kind = PP__RR_INT;
+        v->integer = (int64_t)rep->integer;
+        return PP_OK;
+    case REDIS_REPLY_NIL:
+        v->kind = PP__RR_NIL;
+        return PP_OK;
+    case REDIS_REPLY_ARRAY:
+        v->kind = PP__RR_ARRAY;
+        if (rep->elements == 0)
+            return PP_OK;
+        v->elem = calloc(rep->elements, sizeof *v->elem);
+        if (v->elem == NULL)
+            return PP_ENOMEM;
+        v->n = rep->elements;
+        for (i = 0; i < rep->elements; i++) {
+            if (to_tree(rep->element[i], &v->elem[i]) != PP_OK)
+                return PP_ENOMEM;
+        }
+        return PP_OK;
+    case REDIS_REPLY_STATUS:
+        v->kind = PP__RR_STATUS;
+        break;
+    case REDIS_REPLY_ERROR:
+        v->kind = PP__RR_ERROR;
+        break;
+    default:
+        v->kind = PP__RR_STR;
+        break;
+    }
+    v->str = malloc(rep->len + 1);
+    if (v->str == NULL)
+        return PP_ENOMEM;
+    if (rep->len > 0)
+        memcpy(v->str, rep->str, rep->len);
+    v->str[rep->len] = '\0';
+    v->len = rep->len;
+    return PP_OK;
+}
+
+static void val_clear(pp__redis_val *v)
+{
+    size_t i;
+
+    for (i = 0; i < v->n; i++)
+        val_clear(&v->elem[i]);
+    free(v->elem);
+    free(v->str);
+}
+
+void pp__redis_val_free(pp__redis_val *v)
+{
+    if (v == NULL)
+        return;
+    val_clear(v);
+    free(v);
+}
+
+/* One command on a live context (mutex held). PP_ECONNLOST breaks it. The
+ * reply goes to *reply, or as a tree to *tree if tree is not NULL. */
+static pp_status command_locked(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
+                                const size_t *lens, pp__redis_reply *reply, pp__redis_val **tree)
+{
+    pp_status st = PP_OK;
     redisReply *rep;
     int sigpipe;
 
@@ -134,11 +202,20 @@ static pp_status command_locked(pp__redis_conn *c, int64_t wait_ms, int argc, co
         c->broken = 1;
         return PP_ECONNLOST;
     }
-    decode(rep, reply);
+    if (tree != NULL) {
+        *tree = calloc(1, sizeof **tree);
+        st = *tree != NULL ? to_tree(rep, *tree) : PP_ENOMEM;
+        if (st != PP_OK) {
+            pp__redis_val_free(*tree);
+            *tree = NULL;
+        }
+    } else {
+        decode(rep, reply);
+    }
     freeReplyObject(rep);
     if (wait_ms > 0)
         (void)redisSetTimeout(c->ctx, tv_of(c->reply_ms));
-    return PP_OK;
+    return st;
 }
 
 /* Authenticate a fresh context (mutex held): AUTH with the credentials,
@@ -164,7 +241,7 @@ static pp_status hello_locked(pp__redis_conn *c)
         argv[argc] = "PING";
         lens[argc++] = 4;
     }
-    st = command_locked(c, 0, argc, argv, lens, &r);
+    st = command_locked(c, 0, argc, argv, lens, &r, NULL);
     if (st != PP_OK)
         return st;
     if (r.kind == PP__RR_ERROR)
@@ -202,7 +279,7 @@ static pp_status dial_locked(pp__redis_conn *c)
  * not leave the handle useless for good. The call that met the break
  * still failed (PP_ECONNLOST: whether it took effect is unknown). */
 static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
-                     const size_t *lens, pp__redis_reply *reply)
+                     const size_t *lens, pp__redis_reply *reply, pp__redis_val **tree)
 {
     pp_status st = PP_OK;
 
@@ -214,7 +291,7 @@ static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **
     if (c->broken || c->ctx == NULL)
         st = dial_locked(c) == PP_OK ? PP_OK : PP_ECONNLOST;
     if (st == PP_OK)
-        st = command_locked(c, wait_ms, argc, argv, lens, reply);
+        st = command_locked(c, wait_ms, argc, argv, lens, reply, tree);
     pp__plat_mtx_unlock(c->mu);
     return st;
 }
@@ -222,13 +299,20 @@ static pp_status run(pp__redis_conn *c, int64_t wait_ms, int argc, const char **
 pp_status pp__redis_conn_cmd(pp__redis_conn *c, int argc, const char **argv, const size_t *lens,
                              pp__redis_reply *reply)
 {
-    return run(c, 0, argc, argv, lens, reply);
+    return run(c, 0, argc, argv, lens, reply, NULL);
 }
 
 pp_status pp__redis_conn_cmd_wait(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
                                   const size_t *lens, pp__redis_reply *reply)
 {
-    return run(c, wait_ms > 0 ? wait_ms : 1, argc, argv, lens, reply);
+    return run(c, wait_ms > 0 ? wait_ms : 1, argc, argv, lens, reply, NULL);
+}
+
+pp_status pp__redis_conn_cmd_val(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
+                                 const size_t *lens, pp__redis_val **out)
+{
+    *out = NULL;
+    return run(c, wait_ms, argc, argv, lens, NULL, out);
 }
 
 static char *dup_str(const char *s)

@@ -65,6 +65,24 @@ pp_status pp__redis_conn_cmd(pp__redis_conn *c, int argc, const char **argv, con
 pp_status pp__redis_conn_cmd_wait(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
                                   const size_t *lens, pp__redis_reply *reply);
 
+/* A reply as a tree, for replies with nested arrays and binary strings
+ * (streams). */
+typedef struct pp__redis_val {
+    int kind; /* PP__RR_* */
+    int64_t integer;
+    char *str; /* strings, status, error: len bytes and a NUL (NULL otherwise) */
+    size_t len;
+    size_t n; /* PP__RR_ARRAY: elements */
+    struct pp__redis_val *elem;
+} pp__redis_val;
+
+/* Run one command (wait_ms > 0: a blocking one, as pp__redis_conn_cmd_wait)
+ * and return its reply as a tree in *out (pp__redis_val_free()). Errors
+ * as pp__redis_conn_cmd(), and PP_ENOMEM (*out NULL then). */
+pp_status pp__redis_conn_cmd_val(pp__redis_conn *c, int64_t wait_ms, int argc, const char **argv,
+                                 const size_t *lens, pp__redis_val **out);
+void pp__redis_val_free(pp__redis_val *v);
+
 int pp__redis_conn_broken(pp__redis_conn *c);
 void pp__redis_conn_close(pp__redis_conn *c);
 

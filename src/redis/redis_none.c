@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "procpool/redis.h"
+#include "core/core.h"
 #include "redis/redis_internal.h"
 
 pp_status pp__redis_travel_init(void)
@@ -46,4 +47,13 @@ pp_status pp_redis_lock_open(pp_redis *r, const char *name, pp_lock **out)
 void pp_redis_destroy(pp_redis *r)
 {
     (void)r;
+}
+
+int pp__redis_remote_main(const char *url)
+{
+    pp__log(PP_LOG_ERROR,
+            "remote worker for %s: this procpool was built without hiredis "
+            "(meson option redis): no distributed pool",
+            url);
+    return 3;
 }

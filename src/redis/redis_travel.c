@@ -63,10 +63,15 @@ static const pp__remote_ops ops = {
 
 pp_status pp__redis_travel_init(void)
 {
-    return pp__remote_register(&ops);
+    pp_status st = pp__remote_register(&ops);
+
+    if (st == PP_OK)
+        pp__redis_broker_init();
+    return st;
 }
 
 void pp__redis_travel_shutdown(void)
 {
+    pp__redis_broker_shutdown();
     pp__remote_unregister(PP__LOC_REDIS);
 }

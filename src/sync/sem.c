@@ -81,86 +81,10 @@
 
 #include "procpool/sync.h"
 #include "core/core.h"
+#include "sync/sem_internal.h"
 #include "sync/sobj.h"
 
-struct pp_sem {
-    pp__sobj o;
-};
-
-/* count word: value << C_SHIFT | flags */
-#define C_FROZEN ((uint64_t)1) /* the state mutex's holder owns the count */
-#define C_NOTICE ((uint64_t)2) /* a holder died: the next acquirer is told */
-#define C_WAITER ((uint64_t)4) /* a waiter may nap: the next 0 -> 1 wakes */
-#define C_SHIFT  3
-#define C_ONE    ((uint64_t)1 << C_SHIFT)
-
-/* slot word: units << W_SHIFT | (claim number & W_TAGS) << 3 | flags */
-#define W_BUSY  ((uint64_t)1) /* a fast update of its process in flight */
-#define W_CLAIM ((uint64_t)2) /* being given to a process (state mutex) */
-#define W_TAKE  ((uint64_t)4) /* with W_BUSY: the update is an acquire */
-#define W_FLAGS ((uint64_t)7)
-#define W_SHIFT 16
-#define W_TAGS  ((uint64_t)0x1fff)
-#define W_ONE   ((uint64_t)1 << W_SHIFT)
-
-typedef struct sem_slot {
-    uint64_t word;
-    uint64_t tag; /* claim number of the owner (one per claim) */
-    uint64_t pid; /* owner; 0: none */
-    uint64_t stamp;
-    uint64_t pad[4]; /* a cache line per slot */
-} sem_slot;
-
-typedef struct sem_state {
-    pp__sobj_redo redo; /* first (sobj.h); unused: see the file comment */
-    uint64_t pad0[7];
-    uint64_t count; /* on a cache line of its own */
-    uint64_t pad1[7];
-    uint64_t total; /* TOTAL (state mutex) */
-    uint64_t initial;
-    uint64_t bounded;
-    uint64_t slots;  /* holders[0..slots-1] may be in use */
-    uint64_t claims; /* the last claim number */
-    uint64_t pad2[3];
-    sem_slot holders[PP__SOBJ_PROCS];
-} sem_state;
-
 enum { F_DONE, F_SLOW, F_EMPTY, F_GIFT };
-
-/* Atomics on the shared words: inline where the compiler has them (GCC,
- * clang, MinGW), else the platform's calls (MSVC). load: acquire, store:
- * release, cas: sequentially consistent (platform.h). */
-#if defined(__GNUC__) || defined(__clang__)
-static inline uint64_t ld(uint64_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static inline void store(uint64_t *p, uint64_t v)
-{
-    __atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-
-static inline int cas(uint64_t *p, uint64_t expect, uint64_t desired)
-{
-    return __atomic_compare_exchange_n(p, &expect, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-}
-#else
-static uint64_t ld(uint64_t *p)
-{
-    return pp__plat_atomic_load64(p);
-}
-
-static void store(uint64_t *p, uint64_t v)
-{
-    pp__plat_atomic_store64(p, v);
-}
-
-static int cas(uint64_t *p, uint64_t expect, uint64_t desired)
-{
-    return pp__plat_atomic_cas64(p, expect, desired);
-}
-#endif
 
 size_t pp__sem_state_size(void)
 {
@@ -183,7 +107,7 @@ static int slot_alive(sem_slot *h)
     return pp__plat_proc_alive(ld(&h->pid), ld(&h->stamp));
 }
 
-pp_status pp_sem_create(const char *name, int64_t value, int bounded, pp_sem **out)
+pp_status pp_sem_create(const char *name, int64_t value, int flags, pp_sem **out)
 {
     sem_state *init;
     pp__sobj *o = NULL;
@@ -192,7 +116,7 @@ pp_status pp_sem_create(const char *name, int64_t value, int bounded, pp_sem **o
     if (out == NULL)
         return PP_EINVAL;
     *out = NULL;
-    if (value < 0 || value > PP_SEM_MAX)
+    if (value < 0 || value > PP_SEM_MAX || (flags & ~(PP_SEM_BOUNDED | PP_SEM_UNOWNED)) != 0)
         return PP_EINVAL;
     init = calloc(1, sizeof *init);
     if (init == NULL)
@@ -200,7 +124,8 @@ pp_status pp_sem_create(const char *name, int64_t value, int bounded, pp_sem **o
     init->count = (uint64_t)value << C_SHIFT;
     init->total = (uint64_t)value;
     init->initial = (uint64_t)value;
-    init->bounded = bounded != 0;
+    init->bounded = (flags & PP_SEM_BOUNDED) != 0;
+    init->unowned = (flags & PP_SEM_UNOWNED) != 0;
     st = pp__sobj_create(PP__SOBJ_SEM, name, sizeof *init, init, &o);
     free(init);
     *out = (pp_sem *)o;
@@ -560,6 +485,8 @@ pp_status pp_sem_acquire(pp_sem *s, int64_t timeout_ms)
 {
     if (s == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
+    if (state_of(s)->unowned)
+        return pp__sem_count_acquire(s, timeout_ms, PP_ETIMEDOUT);
     return acquire(s, timeout_ms, PP_ETIMEDOUT);
 }
 
@@ -567,6 +494,8 @@ pp_status pp_sem_try_acquire(pp_sem *s)
 {
     if (s == NULL)
         return PP_EINVAL;
+    if (state_of(s)->unowned)
+        return pp__sem_count_acquire(s, 0, PP_EBUSY);
     return acquire(s, 0, PP_EBUSY);
 }
 
@@ -596,6 +525,8 @@ pp_status pp_sem_release(pp_sem *s)
     if (s == NULL)
         return PP_EINVAL;
     ss = state_of(s);
+    if (ss->unowned)
+        return pp__sem_count_release(s);
     r = fast_give(s, ss, &res);
     if (r == F_DONE)
         return res;

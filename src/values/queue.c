@@ -1,33 +1,27 @@
 /*
  * queue.c — pp_queue (queue.h): a ring of encoded value tuples in a sync
- * segment (platform.h, pp__plat_sobj).
+ * segment (platform.h, pp__plat_sobj). The ring's layout, the states of
+ * an item and the steps between them are in values/queue_ring.h.
  *
- * State (in the segment, after the header struct qstate): a byte ring of
- * cap bytes (a multiple of 8). head and tail are byte positions that only
- * grow (ring offset = position % cap); tail - head bytes are in use. An
- * item at position p is an 8-byte header — u32 length, u32 commit mark —
- * then length bytes of encoded tuple (values/tuple.h), padded to 8; the
- * data may wrap around the ring's end, a header never does.
- *
- * Every change happens under the state mutex, in this order:
- *   put: copy the data and header into free space past tail (nothing
- *        points there yet), the commit mark last; then publish: one redo
- *        record (sobj.h) of {head, tail + need, count + 1}.
- *   get: check the header at head (length, mark of that position), copy
- *        the data out, then one redo record of {head + need, tail,
- *        count - 1}; decode after unlocking. A tuple of plain items (no
- *        lock, shm or sync object to open by name) lying in one piece is
- *        decoded in place before the record instead, saving a copy.
- * A process killed anywhere in there leaves the state mutex to the next
- * caller, whose pp__sobj_enter() rolls a committed record forward (an
- * uncommitted one changed nothing: the old values are intact); then
- * check_ring() walks the ring from head and cuts it at the first item
- * whose header is not a committed one (never expected; a defence against
- * a damaged ring). The data copies happen before the record is written
- * (a release store of seal between them).
- *
- * Commit marks depend on the position (MARK ^ position / 8), so the stale
- * header of an item got long ago is never taken for a committed one.
+ * put: encode (no mutex); take the state mutex, free what consumers are
+ *      done with, then either (a small item, or one of more than a
+ *      quarter of the ring) copy it in and COMMIT it in one critical
+ *      section, or RESERVE room, release the mutex, copy the item in
+ *      without it and take the mutex again to COMMIT. The mutex is held
+ *      for a handful of stores (and at most a 512-byte copy).
+ * get: take the mutex and find the oldest committed item; a small one is
+ *      copied out and removed right there; a larger one is CLAIMED, the
+ *      mutex released, the item decoded right from the ring (a copy
+ *      first only if it wraps around the ring's end) and marked DONE with
+ *      one CAS, without the mutex.
+ * Wakes: a getter about to nap marks wait_items, a putter wait_room; the
+ * commit / the get that frees room takes the mark down and only then
+ * touches the wake word (and the kernel, if someone sleeps).
+ * A process killed with the mutex leaves it to the next caller, whose
+ * pp__sobj_enter() rolls its redo record forward; qr_check_ring() then
+ * recounts. One killed between the steps leaves a RESERVED or CLAIMED
+ * item with its (pid, stamp), which whoever it holds up turns DONE after
+ * a liveness check (qr_unblock()).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +32,10 @@
 #include "core/core.h"
 #include "sync/sobj.h"
 #include "values/queue_internal.h"
+#include "values/queue_ring.h"
 #include "values/tuple.h"
 #include "values/value_internal.h"
 
-#define MARK 0xC0117ED5u
 /* Taking the state mutex is short; a caller that must not wait still
  * allows a holder this long to finish (a stopped holder: PP_EBUSY). */
 #define LOCK_GRACE_MS 2000
@@ -49,30 +43,17 @@
 #define LOCK_TRIES 64
 /* Checks of the wake word before a waiter sleeps. */
 #define SPIN 4000
-/* Items from this many encoded bytes are decoded in place (a copy saved);
- * smaller ones are copied out, which holds the mutex for less time than
- * decoding them (several allocations) would. */
-#define DIRECT_MIN 512
+/* A getter that walked past this many items (a RESERVED one holds rhead
+ * back) looks for a dead producer, at most once per slice. */
+#define LONG_WALK 64
+/* Items of up to this many encoded bytes are copied in and out under the
+ * state mutex (one critical section each way); larger ones are reserved
+ * and claimed, and copied without it. */
+#define SMALL_MAX 512
 /* Encode buffers kept for reuse (taken with a CAS; more threads putting
  * at once each use a buffer of their own), and the largest one kept. */
 #define ENC_SLOTS    4
 #define ENC_KEEP_MAX ((size_t)1 << 20)
-
-typedef struct qstate {
-    pp__sobj_redo redo; /* first member (sobj.h) */
-    uint64_t cap;       /* ring bytes, immutable */
-    uint64_t maxsize;   /* immutable; 0: no count limit */
-    uint64_t head;
-    uint64_t tail;
-    uint64_t count;
-    /* The position of the last item put: stored with release order after
-     * the item's bytes and before its redo record, so no compiler or CPU
-     * moves a byte of the item past the record that publishes it. */
-    uint64_t seal;
-} qstate;
-
-/* The ring starts 64-byte aligned after the state. */
-#define RING_OFF ((sizeof(qstate) + 63u) & ~(size_t)63u)
 
 /* As every sync kind (sobj.h): the handle is the cached sobj handle. */
 struct pp_queue {
@@ -95,94 +76,6 @@ static void hook(int point)
 static qstate *state_of(const pp_queue *q)
 {
     return pp__sobj_state(&q->o);
-}
-
-static uint8_t *ring_of(qstate *s)
-{
-    return (uint8_t *)s + RING_OFF;
-}
-
-static size_t need_of(size_t len)
-{
-    return PP_QUEUE_ITEM_OVERHEAD + ((len + 7u) & ~(size_t)7u);
-}
-
-static uint32_t mark_of(uint64_t pos)
-{
-    return MARK ^ (uint32_t)(pos >> 3);
-}
-
-/* Copy n bytes into / out of the ring from position pos, wrapping. */
-static void ring_write(uint8_t *ring, uint64_t cap, uint64_t pos, const void *src, size_t n)
-{
-    size_t off = (size_t)(pos % cap), first = n;
-
-    if (first > cap - off)
-        first = (size_t)(cap - off);
-    memcpy(ring + off, src, first);
-    memcpy(ring, (const uint8_t *)src + first, n - first);
-}
-
-static void ring_read(const uint8_t *ring, uint64_t cap, uint64_t pos, void *dst, size_t n)
-{
-    size_t off = (size_t)(pos % cap), first = n;
-
-    if (first > cap - off)
-        first = (size_t)(cap - off);
-    memcpy(dst, ring + off, first);
-    memcpy((uint8_t *)dst + first, ring, n - first);
-}
-
-/* The header at pos: the item's length if it is a committed item that
- * ends by tail, else -1. */
-static int64_t header_at(qstate *s, uint64_t pos, uint64_t tail)
-{
-    uint32_t hd[2];
-
-    memcpy(hd, ring_of(s) + pos % s->cap, sizeof hd);
-    if (hd[1] != mark_of(pos) || hd[0] > s->cap - PP_QUEUE_ITEM_OVERHEAD ||
-        need_of(hd[0]) > tail - pos)
-        return -1;
-    return (int64_t)hd[0];
-}
-
-/* Move head / tail / count in one redo-recorded step. */
-static void publish(qstate *s, uint64_t head, uint64_t tail, uint64_t count)
-{
-    pp__sobj_tx tx;
-
-    pp__sobj_tx_begin(&tx, s);
-    pp__sobj_tx_set(&tx, &s->head, head);
-    pp__sobj_tx_set(&tx, &s->tail, tail);
-    pp__sobj_tx_set(&tx, &s->count, count);
-    pp__sobj_tx_commit(&tx);
-}
-
-/* After a holder died (its redo record already rolled forward by
- * pp__sobj_enter()): walk the ring from head and cut it at the first
- * item that is not a committed one. Never expected to cut (a defence
- * against a damaged ring); returns how many items were cut. */
-static uint64_t check_ring(qstate *s)
-{
-    uint64_t head = s->head, tail = s->tail, pos, n = 0;
-    int64_t len = 0;
-
-    if (tail < head || tail - head > s->cap || head % 8 != 0 || tail % 8 != 0) {
-        n = s->count;
-        publish(s, head - head % 8, head - head % 8, 0);
-        return n;
-    }
-    for (pos = head; pos != tail; pos += need_of((size_t)len), n++) {
-        len = header_at(s, pos, tail);
-        if (len < 0)
-            break;
-    }
-    if (pos != tail || n != s->count) {
-        uint64_t cut = s->count > n ? s->count - n : 0;
-        publish(s, head, pos, n);
-        return cut;
-    }
-    return 0;
 }
 
 /* The deadline of a call, computed when it is first needed: the fast
@@ -225,7 +118,8 @@ static pp_status lock_state(pp_queue *q, qclock *c)
         st = pp__sobj_enter(&q->o, lock_deadline(deadline_of(c)), &repaired);
 
     if (st == PP_OK && repaired) {
-        cut = check_ring(state_of(q));
+        pp__plat_sobj_wake(pp__sobj_plat(&q->o)); /* whatever the dead one owed */
+        cut = qr_check_ring(state_of(q));
         if (cut != 0)
             pp__log(PP_LOG_WARN, "queue %s: damaged ring repaired, %llu item(s) dropped",
                     pp__sobj_name(&q->o), (unsigned long long)cut);
@@ -256,7 +150,7 @@ pp_status pp_queue_create(const char *name, size_t maxsize, size_t capacity_byte
         capacity_bytes > PP_QUEUE_MAX_BYTES)
         return PP_EINVAL;
     capacity_bytes = (capacity_bytes + 7u) & ~(size_t)7u;
-    size = RING_OFF + capacity_bytes;
+    size = QR_RING_OFF + capacity_bytes;
     /* The whole state is the init image (pp__plat_sobj_create() copies it
      * before anyone can open the name); calloc's zero pages are cheap. */
     init = calloc(1, size);
@@ -276,7 +170,7 @@ pp_status pp__queue_check(const pp__sobj *o)
     size_t size = pp__plat_sobj_state_size(pp__sobj_plat(o));
 
     /* It came from another process: never trust it blindly. */
-    if (pp__sobj_kind(o) != PP__SOBJ_QUEUE || size < RING_OFF || s->cap != size - RING_OFF ||
+    if (pp__sobj_kind(o) != PP__SOBJ_QUEUE || size < QR_RING_OFF || s->cap != size - QR_RING_OFF ||
         s->cap % 8 != 0 || s->cap < PP_QUEUE_MIN_BYTES || s->maxsize > PP_QUEUE_MAX_ITEMS)
         return PP_EINVAL;
     return PP_OK;
@@ -324,7 +218,7 @@ size_t pp_queue_capacity(const pp_queue *q)
 
 size_t pp_queue_item_size(const pp_values *v)
 {
-    return need_of(pp__values_encoded_size(v));
+    return qr_need(pp__values_encoded_size(v));
 }
 
 /* ---------------------------------------------------------- put / get */
@@ -343,54 +237,114 @@ static void nap(pp_queue *q, uint32_t seen, int64_t deadline)
     pp__sobj_nap(&q->o, seen, deadline);
 }
 
+/* Room for an item of need bytes now? (mutex held) */
+static int has_room(const qstate *s, size_t need)
+{
+    return (s->maxsize == 0 || s->count + s->nres < s->maxsize) &&
+           s->cap - (s->tail - s->head) >= need;
+}
+
+/* Wait for room for an item of len bytes: PP_OK with the mutex held,
+ * or why not. */
+static pp_status wait_room(pp_queue *q, size_t len, qclock *clk, int try_only)
+{
+    qstate *s = state_of(q);
+    size_t need = qr_need(len);
+    uint64_t stuck_head = UINT64_MAX;
+    int64_t stuck_since = 0, now;
+    uint32_t seen;
+    pp_status st;
+
+    for (;;) {
+        seen = pp__plat_sobj_seq(pp__sobj_plat(&q->o));
+        st = lock_state(q, clk);
+        if (st != PP_OK)
+            return try_only ? PP_EBUSY : st;
+        qr_reclaim(s);
+        if (has_room(s, need))
+            break;
+        /* Held up by the same item for a slice: is its owner alive? */
+        if (s->head != stuck_head) {
+            stuck_head = s->head;
+            stuck_since = pp__plat_now_ms();
+        } else if ((now = pp__plat_now_ms()) - stuck_since >= PP__SOBJ_SLICE_MS) {
+            stuck_since = now;
+            if (qr_unblock(s, s->head) != 0) {
+                pp__plat_sobj_wake(pp__sobj_plat(&q->o)); /* room for others too */
+                if (has_room(s, need))
+                    break;
+            }
+        }
+        if (!try_only) {
+            /* marked, then one more look: a getter that finished an item
+             * after the look above sees the mark (qr_done()) */
+            qr_flag_set(&s->wait_room);
+            qr_reclaim(s);
+            if (has_room(s, need))
+                break;
+        }
+        unlock_state(q);
+        if (try_only)
+            return PP_EBUSY;
+        if (pp__sobj_left(deadline_of(clk)) == 0)
+            return PP_ETIMEDOUT;
+        nap(q, seen, deadline_of(clk));
+    }
+    hook(PP__QUEUE_HOOK_PUT_LOCKED);
+    return PP_OK;
+}
+
 /* Put the encoded item (len bytes at data). try_only: PP_EBUSY instead
- * of waiting. */
+ * of waiting. A small item (or one of more than a quarter of the ring) is
+ * copied in under the mutex; a larger one is reserved, copied without the
+ * mutex, then committed. */
 static pp_status put_encoded(pp_queue *q, const uint8_t *data, size_t len, int64_t timeout_ms,
                              int try_only)
 {
     qstate *s = state_of(q);
-    size_t need = need_of(len), cap = (size_t)s->cap, maxsize = (size_t)s->maxsize;
+    size_t need = qr_need(len);
     qclock clk = {timeout_ms, 0, 0};
-    uint32_t seen, hdr[2];
-    uint64_t head, tail, count;
+    pp__sobj_proc me;
+    uint64_t pos = 0;
+    int wake;
     pp_status st;
 
-    if (need > cap) {
+    if (need > s->cap) {
         pp__log(PP_LOG_WARN,
                 "queue %s: an item of %llu encoded bytes needs %llu bytes of ring, the ring "
                 "has %llu (create the queue with a larger capacity)",
                 pp__sobj_name(&q->o), (unsigned long long)len, (unsigned long long)need,
-                (unsigned long long)cap);
+                (unsigned long long)s->cap);
         return PP_ETOOBIG;
     }
-    for (;;) {
-        seen = pp__plat_sobj_seq(pp__sobj_plat(&q->o));
-        st = lock_state(q, &clk);
-        if (st != PP_OK)
-            return try_only ? PP_EBUSY : st;
-        head = s->head;
-        tail = s->tail;
-        count = s->count;
-        if ((maxsize == 0 || count < maxsize) && cap - (tail - head) >= need)
-            break;
+    pp__sobj_self(&me); /* (its first call in a thread reads /proc: not under the mutex) */
+    st = wait_room(q, len, &clk, try_only);
+    if (st != PP_OK)
+        return st;
+    if (len <= SMALL_MAX || need > s->cap / 4) {
+        /* small, or in a ring of a few such items, where the copy could
+         * not overlap much with other puts and gets anyway */
+        qr_put(s, data, len);
+    } else {
+        pos = qr_reserve(s, len, &me);
         unlock_state(q);
-        if (try_only)
-            return PP_EBUSY;
-        if (pp__sobj_left(deadline_of(&clk)) == 0)
-            return PP_ETIMEDOUT;
-        nap(q, seen, deadline_of(&clk));
+        qr_write(s, pos + PP_QUEUE_ITEM_OVERHEAD, data, len);
+        hook(PP__QUEUE_HOOK_PUT_COPIED);
+        st = lock_state(q, &clk);
+        if (st != PP_OK) {
+            /* The mutex did not come back within the grace period (a
+             * stopped holder): the item is dropped, the next walk frees
+             * its room. */
+            qr_abandon(s, pos, len);
+            return try_only ? PP_EBUSY : st;
+        }
+        qr_commit(s, pos, len);
     }
-    hook(PP__QUEUE_HOOK_PUT_LOCKED);
-    ring_write(ring_of(s), cap, tail + PP_QUEUE_ITEM_OVERHEAD, data, len);
-    hook(PP__QUEUE_HOOK_PUT_COPIED);
-    hdr[0] = (uint32_t)len;
-    hdr[1] = mark_of(tail);
-    ring_write(ring_of(s), cap, tail, hdr, sizeof hdr);
-    pp__plat_atomic_store64((volatile uint64_t *)&s->seal, tail);
-    publish(s, head, tail + need, count + 1);
     hook(PP__QUEUE_HOOK_PUT_PUBLISHED);
+    wake = qr_flag_take(&s->wait_items);
     unlock_state(q);
-    pp__plat_sobj_wake(pp__sobj_plat(&q->o));
+    if (wake)
+        pp__plat_sobj_wake(pp__sobj_plat(&q->o));
     return PP_OK;
 }
 
@@ -433,106 +387,78 @@ pp_status pp_queue_try_put(pp_queue *q, const pp_values *v)
     return put(q, v, 0, 1);
 }
 
-/* 1 if the n encoded bytes at p are one tuple of plain items (ints,
- * doubles, strings, bytes: nothing to open by name), else 0. Bounds are
- * checked here only to stop; the decoder checks everything again. */
-static int plain_tuple(const uint8_t *p, size_t n)
-{
-    size_t pos = 4, len;
-    uint32_t count, i;
-
-    if (n < 4)
-        return 0;
-    count = pp__ld_le32(p);
-    for (i = 0; i < count; i++) {
-        if (pos >= n)
-            return 0;
-        switch (p[pos++]) {
-        case PP_TYPE_INT:
-        case PP_TYPE_DOUBLE:
-            len = 8;
-            break;
-        case PP_TYPE_STR:
-        case PP_TYPE_BYTES:
-            if (n - pos < 4)
-                return 0;
-            len = (size_t)pp__ld_le32(p + pos) + 4;
-            break;
-        default:
-            return 0;
-        }
-        if (len > n - pos)
-            return 0;
-        pos += len;
-    }
-    return pos == n;
-}
-
-/* A tuple of plain items lying in one piece in the ring is decoded right
- * there, under the mutex (no named object to open: a bounded amount of
- * work), saving a copy: 1 with *out or *st set and the item gone from the
- * ring (or left there for PP_ENOMEM); 0 to take the general path. */
-static int take_direct(pp_queue *q, size_t n, pp_values **out, pp_status *st)
+/* Wait for an item and take it (mutex taken and released): PP_OK with
+ * either the item's bytes copied to small (*len <= SMALL_MAX, removed
+ * from the ring) or the item CLAIMED at *pos; or why not. */
+static pp_status take(pp_queue *q, qclock *clk, int try_only, uint8_t *small, uint64_t *pos,
+                      size_t *len)
 {
     qstate *s = state_of(q);
-    uint64_t head = s->head, off = (head + PP_QUEUE_ITEM_OVERHEAD) % s->cap;
-    const uint8_t *p = ring_of(s) + off;
-    pp__rd rd;
+    pp__sobj_proc me;
+    unsigned steps;
+    uint32_t seen;
+    int64_t now;
+    int got, at_rhead, wake = 0;
+    pp_status st;
 
-    if (n < DIRECT_MIN || off + n > s->cap || !plain_tuple(p, n))
-        return 0;
-    pp__rd_init(&rd, p, n);
-    *st = pp__values_decode(&rd, out, NULL, NULL, 0);
-    if (*st == PP_ENOMEM)
-        return 1;
-    if (*st == PP_OK && pp__rd_end(&rd) != PP_OK) {
+    pp__sobj_self(&me); /* not under the mutex: see put_encoded() */
+    for (;;) {
+        seen = pp__plat_sobj_seq(pp__sobj_plat(&q->o));
+        st = lock_state(q, clk);
+        if (st != PP_OK)
+            return try_only ? PP_EBUSY : st;
+        got = s->count > 0 && qr_find(s, pos, len, &at_rhead, &steps);
+        if (got && *len <= SMALL_MAX) {
+            qr_take(s, *pos, *len, at_rhead, small);
+            wake = qr_flag_take(&s->wait_room);
+        } else if (got) {
+            qr_claim(s, &me, *pos, *len, at_rhead);
+        }
+        if (got && steps > LONG_WALK && (now = pp__plat_now_ms()) >= (int64_t)s->check_at) {
+            /* rhead held back by a RESERVED item: a dead producer's? */
+            s->check_at = (uint64_t)(now + PP__SOBJ_SLICE_MS);
+            wake |= qr_unblock(s, s->rhead) != 0;
+        }
+        if (!got && !try_only)
+            qr_flag_set(&s->wait_items); /* the next commit wakes */
+        unlock_state(q);
+        if (wake)
+            pp__plat_sobj_wake(pp__sobj_plat(&q->o));
+        if (got)
+            return PP_OK;
+        if (try_only)
+            return PP_EBUSY;
+        if (pp__sobj_left(deadline_of(clk)) == 0)
+            return PP_ETIMEDOUT;
+        nap(q, seen, deadline_of(clk));
+    }
+}
+
+/* Decode n bytes at data into *out (PP_EPROTO if they are not exactly
+ * one tuple). */
+static pp_status decode(const uint8_t *data, size_t n, pp_values **out)
+{
+    pp__rd rd;
+    pp_status st;
+
+    pp__rd_init(&rd, data, n);
+    st = pp__values_decode(&rd, out, NULL, NULL, 0);
+    if (st == PP_OK && pp__rd_end(&rd) != PP_OK) {
         pp_values_destroy(*out);
         *out = NULL;
-        *st = PP_EPROTO; /* dropped below, as a malformed item is */
+        st = PP_EPROTO; /* dropped, as queue.h says */
     }
-    hook(PP__QUEUE_HOOK_GET_LOCKED);
-    publish(s, head + need_of(n), s->tail, s->count - 1);
-    return 1;
-}
-
-/* Take the item at head: decoded in place into *out (*data NULL), or into
- * a new allocation (*data, *len) decoded after unlocking. Called with the
- * state mutex held and count > 0. */
-static pp_status take(pp_queue *q, pp_values **out, uint8_t **data, size_t *len)
-{
-    qstate *s = state_of(q);
-    uint64_t head = s->head, tail = s->tail, count = s->count;
-    int64_t n = header_at(s, head, tail);
-    uint8_t *mem;
-    pp_status st = PP_OK;
-
-    if (n < 0) {
-        /* Never expected: something overwrote the ring. Cut it here. */
-        publish(s, head, head, 0);
-        pp__log(PP_LOG_ERROR, "queue %s: damaged item at the head, %llu item(s) dropped",
-                pp__sobj_name(&q->o), (unsigned long long)count);
-        return PP_EPROTO;
-    }
-    if (take_direct(q, (size_t)n, out, &st))
-        return st;
-    mem = malloc(n > 0 ? (size_t)n : 1u);
-    if (mem == NULL)
-        return PP_ENOMEM;
-    hook(PP__QUEUE_HOOK_GET_LOCKED);
-    ring_read(ring_of(s), s->cap, head + PP_QUEUE_ITEM_OVERHEAD, mem, (size_t)n);
-    publish(s, head + need_of((size_t)n), tail, count - 1);
-    *data = mem;
-    *len = (size_t)n;
-    return PP_OK;
+    return st;
 }
 
 static pp_status get(pp_queue *q, pp_values **out, int64_t timeout_ms, int try_only)
 {
     qclock clk = {timeout_ms, 0, 0};
-    uint8_t *data = NULL;
+    qstate *s;
+    uint8_t small[SMALL_MAX], *copy = NULL;
+    const uint8_t *data;
+    uint64_t pos = 0, off;
     size_t len = 0;
-    uint32_t seen;
-    pp__rd rd;
     pp_status st;
 
     if (out == NULL)
@@ -540,39 +466,36 @@ static pp_status get(pp_queue *q, pp_values **out, int64_t timeout_ms, int try_o
     *out = NULL;
     if (q == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    for (;;) {
-        seen = pp__plat_sobj_seq(pp__sobj_plat(&q->o));
-        st = lock_state(q, &clk);
-        if (st != PP_OK)
-            return try_only ? PP_EBUSY : st;
-        if (state_of(q)->count > 0)
-            break;
-        unlock_state(q);
-        if (try_only)
-            return PP_EBUSY;
-        if (pp__sobj_left(deadline_of(&clk)) == 0)
-            return PP_ETIMEDOUT;
-        nap(q, seen, deadline_of(&clk));
-    }
-    st = take(q, out, &data, &len);
-    unlock_state(q);
-    if (st == PP_ENOMEM)
+    s = state_of(q);
+    st = take(q, &clk, try_only, small, &pos, &len);
+    if (st != PP_OK)
         return st;
-    pp__plat_sobj_wake(pp__sobj_plat(&q->o));
-    if (st != PP_OK || data == NULL) {
-        if (data == NULL && st == PP_OK)
-            hook(PP__QUEUE_HOOK_GET_TAKEN);
-        return st;
+    if (len <= SMALL_MAX) {
+        hook(PP__QUEUE_HOOK_GET_TAKEN);
+        return decode(small, len, out);
     }
     hook(PP__QUEUE_HOOK_GET_TAKEN);
-    pp__rd_init(&rd, data, len);
-    st = pp__values_decode(&rd, out, NULL, NULL, 0);
-    if (st == PP_OK && pp__rd_end(&rd) != PP_OK) {
-        pp_values_destroy(*out);
-        *out = NULL;
-        st = PP_EPROTO;
+    /* Decoded where it lies; copied out first only if it wraps. */
+    off = (pos + PP_QUEUE_ITEM_OVERHEAD) % s->cap;
+    data = qr_ring(s) + off;
+    if (off + len > s->cap) {
+        copy = malloc(len);
+        if (copy != NULL)
+            qr_read(s, pos + PP_QUEUE_ITEM_OVERHEAD, copy, len);
+        data = copy;
     }
-    free(data);
+    st = data != NULL ? decode(data, len, out) : PP_ENOMEM;
+    free(copy);
+    if (st == PP_ENOMEM && lock_state(q, &clk) == PP_OK) {
+        qr_unclaim(s, pos, len); /* it stays in the queue */
+        unlock_state(q);
+        pp__plat_sobj_wake(pp__sobj_plat(&q->o));
+    } else {
+        qr_done(s, pos, len);
+        /* a CAS, not a look first: no load moves before qr_done()'s CAS */
+        if (pp__plat_atomic_cas64(&s->wait_room, 1, 0))
+            pp__plat_sobj_wake(pp__sobj_plat(&q->o));
+    }
     return st;
 }
 
