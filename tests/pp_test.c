@@ -32,7 +32,7 @@
 #include "procpool/shm.h"
 #include "pp_test.h"
 
-#define MAX_SUITES        48
+#define MAX_SUITES        64
 #define MAX_HELPER_TABLES 32
 
 typedef struct suite_entry {

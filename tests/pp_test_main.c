@@ -26,6 +26,7 @@
     X(api)                                                                                         \
     X(bigmap)                                                                                      \
     X(bigmap_edge)                                                                                 \
+    X(columns)                                                                                     \
     X(array)                                                                                       \
     X(error)                                                                                       \
     X(identity)                                                                                    \

@@ -206,6 +206,15 @@ static const skip_entry g_skips[] = {
     {"bigmap_edge", "t_stream_kill_storm_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"bigmap_edge", "t_stream_kill_storm_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     PP_SKIP_WIN_BIGMAP(t_array_map),
+/* columns: the same for the column tests. */
+#define PP_SKIP_WIN_COLUMNS(t)                                                                     \
+    {"columns", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                          \
+    {                                                                                              \
+        "columns", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                   \
+    }
+    PP_SKIP_WIN_COLUMNS(t_string_columns),
+    PP_SKIP_WIN_COLUMNS(t_bytes_columns),
+    PP_SKIP_WIN_COLUMNS(t_scalar_type_change),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};

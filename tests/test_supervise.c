@@ -126,10 +126,17 @@ PP_TASK_REGISTER(sv_echo_index)
  * 3 and a string from 3 on (2: a scalar column that ends mid-chunk). */
 static int die_at(pp_task *t, int str_result)
 {
+    const char *arg = NULL;
     char s[32];
     int64_t i = 0;
 
-    if (pp_values_unpack(pp_task_args(t), "l", &i) != PP_OK || i < 0 || i >= MAX_ITEM)
+    /* str_result 3: the index comes as a string ("7"), the result is "r7"
+     * (string columns both ways) */
+    if (str_result == 3 && pp_values_unpack(pp_task_args(t), "s", &arg) == PP_OK)
+        i = strtol(arg, NULL, 10);
+    else if (pp_values_unpack(pp_task_args(t), "l", &i) != PP_OK)
+        i = -1;
+    if (i < 0 || i >= MAX_ITEM)
         return pp_task_fail(t, 2, "sv_die_at expects an index");
     g_ctl->runs[i]++;
     g_ctl->pid[i] = self_pid();
@@ -160,6 +167,12 @@ static int sv_die_at_mixed(pp_task *t)
     return die_at(t, 2);
 }
 PP_TASK_REGISTER(sv_die_at_mixed)
+
+static int sv_die_at_strs(pp_task *t)
+{
+    return die_at(t, 3);
+}
+PP_TASK_REGISTER(sv_die_at_strs)
 
 /* Returns a buffer one byte over the limit: the add fails with
  * PP_ETOOBIG, which the task returns as it is. */
@@ -485,8 +498,17 @@ static void check_partial_chunk(int m, pp_task_fn fn, int str_result)
     const pp_error *e;
     pp_result *r = NULL;
     fixture f;
+    char num[16];
     int i;
 
+    if (str_result == 3) { /* the indices as strings */
+        pp_values_destroy(items);
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+        for (i = 0; i < n; i++) {
+            snprintf(num, sizeof num, "%d", i);
+            PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, num), PP_OK);
+        }
+    }
     fixture_open(&f, m, 1);
     f.c->die_at = dies;
     memset(&so, 0, sizeof so);
@@ -531,6 +553,7 @@ static void do_partial_chunk_keeps_results(int m)
     check_partial_chunk(m, sv_die_at, 0); /* int in, int out: scalar columns */
     check_partial_chunk(m, sv_die_at_str, 1);
     check_partial_chunk(m, sv_die_at_mixed, 2);
+    check_partial_chunk(m, sv_die_at_strs, 3); /* string columns in and out */
 }
 
 /* Wait until the pool's health is h (or WAIT_MS passed); the last stats. */

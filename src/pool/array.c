@@ -50,6 +50,12 @@ static pp_status copy_result(struct pp_result *j, size_t i, void *dst, size_t ou
         memcpy(dst, &it->u.bits, 8); /* an int's value or a double's bits, host order */
         return PP_OK;
     }
+    if (it->state == IT_BYTES) { /* from a blob column: the bytes in place */
+        if (it->aux != out_size)
+            return PP_ETYPE;
+        memcpy(dst, it->u.raw, out_size);
+        return PP_OK;
+    }
     if (it->state == IT_RAW) {
         if (!raw_bytes(it->u.raw, it->aux, &p, &n) || n != out_size)
             return PP_ETYPE;

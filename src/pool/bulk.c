@@ -64,6 +64,19 @@ static pp_status bulk(pp_result *r, int want, int64_t timeout_ms, size_t first, 
     for (k = 0; k < n; k++) {
         size_t i = first + k;
         uint64_t bits = 0;
+        const pp__item *it = &r->items[i];
+
+        if (want != WANT_VALUES && it->state == IT_SCALAR &&
+            it->aux == (uint32_t)(want == WANT_INT ? PP_TYPE_INT : PP_TYPE_DOUBLE)) {
+            /* the commonest case, without a call: an int / double result */
+            if (want == WANT_INT)
+                ((int64_t *)out)[k] = (int64_t)it->u.bits;
+            else
+                memcpy(&((double *)out)[k], &it->u.bits, sizeof bits);
+            if (status != NULL)
+                status[k] = PP_OK;
+            continue;
+        }
 
         if (want == WANT_VALUES) {
             const pp_values *v = NULL;

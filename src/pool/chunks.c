@@ -13,11 +13,16 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "values/column.h"
 #include "values/value_internal.h"
 
 /* Arguments per automatic chunk: below the 4 MiB size class of pp__mem
  * with the frame's header, so a chunk's frame reuses cached memory. */
 #define CHUNK_TARGET ((size_t)4 * 1024 * 1024 - 4096)
+/* An automatic scalar column chunk's frame, at most: 65,535 items would
+ * just pass the 512 KiB size class of pp__mem and take a populated 1 MiB
+ * block (a 1M-int map's frames: 16 MiB instead of 8). */
+#define SCALAR_FRAME_MAX ((size_t)512 * 1024)
 /* Frames per batch, at most (a batch holds at least one chunk). */
 #define BATCH_BYTES ((size_t)8 * 1024 * 1024)
 
@@ -118,25 +123,6 @@ pp_status pp__builder_check(const pp__builder *b)
     return PP_OK;
 }
 
-/* Are items first..first+count-1 of a map all one-scalar arguments of one
- * type (an int column or a double column)? */
-static int scalar_column(const pp__builder *b, size_t first, size_t count, pp_type *type)
-{
-    const pp_values *items = b->src->items;
-    uint64_t bits;
-    pp_type t;
-    size_t i;
-
-    if (items == NULL || via_tmp(b) || count == 0)
-        return 0;
-    for (i = first; i < first + count; i++) {
-        if (!pp__values_item_scalar(items, i, &t, &bits) || (i > first && t != *type))
-            return 0;
-        *type = t;
-    }
-    return 1;
-}
-
 static pp_status chunk_begin(const pp__builder *b, size_t first, size_t reserve, pp__chunk **out,
                              size_t *at)
 {
@@ -172,79 +158,176 @@ static pp_status chunk_end(const pp__builder *b, pp__chunk *c, size_t at, int co
     return pp__frame_end(&c->frame, at);
 }
 
-/* Record i of an array source as the one-item tuple of its bytes
- * (values/tuple.h), straight from the caller's array. */
-static pp_status put_record(const pp__item_src *s, size_t i, pp__buf *b)
+/* Item i of an argv or arr source as one column value (values/column.h):
+ * 1 with its type and its bits (int, double) or bytes (string, buffer);
+ * 0 if its arguments are not exactly one such value. */
+static int one_value(const pp__item_src *s, size_t i, pp_type *type, uint64_t *bits,
+                     const uint8_t **p, size_t *n)
 {
-    pp_status st = pp__buf_reserve(b, 9 + s->arr_size);
-    uint8_t *d;
+    const pp_values *v;
 
-    if (st != PP_OK)
-        return st;
-    d = b->data + b->len;
-    pp__st_le32(d, 1); /* count */
-    d[4] = (uint8_t)PP_TYPE_BYTES;
-    pp__st_le32(d + 5, (uint32_t)s->arr_size); /* <= PP_VALUE_MAX_BYTES */
-    memcpy(d + 9, s->arr + i * s->arr_size, s->arr_size);
-    b->len += 9 + s->arr_size;
-    return PP_OK;
+    if (s->arr != NULL) {
+        *type = PP_TYPE_BYTES;
+        *p = s->arr + i * s->arr_size;
+        *n = s->arr_size;
+        return 1;
+    }
+    v = s->argv[i];
+    if (pp_values_count(v) != 1)
+        return 0;
+    if (pp__values_item_scalar(v, 0, type, bits))
+        return 1;
+    *type = pp_values_type(v, 0);
+    return pp__values_item_blob(v, 0, p, n);
+}
+
+/* build_column() for a starmap whose argument tuples are each one value,
+ * or for pp_map_array's records: item by item. */
+static int build_column_each(pp__builder *b, size_t first, size_t count, pp__chunk **out,
+                             pp_status *st)
+{
+    size_t max = b->target - b->fixed - 1, bytes = 0, sz, n = 0, k, at;
+    pp_type type, t;
+    const uint8_t *p = NULL;
+    uint64_t bits = 0;
+    pp__chunk *c;
+    uint8_t *d;
+    int scalar;
+
+    *st = PP_OK;
+    if (count == 0 || !one_value(b->src, first, &type, &bits, &p, &n))
+        return 0;
+    scalar = type == PP_TYPE_INT || type == PP_TYPE_DOUBLE;
+    if (scalar && b->target == CHUNK_TARGET && SCALAR_FRAME_MAX - b->fixed - 1 < max)
+        max = SCALAR_FRAME_MAX - b->fixed - 1;
+    for (k = 0; k < count; k++) {
+        if (!one_value(b->src, first + k, &t, &bits, &p, &n) || t != type)
+            return 0; /* not all one value of one type: no column */
+        sz = scalar ? 8 : PP__COLUMN_BLOB_ENC(n);
+        if (k > 0 && sz > max - bytes)
+            break;
+        bytes += sz;
+    }
+    *st = chunk_begin(b, first, b->fixed + 1 + bytes, &c, &at);
+    if (*st != PP_OK)
+        return 1;
+    *st = pp__buf_reserve(&c->frame, 1 + bytes);
+    if (*st == PP_OK) {
+        d = c->frame.data + c->frame.len;
+        *d++ = (uint8_t)type;
+        for (count = k, k = 0; k < count; k++) {
+            (void)one_value(b->src, first + k, &t, &bits, &p, &n);
+            if (scalar) {
+                pp__st_le64(d, bits);
+                d += 8;
+                continue;
+            }
+            pp__st_le32(d, (uint32_t)n); /* <= PP_VALUE_MAX_BYTES */
+            if (n > 0)
+                memcpy(d + 4, p, n);
+            d[4 + n] = 0;
+            d += PP__COLUMN_BLOB_ENC(n);
+        }
+        c->frame.len += 1 + bytes;
+        c->count = (uint16_t)count;
+        *st = chunk_end(b, c, at, 1);
+    }
+    if (*st != PP_OK) {
+        pp__chunk_list_free(c);
+        return 1;
+    }
+    *out = c;
+    return 1;
+}
+
+/* A chunk of the map items first..first+count-1 (at most) as a column
+ * (values/column.h) if they are all one int, all one double, or all one
+ * string or byte buffer: 1 with *out (fewer items for blobs beyond the
+ * byte target), 0 if they are not (nothing built), or a failure. */
+static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **out, pp_status *st)
+{
+    const pp_values *items = b->src->items;
+    pp_type type = PP_TYPE_NONE;
+    size_t bytes = count * 8, at, k = count;
+    pp__chunk *c;
+    uint8_t *d;
+    int scalar;
+
+    *st = PP_OK;
+    if (b->src->argv != NULL || b->src->arr != NULL)
+        return build_column_each(b, first, count, out, st);
+    if (items == NULL || count == 0)
+        return 0;
+    scalar = pp_values_type(items, first) == PP_TYPE_INT ||
+             pp_values_type(items, first) == PP_TYPE_DOUBLE;
+    if (scalar && b->target == CHUNK_TARGET && b->fixed + 1 + k * 8 > SCALAR_FRAME_MAX) {
+        k = (SCALAR_FRAME_MAX - b->fixed - 1) / 8;
+        bytes = k * 8;
+    }
+    if (!scalar) {
+        k = pp__column_blob_extent(items, first, count, b->target - b->fixed - 1, &type, &bytes);
+        if (k == 0)
+            return 0;
+    }
+    *st = chunk_begin(b, first, b->fixed + 1 + bytes, &c, &at);
+    if (*st != PP_OK)
+        return 1;
+    *st = pp__buf_reserve(&c->frame, 1 + bytes);
+    if (*st == PP_OK) {
+        d = c->frame.data + c->frame.len;
+        if (scalar && !pp__column_put_scalars(items, first, k, &type, d + 1)) {
+            pp__chunk_list_free(c); /* mixed types: not a column */
+            return 0;
+        }
+        if (!scalar)
+            pp__column_put_blobs(items, first, k, d + 1);
+        d[0] = (uint8_t)type;
+        c->frame.len += 1 + bytes;
+        c->count = (uint16_t)k;
+        *st = chunk_end(b, c, at, 1);
+    }
+    if (*st != PP_OK) {
+        pp__chunk_list_free(c);
+        return 1;
+    }
+    *out = c;
+    return 1;
 }
 
 /* A chunk of items first.. from a source whose sizes are known without
- * building anything (items, argv, one; no extra values): its extent is
- * found first, then it is encoded in one exactly sized frame. */
+ * building anything (items, argv, one; no extra values): a column if it
+ * can be, else its extent is found first, then it is encoded in one
+ * exactly sized frame. */
 static pp_status build_known(pp__builder *b, size_t first, size_t to, pp__chunk **out)
 {
-    pp_type type = PP_TYPE_NONE;
     size_t count, bytes = 0, sz, at, i;
-    uint64_t bits;
     pp__chunk *c;
     pp_status st;
-    int column;
 
-    /* A scalar column (at most PP__MAX_CHUNK x 8 bytes) always fits: only
-     * other chunks are measured item by item. */
     count = to - first < b->cs ? to - first : b->cs;
-    column = scalar_column(b, first, count, &type);
-    if (!column && b->src->arr != NULL) {
-        /* records: one size */
-        sz = item_size(b->src, first);
-        if (count > (b->target - b->fixed) / sz)
-            count = (b->target - b->fixed) / sz > 1 ? (b->target - b->fixed) / sz : 1;
-        bytes = count * sz;
-    } else if (!column) {
-        for (count = 0; first + count < to && count < b->cs; count++) {
-            sz = item_size(b->src, first + count);
-            if (count > 0 && bytes + sz > b->target - b->fixed)
-                break;
-            bytes += sz;
-        }
+    if (build_column(b, first, count, out, &st))
+        return st;
+    /* (records always make a column: build_column_each) */
+    for (count = 0; first + count < to && count < b->cs; count++) {
+        sz = item_size(b->src, first + count);
+        if (count > 0 && bytes + sz > b->target - b->fixed)
+            break;
+        bytes += sz;
     }
-    st = chunk_begin(b, first, b->fixed + (column ? 1 + count * 8 : bytes), &c, &at);
+    st = chunk_begin(b, first, b->fixed + bytes, &c, &at);
     if (st != PP_OK)
         return st;
     c->count = (uint16_t)count;
-    if (column) {
-        /* wire/msg.h, "Scalar columns" */
-        st = pp__buf_put_u8(&c->frame, (uint8_t)type);
-        for (i = first; i < first + count && st == PP_OK; i++) {
-            pp__values_item_scalar(b->src->items, i, &type, &bits);
-            st = pp__buf_put_u64(&c->frame, bits);
-        }
-    } else {
-        for (i = first; i < first + count && st == PP_OK; i++) {
-            if (b->src->arr != NULL)
-                st = put_record(b->src, i, &c->frame);
-            else if (b->src->items != NULL)
-                st = pp__values_encode_one(b->src->items, i, &c->frame);
-            else if (b->src->argv != NULL)
-                st = pp__values_encode(b->src->argv[i], &c->frame);
-            else
-                st = pp__values_encode(b->src->one, &c->frame);
-        }
+    for (i = first; i < first + count && st == PP_OK; i++) {
+        if (b->src->items != NULL)
+            st = pp__values_encode_one(b->src->items, i, &c->frame);
+        else if (b->src->argv != NULL)
+            st = pp__values_encode(b->src->argv[i], &c->frame);
+        else
+            st = pp__values_encode(b->src->one, &c->frame);
     }
     if (st == PP_OK)
-        st = chunk_end(b, c, at, column);
+        st = chunk_end(b, c, at, 0);
     if (st != PP_OK) {
         pp__chunk_list_free(c);
         return st;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "values/column.h"
 #include "values/tuple.h"
 
 #define WINDOW         64u           /* chunks outstanding per worker, at most */
@@ -231,13 +232,16 @@ static int inbox_find(const pp__wslot *w, size_t len, size_t *off)
     head = first->inbox_off;
     tail = last->inbox_off + (last->frame.len - PP__FRAME_HDR);
     if (last->inbox_off >= head) {
-        /* not wrapped: after the last, or from the start up to the first */
-        if (PP__WCTL_INBOX - tail >= len) {
-            *off = tail;
-            return 1;
-        }
+        /* not wrapped: from the start up to the first, or after the last.
+         * The start first: a map then cycles through the few regions it
+         * keeps in flight, memory already in place, instead of touching
+         * (and faulting in, on both sides) the whole inbox once. */
         if (head >= len) {
             *off = 0;
+            return 1;
+        }
+        if (PP__WCTL_INBOX - tail >= len) {
+            *off = tail;
             return 1;
         }
         return 0;
@@ -546,14 +550,24 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
     if (from >= c->count)
         return PP_EINVAL;
     /* TASK payload (wire/msg.h): fnref, u64 first, then the arguments:
-     * with scalar columns u8 type + 8 bytes per item, else a tuple each. */
+     * a column (values/column.h: u8 type + an entry per item), else a
+     * tuple each. */
     pp__rd_init(&rd, payload, len);
     st = pp__fnref_skip(&rd);
     fnref_end = rd.pos;
     if (st == PP_OK)
         st = pp__rd_u64(&rd, &first);
     if (st == PP_OK && column)
-        st = pp__rd_take(&rd, 1 + (size_t)from * 8, &skip);
+        st = pp__rd_take(&rd, 1, &skip); /* the column's type */
+    if (st == PP_OK && column && (skip[0] == PP_TYPE_INT || skip[0] == PP_TYPE_DOUBLE))
+        st = pp__rd_take(&rd, (size_t)from * 8, &skip);
+    else if (st == PP_OK && column) {
+        const uint8_t *b;
+        size_t n;
+        pp_type type = (pp_type)skip[0];
+        for (i = 0; st == PP_OK && i < from; i++)
+            st = pp__column_get_blob(&rd, type, &b, &n);
+    }
     for (i = 0; st == PP_OK && !column && i < from; i++)
         st = pp__values_skip(&rd);
     if (st != PP_OK)

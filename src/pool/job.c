@@ -125,18 +125,22 @@ static void job_free(struct pp_result *j)
 static void *slab_get(struct pp_result *j, size_t size)
 {
     pp__slab *b = j->slab;
-    size_t cap;
+    size_t cap, big_cap, sz;
     void *mem;
 
     if (b == NULL || b->size - b->used < size) {
-        /* 16 slots first (an apply reads one), then doubling to 1 MiB */
+        /* 16 slots first (an apply reads one), then doubling to 4 MiB
+         * (blocks from 2 MiB on are huge pages: platform.h's big blocks) */
         cap = b == NULL ? 16 * size : b->size * 2;
-        if (cap > ((size_t)1 << 20) - sizeof *b)
-            cap = ((size_t)1 << 20) - sizeof *b;
-        b = pp__mem_zalloc(sizeof *b + cap);
+        if (cap > ((size_t)4 << 20) - sizeof *b)
+            cap = ((size_t)4 << 20) - sizeof *b;
+        sz = sizeof *b + cap;
+        /* not zeroed: every slot is filled whole by whoever takes it */
+        b = sz < PP__PLAT_BIG_MIN ? malloc(sz) : pp__mem_big_alloc(sz, 0, &big_cap);
         if (b == NULL)
             return NULL;
         b->size = cap;
+        b->used = 0;
         b->next = j->slab;
         j->slab = b;
     }
@@ -158,6 +162,14 @@ pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values *
             return PP_ENOMEM;
         /* Lives in the slab: nothing to count for job_free. */
         it->u.value = pp__values_init_scalar(mem, (pp_type)it->aux, it->u.bits);
+        it->state = IT_VALUE;
+    } else if (it->state == IT_STR || it->state == IT_BYTES) {
+        void *mem = slab_get(j, pp__values_scalar_size());
+        if (mem == NULL)
+            return PP_ENOMEM;
+        /* Read in place: the bytes stay in j's kept payload, NUL after. */
+        it->u.value = pp__values_init_blob(mem, it->state == IT_STR ? PP_TYPE_STR : PP_TYPE_BYTES,
+                                           it->u.raw, it->aux);
         it->state = IT_VALUE;
     } else if (it->state == IT_RAW) {
         pp__rd_init(&rd, it->u.raw, it->aux);
@@ -232,6 +244,38 @@ void pp__item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t 
     it->state = IT_RAW;
     it->aux = (uint32_t)len; /* len < PP__FRAME_MAX */
     it->u.raw = raw;
+    item_finish(j, i, PP_OK);
+}
+
+void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_type type,
+                              const uint8_t *le)
+{
+    pp__item *it = j->items + first, *end = it + n;
+    size_t done = 0;
+
+    for (; it < end; it++, le += 8) {
+        if (it->state != IT_PENDING)
+            continue;
+        it->state = IT_SCALAR;
+        it->aux = (uint32_t)type;
+        it->u.bits = pp__ld_le64(le);
+        done++;
+        if (j->kind == JOB_IMAP_UNORDERED)
+            j->order[j->order_len++] = (size_t)(it - j->items);
+    }
+    j->done += done;
+}
+
+void pp__item_succeed_blob(struct pp_result *j, size_t i, pp_type type, const uint8_t *p,
+                           size_t len)
+{
+    pp__item *it = &j->items[i];
+
+    if (it->state != IT_PENDING)
+        return;
+    it->state = type == PP_TYPE_STR ? IT_STR : IT_BYTES;
+    it->aux = (uint32_t)len; /* <= PP_VALUE_MAX_BYTES */
+    it->u.raw = p;
     item_finish(j, i, PP_OK);
 }
 

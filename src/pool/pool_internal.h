@@ -37,16 +37,20 @@ typedef struct pp__core {
 /* One item of a submission: 16 bytes, and all-zero means "not finished",
  * so a million-item map needs no initialisation pass over its items and
  * touches their memory only when results arrive. */
-enum { IT_PENDING = 0, IT_SCALAR, IT_RAW, IT_VALUE, IT_ERROR };
+enum { IT_PENDING = 0, IT_SCALAR, IT_RAW, IT_VALUE, IT_ERROR, IT_STR, IT_BYTES };
 
 typedef struct pp__item {
     uint32_t state; /* IT_* */
     uint32_t aux;   /* IT_SCALAR: the pp_type; IT_RAW: length of raw;
+                       IT_STR, IT_BYTES: length of the bytes at raw;
                        IT_ERROR: the status (int32) */
     union {
         uint64_t bits;      /* IT_SCALAR: a one-int / one-double result, kept
                                here instead of its frame (no copy of it) */
-        const uint8_t *raw; /* IT_RAW: encoded result inside a pp__rawbuf */
+        const uint8_t *raw; /* IT_RAW: encoded result inside a pp__rawbuf;
+                               IT_STR, IT_BYTES: a one-string / one-buffer
+                               result's bytes there, a NUL after them (a
+                               blob column, values/column.h) */
         pp_values *value;   /* IT_VALUE: decoded on first access */
         pp_error *error;    /* IT_ERROR: NULL if there was no memory for it */
     } u;
@@ -63,7 +67,7 @@ typedef struct pp__rawbuf {
 } pp__rawbuf;
 
 /* Storage for the tuples of scalar results once they are read: blocks
- * that grow from a few slots to 1 MiB, so reading a million results costs
+ * that grow from a few slots to 4 MiB, so reading a million results costs
  * a few dozen allocations, not two per result. */
 typedef struct pp__slab {
     struct pp__slab *next;
@@ -239,6 +243,14 @@ pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values *
 void pp__item_fail(struct pp_result *j, size_t i, pp_status st, int code, const char *msg);
 void pp__item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t len);
 void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64_t bits);
+/* Items first..first+n-1 succeeded with the n little-endian 8-byte values
+ * at le (one int or one double each, of type): one pass, no call per item. */
+void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_type type,
+                              const uint8_t *le);
+/* Item i succeeded with one string or byte buffer (type) of len bytes at
+ * p, inside one of j's kept payloads, with a NUL at p[len]. */
+void pp__item_succeed_blob(struct pp_result *j, size_t i, pp_type type, const uint8_t *p,
+                           size_t len);
 /* After items of j finished: complete it, or wake readers and queue async
  * progress. Caller holds the mutex. */
 void pp__job_after_items_locked(struct pp_result *j);

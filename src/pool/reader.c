@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "values/column.h"
 #include "values/value_internal.h"
 
 /* ---------------------------------------------------------------- reader */
@@ -62,13 +63,15 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
                               pp__rawbuf **buf)
 {
     pp__rawbuf *b;
+    size_t cap, size = sizeof *b + len;
 
     if (*buf != NULL)
         return PP_OK;
-    b = pp__mem_zalloc(sizeof *b + len);
+    /* not zeroed: the copy below fills it */
+    b = size < PP__PLAT_BIG_MIN ? malloc(size) : pp__mem_big_alloc(size, 0, &cap);
     if (b == NULL)
         return PP_ENOMEM;
-    b->size = sizeof *b + len;
+    b->size = size; /* pp__mem_free(b, size) frees either */
     memcpy(b->data, payload, len);
     b->next = j->raw;
     j->raw = b;
@@ -80,20 +83,48 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
 #define SCALAR_OUTCOME PP__SCALAR_OUTCOME
 static const uint8_t zero8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 
-/* RESULT payload in the scalar-column form (codec.h): every item
- * succeeded with one value of one type. */
-static pp_status read_result_column(pp__chunk *c, pp__rd *rd, size_t from, size_t n)
+/* RESULT payload in the column form (values/column.h): every item
+ * succeeded with one value of one type. A scalar column is taken in one
+ * pass; a blob column is checked whole first (nothing is applied from a
+ * malformed one), then kept (one copy of the payload) and each item's
+ * bytes are read in place from the copy. */
+static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *payload, uint32_t len,
+                                    size_t from, size_t n)
 {
-    uint64_t bits;
+    pp__rawbuf *buf = NULL;
+    const uint8_t *p;
     uint8_t tag = 0;
-    size_t i;
+    size_t i, k, start;
+    pp_status st;
 
-    if (pp__rd_u8(rd, &tag) != PP_OK || (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
-        pp__rd_left(rd) != n * 8)
+    if (pp__rd_u8(rd, &tag) != PP_OK)
         return PP_EPROTO;
+    if (tag == PP_TYPE_INT || tag == PP_TYPE_DOUBLE) {
+        if (pp__rd_left(rd) != n * 8)
+            return PP_EPROTO;
+        pp__items_succeed_column(c->job, c->first + from, n, (pp_type)tag, rd->p + rd->pos);
+        rd->pos += n * 8;
+        return PP_OK;
+    }
+    if (tag != PP_TYPE_STR && tag != PP_TYPE_BYTES)
+        return PP_EPROTO;
+    start = rd->pos;
+    for (i = 0; i < n; i++) {
+        if (pp__column_get_blob(rd, (pp_type)tag, &p, &k) != PP_OK)
+            return PP_EPROTO;
+    }
+    if (pp__rd_left(rd) != 0)
+        return PP_EPROTO;
+    st = keep_payload(c->job, payload, len, &buf);
+    if (st != PP_OK)
+        return st;
+    /* Again, in the copy: the same bytes, checked above, so each entry is
+     * just stepped over. */
+    p = buf->data + start;
     for (i = from; i < from + n; i++) {
-        pp__rd_u64(rd, &bits); /* length checked above */
-        pp__item_succeed_scalar(c->job, c->first + i, (pp_type)tag, bits);
+        k = pp__ld_le32(p);
+        pp__item_succeed_blob(c->job, c->first + i, (pp_type)tag, p + 4, k);
+        p += PP__COLUMN_BLOB_ENC(k);
     }
     return PP_OK;
 }
@@ -152,7 +183,7 @@ pp_status pp__chunk_apply_result_locked(pp__chunk *c, const pp__frame_hdr *h,
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
     st = (h->flags & PP__FLAG_SCALARS)
-             ? read_result_column(c, &rd, c->answered, h->count)
+             ? read_result_column(c, &rd, payload, h->length, c->answered, h->count)
              : read_result_outcomes(c, &rd, payload, h->length, c->answered, h->count);
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;

@@ -17,10 +17,12 @@
 #include "wire/msg.h"
 #include "sync/keyring.h"
 #include "sync/remote.h"
+#include "values/column.h"
 #include "values/value_internal.h"
 #include "pool/task_internal.h"
 #include "pool/wctl.h"
 #include "pool/worker.h"
+#include "pool/worker_out.h"
 
 /* Exit codes of a worker that stops on its own (documented in README). */
 enum {
@@ -47,6 +49,8 @@ typedef struct worker {
     pp__wctl_cursor kept; /* what this chunk's outcomes have in ctl */
     pp__result_sink sink; /* set: frames go there, not to chan (pp__chunk_runner) */
     void *sink_ud;
+    uint64_t argmem[8]; /* a column item's read-only argument tuple */
+    uint64_t *argbits;  /* a scalar column's: where its value goes */
 } worker;
 
 static pp_status send_frame(worker *w)
@@ -64,9 +68,10 @@ static void run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_val
 {
     int rc;
 
-    /* Not the message buffer: it is written only by a failure
-     * (pp_task_fail), and this runs once per item. */
-    memset(t, 0, offsetof(pp_task, message));
+    /* Field by field, not the message buffer: it is written only by a
+     * failure (pp_task_fail), and this runs once per item. */
+    t->failed = 0;
+    t->code = 0;
     t->message[0] = '\0';
     t->status = PP_ETASK;
     t->args = args;
@@ -101,11 +106,29 @@ static pp_status put_failure(pp__buf *b, pp_status status, int code, const char 
  * into a PP_ETOOBIG failure instead. */
 static pp_status put_outcome(worker *w, const pp_task *t)
 {
-    size_t mark = w->out.len;
+    size_t mark = w->out.len, n;
+    const uint8_t *p;
+    pp_type type;
     pp_status st;
+    uint8_t *d;
 
     if (t->failed)
         return put_failure(&w->out, t->status, t->code, t->message);
+    if (pp__values_one_blob(t->result, &type, &p, &n) && n <= PP__FRAME_MAX - 17) {
+        /* one string or buffer (the commonest result after a scalar), in
+         * one step: status 0, code 0, tuple (values/tuple.h) */
+        st = pp__buf_reserve(&w->out, 17 + n);
+        if (st == PP_OK) {
+            d = w->out.data + w->out.len;
+            memset(d, 0, 8);
+            pp__st_le32(d + 8, 1);
+            d[12] = (uint8_t)type;
+            pp__st_le32(d + 13, (uint32_t)n);
+            memcpy(d + 17, p, n);
+            w->out.len += 17 + n;
+            return PP_OK;
+        }
+    }
     st = pp__buf_put_u32(&w->out, 0);
     if (st == PP_OK)
         st = pp__buf_put_u32(&w->out, 0);
@@ -178,26 +201,35 @@ static pp_status attach_check(const pp_values *args, const char *where, char *ms
     return st;
 }
 
-/* The arguments of item i: the next tuple, or with a scalar column
- * (codec.h) the next value as a one-item tuple. */
-static pp_status next_args(pp__rd *rd, pp_values *args, int column, pp_type ctype)
+/* The arguments of the next item: the next tuple, or with a column
+ * (values/column.h) its next entry as a read-only one-item tuple read in
+ * place (nothing copied, nothing allocated). */
+static pp_status next_args(worker *w, pp__rd *rd, int column, pp_type ctype, pp_values **args)
 {
-    uint64_t bits;
+    const uint8_t *p;
+    size_t n;
     pp_status st;
 
-    if (!column)
-        return pp__values_decode_reuse(rd, args, NULL, NULL, 0);
-    st = pp__rd_u64(rd, &bits);
-    if (st != PP_OK)
-        return st;
-    pp__values_clear(args);
-    return ctype == PP_TYPE_INT ? pp_values_add_int(args, (int64_t)bits)
-                                : pp__values_add_double_bits(args, bits);
+    if (!column) {
+        *args = w->args;
+        return pp__values_decode_reuse(rd, w->args, NULL, NULL, 0);
+    }
+    if (w->argbits != NULL) {
+        /* a scalar column (its length was checked against the count):
+         * the chunk's one argument tuple gets the next value */
+        *w->argbits = pp__ld_le64(rd->p + rd->pos);
+        rd->pos += 8;
+        return PP_OK;
+    }
+    st = pp__column_get_blob(rd, ctype, &p, &n);
+    if (st == PP_OK)
+        *args = pp__values_init_blob(w->argmem, ctype, p, n);
+    return st;
 }
 
-/* Record item i's result for a scalar-column answer; *column drops to 0 at
- * the first result that does not fit one (failure, other type, not one
- * scalar). */
+/* Record item i's result for a scalar-column answer, taking it out of
+ * w->result; *column drops to 0 at the first result that does not fit one
+ * (failure, other type, not one scalar), which stays in w->result. */
 static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp_type *rtype)
 {
     pp_type type;
@@ -205,50 +237,19 @@ static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp
 
     if (!*column)
         return;
-    if (t->failed || pp_values_count(w->result) != 1 ||
-        !pp__values_item_scalar(w->result, 0, &type, &bits) || (i > 0 && type != *rtype)) {
+    if (t->failed || !pp__values_take_scalar(w->result, &type, &bits)) {
+        *column = 0;
+        return;
+    }
+    if (i > 0 && type != *rtype) {
+        /* back for its general outcome (into the emptied tuple: no growth) */
+        (void)(type == PP_TYPE_INT ? pp_values_add_int(w->result, (int64_t)bits)
+                                   : pp__values_add_double_bits(w->result, bits));
         *column = 0;
         return;
     }
     *rtype = type;
     w->rcol[i] = bits;
-}
-
-/* A column answer is no longer possible at item n: write the general
- * outcomes of items 0..n-1, held in w->rcol until now (all succeeded with
- * one value of type rtype). */
-static pp_status put_column_outcomes(worker *w, uint16_t n, pp_type rtype)
-{
-    pp_status st = PP_OK;
-    uint16_t k;
-
-    for (k = 0; k < n && st == PP_OK; k++) {
-        st = pp__buf_put_u32(&w->out, 0); /* status */
-        if (st == PP_OK)
-            st = pp__buf_put_u32(&w->out, 0); /* code */
-        if (st == PP_OK)
-            st = pp__values_encode_scalar(rtype, w->rcol[k], &w->out);
-    }
-    return st;
-}
-
-/* Write the RESULT frame at `at` in its scalar-column form. */
-static pp_status put_result_column(worker *w, const pp__frame_hdr *h, size_t at, pp_type rtype)
-{
-    pp_status st;
-    uint16_t i;
-
-    w->out.len = at; /* the header begun for the general form */
-    st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
-    if (st != PP_OK)
-        return st;
-    pp__frame_set_flags(&w->out, at, PP__FLAG_SCALARS);
-    st = pp__buf_reserve(&w->out, 1 + (size_t)h->count * 8);
-    if (st == PP_OK)
-        st = pp__buf_put_u8(&w->out, (uint8_t)rtype);
-    for (i = 0; i < h->count && st == PP_OK; i++)
-        st = pp__buf_put_u64(&w->out, w->rcol[i]);
-    return st == PP_OK ? pp__frame_end(&w->out, at) : st;
 }
 
 /*
@@ -311,7 +312,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     char msg[PP__ERRMSG_MAX + 1];
     pp_status st, fst, ast;
     pp_type ctype = PP_TYPE_NONE, rtype = PP_TYPE_NONE;
-    pp_values *args;
+    pp_values *args = NULL;
     uint64_t first;
     pp__fnref ref;
     pp__rd rd;
@@ -334,10 +335,18 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
         st = pp__rd_u8(&rd, &tag);
         if (st != PP_OK)
             return st;
-        if ((tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE) ||
-            pp__rd_left(&rd) != (size_t)h->count * 8)
-            return PP_EPROTO;
+        if (tag == PP_TYPE_INT || tag == PP_TYPE_DOUBLE) {
+            if (pp__rd_left(&rd) != (size_t)h->count * 8)
+                return PP_EPROTO;
+        } else if (tag != PP_TYPE_STR && tag != PP_TYPE_BYTES) {
+            return PP_EPROTO; /* blob entries are checked one by one */
+        }
         ctype = (pp_type)tag;
+    }
+    w->argbits = NULL;
+    if (ctype == PP_TYPE_INT || ctype == PP_TYPE_DOUBLE) {
+        args = pp__values_init_scalar(w->argmem, ctype, 0);
+        w->argbits = pp__values_scalar_bits(args);
     }
     /* A column answer is possible until a result does not fit one. */
     rcolumn = fst == PP_OK && h->count > 0;
@@ -345,8 +354,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     if (st != PP_OK)
         return st;
     for (i = 0; i < h->count && st == PP_OK; i++) {
-        args = w->args;
-        st = next_args(&rd, args, column, ctype);
+        st = next_args(w, &rd, column, ctype, &args);
         if (st != PP_OK)
             break;
         if (timed)
@@ -360,7 +368,7 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
                              "(register it before pp_init)");
         } else if (!column && (ast = attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
             if (rcolumn)
-                st = put_column_outcomes(w, i, rtype);
+                st = pp__worker_put_scalars(&w->out, w->rcol, i, rtype);
             rcolumn = 0;
             mark = w->out.len;
             if (st == PP_OK)
@@ -372,11 +380,12 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
              * only; the general form is written when that ends. */
             column_note(w, &t, i, &rcolumn, &rtype);
             if (!rcolumn && was_column)
-                st = put_column_outcomes(w, i, rtype);
+                st = pp__worker_put_scalars(&w->out, w->rcol, i, rtype);
             mark = w->out.len;
             if (!rcolumn && st == PP_OK)
                 st = put_outcome(w, &t);
-            pp__values_clear(w->result);
+            if (!rcolumn)
+                pp__values_clear(w->result); /* else column_note emptied it */
         }
         if (st == PP_OK)
             keep_outcome(w, i, rcolumn, rtype, mark);
@@ -392,11 +401,14 @@ static pp_status run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *pay
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
     if (st == PP_OK && rcolumn)
-        return put_result_column(w, h, at, rtype);
+        return pp__worker_put_scalar_column(&w->out, h, at, rtype, w->rcol);
     if (st == PP_OK) {
         pp__frame_set_count(&w->out, at, in_frame);
         st = pp__frame_end(&w->out, at);
     }
+    if (st == PP_OK && in_frame == h->count && h->count > 0)
+        st = pp__worker_put_blob_column(&w->out, at,
+                                        h->count); /* the whole chunk is in this frame */
     return st;
 }
 
@@ -591,7 +603,8 @@ int pp__worker_main(pp__plat_chan *chan)
     memset(&w, 0, sizeof w);
     w.chan = chan;
     pp__buf_init(&w.out);
-    if (pp_values_create(&w.args) != PP_OK || pp_values_create(&w.result) != PP_OK ||
+    if (pp__values_scalar_size() > sizeof w.argmem || /* cannot be: 40 bytes */
+        pp_values_create(&w.args) != PP_OK || pp_values_create(&w.result) != PP_OK ||
         pp__reader_init(&w.rd, chan) != PP_OK)
         return WORKER_EXIT_NOMEM;
     rc = worker_loop(&w);

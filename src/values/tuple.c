@@ -34,7 +34,7 @@ size_t pp__tuple_item_size(pp_type type, size_t n)
     case PP_TYPE_SYNC:
         return 1u + 1u + 1u + n + 8u; /* tag, u8 kind, u8 length, name, u64 identity */
     default:
-        return 1u + 8u; /* tag, 8 bytes */
+        return PP__TUPLE_SCALAR_ENC; /* tag, 8 bytes */
     }
 }
 
@@ -59,8 +59,7 @@ static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
 {
     pp_type type = pp_values_type(v, i);
     const pp__locator *loc = pp__values_item_locator(v, i);
-    const char *s;
-    const void *p;
+    const uint8_t *p;
     int64_t x;
     uint64_t bits;
     size_t n;
@@ -81,10 +80,8 @@ static pp_status encode_item(const pp_values *v, size_t i, pp__buf *b)
         pp__values_get_double_bits(v, i, &bits); /* exact: NaN payloads, -0.0 */
         return pp__buf_put_u64(b, bits);
     case PP_TYPE_STR:
-        pp_values_get_str(v, i, &s);
-        return pp__buf_put_blob(b, s, strlen(s));
     case PP_TYPE_BYTES:
-        pp_values_get_bytes(v, i, &p, &n);
+        pp__values_item_blob(v, i, &p, &n); /* the length is kept: no strlen */
         return pp__buf_put_blob(b, p, n);
     case PP_TYPE_SYNC:
         st = pp__buf_put_u8(b, pp__values_sync_kind(v, i));

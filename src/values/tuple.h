@@ -30,6 +30,9 @@
 
 /* Encoded size of the u32 item count that starts every tuple. */
 #define PP__VALUES_HDR 4u
+/* Bytes an int or a double item adds to an encoding: tag + 8 bytes
+ * (pp__tuple_item_size() of either). */
+#define PP__TUPLE_SCALAR_ENC 9u
 /* Tag of a hosted object's locator (never a pp_type value). */
 #define PP__TAG_REMOTE 128u
 

@@ -30,7 +30,7 @@
 #include "values/value_repr.h"
 
 /* Encoded size of an int or a double item (values/tuple.h). */
-#define ENC_SCALAR pp__tuple_item_size(PP_TYPE_INT, 0)
+#define ENC_SCALAR PP__TUPLE_SCALAR_ENC
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -174,6 +174,14 @@ static pp_status blob_dup(const void *p, size_t n, value_item *it)
 
 /* ------------------------------------------------------------ appending */
 
+/* Room for one more scalar without growing (the commonest add: a task's
+ * one result into its reused tuple); cap never exceeds PP_VALUES_MAX_ITEMS
+ * and a read-only tuple is full. */
+static int scalar_fits(const pp_values *v)
+{
+    return v->count < v->cap && v->enc_size <= PP_MESSAGE_MAX - ENC_SCALAR;
+}
+
 pp_status pp_values_add_int(pp_values *v, int64_t x)
 {
     value_item *it;
@@ -181,6 +189,14 @@ pp_status pp_values_add_int(pp_values *v, int64_t x)
 
     if (v == NULL)
         return PP_EINVAL;
+    if (scalar_fits(v)) {
+        it = &v->items[v->count++];
+        it->type = PP_TYPE_INT;
+        it->n = 0;
+        it->u.i = x;
+        v->enc_size += ENC_SCALAR;
+        return PP_OK;
+    }
     st = pp__vi_slot_get(v, ENC_SCALAR, &it);
     if (st != PP_OK)
         return st;
@@ -196,6 +212,14 @@ pp_status pp__values_add_double_bits(pp_values *v, uint64_t bits)
 
     if (v == NULL)
         return PP_EINVAL;
+    if (scalar_fits(v)) {
+        it = &v->items[v->count++];
+        it->type = PP_TYPE_DOUBLE;
+        it->n = 0;
+        it->u.d = bits;
+        v->enc_size += ENC_SCALAR;
+        return PP_OK;
+    }
     st = pp__vi_slot_get(v, ENC_SCALAR, &it);
     if (st != PP_OK)
         return st;
@@ -375,6 +399,71 @@ int pp__values_item_scalar(const pp_values *v, size_t i, pp_type *type, uint64_t
     return 1;
 }
 
+int pp__values_take_scalar(pp_values *v, pp_type *type, uint64_t *bits)
+{
+    const value_item *it;
+
+    if (v == NULL || v->count != 1 || v->fixed)
+        return 0;
+    it = &v->items[0];
+    if (it->type != PP_TYPE_INT && it->type != PP_TYPE_DOUBLE)
+        return 0;
+    *type = it->type;
+    *bits = it->u.d; /* u.i and u.d share their 8 bytes */
+    v->count = 0;    /* nothing to free */
+    v->enc_size = PP__VALUES_HDR;
+    return 1;
+}
+
+int pp__values_one_blob(const pp_values *v, pp_type *type, const uint8_t **p, size_t *n)
+{
+    const value_item *it;
+
+    if (v == NULL || v->count != 1)
+        return 0;
+    it = &v->items[0];
+    if (it->type != PP_TYPE_STR && it->type != PP_TYPE_BYTES)
+        return 0;
+    *type = it->type;
+    *p = it->u.p;
+    *n = it->n;
+    return 1;
+}
+
+int pp__values_item_blob(const pp_values *v, size_t i, const uint8_t **p, size_t *n)
+{
+    const value_item *it;
+
+    if (v == NULL || i >= v->count)
+        return 0;
+    it = &v->items[i];
+    if (it->type != PP_TYPE_STR && it->type != PP_TYPE_BYTES)
+        return 0;
+    *p = it->u.p;
+    *n = it->n;
+    return 1;
+}
+
+uint64_t *pp__values_scalar_bits(pp_values *v)
+{
+    return &((scalar_tuple *)(void *)v)->item.u.d; /* v is the struct's first member */
+}
+
+pp_values *pp__values_init_blob(void *mem, pp_type type, const uint8_t *p, size_t n)
+{
+    scalar_tuple *t = mem;
+
+    t->item.type = type;
+    t->item.n = (uint32_t)n;
+    t->item.u.p = (uint8_t *)(uintptr_t)p; /* read-only: adds fail, nothing frees it */
+    t->v.items = &t->item;
+    t->v.count = 1;
+    t->v.cap = 1;
+    t->v.enc_size = (uint32_t)(PP__VALUES_HDR + pp__tuple_item_size(type, n));
+    t->v.fixed = 1;
+    return &t->v;
+}
+
 size_t pp__values_scalar_size(void)
 {
     return sizeof(scalar_tuple);
@@ -425,6 +514,10 @@ pp_status pp_values_get_int(const pp_values *v, size_t i, int64_t *out)
 
     if (out == NULL)
         return PP_EINVAL;
+    if (v != NULL && i < v->count && v->items[i].type == PP_TYPE_INT) {
+        *out = v->items[i].u.i; /* the commonest read: a task's int argument */
+        return PP_OK;
+    }
     st = pp__vi_item_get(v, i, PP_TYPE_INT, &it);
     if (st == PP_OK)
         *out = it->u.i;

@@ -26,6 +26,31 @@ size_t pp__values_item_encoded_size(const pp_values *v, size_t i);
  * (the int's value, the double's IEEE-754 bits); else 0. */
 int pp__values_item_scalar(const pp_values *v, size_t i, pp_type *type, uint64_t *bits);
 
+/* If v holds exactly one int or one double: return 1 with its type and
+ * bits and empty v (a worker's result tuple, in one call); else 0, v
+ * untouched. */
+int pp__values_take_scalar(pp_values *v, pp_type *type, uint64_t *bits);
+
+/* 1 with the type, bytes and length if v holds exactly one string or one
+ * byte buffer (p[n] is a NUL; p stays v's). */
+int pp__values_one_blob(const pp_values *v, pp_type *type, const uint8_t **p, size_t *n);
+
+/* 1 with the bytes and length (no NUL counted) if item i of v is a string
+ * or a byte buffer. */
+int pp__values_item_blob(const pp_values *v, size_t i, const uint8_t **p, size_t *n);
+
+/* Where the value's bits of a tuple made by pp__values_init_scalar() are:
+ * a store there makes it hold another value of the same type (a worker's
+ * column arguments: one store per item, no call). */
+uint64_t *pp__values_scalar_bits(pp_values *v);
+
+/* Build, in mem (pp__values_scalar_size() bytes), a read-only tuple of one
+ * string or byte buffer whose n bytes are at p, in someone else's memory,
+ * with a NUL at p[n] (a string has no other; values/column.h checks
+ * both): read in place, never copied or freed, valid while p is. As
+ * pp__values_init_scalar() otherwise. */
+pp_values *pp__values_init_blob(void *mem, pp_type type, const uint8_t *p, size_t n);
+
 /* Storage for pp__values_init_scalar(): size in bytes (a multiple of 8;
  * 8-byte alignment is enough). */
 size_t pp__values_scalar_size(void);

@@ -27,12 +27,14 @@
  * fnref: u8 kind (0 none, 1 name: blob name, 2 address: u64).
  * Tuples: values/tuple.h.
  *
- * Scalar columns (PP__FLAG_SCALARS): the commonest map, one int or one
- * double per item in and out, without a tuple per item. TASK payload:
- * fnref, u64 first, then u8 type (INT or DOUBLE) and count x u64 (each
- * item's argument is the one-item tuple of that value). RESULT payload:
- * u8 type and count x u64: every item succeeded with a one-item tuple of
- * that type. The payload must be exactly that long.
+ * Columns (PP__FLAG_SCALARS): the commonest maps, one int, double,
+ * string or byte buffer per item in and out, without a tuple per item.
+ * TASK payload: fnref, u64 first, then u8 type and count entries (each
+ * item's argument is the one-item tuple of its entry). RESULT payload: u8
+ * type and count entries: every item succeeded with a one-item tuple of
+ * that type (never in a PARTIAL frame). Entries (values/column.h): INT,
+ * DOUBLE: u64; STR, BYTES: u32 n, n bytes, a NUL. The payload must be
+ * exactly that long.
  */
 #ifndef PROCPOOL_WIRE_MSG_H
 #define PROCPOOL_WIRE_MSG_H

@@ -30,6 +30,7 @@
 #include "procpool/sync.h"
 #include "wire/buf.h"
 #include "wire/frame.h"
+#include "values/column.h"
 #include "values/tuple.h"
 #include "values/value_internal.h"
 #include "sync/remote.h"
@@ -232,8 +233,53 @@ static void fuzz_payload(const uint8_t *p, size_t n)
     }
 }
 
+/* The same bytes as a blob column (values/column.h): u8 type, then
+ * entries. A refused entry leaves the reader where it was; an accepted
+ * one lies inside the input with its NUL, a string has no other, and the
+ * read-only tuple over it re-encodes to exactly the bytes consumed. */
+static void fuzz_column(const uint8_t *p, size_t n)
+{
+    uint64_t mem[8];
+    uint8_t out[64];
+    const uint8_t *b;
+    pp_values *v;
+    pp_type type;
+    size_t len, before, bytes;
+    pp_status st;
+    pp__rd r;
+    int k;
+
+    if (n == 0)
+        return;
+    type = (p[0] & 1) ? PP_TYPE_BYTES : PP_TYPE_STR;
+    pp__rd_init(&r, p + 1, n - 1);
+    for (k = 0; k < MAX_TUPLES && pp__rd_left(&r) > 0; k++) {
+        before = r.pos;
+        st = pp__column_get_blob(&r, type, &b, &len);
+        if (st != PP_OK) {
+            check(st == PP_EPROTO, "column: unexpected status");
+            check(r.pos == before, "column entry refused but bytes consumed");
+            return;
+        }
+        check(r.pos == before + 5 + len && r.pos <= r.len, "column entry of the wrong extent");
+        check(b == r.p + before + 4 && b[len] == 0, "column entry without its NUL");
+        check(type != PP_TYPE_STR || memchr(b, 0, len) == NULL, "string entry with a NUL inside");
+        v = pp__values_init_blob(mem, type, b, len);
+        check(pp_values_count(v) == 1 && pp_values_type(v, 0) == type, "column tuple");
+        check_getters(v);
+        if (len + 5 <= sizeof out) {
+            check(pp__column_blob_extent(v, 0, 1, sizeof out, &type, &bytes) == 1 &&
+                      bytes == len + 5,
+                  "column entry measured wrong");
+            pp__column_put_blobs(v, 0, 1, out);
+            check(memcmp(out, r.p + before, bytes) == 0, "column entry re-encoded differently");
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_column(data, size);
     if (size < PP__FRAME_HDR) {
         fuzz_payload(data, size);
         return 0;

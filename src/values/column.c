@@ -1,0 +1,95 @@
+/*
+ * column.c — scalar and blob columns (values/column.h).
+ */
+#include <string.h>
+
+#include "values/column.h"
+#include "values/value_repr.h"
+
+int pp__column_put_scalars(const pp_values *v, size_t first, size_t count, pp_type *type,
+                           uint8_t *dst)
+{
+    const value_item *it, *end;
+    pp_type t;
+
+    if (v == NULL || count == 0 || first > v->count || count > v->count - first)
+        return 0;
+    it = v->items + first;
+    end = it + count;
+    t = it->type;
+    if (t != PP_TYPE_INT && t != PP_TYPE_DOUBLE)
+        return 0;
+    /* u.i and u.d share the same 8 bytes: the bits either way */
+    for (; it < end; it++, dst += 8) {
+        if (it->type != t)
+            return 0;
+        pp__st_le64(dst, it->u.d);
+    }
+    *type = t;
+    return 1;
+}
+
+size_t pp__column_blob_extent(const pp_values *v, size_t first, size_t max_count, size_t max_bytes,
+                              pp_type *type, size_t *bytes)
+{
+    const value_item *it;
+    size_t k, sum = 0, sz;
+    pp_type t;
+
+    if (v == NULL || first >= v->count)
+        return 0;
+    if (max_count > v->count - first)
+        max_count = v->count - first;
+    it = v->items + first;
+    t = it->type;
+    if (t != PP_TYPE_STR && t != PP_TYPE_BYTES)
+        return 0;
+    for (k = 0; k < max_count; k++, it++) {
+        sz = PP__COLUMN_BLOB_ENC(it->n);
+        if (it->type != t || (k > 0 && sz > max_bytes - sum) || (k == 0 && sz > max_bytes))
+            break;
+        sum += sz;
+    }
+    if (k == 0) { /* the first alone is larger than max_bytes: it counts */
+        k = 1;
+        sum = PP__COLUMN_BLOB_ENC(v->items[first].n);
+    }
+    *type = t;
+    *bytes = sum;
+    return k;
+}
+
+void pp__column_put_blobs(const pp_values *v, size_t first, size_t count, uint8_t *dst)
+{
+    const value_item *it = v->items + first, *end = it + count;
+
+    for (; it < end; it++) {
+        pp__st_le32(dst, it->n);
+        /* the item's own NUL comes along (value.c keeps one after every
+         * string and byte buffer) */
+        memcpy(dst + 4, it->u.p, (size_t)it->n + 1);
+        dst += PP__COLUMN_BLOB_ENC(it->n);
+    }
+}
+
+pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t *n)
+{
+    const uint8_t *q;
+    size_t left = r->len - r->pos;
+    uint32_t len;
+
+    if (left < 4)
+        return PP_EPROTO;
+    q = r->p + r->pos;
+    len = pp__ld_le32(q);
+    if (len > PP_VALUE_MAX_BYTES || (size_t)len >= left - 4 || q[4 + len] != 0)
+        return PP_EPROTO;
+    if (type == PP_TYPE_STR && memchr(q + 4, '\0', len) != NULL)
+        return PP_EPROTO;
+    if (type != PP_TYPE_STR && type != PP_TYPE_BYTES)
+        return PP_EPROTO;
+    r->pos += PP__COLUMN_BLOB_ENC(len);
+    *p = q + 4;
+    *n = len;
+    return PP_OK;
+}

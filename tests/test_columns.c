@@ -1,0 +1,408 @@
+/*
+ * test_columns.c — maps whose items travel as columns (values/column.h):
+ * string and byte-buffer arguments read in place by workers, results
+ * that are all one string / one buffer handed out from the kept payload,
+ * and everything that must end a column answer mid-chunk (a failure, a
+ * result of another type or shape). Plus the column decoder's checks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procpool/procpool.h"
+#include "platform.h"
+#include "values/column.h"
+#include "values/value_internal.h"
+#include "pp_test.h"
+
+#define WAIT_MS (60000 * pp_test_timeout_mult())
+
+/*
+ * (str s) -> s in upper case; s starting with "fail" fails (code 7),
+ * "bytes" returns s as bytes, "two" returns two strings, "int" returns
+ * its length as an int, "" returns "".
+ */
+static int co_upper(pp_task *t)
+{
+    char buf[128];
+    const char *s = NULL;
+    size_t i;
+
+    if (pp_values_get_str(pp_task_args(t), 0, &s) != PP_OK || strlen(s) >= sizeof buf)
+        return pp_task_fail(t, 2, "one short string");
+    if (strncmp(s, "fail", 4) == 0)
+        return pp_task_fail(t, 7, "item %s fails", s);
+    if (strncmp(s, "bytes", 5) == 0)
+        return pp_values_add_bytes(pp_task_result(t), s, strlen(s));
+    if (strncmp(s, "int", 3) == 0)
+        return pp_values_add_int(pp_task_result(t), (int64_t)strlen(s));
+    for (i = 0; s[i] != '\0'; i++)
+        buf[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    buf[i] = '\0';
+    if (strncmp(s, "two", 3) == 0) {
+        pp_status st = pp_values_add_str(pp_task_result(t), buf);
+        return st != PP_OK ? st : pp_values_add_str(pp_task_result(t), buf);
+    }
+    return pp_values_add_str(pp_task_result(t), buf);
+}
+PP_TASK_REGISTER(co_upper)
+
+/* (bytes b) -> b with every byte + 1 (bytes), or its length (an int) if
+ * it is longer than 100 bytes */
+static int co_bump(pp_task *t)
+{
+    unsigned char buf[100];
+    const void *p = NULL;
+    size_t n = 0, i;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, &p, &n) != PP_OK)
+        return pp_task_fail(t, 2, "one byte buffer");
+    if (n > sizeof buf)
+        return pp_values_add_int(pp_task_result(t), (int64_t)n);
+    for (i = 0; i < n; i++)
+        buf[i] = (unsigned char)(((const unsigned char *)p)[i] + 1);
+    return pp_values_add_bytes(pp_task_result(t), buf, n);
+}
+PP_TASK_REGISTER(co_bump)
+
+/* (int x) -> x as an int, except x % 5 == 4: x as a double (a scalar
+ * column answer that ends mid-chunk on a type change) */
+static int co_int_or_double(pp_task *t)
+{
+    int64_t x = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 2, "one int");
+    if (x % 5 == 4)
+        return pp_values_add_double(pp_task_result(t), (double)x);
+    return pp_values_add_int(pp_task_result(t), x);
+}
+PP_TASK_REGISTER(co_int_or_double)
+
+static pp_pool *make_pool(int method, int n)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.processes = n;
+    o.start_method = (pp_start_method)method;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    return p;
+}
+
+static void finish_pool(pp_pool *p)
+{
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+}
+
+/* The string of item i of the strings tests (kind chooses the odd ones). */
+static void item_str(int i, int kind, char *s, size_t cap)
+{
+    if (kind == 1 && i % 97 == 13)
+        snprintf(s, cap, "fail-%d", i);
+    else if (kind == 2 && i % 89 == 7)
+        snprintf(s, cap, "bytes-%d", i);
+    else if (kind == 3 && i % 83 == 5)
+        snprintf(s, cap, "two-%d", i);
+    else if (kind == 4 && i % 79 == 3)
+        snprintf(s, cap, "int-%d", i);
+    else if (i % 10 == 9)
+        s[0] = '\0'; /* empty strings travel too */
+    else
+        snprintf(s, cap, "w%d-%.*s", i, i % 23, "abcdefghijklmnopqrstuvwxyz");
+}
+
+/* Check item i's outcome against what co_upper makes of item_str(i) (e:
+ * the failure's details, NULL if not at hand). */
+static void check_item(pp_status st, const pp_values *v, const pp_error *e, int i, int kind)
+{
+    char s[64], want[64];
+    const char *got = NULL;
+    const void *b = NULL;
+    size_t n = 0, k;
+    int64_t x = -1;
+
+    item_str(i, kind, s, sizeof s);
+    for (k = 0; k <= strlen(s); k++)
+        want[k] = s[k] >= 'a' && s[k] <= 'z' ? (char)(s[k] - 'a' + 'A') : s[k];
+    if (strncmp(s, "fail", 4) == 0) {
+        PP_ASSERT_MSG(st == PP_ETASK, "item %d: %s", i, pp_err_name(st));
+        CU_ASSERT(e == NULL || (e->code == 7 && strstr(e->message, s) != NULL));
+        return;
+    }
+    PP_ASSERT_MSG(st == PP_OK, "item %d: %s", i, pp_err_name(st));
+    if (st != PP_OK)
+        return;
+    if (strncmp(s, "bytes", 5) == 0) {
+        PP_ASSERT_STATUS(pp_values_get_bytes(v, 0, &b, &n), PP_OK);
+        CU_ASSERT(n == strlen(s) && b != NULL && memcmp(b, s, n) == 0);
+        CU_ASSERT(b != NULL && ((const char *)b)[n] == '\0'); /* a NUL after the bytes */
+    } else if (strncmp(s, "int", 3) == 0) {
+        PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+        CU_ASSERT_EQUAL(x, (int64_t)strlen(s));
+    } else {
+        CU_ASSERT_EQUAL(pp_values_count(v), strncmp(s, "two", 3) == 0 ? 2u : 1u);
+        PP_ASSERT_STATUS(pp_values_get_str(v, 0, &got), PP_OK);
+        PP_ASSERT_MSG(got != NULL && strcmp(got, want) == 0, "item %d: '%s', want '%s'", i,
+                      got ? got : "(null)", want);
+    }
+}
+
+/*
+ * A map over strings in chunks of several sizes: every result right,
+ * whether the chunk's results came as a column (all one string) or in the
+ * general form (kind 1: a failure, 2: a bytes result, 3: two strings, 4:
+ * an int among them), read one by one and in bulk; a result tuple copied
+ * out lives on after the result is released.
+ */
+static void do_string_columns(int m)
+{
+    static const size_t chunks[] = {0, 1, 7, 1000};
+    const int n = 3000;
+    const pp_values **vals = malloc((size_t)n * sizeof *vals);
+    pp_status *sts = malloc((size_t)n * sizeof *sts);
+    pp_pool *p = make_pool(m, 2);
+    pp_values *items = NULL, *copy = NULL;
+    pp_submit_options o;
+    const pp_values *v;
+    const pp_error *e;
+    pp_result *r;
+    char s[64];
+    size_t c;
+    int kind, i;
+
+    PP_ASSERT_MSG_FATAL(vals != NULL && sts != NULL, "no memory");
+    for (kind = 0; kind <= 4; kind++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+        for (i = 0; i < n; i++) {
+            item_str(i, kind, s, sizeof s);
+            PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, s), PP_OK);
+        }
+        for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+            memset(&o, 0, sizeof o);
+            o.chunksize = chunks[c];
+            PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_upper, items, &o, &r), PP_OK);
+            PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+            for (i = 0; i < n; i += 1 + (int)c) {
+                pp_status st = pp_result_item(r, (size_t)i, &v, &e);
+                check_item(st, v, e, i, kind);
+            }
+            (void)pp_result_values(r, 0, 0, (size_t)n, vals, sts);
+            for (i = 0; i < n; i++)
+                check_item(sts[i], vals[i], NULL, i, kind);
+            if (kind == 0) {
+                PP_ASSERT_STATUS(pp_values_copy(vals[n - 2], &copy), PP_OK);
+            }
+            pp_result_release(r);
+            if (copy != NULL) {
+                const char *got = NULL;
+                item_str(n - 2, 0, s, sizeof s);
+                PP_ASSERT_STATUS(pp_values_get_str(copy, 0, &got), PP_OK);
+                CU_ASSERT(got != NULL && strlen(got) == strlen(s));
+                pp_values_destroy(copy);
+                copy = NULL;
+            }
+        }
+        pp_values_destroy(items);
+    }
+    free(vals);
+    free(sts);
+    finish_pool(p);
+}
+
+/* Byte buffers both ways (a blob column of BYTES), some too long for the
+ * task's buffer (an int result ends the column), and pp_map_array's
+ * records answered as a column. */
+static void do_bytes_columns(int m)
+{
+    const int n = 500;
+    pp_pool *p = make_pool(m, 2);
+    unsigned char buf[200], rec[4 * 16], out[4 * 16];
+    pp_values *items = NULL;
+    pp_status sts[16];
+    const pp_values *v;
+    const pp_error *e;
+    const void *b;
+    pp_result *r;
+    size_t len, k;
+    int i, big;
+
+    for (big = 0; big <= 1; big++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+        for (i = 0; i < n; i++) {
+            len = big && i % 50 == 49 ? 150 : (size_t)(i % 40);
+            for (k = 0; k < len; k++)
+                buf[k] = (unsigned char)(i + k); /* NULs and 0xff included */
+            PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(items, buf, len), PP_OK);
+        }
+        PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_bump, items, NULL, &r), PP_OK);
+        PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+        for (i = 0; i < n; i++) {
+            PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, &v, &e), PP_OK);
+            len = big && i % 50 == 49 ? 150 : (size_t)(i % 40);
+            if (len > 100) {
+                int64_t x = 0;
+                PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+                CU_ASSERT_EQUAL(x, 150);
+                continue;
+            }
+            b = NULL;
+            k = 0;
+            PP_ASSERT_STATUS(pp_values_get_bytes(v, 0, &b, &k), PP_OK);
+            CU_ASSERT_EQUAL_FATAL(k, len);
+            for (k = 0; k < len; k++)
+                CU_ASSERT_EQUAL(((const unsigned char *)b)[k], (unsigned char)(i + k + 1));
+        }
+        pp_result_release(r);
+        pp_values_destroy(items);
+    }
+    for (k = 0; k < sizeof rec; k++)
+        rec[k] = (unsigned char)(k * 3);
+    PP_ASSERT_STATUS(pp_map_array(p, co_bump, rec, 4, 16, out, 4, sts, NULL), PP_OK);
+    for (k = 0; k < sizeof rec; k++)
+        CU_ASSERT_EQUAL(out[k], (unsigned char)(k * 3 + 1));
+    for (k = 0; k < 16; k++)
+        CU_ASSERT_EQUAL(sts[k], PP_OK);
+    finish_pool(p);
+}
+
+/* Int results with a double every fifth item: the scalar column answer
+ * ends at the first double, and that double (taken out of the result
+ * tuple to check it) is still the item's result. */
+static void do_scalar_type_change(int m)
+{
+    const int n = 2000;
+    pp_pool *p = make_pool(m, 2);
+    pp_values *items = NULL;
+    pp_submit_options o;
+    const pp_values *v;
+    pp_result *r;
+    int64_t x;
+    double d;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, i), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.chunksize = 100;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_int_or_double, items, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    for (i = 0; i < n; i++) {
+        PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, &v, NULL), PP_OK);
+        CU_ASSERT_EQUAL(pp_values_count(v), 1u);
+        if (i % 5 == 4) {
+            d = -1;
+            PP_ASSERT_STATUS(pp_values_get_double(v, 0, &d), PP_OK);
+            CU_ASSERT(d == (double)i);
+        } else {
+            x = -1;
+            PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+            CU_ASSERT_EQUAL(x, i);
+        }
+    }
+    pp_result_release(r);
+    pp_values_destroy(items);
+    finish_pool(p);
+}
+
+/* The column codec: what the builder writes the decoder reads back, and
+ * every malformed entry is refused with the reader unmoved. */
+static void t_column_codec(void)
+{
+    static const uint8_t trunc_len[] = {3, 0, 0};
+    static const uint8_t no_nul[] = {2, 0, 0, 0, 'a', 'b', 'c'};
+    static const uint8_t nul_in[] = {2, 0, 0, 0, 'a', 0, 0};
+    static const uint8_t short_body[] = {5, 0, 0, 0, 'a', 'b', 0};
+    static const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, 0};
+    static const uint8_t ok_bytes[] = {2, 0, 0, 0, 'a', 0, 0};
+    static const uint8_t ok_str[] = {2, 0, 0, 0, 'a', 'b', 0};
+    const uint8_t *p = NULL;
+    uint8_t out[256];
+    pp_values *v = NULL;
+    pp_type type = PP_TYPE_NONE;
+    size_t n = 0, bytes = 0;
+    pp__rd rd;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, "abc"), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, ""), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, "xy"), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_bytes(v, "q", 1), PP_OK);
+    CU_ASSERT_EQUAL(pp__column_blob_extent(v, 0, 10, 1000, &type, &bytes), 3u);
+    CU_ASSERT_EQUAL(type, PP_TYPE_STR);
+    CU_ASSERT_EQUAL(bytes, 3 * 5 + 5u);
+    CU_ASSERT_EQUAL(pp__column_blob_extent(v, 0, 10, 9, &type, &bytes), 1u); /* first counts */
+    CU_ASSERT_EQUAL(pp__column_blob_extent(v, 0, 10, 13, &type, &bytes), 2u);
+    CU_ASSERT_EQUAL(pp__column_blob_extent(v, 3, 10, 1000, &type, &bytes), 1u);
+    CU_ASSERT_EQUAL(type, PP_TYPE_BYTES);
+    CU_ASSERT_EQUAL(pp__column_blob_extent(v, 4, 10, 1000, &type, &bytes), 0u);
+    pp__column_blob_extent(v, 0, 3, 1000, &type, &bytes);
+    pp__column_put_blobs(v, 0, 3, out);
+    pp__rd_init(&rd, out, bytes);
+    for (i = 0; i < 3; i++) {
+        const char *want = i == 0 ? "abc" : i == 1 ? "" : "xy";
+        PP_ASSERT_STATUS(pp__column_get_blob(&rd, PP_TYPE_STR, &p, &n), PP_OK);
+        CU_ASSERT(n == strlen(want) && memcmp(p, want, n) == 0 && p[n] == 0);
+    }
+    CU_ASSERT_EQUAL(pp__rd_left(&rd), 0u);
+    PP_ASSERT_STATUS(pp__column_get_blob(&rd, PP_TYPE_STR, &p, &n), PP_EPROTO);
+    CU_ASSERT_EQUAL(pp__column_put_scalars(v, 0, 1, &type, out), 0);
+    pp_values_destroy(v);
+
+#define REFUSED(buf, type)                                                                         \
+    do {                                                                                           \
+        pp__rd_init(&rd, buf, sizeof buf);                                                         \
+        PP_ASSERT_STATUS(pp__column_get_blob(&rd, type, &p, &n), PP_EPROTO);                       \
+        CU_ASSERT_EQUAL(rd.pos, 0u);                                                               \
+    } while (0)
+    REFUSED(trunc_len, PP_TYPE_STR);
+    REFUSED(no_nul, PP_TYPE_STR);
+    REFUSED(no_nul, PP_TYPE_BYTES);
+    REFUSED(nul_in, PP_TYPE_STR);
+    REFUSED(short_body, PP_TYPE_BYTES);
+    REFUSED(huge, PP_TYPE_BYTES);
+    REFUSED(ok_bytes, PP_TYPE_INT);
+#undef REFUSED
+    pp__rd_init(&rd, nul_in, sizeof nul_in); /* a NUL inside is fine in bytes */
+    PP_ASSERT_STATUS(pp__column_get_blob(&rd, PP_TYPE_BYTES, &p, &n), PP_OK);
+    CU_ASSERT(n == 2 && p[0] == 'a' && p[1] == 0);
+    pp__rd_init(&rd, ok_str, sizeof ok_str);
+    PP_ASSERT_STATUS(pp__column_get_blob(&rd, PP_TYPE_STR, &p, &n), PP_OK);
+    CU_ASSERT(n == 2 && strcmp((const char *)p, "ab") == 0);
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_int(v, -5), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_int(v, 7), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_double(v, 1.5), PP_OK);
+    CU_ASSERT_EQUAL(pp__column_put_scalars(v, 0, 2, &type, out), 1);
+    CU_ASSERT_EQUAL(type, PP_TYPE_INT);
+    CU_ASSERT_EQUAL((int64_t)pp__ld_le64(out + 8), 7);
+    CU_ASSERT_EQUAL(pp__column_put_scalars(v, 0, 3, &type, out), 0); /* mixed */
+    CU_ASSERT_EQUAL(pp__column_put_scalars(v, 2, 2, &type, out), 0); /* past the end */
+    pp_values_destroy(v);
+}
+
+PP_TEST_PER_METHOD(string_columns)
+PP_TEST_PER_METHOD(bytes_columns)
+PP_TEST_PER_METHOD(scalar_type_change)
+
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case cases[] = {
+    PP_TEST(t_column_codec),
+    PP_TEST_METHODS(string_columns, 300),
+    PP_TEST_METHODS(bytes_columns, 120),
+    PP_TEST_METHODS(scalar_type_change, 120),
+    PP_TEST_END,
+};
+/* clang-format on */
+
+PP_TEST_SUITE(columns)
+{
+    pp_test_add_suite("columns", cases);
+}
