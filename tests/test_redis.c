@@ -792,6 +792,21 @@ static void t_inherited_handle_refused(void)
     pp_test_redis_stop(&s);
 }
 
+/* Set (value) or remove (NULL) a variable for this process, which reads
+ * its credentials with getenv(): on Windows also the C runtime's copy,
+ * which SetEnvironmentVariable (APR) leaves alone. */
+static void put_env(const char *name, const char *value)
+{
+    if (value != NULL) {
+        CU_ASSERT_FATAL(apr_env_set(name, value, pp_test_pool()) == APR_SUCCESS);
+    } else {
+        (void)apr_env_delete(name, pp_test_pool());
+    }
+#ifdef _WIN32
+    CU_ASSERT_FATAL(_putenv_s(name, value != NULL ? value : "") == 0);
+#endif
+}
+
 /* Write a password file (its first line, then a second one that is not
  * part of it) with the given permissions; its path into path. */
 static void write_password_file(const char *password, apr_fileperms_t perms, char *path, size_t cap)
@@ -832,10 +847,9 @@ static void t_password_file(void)
         pp_test_redis_stop(&s);
         return; /* an external server without a password: nothing to read */
     }
-    (void)apr_env_delete("PROCPOOL_REDIS_PASSWORD", pp_test_pool());
+    put_env("PROCPOOL_REDIS_PASSWORD", NULL);
     write_password_file(s.password, APR_FPROT_UREAD | APR_FPROT_UWRITE, path, sizeof path);
-    CU_ASSERT_FATAL(apr_env_set("PROCPOOL_REDIS_PASSWORD_FILE", path, pp_test_pool()) ==
-                    APR_SUCCESS);
+    put_env("PROCPOOL_REDIS_PASSWORD_FILE", path);
     PP_ASSERT_STATUS(pp_redis_connect(s.url, NULL, &r), PP_OK);
     pp_redis_destroy(r);
     r = NULL;
@@ -850,11 +864,10 @@ static void t_password_file(void)
     pp_pool_destroy(p);
 
     /* both set */
-    CU_ASSERT_FATAL(apr_env_set("PROCPOOL_REDIS_PASSWORD", s.password, pp_test_pool()) ==
-                    APR_SUCCESS);
+    put_env("PROCPOOL_REDIS_PASSWORD", s.password);
     PP_ASSERT_STATUS(pp_redis_connect(s.url, NULL, &r), PP_EINVAL);
     CU_ASSERT_PTR_NULL(r);
-    (void)apr_env_delete("PROCPOOL_REDIS_PASSWORD", pp_test_pool());
+    put_env("PROCPOOL_REDIS_PASSWORD", NULL);
 #ifndef _WIN32
     /* readable by others (Windows: the file's ACL decides, not checked) */
     CU_ASSERT_FATAL(apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD |
@@ -865,7 +878,7 @@ static void t_password_file(void)
     CU_ASSERT_FATAL(apr_file_remove(path, pp_test_pool()) == APR_SUCCESS);
     PP_ASSERT_STATUS(pp_redis_connect(s.url, NULL, &r), PP_ENOENT);
     CU_ASSERT_PTR_NULL(r);
-    (void)apr_env_delete("PROCPOOL_REDIS_PASSWORD_FILE", pp_test_pool());
+    put_env("PROCPOOL_REDIS_PASSWORD_FILE", NULL);
     pp_test_redis_stop(&s);
 }
 
