@@ -112,10 +112,12 @@ typedef struct pp_pool_options {
         never from the address. NULL = local workers only */
     const char *broker;
     /** remote workers' heartbeat lease in ms: a remote worker silent this long is dead and
-        the tasks it had claimed fail with #PP_EWORKERDIED; 0 = 3000, at least 300 */
+        the tasks it had claimed fail with #PP_EWORKERDIED; 0 = 3000, 300 to 3600000
+        (an hour; #PP_EINVAL otherwise) */
     int64_t broker_lease_ms;
     /** every key the pool makes in Redis expires this long after the pool was last seen
-        alive (a crashed program's leftovers); 0 = 60000, at least 1000 */
+        alive (a crashed program's leftovers); 0 = 60000, 1000 to 86400000 (a day;
+        #PP_EINVAL otherwise) */
     int64_t broker_expire_ms;
 } pp_pool_options;
 
@@ -179,7 +181,7 @@ typedef struct pp_submit_options {
  *  - #PP_ENOTSUP: start method not available here (fork on Windows); a
  *    broker with a library built without hiredis (the log hook says so).
  *  - With a broker (the log hook gets a message for each): #PP_EINVAL (a
- *    malformed address or pool name, a lease or expiry too small),
+ *    malformed address or pool name, a lease or expiry out of range),
  *    #PP_ECONNLOST (Redis does not answer), #PP_EAUTH (credentials
  *    refused), #PP_EEXIST (another live program uses that pool name).
  *  - #PP_ENOTREGISTERED: the initializer is not registered and the start

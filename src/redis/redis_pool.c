@@ -94,7 +94,7 @@ static size_t window_locked(const pp__broker *b)
 {
     size_t w = (size_t)b->alive * 2;
 
-    if (b->down || b->terminated || b->stop)
+    if (b->down || b->terminated || b->stop || pp__plat_now_ms() < b->refused_until)
         return 0;
     return w > PP__RP_WINDOW_MAX ? PP__RP_WINDOW_MAX : w;
 }
@@ -108,7 +108,10 @@ static unsigned room_locked(const pp__broker *b)
 
 /* ------------------------------------------------------------------ send */
 
-static pp_status xadd(pp__broker *b, uint64_t id, const uint8_t *frame, size_t len, char *sid)
+/* *refused: Redis answered an error (out of memory, ...): the entry was
+ * not added, the chunk can run elsewhere. */
+static pp_status xadd(pp__broker *b, uint64_t id, const uint8_t *frame, size_t len, char *sid,
+                      int *refused)
 {
     const char *argv[9];
     size_t lens[9];
@@ -131,6 +134,7 @@ static pp_status xadd(pp__broker *b, uint64_t id, const uint8_t *frame, size_t l
         lens[i] = strlen(argv[i]);
     lens[8] = len;
     st = pp__redis_conn_cmd_val(b->wc, 0, 9, argv, lens, &v);
+    *refused = st == PP_OK && v->kind == PP__RR_ERROR;
     if (st == PP_OK && (v->kind != PP__RR_STR || v->len >= PP__RP_SID_MAX)) {
         pp__log(PP_LOG_ERROR, "broker %s: XADD to %s answered %s", b->k.addr, b->k.t,
                 v->str != NULL ? v->str : "something unexpected");
@@ -151,6 +155,7 @@ static void pump_locked(pp__broker *b)
     size_t offs[SEND_BATCH], lens[SEND_BATCH];
     char sids[SEND_BATCH][PP__RP_SID_MAX];
     pp_status sts[SEND_BATCH];
+    int refused[SEND_BATCH];
     char msg[PP__ERRMSG_MAX + 1];
     pp__chunk *c;
     pp__buf out;
@@ -185,7 +190,7 @@ static void pump_locked(pp__broker *b)
             break;
         pp__plat_mtx_unlock(p->core->mu);
         for (i = 0; i < n; i++)
-            sts[i] = xadd(b, ids[i], out.data + offs[i], lens[i], sids[i]);
+            sts[i] = xadd(b, ids[i], out.data + offs[i], lens[i], sids[i], &refused[i]);
         pp__plat_mtx_lock(p->core->mu);
         for (i = 0; i < n; i++) {
             idx = pp__rp_find_id(b, ids[i]);
@@ -193,6 +198,12 @@ static void pump_locked(pp__broker *b)
                 continue; /* failed meanwhile (terminate, lost connection) */
             if (sts[i] == PP_OK) {
                 memcpy(b->fl[idx].sid, sids[i], sizeof sids[i]);
+                continue;
+            }
+            if (refused[i]) {
+                /* Not added: it runs here; nothing is sent for a tick. */
+                b->refused_until = pp__plat_now_ms() + PP__RP_TICK_MS;
+                pp__queue_push_front_locked(p, pp__rp_remove(b, idx));
                 continue;
             }
             /* Whether Redis took it is not known: it must not run twice. */
@@ -534,12 +545,15 @@ static pp_status broker_open(pp_pool *p, const pp_pool_options *o, pp__broker **
     b->p = p;
     pp__buf_init(&b->hello);
     if (pp__rb_parse(o->broker, &b->k) != PP_OK ||
-        (o->broker_lease_ms != 0 && o->broker_lease_ms < PP__RB_LEASE_MIN) ||
-        (o->broker_expire_ms != 0 && o->broker_expire_ms < PP__RB_EXPIRE_MIN)) {
+        (o->broker_lease_ms != 0 &&
+         (o->broker_lease_ms < PP__RB_LEASE_MIN || o->broker_lease_ms > PP__RB_LEASE_MAX)) ||
+        (o->broker_expire_ms != 0 &&
+         (o->broker_expire_ms < PP__RB_EXPIRE_MIN || o->broker_expire_ms > PP__RB_EXPIRE_MAX))) {
         pp__log(PP_LOG_ERROR,
                 "pool broker '%s': want redis://host:port/POOLNAME (POOLNAME: 1-64 of "
-                "A-Z a-z 0-9 _ . -), a lease of at least %d ms, an expiry of at least %d ms",
-                o->broker, PP__RB_LEASE_MIN, PP__RB_EXPIRE_MIN);
+                "A-Z a-z 0-9 _ . -), a lease of %d to %d ms, an expiry of %d to %d ms",
+                o->broker, PP__RB_LEASE_MIN, PP__RB_LEASE_MAX, PP__RB_EXPIRE_MIN,
+                PP__RB_EXPIRE_MAX);
         broker_free(b);
         return PP_EINVAL;
     }

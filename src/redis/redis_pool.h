@@ -46,10 +46,11 @@ struct pp__broker {
     size_t nfl, cap;
     pp__rp_seen *seen;
     size_t nseen;
-    unsigned alive; /* remote workers of this instance seen alive */
-    uint64_t done;  /* chunks answered */
-    int down;       /* Redis not reachable: nothing is sent until it is again */
-    int discard;    /* what was in flight failed: its entries are deleted */
+    unsigned alive;        /* remote workers of this instance seen alive */
+    uint64_t done;         /* chunks answered */
+    int down;              /* Redis not reachable: nothing is sent until it is again */
+    int64_t refused_until; /* Redis refused a task (out of memory): none sent before */
+    int discard;           /* what was in flight failed: its entries are deleted */
     int terminated;
     int del_tasks;
     int cancel_pending; /* records to withdraw (cancel) */

@@ -218,6 +218,30 @@ static pp_status reap_one(pp__broker *b, const char *sid, const char *consumer)
     return PP_OK;
 }
 
+/* The task stream's consumer group is gone while the pool lives (its key
+ * deleted by hand or evicted; a task sent since made the stream again,
+ * without the group): made again, else no remote worker could read a
+ * task and nothing would take those chunks back. Their entries from
+ * before are gone: the lost-entry check fails those chunks. */
+static pp_status regroup(pp__broker *b, const pp__redis_val *v)
+{
+    const char *grp[6] = {"XGROUP", "CREATE", b->k.t, "g", "0", "MKSTREAM"};
+    int terminated;
+
+    if (v->kind != PP__RR_ERROR || v->str == NULL || strncmp(v->str, "NOGROUP", 7) != 0)
+        return PP_OK;
+    pp__plat_mtx_lock(b->p->core->mu);
+    terminated = b->terminated; /* its stream was deleted on purpose */
+    pp__plat_mtx_unlock(b->p->core->mu);
+    if (terminated)
+        return PP_OK;
+    pp__log(PP_LOG_WARN,
+            "pool broker %s/%s: the task stream %s lost its consumer group (its key was "
+            "deleted or evicted): it is made again",
+            b->k.addr, b->k.name, b->k.t);
+    return pp__rb_do(b->rc, "XGROUP CREATE", 6, grp, NULL);
+}
+
 /* Consumers in the pending-entry list whose heartbeat key is gone. */
 static pp_status reap(pp__broker *b)
 {
@@ -229,6 +253,8 @@ static pp_status reap(pp__broker *b)
     size_t i;
 
     st = pp__rb_cmd(b->rc, 0, &v, 6, argv, NULL);
+    if (st == PP_OK && regroup(b, v) == PP_ECONNLOST)
+        st = PP_ECONNLOST;
     for (i = 0; st == PP_OK && v->kind == PP__RR_ARRAY && i < v->n; i++) {
         const pp__redis_val *en = &v->elem[i];
         const char *sid, *consumer;

@@ -32,8 +32,13 @@
 
 /* The result added (the stream expires if the pool is gone), then the
  * task entry acknowledged and deleted: one atomic step (the pool relies on
- * the result being there before the entry goes, redis_pool_tick.c). */
+ * the result being there before the entry goes, redis_pool_tick.c). Not
+ * added once the program is gone (destroyed while the chunk ran): nobody
+ * would read it, and its key would outlive the pool. */
 static const char RESULT_SCRIPT[] =
+    "if redis.call('GET', KEYS[4]) ~= ARGV[1] then "
+    "pcall(redis.call, 'XACK', KEYS[2], 'g', ARGV[6]) pcall(redis.call, 'XDEL', KEYS[2], ARGV[6]) "
+    "return 0 end "
     "redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'id', ARGV[2], 'c', ARGV[3], 'f', ARGV[4]) "
     "redis.call('PEXPIRE', KEYS[1], ARGV[5]) "
     "pcall(redis.call, 'XACK', KEYS[2], 'g', ARGV[6]) "
@@ -156,8 +161,8 @@ static void load_hello(remote *r, uint64_t inst)
     (void)pp__rd_u64(&rd, &hinst);
     (void)pp__rd_u64(&rd, &lease);
     (void)pp__rd_u64(&rd, &expire);
-    if (hinst != inst || lease < PP__RB_LEASE_MIN || lease > 3600000 ||
-        expire < PP__RB_EXPIRE_MIN || expire > 86400000) {
+    if (hinst != inst || lease < PP__RB_LEASE_MIN || lease > PP__RB_LEASE_MAX ||
+        expire < PP__RB_EXPIRE_MIN || expire > PP__RB_EXPIRE_MAX) {
         pp__redis_val_free(v);
         return; /* another program took the name meanwhile: next check */
     }
@@ -233,33 +238,34 @@ static void reject(remote *r, const char *sid, const char *why)
 
 static pp_status add_result(remote *r, const pp__redis_val *id, const char *sid)
 {
-    const char *argv[12];
-    size_t lens[12];
+    const char *argv[13];
+    size_t lens[13];
     int i, tries;
     pp_status st = PP_ECONNLOST;
 
     argv[0] = "EVAL";
     argv[1] = RESULT_SCRIPT;
-    argv[2] = "3";
+    argv[2] = "4";
     argv[3] = r->k.r;
     argv[4] = r->k.t;
     argv[5] = r->k.s;
-    argv[6] = r->inst_str;
-    argv[7] = id->str;
-    argv[8] = r->consumer;
-    argv[9] = "";
-    argv[10] = r->expire;
-    argv[11] = sid;
-    for (i = 0; i < 12; i++)
+    argv[6] = r->k.alive;
+    argv[7] = r->inst_str;
+    argv[8] = id->str;
+    argv[9] = r->consumer;
+    argv[10] = "";
+    argv[11] = r->expire;
+    argv[12] = sid;
+    for (i = 0; i < 13; i++)
         lens[i] = strlen(argv[i]);
-    argv[9] = (const char *)r->out.data;
-    lens[9] = r->out.len;
+    argv[10] = (const char *)r->out.data;
+    lens[10] = r->out.len;
     /* A result not added is lost: try again while Redis comes back (the
      * pool ignores a second copy). */
     for (tries = 0; tries < RETRIES && st == PP_ECONNLOST; tries++) {
         if (tries > 0)
             pp__plat_sleep_ms(500);
-        st = pp__rb_do(r->c, "adding a result", 12, argv, lens);
+        st = pp__rb_do(r->c, "adding a result", 13, argv, lens);
     }
     return st;
 }
