@@ -18,7 +18,9 @@
  *  - hostile cases: a lease or expiry out of range, the task stream
  *    deleted mid-map, a remote worker or Redis paused (SIGSTOP) longer
  *    than the lease, Redis out of memory, results near the message limit,
- *    a pool destroyed while a remote worker runs its chunk.
+ *    a pool destroyed while a remote worker runs its chunk, local objects
+ *    in the initializer's arguments, a remote worker that served a program
+ *    with a long lease taking on one with a short lease.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -1445,6 +1447,82 @@ static void t_destroy_mid_chunk(void)
     fixture_stop(&f);
 }
 
+/* The initializer runs on remote workers too: its arguments must not hold
+ * what lives on this machine only, as a task's (refused at creation). */
+static void t_local_initargs_refused(void)
+{
+    char lname[PP_NAME_MAX + 1];
+    pp_values *initargs = NULL;
+    pp_pool_options o;
+    pp_lock *lock = NULL;
+    pp_pool *p = NULL;
+    fixture f;
+
+    memset(&f, 0, sizeof f);
+    pp_test_redis_start(&f.s);
+    set_env("PROCPOOL_REDIS_PASSWORD", f.s.password);
+    pp_test_unique_name(f.name, sizeof f.name);
+    snprintf(f.url, sizeof f.url, "%s/%s", f.s.url, f.name);
+    pp_test_unique_name(lname, sizeof lname);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(lname, &lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&initargs), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_int(initargs, 1), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_lock(initargs, lock), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = f.url;
+    o.initializer = rp_init;
+    o.initargs = initargs;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_ENOTSUP);
+    if (p != NULL)
+        pp_pool_destroy(p);
+    CU_ASSERT_EQUAL(keys_left(&f), 0);
+    pp_values_destroy(initargs);
+    pp_lock_destroy(lock);
+    pp_test_redis_stop(&f.s);
+}
+
+/* A remote worker that served a program with a long lease (a heartbeat
+ * every third of it) takes on the next program with a short one: it must
+ * heartbeat for it before it runs its tasks, or that program takes it for
+ * dead and fails the chunks it runs. */
+static void t_next_program_shorter_lease(void)
+{
+    enum { N = 8 };
+    pp_values **argv = make_args(N, 1000);
+    pp_pool_options o;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    int64_t t0;
+    size_t n;
+    fixture f;
+    tally t;
+
+    memset(&o, 0, sizeof o);
+    o.broker_lease_ms = 600000; /* a heartbeat every 200 s */
+    n = 0;
+    fixture_start(&f, 1, &o);
+    pp_test_sleep_ms(1500); /* its heartbeat for this program, then the long sleep */
+    pp_pool_destroy(f.pool);
+    f.pool = NULL;
+    fixture_pool(&f, NULL); /* LEASE_MS */
+    add_remote(&f);
+    t0 = pp_test_now_ms();
+    while ((pp_pool_remote_workers(f.pool, NULL, 0, &n) != PP_OK || n == 0) &&
+           pp_test_now_ms() - t0 < WAIT_MS)
+        pp_test_sleep_ms(50);
+    CU_ASSERT_FATAL(n > 0);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    PP_ASSERT_MSG(t.ok == N, "%u of %d items failed (%s)", (unsigned)(N - t.ok), N, t.died_msg);
+    pp_result_release(r);
+    PP_ASSERT_MSG(wait_remotes(f.pool, 2), "the first remote worker is not listed");
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
 static int h_unreached(int argc, char **argv)
 {
     (void)argc;
@@ -1478,6 +1556,8 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_redis_oom, 120),
     PP_TEST_TIMEOUT(t_huge_results, 180),
     PP_TEST_TIMEOUT(t_destroy_mid_chunk, 120),
+    PP_TEST_TIMEOUT(t_local_initargs_refused, 60),
+    PP_TEST_TIMEOUT(t_next_program_shorter_lease, 180),
     PP_TEST_END,
 };
 /* clang-format on */

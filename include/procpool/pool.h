@@ -183,7 +183,9 @@ typedef struct pp_submit_options {
  *  - With a broker (the log hook gets a message for each): #PP_EINVAL (a
  *    malformed address or pool name, a lease or expiry out of range),
  *    #PP_ECONNLOST (Redis does not answer), #PP_EAUTH (credentials
- *    refused), #PP_EEXIST (another live program uses that pool name).
+ *    refused), #PP_EEXIST (another live program uses that pool name),
+ *    #PP_ENOTSUP (initargs hold a local lock, shared memory block or sync
+ *    object: remote workers run the initializer too).
  *  - #PP_ENOTREGISTERED: the initializer is not registered and the start
  *    method is not fork.
  *  - #PP_ENOTINIT: pp_init() was not called, or was called without argv
@@ -300,7 +302,8 @@ typedef struct pp_remote_worker {
  * workers are idle or no remote worker is alive. Tasks whose arguments
  * hold local named locks, shared memory blocks or sync objects are
  * refused at submission (#PP_ENOTSUP, with a message through the log
- * hook): they cannot reach another machine; Redis locks and manager
+ * hook): they cannot reach another machine; so are such initializer
+ * arguments, by pp_pool_create(); Redis locks and manager
  * proxies travel (each worker connects with its own credentials).
  *
  * What differs from local workers:

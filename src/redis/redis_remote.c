@@ -29,6 +29,7 @@
 #define BLOCK_MS    1000
 #define RETRIES     5
 #define HELLO_HDR   28 /* magic, instance, lease, expiry */
+#define HB_SLICE_MS 50 /* the heartbeat thread looks this often */
 
 /* The result added (the stream expires if the pool is gone), then the
  * task entry acknowledged and deleted: one atomic step (the pool relies on
@@ -86,27 +87,44 @@ static pp_status sink(void *ud, const uint8_t *frame, size_t len)
 
 /* ------------------------------------------------------------ heartbeat */
 
-static void heartbeat_main(void *arg)
+/* Renew the heartbeat key on c: the heartbeat thread's connection, or the
+ * loop's as it takes on a program. */
+static void beat(remote *r, pp__redis_conn *c)
 {
-    remote *r = arg;
     char value[160], px[24];
     const char *argv[7] = {"EVAL", HB_SCRIPT, "2", r->k.alive, r->hb_key, value, px};
     pp__redis_val *v = NULL;
-    int64_t lease;
+
+    pp__plat_mtx_lock(r->mu);
+    snprintf(value, sizeof value, "%s %llu %llu %s", r->host, (unsigned long long)pp__plat_getpid(),
+             (unsigned long long)r->done, r->inst != 0 ? r->inst_str : "0");
+    snprintf(px, sizeof px, "%lld", (long long)r->lease_ms);
+    pp__plat_mtx_unlock(r->mu);
+    if (pp__rb_cmd(c, 0, &v, 7, argv, NULL) == PP_OK && v->kind == PP__RR_ERROR)
+        pp__log(PP_LOG_ERROR, "remote worker: heartbeat: Redis answered %s", v->str);
+    pp__redis_val_free(v);
+}
+
+/* Every third of the lease; at once when the program served changes (the
+ * next one's lease may be much shorter than the last one's). */
+static void heartbeat_main(void *arg)
+{
+    remote *r = arg;
+    int64_t next = 0, now, lease;
+    uint64_t inst, served = 0;
 
     for (;;) {
         pp__plat_mtx_lock(r->mu);
         lease = r->lease_ms;
-        snprintf(value, sizeof value, "%s %llu %llu %s", r->host,
-                 (unsigned long long)pp__plat_getpid(), (unsigned long long)r->done,
-                 r->inst != 0 ? r->inst_str : "0");
+        inst = r->inst;
         pp__plat_mtx_unlock(r->mu);
-        snprintf(px, sizeof px, "%lld", (long long)lease);
-        if (pp__rb_cmd(r->hc, 0, &v, 7, argv, NULL) == PP_OK && v->kind == PP__RR_ERROR)
-            pp__log(PP_LOG_ERROR, "remote worker: heartbeat: Redis answered %s", v->str);
-        pp__redis_val_free(v);
-        v = NULL;
-        pp__plat_sleep_ms(lease / 3);
+        now = pp__plat_now_ms();
+        if (inst != served || now >= next) {
+            served = inst;
+            beat(r, r->hc);
+            next = now + lease / 3;
+        }
+        pp__plat_sleep_ms(HB_SLICE_MS);
     }
 }
 
@@ -192,6 +210,9 @@ static void load_hello(remote *r, uint64_t inst)
     r->lease_ms = (int64_t)lease;
     snprintf(r->expire, sizeof r->expire, "%llu", (unsigned long long)expire);
     pp__plat_mtx_unlock(r->mu);
+    /* Seen alive by that program before this worker takes its first task,
+     * else its reaper takes this worker for dead. */
+    beat(r, r->c);
 }
 
 /* Which program owns the pool name now; take it on if it is new. */
