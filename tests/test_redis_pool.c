@@ -229,6 +229,22 @@ static void fixture_pool(fixture *f, const pp_pool_options *extra)
     PP_ASSERT_STATUS_FATAL(pp_pool_create(&f->pool, &o), PP_OK);
 }
 
+#ifndef _WIN32
+/* A pool of the fixture's name if the name is free (f->pool NULL if not). */
+static void fixture_pool_try(fixture *f)
+{
+    pp_pool_options o;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = f->url;
+    o.broker_lease_ms = LEASE_MS;
+    f->pool = NULL;
+    if (pp_pool_create(&f->pool, &o) != PP_OK)
+        f->pool = NULL;
+}
+#endif
+
 /* Redis, its password in the environment (pool and remote workers read
  * it there), nremote remote workers, a pool (opts: NULL for defaults)
  * that sees them all. */
@@ -1523,6 +1539,65 @@ static void t_next_program_shorter_lease(void)
     fixture_stop(&f);
 }
 
+/* A program paused (Ctrl-Z) longer than its claim on the pool name lives:
+ * another takes the name. The first one, resumed, must not take it back
+ * nor touch the other's keys (its destroy neither). */
+static void t_owner_paused_name_taken(void)
+{
+#ifndef _WIN32
+    enum { N = 12 };
+    pp_values **argv = make_args(N, 200);
+    pp_submit_options so;
+    const char *args[2];
+    pp_test_child *owner;
+    pp_result *r = NULL;
+    int64_t t0;
+    fixture f;
+    tally t;
+
+    memset(&f, 0, sizeof f);
+    pp_test_redis_start(&f.s);
+    set_env("PROCPOOL_REDIS_PASSWORD", f.s.password);
+    pp_test_unique_name(f.name, sizeof f.name);
+    snprintf(f.url, sizeof f.url, "%s/%s", f.s.url, f.name);
+    add_remote(&f);
+    args[0] = f.url;
+    args[1] = NULL;
+    owner = pp_test_spawn("rp-owner", args); /* expiry 1000 ms */
+    CU_ASSERT_FATAL(pp_test_child_expect(owner, "ready", WAIT_MS));
+    sig_pid(pp_test_child_pid(owner), SIGSTOP);
+    /* the name is free once its claim expired */
+    t0 = pp_test_now_ms();
+    fixture_pool_try(&f);
+    while (f.pool == NULL && pp_test_now_ms() - t0 < WAIT_MS) {
+        pp_test_sleep_ms(200);
+        fixture_pool_try(&f);
+    }
+    CU_ASSERT_FATAL(f.pool != NULL);
+    CU_ASSERT_FATAL(wait_remotes(f.pool, 1));
+    sig_pid(pp_test_child_pid(owner), SIGCONT);
+    pp_test_sleep_ms(3000); /* the resumed owner's broker thread runs */
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    PP_ASSERT_MSG(t.remote > 0, "the remote worker no longer serves the name's owner");
+    pp_result_release(r);
+    /* the paused one ends: our keys stay */
+    pp_test_child_close_stdin(owner);
+    CU_ASSERT_EQUAL(pp_test_child_exit_code(owner, WAIT_MS), 0);
+    pp_test_child_free(owner);
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    CU_ASSERT(t.remote > 0);
+    pp_result_release(r);
+    free_args(argv, N);
+    fixture_stop(&f);
+#endif
+}
+
 static int h_unreached(int argc, char **argv)
 {
     (void)argc;
@@ -1558,6 +1633,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_destroy_mid_chunk, 120),
     PP_TEST_TIMEOUT(t_local_initargs_refused, 60),
     PP_TEST_TIMEOUT(t_next_program_shorter_lease, 180),
+    PP_TEST_TIMEOUT(t_owner_paused_name_taken, 120),
     PP_TEST_END,
 };
 /* clang-format on */

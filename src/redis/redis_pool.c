@@ -94,7 +94,7 @@ static size_t window_locked(const pp__broker *b)
 {
     size_t w = (size_t)b->alive * 2;
 
-    if (b->down || b->terminated || b->stop || pp__plat_now_ms() < b->refused_until)
+    if (b->down || b->terminated || b->stop || b->name_lost || pp__plat_now_ms() < b->refused_until)
         return 0;
     return w > PP__RP_WINDOW_MAX ? PP__RP_WINDOW_MAX : w;
 }
@@ -354,6 +354,15 @@ static void handle_result(pp__broker *b, const pp__redis_val *e)
     pp__plat_mtx_unlock(p->core->mu);
 }
 
+/* 1 if a result entry is another program's (one that holds the pool name
+ * now, or held it before). */
+static int others(const pp__broker *b, const pp__redis_val *e)
+{
+    const pp__redis_val *fi = e->n == 2 ? pp__rb_field(&e->elem[1], "i") : NULL;
+
+    return fi != NULL && (fi->len != 16 || memcmp(fi->str, b->inst_str, 16) != 0);
+}
+
 /* Read what results came (waiting up to READ_BLOCK_MS), apply them and
  * delete them from the stream. */
 static pp_status read_results(pp__broker *b)
@@ -382,7 +391,8 @@ static pp_status read_results(pp__broker *b)
             if (e->kind == PP__RR_ARRAY && e->n >= 1 && e->elem[0].kind == PP__RR_STR &&
                 e->elem[0].len < PP__RP_SID_MAX) {
                 memcpy(b->last, e->elem[0].str, e->elem[0].len + 1);
-                del[2 + nd++] = e->elem[0].str;
+                if (!others(b, e)) /* another program's are its own to delete */
+                    del[2 + nd++] = e->elem[0].str;
             }
         }
         if (nd > 0)
@@ -397,7 +407,7 @@ static void thread_main(void *arg)
     pp__broker *b = arg;
     pp_pool *p = b->p;
     int64_t next_tick = 0, now;
-    int stop, del, down, cancel;
+    int stop, del, down, cancel, lost;
     pp_status st;
 
     for (;;) {
@@ -410,12 +420,22 @@ static void thread_main(void *arg)
         pp__plat_mtx_unlock(p->core->mu);
         if (stop)
             break;
+        pp__plat_mtx_lock(p->core->mu);
+        lost = b->name_lost;
+        pp__plat_mtx_unlock(p->core->mu);
+        if (lost) {
+            pp__plat_sleep_ms(READ_BLOCK_MS);
+            continue;
+        }
         if (del) {
             const char *argv[2] = {"DEL", b->k.t};
             (void)pp__rb_do(b->rc, "DEL", 2, argv, NULL);
         }
-        if (down && pp__rp_recover(b) != PP_OK) {
-            pp__plat_sleep_ms(READ_BLOCK_MS);
+        if (down && (st = pp__rp_recover(b)) != PP_OK) {
+            if (st == PP_EEXIST)
+                pp__rp_name_lost(b);
+            else
+                pp__plat_sleep_ms(READ_BLOCK_MS);
             continue;
         }
         st = cancel ? withdraw_canceled(b) : PP_OK;
@@ -427,8 +447,11 @@ static void thread_main(void *arg)
         }
         now = pp__plat_now_ms();
         if (now >= next_tick) {
-            if (pp__rp_tick(b) == PP_ECONNLOST)
+            st = pp__rp_tick(b);
+            if (st == PP_ECONNLOST)
                 pp__rp_lost(b);
+            else if (st == PP_EEXIST)
+                pp__rp_name_lost(b);
             next_tick = now + PP__RP_TICK_MS;
         }
     }
@@ -587,10 +610,18 @@ static pp_status broker_open(pp_pool *p, const pp_pool_options *o, pp__broker **
     return PP_OK;
 }
 
+/* The pool's keys deleted unless another program holds the name (this
+ * one lost it, pp__rp_name_lost()): 1 if deleted. */
+static const char DESTROY_SCRIPT[] =
+    "local v = redis.call('GET', KEYS[1]) if v and v ~= ARGV[1] then return 0 end "
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]) return 1";
+
 static void broker_close(pp__broker *b)
 {
     pp_pool *p = b->p;
-    const char *del[6] = {"DEL", b->k.alive, b->k.t, b->k.r, b->k.hello, b->k.s};
+    const char *del[9] = {"EVAL", DESTROY_SCRIPT, "5",    b->k.alive, b->k.t,
+                          b->k.r, b->k.hello,     b->k.s, b->inst_str};
+    pp__redis_val *v = NULL;
 
     pp__plat_mtx_lock(p->core->mu);
     b->stop = 1;
@@ -600,8 +631,10 @@ static void broker_close(pp__broker *b)
     pp__rp_fail_all_locked(b, PP_ETERMINATED, "pool was destroyed");
     pp__plat_mtx_unlock(p->core->mu);
     /* :alive first: remote workers stop heartbeating once it is gone. */
-    if (pp__rb_do(b->wc, "DEL", 6, del, NULL) == PP_OK)
+    if (!b->name_lost && pp__rb_cmd(b->wc, 0, &v, 9, del, NULL) == PP_OK && v->kind == PP__RR_INT &&
+        v->integer == 1)
         pp__rp_del_heartbeats(b, b->wc);
+    pp__redis_val_free(v);
     broker_free(b);
 }
 
