@@ -1598,6 +1598,92 @@ static void t_owner_paused_name_taken(void)
 #endif
 }
 
+/* Several threads submit and cancel at once while remote workers answer;
+ * then terminate races the last results: every wait ends, every item ends
+ * with a result or a clear status. */
+typedef struct sub_arg {
+    pp_pool *pool;
+    pp_values **argv;
+    int id;
+    size_t bad;
+} sub_arg;
+
+enum { SUB_N = 8, SUB_ROUNDS = 6 };
+
+static void submitter(void *arg)
+{
+    sub_arg *a = arg;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    size_t i;
+    int k;
+
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    for (k = 0; k < SUB_ROUNDS; k++) {
+        if (pp_starmap_async(a->pool, rp_who, a->argv, SUB_N, &so, &r) != PP_OK) {
+            a->bad++;
+            continue;
+        }
+        if ((k + a->id) % 2 == 0) {
+            pp_test_sleep_ms(20 * (k % 3));
+            (void)pp_result_cancel(r);
+        }
+        if (pp_result_wait(r, WAIT_MS) != PP_OK)
+            a->bad++;
+        for (i = 0; i < SUB_N; i++) {
+            pp_status st = pp_result_item(r, i, NULL, NULL);
+            if (st != PP_OK && st != PP_ECANCELED)
+                a->bad++;
+        }
+        pp_result_release(r);
+    }
+}
+
+static void t_threads_cancel_terminate(void)
+{
+    enum { T = 4 };
+    pp_values **argv = make_args(SUB_N, 60);
+    pp_test_thread *th[T];
+    sub_arg a[T];
+    pp_submit_options so;
+    pp_result *r[T];
+    size_t i, k;
+    fixture f;
+
+    fixture_start(&f, 2, NULL);
+    for (i = 0; i < T; i++) {
+        a[i].pool = f.pool;
+        a[i].argv = argv;
+        a[i].id = (int)i;
+        a[i].bad = 0;
+        th[i] = pp_test_thread_start(submitter, &a[i]);
+    }
+    for (i = 0; i < T; i++) {
+        pp_test_thread_join(th[i]);
+        PP_ASSERT_MSG(a[i].bad == 0, "thread %u: %u bad outcomes", (unsigned)i, (unsigned)a[i].bad);
+    }
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    for (i = 0; i < T; i++)
+        PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, SUB_N, &so, &r[i]), PP_OK);
+    pp_test_sleep_ms(150);
+    (void)pp_result_cancel(r[0]);
+    PP_ASSERT_STATUS(pp_pool_terminate(f.pool), PP_OK);
+    for (i = 0; i < T; i++) {
+        PP_ASSERT_STATUS(pp_result_wait(r[i], WAIT_MS), PP_OK);
+        for (k = 0; k < SUB_N; k++) {
+            pp_status st = pp_result_item(r[i], k, NULL, NULL);
+            PP_ASSERT_MSG(st == PP_OK || st == PP_ETERMINATED || st == PP_ECANCELED,
+                          "item %u of %u: %s", (unsigned)k, (unsigned)i, pp_err_name(st));
+        }
+        pp_result_release(r[i]);
+    }
+    PP_ASSERT_STATUS(pp_pool_join(f.pool, WAIT_MS), PP_OK);
+    free_args(argv, SUB_N);
+    fixture_stop(&f);
+}
+
 static int h_unreached(int argc, char **argv)
 {
     (void)argc;
@@ -1634,6 +1720,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_local_initargs_refused, 60),
     PP_TEST_TIMEOUT(t_next_program_shorter_lease, 180),
     PP_TEST_TIMEOUT(t_owner_paused_name_taken, 120),
+    PP_TEST_TIMEOUT(t_threads_cancel_terminate, 180),
     PP_TEST_END,
 };
 /* clang-format on */
