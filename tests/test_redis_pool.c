@@ -1387,9 +1387,8 @@ static void t_redis_oom(void)
     fixture_stop(&f);
 }
 
-#ifndef HUGE
-#define HUGE (PP_MESSAGE_MAX - 4096)
-#endif
+/* a result's size: near the message limit */
+#define HUGE_RESULT (PP_MESSAGE_MAX - 4096)
 /* Results near the message limit through Redis. */
 static void t_huge_results(void)
 {
@@ -1402,7 +1401,7 @@ static void t_huge_results(void)
 
     fixture_start(&f, 2, NULL);
     for (i = 0; i < N; i++)
-        PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[i], "l", (int64_t)(HUGE - i)), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[i], "l", (int64_t)(HUGE_RESULT - i)), PP_OK);
     memset(&so, 0, sizeof so);
     so.chunksize = 1;
     PP_ASSERT_STATUS(pp_starmap(f.pool, rp_big, argv, N, &so, &r), PP_OK);
@@ -1416,8 +1415,9 @@ static void t_huge_results(void)
         if (!PP_ASSERT_MSG(st == PP_OK, "item %u: %s %s", (unsigned)i, pp_err_name(st),
                            e ? e->message : ""))
             continue;
-        CU_ASSERT(pp_values_get_bytes(v, 0, &b, &n) == PP_OK && n == (HUGE - i) / 2);
-        CU_ASSERT(pp_values_get_bytes(v, 1, &b, &n) == PP_OK && n == HUGE - i - (HUGE - i) / 2);
+        CU_ASSERT(pp_values_get_bytes(v, 0, &b, &n) == PP_OK && n == (HUGE_RESULT - i) / 2);
+        CU_ASSERT(pp_values_get_bytes(v, 1, &b, &n) == PP_OK &&
+                  n == HUGE_RESULT - i - (HUGE_RESULT - i) / 2);
         CU_ASSERT(pp_values_get_int(v, 2, &rem) == PP_OK);
         remote += rem == 1;
     }
