@@ -14,7 +14,13 @@
  *    the pool keeps serving;
  *  - Redis restarted mid-map: clear errors, no hang, later maps work;
  *  - the program that owns the pool killed: its keys expire;
- *  - the listing of remote workers and progress across machines.
+ *  - the listing of remote workers and progress across machines;
+ *  - hostile cases: a lease or expiry out of range, the task stream
+ *    deleted mid-map, a remote worker or Redis paused (SIGSTOP) longer
+ *    than the lease, Redis out of memory, results near the message limit,
+ *    a pool destroyed while a remote worker runs its chunk, local objects
+ *    in the initializer's arguments, a remote worker that served a program
+ *    with a long lease taking on one with a short lease.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,10 @@
 #include <apr_atomic.h>
 #include <apr_env.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+#ifndef _WIN32
+#include <signal.h>
+#endif
 #include <hiredis/hiredis.h>
 
 #include "procpool/procpool.h"
@@ -110,6 +120,33 @@ static int rp_locked(pp_task *t)
 }
 PP_TASK_REGISTER(rp_locked)
 
+/* (n) -> (n / 2 bytes, n - n / 2 bytes, 1 if remote) */
+static int rp_big(pp_task *t)
+{
+    int64_t n = 0;
+    pp_status st;
+    char *b;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &n) != PP_OK || n < 0)
+        return pp_task_fail(t, 1, "want (n)");
+    b = malloc((size_t)n + 1);
+    if (b == NULL)
+        return PP_ENOMEM;
+    memset(b, (int)(n % 251), (size_t)n);
+    /* two halves: one value holds at most PP_VALUE_MAX_BYTES */
+    st = pp_values_add_bytes(pp_task_result(t), b, (size_t)n / 2);
+    if (st == PP_OK)
+        st = pp_values_add_bytes(pp_task_result(t), b, (size_t)n - (size_t)n / 2);
+    free(b);
+    if (st == PP_OK)
+        st = pp_values_add_int(pp_task_result(t), is_remote());
+    if (st != PP_OK)
+        return pp_task_fail(t, st, "%lld bytes: %s (remote %d)", (long long)n, pp_err_name(st),
+                            is_remote());
+    return PP_OK;
+}
+PP_TASK_REGISTER(rp_big)
+
 static int g_init_ran;
 
 static int rp_init(pp_task *t)
@@ -191,6 +228,22 @@ static void fixture_pool(fixture *f, const pp_pool_options *extra)
         o.broker_lease_ms = LEASE_MS;
     PP_ASSERT_STATUS_FATAL(pp_pool_create(&f->pool, &o), PP_OK);
 }
+
+#ifndef _WIN32
+/* A pool of the fixture's name if the name is free (f->pool NULL if not). */
+static void fixture_pool_try(fixture *f)
+{
+    pp_pool_options o;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = f->url;
+    o.broker_lease_ms = LEASE_MS;
+    f->pool = NULL;
+    if (pp_pool_create(&f->pool, &o) != PP_OK)
+        f->pool = NULL;
+}
+#endif
 
 /* Redis, its password in the environment (pool and remote workers read
  * it there), nremote remote workers, a pool (opts: NULL for defaults)
@@ -1113,6 +1166,524 @@ static void t_listing(void)
     fixture_stop(&f);
 }
 
+/* ------------------------------------------------------- hostile review */
+
+static void raw_do(const fixture *f, const char *cmd)
+{
+    redisContext *c = raw_connect(f);
+    redisReply *rep = redisCommand(c, cmd);
+
+    CU_ASSERT(rep != NULL);
+    if (rep != NULL && rep->type == REDIS_REPLY_ERROR)
+        fprintf(stderr, "raw %s: %s\n", cmd, rep->str);
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
+#ifndef _WIN32
+/* A signal to a process (SIGSTOP, SIGCONT: a pause). */
+static void sig_pid(int64_t pid, int sig)
+{
+    CU_ASSERT_FATAL(kill((pid_t)pid, sig) == 0);
+}
+#endif
+
+/* A lease or expiry the remote workers refuse (they accept up to an hour
+ * and a day) must be refused at creation, not accepted by a pool that no
+ * remote worker will ever serve. */
+static void t_lease_too_long(void)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+    fixture f;
+
+    memset(&f, 0, sizeof f);
+    pp_test_redis_start(&f.s);
+    set_env("PROCPOOL_REDIS_PASSWORD", f.s.password);
+    pp_test_unique_name(f.name, sizeof f.name);
+    snprintf(f.url, sizeof f.url, "%s/%s", f.s.url, f.name);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = f.url;
+    o.broker_lease_ms = 3600001;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_EINVAL);
+    if (p != NULL)
+        pp_pool_destroy(p);
+    p = NULL;
+    o.broker_lease_ms = 0;
+    o.broker_expire_ms = 86400001;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_EINVAL);
+    if (p != NULL)
+        pp_pool_destroy(p);
+    p = NULL;
+    o.broker_expire_ms = INT64_MAX;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_EINVAL);
+    if (p != NULL)
+        pp_pool_destroy(p);
+    pp_test_redis_stop(&f.s);
+}
+
+/* The task stream deleted by hand (or evicted) mid-map: nothing hangs,
+ * the remote workers serve again afterwards. */
+static void t_stream_deleted(void)
+{
+    enum { N = 24 };
+    pp_values **argv = make_args(N, 200);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    char cmd[200];
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 2, NULL);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    pp_test_sleep_ms(500);
+    snprintf(cmd, sizeof cmd, "DEL pp:{%s}:t", f.name);
+    raw_do(&f, cmd);
+    PP_ASSERT_STATUS_FATAL(pp_result_wait(r, WAIT_MS), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok + t.died + t.lost, N);
+    pp_result_release(r);
+    /* later work reaches the remote workers again */
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    CU_ASSERT(t.remote > 0);
+    pp_result_release(r);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+#ifndef _WIN32
+static apr_uint32_t g_outcomes;
+static void on_ok(pp_result *r, void *ud)
+{
+    (void)r;
+    (void)ud;
+    apr_atomic_inc32(&g_outcomes);
+}
+static void on_err(pp_result *r, const pp_error *e, void *ud)
+{
+    (void)r;
+    (void)e;
+    (void)ud;
+    apr_atomic_inc32(&g_outcomes);
+}
+#endif
+
+/* A remote worker paused longer than its lease mid-task, then resumed: its
+ * chunk fails once with PP_EWORKERDIED, its late result is ignored. */
+static void t_remote_paused(void)
+{
+#ifndef _WIN32
+    enum { N = 8 };
+    pp_values **argv = make_args(N, 1500);
+    pp_submit_options so;
+    pp_result *r[N];
+    size_t i, ok = 0, died = 0;
+    fixture f;
+
+    fixture_start(&f, 1, NULL);
+    memset(&so, 0, sizeof so);
+    so.callback = on_ok;
+    so.error_callback = on_err;
+    for (i = 0; i < N; i++)
+        PP_ASSERT_STATUS_FATAL(pp_apply_async(f.pool, rp_who, argv[i], &so, &r[i]), PP_OK);
+    pp_test_sleep_ms(700);
+    sig_pid(pp_test_child_pid(f.remote[0]), SIGSTOP);
+    pp_test_sleep_ms(4 * LEASE_MS);
+    sig_pid(pp_test_child_pid(f.remote[0]), SIGCONT);
+    for (i = 0; i < N; i++) {
+        PP_ASSERT_STATUS(pp_result_wait(r[i], WAIT_MS), PP_OK);
+        pp_status st = pp_result_item(r[i], 0, NULL, NULL);
+        ok += st == PP_OK;
+        died += st == PP_EWORKERDIED;
+    }
+    pp_test_sleep_ms(3000); /* late results */
+    CU_ASSERT_EQUAL(ok + died, N);
+    CU_ASSERT(died >= 1);
+    PP_ASSERT_MSG(apr_atomic_read32(&g_outcomes) == N, "%u outcomes for %d tasks",
+                  (unsigned)apr_atomic_read32(&g_outcomes), N);
+    for (i = 0; i < N; i++)
+        pp_result_release(r[i]);
+    /* it serves again */
+    CU_ASSERT(wait_remotes(f.pool, 1));
+    free_args(argv, N);
+    fixture_stop(&f);
+#endif
+}
+
+/* Redis paused (SIGSTOP) mid-map longer than a reply deadline: the map
+ * ends in bounded time, destroy too. */
+static void t_redis_paused(void)
+{
+#ifndef _WIN32
+    enum { N = 24 };
+    pp_values **argv = make_args(N, 200);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    int64_t pid, t0;
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 2, NULL);
+    pid = ((apr_proc_t *)f.s.proc)->pid;
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    pp_test_sleep_ms(500);
+    sig_pid(pid, SIGSTOP);
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS_FATAL(pp_result_wait(r, WAIT_MS), PP_OK);
+    fprintf(stderr, "map ended %lld ms after the pause\n", (long long)(pp_test_now_ms() - t0));
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok + t.died + t.lost, N);
+    pp_result_release(r);
+    /* more work while it is paused runs locally */
+    t0 = pp_test_now_ms();
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, 4, &so, &r), PP_OK);
+    fprintf(stderr, "second map %lld ms\n", (long long)(pp_test_now_ms() - t0));
+    pp_result_release(r);
+    t0 = pp_test_now_ms();
+    pp_pool_destroy(f.pool);
+    f.pool = NULL;
+    fprintf(stderr, "destroy %lld ms\n", (long long)(pp_test_now_ms() - t0));
+    sig_pid(pid, SIGCONT);
+    free_args(argv, N);
+    fixture_stop(&f);
+#endif
+}
+
+/* Redis out of memory (maxmemory reached): XADD refused. Nothing hangs,
+ * and once it has room the remote workers serve again. */
+static void t_redis_oom(void)
+{
+    enum { N = 16 };
+    pp_values **argv = make_args(N, 50);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 2, NULL);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    raw_do(&f, "CONFIG SET maxmemory 1");
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    fprintf(stderr, "oom: ok %u lost %u died %u\n", (unsigned)t.ok, (unsigned)t.lost,
+            (unsigned)t.died);
+    CU_ASSERT_EQUAL(t.ok, N);
+    pp_result_release(r);
+    raw_do(&f, "CONFIG SET maxmemory 0");
+    CU_ASSERT(wait_remotes(f.pool, 2));
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    pp_result_release(r);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+/* a result's size: near the message limit */
+#define HUGE_RESULT (PP_MESSAGE_MAX - 4096)
+/* Results near the message limit through Redis. */
+static void t_huge_results(void)
+{
+    enum { N = 6 };
+    pp_values **argv = calloc(N, sizeof *argv);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    size_t i, remote = 0;
+    fixture f;
+
+    fixture_start(&f, 2, NULL);
+    for (i = 0; i < N; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[i], "l", (int64_t)(HUGE_RESULT - i)), PP_OK);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_big, argv, N, &so, &r), PP_OK);
+    for (i = 0; i < N; i++) {
+        const pp_values *v = NULL;
+        const void *b = NULL;
+        size_t n = 0;
+        int64_t rem = 0;
+        const pp_error *e = NULL;
+        pp_status st = pp_result_item(r, i, &v, &e);
+        if (!PP_ASSERT_MSG(st == PP_OK, "item %u: %s %s", (unsigned)i, pp_err_name(st),
+                           e ? e->message : ""))
+            continue;
+        CU_ASSERT(pp_values_get_bytes(v, 0, &b, &n) == PP_OK && n == (HUGE_RESULT - i) / 2);
+        CU_ASSERT(pp_values_get_bytes(v, 1, &b, &n) == PP_OK &&
+                  n == HUGE_RESULT - i - (HUGE_RESULT - i) / 2);
+        CU_ASSERT(pp_values_get_int(v, 2, &rem) == PP_OK);
+        remote += rem == 1;
+    }
+    CU_ASSERT(remote > 0);
+    pp_result_release(r);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+/* A pool destroyed while a remote worker runs its chunk: the next program
+ * with that pool name gets it. */
+static void t_destroy_mid_chunk(void)
+{
+    enum { N = 6 };
+    pp_values **argv = make_args(N, 1500);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    fixture f;
+    tally t;
+
+    fixture_start(&f, 1, NULL);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    pp_test_sleep_ms(700);
+    pp_pool_destroy(f.pool);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    pp_result_release(r);
+    f.pool = NULL;
+    /* the chunk it ran ends after the destroy: its result is not kept */
+    pp_test_sleep_ms(2500);
+    PP_ASSERT_MSG(keys_left(&f) == 0, "keys of pool %s left in Redis after destroy", f.name);
+    fixture_pool(&f, NULL);
+    CU_ASSERT_FATAL(wait_remotes(f.pool, 1));
+    free_args(argv, N);
+    argv = make_args(N, 300);
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    CU_ASSERT(t.remote > 0);
+    pp_result_release(r);
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+/* The initializer runs on remote workers too: its arguments must not hold
+ * what lives on this machine only, as a task's (refused at creation). */
+static void t_local_initargs_refused(void)
+{
+    char lname[PP_NAME_MAX + 1];
+    pp_values *initargs = NULL;
+    pp_pool_options o;
+    pp_lock *lock = NULL;
+    pp_pool *p = NULL;
+    fixture f;
+
+    memset(&f, 0, sizeof f);
+    pp_test_redis_start(&f.s);
+    set_env("PROCPOOL_REDIS_PASSWORD", f.s.password);
+    pp_test_unique_name(f.name, sizeof f.name);
+    snprintf(f.url, sizeof f.url, "%s/%s", f.s.url, f.name);
+    pp_test_unique_name(lname, sizeof lname);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(lname, &lock), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&initargs), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_int(initargs, 1), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_add_lock(initargs, lock), PP_OK);
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.broker = f.url;
+    o.initializer = rp_init;
+    o.initargs = initargs;
+    PP_ASSERT_STATUS(pp_pool_create(&p, &o), PP_ENOTSUP);
+    if (p != NULL)
+        pp_pool_destroy(p);
+    CU_ASSERT_EQUAL(keys_left(&f), 0);
+    pp_values_destroy(initargs);
+    pp_lock_destroy(lock);
+    pp_test_redis_stop(&f.s);
+}
+
+/* A remote worker that served a program with a long lease (a heartbeat
+ * every third of it) takes on the next program with a short one: it must
+ * heartbeat for it before it runs its tasks, or that program takes it for
+ * dead and fails the chunks it runs. */
+static void t_next_program_shorter_lease(void)
+{
+    enum { N = 8 };
+    pp_values **argv = make_args(N, 1000);
+    pp_pool_options o;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    int64_t t0;
+    size_t n;
+    fixture f;
+    tally t;
+
+    memset(&o, 0, sizeof o);
+    o.broker_lease_ms = 600000; /* a heartbeat every 200 s */
+    n = 0;
+    fixture_start(&f, 1, &o);
+    pp_test_sleep_ms(1500); /* its heartbeat for this program, then the long sleep */
+    pp_pool_destroy(f.pool);
+    f.pool = NULL;
+    fixture_pool(&f, NULL); /* LEASE_MS */
+    add_remote(&f);
+    t0 = pp_test_now_ms();
+    while ((pp_pool_remote_workers(f.pool, NULL, 0, &n) != PP_OK || n == 0) &&
+           pp_test_now_ms() - t0 < WAIT_MS)
+        pp_test_sleep_ms(50);
+    CU_ASSERT_FATAL(n > 0);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    PP_ASSERT_MSG(t.ok == N, "%u of %d items failed (%s)", (unsigned)(N - t.ok), N, t.died_msg);
+    pp_result_release(r);
+    PP_ASSERT_MSG(wait_remotes(f.pool, 2), "the first remote worker is not listed");
+    free_args(argv, N);
+    fixture_stop(&f);
+}
+
+/* A program paused (Ctrl-Z) longer than its claim on the pool name lives:
+ * another takes the name. The first one, resumed, must not take it back
+ * nor touch the other's keys (its destroy neither). */
+static void t_owner_paused_name_taken(void)
+{
+#ifndef _WIN32
+    enum { N = 12 };
+    pp_values **argv = make_args(N, 200);
+    pp_submit_options so;
+    const char *args[2];
+    pp_test_child *owner;
+    pp_result *r = NULL;
+    int64_t t0;
+    fixture f;
+    tally t;
+
+    memset(&f, 0, sizeof f);
+    pp_test_redis_start(&f.s);
+    set_env("PROCPOOL_REDIS_PASSWORD", f.s.password);
+    pp_test_unique_name(f.name, sizeof f.name);
+    snprintf(f.url, sizeof f.url, "%s/%s", f.s.url, f.name);
+    add_remote(&f);
+    args[0] = f.url;
+    args[1] = NULL;
+    owner = pp_test_spawn("rp-owner", args); /* expiry 1000 ms */
+    CU_ASSERT_FATAL(pp_test_child_expect(owner, "ready", WAIT_MS));
+    sig_pid(pp_test_child_pid(owner), SIGSTOP);
+    /* the name is free once its claim expired */
+    t0 = pp_test_now_ms();
+    fixture_pool_try(&f);
+    while (f.pool == NULL && pp_test_now_ms() - t0 < WAIT_MS) {
+        pp_test_sleep_ms(200);
+        fixture_pool_try(&f);
+    }
+    CU_ASSERT_FATAL(f.pool != NULL);
+    CU_ASSERT_FATAL(wait_remotes(f.pool, 1));
+    sig_pid(pp_test_child_pid(owner), SIGCONT);
+    pp_test_sleep_ms(3000); /* the resumed owner's broker thread runs */
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    PP_ASSERT_MSG(t.remote > 0, "the remote worker no longer serves the name's owner");
+    pp_result_release(r);
+    /* the paused one ends: our keys stay */
+    pp_test_child_close_stdin(owner);
+    CU_ASSERT_EQUAL(pp_test_child_exit_code(owner, WAIT_MS), 0);
+    pp_test_child_free(owner);
+    PP_ASSERT_STATUS(pp_starmap(f.pool, rp_who, argv, N, &so, &r), PP_OK);
+    tally_who(r, N, &t);
+    CU_ASSERT_EQUAL(t.ok, N);
+    CU_ASSERT(t.remote > 0);
+    pp_result_release(r);
+    free_args(argv, N);
+    fixture_stop(&f);
+#endif
+}
+
+/* Several threads submit and cancel at once while remote workers answer;
+ * then terminate races the last results: every wait ends, every item ends
+ * with a result or a clear status. */
+typedef struct sub_arg {
+    pp_pool *pool;
+    pp_values **argv;
+    int id;
+    size_t bad;
+} sub_arg;
+
+enum { SUB_N = 8, SUB_ROUNDS = 6 };
+
+static void submitter(void *arg)
+{
+    sub_arg *a = arg;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    size_t i;
+    int k;
+
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    for (k = 0; k < SUB_ROUNDS; k++) {
+        if (pp_starmap_async(a->pool, rp_who, a->argv, SUB_N, &so, &r) != PP_OK) {
+            a->bad++;
+            continue;
+        }
+        if ((k + a->id) % 2 == 0) {
+            pp_test_sleep_ms(20 * (k % 3));
+            (void)pp_result_cancel(r);
+        }
+        if (pp_result_wait(r, WAIT_MS) != PP_OK)
+            a->bad++;
+        for (i = 0; i < SUB_N; i++) {
+            pp_status st = pp_result_item(r, i, NULL, NULL);
+            if (st != PP_OK && st != PP_ECANCELED)
+                a->bad++;
+        }
+        pp_result_release(r);
+    }
+}
+
+static void t_threads_cancel_terminate(void)
+{
+    enum { T = 4 };
+    pp_values **argv = make_args(SUB_N, 60);
+    pp_test_thread *th[T];
+    sub_arg a[T];
+    pp_submit_options so;
+    pp_result *r[T];
+    size_t i, k;
+    fixture f;
+
+    fixture_start(&f, 2, NULL);
+    for (i = 0; i < T; i++) {
+        a[i].pool = f.pool;
+        a[i].argv = argv;
+        a[i].id = (int)i;
+        a[i].bad = 0;
+        th[i] = pp_test_thread_start(submitter, &a[i]);
+    }
+    for (i = 0; i < T; i++) {
+        pp_test_thread_join(th[i]);
+        PP_ASSERT_MSG(a[i].bad == 0, "thread %u: %u bad outcomes", (unsigned)i, (unsigned)a[i].bad);
+    }
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    for (i = 0; i < T; i++)
+        PP_ASSERT_STATUS_FATAL(pp_starmap_async(f.pool, rp_who, argv, SUB_N, &so, &r[i]), PP_OK);
+    pp_test_sleep_ms(150);
+    (void)pp_result_cancel(r[0]);
+    PP_ASSERT_STATUS(pp_pool_terminate(f.pool), PP_OK);
+    for (i = 0; i < T; i++) {
+        PP_ASSERT_STATUS(pp_result_wait(r[i], WAIT_MS), PP_OK);
+        for (k = 0; k < SUB_N; k++) {
+            pp_status st = pp_result_item(r[i], k, NULL, NULL);
+            PP_ASSERT_MSG(st == PP_OK || st == PP_ETERMINATED || st == PP_ECANCELED,
+                          "item %u of %u: %s", (unsigned)k, (unsigned)i, pp_err_name(st));
+        }
+        pp_result_release(r[i]);
+    }
+    PP_ASSERT_STATUS(pp_pool_join(f.pool, WAIT_MS), PP_OK);
+    free_args(argv, SUB_N);
+    fixture_stop(&f);
+}
+
 static int h_unreached(int argc, char **argv)
 {
     (void)argc;
@@ -1139,6 +1710,17 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_bad_entries, 120),
     PP_TEST_TIMEOUT(t_redis_restarted, 120),
     PP_TEST_TIMEOUT(t_owner_killed, 120),
+    PP_TEST_TIMEOUT(t_lease_too_long, 60),
+    PP_TEST_TIMEOUT(t_stream_deleted, 120),
+    PP_TEST_TIMEOUT(t_remote_paused, 120),
+    PP_TEST_TIMEOUT(t_redis_paused, 120),
+    PP_TEST_TIMEOUT(t_redis_oom, 120),
+    PP_TEST_TIMEOUT(t_huge_results, 180),
+    PP_TEST_TIMEOUT(t_destroy_mid_chunk, 120),
+    PP_TEST_TIMEOUT(t_local_initargs_refused, 60),
+    PP_TEST_TIMEOUT(t_next_program_shorter_lease, 180),
+    PP_TEST_TIMEOUT(t_owner_paused_name_taken, 120),
+    PP_TEST_TIMEOUT(t_threads_cancel_terminate, 180),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -112,10 +112,12 @@ typedef struct pp_pool_options {
         never from the address. NULL = local workers only */
     const char *broker;
     /** remote workers' heartbeat lease in ms: a remote worker silent this long is dead and
-        the tasks it had claimed fail with #PP_EWORKERDIED; 0 = 3000, at least 300 */
+        the tasks it had claimed fail with #PP_EWORKERDIED; 0 = 3000, 300 to 3600000
+        (an hour; #PP_EINVAL otherwise) */
     int64_t broker_lease_ms;
     /** every key the pool makes in Redis expires this long after the pool was last seen
-        alive (a crashed program's leftovers); 0 = 60000, at least 1000 */
+        alive (a crashed program's leftovers); 0 = 60000, 1000 to 86400000 (a day;
+        #PP_EINVAL otherwise) */
     int64_t broker_expire_ms;
 } pp_pool_options;
 
@@ -179,9 +181,11 @@ typedef struct pp_submit_options {
  *  - #PP_ENOTSUP: start method not available here (fork on Windows); a
  *    broker with a library built without hiredis (the log hook says so).
  *  - With a broker (the log hook gets a message for each): #PP_EINVAL (a
- *    malformed address or pool name, a lease or expiry too small),
+ *    malformed address or pool name, a lease or expiry out of range),
  *    #PP_ECONNLOST (Redis does not answer), #PP_EAUTH (credentials
- *    refused), #PP_EEXIST (another live program uses that pool name).
+ *    refused), #PP_EEXIST (another live program uses that pool name),
+ *    #PP_ENOTSUP (initargs hold a local lock, shared memory block or sync
+ *    object: remote workers run the initializer too).
  *  - #PP_ENOTREGISTERED: the initializer is not registered and the start
  *    method is not fork.
  *  - #PP_ENOTINIT: pp_init() was not called, or was called without argv
@@ -298,7 +302,8 @@ typedef struct pp_remote_worker {
  * workers are idle or no remote worker is alive. Tasks whose arguments
  * hold local named locks, shared memory blocks or sync objects are
  * refused at submission (#PP_ENOTSUP, with a message through the log
- * hook): they cannot reach another machine; Redis locks and manager
+ * hook): they cannot reach another machine; so are such initializer
+ * arguments, by pp_pool_create(); Redis locks and manager
  * proxies travel (each worker connects with its own credentials).
  *
  * What differs from local workers:

@@ -28,6 +28,10 @@ static pp_status check_options(const pp_pool_options *o, int *method)
         return PP_EINVAL;
     if (o->broker_lease_ms < 0 || o->broker_expire_ms < 0)
         return PP_EINVAL;
+    /* The initializer runs on remote workers too (pool/broker.h). */
+    if (o->broker != NULL && o->initargs != NULL &&
+        pp__broker_check_args(o->initargs, "initializer arguments") != PP_OK)
+        return PP_ENOTSUP;
     switch (o->start_method) {
     case PP_START_DEFAULT:
         *method = pp__plat_default_start_method();

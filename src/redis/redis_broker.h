@@ -39,8 +39,10 @@
 #define PP__RB_KEY_MAX     (PP__RB_NAME_MAX + 96)
 #define PP__RB_LEASE_MS    3000
 #define PP__RB_LEASE_MIN   300
+#define PP__RB_LEASE_MAX   3600000 /* an hour: remote workers refuse more */
 #define PP__RB_EXPIRE_MS   60000
 #define PP__RB_EXPIRE_MIN  1000
+#define PP__RB_EXPIRE_MAX  86400000 /* a day: remote workers refuse more */
 #define PP__RB_HELLO_MAGIC "PPH1"
 
 typedef struct pp__rb_keys {

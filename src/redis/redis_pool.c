@@ -94,7 +94,7 @@ static size_t window_locked(const pp__broker *b)
 {
     size_t w = (size_t)b->alive * 2;
 
-    if (b->down || b->terminated || b->stop)
+    if (b->down || b->terminated || b->stop || b->name_lost || pp__plat_now_ms() < b->refused_until)
         return 0;
     return w > PP__RP_WINDOW_MAX ? PP__RP_WINDOW_MAX : w;
 }
@@ -108,7 +108,10 @@ static unsigned room_locked(const pp__broker *b)
 
 /* ------------------------------------------------------------------ send */
 
-static pp_status xadd(pp__broker *b, uint64_t id, const uint8_t *frame, size_t len, char *sid)
+/* *refused: Redis answered an error (out of memory, ...): the entry was
+ * not added, the chunk can run elsewhere. */
+static pp_status xadd(pp__broker *b, uint64_t id, const uint8_t *frame, size_t len, char *sid,
+                      int *refused)
 {
     const char *argv[9];
     size_t lens[9];
@@ -131,6 +134,7 @@ static pp_status xadd(pp__broker *b, uint64_t id, const uint8_t *frame, size_t l
         lens[i] = strlen(argv[i]);
     lens[8] = len;
     st = pp__redis_conn_cmd_val(b->wc, 0, 9, argv, lens, &v);
+    *refused = st == PP_OK && v->kind == PP__RR_ERROR;
     if (st == PP_OK && (v->kind != PP__RR_STR || v->len >= PP__RP_SID_MAX)) {
         pp__log(PP_LOG_ERROR, "broker %s: XADD to %s answered %s", b->k.addr, b->k.t,
                 v->str != NULL ? v->str : "something unexpected");
@@ -151,6 +155,7 @@ static void pump_locked(pp__broker *b)
     size_t offs[SEND_BATCH], lens[SEND_BATCH];
     char sids[SEND_BATCH][PP__RP_SID_MAX];
     pp_status sts[SEND_BATCH];
+    int refused[SEND_BATCH];
     char msg[PP__ERRMSG_MAX + 1];
     pp__chunk *c;
     pp__buf out;
@@ -185,7 +190,7 @@ static void pump_locked(pp__broker *b)
             break;
         pp__plat_mtx_unlock(p->core->mu);
         for (i = 0; i < n; i++)
-            sts[i] = xadd(b, ids[i], out.data + offs[i], lens[i], sids[i]);
+            sts[i] = xadd(b, ids[i], out.data + offs[i], lens[i], sids[i], &refused[i]);
         pp__plat_mtx_lock(p->core->mu);
         for (i = 0; i < n; i++) {
             idx = pp__rp_find_id(b, ids[i]);
@@ -193,6 +198,12 @@ static void pump_locked(pp__broker *b)
                 continue; /* failed meanwhile (terminate, lost connection) */
             if (sts[i] == PP_OK) {
                 memcpy(b->fl[idx].sid, sids[i], sizeof sids[i]);
+                continue;
+            }
+            if (refused[i]) {
+                /* Not added: it runs here; nothing is sent for a tick. */
+                b->refused_until = pp__plat_now_ms() + PP__RP_TICK_MS;
+                pp__queue_push_front_locked(p, pp__rp_remove(b, idx));
                 continue;
             }
             /* Whether Redis took it is not known: it must not run twice. */
@@ -343,6 +354,15 @@ static void handle_result(pp__broker *b, const pp__redis_val *e)
     pp__plat_mtx_unlock(p->core->mu);
 }
 
+/* 1 if a result entry is another program's (one that holds the pool name
+ * now, or held it before). */
+static int others(const pp__broker *b, const pp__redis_val *e)
+{
+    const pp__redis_val *fi = e->n == 2 ? pp__rb_field(&e->elem[1], "i") : NULL;
+
+    return fi != NULL && (fi->len != 16 || memcmp(fi->str, b->inst_str, 16) != 0);
+}
+
 /* Read what results came (waiting up to READ_BLOCK_MS), apply them and
  * delete them from the stream. */
 static pp_status read_results(pp__broker *b)
@@ -371,7 +391,8 @@ static pp_status read_results(pp__broker *b)
             if (e->kind == PP__RR_ARRAY && e->n >= 1 && e->elem[0].kind == PP__RR_STR &&
                 e->elem[0].len < PP__RP_SID_MAX) {
                 memcpy(b->last, e->elem[0].str, e->elem[0].len + 1);
-                del[2 + nd++] = e->elem[0].str;
+                if (!others(b, e)) /* another program's are its own to delete */
+                    del[2 + nd++] = e->elem[0].str;
             }
         }
         if (nd > 0)
@@ -386,7 +407,7 @@ static void thread_main(void *arg)
     pp__broker *b = arg;
     pp_pool *p = b->p;
     int64_t next_tick = 0, now;
-    int stop, del, down, cancel;
+    int stop, del, down, cancel, lost;
     pp_status st;
 
     for (;;) {
@@ -399,12 +420,22 @@ static void thread_main(void *arg)
         pp__plat_mtx_unlock(p->core->mu);
         if (stop)
             break;
+        pp__plat_mtx_lock(p->core->mu);
+        lost = b->name_lost;
+        pp__plat_mtx_unlock(p->core->mu);
+        if (lost) {
+            pp__plat_sleep_ms(READ_BLOCK_MS);
+            continue;
+        }
         if (del) {
             const char *argv[2] = {"DEL", b->k.t};
             (void)pp__rb_do(b->rc, "DEL", 2, argv, NULL);
         }
-        if (down && pp__rp_recover(b) != PP_OK) {
-            pp__plat_sleep_ms(READ_BLOCK_MS);
+        if (down && (st = pp__rp_recover(b)) != PP_OK) {
+            if (st == PP_EEXIST)
+                pp__rp_name_lost(b);
+            else
+                pp__plat_sleep_ms(READ_BLOCK_MS);
             continue;
         }
         st = cancel ? withdraw_canceled(b) : PP_OK;
@@ -416,8 +447,11 @@ static void thread_main(void *arg)
         }
         now = pp__plat_now_ms();
         if (now >= next_tick) {
-            if (pp__rp_tick(b) == PP_ECONNLOST)
+            st = pp__rp_tick(b);
+            if (st == PP_ECONNLOST)
                 pp__rp_lost(b);
+            else if (st == PP_EEXIST)
+                pp__rp_name_lost(b);
             next_tick = now + PP__RP_TICK_MS;
         }
     }
@@ -534,12 +568,15 @@ static pp_status broker_open(pp_pool *p, const pp_pool_options *o, pp__broker **
     b->p = p;
     pp__buf_init(&b->hello);
     if (pp__rb_parse(o->broker, &b->k) != PP_OK ||
-        (o->broker_lease_ms != 0 && o->broker_lease_ms < PP__RB_LEASE_MIN) ||
-        (o->broker_expire_ms != 0 && o->broker_expire_ms < PP__RB_EXPIRE_MIN)) {
+        (o->broker_lease_ms != 0 &&
+         (o->broker_lease_ms < PP__RB_LEASE_MIN || o->broker_lease_ms > PP__RB_LEASE_MAX)) ||
+        (o->broker_expire_ms != 0 &&
+         (o->broker_expire_ms < PP__RB_EXPIRE_MIN || o->broker_expire_ms > PP__RB_EXPIRE_MAX))) {
         pp__log(PP_LOG_ERROR,
                 "pool broker '%s': want redis://host:port/POOLNAME (POOLNAME: 1-64 of "
-                "A-Z a-z 0-9 _ . -), a lease of at least %d ms, an expiry of at least %d ms",
-                o->broker, PP__RB_LEASE_MIN, PP__RB_EXPIRE_MIN);
+                "A-Z a-z 0-9 _ . -), a lease of %d to %d ms, an expiry of %d to %d ms",
+                o->broker, PP__RB_LEASE_MIN, PP__RB_LEASE_MAX, PP__RB_EXPIRE_MIN,
+                PP__RB_EXPIRE_MAX);
         broker_free(b);
         return PP_EINVAL;
     }
@@ -573,10 +610,18 @@ static pp_status broker_open(pp_pool *p, const pp_pool_options *o, pp__broker **
     return PP_OK;
 }
 
+/* The pool's keys deleted unless another program holds the name (this
+ * one lost it, pp__rp_name_lost()): 1 if deleted. */
+static const char DESTROY_SCRIPT[] =
+    "local v = redis.call('GET', KEYS[1]) if v and v ~= ARGV[1] then return 0 end "
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]) return 1";
+
 static void broker_close(pp__broker *b)
 {
     pp_pool *p = b->p;
-    const char *del[6] = {"DEL", b->k.alive, b->k.t, b->k.r, b->k.hello, b->k.s};
+    const char *del[9] = {"EVAL", DESTROY_SCRIPT, "5",    b->k.alive, b->k.t,
+                          b->k.r, b->k.hello,     b->k.s, b->inst_str};
+    pp__redis_val *v = NULL;
 
     pp__plat_mtx_lock(p->core->mu);
     b->stop = 1;
@@ -586,8 +631,10 @@ static void broker_close(pp__broker *b)
     pp__rp_fail_all_locked(b, PP_ETERMINATED, "pool was destroyed");
     pp__plat_mtx_unlock(p->core->mu);
     /* :alive first: remote workers stop heartbeating once it is gone. */
-    if (pp__rb_do(b->wc, "DEL", 6, del, NULL) == PP_OK)
+    if (!b->name_lost && pp__rb_cmd(b->wc, 0, &v, 9, del, NULL) == PP_OK && v->kind == PP__RR_INT &&
+        v->integer == 1)
         pp__rp_del_heartbeats(b, b->wc);
+    pp__redis_val_free(v);
     broker_free(b);
 }
 

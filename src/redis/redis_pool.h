@@ -46,10 +46,12 @@ struct pp__broker {
     size_t nfl, cap;
     pp__rp_seen *seen;
     size_t nseen;
-    unsigned alive; /* remote workers of this instance seen alive */
-    uint64_t done;  /* chunks answered */
-    int down;       /* Redis not reachable: nothing is sent until it is again */
-    int discard;    /* what was in flight failed: its entries are deleted */
+    unsigned alive;        /* remote workers of this instance seen alive */
+    uint64_t done;         /* chunks answered */
+    int down;              /* Redis not reachable: nothing is sent until it is again */
+    int64_t refused_until; /* Redis refused a task (out of memory): none sent before */
+    int name_lost;         /* another program took the pool name: Redis is not used again */
+    int discard;           /* what was in flight failed: its entries are deleted */
     int terminated;
     int del_tasks;
     int cancel_pending; /* records to withdraw (cancel) */
@@ -72,11 +74,16 @@ pp_status pp__rp_put_hello(pp__broker *b, pp__redis_conn *c);
  * gone); renew :alive and the keys' expiry; the connection broke: fail
  * what is in flight (its outcome is unknown), send nothing until
  * pp__rp_recover() (the group re-created if Redis lost it) succeeds;
- * delete every heartbeat key of the pool. */
+ * delete every heartbeat key of the pool. pp__rp_refresh(),
+ * pp__rp_recover(), pp__rp_tick(): PP_EEXIST once another program holds
+ * the pool name (this one was paused or cut off longer than its claim). */
 pp_status pp__rp_tick(pp__broker *b);
 pp_status pp__rp_refresh(pp__broker *b, pp__redis_conn *c);
 void pp__rp_lost(pp__broker *b);
 pp_status pp__rp_recover(pp__broker *b);
 void pp__rp_del_heartbeats(pp__broker *b, pp__redis_conn *c);
+/* The pool name was taken by another program (pp__rp_refresh() said
+ * PP_EEXIST): fail what is in flight, never use Redis again. */
+void pp__rp_name_lost(pp__broker *b);
 
 #endif /* PROCPOOL_REDIS_REDIS_POOL_H */

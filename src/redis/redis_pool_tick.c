@@ -20,18 +20,33 @@
 #define CHECK_MAX   64
 #define POOL_NAME   "pp-pool" /* the pool's own consumer (take-back, reaping) */
 
+/* The pool's claim on its name renewed, unless another program holds it
+ * (this one's expired meanwhile): 0 then. */
+static const char CLAIM_SCRIPT[] =
+    "local v = redis.call('GET', KEYS[1]) if v and v ~= ARGV[1] then return 0 end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1";
+
 pp_status pp__rp_refresh(pp__broker *b, pp__redis_conn *c)
 {
     char px[24], ex[24];
-    const char *alive[5] = {"SET", b->k.alive, b->inst_str, "PX", px};
+    const char *alive[6] = {"EVAL", CLAIM_SCRIPT, "1", b->k.alive, b->inst_str, px};
     const char *keys[4] = {b->k.t, b->k.r, b->k.hello, b->k.s};
     const char *argv[3];
+    pp__redis_val *v = NULL;
     pp_status st;
     int i;
 
     snprintf(px, sizeof px, "%lld", (long long)b->alive_ms);
     snprintf(ex, sizeof ex, "%lld", (long long)b->expire_ms);
-    st = pp__rb_do(c, "SET alive", 5, alive, NULL);
+    st = pp__rb_cmd(c, 0, &v, 6, alive, NULL);
+    if (st == PP_OK && v->kind == PP__RR_INT && v->integer == 0)
+        st = PP_EEXIST;
+    else if (st == PP_OK && v->kind == PP__RR_ERROR)
+        pp__log(PP_LOG_ERROR, "pool broker %s: renewing %s: Redis answered %s", b->k.addr,
+                b->k.alive, v->str);
+    pp__redis_val_free(v);
+    if (st == PP_EEXIST)
+        return st;
     for (i = 0; i < 4 && st != PP_ECONNLOST; i++) {
         argv[0] = "PEXPIRE";
         argv[1] = keys[i];
@@ -218,6 +233,30 @@ static pp_status reap_one(pp__broker *b, const char *sid, const char *consumer)
     return PP_OK;
 }
 
+/* The task stream's consumer group is gone while the pool lives (its key
+ * deleted by hand or evicted; a task sent since made the stream again,
+ * without the group): made again, else no remote worker could read a
+ * task and nothing would take those chunks back. Their entries from
+ * before are gone: the lost-entry check fails those chunks. */
+static pp_status regroup(pp__broker *b, const pp__redis_val *v)
+{
+    const char *grp[6] = {"XGROUP", "CREATE", b->k.t, "g", "0", "MKSTREAM"};
+    int terminated;
+
+    if (v->kind != PP__RR_ERROR || v->str == NULL || strncmp(v->str, "NOGROUP", 7) != 0)
+        return PP_OK;
+    pp__plat_mtx_lock(b->p->core->mu);
+    terminated = b->terminated; /* its stream was deleted on purpose */
+    pp__plat_mtx_unlock(b->p->core->mu);
+    if (terminated)
+        return PP_OK;
+    pp__log(PP_LOG_WARN,
+            "pool broker %s/%s: the task stream %s lost its consumer group (its key was "
+            "deleted or evicted): it is made again",
+            b->k.addr, b->k.name, b->k.t);
+    return pp__rb_do(b->rc, "XGROUP CREATE", 6, grp, NULL);
+}
+
 /* Consumers in the pending-entry list whose heartbeat key is gone. */
 static pp_status reap(pp__broker *b)
 {
@@ -229,6 +268,8 @@ static pp_status reap(pp__broker *b)
     size_t i;
 
     st = pp__rb_cmd(b->rc, 0, &v, 6, argv, NULL);
+    if (st == PP_OK && regroup(b, v) == PP_ECONNLOST)
+        st = PP_ECONNLOST;
     for (i = 0; st == PP_OK && v->kind == PP__RR_ARRAY && i < v->n; i++) {
         const pp__redis_val *en = &v->elem[i];
         const char *sid, *consumer;
@@ -394,6 +435,25 @@ pp_status pp__rp_tick(pp__broker *b)
     return st;
 }
 
+void pp__rp_name_lost(pp__broker *b)
+{
+    char msg[PP__ERRMSG_MAX + 1];
+
+    snprintf(msg, sizeof msg,
+             "another program took the pool name %.64s while this one did not renew it (paused "
+             "or cut off from Redis longer than %lld ms): the outcome of the task is not known",
+             b->k.name, (long long)b->alive_ms);
+    pp__plat_mtx_lock(b->p->core->mu);
+    if (!b->name_lost)
+        pp__log(PP_LOG_ERROR, "pool broker %s/%s: %s; from now on tasks run locally only",
+                b->k.addr, b->k.name, msg);
+    b->name_lost = 1;
+    b->alive = 0;
+    pp__rp_fail_all_locked(b, PP_ECONNLOST, msg);
+    pp__pump_all_locked(b->p);
+    pp__plat_mtx_unlock(b->p->core->mu);
+}
+
 void pp__rp_lost(pp__broker *b)
 {
     char msg[PP__ERRMSG_MAX + 1];
@@ -423,9 +483,20 @@ pp_status pp__rp_recover(pp__broker *b)
     const char *del[3] = {"DEL", b->k.t, b->k.s};
     const char *ping[1] = {"PING"};
     pp__redis_val *v = NULL;
+    const char *get[2] = {"GET", b->k.alive};
     pp_status st;
     int discard;
 
+    /* Another program may hold the name now: its keys are not ours. */
+    st = pp__rb_cmd(b->rc, 0, &v, 2, get, NULL);
+    if (st != PP_OK)
+        return st;
+    if (v->kind == PP__RR_STR && strcmp(v->str, b->inst_str) != 0)
+        st = PP_EEXIST;
+    pp__redis_val_free(v);
+    v = NULL;
+    if (st != PP_OK)
+        return st;
     st = pp__rb_cmd(b->rc, 0, &v, 2, ex, NULL);
     if (st != PP_OK)
         return st;

@@ -29,11 +29,17 @@
 #define BLOCK_MS    1000
 #define RETRIES     5
 #define HELLO_HDR   28 /* magic, instance, lease, expiry */
+#define HB_SLICE_MS 50 /* the heartbeat thread looks this often */
 
 /* The result added (the stream expires if the pool is gone), then the
  * task entry acknowledged and deleted: one atomic step (the pool relies on
- * the result being there before the entry goes, redis_pool_tick.c). */
+ * the result being there before the entry goes, redis_pool_tick.c). Not
+ * added once the program is gone (destroyed while the chunk ran): nobody
+ * would read it, and its key would outlive the pool. */
 static const char RESULT_SCRIPT[] =
+    "if redis.call('GET', KEYS[4]) ~= ARGV[1] then "
+    "pcall(redis.call, 'XACK', KEYS[2], 'g', ARGV[6]) pcall(redis.call, 'XDEL', KEYS[2], ARGV[6]) "
+    "return 0 end "
     "redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'id', ARGV[2], 'c', ARGV[3], 'f', ARGV[4]) "
     "redis.call('PEXPIRE', KEYS[1], ARGV[5]) "
     "pcall(redis.call, 'XACK', KEYS[2], 'g', ARGV[6]) "
@@ -81,27 +87,44 @@ static pp_status sink(void *ud, const uint8_t *frame, size_t len)
 
 /* ------------------------------------------------------------ heartbeat */
 
-static void heartbeat_main(void *arg)
+/* Renew the heartbeat key on c: the heartbeat thread's connection, or the
+ * loop's as it takes on a program. */
+static void beat(remote *r, pp__redis_conn *c)
 {
-    remote *r = arg;
     char value[160], px[24];
     const char *argv[7] = {"EVAL", HB_SCRIPT, "2", r->k.alive, r->hb_key, value, px};
     pp__redis_val *v = NULL;
-    int64_t lease;
+
+    pp__plat_mtx_lock(r->mu);
+    snprintf(value, sizeof value, "%s %llu %llu %s", r->host, (unsigned long long)pp__plat_getpid(),
+             (unsigned long long)r->done, r->inst != 0 ? r->inst_str : "0");
+    snprintf(px, sizeof px, "%lld", (long long)r->lease_ms);
+    pp__plat_mtx_unlock(r->mu);
+    if (pp__rb_cmd(c, 0, &v, 7, argv, NULL) == PP_OK && v->kind == PP__RR_ERROR)
+        pp__log(PP_LOG_ERROR, "remote worker: heartbeat: Redis answered %s", v->str);
+    pp__redis_val_free(v);
+}
+
+/* Every third of the lease; at once when the program served changes (the
+ * next one's lease may be much shorter than the last one's). */
+static void heartbeat_main(void *arg)
+{
+    remote *r = arg;
+    int64_t next = 0, now, lease;
+    uint64_t inst, served = 0;
 
     for (;;) {
         pp__plat_mtx_lock(r->mu);
         lease = r->lease_ms;
-        snprintf(value, sizeof value, "%s %llu %llu %s", r->host,
-                 (unsigned long long)pp__plat_getpid(), (unsigned long long)r->done,
-                 r->inst != 0 ? r->inst_str : "0");
+        inst = r->inst;
         pp__plat_mtx_unlock(r->mu);
-        snprintf(px, sizeof px, "%lld", (long long)lease);
-        if (pp__rb_cmd(r->hc, 0, &v, 7, argv, NULL) == PP_OK && v->kind == PP__RR_ERROR)
-            pp__log(PP_LOG_ERROR, "remote worker: heartbeat: Redis answered %s", v->str);
-        pp__redis_val_free(v);
-        v = NULL;
-        pp__plat_sleep_ms(lease / 3);
+        now = pp__plat_now_ms();
+        if (inst != served || now >= next) {
+            served = inst;
+            beat(r, r->hc);
+            next = now + lease / 3;
+        }
+        pp__plat_sleep_ms(HB_SLICE_MS);
     }
 }
 
@@ -156,8 +179,8 @@ static void load_hello(remote *r, uint64_t inst)
     (void)pp__rd_u64(&rd, &hinst);
     (void)pp__rd_u64(&rd, &lease);
     (void)pp__rd_u64(&rd, &expire);
-    if (hinst != inst || lease < PP__RB_LEASE_MIN || lease > 3600000 ||
-        expire < PP__RB_EXPIRE_MIN || expire > 86400000) {
+    if (hinst != inst || lease < PP__RB_LEASE_MIN || lease > PP__RB_LEASE_MAX ||
+        expire < PP__RB_EXPIRE_MIN || expire > PP__RB_EXPIRE_MAX) {
         pp__redis_val_free(v);
         return; /* another program took the name meanwhile: next check */
     }
@@ -187,6 +210,9 @@ static void load_hello(remote *r, uint64_t inst)
     r->lease_ms = (int64_t)lease;
     snprintf(r->expire, sizeof r->expire, "%llu", (unsigned long long)expire);
     pp__plat_mtx_unlock(r->mu);
+    /* Seen alive by that program before this worker takes its first task,
+     * else its reaper takes this worker for dead. */
+    beat(r, r->c);
 }
 
 /* Which program owns the pool name now; take it on if it is new. */
@@ -233,33 +259,34 @@ static void reject(remote *r, const char *sid, const char *why)
 
 static pp_status add_result(remote *r, const pp__redis_val *id, const char *sid)
 {
-    const char *argv[12];
-    size_t lens[12];
+    const char *argv[13];
+    size_t lens[13];
     int i, tries;
     pp_status st = PP_ECONNLOST;
 
     argv[0] = "EVAL";
     argv[1] = RESULT_SCRIPT;
-    argv[2] = "3";
+    argv[2] = "4";
     argv[3] = r->k.r;
     argv[4] = r->k.t;
     argv[5] = r->k.s;
-    argv[6] = r->inst_str;
-    argv[7] = id->str;
-    argv[8] = r->consumer;
-    argv[9] = "";
-    argv[10] = r->expire;
-    argv[11] = sid;
-    for (i = 0; i < 12; i++)
+    argv[6] = r->k.alive;
+    argv[7] = r->inst_str;
+    argv[8] = id->str;
+    argv[9] = r->consumer;
+    argv[10] = "";
+    argv[11] = r->expire;
+    argv[12] = sid;
+    for (i = 0; i < 13; i++)
         lens[i] = strlen(argv[i]);
-    argv[9] = (const char *)r->out.data;
-    lens[9] = r->out.len;
+    argv[10] = (const char *)r->out.data;
+    lens[10] = r->out.len;
     /* A result not added is lost: try again while Redis comes back (the
      * pool ignores a second copy). */
     for (tries = 0; tries < RETRIES && st == PP_ECONNLOST; tries++) {
         if (tries > 0)
             pp__plat_sleep_ms(500);
-        st = pp__rb_do(r->c, "adding a result", 12, argv, lens);
+        st = pp__rb_do(r->c, "adding a result", 13, argv, lens);
     }
     return st;
 }
