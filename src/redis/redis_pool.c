@@ -249,16 +249,22 @@ static pp_status withdraw_canceled(pp__broker *b)
     pp__redis_val *v = NULL;
     pp_status st = PP_OK;
     size_t i, n = 0;
-    int idx, started;
+    int idx, started, more = 0;
 
     pp__plat_mtx_lock(b->p->core->mu);
-    for (i = 0; i < b->nfl && n < SEND_BATCH; i++) {
-        if (b->fl[i].cancel && b->fl[i].sid[0] != '\0') {
-            b->fl[i].cancel = 0;
-            memcpy(sids[n++], b->fl[i].sid, PP__RP_SID_MAX);
+    for (i = 0; i < b->nfl; i++) {
+        if (!b->fl[i].cancel)
+            continue;
+        /* a chunk still being sent (no entry id yet) stays pending for a
+         * later turn, as do those beyond this batch */
+        if (b->fl[i].sid[0] == '\0' || n == SEND_BATCH) {
+            more = 1;
+            continue;
         }
+        b->fl[i].cancel = 0;
+        memcpy(sids[n++], b->fl[i].sid, PP__RP_SID_MAX);
     }
-    b->cancel_pending = i < b->nfl;
+    b->cancel_pending = more;
     pp__plat_mtx_unlock(b->p->core->mu);
     for (i = 0; i < n && st == PP_OK; i++) {
         argv[5] = sids[i];
