@@ -419,19 +419,18 @@ void pp__redis_wipe_free(char *s)
     free(s);
 }
 
-static pp_status env_copy(const char *name, char **out)
+pp_status pp__redis_secret_dup(const char *s, char **out)
 {
-    const char *v = getenv(name);
     size_t n;
 
     *out = NULL;
-    if (v == NULL || v[0] == '\0')
+    if (s == NULL || s[0] == '\0')
         return PP_OK;
-    n = strlen(v) + 1;
+    n = strlen(s) + 1;
     *out = malloc(n);
     if (*out == NULL)
         return PP_ENOMEM;
-    memcpy(*out, v, n);
+    memcpy(*out, s, n);
     return PP_OK;
 }
 
@@ -454,10 +453,8 @@ static pp_status password_file(const char *path, char **out)
     if (n == 0) {
         pp__log(PP_LOG_ERROR, "PROCPOOL_REDIS_PASSWORD_FILE '%s': its first line is empty", path);
         st = PP_EINVAL;
-    } else if ((*out = malloc(n + 1)) == NULL) {
-        st = PP_ENOMEM;
     } else {
-        memcpy(*out, buf, n + 1);
+        st = pp__redis_secret_dup(buf, out);
     }
     memset(buf, 0, sizeof buf);
     return st;
@@ -470,9 +467,9 @@ pp_status pp__redis_env_credentials(char **user, char **pass)
 
     *user = NULL;
     *pass = NULL;
-    st = env_copy("PROCPOOL_REDIS_USERNAME", user);
+    st = pp__redis_secret_dup(getenv("PROCPOOL_REDIS_USERNAME"), user);
     if (st == PP_OK)
-        st = env_copy("PROCPOOL_REDIS_PASSWORD", pass);
+        st = pp__redis_secret_dup(getenv("PROCPOOL_REDIS_PASSWORD"), pass);
     if (st == PP_OK && file != NULL && file[0] != '\0') {
         if (*pass != NULL) {
             pp__log(PP_LOG_ERROR, "PROCPOOL_REDIS_PASSWORD and PROCPOOL_REDIS_PASSWORD_FILE are "

@@ -54,6 +54,10 @@ pp_status pp__redis_parse_address(const char *address, char host[PP__REDIS_HOST_
  * PP_ETOOBIG (above 512 bytes), PP_ENOMEM. */
 pp_status pp__redis_env_credentials(char **user, char **pass);
 
+/* *out = a malloc'd copy of s, or NULL for NULL or "" (no credential);
+ * PP_ENOMEM. Free it with pp__redis_wipe_free(). */
+pp_status pp__redis_secret_dup(const char *s, char **out);
+
 /* Overwrite a secret string with zeros and free it; NULL ok. */
 void pp__redis_wipe_free(char *s);
 

@@ -574,22 +574,6 @@ pp_status pp_redis_lock_open(pp_redis *r, const char *name, pp_lock **out)
 
 /* ---------------------------------------------------------- the handle */
 
-/* *out = a copy of s (NULL: NULL). */
-static pp_status dup_given(const char *s, char **out)
-{
-    size_t n;
-
-    *out = NULL;
-    if (s == NULL)
-        return PP_OK;
-    n = strlen(s) + 1;
-    *out = malloc(n);
-    if (*out == NULL)
-        return PP_ENOMEM;
-    memcpy(*out, s, n);
-    return PP_OK;
-}
-
 /* The options' credentials where given, else the environment's (never
  * connect without the credentials the caller meant). */
 static pp_status credentials(const pp_redis_options *o, pp_redis *r)
@@ -602,11 +586,11 @@ static pp_status credentials(const pp_redis_options *o, pp_redis *r)
         st = pp__redis_env_credentials(&user, &pass);
     if (st == PP_OK && o != NULL && o->username != NULL) {
         pp__redis_wipe_free(user);
-        st = dup_given(o->username, &user);
+        st = pp__redis_secret_dup(o->username, &user);
     }
     if (st == PP_OK && o != NULL && o->password != NULL) {
         pp__redis_wipe_free(pass);
-        st = dup_given(o->password, &pass);
+        st = pp__redis_secret_dup(o->password, &pass);
     }
     r->username = user;
     r->password = pass;
