@@ -28,6 +28,7 @@
 #endif
 
 #include "procpool/common.h"
+#include "procpool/pool.h"
 #include "procpool/error.h"
 #include "procpool/shm.h"
 #include "pp_test.h"
@@ -628,4 +629,23 @@ int pp_test_main(int argc, char **argv)
     if (strcmp(argv[1], "--expect-suites") == 0 && argc == 3)
         return expect_suites(argv[2]);
     return usage();
+}
+
+pp_pool *pp_test_pool_make(int method, int n)
+{
+    pp_pool_options o;
+    pp_pool *p = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.processes = n;
+    o.start_method = (pp_start_method)method;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    return p;
+}
+
+void pp_test_pool_finish(pp_pool *p)
+{
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, 60000 * pp_test_timeout_mult()), PP_OK);
+    pp_pool_destroy(p);
 }

@@ -32,6 +32,7 @@
 #include <CUnit/CUnit.h>
 
 #include "procpool/error.h"
+#include "procpool/pool.h"
 
 /* ------------------------------------------------------------ registry */
 
@@ -181,6 +182,13 @@ void pp_test_thread_join(pp_test_thread *t);
 
 /* Multiplier for timeouts, from PP_TEST_TIMEOUT_MULT (default 1). */
 int pp_test_timeout_mult(void);
+
+/* A pool of n workers with that start method (pp_start_method), the
+ * defaults otherwise; its creation failing ends the test. */
+pp_pool *pp_test_pool_make(int method, int n);
+
+/* Close, join (60 s x the timeout multiplier, asserted) and destroy. */
+void pp_test_pool_finish(pp_pool *p);
 
 /* ------------------------------------------------------ child helpers */
 

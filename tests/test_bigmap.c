@@ -68,25 +68,6 @@ static void fill(unsigned char *buf, size_t size, size_t i)
         buf[k] = (unsigned char)(i * 131 + k * 7 + (k >> 12));
 }
 
-static pp_pool *make_pool(int method, int n)
-{
-    pp_pool_options o;
-    pp_pool *p = NULL;
-
-    memset(&o, 0, sizeof o);
-    o.processes = n;
-    o.start_method = (pp_start_method)method;
-    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
-    return p;
-}
-
-static void finish_pool(pp_pool *p)
-{
-    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
-    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
-    pp_pool_destroy(p);
-}
-
 /* 80 one-MiB byte items (80 MiB: more than one message) in one starmap,
  * with the automatic chunk size and with a chunk size whose chunks would
  * each be 100 MiB: both split to fit, every result is right. */
@@ -97,7 +78,7 @@ static void do_starmap_beyond_one_message(int method)
     uint64_t *want = calloc(n, sizeof *want);
     unsigned char *buf = malloc(size);
     int64_t *out = calloc(n, sizeof *out);
-    pp_pool *p = make_pool(method, 2);
+    pp_pool *p = pp_test_pool_make(method, 2);
     pp_submit_options o;
     pp_result *r = NULL;
     size_t i, pass;
@@ -127,7 +108,7 @@ static void do_starmap_beyond_one_message(int method)
     pp_result_release(r);
     for (i = 0; i < n; i++)
         pp_values_destroy(argv[i]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     free(argv);
     free(want);
     free(buf);
@@ -185,7 +166,7 @@ static void do_stream_map(int method)
 {
     const size_t n = 96;
     stream_src s;
-    pp_pool *p = make_pool(method, 2);
+    pp_pool *p = pp_test_pool_make(method, 2);
     int64_t *out = calloc(n, sizeof *out);
     pp_submit_options o;
     pp_result *r = NULL;
@@ -220,7 +201,7 @@ static void do_stream_map(int method)
     CU_ASSERT_EQUAL(s.next, 0);
     CU_ASSERT_EQUAL(pp_result_count(r), 0);
     pp_result_release(r);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     free(out);
     free(s.buf);
 }
@@ -233,7 +214,7 @@ static void t_stream_item_failures(void)
 {
     const size_t n = 12;
     stream_src s;
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_status status[12];
     int64_t out[12];
     pp_submit_options o;
@@ -280,7 +261,7 @@ static void t_stream_item_failures(void)
     PP_ASSERT_STATUS(pp_map_stream(p, bm_sum, 3, make_item, &s, NULL, NULL), PP_EINVAL);
     PP_ASSERT_STATUS(pp_map_stream(NULL, bm_sum, 3, make_item, &s, NULL, &r), PP_EINVAL);
     PP_ASSERT_STATUS(pp_map_stream(p, bm_sum, SIZE_MAX, make_item, &s, NULL, &r), PP_ETOOBIG);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* An item of a starmap too large for one message is refused by the call
@@ -288,7 +269,7 @@ static void t_stream_item_failures(void)
  * values count. */
 static void t_item_limits(void)
 {
-    pp_pool *p = make_pool(PP_START_DEFAULT, 1);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 1);
     const size_t n = 9000, half = (PP_MESSAGE_MAX - 4 - 10) / 2;
     const pp_values **argv = calloc(n, sizeof *argv);
     unsigned char *blob = calloc(1, half);
@@ -331,7 +312,7 @@ static void t_item_limits(void)
     pp_values_destroy(small);
     pp_values_destroy(large);
     pp_values_destroy(extra);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     free(argv);
     free(blob);
 }
@@ -415,7 +396,7 @@ static void do_array_map(int method)
     rec_out *out = calloc(n, sizeof *out);
     double *d = calloc(n, sizeof *d);
     pp_status *status = calloc(n, sizeof *status);
-    pp_pool *p = make_pool(method, 2);
+    pp_pool *p = pp_test_pool_make(method, 2);
     size_t i, bad = 0;
 
     CU_ASSERT_FATAL(out != NULL && d != NULL && status != NULL);
@@ -434,7 +415,7 @@ static void do_array_map(int method)
     CU_ASSERT(inbox_chunks(p) > 0);
     PP_ASSERT_STATUS(pp_map_array(p, rec_task, NULL, sizeof *in, 0, NULL, sizeof *out, NULL, NULL),
                      PP_OK);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     free(in);
     free(out);
     free(d);
@@ -453,7 +434,7 @@ static void t_array_map_failures(void)
     rec_in *in = records(n);
     rec_out *out = calloc(n, sizeof *out);
     pp_status *status = calloc(n, sizeof *status);
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_submit_options o;
     size_t i, index = 0, bad = 0;
     pp_error e;
@@ -524,7 +505,7 @@ static void t_array_map_failures(void)
         PP_EINVAL);
     PP_ASSERT_STATUS(pp_map_array(NULL, rec_task, in, sizeof *in, 1, out, sizeof *out, NULL, NULL),
                      PP_EINVAL);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     free(in);
     free(out);
     free(status);
@@ -575,7 +556,7 @@ static void do_inbox_worker_dies(int method)
     pp_status status[64];
     int64_t out[64];
     pp_values **argv;
-    pp_pool *p = make_pool(method, 2);
+    pp_pool *p = pp_test_pool_make(method, 2);
     pp_submit_options o;
     pp_result *r = NULL;
     size_t i;
@@ -606,7 +587,7 @@ static void do_inbox_worker_dies(int method)
         CU_ASSERT_EQUAL((uint64_t)out[i], want[i]);
     pp_result_release(r);
     free_items(argv, n);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 PP_TEST_PER_METHOD(inbox_worker_dies)
 
@@ -619,7 +600,7 @@ static void t_inbox_full_and_fallback(void)
     uint64_t want[30];
     int64_t out[30];
     pp_values **argv = byte_items(n, size, NULL, want);
-    pp_pool *p = make_pool(PP_START_DEFAULT, 1);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 1);
     pp_submit_options o;
     pp_result *r = NULL;
     uint64_t before;
@@ -642,7 +623,7 @@ static void t_inbox_full_and_fallback(void)
     pp_result_release(r);
     CU_ASSERT_EQUAL(inbox_chunks(p), before + 10);
     free_items(argv, n);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* Chunks sent ahead through a busy worker's inbox are taken back for an
@@ -655,7 +636,7 @@ static void t_inbox_take_back(void)
     uint64_t want[40];
     int64_t out[40];
     pp_values **argv;
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_submit_options o;
     pp_result *r = NULL;
     size_t i, round;
@@ -674,7 +655,7 @@ static void t_inbox_take_back(void)
     }
     CU_ASSERT(inbox_chunks(p) >= n);
     free_items(argv, n);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* One test per line. */

@@ -56,18 +56,6 @@ static int be_sum_or_die(pp_task *t)
 }
 PP_TASK_REGISTER(be_sum_or_die)
 
-static pp_pool *make_pool(int method, int n)
-{
-    pp_pool_options o;
-    pp_pool *p = NULL;
-
-    memset(&o, 0, sizeof o);
-    o.processes = n;
-    o.start_method = (pp_start_method)method;
-    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
-    return p;
-}
-
 typedef struct reenter {
     pp_pool *pool;
     size_t at;          /* item whose making calls into the pool */
@@ -101,7 +89,7 @@ static pp_status make_reenter(void *ud, size_t i, pp_values *args)
 static void t_stream_item_joins_pool(void)
 {
     const size_t n = 20000;
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_submit_options o;
     pp_result *r = NULL;
     reenter re;
@@ -150,7 +138,7 @@ static pp_status make_small(void *ud, size_t i, pp_values *args)
 static void t_stream_small_chunks_memory(void)
 {
     const size_t n = 12;
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_submit_options o;
     pp_result *r = NULL;
     rss_probe probe = {0, 0};
@@ -211,7 +199,7 @@ static pp_status make_storm(void *ud, size_t i, pp_values *args)
 static void do_stream_kill_storm(int method)
 {
     const size_t n = 300;
-    pp_pool *p = make_pool(method, 2);
+    pp_pool *p = pp_test_pool_make(method, 2);
     pp_status *status = calloc(n, sizeof *status);
     int64_t *out = calloc(n, sizeof *out);
     pp_submit_options o;
@@ -257,7 +245,7 @@ PP_TEST_PER_METHOD(stream_kill_storm)
 static void stream_terminated_at(size_t at)
 {
     const size_t n = 4000;
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_status *status = calloc(n, sizeof *status);
     int64_t *out = calloc(n, sizeof *out);
     pp_submit_options o;
@@ -314,7 +302,7 @@ static void t_stream_terminated_in_first_batch(void)
 static void t_stream_closed_in_first_batch(void)
 {
     const size_t n = 400;
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_status *status = calloc(n, sizeof *status);
     int64_t *out = calloc(n, sizeof *out);
     pp_result *r = NULL;
@@ -374,7 +362,7 @@ static void t_stream_item_fails_first_or_last(void)
 {
     const size_t n = 50;
     const pp_status sts[2] = {PP_ENOMEM, PP_ESYS};
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_status status[50];
     int64_t out[50];
     pp_submit_options o;
@@ -460,7 +448,7 @@ static void t_stream_destroyed_from_other_thread(void)
     for (pass = 0; pass < 2; pass++) {
         mapper m;
         memset(&m, 0, sizeof m);
-        m.pool = make_pool(PP_START_DEFAULT, 2);
+        m.pool = pp_test_pool_make(PP_START_DEFAULT, 2);
         m.s.size = 16 * 1024;
         m.s.terminate_at = SIZE_MAX;
         m.s.buf = malloc(m.s.size);

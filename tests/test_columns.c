@@ -79,25 +79,6 @@ static int co_int_or_double(pp_task *t)
 }
 PP_TASK_REGISTER(co_int_or_double)
 
-static pp_pool *make_pool(int method, int n)
-{
-    pp_pool_options o;
-    pp_pool *p = NULL;
-
-    memset(&o, 0, sizeof o);
-    o.processes = n;
-    o.start_method = (pp_start_method)method;
-    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
-    return p;
-}
-
-static void finish_pool(pp_pool *p)
-{
-    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
-    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
-    pp_pool_destroy(p);
-}
-
 /* The string of item i of the strings tests (kind chooses the odd ones). */
 static void item_str(int i, int kind, char *s, size_t cap)
 {
@@ -164,7 +145,7 @@ static void do_string_columns(int m)
     const int n = 3000;
     const pp_values **vals = malloc((size_t)n * sizeof *vals);
     pp_status *sts = malloc((size_t)n * sizeof *sts);
-    pp_pool *p = make_pool(m, 2);
+    pp_pool *p = pp_test_pool_make(m, 2);
     pp_values *items = NULL, *copy = NULL;
     pp_submit_options o;
     const pp_values *v;
@@ -210,7 +191,7 @@ static void do_string_columns(int m)
     }
     free(vals);
     free(sts);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* Byte buffers both ways (a blob column of BYTES), some too long for the
@@ -219,7 +200,7 @@ static void do_string_columns(int m)
 static void do_bytes_columns(int m)
 {
     const int n = 500;
-    pp_pool *p = make_pool(m, 2);
+    pp_pool *p = pp_test_pool_make(m, 2);
     unsigned char buf[200], rec[4 * 16], out[4 * 16];
     pp_values *items = NULL;
     pp_status sts[16];
@@ -266,7 +247,7 @@ static void do_bytes_columns(int m)
         CU_ASSERT_EQUAL(out[k], (unsigned char)(k * 3 + 1));
     for (k = 0; k < 16; k++)
         CU_ASSERT_EQUAL(sts[k], PP_OK);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* Int results with a double every fifth item: the scalar column answer
@@ -275,7 +256,7 @@ static void do_bytes_columns(int m)
 static void do_scalar_type_change(int m)
 {
     const int n = 2000;
-    pp_pool *p = make_pool(m, 2);
+    pp_pool *p = pp_test_pool_make(m, 2);
     pp_values *items = NULL;
     pp_submit_options o;
     const pp_values *v;
@@ -306,7 +287,7 @@ static void do_scalar_type_change(int m)
     }
     pp_result_release(r);
     pp_values_destroy(items);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* The column codec: what the builder writes the decoder reads back, and

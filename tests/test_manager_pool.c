@@ -248,13 +248,6 @@ static pp_pool *make_pool(int method, int n, const pp_values *initargs)
     return p;
 }
 
-static void finish_pool(pp_pool *p)
-{
-    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
-    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
-    pp_pool_destroy(p);
-}
-
 static int by_enter(const void *x, const void *y)
 {
     const entry *a = x, *b = y;
@@ -307,7 +300,7 @@ static void do_starmap(int method)
     pp_result_release(r);
     for (i = 0; i < NTASKS; i++)
         pp_values_destroy(items[i]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -337,7 +330,7 @@ static void do_initializer(int method)
     pp_result_release(r);
     for (i = 0; i < NTASKS; i++)
         pp_values_destroy(items[i]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -375,7 +368,7 @@ static void do_holder_killed(int method)
     pp_values_destroy(res);
     pp_values_destroy(pa);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -415,7 +408,7 @@ static void t_program_key_pool_first(void)
     PP_ASSERT_STATUS((pp_status)st, PP_OK);
     pp_values_destroy(res);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -462,13 +455,13 @@ static void t_custom_key_after_pool(void)
     res = NULL;
     PP_ASSERT_STATUS(pp_apply(p, mp_probe, a, &res, &e), PP_OK);
     pp_values_destroy(res);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 
     q = make_pool(PP_START_SPAWN, 1, NULL);
     res = NULL;
     PP_ASSERT_STATUS(pp_apply(q, mp_probe, a, &res, &e), PP_OK);
     pp_values_destroy(res);
-    finish_pool(q);
+    pp_test_pool_finish(q);
     pp_values_destroy(a);
     pp_lock_destroy(l);
     pp_manager_destroy(m);
@@ -500,14 +493,14 @@ static void t_manager_shut_down(void)
     CU_ASSERT_EQUAL(e.code, PP_ECONNLOST);
     PP_ASSERT_MSG(pp_test_now_ms() - t0 < LOST_MS, "took %lld ms",
                   (long long)(pp_test_now_ms() - t0));
-    finish_pool(p);
+    pp_test_pool_finish(p);
 
     q = make_pool(PP_START_SPAWN, 1, NULL);
     t0 = pp_test_now_ms();
     PP_ASSERT_STATUS(pp_apply(q, mp_probe, a, NULL, &e), PP_ECONNLOST);
     PP_ASSERT_MSG(strstr(e.message, "cannot be used") != NULL, "message: %s", e.message);
     CU_ASSERT(pp_test_now_ms() - t0 < LOST_MS);
-    finish_pool(q);
+    pp_test_pool_finish(q);
     pp_values_destroy(a);
     fixture_free(&f);
 }
@@ -536,7 +529,7 @@ static void t_lock_in_result(void)
     PP_ASSERT_STATUS(pp_lock_release(got), PP_OK);
     pp_values_destroy(res);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp__manager_travel_shutdown(); /* what this process resolved (as pp_shutdown) */
     PP_ASSERT_STATUS(pp__manager_travel_init(), PP_OK);
     fixture_free(&f);
@@ -564,7 +557,7 @@ static void t_rlock_in_task(void)
     PP_ASSERT_STATUS(pp_lock_release(rl), PP_OK);
     pp_values_destroy(res);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_lock_destroy(rl);
     fixture_free(&f);
 }
@@ -603,7 +596,7 @@ static void t_inherited_handle_refused(void)
     PP_ASSERT_STATUS(pp_lock_release(f.lock), PP_OK);
     pp_values_destroy(res);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -673,7 +666,7 @@ static void t_connect_with_inherited_key(void)
     }
     pp_values_destroy(res);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_manager_destroy(other);
     fixture_free(&f);
 }

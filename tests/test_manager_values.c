@@ -256,13 +256,6 @@ static pp_pool *make_pool(int method, int n, const pp_values *initargs)
     return p;
 }
 
-static void finish_pool(pp_pool *p)
-{
-    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
-    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
-    pp_pool_destroy(p);
-}
-
 /* starmap of fn over items[0..n), every item must succeed; frees items. */
 static void run_all(pp_pool *p, pp_task_fn fn, pp_values **items, size_t n, pp_result **keep)
 {
@@ -346,7 +339,7 @@ static void do_queue(int method)
     make_items(items, add_queue, q);
     run_all(p, mv_put, items, NTASKS, NULL);
     drain(q);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_mqueue_destroy(q);
     pp_manager_destroy(m);
 }
@@ -366,7 +359,7 @@ static void do_value(int method)
     run_all(p, mv_add, items, NTASKS, NULL);
     PP_ASSERT_STATUS(pp_mvalue_get_int(x, &sum), PP_OK);
     CU_ASSERT_EQUAL(sum, NTASKS * (NTASKS + 1) / 2);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_mvalue_destroy(x);
     pp_manager_destroy(m);
 }
@@ -399,7 +392,7 @@ static void do_sem(int method)
     CU_ASSERT_EQUAL(n, 0);
     PP_ASSERT_STATUS(pp_msem_value(s, &units), PP_OK); /* every unit back */
     CU_ASSERT_EQUAL(units, SEM_N);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_mvalue_destroy(over);
     pp_mvalue_destroy(inside);
     pp_msem_destroy(s);
@@ -438,7 +431,7 @@ static void do_event(int method)
         pp_values_destroy(items[i]);
     }
     pp_result_release(r);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_mevent_destroy(e);
     pp_manager_destroy(m);
 }
@@ -473,7 +466,7 @@ static void do_barrier(int method)
     }
     pp_result_release(r);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_mbarrier_destroy(b);
     pp_manager_destroy(m);
 }
@@ -503,7 +496,7 @@ static void do_dict(int method)
         CU_ASSERT_EQUAL(x, (int64_t)(i * i));
         pp_values_destroy(val);
     }
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_mdict_destroy(d);
     pp_manager_destroy(m);
 }
@@ -551,7 +544,7 @@ static void do_cond(int method)
     PP_ASSERT_STATUS(pp_mvalue_get_int(woken, &n), PP_OK);
     CU_ASSERT_EQUAL(n, NPROCS);
     pp_result_release(r);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_mvalue_destroy(woken);
     pp_mvalue_destroy(ready);
     pp_mcond_destroy(c);
@@ -578,7 +571,7 @@ static void do_initializer(int method)
         PP_ASSERT_STATUS_FATAL(pp_values_pack(&items[i], "l", (int64_t)i), PP_OK);
     run_all(p, mv_init_put, items, NTASKS, NULL);
     drain(q);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_mqueue_destroy(q);
     pp_manager_destroy(m);
 }
@@ -760,7 +753,7 @@ static void t_proxy_in_result(void)
     pp_values_destroy(res1);
     pp_values_destroy(res2);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     travel_reset();
     pp_mqueue_destroy(q);
     pp_manager_destroy(m);
@@ -826,7 +819,7 @@ static void t_items_carry_proxies(void)
     pp_values_destroy(res);
     pp_values_destroy(a);
     pp_values_destroy(item);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     travel_reset();
     pp_lock_destroy(l);
     pp_mvalue_destroy(x);
@@ -861,7 +854,7 @@ static void t_destroyed_object(void)
     PP_ASSERT_STATUS(pp_apply(p, mv_noop_pid, NULL, &res, NULL), PP_OK);
     pp_values_destroy(res);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_manager_destroy(m);
 }
 
@@ -894,7 +887,7 @@ static void t_no_key_then_gone(void)
     PP_ASSERT_STATUS(pp_apply(p, mv_add, a, NULL, &e), PP_EAUTH);
     PP_ASSERT_MSG(strstr(e.message, "manager value") != NULL && strstr(e.message, "no key") != NULL,
                   "message: %s", e.message);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 
     PP_ASSERT_STATUS(pp_manager_shutdown(m), PP_OK);
     p = make_pool(PP_START_SPAWN, 1, NULL);
@@ -904,7 +897,7 @@ static void t_no_key_then_gone(void)
                       strstr(e.message, "cannot be used") != NULL,
                   "message: %s", e.message);
     CU_ASSERT(pp_test_now_ms() - t0 < WAIT_MS);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_values_destroy(a);
     pp_mvalue_destroy(x);
     pp_manager_destroy(m);

@@ -318,13 +318,6 @@ static pp_pool *make_pool(int method, int n, int maxtasks)
     return p;
 }
 
-static void finish_pool(pp_pool *p)
-{
-    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
-    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
-    pp_pool_destroy(p);
-}
-
 static pp_values *ints1(int64_t x)
 {
     pp_values *v = NULL;
@@ -377,7 +370,7 @@ static void do_apply(int m)
     CU_ASSERT_EQUAL(x, 49);
     pp_values_destroy(r);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void do_map_10000(int m)
@@ -397,7 +390,7 @@ static void do_map_10000(int m)
     CU_ASSERT_EQUAL(bad, 0);
     pp_result_release(r);
     pp_values_destroy(items);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void do_starmap(int m)
@@ -427,7 +420,7 @@ static void do_starmap(int m)
     }
     for (i = 0; i < 100; i++)
         pp_values_destroy(argv[i]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void do_imap(int m)
@@ -476,7 +469,7 @@ static void do_imap(int m)
     free(seen);
     pp_iter_release(it);
     pp_values_destroy(items);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 typedef struct cb_state {
@@ -532,7 +525,7 @@ static void do_callbacks(int m)
     CU_ASSERT_EQUAL(apr_atomic_read32(&s.ok), 90);
     CU_ASSERT_EQUAL(apr_atomic_read32(&s.err), 10);
     CU_ASSERT_EQUAL(apr_atomic_read32(&s.err_code_ok), 10);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     /* exactly once: nothing more arrives after the pool is gone */
     CU_ASSERT_EQUAL(apr_atomic_read32(&s.ok), 90);
     CU_ASSERT_EQUAL(apr_atomic_read32(&s.err), 10);
@@ -561,7 +554,7 @@ static void do_task_error(int m)
     CU_ASSERT_STRING_EQUAL(pe->message, "boom 5");
     pp_result_release(res);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* A pid published by a task: a small shm block, and the task arguments
@@ -611,7 +604,7 @@ static void do_worker_killed(int m)
     pp_result_release(r);
     check_pool_works(p, 100);
     pid_slot_close(&ps);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void do_crash(int m, pp_task_fn fn)
@@ -623,7 +616,7 @@ static void do_crash(int m, pp_task_fn fn)
     PP_ASSERT_STATUS(pp_apply(p, fn, NULL, NULL, &e), PP_EWORKERDIED);
     CU_ASSERT_EQUAL(e.status, PP_EWORKERDIED);
     check_pool_works(p, 100);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* The worker's channel end outlives the worker in another process: the
@@ -649,7 +642,7 @@ static void do_channel_outlives_worker(int m)
         pp_test_kill_pid(*ps.pid);
     check_pool_works(p, 20);
     pid_slot_close(&ps);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void do_crashes(int m)
@@ -702,7 +695,7 @@ static void do_maxtasks(int m)
     /* one task per worker: every task on a fresh process (pids may only
      * repeat if the OS recycles them) */
     PP_ASSERT_MSG(distinct >= 250, "only %d distinct worker pids over 500 tasks", distinct);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* Long tasks spread over every worker: nobody works ahead while another
@@ -722,7 +715,7 @@ static void do_balance(int m)
     get_ints(rs, pids, 4);
     distinct = count_distinct(pids, 4);
     PP_ASSERT_MSG(distinct == 4, "4 long tasks ran in %d of 4 workers", distinct);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void do_terminate(int m)
@@ -790,7 +783,7 @@ static void do_initializer(int m)
     pp_values_get_int(r, 0, &x);
     CU_ASSERT_EQUAL(x, 77);
     pp_values_destroy(r);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_values_destroy(ia);
 
     /* a failing initializer fails creation, it does not loop */
@@ -814,7 +807,7 @@ static void do_unregistered(int m)
         PP_ASSERT_STATUS(st, PP_ENOTREGISTERED);
     }
     pp_values_destroy(r);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void do_progress_cb(size_t done, size_t total, void *ud)
@@ -848,7 +841,7 @@ static void do_progress(int m)
     CU_ASSERT(last[1] >= 1);
     pp_result_release(r);
     pp_values_destroy(items);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void do_values_roundtrip(int m)
@@ -873,7 +866,7 @@ static void do_values_roundtrip(int m)
     CU_ASSERT(memcmp(b, bytes, sizeof bytes) == 0);
     pp_values_destroy(a);
     pp_values_destroy(r);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 PP_TEST_PER_METHOD(apply)
@@ -958,7 +951,7 @@ static void t_apply_spin_then_wait(void)
     pp_values_destroy(r);
     pp_values_destroy(slow);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 PP_TEST_PER_METHOD(map_10000)
 PP_TEST_PER_METHOD(starmap)
@@ -1056,7 +1049,7 @@ static void t_bad_arguments(void)
     free(s);
     /* the pool is unharmed */
     check_pool_works(p, 3);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void t_timeout_and_ready(void)
@@ -1074,7 +1067,7 @@ static void t_timeout_and_ready(void)
     PP_ASSERT_STATUS(pp_result_successful(r), PP_OK);
     pp_result_release(r);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 typedef struct log_capture {
@@ -1112,7 +1105,7 @@ static void t_unobserved_failure_reported(void)
     PP_ASSERT_STATUS(pp_result_wait(kept, WAIT_MS), PP_OK);
     PP_ASSERT_STATUS(pp_result_wait(released, WAIT_MS), PP_OK);
     pp_result_release(released);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_set_log_hook(NULL, NULL, PP_LOG_WARN);
     PP_ASSERT_MSG(cap.unobserved == 3, "%d unobserved reports (last: %s)", cap.unobserved,
                   cap.last);
@@ -1162,7 +1155,7 @@ static void t_callback_reenters_pool(void)
     CU_ASSERT_EQUAL(apr_atomic_read32(&s.reentered), 1);
     CU_ASSERT_EQUAL(apr_atomic_read32(&s.ok), 1);
     pp_result_release(r);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void t_result_outlives_pool(void)
@@ -1239,7 +1232,7 @@ static void t_result_kinds(void)
     pp_result_release(r);
     for (x = 0; x < 4; x++)
         pp_values_destroy(argv[x]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* Large maps one after the other: the second gets the first one's freed
@@ -1283,7 +1276,7 @@ static void t_big_maps_reuse_memory(void)
         pp_result_release(r);
     }
     pp_values_destroy(items);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* Maps of different sizes one after the other: every buffer size class
@@ -1310,7 +1303,7 @@ static void t_map_sizes_mixed(void)
         pp_result_release(r);
         pp_values_destroy(items);
     }
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* An item too large for one message is refused by the submitting call
@@ -1347,7 +1340,7 @@ static void t_too_big_in_later_batch(void)
     pp_values_destroy(small);
     free(blob);
     free(argv);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 #ifndef _WIN32
@@ -1530,7 +1523,7 @@ static void t_map_columns(void)
     pp_values_destroy(ints);
     pp_values_destroy(doubles);
     pp_values_destroy(mixed);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void t_fork_not_on_windows(void)

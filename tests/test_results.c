@@ -62,25 +62,6 @@ static int rs_gate(pp_task *t)
 }
 PP_TASK_REGISTER(rs_gate)
 
-static pp_pool *make_pool(int method, int n)
-{
-    pp_pool_options o;
-    pp_pool *p = NULL;
-
-    memset(&o, 0, sizeof o);
-    o.processes = n;
-    o.start_method = (pp_start_method)method;
-    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
-    return p;
-}
-
-static void finish_pool(pp_pool *p)
-{
-    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
-    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
-    pp_pool_destroy(p);
-}
-
 static pp_values *range_from(int64_t from, int n)
 {
     pp_values *v = NULL;
@@ -97,7 +78,7 @@ static pp_values *range_from(int64_t from, int n)
 static void do_ints_mixed(int method)
 {
     enum { N = 5000 };
-    pp_pool *p = make_pool(method, 2);
+    pp_pool *p = pp_test_pool_make(method, 2);
     pp_values *items = range_from(0, N);
     int64_t *out = malloc(N * sizeof *out);
     pp_status *status = malloc(N * sizeof *status);
@@ -130,7 +111,7 @@ static void do_ints_mixed(int method)
     pp_values_destroy(items);
     free(out);
     free(status);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 PP_TEST_PER_METHOD(ints_mixed)
@@ -138,7 +119,7 @@ PP_TEST_PER_METHOD(ints_mixed)
 static void t_doubles_and_values(void)
 {
     enum { N = 1000 };
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_values *items = range_from(0, N);
     double *d = malloc(N * sizeof *d);
     const pp_values **vals = malloc(N * sizeof *vals);
@@ -180,7 +161,7 @@ static void t_doubles_and_values(void)
     free(d);
     free(vals);
     free(status);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* A worker that dies fails only its items: their slots say
@@ -188,7 +169,7 @@ static void t_doubles_and_values(void)
 static void t_dead_worker_items(void)
 {
     enum { N = 200 };
-    pp_pool *p = make_pool(PP_START_DEFAULT, 2);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
     pp_values *items = NULL;
     int64_t *out = malloc(N * sizeof *out);
     pp_status *status = malloc(N * sizeof *status);
@@ -223,12 +204,12 @@ static void t_dead_worker_items(void)
     pp_values_destroy(items);
     free(out);
     free(status);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 static void t_timeout_and_bad_arguments(void)
 {
-    pp_pool *p = make_pool(PP_START_DEFAULT, 1);
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 1);
     pp_lock *gate = NULL;
     pp_values *a = NULL;
     pp_result *r = NULL;
@@ -258,7 +239,7 @@ static void t_timeout_and_bad_arguments(void)
                      PP_OK); /* an empty range at the end */
     pp_result_release(r);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_lock_destroy(gate);
 }
 

@@ -359,13 +359,6 @@ static pp_pool *strategy_pool(int method, strategy s, const fixture *f, int n, i
     return p;
 }
 
-static void finish_pool(pp_pool *p)
-{
-    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
-    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
-    pp_pool_destroy(p);
-}
-
 static pp_task_fn strategy_fn(strategy s)
 {
     return s == BY_ARG ? sh_task_arg : s == BY_INITIALIZER ? sh_init_user : sh_global_user;
@@ -455,7 +448,7 @@ static void exclusion(int method, strategy s)
     pp_result_release(r);
     for (i = 0; i < NTASKS; i++)
         pp_values_destroy(argv[i]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -512,7 +505,7 @@ static void owner_death(int method, strategy s)
         PP_ASSERT_STATUS(probe_once(p, s, &f, &pid), PP_OK);
         CU_ASSERT(pid != victim && pid > 0);
     }
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -545,7 +538,7 @@ static void inheritance_refused(int method)
     pp_result_release(r);
     for (i = 0; i < NTASKS; i++)
         pp_values_destroy(argv[i]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -618,7 +611,7 @@ static void do_attach_cached(int m)
     CU_ASSERT(repeats > 0); /* some worker ran several tasks */
     pp_values_destroy(a);
     pp_values_destroy(ia);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     fixture_free(&f);
 }
 
@@ -691,7 +684,7 @@ static void check_join_refused(int m, pp_shm *shm, pp_lock *lock, pp_lock *fresh
     PP_ASSERT_MSG(strncmp(e.message, "lock '", 6) == 0 && strstr(e.message, pp_lock_name(lock)),
                   "message: %s", e.message);
     pp_values_destroy(a);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     /* The same for an initializer: the pool cannot start. */
     PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "km", fresh, shm), PP_OK);
     o.initializer = sh_initializer;
@@ -749,7 +742,7 @@ static void do_destroy_while_held(int m)
     CU_ASSERT_EQUAL(((share_area *)pp_shm_ptr(s2))->mark, 2);
     PP_ASSERT_STATUS(pp_lock_release(l2), PP_OK);
     PP_ASSERT_STATUS(touch(p, s2, l2, 3, &pid2), PP_OK);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 
     PP_ASSERT_STATUS_FATAL(pp_lock_create(NULL, &fresh), PP_OK);
     check_join_refused(m, s2, l2, fresh);

@@ -56,13 +56,6 @@ static pp_pool *make_pool(int n)
     return p;
 }
 
-static void finish_pool(pp_pool *p)
-{
-    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
-    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
-    pp_pool_destroy(p);
-}
-
 /* An apply of fn, with the lock as its argument when lock is not NULL. */
 static pp_result *submit(pp_pool *p, pp_task_fn fn, pp_lock *lock)
 {
@@ -121,7 +114,7 @@ static void t_wait_any_returns_the_ready_one(void)
     rs[1] = rs[0];
     PP_ASSERT_STATUS(pp_result_wait_any(rs, 2, 0, NULL), PP_OK);
     pp_result_release(rs[0]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_lock_destroy(gate);
 }
 
@@ -148,7 +141,7 @@ static void t_wait_all_and_timeout(void)
         CU_ASSERT_EQUAL(result_int(rs[i]), i == 1 ? 1 : 2);
         pp_result_release(rs[i]);
     }
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_lock_destroy(gate);
 }
 
@@ -171,8 +164,8 @@ static void t_across_pools_and_failures(void)
     CU_ASSERT_EQUAL(result_int(rs[0]), 1);
     pp_result_release(rs[0]);
     pp_result_release(rs[1]);
-    finish_pool(a);
-    finish_pool(b);
+    pp_test_pool_finish(a);
+    pp_test_pool_finish(b);
     pp_lock_destroy(gate);
 }
 
@@ -212,7 +205,7 @@ static void t_completion_order(void)
         CU_ASSERT_EQUAL(result_int(rs[i]), i == 0 ? 1 : 2);
         pp_result_release(rs[i]);
     }
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_lock_destroy(gate);
 }
 
@@ -258,7 +251,7 @@ static void t_deadlock_refused_on_result_thread(void)
     PP_ASSERT_STATUS(pp_result_wait(g_other, WAIT_MS), PP_OK);
     pp_result_release(first);
     pp_result_release(g_other);
-    finish_pool(p);
+    pp_test_pool_finish(p);
     pp_lock_destroy(gate);
 }
 
@@ -288,7 +281,7 @@ static void t_bad_arguments(void)
     pp_completion_release(NULL);
     PP_ASSERT_STATUS(pp_result_wait_all(rs, 1, WAIT_MS), PP_OK);
     pp_result_release(rs[0]);
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* Many threads wait on overlapping sets while results complete: every
@@ -331,7 +324,7 @@ static void t_many_waiters(void)
         CU_ASSERT_EQUAL(result_int(rs[i]), 2);
         pp_result_release(rs[i]);
     }
-    finish_pool(p);
+    pp_test_pool_finish(p);
 }
 
 /* One test per line. */
