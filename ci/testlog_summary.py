@@ -9,8 +9,10 @@ failed by meson's result. A test that printed "N passed, 0 failed" but
 whose process still failed (e.g. a sanitizer report at exit) adds 1 failed.
 
 It also collects the runner's own report lines of tests that did not pass
-("FAIL|TIMEOUT|CRASH  suite/test  1.234 s  detail") so that CI can repeat
-them in its final summary, where a truncated log still shows them.
+("FAIL|TIMEOUT|CRASH  suite/test  1.234 s  detail"), each followed by the
+first few assertion lines that test printed ("  suite/test: file:line:
+message"), so that CI can repeat them in its final summary, where a
+truncated log still shows why a test failed.
 
 Usage: testlog_summary.py TESTLOG [LABEL] [--failures FILE]
 Prints one line per meson test, then "PASSED FAILED" as the last line;
@@ -22,7 +24,9 @@ import sys
 
 SECTION = re.compile(r"^=+ \d+/\d+ =+$")
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
-BAD = re.compile(r"^(FAIL|TIMEOUT|CRASH)\s+\S+/\S+")
+BAD = re.compile(r"^(FAIL|TIMEOUT|CRASH)\s+(\S+/\S+)")
+DETAIL = re.compile(r"^  (\S+/\S+): (.+)$")
+DETAIL_MAX = 4  # assertion lines repeated per failed test
 
 
 def parse(path):
@@ -33,7 +37,7 @@ def parse(path):
         for raw in f:
             line = raw.rstrip("\r\n")
             if SECTION.match(line):
-                cur = {"name": "?", "result": "?", "summary": None, "bad": []}
+                cur = {"name": "?", "result": "?", "summary": None, "bad": [], "detail": {}}
                 tests.append(cur)
                 where = "head"
                 continue
@@ -51,8 +55,12 @@ def parse(path):
             elif line == "=" * 78:  # meson's end of a test's section
                 cur, where = None, None
             elif where == "stdout":
-                if BAD.match(line):
-                    cur["bad"].append(" ".join(line.split()))
+                d = DETAIL.match(line)
+                if d:
+                    cur["detail"].setdefault(d.group(1), []).append(d.group(2))
+                b = BAD.match(line)
+                if b:
+                    cur["bad"].append((" ".join(line.split()), b.group(2)))
                 m = SUMMARY.match(line)
                 if m:
                     cur["summary"] = (int(m.group(1)), int(m.group(2)))
@@ -86,7 +94,12 @@ def main():
         passed += p
         failed += f
         if t["bad"]:
-            bad_lines += [f"{label}{b}" for b in t["bad"]]
+            for b, test_id in t["bad"]:
+                bad_lines.append(f"{label}{b}")
+                shown = t["detail"].get(test_id, [])
+                bad_lines += [f"    {x}" for x in shown[:DETAIL_MAX]]
+                if len(shown) > DETAIL_MAX:
+                    bad_lines.append(f"    ... {len(shown) - DETAIL_MAX} more")
         elif f:
             bad_lines.append(f"{label}{t['name']}: [{t['result']}]{note}")
         print(f"  {label}{t['name']:<12} {p:5d} passed, {f:3d} failed   [{t['result']}]{note}")
