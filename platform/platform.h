@@ -45,6 +45,16 @@ int64_t pp__plat_now_ms(void);
 /* Monotonic clock in nanoseconds (benchmarks, ordering logs). */
 int64_t pp__plat_now_ns(void);
 
+/* The pp__plat_now_ms() time at which a wait of timeout_ms (>= 0) that
+ * starts now has lasted its whole timeout: now + timeout_ms + 1, because
+ * now is truncated to the millisecond and a deadline of now + timeout_ms
+ * can be reached up to a millisecond early (a waiter woken for another
+ * reason just then would time out early). 0 stays now: a try. */
+static inline int64_t pp__plat_deadline_ms(int64_t timeout_ms)
+{
+    return pp__plat_now_ms() + (timeout_ms > 0 ? timeout_ms + 1 : 0);
+}
+
 /* Sleep the calling thread. */
 void pp__plat_sleep_ms(int64_t ms);
 

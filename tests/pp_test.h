@@ -31,6 +31,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "procpool/clock.h"
 #include "procpool/error.h"
 #include "procpool/pool.h"
 
@@ -135,6 +136,22 @@ unsigned pp_test_platform(void);
     pp_test_check_msg((cond) ? 1 : 0, __FILE__, __LINE__, CU_FALSE, __VA_ARGS__)
 #define PP_ASSERT_MSG_FATAL(cond, ...)                                                             \
     pp_test_check_msg((cond) ? 1 : 0, __FILE__, __LINE__, CU_TRUE, __VA_ARGS__)
+
+/* Run expr, a wait of ms milliseconds that must time out, 20 times: each
+ * returns PP_ETIMEDOUT and lasts at least ms on the library's own
+ * monotonic clock, measured in nanoseconds (a wait that ends up to a
+ * millisecond early hides behind a millisecond clock). */
+#define PP_ASSERT_WAITS_FULL(expr, ms)                                                             \
+    do {                                                                                           \
+        int i_;                                                                                    \
+        for (i_ = 0; i_ < 20; i_++) {                                                              \
+            int64_t t0_ = pp_monotonic_ns(), dt_;                                                  \
+            PP_ASSERT_STATUS(expr, PP_ETIMEDOUT);                                                  \
+            dt_ = pp_monotonic_ns() - t0_;                                                         \
+            PP_ASSERT_MSG(dt_ >= (int64_t)(ms)*1000000, "%s ended after %lld us, timeout %d ms",   \
+                          #expr, (long long)(dt_ / 1000), (int)(ms));                              \
+        }                                                                                          \
+    } while (0)
 
 /* Returns 1 if got == expected. */
 int pp_test_check_status(int got, int expected, const char *expr, const char *file, int line,

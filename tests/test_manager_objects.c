@@ -35,6 +35,68 @@ static pp_manager *start_two(pp_manager **second)
 /* A timed wait took at least about ms (never an upper bound: load). */
 #define ASSERT_WAITED(t0, ms) CU_ASSERT(pp_test_now_ms() - (t0) >= (ms)-pp_test_clock_slack_ms())
 
+/* ------------------------------------------------------------ timeouts */
+
+/* Every wait that times out lasts its whole timeout, also the part the
+ * server waits (they ended up to a millisecond early: deadlines counted
+ * from a truncated clock on both sides). */
+typedef struct mbusy {
+    pp_mevent *e;
+    volatile int stop;
+    int errors;
+} mbusy;
+
+/* Set and clear an event until told to stop: every change wakes the
+ * server's waiters (one condition variable serves all objects). */
+static void mbusy_thread(void *arg)
+{
+    mbusy *b = arg;
+
+    while (!b->stop)
+        if (pp_mevent_set(b->e) != PP_OK || pp_mevent_clear(b->e) != PP_OK)
+            b->errors++;
+}
+
+static void t_waits_last_their_timeout(void)
+{
+    pp_manager *c2 = NULL;
+    pp_manager *m = start_two(&c2);
+    pp_test_thread *th;
+    mbusy b;
+    pp_lock *l = NULL;
+    pp_mcond *cv = NULL;
+    pp_msem *s = NULL;
+    pp_mevent *e = NULL;
+    pp_mqueue *q = NULL;
+    pp_values *v = NULL;
+
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mcond_create(m, l, &cv), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_msem_create(m, 0, 0, &s), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mevent_create(m, &e), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_mqueue_create(m, 0, &q), PP_OK);
+    memset(&b, 0, sizeof b);
+    PP_ASSERT_STATUS_FATAL(pp_mevent_create(c2, &b.e), PP_OK);
+    th = pp_test_thread_start(mbusy_thread, &b);
+    PP_ASSERT_WAITS_FULL(pp_msem_acquire(s, 3), 3);
+    PP_ASSERT_WAITS_FULL(pp_mevent_wait(e, 2), 2);
+    PP_ASSERT_WAITS_FULL(pp_mqueue_get(q, &v, 2), 2);
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(l, 10000), PP_OK);
+    PP_ASSERT_WAITS_FULL(pp_mcond_wait(cv, 2), 2);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    b.stop = 1;
+    pp_test_thread_join(th);
+    CU_ASSERT_EQUAL(b.errors, 0);
+    pp_mevent_destroy(b.e);
+    pp_manager_destroy(c2);
+    pp_mqueue_destroy(q);
+    pp_mevent_destroy(e);
+    pp_msem_destroy(s);
+    pp_mcond_destroy(cv);
+    pp_lock_destroy(l);
+    pp_manager_destroy(m);
+}
+
 /* ---------------------------------------------------------------- rlock */
 
 static void t_rlock(void)
@@ -642,6 +704,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_value, 60),
     PP_TEST_TIMEOUT(t_queue, 90),
     PP_TEST_TIMEOUT(t_dict, 60),
+    PP_TEST_TIMEOUT(t_waits_last_their_timeout, 60),
     PP_TEST_END,
 };
 /* clang-format on */

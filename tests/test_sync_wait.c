@@ -439,6 +439,36 @@ static void do_cond_workers(int method)
 }
 PP_TEST_PER_METHOD(cond_workers)
 
+/* A wait that times out never ends before its timeout (it did, by up to
+ * a millisecond: deadlines were counted from a truncated clock). */
+static void t_waits_last_their_timeout(void)
+{
+    char ename[PP_NAME_MAX + 1], sname[PP_NAME_MAX + 1], lname[PP_NAME_MAX + 1];
+    char cname[PP_NAME_MAX + 1];
+    pp_event *e = NULL;
+    pp_sem *s = NULL;
+    pp_lock *l = NULL;
+    pp_cond *c = NULL;
+
+    pp_test_unique_name(ename, sizeof ename);
+    pp_test_unique_name(sname, sizeof sname);
+    pp_test_unique_name(lname, sizeof lname);
+    pp_test_unique_name(cname, sizeof cname);
+    PP_ASSERT_STATUS_FATAL(pp_event_create(ename, &e), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_sem_create(sname, 0, 0, &s), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_lock_create(lname, &l), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_cond_create(cname, l, &c), PP_OK);
+    PP_ASSERT_WAITS_FULL(pp_event_wait(e, 3), 3);
+    PP_ASSERT_WAITS_FULL(pp_sem_acquire(s, 2), 2);
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(l, WAIT_MS), PP_OK);
+    PP_ASSERT_WAITS_FULL(pp_cond_wait(c, 2), 2);
+    PP_ASSERT_STATUS(pp_lock_release(l), PP_OK);
+    pp_cond_destroy(c);
+    pp_lock_destroy(l);
+    pp_sem_destroy(s);
+    pp_event_destroy(e);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -450,6 +480,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_cond_semantics),
     PP_TEST(t_cond_notify_threads),
     PP_TEST_METHODS(cond_workers, 120),
+    PP_TEST(t_waits_last_their_timeout),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -118,6 +118,65 @@ static void t_wait_any_returns_the_ready_one(void)
     pp_lock_destroy(gate);
 }
 
+typedef struct busy {
+    pp_pool *p;
+    volatile int stop;
+    int errors;
+} busy;
+
+/* Quick tasks one after another until told to stop: results keep
+ * arriving, and every arrival wakes the pool's waiters. */
+static void busy_thread(void *arg)
+{
+    busy *b = arg;
+
+    while (!b->stop) {
+        pp_result *r = NULL;
+
+        if (pp_apply_async(b->p, wa_quick, NULL, NULL, &r) != PP_OK ||
+            pp_result_wait(r, 60000) != PP_OK)
+            b->errors++;
+        pp_result_release(r);
+    }
+}
+
+/* Every wait on a result that times out lasts its whole timeout (they
+ * ended up to a millisecond early when woken near the end by another
+ * result's arrival: deadlines were counted from a truncated clock). */
+static void t_waits_last_their_timeout(void)
+{
+    pp_pool *p = make_pool(2);
+    pp_lock *gate = held_lock();
+    pp_result *r = submit(p, wa_gate, gate);
+    pp_completion *c = NULL;
+    pp_test_thread *th;
+    busy b;
+    size_t idx = 0;
+
+    memset(&b, 0, sizeof b);
+    b.p = p;
+    th = pp_test_thread_start(busy_thread, &b);
+
+    PP_ASSERT_WAITS_FULL(pp_result_get(r, 2, NULL), 2);
+    PP_ASSERT_WAITS_FULL(pp_result_wait(r, 3), 3);
+    PP_ASSERT_WAITS_FULL(pp_result_wait_any(&r, 1, 2, &idx), 2);
+    PP_ASSERT_WAITS_FULL(pp_result_wait_all(&r, 1, 2), 2);
+    PP_ASSERT_STATUS_FATAL(pp_completion_create(&r, 1, &c), PP_OK);
+    PP_ASSERT_WAITS_FULL(pp_completion_next(c, 2, &idx), 2);
+    b.stop = 1;
+    pp_test_thread_join(th);
+    CU_ASSERT_EQUAL(b.errors, 0);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_WAITS_FULL(pp_pool_join(p, 2), 2);
+    PP_ASSERT_STATUS(pp_lock_release(gate), PP_OK);
+    PP_ASSERT_STATUS(pp_completion_next(c, WAIT_MS, &idx), PP_OK);
+    pp_completion_release(c);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_lock_destroy(gate);
+}
+
 static void t_wait_all_and_timeout(void)
 {
     pp_pool *p = make_pool(2);
@@ -332,6 +391,7 @@ static void t_many_waiters(void)
 static const pp_test_case cases[] = {
     PP_TEST(t_wait_any_returns_the_ready_one),
     PP_TEST(t_wait_all_and_timeout),
+    PP_TEST(t_waits_last_their_timeout),
     PP_TEST(t_across_pools_and_failures),
     PP_TEST(t_completion_order),
     PP_TEST(t_deadlock_refused_on_result_thread),

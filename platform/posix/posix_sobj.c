@@ -362,7 +362,7 @@ static pp_status pp__posix_sobj_try(pp__posix_sobj_seg *seg, uint64_t me, uint64
 
 pp_status pp__plat_sobj_lock(pp__plat_sobj *s, int64_t timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : pp__plat_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : pp__plat_deadline_ms(timeout_ms);
     uint64_t me, stamp;
     long nap = 0;
     int spins = 0;
@@ -410,7 +410,7 @@ static long pp__posix_futex(_Atomic uint32_t *addr, int op, uint32_t val, const 
 pp_status pp__plat_sobj_wait(pp__plat_sobj *s, uint32_t seen, int64_t timeout_ms)
 {
     pp__posix_sobj_seg *seg = s->seg;
-    int64_t deadline = pp__plat_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+    int64_t deadline = pp__plat_deadline_ms(timeout_ms);
     struct timespec ts;
     int64_t left;
 
@@ -451,7 +451,7 @@ void pp__plat_sobj_wake(pp__plat_sobj *s)
 
 pp_status pp__plat_sobj_wait(pp__plat_sobj *s, uint32_t seen, int64_t timeout_ms)
 {
-    int64_t deadline = pp__plat_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+    int64_t deadline = pp__plat_deadline_ms(timeout_ms);
     long nap = 0;
 
     while (atomic_load_explicit(&s->seg->word, memory_order_acquire) == seen) {

@@ -64,7 +64,7 @@ static void set_held(mgr_lock *l, uint64_t token)
 static pp_status mgr_acquire(pp_lock *lock, int64_t timeout_ms)
 {
     mgr_lock *l = (mgr_lock *)lock;
-    int64_t deadline = timeout_ms == PP_INFINITE ? 0 : pp__plat_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms == PP_INFINITE ? 0 : pp__plat_deadline_ms(timeout_ms);
     uint8_t p[16];
     pp_status st, answer;
     uint64_t value = 0;

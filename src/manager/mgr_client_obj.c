@@ -57,7 +57,7 @@ pp_status pp__mgr_obj_call(const pp__mgr_ref *r, const pp__mgr_objreq *q, uint64
 pp_status pp__mgr_obj_wait(const pp__mgr_ref *r, pp__mgr_objreq *q, int64_t timeout_ms,
                            int ticketed, uint64_t *value, pp__buf *data)
 {
-    int64_t deadline = timeout_ms == PP_INFINITE ? 0 : pp__plat_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms == PP_INFINITE ? 0 : pp__plat_deadline_ms(timeout_ms);
     uint64_t v = 0;
     pp_status st;
 

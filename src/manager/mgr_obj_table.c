@@ -117,7 +117,7 @@ int64_t pp__mgr_srv_deadline(const pp__mgr_req *rq)
 
     if (t < 0 || t > PP__MGR_SLICE_MS)
         t = PP__MGR_SLICE_MS;
-    return pp__plat_now_ms() + t;
+    return pp__plat_deadline_ms(t);
 }
 
 static pp_status op_create(pp__mctx *cx, uint8_t kind)

@@ -25,7 +25,7 @@ pp_status pp__mgr_crypto_init(void)
 
 static int64_t deadline_of(int64_t timeout_ms)
 {
-    return timeout_ms == PP_INFINITE ? PP_INFINITE : pp__plat_now_ms() + timeout_ms;
+    return timeout_ms == PP_INFINITE ? PP_INFINITE : pp__plat_deadline_ms(timeout_ms);
 }
 
 pp_status pp__mgr_io_init(pp__mgr_io *c, apr_socket_t *s)

@@ -296,7 +296,7 @@ pp_status pp_pool_join(pp_pool *p, int64_t timeout_ms)
         return PP_EINVAL;
     if (pp__on_result_thread(p) || pp__on_feeding_thread(p))
         return PP_EDEADLK; /* it would wait for the very call that runs it */
-    deadline = pp__plat_now_ms() + timeout_ms;
+    deadline = pp__plat_deadline_ms(timeout_ms);
     pp__plat_mtx_lock(p->core->mu);
     if (p->state == P_RUNNING) {
         pp__plat_mtx_unlock(p->core->mu);

@@ -23,7 +23,7 @@ int pp__result_would_deadlock(const struct pp_result *r)
 /* Wait until ready. Caller holds the mutex. */
 pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms)
 {
-    int64_t deadline = pp__plat_now_ms() + timeout_ms;
+    int64_t deadline = pp__plat_deadline_ms(timeout_ms);
     int64_t left;
 
     if (pp__result_would_deadlock(r))
@@ -193,7 +193,7 @@ pp_status pp_iter_next(pp_iter *it, int64_t timeout_ms, size_t *index, const pp_
                        const pp_error **error)
 {
     struct pp_result *r = it ? &it->r : NULL;
-    int64_t deadline = pp__plat_now_ms() + timeout_ms;
+    int64_t deadline = pp__plat_deadline_ms(timeout_ms);
     pp_status st;
     size_t i;
 

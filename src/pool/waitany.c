@@ -114,7 +114,7 @@ static pp_status look(pp_result *const *rs, size_t n, int all, size_t *index)
 static pp_status wait_set(pp_result *const *rs, size_t n, int all, int64_t timeout_ms,
                           size_t *index)
 {
-    int64_t deadline = pp__plat_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = pp__plat_deadline_ms(timeout_ms);
     pp_status st;
     size_t i;
 

@@ -351,7 +351,7 @@ static void local_done(redis_lock *l, pp_status st, const char *id, uint64_t tok
 
 static pp_status acquire(redis_lock *l, int64_t timeout_ms)
 {
-    int64_t deadline = pp__plat_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = pp__plat_deadline_ms(timeout_ms);
     uint64_t me = pp__plat_thread_id(), token = 0;
     char id[33];
     pp_status st;

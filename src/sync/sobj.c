@@ -289,9 +289,9 @@ int64_t pp__sobj_deadline(int64_t timeout_ms)
     now = pp__plat_now_ms();
     /* now + timeout would overflow (undefined): a deadline past the end
      * of time is no deadline */
-    if (timeout_ms > INT64_MAX - now)
+    if (timeout_ms >= INT64_MAX - now)
         return PP_INFINITE;
-    return now + timeout_ms;
+    return pp__plat_deadline_ms(timeout_ms); /* never a millisecond early */
 }
 
 int64_t pp__sobj_left(int64_t deadline)
