@@ -192,6 +192,7 @@ static const skip_entry g_skips[] = {
     {"manager_failures", "t_start_server_hung", PP_TEST_ON_WINDOWS,
      "the server stops itself with SIGSTOP"},
     {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"supervise", "t_fork_handlers_in_every_worker", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},
 /* bigmap: the same for the big-map tests. */

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #endif
 #ifndef _WIN32
+#include <pthread.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -210,6 +211,29 @@ static int sv_ppid(pp_task *t)
 #endif
 }
 PP_TASK_REGISTER(sv_ppid)
+
+#ifndef _WIN32
+/* The pid of the process whose own fork last ran the test's fork child
+ * handler (t_fork_handlers_in_every_worker registers it). */
+static volatile int64_t g_fork_handled;
+
+static void sv_on_fork_child(void)
+{
+    g_fork_handled = (int64_t)getpid();
+}
+#endif
+
+/* 1 if the fork that made this worker ran the program's fork child
+ * handlers (pthread_atfork), else 0. */
+static int sv_fork_handled(pp_task *t)
+{
+#ifdef _WIN32
+    return pp_values_add_int(pp_task_result(t), 0); /* no fork pools there */
+#else
+    return pp_values_add_int(pp_task_result(t), g_fork_handled == self_pid());
+#endif
+}
+PP_TASK_REGISTER(sv_fork_handled)
 
 /* Item i: 30 MiB of bytes, each (i + 1); three of them do not fit in one
  * message. */
@@ -1758,6 +1782,95 @@ static void t_zygote_and_spare_killed_fork(void)
     close_and_check_gone(&f, pids, 4);
 }
 
+#ifndef _WIN32
+/* Every item of a map of sv_fork_handled ran in a worker whose own fork
+ * ran the program's fork child handlers. */
+static void check_fork_handled(fixture *f, int round)
+{
+    pp_submit_options so;
+    pp_values *items = indices(8);
+    const pp_values *v;
+    pp_result *r = NULL;
+    int64_t x;
+    size_t i;
+
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1; /* both workers take items */
+    PP_ASSERT_STATUS_FATAL(pp_map_async(f->pool, sv_fork_handled, items, &so, &r), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_result_wait(r, WAIT_MS), PP_OK);
+    for (i = 0; i < 8; i++) {
+        v = NULL;
+        x = -1;
+        PP_ASSERT_STATUS(pp_result_item(r, i, &v, NULL), PP_OK);
+        if (v != NULL)
+            PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+        PP_ASSERT_MSG(x == 1, "round %d, item %d: its worker's fork ran no fork child handler",
+                      round, (int)i);
+    }
+    pp_result_release(r);
+    pp_values_destroy(items);
+}
+#endif
+
+/*
+ * Fork: every worker's own fork runs the program's fork handlers
+ * (pthread_atfork; e.g. a library that reseeds its random generator
+ * there must not give two workers one stream), also in the workers of a
+ * spare that became the zygote (the spare itself may be forked without
+ * them: it runs no code of the program) and of that one's spare. Three
+ * rounds: the first zygote, then twice the spare of the zygote killed
+ * while both workers ran a task. Nothing is left after destroy.
+ */
+static void t_fork_handlers_in_every_worker(void)
+{
+#ifndef _WIN32
+    int64_t pids[MAX_PIDS], helper, prev = 0;
+    pp_submit_options so;
+    pp_values *items;
+    pp_result *r;
+    int n = 0, round, i;
+    fixture f;
+
+    PP_ASSERT_MSG_FATAL(pthread_atfork(NULL, NULL, sv_on_fork_child) == 0, "pthread_atfork");
+    fixture_open(&f, PP_START_FORK, 2);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    helper = helper_pid(&f);
+    for (round = 0; round < 3; round++) {
+        PP_ASSERT_MSG_FATAL(helper > 0 && helper != prev,
+                            "round %d: helper pid %lld (previous %lld)", round, (long long)helper,
+                            (long long)prev);
+        pids[n++] = helper;
+        check_fork_handled(&f, round);
+        if (round == 2)
+            break;
+        /* both workers busy (so no new task goes to a worker dying with
+         * the zygote), then the zygote killed: its spare takes over */
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, 2 * round), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, 2 * round + 1), PP_OK);
+        r = NULL;
+        PP_ASSERT_STATUS_FATAL(pp_map_async(f.pool, sv_gated, items, &so, &r), PP_OK);
+        for (i = 0; i < 2; i++) {
+            int64_t w = started_pid(&f, 2 * round + i);
+            CU_ASSERT_FATAL(w != 0);
+            pids[n++] = w;
+        }
+        pp_test_kill_pid(helper);
+        PP_ASSERT_MSG(pp_result_wait(r, SHORT_MS) == PP_OK,
+                      "round %d: tasks running when the zygote was killed did not end", round);
+        for (i = 0; i < 2; i++)
+            PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, NULL, NULL), PP_EWORKERDIED);
+        pp_result_release(r);
+        pp_values_destroy(items);
+        prev = helper;
+        helper = helper_pid(&f); /* a worker of the promoted spare */
+    }
+    add_children(helper, pids, &n); /* its spare and workers */
+    close_and_check_gone(&f, pids, n);
+#endif
+}
+
 /*
  * A kill storm: while a map runs, a worker is killed every 20 ms. The map
  * finishes; every item either succeeded with the right value or failed
@@ -1979,6 +2092,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_helper_killed_forkserver, 120),
     PP_TEST_TIMEOUT(t_spare_killed_fork, 120),
     PP_TEST_TIMEOUT(t_zygote_and_spare_killed_fork, 120),
+    PP_TEST_TIMEOUT(t_fork_handlers_in_every_worker, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_forkserver, 120),
     PP_TEST_TIMEOUT(t_helper_stopped_fork, 150),
