@@ -226,33 +226,35 @@ static void make_lazy(const pp__builder *b, pp__chunk *c, size_t count, size_t b
     c->count = (uint16_t)count;
 }
 
-/* Item i of lazy chunk c's source as one string or buffer: 1, or 0 if it
- * is not one any more. */
-static int lazy_value(const pp__chunk *c, size_t i, const uint8_t **p, size_t *n)
+/* Item i of lazy chunk c's argv or arr source as one string or buffer of
+ * type: 1, or 0 if it is not one any more. */
+static int lazy_value(const pp__chunk *c, size_t i, pp_type type, const uint8_t **p, size_t *n)
 {
     pp__item_src s;
     uint64_t bits = 0;
     pp_type t;
 
-    if (c->l_items != NULL)
-        return pp__values_item_blob(c->l_items, i, p, n);
     memset(&s, 0, sizeof s);
     s.argv = c->l_argv;
     s.arr = c->l_arr;
     s.arr_size = c->l_arr_size;
-    return one_value(&s, i, &t, &bits, p, n) && (t == PP_TYPE_STR || t == PP_TYPE_BYTES);
+    return one_value(&s, i, &t, &bits, p, n) && t == type;
 }
 
 int pp__chunk_put_lazy(const pp__chunk *c, uint8_t *dst)
 {
     const uint8_t *p = NULL;
     size_t left = c->lazy_bytes, k, n = 0, enc;
+    pp_type type = (pp_type)c->frame.data[c->frame.len - 1]; /* the column's */
+
+    if (c->l_items != NULL)
+        return pp__column_put_blobs_exact(c->l_items, c->first, c->count, type, dst, left);
 
     for (k = 0; k < c->count; k++) {
         /* Never past the lazy_bytes measured when the chunk was made,
          * whatever the items hold now (a caller changing them during its
          * own sync call) */
-        if (!lazy_value(c, c->first + k, &p, &n) || (enc = PP__COLUMN_BLOB_ENC(n)) > left)
+        if (!lazy_value(c, c->first + k, type, &p, &n) || (enc = PP__COLUMN_BLOB_ENC(n)) > left)
             return 0;
         pp__st_le32(dst, (uint32_t)n); /* <= PP_VALUE_MAX_BYTES */
         if (n > 0)
@@ -404,6 +406,8 @@ static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **
         if (k == 0)
             return 0;
     }
+    /* (not scalar columns: their types would take a pass of their own
+     * here, as long as the copy it saves) */
     lazy = !scalar && want_lazy(b, bytes);
     *st = chunk_begin(b, first, b->fixed + 1 + (lazy ? 0 : bytes), &c, &at);
     if (*st != PP_OK)

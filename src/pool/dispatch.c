@@ -584,9 +584,11 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
         st = pp__rd_u64(&rd, &first);
     if (st == PP_OK && column)
         st = pp__rd_take(&rd, 1, &skip); /* the column's type */
-    if (st == PP_OK && column && (skip[0] == PP_TYPE_INT || skip[0] == PP_TYPE_DOUBLE))
+    if (st == PP_OK && column && c->lazy_bytes > 0)
+        ; /* a lazy chunk's frame ends here: its tail is lazy too */
+    else if (st == PP_OK && column && (skip[0] == PP_TYPE_INT || skip[0] == PP_TYPE_DOUBLE))
         st = pp__rd_take(&rd, (size_t)from * 8, &skip);
-    else if (st == PP_OK && column && c->lazy_bytes == 0) {
+    else if (st == PP_OK && column) {
         const uint8_t *b;
         size_t n;
         pp_type type = (pp_type)skip[0];
