@@ -497,6 +497,19 @@ static void do_sync_lazy_columns(int m)
         pp_result_release(r);
         r = NULL;
     }
+    /* an async map keeps eager chunks: its items may go as soon as it
+     * returns (ASan: nothing reads them after) */
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        lz_bytes(i, buf, lz_len(i));
+        PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(items, buf, lz_len(i)), PP_OK);
+    }
+    PP_ASSERT_STATUS(pp_map_async(p, co_lazy_check, items, NULL, &r), PP_OK);
+    pp_values_destroy(items);
+    if (r != NULL)
+        check_lazy_results(r, n, "map_async (bytes)");
+    pp_result_release(r);
+    r = NULL;
     /* pp_starmap over one-buffer tuples */
     for (i = 0; i < n; i++) {
         lz_bytes(i, buf, lz_len(i));
