@@ -162,6 +162,7 @@ static const skip_entry g_skips[] = {
     }
     PP_SKIP_WIN_SUPERVISE(t_broken_pool_fails_everything),
     PP_SKIP_WIN_SUPERVISE(t_partial_chunk_keeps_results),
+    PP_SKIP_WIN_SUPERVISE(t_lazy_chunk_worker_dies),
     PP_SKIP_WIN_SUPERVISE(t_close_while_replacing),
     PP_SKIP_WIN_SUPERVISE(t_killed_starts_are_retried),
     {"supervise", "t_killed_starts_are_retried_spawn", PP_TEST_ON_WINDOWS,
@@ -216,6 +217,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_COLUMNS(t_string_columns),
     PP_SKIP_WIN_COLUMNS(t_bytes_columns),
     PP_SKIP_WIN_COLUMNS(t_scalar_type_change),
+    PP_SKIP_WIN_COLUMNS(t_sync_lazy_columns),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};

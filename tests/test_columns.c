@@ -65,6 +65,72 @@ static int co_bump(pp_task *t)
 }
 PP_TASK_REGISTER(co_bump)
 
+/* Item i of the lazy rows: bytes (i as u32 LE, then byte j = (i + j) & 0xff)
+ * or a string ("<i>-" then letter k = 'a' + (i + k) % 26). */
+static size_t lz_len(int i)
+{
+    return 3000 + (size_t)(i % 7) * 1000;
+}
+
+static void lz_bytes(int i, unsigned char *b, size_t len)
+{
+    size_t j;
+
+    for (j = 0; j < len; j++)
+        b[j] = (unsigned char)((i + (int)j) & 0xff);
+    b[0] = (unsigned char)i;
+    b[1] = (unsigned char)(i >> 8);
+    b[2] = (unsigned char)(i >> 16);
+    b[3] = (unsigned char)(i >> 24);
+}
+
+static void lz_str(int i, char *s, size_t len)
+{
+    size_t k = (size_t)snprintf(s, len, "%d-", i);
+
+    for (; k + 1 < len; k++)
+        s[k] = (char)('a' + (i + (int)k) % 26);
+    s[k] = '\0';
+}
+
+/* (bytes or str item i as lz_bytes / lz_str make it) -> i; an argument
+ * that is not exactly that fails (code 9) */
+static int co_lazy_check(pp_task *t)
+{
+    const pp_values *a = pp_task_args(t);
+    const unsigned char *b = NULL;
+    const void *p = NULL;
+    const char *s = NULL;
+    char *end = NULL;
+    size_t n = 0, j;
+    long i;
+
+    if (pp_values_get_str(a, 0, &s) == PP_OK) {
+        i = strtol(s, &end, 10);
+        if (end == s || *end != '-')
+            return pp_task_fail(t, 9, "no index in the string");
+        n = strlen(s);
+        for (j = (size_t)(end - s) + 1; j < n; j++) {
+            if (s[j] != (char)('a' + (i + (long)j) % 26))
+                return pp_task_fail(t, 9, "item %ld: char %lu wrong", i, (unsigned long)j);
+        }
+        if (n + 1 != lz_len((int)i))
+            return pp_task_fail(t, 9, "item %ld: length %lu", i, (unsigned long)n);
+        return pp_values_add_int(pp_task_result(t), i);
+    }
+    if (pp_values_get_bytes(a, 0, &p, &n) != PP_OK || n < 4)
+        return pp_task_fail(t, 9, "one string or byte buffer");
+    b = p;
+    i = (long)((uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) |
+               ((uint32_t)b[3] << 24));
+    for (j = 4; j < n; j++) {
+        if (b[j] != (unsigned char)((i + (long)j) & 0xff))
+            return pp_task_fail(t, 9, "item %ld: byte %lu wrong", i, (unsigned long)j);
+    }
+    return pp_values_add_int(pp_task_result(t), i);
+}
+PP_TASK_REGISTER(co_lazy_check)
+
 /* (int x) -> x as an int, except x % 5 == 4: x as a double (a scalar
  * column answer that ends mid-chunk on a type change) */
 static int co_int_or_double(pp_task *t)
@@ -368,9 +434,122 @@ static void t_column_codec(void)
     pp_values_destroy(v);
 }
 
+/* The results of a lazy row: every item OK and i; the statuses too. */
+static void check_lazy_results(pp_result *r, int n, const char *form)
+{
+    int64_t *out = calloc((size_t)n, sizeof *out);
+    pp_status *sts = calloc((size_t)n, sizeof *sts);
+    int i, bad = 0;
+
+    CU_ASSERT_FATAL(out != NULL && sts != NULL);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, (size_t)n, out, sts), PP_OK);
+    for (i = 0; i < n && bad < 5; i++) {
+        if (sts[i] != PP_OK || out[i] != i) {
+            bad++;
+            PP_ASSERT_MSG(0, "%s: item %d: %s, %lld", form, i, pp_err_name(sts[i]),
+                          (long long)out[i]);
+        }
+    }
+    free(out);
+    free(sts);
+}
+
+/*
+ * Sync maps of string and byte items of a few KiB, the four sources
+ * (map's items, starmap's tuples, pp_map_array's records; strings): their
+ * chunks are copied from the caller's items straight into the workers'
+ * inboxes when sent (lazy chunks, pool_internal.h). Every byte arrives
+ * (each task checks its whole argument), the inboxes were used, and the
+ * caller frees its items at once after each call (ASan: nothing reads
+ * them later), the next map still right.
+ */
+static void do_sync_lazy_columns(int m)
+{
+    const int n = 700, nrec = 300;
+    const size_t rec = 4096;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    unsigned char *buf = malloc(lz_len(6)), *arr = malloc(rec * (size_t)nrec);
+    int64_t *out = calloc((size_t)nrec, sizeof *out);
+    pp_status *sts = calloc((size_t)nrec, sizeof *sts);
+    pp_values *items = NULL, **argv = calloc((size_t)n, sizeof *argv);
+    pp_pool_stats before, after;
+    pp_result *r = NULL;
+    int i, round;
+
+    CU_ASSERT_FATAL(buf != NULL && arr != NULL && argv != NULL && out != NULL && sts != NULL);
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &before), PP_OK);
+    for (round = 0; round < 2; round++) {
+        /* pp_map over byte items, then string items */
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+        for (i = 0; i < n; i++) {
+            if (round == 0) {
+                lz_bytes(i, buf, lz_len(i));
+                PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(items, buf, lz_len(i)), PP_OK);
+            } else {
+                lz_str(i, (char *)buf, lz_len(i));
+                PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, (char *)buf), PP_OK);
+            }
+        }
+        PP_ASSERT_STATUS(pp_map(p, co_lazy_check, items, NULL, &r), PP_OK);
+        pp_values_destroy(items); /* before reading: the results are the pool's */
+        if (r != NULL)
+            check_lazy_results(r, n, round == 0 ? "map (bytes)" : "map (strings)");
+        pp_result_release(r);
+        r = NULL;
+    }
+    /* an async map keeps eager chunks: its items may go as soon as it
+     * returns (ASan: nothing reads them after) */
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        lz_bytes(i, buf, lz_len(i));
+        PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(items, buf, lz_len(i)), PP_OK);
+    }
+    PP_ASSERT_STATUS(pp_map_async(p, co_lazy_check, items, NULL, &r), PP_OK);
+    pp_values_destroy(items);
+    if (r != NULL)
+        check_lazy_results(r, n, "map_async (bytes)");
+    pp_result_release(r);
+    r = NULL;
+    /* pp_starmap over one-buffer tuples */
+    for (i = 0; i < n; i++) {
+        lz_bytes(i, buf, lz_len(i));
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&argv[i]), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(argv[i], buf, lz_len(i)), PP_OK);
+    }
+    PP_ASSERT_STATUS(
+        pp_starmap(p, co_lazy_check, (const pp_values *const *)argv, (size_t)n, NULL, &r), PP_OK);
+    for (i = 0; i < n; i++)
+        pp_values_destroy(argv[i]);
+    if (r != NULL)
+        check_lazy_results(r, n, "starmap");
+    pp_result_release(r);
+    /* pp_map_array over records, int results into the output array */
+    for (i = 0; i < nrec; i++)
+        lz_bytes(i, arr + (size_t)i * rec, rec);
+    PP_ASSERT_STATUS(
+        pp_map_array(p, co_lazy_check, arr, rec, (size_t)nrec, out, sizeof *out, sts, NULL), PP_OK);
+    memset(arr, 0xee, rec * (size_t)nrec); /* the caller's again */
+    for (i = 0; i < nrec; i++) {
+        if (sts[i] != PP_OK || out[i] != i) {
+            PP_ASSERT_MSG(0, "map_array: record %d: %s, %lld", i, pp_err_name(sts[i]),
+                          (long long)out[i]);
+            break;
+        }
+    }
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &after), PP_OK);
+    PP_ASSERT_MSG(after.inbox_chunks > before.inbox_chunks, "no chunk went through an inbox");
+    free(argv);
+    free(arr);
+    free(buf);
+    free(out);
+    free(sts);
+    pp_test_pool_finish(p);
+}
+
 PP_TEST_PER_METHOD(string_columns)
 PP_TEST_PER_METHOD(bytes_columns)
 PP_TEST_PER_METHOD(scalar_type_change)
+PP_TEST_PER_METHOD(sync_lazy_columns)
 
 /* One test per line. */
 /* clang-format off */
@@ -379,6 +558,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(string_columns, 300),
     PP_TEST_METHODS(bytes_columns, 120),
     PP_TEST_METHODS(scalar_type_change, 120),
+    PP_TEST_METHODS(sync_lazy_columns, 120),
     PP_TEST_END,
 };
 /* clang-format on */

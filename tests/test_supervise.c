@@ -175,6 +175,36 @@ static int sv_die_at_strs(pp_task *t)
 }
 PP_TASK_REGISTER(sv_die_at_strs)
 
+/* sv_die_at over a byte buffer: the index as u32 LE, then byte j =
+ * (i + j) & 0xff, checked to its end (code 9 if not); returns i. */
+static int sv_die_at_blob(pp_task *t)
+{
+    const unsigned char *b;
+    const void *p = NULL;
+    size_t n = 0, j;
+    int64_t i;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, &p, &n) != PP_OK || n < 4)
+        return pp_task_fail(t, 2, "sv_die_at_blob expects a buffer");
+    b = p;
+    i = (int64_t)((uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) |
+                  ((uint32_t)b[3] << 24));
+    if (i < 0 || i >= MAX_ITEM)
+        return pp_task_fail(t, 2, "sv_die_at_blob expects an index");
+    for (j = 4; j < n; j++) {
+        if (b[j] != (unsigned char)((i + (int64_t)j) & 0xff))
+            return pp_task_fail(t, 9, "item %d: byte %lu wrong", (int)i, (unsigned long)j);
+    }
+    g_ctl->runs[i]++;
+    g_ctl->pid[i] = self_pid();
+    if (i == g_ctl->die_at) {
+        fflush(stdout);
+        _Exit(3);
+    }
+    return pp_values_add_int(pp_task_result(t), i);
+}
+PP_TASK_REGISTER(sv_die_at_blob)
+
 /* Returns a buffer one byte over the limit: the add fails with
  * PP_ETOOBIG, which the task returns as it is. */
 static int sv_too_big(pp_task *t)
@@ -578,6 +608,83 @@ static void do_partial_chunk_keeps_results(int m)
     check_partial_chunk(m, sv_die_at_str, 1);
     check_partial_chunk(m, sv_die_at_mixed, 2);
     check_partial_chunk(m, sv_die_at_strs, 3); /* string columns in and out */
+}
+
+/*
+ * A sync map in one chunk whose arguments are copied from the caller's
+ * items into the worker's inbox when sent (a lazy chunk,
+ * pool_internal.h): byte items of a few KiB; or 2048 ints (a scalar
+ * column, not lazy: the same outcomes).
+ * The worker dies at item dies: the items it finished keep their results,
+ * that item fails with PP_EWORKERDIED, the items it never started are
+ * copied again from the caller's items for the replacement and run
+ * there, once, with every byte right.
+ */
+static void check_lazy_death(int m, int scalar)
+{
+    const int n = scalar ? 2048 : 12, dies = scalar ? 1000 : 5;
+    const size_t most = 3000 + 97 * 12;
+    unsigned char *buf = malloc(most);
+    int64_t *out = calloc((size_t)n, sizeof *out);
+    pp_status *sts = calloc((size_t)n, sizeof *sts);
+    pp_values *items = NULL;
+    pp_submit_options so;
+    pp_result *r = NULL;
+    fixture f;
+    size_t j, len;
+    int i, bad = 0;
+
+    CU_ASSERT_FATAL(buf != NULL && out != NULL && sts != NULL);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        if (scalar) {
+            PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, i), PP_OK);
+            continue;
+        }
+        len = 3000 + 97 * (size_t)i; /* sizes differ: a wrong offset shows */
+        for (j = 0; j < len; j++)
+            buf[j] = (unsigned char)((i + (int)j) & 0xff);
+        buf[0] = (unsigned char)i;
+        buf[1] = buf[2] = buf[3] = 0;
+        PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(items, buf, len), PP_OK);
+    }
+    fixture_open(&f, m, 1);
+    f.c->die_at = dies;
+    memset(&so, 0, sizeof so);
+    so.chunksize = (size_t)n; /* one chunk */
+    PP_ASSERT_STATUS(pp_map(f.pool, scalar ? sv_die_at : sv_die_at_blob, items, &so, &r),
+                     PP_EWORKERDIED);
+    pp_values_destroy(items); /* the caller's at once: nothing reads them now */
+    CU_ASSERT_FATAL(r != NULL);
+    PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, (size_t)n, out, sts), PP_EWORKERDIED);
+    for (i = 0; i < n && bad < 5; i++) {
+        if (f.c->runs[i] != 1) {
+            bad++;
+            PP_ASSERT_MSG(0, "item %d ran %d times", i, (int)f.c->runs[i]);
+        }
+        if (i == dies) {
+            PP_ASSERT_MSG(sts[i] == PP_EWORKERDIED, "item %d: %s", i, pp_err_name(sts[i]));
+            continue;
+        }
+        if (sts[i] != PP_OK || out[i] != i) {
+            bad++;
+            PP_ASSERT_MSG(0, "item %d (%s): %s, %lld", i, i < dies ? "finished" : "never started",
+                          pp_err_name(sts[i]), (long long)out[i]);
+        }
+    }
+    /* the items after the death ran in the replacement */
+    CU_ASSERT(f.c->pid[dies + 1] != 0 && f.c->pid[dies + 1] != f.c->pid[dies - 1]);
+    pp_result_release(r);
+    free(buf);
+    free(out);
+    free(sts);
+    fixture_close(&f);
+}
+
+static void do_lazy_chunk_worker_dies(int m)
+{
+    check_lazy_death(m, 0); /* a byte column */
+    check_lazy_death(m, 1); /* ints: an eager scalar column, the same outcomes */
 }
 
 /* Wait until the pool's health is h (or WAIT_MS passed); the last stats. */
@@ -2059,6 +2166,7 @@ static void do_close_while_replacing(int m)
 
 PP_TEST_PER_METHOD(broken_pool_fails_everything)
 PP_TEST_PER_METHOD(partial_chunk_keeps_results)
+PP_TEST_PER_METHOD(lazy_chunk_worker_dies)
 PP_TEST_PER_METHOD(sent_to_dead_worker_runs_elsewhere)
 PP_TEST_PER_METHOD(no_stall_behind_busy_worker)
 PP_TEST_PER_METHOD(close_while_replacing)
@@ -2069,6 +2177,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(broken_pool_fails_everything, 180),
     PP_TEST_METHODS(close_while_replacing, 180),
     PP_TEST_METHODS(partial_chunk_keeps_results, 120),
+    PP_TEST_METHODS(lazy_chunk_worker_dies, 120),
     PP_TEST_METHODS(sent_to_dead_worker_runs_elsewhere, 180),
     PP_TEST_METHODS(no_stall_behind_busy_worker, 120),
     PP_TEST_METHODS(killed_starts_are_retried, 180),

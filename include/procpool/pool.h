@@ -417,7 +417,13 @@ PP_API pp_status pp_apply_async(pp_pool *pool, pp_task_fn fn, const pp_values *a
  * about 4 MiB with the automatic chunk size, and what was sent ahead into
  * its 8 MiB inbox) and up to 64 MiB of freed chunk memory kept for the
  * next chunks (measured with 64 KiB items: 76 MiB with 2 workers, 111 MiB
- * with 8, 234 MiB with 16). The async
+ * with 8, 234 MiB with 16). A sync form whose items are each one string
+ * or each one byte buffer (no extra_args; pp_map_array()'s records too)
+ * encodes nothing ahead: each chunk's items are copied once, from the
+ * caller's items straight into the worker's inbox as it is sent (or into
+ * a chunk first where the inbox has no room), so they must not change
+ * until the call returns (a string or buffer that changed size fails its
+ * chunk's items with #PP_EINVAL). The async
  * forms encode every item before they return (one encoded copy of the
  * input until it has been sent). Limits per item stay: an item's
  * arguments (with extra_args) must fit one message (#PP_ETOOBIG from the

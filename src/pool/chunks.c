@@ -9,6 +9,7 @@
  * frames, so the parent never holds more than the batch being built plus
  * what is queued (submit.c waits for room) beside the caller's input.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,12 @@
  * just pass the 512 KiB size class of pp__mem and take a populated 1 MiB
  * block (a 1M-int map's frames: 16 MiB instead of 8). */
 #define SCALAR_FRAME_MAX ((size_t)512 * 1024)
+/* A sync map's string or byte column chunk of at least this many entry
+ * bytes (and at most an inbox's worth) is made lazy (pool_internal.h):
+ * its entries are copied once, into the worker's inbox, not into a frame
+ * first and the inbox then. */
+#define LAZY_MIN ((size_t)16 * 1024)
+#define LAZY_MAX ((size_t)4 * 1024 * 1024)
 /* Frames per batch, at most (a batch holds at least one chunk). */
 #define BATCH_BYTES ((size_t)8 * 1024 * 1024)
 
@@ -181,6 +188,135 @@ static int one_value(const pp__item_src *s, size_t i, pp_type *type, uint64_t *b
     return pp__values_item_blob(v, 0, p, n);
 }
 
+/* The string or byte column entries of items first..first+count-1 of an
+ * argv or arr source whose items are each one such value (checked when
+ * the chunk was made) at d. */
+static void put_each_blobs(const pp__item_src *s, size_t first, size_t count, uint8_t *d)
+{
+    const uint8_t *p = NULL;
+    uint64_t bits = 0;
+    size_t k, n = 0;
+    pp_type t;
+
+    for (k = 0; k < count; k++) {
+        (void)one_value(s, first + k, &t, &bits, &p, &n);
+        pp__st_le32(d, (uint32_t)n); /* <= PP_VALUE_MAX_BYTES */
+        if (n > 0)
+            memcpy(d + 4, p, n);
+        d[4 + n] = 0;
+        d += PP__COLUMN_BLOB_ENC(n);
+    }
+}
+
+/* Should a blob column chunk of these entry bytes be lazy? */
+static int want_lazy(const pp__builder *b, size_t bytes)
+{
+    return b->lazy && b->src->extra == NULL && bytes >= LAZY_MIN && bytes <= LAZY_MAX;
+}
+
+/* Make c (begun, nothing after the column's type byte yet) a lazy chunk
+ * of count items and bytes of entries from b's source. */
+static void make_lazy(const pp__builder *b, pp__chunk *c, size_t count, size_t bytes)
+{
+    c->lazy_bytes = bytes;
+    c->l_items = b->src->items;
+    c->l_argv = b->src->argv;
+    c->l_arr = b->src->arr;
+    c->l_arr_size = b->src->arr_size;
+    c->count = (uint16_t)count;
+}
+
+/* Item i of lazy chunk c's argv or arr source as one string or buffer of
+ * type: 1, or 0 if it is not one any more. */
+static int lazy_value(const pp__chunk *c, size_t i, pp_type type, const uint8_t **p, size_t *n)
+{
+    pp__item_src s;
+    uint64_t bits = 0;
+    pp_type t;
+
+    memset(&s, 0, sizeof s);
+    s.argv = c->l_argv;
+    s.arr = c->l_arr;
+    s.arr_size = c->l_arr_size;
+    return one_value(&s, i, &t, &bits, p, n) && t == type;
+}
+
+int pp__chunk_put_lazy(const pp__chunk *c, uint8_t *dst)
+{
+    const uint8_t *p = NULL;
+    size_t left = c->lazy_bytes, k, n = 0, enc;
+    pp_type type = (pp_type)c->frame.data[c->frame.len - 1]; /* the column's */
+
+    if (c->l_items != NULL)
+        return pp__column_put_blobs_exact(c->l_items, c->first, c->count, type, dst, left);
+
+    for (k = 0; k < c->count; k++) {
+        /* Never past the lazy_bytes measured when the chunk was made,
+         * whatever the items hold now (a caller changing them during its
+         * own sync call) */
+        if (!lazy_value(c, c->first + k, type, &p, &n) || (enc = PP__COLUMN_BLOB_ENC(n)) > left)
+            return 0;
+        pp__st_le32(dst, (uint32_t)n); /* <= PP_VALUE_MAX_BYTES */
+        if (n > 0)
+            memcpy(dst + 4, p, n);
+        dst[4 + n] = 0;
+        dst += enc;
+        left -= enc;
+    }
+    return left == 0;
+}
+
+size_t pp__chunk_lazy_tail(const pp__chunk *c, size_t from, pp__chunk *t)
+{
+    pp__item_src s;
+    const uint8_t *p = NULL;
+    uint64_t bits = 0;
+    size_t k, n = 0, bytes = 0;
+    pp_type type;
+
+    t->l_items = c->l_items;
+    t->l_argv = c->l_argv;
+    t->l_arr = c->l_arr;
+    t->l_arr_size = c->l_arr_size;
+    if (pp__chunk_gone(c))
+        return c->lazy_bytes; /* gone too: never sent */
+    memset(&s, 0, sizeof s);
+    s.argv = c->l_argv;
+    s.arr = c->l_arr;
+    s.arr_size = c->l_arr_size;
+    if (c->l_items != NULL)
+        (void)pp__column_blob_extent(c->l_items, c->first + from, c->count - from, SIZE_MAX, &type,
+                                     &bytes);
+    else {
+        for (k = from; k < c->count; k++) {
+            (void)one_value(&s, c->first + k, &type, &bits, &p, &n);
+            bytes += PP__COLUMN_BLOB_ENC(n);
+        }
+    }
+    return bytes;
+}
+
+pp_status pp__chunk_materialize(pp__chunk *c)
+{
+    pp_status st;
+
+    if (c->lazy_bytes == 0)
+        return PP_OK;
+    if (pp__chunk_gone(c))
+        return PP_EINVAL; /* never sent again (pp__job_forget_source_locked) */
+    st = pp__buf_reserve(&c->frame, c->lazy_bytes);
+    if (st != PP_OK)
+        return st;
+    if (!pp__chunk_put_lazy(c, c->frame.data + c->frame.len))
+        return PP_EINVAL;
+    c->frame.len += c->lazy_bytes;
+    c->lazy_bytes = 0;
+    c->l_items = NULL;
+    c->l_argv = NULL;
+    c->l_arr = NULL;
+    return pp__frame_end(&c->frame, 0); /* the length now covers them */
+}
+
 /* build_column() for a starmap whose argument tuples are each one value,
  * or for pp_map_array's records: item by item. */
 static int build_column_each(pp__builder *b, size_t first, size_t count, pp__chunk **out,
@@ -192,7 +328,7 @@ static int build_column_each(pp__builder *b, size_t first, size_t count, pp__chu
     uint64_t bits = 0;
     pp__chunk *c;
     uint8_t *d;
-    int scalar;
+    int scalar, lazy;
 
     *st = PP_OK;
     if (count == 0 || !one_value(b->src, first, &type, &bits, &p, &n))
@@ -208,25 +344,26 @@ static int build_column_each(pp__builder *b, size_t first, size_t count, pp__chu
             break;
         bytes += sz;
     }
-    *st = chunk_begin(b, first, b->fixed + 1 + bytes, &c, &at);
+    lazy = !scalar && want_lazy(b, bytes);
+    *st = chunk_begin(b, first, b->fixed + 1 + (lazy ? 0 : bytes), &c, &at);
     if (*st != PP_OK)
         return 1;
-    *st = pp__buf_reserve(&c->frame, 1 + bytes);
-    if (*st == PP_OK) {
+    *st = pp__buf_reserve(&c->frame, 1 + (lazy ? 0 : bytes));
+    if (*st == PP_OK && lazy) {
+        c->frame.data[c->frame.len++] = (uint8_t)type;
+        make_lazy(b, c, k, bytes);
+        *st = chunk_end(b, c, at, 1);
+    } else if (*st == PP_OK) {
         d = c->frame.data + c->frame.len;
         *d++ = (uint8_t)type;
-        for (count = k, k = 0; k < count; k++) {
-            (void)one_value(b->src, first + k, &t, &bits, &p, &n);
-            if (scalar) {
+        count = k;
+        if (scalar) {
+            for (k = 0; k < count; k++, d += 8) {
+                (void)one_value(b->src, first + k, &t, &bits, &p, &n);
                 pp__st_le64(d, bits);
-                d += 8;
-                continue;
             }
-            pp__st_le32(d, (uint32_t)n); /* <= PP_VALUE_MAX_BYTES */
-            if (n > 0)
-                memcpy(d + 4, p, n);
-            d[4 + n] = 0;
-            d += PP__COLUMN_BLOB_ENC(n);
+        } else {
+            put_each_blobs(b->src, first, count, d);
         }
         c->frame.len += 1 + bytes;
         c->count = (uint16_t)count;
@@ -251,7 +388,7 @@ static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **
     size_t bytes = count * 8, at, k = count;
     pp__chunk *c;
     uint8_t *d;
-    int scalar;
+    int scalar, lazy;
 
     *st = PP_OK;
     if (b->src->argv != NULL || b->src->arr != NULL)
@@ -269,11 +406,18 @@ static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **
         if (k == 0)
             return 0;
     }
-    *st = chunk_begin(b, first, b->fixed + 1 + bytes, &c, &at);
+    /* (not scalar columns: their types would take a pass of their own
+     * here, as long as the copy it saves) */
+    lazy = !scalar && want_lazy(b, bytes);
+    *st = chunk_begin(b, first, b->fixed + 1 + (lazy ? 0 : bytes), &c, &at);
     if (*st != PP_OK)
         return 1;
-    *st = pp__buf_reserve(&c->frame, 1 + bytes);
-    if (*st == PP_OK) {
+    *st = pp__buf_reserve(&c->frame, 1 + (lazy ? 0 : bytes));
+    if (*st == PP_OK && lazy) {
+        c->frame.data[c->frame.len++] = (uint8_t)type;
+        make_lazy(b, c, k, bytes);
+        *st = chunk_end(b, c, at, 1);
+    } else if (*st == PP_OK) {
         d = c->frame.data + c->frame.len;
         if (scalar && !pp__column_put_scalars(items, first, k, &type, d + 1)) {
             pp__chunk_list_free(c); /* mixed types: not a column */
@@ -419,7 +563,7 @@ pp_status pp__builder_batch(pp__builder *b, size_t from, pp__chunk **list, size_
         tail = c;
         at += c->count;
         items += c->count;
-        bytes += c->frame.len;
+        bytes += pp__chunk_len(c);
         if (b->fail != PP_OK) {
             st = b->fail;
             break;

@@ -30,7 +30,7 @@ static pp__chunk *queue_pop(pp_pool *p)
     if (p->q_head == NULL)
         p->q_tail = NULL;
     c->next = NULL;
-    p->queued_bytes -= c->frame.len;
+    p->queued_bytes -= pp__chunk_len(c);
     return c;
 }
 
@@ -70,6 +70,9 @@ static pp__chunk *drop_canceled_locked(pp__chunk *list)
         list->next = NULL;
         if (list->job->canceled) {
             fail_list_locked(list, PP_ECANCELED, "canceled");
+        } else if (pp__chunk_gone(list)) {
+            /* its sync map has returned: every item of it has finished */
+            fail_list_locked(list, PP_ECANCELED, "canceled");
         } else {
             *tail = list;
             tail = &list->next;
@@ -87,7 +90,7 @@ void pp__remove_job_from_queue_locked(pp_pool *p, struct pp_result *j)
         if (c->job == j) {
             *link = c->next;
             c->next = NULL;
-            p->queued_bytes -= c->frame.len;
+            p->queued_bytes -= pp__chunk_len(c);
             pp__chunk_free(c);
         } else {
             p->q_tail = c;
@@ -119,7 +122,7 @@ void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
         else
             p->q_head = c;
         p->q_tail = c;
-        p->queued_bytes += c->frame.len;
+        p->queued_bytes += pp__chunk_len(c);
     }
     if (p->idle_timeout_ms > 0)
         pp__plat_cond_signal(p->sup_cond); /* workers retired for idleness come back */
@@ -151,7 +154,7 @@ void pp__queue_push_front_locked(pp_pool *p, pp__chunk *list)
         /* Back from a worker: its inbox region (if any) is not its any more. */
         tail->in_inbox = 0;
         tail->wire_len = 0;
-        p->queued_bytes += tail->frame.len;
+        p->queued_bytes += pp__chunk_len(tail);
         if (tail->next == NULL)
             break;
         tail = tail->next;
@@ -230,7 +233,7 @@ static int inbox_find(const pp__wslot *w, size_t len, size_t *off)
         return 1;
     }
     head = first->inbox_off;
-    tail = last->inbox_off + (last->frame.len - PP__FRAME_HDR);
+    tail = last->inbox_off + (pp__chunk_len(last) - PP__FRAME_HDR);
     if (last->inbox_off >= head) {
         /* not wrapped: from the start up to the first, or after the last.
          * The start first: a map then cycles through the few regions it
@@ -268,9 +271,9 @@ static int slot_can_take(const pp_pool *p, const pp__wslot *w, const pp__chunk *
      * fit in the channel's buffer) or ones that go through its inbox. */
     if (w->ninflight >= window_locked(p) || any_idle_worker_locked(p))
         return 0;
-    if (inbox_find(w, c->frame.len - PP__FRAME_HDR, &off))
+    if (inbox_find(w, pp__chunk_len(c) - PP__FRAME_HDR, &off))
         return w->inflight_bytes + INBOX_DESC <= PREFETCH_BYTES;
-    return w->inflight_bytes + c->frame.len <= PREFETCH_BYTES;
+    return w->inflight_bytes + pp__chunk_len(c) <= PREFETCH_BYTES;
 }
 
 static void inflight_append(pp__wslot *w, pp__chunk *c)
@@ -292,13 +295,24 @@ static void inflight_append(pp__wslot *w, pp__chunk *c)
  * reaped while the mutex is held). */
 static pp_status put_chunk(pp_pool *p, pp__wslot *w, pp__chunk *c, pp__buf *out)
 {
-    size_t len = c->frame.len - PP__FRAME_HDR, mark = out->len, at, off;
+    size_t len = pp__chunk_len(c) - PP__FRAME_HDR, mark = out->len, at, off;
+    uint8_t *dst;
     pp_status st;
 
     if (!inbox_find(w, len, &off)) {
+        /* a lazy chunk's entries go into its frame first (it stays whole
+         * for a sending again after a death) */
+        st = pp__chunk_materialize(c);
+        if (st != PP_OK)
+            return st;
         c->wire_len = c->frame.len;
         return pp__buf_put(out, c->frame.data, c->frame.len);
     }
+    dst = pp__wctl_inbox(w->ctl) + off;
+    /* A lazy chunk's entries straight from the caller's items: the one
+     * copy (the region is free: nothing reads it until the descriptor) */
+    if (c->lazy_bytes > 0 && !pp__chunk_put_lazy(c, dst + (c->frame.len - PP__FRAME_HDR)))
+        return PP_EINVAL;
     st = pp__frame_begin(out, PP__MSG_TASK, c->count, c->id, &at);
     if (st == PP_OK)
         st = pp__buf_put_u64(out, (uint64_t)off);
@@ -311,7 +325,7 @@ static pp_status put_chunk(pp_pool *p, pp__wslot *w, pp__chunk *c, pp__buf *out)
         return st;
     }
     pp__frame_set_flags(out, at, (uint8_t)(c->frame.data[9] | PP__FLAG_INBOX));
-    memcpy(pp__wctl_inbox(w->ctl) + off, c->frame.data + PP__FRAME_HDR, len);
+    memcpy(dst, c->frame.data + PP__FRAME_HDR, c->frame.len - PP__FRAME_HDR);
     c->in_inbox = 1;
     c->inbox_off = off;
     c->wire_len = INBOX_DESC;
@@ -325,6 +339,7 @@ static pp_status put_chunk(pp_pool *p, pp__wslot *w, pp__chunk *c, pp__buf *out)
 static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
 {
     pp__chunk *c;
+    pp_status st;
     size_t at;
 
     pp__buf_reset(out);
@@ -335,7 +350,17 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
          * (pool/wctl.h) relies on it. */
         c->id = p->next_id++;
         pp__frame_set_id(&c->frame, 0, c->id);
-        if (put_chunk(p, w, c, out) != PP_OK) {
+        st = put_chunk(p, w, c, out);
+        if (st == PP_EINVAL) {
+            /* a lazy chunk whose items changed under it (the caller's
+             * race): its items fail, it is never sent */
+            pp__chunk_fail_locked(c, PP_EINVAL, 0,
+                                  "the map's items changed while it ran (a string or buffer "
+                                  "of another size)");
+            pp__chunk_free(c);
+            continue;
+        }
+        if (st != PP_OK) {
             pp__queue_push_front_locked(p, c);
             break;
         }
@@ -559,7 +584,9 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
         st = pp__rd_u64(&rd, &first);
     if (st == PP_OK && column)
         st = pp__rd_take(&rd, 1, &skip); /* the column's type */
-    if (st == PP_OK && column && (skip[0] == PP_TYPE_INT || skip[0] == PP_TYPE_DOUBLE))
+    if (st == PP_OK && column && c->lazy_bytes > 0)
+        ; /* a lazy chunk's frame ends here: its tail is lazy too */
+    else if (st == PP_OK && column && (skip[0] == PP_TYPE_INT || skip[0] == PP_TYPE_DOUBLE))
         st = pp__rd_take(&rd, (size_t)from * 8, &skip);
     else if (st == PP_OK && column) {
         const uint8_t *b;
@@ -599,8 +626,39 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
         pp__chunk_free(t);
         return st;
     }
+    if (c->lazy_bytes > 0) /* its frame ends at the column's type byte too */
+        t->lazy_bytes = pp__chunk_lazy_tail(c, from, t);
     t->job = c->job;
     t->job->refs++; /* dropped by pp__chunk_free */
     *out = t;
     return PP_OK;
+}
+
+void pp__job_forget_source_locked(pp_pool *p, struct pp_result *j)
+{
+    pp__chunk *c, **link = &p->q_head;
+    int i;
+
+    p->q_tail = NULL;
+    while ((c = *link) != NULL) {
+        if (c->job == j && c->lazy_bytes > 0) {
+            /* its items have all finished (j is ready): nothing to run */
+            *link = c->next;
+            c->next = NULL;
+            p->queued_bytes -= pp__chunk_len(c);
+            pp__chunk_free(c);
+        } else {
+            p->q_tail = c;
+            link = &c->next;
+        }
+    }
+    for (i = 0; i < p->n; i++) {
+        for (c = p->w[i].inflight; c != NULL; c = c->next) {
+            if (c->job == j && c->lazy_bytes > 0) {
+                c->l_items = NULL;
+                c->l_argv = NULL;
+                c->l_arr = NULL;
+            }
+        }
+    }
 }

@@ -93,6 +93,7 @@ struct pp_result {
     int observed;        /* someone saw the outcome (see result.h) */
     int reported;        /* unobserved failure already logged */
     int sync;            /* a sync call waits: it runs progress itself */
+    int lazy;            /* its chunks may be lazy (pp__chunk): a sync map */
     int cb_queued;       /* callbacks pending on the result thread */
     unsigned refs;       /* user handle + pool while running */
     /* 1 once ready is: read without the mutex by a sync call's spin (submit.c) */
@@ -133,8 +134,33 @@ typedef struct pp__chunk {
                           the inbox descriptor); 0 while not sent */
     size_t inbox_off;  /* in_inbox: where its payload is in the worker's inbox */
     int in_inbox;      /* sent through the inbox of the worker holding it */
+    /* A "lazy" chunk (lazy_bytes > 0): a sync map's string or byte column
+     * whose entries are not copied yet. frame holds the TASK frame up to
+     * the column's type byte; the lazy_bytes of entries are encoded from
+     * the caller's items (l_*) straight into the worker's inbox when it is
+     * sent, or into frame first when it must go through the channel
+     * (pp__chunk_materialize). The caller's items outlive it: a sync call
+     * waits until every item has finished, then drops what is left of its
+     * lazy chunks (pp__job_forget_source_locked; l_* NULL: gone). */
+    size_t lazy_bytes;
+    const pp_values *l_items;
+    const pp_values *const *l_argv;
+    const uint8_t *l_arr;
+    size_t l_arr_size;
     pp__buf frame;
 } pp__chunk;
+
+/* A lazy chunk whose source is gone (pp__job_forget_source_locked). */
+static inline int pp__chunk_gone(const pp__chunk *c)
+{
+    return c->lazy_bytes > 0 && c->l_items == NULL && c->l_argv == NULL && c->l_arr == NULL;
+}
+
+/* Bytes of c's TASK frame, its lazy entries included. */
+static inline size_t pp__chunk_len(const pp__chunk *c)
+{
+    return c->frame.len + c->lazy_bytes;
+}
 
 enum { W_EMPTY, W_STARTING, W_READY, W_DEAD };
 
@@ -342,6 +368,7 @@ typedef struct pp__builder {
     pp_values *tmp;     /* an item being made (gen, extra values) */
     int tmp_ready;      /* tmp holds the item the next chunk starts with */
     pp_status fail;     /* why the last batch stopped early (PP_OK: it did not) */
+    int lazy;           /* may make lazy chunks (a sync map's, local workers) */
 } pp__builder;
 
 pp_status pp__builder_init(pp__builder *b, const pp__fnref *ref, const pp__item_src *src, size_t n,
@@ -357,6 +384,23 @@ pp_status pp__builder_check(const pp__builder *b);
 pp_status pp__builder_batch(pp__builder *b, size_t from, pp__chunk **list, size_t *end);
 /* Free a list of chunks that were never queued. */
 void pp__chunk_list_free(pp__chunk *c);
+/* Write a lazy chunk's column entries (c->lazy_bytes) at dst: 1, or 0 if
+ * its items are not what they were when it was made (never more than
+ * lazy_bytes written). */
+int pp__chunk_put_lazy(const pp__chunk *c, uint8_t *dst);
+/* The tail of lazy chunk c from its item from on, as lazy chunk t (its
+ * frame made by the caller): sets t's source, returns its entry bytes. */
+size_t pp__chunk_lazy_tail(const pp__chunk *c, size_t from, pp__chunk *t);
+/* Make a lazy chunk an ordinary one: its entries encoded into its frame.
+ * PP_OK (at once for one that is not lazy); PP_ENOMEM; PP_EINVAL if its
+ * items changed or are gone (pp__chunk_put_lazy): fail it. Unchanged on
+ * failure. */
+pp_status pp__chunk_materialize(pp__chunk *c);
+/* A sync map, ready (every item finished), before it returns: the
+ * caller's items may go now. Its lazy chunks still queued are dropped,
+ * those in flight lose their source (l_* NULL: never sent again; the
+ * worker reads its inbox copy). Caller holds the mutex. */
+void pp__job_forget_source_locked(pp_pool *p, struct pp_result *j);
 
 /* ------------------------------------------------------------- reader.c */
 void pp__reader_thread_main(void *arg); /* arg: the pp__wslot */

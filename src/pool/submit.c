@@ -244,6 +244,11 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     auto_cs = !(o != NULL && o->chunksize) && !p->chunksize;
     cs = (o != NULL && o->chunksize) ? o->chunksize : auto_chunksize(p, n, kind);
     st = pp__builder_init(&b, &ref, &s, n, cs, auto_cs, batch_items(p, cs));
+    /* A sync map's caller waits (pp__wait_sync) with its items alive:
+     * byte and string columns are copied from them when sent (lazy
+     * chunks, pool_internal.h). Not for remote workers (they read frames
+     * whole). */
+    b.lazy = sync && kind == JOB_MAP && p->broker == NULL;
     if (st == PP_OK)
         st = pp__builder_check(&b);
     if (st == PP_OK)
@@ -252,6 +257,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         pp__builder_free(&b);
         return st;
     }
+    j->lazy = b.lazy;
     bst = pp__builder_batch(&b, 0, &list, &end);
     if (bst == PP_ENOMEM && list == NULL && s.gen == NULL) {
         /* nothing could be encoded: the call fails, nothing ran (made

@@ -179,6 +179,10 @@ pp_status pp__wait_sync(struct pp_result *j)
             break;
         pp__plat_cond_wait(j->core->cond, j->core->mu, PP_INFINITE);
     }
+    /* The caller may free its items once this returns: no chunk of this
+     * map reads them any more. */
+    if (j->lazy && j->pool != NULL)
+        pp__job_forget_source_locked(j->pool, j);
     pp__plat_mtx_unlock(j->core->mu);
     return pp_result_successful(j);
 }

@@ -72,6 +72,26 @@ void pp__column_put_blobs(const pp_values *v, size_t first, size_t count, uint8_
     }
 }
 
+int pp__column_put_blobs_exact(const pp_values *v, size_t first, size_t count, pp_type type,
+                               uint8_t *dst, size_t cap)
+{
+    const value_item *it, *end;
+    size_t enc;
+
+    if (v == NULL || first > v->count || count > v->count - first)
+        return 0;
+    for (it = v->items + first, end = it + count; it < end; it++) {
+        enc = PP__COLUMN_BLOB_ENC(it->n);
+        if (it->type != type || enc > cap)
+            return 0;
+        pp__st_le32(dst, it->n);
+        memcpy(dst + 4, it->u.p, (size_t)it->n + 1); /* its NUL too */
+        dst += enc;
+        cap -= enc;
+    }
+    return cap == 0;
+}
+
 pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t *n)
 {
     const uint8_t *q;

@@ -30,6 +30,11 @@
  * (little-endian); else 0 (dst partly written). */
 int pp__column_put_scalars(const pp_values *v, size_t first, size_t count, pp_type *type,
                            uint8_t *dst);
+/* pp__column_put_blobs() of items that must all be one value of type
+ * (a string or byte buffer) whose entries take exactly cap bytes: 1, or 0 if they do not
+ * (never more than cap bytes written). */
+int pp__column_put_blobs_exact(const pp_values *v, size_t first, size_t count, pp_type type,
+                               uint8_t *dst, size_t cap);
 
 /* How many items from first on (at most max_count; their entries taking
  * at most max_bytes, except that the first always counts) are strings, or
