@@ -49,10 +49,16 @@ int64_t pp__plat_now_ns(void);
  * starts now has lasted its whole timeout: now + timeout_ms + 1, because
  * now is truncated to the millisecond and a deadline of now + timeout_ms
  * can be reached up to a millisecond early (a waiter woken for another
- * reason just then would time out early). 0 stays now: a try. */
+ * reason just then would time out early). 0 stays now: a try. A timeout
+ * too large to add (INT64_MAX from a caller) gives INT64_MAX, a deadline
+ * never reached: an overflow would be undefined and land in the past. */
 static inline int64_t pp__plat_deadline_ms(int64_t timeout_ms)
 {
-    return pp__plat_now_ms() + (timeout_ms > 0 ? timeout_ms + 1 : 0);
+    int64_t now = pp__plat_now_ms();
+
+    if (timeout_ms <= 0)
+        return now;
+    return timeout_ms >= INT64_MAX - 1 - now ? INT64_MAX : now + timeout_ms + 1;
 }
 
 /* Sleep the calling thread. */

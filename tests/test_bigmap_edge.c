@@ -295,6 +295,59 @@ static void t_stream_terminated_in_first_batch(void)
     stream_terminated_at(5);
 }
 
+/* Counts the items made after the one that terminated the pool. */
+typedef struct stopper {
+    pp_pool *pool;
+    size_t terminate_at, made_after;
+} stopper;
+
+static pp_status make_then_terminate(void *ud, size_t i, pp_values *args)
+{
+    stopper *s = ud;
+
+    if (i > s->terminate_at)
+        s->made_after++;
+    if (i == s->terminate_at)
+        PP_ASSERT_STATUS(pp_pool_terminate(s->pool), PP_OK);
+    return pp_values_add_int(args, (int64_t)i);
+}
+
+/* Once the pool is terminated, pp_map_stream calls the item function no
+ * more: a batch holds up to 8192 small items, and making the rest of it
+ * (an item function that reads a file, say) kept pp_map_stream, and a
+ * pp_pool_destroy / pp_pool_join waiting for it, busy for as long as
+ * those items took. */
+static void t_stream_stops_making_items_once_terminated(void)
+{
+    const size_t n = 20000;
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
+    pp_submit_options o;
+    pp_status *status = calloc(n, sizeof *status);
+    int64_t *out = calloc(n, sizeof *out);
+    pp_result *r = NULL;
+    stopper s;
+    size_t i, bad = 0;
+
+    CU_ASSERT_FATAL(status != NULL && out != NULL);
+    memset(&s, 0, sizeof s);
+    s.pool = p;
+    s.terminate_at = 10;
+    memset(&o, 0, sizeof o);
+    o.chunksize = 1;
+    PP_ASSERT_STATUS(pp_map_stream(p, be_inc, n, make_then_terminate, &s, &o, &r), PP_ETERMINATED);
+    CU_ASSERT_EQUAL(s.made_after, 0);
+    CU_ASSERT_FATAL(r != NULL);
+    pp_result_ints(r, WAIT_MS, 0, n, out, status);
+    for (i = s.terminate_at + 1; i < n; i++)
+        bad += status[i] != PP_ETERMINATED;
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    free(status);
+    free(out);
+}
+
 /* A close (not a terminate) while the first batch is being made: the
  * call was made while the pool was open, so it runs to the end like one
  * closed during a later batch (it used to fail with PP_ECLOSED and no
@@ -514,6 +567,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(stream_kill_storm, 300),
     PP_TEST_TIMEOUT(t_stream_terminated_midway, 120),
     PP_TEST_TIMEOUT(t_stream_terminated_in_first_batch, 120),
+    PP_TEST_TIMEOUT(t_stream_stops_making_items_once_terminated, 120),
     PP_TEST_TIMEOUT(t_stream_closed_in_first_batch, 120),
     PP_TEST_TIMEOUT(t_stream_item_fails_first_or_last, 120),
     PP_TEST_TIMEOUT(t_stream_destroyed_from_other_thread, 120),

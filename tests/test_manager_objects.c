@@ -199,6 +199,42 @@ static void t_semaphore(void)
     pp_manager_destroy(m);
 }
 
+/* A timeout too large to add to the clock (INT64_MAX, INT64_MAX - 1) is a
+ * wait without end: the waiter on the other connection gets the
+ * semaphore released after 300 ms, never PP_ETIMEDOUT at once. */
+static void sem_acquire_huge(void *arg)
+{
+    sem_waiter *w = arg;
+
+    w->st = pp_msem_acquire(w->s, w->st == PP_OK ? INT64_MAX : INT64_MAX - 1);
+}
+
+static void t_huge_timeouts(void)
+{
+    pp_manager *m = NULL, *c = NULL;
+    pp_msem *s = NULL, *o = NULL;
+    pp_test_thread *t;
+    sem_waiter w;
+    int k;
+
+    m = start_two(&c);
+    PP_ASSERT_STATUS_FATAL(pp_msem_create(m, 0, 0, &s), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_msem_open(c, pp_msem_id(s), &o), PP_OK);
+    for (k = 0; k < 2; k++) {
+        w.s = o;
+        w.st = k == 0 ? PP_OK : PP_EINVAL; /* which huge timeout */
+        t = pp_test_thread_start(sem_acquire_huge, &w);
+        pp_test_sleep_ms(300);
+        PP_ASSERT_STATUS(pp_msem_release(s), PP_OK);
+        pp_test_thread_join(t);
+        PP_ASSERT_STATUS(w.st, PP_OK);
+    }
+    pp_msem_destroy(o);
+    pp_msem_destroy(s);
+    pp_manager_destroy(c);
+    pp_manager_destroy(m);
+}
+
 /* ------------------------------------------------------------ condition */
 
 typedef struct cond_waiter {
@@ -705,6 +741,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_queue, 90),
     PP_TEST_TIMEOUT(t_dict, 60),
     PP_TEST_TIMEOUT(t_waits_last_their_timeout, 60),
+    PP_TEST_TIMEOUT(t_huge_timeouts, 60),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -882,6 +882,31 @@ static void t_password_file(void)
     pp_test_redis_stop(&s);
 }
 
+/* PROCPOOL_REDIS_PASSWORD_FILE naming a FIFO nobody writes to: refused
+ * as not a regular file, at once (the open used to block until a writer
+ * came: pp_redis_connect and pp_pool_create with a broker hung). Needs no
+ * server: credentials are read before anything is sent. */
+static void t_password_file_fifo(void)
+{
+#ifndef _WIN32
+    const char *dir = NULL;
+    pp_redis *r = NULL;
+    char path[512];
+
+    CU_ASSERT_FATAL(apr_temp_dir_get(&dir, pp_test_pool()) == APR_SUCCESS);
+    snprintf(path, sizeof path, "%s/pp-redis-fifo-%lu", dir, (unsigned long)pp__plat_getpid());
+    (void)apr_file_remove(path, pp_test_pool());
+    CU_ASSERT_FATAL(apr_file_namedpipe_create(path, APR_FPROT_UREAD | APR_FPROT_UWRITE,
+                                              pp_test_pool()) == APR_SUCCESS);
+    put_env("PROCPOOL_REDIS_PASSWORD", NULL);
+    put_env("PROCPOOL_REDIS_PASSWORD_FILE", path);
+    PP_ASSERT_STATUS(pp_redis_connect("redis://127.0.0.1:1", NULL, &r), PP_EINVAL);
+    CU_ASSERT_PTR_NULL(r);
+    put_env("PROCPOOL_REDIS_PASSWORD_FILE", NULL);
+    CU_ASSERT(apr_file_remove(path, pp_test_pool()) == APR_SUCCESS);
+#endif
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -901,6 +926,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_threads_share_handle),
     PP_TEST(t_many_holds_renewed),
     PP_TEST(t_password_file),
+    PP_TEST_TIMEOUT(t_password_file_fifo, 30),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -62,6 +62,18 @@ static int rs_gate(pp_task *t)
 }
 PP_TASK_REGISTER(rs_gate)
 
+/* Sleeps the ms given as its argument, then returns 1. */
+static int rs_nap(pp_task *t)
+{
+    int64_t ms = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &ms) != PP_OK)
+        return pp_task_fail(t, 2, "one int");
+    pp__plat_sleep_ms(ms);
+    return pp_values_add_int(pp_task_result(t), 1);
+}
+PP_TASK_REGISTER(rs_nap)
+
 static pp_values *range_from(int64_t from, int n)
 {
     pp_values *v = NULL;
@@ -243,6 +255,49 @@ static void t_timeout_and_bad_arguments(void)
     pp_lock_destroy(gate);
 }
 
+/* A timeout too large to add to the clock (INT64_MAX, INT64_MAX - 1) is a
+ * wait without end, never an overflow into the past: every wait of a
+ * result, of a set of results, of an iterator and of the pool's join
+ * waits for a task that is still running instead of timing out at once. */
+static void t_huge_timeouts_wait(void)
+{
+    static const int64_t huge[] = {INT64_MAX, INT64_MAX - 1, INT64_MAX - 1000};
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
+    pp_values *a = NULL;
+    size_t k;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_of(&a, 300), PP_OK);
+    for (k = 0; k < sizeof huge / sizeof huge[0]; k++) {
+        const int64_t to = huge[k];
+        pp_completion *c = NULL;
+        pp_result *r[7] = {NULL};
+        pp_iter *it = NULL;
+        int64_t x = 0;
+        size_t i, ix = 0;
+
+        for (i = 0; i < 6; i++)
+            PP_ASSERT_STATUS_FATAL(pp_apply_async(p, rs_nap, a, NULL, &r[i]), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_imap(p, rs_nap, a, NULL, &it), PP_OK);
+        PP_ASSERT_STATUS(pp_result_get(r[0], to, NULL), PP_OK);
+        PP_ASSERT_STATUS(pp_result_wait(r[1], to), PP_OK);
+        PP_ASSERT_STATUS(pp_result_ints(r[2], to, 0, 1, &x, NULL), PP_OK);
+        PP_ASSERT_STATUS(pp_result_wait_any(&r[3], 1, to, &ix), PP_OK);
+        PP_ASSERT_STATUS(pp_result_wait_all(&r[4], 1, to), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_completion_create(&r[5], 1, &c), PP_OK);
+        PP_ASSERT_STATUS(pp_completion_next(c, to, &ix), PP_OK);
+        PP_ASSERT_STATUS(pp_iter_next(it, to, &ix, NULL, NULL), PP_OK);
+        pp_completion_release(c);
+        pp_iter_release(it);
+        for (i = 0; i < 6; i++)
+            pp_result_release(r[i]);
+    }
+    PP_ASSERT_STATUS(pp_apply_async(p, rs_nap, a, NULL, NULL), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_close(p), PP_OK);
+    PP_ASSERT_STATUS(pp_pool_join(p, INT64_MAX), PP_OK);
+    pp_values_destroy(a);
+    pp_test_pool_finish(p);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -250,6 +305,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_doubles_and_values),
     PP_TEST(t_dead_worker_items),
     PP_TEST(t_timeout_and_bad_arguments),
+    PP_TEST(t_huge_timeouts_wait),
     PP_TEST_END,
 };
 /* clang-format on */

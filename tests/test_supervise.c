@@ -975,6 +975,53 @@ static void t_idle_timeout(void)
     pp_pool_destroy(p);
 }
 
+/* Sleeps 150 ms, then returns its index (a task the supervisor sees
+ * running). */
+static int sv_nap(pp_task *t)
+{
+    int64_t i = 0;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &i) != PP_OK)
+        return pp_task_fail(t, 2, "sv_nap expects an index");
+    pp__plat_sleep_ms(150);
+    return pp_values_add_int(pp_task_result(t), i);
+}
+PP_TASK_REGISTER(sv_nap)
+
+/* The largest start, idle and task timeouts (INT64_MAX ms) are no limit:
+ * nothing is killed, no worker idles out, and the supervisor's deadlines
+ * (start + timeout) do not overflow (signed overflow is undefined: the
+ * UBSan build of this test aborts on it). */
+static void t_huge_timeouts(void)
+{
+    pp_values *items = indices(4);
+    pp_submit_options so;
+    pp_result *r = NULL;
+    pp_pool_options o;
+    pp_pool_stats s;
+    pp_pool *p = NULL;
+    int64_t out[4];
+
+    memset(&o, 0, sizeof o);
+    o.processes = 2;
+    o.start_timeout_ms = INT64_MAX;
+    o.idle_timeout_ms = INT64_MAX;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+    memset(&so, 0, sizeof so);
+    so.chunksize = 1;
+    so.timeout_ms = INT64_MAX;
+    PP_ASSERT_STATUS(pp_map(p, sv_nap, items, &so, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_ints(r, 0, 0, 4, out, NULL), PP_OK);
+    CU_ASSERT(out[0] == 0 && out[3] == 3);
+    pp_result_release(r);
+    pp_test_sleep_ms(300); /* idle workers: the idle deadline is looked at */
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &s), PP_OK);
+    CU_ASSERT_EQUAL(s.worker_deaths, 0);
+    CU_ASSERT_EQUAL(s.ready, 2);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+}
+
 /* The unobserved-failure report names the item and the code; terminated
  * work the caller gave up on is not reported. */
 typedef struct log_lines {
@@ -2197,6 +2244,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_chunk_results_over_one_message, 300),
     PP_TEST_TIMEOUT(t_recycle_by_memory, 120),
     PP_TEST_TIMEOUT(t_idle_timeout, 120),
+    PP_TEST_TIMEOUT(t_huge_timeouts, 120),
     PP_TEST_TIMEOUT(t_helper_killed_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_forkserver, 120),
     PP_TEST_TIMEOUT(t_spare_killed_fork, 120),

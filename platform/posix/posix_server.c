@@ -39,7 +39,9 @@ pp_status pp__plat_read_private_file(const char *path, void *buf, size_t cap, si
     int fd;
 
     *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO would wait for a writer (it is refused
+     * below as not a regular file); reads of a regular file ignore it */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return pp__plat_fail(errno);
     if (fstat(fd, &sb) < 0) {

@@ -204,6 +204,33 @@ static size_t batch_items(const pp_pool *p, size_t cs)
     return per;
 }
 
+/* pp_map_stream()'s items are made in batches of up to thousands: once
+ * the pool is terminated or broken, or the call canceled, the rest of the
+ * batch is not made (feed() then fails those items), so a terminate or a
+ * destroy does not wait for the caller's item function to make them. */
+typedef struct stop_gen {
+    pp_item_fn gen;
+    void *ud;
+    pp_pool *p;
+    const struct pp_result *j;
+} stop_gen;
+
+static pp_status stop_gen_item(void *ud, size_t i, pp_values *args)
+{
+    const stop_gen *g = ud;
+    pp_status st = PP_OK;
+
+    pp__plat_mtx_lock(g->p->core->mu);
+    if (g->j != NULL && g->j->canceled)
+        st = PP_ECANCELED;
+    else if (g->p->broken != PP_OK)
+        st = g->p->broken;
+    else if (g->p->state == P_TERMINATING || g->p->state == P_JOINED)
+        st = PP_ETERMINATED;
+    pp__plat_mtx_unlock(g->p->core->mu);
+    return st != PP_OK ? st : g->gen(g->ud, i, args);
+}
+
 /*
  * Encode and queue a submission. Arguments are encoded in batches and each
  * batch is queued at once, so workers start on the first one while the rest
@@ -218,6 +245,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
                                 struct pp_result **out)
 {
     pp__item_src s = *timed_src;
+    stop_gen sg = {s.gen, s.gen_ud, p, NULL};
     struct pp_result *j;
     pp__chunk *list = NULL;
     pp__builder b;
@@ -243,6 +271,10 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return st;
     auto_cs = !(o != NULL && o->chunksize) && !p->chunksize;
     cs = (o != NULL && o->chunksize) ? o->chunksize : auto_chunksize(p, n, kind);
+    if (s.gen != NULL) {
+        s.gen = stop_gen_item;
+        s.gen_ud = &sg;
+    }
     st = pp__builder_init(&b, &ref, &s, n, cs, auto_cs, batch_items(p, cs));
     /* A sync map's caller waits (pp__wait_sync) with its items alive:
      * byte and string columns are copied from them when sent (lazy
@@ -258,6 +290,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return st;
     }
     j->lazy = b.lazy;
+    sg.j = j;
     bst = pp__builder_batch(&b, 0, &list, &end);
     if (bst == PP_ENOMEM && list == NULL && s.gen == NULL) {
         /* nothing could be encoded: the call fails, nothing ran (made

@@ -241,7 +241,7 @@ static int64_t check_start_timeouts_locked(pp_pool *p, int64_t now)
         pp__wslot *w = &p->w[i];
         if (w->state != W_STARTING || w->init_reported || w->start_timed_out || w->killed)
             continue;
-        left = w->start_ms + p->start_timeout_ms - now;
+        left = p->start_timeout_ms - (now - w->start_ms); /* no overflow */
         if (left <= 0) {
             w->start_timed_out = 1;
             pp__plat_proc_kill(w->proc);
@@ -309,7 +309,7 @@ static int64_t check_idle_locked(pp_pool *p, int64_t now)
         pp__wslot *w = &p->w[i];
         if (w->state != W_READY || w->ninflight > 0 || w->quit_wanted)
             continue;
-        left = w->idle_since_ms + p->idle_timeout_ms - now;
+        left = p->idle_timeout_ms - (now - w->idle_since_ms);
         if (left > 0) {
             next = left < next ? left : next;
             continue;
@@ -409,7 +409,7 @@ static int64_t check_task_timeouts_locked(pp_pool *p, int64_t now)
                 next = 10; /* between items, or not started yet: look again soon */
             continue;
         }
-        left = since + c->job->timeout_ms - now;
+        left = c->job->timeout_ms - (now - since);
         if (left > 0) {
             next = left < next ? left : next;
             continue;
