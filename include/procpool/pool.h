@@ -29,9 +29,11 @@
  *    same handle to every task it runs). A lock destroyed and created
  *    again under the same name is another lock: the worker attaches the
  *    new one for arguments that carry it, and a task whose arguments
- *    were built with the old one fails with #PP_ENOENT (never runs with
- *    the new one). The worker still keeps its handle of the old one (a
- *    task or initializer may have stored it) until it exits: a name
+ *    were built with the old one never runs with the new one: it fails
+ *    with #PP_ENOENT in a worker that had not attached the old one, and
+ *    gets the old handle in a worker that had (the destroyed lock, which
+ *    nobody reaches by name any more). The worker keeps its handle of the
+ *    old one (a task or initializer may have stored it) until it exits: a name
  *    re-created N times while a pool lives costs each worker up to N
  *    mappings; give such locks fresh names (NULL) or bound the workers'
  *    lives with maxtasksperchild;

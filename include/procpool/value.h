@@ -391,7 +391,9 @@ PP_API pp_status pp_values_get_bytes(const pp_values *v, size_t i, const void **
  * worker process keeps open (one per lock) for its whole life. In a
  * worker where the lock could not be attached (its creator destroyed it,
  * or destroyed it and created another lock under its name: #PP_ENOENT),
- * that error is returned with *out NULL, never #PP_OK. */
+ * that error is returned with *out NULL, never #PP_OK. A worker that had
+ * attached the lock before its creator destroyed it keeps that handle and
+ * returns it (pool.h, "Sharing a lock"). */
 PP_API pp_status pp_values_get_lock(const pp_values *v, size_t i, pp_lock **out);
 /** As pp_values_get_lock(), for a shared memory block: in a worker a
  * handle kept for the process's life (so pp_shm_ptr() is stable across
