@@ -1225,6 +1225,8 @@ static void do_cancel(int m)
     pp_result *r = NULL;
     pp_iter *it = NULL;
     const pp_error *e;
+    pp_pool_stats stats;
+    int64_t deadline;
     size_t idx;
     fixture f;
     int i, canceled = 0;
@@ -1248,6 +1250,18 @@ static void do_cancel(int m)
      * would still be blocked if they had not been killed) */
     PP_ASSERT_STATUS(pp_apply(f.pool, sv_quick, items, &res, NULL), PP_OK);
     pp_values_destroy(res);
+    /* the two workers the cancel stopped were replaced, and were not
+     * deaths: the pool stopped them (pool.h, pp_pool_stats) */
+    deadline = pp_test_now_ms() + WAIT_MS;
+    do {
+        PP_ASSERT_STATUS_FATAL(pp_pool_get_stats(f.pool, &stats), PP_OK);
+        if (stats.workers_started >= 4)
+            break;
+        pp_test_sleep_ms(5);
+    } while (pp_test_now_ms() < deadline);
+    CU_ASSERT(stats.workers_started >= 4);
+    PP_ASSERT_MSG(stats.worker_deaths == 0, "%llu worker deaths counted for a cancel",
+                  (unsigned long long)stats.worker_deaths);
 
     /* an iterator: what is not finished comes out canceled */
     for (i = 0; i < MAX_ITEM; i++)

@@ -64,6 +64,7 @@ pp_status pp_result_cancel(pp_result *r)
             if (pp__take_back_locked(p, w) > 0)
                 pp__remove_job_from_queue_locked(p, r);
             if (runs_job_locked(w, r)) {
+                w->killed = 1; /* stopped by the pool: not a death */
                 pp__plat_proc_kill(w->proc);
             }
         }

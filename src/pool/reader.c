@@ -424,8 +424,10 @@ static void handle_death(pp_pool *p, pp__wslot *w)
      * been started (the one it claimed last), every earlier one has been
      * answered. */
     /* a worker that exits 0 by itself was recycled (maxtasksperchild,
-     * max_worker_memory, idle timeout): not a death */
-    if (w->state == W_READY && p->state != P_TERMINATING && !(info.exited && info.code == 0))
+     * max_worker_memory, idle timeout), and one the pool killed to cancel
+     * its task (w->killed): not deaths */
+    if (w->state == W_READY && p->state != P_TERMINATING && !w->killed &&
+        !(info.exited && info.code == 0))
         p->n_deaths++;
     if (running != NULL && running->id == pr.started && running->id <= pr.bound) {
         rest = running->next;
@@ -437,7 +439,8 @@ static void handle_death(pp_pool *p, pp__wslot *w)
             rest = tail;
         }
         if (p->state != P_TERMINATING)
-            pp__log(PP_LOG_WARN, "%s; %s", msg,
+            pp__log(w->killed ? PP_LOG_INFO : PP_LOG_WARN, "%s%s; %s", msg,
+                    w->killed ? " (stopped to cancel its task)" : "",
                     p->broken == PP_OK ? "starting a replacement"
                                        : "no replacement: the pool is broken");
     } else {
