@@ -150,6 +150,42 @@ static void sem_acquire_long(void *arg)
     w->st = pp_msem_acquire(w->s, 20000);
 }
 
+/* One handle, two threads: one waits long on a semaphore, the other's
+ * calls take their turn on the connection between its one-second waits
+ * (first come, first served) instead of losing the race for it again and
+ * again (seen: 0.8-6.8 s per call). */
+static void t_calls_take_turns_with_a_long_wait(void)
+{
+    pp_manager *m = start_two(NULL);
+    pp_msem *s = NULL, *other = NULL;
+    pp_test_thread *th;
+    sem_waiter b;
+    int64_t worst = 0, t0, dt, limit = 2500 * pp_test_timeout_mult();
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_msem_create(m, 0, 0, &s), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_msem_create(m, 0, 0, &other), PP_OK);
+    memset(&b, 0, sizeof b);
+    b.s = s;
+    b.st = PP_EINVAL;
+    th = pp_test_thread_start(sem_acquire_long, &b);
+    pp_test_sleep_ms(200); /* it waits in the server */
+    for (i = 0; i < 12; i++) {
+        t0 = pp_test_now_ms();
+        PP_ASSERT_STATUS(pp_msem_release(other), PP_OK);
+        dt = pp_test_now_ms() - t0;
+        worst = dt > worst ? dt : worst;
+        pp_test_sleep_ms(i * 37 % 300);
+    }
+    PP_ASSERT_MSG(worst < limit, "a call waited %lld ms for the connection", (long long)worst);
+    PP_ASSERT_STATUS(pp_msem_release(s), PP_OK);
+    pp_test_thread_join(th);
+    PP_ASSERT_STATUS(b.st, PP_OK);
+    pp_msem_destroy(other);
+    pp_msem_destroy(s);
+    pp_manager_destroy(m);
+}
+
 static void t_semaphore(void)
 {
     pp_manager *m = NULL, *c = NULL;
@@ -733,6 +769,7 @@ static void t_dict(void)
 static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_rlock, 60),
     PP_TEST_TIMEOUT(t_semaphore, 90),
+    PP_TEST_TIMEOUT(t_calls_take_turns_with_a_long_wait, 120),
     PP_TEST_TIMEOUT(t_condition, 120),
     PP_TEST_TIMEOUT(t_condition_rlock, 60),
     PP_TEST_TIMEOUT(t_event, 90),

@@ -41,8 +41,13 @@
 struct pp_manager {
     apr_pool_t *pool;
     apr_socket_t *sock;
-    pp__mgr_io io;    /* frames on sock */
-    pp__plat_mtx *mu; /* one request at a time; sock, io, broken; the locks' held counts */
+    pp__mgr_io io;    /* frames on sock: used by the thread whose turn it is */
+    pp__plat_mtx *mu; /* the turns, sock, broken; the locks' held counts */
+    /* One request at a time on the connection, in arrival order: a thread
+     * waiting long (one request per PP__MGR_SLICE_MS) would otherwise win
+     * the mutex back again and again against another thread's call. */
+    pp__plat_cond *turn_cv;
+    uint64_t turn_next, turn_now; /* tickets: next to give, now served */
     int broken;
     char addr[PP_MANAGER_ADDR_MAX];
     uint64_t instance; /* the server's (its WELCOME): what locators carry */
@@ -57,6 +62,37 @@ struct pp_manager {
 
 /* ---------------------------------------------------------- requests */
 
+/* Wait for this thread's turn on the connection (each turn lasts one
+ * request and its reply, at most PP__MGR_SLICE_MS + PP__MGR_GRACE_MS,
+ * so the wait is bounded by the turns before it). 0 if the connection is
+ * broken or closed: the turn is over already. */
+static int turn_take(pp_manager *m)
+{
+    uint64_t t;
+    int ok;
+
+    pp__plat_mtx_lock(m->mu);
+    t = m->turn_next++;
+    while (t != m->turn_now)
+        (void)pp__plat_cond_wait(m->turn_cv, m->mu, PP_INFINITE);
+    ok = !m->broken && m->sock != NULL;
+    if (!ok)
+        m->turn_now++;
+    pp__plat_cond_broadcast(m->turn_cv);
+    pp__plat_mtx_unlock(m->mu);
+    return ok;
+}
+
+static void turn_end(pp_manager *m, int broke)
+{
+    pp__plat_mtx_lock(m->mu);
+    if (broke)
+        m->broken = 1;
+    m->turn_now++;
+    pp__plat_cond_broadcast(m->turn_cv);
+    pp__plat_mtx_unlock(m->mu);
+}
+
 pp_status pp__mgr_call(pp_manager *m, uint8_t type, const uint8_t *payload, size_t len,
                        int64_t wait_ms, pp_status *status, uint64_t *value, pp__buf *data)
 {
@@ -68,12 +104,9 @@ pp_status pp__mgr_call(pp_manager *m, uint8_t type, const uint8_t *payload, size
     *status = PP_OK;
     if (pp__mgr_check_process(m) != PP_OK)
         return PP_ESTATE; /* before the mutex: a fork may have copied it locked */
-    pp__mgr_frame_init(&f);
-    pp__plat_mtx_lock(m->mu);
-    if (m->broken || m->sock == NULL) {
-        pp__plat_mtx_unlock(m->mu);
+    if (!turn_take(m))
         return PP_ECONNLOST;
-    }
+    pp__mgr_frame_init(&f);
     st = pp__mgr_send(&m->io, type, payload, len);
     if (st == PP_OK)
         st = pp__mgr_recv(&m->io, wait_ms + PP__MGR_GRACE_MS, &f);
@@ -83,9 +116,7 @@ pp_status pp__mgr_call(pp_manager *m, uint8_t type, const uint8_t *payload, size
         st = PP_EPROTO; /* data this request never has */
     if (st == PP_ETIMEDOUT)
         st = PP_ECONNLOST; /* the server did not answer in time */
-    if (st != PP_OK)
-        m->broken = 1;
-    pp__plat_mtx_unlock(m->mu);
+    turn_end(m, st != PP_OK);
     if (st == PP_OK && rlen > 0)
         st = pp__buf_put(data, rdata, rlen);
     pp__mgr_frame_free(&f);
@@ -102,15 +133,10 @@ pp_status pp__mgr_post(pp_manager *m, uint8_t type, uint64_t id)
     if (pp__mgr_check_process(m) != PP_OK)
         return PP_ESTATE;
     pp__st_le64(p, id);
-    pp__plat_mtx_lock(m->mu);
-    if (m->broken || m->sock == NULL) {
-        pp__plat_mtx_unlock(m->mu);
+    if (!turn_take(m))
         return PP_ECONNLOST;
-    }
     st = pp__mgr_send(&m->io, type, p, sizeof p);
-    if (st != PP_OK)
-        m->broken = 1;
-    pp__plat_mtx_unlock(m->mu);
+    turn_end(m, st != PP_OK);
     return st;
 }
 
@@ -188,7 +214,10 @@ static pp_status manager_alloc(pp_manager **out)
     if (m == NULL)
         return PP_ENOMEM;
     m->pid = pp__plat_getpid();
-    if (apr_pool_create(&m->pool, NULL) != APR_SUCCESS || pp__plat_mtx_create(&m->mu) != PP_OK) {
+    if (apr_pool_create(&m->pool, NULL) != APR_SUCCESS || pp__plat_mtx_create(&m->mu) != PP_OK ||
+        pp__plat_cond_create(&m->turn_cv) != PP_OK) {
+        if (m->mu != NULL)
+            pp__plat_mtx_destroy(m->mu);
         if (m->pool != NULL)
             apr_pool_destroy(m->pool);
         free(m);
@@ -510,13 +539,14 @@ pp_status pp_manager_shutdown(pp_manager *mgr)
         return PP_ESTATE; /* a fork child must not stop its parent's server */
     if (mgr->own_key && mgr->proc != NULL)
         pp__keyring_forget(mgr->addr); /* the server goes */
-    pp__plat_mtx_lock(mgr->mu);
-    if (mgr->sock != NULL) {
+    /* In turn: a call under way on the socket ends first (bounded). */
+    if (turn_take(mgr)) {
+        pp__plat_mtx_lock(mgr->mu);
         apr_socket_close(mgr->sock);
         mgr->sock = NULL;
+        pp__plat_mtx_unlock(mgr->mu);
+        turn_end(mgr, 1);
     }
-    mgr->broken = 1;
-    pp__plat_mtx_unlock(mgr->mu);
     stop_server(mgr);
     return PP_OK;
 }
@@ -531,6 +561,7 @@ void pp_manager_destroy(pp_manager *mgr)
     if (pp__mgr_check_process(mgr) != PP_OK)
         return;
     (void)pp_manager_shutdown(mgr);
+    pp__plat_cond_destroy(mgr->turn_cv);
     pp__plat_mtx_destroy(mgr->mu);
     apr_pool_destroy(mgr->pool);
     free(mgr);
