@@ -790,6 +790,73 @@ static void t_start_server_hung(void)
 #endif
 }
 
+#ifndef _WIN32
+/* Wait until a process sent SIGSTOP has stopped (the signal is delivered
+ * asynchronously): its state in /proc, else a moment. */
+static void until_stopped(pid_t pid)
+{
+    char path[64], line[256], *close_paren;
+    int64_t end = pp_test_now_ms() + 10000;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    while (pp_test_now_ms() < end) {
+        f = fopen(path, "r");
+        if (f == NULL) {
+            pp_test_sleep_ms(500);
+            return;
+        }
+        close_paren = fgets(line, sizeof line, f) != NULL ? strrchr(line, ')') : NULL;
+        fclose(f);
+        if (close_paren != NULL && (close_paren[2] == 'T' || close_paren[2] == 't'))
+            return;
+        pp_test_sleep_ms(5);
+    }
+}
+#endif
+
+/*
+ * pp_manager_shutdown() of a connected handle whose connection broke (a
+ * reply that did not come in time: the server was stopped) still closes
+ * it, as documented ("it only disconnects"): the server then releases
+ * what the connection held. It was left open until pp_manager_destroy()
+ * (shutdown took its turn only on a connection that was not broken), so
+ * a lock held through it stayed held. POSIX (SIGSTOP).
+ */
+static void t_shutdown_closes_broken_connection(void)
+{
+#ifndef _WIN32
+    pp_manager *m = start_known_key(), *c = NULL;
+    pid_t server = (pid_t)pp_manager_pid(m);
+    pp_lock *held = NULL, *mine = NULL, *other = NULL, *probe = NULL;
+    pp_status st;
+
+    CU_ASSERT_FATAL(server > 0);
+    PP_ASSERT_STATUS_FATAL(pp_manager_connect(pp_manager_address(m), g_key, KEYLEN, &c), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &held), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock(m, &other), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock_open(c, pp_manager_lock_id(held), &mine), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_manager_lock_open(c, pp_manager_lock_id(other), &probe), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_lock_acquire(mine, 5000), PP_OK);
+    CU_ASSERT_FATAL(kill(server, SIGSTOP) == 0);
+    until_stopped(server);
+    /* no reply within its grace: the connection is broken */
+    PP_ASSERT_STATUS(pp_lock_try_acquire(probe), PP_ECONNLOST);
+    CU_ASSERT_FATAL(kill(server, SIGCONT) == 0);
+    PP_ASSERT_STATUS(pp_manager_shutdown(c), PP_OK);
+    /* the connection is closed: the server released what it held */
+    st = pp_lock_acquire(held, LOST_MS);
+    PP_ASSERT_MSG(st == PP_OK || st == PP_EOWNERDEAD, "acquire: %s", pp_err_name(st));
+    PP_ASSERT_STATUS(pp_lock_release(held), PP_OK);
+    pp_lock_destroy(probe);
+    pp_lock_destroy(mine);
+    pp_lock_destroy(other);
+    pp_lock_destroy(held);
+    pp_manager_destroy(c);
+    pp_manager_destroy(m);
+#endif
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case g_cases[] = {
@@ -805,6 +872,7 @@ static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_bad_arguments, 60),
     PP_TEST_TIMEOUT(t_connect_waits_for_full_backlog, 60),
     PP_TEST_TIMEOUT(t_start_server_hung, 120),
+    PP_TEST_TIMEOUT(t_shutdown_closes_broken_connection, 90),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -64,17 +64,23 @@ struct pp_manager {
 
 /* Wait for this thread's turn on the connection (each turn lasts one
  * request and its reply, at most PP__MGR_SLICE_MS + PP__MGR_GRACE_MS,
- * so the wait is bounded by the turns before it). 0 if the connection is
- * broken or closed: the turn is over already. */
+ * so the wait is bounded by the turns before it). Caller holds m->mu. */
+static void turn_wait_locked(pp_manager *m)
+{
+    uint64_t t = m->turn_next++;
+
+    while (t != m->turn_now)
+        (void)pp__plat_cond_wait(m->turn_cv, m->mu, PP_INFINITE);
+}
+
+/* Take this thread's turn: 0 if the connection is broken or closed (the
+ * turn is over already). */
 static int turn_take(pp_manager *m)
 {
-    uint64_t t;
     int ok;
 
     pp__plat_mtx_lock(m->mu);
-    t = m->turn_next++;
-    while (t != m->turn_now)
-        (void)pp__plat_cond_wait(m->turn_cv, m->mu, PP_INFINITE);
+    turn_wait_locked(m);
     ok = !m->broken && m->sock != NULL;
     if (!ok)
         m->turn_now++;
@@ -539,14 +545,18 @@ pp_status pp_manager_shutdown(pp_manager *mgr)
         return PP_ESTATE; /* a fork child must not stop its parent's server */
     if (mgr->own_key && mgr->proc != NULL)
         pp__keyring_forget(mgr->addr); /* the server goes */
-    /* In turn: a call under way on the socket ends first (bounded). */
-    if (turn_take(mgr)) {
-        pp__plat_mtx_lock(mgr->mu);
+    /* In turn: a call under way on the socket ends first (bounded). A
+     * broken connection is closed too: the server then lets go of what
+     * it held. */
+    pp__plat_mtx_lock(mgr->mu);
+    turn_wait_locked(mgr);
+    if (mgr->sock != NULL)
         apr_socket_close(mgr->sock);
-        mgr->sock = NULL;
-        pp__plat_mtx_unlock(mgr->mu);
-        turn_end(mgr, 1);
-    }
+    mgr->sock = NULL;
+    mgr->broken = 1;
+    mgr->turn_now++;
+    pp__plat_cond_broadcast(mgr->turn_cv);
+    pp__plat_mtx_unlock(mgr->mu);
     stop_server(mgr);
     return PP_OK;
 }
