@@ -214,16 +214,33 @@ static int want_lazy(const pp__builder *b, size_t bytes)
     return b->lazy && b->src->extra == NULL && bytes >= LAZY_MIN && bytes <= LAZY_MAX;
 }
 
-/* Make c (begun, nothing after the column's type byte yet) a lazy chunk
- * of count items and bytes of entries from b's source. */
-static void make_lazy(const pp__builder *b, pp__chunk *c, size_t count, size_t bytes)
+/* Make c (begun, with room for its type byte) a lazy chunk of count
+ * items of type and bytes of entries from b's source: only the column's
+ * type byte is in its frame. */
+static void make_lazy(const pp__builder *b, pp__chunk *c, pp_type type, size_t count, size_t bytes)
 {
+    c->frame.data[c->frame.len++] = (uint8_t)type;
     c->lazy_bytes = bytes;
     c->l_items = b->src->items;
     c->l_argv = b->src->argv;
     c->l_arr = b->src->arr;
     c->l_arr_size = b->src->arr_size;
     c->count = (uint16_t)count;
+}
+
+/* End column chunk c (after chunk_begin at `at` and the column's bytes
+ * or make_lazy) unless *st is a failure already: 1, with *out, or with
+ * the failure in *st and c freed. */
+static int column_end(pp__builder *b, pp__chunk *c, size_t at, pp__chunk **out, pp_status *st)
+{
+    if (*st == PP_OK)
+        *st = chunk_end(b, c, at, 1);
+    if (*st != PP_OK) {
+        pp__chunk_list_free(c);
+        return 1;
+    }
+    *out = c;
+    return 1;
 }
 
 /* Item i of lazy chunk c's argv or arr source as one string or buffer of
@@ -350,9 +367,7 @@ static int build_column_each(pp__builder *b, size_t first, size_t count, pp__chu
         return 1;
     *st = pp__buf_reserve(&c->frame, 1 + (lazy ? 0 : bytes));
     if (*st == PP_OK && lazy) {
-        c->frame.data[c->frame.len++] = (uint8_t)type;
-        make_lazy(b, c, k, bytes);
-        *st = chunk_end(b, c, at, 1);
+        make_lazy(b, c, type, k, bytes);
     } else if (*st == PP_OK) {
         d = c->frame.data + c->frame.len;
         *d++ = (uint8_t)type;
@@ -367,14 +382,8 @@ static int build_column_each(pp__builder *b, size_t first, size_t count, pp__chu
         }
         c->frame.len += 1 + bytes;
         c->count = (uint16_t)count;
-        *st = chunk_end(b, c, at, 1);
     }
-    if (*st != PP_OK) {
-        pp__chunk_list_free(c);
-        return 1;
-    }
-    *out = c;
-    return 1;
+    return column_end(b, c, at, out, st);
 }
 
 /* A chunk of the map items first..first+count-1 (at most) as a column
@@ -414,9 +423,7 @@ static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **
         return 1;
     *st = pp__buf_reserve(&c->frame, 1 + (lazy ? 0 : bytes));
     if (*st == PP_OK && lazy) {
-        c->frame.data[c->frame.len++] = (uint8_t)type;
-        make_lazy(b, c, k, bytes);
-        *st = chunk_end(b, c, at, 1);
+        make_lazy(b, c, type, k, bytes);
     } else if (*st == PP_OK) {
         d = c->frame.data + c->frame.len;
         if (scalar && !pp__column_put_scalars(items, first, k, &type, d + 1)) {
@@ -428,14 +435,8 @@ static int build_column(pp__builder *b, size_t first, size_t count, pp__chunk **
         d[0] = (uint8_t)type;
         c->frame.len += 1 + bytes;
         c->count = (uint16_t)k;
-        *st = chunk_end(b, c, at, 1);
     }
-    if (*st != PP_OK) {
-        pp__chunk_list_free(c);
-        return 1;
-    }
-    *out = c;
-    return 1;
+    return column_end(b, c, at, out, st);
 }
 
 /* A chunk of items first.. from a source whose sizes are known without

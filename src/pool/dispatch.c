@@ -81,13 +81,14 @@ static pp__chunk *drop_canceled_locked(pp__chunk *list)
     return keep;
 }
 
-void pp__remove_job_from_queue_locked(pp_pool *p, struct pp_result *j)
+/* Free j's queued chunks (only its lazy ones if lazy_only). */
+static void drop_queued_locked(pp_pool *p, struct pp_result *j, int lazy_only)
 {
     pp__chunk *c, **link = &p->q_head;
 
     p->q_tail = NULL;
     while ((c = *link) != NULL) {
-        if (c->job == j) {
+        if (c->job == j && (!lazy_only || c->lazy_bytes > 0)) {
             *link = c->next;
             c->next = NULL;
             p->queued_bytes -= pp__chunk_len(c);
@@ -97,6 +98,11 @@ void pp__remove_job_from_queue_locked(pp_pool *p, struct pp_result *j)
             link = &c->next;
         }
     }
+}
+
+void pp__remove_job_from_queue_locked(pp_pool *p, struct pp_result *j)
+{
+    drop_queued_locked(p, j, 0);
 }
 
 void pp__queue_append_locked(pp_pool *p, pp__chunk *list, struct pp_result *j)
@@ -636,22 +642,12 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
 
 void pp__job_forget_source_locked(pp_pool *p, struct pp_result *j)
 {
-    pp__chunk *c, **link = &p->q_head;
+    pp__chunk *c;
     int i;
 
-    p->q_tail = NULL;
-    while ((c = *link) != NULL) {
-        if (c->job == j && c->lazy_bytes > 0) {
-            /* its items have all finished (j is ready): nothing to run */
-            *link = c->next;
-            c->next = NULL;
-            p->queued_bytes -= pp__chunk_len(c);
-            pp__chunk_free(c);
-        } else {
-            p->q_tail = c;
-            link = &c->next;
-        }
-    }
+    /* its queued lazy chunks: their items have all finished (j is
+     * ready), nothing to run */
+    drop_queued_locked(p, j, 1);
     for (i = 0; i < p->n; i++) {
         for (c = p->w[i].inflight; c != NULL; c = c->next) {
             if (c->job == j && c->lazy_bytes > 0) {
