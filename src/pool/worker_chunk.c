@@ -1,0 +1,384 @@
+/*
+ * worker_chunk.c — how a worker runs the items of one TASK frame (a
+ * chunk) and answers with its RESULT: arguments read in place (tuples, or
+ * a column), each item's start and end recorded in the control block
+ * (pool/wctl.h) so a death loses only the running item, and the outcomes
+ * written as a column when every result is one scalar or one blob of one
+ * type (values/column.h), else one outcome per item.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform.h"
+#include "core/core.h"
+#include "wire/frame.h"
+#include "wire/msg.h"
+#include "sync/remote.h"
+#include "values/column.h"
+#include "values/value_internal.h"
+#include "pool/task_internal.h"
+#include "pool/wctl.h"
+#include "pool/worker_internal.h"
+#include "pool/worker_out.h"
+
+pp_status pp__worker_send_frame(worker *w)
+{
+    pp_status st = w->sink != NULL ? w->sink(w->sink_ud, w->out.data, w->out.len)
+                                   : pp__plat_chan_write(w->chan, w->out.data, w->out.len);
+
+    pp__buf_reset(&w->out);
+    return st;
+}
+
+/* Run fn on args; fill task outcome. result is an empty tuple. */
+void pp__worker_run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_values *result,
+                        pp_task *t)
+{
+    int rc;
+
+    /* Field by field, not the message buffer: it is written only by a
+     * failure (pp_task_fail), and this runs once per item. */
+    t->failed = 0;
+    t->code = 0;
+    t->message[0] = '\0';
+    t->status = PP_ETASK;
+    t->args = args;
+    t->index = index;
+    t->result = result;
+    rc = fn(t);
+    if (rc != 0 && !t->failed) {
+        /* A task that returns what a library call gave it (the idiom
+         * "return pp_values_add_...(...)") failed because of that status:
+         * say which, instead of a bare number. */
+        if (rc < 0 && strcmp(pp_err_name(rc), "PP_UNKNOWN") != 0) {
+            pp_task_fail(t, rc, "the task returned %s (%s)", pp_err_name(rc), pp_strerror(rc));
+            t->status = (pp_status)rc;
+        } else {
+            pp_task_fail(t, rc, "the task returned %d", rc);
+        }
+    }
+}
+
+pp_status pp__worker_put_failure(pp__buf *b, pp_status status, int code, const char *msg)
+{
+    pp_status st = pp__buf_put_u32(b, (uint32_t)(int32_t)status);
+
+    if (st == PP_OK)
+        st = pp__buf_put_u32(b, (uint32_t)(int32_t)code);
+    if (st == PP_OK)
+        st = pp__buf_put_blob(b, msg, strlen(msg));
+    return st;
+}
+
+/* Append one item's outcome; a result that would overflow the frame turns
+ * into a PP_ETOOBIG failure instead. */
+static pp_status put_outcome(worker *w, const pp_task *t)
+{
+    size_t mark = w->out.len, n;
+    const uint8_t *p;
+    pp_type type;
+    pp_status st;
+    uint8_t *d;
+
+    if (t->failed)
+        return pp__worker_put_failure(&w->out, t->status, t->code, t->message);
+    if (pp__values_one_blob(t->result, &type, &p, &n) && n <= PP__FRAME_MAX - 17) {
+        /* one string or buffer (the commonest result after a scalar), in
+         * one step: status 0, code 0, tuple (values/tuple.h) */
+        st = pp__buf_reserve(&w->out, 17 + n);
+        if (st == PP_OK) {
+            d = w->out.data + w->out.len;
+            memset(d, 0, 8);
+            pp__st_le32(d + 8, 1);
+            d[12] = (uint8_t)type;
+            pp__st_le32(d + 13, (uint32_t)n);
+            memcpy(d + 17, p, n);
+            w->out.len += 17 + n;
+            return PP_OK;
+        }
+    }
+    st = pp__buf_put_u32(&w->out, 0);
+    if (st == PP_OK)
+        st = pp__buf_put_u32(&w->out, 0);
+    if (st == PP_OK)
+        st = pp__values_encode(t->result, &w->out);
+    if (st == PP_ETOOBIG || st == PP_ENOMEM) {
+        w->out.len = mark;
+        return pp__worker_put_failure(&w->out, st, 0,
+                                      st == PP_ETOOBIG ? "task result too large for one message"
+                                                       : "out of memory encoding the task result");
+    }
+    return st;
+}
+
+/* What a worker that cannot use a hosted lock (manager, Redis) or a proxy should be told. */
+static const char *remote_hint(const pp__locator *loc, pp_status st)
+{
+    if (loc->backend == PP__LOC_REDIS) {
+        switch (st) {
+        case PP_EAUTH:
+            return " (this worker's PROCPOOL_REDIS_USERNAME / PROCPOOL_REDIS_PASSWORD are not "
+                   "accepted there)";
+        case PP_ENOENT:
+            return " (the lock was destroyed by its creator)";
+        case PP_ECONNLOST:
+            return " (the Redis server is not reachable from this worker)";
+        default:
+            return "";
+        }
+    }
+    switch (st) {
+    case PP_EAUTH:
+        return " (no key for it in this worker: start that manager before the pool, or "
+               "without a key option to use the program key all workers inherit)";
+    case PP_ENOENT:
+        return loc->object == PP__OBJ_LOCK || loc->object == PP__OBJ_RLOCK
+                   ? " (the lock was destroyed, or its manager restarted)"
+                   : " (the object was destroyed, or its manager restarted)";
+    case PP_ECONNLOST:
+        return " (the manager is not running or does not answer)";
+    default:
+        return "";
+    }
+}
+
+/*
+ * A lock or shm block named in the arguments that this worker cannot
+ * attach (its creator destroyed it, say): the task must not run with a
+ * NULL handle. Returns PP_OK, or the reason with a message naming it.
+ */
+pp_status pp__worker_attach_check(const pp_values *args, const char *where, char *msg, size_t cap)
+{
+    size_t i = 0;
+    pp_status st = pp__values_attach_error(args, &i);
+
+    if (st != PP_OK && pp__values_item_locator(args, i) != NULL)
+        snprintf(msg, cap, "%s in the %s cannot be used: %s%s", pp__values_named_name(args, i),
+                 where, pp_strerror(st), remote_hint(pp__values_item_locator(args, i), st));
+    /* PP_ENOENT: no object of that name, or another one than the
+     * arguments name (sync.h: an object is its name and its identity). */
+    else if (st != PP_OK)
+        snprintf(msg, cap, "%s '%s' in the %s cannot be opened: %s%s",
+                 pp_values_type(args, i) == PP_TYPE_SHM    ? "shared memory block"
+                 : pp_values_type(args, i) == PP_TYPE_SYNC ? "sync object"
+                                                           : "lock",
+                 pp__values_named_name(args, i), where, pp_strerror(st),
+                 st == PP_ENOENT ? " (destroyed, or destroyed and re-created under that name "
+                                   "since the arguments were built)"
+                                 : "");
+    return st;
+}
+
+/* The arguments of the next item: the next tuple, or with a column
+ * (values/column.h) its next entry as a read-only one-item tuple read in
+ * place (nothing copied, nothing allocated). */
+static pp_status next_args(worker *w, pp__rd *rd, int column, pp_type ctype, pp_values **args)
+{
+    const uint8_t *p;
+    size_t n;
+    pp_status st;
+
+    if (!column) {
+        *args = w->args;
+        return pp__values_decode_reuse(rd, w->args, NULL, NULL, 0);
+    }
+    if (w->argbits != NULL) {
+        /* a scalar column (its length was checked against the count):
+         * the chunk's one argument tuple gets the next value */
+        *w->argbits = pp__ld_le64(rd->p + rd->pos);
+        rd->pos += 8;
+        return PP_OK;
+    }
+    st = pp__column_get_blob(rd, ctype, &p, &n);
+    if (st == PP_OK)
+        *args = pp__values_init_blob(w->argmem, ctype, p, n);
+    return st;
+}
+
+/* Record item i's result for a scalar-column answer, taking it out of
+ * w->result; *column drops to 0 at the first result that does not fit one
+ * (failure, other type, not one scalar), which stays in w->result. */
+static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp_type *rtype)
+{
+    pp_type type;
+    uint64_t bits;
+
+    if (!*column)
+        return;
+    if (t->failed || !pp__values_take_scalar(w->result, &type, &bits)) {
+        *column = 0;
+        return;
+    }
+    if (i > 0 && type != *rtype) {
+        /* back for its general outcome (into the emptied tuple: no growth) */
+        (void)(type == PP_TYPE_INT ? pp_values_add_int(w->result, (int64_t)bits)
+                                   : pp__values_add_double_bits(w->result, bits));
+        *column = 0;
+        return;
+    }
+    *rtype = type;
+    w->rcol[i] = bits;
+}
+
+/*
+ * The outcome just appended at w->out[mark..] may have made the RESULT
+ * frame at *at larger than one message: then the frame goes out without
+ * it, as a partial RESULT (PP__FLAG_PARTIAL), and a new frame starts with
+ * it, so a chunk's results may take several messages. An outcome too
+ * large for a message of its own becomes a PP_ETOOBIG failure. *in_frame
+ * counts the outcomes in the current frame, this one included.
+ */
+static pp_status fit_outcome(worker *w, const pp__frame_hdr *h, size_t *at, uint16_t *in_frame,
+                             size_t mark)
+{
+    size_t n = w->out.len - mark;
+    uint8_t *save;
+    pp_status st;
+
+    if (w->out.len - *at - PP__FRAME_HDR <= PP__FRAME_MAX)
+        return PP_OK;
+    if (*in_frame > 1) {
+        save = malloc(n);
+        if (save == NULL)
+            return PP_ENOMEM;
+        memcpy(save, w->out.data + mark, n);
+        w->out.len = mark;
+        pp__frame_set_count(&w->out, *at, (uint16_t)(*in_frame - 1));
+        pp__frame_set_flags(&w->out, *at, PP__FLAG_PARTIAL);
+        st = pp__frame_end(&w->out, *at);
+        if (st == PP_OK)
+            st = pp__worker_send_frame(w);
+        if (st == PP_OK)
+            st = pp__frame_begin(&w->out, PP__MSG_RESULT, 0, h->id, at);
+        mark = w->out.len;
+        if (st == PP_OK)
+            st = pp__buf_put(&w->out, save, n);
+        free(save);
+        if (st != PP_OK)
+            return st;
+        *in_frame = 1;
+        if (w->out.len - *at - PP__FRAME_HDR <= PP__FRAME_MAX)
+            return PP_OK;
+    }
+    w->out.len = mark; /* this outcome alone does not fit a message */
+    return pp__worker_put_failure(&w->out, PP_ETOOBIG, 0, "task result too large for one message");
+}
+
+/* Item i has finished: keep its outcome in the control block (wctl.h),
+ * so that it survives this process. With a column answer still possible
+ * the value is in w->rcol[i]; else the outcome is at w->out[mark..]. */
+static void keep_outcome(worker *w, uint16_t i, int rcolumn, pp_type rtype, size_t mark)
+{
+    if (rcolumn)
+        pp__wctl_item_done_column(w->ctl, &w->kept, i, (unsigned)rtype);
+    else
+        pp__wctl_item_done(w->ctl, &w->kept, i, w->out.data + mark, w->out.len - mark);
+}
+
+pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *payload)
+{
+    char msg[PP__ERRMSG_MAX + 1];
+    pp_status st, fst, ast;
+    pp_type ctype = PP_TYPE_NONE, rtype = PP_TYPE_NONE;
+    pp_values *args = NULL;
+    uint64_t first;
+    pp__fnref ref;
+    pp__rd rd;
+    size_t at, mark;
+    pp_task t;
+    uint16_t i, in_frame = 0;
+    uint8_t tag;
+    int was_general = 0; /* outcomes in w->out (no column answer any more) */
+    int column = (h->flags & PP__FLAG_SCALARS) != 0, rcolumn;
+    int timed = (h->flags & PP__FLAG_TIMED) != 0;
+
+    pp__rd_init(&rd, payload, h->length);
+    fst = pp__fnref_decode(&rd, &ref);
+    if (fst != PP_OK && fst != PP_ENOTREGISTERED)
+        return PP_EPROTO;
+    st = pp__rd_u64(&rd, &first);
+    if (st != PP_OK)
+        return st;
+    if (column) {
+        st = pp__rd_u8(&rd, &tag);
+        if (st != PP_OK)
+            return st;
+        if (tag == PP_TYPE_INT || tag == PP_TYPE_DOUBLE) {
+            if (pp__rd_left(&rd) != (size_t)h->count * 8)
+                return PP_EPROTO;
+        } else if (tag != PP_TYPE_STR && tag != PP_TYPE_BYTES) {
+            return PP_EPROTO; /* blob entries are checked one by one */
+        }
+        ctype = (pp_type)tag;
+    }
+    w->argbits = NULL;
+    if (ctype == PP_TYPE_INT || ctype == PP_TYPE_DOUBLE) {
+        args = pp__values_init_scalar(w->argmem, ctype, 0);
+        w->argbits = pp__values_scalar_bits(args);
+    }
+    /* A column answer is possible until a result does not fit one. */
+    rcolumn = fst == PP_OK && h->count > 0;
+    st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
+    if (st != PP_OK)
+        return st;
+    for (i = 0; i < h->count && st == PP_OK; i++) {
+        st = next_args(w, &rd, column, ctype, &args);
+        if (st != PP_OK)
+            break;
+        if (timed)
+            pp__wctl_item_start_timed(w->ctl, &w->kept, i, pp__plat_now_ms());
+        else
+            pp__wctl_item_start(w->ctl, &w->kept, i);
+        mark = w->out.len;
+        if (fst == PP_ENOTREGISTERED) {
+            st = pp__worker_put_failure(&w->out, PP_ENOTREGISTERED, 0,
+                                        "task function is not registered in the worker process "
+                                        "(register it before pp_init)");
+        } else if (!column &&
+                   (ast = pp__worker_attach_check(args, "arguments", msg, sizeof msg)) != PP_OK) {
+            if (rcolumn)
+                st = pp__worker_put_scalars(&w->out, w->rcol, i, rtype);
+            rcolumn = 0;
+            mark = w->out.len;
+            if (st == PP_OK)
+                st = pp__worker_put_failure(&w->out, ast, 0, msg);
+        } else {
+            int was_column = rcolumn;
+            pp__worker_run_one(ref.fn, args, first + i, w->result, &t);
+            /* While a column answer is possible, results go to w->rcol
+             * only; the general form is written when that ends. */
+            column_note(w, &t, i, &rcolumn, &rtype);
+            if (!rcolumn && was_column)
+                st = pp__worker_put_scalars(&w->out, w->rcol, i, rtype);
+            mark = w->out.len;
+            if (!rcolumn && st == PP_OK)
+                st = put_outcome(w, &t);
+            if (!rcolumn)
+                pp__values_clear(w->result); /* else column_note emptied it */
+        }
+        if (st == PP_OK)
+            keep_outcome(w, i, rcolumn, rtype, mark);
+        if (st == PP_OK && !rcolumn) {
+            in_frame = was_general ? (uint16_t)(in_frame + 1) : (uint16_t)(i + 1);
+            was_general = 1;
+            st = fit_outcome(w, h, &at, &in_frame, mark);
+        }
+    }
+    /* Task output reaches the terminal before the result: a caller that
+     * prints after get() sees the task's lines first. */
+    pp__plat_flush_stdio();
+    if (st == PP_OK && pp__rd_left(&rd) != 0)
+        st = PP_EPROTO;
+    if (st == PP_OK && rcolumn)
+        return pp__worker_put_scalar_column(&w->out, h, at, rtype, w->rcol);
+    if (st == PP_OK) {
+        pp__frame_set_count(&w->out, at, in_frame);
+        st = pp__frame_end(&w->out, at);
+    }
+    if (st == PP_OK && in_frame == h->count && h->count > 0)
+        st = pp__worker_put_blob_column(&w->out, at,
+                                        h->count); /* the whole chunk is in this frame */
+    return st;
+}
