@@ -356,6 +356,132 @@ static void do_scalar_type_change(int m)
     pp_test_pool_finish(p);
 }
 
+/* (int x) with x = i + 1000 * (kind * 100 + pos): i as an int, except
+ * where i % 50 == pos: kind 0 fails (code 7), 1 returns PP_ERANGE, 2 a
+ * double, 3 two ints, 4 nothing, 5 a double (as 2) from that item on.
+ * A scalar column answer (the worker's fast loop) that stops at the
+ * chunk's first, a middle or its last item. */
+static int co_odd_at(pp_task *t)
+{
+    int64_t x = 0, i, kind, pos;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 2, "one int");
+    i = x % 1000;
+    kind = x / 1000 / 100;
+    pos = x / 1000 % 100;
+    if (i % 50 != pos && !(kind == 5 && i % 50 > pos))
+        return pp_values_add_int(pp_task_result(t), i);
+    switch (kind) {
+    case 0:
+        return pp_task_fail(t, 7, "odd %d", (int)i);
+    case 1:
+        return PP_ERANGE;
+    case 3:
+        (void)pp_values_add_int(pp_task_result(t), i);
+        return pp_values_add_int(pp_task_result(t), -i);
+    case 4:
+        return 0;
+    default:
+        return pp_values_add_double(pp_task_result(t), (double)i);
+    }
+}
+PP_TASK_REGISTER(co_odd_at)
+
+/* Check co_odd_at's item i (kind, pos) read one by one (v, e) and in bulk
+ * (x, bst). */
+static void check_odd(int i, int kind, int pos, pp_status st, const pp_values *v, const pp_error *e,
+                      int64_t x, pp_status bst)
+{
+    int odd = i % 50 == pos || (kind == 5 && i % 50 > pos);
+    int64_t a = -1, b = -1;
+    double d = -1;
+
+    if (!odd || kind == 3) {
+        PP_ASSERT_MSG(st == PP_OK, "kind %d pos %d item %d: %s", kind, pos, i, pp_err_name(st));
+        PP_ASSERT_STATUS(pp_values_get_int(v, 0, &a), PP_OK);
+        CU_ASSERT_EQUAL(a, i);
+        CU_ASSERT_EQUAL(pp_values_count(v), odd ? 2u : 1u);
+        if (odd) {
+            PP_ASSERT_STATUS(pp_values_get_int(v, 1, &b), PP_OK);
+            CU_ASSERT_EQUAL(b, -i);
+        }
+        PP_ASSERT_MSG(bst == (odd ? PP_ETYPE : PP_OK), "bulk, kind %d item %d: %s", kind, i,
+                      pp_err_name(bst));
+        CU_ASSERT(odd || x == i);
+        return;
+    }
+    switch (kind) {
+    case 0:
+        PP_ASSERT_MSG(st == PP_ETASK, "item %d: %s", i, pp_err_name(st));
+        CU_ASSERT(e != NULL && e->code == 7 && strstr(e->message, "odd") != NULL);
+        CU_ASSERT_EQUAL(bst, PP_ETASK);
+        break;
+    case 1:
+        PP_ASSERT_MSG(st == PP_ERANGE, "item %d: %s", i, pp_err_name(st));
+        CU_ASSERT(e != NULL && strstr(e->message, "PP_ERANGE") != NULL);
+        CU_ASSERT_EQUAL(bst, PP_ERANGE);
+        break;
+    case 4:
+        PP_ASSERT_STATUS(st, PP_OK);
+        CU_ASSERT_EQUAL(pp_values_count(v), 0u);
+        CU_ASSERT_EQUAL(bst, PP_ETYPE);
+        break;
+    default:
+        PP_ASSERT_STATUS(st, PP_OK);
+        PP_ASSERT_STATUS(pp_values_get_double(v, 0, &d), PP_OK);
+        CU_ASSERT(d == (double)i);
+        CU_ASSERT_EQUAL(bst, PP_ETYPE);
+    }
+    CU_ASSERT_EQUAL(x, 0); /* a failed bulk slot reads 0 */
+}
+
+/*
+ * Int columns in chunks of 50 whose results stop fitting a scalar column
+ * at the chunk's first, a middle or its last item, by a failure, a
+ * returned status, another type, two values or none: every item's
+ * outcome is right, read one by one and in bulk (pp_result_ints: the
+ * failures and the results that are not one int in status).
+ */
+static void do_scalar_column_ends(int m)
+{
+    static const int poss[] = {0, 25, 49};
+    const int n = 400;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    int64_t *out = malloc((size_t)n * sizeof *out);
+    pp_status *sts = malloc((size_t)n * sizeof *sts);
+    pp_values *items = NULL;
+    pp_submit_options o;
+    const pp_values *v;
+    const pp_error *e;
+    pp_result *r;
+    int kind, k, i;
+
+    PP_ASSERT_MSG_FATAL(out != NULL && sts != NULL, "no memory");
+    memset(&o, 0, sizeof o);
+    o.chunksize = 50;
+    for (kind = 0; kind <= 5; kind++) {
+        for (k = 0; k < 3; k++) {
+            PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+            for (i = 0; i < n; i++)
+                PP_ASSERT_STATUS_FATAL(
+                    pp_values_add_int(items, i + 1000 * (int64_t)(kind * 100 + poss[k])), PP_OK);
+            PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_odd_at, items, &o, &r), PP_OK);
+            PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+            (void)pp_result_ints(r, 0, 0, (size_t)n, out, sts);
+            for (i = 0; i < n; i++) {
+                pp_status st = pp_result_item(r, (size_t)i, &v, &e);
+                check_odd(i, kind, poss[k], st, v, e, out[i], sts[i]);
+            }
+            pp_result_release(r);
+            pp_values_destroy(items);
+        }
+    }
+    free(out);
+    free(sts);
+    pp_test_pool_finish(p);
+}
+
 /* The column codec: what the builder writes the decoder reads back, and
  * every malformed entry is refused with the reader unmoved. */
 static void t_column_codec(void)
@@ -549,6 +675,7 @@ static void do_sync_lazy_columns(int m)
 PP_TEST_PER_METHOD(string_columns)
 PP_TEST_PER_METHOD(bytes_columns)
 PP_TEST_PER_METHOD(scalar_type_change)
+PP_TEST_PER_METHOD(scalar_column_ends)
 PP_TEST_PER_METHOD(sync_lazy_columns)
 
 /* One test per line. */
@@ -558,6 +685,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(string_columns, 300),
     PP_TEST_METHODS(bytes_columns, 120),
     PP_TEST_METHODS(scalar_type_change, 120),
+    PP_TEST_METHODS(scalar_column_ends, 120),
     PP_TEST_METHODS(sync_lazy_columns, 120),
     PP_TEST_END,
 };

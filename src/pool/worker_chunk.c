@@ -32,6 +32,20 @@ pp_status pp__worker_send_frame(worker *w)
     return st;
 }
 
+/* A task returned rc != 0 without pp_task_fail(): it failed. */
+static void task_returned(pp_task *t, int rc)
+{
+    /* A task that returns what a library call gave it (the idiom
+     * "return pp_values_add_...(...)") failed because of that status:
+     * say which, instead of a bare number. */
+    if (rc < 0 && strcmp(pp_err_name(rc), "PP_UNKNOWN") != 0) {
+        pp_task_fail(t, rc, "the task returned %s (%s)", pp_err_name(rc), pp_strerror(rc));
+        t->status = (pp_status)rc;
+    } else {
+        pp_task_fail(t, rc, "the task returned %d", rc);
+    }
+}
+
 /* Run fn on args; fill task outcome. result is an empty tuple. */
 void pp__worker_run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_values *result,
                         pp_task *t)
@@ -48,17 +62,8 @@ void pp__worker_run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp
     t->index = index;
     t->result = result;
     rc = fn(t);
-    if (rc != 0 && !t->failed) {
-        /* A task that returns what a library call gave it (the idiom
-         * "return pp_values_add_...(...)") failed because of that status:
-         * say which, instead of a bare number. */
-        if (rc < 0 && strcmp(pp_err_name(rc), "PP_UNKNOWN") != 0) {
-            pp_task_fail(t, rc, "the task returned %s (%s)", pp_err_name(rc), pp_strerror(rc));
-            t->status = (pp_status)rc;
-        } else {
-            pp_task_fail(t, rc, "the task returned %d", rc);
-        }
-    }
+    if (rc != 0 && !t->failed)
+        task_returned(t, rc);
 }
 
 pp_status pp__worker_put_failure(pp__buf *b, pp_status status, int code, const char *msg)
@@ -202,7 +207,7 @@ static pp_status next_args(worker *w, pp__rd *rd, int column, pp_type ctype, pp_
  * (failure, other type, not one scalar), which stays in w->result. */
 static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp_type *rtype)
 {
-    pp_type type;
+    pp_type type = i > 0 ? *rtype : PP_TYPE_NONE;
     uint64_t bits;
 
     if (!*column)
@@ -211,15 +216,60 @@ static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp
         *column = 0;
         return;
     }
-    if (i > 0 && type != *rtype) {
-        /* back for its general outcome (into the emptied tuple: no growth) */
-        (void)(type == PP_TYPE_INT ? pp_values_add_int(w->result, (int64_t)bits)
-                                   : pp__values_add_double_bits(w->result, bits));
-        *column = 0;
-        return;
-    }
     *rtype = type;
     w->rcol[i] = bits;
+}
+
+/*
+ * The commonest chunk in a loop of its own: a scalar column in (one store
+ * per item into the chunk's argument tuple), a registered function, no
+ * timeout, and so far every result one scalar of one type. Each item's
+ * start and end reach the control block as in the general loop (wctl.h),
+ * its value w->rcol. Returns how many items finished here, from item 0;
+ * if fewer than the count, the next item has run (*ran set) and its
+ * outcome, which does not fit the column (a failure, or not one scalar of
+ * the chunk's type), is in *t and w->result for the general loop.
+ */
+static uint16_t run_scalars(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_task_fn fn,
+                            uint64_t first, const pp_values *args, pp_task *t, pp_type *rtype,
+                            int *ran)
+{
+    const uint8_t *in = rd->p + rd->pos; /* h->count values: checked */
+    volatile uint64_t *rcol = w->rcol;
+    uint64_t *argbits = w->argbits;
+    pp_values *result = w->result;
+    pp__wctl *c = w->ctl;
+    pp_type type = PP_TYPE_NONE;
+    uint16_t i, n = h->count;
+    uint64_t bits;
+    int rc;
+
+    /* as pp__worker_run_one(), once: a task that does not fail leaves
+     * them as they are (only pp_task_fail() writes them) */
+    t->failed = 0;
+    t->code = 0;
+    t->message[0] = '\0';
+    t->status = PP_ETASK;
+    t->args = args;
+    t->result = result;
+    *ran = 0;
+    for (i = 0; i < n; i++) {
+        *argbits = pp__ld_le64(in + (size_t)i * 8);
+        pp__wctl_item_start(c, &w->kept, i);
+        t->index = first + i;
+        rc = fn(t);
+        if (rc != 0 || t->failed || !pp__values_take_scalar(result, &type, &bits)) {
+            if (rc != 0 && !t->failed)
+                task_returned(t, rc);
+            *ran = 1;
+            break;
+        }
+        rcol[i] = bits;
+        pp__wctl_item_done_column(c, &w->kept, i, (unsigned)type);
+    }
+    *rtype = type;
+    rd->pos += ((size_t)i + (size_t)*ran) * 8;
+    return i;
 }
 
 /*
@@ -291,6 +341,7 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
     uint16_t i, in_frame = 0;
     uint8_t tag;
     int was_general = 0; /* outcomes in w->out (no column answer any more) */
+    int ran = 0;         /* item i has run (run_scalars) */
     int column = (h->flags & PP__FLAG_SCALARS) != 0, rcolumn;
     int timed = (h->flags & PP__FLAG_TIMED) != 0;
 
@@ -323,14 +374,19 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
     st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
     if (st != PP_OK)
         return st;
-    for (i = 0; i < h->count && st == PP_OK; i++) {
-        st = next_args(w, &rd, column, ctype, &args);
-        if (st != PP_OK)
-            break;
-        if (timed)
-            pp__wctl_item_start_timed(w->ctl, &w->kept, i, pp__plat_now_ms());
-        else
-            pp__wctl_item_start(w->ctl, &w->kept, i);
+    i = 0;
+    if (w->argbits != NULL && rcolumn && !timed)
+        i = run_scalars(w, h, &rd, ref.fn, first, args, &t, &rtype, &ran);
+    for (; i < h->count && st == PP_OK; i++) {
+        if (!ran) {
+            st = next_args(w, &rd, column, ctype, &args);
+            if (st != PP_OK)
+                break;
+            if (timed)
+                pp__wctl_item_start_timed(w->ctl, &w->kept, i, pp__plat_now_ms());
+            else
+                pp__wctl_item_start(w->ctl, &w->kept, i);
+        }
         mark = w->out.len;
         if (fst == PP_ENOTREGISTERED) {
             st = pp__worker_put_failure(&w->out, PP_ENOTREGISTERED, 0,
@@ -346,7 +402,9 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
                 st = pp__worker_put_failure(&w->out, ast, 0, msg);
         } else {
             int was_column = rcolumn;
-            pp__worker_run_one(ref.fn, args, first + i, w->result, &t);
+            if (!ran) /* else run_scalars() ran it */
+                pp__worker_run_one(ref.fn, args, first + i, w->result, &t);
+            ran = 0;
             /* While a column answer is possible, results go to w->rcol
              * only; the general form is written when that ends. */
             column_note(w, &t, i, &rcolumn, &rtype);

@@ -403,12 +403,15 @@ int pp__values_take_scalar(pp_values *v, pp_type *type, uint64_t *bits)
 {
     const value_item *it;
 
+    /* once per item of a worker's chunk: the expected case first */
     if (v == NULL || v->count != 1 || v->fixed)
         return 0;
-    it = &v->items[0];
-    if (it->type != PP_TYPE_INT && it->type != PP_TYPE_DOUBLE)
-        return 0;
-    *type = it->type;
+    it = v->items;
+    if (it->type != *type) {
+        if (*type != PP_TYPE_NONE || (it->type != PP_TYPE_INT && it->type != PP_TYPE_DOUBLE))
+            return 0;
+        *type = it->type;
+    }
     *bits = it->u.d; /* u.i and u.d share their 8 bytes */
     v->count = 0;    /* nothing to free */
     v->enc_size = PP__VALUES_HDR;

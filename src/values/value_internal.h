@@ -26,8 +26,9 @@ size_t pp__values_item_encoded_size(const pp_values *v, size_t i);
  * (the int's value, the double's IEEE-754 bits); else 0. */
 int pp__values_item_scalar(const pp_values *v, size_t i, pp_type *type, uint64_t *bits);
 
-/* If v holds exactly one int or one double: return 1 with its type and
- * bits and empty v (a worker's result tuple, in one call); else 0, v
+/* If v holds exactly one value of type *type (PP_TYPE_NONE: one int or
+ * one double, and *type becomes its type): return 1 with its bits and
+ * empty v (a worker's result tuple, in one call); else 0, v and *type
  * untouched. */
 int pp__values_take_scalar(pp_values *v, pp_type *type, uint64_t *bits);
 
