@@ -81,6 +81,11 @@ uint64_t pp__plat_thread_id(void);
 #define PP__PLAT_BIG_MIN ((size_t)256 * 1024)
 void *pp__plat_big_alloc(size_t n);
 void pp__plat_big_free(void *p, size_t n);
+/* As pp__plat_big_alloc(), but not populated: each page is zeroed when it
+ * is first touched, by whoever touches it (a map's item array, which the
+ * threads that read results fill while the workers run, instead of the
+ * submitting thread before the first task goes out). */
+void *pp__plat_big_alloc_lazy(size_t n);
 
 /* Have fn run in the child after every fork() of this process (by the
  * library or by anyone else), for process-wide state of the core that a

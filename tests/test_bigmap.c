@@ -9,6 +9,7 @@
 
 #include "procpool/procpool.h"
 #include "platform.h"
+#include "core/mem.h"
 #include "pp_test.h"
 
 #define WAIT_MS (60000 * pp_test_timeout_mult())
@@ -659,6 +660,95 @@ static void t_inbox_take_back(void)
 }
 
 /* One test per line. */
+/* (int x) -> x + 1 */
+static int bm_plus1(pp_task *t)
+{
+    int64_t x = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 2, "one int");
+    return pp_values_add_int(pp_task_result(t), x + 1);
+}
+PP_TASK_REGISTER(bm_plus1)
+
+/* Every byte of p[n] is zero (a word per 64 bytes: every page is seen). */
+static int all_zero(const unsigned char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i += 64) {
+        if (p[i] != 0 || p[n - 1 - i] != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * A map's item array comes zeroed when first touched (lazy), or zeroed
+ * from the cache of freed blocks: big and small blocks are zero, also
+ * one freed dirty and taken again. A map whose item array is a reused
+ * one never shows the earlier map's results: each item is not ready or
+ * its own result.
+ */
+static void t_item_array_reuse(void)
+{
+    static const size_t sizes[] = {100, 300 * 1024, 3 * MIB};
+    const int n = 200000;
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
+    pp_values *a = NULL, *b = NULL;
+    const pp_values *v;
+    unsigned char *m;
+    pp_result *r;
+    size_t k;
+    int64_t x;
+    int i, round, bad = 0;
+
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        for (round = 0; round < 2; round++) {
+            m = pp__mem_zalloc(sizes[k]);
+            CU_ASSERT_FATAL(m != NULL);
+            PP_ASSERT_MSG(all_zero(m, sizes[k]), "%lu bytes, round %d: not zeroed",
+                          (unsigned long)sizes[k], round);
+            memset(m, 0xab, sizes[k]); /* dirty, then back to the cache */
+            pp__mem_free(m, sizes[k]);
+        }
+    }
+    m = pp__plat_big_alloc_lazy(4 * MIB);
+    CU_ASSERT_FATAL(m != NULL);
+    CU_ASSERT(all_zero(m, 4 * MIB));
+    memset(m, 1, 4 * MIB);
+    pp__plat_big_free(m, 4 * MIB);
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&a), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&b), PP_OK);
+    for (i = 0; i < n; i++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(a, i), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(b, 1000000000 + (int64_t)i), PP_OK);
+    }
+    PP_ASSERT_STATUS_FATAL(pp_map(p, bm_plus1, a, NULL, &r), PP_OK);
+    pp_result_release(r); /* its item array goes to the cache */
+    PP_ASSERT_STATUS_FATAL(pp_map_async(p, bm_plus1, b, NULL, &r), PP_OK);
+    for (round = 0; round < 3; round++) { /* while it runs, and when done */
+        if (round == 2)
+            PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+        for (i = round; i < n && bad < 5; i += round == 2 ? 1 : 997) {
+            pp_status st = pp_result_item(r, (size_t)i, &v, NULL);
+            x = -1;
+            if (st == PP_ENOTREADY && round < 2)
+                continue;
+            if (st != PP_OK || pp_values_get_int(v, 0, &x) != PP_OK ||
+                x != 1000000001 + (int64_t)i) {
+                bad++;
+                PP_ASSERT_MSG(0, "item %d: %s, %lld", i, pp_err_name(st), (long long)x);
+            }
+        }
+    }
+    pp_result_release(r);
+    pp_values_destroy(a);
+    pp_values_destroy(b);
+    pp_test_pool_finish(p);
+}
+
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(starmap_beyond_one_message, 300),
@@ -670,6 +760,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_inbox_take_back, 300),
     PP_TEST_METHODS(array_map, 300),
     PP_TEST_TIMEOUT(t_array_map_failures, 300),
+    PP_TEST_TIMEOUT(t_item_array_reuse, 300),
     PP_TEST_END,
 };
 /* clang-format on */

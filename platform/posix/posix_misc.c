@@ -157,6 +157,24 @@ void *pp__plat_big_alloc(size_t n)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* The same in huge pages where the kernel gives them (one fault and one
+ * zeroing per 2 MiB when first touched), not populated. */
+void *pp__plat_big_alloc_lazy(size_t n)
+{
+    void *p;
+
+    if (n == 0)
+        return NULL;
+    p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (n >= HUGE_MIN)
+        (void)madvise(p, n, MADV_HUGEPAGE); /* advice: without it, 4 KiB pages */
+#endif
+    return p;
+}
+
 void pp__plat_big_free(void *p, size_t n)
 {
     if (p != NULL)

@@ -103,6 +103,12 @@ void *pp__plat_big_alloc(size_t n)
     return VirtualAlloc(NULL, n, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
 }
 
+/* Committed pages are zeroed when first touched: the same call. */
+void *pp__plat_big_alloc_lazy(size_t n)
+{
+    return pp__plat_big_alloc(n);
+}
+
 void pp__plat_big_free(void *p, size_t n)
 {
     (void)n;

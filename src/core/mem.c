@@ -61,7 +61,8 @@ static void big_unlock(void)
     pp__plat_mtx_unlock(g_big.mu);
 }
 
-void *pp__mem_big_alloc(size_t n, int zero, size_t *cap)
+/* A cached block of n bytes' class (*cap: its size), or NULL. */
+static void *big_take(size_t n, size_t *cap)
 {
     big_free *b = NULL;
     int k = big_class(n, cap);
@@ -74,6 +75,13 @@ void *pp__mem_big_alloc(size_t n, int zero, size_t *cap)
         }
         big_unlock();
     }
+    return b;
+}
+
+void *pp__mem_big_alloc(size_t n, int zero, size_t *cap)
+{
+    void *b = big_take(n, cap);
+
     if (b == NULL)
         return pp__plat_big_alloc(*cap); /* zeroed */
     if (zero)
@@ -156,8 +164,15 @@ void pp__mem_trim(void)
 void *pp__mem_zalloc(size_t n)
 {
     size_t cap;
+    void *b;
 
-    return n < PP__PLAT_BIG_MIN ? calloc(1, n ? n : 1) : pp__mem_big_alloc(n, 1, &cap);
+    if (n < PP__PLAT_BIG_MIN)
+        return calloc(1, n ? n : 1);
+    b = big_take(n, &cap);
+    if (b == NULL)
+        return pp__plat_big_alloc_lazy(cap); /* zero when touched */
+    memset(b, 0, n);
+    return b;
 }
 
 void pp__mem_free(void *p, size_t n)

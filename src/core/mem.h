@@ -14,7 +14,9 @@
 #include <stddef.h>
 
 /* n zeroed bytes; free with pp__mem_free(p, n), the same n. NULL if out of
- * memory. */
+ * memory. A large block that is not in the cache is zeroed page by page
+ * when first touched (pp__plat_big_alloc_lazy), not before this returns:
+ * for a block that other threads fill later (a map's items). */
 void *pp__mem_zalloc(size_t n);
 void pp__mem_free(void *p, size_t n);
 
