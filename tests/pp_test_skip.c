@@ -217,6 +217,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_COLUMNS(t_string_columns),
     PP_SKIP_WIN_COLUMNS(t_bytes_columns),
     PP_SKIP_WIN_COLUMNS(t_scalar_type_change),
+    PP_SKIP_WIN_COLUMNS(t_scalar_column_ends),
     PP_SKIP_WIN_COLUMNS(t_sync_lazy_columns),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
