@@ -85,6 +85,18 @@ static int sr_slow(pp_task *t)
 }
 PP_TASK_REGISTER(sr_slow)
 
+/* (int x) -> x / 2 as a double: results of another type than the
+ * arguments they are written over. */
+static int sr_half(pp_task *t)
+{
+    int64_t x = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 2, "one int");
+    return pp_values_add_double(pp_task_result(t), (double)x / 2);
+}
+PP_TASK_REGISTER(sr_half)
+
 /* Chunks whose results were read in place so far (pool_internal.h). */
 static uint64_t in_place(pp_pool *p)
 {
@@ -237,11 +249,29 @@ static void check_doubles(pp_result *r, const pp_values *items, int step, const 
     free(sts);
 }
 
+/* A map of sr_half over ints(n, base, step): every result right. */
+static void check_halves(pp_result *r, int n, int64_t base, int64_t step)
+{
+    double *out = calloc((size_t)n, sizeof *out);
+    int i, bad = 0;
+
+    CU_ASSERT_FATAL(out != NULL);
+    PP_ASSERT_STATUS(pp_result_doubles(r, WAIT_MS, 0, (size_t)n, out, NULL), PP_OK);
+    for (i = 0; i < n && bad < 5; i++) {
+        if (out[i] != (double)(base + step * i) / 2) {
+            bad++;
+            PP_ASSERT_MSG(0, "half: item %d: %g", i, out[i]);
+        }
+    }
+    free(out);
+}
+
 /*
  * Int and double maps in chunks large enough for the inbox, three rounds
  * on one pool (the regions are used again), with chunks of a few sizes
- * (the default too) and an imap_unordered: every result right, read in
- * bulk and one by one, and the results were read in place.
+ * (the default too), int arguments with double results, and an
+ * imap_unordered: every result right, read in bulk and one by one, and
+ * the results were read in place.
  */
 static void do_maps_in_place(int m)
 {
@@ -279,6 +309,13 @@ static void do_maps_in_place(int m)
             pp_values_destroy(items);
         }
     }
+    /* int arguments, double results */
+    items = ints(n, -777, 3);
+    r = map_wait(p, sr_half, items, 2500);
+    check_halves(r, n, -777, 3);
+    pp_result_release(r);
+    pp_values_destroy(items);
+
     items = ints(n, 11, 3);
     memset(&o, 0, sizeof o);
     o.chunksize = 2000;
@@ -300,7 +337,7 @@ static void do_maps_in_place(int m)
     CU_ASSERT_EQUAL(got, n);
     pp_iter_release(it);
     pp_values_destroy(items);
-    PP_ASSERT_MSG(in_place(p) - before >= 3 * 3 * 2 * 16, "%llu chunks read in place",
+    PP_ASSERT_MSG(in_place(p) - before >= 3 * 3 * 2 * 16 + 16, "%llu chunks read in place",
                   (unsigned long long)(in_place(p) - before));
     free(seen);
     pp_test_pool_finish(p);
