@@ -560,6 +560,56 @@ static void do_channel_path(int m)
     pp_test_pool_finish(p);
 }
 
+/*
+ * The frame that says the results lie in place: a RESULT may carry
+ * PP__FLAG_INBOX (with any other flag still refused), and the general
+ * reader of RESULT payloads (also used for remote workers' results, which
+ * have no inbox) refuses it.
+ */
+static void t_in_place_frame_checks(void)
+{
+    pp__frame_hdr h;
+    struct pp_result job;
+    pp__item items[3];
+    uint8_t col[1 + 3 * 8];
+    pp__chunk c;
+    pp__buf b;
+    size_t at = 0;
+    uint8_t type = (uint8_t)PP_TYPE_INT;
+
+    pp__buf_init(&b);
+    PP_ASSERT_STATUS_FATAL(pp__frame_begin(&b, PP__MSG_RESULT, 3, 42, &at), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__buf_put_u8(&b, type), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__frame_end(&b, at), PP_OK);
+    pp__frame_set_flags(&b, at, PP__FLAG_SCALARS | PP__FLAG_INBOX);
+    PP_ASSERT_STATUS(pp__frame_parse_hdr(b.data, &h), PP_OK);
+    CU_ASSERT_EQUAL(h.flags, PP__FLAG_SCALARS | PP__FLAG_INBOX);
+    CU_ASSERT_EQUAL(h.count, 3);
+    pp__frame_set_flags(&b, at, PP__FLAG_SCALARS | PP__FLAG_INBOX | PP__FLAG_TIMED);
+    PP_ASSERT_STATUS(pp__frame_parse_hdr(b.data, &h), PP_EPROTO);
+
+    /* a well-formed column of three ints, but flagged as in place */
+    memset(col, 0, sizeof col);
+    col[0] = type;
+    memset(&job, 0, sizeof job);
+    memset(items, 0, sizeof items);
+    job.items = items;
+    job.n = 3;
+    memset(&c, 0, sizeof c);
+    c.job = &job;
+    c.id = 42;
+    c.count = 3;
+    h.length = sizeof col;
+    h.flags = PP__FLAG_SCALARS | PP__FLAG_INBOX;
+    PP_ASSERT_STATUS(pp__chunk_apply_result_locked(&c, &h, col), PP_EPROTO);
+    CU_ASSERT_EQUAL(c.answered, 0);
+    CU_ASSERT_EQUAL(job.done, 0);
+    h.flags = PP__FLAG_SCALARS; /* the same without the flag is taken */
+    PP_ASSERT_STATUS(pp__chunk_apply_result_locked(&c, &h, col), PP_OK);
+    CU_ASSERT_EQUAL(c.answered, 3);
+    pp__buf_free(&b);
+}
+
 PP_TEST_PER_METHOD(maps_in_place)
 PP_TEST_PER_METHOD(death_keeps_finished)
 PP_TEST_PER_METHOD(random_kills)
@@ -569,6 +619,7 @@ PP_TEST_PER_METHOD(channel_path)
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
+    PP_TEST(t_in_place_frame_checks),
     PP_TEST_METHODS(maps_in_place, 300),
     PP_TEST_METHODS(death_keeps_finished, 300),
     PP_TEST_METHODS(random_kills, 300),
