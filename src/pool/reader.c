@@ -348,7 +348,8 @@ static unsigned apply_kept(pp__chunk *c, const pp__wctl *ctl, const pp__wctl_pro
     if (n > 0 && pr->col_type != PP_TYPE_INT && pr->col_type != PP_TYPE_DOUBLE)
         return 0; /* not what a worker writes */
     /* the kept column: the area's, or c's arguments' in the inbox */
-    if (n > 0 && pr->col_at != PP__WCTL_AREA_AT && pr->col_at != inbox_column_at(c))
+    if (n > 0 && pr->col_at != PP__WCTL_AREA_AT &&
+        (inbox_column_at(c) == 0 || pr->col_at != inbox_column_at(c)))
         return 0;
     if (n > 0)
         pp__items_succeed_column(c->job, c->first, n, (pp_type)pr->col_type,
