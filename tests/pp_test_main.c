@@ -46,6 +46,7 @@
     X(results)                                                                                     \
     X(share)                                                                                       \
     X(shm_atomic)                                                                                  \
+    X(shmresults)                                                                                  \
     X(supervise)                                                                                   \
     X(sync)                                                                                        \
     X(sync_death)                                                                                  \

@@ -219,6 +219,17 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_COLUMNS(t_scalar_type_change),
     PP_SKIP_WIN_COLUMNS(t_scalar_column_ends),
     PP_SKIP_WIN_COLUMNS(t_sync_lazy_columns),
+/* shmresults: the same for the results-in-place tests. */
+#define PP_SKIP_WIN_SHMRESULTS(t)                                                                  \
+    {"shmresults", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                       \
+    {                                                                                              \
+        "shmresults", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                \
+    }
+    PP_SKIP_WIN_SHMRESULTS(t_maps_in_place),
+    PP_SKIP_WIN_SHMRESULTS(t_death_keeps_finished),
+    PP_SKIP_WIN_SHMRESULTS(t_random_kills),
+    PP_SKIP_WIN_SHMRESULTS(t_general_midway),
+    PP_SKIP_WIN_SHMRESULTS(t_channel_path),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};

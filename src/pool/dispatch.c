@@ -216,6 +216,20 @@ static unsigned window_locked(const pp_pool *p)
 
 /* ----------------------------------------------------------------- inbox */
 
+/* A region of len bytes in the free bytes [from, to) of an inbox that
+ * ends at a multiple of 8: a scalar column, at a TASK payload's end, is
+ * then 8-byte aligned, and its worker keeps its results over it
+ * (pool/wctl.h). */
+static int inbox_fit(size_t from, size_t to, size_t len, size_t *off)
+{
+    size_t at = from + (8 - (from + len) % 8) % 8;
+
+    if (to < at || to - at < len)
+        return 0;
+    *off = at;
+    return 1;
+}
+
 /* A free region of len bytes in w's inbox (pool/wctl.h), or 0. Regions
  * are taken in send order as a ring: the in-flight chunks that have one
  * are, in list order, one run that may wrap once (results free the
@@ -234,10 +248,8 @@ static int inbox_find(const pp__wslot *w, size_t len, size_t *off)
             last = c;
         }
     }
-    if (first == NULL) {
-        *off = 0;
-        return 1;
-    }
+    if (first == NULL)
+        return inbox_fit(0, PP__WCTL_INBOX, len, off);
     head = first->inbox_off;
     tail = last->inbox_off + (pp__chunk_len(last) - PP__FRAME_HDR);
     if (last->inbox_off >= head) {
@@ -245,21 +257,9 @@ static int inbox_find(const pp__wslot *w, size_t len, size_t *off)
          * The start first: a map then cycles through the few regions it
          * keeps in flight, memory already in place, instead of touching
          * (and faulting in, on both sides) the whole inbox once. */
-        if (head >= len) {
-            *off = 0;
-            return 1;
-        }
-        if (PP__WCTL_INBOX - tail >= len) {
-            *off = tail;
-            return 1;
-        }
-        return 0;
+        return inbox_fit(0, head, len, off) || inbox_fit(tail, PP__WCTL_INBOX, len, off);
     }
-    if (head - tail >= len) { /* wrapped: between the last and the first */
-        *off = tail;
-        return 1;
-    }
-    return 0;
+    return inbox_fit(tail, head, len, off); /* wrapped: between the last and the first */
 }
 
 static int slot_can_take(const pp_pool *p, const pp__wslot *w, const pp__chunk *c)

@@ -231,6 +231,7 @@ struct pp_pool {
     char degraded_msg[160];                       /* why starts are failing now ("" if not) */
     uint64_t n_started, n_start_failed, n_deaths; /* statistics */
     uint64_t n_inbox;                             /* chunks sent through an inbox */
+    uint64_t n_in_place;                          /* chunks whose results were read in an inbox */
     int stop;                                     /* threads: leave */
     int launcher_retired;    /* pp__plat_launcher_retire() was called (supervisor.c) */
     pp__plat_cond *sup_cond; /* supervisor: worker states, lifecycle */

@@ -177,9 +177,10 @@ pp_status pp__chunk_apply_result_locked(pp__chunk *c, const pp__frame_hdr *h,
     pp_status st;
     pp__rd rd;
 
-    /* A partial RESULT covers the chunk's next items, the last one the rest. */
-    if (c->id != h->id || h->count > c->count - c->answered || (partial && h->count == 0) ||
-        (!partial && h->count != c->count - c->answered))
+    /* A partial RESULT covers the chunk's next items, the last one the rest.
+     * (Results in place are only a worker's, read by handle_result.) */
+    if ((h->flags & PP__FLAG_INBOX) || c->id != h->id || h->count > c->count - c->answered ||
+        (partial && h->count == 0) || (!partial && h->count != c->count - c->answered))
         return PP_EPROTO;
     pp__rd_init(&rd, payload, h->length);
     st = (h->flags & PP__FLAG_SCALARS)
@@ -192,6 +193,47 @@ pp_status pp__chunk_apply_result_locked(pp__chunk *c, const pp__frame_hdr *h,
     return st;
 }
 
+/* Where the argument column of c lies in its worker's control block
+ * (bytes from the block's start), if c is a chunk of int or double
+ * arguments that went through the inbox; else 0. Computed from the
+ * parent's own copy of the chunk, never from what the worker wrote: the
+ * worker may keep its results there (pool/wctl.h). */
+static size_t inbox_column_at(const pp__chunk *c)
+{
+    size_t len = c->frame.len, col = (size_t)c->count * 8;
+    uint8_t tag;
+
+    if (!c->in_inbox || c->lazy_bytes > 0 || c->count == 0 || len < PP__FRAME_HDR + col + 1 ||
+        !(c->frame.data[9] & PP__FLAG_SCALARS))
+        return 0;
+    tag = c->frame.data[len - col - 1];
+    if (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE)
+        return 0;
+    len -= PP__FRAME_HDR; /* the payload's bytes: the region's */
+    if (c->inbox_off > PP__WCTL_INBOX || len > PP__WCTL_INBOX - c->inbox_off)
+        return 0;
+    return PP__WCTL_INBOX_AT + c->inbox_off + len - col;
+}
+
+/* A RESULT that says c's results lie in place of its arguments in the
+ * inbox (wire/msg.h): checked against what c is, then read there (before
+ * c, and its region, are freed). */
+static pp_status read_result_in_place(pp_pool *p, const pp__wslot *w, pp__chunk *c,
+                                      const pp__frame_hdr *h, const uint8_t *payload)
+{
+    size_t at = inbox_column_at(c);
+
+    if (at == 0 || at % 8 != 0 || w->ctl == NULL || c->id != h->id || c->answered != 0 ||
+        h->count != c->count || (h->flags & PP__FLAG_PARTIAL) || !(h->flags & PP__FLAG_SCALARS) ||
+        h->length != 1 || (payload[0] != PP_TYPE_INT && payload[0] != PP_TYPE_DOUBLE))
+        return PP_EPROTO;
+    pp__items_succeed_column(c->job, c->first, c->count, (pp_type)payload[0],
+                             (const uint8_t *)w->ctl + at);
+    c->answered = c->count;
+    p->n_in_place++;
+    return PP_OK;
+}
+
 static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
                                const uint8_t *payload)
 {
@@ -202,7 +244,8 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
     /* The worker answers in order: the oldest chunk in flight is the one. */
     if (c == NULL)
         return PP_EPROTO;
-    st = pp__chunk_apply_result_locked(c, h, payload);
+    st = (h->flags & PP__FLAG_INBOX) ? read_result_in_place(p, w, c, h, payload)
+                                     : pp__chunk_apply_result_locked(c, h, payload);
     if (st != PP_OK)
         return st;
     if (partial) {
@@ -298,15 +341,19 @@ static void describe_exit(const pp__exit_info *e, uint64_t pid, char *buf, size_
  * applied (fewer than kept if the bytes are not what a worker writes). */
 static unsigned apply_kept(pp__chunk *c, const pp__wctl *ctl, const pp__wctl_progress *pr)
 {
-    const uint64_t *col = pp__wctl_column(ctl);
-    unsigned i, n = pr->col_items < c->count ? pr->col_items : c->count;
+    unsigned n = pr->col_items < c->count ? pr->col_items : c->count;
     uint8_t *copy;
     pp__rd rd;
 
     if (n > 0 && pr->col_type != PP_TYPE_INT && pr->col_type != PP_TYPE_DOUBLE)
         return 0; /* not what a worker writes */
-    for (i = 0; i < n; i++)
-        pp__item_succeed_scalar(c->job, c->first + i, (pp_type)pr->col_type, col[i]);
+    /* the kept column: the area's, or c's arguments' in the inbox */
+    if (n > 0 && pr->col_at != PP__WCTL_AREA_AT &&
+        (inbox_column_at(c) == 0 || pr->col_at != inbox_column_at(c)))
+        return 0;
+    if (n > 0)
+        pp__items_succeed_column(c->job, c->first, n, (pp_type)pr->col_type,
+                                 (const uint8_t *)ctl + pr->col_at);
     if (pr->kept <= n || pr->bytes == 0)
         return n;
     copy = malloc(pr->bytes); /* a stable copy: nothing else reads shared memory */

@@ -22,6 +22,7 @@ void pp__wctl_init(pp__wctl *c)
     c->magic = PP__WCTL_MAGIC;
     c->area_size = (uint32_t)PP__WCTL_AREA;
     c->inbox_size = (uint32_t)PP__WCTL_INBOX;
+    c->col_at = PP__WCTL_AREA_AT;
     pp__plat_atomic_store64(&c->done, 0);
     pp__plat_atomic_store64(&c->started, 0);
     pp__plat_atomic_store64(&c->gate, 0); /* "started chunk 0": ids start at 1 */
@@ -45,6 +46,7 @@ int pp__wctl_claim(pp__wctl *c, pp__wctl_cursor *k, uint64_t id)
     c->done = 0;
     c->col_type = 0;
     c->col_items = 0;
+    c->col_at = PP__WCTL_AREA_AT;
     for (;;) {
         g = pp__plat_atomic_load64(&c->gate);
         if ((g & GATE_REVOKED) && id <= (g >> 1))
@@ -121,6 +123,7 @@ void pp__wctl_read(pp__wctl *c, pp__wctl_progress *out)
     out->running = (d & PP__WCTL_RUNNING) != 0;
     out->col_type = c->col_type;
     out->col_items = out->col_type != 0 ? c->col_items : 0;
+    out->col_at = c->col_at;
     /* the area's size is the constant, not the header's copy: the worker
      * can write that too */
     if (out->bytes > PP__WCTL_AREA - PP__WCTL_COLUMN || out->kept > out->done ||

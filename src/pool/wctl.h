@@ -20,19 +20,28 @@
  *        we build for), and nothing else races with it.
  *  area  the outcomes of the first "kept" items of that chunk, so a
  *        worker's death does not lose them: the first col_items as a
- *        column of 8-byte values of type col_type (the worker's scalar
- *        column, wire/msg.h, kept there in place: no copy), the others in
- *        RESULT form from PP__WCTL_COLUMN bytes on. Items past the area's
- *        end are not kept (their outcomes still reach the parent in the
- *        RESULT frame if the worker lives).
+ *        column of 8-byte little-endian values of type col_type (the
+ *        worker's scalar column, wire/msg.h, kept there in place: no
+ *        copy), the others in RESULT form from PP__WCTL_COLUMN bytes on.
+ *        That column lies at col_at bytes from the block's start: the
+ *        area's start (PP__WCTL_AREA_AT), or for a chunk of int or double
+ *        arguments that came through the inbox, its arguments' column
+ *        there (below). Items past the area's end are not kept (their
+ *        outcomes still reach the parent in the RESULT frame if the
+ *        worker lives).
  *  inbox the arguments of chunks sent to this worker (PP__FLAG_INBOX,
  *        wire/msg.h): the parent copies a chunk's TASK payload into a free
  *        region and sends only its place; regions are used in send order
  *        as a ring and freed when the chunk's last RESULT arrives, or it
  *        is taken back (never claimed: the worker never reads it), or the
  *        worker dies (its block goes with it). The worker reads its region
- *        in place and never writes the inbox. A chunk that does not fit
- *        goes through the channel as before.
+ *        in place. It writes there only the results of a chunk of int or
+ *        double arguments (a scalar column, 8-byte aligned: the parent
+ *        ends every region at a multiple of 8), item i's over item i's
+ *        argument once that is read, and if all of them are one int or
+ *        double each, its RESULT frame only says so (PP__FLAG_INBOX): the
+ *        parent reads them there before it frees the region. A chunk that
+ *        does not fit goes through the channel as before.
  */
 #ifndef PROCPOOL_POOL_WCTL_H
 #define PROCPOOL_POOL_WCTL_H
@@ -59,6 +68,8 @@ typedef struct pp__wctl {
     volatile uint64_t item_ms;   /* timed chunks (PP__FLAG_TIMED): when the running
                                     item started (pp__plat_now_ms, a clock all processes
                                     share); written before done, with release order */
+    volatile uint64_t col_at;    /* where the column of kept values lies: bytes from the
+                                    block's start (PP__WCTL_AREA_AT: the area's start) */
     /* the area follows at PP__WCTL_AREA_AT bytes from the start */
 } pp__wctl;
 
@@ -98,6 +109,7 @@ typedef struct pp__wctl_progress {
     unsigned kept;      /* ... of which the first kept have outcomes in area */
     unsigned col_items; /* ... the first col_items as column values */
     unsigned col_type;  /* their pp_type */
+    uint64_t col_at;    /* where they lie (the worker's word: check it) */
     size_t bytes;       /* bytes of the other outcomes, from PP__WCTL_COLUMN */
     int running;        /* item done was running */
 } pp__wctl_progress;
@@ -114,6 +126,15 @@ int pp__wctl_claim(pp__wctl *c, pp__wctl_cursor *k, uint64_t id);
 static inline uint64_t *pp__wctl_column(const pp__wctl *c)
 {
     return (uint64_t *)(void *)pp__wctl_area(c);
+}
+
+/* Worker, once a chunk is claimed: its kept column lies at col (the
+ * area's column, or the chunk's argument column in the inbox, 8-byte
+ * aligned); returns col. */
+static inline volatile uint64_t *pp__wctl_keep_column_at(pp__wctl *c, volatile uint64_t *col)
+{
+    c->col_at = (uint64_t)((const volatile uint8_t *)col - (const uint8_t *)c);
+    return col;
 }
 
 #define PP__WCTL_DONE(i, k, b) ((uint64_t)(i) | ((uint64_t)(k) << 16) | ((uint64_t)(b) << 32))

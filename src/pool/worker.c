@@ -178,7 +178,8 @@ static int worker_loop(worker *w)
             return WORKER_EXIT_OK;
         if (h.type != PP__MSG_TASK)
             return WORKER_EXIT_PROTOCOL;
-        if ((h.flags & PP__FLAG_INBOX) && inbox_payload(w, &h, &payload) != PP_OK)
+        w->from_inbox = (h.flags & PP__FLAG_INBOX) != 0;
+        if (w->from_inbox && inbox_payload(w, &h, &payload) != PP_OK)
             return WORKER_EXIT_PROTOCOL;
         if (!pp__wctl_claim(w->ctl, &w->kept, h.id))
             continue; /* the parent took it back for another worker */

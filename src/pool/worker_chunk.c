@@ -217,7 +217,7 @@ static void column_note(worker *w, const pp_task *t, uint16_t i, int *column, pp
         return;
     }
     *rtype = type;
-    w->rcol[i] = bits;
+    w->rcol[i] = pp__worker_le64(bits);
 }
 
 /*
@@ -327,6 +327,20 @@ static void keep_outcome(worker *w, uint16_t i, int rcolumn, pp_type rtype, size
         pp__wctl_item_done(w->ctl, &w->kept, i, w->out.data + mark, w->out.len - mark);
 }
 
+/* Where a chunk's scalar results are kept until its end (w->rcol,
+ * pool/wctl.h): over its arguments when they are a scalar column read in
+ * place from the inbox (8-byte aligned, as the parent places them; entries
+ * is the first), so its answer need not carry them (*in_place 1); else the
+ * area's column. */
+static volatile uint64_t *kept_column(worker *w, pp_type ctype, const uint8_t *entries,
+                                      int *in_place)
+{
+    *in_place = w->from_inbox && (ctype == PP_TYPE_INT || ctype == PP_TYPE_DOUBLE) &&
+                (uintptr_t)entries % 8 == 0;
+    return pp__wctl_keep_column_at(w->ctl, *in_place ? (volatile uint64_t *)(uintptr_t)entries
+                                                     : pp__wctl_column(w->ctl));
+}
+
 pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t *payload)
 {
     char msg[PP__ERRMSG_MAX + 1];
@@ -344,6 +358,7 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
     int ran = 0;         /* item i has run (run_scalars) */
     int column = (h->flags & PP__FLAG_SCALARS) != 0, rcolumn;
     int timed = (h->flags & PP__FLAG_TIMED) != 0;
+    int in_place = 0;
 
     pp__rd_init(&rd, payload, h->length);
     fst = pp__fnref_decode(&rd, &ref);
@@ -369,6 +384,7 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
         args = pp__values_init_scalar(w->argmem, ctype, 0);
         w->argbits = pp__values_scalar_bits(args);
     }
+    w->rcol = kept_column(w, ctype, rd.p + rd.pos, &in_place);
     /* A column answer is possible until a result does not fit one. */
     rcolumn = fst == PP_OK && h->count > 0;
     st = pp__frame_begin(&w->out, PP__MSG_RESULT, h->count, h->id, &at);
@@ -429,6 +445,8 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
     pp__plat_flush_stdio();
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
+    if (st == PP_OK && rcolumn && in_place)
+        return pp__worker_put_column_in_place(&w->out, h, at, rtype);
     if (st == PP_OK && rcolumn)
         return pp__worker_put_scalar_column(&w->out, h, at, rtype, w->rcol);
     if (st == PP_OK) {

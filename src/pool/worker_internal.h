@@ -20,9 +20,11 @@ typedef struct pp__worker {
     pp__plat_chan *chan;
     pp_values *args;   /* reused for every task */
     pp_values *result; /* reused for every task */
-    /* a chunk's scalar results: the control block's column; volatile, so the
-     * compiler keeps each value's store before the progress word's (wctl.h) */
+    /* a chunk's scalar results (little-endian): the control block's kept
+     * column (wctl.h); volatile, so the compiler keeps each value's store
+     * before the progress word's */
     volatile uint64_t *rcol;
+    int from_inbox; /* the running chunk's arguments lie in the inbox */
     pp__reader rd;
     pp__buf out;
     uint32_t maxtasks;

@@ -18,7 +18,7 @@ pp_status pp__worker_put_scalars(pp__buf *out, const volatile uint64_t *rcol, ui
         if (st == PP_OK)
             st = pp__buf_put_u32(out, 0); /* code */
         if (st == PP_OK)
-            st = pp__values_encode_scalar(rtype, rcol[k], out);
+            st = pp__values_encode_scalar(rtype, pp__worker_le64(rcol[k]), out);
     }
     return st;
 }
@@ -28,7 +28,6 @@ pp_status pp__worker_put_scalar_column(pp__buf *out, const pp__frame_hdr *h, siz
 {
     pp_status st;
     uint8_t *d;
-    uint16_t i;
 
     out->len = at; /* the header begun for the general form */
     st = pp__frame_begin(out, PP__MSG_RESULT, h->count, h->id, &at);
@@ -40,9 +39,25 @@ pp_status pp__worker_put_scalar_column(pp__buf *out, const pp__frame_hdr *h, siz
         return st;
     d = out->data + out->len;
     d[0] = (uint8_t)rtype;
-    for (i = 0; i < h->count; i++)
-        pp__st_le64(d + 1 + (size_t)i * 8, rcol[i]);
+    /* already little-endian; the worker's own, nothing writes it now */
+    memcpy(d + 1, (const uint64_t *)rcol, (size_t)h->count * 8);
     out->len += 1 + (size_t)h->count * 8;
+    return pp__frame_end(out, at);
+}
+
+pp_status pp__worker_put_column_in_place(pp__buf *out, const pp__frame_hdr *h, size_t at,
+                                         pp_type rtype)
+{
+    pp_status st;
+
+    out->len = at; /* the header begun for the general form */
+    st = pp__frame_begin(out, PP__MSG_RESULT, h->count, h->id, &at);
+    if (st != PP_OK)
+        return st;
+    pp__frame_set_flags(out, at, PP__FLAG_SCALARS | PP__FLAG_INBOX);
+    st = pp__buf_put_u8(out, (uint8_t)rtype);
+    if (st != PP_OK)
+        return st;
     return pp__frame_end(out, at);
 }
 

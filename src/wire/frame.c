@@ -77,7 +77,8 @@ pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h)
         return PP_EPROTO;
     if ((f.type == PP__MSG_TASK &&
          (f.flags & ~(PP__FLAG_SCALARS | PP__FLAG_TIMED | PP__FLAG_INBOX)) != 0) ||
-        (f.type == PP__MSG_RESULT && (f.flags & ~(PP__FLAG_SCALARS | PP__FLAG_PARTIAL)) != 0) ||
+        (f.type == PP__MSG_RESULT &&
+         (f.flags & ~(PP__FLAG_SCALARS | PP__FLAG_PARTIAL | PP__FLAG_INBOX)) != 0) ||
         (f.type != PP__MSG_TASK && f.type != PP__MSG_RESULT && f.flags != 0))
         return PP_EPROTO;
     *h = f;

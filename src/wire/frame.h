@@ -6,9 +6,9 @@
  *        0    4 magic   "PPF" + version byte (PP__WIRE_VERSION)
  *        4    4 length  payload bytes that follow the 24-byte header (LE)
  *        8    1 type    PP__MSG_*
- *        9    1 flags   0; PP__FLAG_SCALARS on TASK / RESULT; PP__FLAG_TIMED
- *                       and PP__FLAG_INBOX on TASK; PP__FLAG_PARTIAL on
- *                       RESULT (any other bit is malformed)
+ *        9    1 flags   0; PP__FLAG_SCALARS and PP__FLAG_INBOX on TASK /
+ *                       RESULT; PP__FLAG_TIMED on TASK; PP__FLAG_PARTIAL
+ *                       on RESULT (any other bit is malformed)
  *       10    2 count   number of records in the payload (LE)
  *       12    4 reserved, must be 0
  *       16    8 id      task / chunk id (LE)
@@ -47,7 +47,8 @@ enum {
 /* RESULT: more RESULT frames of this chunk follow */
 #define PP__FLAG_PARTIAL 0x04u
 /* TASK: the payload is in the worker's inbox (pool/wctl.h); the frame's
- * own payload is u64 offset + u64 length of it there (wire/msg.h) */
+ * own payload is u64 offset + u64 length of it there. RESULT: the results
+ * lie in place of the arguments there (wire/msg.h) */
 #define PP__FLAG_INBOX 0x08u
 
 typedef struct pp__frame_hdr {

@@ -35,6 +35,11 @@
  * that type (never in a PARTIAL frame). Entries (values/column.h): INT,
  * DOUBLE: u64; STR, BYTES: u32 n, n bytes, a NUL. The payload must be
  * exactly that long.
+ * A RESULT with PP__FLAG_SCALARS | PP__FLAG_INBOX answers a TASK that
+ * came with PP__FLAG_SCALARS | PP__FLAG_INBOX and INT or DOUBLE entries:
+ * its payload is only u8 type (INT or DOUBLE), and every item succeeded
+ * with one value of that type, whose u64 entry the worker wrote over the
+ * item's argument entry in the inbox (never in a PARTIAL frame).
  */
 #ifndef PROCPOOL_WIRE_MSG_H
 #define PROCPOOL_WIRE_MSG_H

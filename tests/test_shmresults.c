@@ -1,0 +1,635 @@
+/*
+ * test_shmresults.c — results kept in shared memory: a map chunk of int
+ * or double arguments that went through its worker's inbox (pool/wctl.h)
+ * gets its results written over its arguments there, and when they are
+ * all one int or double each its RESULT frame only says so (wire/msg.h).
+ * Every result right however it is read; a worker that dies mid-chunk
+ * loses only its unfinished items, the finished ones keep their values
+ * (never a stale value of an earlier chunk in the same region); a chunk
+ * whose results stop being one scalar each, and a chunk too small for the
+ * inbox, still come back right.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procpool/procpool.h"
+#include "platform.h"
+#include "pool/pool_internal.h"
+#include "pp_test.h"
+
+#define WAIT_MS (60000 * pp_test_timeout_mult())
+
+/* Int arguments that are not a plain value (which gives 3x + 1). */
+#define SR_DIE    (-1) /* the worker exits (code 3) */
+#define SR_STR    (-2) /* returns the string "str" */
+#define SR_FAIL   (-3) /* fails with code 7 */
+#define SR_DOUBLE (-4) /* returns the double 0.5 */
+
+static int64_t want_int(int64_t x)
+{
+    return 3 * x + 1;
+}
+
+static double want_double(double x)
+{
+    return x * 0.5 + 0.25;
+}
+
+/* (int x) -> 3x + 1, or what the SR_* values say; (double x) -> x * 0.5
+ * + 0.25, or the worker exits (code 3) if x is -1. */
+static int sr_task(pp_task *t)
+{
+    int64_t x = 0;
+    double d = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) == PP_OK) {
+        switch (x) {
+        case SR_DIE:
+            fflush(stdout);
+            _Exit(3); /* no atexit handlers (nor a leak check) in a dying worker */
+        case SR_STR:
+            return pp_values_add_str(pp_task_result(t), "str");
+        case SR_FAIL:
+            return pp_task_fail(t, 7, "item %llu fails", (unsigned long long)pp_task_index(t));
+        case SR_DOUBLE:
+            return pp_values_add_double(pp_task_result(t), 0.5);
+        default:
+            return pp_values_add_int(pp_task_result(t), want_int(x));
+        }
+    }
+    if (pp_values_get_double(pp_task_args(t), 0, &d) != PP_OK)
+        return pp_task_fail(t, 2, "one int or double");
+    if (d == -1.0) {
+        fflush(stdout);
+        _Exit(3);
+    }
+    return pp_values_add_double(pp_task_result(t), want_double(d));
+}
+PP_TASK_REGISTER(sr_task)
+
+/* (int x) -> 3x + 1 after a little work (so that a kill from outside
+ * lands in the middle of chunks). */
+static volatile uint64_t g_spin;
+
+static int sr_slow(pp_task *t)
+{
+    int64_t x = 0;
+    int k;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 2, "one int");
+    for (k = 0; k < 3000; k++)
+        g_spin += (uint64_t)k;
+    return pp_values_add_int(pp_task_result(t), want_int(x));
+}
+PP_TASK_REGISTER(sr_slow)
+
+/* (int x) -> x / 2 as a double: results of another type than the
+ * arguments they are written over. */
+static int sr_half(pp_task *t)
+{
+    int64_t x = 0;
+
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 2, "one int");
+    return pp_values_add_double(pp_task_result(t), (double)x / 2);
+}
+PP_TASK_REGISTER(sr_half)
+
+/* Chunks whose results were read in place so far (pool_internal.h). */
+static uint64_t in_place(pp_pool *p)
+{
+    uint64_t n;
+
+    pp__plat_mtx_lock(p->core->mu);
+    n = p->n_in_place;
+    pp__plat_mtx_unlock(p->core->mu);
+    return n;
+}
+
+static pp_values *ints(int n, int64_t base, int64_t step)
+{
+    pp_values *v = NULL;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(v, base + step * i), PP_OK);
+    return v;
+}
+
+static pp_values *doubles(int n, double base)
+{
+    pp_values *v = NULL;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+    for (i = 0; i < n; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_double(v, base + 1.25 * i), PP_OK);
+    return v;
+}
+
+/* A map of sr_task over items (chunksize, 0: the default), waited for. */
+static pp_result *map_wait(pp_pool *p, pp_task_fn fn, const pp_values *items, size_t chunksize)
+{
+    pp_submit_options o;
+    pp_result *r = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.chunksize = chunksize;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(p, fn, items, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    return r;
+}
+
+/*
+ * Check a map of sr_task over int items (with SR_* among them, which
+ * are checked too; SR_DIE: PP_EWORKERDIED): in bulk (pp_result_ints) and
+ * every step-th item (and every odd one) with pp_result_item. Returns the
+ * number of items that died.
+ */
+static int check_ints(pp_result *r, const pp_values *items, int step, const char *what)
+{
+    size_t n = pp_values_count(items), i;
+    int64_t *out = calloc(n, sizeof *out);
+    pp_status *sts = calloc(n, sizeof *sts);
+    const pp_values *v;
+    const pp_error *e;
+    int bad = 0, died = 0;
+
+    CU_ASSERT_FATAL(out != NULL && sts != NULL);
+    (void)pp_result_ints(r, WAIT_MS, 0, n, out, sts);
+    for (i = 0; i < n && bad < 5; i++) {
+        int64_t x = 0;
+        pp_status want = PP_OK, st;
+        (void)pp_values_get_int(items, i, &x);
+        want = x == SR_DIE                     ? PP_EWORKERDIED
+               : x == SR_FAIL                  ? PP_ETASK
+               : x == SR_STR || x == SR_DOUBLE ? PP_ETYPE
+                                               : PP_OK;
+        if (sts[i] != want || (want == PP_OK && out[i] != want_int(x))) {
+            bad++;
+            PP_ASSERT_MSG(0, "%s: item %lu (arg %lld): %s, %lld", what, (unsigned long)i,
+                          (long long)x, pp_err_name(sts[i]), (long long)out[i]);
+        }
+        if (x == SR_DIE)
+            died++;
+        if (x >= 0 && i % (size_t)step != 0)
+            continue;
+        v = NULL;
+        e = NULL;
+        st = pp_result_item(r, i, &v, &e);
+        if (x == SR_DIE) {
+            PP_ASSERT_MSG(st == PP_EWORKERDIED && e != NULL && e->code == 3, "%s: item %lu: %s",
+                          what, (unsigned long)i, pp_err_name(st));
+        } else if (x == SR_FAIL) {
+            PP_ASSERT_MSG(st == PP_ETASK && e != NULL && e->code == 7, "%s: item %lu: %s", what,
+                          (unsigned long)i, pp_err_name(st));
+        } else if (x == SR_STR) {
+            const char *s = NULL;
+            PP_ASSERT_STATUS(st, PP_OK);
+            PP_ASSERT_STATUS(pp_values_get_str(v, 0, &s), PP_OK);
+            CU_ASSERT(s != NULL && strcmp(s, "str") == 0);
+        } else if (x == SR_DOUBLE) {
+            double d = 0;
+            PP_ASSERT_STATUS(st, PP_OK);
+            PP_ASSERT_STATUS(pp_values_get_double(v, 0, &d), PP_OK);
+            CU_ASSERT(d == 0.5);
+        } else {
+            int64_t got = -1;
+            PP_ASSERT_STATUS(st, PP_OK);
+            CU_ASSERT_EQUAL(pp_values_count(v), 1u);
+            PP_ASSERT_STATUS(pp_values_get_int(v, 0, &got), PP_OK);
+            PP_ASSERT_MSG(got == want_int(x), "%s: item %lu: %lld, want %lld", what,
+                          (unsigned long)i, (long long)got, (long long)want_int(x));
+        }
+    }
+    free(out);
+    free(sts);
+    return died;
+}
+
+/* The same for sr_task over double items (-1: PP_EWORKERDIED). */
+static void check_doubles(pp_result *r, const pp_values *items, int step, const char *what)
+{
+    size_t n = pp_values_count(items), i;
+    double *out = calloc(n, sizeof *out);
+    pp_status *sts = calloc(n, sizeof *sts);
+    const pp_values *v;
+    const pp_error *e;
+    int bad = 0;
+
+    CU_ASSERT_FATAL(out != NULL && sts != NULL);
+    (void)pp_result_doubles(r, WAIT_MS, 0, n, out, sts);
+    for (i = 0; i < n && bad < 5; i++) {
+        double x = 0, got = -1;
+        pp_status st;
+        (void)pp_values_get_double(items, i, &x);
+        if (x == -1.0) {
+            PP_ASSERT_MSG(sts[i] == PP_EWORKERDIED, "%s: item %lu: %s", what, (unsigned long)i,
+                          pp_err_name(sts[i]));
+            continue;
+        }
+        if (sts[i] != PP_OK || out[i] != want_double(x)) {
+            bad++;
+            PP_ASSERT_MSG(0, "%s: item %lu (arg %g): %s, %g", what, (unsigned long)i, x,
+                          pp_err_name(sts[i]), out[i]);
+        }
+        if (i % (size_t)step != 0)
+            continue;
+        st = pp_result_item(r, i, &v, &e);
+        PP_ASSERT_STATUS(st, PP_OK);
+        if (st == PP_OK) {
+            PP_ASSERT_STATUS(pp_values_get_double(v, 0, &got), PP_OK);
+            CU_ASSERT(got == want_double(x));
+        }
+    }
+    free(out);
+    free(sts);
+}
+
+/* A map of sr_half over ints(n, base, step): every result right. */
+static void check_halves(pp_result *r, int n, int64_t base, int64_t step)
+{
+    double *out = calloc((size_t)n, sizeof *out);
+    int i, bad = 0;
+
+    CU_ASSERT_FATAL(out != NULL);
+    PP_ASSERT_STATUS(pp_result_doubles(r, WAIT_MS, 0, (size_t)n, out, NULL), PP_OK);
+    for (i = 0; i < n && bad < 5; i++) {
+        if (out[i] != (double)(base + step * i) / 2) {
+            bad++;
+            PP_ASSERT_MSG(0, "half: item %d: %g", i, out[i]);
+        }
+    }
+    free(out);
+}
+
+/*
+ * Int and double maps in chunks large enough for the inbox, three rounds
+ * on one pool (the regions are used again), with chunks of a few sizes
+ * (the default too), int arguments with double results, and an
+ * imap_unordered: every result right, read in bulk and one by one, and
+ * the results were read in place.
+ */
+static void do_maps_in_place(int m)
+{
+    static const size_t chunks[] = {1500, 2500, 0};
+    const int n = 40000;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    uint64_t before = in_place(p);
+    unsigned char *seen = calloc((size_t)n, 1);
+    pp_values *items;
+    const pp_values *v;
+    pp_result *r;
+    pp_iter *it = NULL;
+    pp_submit_options o;
+    size_t c, idx;
+    int round, got = 0;
+    char what[64];
+
+    CU_ASSERT_FATAL(seen != NULL);
+    for (round = 0; round < 3; round++) {
+        for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+            snprintf(what, sizeof what, "ints, round %d, chunksize %lu", round,
+                     (unsigned long)chunks[c]);
+            items = ints(n, 1000003 * round + 7 * (int64_t)c, 5);
+            r = map_wait(p, sr_task, items, chunks[c]);
+            check_ints(r, items, 97, what);
+            pp_result_release(r);
+            pp_values_destroy(items);
+
+            snprintf(what, sizeof what, "doubles, round %d, chunksize %lu", round,
+                     (unsigned long)chunks[c]);
+            items = doubles(n, 1000.5 * round + (double)c);
+            r = map_wait(p, sr_task, items, chunks[c]);
+            check_doubles(r, items, 89, what);
+            pp_result_release(r);
+            pp_values_destroy(items);
+        }
+    }
+    /* int arguments, double results */
+    items = ints(n, -777, 3);
+    r = map_wait(p, sr_half, items, 2500);
+    check_halves(r, n, -777, 3);
+    pp_result_release(r);
+    pp_values_destroy(items);
+
+    items = ints(n, 11, 3);
+    memset(&o, 0, sizeof o);
+    o.chunksize = 2000;
+    PP_ASSERT_STATUS_FATAL(pp_imap_unordered(p, sr_task, items, &o, &it), PP_OK);
+    for (;;) {
+        pp_status st = pp_iter_next(it, WAIT_MS, &idx, &v, NULL);
+        int64_t x = -1;
+        if (st == PP_EOF)
+            break;
+        PP_ASSERT_STATUS(st, PP_OK);
+        if (st != PP_OK || idx >= (size_t)n)
+            break;
+        CU_ASSERT_EQUAL(seen[idx], 0);
+        seen[idx] = 1;
+        got++;
+        PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+        CU_ASSERT_EQUAL(x, want_int(11 + 3 * (int64_t)idx));
+    }
+    CU_ASSERT_EQUAL(got, n);
+    pp_iter_release(it);
+    pp_values_destroy(items);
+    PP_ASSERT_MSG(in_place(p) - before >= 3 * 3 * 2 * 16 + 16, "%llu chunks read in place",
+                  (unsigned long long)(in_place(p) - before));
+    free(seen);
+    pp_test_pool_finish(p);
+}
+
+/*
+ * A map, then a second one over other values on the same pool (the same
+ * inbox regions) in which workers die at items of chunks: the first of a
+ * chunk, one in its middle, its last. Each of those items fails with
+ * PP_EWORKERDIED; every other one is right: those the dead workers had
+ * finished kept their values in place (not the first map's, nor the
+ * arguments), the rest ran on the replacements.
+ */
+static void do_death_keeps_finished(int m)
+{
+    const int n = 20000, chunk = 2500;
+    const int dies[] = {3 * 2500 + 1234, 5 * 2500, 7 * 2500 + 2499};
+    pp_pool *p = pp_test_pool_make(m, 2);
+    uint64_t before = in_place(p);
+    pp_values *a, *b;
+    pp_result *r;
+    double x;
+    size_t k;
+    int i, round;
+
+    for (round = 0; round < 2; round++) {
+        a = ints(n, 5, 1);
+        r = map_wait(p, sr_task, a, (size_t)chunk);
+        check_ints(r, a, 101, "first map");
+        pp_result_release(r);
+        pp_values_destroy(a);
+
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&b), PP_OK);
+        for (i = 0; i < n; i++) {
+            int64_t v = 7000000 + 13 * (int64_t)i;
+            for (k = 0; k < sizeof dies / sizeof dies[0]; k++)
+                v = i == dies[k] ? SR_DIE : v;
+            PP_ASSERT_STATUS_FATAL(pp_values_add_int(b, v), PP_OK);
+        }
+        r = map_wait(p, sr_task, b, (size_t)chunk);
+        CU_ASSERT_EQUAL(check_ints(r, b, 53, "second map"), 3);
+        pp_result_release(r);
+        pp_values_destroy(b);
+    }
+
+    /* the same with doubles */
+    a = doubles(n, 0.75);
+    r = map_wait(p, sr_task, a, (size_t)chunk);
+    check_doubles(r, a, 101, "first map (doubles)");
+    pp_result_release(r);
+    pp_values_destroy(a);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&b), PP_OK);
+    for (i = 0; i < n; i++) {
+        x = 5000.5 + 3.0 * i;
+        for (k = 0; k < sizeof dies / sizeof dies[0]; k++)
+            x = i == dies[k] ? -1.0 : x;
+        PP_ASSERT_STATUS_FATAL(pp_values_add_double(b, x), PP_OK);
+    }
+    r = map_wait(p, sr_task, b, (size_t)chunk);
+    check_doubles(r, b, 53, "second map (doubles)");
+    pp_result_release(r);
+    pp_values_destroy(b);
+    CU_ASSERT(in_place(p) > before);
+    pp_test_pool_finish(p);
+}
+
+typedef struct killer {
+    pp_pool *pool;
+    pp_result *r;
+    int kills;
+} killer;
+
+/* Kill busy workers of k->pool now and then (never a pid twice) until the
+ * map is done or six are dead. */
+static void kill_busy_workers(void *arg)
+{
+    killer *k = arg;
+    int64_t killed[6];
+    pp_worker_info info[4];
+    size_t count = 0, i;
+    int j, seen, turn = 0;
+
+    while (k->kills < 6 && !pp_result_ready(k->r)) {
+        pp_test_sleep_ms(15 + 11 * (turn++ % 5));
+        if (pp_pool_workers(k->pool, info, 4, &count) != PP_OK)
+            continue;
+        for (i = 0; i < count && i < 4; i++) {
+            if (info[i].state != PP_WORKER_BUSY || pp_result_ready(k->r))
+                continue;
+            for (seen = 0, j = 0; j < k->kills; j++)
+                seen |= killed[j] == (int64_t)info[i].pid;
+            if (seen)
+                continue;
+            killed[k->kills++] = (int64_t)info[i].pid;
+            pp_test_kill_pid((int64_t)info[i].pid);
+            break;
+        }
+    }
+}
+
+/*
+ * Workers killed from another thread at random moments of a long map:
+ * every item either fails with PP_EWORKERDIED or has its right value,
+ * never a wrong or stale one; a map after it on the same pool is right.
+ */
+static void do_random_kills(int m)
+{
+    const int n = 60000;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_values *items = ints(n, 3, 2);
+    int64_t *out = calloc((size_t)n, sizeof *out);
+    pp_status *sts = calloc((size_t)n, sizeof *sts);
+    pp_submit_options o;
+    pp_test_thread *th;
+    killer k;
+    int i, bad = 0, ok = 0, died = 0;
+
+    CU_ASSERT_FATAL(out != NULL && sts != NULL);
+    /* the first map: the regions hold other values when the second runs */
+    pp_result_release(map_wait(p, sr_slow, items, 2000));
+    pp_values_destroy(items);
+    items = ints(n, 500000, 7);
+    memset(&o, 0, sizeof o);
+    o.chunksize = 2000;
+    memset(&k, 0, sizeof k);
+    k.pool = p;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(p, sr_slow, items, &o, &k.r), PP_OK);
+    th = pp_test_thread_start(kill_busy_workers, &k);
+    PP_ASSERT_STATUS(pp_result_wait(k.r, WAIT_MS), PP_OK);
+    pp_test_thread_join(th);
+    (void)pp_result_ints(k.r, WAIT_MS, 0, (size_t)n, out, sts);
+    for (i = 0; i < n && bad < 5; i++) {
+        if (sts[i] == PP_EWORKERDIED) {
+            died++;
+        } else if (sts[i] == PP_OK && out[i] == want_int(500000 + 7 * (int64_t)i)) {
+            ok++;
+        } else {
+            bad++;
+            PP_ASSERT_MSG(0, "item %d: %s, %lld", i, pp_err_name(sts[i]), (long long)out[i]);
+        }
+    }
+    CU_ASSERT(ok > 0);
+    /* each kill fails at most the item that was running */
+    PP_ASSERT_MSG(died <= k.kills, "%d items died, %d kills", died, k.kills);
+    pp_result_release(k.r);
+    pp_values_destroy(items);
+
+    items = ints(n / 4, 9, 11);
+    k.r = map_wait(p, sr_task, items, 2000);
+    check_ints(k.r, items, 61, "after the kills");
+    pp_result_release(k.r);
+    pp_values_destroy(items);
+    free(out);
+    free(sts);
+    pp_test_pool_finish(p);
+}
+
+/*
+ * Chunks in the inbox whose results stop being one int each midway: a
+ * string, a double, a failure (in three chunks, one of them at a chunk's
+ * first item), twice on one pool: every item right, its neighbours too.
+ */
+static void do_general_midway(int m)
+{
+    const int n = 20000, chunk = 2500;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_values *items;
+    pp_result *r;
+    int i, round;
+
+    for (round = 0; round < 2; round++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+        for (i = 0; i < n; i++) {
+            int64_t v = 40000 * (int64_t)round + 3 * (int64_t)i;
+            if (i == 1 * chunk + 17)
+                v = SR_STR;
+            else if (i == 3 * chunk + 1000)
+                v = SR_DOUBLE;
+            else if (i == 5 * chunk + 2 || i == 6 * chunk)
+                v = SR_FAIL;
+            else if (i == 7 * chunk + chunk - 1)
+                v = SR_STR; /* the last item of a chunk */
+            PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, v), PP_OK);
+        }
+        r = map_wait(p, sr_task, items, (size_t)chunk);
+        CU_ASSERT_EQUAL(check_ints(r, items, 43, "mixed"), 0);
+        pp_result_release(r);
+        pp_values_destroy(items);
+    }
+    pp_test_pool_finish(p);
+}
+
+/*
+ * Chunks too small for the inbox (under 8 KiB: through the channel, both
+ * ways) are right, and none of them was read in place; the same items in
+ * large chunks are.
+ */
+static void do_channel_path(int m)
+{
+    const int n = 20000;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_values *items = ints(n, 17, 9);
+    pp_pool_stats before, after;
+    uint64_t placed = in_place(p);
+    pp_result *r;
+
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &before), PP_OK);
+    r = map_wait(p, sr_task, items, 500);
+    check_ints(r, items, 37, "small chunks");
+    pp_result_release(r);
+    PP_ASSERT_STATUS(pp_pool_get_stats(p, &after), PP_OK);
+    CU_ASSERT_EQUAL(after.inbox_chunks, before.inbox_chunks);
+    CU_ASSERT_EQUAL(in_place(p), placed);
+    /* the same items in large chunks do use it */
+    r = map_wait(p, sr_task, items, 5000);
+    check_ints(r, items, 37, "large chunks");
+    pp_result_release(r);
+    CU_ASSERT(in_place(p) > placed);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+}
+
+/*
+ * The frame that says the results lie in place: a RESULT may carry
+ * PP__FLAG_INBOX (with any other flag still refused), and the general
+ * reader of RESULT payloads (also used for remote workers' results, which
+ * have no inbox) refuses it.
+ */
+static void t_in_place_frame_checks(void)
+{
+    pp__frame_hdr h;
+    struct pp_result job;
+    pp__item items[3];
+    uint8_t col[1 + 3 * 8];
+    pp__chunk c;
+    pp__buf b;
+    size_t at = 0;
+    uint8_t type = (uint8_t)PP_TYPE_INT;
+
+    pp__buf_init(&b);
+    PP_ASSERT_STATUS_FATAL(pp__frame_begin(&b, PP__MSG_RESULT, 3, 42, &at), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__buf_put_u8(&b, type), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp__frame_end(&b, at), PP_OK);
+    pp__frame_set_flags(&b, at, PP__FLAG_SCALARS | PP__FLAG_INBOX);
+    PP_ASSERT_STATUS(pp__frame_parse_hdr(b.data, &h), PP_OK);
+    CU_ASSERT_EQUAL(h.flags, PP__FLAG_SCALARS | PP__FLAG_INBOX);
+    CU_ASSERT_EQUAL(h.count, 3);
+    pp__frame_set_flags(&b, at, PP__FLAG_SCALARS | PP__FLAG_INBOX | PP__FLAG_TIMED);
+    PP_ASSERT_STATUS(pp__frame_parse_hdr(b.data, &h), PP_EPROTO);
+
+    /* a well-formed column of three ints, but flagged as in place */
+    memset(col, 0, sizeof col);
+    col[0] = type;
+    memset(&job, 0, sizeof job);
+    memset(items, 0, sizeof items);
+    job.items = items;
+    job.n = 3;
+    memset(&c, 0, sizeof c);
+    c.job = &job;
+    c.id = 42;
+    c.count = 3;
+    h.length = sizeof col;
+    h.flags = PP__FLAG_SCALARS | PP__FLAG_INBOX;
+    PP_ASSERT_STATUS(pp__chunk_apply_result_locked(&c, &h, col), PP_EPROTO);
+    CU_ASSERT_EQUAL(c.answered, 0);
+    CU_ASSERT_EQUAL(job.done, 0);
+    h.flags = PP__FLAG_SCALARS; /* the same without the flag is taken */
+    PP_ASSERT_STATUS(pp__chunk_apply_result_locked(&c, &h, col), PP_OK);
+    CU_ASSERT_EQUAL(c.answered, 3);
+    pp__buf_free(&b);
+}
+
+PP_TEST_PER_METHOD(maps_in_place)
+PP_TEST_PER_METHOD(death_keeps_finished)
+PP_TEST_PER_METHOD(random_kills)
+PP_TEST_PER_METHOD(general_midway)
+PP_TEST_PER_METHOD(channel_path)
+
+/* One test per line. */
+/* clang-format off */
+static const pp_test_case cases[] = {
+    PP_TEST(t_in_place_frame_checks),
+    PP_TEST_METHODS(maps_in_place, 300),
+    PP_TEST_METHODS(death_keeps_finished, 300),
+    PP_TEST_METHODS(random_kills, 300),
+    PP_TEST_METHODS(general_midway, 120),
+    PP_TEST_METHODS(channel_path, 120),
+    PP_TEST_END,
+};
+/* clang-format on */
+
+PP_TEST_SUITE(shmresults)
+{
+    pp_test_add_suite("shmresults", cases);
+}
