@@ -264,7 +264,7 @@ static uint16_t run_scalars(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_ta
             *ran = 1;
             break;
         }
-        rcol[i] = bits;
+        rcol[i] = pp__worker_le64(bits); /* the column form (wctl.h) */
         pp__wctl_item_done_column(c, &w->kept, i, (unsigned)type);
     }
     *rtype = type;
