@@ -610,6 +610,51 @@ static void t_in_place_frame_checks(void)
     pp__buf_free(&b);
 }
 
+/*
+ * A worker killed inside pp__wctl_item_done_column() (pool/wctl.h),
+ * after its store of col_items and before the one of done: the values
+ * of the items finished before keep them. The parent took the block for
+ * a nonsense one then (more column values than kept items) and failed
+ * every finished item of the chunk with PP_EWORKERDIED ("the task
+ * finished, but its result was lost"), not just the running one: the
+ * fast loop spends much of a short task's time in those stores, so a
+ * kill from outside met it now and then (random_kills under ASan).
+ */
+static void t_kept_through_a_death_in_done_column(void)
+{
+    uint64_t *mem = calloc(1, PP__WCTL_SIZE);
+    pp__wctl *c = (pp__wctl *)mem;
+    pp__wctl_cursor k;
+    pp__wctl_progress pr;
+    volatile uint64_t *col;
+    unsigned i;
+
+    CU_ASSERT_FATAL(mem != NULL);
+    pp__wctl_init(c);
+    memset(&k, 0, sizeof k);
+    CU_ASSERT_EQUAL(pp__wctl_claim(c, &k, 1), 1);
+    col = pp__wctl_keep_column_at(c, pp__wctl_column(c));
+    for (i = 0; i < 3; i++) {
+        pp__wctl_item_start(c, &k, i);
+        col[i] = 100 + i;
+        pp__wctl_item_done_column(c, &k, i, (unsigned)PP_TYPE_INT);
+    }
+    pp__wctl_item_start(c, &k, 3);
+    col[3] = 103;
+    /* item 3's pp__wctl_item_done_column() up to (not including) the
+     * store of done: the worker dies there */
+    c->col_type = (uint32_t)PP_TYPE_INT;
+    c->col_items = 4;
+    pp__wctl_read(c, &pr);
+    CU_ASSERT_EQUAL(pr.started, 1);
+    CU_ASSERT_EQUAL(pr.done, 3);
+    CU_ASSERT(pr.running);
+    CU_ASSERT_EQUAL(pr.kept, 3);
+    CU_ASSERT_EQUAL(pr.col_items, 3); /* item 3 is the running one */
+    CU_ASSERT_EQUAL(pr.col_type, (unsigned)PP_TYPE_INT);
+    free(mem);
+}
+
 PP_TEST_PER_METHOD(maps_in_place)
 PP_TEST_PER_METHOD(death_keeps_finished)
 PP_TEST_PER_METHOD(random_kills)
@@ -620,6 +665,7 @@ PP_TEST_PER_METHOD(channel_path)
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_in_place_frame_checks),
+    PP_TEST(t_kept_through_a_death_in_done_column),
     PP_TEST_METHODS(maps_in_place, 300),
     PP_TEST_METHODS(death_keeps_finished, 300),
     PP_TEST_METHODS(random_kills, 300),

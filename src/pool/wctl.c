@@ -126,12 +126,17 @@ void pp__wctl_read(pp__wctl *c, pp__wctl_progress *out)
     out->col_at = c->col_at;
     /* the area's size is the constant, not the header's copy: the worker
      * can write that too */
-    if (out->bytes > PP__WCTL_AREA - PP__WCTL_COLUMN || out->kept > out->done ||
-        out->col_items > out->kept) {
+    if (out->bytes > PP__WCTL_AREA - PP__WCTL_COLUMN || out->kept > out->done) {
         /* a dying worker cannot half-write one word, but a buggy one can
          * write nonsense: trust nothing of it */
         out->kept = 0;
         out->col_items = 0;
         out->bytes = 0;
+    } else if (out->col_items > out->kept) {
+        /* it died inside pp__wctl_item_done_column(), between its stores
+         * of col_items and done: the values of the items done says are
+         * kept were all written before, the last one is not confirmed
+         * (that item counts as running) */
+        out->col_items = out->kept;
     }
 }

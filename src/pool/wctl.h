@@ -151,7 +151,10 @@ static inline void pp__wctl_item_start(pp__wctl *c, const pp__wctl_cursor *k, un
 void pp__wctl_item_start_timed(pp__wctl *c, const pp__wctl_cursor *k, unsigned i, int64_t now_ms);
 
 /* Worker: item i finished with one value of type, already in the column
- * (pp__wctl_column(c)[i]); items 0..i-1 must all be column values too. */
+ * (pp__wctl_column(c)[i]); items 0..i-1 must all be column values too.
+ * A death between the stores leaves col_items one above done's kept
+ * count: the parent then keeps the first kept values only
+ * (pp__wctl_read). */
 static inline void pp__wctl_item_done_column(pp__wctl *c, pp__wctl_cursor *k, unsigned i,
                                              unsigned type)
 {
