@@ -230,6 +230,12 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SHMRESULTS(t_random_kills),
     PP_SKIP_WIN_SHMRESULTS(t_general_midway),
     PP_SKIP_WIN_SHMRESULTS(t_channel_path),
+    PP_SKIP_WIN_SHMRESULTS(t_recycled_endings),
+    PP_SKIP_WIN_SHMRESULTS(t_largest_chunks),
+    PP_SKIP_WIN_SHMRESULTS(t_timed_in_place),
+    PP_SKIP_WIN_SHMRESULTS(t_concurrent_maps),
+    PP_SKIP_WIN_SHMRESULTS(t_cancel_in_place),
+    PP_SKIP_WIN_SHMRESULTS(t_imap_starmap),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};

@@ -25,6 +25,10 @@
 #define SR_STR    (-2) /* returns the string "str" */
 #define SR_FAIL   (-3) /* fails with code 7 */
 #define SR_DOUBLE (-4) /* returns the double 0.5 */
+#define SR_SLEEP  (-5) /* sleeps 30 s (a timed map times it out), then 3x + 1 */
+#define SR_TWO    (-6) /* returns two ints */
+#define SR_NONE   (-7) /* returns nothing */
+#define SR_FAIL0  (-8) /* pp_task_fail(), then returns 0 */
 
 static int64_t want_int(int64_t x)
 {
@@ -54,6 +58,17 @@ static int sr_task(pp_task *t)
             return pp_task_fail(t, 7, "item %llu fails", (unsigned long long)pp_task_index(t));
         case SR_DOUBLE:
             return pp_values_add_double(pp_task_result(t), 0.5);
+        case SR_SLEEP:
+            pp_test_sleep_ms(30000);
+            return pp_values_add_int(pp_task_result(t), want_int(x));
+        case SR_TWO:
+            (void)pp_values_add_int(pp_task_result(t), 1);
+            return pp_values_add_int(pp_task_result(t), 2);
+        case SR_NONE:
+            return 0;
+        case SR_FAIL0:
+            (void)pp_task_fail(t, 7, "item %llu fails", (unsigned long long)pp_task_index(t));
+            return 0;
         default:
             return pp_values_add_int(pp_task_result(t), want_int(x));
         }
@@ -165,8 +180,10 @@ static int check_ints(pp_result *r, const pp_values *items, int step, const char
         pp_status want = PP_OK, st;
         (void)pp_values_get_int(items, i, &x);
         want = x == SR_DIE                     ? PP_EWORKERDIED
-               : x == SR_FAIL                  ? PP_ETASK
+               : x == SR_FAIL || x == SR_FAIL0 ? PP_ETASK
+               : x == SR_SLEEP                 ? PP_ETIMEDOUT
                : x == SR_STR || x == SR_DOUBLE ? PP_ETYPE
+               : x == SR_TWO || x == SR_NONE   ? PP_ETYPE
                                                : PP_OK;
         if (sts[i] != want || (want == PP_OK && out[i] != want_int(x))) {
             bad++;
@@ -183,7 +200,13 @@ static int check_ints(pp_result *r, const pp_values *items, int step, const char
         if (x == SR_DIE) {
             PP_ASSERT_MSG(st == PP_EWORKERDIED && e != NULL && e->code == 3, "%s: item %lu: %s",
                           what, (unsigned long)i, pp_err_name(st));
-        } else if (x == SR_FAIL) {
+        } else if (x == SR_SLEEP) {
+            PP_ASSERT_MSG(st == PP_ETIMEDOUT, "%s: item %lu: %s", what, (unsigned long)i,
+                          pp_err_name(st));
+        } else if (x == SR_TWO || x == SR_NONE) {
+            PP_ASSERT_STATUS(st, PP_OK);
+            CU_ASSERT_EQUAL(pp_values_count(v), x == SR_TWO ? 2u : 0u);
+        } else if (x == SR_FAIL || x == SR_FAIL0) {
             PP_ASSERT_MSG(st == PP_ETASK && e != NULL && e->code == 7, "%s: item %lu: %s", what,
                           (unsigned long)i, pp_err_name(st));
         } else if (x == SR_STR) {
@@ -610,6 +633,350 @@ static void t_in_place_frame_checks(void)
     pp__buf_free(&b);
 }
 
+/* A map of fn over items with chunksize and timeout_ms (0: none), waited for. */
+static pp_result *map_wait_timed(pp_pool *p, pp_task_fn fn, const pp_values *items,
+                                 size_t chunksize, int64_t timeout_ms)
+{
+    pp_submit_options o;
+    pp_result *r = NULL;
+
+    memset(&o, 0, sizeof o);
+    o.chunksize = chunksize;
+    o.timeout_ms = timeout_ms;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(p, fn, items, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    return r;
+}
+
+/* ints(n, base, step) with the given special values at the given places. */
+static pp_values *ints_with(int n, int64_t base, int64_t step, const int *at, const int64_t *what,
+                            size_t k)
+{
+    pp_values *v = NULL;
+    size_t j;
+    int i;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+    for (i = 0; i < n; i++) {
+        int64_t x = base + step * i;
+        for (j = 0; j < k; j++)
+            x = i == at[j] ? what[j] : x;
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(v, x), PP_OK);
+    }
+    return v;
+}
+
+/*
+ * Results that stop being one int each in every way a task can end them
+ * (two values, none, pp_task_fail() then 0), at a chunk's first, second,
+ * middle and last item, and a worker that dies at the item right after
+ * such a change: every item right, on a pool whose workers are replaced
+ * after every chunk (maxtasksperchild 1: a new control block each time).
+ */
+static void do_recycled_endings(int m)
+{
+    const int n = 16 * 2500, chunk = 2500;
+    const int at[] = {0,
+                      1 * chunk + 1,
+                      2 * chunk + 1250,
+                      3 * chunk + chunk - 1,
+                      4 * chunk,
+                      4 * chunk + 1,
+                      6 * chunk + 7,
+                      6 * chunk + 8,
+                      9 * chunk + chunk - 2,
+                      9 * chunk + chunk - 1,
+                      11 * chunk + 3,
+                      12 * chunk};
+    const int64_t what[] = {SR_TWO,  SR_NONE, SR_FAIL0, SR_TWO, SR_FAIL0,  SR_DIE,
+                            SR_NONE, SR_DIE,  SR_STR,   SR_DIE, SR_DOUBLE, SR_FAIL0};
+    pp_pool_options po;
+    pp_pool *p = NULL;
+    pp_values *items;
+    pp_result *r;
+    int round;
+
+    memset(&po, 0, sizeof po);
+    po.processes = 2;
+    po.start_method = (pp_start_method)m;
+    po.maxtasksperchild = 1;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &po), PP_OK);
+    for (round = 0; round < 2; round++) {
+        items = ints(n, 100 * round, 3);
+        r = map_wait(p, sr_task, items, (size_t)chunk);
+        check_ints(r, items, 71, "recycled, plain");
+        pp_result_release(r);
+        pp_values_destroy(items);
+        items = ints_with(n, 50000 + 100 * round, 7, at, what, sizeof at / sizeof at[0]);
+        r = map_wait(p, sr_task, items, (size_t)chunk);
+        CU_ASSERT_EQUAL(check_ints(r, items, 29, "recycled, endings"), 3);
+        pp_result_release(r);
+        pp_values_destroy(items);
+    }
+    pp_test_pool_finish(p);
+}
+
+/*
+ * The largest chunk (PP_MAX_CHUNKSIZE items, in the inbox) with deaths at
+ * its last item and at the next chunk's first, and a chunk that turns
+ * general at its last item; then chunks of one item: every item right.
+ */
+static void do_largest_chunks(int m)
+{
+    const int c = PP_MAX_CHUNKSIZE, n = 3 * PP_MAX_CHUNKSIZE + 5;
+    const int at[] = {c - 1, c, 2 * c + c - 1, 3 * c + 2};
+    const int64_t what[] = {SR_DIE, SR_DIE, SR_STR, SR_DIE};
+    pp_pool *p = pp_test_pool_make(m, 2);
+    uint64_t before = in_place(p);
+    pp_values *items;
+    pp_result *r;
+
+    items = ints(n, 1, 1);
+    r = map_wait(p, sr_task, items, (size_t)c);
+    check_ints(r, items, 997, "largest chunks, plain");
+    pp_result_release(r);
+    pp_values_destroy(items);
+    CU_ASSERT(in_place(p) > before);
+    items = ints_with(n, 9, 2, at, what, sizeof at / sizeof at[0]);
+    r = map_wait(p, sr_task, items, (size_t)c);
+    CU_ASSERT_EQUAL(check_ints(r, items, 991, "largest chunks, deaths"), 3);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    items = ints(3000, 5, 3);
+    r = map_wait(p, sr_task, items, 1);
+    check_ints(r, items, 7, "chunks of one");
+    pp_result_release(r);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+}
+
+/*
+ * A timed map (timeout_ms) of int chunks in the inbox whose item at a
+ * chunk's middle and another at a chunk's last runs past its timeout:
+ * those two fail with PP_ETIMEDOUT, every other item is right, also in an
+ * untimed map right after on the same pool.
+ */
+static void do_timed_in_place(int m)
+{
+    const int n = 8 * 2500, chunk = 2500;
+    const int at[] = {2 * chunk + 1000, 5 * chunk + chunk - 1, 6 * chunk + 3};
+    const int64_t what[] = {SR_SLEEP, SR_SLEEP, SR_STR};
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_values *items;
+    pp_result *r;
+
+    items = ints_with(n, 11, 5, at, what, sizeof at / sizeof at[0]);
+    r = map_wait_timed(p, sr_task, items, (size_t)chunk, 1500);
+    CU_ASSERT_EQUAL(check_ints(r, items, 31, "timed"), 0);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    items = ints(n, 77, 3);
+    r = map_wait(p, sr_task, items, (size_t)chunk);
+    check_ints(r, items, 31, "after the timed map");
+    pp_result_release(r);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+}
+
+typedef struct mapper {
+    pp_pool *pool;
+    int seed;
+    int bad;  /* wrong or missing results seen */
+    int maps; /* maps done */
+} mapper;
+
+/* Maps of ints and of doubles (and ints to halves) on one pool, counting
+ * wrong results (CUnit asserts stay on the main thread). */
+static void run_mapper(void *arg)
+{
+    mapper *mp = arg;
+    const int n = 30000;
+    int64_t *io = calloc((size_t)n, sizeof *io);
+    double *dout = calloc((size_t)n, sizeof *dout);
+    pp_submit_options o;
+    pp_values *items;
+    pp_result *r;
+    int k, i;
+
+    if (io == NULL || dout == NULL) {
+        mp->bad++;
+        free(io);
+        free(dout);
+        return;
+    }
+    for (k = 0; k < 4; k++) {
+        int64_t base = 1000000 * mp->seed + 1000 * k;
+        memset(&o, 0, sizeof o);
+        o.chunksize = (size_t)(1200 + 700 * k + 100 * mp->seed);
+        items = NULL;
+        if (pp_values_create(&items) != PP_OK) {
+            mp->bad++;
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            if (k % 2 == 0)
+                (void)pp_values_add_int(items, base + i);
+            else
+                (void)pp_values_add_double(items, (double)(base + i) + 0.5);
+        }
+        r = NULL;
+        if (pp_map_async(mp->pool,
+                         k == 3   ? sr_task
+                         : k == 2 ? sr_half
+                                  : sr_task,
+                         items, &o, &r) != PP_OK ||
+            pp_result_wait(r, WAIT_MS) != PP_OK) {
+            mp->bad++;
+        } else if (k == 0) {
+            if (pp_result_ints(r, WAIT_MS, 0, (size_t)n, io, NULL) != PP_OK)
+                mp->bad++;
+            for (i = 0; i < n; i++)
+                mp->bad += io[i] != want_int(base + i);
+        } else {
+            if (pp_result_doubles(r, WAIT_MS, 0, (size_t)n, dout, NULL) != PP_OK)
+                mp->bad++;
+            for (i = 0; i < n; i++)
+                mp->bad += dout[i] != (k == 2 ? (double)(base + i) / 2
+                                              : want_double((double)(base + i) + 0.5));
+        }
+        mp->maps++;
+        pp_result_release(r);
+        pp_values_destroy(items);
+    }
+    free(io);
+    free(dout);
+}
+
+/* Three threads mapping on one pool at once (their chunks interleave in
+ * each worker's inbox): every result right. */
+static void do_concurrent_maps(int m)
+{
+    pp_pool *p = pp_test_pool_make(m, 2);
+    mapper mp[3];
+    pp_test_thread *th[3];
+    int i;
+
+    memset(mp, 0, sizeof mp);
+    for (i = 0; i < 3; i++) {
+        mp[i].pool = p;
+        mp[i].seed = i + 1;
+        th[i] = pp_test_thread_start(run_mapper, &mp[i]);
+    }
+    for (i = 0; i < 3; i++) {
+        pp_test_thread_join(th[i]);
+        PP_ASSERT_MSG(mp[i].bad == 0 && mp[i].maps == 4, "thread %d: %d wrong, %d maps", i,
+                      mp[i].bad, mp[i].maps);
+    }
+    pp_test_pool_finish(p);
+}
+
+/*
+ * pp_result_cancel() while in-place chunks run (and are sent ahead), then
+ * pp_pool_terminate() in the middle of another map: both return, finished
+ * items are right, the rest canceled / terminated; a map between them on
+ * the same pool is right.
+ */
+static void do_cancel_in_place(int m)
+{
+    const int n = 200000;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_values *items = ints(n, 3, 1);
+    int64_t *out = calloc((size_t)n, sizeof *out);
+    pp_status *sts = calloc((size_t)n, sizeof *sts);
+    pp_submit_options o;
+    pp_result *r = NULL;
+    int i, bad = 0, ok = 0, round;
+
+    CU_ASSERT_FATAL(out != NULL && sts != NULL);
+    for (round = 0; round < 2; round++) {
+        memset(&o, 0, sizeof o);
+        o.chunksize = 2000;
+        PP_ASSERT_STATUS_FATAL(pp_map_async(p, sr_slow, items, &o, &r), PP_OK);
+        pp_test_sleep_ms(30 + 40 * round);
+        if (round == 0) {
+            PP_ASSERT_STATUS(pp_result_cancel(r), PP_OK);
+        } else {
+            PP_ASSERT_STATUS(pp_pool_terminate(p), PP_OK);
+        }
+        PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+        (void)pp_result_ints(r, WAIT_MS, 0, (size_t)n, out, sts);
+        for (i = 0, ok = 0; i < n && bad < 5; i++) {
+            if (sts[i] == PP_OK && out[i] == want_int(3 + i)) {
+                ok++;
+            } else if (sts[i] != (round == 0 ? PP_ECANCELED : PP_ETERMINATED)) {
+                bad++;
+                PP_ASSERT_MSG(0, "round %d item %d: %s, %lld", round, i, pp_err_name(sts[i]),
+                              (long long)out[i]);
+            }
+        }
+        CU_ASSERT(ok < n);
+        pp_result_release(r);
+        if (round == 0) {
+            pp_values *b = ints(20000, 123, 7);
+            pp_result *r2 = map_wait(p, sr_task, b, 2500);
+            check_ints(r2, b, 41, "after the cancel");
+            pp_result_release(r2);
+            pp_values_destroy(b);
+        }
+    }
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    pp_values_destroy(items);
+    free(out);
+    free(sts);
+}
+
+/* imap (in order) over doubles and starmap over ints, in inbox chunks. */
+static void do_imap_starmap(int m)
+{
+    const int n = 20000;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_values *items = doubles(n, 3.5), **argv = calloc((size_t)n, sizeof *argv);
+    pp_submit_options o;
+    const pp_values *v;
+    pp_iter *it = NULL;
+    pp_result *r = NULL;
+    size_t idx, want = 0;
+    int i;
+
+    CU_ASSERT_FATAL(argv != NULL);
+    memset(&o, 0, sizeof o);
+    o.chunksize = 2500;
+    PP_ASSERT_STATUS_FATAL(pp_imap(p, sr_task, items, &o, &it), PP_OK);
+    for (;;) {
+        double x = -1;
+        pp_status st = pp_iter_next(it, WAIT_MS, &idx, &v, NULL);
+        if (st == PP_EOF)
+            break;
+        PP_ASSERT_STATUS(st, PP_OK);
+        if (st != PP_OK || idx != want)
+            break;
+        PP_ASSERT_STATUS(pp_values_get_double(v, 0, &x), PP_OK);
+        CU_ASSERT(x == want_double(3.5 + 1.25 * (double)idx));
+        want++;
+    }
+    CU_ASSERT_EQUAL(want, (size_t)n);
+    pp_iter_release(it);
+    for (i = 0; i < n; i++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&argv[i]), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(argv[i], 40 + 3 * (int64_t)i), PP_OK);
+    }
+    PP_ASSERT_STATUS_FATAL(
+        pp_starmap_async(p, sr_task, (const pp_values *const *)argv, (size_t)n, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    {
+        pp_values *flat = ints(n, 40, 3);
+        check_ints(r, flat, 43, "starmap");
+        pp_values_destroy(flat);
+    }
+    pp_result_release(r);
+    for (i = 0; i < n; i++)
+        pp_values_destroy(argv[i]);
+    free(argv);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+}
+
 /*
  * A worker killed inside pp__wctl_item_done_column() (pool/wctl.h),
  * after its store of col_items and before the one of done: the values
@@ -656,6 +1023,12 @@ static void t_kept_through_a_death_in_done_column(void)
 }
 
 PP_TEST_PER_METHOD(maps_in_place)
+PP_TEST_PER_METHOD(recycled_endings)
+PP_TEST_PER_METHOD(largest_chunks)
+PP_TEST_PER_METHOD(timed_in_place)
+PP_TEST_PER_METHOD(concurrent_maps)
+PP_TEST_PER_METHOD(cancel_in_place)
+PP_TEST_PER_METHOD(imap_starmap)
 PP_TEST_PER_METHOD(death_keeps_finished)
 PP_TEST_PER_METHOD(random_kills)
 PP_TEST_PER_METHOD(general_midway)
@@ -671,6 +1044,12 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(random_kills, 300),
     PP_TEST_METHODS(general_midway, 120),
     PP_TEST_METHODS(channel_path, 120),
+    PP_TEST_METHODS(recycled_endings, 300),
+    PP_TEST_METHODS(largest_chunks, 300),
+    PP_TEST_METHODS(timed_in_place, 300),
+    PP_TEST_METHODS(concurrent_maps, 300),
+    PP_TEST_METHODS(cancel_in_place, 300),
+    PP_TEST_METHODS(imap_starmap, 300),
     PP_TEST_END,
 };
 /* clang-format on */
