@@ -1022,7 +1022,162 @@ static void t_kept_through_a_death_in_done_column(void)
     free(mem);
 }
 
+/* What sr_mix does for argument x: 0-7 a way to end a column answer, 8+
+ * (most items) 3x + 1. Rare enough that runs of int results are long,
+ * common enough that every chunk has several. */
+static int mix_kind(int64_t x)
+{
+    return (int)(((uint64_t)x * 2654435761u) >> 7) % 97;
+}
+
+/* (int x) -> by mix_kind(x): a string, a double, a failure, two ints,
+ * nothing, pp_task_fail() then 0, a returned library status (-5,
+ * with a value added: the item fails with that status), a returned 1; else 3x + 1. (double x) -> x
+ * * 2 as an int if x's integer part is a multiple of 5, else x * 0.5 + 0.25. */
+static int sr_mix(pp_task *t)
+{
+    int64_t x = 0;
+    double d = 0;
+
+    if (pp_values_get_double(pp_task_args(t), 0, &d) == PP_OK) {
+        if ((int64_t)d % 5 == 0)
+            return pp_values_add_int(pp_task_result(t), (int64_t)(d * 2));
+        return pp_values_add_double(pp_task_result(t), want_double(d));
+    }
+    if (pp_values_get_int(pp_task_args(t), 0, &x) != PP_OK)
+        return pp_task_fail(t, 2, "one int or double");
+    switch (mix_kind(x)) {
+    case 0:
+        return pp_values_add_str(pp_task_result(t), "str");
+    case 1:
+        return pp_values_add_double(pp_task_result(t), 0.5);
+    case 2:
+        return pp_task_fail(t, 7, "fails");
+    case 3:
+        (void)pp_values_add_int(pp_task_result(t), 1);
+        return pp_values_add_int(pp_task_result(t), 2);
+    case 4:
+        return 0;
+    case 5:
+        (void)pp_task_fail(t, 7, "fails");
+        return 0;
+    case 6:
+        (void)pp_values_add_int(pp_task_result(t), want_int(x));
+        return -5;
+    case 7:
+        return 1; /* a bare number */
+    default:
+        return pp_values_add_int(pp_task_result(t), want_int(x));
+    }
+}
+PP_TASK_REGISTER(sr_mix)
+
+/* Item i of a map of sr_mix over int x: right? (1 yes) */
+static int mix_item_right(pp_result *r, size_t i, int64_t x)
+{
+    const pp_values *v = NULL;
+    const pp_error *e = NULL;
+    pp_status st = pp_result_item(r, i, &v, &e);
+    const char *s = NULL;
+    int64_t a = 0, b = 0;
+    double d = 0;
+
+    switch (mix_kind(x)) {
+    case 0:
+        return st == PP_OK && pp_values_count(v) == 1 && pp_values_get_str(v, 0, &s) == PP_OK &&
+               strcmp(s, "str") == 0;
+    case 1:
+        return st == PP_OK && pp_values_count(v) == 1 && pp_values_get_double(v, 0, &d) == PP_OK &&
+               d == 0.5;
+    case 2:
+    case 5:
+        return st == PP_ETASK && e != NULL && e->code == 7;
+    case 3:
+        return st == PP_OK && pp_values_count(v) == 2 && pp_values_get_int(v, 0, &a) == PP_OK &&
+               pp_values_get_int(v, 1, &b) == PP_OK && a == 1 && b == 2;
+    case 4:
+        return st == PP_OK && pp_values_count(v) == 0;
+    case 6:
+        return st == (pp_status)-5 && e != NULL && e->code == -5; /* that status */
+    case 7:
+        return st == PP_ETASK && e != NULL && e->code == 1;
+    default:
+        return st == PP_OK && pp_values_count(v) == 1 && pp_values_get_int(v, 0, &a) == PP_OK &&
+               a == want_int(x);
+    }
+}
+
+/*
+ * Results that leave the column form at random places of inbox chunks
+ * (every way a task can: sr_mix), in int and double maps with a few chunk
+ * sizes, three rounds on one pool: every item right, read one by one and
+ * (the int ones) in bulk.
+ */
+static void do_mixed_endings(int m)
+{
+    static const size_t chunks[] = {1100, 2500, 6000};
+    const int n = 30000;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    int64_t *out = calloc((size_t)n, sizeof *out);
+    pp_status *sts = calloc((size_t)n, sizeof *sts);
+    double *dout = calloc((size_t)n, sizeof *dout);
+    pp_values *items;
+    pp_result *r;
+    size_t c;
+    int round, i, bad;
+
+    CU_ASSERT_FATAL(out != NULL && sts != NULL && dout != NULL);
+    for (round = 0; round < 3; round++) {
+        for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+            int64_t base = 100003 * round + 31 * (int64_t)c;
+            items = ints(n, base, 1);
+            r = map_wait(p, sr_mix, items, chunks[c]);
+            (void)pp_result_ints(r, WAIT_MS, 0, (size_t)n, out, sts);
+            for (i = 0, bad = 0; i < n && bad < 5; i++) {
+                int k = mix_kind(base + i);
+                int ok = mix_item_right(r, (size_t)i, base + i);
+                if (k >= 8)
+                    ok = ok && sts[i] == PP_OK && out[i] == want_int(base + i);
+                if (!ok) {
+                    bad++;
+                    PP_ASSERT_MSG(0, "round %d chunk %lu item %d (kind %d): %s %lld", round,
+                                  (unsigned long)chunks[c], i, k, pp_err_name(sts[i]),
+                                  (long long)out[i]);
+                }
+            }
+            pp_result_release(r);
+            pp_values_destroy(items);
+
+            items = doubles(n, 0.5 + round);
+            r = map_wait(p, sr_mix, items, chunks[c]);
+            for (i = 0, bad = 0; i < n && bad < 5; i++) {
+                double x = 0.5 + round + 1.25 * i, got = -1;
+                int64_t gi = -1;
+                const pp_values *v = NULL;
+                pp_status st = pp_result_item(r, (size_t)i, &v, NULL);
+                int ok = st == PP_OK && pp_values_count(v) == 1;
+                if (ok && (int64_t)x % 5 == 0)
+                    ok = pp_values_get_int(v, 0, &gi) == PP_OK && gi == (int64_t)(x * 2);
+                else if (ok)
+                    ok = pp_values_get_double(v, 0, &got) == PP_OK && got == want_double(x);
+                if (!ok) {
+                    bad++;
+                    PP_ASSERT_MSG(0, "doubles round %d chunk %lu item %d: %s", round,
+                                  (unsigned long)chunks[c], i, pp_err_name(st));
+                }
+            }
+            pp_result_release(r);
+            pp_values_destroy(items);
+        }
+    }
+    free(out);
+    free(sts);
+    free(dout);
+    pp_test_pool_finish(p);
+}
+
 PP_TEST_PER_METHOD(maps_in_place)
+PP_TEST_PER_METHOD(mixed_endings)
 PP_TEST_PER_METHOD(recycled_endings)
 PP_TEST_PER_METHOD(largest_chunks)
 PP_TEST_PER_METHOD(timed_in_place)
@@ -1050,6 +1205,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(concurrent_maps, 300),
     PP_TEST_METHODS(cancel_in_place, 300),
     PP_TEST_METHODS(imap_starmap, 300),
+    PP_TEST_METHODS(mixed_endings, 300),
     PP_TEST_END,
 };
 /* clang-format on */
