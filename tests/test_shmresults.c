@@ -1176,6 +1176,40 @@ static void do_mixed_endings(int m)
     pp_test_pool_finish(p);
 }
 
+/*
+ * Maps of millions of int items (item arrays above the largest cached
+ * size class, then ones that are cached and reused), twice each, on one
+ * pool: every result right, read in bulk (no stale value of the earlier
+ * map in a reused array).
+ */
+static void t_millions(void)
+{
+    static const int sizes[] = {5000000, 5000000, 3000000, 3000000};
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
+    int64_t *out = calloc(5000000, sizeof *out);
+    size_t k;
+    int i, bad;
+
+    CU_ASSERT_FATAL(out != NULL);
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int64_t base = 1000 * (int64_t)k;
+        pp_values *items = ints(sizes[k], base, 1);
+        pp_result *r = map_wait(p, sr_task, items, 0);
+        memset(out, 0, (size_t)sizes[k] * sizeof *out);
+        PP_ASSERT_STATUS(pp_result_ints(r, WAIT_MS, 0, (size_t)sizes[k], out, NULL), PP_OK);
+        for (i = 0, bad = 0; i < sizes[k] && bad < 5; i++) {
+            if (out[i] != want_int(base + i)) {
+                bad++;
+                PP_ASSERT_MSG(0, "map %lu item %d: %lld", (unsigned long)k, i, (long long)out[i]);
+            }
+        }
+        pp_result_release(r);
+        pp_values_destroy(items);
+    }
+    free(out);
+    pp_test_pool_finish(p);
+}
+
 PP_TEST_PER_METHOD(maps_in_place)
 PP_TEST_PER_METHOD(mixed_endings)
 PP_TEST_PER_METHOD(recycled_endings)
@@ -1194,6 +1228,7 @@ PP_TEST_PER_METHOD(channel_path)
 static const pp_test_case cases[] = {
     PP_TEST(t_in_place_frame_checks),
     PP_TEST(t_kept_through_a_death_in_done_column),
+    PP_TEST_TIMEOUT(t_millions, 600),
     PP_TEST_METHODS(maps_in_place, 300),
     PP_TEST_METHODS(death_keeps_finished, 300),
     PP_TEST_METHODS(random_kills, 300),
