@@ -237,6 +237,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_SHMRESULTS(t_cancel_in_place),
     PP_SKIP_WIN_SHMRESULTS(t_imap_starmap),
     PP_SKIP_WIN_SHMRESULTS(t_mixed_endings),
+    PP_SKIP_WIN_SHMRESULTS(t_random_kills_mixed),
     {"pool", "t_fork_not_on_windows", PP_TEST_ON_POSIX,
      "asserts PP_ENOTSUP for fork/forkserver, which POSIX has"},
     {NULL, NULL, 0, NULL}};

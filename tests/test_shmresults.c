@@ -1210,7 +1210,70 @@ static void t_millions(void)
     pp_test_pool_finish(p);
 }
 
+/* sr_mix after a little work (so that kills land inside chunks). */
+static int sr_mix_slow(pp_task *t)
+{
+    int k;
+
+    for (k = 0; k < 3000; k++)
+        g_spin += (uint64_t)k;
+    return sr_mix(t);
+}
+PP_TASK_REGISTER(sr_mix_slow)
+
+/*
+ * Workers killed from another thread at random moments of a map of
+ * doubles whose results are doubles, and ints for every fifth item (so
+ * chunks leave the column form midway and keep their outcomes partly as
+ * column values, partly in the area): every item is right or failed with
+ * PP_EWORKERDIED, at most one per kill.
+ */
+static void do_random_kills_mixed(int m)
+{
+    const int n = 60000;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_values *items = doubles(n, 2.5);
+    pp_submit_options o;
+    pp_test_thread *th;
+    killer k;
+    int i, bad = 0, ok = 0, died = 0;
+
+    memset(&o, 0, sizeof o);
+    o.chunksize = 2000;
+    memset(&k, 0, sizeof k);
+    k.pool = p;
+    PP_ASSERT_STATUS_FATAL(pp_map_async(p, sr_mix_slow, items, &o, &k.r), PP_OK);
+    th = pp_test_thread_start(kill_busy_workers, &k);
+    PP_ASSERT_STATUS(pp_result_wait(k.r, WAIT_MS), PP_OK);
+    pp_test_thread_join(th);
+    for (i = 0; i < n && bad < 5; i++) {
+        double x = 2.5 + 1.25 * i, got = -1;
+        int64_t gi = -1;
+        const pp_values *v = NULL;
+        pp_status st = pp_result_item(k.r, (size_t)i, &v, NULL);
+        int right = st == PP_OK && pp_values_count(v) == 1;
+        if (right && (int64_t)x % 5 == 0)
+            right = pp_values_get_int(v, 0, &gi) == PP_OK && gi == (int64_t)(x * 2);
+        else if (right)
+            right = pp_values_get_double(v, 0, &got) == PP_OK && got == want_double(x);
+        if (st == PP_EWORKERDIED) {
+            died++;
+        } else if (right) {
+            ok++;
+        } else {
+            bad++;
+            PP_ASSERT_MSG(0, "item %d: %s", i, pp_err_name(st));
+        }
+    }
+    CU_ASSERT(ok > 0);
+    PP_ASSERT_MSG(died <= k.kills, "%d items died, %d kills", died, k.kills);
+    pp_result_release(k.r);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+}
+
 PP_TEST_PER_METHOD(maps_in_place)
+PP_TEST_PER_METHOD(random_kills_mixed)
 PP_TEST_PER_METHOD(mixed_endings)
 PP_TEST_PER_METHOD(recycled_endings)
 PP_TEST_PER_METHOD(largest_chunks)
@@ -1241,6 +1304,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(cancel_in_place, 300),
     PP_TEST_METHODS(imap_starmap, 300),
     PP_TEST_METHODS(mixed_endings, 300),
+    PP_TEST_METHODS(random_kills_mixed, 300),
     PP_TEST_END,
 };
 /* clang-format on */
