@@ -1397,9 +1397,16 @@ static void t_huge_results(void)
     pp_submit_options so;
     pp_result *r = NULL;
     size_t i, remote = 0;
+    pp_pool_options o;
     fixture f;
 
-    fixture_start(&f, 2, NULL);
+    /* A lease long enough for a remote worker to make and send a 64 MiB
+     * result on a loaded machine (CI, wine: the fixture's 600 ms lapsed
+     * once there while a worker sent one); the short lease is for the
+     * tests that detect deaths. */
+    memset(&o, 0, sizeof o);
+    o.broker_lease_ms = 10000;
+    fixture_start(&f, 2, &o);
     for (i = 0; i < N; i++)
         PP_ASSERT_STATUS_FATAL(pp_values_pack(&argv[i], "l", (int64_t)(HUGE_RESULT - i)), PP_OK);
     memset(&so, 0, sizeof so);

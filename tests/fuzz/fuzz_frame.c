@@ -82,13 +82,13 @@ static void check_header(const uint8_t *p)
         check(st == PP_EPROTO, "header refused with a status other than PP_EPROTO");
         return;
     }
-    check(
-        h.length <= PP__FRAME_MAX && h.type >= 1 && h.type <= PP__MSG_MAX_ &&
-            (h.flags == 0 ||
-             (h.type == PP__MSG_TASK &&
-              (h.flags & ~(PP__FLAG_SCALARS | PP__FLAG_TIMED | PP__FLAG_INBOX)) == 0) ||
-             (h.type == PP__MSG_RESULT && (h.flags & ~(PP__FLAG_SCALARS | PP__FLAG_PARTIAL)) == 0)),
-        "accepted header violates the limits");
+    check(h.length <= PP__FRAME_MAX && h.type >= 1 && h.type <= PP__MSG_MAX_ &&
+              (h.flags == 0 ||
+               (h.type == PP__MSG_TASK &&
+                (h.flags & ~(PP__FLAG_SCALARS | PP__FLAG_TIMED | PP__FLAG_INBOX)) == 0) ||
+               (h.type == PP__MSG_RESULT &&
+                (h.flags & ~(PP__FLAG_SCALARS | PP__FLAG_PARTIAL | PP__FLAG_INBOX)) == 0)),
+          "accepted header violates the limits");
     pp__buf_init(&b);
     check(pp__frame_begin(&b, h.type, h.count, h.id, &at) == PP_OK, "frame_begin");
     pp__frame_set_flags(&b, at, h.flags);
