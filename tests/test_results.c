@@ -411,6 +411,13 @@ static void t_column_ints_ranges(void)
     }
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT_EQUAL(check_lin_range(r, 0, 0, CN, out, status), 0);
+    /* an output not at a page boundary (a large one is mapped before it is
+     * filled): nothing written outside it */
+    out[0] = out[CN - 3] = -5;
+    status[0] = status[CN - 3] = PP_ETIMEDOUT;
+    CU_ASSERT_EQUAL(check_lin_range(r, 0, 3, CN - 4, out + 1, status + 1), 0);
+    CU_ASSERT(out[0] == -5 && out[CN - 3] == -5);
+    CU_ASSERT(status[0] == PP_ETIMEDOUT && status[CN - 3] == PP_ETIMEDOUT);
     /* no silent conversion: int results are not doubles */
     PP_ASSERT_STATUS(pp_result_doubles(r, 0, 10, 100, d, status), PP_ETYPE);
     for (k = 0, bad = 0; k < 100; k++)

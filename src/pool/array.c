@@ -107,6 +107,7 @@ pp_status pp_map_array(pp_pool *pool, pp_task_fn fn, const void *in, size_t in_s
     st = pp__submit_sync_map(pool, fn, &src, n, opts, &j);
     if (st != PP_OK)
         return pp__report_call_failure(opts, st, NULL);
+    pp__prefault_outputs(out, n * out_size, status, n); /* j is complete: no mutex */
     pp__plat_mtx_lock(j->core->mu);
     i = 0;
     if (out_size == 8 && n > 0 && j->ncolval[0] + j->ncolval[1] == n) {

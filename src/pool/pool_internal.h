@@ -284,6 +284,9 @@ void pp__item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t 
 void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64_t bits);
 /* Items first..first+n-1 succeeded with the n little-endian 8-byte values
  * at le (one int or one double each, of type): one pass, no call per item. */
+/* Before n results are copied into out (size bytes) and status (optional):
+ * large arrays are mapped in one call, not faulted page by page (bulk.c). */
+void pp__prefault_outputs(void *out, size_t size, void *status, size_t n);
 void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_type type,
                               const uint8_t *le);
 /* Item i succeeded with one string or byte buffer (type) of len bytes at
