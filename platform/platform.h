@@ -86,6 +86,11 @@ void pp__plat_big_free(void *p, size_t n);
  * threads that read results fill while the workers run, instead of the
  * submitting thread before the first task goes out). */
 void *pp__plat_big_alloc_lazy(size_t n);
+/* Best effort, for n bytes at p (memory of the caller's, any alignment)
+ * that are about to be written whole: have its pages mapped writable now
+ * in one go rather than one page fault each during the copy. Changes no
+ * byte; does nothing where the OS has no such call. */
+void pp__plat_prefault_write(void *p, size_t n);
 
 /* Have fn run in the child after every fork() of this process (by the
  * library or by anyone else), for process-wide state of the core that a

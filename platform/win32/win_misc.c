@@ -116,6 +116,12 @@ void pp__plat_big_free(void *p, size_t n)
         VirtualFree(p, 0, MEM_RELEASE);
 }
 
+void pp__plat_prefault_write(void *p, size_t n)
+{
+    (void)p; /* each page is mapped when first written, as before */
+    (void)n;
+}
+
 int64_t pp__plat_now_ns(void)
 {
     LARGE_INTEGER c;

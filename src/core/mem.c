@@ -175,6 +175,17 @@ void *pp__mem_zalloc(size_t n)
     return b;
 }
 
+void *pp__mem_alloc(size_t n)
+{
+    size_t cap;
+    void *b;
+
+    if (n < PP__PLAT_BIG_MIN)
+        return malloc(n ? n : 1);
+    b = big_take(n, &cap);
+    return b != NULL ? b : pp__plat_big_alloc_lazy(cap);
+}
+
 void pp__mem_free(void *p, size_t n)
 {
     if (n < PP__PLAT_BIG_MIN)

@@ -18,6 +18,9 @@
  * when first touched (pp__plat_big_alloc_lazy), not before this returns:
  * for a block that other threads fill later (a map's items). */
 void *pp__mem_zalloc(size_t n);
+/* As pp__mem_zalloc, not zeroed: a cached block keeps what it held (for
+ * a block whose every byte is written before it is read). */
+void *pp__mem_alloc(size_t n);
 void pp__mem_free(void *p, size_t n);
 
 /* A large block of at least n >= PP__PLAT_BIG_MIN bytes, zeroed if zero;

@@ -11,6 +11,20 @@
 
 enum { WANT_INT, WANT_DOUBLE, WANT_VALUES };
 
+/* Outputs from this size on are prefaulted before they are filled. */
+#define PREFAULT_MIN ((size_t)1 << 20)
+
+/* The caller's arrays for n results: a large one that is fresh costs a
+ * page fault per page in the copy; one call maps them all (platform.h;
+ * most of what a bulk read of a million column ints costs otherwise). */
+void pp__prefault_outputs(void *out, size_t size, void *status, size_t n)
+{
+    if (size >= PREFAULT_MIN)
+        pp__plat_prefault_write(out, size);
+    if (status != NULL && n * sizeof(pp_status) >= PREFAULT_MIN)
+        pp__plat_prefault_write(status, n * sizeof(pp_status));
+}
+
 /* One item's scalar, without building a tuple when the reader kept it as
  * a scalar. PP_ETYPE if its result is not exactly one value of the type. */
 static pp_status scalar_locked(struct pp_result *r, size_t i, int want, uint64_t *bits)
@@ -24,10 +38,10 @@ static pp_status scalar_locked(struct pp_result *r, size_t i, int want, uint64_t
 
     if (st != PP_OK)
         return st;
-    if (it->state == IT_SCALAR) {
+    if (it->state == IT_SCALAR || it->state == IT_COLVAL) {
         if ((pp_type)it->aux != type)
             return PP_ETYPE;
-        *bits = it->u.bits;
+        *bits = it->state == IT_SCALAR ? it->u.bits : r->colvals[i];
         return PP_OK;
     }
     st = pp__item_value_locked(r, i, &v);
@@ -49,7 +63,7 @@ static pp_status bulk(pp_result *r, int want, int64_t timeout_ms, size_t first, 
                       pp_status *status)
 {
     pp_status st, ret = PP_OK;
-    size_t k;
+    size_t k, size;
 
     if (r == NULL || out == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
@@ -61,18 +75,36 @@ static pp_status bulk(pp_result *r, int want, int64_t timeout_ms, size_t first, 
         pp__plat_mtx_unlock(r->core->mu);
         return st;
     }
+    size = n * (want == WANT_VALUES ? sizeof(void *) : 8);
+    if (size >= PREFAULT_MIN || (status != NULL && n * sizeof *status >= PREFAULT_MIN)) {
+        /* without the mutex: the job is ready, its items no longer change */
+        pp__plat_mtx_unlock(r->core->mu);
+        pp__prefault_outputs(out, size, status, n);
+        pp__plat_mtx_lock(r->core->mu);
+    }
+    if (want != WANT_VALUES && r->n > 0 && r->ncolval[want == WANT_DOUBLE] == r->n) {
+        /* Every item of the job came in a column of the wanted type (the
+         * commonest map): its values are side by side already. */
+        memcpy(out, r->colvals + first, n * sizeof *r->colvals);
+        for (k = 0; status != NULL && k < n; k++)
+            status[k] = PP_OK;
+        pp__plat_mtx_unlock(r->core->mu);
+        return PP_OK;
+    }
     for (k = 0; k < n; k++) {
         size_t i = first + k;
         uint64_t bits = 0;
         const pp__item *it = &r->items[i];
 
-        if (want != WANT_VALUES && it->state == IT_SCALAR &&
-            it->aux == (uint32_t)(want == WANT_INT ? PP_TYPE_INT : PP_TYPE_DOUBLE)) {
+        if (want != WANT_VALUES &&
+            it->aux == (uint32_t)(want == WANT_INT ? PP_TYPE_INT : PP_TYPE_DOUBLE) &&
+            (it->state == IT_SCALAR || it->state == IT_COLVAL)) {
             /* the commonest case, without a call: an int / double result */
+            bits = it->state == IT_SCALAR ? it->u.bits : r->colvals[i];
             if (want == WANT_INT)
-                ((int64_t *)out)[k] = (int64_t)it->u.bits;
+                ((int64_t *)out)[k] = (int64_t)bits;
             else
-                memcpy(&((double *)out)[k], &it->u.bits, sizeof bits);
+                memcpy(&((double *)out)[k], &bits, sizeof bits);
             if (status != NULL)
                 status[k] = PP_OK;
             continue;

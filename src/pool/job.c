@@ -107,6 +107,8 @@ static void job_free(struct pp_result *j)
             free(j->items[i].u.error);
     }
     pp__mem_free(j->items, j->n * sizeof *j->items);
+    if (j->colvals != NULL)
+        pp__mem_free(j->colvals, j->n * sizeof *j->colvals);
     free(j->order);
     while (j->raw != NULL) {
         pp__rawbuf *next = j->raw->next;
@@ -156,6 +158,18 @@ pp_status pp__item_value_locked(struct pp_result *j, size_t i, const pp_values *
     pp_status st;
     pp__rd rd;
 
+    if (it->state == IT_COLVAL) {
+        if (it->u.value == NULL) {
+            void *mem = slab_get(j, pp__values_scalar_size());
+            if (mem == NULL)
+                return PP_ENOMEM;
+            /* In the slab; the item stays IT_COLVAL (its value in
+             * colvals: the bulk reads' counts stay exact). */
+            it->u.value = pp__values_init_scalar(mem, (pp_type)it->aux, j->colvals[i]);
+        }
+        *value = it->u.value;
+        return PP_OK;
+    }
     if (it->state == IT_SCALAR) {
         void *mem = slab_get(j, pp__values_scalar_size());
         if (mem == NULL)
@@ -247,22 +261,52 @@ void pp__item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t 
     item_finish(j, i, PP_OK);
 }
 
+/* j->colvals, allocated at the first column of a large job; NULL if the
+ * job is small or there is no memory (then its items keep their scalars). */
+static uint64_t *colvals(struct pp_result *j)
+{
+    if (j->colvals == NULL && !j->colvals_failed && j->n >= PP__COLVALS_MIN) {
+        /* not zeroed: an entry is read only once its item is IT_COLVAL */
+        j->colvals = pp__mem_alloc(j->n * sizeof *j->colvals);
+        j->colvals_failed = j->colvals == NULL;
+    }
+    return j->colvals;
+}
+
 void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_type type,
                               const uint8_t *le)
 {
     pp__item *it = j->items + first, *end = it + n;
+    uint64_t *val = colvals(j);
     size_t done = 0;
 
-    for (; it < end; it++, le += 8) {
+    if (val == NULL || (type != PP_TYPE_INT && type != PP_TYPE_DOUBLE)) {
+        for (; it < end; it++, le += 8) {
+            if (it->state != IT_PENDING)
+                continue;
+            it->state = IT_SCALAR;
+            it->aux = (uint32_t)type;
+            it->u.bits = pp__ld_le64(le);
+            done++;
+            if (j->kind == JOB_IMAP_UNORDERED)
+                j->order[j->order_len++] = (size_t)(it - j->items);
+        }
+        j->done += done;
+        return;
+    }
+    /* The values side by side (a bulk read of the job is one copy); the
+     * items get their state alone (u.value stays NULL, as pending). */
+    for (val += first; it < end; it++, le += 8, val++) {
         if (it->state != IT_PENDING)
             continue;
-        it->state = IT_SCALAR;
+        it->state = IT_COLVAL;
         it->aux = (uint32_t)type;
-        it->u.bits = pp__ld_le64(le);
+        *val = pp__ld_le64(le);
         done++;
         if (j->kind == JOB_IMAP_UNORDERED)
             j->order[j->order_len++] = (size_t)(it - j->items);
     }
+    j->ncolval[type == PP_TYPE_DOUBLE] += done;
     j->done += done;
 }
 

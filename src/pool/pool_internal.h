@@ -37,11 +37,11 @@ typedef struct pp__core {
 /* One item of a submission: 16 bytes, and all-zero means "not finished",
  * so a million-item map needs no initialisation pass over its items and
  * touches their memory only when results arrive. */
-enum { IT_PENDING = 0, IT_SCALAR, IT_RAW, IT_VALUE, IT_ERROR, IT_STR, IT_BYTES };
+enum { IT_PENDING = 0, IT_SCALAR, IT_RAW, IT_VALUE, IT_ERROR, IT_STR, IT_BYTES, IT_COLVAL };
 
 typedef struct pp__item {
     uint32_t state; /* IT_* */
-    uint32_t aux;   /* IT_SCALAR: the pp_type; IT_RAW: length of raw;
+    uint32_t aux;   /* IT_SCALAR, IT_COLVAL: the pp_type; IT_RAW: length of raw;
                        IT_STR, IT_BYTES: length of the bytes at raw;
                        IT_ERROR: the status (int32) */
     union {
@@ -51,7 +51,9 @@ typedef struct pp__item {
                                IT_STR, IT_BYTES: a one-string / one-buffer
                                result's bytes there, a NUL after them (a
                                blob column, values/column.h) */
-        pp_values *value;   /* IT_VALUE: decoded on first access */
+        pp_values *value;   /* IT_VALUE: decoded on first access;
+                               IT_COLVAL: NULL until read as a tuple (one in
+                               the job's slab; the value stays at colvals[i]) */
         pp_error *error;    /* IT_ERROR: NULL if there was no memory for it */
     } u;
 } pp__item;
@@ -75,6 +77,9 @@ typedef struct pp__slab {
     size_t used;
     uint64_t data[1]; /* 8-byte aligned slots */
 } pp__slab;
+
+/* Jobs of fewer items keep column scalars in their items (IT_SCALAR). */
+#define PP__COLVALS_MIN 64
 
 enum { JOB_APPLY, JOB_MAP, JOB_IMAP, JOB_IMAP_UNORDERED };
 
@@ -111,6 +116,14 @@ struct pp_result {
     size_t *order;   /* imap_unordered: completion order */
     pp__rawbuf *raw; /* result payloads, freed with the job */
     pp__slab *slab;  /* tuples of read scalar results */
+    /* Scalars that came in a column (pp__items_succeed_column), one per
+     * item at the item's index, host order; only IT_COLVAL items' entries
+     * are meaningful (the block is not zeroed). NULL until the first
+     * column of a job of PP__COLVALS_MIN items or more, or if there was
+     * no memory for it (then such items are IT_SCALAR). */
+    uint64_t *colvals;
+    size_t ncolval[2];  /* IT_COLVAL items: ints, doubles */
+    int colvals_failed; /* no memory for colvals: not tried again */
     size_t order_len;
     struct pp_result *live_prev, *live_next; /* pool's live list */
     struct pp_result *cb_next;               /* result-thread queue */
@@ -272,6 +285,9 @@ void pp__item_succeed(struct pp_result *j, size_t i, const uint8_t *raw, size_t 
 void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64_t bits);
 /* Items first..first+n-1 succeeded with the n little-endian 8-byte values
  * at le (one int or one double each, of type): one pass, no call per item. */
+/* Before n results are copied into out (size bytes) and status (optional):
+ * large arrays are mapped in one call, not faulted page by page (bulk.c). */
+void pp__prefault_outputs(void *out, size_t size, void *status, size_t n);
 void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_type type,
                               const uint8_t *le);
 /* Item i succeeded with one string or byte buffer (type) of len bytes at
