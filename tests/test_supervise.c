@@ -20,6 +20,7 @@
 #ifndef _WIN32
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 #endif
@@ -2233,6 +2234,171 @@ PP_TEST_PER_METHOD(no_stall_behind_busy_worker)
 PP_TEST_PER_METHOD(close_while_replacing)
 
 /* One test per line. */
+#if defined(__linux__)
+/*
+ * A fork pool's first workers get their HELLO from the zygote, with an
+ * unnamed control block each, made before the zygote (supervisor.c,
+ * pp__first_launcher_create). A fork child handler of the program makes
+ * the first worker the zygote forks die inside its fork (before the pool
+ * can take it), or kill its zygote there (before the spare exists).
+ * g_first_kill: a shared page (it must be seen by every process): the
+ * test's pid, how many workers ran the handler, the mode, then the
+ * victim's and the zygote's pids.
+ */
+static volatile int64_t *g_first_kill;
+enum { FK_PARENT, FK_COUNT, FK_MODE, FK_VICTIM, FK_ZYGOTE, FK_SLOTS };
+enum { FK_WORKER = 1, FK_ZYGOTE_DIES = 2 };
+
+static void sv_first_kill_child(void)
+{
+    if (g_first_kill == NULL || (int64_t)getppid() == g_first_kill[FK_PARENT])
+        return; /* not a worker: a zygote (or another child of the test) */
+    if (__atomic_fetch_add(&g_first_kill[FK_COUNT], 1, __ATOMIC_SEQ_CST) != 0)
+        return; /* not the first worker */
+    g_first_kill[FK_VICTIM] = (int64_t)getpid();
+    g_first_kill[FK_ZYGOTE] = (int64_t)getppid();
+    if (g_first_kill[FK_MODE] == FK_WORKER)
+        (void)kill(getpid(), SIGKILL);
+    else
+        (void)kill(getppid(), SIGKILL);
+}
+
+/* Shared anonymous mappings in this process (/dev/zero (deleted)): the
+ * unnamed control blocks among them. -1 if /proc cannot be read. */
+static int unnamed_blocks(void)
+{
+    char line[512];
+    FILE *f = fopen("/proc/self/maps", "r");
+    int n = 0;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, " rw-s ") != NULL && strstr(line, "/dev/zero") != NULL)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void first_kill_setup(int mode)
+{
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+    PP_ASSERT_MSG_FATAL(page != MAP_FAILED, "mmap of the shared page");
+    g_first_kill = page;
+    g_first_kill[FK_PARENT] = (int64_t)getpid();
+    g_first_kill[FK_MODE] = mode;
+    PP_ASSERT_MSG_FATAL(pthread_atfork(NULL, NULL, sv_first_kill_child) == 0, "pthread_atfork");
+}
+
+static void first_kill_gone(void)
+{
+    int64_t pids[2];
+
+    pids[0] = g_first_kill[FK_VICTIM];
+    pids[1] = g_first_kill[FK_ZYGOTE];
+    PP_ASSERT_MSG(pids[0] > 0 && pids[1] > 0, "the fork child handler did not run in a worker");
+    if (pids[0] > 0 && pids[1] > 0) {
+        int64_t deadline = pp_test_now_ms() + 5000 * pp_test_timeout_mult();
+        while ((process_alive(pids[0]) ||
+                (g_first_kill[FK_MODE] == FK_ZYGOTE_DIES && process_alive(pids[1]))) &&
+               pp_test_now_ms() < deadline)
+            pp_test_sleep_ms(20);
+        PP_ASSERT_MSG(!process_alive(pids[0]), "the killed worker %lld is still there",
+                      (long long)pids[0]);
+        if (g_first_kill[FK_MODE] == FK_ZYGOTE_DIES)
+            PP_ASSERT_MSG(!process_alive(pids[1]), "the killed zygote %lld is still there",
+                          (long long)pids[1]);
+    }
+}
+#endif
+
+/* The first worker dies inside its fork, before the pool takes it (its
+ * HELLO and unnamed control block unused): the pool starts anyway, with a
+ * replacement, every item runs, and after destroy no control block is
+ * left mapped here (nor a process, descriptor or name: the leak check). */
+static void t_first_worker_killed_at_fork(void)
+{
+#if defined(__linux__)
+    pp_pool_options o;
+    pp_values *items;
+    const pp_values *v;
+    pp_result *r = NULL;
+    pp_pool *pool = NULL;
+    int before, i;
+    int64_t x;
+    pp_status st;
+
+    first_kill_setup(FK_WORKER); /* its page is one too */
+    before = unnamed_blocks();
+    PP_ASSERT_MSG_FATAL(before >= 1, "/proc/self/maps");
+    memset(&o, 0, sizeof o);
+    o.processes = 3;
+    o.start_method = PP_START_FORK;
+    st = pp_pool_create(&pool, &o);
+    PP_ASSERT_STATUS_FATAL(st, PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < 6; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, i), PP_OK);
+    PP_ASSERT_STATUS(pp_map(pool, sv_echo_index, items, NULL, &r), PP_OK);
+    for (i = 0; r != NULL && i < 6; i++) {
+        x = -1;
+        v = NULL;
+        PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, &v, NULL), PP_OK);
+        if (v != NULL)
+            PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+        CU_ASSERT_EQUAL(x, i);
+    }
+    pp_result_release(r);
+    pp_values_destroy(items);
+    pp_pool_close(pool);
+    PP_ASSERT_STATUS(pp_pool_join(pool, WAIT_MS), PP_OK);
+    pp_pool_destroy(pool);
+    first_kill_gone();
+    PP_ASSERT_MSG(unnamed_blocks() == before, "%d unnamed blocks mapped after destroy, %d before",
+                  unnamed_blocks(), before);
+#endif
+}
+
+/* The zygote is killed by its first worker's fork, before it has forked
+ * its spare: no process holds the program's state any more, so
+ * pp_pool_create fails cleanly (PP_ESPAWN), in bounded time, leaving
+ * nothing behind (the worker died with its zygote). */
+static void t_zygote_killed_at_first_fork(void)
+{
+#if defined(__linux__)
+    pp_pool_options o;
+    pp_pool *pool = NULL;
+    int before;
+    int64_t t0;
+    pp_status st;
+
+    first_kill_setup(FK_ZYGOTE_DIES); /* its page is one too */
+    before = unnamed_blocks();
+    PP_ASSERT_MSG_FATAL(before >= 1, "/proc/self/maps");
+    memset(&o, 0, sizeof o);
+    o.processes = 2;
+    o.start_method = PP_START_FORK;
+    t0 = pp_test_now_ms();
+    st = pp_pool_create(&pool, &o);
+    PP_ASSERT_STATUS(st, PP_ESPAWN);
+    CU_ASSERT(pool == NULL);
+    PP_ASSERT_MSG(pp_test_now_ms() - t0 < WAIT_MS, "pp_pool_create took %lld ms",
+                  (long long)(pp_test_now_ms() - t0));
+    if (st == PP_OK) {
+        pp_pool_terminate(pool);
+        (void)pp_pool_join(pool, WAIT_MS);
+        pp_pool_destroy(pool);
+    }
+    first_kill_gone();
+    PP_ASSERT_MSG(unnamed_blocks() == before,
+                  "%d unnamed blocks mapped after a failed create, "
+                  "%d before",
+                  unnamed_blocks(), before);
+#endif
+}
+
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(broken_pool_fails_everything, 180),
@@ -2264,6 +2430,8 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_spare_killed_fork, 120),
     PP_TEST_TIMEOUT(t_zygote_and_spare_killed_fork, 120),
     PP_TEST_TIMEOUT(t_fork_handlers_in_every_worker, 120),
+    PP_TEST_TIMEOUT(t_first_worker_killed_at_fork, 120),
+    PP_TEST_TIMEOUT(t_zygote_killed_at_first_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_forkserver, 120),
     PP_TEST_TIMEOUT(t_helper_stopped_fork, 150),
