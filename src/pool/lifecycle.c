@@ -160,10 +160,11 @@ static pp_status start_threads(pp_pool *p)
     pp_status st;
 
     /* The supervisor starts every worker process: it lives as long as the
-     * pool, as the platform contract asks of the thread that starts them. */
-    st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
+     * pool, as the platform contract asks of the thread that starts them.
+     * First: a fork pool's first workers are running already. */
+    st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
     if (st == PP_OK)
-        st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
+        st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
     return st;
 }
 
