@@ -2238,12 +2238,13 @@ PP_TEST_PER_METHOD(close_while_replacing)
 /*
  * A fork pool's first workers get their HELLO from the zygote, with an
  * unnamed control block each, made before the zygote (supervisor.c,
- * pp__first_launcher_create). A fork child handler of the program makes
- * the first worker the zygote forks die inside its fork (before the pool
- * can take it), or kill its zygote there (before the spare exists).
- * g_first_kill: a shared page (it must be seen by every process): the
- * test's pid, how many workers ran the handler, the mode, then the
- * victim's and the zygote's pids.
+ * pp__first_launcher_create). Fork handlers of the program make the first
+ * worker the zygote forks die inside its fork (before the pool can take
+ * it), or kill the zygote as it forks its second worker (after the first,
+ * before the spare: a spare is forked after the first workers, without
+ * fork handlers). g_first_kill: a shared page (every process must see
+ * it): the test's pid, how many workers ran the child handler, the mode,
+ * the first worker's pid and the zygote's.
  */
 static volatile int64_t *g_first_kill;
 enum { FK_PARENT, FK_COUNT, FK_MODE, FK_VICTIM, FK_ZYGOTE, FK_SLOTS };
@@ -2256,11 +2257,22 @@ static void sv_first_kill_child(void)
     if (__atomic_fetch_add(&g_first_kill[FK_COUNT], 1, __ATOMIC_SEQ_CST) != 0)
         return; /* not the first worker */
     g_first_kill[FK_VICTIM] = (int64_t)getpid();
-    g_first_kill[FK_ZYGOTE] = (int64_t)getppid();
     if (g_first_kill[FK_MODE] == FK_WORKER)
         (void)kill(getpid(), SIGKILL);
-    else
-        (void)kill(getppid(), SIGKILL);
+}
+
+/* Before a fork in a zygote (the test's own forks are left alone): note
+ * the zygote; FK_ZYGOTE_DIES: its second fork is not done. */
+static void sv_first_kill_prepare(void)
+{
+    static int forks; /* this process's */
+
+    if (g_first_kill == NULL || (int64_t)getpid() == g_first_kill[FK_PARENT])
+        return;
+    if (g_first_kill[FK_ZYGOTE] == 0)
+        g_first_kill[FK_ZYGOTE] = (int64_t)getpid(); /* the first zygote */
+    if (++forks == 2 && g_first_kill[FK_MODE] == FK_ZYGOTE_DIES)
+        (void)kill(getpid(), SIGKILL);
 }
 
 /* Shared anonymous mappings in this process (/dev/zero (deleted)): the
@@ -2289,7 +2301,8 @@ static void first_kill_setup(int mode)
     g_first_kill = page;
     g_first_kill[FK_PARENT] = (int64_t)getpid();
     g_first_kill[FK_MODE] = mode;
-    PP_ASSERT_MSG_FATAL(pthread_atfork(NULL, NULL, sv_first_kill_child) == 0, "pthread_atfork");
+    PP_ASSERT_MSG_FATAL(pthread_atfork(sv_first_kill_prepare, NULL, sv_first_kill_child) == 0,
+                        "pthread_atfork");
 }
 
 static void first_kill_gone(void)
@@ -2361,10 +2374,10 @@ static void t_first_worker_killed_at_fork(void)
 #endif
 }
 
-/* The zygote is killed by its first worker's fork, before it has forked
- * its spare: no process holds the program's state any more, so
+/* The zygote is killed as it forks its second worker, before it has
+ * forked its spare: no process holds the program's state any more, so
  * pp_pool_create fails cleanly (PP_ESPAWN), in bounded time, leaving
- * nothing behind (the worker died with its zygote). */
+ * nothing behind (the first worker died with its zygote). */
 static void t_zygote_killed_at_first_fork(void)
 {
 #if defined(__linux__)
@@ -2399,6 +2412,81 @@ static void t_zygote_killed_at_first_fork(void)
 #endif
 }
 
+/* The initializer's argument, as the worker saw it: its length if every
+ * byte is 0x5a, -2 if not, -1 before the initializer ran. */
+static int64_t g_init_len = -1;
+
+static int sv_init_bytes(pp_task *t)
+{
+    const unsigned char *b = NULL;
+    size_t n = 0, i;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, (const void **)&b, &n) != PP_OK)
+        return pp_task_fail(t, 2, "sv_init_bytes expects bytes");
+    g_init_len = (int64_t)n;
+    for (i = 0; i < n; i++) {
+        if (b[i] != 0x5a)
+            g_init_len = -2;
+    }
+    return 0;
+}
+PP_TASK_REGISTER(sv_init_bytes)
+
+static int sv_get_init_len(pp_task *t)
+{
+    return pp_values_add_int(pp_task_result(t), g_init_len);
+}
+PP_TASK_REGISTER(sv_get_init_len)
+
+/* Fork: a HELLO too long to be put in a first worker's channel by the
+ * zygote (initializer arguments of 64 KiB, over PP__PLAT_FIRST_MAX) is
+ * sent by the supervisor as for any later worker; a short one by the
+ * zygote (the first pool). Either way the workers get it whole. */
+static void do_initargs_sizes(int m)
+{
+    static const size_t sizes[] = {100, (size_t)64 << 10};
+    pp_pool_options o;
+    pp_pool *p;
+    pp_values *ia, *none, *r;
+    unsigned char *buf;
+    size_t k;
+    int i;
+    int64_t x;
+
+    buf = malloc(sizes[1]);
+    PP_ASSERT_MSG_FATAL(buf != NULL, "malloc");
+    memset(buf, 0x5a, sizes[1]);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&none), PP_OK);
+    for (k = 0; k < 2; k++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&ia), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(ia, buf, sizes[k]), PP_OK);
+        memset(&o, 0, sizeof o);
+        o.processes = 3;
+        o.start_method = (pp_start_method)m;
+        o.initializer = sv_init_bytes;
+        o.initargs = ia;
+        p = NULL;
+        PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+        for (i = 0; i < 6; i++) {
+            r = NULL;
+            x = -3;
+            PP_ASSERT_STATUS(pp_apply(p, sv_get_init_len, none, &r, NULL), PP_OK);
+            if (r != NULL)
+                PP_ASSERT_STATUS(pp_values_get_int(r, 0, &x), PP_OK);
+            PP_ASSERT_MSG(x == (int64_t)sizes[k], "a worker saw %lld bytes, %lld given",
+                          (long long)x, (long long)sizes[k]);
+            pp_values_destroy(r);
+        }
+        pp_pool_close(p);
+        PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+        pp_pool_destroy(p);
+        pp_values_destroy(ia);
+    }
+    pp_values_destroy(none);
+    free(buf);
+}
+PP_TEST_PER_METHOD(initargs_sizes)
+
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(broken_pool_fails_everything, 180),
@@ -2417,6 +2505,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(cancel_spares_other_jobs, 180),
     PP_TEST_METHODS(cancel, 120),
     PP_TEST_METHODS(join_ends_every_process, 120),
+    PP_TEST_METHODS(initargs_sizes, 120),
     PP_TEST(t_returned_status_named),
     PP_TEST(t_unobserved_report),
     PP_TEST(t_documented_limits),

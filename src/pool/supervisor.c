@@ -166,8 +166,15 @@ pp_status pp__first_launcher_create(pp_pool *p)
         snprintf(f->name, sizeof f->name, "@%016llx",
                  (unsigned long long)pp__plat_shm_token(f->shm));
         first[i].own = f->shm;
-        if (hello_frame(p, f->name, &frames[i]) != PP_OK)
+        if (hello_frame(p, f->name, &frames[i]) != PP_OK || frames[i].len > PP__PLAT_FIRST_MAX) {
+            /* too long for a worker's channel (big initargs): sent by the
+             * supervisor, for each, as to any later worker */
+            pp__plat_shm_close(f->shm);
+            f->shm = NULL;
+            first[i].own = NULL;
+            made--;
             break;
+        }
         first[i].data = frames[i].data;
         first[i].len = frames[i].len;
     }
