@@ -161,10 +161,17 @@ static pp_status start_threads(pp_pool *p)
 
     /* The supervisor starts every worker process: it lives as long as the
      * pool, as the platform contract asks of the thread that starts them.
-     * First: a fork pool's first workers are running already. */
-    st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
-    if (st == PP_OK)
+     * First if a fork pool's first workers are running already (they
+     * come with their HELLO: supervisor.c); else the result thread is
+     * started while nothing else is (no fork, no spawn alongside). */
+    if (p->first != NULL)
+        st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
+    else
         st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
+    if (st == PP_OK && p->resthread == NULL)
+        st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
+    if (st == PP_OK && p->supervisor == NULL)
+        st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
     return st;
 }
 

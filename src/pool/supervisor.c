@@ -206,6 +206,18 @@ void pp__first_release(pp_pool *p)
     p->first = NULL;
 }
 
+/* May the next worker started come with its HELLO and control block? */
+static int firsts_left(const pp_pool *p)
+{
+    int i;
+
+    for (i = 0; p->first != NULL && i < p->n; i++) {
+        if (p->first[i].shm != NULL)
+            return 1;
+    }
+    return 0;
+}
+
 /* The worker just started has first message k already (its HELLO, with
  * control block k): slot w takes that block over. */
 static void take_first(pp_pool *p, pp__wslot *w, int k)
@@ -237,16 +249,28 @@ static pp_status launch_worker(pp_pool *p, pp__wslot *w, const char **why, pp__e
 
     *why = NULL;
     killed->what[0] = '\0';
+    /* The control block first (its making overlaps the worker's start),
+     * unless the worker may come with one (a fork pool's first ones). */
+    if (!firsts_left(p)) {
+        st = ctl_create(w);
+        if (st != PP_OK)
+            return st;
+    }
     st = pp__plat_launcher_start_first(p->launcher, &w->proc, &w->chan, &first);
     if (st != PP_OK) {
         *why = pp__plat_launcher_failure(p->launcher);
+        ctl_release(w);
         return st;
     }
-    if (first >= 0 && p->first != NULL && first < p->n && p->first[first].shm != NULL) {
+    if (first >= 0 && w->ctl_shm == NULL && p->first != NULL && first < p->n &&
+        p->first[first].shm != NULL) {
         take_first(p, w, first);
         return PP_OK; /* its HELLO is in its channel */
     }
-    st = first >= 0 ? PP_EPROTO : ctl_create(w); /* a first message we did not make */
+    if (first >= 0)
+        st = PP_EPROTO; /* a first message we did not make, or not now */
+    else if (w->ctl_shm == NULL)
+        st = ctl_create(w);
     if (st == PP_OK) {
         st = send_hello(p, w);
         if (st != PP_OK && pp__plat_proc_wait(w->proc, HELLO_DEATH_WAIT_MS, &info) == PP_OK &&
