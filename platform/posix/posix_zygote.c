@@ -37,7 +37,10 @@
  * by the parent before it forked the zygote: pp__plat_launcher_create_pre)
  * and puts each into the worker's channel before the fork, so a new
  * worker reads it at once instead of waiting for the parent's threads to
- * send it; STARTED says which one (status: 1 + its index).
+ * send it; STARTED says which one (status: 1 + its index). Each may come
+ * with an unnamed block for that worker alone (its control block): the
+ * worker unmaps the later workers' ones, the zygote each one once its
+ * worker is forked, so no other child (the spare included) has any.
  *
  * Retiring: once the pool will not start workers any more (closed with
  * no work left, or terminated) the parent sends RETIRE. The zygote kills

@@ -49,7 +49,8 @@ void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j)
  * the caller under the mutex (attach_reader_locked). */
 /* The worker's control block: a fresh shm block under a fresh name; its
  * name goes to the worker in HELLO and is removed once the worker has
- * opened it (READY), or when the slot is reaped. */
+ * opened it (READY), or when the slot is reaped. (A fork pool's first
+ * workers have unnamed ones: pp__first_launcher_create.) */
 static pp_status ctl_make(char *name, pp__plat_shm **shm, pp__wctl **ctl)
 {
     pp_status st = PP_EEXIST;
