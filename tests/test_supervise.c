@@ -2412,6 +2412,114 @@ static void t_zygote_killed_at_first_fork(void)
 #endif
 }
 
+#if defined(__linux__)
+/* In a worker: its pid, its zygote's and how many unnamed blocks it has
+ * mapped (a short sleep lets the other workers take items too). */
+static int sv_blocks_here(pp_task *t)
+{
+    pp_values *r = pp_task_result(t);
+    pp_status st;
+
+    pp_test_sleep_ms(20);
+    st = pp_values_add_int(r, (int64_t)getpid());
+    if (st == PP_OK)
+        st = pp_values_add_int(r, (int64_t)getppid());
+    if (st == PP_OK)
+        st = pp_values_add_int(r, unnamed_blocks());
+    return st;
+}
+PP_TASK_REGISTER(sv_blocks_here)
+
+/* Shared anonymous mappings of another process; -1 if unreadable. */
+static int unnamed_blocks_of(int64_t pid)
+{
+    char path[64], line[512];
+    FILE *f;
+    int n = 0;
+
+    snprintf(path, sizeof path, "/proc/%lld/maps", (long long)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, " rw-s ") != NULL && strstr(line, "/dev/zero") != NULL)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+#endif
+
+/* A fork pool's first workers' unnamed control blocks are each mapped in
+ * its own worker only: a worker has the test's blocks (inherited) and its
+ * own, the zygote and the other children it forks (the spare) none of
+ * them; after destroy none is left here. */
+static void t_first_blocks_only_own(void)
+{
+#if defined(__linux__)
+    pp_pool_options o;
+    pp_values *items;
+    pp_result *r = NULL;
+    pp_pool *pool = NULL;
+    int64_t zygote = 0;
+    int before, i, seen = 0;
+
+    before = unnamed_blocks();
+    PP_ASSERT_MSG_FATAL(before >= 0, "/proc/self/maps");
+    memset(&o, 0, sizeof o);
+    o.processes = 3;
+    o.start_method = PP_START_FORK;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&pool, &o), PP_OK);
+    PP_ASSERT_MSG(unnamed_blocks() == before + 3,
+                  "%d unnamed blocks here with 3 workers, %d before", unnamed_blocks(), before);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < 12; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, i), PP_OK);
+    PP_ASSERT_STATUS(pp_map(pool, sv_blocks_here, items, &(pp_submit_options){.chunksize = 1}, &r),
+                     PP_OK);
+    for (i = 0; r != NULL && i < 12; i++) {
+        const pp_values *v = NULL;
+        int64_t pid = 0, ppid = 0, n = -1;
+        PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, &v, NULL), PP_OK);
+        if (v == NULL)
+            continue;
+        PP_ASSERT_STATUS(pp_values_get_int(v, 0, &pid), PP_OK);
+        PP_ASSERT_STATUS(pp_values_get_int(v, 1, &ppid), PP_OK);
+        PP_ASSERT_STATUS(pp_values_get_int(v, 2, &n), PP_OK);
+        PP_ASSERT_MSG(n == before + 1, "worker %lld has %lld unnamed blocks, expected %d",
+                      (long long)pid, (long long)n, before + 1);
+        zygote = ppid;
+        seen++;
+    }
+    CU_ASSERT(seen == 12);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    if (zygote > 0) {
+        char path[64];
+        FILE *f;
+        int64_t child;
+        int zn = unnamed_blocks_of(zygote);
+        PP_ASSERT_MSG(zn == before, "the zygote has %d unnamed blocks, expected %d", zn, before);
+        /* its children: the workers (checked above) and the spare */
+        snprintf(path, sizeof path, "/proc/%lld/task/%lld/children", (long long)zygote,
+                 (long long)zygote);
+        f = fopen(path, "r");
+        while (f != NULL && fscanf(f, "%lld", (long long *)&child) == 1) {
+            int cn = unnamed_blocks_of(child);
+            PP_ASSERT_MSG(cn == -1 || cn == before || cn == before + 1,
+                          "the zygote's child %lld has %d unnamed blocks", (long long)child, cn);
+        }
+        if (f != NULL)
+            fclose(f);
+    }
+    pp_pool_close(pool);
+    PP_ASSERT_STATUS(pp_pool_join(pool, WAIT_MS), PP_OK);
+    pp_pool_destroy(pool);
+    PP_ASSERT_MSG(unnamed_blocks() == before, "%d unnamed blocks mapped after destroy, %d before",
+                  unnamed_blocks(), before);
+#endif
+}
+
 /* The initializer's argument, as the worker saw it: its length if every
  * byte is 0x5a, -2 if not, -1 before the initializer ran. */
 static int64_t g_init_len = -1;
@@ -2521,6 +2629,7 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_fork_handlers_in_every_worker, 120),
     PP_TEST_TIMEOUT(t_first_worker_killed_at_fork, 120),
     PP_TEST_TIMEOUT(t_zygote_killed_at_first_fork, 120),
+    PP_TEST_TIMEOUT(t_first_blocks_only_own, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_forkserver, 120),
     PP_TEST_TIMEOUT(t_helper_stopped_fork, 150),
