@@ -282,6 +282,18 @@ uint64_t pp__plat_shm_id(const pp__plat_shm *s);
 /* Remove the name; as pp__plat_mutex_unlink. */
 pp_status pp__plat_shm_unlink(const char *name);
 
+/* An unnamed block (as pp__plat_shm_create, without a name to remove or
+ * track), shared with the processes this one forks without exec from now
+ * on, which find their copy with pp__plat_shm_inherit. Close as usual.
+ * Errors: PP_EINVAL (size), PP_ENOMEM, PP_ENOTSUP (no fork: Windows). */
+pp_status pp__plat_shm_create_inherited(size_t size, pp__plat_shm **out);
+/* What a forked process gives pp__plat_shm_inherit for s (non-zero). */
+uint64_t pp__plat_shm_token(const pp__plat_shm *s);
+/* In a process forked without exec from the creator of an unnamed block,
+ * that still has its copy: a handle on it, from its token. Errors:
+ * PP_EINVAL (no such block here), PP_ENOMEM, PP_ENOTSUP (Windows). */
+pp_status pp__plat_shm_inherit(uint64_t token, pp__plat_shm **out);
+
 /* ------------------------------------------------- sync segments */
 
 /*
@@ -463,6 +475,31 @@ pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out);
  * A hint: 0 prepares nothing. */
 pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launcher **out);
 
+/* A worker's first message, prepared by the caller (see below). */
+typedef struct pp__plat_first {
+    const void *data;
+    size_t len;
+    /* NULL, or an unnamed block (pp__plat_shm_create_inherited) meant for
+     * this worker alone: a port that forks the workers from a helper
+     * keeps it out of the helper's other children */
+    const pp__plat_shm *own;
+} pp__plat_first;
+
+/* The most a first message may hold (bytes); a longer one is sent by the
+ * caller as usual. */
+#define PP__PLAT_FIRST_MAX 8192
+
+/* As pp__plat_launcher_create_for, with the first message each of those
+ * `workers` workers is to read (first[i] for the i-th; first NULL, or an
+ * entry with len 0 or above PP__PLAT_FIRST_MAX: none). A port that
+ * prepares them ahead may put the message into the new worker's channel
+ * itself (POSIX fork: the zygote, before the worker runs), so the worker
+ * reads it without waiting for the caller; pp__plat_launcher_start_first()
+ * says which worker got which. The messages are read during this call
+ * only. Errors: as pp__plat_launcher_create. */
+pp_status pp__plat_launcher_create_pre(int method, int workers, const pp__plat_first *first,
+                                       pp__plat_launcher **out);
+
 /*
  * Start one worker. On success the worker runs the worker entry (see
  * pp__plat_set_worker_entry) with its end of a fresh channel, *chan is the
@@ -495,6 +532,14 @@ pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launche
  * the OS error is the reason), PP_ENOMEM, or a mapped OS error.
  */
 pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp__plat_chan **chan);
+
+/* As pp__plat_launcher_start; *first: the index (into the array given to
+ * pp__plat_launcher_create_pre) of the message already waiting in the new
+ * worker's channel, which the caller must then not send, or -1: none, the
+ * caller sends the worker's first message. Each index is given out at
+ * most once. Errors: as pp__plat_launcher_start. */
+pp_status pp__plat_launcher_start_first(pp__plat_launcher *l, pp__plat_proc **proc,
+                                        pp__plat_chan **chan, int *first);
 
 /* Spawn launchers only: the processes l starts from now on run in role
  * `role` instead of PP__ROLE_WORKER (the default): pp__plat_role_detect()

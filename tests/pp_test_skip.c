@@ -194,6 +194,10 @@ static const skip_entry g_skips[] = {
      "the server stops itself with SIGSTOP"},
     {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"supervise", "t_fork_handlers_in_every_worker", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    PP_SKIP_WIN_SUPERVISE(t_initargs_sizes),
+    {"supervise", "t_first_worker_killed_at_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"supervise", "t_zygote_killed_at_first_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"supervise", "t_first_blocks_only_own", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},
 /* bigmap: the same for the big-map tests. */

@@ -20,6 +20,7 @@
 #ifndef _WIN32
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
 #endif
@@ -2233,6 +2234,367 @@ PP_TEST_PER_METHOD(no_stall_behind_busy_worker)
 PP_TEST_PER_METHOD(close_while_replacing)
 
 /* One test per line. */
+#if defined(__linux__)
+/*
+ * A fork pool's first workers get their HELLO from the zygote, with an
+ * unnamed control block each, made before the zygote (supervisor.c,
+ * pp__first_launcher_create). Fork handlers of the program make the first
+ * worker the zygote forks die inside its fork (before the pool can take
+ * it), or kill the zygote as it forks its second worker (after the first,
+ * before the spare: a spare is forked after the first workers, without
+ * fork handlers). g_first_kill: a shared page (every process must see
+ * it): the test's pid, how many workers ran the child handler, the mode,
+ * the first worker's pid and the zygote's.
+ */
+static volatile int64_t *g_first_kill;
+enum { FK_PARENT, FK_COUNT, FK_MODE, FK_VICTIM, FK_ZYGOTE, FK_SLOTS };
+enum { FK_WORKER = 1, FK_ZYGOTE_DIES = 2 };
+
+static void sv_first_kill_child(void)
+{
+    if (g_first_kill == NULL || (int64_t)getppid() == g_first_kill[FK_PARENT])
+        return; /* not a worker: a zygote (or another child of the test) */
+    if (__atomic_fetch_add(&g_first_kill[FK_COUNT], 1, __ATOMIC_SEQ_CST) != 0)
+        return; /* not the first worker */
+    g_first_kill[FK_VICTIM] = (int64_t)getpid();
+    if (g_first_kill[FK_MODE] == FK_WORKER)
+        (void)kill(getpid(), SIGKILL);
+}
+
+/* Before a fork in a zygote (the test's own forks are left alone): note
+ * the zygote; FK_ZYGOTE_DIES: its second fork is not done. */
+static void sv_first_kill_prepare(void)
+{
+    static int forks; /* this process's */
+
+    if (g_first_kill == NULL || (int64_t)getpid() == g_first_kill[FK_PARENT])
+        return;
+    if (g_first_kill[FK_ZYGOTE] == 0)
+        g_first_kill[FK_ZYGOTE] = (int64_t)getpid(); /* the first zygote */
+    if (++forks == 2 && g_first_kill[FK_MODE] == FK_ZYGOTE_DIES)
+        (void)kill(getpid(), SIGKILL);
+}
+
+/* Shared anonymous mappings in this process (/dev/zero (deleted)): the
+ * unnamed control blocks among them. -1 if /proc cannot be read. */
+static int unnamed_blocks(void)
+{
+    char line[512];
+    FILE *f = fopen("/proc/self/maps", "r");
+    int n = 0;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, " rw-s ") != NULL && strstr(line, "/dev/zero") != NULL)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void first_kill_setup(int mode)
+{
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+    PP_ASSERT_MSG_FATAL(page != MAP_FAILED, "mmap of the shared page");
+    g_first_kill = page;
+    g_first_kill[FK_PARENT] = (int64_t)getpid();
+    g_first_kill[FK_MODE] = mode;
+    PP_ASSERT_MSG_FATAL(pthread_atfork(sv_first_kill_prepare, NULL, sv_first_kill_child) == 0,
+                        "pthread_atfork");
+}
+
+static void first_kill_gone(void)
+{
+    int64_t pids[2];
+
+    pids[0] = g_first_kill[FK_VICTIM];
+    pids[1] = g_first_kill[FK_ZYGOTE];
+    PP_ASSERT_MSG(pids[0] > 0 && pids[1] > 0, "the fork child handler did not run in a worker");
+    if (pids[0] > 0 && pids[1] > 0) {
+        int64_t deadline = pp_test_now_ms() + 5000 * pp_test_timeout_mult();
+        while ((process_alive(pids[0]) ||
+                (g_first_kill[FK_MODE] == FK_ZYGOTE_DIES && process_alive(pids[1]))) &&
+               pp_test_now_ms() < deadline)
+            pp_test_sleep_ms(20);
+        PP_ASSERT_MSG(!process_alive(pids[0]), "the killed worker %lld is still there",
+                      (long long)pids[0]);
+        if (g_first_kill[FK_MODE] == FK_ZYGOTE_DIES)
+            PP_ASSERT_MSG(!process_alive(pids[1]), "the killed zygote %lld is still there",
+                          (long long)pids[1]);
+    }
+}
+#endif
+
+/* The first worker dies inside its fork, before the pool takes it (its
+ * HELLO and unnamed control block unused): the pool starts anyway, with a
+ * replacement, every item runs, and after destroy no control block is
+ * left mapped here (nor a process, descriptor or name: the leak check). */
+static void t_first_worker_killed_at_fork(void)
+{
+#if defined(__linux__)
+    pp_pool_options o;
+    pp_values *items;
+    const pp_values *v;
+    pp_result *r = NULL;
+    pp_pool *pool = NULL;
+    int before, i;
+    int64_t x;
+    pp_status st;
+
+    first_kill_setup(FK_WORKER); /* its page is one too */
+    before = unnamed_blocks();
+    PP_ASSERT_MSG_FATAL(before >= 1, "/proc/self/maps");
+    memset(&o, 0, sizeof o);
+    o.processes = 3;
+    o.start_method = PP_START_FORK;
+    st = pp_pool_create(&pool, &o);
+    PP_ASSERT_STATUS_FATAL(st, PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < 6; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, i), PP_OK);
+    PP_ASSERT_STATUS(pp_map(pool, sv_echo_index, items, NULL, &r), PP_OK);
+    for (i = 0; r != NULL && i < 6; i++) {
+        x = -1;
+        v = NULL;
+        PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, &v, NULL), PP_OK);
+        if (v != NULL)
+            PP_ASSERT_STATUS(pp_values_get_int(v, 0, &x), PP_OK);
+        CU_ASSERT_EQUAL(x, i);
+    }
+    pp_result_release(r);
+    pp_values_destroy(items);
+    pp_pool_close(pool);
+    PP_ASSERT_STATUS(pp_pool_join(pool, WAIT_MS), PP_OK);
+    pp_pool_destroy(pool);
+    first_kill_gone();
+    PP_ASSERT_MSG(unnamed_blocks() == before, "%d unnamed blocks mapped after destroy, %d before",
+                  unnamed_blocks(), before);
+#endif
+}
+
+/* The zygote is killed as it forks its second worker, before it has
+ * forked its spare: no process holds the program's state any more, so
+ * pp_pool_create fails cleanly (PP_ESPAWN), in bounded time, leaving
+ * nothing behind (the first worker died with its zygote). */
+static void t_zygote_killed_at_first_fork(void)
+{
+#if defined(__linux__)
+    pp_pool_options o;
+    pp_pool *pool = NULL;
+    int before;
+    int64_t t0;
+    pp_status st;
+
+    first_kill_setup(FK_ZYGOTE_DIES); /* its page is one too */
+    before = unnamed_blocks();
+    PP_ASSERT_MSG_FATAL(before >= 1, "/proc/self/maps");
+    memset(&o, 0, sizeof o);
+    o.processes = 2;
+    o.start_method = PP_START_FORK;
+    t0 = pp_test_now_ms();
+    st = pp_pool_create(&pool, &o);
+    PP_ASSERT_STATUS(st, PP_ESPAWN);
+    CU_ASSERT(pool == NULL);
+    PP_ASSERT_MSG(pp_test_now_ms() - t0 < WAIT_MS, "pp_pool_create took %lld ms",
+                  (long long)(pp_test_now_ms() - t0));
+    if (st == PP_OK) {
+        pp_pool_terminate(pool);
+        (void)pp_pool_join(pool, WAIT_MS);
+        pp_pool_destroy(pool);
+    }
+    first_kill_gone();
+    PP_ASSERT_MSG(unnamed_blocks() == before,
+                  "%d unnamed blocks mapped after a failed create, "
+                  "%d before",
+                  unnamed_blocks(), before);
+#endif
+}
+
+#if defined(__linux__)
+/* In a worker: its pid, its zygote's and how many unnamed blocks it has
+ * mapped (a short sleep lets the other workers take items too). */
+static int sv_blocks_here(pp_task *t)
+{
+    pp_values *r = pp_task_result(t);
+    pp_status st;
+
+    pp_test_sleep_ms(20);
+    st = pp_values_add_int(r, (int64_t)getpid());
+    if (st == PP_OK)
+        st = pp_values_add_int(r, (int64_t)getppid());
+    if (st == PP_OK)
+        st = pp_values_add_int(r, unnamed_blocks());
+    return st;
+}
+PP_TASK_REGISTER(sv_blocks_here)
+
+/* Shared anonymous mappings of another process; -1 if unreadable. */
+static int unnamed_blocks_of(int64_t pid)
+{
+    char path[64], line[512];
+    FILE *f;
+    int n = 0;
+
+    snprintf(path, sizeof path, "/proc/%lld/maps", (long long)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, " rw-s ") != NULL && strstr(line, "/dev/zero") != NULL)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+#endif
+
+/* A fork pool's first workers' unnamed control blocks are each mapped in
+ * its own worker only: a worker has the test's blocks (inherited) and its
+ * own, the zygote and the other children it forks (the spare) none of
+ * them; after destroy none is left here. */
+static void t_first_blocks_only_own(void)
+{
+#if defined(__linux__)
+    pp_pool_options o;
+    pp_values *items;
+    pp_result *r = NULL;
+    pp_pool *pool = NULL;
+    int64_t zygote = 0;
+    int before, i, seen = 0;
+
+    before = unnamed_blocks();
+    PP_ASSERT_MSG_FATAL(before >= 0, "/proc/self/maps");
+    memset(&o, 0, sizeof o);
+    o.processes = 3;
+    o.start_method = PP_START_FORK;
+    PP_ASSERT_STATUS_FATAL(pp_pool_create(&pool, &o), PP_OK);
+    PP_ASSERT_MSG(unnamed_blocks() == before + 3,
+                  "%d unnamed blocks here with 3 workers, %d before", unnamed_blocks(), before);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < 12; i++)
+        PP_ASSERT_STATUS_FATAL(pp_values_add_int(items, i), PP_OK);
+    PP_ASSERT_STATUS(pp_map(pool, sv_blocks_here, items, &(pp_submit_options){.chunksize = 1}, &r),
+                     PP_OK);
+    for (i = 0; r != NULL && i < 12; i++) {
+        const pp_values *v = NULL;
+        int64_t pid = 0, ppid = 0, n = -1;
+        PP_ASSERT_STATUS(pp_result_item(r, (size_t)i, &v, NULL), PP_OK);
+        if (v == NULL)
+            continue;
+        PP_ASSERT_STATUS(pp_values_get_int(v, 0, &pid), PP_OK);
+        PP_ASSERT_STATUS(pp_values_get_int(v, 1, &ppid), PP_OK);
+        PP_ASSERT_STATUS(pp_values_get_int(v, 2, &n), PP_OK);
+        PP_ASSERT_MSG(n == before + 1, "worker %lld has %lld unnamed blocks, expected %d",
+                      (long long)pid, (long long)n, before + 1);
+        zygote = ppid;
+        seen++;
+    }
+    CU_ASSERT(seen == 12);
+    pp_result_release(r);
+    pp_values_destroy(items);
+    if (zygote > 0) {
+        char path[64];
+        FILE *f;
+        int64_t child;
+        int zn = unnamed_blocks_of(zygote);
+        PP_ASSERT_MSG(zn == before, "the zygote has %d unnamed blocks, expected %d", zn, before);
+        /* its children: the workers (checked above) and the spare */
+        snprintf(path, sizeof path, "/proc/%lld/task/%lld/children", (long long)zygote,
+                 (long long)zygote);
+        f = fopen(path, "r");
+        while (f != NULL && fscanf(f, "%lld", (long long *)&child) == 1) {
+            int cn = unnamed_blocks_of(child);
+            PP_ASSERT_MSG(cn == -1 || cn == before || cn == before + 1,
+                          "the zygote's child %lld has %d unnamed blocks", (long long)child, cn);
+        }
+        if (f != NULL)
+            fclose(f);
+    }
+    pp_pool_close(pool);
+    PP_ASSERT_STATUS(pp_pool_join(pool, WAIT_MS), PP_OK);
+    pp_pool_destroy(pool);
+    PP_ASSERT_MSG(unnamed_blocks() == before, "%d unnamed blocks mapped after destroy, %d before",
+                  unnamed_blocks(), before);
+#endif
+}
+
+/* The initializer's argument, as the worker saw it: its length if every
+ * byte is 0x5a, -2 if not, -1 before the initializer ran. */
+static int64_t g_init_len = -1;
+
+static int sv_init_bytes(pp_task *t)
+{
+    const unsigned char *b = NULL;
+    size_t n = 0, i;
+
+    if (pp_values_get_bytes(pp_task_args(t), 0, (const void **)&b, &n) != PP_OK)
+        return pp_task_fail(t, 2, "sv_init_bytes expects bytes");
+    g_init_len = (int64_t)n;
+    for (i = 0; i < n; i++) {
+        if (b[i] != 0x5a)
+            g_init_len = -2;
+    }
+    return 0;
+}
+PP_TASK_REGISTER(sv_init_bytes)
+
+static int sv_get_init_len(pp_task *t)
+{
+    return pp_values_add_int(pp_task_result(t), g_init_len);
+}
+PP_TASK_REGISTER(sv_get_init_len)
+
+/* Fork: a HELLO too long to be put in a first worker's channel by the
+ * zygote (initializer arguments of 64 KiB, over PP__PLAT_FIRST_MAX) is
+ * sent by the supervisor as for any later worker; a short one by the
+ * zygote (the first pool). Either way the workers get it whole. */
+static void do_initargs_sizes(int m)
+{
+    static const size_t sizes[] = {100, (size_t)64 << 10};
+    pp_pool_options o;
+    pp_pool *p;
+    pp_values *ia, *none, *r;
+    unsigned char *buf;
+    size_t k;
+    int i;
+    int64_t x;
+
+    buf = malloc(sizes[1]);
+    PP_ASSERT_MSG_FATAL(buf != NULL, "malloc");
+    memset(buf, 0x5a, sizes[1]);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&none), PP_OK);
+    for (k = 0; k < 2; k++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_create(&ia), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_bytes(ia, buf, sizes[k]), PP_OK);
+        memset(&o, 0, sizeof o);
+        o.processes = 3;
+        o.start_method = (pp_start_method)m;
+        o.initializer = sv_init_bytes;
+        o.initargs = ia;
+        p = NULL;
+        PP_ASSERT_STATUS_FATAL(pp_pool_create(&p, &o), PP_OK);
+        for (i = 0; i < 6; i++) {
+            r = NULL;
+            x = -3;
+            PP_ASSERT_STATUS(pp_apply(p, sv_get_init_len, none, &r, NULL), PP_OK);
+            if (r != NULL)
+                PP_ASSERT_STATUS(pp_values_get_int(r, 0, &x), PP_OK);
+            PP_ASSERT_MSG(x == (int64_t)sizes[k], "a worker saw %lld bytes, %lld given",
+                          (long long)x, (long long)sizes[k]);
+            pp_values_destroy(r);
+        }
+        pp_pool_close(p);
+        PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+        pp_pool_destroy(p);
+        pp_values_destroy(ia);
+    }
+    pp_values_destroy(none);
+    free(buf);
+}
+PP_TEST_PER_METHOD(initargs_sizes)
+
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(broken_pool_fails_everything, 180),
@@ -2251,6 +2613,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(cancel_spares_other_jobs, 180),
     PP_TEST_METHODS(cancel, 120),
     PP_TEST_METHODS(join_ends_every_process, 120),
+    PP_TEST_METHODS(initargs_sizes, 120),
     PP_TEST(t_returned_status_named),
     PP_TEST(t_unobserved_report),
     PP_TEST(t_documented_limits),
@@ -2264,6 +2627,9 @@ static const pp_test_case cases[] = {
     PP_TEST_TIMEOUT(t_spare_killed_fork, 120),
     PP_TEST_TIMEOUT(t_zygote_and_spare_killed_fork, 120),
     PP_TEST_TIMEOUT(t_fork_handlers_in_every_worker, 120),
+    PP_TEST_TIMEOUT(t_first_worker_killed_at_fork, 120),
+    PP_TEST_TIMEOUT(t_zygote_killed_at_first_fork, 120),
+    PP_TEST_TIMEOUT(t_first_blocks_only_own, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_fork, 120),
     PP_TEST_TIMEOUT(t_helper_killed_while_creating_forkserver, 120),
     PP_TEST_TIMEOUT(t_helper_stopped_fork, 150),

@@ -81,6 +81,7 @@ void pp__posix_ready_drop(pp__plat_launcher *l, pid_t pid)
         l->nready--;
         memmove(l->ready_pid + i, l->ready_pid + i + 1, (size_t)(l->nready - i) * sizeof(pid_t));
         memmove(l->ready_fd + i, l->ready_fd + i + 1, (size_t)(l->nready - i) * sizeof(int));
+        memmove(l->ready_first + i, l->ready_first + i + 1, (size_t)(l->nready - i) * sizeof(int));
     }
 }
 
@@ -99,6 +100,8 @@ static void pp__posix_on_zmsg(pp__plat_launcher *l, const pp__posix_zmsg *m, int
                 break;
             l->ready_pid[l->nready] = (pid_t)m->pid;
             l->ready_fd[l->nready] = fd;
+            /* status: 1 + the index of the first message in its channel */
+            l->ready_first[l->nready] = m->status - 1;
             l->nready++;
             return;
         }
@@ -190,7 +193,8 @@ static void *pp__posix_reader(void *arg)
 /* Fork the zygote: flush first so buffered output is not printed twice,
  * and block signals so no handler of the program runs in it before it
  * has set its own. */
-static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, int prefork, pid_t *out)
+static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, int prefork,
+                                       const pp__plat_first *first, pid_t *out)
 {
     pp__posix_fdkeep keep;
     sigset_t all, old;
@@ -205,7 +209,7 @@ static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, int prefor
     if (pid == 0) {
         pp__posix_close(ctl_parent);
         pp__posix_zygote_run(ctl_child, &old, PP_POSIX_ZYGOTE_SWEEP | PP_POSIX_ZYGOTE_SPARE,
-                             prefork, &keep);
+                             prefork, first, &keep);
     }
     e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -270,7 +274,7 @@ pp_status pp__posix_start_zygote(pp__plat_launcher *l)
         return pp__plat_fail(errno);
     if (l->method == PP__START_FORK) {
         l->pre_expect = prefork; /* no reader yet */
-        st = pp__posix_fork_zygote(sv[1], sv[0], prefork, &l->zpid);
+        st = pp__posix_fork_zygote(sv[1], sv[0], prefork, l->first, &l->zpid);
     } else {
         st = pp__posix_spawn_self("forkserver", sv[1], 0, &l->zpid);
     }
@@ -404,7 +408,7 @@ static pp_status pp__posix_request(pp__plat_launcher *l, pp__plat_proc *p, int *
 /* A worker the zygote forked unasked, waiting for its announcement if
  * more are to come: 1 and p linked (under l->mu, so an EXIT read after
  * this finds it), or 0 (none: ask). Caller holds l->start_mu. */
-static int pp__posix_take_ready(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
+static int pp__posix_take_ready(pp__plat_launcher *l, pp__plat_proc *p, int *fd, int *first)
 {
     struct timespec ts;
     int took = 0;
@@ -416,9 +420,11 @@ static int pp__posix_take_ready(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
     if (l->nready > 0) {
         p->pid = l->ready_pid[0];
         *fd = l->ready_fd[0];
+        *first = l->ready_first[0];
         l->nready--;
         memmove(l->ready_pid, l->ready_pid + 1, (size_t)l->nready * sizeof(pid_t));
         memmove(l->ready_fd, l->ready_fd + 1, (size_t)l->nready * sizeof(int));
+        memmove(l->ready_first, l->ready_first + 1, (size_t)l->nready * sizeof(int));
         pp__posix_proc_link(l, p);
         took = 1;
     }
@@ -428,7 +434,7 @@ static int pp__posix_take_ready(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
 
 /* Restart a dead helper first; a request the helper died on is tried
  * once more with the new one. */
-pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd)
+pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd, int *first)
 {
     pp_status st = PP_OK;
     int attempt, lost = 0;
@@ -441,7 +447,7 @@ pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd
         pp__plat_set_os_error(EINVAL);
         return PP_ESPAWN;
     }
-    if (pp__posix_take_ready(l, p, fd)) {
+    if (pp__posix_take_ready(l, p, fd, first)) {
         pthread_mutex_unlock(&l->start_mu);
         return PP_OK;
     }

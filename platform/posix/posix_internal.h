@@ -205,6 +205,10 @@ char *const *pp__posix_saved_argv(int *argc);
  * argv[0], or the macOS executable path); NULL if unknown. */
 const char *pp__posix_exe_fallback(void);
 
+/* Unmap this process's copy of an unnamed block (a fork zygote: one meant
+ * for another process), leaving s itself alone. (posix_shm.c) */
+void pp__posix_shm_drop(const pp__plat_shm *s);
+
 /* Flags of pp__posix_zygote_run(). */
 enum {
     /* close the close-on-exec fds the process inherited (fork zygote; see
@@ -228,15 +232,21 @@ typedef struct pp__posix_fdkeep {
  * Free with pp__posix_fdkeep_free() after the fork, in the parent. */
 void pp__posix_fdkeep_make(pp__posix_fdkeep *k);
 void pp__posix_fdkeep_free(pp__posix_fdkeep *k);
+/* In a new fork zygote: close the close-on-exec descriptors it inherited
+ * but ctl (and the resource tracker's), from keep's list where it can.
+ * (posix_zygote_fds.c) */
+void pp__posix_zygote_sweep(pp__posix_fdkeep *keep, int ctl);
 
 /* Run the zygote / fork server loop on control socket ctl. worker_mask is
  * the signal mask workers get; flags: PP_POSIX_ZYGOTE_*; prefork: how
  * many workers to fork first, before reading any request, each announced
- * unasked (STARTED, or FAILED); keep: with PP_POSIX_ZYGOTE_SWEEP, the
- * parent's list (pp__posix_fdkeep_make) or NULL. Never returns.
- * (posix_zygote.c) */
+ * unasked (STARTED, or FAILED); first: NULL, or prefork first messages
+ * for them (pp__plat_launcher_create_pre; STARTED's status is then 1 + the
+ * index of the one put in the worker's channel, 0 for none); keep: with
+ * PP_POSIX_ZYGOTE_SWEEP, the parent's list (pp__posix_fdkeep_make) or
+ * NULL. Never returns. (posix_zygote.c) */
 _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork,
-                                    pp__posix_fdkeep *keep);
+                                    const pp__plat_first *first, pp__posix_fdkeep *keep);
 
 /* fork+exec the program's own image with the role marker
  * "--pp-role=<role>:<PP_POSIX_CHILD_FD>:<our pid>" and child_fd placed on

@@ -30,7 +30,10 @@ struct pp__plat_proc {
 
 struct pp__plat_launcher {
     int method;
-    int prefork;        /* fork: workers the zygote forks ahead */
+    int prefork; /* fork: workers the zygote forks ahead */
+    /* fork: their first messages (pp__plat_launcher_create_pre), read by
+     * the zygote when it is forked, NULL after creation */
+    const pp__plat_first *first;
     const char *role;   /* spawn: the role marker's name ("worker", "manager") */
     pthread_mutex_t mu; /* everything below, and every proc's done/info */
     pthread_cond_t cv;  /* a reply or an exit notice arrived */
@@ -57,6 +60,7 @@ struct pp__plat_launcher {
     int nready;
     pid_t *ready_pid;
     int *ready_fd;
+    int *ready_first; /* the first message it was given, or -1 */
     int replied;
     int reply_err; /* 0 or the zygote's errno */
     int reply_fd;
@@ -78,8 +82,10 @@ void pp__posix_reap_bounded(pid_t pid, int64_t grace_ms);
 /* Fork or spawn the helper and start its reader (l->method, l->prefork). */
 pp_status pp__posix_start_zygote(pp__plat_launcher *l);
 /* Start a worker through the helper (restarting a dead one first); *fd:
- * the parent's end of its channel, p linked with its pid. */
-pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd);
+ * the parent's end of its channel, p linked with its pid; *first: the
+ * first message the zygote put in its channel (launcher_create_pre), or
+ * -1. */
+pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd, int *first);
 /* Wait (bounded) for the end of a helper's worker. */
 pp_status pp__posix_wait_zygote(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info);
 /* destroy: the helper, then a spare left over (see posix_helper.c). */

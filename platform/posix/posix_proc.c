@@ -153,6 +153,7 @@ static void pp__posix_launcher_free(pp__plat_launcher *l)
     pp__posix_ready_drop(l, 0);
     free(l->ready_pid);
     free(l->ready_fd);
+    free(l->ready_first);
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->start_mu);
     pthread_mutex_destroy(&l->mu);
@@ -195,10 +196,16 @@ pp_status pp__plat_launcher_set_role(pp__plat_launcher *l, int role)
 
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
 {
-    return pp__plat_launcher_create_for(method, 0, out);
+    return pp__plat_launcher_create_pre(method, 0, NULL, out);
 }
 
 pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launcher **out)
+{
+    return pp__plat_launcher_create_pre(method, workers, NULL, out);
+}
+
+pp_status pp__plat_launcher_create_pre(int method, int workers, const pp__plat_first *first,
+                                       pp__plat_launcher **out)
 {
     pp__plat_launcher *l = NULL;
     pp_status st;
@@ -219,11 +226,17 @@ pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launche
     if (pp__posix_is_zygote(l) && workers > 0) {
         l->ready_pid = malloc((size_t)workers * sizeof *l->ready_pid);
         l->ready_fd = malloc((size_t)workers * sizeof *l->ready_fd);
-        if (l->ready_pid != NULL && l->ready_fd != NULL)
+        l->ready_first = malloc((size_t)workers * sizeof *l->ready_first);
+        if (l->ready_pid != NULL && l->ready_fd != NULL && l->ready_first != NULL)
             l->prefork = workers; /* else: each on request */
     }
+    /* Fork: the zygote, a copy of this process, reads them (its own copy)
+     * when it forks the first workers. Forkserver: sent by the caller. */
+    if (l->method == PP__START_FORK && l->prefork > 0)
+        l->first = first;
     if (pp__posix_is_zygote(l)) {
         st = pp__posix_start_zygote(l);
+        l->first = NULL;
         if (st != PP_OK) {
             pp__posix_launcher_free(l);
             return st;
@@ -255,14 +268,30 @@ static pp_status pp__posix_start_spawn(pp__plat_launcher *l, pp__plat_proc *p, i
 
 pp_status pp__plat_launcher_start(pp__plat_launcher *l, pp__plat_proc **proc, pp__plat_chan **chan)
 {
+    int first;
+    pp_status st = pp__plat_launcher_start_first(l, proc, chan, &first);
+
+    if (st == PP_OK && first >= 0) {
+        /* Not for this caller (it gave no first messages): cannot be. */
+        pp__plat_chan_close(*chan);
+        pp__plat_proc_release(*proc);
+        return PP_EPROTO;
+    }
+    return st;
+}
+
+pp_status pp__plat_launcher_start_first(pp__plat_launcher *l, pp__plat_proc **proc,
+                                        pp__plat_chan **chan, int *first)
+{
     pp__plat_proc *p = pp__posix_proc_new(l);
     pp_status st;
     int fd = -1;
 
+    *first = -1;
     if (p == NULL)
         return PP_ENOMEM;
     if (pp__posix_is_zygote(l))
-        st = pp__posix_start_forked(l, p, &fd);
+        st = pp__posix_start_forked(l, p, &fd, first);
     else
         st = pp__posix_start_spawn(l, p, &fd);
     if (st != PP_OK) {

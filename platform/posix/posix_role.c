@@ -251,7 +251,7 @@ pp_status pp__plat_role_detect(int *argc, char ***argv, int *role, pp__plat_chan
     if (kind < 0) {
         sigset_t mask;
         pthread_sigmask(SIG_SETMASK, NULL, &mask);
-        pp__posix_zygote_run(fd, &mask, 0, 0, NULL); /* the fork server: never returns */
+        pp__posix_zygote_run(fd, &mask, 0, 0, NULL, NULL); /* the fork server: never returns */
     }
     pp__plat_worker_setup();
     st = pp__posix_chan_wrap(fd, chan);

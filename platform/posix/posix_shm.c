@@ -1,9 +1,14 @@
 /*
  * posix_shm.c — named shared memory: a named segment (posix_seg.c) with a
  * 64-byte header; the user's block follows it, so it is 64-byte aligned
- * (page aligned mapping + 64) and zero-filled by ftruncate.
+ * (page aligned mapping + 64) and zero-filled by ftruncate. Unnamed
+ * blocks, inherited by fork, have the same layout.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "posix_internal.h"
 
@@ -118,4 +123,63 @@ void pp__plat_shm_close(pp__plat_shm *s)
 pp_status pp__plat_shm_unlink(const char *name)
 {
     return pp__posix_seg_unlink(name);
+}
+
+/* Unnamed blocks: a shared anonymous mapping, the same layout (header,
+ * then the block), inherited by fork at the same address. */
+pp_status pp__plat_shm_create_inherited(size_t size, pp__plat_shm **out)
+{
+    pp__posix_shm_hdr *h;
+    size_t total;
+    void *base;
+    pp_status st;
+
+    if (size == 0 || (uint64_t)size > PP_POSIX_SHM_MAX)
+        return PP_EINVAL;
+    total = PP_POSIX_SHM_HDR + size;
+    base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return pp__plat_fail(errno);
+    h = base;
+    h->hdr.magic = PP_POSIX_SHM_MAGIC;
+    h->hdr.version = PP_POSIX_SHM_VERSION;
+    h->hdr.size = (uint32_t)sizeof *h;
+    h->hdr.id = (uint64_t)(uintptr_t)base | 1u;
+    h->user_size = (uint64_t)size;
+    st = pp__posix_shm_wrap(base, total, size, out);
+    if (st != PP_OK) {
+        (void)munmap(base, total);
+        return st;
+    }
+    pp__posix_seg_publish(&h->hdr);
+    return PP_OK;
+}
+
+uint64_t pp__plat_shm_token(const pp__plat_shm *s)
+{
+    return (uint64_t)(uintptr_t)s->base;
+}
+
+pp_status pp__plat_shm_inherit(uint64_t token, pp__plat_shm **out)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *base = (void *)(uintptr_t)token;
+    const pp__posix_shm_hdr *h = base;
+
+    /* Mapped here (msync fails with ENOMEM on an unmapped range), then
+     * the header. */
+    if (token == 0 || (uintptr_t)token != token || page <= 0 || token % (uint64_t)page != 0 ||
+        msync(base, PP_POSIX_SHM_HDR, MS_ASYNC) != 0)
+        return PP_EINVAL;
+    if (h->hdr.magic != PP_POSIX_SHM_MAGIC || h->hdr.version != PP_POSIX_SHM_VERSION ||
+        h->hdr.size != sizeof *h || h->user_size == 0 || h->user_size > PP_POSIX_SHM_MAX)
+        return PP_EINVAL;
+    return pp__posix_shm_wrap(base, PP_POSIX_SHM_HDR + (size_t)h->user_size, (size_t)h->user_size,
+                              out);
+}
+
+void pp__posix_shm_drop(const pp__plat_shm *s)
+{
+    if (s != NULL)
+        (void)munmap(s->base, s->total);
 }

@@ -32,7 +32,15 @@
  * Workers forked ahead: a new fork pool's zygote forks its first workers
  * (prefork) as soon as it runs, a new fork server when asked (PREFORK,
  * the parent's first message), and sends STARTED for each unasked; the
- * parent takes them in order instead of sending START for them.
+ * parent takes them in order instead of sending START for them. A fork
+ * zygote also has their first messages (the pool's HELLO for each, made
+ * by the parent before it forked the zygote: pp__plat_launcher_create_pre)
+ * and puts each into the worker's channel before the fork, so a new
+ * worker reads it at once instead of waiting for the parent's threads to
+ * send it; STARTED says which one (status: 1 + its index). Each may come
+ * with an unnamed block for that worker alone (its control block): the
+ * worker unmaps the later workers' ones, the zygote each one once its
+ * worker is forked, so no other child (the spare included) has any.
  *
  * Retiring: once the pool will not start workers any more (closed with
  * no work left, or terminated) the parent sends RETIRE. The zygote kills
@@ -41,7 +49,6 @@
  * exits overlap with the workers' instead of following them when the
  * pool is destroyed (which still waits for the zygote's end).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -56,9 +63,6 @@
 
 #ifdef PP_HAVE_PDEATHSIG
 #include <sys/prctl.h>
-#endif
-#ifdef PP_HAVE_SYS_CLOSE_RANGE
-#include <sys/syscall.h>
 #endif
 
 /* At most this many workers forked ahead on PREFORK (a pool's most). */
@@ -80,7 +84,9 @@ typedef struct pp__posix_zygote {
     pid_t *pids; /* live workers */
     size_t n, cap;
     sigset_t worker_mask;
-    struct sigaction user_chld; /* restored in workers */
+    struct sigaction user_chld;  /* restored in workers */
+    const pp__plat_first *first; /* prefork's first messages, or NULL */
+    int nfirst;                  /* how many */
 } pp__posix_zygote;
 
 /* Write end of the SIGCHLD self-pipe, for the handler. */
@@ -94,204 +100,6 @@ static void pp__posix_on_sigchld(int sig)
     /* Non-blocking: a full pipe already holds a pending wake-up. */
     (void)write(pp__posix_chld_w, &c, 1);
     errno = saved;
-}
-
-/* Is fd close-on-exec and not one we keep? */
-static int pp__posix_sweepable(int fd, int keep)
-{
-    int fl;
-    if (fd <= 2 || fd == keep)
-        return 0; /* stdio stays: a reused 0..2 would send prints into a socket */
-    if (fd == pp__posix_tracker_fd())
-        return 0; /* the parent's resource tracker also tracks names workers create */
-    fl = fcntl(fd, F_GETFD);
-    return fl >= 0 && (fl & FD_CLOEXEC);
-}
-
-#ifdef PP_HAVE_PROC_SELF_FD
-/* List the open fds from /proc (the fd table can be huge: ulimit -n of a
- * million is common in containers). Returns 0, or -1 if /proc is absent. */
-static int pp__posix_sweep_proc(int keep)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int *fds = NULL;
-    size_t n = 0, cap = 0, i;
-    struct dirent *de;
-
-    if (d == NULL)
-        return -1;
-    while ((de = readdir(d)) != NULL) {
-        int fd;
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        fd = atoi(de->d_name);
-        if (fd == dirfd(d) || !pp__posix_sweepable(fd, keep))
-            continue;
-        if (n == cap) {
-            int *nf = realloc(fds, (cap = cap ? cap * 2 : 64) * sizeof *fds);
-            if (nf == NULL)
-                break; /* best effort */
-            fds = nf;
-        }
-        fds[n++] = fd;
-    }
-    closedir(d);
-    for (i = 0; i < n; i++)
-        pp__posix_close(fds[i]);
-    free(fds);
-    return 0;
-}
-#endif
-
-/* Close the close-on-exec descriptors the zygote inherited: procpool's
- * own (other pools' channels and control sockets, whose EOF must not be
- * held up by a copy here) are all close-on-exec. Descriptors the program
- * opened without close-on-exec are inherited by workers, as with
- * Python's fork start method; so are none of the close-on-exec ones,
- * except the resource tracker's socket (posix_tracker.c): names the
- * workers create are tracked by the parent's tracker, which then waits
- * for the zygote and its workers too (they end with the parent). */
-static void pp__posix_sweep_fds(int keep)
-{
-    long max;
-    int fd;
-#ifdef PP_HAVE_PROC_SELF_FD
-    if (pp__posix_sweep_proc(keep) == 0)
-        return;
-#endif
-    max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 65536)
-        max = 65536;
-    for (fd = 3; fd < max; fd++) {
-        if (pp__posix_sweepable(fd, keep))
-            pp__posix_close(fd);
-    }
-}
-
-/*
- * The same sweep, planned by the parent (Linux): listing /proc/self/fd in
- * a process that has just been forked is slow (90-250 us of the zygote's
- * start, which a fork pool's first workers wait for: the kernel builds
- * the new pid's /proc entries), while the parent's listing is warm (~20
- * us after its first). So the parent lists what the zygote keeps (its
- * descriptors without close-on-exec) right before it forks, and the
- * zygote closes everything else with close_range() over the gaps, which
- * needs no listing at all. Another thread of the parent may open or close
- * descriptors between the listing and the fork: one opened then without
- * close-on-exec is closed in the zygote (as if it had been opened just
- * after the fork: the order of two threads' calls is not defined anyway);
- * one listed, closed then and its number reused with close-on-exec is
- * found by the check at the end (F_GETFD on each listed descriptor, in the
- * zygote), so no close-on-exec descriptor is ever inherited. Elsewhere,
- * or if close_range() fails (ENOSYS: Linux < 5.9), the zygote sweeps on
- * its own (pp__posix_sweep_fds).
- */
-#if defined(PP_HAVE_PROC_SELF_FD) && defined(PP_HAVE_SYS_CLOSE_RANGE)
-void pp__posix_fdkeep_make(pp__posix_fdkeep *k)
-{
-    DIR *d;
-    struct dirent *de;
-    size_t cap = 0;
-
-    memset(k, 0, sizeof *k);
-    d = opendir("/proc/self/fd");
-    if (d == NULL)
-        return;
-    while ((de = readdir(d)) != NULL) {
-        int fd, fl;
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        fd = atoi(de->d_name);
-        if (fd <= 2 || fd == dirfd(d))
-            continue;
-        fl = fcntl(fd, F_GETFD);
-        if (fl < 0 || (fl & FD_CLOEXEC))
-            continue;
-        if (k->n == cap) {
-            int *nf = realloc(k->fds, (cap = cap ? cap * 2 : 16) * sizeof *nf);
-            if (nf == NULL) {
-                closedir(d);
-                pp__posix_fdkeep_free(k);
-                return;
-            }
-            k->fds = nf;
-        }
-        k->fds[k->n++] = fd;
-    }
-    closedir(d);
-    k->ok = 1;
-}
-
-static int pp__posix_int_cmp(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
-/* Close [lo, hi]. 0, or -1 if close_range is refused. */
-static int pp__posix_close_span(int lo, unsigned hi)
-{
-    return syscall(SYS_close_range, (unsigned)lo, hi, 0u) == 0 ? 0 : -1;
-}
-
-/* In the new zygote: close every descriptor from 3 up except the listed
- * ones, keep and the tracker's, then the listed ones that are
- * close-on-exec here. Returns 0, or -1 (nothing or only some closed: the
- * caller sweeps). */
-static int pp__posix_sweep_planned(pp__posix_fdkeep *k, int keep)
-{
-    int extra[2], lo = 3;
-    size_t i;
-
-    if (k == NULL || !k->ok)
-        return -1;
-    extra[0] = keep;
-    extra[1] = pp__posix_tracker_fd();
-    for (i = 0; i < 2; i++) { /* the list is our own copy of the parent's */
-        int *nf;
-        if (extra[i] < 3)
-            continue;
-        nf = realloc(k->fds, (k->n + 1) * sizeof *nf);
-        if (nf == NULL)
-            return -1;
-        k->fds = nf;
-        k->fds[k->n++] = extra[i];
-    }
-    qsort(k->fds, k->n, sizeof *k->fds, pp__posix_int_cmp);
-    for (i = 0; i < k->n; i++) {
-        int fd = k->fds[i];
-        if (fd < lo)
-            continue; /* a duplicate */
-        if (fd > lo && pp__posix_close_span(lo, (unsigned)fd - 1) < 0)
-            return -1;
-        lo = fd + 1;
-    }
-    if (pp__posix_close_span(lo, ~0u) < 0)
-        return -1;
-    for (i = 0; i < k->n; i++) {
-        if (pp__posix_sweepable(k->fds[i], keep))
-            pp__posix_close(k->fds[i]);
-    }
-    return 0;
-}
-#else
-void pp__posix_fdkeep_make(pp__posix_fdkeep *k)
-{
-    memset(k, 0, sizeof *k); /* the zygote sweeps on its own */
-}
-
-static int pp__posix_sweep_planned(pp__posix_fdkeep *k, int keep)
-{
-    (void)k;
-    (void)keep;
-    return -1;
-}
-#endif
-
-void pp__posix_fdkeep_free(pp__posix_fdkeep *k)
-{
-    free(k->fds);
-    memset(k, 0, sizeof *k);
 }
 
 static void pp__posix_zygote_signals(pp__posix_zygote *z, int sig_w)
@@ -408,10 +216,42 @@ _Noreturn static void pp__posix_worker(pp__posix_zygote *z, int fd, int other)
     pp__posix_run_worker(chan);
 }
 
-/* Fork a worker; *fd is the parent's end of its channel. Returns 0 or
- * an errno. */
-static int pp__posix_zygote_fork(pp__posix_zygote *z, pid_t *out, int *fd)
+/* Put msg (may be NULL) into the channel sv[0] -> sv[1] of a worker not
+ * forked yet. 1 if it is there whole; 0 if not there at all (the parent
+ * sends it); -1 if only part went in (the channel is spoilt). */
+static int pp__posix_put_first(int sv0, const pp__plat_first *msg)
 {
+    ssize_t n;
+
+    if (msg == NULL || msg->len == 0 || msg->len > PP__PLAT_FIRST_MAX)
+        return 0;
+    /* An empty socket takes that much without blocking. */
+    do {
+        n = send(sv0, msg->data, msg->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return 0;
+    return (size_t)n == msg->len ? 1 : -1;
+}
+
+/* The unnamed blocks meant for the first workers (pp__plat_first.own)
+ * from index `from` on: out of this process. Each worker keeps its own
+ * only; the zygote drops each once that worker is forked (in order), so
+ * its later children, the spare included, have none. */
+static void pp__posix_drop_own(const pp__posix_zygote *z, int from)
+{
+    int i;
+
+    for (i = from; z->first != NULL && i < z->nfirst; i++)
+        pp__posix_shm_drop(z->first[i].own);
+}
+
+/* Fork a worker; *fd is the parent's end of its channel, where first
+ * message `idx` (-1: none) is put first if it can be (*given: 1 if it
+ * was). Returns 0 or an errno. */
+static int pp__posix_zygote_fork(pp__posix_zygote *z, int idx, pid_t *out, int *fd, int *given)
+{
+    const pp__plat_first *msg = idx >= 0 && z->first != NULL ? &z->first[idx] : NULL;
     sigset_t block, old;
     int sv[2], e;
     pid_t pid;
@@ -426,14 +266,26 @@ static int pp__posix_zygote_fork(pp__posix_zygote *z, pid_t *out, int *fd)
     }
     if (pp__posix_socketpair(sv) < 0)
         return errno;
+    *given = pp__posix_put_first(sv[0], msg);
+    if (*given < 0) {
+        /* cannot be on an empty socket; the worker must not read half */
+        pp__posix_close(sv[0]);
+        pp__posix_close(sv[1]);
+        *given = 0;
+        if (pp__posix_socketpair(sv) < 0)
+            return errno;
+    }
     /* SIGCHLD blocked across fork so the child cannot run our handler
      * before it restores the program's own. */
     sigemptyset(&block);
     sigaddset(&block, SIGCHLD);
     (void)sigprocmask(SIG_BLOCK, &block, &old);
     pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+        if (idx >= 0)
+            pp__posix_drop_own(z, idx + 1); /* the later workers' */
         pp__posix_worker(z, sv[1], sv[0]);
+    }
     e = errno;
     (void)sigprocmask(SIG_SETMASK, &old, NULL);
     pp__posix_close(sv[1]);
@@ -448,18 +300,21 @@ static int pp__posix_zygote_fork(pp__posix_zygote *z, pid_t *out, int *fd)
 }
 
 /* Fork a worker and answer: STARTED with its channel, or FAILED. Also
- * unasked, for the workers forked ahead (pp__posix_zygote_run). */
-static void pp__posix_zygote_start(pp__posix_zygote *z)
+ * unasked, for the workers forked ahead (pp__posix_zygote_run), with the
+ * first message of index `first` if there is one (-1: none). */
+static void pp__posix_zygote_start(pp__posix_zygote *z, int first)
 {
     pid_t pid;
-    int fd, e;
+    int fd, e, given = 0;
 
-    e = pp__posix_zygote_fork(z, &pid, &fd);
+    e = pp__posix_zygote_fork(z, first, &pid, &fd, &given);
+    if (first >= 0 && z->first != NULL && first < z->nfirst)
+        pp__posix_shm_drop(z->first[first].own); /* its worker's now (or nobody's) */
     if (e != 0) {
         pp__posix_zygote_send(z, PP_POSIX_ZMSG_FAILED, e, 0, 0, -1);
         return;
     }
-    pp__posix_zygote_send(z, PP_POSIX_ZMSG_STARTED, 0, pid, 0, fd);
+    pp__posix_zygote_send(z, PP_POSIX_ZMSG_STARTED, 0, pid, given ? first + 1 : 0, fd);
     pp__posix_close(fd);
 }
 
@@ -472,7 +327,9 @@ static void pp__posix_zygote_prefork(pp__posix_zygote *z, int n)
     int i;
 
     for (i = 0; i < n; i++)
-        pp__posix_zygote_start(z);
+        pp__posix_zygote_start(z, i < z->nfirst ? i : -1);
+    z->first = NULL; /* the first workers only */
+    z->nfirst = 0;
 }
 
 /* A fresh SIGCHLD self-pipe: the one inherited from the zygote is shared
@@ -587,7 +444,7 @@ static void pp__posix_zygote_retire(pp__posix_zygote *z)
 static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
 {
     if (m->type == PP_POSIX_ZMSG_START && !z->waiting && !z->retired)
-        pp__posix_zygote_start(z);
+        pp__posix_zygote_start(z, -1);
     else if (m->type == PP_POSIX_ZMSG_PROMOTE && z->waiting)
         z->waiting = 0; /* the loop forks our own spare first */
     else if (m->type == PP_POSIX_ZMSG_RETIRE && !z->waiting)
@@ -600,7 +457,7 @@ static void pp__posix_zygote_msg(pp__posix_zygote *z, const pp__posix_zmsg *m)
 }
 
 _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int flags, int prefork,
-                                    pp__posix_fdkeep *keep)
+                                    const pp__plat_first *first, pp__posix_fdkeep *keep)
 {
     pp__posix_zygote z;
 
@@ -611,10 +468,12 @@ _Noreturn void pp__posix_zygote_run(int ctl, const sigset_t *worker_mask, int fl
     z.direct = 1;
     z.spares = (flags & PP_POSIX_ZYGOTE_SPARE) != 0;
     z.worker_mask = *worker_mask;
+    z.first = first;
+    z.nfirst = first != NULL ? prefork : 0;
     if (!(flags & PP_POSIX_ZYGOTE_SWEEP))
         pp__plat_flush_stdio(); /* fork server: output of main before pp_init */
-    else if (pp__posix_sweep_planned(keep, ctl) < 0)
-        pp__posix_sweep_fds(ctl);
+    else
+        pp__posix_zygote_sweep(keep, ctl);
     if (pp__posix_sig_pipe(&z) < 0)
         _exit(1); /* the parent sees EOF and reports PP_ESPAWN */
     pp__posix_zygote_signals(&z, pp__posix_chld_w);

@@ -65,6 +65,20 @@ pp_status pp__plat_launcher_create_for(int method, int workers, pp__plat_launche
     return pp__plat_launcher_create(method, out);
 }
 
+pp_status pp__plat_launcher_create_pre(int method, int workers, const pp__plat_first *first,
+                                       pp__plat_launcher **out)
+{
+    (void)first; /* each worker is sent its first message by the caller */
+    return pp__plat_launcher_create_for(method, workers, out);
+}
+
+pp_status pp__plat_launcher_start_first(pp__plat_launcher *l, pp__plat_proc **proc,
+                                        pp__plat_chan **chan, int *first)
+{
+    *first = -1;
+    return pp__plat_launcher_start(l, proc, chan);
+}
+
 pp_status pp__plat_launcher_create(int method, pp__plat_launcher **out)
 {
     pp__plat_launcher *l;

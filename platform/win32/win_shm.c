@@ -192,3 +192,23 @@ pp_status pp__plat_shm_unlink(const char *name)
         return st;
     return pp__win_mark_unlinked(wname, PP__WIN_SHM_MAGIC, offsetof(pp__win_shm_hdr, unlinked));
 }
+
+/* Windows has no fork: no process inherits a mapping at its address. */
+pp_status pp__plat_shm_create_inherited(size_t size, pp__plat_shm **out)
+{
+    (void)size;
+    *out = NULL;
+    return PP_ENOTSUP;
+}
+
+uint64_t pp__plat_shm_token(const pp__plat_shm *s)
+{
+    return (uint64_t)(uintptr_t)(s == NULL ? NULL : s->view);
+}
+
+pp_status pp__plat_shm_inherit(uint64_t token, pp__plat_shm **out)
+{
+    (void)token;
+    *out = NULL;
+    return PP_ENOTSUP;
+}

@@ -119,6 +119,7 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
 static void pool_free(pp_pool *p)
 {
+    pp__first_release(p);
     pp__plat_cond_destroy(p->sup_cond);
     pp__plat_cond_destroy(p->res_cond);
     pp__buf_free(&p->hello);
@@ -159,9 +160,17 @@ static pp_status start_threads(pp_pool *p)
     pp_status st;
 
     /* The supervisor starts every worker process: it lives as long as the
-     * pool, as the platform contract asks of the thread that starts them. */
-    st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
-    if (st == PP_OK)
+     * pool, as the platform contract asks of the thread that starts them.
+     * First if a fork pool's first workers are running already (they
+     * come with their HELLO: supervisor.c); else the result thread is
+     * started while nothing else is (no fork, no spawn alongside). */
+    if (p->first != NULL)
+        st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
+    else
+        st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
+    if (st == PP_OK && p->resthread == NULL)
+        st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
+    if (st == PP_OK && p->supervisor == NULL)
         st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
     return st;
 }
@@ -192,8 +201,9 @@ pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts)
     st = pool_alloc(opts, method, &p);
     if (st != PP_OK)
         return st;
-    /* Fork: the zygote is forked here, before this pool has any thread. */
-    st = pp__plat_launcher_create_for(method, p->n, &p->launcher);
+    /* Fork: the zygote is forked here, before this pool has any thread;
+     * it hands the first workers their HELLO (supervisor.c). */
+    st = pp__first_launcher_create(p);
     if (st != PP_OK) {
         pool_free(p);
         return st;
@@ -328,6 +338,7 @@ pp_status pp_pool_join(pp_pool *p, int64_t timeout_ms)
         p->bops->close(b); /* its thread touches the pool: before the pool is freed */
     pp__plat_launcher_destroy(p->launcher);
     p->launcher = NULL;
+    pp__first_release(p); /* a first control block no worker took */
     pp__plat_mtx_lock(p->core->mu);
     p->state = P_JOINED;
     pp__plat_mtx_unlock(p->core->mu);

@@ -216,6 +216,14 @@ typedef struct pp__wslot {
     pp__exit_info exit;
 } pp__wslot;
 
+/* A new fork pool's first workers' control blocks, made with their HELLO
+ * before the zygote is forked (supervisor.c: pp__first_prepare). */
+typedef struct pp__first_ctl {
+    pp__plat_shm *shm; /* NULL once a slot took it over, or released */
+    pp__wctl *ctl;
+    char name[PP__NAME_BUF];
+} pp__first_ctl;
+
 enum { P_RUNNING, P_CLOSED, P_TERMINATING, P_JOINED };
 
 struct pp_pool {
@@ -226,6 +234,7 @@ struct pp_pool {
     size_t chunksize;
     pp__buf hello; /* HELLO payload every worker gets (wire/msg.h) */
     pp__plat_launcher *launcher;
+    pp__first_ctl *first; /* n entries, or NULL (supervisor.c) */
     pp__wslot *w;
     pp__chunk *q_head, *q_tail;
     int state;
@@ -432,6 +441,12 @@ pp_status pp__chunk_apply_result_locked(pp__chunk *c, const pp__frame_hdr *h,
 /* --------------------------------------------------------- supervisor.c */
 /* Thread entry points; arg is the pool. */
 void pp__supervisor_main(void *arg);
+/* Fork pools: make the first workers' control blocks and HELLO frames,
+ * and create the launcher with them (pp__plat_launcher_create_pre), so
+ * the zygote hands each its HELLO. Errors: as pp__plat_launcher_create. */
+pp_status pp__first_launcher_create(pp_pool *p);
+/* Release the first control blocks no worker took (idempotent). */
+void pp__first_release(pp_pool *p);
 void pp__resthread_main(void *arg);
 /* Default of pp_pool_options.start_timeout_ms. */
 #define PP__START_TIMEOUT_MS 60000

@@ -49,23 +49,32 @@ void pp__cb_enqueue_locked(pp_pool *p, struct pp_result *j)
  * the caller under the mutex (attach_reader_locked). */
 /* The worker's control block: a fresh shm block under a fresh name; its
  * name goes to the worker in HELLO and is removed once the worker has
- * opened it (READY), or when the slot is reaped. */
-static pp_status ctl_create(pp__wslot *w)
+ * opened it (READY), or when the slot is reaped. (A fork pool's first
+ * workers have unnamed ones: pp__first_launcher_create.) */
+static pp_status ctl_make(char *name, pp__plat_shm **shm, pp__wctl **ctl)
 {
     pp_status st = PP_EEXIST;
     int tries;
 
     for (tries = 0; tries < 8 && st == PP_EEXIST; tries++) {
-        st = pp__name_generate(w->ctl_name);
+        st = pp__name_generate(name);
         if (st == PP_OK)
-            st = pp__plat_shm_create(w->ctl_name, PP__WCTL_SIZE, &w->ctl_shm);
+            st = pp__plat_shm_create(name, PP__WCTL_SIZE, shm);
     }
     if (st != PP_OK)
         return st;
-    w->ctl_linked = 1;
-    w->ctl = pp__plat_shm_ptr(w->ctl_shm);
-    pp__wctl_init(w->ctl);
+    *ctl = pp__plat_shm_ptr(*shm);
+    pp__wctl_init(*ctl);
     return PP_OK;
+}
+
+static pp_status ctl_create(pp__wslot *w)
+{
+    pp_status st = ctl_make(w->ctl_name, &w->ctl_shm, &w->ctl);
+
+    if (st == PP_OK)
+        w->ctl_linked = 1;
+    return st;
 }
 
 static void ctl_release(pp__wslot *w)
@@ -83,31 +92,145 @@ static void ctl_release(pp__wslot *w)
  * pool's payload, then this worker's control block name. One reservation
  * for all of it: a reallocation would leave a copy of the keys behind; the
  * frame is wiped before it is freed. */
-static pp_status send_hello(pp_pool *p, pp__wslot *w)
+static pp_status hello_frame(const pp_pool *p, const char *ctl_name, pp__buf *f)
 {
-    size_t n = strlen(w->ctl_name), at;
-    pp__buf f;
+    size_t n = strlen(ctl_name), at;
     pp_status st;
 
-    pp__buf_init(&f);
-    st = pp__buf_reserve(&f, PP__FRAME_HDR + PP__KEYRING_ENC_MAX + p->hello.len + 1 + n);
+    pp__buf_init(f);
+    st = pp__buf_reserve(f, PP__FRAME_HDR + PP__KEYRING_ENC_MAX + p->hello.len + 1 + n);
     if (st == PP_OK)
-        st = pp__frame_begin(&f, PP__MSG_HELLO, 0, 0, &at);
+        st = pp__frame_begin(f, PP__MSG_HELLO, 0, 0, &at);
     if (st == PP_OK)
-        st = pp__keyring_encode(&f);
+        st = pp__keyring_encode(f);
     if (st == PP_OK)
-        st = pp__buf_put(&f, p->hello.data, p->hello.len);
+        st = pp__buf_put(f, p->hello.data, p->hello.len);
     if (st == PP_OK)
-        st = pp__buf_put_u8(&f, (uint8_t)n);
+        st = pp__buf_put_u8(f, (uint8_t)n);
     if (st == PP_OK)
-        st = pp__buf_put(&f, w->ctl_name, n);
+        st = pp__buf_put(f, ctl_name, n);
     if (st == PP_OK)
-        st = pp__frame_end(&f, at);
+        st = pp__frame_end(f, at);
+    return st;
+}
+
+static void hello_free(pp__buf *f)
+{
+    pp__keyring_wipe(f->data, f->len);
+    pp__buf_free(f);
+}
+
+static pp_status send_hello(pp_pool *p, pp__wslot *w)
+{
+    pp__buf f;
+    pp_status st = hello_frame(p, w->ctl_name, &f);
+
     if (st == PP_OK)
         st = pp__plat_chan_write(w->chan, f.data, f.len);
-    pp__keyring_wipe(f.data, f.len);
-    pp__buf_free(&f);
+    hello_free(&f);
     return st;
+}
+
+/*
+ * A new fork pool's first workers get their HELLO from the zygote (put in
+ * each one's channel before it is forked: pp__plat_launcher_create_pre),
+ * so they report READY while this process is still starting its threads,
+ * instead of waiting for the supervisor to send it. Their control blocks
+ * are made here for that, before the zygote exists, unnamed: each worker
+ * inherits its own (the zygote keeps it from the others), so there is no
+ * name to create, open, track or remove ("@" and the block's token in
+ * HELLO instead of a name, worker.c). A slot takes over the block its
+ * worker was given (take_first); one no worker took (its worker died
+ * before it was taken, or the zygote could not give it) is freed at join
+ * (pp__first_release).
+ */
+pp_status pp__first_launcher_create(pp_pool *p)
+{
+    pp__plat_first *first = NULL;
+    pp__buf *frames = NULL;
+    pp_status st = PP_OK;
+    int i, made = 0;
+
+    if (p->method == PP__START_FORK) {
+        p->first = calloc((size_t)p->n, sizeof *p->first);
+        first = calloc((size_t)p->n, sizeof *first);
+        frames = calloc((size_t)p->n, sizeof *frames);
+    }
+    /* Without them (out of memory, other methods) HELLO is sent as usual. */
+    for (i = 0; first != NULL && frames != NULL && p->first != NULL && i < p->n; i++) {
+        pp__first_ctl *f = &p->first[i];
+        if (pp__plat_shm_create_inherited(PP__WCTL_SIZE, &f->shm) != PP_OK)
+            break;
+        made++;
+        f->ctl = pp__plat_shm_ptr(f->shm);
+        pp__wctl_init(f->ctl);
+        snprintf(f->name, sizeof f->name, "@%016llx",
+                 (unsigned long long)pp__plat_shm_token(f->shm));
+        first[i].own = f->shm;
+        if (hello_frame(p, f->name, &frames[i]) != PP_OK || frames[i].len > PP__PLAT_FIRST_MAX) {
+            /* too long for a worker's channel (big initargs): sent by the
+             * supervisor, for each, as to any later worker */
+            pp__plat_shm_close(f->shm);
+            f->shm = NULL;
+            first[i].own = NULL;
+            made--;
+            break;
+        }
+        first[i].data = frames[i].data;
+        first[i].len = frames[i].len;
+    }
+    if (made > 0)
+        st = pp__plat_launcher_create_pre(p->method, p->n, first, &p->launcher);
+    else
+        st = pp__plat_launcher_create_for(p->method, p->n, &p->launcher);
+    for (i = 0; frames != NULL && i < p->n; i++)
+        hello_free(&frames[i]);
+    free(frames);
+    free(first);
+    if (st != PP_OK)
+        pp__first_release(p);
+    return st;
+}
+
+void pp__first_release(pp_pool *p)
+{
+    int i;
+
+    for (i = 0; p->first != NULL && i < p->n; i++) {
+        pp__first_ctl *f = &p->first[i];
+        if (f->shm == NULL)
+            continue;
+        pp__plat_shm_close(f->shm);
+        f->shm = NULL;
+    }
+    free(p->first);
+    p->first = NULL;
+}
+
+/* May the next worker started come with its HELLO and control block? */
+static int firsts_left(const pp_pool *p)
+{
+    int i;
+
+    for (i = 0; p->first != NULL && i < p->n; i++) {
+        if (p->first[i].shm != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* The worker just started has first message k already (its HELLO, with
+ * control block k): slot w takes that block over. */
+static void take_first(pp_pool *p, pp__wslot *w, int k)
+{
+    pp__first_ctl *f = &p->first[k];
+
+    w->ctl_shm = f->shm;
+    w->ctl = f->ctl;
+    memcpy(w->ctl_name, f->name, sizeof w->ctl_name);
+    w->ctl_linked = 0; /* unnamed */
+    f->shm = NULL;
+    f->ctl = NULL;
 }
 
 /* How long a worker whose HELLO could not be written is given to be
@@ -123,15 +246,32 @@ static pp_status launch_worker(pp_pool *p, pp__wslot *w, const char **why, pp__e
 {
     pp__exit_info info;
     pp_status st;
+    int first = -1;
 
     *why = NULL;
     killed->what[0] = '\0';
-    st = ctl_create(w);
-    if (st != PP_OK)
-        return st;
-    st = pp__plat_launcher_start(p->launcher, &w->proc, &w->chan);
-    if (st != PP_OK)
+    /* The control block first (its making overlaps the worker's start),
+     * unless the worker may come with one (a fork pool's first ones). */
+    if (!firsts_left(p)) {
+        st = ctl_create(w);
+        if (st != PP_OK)
+            return st;
+    }
+    st = pp__plat_launcher_start_first(p->launcher, &w->proc, &w->chan, &first);
+    if (st != PP_OK) {
         *why = pp__plat_launcher_failure(p->launcher);
+        ctl_release(w);
+        return st;
+    }
+    if (first >= 0 && w->ctl_shm == NULL && p->first != NULL && first < p->n &&
+        p->first[first].shm != NULL) {
+        take_first(p, w, first);
+        return PP_OK; /* its HELLO is in its channel */
+    }
+    if (first >= 0)
+        st = PP_EPROTO; /* a first message we did not make, or not now */
+    else if (w->ctl_shm == NULL)
+        st = ctl_create(w);
     if (st == PP_OK) {
         st = send_hello(p, w);
         if (st != PP_OK && pp__plat_proc_wait(w->proc, HELLO_DEATH_WAIT_MS, &info) == PP_OK &&

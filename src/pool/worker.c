@@ -29,7 +29,9 @@ enum {
 };
 
 /* The name of the control block at the end of HELLO: open it. PP_EPROTO
- * for a malformed name, else what opening it gave. */
+ * for a malformed name, else what opening it gave. "@" and 16 hex digits:
+ * an unnamed block this fork worker inherited (supervisor.c,
+ * pp__first_launcher_create), found by its token. */
 static pp_status open_ctl(worker *w, pp__rd *rd)
 {
     char name[PP__NAME_BUF];
@@ -46,9 +48,22 @@ static pp_status open_ctl(worker *w, pp__rd *rd)
         return PP_EPROTO;
     memcpy(name, p, n);
     name[n] = '\0';
-    if (memchr(p, '\0', n) != NULL || pp__name_check(name) != PP_OK)
+    if (n == 17 && name[0] == '@') {
+        uint64_t token = 0;
+        int i;
+        for (i = 1; i < 17; i++) {
+            int c = name[i];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0)
+                return PP_EPROTO;
+            token = token << 4 | (uint64_t)d;
+        }
+        st = pp__plat_shm_inherit(token, &w->ctl_shm);
+    } else if (memchr(p, '\0', n) != NULL || pp__name_check(name) != PP_OK) {
         return PP_EPROTO;
-    st = pp__plat_shm_open(name, &w->ctl_shm);
+    } else {
+        st = pp__plat_shm_open(name, &w->ctl_shm);
+    }
     if (st != PP_OK)
         return st;
     w->ctl = pp__plat_shm_ptr(w->ctl_shm);
