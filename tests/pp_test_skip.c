@@ -198,6 +198,7 @@ static const skip_entry g_skips[] = {
     {"supervise", "t_first_worker_killed_at_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"supervise", "t_zygote_killed_at_first_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"supervise", "t_first_blocks_only_own", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"pool", "t_fork_child_is_not_the_owner", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"pool", "t_blocked_writer_on_dead_worker", PP_TEST_ON_WINDOWS,
      "stops a worker with SIGSTOP and forks in a task"},
 /* bigmap: the same for the big-map tests. */

@@ -18,6 +18,7 @@
 #include <windows.h>
 #else
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
@@ -1343,6 +1344,72 @@ static void t_too_big_in_later_batch(void)
     pp_test_pool_finish(p);
 }
 
+/* What a fork child of the pool's creator gets from the pool: PP_ESTATE
+ * everywhere, and a pp_pool_destroy() that returns at once (it hung
+ * joining threads the child does not have, after killing the creator's
+ * workers). The child exits 0 if so, else 10 + the first wrong step. */
+static int own_child_checks(pp_pool *p)
+{
+    pp_values *args = NULL, *r = NULL;
+    pp_result *res = NULL;
+
+    if (pp_values_pack(&args, "l", (int64_t)3) != PP_OK)
+        return 9;
+    if (pp_apply(p, tk_square, args, &r, NULL) != PP_ESTATE)
+        return 10;
+    if (pp_map_async(p, tk_square, args, NULL, &res) != PP_ESTATE || res != NULL)
+        return 11;
+    if (pp_pool_close(p) != PP_ESTATE)
+        return 12;
+    if (pp_pool_terminate(p) != PP_ESTATE)
+        return 13;
+    if (pp_pool_join(p, PP_INFINITE) != PP_ESTATE)
+        return 14;
+    pp_pool_destroy(p); /* returns; the creator's pool stays whole */
+    pp_values_destroy(args);
+    return 0;
+}
+
+/* A pool belongs to the process that made it: in a fork child (the
+ * program's own fork()) every call is PP_ESTATE and destroy does nothing,
+ * and the creator's pool keeps working. POSIX only (fork()). */
+static void t_fork_child_is_not_the_owner(void)
+{
+#ifndef _WIN32
+    pp_pool *p = pp_test_pool_make(PP_START_FORK, 2);
+    pp_values *args = NULL, *r = NULL;
+    int64_t v = 0, t0;
+    int status = 0;
+    pid_t pid, got = 0;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&args, "l", (int64_t)7), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, args, &r, NULL), PP_OK);
+    pp_values_destroy(r);
+    r = NULL;
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(own_child_checks(p));
+    t0 = pp_test_now_ms();
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && pp_test_now_ms() - t0 < WAIT_MS)
+        pp_test_sleep_ms(10);
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    PP_ASSERT_MSG(got == pid, "the fork child hung in a pool call");
+    PP_ASSERT_MSG(got != pid || (WIFEXITED(status) && WEXITSTATUS(status) == 0),
+                  "fork child: exit %d (10 + the first pool call that did not give PP_ESTATE)",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    /* the creator's workers were not killed: its pool works */
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, args, &r, NULL), PP_OK);
+    CU_ASSERT(r != NULL && pp_values_get_int(r, 0, &v) == PP_OK && v == 49);
+    pp_values_destroy(r);
+    pp_values_destroy(args);
+    pp_test_pool_finish(p);
+#endif
+}
+
 #ifndef _WIN32
 typedef struct big_writer {
     pp_pool *p;
@@ -1650,6 +1717,7 @@ PP_TEST_PER_METHOD(parent_killed)
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(apply, 0),
+    PP_TEST_TIMEOUT(t_fork_child_is_not_the_owner, 0),
     PP_TEST_METHODS(map_10000, 0),
     PP_TEST_METHODS(starmap, 0),
     PP_TEST_METHODS(imap, 0),

@@ -339,13 +339,17 @@ PP_API pp_status pp_pool_remote_workers(pp_pool *pool, pp_remote_worker *out, si
 
 /**
  * @brief Stop accepting work; queued work still runs. Idempotent.
- * Errors: #PP_EINVAL (NULL pool).
+ * Errors: #PP_EINVAL (NULL pool); #PP_ESTATE in a fork child of the
+ * process that created the pool (a pool belongs to its creator: the
+ * child's copy has no threads and its workers are not the child's; every
+ * pool call there returns #PP_ESTATE, pp_pool_destroy() does nothing).
  */
 PP_API pp_status pp_pool_close(pp_pool *pool);
 
 /**
  * @brief Kill the workers now; every unfinished result fails with
- *        #PP_ETERMINATED. Idempotent. Errors: #PP_EINVAL.
+ *        #PP_ETERMINATED. Idempotent. Errors: #PP_EINVAL; #PP_ESTATE in a
+ *        fork child of the pool's creator (see pp_pool_close()).
  */
 PP_API pp_status pp_pool_terminate(pp_pool *pool);
 
@@ -354,7 +358,8 @@ PP_API pp_status pp_pool_terminate(pp_pool *pool);
  *        is done; after terminate: at once).
  *
  * Errors the caller must handle:
- *  - #PP_ESTATE: neither pp_pool_close() nor pp_pool_terminate() was called.
+ *  - #PP_ESTATE: neither pp_pool_close() nor pp_pool_terminate() was
+ *    called; or called in a fork child of the pool's creator.
  *  - #PP_ETIMEDOUT: still running after timeout_ms.
  *  - #PP_EDEADLK: called from a callback on the pool's result thread, or
  *    from a pp_map_stream() item function or a sync map's progress
@@ -369,7 +374,9 @@ PP_API pp_status pp_pool_join(pp_pool *pool, int64_t timeout_ms);
  *        terminates first (Python's context-manager exit). Reports failed
  *        results nobody observed. Must not be called from a callback
  *        (nor an item function of pp_map_stream(): ignored there, with
- *        an error logged).
+ *        an error logged). In a fork child of the process that created
+ *        the pool it does nothing but log an error (the pool, its threads
+ *        and its workers are the creator's).
  */
 PP_API void pp_pool_destroy(pp_pool *pool);
 
@@ -378,6 +385,8 @@ PP_API void pp_pool_destroy(pp_pool *pool);
  * Common errors of every submission function (the caller must handle):
  *  - #PP_EINVAL: NULL pool/fn/out where required, bad options.
  *  - #PP_ECLOSED: the pool was closed or terminated.
+ *  - #PP_ESTATE: called in a fork child of the process that created the
+ *    pool (see pp_pool_close()).
  *  - #PP_ENOTREGISTERED: fn is not registered and the start method is not
  *    fork — detected here, not in the worker.
  *  - #PP_ETOOBIG: arguments larger than a message can hold.

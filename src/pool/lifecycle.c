@@ -81,6 +81,7 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
     if (p == NULL)
         return PP_ENOMEM;
+    p->pid = pp__plat_getpid();
     p->method = method;
     p->n = o->processes ? o->processes : pp__plat_cpu_count();
     p->maxtasks = (uint32_t)o->maxtasksperchild;
@@ -241,6 +242,8 @@ pp_status pp_pool_close(pp_pool *p)
 {
     if (p == NULL)
         return PP_EINVAL;
+    if (pp__pool_foreign(p))
+        return PP_ESTATE;
     pp__plat_mtx_lock(p->core->mu);
     if (p->state == P_RUNNING)
         p->state = P_CLOSED;
@@ -257,6 +260,8 @@ pp_status pp_pool_terminate(pp_pool *p)
 
     if (p == NULL)
         return PP_EINVAL;
+    if (pp__pool_foreign(p))
+        return PP_ESTATE; /* never kill the creator's workers from a fork child */
     pp__plat_mtx_lock(p->core->mu);
     if (p->state == P_JOINED || p->state == P_TERMINATING) {
         pp__plat_mtx_unlock(p->core->mu);
@@ -304,6 +309,8 @@ pp_status pp_pool_join(pp_pool *p, int64_t timeout_ms)
 
     if (p == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
+    if (pp__pool_foreign(p))
+        return PP_ESTATE;
     if (pp__on_result_thread(p) || pp__on_feeding_thread(p))
         return PP_EDEADLK; /* it would wait for the very call that runs it */
     deadline = pp__plat_deadline_ms(timeout_ms);
@@ -351,6 +358,13 @@ void pp_pool_destroy(pp_pool *p)
 
     if (p == NULL)
         return;
+    if (pp__pool_foreign(p)) {
+        /* its threads are the creator's, its workers too: nothing here
+         * can be stopped or freed safely (a mutex may be held) */
+        pp__log(PP_LOG_ERROR, "pp_pool_destroy() called in a fork child of the process that "
+                              "created the pool: ignored (the pool is its creator's)");
+        return;
+    }
     if (pp__on_result_thread(p) || pp__on_feeding_thread(p)) {
         pp__log(PP_LOG_ERROR, "pp_pool_destroy() called from a callback: ignored");
         return;

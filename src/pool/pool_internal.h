@@ -228,6 +228,7 @@ enum { P_RUNNING, P_CLOSED, P_TERMINATING, P_JOINED };
 
 struct pp_pool {
     pp__core *core;
+    uint64_t pid; /* the process that made the pool (a fork child's copy is not a pool) */
     int n;
     int method;
     uint32_t maxtasks;
@@ -495,5 +496,14 @@ int pp__result_would_deadlock(const struct pp_result *r);
 /* Wait until r is ready (timeout_ms: PP_INFINITE or >= 0), caller holds
  * the mutex: PP_OK, PP_ETIMEDOUT, or PP_EDEADLK (as above). */
 pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms);
+
+/* 1 in a fork child of the process that made p: its copy of the pool has
+ * no threads and the workers are not its own (pool.h: PP_ESTATE). Never
+ * takes the mutex (another thread of the parent may have held it when it
+ * forked). */
+static inline int pp__pool_foreign(const pp_pool *p)
+{
+    return pp__plat_getpid() != p->pid;
+}
 
 #endif /* PROCPOOL_POOL_POOL_INTERNAL_H */

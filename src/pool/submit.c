@@ -88,6 +88,8 @@ static pp_status pool_open(pp_pool *p)
 {
     pp_status st;
 
+    if (pp__pool_foreign(p))
+        return PP_ESTATE;
     pp__plat_mtx_lock(p->core->mu);
     st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
     pp__plat_mtx_unlock(p->core->mu);
