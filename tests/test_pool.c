@@ -1348,11 +1348,15 @@ static void t_too_big_in_later_batch(void)
  * everywhere, and a pp_pool_destroy() that returns at once (it hung
  * joining threads the child does not have, after killing the creator's
  * workers). The child exits 0 if so, else 10 + the first wrong step. */
-static int own_child_checks(pp_pool *p)
+static int own_child_checks(pp_pool *p, pp_result *slow)
 {
     pp_values *args = NULL, *r = NULL;
+    const pp_values *v = NULL;
     pp_result *res = NULL;
 
+    /* the creator's unfinished result: nothing here can finish it */
+    if (pp_result_get(slow, PP_INFINITE, &v) != PP_ESTATE)
+        return 8;
     if (pp_values_pack(&args, "l", (int64_t)3) != PP_OK)
         return 9;
     if (pp_apply(p, tk_square, args, &r, NULL) != PP_ESTATE)
@@ -1377,7 +1381,8 @@ static void t_fork_child_is_not_the_owner(void)
 {
 #ifndef _WIN32
     pp_pool *p = pp_test_pool_make(PP_START_FORK, 2);
-    pp_values *args = NULL, *r = NULL;
+    pp_values *args = NULL, *r = NULL, *ms = NULL;
+    pp_result *slow = NULL;
     int64_t v = 0, t0;
     int status = 0;
     pid_t pid, got = 0;
@@ -1386,10 +1391,12 @@ static void t_fork_child_is_not_the_owner(void)
     PP_ASSERT_STATUS(pp_apply(p, tk_square, args, &r, NULL), PP_OK);
     pp_values_destroy(r);
     r = NULL;
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&ms, "l", (int64_t)1500), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, tk_sleep, ms, NULL, &slow), PP_OK);
     pid = fork();
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0)
-        _exit(own_child_checks(p));
+        _exit(own_child_checks(p, slow));
     t0 = pp_test_now_ms();
     while ((got = waitpid(pid, &status, WNOHANG)) == 0 && pp_test_now_ms() - t0 < WAIT_MS)
         pp_test_sleep_ms(10);
@@ -1402,6 +1409,12 @@ static void t_fork_child_is_not_the_owner(void)
                   "fork child: exit %d (10 + the first pool call that did not give PP_ESTATE)",
                   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     /* the creator's workers were not killed: its pool works */
+    {
+        const pp_values *sv = NULL;
+        PP_ASSERT_STATUS(pp_result_get(slow, WAIT_MS, &sv), PP_OK);
+    }
+    pp_result_release(slow);
+    pp_values_destroy(ms);
     PP_ASSERT_STATUS(pp_apply(p, tk_square, args, &r, NULL), PP_OK);
     CU_ASSERT(r != NULL && pp_values_get_int(r, 0, &v) == PP_OK && v == 49);
     pp_values_destroy(r);

@@ -96,13 +96,17 @@ PP_API pp_status pp_result_cancel(pp_result *result);
  * #PP_ETIMEDOUT (not ready in time; the result stays valid);
  * #PP_EINVAL (NULL result, bad timeout); #PP_EDEADLK (called on the pool's
  * result thread, i.e. from a callback, for a result whose own callback
- * is still pending — waiting would deadlock).
+ * is still pending — waiting would deadlock); #PP_ESTATE (an unfinished
+ * result waited for in a fork child of the process that created its
+ * pool: nothing there can finish it). The other calls that wait for
+ * results (pp_result_wait(), the bulk reads, pp_iter_next()) say the same.
  */
 PP_API pp_status pp_result_get(pp_result *result, int64_t timeout_ms, const pp_values **value);
 
 /**
  * @brief Wait until ready. #PP_OK when ready (whatever the outcome),
- *        #PP_ETIMEDOUT, #PP_EINVAL, #PP_EDEADLK as pp_result_get().
+ *        #PP_ETIMEDOUT, #PP_EINVAL, #PP_EDEADLK, #PP_ESTATE as
+ *        pp_result_get().
  */
 PP_API pp_status pp_result_wait(pp_result *result, int64_t timeout_ms);
 
