@@ -1344,6 +1344,7 @@ static void t_too_big_in_later_batch(void)
     pp_test_pool_finish(p);
 }
 
+#ifndef _WIN32
 /* What a fork child of the pool's creator gets from the pool: PP_ESTATE
  * everywhere, and a pp_pool_destroy() that returns at once (it hung
  * joining threads the child does not have, after killing the creator's
@@ -1373,6 +1374,7 @@ static int own_child_checks(pp_pool *p, pp_result *slow)
     pp_values_destroy(args);
     return 0;
 }
+#endif
 
 /* A pool belongs to the process that made it: in a fork child (the
  * program's own fork()) every call is PP_ESTATE and destroy does nothing,
