@@ -46,21 +46,28 @@ static void task_returned(pp_task *t, int rc)
     }
 }
 
+/* Make t a fresh task on args and result. Field by field, not the message
+ * buffer: it is written only by a failure (pp_task_fail), and this runs
+ * once per item (per chunk in run_scalars, where a task that does not
+ * fail leaves them as they are). */
+static void task_reset(pp_task *t, const pp_values *args, pp_values *result)
+{
+    t->failed = 0;
+    t->code = 0;
+    t->message[0] = '\0';
+    t->status = PP_ETASK;
+    t->args = args;
+    t->result = result;
+}
+
 /* Run fn on args; fill task outcome. result is an empty tuple. */
 void pp__worker_run_one(pp_task_fn fn, const pp_values *args, uint64_t index, pp_values *result,
                         pp_task *t)
 {
     int rc;
 
-    /* Field by field, not the message buffer: it is written only by a
-     * failure (pp_task_fail), and this runs once per item. */
-    t->failed = 0;
-    t->code = 0;
-    t->message[0] = '\0';
-    t->status = PP_ETASK;
-    t->args = args;
+    task_reset(t, args, result);
     t->index = index;
-    t->result = result;
     rc = fn(t);
     if (rc != 0 && !t->failed)
         task_returned(t, rc);
@@ -244,14 +251,7 @@ static uint16_t run_scalars(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_ta
     uint64_t bits;
     int rc;
 
-    /* as pp__worker_run_one(), once: a task that does not fail leaves
-     * them as they are (only pp_task_fail() writes them) */
-    t->failed = 0;
-    t->code = 0;
-    t->message[0] = '\0';
-    t->status = PP_ETASK;
-    t->args = args;
-    t->result = result;
+    task_reset(t, args, result); /* once: only pp_task_fail() writes them */
     *ran = 0;
     for (i = 0; i < n; i++) {
         *argbits = pp__ld_le64(in + (size_t)i * 8);
