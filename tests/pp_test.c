@@ -433,7 +433,9 @@ static outcome classify(int r, int code, int64_t timeout_ms, char *detail, size_
         snprintf(detail, cap, "killed after %lld s", (long long)(timeout_ms / 1000));
         return OUT_TIMEOUT;
     default:
-        snprintf(detail, cap, "could not run the test process");
+        /* code: the APR status of the start or the wait that failed
+         * (pp_tests printed which on stderr) */
+        snprintf(detail, cap, "could not run the test process (APR status %d)", code);
         return OUT_FAIL;
     }
 }

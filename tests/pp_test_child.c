@@ -130,6 +130,10 @@ static int wait_proc(apr_proc_t *proc, int64_t timeout_ms, int *code)
             return APR_PROC_CHECK_EXIT(why) ? PP_TEST_CHILD_EXITED : PP_TEST_CHILD_CRASHED;
         }
         if (rv != APR_CHILD_NOTDONE) {
+            char msg[128];
+
+            fprintf(stderr, "pp_tests: apr_proc_wait on the test process: %s\n",
+                    apr_strerror(rv, msg, sizeof msg));
             *code = (int)rv;
             return PP_TEST_CHILD_ERROR;
         }
@@ -151,17 +155,29 @@ int pp_test_spawn_self_wait(const char *mode, const char *const *args, int64_t t
     apr_pool_t *pool;
     apr_proc_t proc;
     apr_status_t rv;
-    int r;
+    char msg[128];
+    int attempt, r;
 
     if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
         return PP_TEST_CHILD_ERROR;
-    rv = spawn_self(pool, mode, NULL, args, 0, &proc);
-    if (rv != APR_SUCCESS) {
-        char msg[128];
-        fprintf(stderr, "pp_tests: apr_proc_create: %s\n", apr_strerror(rv, msg, sizeof msg));
-        apr_pool_destroy(pool);
-        *code = (int)rv;
-        return PP_TEST_CHILD_ERROR;
+    /* The test process itself could not be started: nothing of the test
+     * ran yet. Wine's CreateProcess fails now and then ("Internal error",
+     * the new process died inside wine's own start-up; seen once in ~400
+     * starts under CI load), so the runner tries twice more, saying so,
+     * before it reports the test as not run. */
+    for (attempt = 1;; attempt++) {
+        rv = spawn_self(pool, mode, NULL, args, 0, &proc);
+        if (rv == APR_SUCCESS)
+            break;
+        fprintf(stderr, "pp_tests: starting %s %s (attempt %d of 3): apr_proc_create: %s\n", mode,
+                args != NULL && args[0] != NULL ? args[0] : "", attempt,
+                apr_strerror(rv, msg, sizeof msg));
+        if (attempt == 3) {
+            apr_pool_destroy(pool);
+            *code = (int)rv;
+            return PP_TEST_CHILD_ERROR;
+        }
+        apr_sleep(apr_time_from_msec(200));
     }
     if (pid != NULL)
         *pid = (int64_t)proc.pid;
