@@ -1376,6 +1376,105 @@ static int own_child_checks(pp_pool *p, pp_result *slow)
 }
 #endif
 
+#ifndef _WIN32
+/* Wait (bounded) for child pid: its exit code, or -1 (killed: it hung). */
+static int wait_child_bounded(pid_t pid)
+{
+    int64_t t0 = pp_test_now_ms();
+    int status = 0;
+    pid_t got;
+
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && pp_test_now_ms() - t0 < WAIT_MS)
+        pp_test_sleep_ms(10);
+    if (got != pid) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* In a fork child of a pool's creator: the creator's pool p is not its
+ * own, a pool it makes itself is, and in its own fork child neither is.
+ * Returns 0, or which check failed. */
+static int child_own_pool_checks(pp_pool *p)
+{
+    pp_pool_options o;
+    pp_values *args = NULL, *r = NULL;
+    pp_pool *q = NULL;
+    int64_t v = 0;
+    pid_t pid;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = PP_START_FORK;
+    if (pp_values_pack(&args, "l", (int64_t)5) != PP_OK)
+        return 20;
+    if (pp_apply(p, tk_square, args, &r, NULL) != PP_ESTATE)
+        return 21;
+    if (pp_pool_create(&q, &o) != PP_OK)
+        return 22;
+    if (pp_apply(q, tk_square, args, &r, NULL) != PP_OK || pp_values_get_int(r, 0, &v) != PP_OK ||
+        v != 25)
+        return 23;
+    pp_values_destroy(r);
+    r = NULL;
+    pid = fork();
+    if (pid < 0)
+        return 24;
+    if (pid == 0) {
+        /* the grandchild: neither pool is its own */
+        if (pp_apply(q, tk_square, args, &r, NULL) != PP_ESTATE)
+            _exit(25);
+        if (pp_apply(p, tk_square, args, &r, NULL) != PP_ESTATE)
+            _exit(26);
+        _exit(0);
+    }
+    rc = wait_child_bounded(pid);
+    if (rc != 0)
+        return rc < 0 ? 27 : rc;
+    /* and q still works here */
+    if (pp_apply(q, tk_square, args, &r, NULL) != PP_OK)
+        return 28;
+    pp_values_destroy(r);
+    if (pp_pool_close(q) != PP_OK || pp_pool_join(q, WAIT_MS) != PP_OK)
+        return 29;
+    pp_pool_destroy(q);
+    pp_values_destroy(args);
+    return 0;
+}
+#endif
+
+/* The pool's check of who calls it (a cached process id) follows forks:
+ * a fork child of a pool's creator may make and use a pool of its own,
+ * and that pool is not its own fork child's either. POSIX only. */
+static void t_fork_child_makes_its_own_pool(void)
+{
+#ifndef _WIN32
+    pp_pool *p = pp_test_pool_make(PP_START_FORK, 1);
+    pp_values *args = NULL, *r = NULL;
+    pid_t pid;
+    int rc;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&args, "l", (int64_t)7), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, args, &r, NULL), PP_OK);
+    pp_values_destroy(r);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(child_own_pool_checks(p));
+    rc = wait_child_bounded(pid);
+    PP_ASSERT_MSG(rc == 0, "fork child: %d (-1: it hung or crashed; 20+: the check that failed)",
+                  rc);
+    r = NULL;
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, args, &r, NULL), PP_OK);
+    pp_values_destroy(r);
+    pp_values_destroy(args);
+    pp_test_pool_finish(p);
+#endif
+}
+
 /* A pool belongs to the process that made it: in a fork child (the
  * program's own fork()) every call is PP_ESTATE and destroy does nothing,
  * and the creator's pool keeps working. POSIX only (fork()). */
@@ -1733,6 +1832,7 @@ PP_TEST_PER_METHOD(parent_killed)
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(apply, 0),
     PP_TEST_TIMEOUT(t_fork_child_is_not_the_owner, 0),
+    PP_TEST_TIMEOUT(t_fork_child_makes_its_own_pool, 0),
     PP_TEST_METHODS(map_10000, 0),
     PP_TEST_METHODS(starmap, 0),
     PP_TEST_METHODS(imap, 0),

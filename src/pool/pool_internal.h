@@ -26,6 +26,7 @@
 #include "wire/msg.h"
 #include "pool/wctl.h"
 #include "pool/broker.h"
+#include "pool/waitany.h"
 
 /* Synchronisation shared by a pool and its results. */
 typedef struct pp__core {
@@ -503,7 +504,7 @@ pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms);
  * forked). */
 static inline int pp__pool_foreign(const pp_pool *p)
 {
-    return pp__plat_getpid() != p->pid;
+    return pp__pool_self_pid() != p->pid;
 }
 
 #endif /* PROCPOOL_POOL_POOL_INTERNAL_H */
