@@ -345,7 +345,10 @@ void pp__fail_queue_locked(pp_pool *p, pp_status st, const char *msg);
 /* Write whatever w can take now (the mutex is released while writing). */
 void pp__pump_locked(pp_pool *p, pp__wslot *w);
 void pp__pump_all_locked(pp_pool *p);
-void pp__pump_all(pp_pool *p);
+/* After a submission queued chunks: as pp__pump_all_locked(), but workers
+ * that hold several chunks already are left to their reader threads
+ * (dispatch.c). */
+void pp__pump_submitted_locked(pp_pool *p);
 /* With nothing queued and a worker idle, take back chunks that busy
  * workers were sent ahead and have not started, and give them to the
  * idle ones (no work waits behind a long task). */

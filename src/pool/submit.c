@@ -159,10 +159,10 @@ static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, size_t from, s
             pp__job_fail_range_locked(j, to, j->n, fail_st, msg);
             go_on = 0;
         }
+        if (list != NULL)
+            pp__pump_submitted_locked(p); /* the mutex is released while writing */
     }
     pp__plat_mtx_unlock(p->core->mu);
-    if (list != NULL)
-        pp__pump_all(p);
     return go_on;
 }
 
