@@ -1159,6 +1159,73 @@ static void t_callback_reenters_pool(void)
     pp_test_pool_finish(p);
 }
 
+/* Each apply's outcome in a run of many, over a pool whose freed chunks
+ * are reused by the next submissions (job.c): a worker killed by a task
+ * every 500 submissions, every 7th submission canceled at once, then a
+ * terminate while work is in flight. An outcome is only ever the item's
+ * own: its square, or the failure its own fate explains. */
+#define REUSE_N 3000
+
+static int64_t reuse_check(pp_result **rs, int n, int terminated)
+{
+    const pp_values *v;
+    int64_t x, wrong = 0;
+    pp_status st;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        v = NULL;
+        x = -1;
+        st = pp_result_get(rs[i], WAIT_MS, &v);
+        if (st == PP_OK && i % 500 != 250) {
+            if (v == NULL || pp_values_get_int(v, 0, &x) != PP_OK || x != (int64_t)i * i) {
+                PP_ASSERT_MSG(0, "item %d: %lld, not its square", i, (long long)x);
+                wrong++;
+            }
+        } else if (!(i % 500 == 250 && st == PP_EWORKERDIED) &&
+                   !(i % 7 == 3 && st == PP_ECANCELED) && !(terminated && st == PP_ETERMINATED)) {
+            PP_ASSERT_MSG(0, "item %d: %s", i, pp_err_name(st));
+            wrong++;
+        }
+        pp_result_release(rs[i]);
+    }
+    return wrong;
+}
+
+static void reuse_submit(pp_pool *p, pp_result **rs, int n, int cancel)
+{
+    pp_values *a = NULL;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "l", (int64_t)i), PP_OK);
+        PP_ASSERT_STATUS_FATAL(
+            pp_apply_async(p, i % 500 == 250 ? tk_exit : tk_square, a, NULL, &rs[i]), PP_OK);
+        pp_values_destroy(a);
+        if (cancel && i % 7 == 3)
+            PP_ASSERT_STATUS(pp_result_cancel(rs[i]), PP_OK);
+    }
+}
+
+static void t_apply_reused_chunks_exact(void)
+{
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
+    pp_result **rs = calloc(REUSE_N, sizeof *rs);
+    int round;
+
+    CU_ASSERT_FATAL(rs != NULL);
+    for (round = 0; round < 2; round++) {
+        reuse_submit(p, rs, REUSE_N, round == 1);
+        CU_ASSERT(reuse_check(rs, REUSE_N, 0) == 0);
+    }
+    reuse_submit(p, rs, REUSE_N, 1);
+    PP_ASSERT_STATUS(pp_pool_terminate(p), PP_OK);
+    CU_ASSERT(reuse_check(rs, REUSE_N, 1) == 0);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    free(rs);
+}
+
 static void t_result_outlives_pool(void)
 {
     pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
@@ -1856,6 +1923,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_unobserved_failure_reported),
     PP_TEST(t_callback_reenters_pool),
     PP_TEST(t_result_outlives_pool),
+    PP_TEST_TIMEOUT(t_apply_reused_chunks_exact, 120),
     PP_TEST(t_result_kinds),
     PP_TEST_TIMEOUT(t_big_maps_reuse_memory, 120),
     PP_TEST_TIMEOUT(t_map_sizes_mixed, 120),

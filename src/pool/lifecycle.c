@@ -125,6 +125,7 @@ static void pool_free(pp_pool *p)
     pp__plat_cond_destroy(p->res_cond);
     pp__buf_free(&p->hello);
     free(p->w);
+    pp__chunk_list_free(p->free_chunks); /* no thread is left to add to it */
     pp__plat_mtx_lock(p->core->mu);
     pp__core_unref_unlock(p->core);
     free(p);

@@ -47,11 +47,12 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
         return PP_ENOMEM;
     /* n <= PP_VALUES_MAX_ITEMS (or the caller's array): no overflow.
      * Freed by job_free()/job_discard() with the same size. */
-    j->items = pp__mem_zalloc(n * sizeof *j->items);
+    j->items = n == 1 ? &j->item1 : pp__mem_zalloc(n * sizeof *j->items);
     if (kind == JOB_IMAP_UNORDERED)
         j->order = malloc((n ? n : 1) * sizeof *j->order);
     if (j->items == NULL || (kind == JOB_IMAP_UNORDERED && j->order == NULL)) {
-        pp__mem_free(j->items, n * sizeof *j->items);
+        if (j->items != &j->item1)
+            pp__mem_free(j->items, n * sizeof *j->items);
         free(j->order);
         free(j);
         return PP_ENOMEM;
@@ -77,14 +78,16 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
 
 static void job_discard(struct pp_result *j)
 {
-    pp__mem_free(j->items, j->n * sizeof *j->items);
+    if (j->items != &j->item1)
+        pp__mem_free(j->items, j->n * sizeof *j->items);
     free(j->order);
     free(j);
 }
 
 /* The pool takes submissions: PP_OK, else why not (PP_ECLOSED, or what
- * broke it). */
-static pp_status pool_open(pp_pool *p)
+ * broke it). With spare, a freed chunk to make the first chunk from
+ * (*spare: the caller's, or NULL). */
+static pp_status pool_open(pp_pool *p, pp__chunk **spare)
 {
     pp_status st;
 
@@ -92,6 +95,8 @@ static pp_status pool_open(pp_pool *p)
         return PP_ESTATE;
     pp__plat_mtx_lock(p->core->mu);
     st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
+    if (st == PP_OK && spare != NULL)
+        *spare = pp__chunk_take_free_locked(p);
     pp__plat_mtx_unlock(p->core->mu);
     return st;
 }
@@ -249,7 +254,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     pp__item_src s = *timed_src;
     stop_gen sg = {s.gen, s.gen_ud, p, NULL};
     struct pp_result *j;
-    pp__chunk *list = NULL;
+    pp__chunk *list = NULL, *spare = NULL;
     pp__builder b;
     pp__fnref ref;
     size_t cs, at, end, seen = 0;
@@ -268,7 +273,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     st = pp__fnref_make(fn, p->method == PP__START_FORK && p->broker == NULL, &ref);
     if (st != PP_OK)
         return st;
-    st = pool_open(p);
+    st = pool_open(p, n == 1 ? &spare : NULL); /* an apply: one small chunk */
     if (st != PP_OK)
         return st;
     auto_cs = !(o != NULL && o->chunksize) && !p->chunksize;
@@ -278,6 +283,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         s.gen_ud = &sg;
     }
     st = pp__builder_init(&b, &ref, &s, n, cs, auto_cs, batch_items(p, cs));
+    b.spare = spare; /* freed with the builder if unused */
     /* A sync map's caller waits (pp__wait_sync) with its items alive:
      * byte and string columns are copied from them when sent (lazy
      * chunks, pool_internal.h). Not for remote workers (they read frames
