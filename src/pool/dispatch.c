@@ -346,6 +346,7 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
 {
     pp__chunk *c;
     pp_status st;
+    int64_t now = 0;
     size_t at;
 
     pp__buf_reset(out);
@@ -370,7 +371,9 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
             pp__queue_push_front_locked(p, c);
             break;
         }
-        c->sent_ns = pp__plat_now_ns();
+        if (now == 0)
+            now = pp__plat_now_ns(); /* one clock read for the batch: one write */
+        c->sent_ns = now;
         inflight_append(w, c);
     }
     /* A sync submission waits for room in the queue (submit.c). */
@@ -388,31 +391,34 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
 /* Write whatever w can take now. One thread writes to a worker at a time;
  * another thread that finds work meanwhile sets repump and leaves. Caller
  * holds the mutex; it is released while writing. */
+/* A slot's write buffer larger than this is not kept between pumps. */
+#define OUT_KEEP (64u * 1024u)
+
 void pp__pump_locked(pp_pool *p, pp__wslot *w)
 {
-    pp__buf out;
+    pp__buf *out = &w->out; /* the pumping thread's (w->pumping) */
 
     if (w->pumping) {
         w->repump = 1;
         return;
     }
     w->pumping = 1;
-    pp__buf_init(&out);
     do {
         w->repump = 0;
-        if (!gather_batch(p, w, &out))
+        if (!gather_batch(p, w, out))
             continue;
         pp__plat_mtx_unlock(p->core->mu);
         /* A failed write means the worker is gone; its reader sees EOF and
          * takes care of the in-flight chunks. */
-        (void)pp__plat_chan_write(w->chan, out.data, out.len);
+        (void)pp__plat_chan_write(w->chan, out->data, out->len);
         pp__plat_mtx_lock(p->core->mu);
         w->repump = 1;
     } while (w->repump);
+    if (out->cap > OUT_KEEP)
+        pp__buf_free(out);
     w->pumping = 0;
     if (w->state == W_DEAD)
         pp__plat_cond_signal(p->sup_cond); /* it may reap the slot now */
-    pp__buf_free(&out);
 }
 
 /* Pump every worker (ahead_max 0), or, for a submitting call, only those

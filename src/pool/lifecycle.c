@@ -120,10 +120,14 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
 static void pool_free(pp_pool *p)
 {
+    int i;
+
     pp__first_release(p);
     pp__plat_cond_destroy(p->sup_cond);
     pp__plat_cond_destroy(p->res_cond);
     pp__buf_free(&p->hello);
+    for (i = 0; i < p->n; i++)
+        pp__buf_free(&p->w[i].out); /* dispatch.c */
     free(p->w);
     pp__chunk_list_free(p->free_chunks); /* no thread is left to add to it */
     pp__plat_mtx_lock(p->core->mu);

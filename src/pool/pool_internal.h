@@ -197,6 +197,8 @@ typedef struct pp__wslot {
     uint32_t sent;        /* chunks sent (maxtasksperchild) */
     uint64_t chunks_done; /* results received (statistics) */
     int pumping;          /* one thread writes to this worker at a time */
+    pp__buf out;          /* the frames it writes (kept between pumps; freed
+                             with the pool) */
     int launching;        /* the supervisor is starting it (mutex released):
                              W_EMPTY still, but join must wait for it */
     int repump;
