@@ -106,7 +106,8 @@ static void job_free(struct pp_result *j)
         else if (j->items[i].state == IT_ERROR)
             free(j->items[i].u.error);
     }
-    pp__mem_free(j->items, j->n * sizeof *j->items);
+    if (j->items != &j->item1)
+        pp__mem_free(j->items, j->n * sizeof *j->items);
     if (j->colvals != NULL)
         pp__mem_free(j->colvals, j->n * sizeof *j->colvals);
     free(j->order);
@@ -393,12 +394,43 @@ void pp__chunk_fail_locked(pp__chunk *c, pp_status st, int code, const char *msg
     pp__job_after_items_locked(c->job);
 }
 
+/* Freed chunks a pool keeps, at most, and the frame memory each may keep
+ * (a one-item TASK frame is a few dozen bytes). */
+#define FREE_CHUNKS_MAX 64u
+#define FREE_FRAME_MAX  512u
+
 void pp__chunk_free(pp__chunk *c)
 {
     struct pp_result *j = c->job;
+    pp_pool *p = j != NULL ? j->pool : NULL;
 
-    pp__buf_free(&c->frame);
-    free(c);
+    /* j->pool is NULL once the pool is destroyed; with a job, the caller
+     * holds the mutex. */
+    if (p != NULL && p->nfree_chunks < FREE_CHUNKS_MAX && !c->frame.big &&
+        c->frame.cap <= FREE_FRAME_MAX) {
+        pp__buf frame = c->frame;
+        memset(c, 0, sizeof *c); /* nothing of its last use stays */
+        c->frame = frame;
+        pp__buf_reset(&c->frame);
+        c->next = p->free_chunks;
+        p->free_chunks = c;
+        p->nfree_chunks++;
+    } else {
+        pp__buf_free(&c->frame);
+        free(c);
+    }
     if (j != NULL)
         pp__job_unref_locked(j); /* the chunk's reference (pp__queue_append_locked) */
+}
+
+pp__chunk *pp__chunk_take_free_locked(pp_pool *p)
+{
+    pp__chunk *c = p->free_chunks;
+
+    if (c != NULL) {
+        p->free_chunks = c->next;
+        p->nfree_chunks--;
+        c->next = NULL;
+    }
+    return c;
 }

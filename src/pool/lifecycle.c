@@ -98,7 +98,7 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
     if (p == NULL)
         return PP_ENOMEM;
-    p->pid = pp__plat_getpid();
+    p->pid = pp__pool_self_pid();
     p->method = method;
     p->n = o->processes ? o->processes : pp__plat_cpu_count();
     p->maxtasks = (uint32_t)o->maxtasksperchild;
@@ -137,11 +137,16 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
 static void pool_free(pp_pool *p)
 {
+    int i;
+
     pp__first_release(p);
     pp__plat_cond_destroy(p->sup_cond);
     pp__plat_cond_destroy(p->res_cond);
     pp__buf_free(&p->hello);
+    for (i = 0; i < p->n; i++)
+        pp__buf_free(&p->w[i].out); /* dispatch.c */
     free(p->w);
+    pp__chunk_list_free(p->free_chunks); /* no thread is left to add to it */
     pp__plat_mtx_lock(p->core->mu);
     pp__core_unref_unlock(p->core);
     free(p);

@@ -48,7 +48,7 @@ static pp_status read_outcome(pp__rd *rd, pp_status *st, int *code, const uint8_
 /* A chunk's service time: from when the worker could start it (sent, or
  * its previous result) to its result. The pool's moving average sizes the
  * prefetch window (window_locked). */
-static void record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
+static int64_t record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
 {
     int64_t now = pp__plat_now_ns();
     int64_t start = c->sent_ns > w->last_result_ns ? c->sent_ns : w->last_result_ns;
@@ -56,6 +56,7 @@ static void record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
 
     w->last_result_ns = now;
     p->chunk_ema_ns = p->chunk_ema_ns ? (p->chunk_ema_ns * 7 + service) / 8 : service;
+    return now;
 }
 
 /* Keep the payload of a RESULT frame (once per frame): *buf is the copy. */
@@ -239,6 +240,7 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
 {
     pp__chunk *c = w->inflight;
     int partial = (h->flags & PP__FLAG_PARTIAL) != 0;
+    int64_t now;
     pp_status st;
 
     /* The worker answers in order: the oldest chunk in flight is the one. */
@@ -252,10 +254,10 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
         pp__job_after_items_locked(c->job);
         return PP_OK;
     }
-    record_service_time(p, w, c);
+    now = record_service_time(p, w, c);
     w->chunks_done++;
     if (c->next == NULL)
-        w->idle_since_ms = pp__plat_now_ms();
+        w->idle_since_ms = now / 1000000; /* pp__plat_now_ms(), without a second clock read */
     w->inflight = c->next;
     if (w->inflight == NULL)
         w->inflight_tail = NULL;
