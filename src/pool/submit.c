@@ -387,10 +387,13 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     struct pp__feeder me, **pf;
     pp__chunk *spare = NULL;
     pp_status st, open_st;
-    int foreign;
 
     if (p == NULL || fn == NULL || (want_handle && out == NULL))
         return PP_EINVAL;
+    /* Before the mutex: a fork child may have a copy of it that a thread
+     * of the creator held at the fork, and no thread to release it. */
+    if (pp__pool_foreign(p))
+        return PP_ESTATE;
     if (o != NULL && o->extra_values != NULL && o->extra_args != NULL)
         return PP_EINVAL;
     if (o != NULL && (o->extra_values != NULL || o->n_extra_values > 0)) {
@@ -415,7 +418,6 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
         }
     }
     me.thread = pp__plat_thread_id();
-    foreign = pp__pool_foreign(p);
     pp__plat_mtx_lock(p->core->mu);
     p->feeding++;
     me.next = p->feeders;
@@ -423,7 +425,7 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     /* Whether the pool takes it is decided here (submit_counted reports
      * it after its own checks of the arguments), and an apply gets a
      * freed chunk for its one chunk: one mutex hold for the three. */
-    open_st = foreign ? PP_ESTATE : pool_open_locked(p);
+    open_st = pool_open_locked(p);
     if (open_st == PP_OK && n == 1)
         spare = pp__chunk_take_free_locked(p);
     pp__plat_mtx_unlock(p->core->mu);
