@@ -65,6 +65,56 @@ static int co_bump(pp_task *t)
 }
 PP_TASK_REGISTER(co_bump)
 
+/* Lengths of the length-class rows: empty, short, around powers of two,
+ * around a worker's 16 KiB result arena (values/value.c), and longer. */
+static const size_t len_classes[] = {0,    1,     2,     7,     8,     15,   16,   31,
+                                     63,   64,    100,   255,   256,   1000, 4095, 4096,
+                                     8191, 16383, 16384, 16385, 20000, 70000};
+#define N_LEN_CLASSES (sizeof len_classes / sizeof len_classes[0])
+
+/* Item i of the length-class rows: a string of len_classes[i % N] bytes,
+ * byte k = 'a' + (i + k) % 26; with die, every 29th item (from 11 on)
+ * starts with "die" instead. *len gets its length. */
+static char *lc_item(int i, int die, size_t *len)
+{
+    size_t n = len_classes[(size_t)i % N_LEN_CLASSES], k;
+    char *s = malloc(n + 1);
+
+    if (s == NULL)
+        return NULL;
+    for (k = 0; k < n; k++)
+        s[k] = (char)('a' + ((size_t)i + k) % 26);
+    s[n] = '\0';
+    if (die && i % 29 == 11 && n >= 3)
+        memcpy(s, "die", 3);
+    *len = n;
+    return s;
+}
+
+/* (str s of any length) -> s in upper case; "die..." ends the worker. */
+static int co_upper_any(pp_task *t)
+{
+    const char *s = NULL;
+    char *u;
+    size_t i, n;
+    pp_status st;
+
+    if (pp_values_get_str(pp_task_args(t), 0, &s) != PP_OK)
+        return pp_task_fail(t, 2, "one string");
+    if (strncmp(s, "die", 3) == 0)
+        pp__plat_exit(9);
+    n = strlen(s);
+    u = malloc(n + 1);
+    if (u == NULL)
+        return pp_task_fail(t, 3, "no memory");
+    for (i = 0; i <= n; i++)
+        u[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    st = pp_values_add_str(pp_task_result(t), u);
+    free(u);
+    return st;
+}
+PP_TASK_REGISTER(co_upper_any)
+
 /* Item i of the lazy rows: bytes (i as u32 LE, then byte j = (i + j) & 0xff)
  * or a string ("<i>-" then letter k = 'a' + (i + k) % 26). */
 static size_t lz_len(int i)
@@ -678,15 +728,205 @@ PP_TEST_PER_METHOD(scalar_type_change)
 PP_TEST_PER_METHOD(scalar_column_ends)
 PP_TEST_PER_METHOD(sync_lazy_columns)
 
+/* Is v item i's result of co_upper_any (what lc_item(i) makes upper)? */
+static int lc_result_ok(const pp_values *v, int i)
+{
+    const char *got = NULL;
+    size_t n = 0, k;
+    char *s = lc_item(i, 0, &n);
+    int ok = s != NULL && pp_values_count(v) == 1 && pp_values_get_str(v, 0, &got) == PP_OK &&
+             got != NULL && strlen(got) == n;
+
+    for (k = 0; ok && k < n; k++)
+        ok = got[k] == s[k] - 'a' + 'A';
+    free(s);
+    return ok;
+}
+
+/*
+ * Strings of every length class (an empty one, short ones, some longer
+ * than a worker's result arena) in chunks of several sizes, so that each
+ * class meets chunk boundaries: every result right when read in bulk,
+ * and still right (tuples and bytes) after the pool is destroyed, until
+ * the result is released.
+ */
+static void do_string_lengths(int m)
+{
+    static const size_t chunks[] = {0, 1, 3, 22, 50};
+    const int n = 600;
+    const pp_values **vals = malloc((size_t)n * sizeof *vals);
+    pp_status *sts = malloc((size_t)n * sizeof *sts);
+    pp_result *rs[sizeof chunks / sizeof chunks[0]];
+    pp_values *items = NULL;
+    pp_submit_options o;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    size_t c, len;
+    int i, bad = 0;
+    char *s;
+
+    PP_ASSERT_MSG_FATAL(vals != NULL && sts != NULL, "no memory");
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        s = lc_item(i, 0, &len);
+        PP_ASSERT_MSG_FATAL(s != NULL, "no memory");
+        PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, s), PP_OK);
+        free(s);
+    }
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        memset(&o, 0, sizeof o);
+        o.chunksize = chunks[c];
+        PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_upper_any, items, &o, &rs[c]), PP_OK);
+        PP_ASSERT_STATUS(pp_result_values(rs[c], WAIT_MS, 0, (size_t)n, vals, sts), PP_OK);
+        for (i = 0; i < n; i++)
+            bad += sts[i] != PP_OK || !lc_result_ok(vals[i], i);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p); /* the results outlive their pool */
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        PP_ASSERT_STATUS(pp_result_values(rs[c], 0, 0, (size_t)n, vals, sts), PP_OK);
+        for (i = 0; i < n; i++)
+            bad += sts[i] != PP_OK || !lc_result_ok(vals[i], i);
+        pp_result_release(rs[c]);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    free(vals);
+    free(sts);
+}
+PP_TEST_PER_METHOD(string_lengths)
+
+/*
+ * The same strings with a worker killed at every 29th item, in chunks of
+ * several sizes: exactly those items fail (PP_EWORKERDIED), every other
+ * one, before or after them in their chunk, has its own right result
+ * (kept by the dead worker, or from a worker that ran it since).
+ */
+static void do_string_deaths(int m)
+{
+    static const size_t chunks[] = {0, 5, 40};
+    const int n = 240;
+    const pp_values **vals = malloc((size_t)n * sizeof *vals);
+    pp_status *sts = malloc((size_t)n * sizeof *sts);
+    pp_values *items = NULL;
+    pp_submit_options o;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_result *r;
+    size_t c, len;
+    int i, bad = 0, dies;
+    char *s;
+
+    PP_ASSERT_MSG_FATAL(vals != NULL && sts != NULL, "no memory");
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        s = lc_item(i, 1, &len);
+        PP_ASSERT_MSG_FATAL(s != NULL, "no memory");
+        PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, s), PP_OK);
+        free(s);
+    }
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        memset(&o, 0, sizeof o);
+        o.chunksize = chunks[c];
+        PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_upper_any, items, &o, &r), PP_OK);
+        PP_ASSERT_STATUS(pp_result_values(r, WAIT_MS, 0, (size_t)n, vals, sts), PP_EWORKERDIED);
+        for (i = 0; i < n; i++) {
+            dies = i % 29 == 11 && len_classes[(size_t)i % N_LEN_CLASSES] >= 3;
+            if (dies ? sts[i] != PP_EWORKERDIED || vals[i] != NULL
+                     : sts[i] != PP_OK || !lc_result_ok(vals[i], i)) {
+                bad++;
+                fprintf(stderr, "chunksize %u, item %d: %s\n", (unsigned)chunks[c], i,
+                        pp_err_name(sts[i]));
+            }
+        }
+        pp_result_release(r);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+    free(vals);
+    free(sts);
+}
+PP_TEST_PER_METHOD(string_deaths)
+
+/* A worker's result tuple (pp__values_create_scratch): strings and byte
+ * buffers in its arena while there is room, allocated past it, each
+ * intact until the tuple is cleared, through copies and appends, over
+ * many clear-and-fill rounds; nothing leaks (the sanitizer build). */
+static void t_scratch_tuple(void)
+{
+    static const size_t lens[] = {0, 1, 5, 100, 4000, 9000, 16383, 16384, 20000, 3};
+    pp_values *v = NULL, *copy = NULL, *src = NULL;
+    const void *b;
+    const char *got;
+    char *buf = malloc(20001);
+    size_t i, k, n, round, at;
+    int bad = 0;
+
+    PP_ASSERT_MSG_FATAL(buf != NULL, "no memory");
+    PP_ASSERT_STATUS_FATAL(pp__values_create_scratch(&v), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&src), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(src, "from another tuple"), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_bytes(src, "\0\1\0", 3), PP_OK);
+    for (round = 0; round < 50; round++) {
+        at = pp_values_count(v); /* items of an uncleared round before */
+        for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            for (k = 0; k < lens[i]; k++)
+                buf[k] = (char)('a' + (round + i + k) % 26);
+            buf[lens[i]] = '\0';
+            if (i % 2 == 0)
+                PP_ASSERT_STATUS(pp_values_add_str(v, buf), PP_OK);
+            else
+                PP_ASSERT_STATUS(pp_values_add_bytes(v, buf, lens[i]), PP_OK);
+            PP_ASSERT_STATUS(pp_values_add_int(v, (int64_t)i), PP_OK);
+        }
+        PP_ASSERT_STATUS(pp__values_append(v, src, 0, 2), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_copy(v, &copy), PP_OK);
+        CU_ASSERT_EQUAL(pp_values_count(v), at + 2 * (sizeof lens / sizeof lens[0]) + 2);
+        /* every earlier one intact after all the later adds */
+        for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            for (k = 0; k < lens[i]; k++)
+                buf[k] = (char)('a' + (round + i + k) % 26);
+            b = NULL;
+            n = 0;
+            if (i % 2 == 0) {
+                got = NULL;
+                bad += pp_values_get_str(v, at + 2 * i, &got) != PP_OK || got == NULL ||
+                       strlen(got) != lens[i] || memcmp(got, buf, lens[i]) != 0;
+                bad += pp_values_get_str(copy, at + 2 * i, &got) != PP_OK || got == NULL ||
+                       strlen(got) != lens[i] || memcmp(got, buf, lens[i]) != 0;
+            } else {
+                bad += pp_values_get_bytes(v, at + 2 * i, &b, &n) != PP_OK || n != lens[i] ||
+                       memcmp(b, buf, n) != 0 || ((const char *)b)[n] != '\0';
+            }
+        }
+        got = NULL;
+        bad += pp_values_get_str(v, at + 2 * (sizeof lens / sizeof lens[0]), &got) != PP_OK ||
+               got == NULL || strcmp(got, "from another tuple") != 0;
+        bad +=
+            pp_values_get_bytes(v, at + 2 * (sizeof lens / sizeof lens[0]) + 1, &b, &n) != PP_OK ||
+            n != 3 || memcmp(b, "\0\1\0", 3) != 0;
+        pp_values_destroy(copy);
+        copy = NULL;
+        if (round % 10 != 9)
+            pp__values_clear(v);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(v); /* with items in it: the arena and the others freed */
+    pp_values_destroy(src);
+    free(buf);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_column_codec),
+    PP_TEST(t_scratch_tuple),
     PP_TEST_METHODS(string_columns, 300),
     PP_TEST_METHODS(bytes_columns, 120),
     PP_TEST_METHODS(scalar_type_change, 120),
     PP_TEST_METHODS(scalar_column_ends, 120),
     PP_TEST_METHODS(sync_lazy_columns, 120),
+    PP_TEST_METHODS(string_lengths, 120),
+    PP_TEST_METHODS(string_deaths, 120),
     PP_TEST_END,
 };
 /* clang-format on */
