@@ -84,6 +84,25 @@ pp_status pp__worker_put_failure(pp__buf *b, pp_status status, int code, const c
     return st;
 }
 
+/* Append the outcome of a task whose result is one string or buffer
+ * (type, n bytes at p) in one step: status 0, code 0, tuple (values/tuple.h). */
+static pp_status put_blob_outcome(pp__buf *out, pp_type type, const uint8_t *p, size_t n)
+{
+    pp_status st = pp__buf_reserve(out, 17 + n);
+    uint8_t *d;
+
+    if (st != PP_OK)
+        return st;
+    d = out->data + out->len;
+    memset(d, 0, 8);
+    pp__st_le32(d + 8, 1);
+    d[12] = (uint8_t)type;
+    pp__st_le32(d + 13, (uint32_t)n);
+    memcpy(d + 17, p, n);
+    out->len += 17 + n;
+    return PP_OK;
+}
+
 /* Append one item's outcome; a result that would overflow the frame turns
  * into a PP_ETOOBIG failure instead. */
 static pp_status put_outcome(worker *w, const pp_task *t)
@@ -92,25 +111,13 @@ static pp_status put_outcome(worker *w, const pp_task *t)
     const uint8_t *p;
     pp_type type;
     pp_status st;
-    uint8_t *d;
 
     if (t->failed)
         return pp__worker_put_failure(&w->out, t->status, t->code, t->message);
-    if (pp__values_one_blob(t->result, &type, &p, &n) && n <= PP__FRAME_MAX - 17) {
-        /* one string or buffer (the commonest result after a scalar), in
-         * one step: status 0, code 0, tuple (values/tuple.h) */
-        st = pp__buf_reserve(&w->out, 17 + n);
-        if (st == PP_OK) {
-            d = w->out.data + w->out.len;
-            memset(d, 0, 8);
-            pp__st_le32(d + 8, 1);
-            d[12] = (uint8_t)type;
-            pp__st_le32(d + 13, (uint32_t)n);
-            memcpy(d + 17, p, n);
-            w->out.len += 17 + n;
-            return PP_OK;
-        }
-    }
+    /* one string or buffer: the commonest result after a scalar */
+    if (pp__values_one_blob(t->result, &type, &p, &n) && n <= PP__FRAME_MAX - 17 &&
+        put_blob_outcome(&w->out, type, p, n) == PP_OK)
+        return PP_OK;
     st = pp__buf_put_u32(&w->out, 0);
     if (st == PP_OK)
         st = pp__buf_put_u32(&w->out, 0);
@@ -273,6 +280,54 @@ static uint16_t run_scalars(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_ta
 }
 
 /*
+ * The commonest chunk of strings or byte buffers in a loop of its own: a
+ * blob column in (each entry read in place as the chunk's one argument
+ * tuple), a registered function, no timeout, and so far every result one
+ * string or buffer that fits the frame begun at `at`: its outcome written
+ * in one step and kept in the control block as in the general loop
+ * (wctl.h), the result tuple emptied. Returns how many items finished
+ * here, from item 0, their outcomes in w->out; if fewer than the count
+ * and *ran, the next item has run and its outcome (a failure, another
+ * result, or one that needs a new frame) is in *t and w->result for the
+ * general loop; if fewer and not *ran, the general loop reads the next
+ * entry again (and fails on it).
+ */
+static uint16_t run_blobs(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_task_fn fn,
+                          uint64_t first, pp_type ctype, size_t at, pp_task *t, int *ran)
+{
+    pp_values *result = w->result;
+    pp__wctl *c = w->ctl;
+    const uint8_t *p;
+    uint16_t i, n = h->count;
+    size_t len, mark;
+    pp_type type;
+    int rc;
+
+    task_reset(t, NULL, result); /* once: only pp_task_fail() writes them */
+    *ran = 0;
+    for (i = 0; i < n; i++) {
+        if (pp__column_get_blob(rd, ctype, &p, &len) != PP_OK)
+            break;
+        t->args = pp__values_init_blob(w->argmem, ctype, p, len);
+        pp__wctl_item_start(c, &w->kept, i);
+        t->index = first + i;
+        rc = fn(t);
+        mark = w->out.len;
+        if (rc != 0 || t->failed || !pp__values_one_blob(result, &type, &p, &len) ||
+            len > PP__FRAME_MAX - 17 || mark + 17 + len - at - PP__FRAME_HDR > PP__FRAME_MAX ||
+            put_blob_outcome(&w->out, type, p, len) != PP_OK) {
+            if (rc != 0 && !t->failed)
+                task_returned(t, rc);
+            *ran = 1;
+            break;
+        }
+        pp__wctl_item_done(c, &w->kept, i, w->out.data + mark, 17 + len);
+        pp__values_clear(result);
+    }
+    return i;
+}
+
+/*
  * The outcome just appended at w->out[mark..] may have made the RESULT
  * frame at *at larger than one message: then the frame goes out without
  * it, as a partial RESULT (PP__FLAG_PARTIAL), and a new frame starts with
@@ -393,6 +448,14 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
     i = 0;
     if (w->argbits != NULL && rcolumn && !timed)
         i = run_scalars(w, h, &rd, ref.fn, first, args, &t, &rtype, &ran);
+    if (column && w->argbits == NULL && rcolumn && !timed) {
+        i = run_blobs(w, h, &rd, ref.fn, first, ctype, at, &t, &ran);
+        if (i > 0) { /* their outcomes are in w->out: no column answer */
+            rcolumn = 0;
+            was_general = 1;
+            in_frame = i;
+        }
+    }
     for (; i < h->count && st == PP_OK; i++) {
         if (!ran) {
             st = next_args(w, &rd, column, ctype, &args);
