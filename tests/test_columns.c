@@ -847,6 +847,36 @@ static void do_string_deaths(int m)
 }
 PP_TEST_PER_METHOD(string_deaths)
 
+/* A string entry with a NUL inside is refused wherever the NUL is, in
+ * short entries (checked inline) and long ones (memchr); bytes take it. */
+static void t_column_nul_check(void)
+{
+    static const size_t lens[] = {1, 2, 31, 32, 33, 100};
+    uint8_t buf[4 + 100 + 1];
+    const uint8_t *p = NULL;
+    size_t i, at, n = 0;
+    pp__rd rd;
+
+    for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        pp__st_le32(buf, (uint32_t)lens[i]);
+        memset(buf + 4, 'x', lens[i]);
+        buf[4 + lens[i]] = 0;
+        pp__rd_init(&rd, buf, 5 + lens[i]);
+        PP_ASSERT_STATUS(pp__column_get_blob(&rd, PP_TYPE_STR, &p, &n), PP_OK);
+        CU_ASSERT(n == lens[i] && p == buf + 4);
+        for (at = 0; at < lens[i]; at++) {
+            buf[4 + at] = 0;
+            pp__rd_init(&rd, buf, 5 + lens[i]);
+            PP_ASSERT_MSG(pp__column_get_blob(&rd, PP_TYPE_STR, &p, &n) == PP_EPROTO,
+                          "length %u, NUL at %u", (unsigned)lens[i], (unsigned)at);
+            CU_ASSERT_EQUAL(rd.pos, 0u);
+            pp__rd_init(&rd, buf, 5 + lens[i]);
+            PP_ASSERT_STATUS(pp__column_get_blob(&rd, PP_TYPE_BYTES, &p, &n), PP_OK);
+            buf[4 + at] = 'x';
+        }
+    }
+}
+
 /* A worker's result tuple (pp__values_create_scratch): strings and byte
  * buffers in its arena while there is room, allocated past it, each
  * intact until the tuple is cleared, through copies and appends, over
@@ -920,6 +950,7 @@ static void t_scratch_tuple(void)
 static const pp_test_case cases[] = {
     PP_TEST(t_column_codec),
     PP_TEST(t_scratch_tuple),
+    PP_TEST(t_column_nul_check),
     PP_TEST_METHODS(string_columns, 300),
     PP_TEST_METHODS(bytes_columns, 120),
     PP_TEST_METHODS(scalar_type_change, 120),

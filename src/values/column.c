@@ -92,6 +92,21 @@ int pp__column_put_blobs_exact(const pp_values *v, size_t first, size_t count, p
     return cap == 0;
 }
 
+/* Is there a NUL in p[0..n-1]? Short strings (the common entry) without
+ * a call. */
+static int has_nul(const uint8_t *p, size_t n)
+{
+    size_t k;
+
+    if (n > 32)
+        return memchr(p, '\0', n) != NULL;
+    for (k = 0; k < n; k++) {
+        if (p[k] == 0)
+            return 1;
+    }
+    return 0;
+}
+
 pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t *n)
 {
     const uint8_t *q;
@@ -104,7 +119,7 @@ pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t
     len = pp__ld_le32(q);
     if (len > PP_VALUE_MAX_BYTES || (size_t)len >= left - 4 || q[4 + len] != 0)
         return PP_EPROTO;
-    if (type == PP_TYPE_STR && memchr(q + 4, '\0', len) != NULL)
+    if (type == PP_TYPE_STR && has_nul(q + 4, len))
         return PP_EPROTO;
     if (type != PP_TYPE_STR && type != PP_TYPE_BYTES)
         return PP_EPROTO;
