@@ -848,10 +848,11 @@ static void do_string_deaths(int m)
 PP_TEST_PER_METHOD(string_deaths)
 
 /* A string entry with a NUL inside is refused wherever the NUL is, in
- * short entries (checked inline) and long ones (memchr); bytes take it. */
+ * short entries (checked a word at a time) and long ones (memchr); bytes
+ * take it. */
 static void t_column_nul_check(void)
 {
-    static const size_t lens[] = {1, 2, 31, 32, 33, 100};
+    static const size_t lens[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
     uint8_t buf[4 + 100 + 1];
     const uint8_t *p = NULL;
     size_t i, at, n = 0;

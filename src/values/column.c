@@ -92,16 +92,33 @@ int pp__column_put_blobs_exact(const pp_values *v, size_t first, size_t count, p
     return cap == 0;
 }
 
-/* Is there a NUL in p[0..n-1]? Short strings (the common entry) without
- * a call. */
+/* Has the 64-bit word x a zero byte? (exact: no false positives) */
+#define HAS_ZERO_BYTE(x) (((x)-UINT64_C(0x0101010101010101)) & ~(x)&UINT64_C(0x8080808080808080))
+
+/* Is there a NUL in p[0..n-1]? Short strings (the common entry) a word at
+ * a time, without a call; the last word may overlap the one before. */
 static int has_nul(const uint8_t *p, size_t n)
 {
+    uint64_t x;
     size_t k;
 
-    if (n > 32)
+    if (n > 64)
         return memchr(p, '\0', n) != NULL;
-    for (k = 0; k < n; k++) {
-        if (p[k] == 0)
+    if (n < 8) {
+        for (k = 0; k < n; k++) {
+            if (p[k] == 0)
+                return 1;
+        }
+        return 0;
+    }
+    for (k = 0; k + 8 <= n; k += 8) {
+        memcpy(&x, p + k, 8);
+        if (HAS_ZERO_BYTE(x))
+            return 1;
+    }
+    if (k < n) {
+        memcpy(&x, p + n - 8, 8);
+        if (HAS_ZERO_BYTE(x))
             return 1;
     }
     return 0;
