@@ -279,6 +279,11 @@ static uint16_t run_scalars(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_ta
     return i;
 }
 
+/* The most run_blobs() reserves for a chunk's answer ahead of it: more
+ * would take a populated big block (wire/buf.h) for results that may be
+ * much shorter than their arguments. */
+#define RESERVE_AHEAD ((size_t)512 * 1024)
+
 /* The column begun at w->out[col..] (a type byte, then count entries,
  * values/column.h) rewritten as the general outcomes of those items. */
 static pp_status blobs_to_outcomes(worker *w, size_t col, uint16_t count)
@@ -321,7 +326,7 @@ static pp_status run_blobs(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_tas
 {
     pp_values *result = w->result;
     pp__wctl *c = w->ctl;
-    size_t col = w->out.len, general = 0, len;
+    size_t col = w->out.len, general = 0, len, ahead;
     pp_type type, rtype = PP_TYPE_NONE;
     uint8_t head[17], *d;
     const uint8_t *p;
@@ -350,6 +355,13 @@ static pp_status run_blobs(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_tas
         }
         d = w->out.data + w->out.len;
         if (i == 0) { /* the column's type byte */
+            /* room for results as long as the arguments left (a string
+             * map's usual answer; up to RESERVE_AHEAD) at once, not by
+             * doubling from the first chunk on; without it the loop grows
+             * w->out as it goes */
+            ahead = pp__rd_left(rd) < RESERVE_AHEAD ? pp__rd_left(rd) : RESERVE_AHEAD;
+            if (pp__buf_reserve(&w->out, 1 + PP__COLUMN_BLOB_ENC(len) + ahead) == PP_OK)
+                d = w->out.data + w->out.len;
             rtype = type;
             *d++ = (uint8_t)type;
             w->out.len++;
