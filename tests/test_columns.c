@@ -115,6 +115,44 @@ static int co_upper_any(pp_task *t)
 }
 PP_TASK_REGISTER(co_upper_any)
 
+/* Bytes of each result of co_big: 12 of them are more than one message. */
+#define BIG_RESULT ((size_t)8 << 20)
+
+/* Byte k of item i's result of co_big. */
+static char big_byte(int i, size_t k)
+{
+    return (char)('A' + ((size_t)i * 7 + k / 4096 + k) % 26);
+}
+
+/* (str "<i>") -> a string of BIG_RESULT bytes, byte k big_byte(i, k);
+ * "short<i>" -> "s<i>" */
+static int co_big(pp_task *t)
+{
+    const char *s = NULL;
+    char *u, small[32];
+    size_t k;
+    pp_status st;
+    int i;
+
+    if (pp_values_get_str(pp_task_args(t), 0, &s) != PP_OK)
+        return pp_task_fail(t, 2, "one string");
+    if (strncmp(s, "short", 5) == 0) {
+        snprintf(small, sizeof small, "s%s", s + 5);
+        return pp_values_add_str(pp_task_result(t), small);
+    }
+    i = atoi(s);
+    u = malloc(BIG_RESULT + 1);
+    if (u == NULL)
+        return pp_task_fail(t, 3, "no memory");
+    for (k = 0; k < BIG_RESULT; k++)
+        u[k] = big_byte(i, k);
+    u[BIG_RESULT] = '\0';
+    st = pp_values_add_str(pp_task_result(t), u);
+    free(u);
+    return st;
+}
+PP_TASK_REGISTER(co_big)
+
 /* Item i of the lazy rows: bytes (i as u32 LE, then byte j = (i + j) & 0xff)
  * or a string ("<i>-" then letter k = 'a' + (i + k) % 26). */
 static size_t lz_len(int i)
@@ -847,6 +885,66 @@ static void do_string_deaths(int m)
 }
 PP_TEST_PER_METHOD(string_deaths)
 
+/*
+ * A chunk of string results larger than one message (12 x 8 MiB in chunks
+ * of 12, short ones first in some): the worker's string loop stops at the
+ * result that would not fit, its answer so far turns into general
+ * outcomes and the rest follows in further messages. Every result whole
+ * and right, in chunks of 12 (several messages) and of 4 (one each).
+ */
+static void t_string_results_beyond_one_message(void)
+{
+    static const size_t chunks[] = {12, 4};
+    const int n = 14;
+    pp_pool *p = pp_test_pool_make(PP_START_SPAWN, 2);
+    const pp_values **vals = calloc((size_t)n, sizeof *vals);
+    pp_status sts[14];
+    char *want = malloc(BIG_RESULT), buf[32];
+    pp_values *items = NULL;
+    pp_submit_options o;
+    const char *got;
+    pp_result *r;
+    size_t c, k;
+    int i, bad = 0;
+
+    PP_ASSERT_MSG_FATAL(vals != NULL && want != NULL, "no memory");
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        if (i < 2)
+            snprintf(buf, sizeof buf, "short%d", i);
+        else
+            snprintf(buf, sizeof buf, "%d", i);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, buf), PP_OK);
+    }
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        memset(&o, 0, sizeof o);
+        o.chunksize = chunks[c];
+        PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_big, items, &o, &r), PP_OK);
+        PP_ASSERT_STATUS(pp_result_values(r, WAIT_MS, 0, (size_t)n, vals, sts), PP_OK);
+        for (i = 0; i < n; i++) {
+            got = NULL;
+            if (sts[i] != PP_OK || pp_values_get_str(vals[i], 0, &got) != PP_OK || got == NULL) {
+                bad++;
+                continue;
+            }
+            if (i < 2) {
+                snprintf(buf, sizeof buf, "s%d", i);
+                bad += strcmp(got, buf) != 0;
+                continue;
+            }
+            for (k = 0; k < BIG_RESULT; k++)
+                want[k] = big_byte(i, k);
+            bad += strlen(got) != BIG_RESULT || memcmp(got, want, BIG_RESULT) != 0;
+        }
+        pp_result_release(r);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+    free(want);
+    free(vals);
+}
+
 /* A string entry with a NUL inside is refused wherever the NUL is, in
  * short entries (checked a word at a time) and long ones (memchr); bytes
  * take it. */
@@ -959,6 +1057,7 @@ static const pp_test_case cases[] = {
     PP_TEST_METHODS(sync_lazy_columns, 120),
     PP_TEST_METHODS(string_lengths, 120),
     PP_TEST_METHODS(string_deaths, 120),
+    PP_TEST_TIMEOUT(t_string_results_beyond_one_message, 300),
     PP_TEST_END,
 };
 /* clang-format on */
