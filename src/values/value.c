@@ -302,7 +302,7 @@ pp_status pp_values_add_double(pp_values *v, double x)
 
 static pp_status add_blob(pp_values *v, pp_type type, const void *p, size_t n)
 {
-    size_t enc = pp__tuple_item_size(type, n);
+    size_t enc = PP__TUPLE_BLOB_ENC(n); /* type: a string or byte buffer */
     value_item *it;
     pp_status st;
 
@@ -526,7 +526,7 @@ pp_values *pp__values_init_blob(void *mem, pp_type type, const uint8_t *p, size_
     t->v.items = &t->item;
     t->v.count = 1;
     t->v.cap = 1;
-    t->v.enc_size = (uint32_t)(PP__VALUES_HDR + pp__tuple_item_size(type, n));
+    t->v.enc_size = (uint32_t)(PP__VALUES_HDR + PP__TUPLE_BLOB_ENC(n));
     t->v.fixed = FIXED;
     return &t->v;
 }
