@@ -945,6 +945,44 @@ static void t_string_results_beyond_one_message(void)
     free(vals);
 }
 
+/* A RESULT's blob column checked whole (pp__column_check_blobs): exactly
+ * count well-formed entries fill the bytes, else refused. */
+static void t_column_check_blobs(void)
+{
+    uint8_t buf[64];
+    size_t len = 0;
+    pp_type type = PP_TYPE_NONE;
+    pp_values *v = NULL;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, "abc"), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, ""), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, "0123456789abcdef"), PP_OK);
+    CU_ASSERT_EQUAL(pp__column_blob_extent(v, 0, 3, sizeof buf, &type, &len), 3u);
+    pp__column_put_blobs(v, 0, 3, buf);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 3), 1);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 1);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 2), 0);     /* bytes left */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 4), 0);     /* one missing */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len - 1, PP_TYPE_STR, 3), 0); /* truncated */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_INT, 3), 0);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, 0, PP_TYPE_STR, 0), 1); /* empty */
+    buf[4 + 1] = 0;                                                     /* a NUL inside "abc" */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 3), 0);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 1);
+    buf[4 + 1] = 'b';
+    buf[4 + 3] = 'x'; /* no NUL after "abc" */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 0);
+    buf[4 + 3] = 0;
+    pp__st_le32(buf + 8, 0xffffffffu); /* the second entry's length: huge */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 0);
+    pp__st_le32(buf + 8, 1); /* runs into the third entry: no NUL where it ends */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 0);
+    pp__st_le32(buf + 8, 0);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 3), 1);
+    pp_values_destroy(v);
+}
+
 /* A string entry with a NUL inside is refused wherever the NUL is, in
  * short entries (checked a word at a time) and long ones (memchr); bytes
  * take it. */
@@ -1050,6 +1088,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_column_codec),
     PP_TEST(t_scratch_tuple),
     PP_TEST(t_column_nul_check),
+    PP_TEST(t_column_check_blobs),
     PP_TEST_METHODS(string_columns, 300),
     PP_TEST_METHODS(bytes_columns, 120),
     PP_TEST_METHODS(scalar_type_change, 120),

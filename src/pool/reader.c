@@ -98,9 +98,8 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
 {
     pp__rawbuf *buf = NULL;
     void *tuples = NULL;
-    const uint8_t *p;
     uint8_t tag = 0;
-    size_t i, k, start, tuples_size;
+    size_t start, tuples_size;
     pp_status st;
 
     if (pp__rd_u8(rd, &tag) != PP_OK)
@@ -115,12 +114,9 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
     if (tag != PP_TYPE_STR && tag != PP_TYPE_BYTES)
         return PP_EPROTO;
     start = rd->pos;
-    for (i = 0; i < n; i++) {
-        if (pp__column_get_blob(rd, (pp_type)tag, &p, &k) != PP_OK)
-            return PP_EPROTO;
-    }
-    if (pp__rd_left(rd) != 0)
+    if (!pp__column_check_blobs(rd->p + start, pp__rd_left(rd), (pp_type)tag, n))
         return PP_EPROTO;
+    rd->pos = rd->len;
     /* With room for the items' tuples after the copy, built now (in this
      * thread, while the workers still run) instead of by the reader of
      * the results. n <= a frame's count: no overflow. */

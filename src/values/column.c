@@ -145,3 +145,24 @@ pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t
     *n = len;
     return PP_OK;
 }
+
+int pp__column_check_blobs(const uint8_t *p, size_t len, pp_type type, size_t count)
+{
+    size_t pos = 0, k;
+    uint32_t n;
+
+    if (type != PP_TYPE_STR && type != PP_TYPE_BYTES)
+        return 0;
+    for (k = 0; k < count; k++) {
+        if (len - pos < 4)
+            return 0;
+        n = pp__ld_le32(p + pos);
+        /* as pp__column_get_blob() */
+        if (n > PP_VALUE_MAX_BYTES || (size_t)n >= len - pos - 4 || p[pos + 4 + n] != 0)
+            return 0;
+        if (type == PP_TYPE_STR && has_nul(p + pos + 4, n))
+            return 0;
+        pos += PP__COLUMN_BLOB_ENC(n);
+    }
+    return pos == len;
+}
