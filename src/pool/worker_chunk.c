@@ -337,10 +337,15 @@ static pp_status run_blobs(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_tas
     *ran = 0;
     memset(head, 0, 8); /* status 0, code 0, a tuple of one item */
     pp__st_le32(head + 8, 1);
+    /* the whole column checked at once; if it is malformed, the general
+     * loop meets it entry by entry */
+    if (!pp__column_check_blobs(rd->p + rd->pos, pp__rd_left(rd), ctype, n))
+        n = 0;
     for (i = 0; i < n; i++) {
-        if (pp__column_get_blob(rd, ctype, &p, &len) != PP_OK)
-            break;
-        t->args = pp__values_init_blob(w->argmem, ctype, p, len);
+        p = rd->p + rd->pos;
+        len = pp__ld_le32(p);
+        rd->pos += PP__COLUMN_BLOB_ENC(len);
+        t->args = pp__values_init_blob(w->argmem, ctype, p + 4, len);
         pp__wctl_item_start(c, &w->kept, i);
         t->index = first + i;
         rc = fn(t);
