@@ -10,6 +10,7 @@
 
 #include "pool/pool_internal.h"
 #include "pool/waitany.h"
+#include "values/column.h"
 #include "values/value_internal.h"
 
 /* ------------------------------------------------------------------ core */
@@ -311,17 +312,29 @@ void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_ty
     j->done += done;
 }
 
-void pp__item_succeed_blob(struct pp_result *j, size_t i, pp_type type, const uint8_t *p,
-                           size_t len)
+void pp__items_succeed_blobs(struct pp_result *j, size_t first, size_t n, pp_type type,
+                             const uint8_t *p, void *tuples)
 {
-    pp__item *it = &j->items[i];
+    pp__item *it = j->items + first;
+    unsigned char *mem = tuples;
+    size_t k, size = pp__values_scalar_size();
+    uint32_t len;
 
-    if (it->state != IT_PENDING)
-        return;
-    it->state = type == PP_TYPE_STR ? IT_STR : IT_BYTES;
-    it->aux = (uint32_t)len; /* <= PP_VALUE_MAX_BYTES */
-    it->u.raw = p;
-    item_finish(j, i, PP_OK);
+    for (k = 0; k < n; k++, it++, p += PP__COLUMN_BLOB_ENC(len)) {
+        len = pp__ld_le32(p); /* <= PP_VALUE_MAX_BYTES: checked */
+        if (it->state != IT_PENDING)
+            continue;
+        if (mem != NULL) {
+            /* read-only, in the job's memory: job_free has nothing to do */
+            it->state = IT_VALUE;
+            it->u.value = pp__values_init_blob(mem + k * size, type, p + 4, len);
+        } else {
+            it->state = type == PP_TYPE_STR ? IT_STR : IT_BYTES;
+            it->u.raw = p + 4;
+        }
+        it->aux = len;
+        item_finish(j, (size_t)(it - j->items), PP_OK);
+    }
 }
 
 void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64_t bits)

@@ -100,6 +100,8 @@ struct pp_result {
     int reported;        /* unobserved failure already logged */
     int sync;            /* a sync call waits: it runs progress itself */
     int lazy;            /* its chunks may be lazy (pp__chunk): a sync map */
+    int blob_tuples;     /* blob column results get their tuples on arrival
+                            (not pp_map_array's: it copies their bytes) */
     int cb_queued;       /* callbacks pending on the result thread */
     unsigned refs;       /* user handle + pool while running */
     /* 1 once ready is: read without the mutex by a sync call's spin (submit.c) */
@@ -310,10 +312,15 @@ void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64
 void pp__prefault_outputs(void *out, size_t size, void *status, size_t n);
 void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_type type,
                               const uint8_t *le);
-/* Item i succeeded with one string or byte buffer (type) of len bytes at
- * p, inside one of j's kept payloads, with a NUL at p[len]. */
-void pp__item_succeed_blob(struct pp_result *j, size_t i, pp_type type, const uint8_t *p,
-                           size_t len);
+/* Items first..first+n-1 succeeded with one string or byte buffer (type)
+ * each: the n entries of a blob column at p (values/column.h, checked),
+ * inside one of j's kept payloads. With tuples (n x
+ * pp__values_scalar_size() bytes, 8-byte aligned, freed with the job)
+ * each item gets its read-only tuple there at once (one pass, no call per
+ * item: a bulk read hands them out as they are); else its bytes are read
+ * in place when they are asked for. Caller holds the mutex. */
+void pp__items_succeed_blobs(struct pp_result *j, size_t first, size_t n, pp_type type,
+                             const uint8_t *p, void *tuples);
 /* After items of j finished: complete it, or wake readers and queue async
  * progress. Caller holds the mutex. */
 void pp__job_after_items_locked(struct pp_result *j);

@@ -289,6 +289,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return st;
     }
     j->lazy = b.lazy;
+    j->blob_tuples = s.arr == NULL; /* pp_map_array copies blob results as bytes */
     sg.j = j;
     bst = pp__builder_batch(&b, 0, &list, &end);
     if (bst == PP_ENOMEM && list == NULL && s.gen == NULL) {
