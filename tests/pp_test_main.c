@@ -44,6 +44,7 @@
     X(pool)                                                                                        \
     X(queue)                                                                                       \
     X(results)                                                                                     \
+    X(review7)                                                                                     \
     X(share)                                                                                       \
     X(shm_atomic)                                                                                  \
     X(shmresults)                                                                                  \
