@@ -194,6 +194,7 @@ static const skip_entry g_skips[] = {
      "the server stops itself with SIGSTOP"},
     {"review7", "t_fork_child_submit_mutex_held", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"review7", "t_fork_child_submit_while_busy", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
+    {"review7", "t_fork_child_result_get_mutex_held", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"supervise", "t_zygote_and_spare_killed_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     {"supervise", "t_fork_handlers_in_every_worker", PP_TEST_ON_WINDOWS, "Windows has no fork()"},
     PP_SKIP_WIN_SUPERVISE(t_initargs_sizes),

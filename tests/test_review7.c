@@ -31,6 +31,17 @@ static int rv_square(pp_task *t)
 }
 PP_TASK_REGISTER(rv_square)
 
+static int rv_sleep(pp_task *t)
+{
+    int64_t ms;
+
+    if (pp_values_unpack(pp_task_args(t), "l", &ms) != PP_OK)
+        return pp_task_fail(t, 2, "sleep expects milliseconds");
+    pp__plat_sleep_ms(ms);
+    return pp_values_add_int(pp_task_result(t), ms);
+}
+PP_TASK_REGISTER(rv_sleep)
+
 #ifndef _WIN32
 /* Wait at most ms for child pid: its exit code, or -1 (killed: it hung). */
 static int wait_child_ms(pid_t pid, int64_t ms)
@@ -165,6 +176,48 @@ static void t_fork_child_submit_while_busy(void)
                   hung, wrong, i, h.submitted);
     pp_test_pool_finish(p);
 }
+/* The same for the creator's unfinished result read in the child
+ * (pool/t_fork_child_is_not_the_owner asks PP_ESTATE of pp_result_get
+ * there): with the mutex held at the fork, pp_result_get / pp_result_wait
+ * hang, as they lock the mutex before foreign_pending() looks (result.c,
+ * pp_result_wait / pp_result_get; as on main: not new in this session). */
+static int child_reads(pp_result *slow)
+{
+    const pp_values *v = NULL;
+
+    if (pp_result_wait(slow, PP_INFINITE) != PP_ESTATE)
+        return 20;
+    if (pp_result_get(slow, PP_INFINITE, &v) != PP_ESTATE)
+        return 21;
+    return 0;
+}
+
+static void t_fork_child_result_get_mutex_held(void)
+{
+    pp_pool *p = pp_test_pool_make(PP_START_FORK, 1);
+    pp_values *ms = NULL;
+    pp_result *slow = NULL;
+    const pp_values *v = NULL;
+    pid_t pid;
+    int code;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&ms, "l", (int64_t)1000), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_apply_async(p, rv_sleep, ms, NULL, &slow), PP_OK);
+    pp__plat_mtx_lock(p->core->mu);
+    pid = fork();
+    if (pid == 0)
+        _exit(child_reads(slow));
+    pp__plat_mtx_unlock(p->core->mu);
+    CU_ASSERT_FATAL(pid > 0);
+    code = wait_child_ms(pid, 10000 * pp_test_timeout_mult());
+    PP_ASSERT_MSG(code == 0,
+                  "fork child with the pool's mutex held at fork: %s (exit %d: 20 wait, 21 get)",
+                  code == -1 ? "hung reading the creator's result" : "wrong status", code);
+    PP_ASSERT_STATUS(pp_result_get(slow, WAIT_MS, &v), PP_OK);
+    pp_result_release(slow);
+    pp_values_destroy(ms);
+    pp_test_pool_finish(p);
+}
 #else
 static void t_fork_child_submit_mutex_held(void)
 {
@@ -173,12 +226,17 @@ static void t_fork_child_submit_mutex_held(void)
 static void t_fork_child_submit_while_busy(void)
 {
 }
+
+static void t_fork_child_result_get_mutex_held(void)
+{
+}
 #endif
 
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_fork_child_submit_mutex_held),
     PP_TEST_TIMEOUT(t_fork_child_submit_while_busy, 300),
+    PP_TEST(t_fork_child_result_get_mutex_held),
     PP_TEST_END,
 };
 /* clang-format on */
