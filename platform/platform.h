@@ -164,6 +164,9 @@ void pp__plat_mtx_lock(pp__plat_mtx *m);
 /* Unlock; the caller must hold m. */
 void pp__plat_mtx_unlock(pp__plat_mtx *m);
 
+/* Lock m if no thread holds it now: 1 locked, 0 not (never waits). */
+int pp__plat_mtx_trylock(pp__plat_mtx *m);
+
 /* In a child right after fork(): make m usable again (unlocked) whatever
  * state the fork caught it in (held by a thread that does not exist in
  * the child, or by the forking thread); its memory is kept, so pointers

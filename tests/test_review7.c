@@ -189,6 +189,9 @@ static int child_reads(pp_result *slow)
         return 20;
     if (pp_result_get(slow, PP_INFINITE, &v) != PP_ESTATE)
         return 21;
+    /* nor may the child cancel it (that would kill the creator's worker) */
+    if (pp_result_cancel(slow) != PP_ESTATE)
+        return 22;
     return 0;
 }
 
@@ -210,9 +213,10 @@ static void t_fork_child_result_get_mutex_held(void)
     pp__plat_mtx_unlock(p->core->mu);
     CU_ASSERT_FATAL(pid > 0);
     code = wait_child_ms(pid, 10000 * pp_test_timeout_mult());
-    PP_ASSERT_MSG(code == 0,
-                  "fork child with the pool's mutex held at fork: %s (exit %d: 20 wait, 21 get)",
-                  code == -1 ? "hung reading the creator's result" : "wrong status", code);
+    PP_ASSERT_MSG(
+        code == 0,
+        "fork child with the pool's mutex held at fork: %s (exit %d: 20 wait, 21 get, 22 cancel)",
+        code == -1 ? "hung reading the creator's result" : "wrong status", code);
     PP_ASSERT_STATUS(pp_result_get(slow, WAIT_MS, &v), PP_OK);
     pp_result_release(slow);
     pp_values_destroy(ms);

@@ -36,6 +36,16 @@
  * message. Work that failed with #PP_ETERMINATED is not reported: the
  * caller asked for it (pp_pool_terminate(), or destroying a pool without
  * close and join).
+ *
+ * In a fork child of the process that created the pool (the program's own
+ * fork()), a result finished before the fork can still be read; waiting
+ * for an unfinished one, and pp_result_cancel(), return #PP_ESTATE (the
+ * pool is its creator's). A call that finds the pool's internal lock held
+ * there (another thread of the creator held it at the moment of the fork,
+ * and that thread does not exist in the child) returns #PP_ESTATE too
+ * instead of waiting for ever: pp_result_ready() says 0,
+ * pp_result_error() NULL, and pp_result_release() leaves the child's copy
+ * of the result to the child's exit.
  */
 #ifndef PROCPOOL_RESULT_H
 #define PROCPOOL_RESULT_H
@@ -76,7 +86,8 @@ typedef void (*pp_progress_fn)(size_t done, size_t total, void *userdata);
  * so the result is ready (its callbacks run) when this returns, or soon
  * after on the result thread. Finished items keep their results.
  * Idempotent; a no-op on a finished result.
- * Errors: #PP_EINVAL (NULL).
+ * Errors: #PP_EINVAL (NULL); #PP_ESTATE in a fork child of the process
+ * that created the pool (nothing is canceled: the work is its creator's).
  */
 PP_API pp_status pp_result_cancel(pp_result *result);
 

@@ -150,6 +150,11 @@ void pp__plat_mtx_lock(pp__plat_mtx *m)
     pp__posix_thread_check(pthread_mutex_lock(&m->mu), "pthread_mutex_lock");
 }
 
+int pp__plat_mtx_trylock(pp__plat_mtx *m)
+{
+    return pthread_mutex_trylock(&m->mu) == 0;
+}
+
 void pp__plat_mtx_unlock(pp__plat_mtx *m)
 {
     pp__posix_thread_check(pthread_mutex_unlock(&m->mu), "pthread_mutex_unlock");

@@ -118,6 +118,11 @@ void pp__plat_mtx_lock(pp__plat_mtx *m)
     AcquireSRWLockExclusive(&m->lock);
 }
 
+int pp__plat_mtx_trylock(pp__plat_mtx *m)
+{
+    return TryAcquireSRWLockExclusive(&m->lock) != 0;
+}
+
 void pp__plat_mtx_unlock(pp__plat_mtx *m)
 {
     ReleaseSRWLockExclusive(&m->lock);

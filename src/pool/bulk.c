@@ -69,7 +69,9 @@ static pp_status bulk(pp_result *r, int want, int64_t timeout_ms, size_t first, 
         return PP_EINVAL;
     if (first > r->n || n > r->n - first)
         return PP_ERANGE;
-    pp__plat_mtx_lock(r->core->mu);
+    st = pp__core_lock(r->core);
+    if (st != PP_OK)
+        return st;
     st = pp__result_wait_ready_locked(r, timeout_ms);
     if (st != PP_OK) {
         pp__plat_mtx_unlock(r->core->mu);

@@ -31,6 +31,7 @@ pp_status pp__core_create(pp__core **out)
         return st;
     }
     c->refs = 1;
+    c->pid = pp__pool_self_pid();
     *out = c;
     return PP_OK;
 }

@@ -33,6 +33,7 @@ typedef struct pp__core {
     pp__plat_mtx *mu;
     pp__plat_cond *cond; /* results changed, workers changed */
     unsigned refs;       /* pool + live jobs */
+    uint64_t pid;        /* the process that made it (pp__pool_self_pid) */
 } pp__core;
 
 /* One item of a submission: 16 bytes, and all-zero means "not finished",
@@ -529,6 +530,19 @@ pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms);
 static inline int pp__pool_foreign(const pp_pool *p)
 {
     return pp__pool_self_pid() != p->pid;
+}
+
+/* Lock c->mu for a call on a result. In a fork child of the pool's
+ * creator only if nobody holds it now: a thread of the creator may have
+ * held it at the fork, and that thread does not exist in the child to
+ * release it (PP_ESTATE then, result.h). */
+static inline pp_status pp__core_lock(pp__core *c)
+{
+    if (c->pid == pp__pool_self_pid()) {
+        pp__plat_mtx_lock(c->mu);
+        return PP_OK;
+    }
+    return pp__plat_mtx_trylock(c->mu) ? PP_OK : PP_ESTATE;
 }
 
 #endif /* PROCPOOL_POOL_POOL_INTERNAL_H */

@@ -56,7 +56,9 @@ pp_status pp_result_wait(pp_result *r, int64_t timeout_ms)
 
     if (r == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    pp__plat_mtx_lock(r->core->mu);
+    st = pp__core_lock(r->core);
+    if (st != PP_OK)
+        return st;
     st = pp__result_wait_ready_locked(r, timeout_ms);
     pp__plat_mtx_unlock(r->core->mu);
     return st;
@@ -70,7 +72,9 @@ pp_status pp_result_get(pp_result *r, int64_t timeout_ms, const pp_values **valu
         *value = NULL;
     if (r == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    pp__plat_mtx_lock(r->core->mu);
+    st = pp__core_lock(r->core);
+    if (st != PP_OK)
+        return st;
     st = pp__result_wait_ready_locked(r, timeout_ms);
     if (st == PP_OK) {
         r->observed = 1;
@@ -87,9 +91,8 @@ int pp_result_ready(const pp_result *cr)
     pp_result *r = (pp_result *)cr; /* locking mutates nothing visible */
     int ready;
 
-    if (r == NULL)
+    if (r == NULL || pp__core_lock(r->core) != PP_OK)
         return 0;
-    pp__plat_mtx_lock(r->core->mu);
     ready = r->ready;
     pp__plat_mtx_unlock(r->core->mu);
     return ready;
@@ -101,7 +104,8 @@ pp_status pp_result_successful(pp_result *r)
 
     if (r == NULL)
         return PP_EINVAL;
-    pp__plat_mtx_lock(r->core->mu);
+    if (pp__core_lock(r->core) != PP_OK)
+        return PP_ESTATE;
     if (!r->ready) {
         st = PP_ENOTREADY;
     } else {
@@ -116,9 +120,8 @@ const pp_error *pp_result_error(pp_result *r)
 {
     const pp_error *e = NULL;
 
-    if (r == NULL)
+    if (r == NULL || pp__core_lock(r->core) != PP_OK)
         return NULL;
-    pp__plat_mtx_lock(r->core->mu);
     if (r->ready && r->first_failed < r->n) {
         r->observed = 1;
         e = pp__item_error(&r->items[r->first_failed]);
@@ -164,7 +167,9 @@ pp_status pp_result_item(pp_result *r, size_t i, const pp_values **value, const 
         return PP_EINVAL;
     if (i >= r->n)
         return PP_ERANGE;
-    pp__plat_mtx_lock(r->core->mu);
+    st = pp__core_lock(r->core);
+    if (st != PP_OK)
+        return st;
     st = item_locked(r, i, value, error);
     pp__plat_mtx_unlock(r->core->mu);
     return st;
@@ -177,7 +182,8 @@ void pp_result_release(pp_result *r)
     if (r == NULL)
         return;
     core = r->core;
-    pp__plat_mtx_lock(core->mu);
+    if (pp__core_lock(core) != PP_OK)
+        return; /* a fork child's copy of a busy pool: left to the child's exit */
     /* A reference of our own keeps the core (and its mutex) alive while the
      * job lets go of its reference; ours may then be the last (the pool is
      * gone and this was its last result). */
@@ -212,7 +218,9 @@ pp_status pp_iter_next(pp_iter *it, int64_t timeout_ms, size_t *index, const pp_
         *error = NULL;
     if (r == NULL || timeout_ms < PP_INFINITE)
         return PP_EINVAL;
-    pp__plat_mtx_lock(r->core->mu);
+    st = pp__core_lock(r->core);
+    if (st != PP_OK)
+        return st;
     for (;;) {
         if (r->cursor >= r->n) {
             st = PP_EOF;

@@ -38,6 +38,8 @@ static _Alignas(8) volatile uint64_t g_self_pid;
 static void self_pid_after_fork(void)
 {
     g_self_pid = 0; /* the only thread of the child */
+    if (g_sig.mu != NULL)
+        pp__plat_mtx_reset_after_fork(g_sig.mu); /* a thread of the parent may have held it */
 }
 
 uint64_t pp__pool_self_pid(void)
@@ -116,12 +118,16 @@ static pp_status look(pp_result *const *rs, size_t n, int all, size_t *index)
 
     for (i = 0; i < n; i++) {
         struct pp_result *r = rs[i];
-        int ready, deadlock;
+        int ready, deadlock, foreign;
 
-        pp__plat_mtx_lock(r->core->mu);
+        if (pp__core_lock(r->core) != PP_OK)
+            return PP_ESTATE; /* a fork child's copy of a busy pool (result.h) */
         ready = r->ready;
         deadlock = pp__result_would_deadlock(r);
+        foreign = !ready && r->pool != NULL && pp__pool_foreign(r->pool);
         pp__plat_mtx_unlock(r->core->mu);
+        if (foreign)
+            return PP_ESTATE; /* nothing in a fork child finishes it */
         if (ready) {
             if (!all) {
                 *index = i;
