@@ -1437,6 +1437,18 @@ static int own_child_checks(pp_pool *p, pp_result *slow)
         return 13;
     if (pp_pool_join(p, PP_INFINITE) != PP_ESTATE)
         return 14;
+    {
+        pp_pool_stats stats;
+        pp_worker_info info[2];
+        size_t count = 0;
+
+        if (pp_pool_get_stats(p, &stats) != PP_ESTATE)
+            return 15;
+        if (pp_pool_workers(p, info, 2, &count) != PP_ESTATE)
+            return 16;
+        if (pp_result_cancel(slow) != PP_ESTATE)
+            return 17;
+    }
     pp_pool_destroy(p); /* returns; the creator's pool stays whole */
     pp_values_destroy(args);
     return 0;

@@ -242,7 +242,8 @@ typedef struct pp_pool_stats {
 /**
  * @brief A snapshot of the pool's health and counters. Thread-safe; also
  * from a callback.
- * Errors: #PP_EINVAL (NULL argument).
+ * Errors: #PP_EINVAL (NULL argument); #PP_ESTATE in a fork child of the
+ * process that created the pool (see pp_pool_close()).
  */
 PP_API pp_status pp_pool_get_stats(pp_pool *pool, pp_pool_stats *out);
 
@@ -268,7 +269,9 @@ typedef struct pp_worker_info {
 /**
  * @brief List the pool's workers: up to cap entries into out, and the
  * number of worker slots (the pool's size) in *count. Thread-safe.
- * Errors: #PP_EINVAL (NULL pool or count, or NULL out with cap > 0).
+ * Errors: #PP_EINVAL (NULL pool or count, or NULL out with cap > 0);
+ * #PP_ESTATE in a fork child of the process that created the pool (see
+ * pp_pool_close()).
  */
 PP_API pp_status pp_pool_workers(pp_pool *pool, pp_worker_info *out, size_t cap, size_t *count);
 
@@ -334,7 +337,8 @@ typedef struct pp_remote_worker {
  *
  * Errors the caller must handle:
  *  - #PP_EINVAL: NULL pool or count, or NULL out with cap > 0.
- *  - #PP_ESTATE: the pool has no broker.
+ *  - #PP_ESTATE: the pool has no broker, or this is a fork child of the
+ *    process that created the pool (see pp_pool_close()).
  */
 PP_API pp_status pp_pool_remote_workers(pp_pool *pool, pp_remote_worker *out, size_t cap,
                                         size_t *count);

@@ -69,7 +69,9 @@ pp_status pp_pool_remote_workers(pp_pool *pool, pp_remote_worker *out, size_t ca
     if (pool == NULL || count == NULL || (out == NULL && cap > 0))
         return PP_EINVAL;
     *count = 0;
-    if (pool->broker == NULL)
+    /* no broker, or a fork child of the pool's creator: the broker's
+     * connection is the creator's (pool.h) */
+    if (pool->broker == NULL || pp__pool_foreign(pool))
         return PP_ESTATE;
     return pool->bops->list(pool->broker, out, cap, count);
 }

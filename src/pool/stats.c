@@ -23,6 +23,8 @@ pp_status pp_pool_get_stats(pp_pool *p, pp_pool_stats *out)
     if (p == NULL || out == NULL)
         return PP_EINVAL;
     memset(out, 0, sizeof *out);
+    if (pp__pool_foreign(p))
+        return PP_ESTATE; /* before the mutex (pool.h, pp_pool_close) */
     pp__plat_mtx_lock(p->core->mu);
     out->workers = p->n;
     for (i = 0; i < p->n; i++) {
@@ -86,6 +88,8 @@ pp_status pp_pool_workers(pp_pool *p, pp_worker_info *out, size_t cap, size_t *c
 
     if (p == NULL || count == NULL || (out == NULL && cap > 0))
         return PP_EINVAL;
+    if (pp__pool_foreign(p))
+        return PP_ESTATE; /* before the mutex (pool.h, pp_pool_close) */
     pp__plat_mtx_lock(p->core->mu);
     for (i = 0; i < cap && i < (size_t)p->n; i++)
         worker_info_locked(&p->w[i], now_ns, &out[i]);
