@@ -1159,6 +1159,85 @@ static void t_callback_reenters_pool(void)
     pp_test_pool_finish(p);
 }
 
+/* The result thread is started by the first submission with a callback
+ * (pool/supervisor.c: pp__resthread_ensure), here after sync work only
+ * and by four threads at once: every callback runs, each once, all on one
+ * thread (one result thread, not one per racing submission), before its
+ * result is ready; a join from a callback is refused there too. */
+typedef struct first_cb {
+    pp_pool *pool;
+    apr_thread_mutex_t *mu;
+    uint64_t tid[4 * 25];
+    int n, deadlk;
+    pp_result *r[4 * 25];
+} first_cb;
+
+static void first_cb_ok(pp_result *r, void *ud)
+{
+    first_cb *f = ud;
+
+    (void)r;
+    apr_thread_mutex_lock(f->mu);
+    if (f->n < 4 * 25)
+        f->tid[f->n] = pp__plat_thread_id();
+    f->n++;
+    if (pp_pool_join(f->pool, 0) == PP_EDEADLK)
+        f->deadlk++;
+    apr_thread_mutex_unlock(f->mu);
+}
+
+static first_cb *g_first_cb;
+
+static void first_cb_submit(void *arg)
+{
+    pp_submit_options o;
+    int k = (int)(intptr_t)arg, i;
+
+    memset(&o, 0, sizeof o);
+    o.callback = first_cb_ok;
+    o.userdata = g_first_cb;
+    for (i = 0; i < 25; i++) {
+        pp_values *a = ints1(k * 25 + i);
+        PP_ASSERT_STATUS(
+            pp_apply_async(g_first_cb->pool, tk_square, a, &o, &g_first_cb->r[k * 25 + i]), PP_OK);
+        pp_values_destroy(a);
+    }
+}
+
+static void t_first_callbacks_from_threads(void)
+{
+    pp_test_thread *th[4];
+    pp_values *a = ints1(3), *out = NULL;
+    first_cb f;
+    int i;
+
+    memset(&f, 0, sizeof f);
+    f.pool = make_pool(PP_START_DEFAULT, 2, 0);
+    CU_ASSERT_FATAL(apr_thread_mutex_create(&f.mu, APR_THREAD_MUTEX_DEFAULT, pp_test_pool()) ==
+                    APR_SUCCESS);
+    PP_ASSERT_STATUS(pp_apply(f.pool, tk_square, a, &out, NULL), PP_OK); /* no callback yet */
+    g_first_cb = &f;
+    for (i = 0; i < 4; i++)
+        th[i] = pp_test_thread_start(first_cb_submit, (void *)(intptr_t)i);
+    for (i = 0; i < 4; i++)
+        pp_test_thread_join(th[i]);
+    for (i = 0; i < 4 * 25; i++) {
+        PP_ASSERT_STATUS(pp_result_get(f.r[i], WAIT_MS, NULL), PP_OK);
+        CU_ASSERT_EQUAL(pp_result_ready(f.r[i]), 1);
+    }
+    pp_test_pool_finish(f.pool);
+    CU_ASSERT_EQUAL(f.n, 4 * 25);
+    CU_ASSERT_EQUAL(f.deadlk, 4 * 25);
+    for (i = 1; i < 4 * 25 && i < f.n; i++)
+        PP_ASSERT_MSG(f.tid[i] == f.tid[0], "callback %d ran on another thread than the first", i);
+    CU_ASSERT(f.tid[0] != pp__plat_thread_id());
+    for (i = 0; i < 4 * 25; i++)
+        pp_result_release(f.r[i]);
+    pp_values_destroy(out);
+    pp_values_destroy(a);
+    apr_thread_mutex_destroy(f.mu);
+}
+
 static void t_result_outlives_pool(void)
 {
     pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
@@ -1755,6 +1834,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_timeout_and_ready),
     PP_TEST(t_unobserved_failure_reported),
     PP_TEST(t_callback_reenters_pool),
+    PP_TEST(t_first_callbacks_from_threads),
     PP_TEST(t_result_outlives_pool),
     PP_TEST(t_result_kinds),
     PP_TEST_TIMEOUT(t_big_maps_reuse_memory, 120),

@@ -269,6 +269,8 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     if (st != PP_OK)
         return st;
     st = pool_open(p);
+    if (st == PP_OK && o != NULL && !sync && (o->callback || o->error_callback || o->progress))
+        st = pp__resthread_ensure(p); /* supervisor.c: started by the first that needs it */
     if (st != PP_OK)
         return st;
     auto_cs = !(o != NULL && o->chunksize) && !p->chunksize;
