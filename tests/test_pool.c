@@ -10,6 +10,9 @@
 #include <apr_thread_proc.h>
 
 #include <signal.h>
+#ifdef __linux__
+#include <dirent.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1238,6 +1241,69 @@ static void t_first_callbacks_from_threads(void)
     apr_thread_mutex_destroy(f.mu);
 }
 
+/* The threads of this process (Linux: /proc/self/task), or -1. */
+static int thread_count(void)
+{
+#ifdef __linux__
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *de;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] != '.')
+            n++;
+    }
+    closedir(d);
+    return n;
+#else
+    return -1;
+#endif
+}
+
+/* A pool's threads in this process: the supervisor and one reader per
+ * worker, no more (no thread reads a zygote's or fork server's control
+ * socket: platform/posix/posix_helper.c; the result thread comes with the
+ * first callback: pool/supervisor.c); after destroy, none. */
+static void do_pool_threads(int m)
+{
+    int before = thread_count(), during, after = -1;
+    pp_submit_options o;
+    pp_values *a = ints1(4);
+    pp_result *r = NULL;
+    cb_state s;
+    int64_t deadline;
+    pp_pool *p;
+
+    if (before < 0) {
+        pp_values_destroy(a);
+        return; /* no /proc to count them with */
+    }
+    p = make_pool(m, 2, 0);
+    during = thread_count();
+    PP_ASSERT_MSG(during == before + 3, "a pool of 2 runs %d threads, expected 3", during - before);
+    memset(&s, 0, sizeof s);
+    memset(&o, 0, sizeof o);
+    o.callback = on_ok;
+    o.userdata = &s;
+    PP_ASSERT_STATUS(pp_apply_async(p, tk_square, a, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.ok), 1);
+    during = thread_count();
+    PP_ASSERT_MSG(during == before + 4, "with a callback: %d threads, expected 4", during - before);
+    pp_result_release(r);
+    pp_test_pool_finish(p);
+    /* a joined thread may be listed for an instant more */
+    deadline = pp_test_now_ms() + 5000;
+    while ((after = thread_count()) != before && pp_test_now_ms() < deadline)
+        pp_test_sleep_ms(1);
+    PP_ASSERT_MSG(after == before, "%d threads left after destroy", after - before);
+    pp_values_destroy(a);
+}
+
+PP_TEST_PER_METHOD(pool_threads)
+
 static void t_result_outlives_pool(void)
 {
     pp_pool *p = make_pool(PP_START_DEFAULT, 1, 0);
@@ -1835,6 +1901,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_unobserved_failure_reported),
     PP_TEST(t_callback_reenters_pool),
     PP_TEST(t_first_callbacks_from_threads),
+    PP_TEST_METHODS(pool_threads, 0),
     PP_TEST(t_result_outlives_pool),
     PP_TEST(t_result_kinds),
     PP_TEST_TIMEOUT(t_big_maps_reuse_memory, 120),
