@@ -538,7 +538,8 @@ void pp__posix_stop_helper(pp__plat_launcher *l)
         ts = pp__posix_deadline(l->cv_clock, PP_POSIX_KILL_GRACE_MS);
         killed = 1;
     }
-    l->lost = 1;
+    if (!l->lost)
+        pp__posix_on_lost(l); /* its workers count as gone with it */
     pthread_mutex_unlock(&l->mu);
     pp__posix_helper_gone(l);
 }
@@ -598,8 +599,8 @@ void pp__plat_launcher_retire(pp__plat_launcher *l)
     if (!l->retired && l->up) {
         memset(&m, 0, sizeof m);
         m.type = PP_POSIX_ZMSG_RETIRE;
-        /* A failure means the helper is gone: its reader sees the EOF and
-         * destroy reaps it as usual. */
+        /* A failure means the helper is gone: the next read sees the EOF
+         * and destroy reaps it as usual. */
         (void)pp__posix_send_msg(l->ctl, &m, sizeof m, -1);
     }
     l->retired = 1;

@@ -79,7 +79,8 @@ void pp__posix_proc_link(pp__plat_launcher *l, pp__plat_proc *p);
 void pp__posix_reap_bounded(pid_t pid, int64_t grace_ms);
 
 /* posix_helper.c */
-/* Fork or spawn the helper and start its reader (l->method, l->prefork). */
+/* Fork or spawn the helper (l->method, l->prefork); it is read on demand
+ * (pp__posix_pump). */
 pp_status pp__posix_start_zygote(pp__plat_launcher *l);
 /* Start a worker through the helper (restarting a dead one first); *fd:
  * the parent's end of its channel, p linked with its pid; *first: the
