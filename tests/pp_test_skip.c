@@ -225,6 +225,8 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_COLUMNS(t_scalar_type_change),
     PP_SKIP_WIN_COLUMNS(t_scalar_column_ends),
     PP_SKIP_WIN_COLUMNS(t_sync_lazy_columns),
+    PP_SKIP_WIN_COLUMNS(t_string_lengths),
+    PP_SKIP_WIN_COLUMNS(t_string_deaths),
 /* shmresults: the same for the results-in-place tests. */
 #define PP_SKIP_WIN_SHMRESULTS(t)                                                                  \
     {"shmresults", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                       \

@@ -364,6 +364,90 @@ static void t_extra_args(void)
     pp_values_destroy(argv[1]);
 }
 
+/* What pp_pool_create() refuses, it says why in the log (one ERROR per
+ * call naming the option), and options that only mean something with a
+ * broker are refused without one instead of being ignored. */
+typedef struct opt_log {
+    int errors;
+    char last[256];
+} opt_log;
+
+static void opt_log_hook(pp_log_level level, const char *msg, void *ud)
+{
+    opt_log *l = ud;
+
+    if (level == PP_LOG_ERROR) {
+        l->errors++;
+        snprintf(l->last, sizeof l->last, "%s", msg);
+    }
+}
+
+static void t_pool_options_refused_say_why(void)
+{
+    static const struct {
+        const char *word; /* the log message names it */
+        int what;
+    } bad[] = {{"processes", 0},        {"processes", 1},        {"maxtasksperchild", 2},
+               {"chunksize", 3},        {"start_timeout_ms", 4}, {"idle_timeout_ms", 5},
+               {"broker_lease_ms", 6},  {"broker_expire_ms", 7}, {"broker_lease_ms", 8},
+               {"broker_expire_ms", 9}, {"start_method", 10}};
+    pp_pool_options o;
+    pp_pool *p;
+    opt_log log;
+    size_t k;
+
+    for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        memset(&o, 0, sizeof o);
+        memset(&log, 0, sizeof log);
+        switch (bad[k].what) {
+        case 0:
+            o.processes = -1;
+            break;
+        case 1:
+            o.processes = PP_POOL_MAX_PROCESSES + 1;
+            break;
+        case 2:
+            o.maxtasksperchild = -1;
+            break;
+        case 3:
+            o.chunksize = (size_t)PP_MAX_CHUNKSIZE + 1;
+            break;
+        case 4:
+            o.start_timeout_ms = PP_INFINITE - 1;
+            break;
+        case 5:
+            o.idle_timeout_ms = -1;
+            break;
+        case 6:
+            o.broker_lease_ms = -1;
+            break;
+        case 7:
+            o.broker_expire_ms = -1;
+            break;
+        case 8:
+            o.broker_lease_ms = 5000;
+            break; /* valid, but no broker */
+        case 9:
+            o.broker_expire_ms = 5000;
+            break; /* valid, but no broker */
+        default:
+            o.start_method = (pp_start_method)99;
+            break;
+        }
+        p = (pp_pool *)&log; /* set to NULL on failure */
+        pp_set_log_hook(opt_log_hook, &log, PP_LOG_WARN);
+        PP_ASSERT_MSG(pp_pool_create(&p, &o) == PP_EINVAL, "case %lu (%s) not refused",
+                      (unsigned long)k, bad[k].word);
+        pp_set_log_hook(NULL, NULL, PP_LOG_WARN);
+        CU_ASSERT_PTR_NULL(p);
+        if (p != NULL && p != (pp_pool *)&log)
+            pp_pool_destroy(p); /* accepted: not to leak its workers */
+        PP_ASSERT_MSG(log.errors == 1 && strstr(log.last, bad[k].word) != NULL,
+                      "case %lu: %d errors logged, last '%s' (wanted one naming %s)",
+                      (unsigned long)k, log.errors, log.last, bad[k].word);
+    }
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
@@ -373,6 +457,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_map_error_detail),
     PP_TEST(t_sync_forms_report_bad_arguments),
     PP_TEST(t_extra_args),
+    PP_TEST(t_pool_options_refused_say_why),
     PP_TEST_END,
 };
 /* clang-format on */

@@ -65,6 +65,94 @@ static int co_bump(pp_task *t)
 }
 PP_TASK_REGISTER(co_bump)
 
+/* Lengths of the length-class rows: empty, short, around powers of two,
+ * around a worker's 16 KiB result arena (values/value.c), and longer. */
+static const size_t len_classes[] = {0,    1,     2,     7,     8,     15,   16,   31,
+                                     63,   64,    100,   255,   256,   1000, 4095, 4096,
+                                     8191, 16383, 16384, 16385, 20000, 70000};
+#define N_LEN_CLASSES (sizeof len_classes / sizeof len_classes[0])
+
+/* Item i of the length-class rows: a string of len_classes[i % N] bytes,
+ * byte k = 'a' + (i + k) % 26; with die, every 29th item (from 11 on)
+ * starts with "die" instead. *len gets its length. */
+static char *lc_item(int i, int die, size_t *len)
+{
+    size_t n = len_classes[(size_t)i % N_LEN_CLASSES], k;
+    char *s = malloc(n + 1);
+
+    if (s == NULL)
+        return NULL;
+    for (k = 0; k < n; k++)
+        s[k] = (char)('a' + ((size_t)i + k) % 26);
+    s[n] = '\0';
+    if (die && i % 29 == 11 && n >= 3)
+        memcpy(s, "die", 3);
+    *len = n;
+    return s;
+}
+
+/* (str s of any length) -> s in upper case; "die..." ends the worker. */
+static int co_upper_any(pp_task *t)
+{
+    const char *s = NULL;
+    char *u;
+    size_t i, n;
+    pp_status st;
+
+    if (pp_values_get_str(pp_task_args(t), 0, &s) != PP_OK)
+        return pp_task_fail(t, 2, "one string");
+    if (strncmp(s, "die", 3) == 0)
+        pp__plat_exit(9);
+    n = strlen(s);
+    u = malloc(n + 1);
+    if (u == NULL)
+        return pp_task_fail(t, 3, "no memory");
+    for (i = 0; i <= n; i++)
+        u[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    st = pp_values_add_str(pp_task_result(t), u);
+    free(u);
+    return st;
+}
+PP_TASK_REGISTER(co_upper_any)
+
+/* Bytes of each result of co_big: 12 of them are more than one message. */
+#define BIG_RESULT ((size_t)8 << 20)
+
+/* Byte k of item i's result of co_big. */
+static char big_byte(int i, size_t k)
+{
+    return (char)('A' + ((size_t)i * 7 + k / 4096 + k) % 26);
+}
+
+/* (str "<i>") -> a string of BIG_RESULT bytes, byte k big_byte(i, k);
+ * "short<i>" -> "s<i>" */
+static int co_big(pp_task *t)
+{
+    const char *s = NULL;
+    char *u, small[32];
+    size_t k;
+    pp_status st;
+    int i;
+
+    if (pp_values_get_str(pp_task_args(t), 0, &s) != PP_OK)
+        return pp_task_fail(t, 2, "one string");
+    if (strncmp(s, "short", 5) == 0) {
+        snprintf(small, sizeof small, "s%s", s + 5);
+        return pp_values_add_str(pp_task_result(t), small);
+    }
+    i = atoi(s);
+    u = malloc(BIG_RESULT + 1);
+    if (u == NULL)
+        return pp_task_fail(t, 3, "no memory");
+    for (k = 0; k < BIG_RESULT; k++)
+        u[k] = big_byte(i, k);
+    u[BIG_RESULT] = '\0';
+    st = pp_values_add_str(pp_task_result(t), u);
+    free(u);
+    return st;
+}
+PP_TASK_REGISTER(co_big)
+
 /* Item i of the lazy rows: bytes (i as u32 LE, then byte j = (i + j) & 0xff)
  * or a string ("<i>-" then letter k = 'a' + (i + k) % 26). */
 static size_t lz_len(int i)
@@ -678,15 +766,337 @@ PP_TEST_PER_METHOD(scalar_type_change)
 PP_TEST_PER_METHOD(scalar_column_ends)
 PP_TEST_PER_METHOD(sync_lazy_columns)
 
+/* Is v item i's result of co_upper_any (what lc_item(i) makes upper)? */
+static int lc_result_ok(const pp_values *v, int i)
+{
+    const char *got = NULL;
+    size_t n = 0, k;
+    char *s = lc_item(i, 0, &n);
+    int ok = s != NULL && pp_values_count(v) == 1 && pp_values_get_str(v, 0, &got) == PP_OK &&
+             got != NULL && strlen(got) == n;
+
+    for (k = 0; ok && k < n; k++)
+        ok = got[k] == s[k] - 'a' + 'A';
+    free(s);
+    return ok;
+}
+
+/*
+ * Strings of every length class (an empty one, short ones, some longer
+ * than a worker's result arena) in chunks of several sizes, so that each
+ * class meets chunk boundaries: every result right when read in bulk,
+ * and still right (tuples and bytes) after the pool is destroyed, until
+ * the result is released.
+ */
+static void do_string_lengths(int m)
+{
+    static const size_t chunks[] = {0, 1, 3, 22, 50};
+    const int n = 600;
+    const pp_values **vals = malloc((size_t)n * sizeof *vals);
+    pp_status *sts = malloc((size_t)n * sizeof *sts);
+    pp_result *rs[sizeof chunks / sizeof chunks[0]];
+    pp_values *items = NULL;
+    pp_submit_options o;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    size_t c, len;
+    int i, bad = 0;
+    char *s;
+
+    PP_ASSERT_MSG_FATAL(vals != NULL && sts != NULL, "no memory");
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        s = lc_item(i, 0, &len);
+        PP_ASSERT_MSG_FATAL(s != NULL, "no memory");
+        PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, s), PP_OK);
+        free(s);
+    }
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        memset(&o, 0, sizeof o);
+        o.chunksize = chunks[c];
+        PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_upper_any, items, &o, &rs[c]), PP_OK);
+        PP_ASSERT_STATUS(pp_result_values(rs[c], WAIT_MS, 0, (size_t)n, vals, sts), PP_OK);
+        for (i = 0; i < n; i++)
+            bad += sts[i] != PP_OK || !lc_result_ok(vals[i], i);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p); /* the results outlive their pool */
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        PP_ASSERT_STATUS(pp_result_values(rs[c], 0, 0, (size_t)n, vals, sts), PP_OK);
+        for (i = 0; i < n; i++)
+            bad += sts[i] != PP_OK || !lc_result_ok(vals[i], i);
+        pp_result_release(rs[c]);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    free(vals);
+    free(sts);
+}
+PP_TEST_PER_METHOD(string_lengths)
+
+/*
+ * The same strings with a worker killed at every 29th item, in chunks of
+ * several sizes: exactly those items fail (PP_EWORKERDIED), every other
+ * one, before or after them in their chunk, has its own right result
+ * (kept by the dead worker, or from a worker that ran it since).
+ */
+static void do_string_deaths(int m)
+{
+    static const size_t chunks[] = {0, 5, 40};
+    const int n = 240;
+    const pp_values **vals = malloc((size_t)n * sizeof *vals);
+    pp_status *sts = malloc((size_t)n * sizeof *sts);
+    pp_values *items = NULL;
+    pp_submit_options o;
+    pp_pool *p = pp_test_pool_make(m, 2);
+    pp_result *r;
+    size_t c, len;
+    int i, bad = 0, dies;
+    char *s;
+
+    PP_ASSERT_MSG_FATAL(vals != NULL && sts != NULL, "no memory");
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        s = lc_item(i, 1, &len);
+        PP_ASSERT_MSG_FATAL(s != NULL, "no memory");
+        PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, s), PP_OK);
+        free(s);
+    }
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        memset(&o, 0, sizeof o);
+        o.chunksize = chunks[c];
+        PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_upper_any, items, &o, &r), PP_OK);
+        PP_ASSERT_STATUS(pp_result_values(r, WAIT_MS, 0, (size_t)n, vals, sts), PP_EWORKERDIED);
+        for (i = 0; i < n; i++) {
+            dies = i % 29 == 11 && len_classes[(size_t)i % N_LEN_CLASSES] >= 3;
+            if (dies ? sts[i] != PP_EWORKERDIED || vals[i] != NULL
+                     : sts[i] != PP_OK || !lc_result_ok(vals[i], i)) {
+                bad++;
+                fprintf(stderr, "chunksize %u, item %d: %s\n", (unsigned)chunks[c], i,
+                        pp_err_name(sts[i]));
+            }
+        }
+        pp_result_release(r);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+    free(vals);
+    free(sts);
+}
+PP_TEST_PER_METHOD(string_deaths)
+
+/*
+ * A chunk of string results larger than one message (12 x 8 MiB in chunks
+ * of 12, short ones first in some): the worker's string loop stops at the
+ * result that would not fit, its answer so far turns into general
+ * outcomes and the rest follows in further messages. Every result whole
+ * and right, in chunks of 12 (several messages) and of 4 (one each).
+ */
+static void t_string_results_beyond_one_message(void)
+{
+    static const size_t chunks[] = {12, 4};
+    const int n = 14;
+    pp_pool *p = pp_test_pool_make(PP_START_SPAWN, 2);
+    const pp_values **vals = calloc((size_t)n, sizeof *vals);
+    pp_status sts[14];
+    char *want = malloc(BIG_RESULT), buf[32];
+    pp_values *items = NULL;
+    pp_submit_options o;
+    const char *got;
+    pp_result *r;
+    size_t c, k;
+    int i, bad = 0;
+
+    PP_ASSERT_MSG_FATAL(vals != NULL && want != NULL, "no memory");
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
+    for (i = 0; i < n; i++) {
+        if (i < 2)
+            snprintf(buf, sizeof buf, "short%d", i);
+        else
+            snprintf(buf, sizeof buf, "%d", i);
+        PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, buf), PP_OK);
+    }
+    for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        memset(&o, 0, sizeof o);
+        o.chunksize = chunks[c];
+        PP_ASSERT_STATUS_FATAL(pp_map_async(p, co_big, items, &o, &r), PP_OK);
+        PP_ASSERT_STATUS(pp_result_values(r, WAIT_MS, 0, (size_t)n, vals, sts), PP_OK);
+        for (i = 0; i < n; i++) {
+            got = NULL;
+            if (sts[i] != PP_OK || pp_values_get_str(vals[i], 0, &got) != PP_OK || got == NULL) {
+                bad++;
+                continue;
+            }
+            if (i < 2) {
+                snprintf(buf, sizeof buf, "s%d", i);
+                bad += strcmp(got, buf) != 0;
+                continue;
+            }
+            for (k = 0; k < BIG_RESULT; k++)
+                want[k] = big_byte(i, k);
+            bad += strlen(got) != BIG_RESULT || memcmp(got, want, BIG_RESULT) != 0;
+        }
+        pp_result_release(r);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(items);
+    pp_test_pool_finish(p);
+    free(want);
+    free(vals);
+}
+
+/* A RESULT's blob column checked whole (pp__column_check_blobs): exactly
+ * count well-formed entries fill the bytes, else refused. */
+static void t_column_check_blobs(void)
+{
+    uint8_t buf[64];
+    size_t len = 0;
+    pp_type type = PP_TYPE_NONE;
+    pp_values *v = NULL;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&v), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, "abc"), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, ""), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(v, "0123456789abcdef"), PP_OK);
+    CU_ASSERT_EQUAL(pp__column_blob_extent(v, 0, 3, sizeof buf, &type, &len), 3u);
+    pp__column_put_blobs(v, 0, 3, buf);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 3), 1);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 1);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 2), 0);     /* bytes left */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 4), 0);     /* one missing */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len - 1, PP_TYPE_STR, 3), 0); /* truncated */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_INT, 3), 0);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, 0, PP_TYPE_STR, 0), 1); /* empty */
+    buf[4 + 1] = 0;                                                     /* a NUL inside "abc" */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 3), 0);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 1);
+    buf[4 + 1] = 'b';
+    buf[4 + 3] = 'x'; /* no NUL after "abc" */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 0);
+    buf[4 + 3] = 0;
+    pp__st_le32(buf + 8, 0xffffffffu); /* the second entry's length: huge */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 0);
+    pp__st_le32(buf + 8, 1); /* runs into the third entry: no NUL where it ends */
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_BYTES, 3), 0);
+    pp__st_le32(buf + 8, 0);
+    CU_ASSERT_EQUAL(pp__column_check_blobs(buf, len, PP_TYPE_STR, 3), 1);
+    pp_values_destroy(v);
+}
+
+/* A string entry with a NUL inside is refused wherever the NUL is, in
+ * short entries (checked a word at a time) and long ones (memchr); bytes
+ * take it. */
+static void t_column_nul_check(void)
+{
+    static const size_t lens[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
+    uint8_t buf[4 + 100 + 1];
+    const uint8_t *p = NULL;
+    size_t i, at, n = 0;
+    pp__rd rd;
+
+    for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        pp__st_le32(buf, (uint32_t)lens[i]);
+        memset(buf + 4, 'x', lens[i]);
+        buf[4 + lens[i]] = 0;
+        pp__rd_init(&rd, buf, 5 + lens[i]);
+        PP_ASSERT_STATUS(pp__column_get_blob(&rd, PP_TYPE_STR, &p, &n), PP_OK);
+        CU_ASSERT(n == lens[i] && p == buf + 4);
+        for (at = 0; at < lens[i]; at++) {
+            buf[4 + at] = 0;
+            pp__rd_init(&rd, buf, 5 + lens[i]);
+            PP_ASSERT_MSG(pp__column_get_blob(&rd, PP_TYPE_STR, &p, &n) == PP_EPROTO,
+                          "length %u, NUL at %u", (unsigned)lens[i], (unsigned)at);
+            CU_ASSERT_EQUAL(rd.pos, 0u);
+            pp__rd_init(&rd, buf, 5 + lens[i]);
+            PP_ASSERT_STATUS(pp__column_get_blob(&rd, PP_TYPE_BYTES, &p, &n), PP_OK);
+            buf[4 + at] = 'x';
+        }
+    }
+}
+
+/* A worker's result tuple (pp__values_create_scratch): strings and byte
+ * buffers in its arena while there is room, allocated past it, each
+ * intact until the tuple is cleared, through copies and appends, over
+ * many clear-and-fill rounds; nothing leaks (the sanitizer build). */
+static void t_scratch_tuple(void)
+{
+    static const size_t lens[] = {0, 1, 5, 100, 4000, 9000, 16383, 16384, 20000, 3};
+    pp_values *v = NULL, *copy = NULL, *src = NULL;
+    const void *b;
+    const char *got;
+    char *buf = malloc(20001);
+    size_t i, k, n, round, at;
+    int bad = 0;
+
+    PP_ASSERT_MSG_FATAL(buf != NULL, "no memory");
+    PP_ASSERT_STATUS_FATAL(pp__values_create_scratch(&v), PP_OK);
+    PP_ASSERT_STATUS_FATAL(pp_values_create(&src), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_str(src, "from another tuple"), PP_OK);
+    PP_ASSERT_STATUS(pp_values_add_bytes(src, "\0\1\0", 3), PP_OK);
+    for (round = 0; round < 50; round++) {
+        at = pp_values_count(v); /* items of an uncleared round before */
+        for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            for (k = 0; k < lens[i]; k++)
+                buf[k] = (char)('a' + (round + i + k) % 26);
+            buf[lens[i]] = '\0';
+            if (i % 2 == 0)
+                PP_ASSERT_STATUS(pp_values_add_str(v, buf), PP_OK);
+            else
+                PP_ASSERT_STATUS(pp_values_add_bytes(v, buf, lens[i]), PP_OK);
+            PP_ASSERT_STATUS(pp_values_add_int(v, (int64_t)i), PP_OK);
+        }
+        PP_ASSERT_STATUS(pp__values_append(v, src, 0, 2), PP_OK);
+        PP_ASSERT_STATUS_FATAL(pp_values_copy(v, &copy), PP_OK);
+        CU_ASSERT_EQUAL(pp_values_count(v), at + 2 * (sizeof lens / sizeof lens[0]) + 2);
+        /* every earlier one intact after all the later adds */
+        for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            for (k = 0; k < lens[i]; k++)
+                buf[k] = (char)('a' + (round + i + k) % 26);
+            b = NULL;
+            n = 0;
+            if (i % 2 == 0) {
+                got = NULL;
+                bad += pp_values_get_str(v, at + 2 * i, &got) != PP_OK || got == NULL ||
+                       strlen(got) != lens[i] || memcmp(got, buf, lens[i]) != 0;
+                bad += pp_values_get_str(copy, at + 2 * i, &got) != PP_OK || got == NULL ||
+                       strlen(got) != lens[i] || memcmp(got, buf, lens[i]) != 0;
+            } else {
+                bad += pp_values_get_bytes(v, at + 2 * i, &b, &n) != PP_OK || n != lens[i] ||
+                       memcmp(b, buf, n) != 0 || ((const char *)b)[n] != '\0';
+            }
+        }
+        got = NULL;
+        bad += pp_values_get_str(v, at + 2 * (sizeof lens / sizeof lens[0]), &got) != PP_OK ||
+               got == NULL || strcmp(got, "from another tuple") != 0;
+        bad +=
+            pp_values_get_bytes(v, at + 2 * (sizeof lens / sizeof lens[0]) + 1, &b, &n) != PP_OK ||
+            n != 3 || memcmp(b, "\0\1\0", 3) != 0;
+        pp_values_destroy(copy);
+        copy = NULL;
+        if (round % 10 != 9)
+            pp__values_clear(v);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    pp_values_destroy(v); /* with items in it: the arena and the others freed */
+    pp_values_destroy(src);
+    free(buf);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case cases[] = {
     PP_TEST(t_column_codec),
+    PP_TEST(t_scratch_tuple),
+    PP_TEST(t_column_nul_check),
+    PP_TEST(t_column_check_blobs),
     PP_TEST_METHODS(string_columns, 300),
     PP_TEST_METHODS(bytes_columns, 120),
     PP_TEST_METHODS(scalar_type_change, 120),
     PP_TEST_METHODS(scalar_column_ends, 120),
     PP_TEST_METHODS(sync_lazy_columns, 120),
+    PP_TEST_METHODS(string_lengths, 120),
+    PP_TEST_METHODS(string_deaths, 120),
+    PP_TEST_TIMEOUT(t_string_results_beyond_one_message, 300),
     PP_TEST_END,
 };
 /* clang-format on */

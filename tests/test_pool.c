@@ -1163,7 +1163,7 @@ static void t_callback_reenters_pool(void)
 }
 
 /* The result thread is started by the first submission with a callback
- * (pool/supervisor.c: pp__resthread_ensure), here after sync work only
+ * (pool/supervisor.c: pp__resthread_ensure_locked), here after sync work only
  * and by four threads at once: every callback runs, each once, all on one
  * thread (one result thread, not one per racing submission), before its
  * result is ready; a join from a callback is refused there too. */
@@ -1303,6 +1303,73 @@ static void do_pool_threads(int m)
 }
 
 PP_TEST_PER_METHOD(pool_threads)
+
+/* Each apply's outcome in a run of many, over a pool whose freed chunks
+ * are reused by the next submissions (job.c): a worker killed by a task
+ * every 500 submissions, every 7th submission canceled at once, then a
+ * terminate while work is in flight. An outcome is only ever the item's
+ * own: its square, or the failure its own fate explains. */
+#define REUSE_N 3000
+
+static int64_t reuse_check(pp_result **rs, int n, int terminated)
+{
+    const pp_values *v;
+    int64_t x, wrong = 0;
+    pp_status st;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        v = NULL;
+        x = -1;
+        st = pp_result_get(rs[i], WAIT_MS, &v);
+        if (st == PP_OK && i % 500 != 250) {
+            if (v == NULL || pp_values_get_int(v, 0, &x) != PP_OK || x != (int64_t)i * i) {
+                PP_ASSERT_MSG(0, "item %d: %lld, not its square", i, (long long)x);
+                wrong++;
+            }
+        } else if (!(i % 500 == 250 && st == PP_EWORKERDIED) &&
+                   !(i % 7 == 3 && st == PP_ECANCELED) && !(terminated && st == PP_ETERMINATED)) {
+            PP_ASSERT_MSG(0, "item %d: %s", i, pp_err_name(st));
+            wrong++;
+        }
+        pp_result_release(rs[i]);
+    }
+    return wrong;
+}
+
+static void reuse_submit(pp_pool *p, pp_result **rs, int n, int cancel)
+{
+    pp_values *a = NULL;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        PP_ASSERT_STATUS_FATAL(pp_values_pack(&a, "l", (int64_t)i), PP_OK);
+        PP_ASSERT_STATUS_FATAL(
+            pp_apply_async(p, i % 500 == 250 ? tk_exit : tk_square, a, NULL, &rs[i]), PP_OK);
+        pp_values_destroy(a);
+        if (cancel && i % 7 == 3)
+            PP_ASSERT_STATUS(pp_result_cancel(rs[i]), PP_OK);
+    }
+}
+
+static void t_apply_reused_chunks_exact(void)
+{
+    pp_pool *p = pp_test_pool_make(PP_START_DEFAULT, 2);
+    pp_result **rs = calloc(REUSE_N, sizeof *rs);
+    int round;
+
+    CU_ASSERT_FATAL(rs != NULL);
+    for (round = 0; round < 2; round++) {
+        reuse_submit(p, rs, REUSE_N, round == 1);
+        CU_ASSERT(reuse_check(rs, REUSE_N, 0) == 0);
+    }
+    reuse_submit(p, rs, REUSE_N, 1);
+    PP_ASSERT_STATUS(pp_pool_terminate(p), PP_OK);
+    CU_ASSERT(reuse_check(rs, REUSE_N, 1) == 0);
+    PP_ASSERT_STATUS(pp_pool_join(p, WAIT_MS), PP_OK);
+    pp_pool_destroy(p);
+    free(rs);
+}
 
 static void t_result_outlives_pool(void)
 {
@@ -1520,6 +1587,105 @@ static int own_child_checks(pp_pool *p, pp_result *slow)
     return 0;
 }
 #endif
+
+#ifndef _WIN32
+/* Wait (bounded) for child pid: its exit code, or -1 (killed: it hung). */
+static int wait_child_bounded(pid_t pid)
+{
+    int64_t t0 = pp_test_now_ms();
+    int status = 0;
+    pid_t got;
+
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && pp_test_now_ms() - t0 < WAIT_MS)
+        pp_test_sleep_ms(10);
+    if (got != pid) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* In a fork child of a pool's creator: the creator's pool p is not its
+ * own, a pool it makes itself is, and in its own fork child neither is.
+ * Returns 0, or which check failed. */
+static int child_own_pool_checks(pp_pool *p)
+{
+    pp_pool_options o;
+    pp_values *args = NULL, *r = NULL;
+    pp_pool *q = NULL;
+    int64_t v = 0;
+    pid_t pid;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    o.processes = 1;
+    o.start_method = PP_START_FORK;
+    if (pp_values_pack(&args, "l", (int64_t)5) != PP_OK)
+        return 20;
+    if (pp_apply(p, tk_square, args, &r, NULL) != PP_ESTATE)
+        return 21;
+    if (pp_pool_create(&q, &o) != PP_OK)
+        return 22;
+    if (pp_apply(q, tk_square, args, &r, NULL) != PP_OK || pp_values_get_int(r, 0, &v) != PP_OK ||
+        v != 25)
+        return 23;
+    pp_values_destroy(r);
+    r = NULL;
+    pid = fork();
+    if (pid < 0)
+        return 24;
+    if (pid == 0) {
+        /* the grandchild: neither pool is its own */
+        if (pp_apply(q, tk_square, args, &r, NULL) != PP_ESTATE)
+            _exit(25);
+        if (pp_apply(p, tk_square, args, &r, NULL) != PP_ESTATE)
+            _exit(26);
+        _exit(0);
+    }
+    rc = wait_child_bounded(pid);
+    if (rc != 0)
+        return rc < 0 ? 27 : rc;
+    /* and q still works here */
+    if (pp_apply(q, tk_square, args, &r, NULL) != PP_OK)
+        return 28;
+    pp_values_destroy(r);
+    if (pp_pool_close(q) != PP_OK || pp_pool_join(q, WAIT_MS) != PP_OK)
+        return 29;
+    pp_pool_destroy(q);
+    pp_values_destroy(args);
+    return 0;
+}
+#endif
+
+/* The pool's check of who calls it (a cached process id) follows forks:
+ * a fork child of a pool's creator may make and use a pool of its own,
+ * and that pool is not its own fork child's either. POSIX only. */
+static void t_fork_child_makes_its_own_pool(void)
+{
+#ifndef _WIN32
+    pp_pool *p = pp_test_pool_make(PP_START_FORK, 1);
+    pp_values *args = NULL, *r = NULL;
+    pid_t pid;
+    int rc;
+
+    PP_ASSERT_STATUS_FATAL(pp_values_pack(&args, "l", (int64_t)7), PP_OK);
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, args, &r, NULL), PP_OK);
+    pp_values_destroy(r);
+    pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(child_own_pool_checks(p));
+    rc = wait_child_bounded(pid);
+    PP_ASSERT_MSG(rc == 0, "fork child: %d (-1: it hung or crashed; 20+: the check that failed)",
+                  rc);
+    r = NULL;
+    PP_ASSERT_STATUS(pp_apply(p, tk_square, args, &r, NULL), PP_OK);
+    pp_values_destroy(r);
+    pp_values_destroy(args);
+    pp_test_pool_finish(p);
+#endif
+}
 
 /* A pool belongs to the process that made it: in a fork child (the
  * program's own fork()) every call is PP_ESTATE and destroy does nothing,
@@ -1878,6 +2044,7 @@ PP_TEST_PER_METHOD(parent_killed)
 static const pp_test_case cases[] = {
     PP_TEST_METHODS(apply, 0),
     PP_TEST_TIMEOUT(t_fork_child_is_not_the_owner, 0),
+    PP_TEST_TIMEOUT(t_fork_child_makes_its_own_pool, 0),
     PP_TEST_METHODS(map_10000, 0),
     PP_TEST_METHODS(starmap, 0),
     PP_TEST_METHODS(imap, 0),
@@ -1903,6 +2070,7 @@ static const pp_test_case cases[] = {
     PP_TEST(t_first_callbacks_from_threads),
     PP_TEST_METHODS(pool_threads, 0),
     PP_TEST(t_result_outlives_pool),
+    PP_TEST_TIMEOUT(t_apply_reused_chunks_exact, 120),
     PP_TEST(t_result_kinds),
     PP_TEST_TIMEOUT(t_big_maps_reuse_memory, 120),
     PP_TEST_TIMEOUT(t_map_sizes_mixed, 120),

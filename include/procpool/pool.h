@@ -179,7 +179,9 @@ typedef struct pp_submit_options {
  *
  * Errors the caller must handle:
  *  - #PP_EINVAL: NULL out, processes < 0 or > #PP_POOL_MAX_PROCESSES,
- *    maxtasksperchild < 0, unknown start method.
+ *    maxtasksperchild < 0, chunksize above #PP_MAX_CHUNKSIZE, a negative
+ *    timeout, unknown start method, broker_lease_ms or broker_expire_ms
+ *    set without a broker. The log hook gets an ERROR naming the option.
  *  - #PP_ENOTSUP: start method not available here (fork on Windows); a
  *    broker with a library built without hiredis (the log hook says so).
  *  - With a broker (the log hook gets a message for each): #PP_EINVAL (a

@@ -110,6 +110,13 @@ static pp_status bulk(pp_result *r, int want, int64_t timeout_ms, size_t first, 
             continue;
         }
 
+        if (want == WANT_VALUES && it->state == IT_VALUE) {
+            /* read already, or a blob column's tuple (made on arrival) */
+            ((const pp_values **)out)[k] = it->u.value;
+            if (status != NULL)
+                status[k] = PP_OK;
+            continue;
+        }
         if (want == WANT_VALUES) {
             const pp_values *v = NULL;
             st = pp__item_status(&r->items[i]);

@@ -108,6 +108,8 @@ void pp__builder_free(pp__builder *b)
 {
     pp_values_destroy(b->tmp);
     b->tmp = NULL;
+    pp__chunk_list_free(b->spare);
+    b->spare = NULL;
 }
 
 pp_status pp__builder_check(const pp__builder *b)
@@ -130,15 +132,20 @@ pp_status pp__builder_check(const pp__builder *b)
     return PP_OK;
 }
 
-static pp_status chunk_begin(const pp__builder *b, size_t first, size_t reserve, pp__chunk **out,
+static pp_status chunk_begin(pp__builder *b, size_t first, size_t reserve, pp__chunk **out,
                              size_t *at)
 {
-    pp__chunk *c = calloc(1, sizeof *c);
+    pp__chunk *c = b->spare;
     pp_status st;
 
-    if (c == NULL)
-        return PP_ENOMEM;
-    pp__buf_init(&c->frame);
+    if (c != NULL) {
+        b->spare = NULL; /* zero but for its frame's memory (pp__chunk_free) */
+    } else {
+        c = calloc(1, sizeof *c);
+        if (c == NULL)
+            return PP_ENOMEM;
+        pp__buf_init(&c->frame);
+    }
     c->first = first;
     /* One allocation of the exact size where it is known: large frames
      * are populated memory in power-of-two classes (pp__mem), where a

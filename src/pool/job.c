@@ -10,6 +10,7 @@
 
 #include "pool/pool_internal.h"
 #include "pool/waitany.h"
+#include "values/column.h"
 #include "values/value_internal.h"
 
 /* ------------------------------------------------------------------ core */
@@ -106,7 +107,8 @@ static void job_free(struct pp_result *j)
         else if (j->items[i].state == IT_ERROR)
             free(j->items[i].u.error);
     }
-    pp__mem_free(j->items, j->n * sizeof *j->items);
+    if (j->items != &j->item1)
+        pp__mem_free(j->items, j->n * sizeof *j->items);
     if (j->colvals != NULL)
         pp__mem_free(j->colvals, j->n * sizeof *j->colvals);
     free(j->order);
@@ -310,17 +312,29 @@ void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_ty
     j->done += done;
 }
 
-void pp__item_succeed_blob(struct pp_result *j, size_t i, pp_type type, const uint8_t *p,
-                           size_t len)
+void pp__items_succeed_blobs(struct pp_result *j, size_t first, size_t n, pp_type type,
+                             const uint8_t *p, void *tuples)
 {
-    pp__item *it = &j->items[i];
+    pp__item *it = j->items + first;
+    unsigned char *mem = tuples;
+    size_t k, size = pp__values_scalar_size();
+    uint32_t len;
 
-    if (it->state != IT_PENDING)
-        return;
-    it->state = type == PP_TYPE_STR ? IT_STR : IT_BYTES;
-    it->aux = (uint32_t)len; /* <= PP_VALUE_MAX_BYTES */
-    it->u.raw = p;
-    item_finish(j, i, PP_OK);
+    for (k = 0; k < n; k++, it++, p += PP__COLUMN_BLOB_ENC(len)) {
+        len = pp__ld_le32(p); /* <= PP_VALUE_MAX_BYTES: checked */
+        if (it->state != IT_PENDING)
+            continue;
+        if (mem != NULL) {
+            /* read-only, in the job's memory: job_free has nothing to do */
+            it->state = IT_VALUE;
+            it->u.value = pp__values_init_blob(mem + k * size, type, p + 4, len);
+        } else {
+            it->state = type == PP_TYPE_STR ? IT_STR : IT_BYTES;
+            it->u.raw = p + 4;
+        }
+        it->aux = len;
+        item_finish(j, (size_t)(it - j->items), PP_OK);
+    }
 }
 
 void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64_t bits)
@@ -393,12 +407,43 @@ void pp__chunk_fail_locked(pp__chunk *c, pp_status st, int code, const char *msg
     pp__job_after_items_locked(c->job);
 }
 
+/* Freed chunks a pool keeps, at most, and the frame memory each may keep
+ * (a one-item TASK frame is a few dozen bytes). */
+#define FREE_CHUNKS_MAX 64u
+#define FREE_FRAME_MAX  512u
+
 void pp__chunk_free(pp__chunk *c)
 {
     struct pp_result *j = c->job;
+    pp_pool *p = j != NULL ? j->pool : NULL;
 
-    pp__buf_free(&c->frame);
-    free(c);
+    /* j->pool is NULL once the pool is destroyed; with a job, the caller
+     * holds the mutex. */
+    if (p != NULL && p->nfree_chunks < FREE_CHUNKS_MAX && !c->frame.big &&
+        c->frame.cap <= FREE_FRAME_MAX) {
+        pp__buf frame = c->frame;
+        memset(c, 0, sizeof *c); /* nothing of its last use stays */
+        c->frame = frame;
+        pp__buf_reset(&c->frame);
+        c->next = p->free_chunks;
+        p->free_chunks = c;
+        p->nfree_chunks++;
+    } else {
+        pp__buf_free(&c->frame);
+        free(c);
+    }
     if (j != NULL)
         pp__job_unref_locked(j); /* the chunk's reference (pp__queue_append_locked) */
+}
+
+pp__chunk *pp__chunk_take_free_locked(pp_pool *p)
+{
+    pp__chunk *c = p->free_chunks;
+
+    if (c != NULL) {
+        p->free_chunks = c->next;
+        p->nfree_chunks--;
+        c->next = NULL;
+    }
+    return c;
 }

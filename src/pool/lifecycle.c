@@ -16,18 +16,35 @@
  * zygote's spare, forked as soon as the first workers are). */
 #define SETTLE_MS 5000
 
+/* PP_EINVAL for a bad option, saying which in the log (pool.h). */
+static pp_status bad_option(const char *what)
+{
+    pp__log(PP_LOG_ERROR, "pp_pool_create: %s", what);
+    return PP_EINVAL;
+}
+
 static pp_status check_options(const pp_pool_options *o, int *method)
 {
     if (o->processes < 0 || o->processes > PP_POOL_MAX_PROCESSES)
-        return PP_EINVAL;
+        return bad_option("processes must be 0 (the CPU count) to PP_POOL_MAX_PROCESSES");
     if (o->maxtasksperchild < 0)
-        return PP_EINVAL;
+        return bad_option("maxtasksperchild must be 0 (never) or more");
     if (o->chunksize > PP__MAX_CHUNK)
-        return PP_EINVAL;
-    if (o->start_timeout_ms < PP_INFINITE || o->idle_timeout_ms < 0)
-        return PP_EINVAL;
-    if (o->broker_lease_ms < 0 || o->broker_expire_ms < 0)
-        return PP_EINVAL;
+        return bad_option("chunksize must be 0 (automatic) to PP_MAX_CHUNKSIZE");
+    if (o->start_timeout_ms < PP_INFINITE)
+        return bad_option("start_timeout_ms must be PP_INFINITE, 0 (the default) or more");
+    if (o->idle_timeout_ms < 0)
+        return bad_option("idle_timeout_ms must be 0 (never) or more");
+    if (o->broker_lease_ms < 0)
+        return bad_option("broker_lease_ms must be 0 (the default) or more");
+    if (o->broker_expire_ms < 0)
+        return bad_option("broker_expire_ms must be 0 (the default) or more");
+    /* Set without a broker they would do nothing: a forgotten broker
+     * address, say, would give a local pool silently. */
+    if (o->broker == NULL && o->broker_lease_ms != 0)
+        return bad_option("broker_lease_ms is set but broker is NULL");
+    if (o->broker == NULL && o->broker_expire_ms != 0)
+        return bad_option("broker_expire_ms is set but broker is NULL");
     /* The initializer runs on remote workers too (pool/broker.h). */
     if (o->broker != NULL && o->initargs != NULL &&
         pp__broker_check_args(o->initargs, "initializer arguments") != PP_OK)
@@ -46,7 +63,7 @@ static pp_status check_options(const pp_pool_options *o, int *method)
         *method = PP__START_FORKSERVER;
         return PP_OK;
     default:
-        return PP_EINVAL;
+        return bad_option("start_method is not one of pp_start_method's values");
     }
 }
 
@@ -81,7 +98,7 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
     if (p == NULL)
         return PP_ENOMEM;
-    p->pid = pp__plat_getpid();
+    p->pid = pp__pool_self_pid();
     p->method = method;
     p->n = o->processes ? o->processes : pp__plat_cpu_count();
     p->maxtasks = (uint32_t)o->maxtasksperchild;
@@ -120,11 +137,16 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
 static void pool_free(pp_pool *p)
 {
+    int i;
+
     pp__first_release(p);
     pp__plat_cond_destroy(p->sup_cond);
     pp__plat_cond_destroy(p->res_cond);
     pp__buf_free(&p->hello);
+    for (i = 0; i < p->n; i++)
+        pp__buf_free(&p->w[i].out); /* dispatch.c */
     free(p->w);
+    pp__chunk_list_free(p->free_chunks); /* no thread is left to add to it */
     pp__plat_mtx_lock(p->core->mu);
     pp__core_unref_unlock(p->core);
     free(p);
@@ -161,7 +183,7 @@ static pp_status start_threads(pp_pool *p)
     /* The supervisor starts every worker process: it lives as long as the
      * pool, as the platform contract asks of the thread that starts them.
      * The result thread is started by the first submission with a
-     * callback (pp__resthread_ensure): a pool used without callbacks
+     * callback (pp__resthread_ensure_locked): a pool used without callbacks
      * never has it (one thread creation and join less per pool). */
     return pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
 }

@@ -26,6 +26,7 @@
 #include "wire/msg.h"
 #include "pool/wctl.h"
 #include "pool/broker.h"
+#include "pool/waitany.h"
 
 /* Synchronisation shared by a pool and its results. */
 typedef struct pp__core {
@@ -99,6 +100,8 @@ struct pp_result {
     int reported;        /* unobserved failure already logged */
     int sync;            /* a sync call waits: it runs progress itself */
     int lazy;            /* its chunks may be lazy (pp__chunk): a sync map */
+    int blob_tuples;     /* blob column results get their tuples on arrival
+                            (not pp_map_array's: it copies their bytes) */
     int cb_queued;       /* callbacks pending on the result thread */
     unsigned refs;       /* user handle + pool while running */
     /* 1 once ready is: read without the mutex by a sync call's spin (submit.c) */
@@ -125,6 +128,7 @@ struct pp_result {
     size_t ncolval[2];  /* IT_COLVAL items: ints, doubles */
     int colvals_failed; /* no memory for colvals: not tried again */
     size_t order_len;
+    pp__item item1;                          /* items of a one-item job (an apply): no allocation */
     struct pp_result *live_prev, *live_next; /* pool's live list */
     struct pp_result *cb_next;               /* result-thread queue */
     char fname[PP_TASK_NAME_MAX + 1];        /* for messages */
@@ -195,6 +199,8 @@ typedef struct pp__wslot {
     uint32_t sent;        /* chunks sent (maxtasksperchild) */
     uint64_t chunks_done; /* results received (statistics) */
     int pumping;          /* one thread writes to this worker at a time */
+    pp__buf out;          /* the frames it writes (kept between pumps; freed
+                             with the pool) */
     int launching;        /* the supervisor is starting it (mutex released):
                              W_EMPTY still, but join must wait for it */
     int repump;
@@ -271,7 +277,13 @@ struct pp_pool {
     int feed_waiters;           /* sync submissions waiting for room in the queue */
     size_t queued_bytes;        /* frame bytes of the queued chunks */
     uint64_t chunk_ema_ns;      /* moving average of a chunk's service time */
-    pp__broker *broker;         /* remote workers (pool/broker.h); NULL: none */
+    /* Freed small chunks kept for the next submissions (job.c): a chunk
+     * is made on the submitting thread and freed on a reader thread, so
+     * malloc's per-thread caches never serve it (20,000 applies: a
+     * quarter of the submitting thread's time was malloc and free). */
+    pp__chunk *free_chunks;
+    unsigned nfree_chunks;
+    pp__broker *broker; /* remote workers (pool/broker.h); NULL: none */
     const pp__broker_ops *bops;
 };
 
@@ -300,10 +312,15 @@ void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64
 void pp__prefault_outputs(void *out, size_t size, void *status, size_t n);
 void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_type type,
                               const uint8_t *le);
-/* Item i succeeded with one string or byte buffer (type) of len bytes at
- * p, inside one of j's kept payloads, with a NUL at p[len]. */
-void pp__item_succeed_blob(struct pp_result *j, size_t i, pp_type type, const uint8_t *p,
-                           size_t len);
+/* Items first..first+n-1 succeeded with one string or byte buffer (type)
+ * each: the n entries of a blob column at p (values/column.h, checked),
+ * inside one of j's kept payloads. With tuples (n x
+ * pp__values_scalar_size() bytes, 8-byte aligned, freed with the job)
+ * each item gets its read-only tuple there at once (one pass, no call per
+ * item: a bulk read hands them out as they are); else its bytes are read
+ * in place when they are asked for. Caller holds the mutex. */
+void pp__items_succeed_blobs(struct pp_result *j, size_t first, size_t n, pp_type type,
+                             const uint8_t *p, void *tuples);
 /* After items of j finished: complete it, or wake readers and queue async
  * progress. Caller holds the mutex. */
 void pp__job_after_items_locked(struct pp_result *j);
@@ -321,6 +338,9 @@ void pp__job_fail_range_locked(struct pp_result *j, size_t from, size_t to, pp_s
  * holds the mutex if the chunk has a job. */
 void pp__chunk_fail_locked(pp__chunk *c, pp_status st, int code, const char *msg);
 void pp__chunk_free(pp__chunk *c);
+/* A freed chunk of p to make the next one from (its frame's memory kept,
+ * every other field zero), or NULL. Caller holds the mutex. */
+pp__chunk *pp__chunk_take_free_locked(pp_pool *p);
 /* Log a failed job nobody observed (once). */
 void pp__report_unobserved(struct pp_result *j);
 
@@ -344,7 +364,10 @@ void pp__fail_queue_locked(pp_pool *p, pp_status st, const char *msg);
 /* Write whatever w can take now (the mutex is released while writing). */
 void pp__pump_locked(pp_pool *p, pp__wslot *w);
 void pp__pump_all_locked(pp_pool *p);
-void pp__pump_all(pp_pool *p);
+/* After a submission queued chunks: as pp__pump_all_locked(), but workers
+ * that hold several chunks already are left to their reader threads
+ * (dispatch.c). */
+void pp__pump_submitted_locked(pp_pool *p);
 /* With nothing queued and a worker idle, take back chunks that busy
  * workers were sent ahead and have not started, and give them to the
  * idle ones (no work waits behind a long task). */
@@ -396,6 +419,8 @@ typedef struct pp__builder {
     int tmp_ready;      /* tmp holds the item the next chunk starts with */
     pp_status fail;     /* why the last batch stopped early (PP_OK: it did not) */
     int lazy;           /* may make lazy chunks (a sync map's, local workers) */
+    pp__chunk *spare;   /* a freed chunk to make the first one from (or NULL):
+                           the builder's, freed with it if unused */
 } pp__builder;
 
 pp_status pp__builder_init(pp__builder *b, const pp__fnref *ref, const pp__item_src *src, size_t n,
@@ -453,8 +478,8 @@ void pp__resthread_main(void *arg);
  * have some: started by the first submission with one (a pool used
  * without callbacks never has it). PP_OK if it runs (or the pool is
  * stopping: no callback is queued then), else why it could not start
- * (the submission fails with it). Takes the mutex. */
-pp_status pp__resthread_ensure(pp_pool *p);
+ * (the submission fails with it). Caller holds the mutex. */
+pp_status pp__resthread_ensure_locked(pp_pool *p);
 /* Default of pp_pool_options.start_timeout_ms. */
 #define PP__START_TIMEOUT_MS 60000
 
@@ -509,7 +534,7 @@ pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms);
  * forked). */
 static inline int pp__pool_foreign(const pp_pool *p)
 {
-    return pp__plat_getpid() != p->pid;
+    return pp__pool_self_pid() != p->pid;
 }
 
 #endif /* PROCPOOL_POOL_POOL_INTERNAL_H */

@@ -3,6 +3,7 @@
  * results (READY, RESULT), and handles the worker's death: fails the chunk
  * it was running and gives the rest back to the queue.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,7 @@ static pp_status read_outcome(pp__rd *rd, pp_status *st, int *code, const uint8_
 /* A chunk's service time: from when the worker could start it (sent, or
  * its previous result) to its result. The pool's moving average sizes the
  * prefetch window (window_locked). */
-static void record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
+static int64_t record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
 {
     int64_t now = pp__plat_now_ns();
     int64_t start = c->sent_ns > w->last_result_ns ? c->sent_ns : w->last_result_ns;
@@ -56,18 +57,21 @@ static void record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
 
     w->last_result_ns = now;
     p->chunk_ema_ns = p->chunk_ema_ns ? (p->chunk_ema_ns * 7 + service) / 8 : service;
+    return now;
 }
 
-/* Keep the payload of a RESULT frame (once per frame): *buf is the copy. */
+/* Keep the payload of a RESULT frame (once per frame): *buf is the copy,
+ * followed by extra bytes (8-byte aligned) at *more (if not NULL). */
 static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint32_t len,
-                              pp__rawbuf **buf)
+                              size_t extra, pp__rawbuf **buf, void **more)
 {
     pp__rawbuf *b;
-    size_t cap, size = sizeof *b + len;
+    size_t cap, at = offsetof(pp__rawbuf, data) + ((size_t)len + 7) / 8 * 8;
+    size_t size = at + extra;
 
     if (*buf != NULL)
         return PP_OK;
-    /* not zeroed: the copy below fills it */
+    /* not zeroed: the copy below fills it, the caller the extra bytes */
     b = size < PP__PLAT_BIG_MIN ? malloc(size) : pp__mem_big_alloc(size, 0, &cap);
     if (b == NULL)
         return PP_ENOMEM;
@@ -76,6 +80,8 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
     b->next = j->raw;
     j->raw = b;
     *buf = b;
+    if (more != NULL)
+        *more = (unsigned char *)b + at;
     return PP_OK;
 }
 
@@ -92,9 +98,9 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
                                     size_t from, size_t n)
 {
     pp__rawbuf *buf = NULL;
-    const uint8_t *p;
+    void *tuples = NULL;
     uint8_t tag = 0;
-    size_t i, k, start;
+    size_t start, tuples_size;
     pp_status st;
 
     if (pp__rd_u8(rd, &tag) != PP_OK)
@@ -109,23 +115,19 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
     if (tag != PP_TYPE_STR && tag != PP_TYPE_BYTES)
         return PP_EPROTO;
     start = rd->pos;
-    for (i = 0; i < n; i++) {
-        if (pp__column_get_blob(rd, (pp_type)tag, &p, &k) != PP_OK)
-            return PP_EPROTO;
-    }
-    if (pp__rd_left(rd) != 0)
+    if (!pp__column_check_blobs(rd->p + start, pp__rd_left(rd), (pp_type)tag, n))
         return PP_EPROTO;
-    st = keep_payload(c->job, payload, len, &buf);
+    rd->pos = rd->len;
+    /* With room for the items' tuples after the copy, built now (in this
+     * thread, while the workers still run) instead of by the reader of
+     * the results. n <= a frame's count: no overflow. */
+    tuples_size = c->job->blob_tuples ? n * pp__values_scalar_size() : 0;
+    st = keep_payload(c->job, payload, len, tuples_size, &buf, tuples_size ? &tuples : NULL);
     if (st != PP_OK)
         return st;
     /* Again, in the copy: the same bytes, checked above, so each entry is
      * just stepped over. */
-    p = buf->data + start;
-    for (i = from; i < from + n; i++) {
-        k = pp__ld_le32(p);
-        pp__item_succeed_blob(c->job, c->first + i, (pp_type)tag, p + 4, k);
-        p += PP__COLUMN_BLOB_ENC(k);
-    }
+    pp__items_succeed_blobs(c->job, c->first + from, n, (pp_type)tag, buf->data + start, tuples);
     return PP_OK;
 }
 
@@ -162,7 +164,7 @@ static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *p
         if (ist != PP_OK) {
             pp__item_fail(c->job, c->first + i, ist, code, msg);
         } else {
-            st = keep_payload(c->job, payload, len, &buf);
+            st = keep_payload(c->job, payload, len, 0, &buf, NULL);
             if (st == PP_OK)
                 pp__item_succeed(c->job, c->first + i, buf->data + (raw - payload), rawlen);
         }
@@ -239,6 +241,7 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
 {
     pp__chunk *c = w->inflight;
     int partial = (h->flags & PP__FLAG_PARTIAL) != 0;
+    int64_t now;
     pp_status st;
 
     /* The worker answers in order: the oldest chunk in flight is the one. */
@@ -252,10 +255,10 @@ static pp_status handle_result(pp_pool *p, pp__wslot *w, const pp__frame_hdr *h,
         pp__job_after_items_locked(c->job);
         return PP_OK;
     }
-    record_service_time(p, w, c);
+    now = record_service_time(p, w, c);
     w->chunks_done++;
     if (c->next == NULL)
-        w->idle_since_ms = pp__plat_now_ms();
+        w->idle_since_ms = now / 1000000; /* pp__plat_now_ms(), without a second clock read */
     w->inflight = c->next;
     if (w->inflight == NULL)
         w->inflight_tail = NULL;

@@ -47,11 +47,12 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
         return PP_ENOMEM;
     /* n <= PP_VALUES_MAX_ITEMS (or the caller's array): no overflow.
      * Freed by job_free()/job_discard() with the same size. */
-    j->items = pp__mem_zalloc(n * sizeof *j->items);
+    j->items = n == 1 ? &j->item1 : pp__mem_zalloc(n * sizeof *j->items);
     if (kind == JOB_IMAP_UNORDERED)
         j->order = malloc((n ? n : 1) * sizeof *j->order);
     if (j->items == NULL || (kind == JOB_IMAP_UNORDERED && j->order == NULL)) {
-        pp__mem_free(j->items, n * sizeof *j->items);
+        if (j->items != &j->item1)
+            pp__mem_free(j->items, n * sizeof *j->items);
         free(j->order);
         free(j);
         return PP_ENOMEM;
@@ -77,34 +78,27 @@ static pp_status job_new(int kind, size_t n, const pp_submit_options *o, int syn
 
 static void job_discard(struct pp_result *j)
 {
-    pp__mem_free(j->items, j->n * sizeof *j->items);
+    if (j->items != &j->item1)
+        pp__mem_free(j->items, j->n * sizeof *j->items);
     free(j->order);
     free(j);
 }
 
 /* The pool takes submissions: PP_OK, else why not (PP_ECLOSED, or what
- * broke it). */
-static pp_status pool_open(pp_pool *p)
+ * broke it). Caller holds the mutex, and has checked pp__pool_foreign(). */
+static pp_status pool_open_locked(const pp_pool *p)
 {
-    pp_status st;
-
-    if (pp__pool_foreign(p))
-        return PP_ESTATE;
-    pp__plat_mtx_lock(p->core->mu);
-    st = p->state != P_RUNNING ? PP_ECLOSED : p->broken;
-    pp__plat_mtx_unlock(p->core->mu);
-    return st;
+    return p->state != P_RUNNING ? PP_ECLOSED : p->broken;
 }
 
-/* Register job j with the pool (open when the call started: pool_open()).
+/* Register job j with the pool (open when the call started: pool_open_locked()).
  * Its batches are queued by feed(): a close since the call started does
  * not stop them (the call was made while the pool was open); a terminate
  * or a break since then (a pp_map_stream() item function, a progress
  * callback, another thread) fails every item not queued yet with the
  * pool's status there, and the caller gets a result that says so. */
-static void enqueue(pp_pool *p, struct pp_result *j, int want_handle)
+static void enqueue_locked(pp_pool *p, struct pp_result *j, int want_handle)
 {
-    pp__plat_mtx_lock(p->core->mu);
     j->core = p->core;
     j->pool = p;
     j->refs = 1 + (want_handle ? 1 : 0); /* running + caller */
@@ -115,24 +109,26 @@ static void enqueue(pp_pool *p, struct pp_result *j, int want_handle)
     p->live = j;
     if (j->n == 0)
         pp__job_complete_empty_locked(j);
-    pp__plat_mtx_unlock(p->core->mu);
 }
 
 /*
- * Queue the next batch of job j: its chunks (list, items from..to-1), and
+ * Queue the next batch of job j (the first one registers j: enqueue_locked(),
+ * in the same mutex hold): its chunks (list, items from..to-1), and
  * if encoding stopped at item to (fail_st), items to..n-1 fail with
  * fail_st (a made item too large, its maker's status, PP_ENOMEM). A pool
  * terminated or broken meanwhile gets nothing more: those items and all
  * later ones fail with its status. Returns 0 when the submission is
  * finished (last batch, or stopped).
  */
-static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, size_t from, size_t to,
+static int feed(pp_pool *p, struct pp_result *j, int first, pp__chunk *list, size_t from, size_t to,
                 pp_status fail_st)
 {
     char msg[160];
     int go_on = 1;
 
     pp__plat_mtx_lock(p->core->mu);
+    if (first)
+        enqueue_locked(p, j, 1);
     if (j->canceled) {
         pp__chunk_list_free(list); /* its items are failed already */
         go_on = 0;
@@ -159,10 +155,10 @@ static int feed(pp_pool *p, struct pp_result *j, pp__chunk *list, size_t from, s
             pp__job_fail_range_locked(j, to, j->n, fail_st, msg);
             go_on = 0;
         }
+        if (list != NULL)
+            pp__pump_submitted_locked(p); /* the mutex is released while writing */
     }
     pp__plat_mtx_unlock(p->core->mu);
-    if (list != NULL)
-        pp__pump_all(p);
     return go_on;
 }
 
@@ -244,7 +240,7 @@ static pp_status stop_gen_item(void *ud, size_t i, pp_values *args)
  */
 static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src *timed_src,
                                 size_t n, const pp_submit_options *o, int sync, int want_handle,
-                                struct pp_result **out)
+                                pp_status open_st, pp__chunk **spare, struct pp_result **out)
 {
     pp__item_src s = *timed_src;
     stop_gen sg = {s.gen, s.gen_ud, p, NULL};
@@ -254,7 +250,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     pp__fnref ref;
     size_t cs, at, end, seen = 0;
     pp_status st, bst;
-    int auto_cs;
+    int auto_cs, first = 1;
 
     if (o != NULL && (o->chunksize > PP__MAX_CHUNK || o->timeout_ms < 0))
         return PP_EINVAL;
@@ -268,11 +264,8 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
     st = pp__fnref_make(fn, p->method == PP__START_FORK && p->broker == NULL, &ref);
     if (st != PP_OK)
         return st;
-    st = pool_open(p);
-    if (st == PP_OK && o != NULL && !sync && (o->callback || o->error_callback || o->progress))
-        st = pp__resthread_ensure(p); /* supervisor.c: started by the first that needs it */
-    if (st != PP_OK)
-        return st;
+    if (open_st != PP_OK)
+        return open_st;
     auto_cs = !(o != NULL && o->chunksize) && !p->chunksize;
     cs = (o != NULL && o->chunksize) ? o->chunksize : auto_chunksize(p, n, kind);
     if (s.gen != NULL) {
@@ -280,6 +273,8 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         s.gen_ud = &sg;
     }
     st = pp__builder_init(&b, &ref, &s, n, cs, auto_cs, batch_items(p, cs));
+    b.spare = *spare; /* freed with the builder if unused */
+    *spare = NULL;
     /* A sync map's caller waits (pp__wait_sync) with its items alive:
      * byte and string columns are copied from them when sent (lazy
      * chunks, pool_internal.h). Not for remote workers (they read frames
@@ -294,6 +289,7 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return st;
     }
     j->lazy = b.lazy;
+    j->blob_tuples = s.arr == NULL; /* pp_map_array copies blob results as bytes */
     sg.j = j;
     bst = pp__builder_batch(&b, 0, &list, &end);
     if (bst == PP_ENOMEM && list == NULL && s.gen == NULL) {
@@ -304,11 +300,10 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         job_discard(j);
         return bst;
     }
-    /* The caller's reference is taken here, so j stays valid below even if
-     * the job completes meanwhile. */
-    enqueue(p, j, 1);
-    for (at = 0;;) {
-        if (!feed(p, j, list, at, end, bst))
+    /* The caller's reference is taken with the first batch (feed), so j
+     * stays valid below even if the job completes meanwhile. */
+    for (at = 0;; first = 0) {
+        if (!feed(p, j, first, list, at, end, bst))
             break;
         at = end;
         if (sync)
@@ -391,10 +386,15 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     pp__item_src s = *src;
     pp_values *extra = NULL;
     struct pp__feeder me, **pf;
-    pp_status st;
+    pp__chunk *spare = NULL;
+    pp_status st, open_st;
 
     if (p == NULL || fn == NULL || (want_handle && out == NULL))
         return PP_EINVAL;
+    /* Before the mutex: a fork child may have a copy of it that a thread
+     * of the creator held at the fork, and no thread to release it. */
+    if (pp__pool_foreign(p))
+        return PP_ESTATE;
     if (o != NULL && o->extra_values != NULL && o->extra_args != NULL)
         return PP_EINVAL;
     if (o != NULL && (o->extra_values != NULL || o->n_extra_values > 0)) {
@@ -423,8 +423,17 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
     p->feeding++;
     me.next = p->feeders;
     p->feeders = &me;
+    /* Whether the pool takes it is decided here (submit_counted reports
+     * it after its own checks of the arguments), and an apply gets a
+     * freed chunk for its one chunk: one mutex hold for the three. */
+    open_st = pool_open_locked(p);
+    if (open_st == PP_OK && o != NULL && !sync && (o->callback || o->error_callback || o->progress))
+        open_st = pp__resthread_ensure_locked(p); /* supervisor.c: the first that needs it */
+    if (open_st == PP_OK && n == 1)
+        spare = pp__chunk_take_free_locked(p);
     pp__plat_mtx_unlock(p->core->mu);
-    st = submit_counted(p, kind, fn, &s, n, o, sync, want_handle, out);
+    st = submit_counted(p, kind, fn, &s, n, o, sync, want_handle, open_st, &spare, out);
+    pp__chunk_list_free(spare); /* not handed to a builder: the call stopped before */
     pp__plat_mtx_lock(p->core->mu);
     for (pf = &p->feeders; *pf != &me; pf = &(*pf)->next)
         ;

@@ -651,15 +651,11 @@ static void resthread_loop(void *arg)
     pp__plat_mtx_unlock(p->core->mu);
 }
 
-pp_status pp__resthread_ensure(pp_pool *p)
+pp_status pp__resthread_ensure_locked(pp_pool *p)
 {
-    pp_status st = PP_OK;
-
-    pp__plat_mtx_lock(p->core->mu);
-    if (p->resthread == NULL && !p->stop)
-        st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
-    pp__plat_mtx_unlock(p->core->mu);
-    return st;
+    if (p->resthread != NULL || p->stop)
+        return PP_OK;
+    return pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
 }
 
 void pp__resthread_main(void *arg)

@@ -27,10 +27,39 @@ static struct {
     _Alignas(8) volatile uint64_t waiters; /* atomic: threads in wait_set() */
 } g_sig;
 
+/* The process's id as pools see it (pp__pool_foreign() asks it at every
+ * call: a cached copy instead of a system call each time). 0: not known
+ * yet. A fork child forgets it (the handler below, registered by pp_init()
+ * before any pool exists, so a fork of a process with a pool always runs
+ * it; a process made with _Fork(), which runs no handlers, may not use the
+ * pools of its parent: only async-signal-safe calls are allowed there). */
+static _Alignas(8) volatile uint64_t g_self_pid;
+
+static void self_pid_after_fork(void)
+{
+    g_self_pid = 0; /* the only thread of the child */
+}
+
+uint64_t pp__pool_self_pid(void)
+{
+    uint64_t pid = pp__plat_atomic_load64(&g_self_pid);
+
+    if (pid == 0) {
+        pid = pp__plat_getpid();
+        pp__plat_atomic_store64(&g_self_pid, pid); /* racing threads store the same */
+    }
+    return pid;
+}
+
 pp_status pp__waitany_init(void)
 {
+    static int registered;
     pp_status st;
 
+    if (!registered) {
+        registered = 1;
+        pp__plat_atfork_child(self_pid_after_fork);
+    }
     if (g_sig.mu != NULL)
         return PP_OK;
     st = pp__plat_mtx_create(&g_sig.mu);

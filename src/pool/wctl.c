@@ -71,6 +71,21 @@ void pp__wctl_item_done(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8
     pp__plat_atomic_store64(&c->done, PP__WCTL_DONE(i + 1, k->kept, k->bytes));
 }
 
+void pp__wctl_item_done2(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8_t *p1, size_t n1,
+                         const uint8_t *p2, size_t n2)
+{
+    uint8_t *d = pp__wctl_area(c) + PP__WCTL_COLUMN + k->bytes;
+
+    /* n1 + n2: a frame's bytes at most, no overflow */
+    if (k->kept == i && n1 + n2 <= PP__WCTL_AREA - PP__WCTL_COLUMN - k->bytes) {
+        memcpy(d, p1, n1);
+        memcpy(d + n1, p2, n2);
+        k->kept++;
+        k->bytes += n1 + n2;
+    }
+    pp__plat_atomic_store64(&c->done, PP__WCTL_DONE(i + 1, k->kept, k->bytes));
+}
+
 void pp__wctl_item_start_timed(pp__wctl *c, const pp__wctl_cursor *k, unsigned i, int64_t now_ms)
 {
     c->item_ms = (uint64_t)now_ms;

@@ -168,6 +168,9 @@ static inline void pp__wctl_item_done_column(pp__wctl *c, pp__wctl_cursor *k, un
  * every earlier outcome was kept). */
 void pp__wctl_item_done(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8_t *outcome,
                         size_t n);
+/* The same with the outcome in two pieces (a head of n1 bytes, then n2). */
+void pp__wctl_item_done2(pp__wctl *c, pp__wctl_cursor *k, unsigned i, const uint8_t *p1, size_t n1,
+                         const uint8_t *p2, size_t n2);
 
 /* Parent: take back every chunk with an id in (bound, through] that the
  * worker has not started. Returns 1 with *bound set (chunks with ids up

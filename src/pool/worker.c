@@ -237,7 +237,7 @@ int pp__worker_main(pp__plat_chan *chan)
     w.chan = chan;
     pp__buf_init(&w.out);
     if (pp__values_scalar_size() > sizeof w.argmem || /* cannot be: 40 bytes */
-        pp_values_create(&w.args) != PP_OK || pp_values_create(&w.result) != PP_OK ||
+        pp_values_create(&w.args) != PP_OK || pp__values_create_scratch(&w.result) != PP_OK ||
         pp__reader_init(&w.rd, chan) != PP_OK)
         return WORKER_EXIT_NOMEM;
     rc = worker_loop(&w);
@@ -282,7 +282,7 @@ pp_status pp__chunk_runner_create(pp__result_sink sink, void *ud, pp__chunk_runn
      * (untouched pages of it cost nothing). */
     r->w.ctl = calloc(1, PP__WCTL_SIZE);
     if (r->w.ctl == NULL || pp_values_create(&r->w.args) != PP_OK ||
-        pp_values_create(&r->w.result) != PP_OK) {
+        pp__values_create_scratch(&r->w.result) != PP_OK) {
         pp__chunk_runner_destroy(r);
         return PP_ENOMEM;
     }

@@ -84,6 +84,25 @@ pp_status pp__worker_put_failure(pp__buf *b, pp_status status, int code, const c
     return st;
 }
 
+/* Append the outcome of a task whose result is one string or buffer
+ * (type, n bytes at p) in one step: status 0, code 0, tuple (values/tuple.h). */
+static pp_status put_blob_outcome(pp__buf *out, pp_type type, const uint8_t *p, size_t n)
+{
+    pp_status st = pp__buf_reserve(out, 17 + n);
+    uint8_t *d;
+
+    if (st != PP_OK)
+        return st;
+    d = out->data + out->len;
+    memset(d, 0, 8);
+    pp__st_le32(d + 8, 1);
+    d[12] = (uint8_t)type;
+    pp__st_le32(d + 13, (uint32_t)n);
+    memcpy(d + 17, p, n);
+    out->len += 17 + n;
+    return PP_OK;
+}
+
 /* Append one item's outcome; a result that would overflow the frame turns
  * into a PP_ETOOBIG failure instead. */
 static pp_status put_outcome(worker *w, const pp_task *t)
@@ -92,25 +111,13 @@ static pp_status put_outcome(worker *w, const pp_task *t)
     const uint8_t *p;
     pp_type type;
     pp_status st;
-    uint8_t *d;
 
     if (t->failed)
         return pp__worker_put_failure(&w->out, t->status, t->code, t->message);
-    if (pp__values_one_blob(t->result, &type, &p, &n) && n <= PP__FRAME_MAX - 17) {
-        /* one string or buffer (the commonest result after a scalar), in
-         * one step: status 0, code 0, tuple (values/tuple.h) */
-        st = pp__buf_reserve(&w->out, 17 + n);
-        if (st == PP_OK) {
-            d = w->out.data + w->out.len;
-            memset(d, 0, 8);
-            pp__st_le32(d + 8, 1);
-            d[12] = (uint8_t)type;
-            pp__st_le32(d + 13, (uint32_t)n);
-            memcpy(d + 17, p, n);
-            w->out.len += 17 + n;
-            return PP_OK;
-        }
-    }
+    /* one string or buffer: the commonest result after a scalar */
+    if (pp__values_one_blob(t->result, &type, &p, &n) && n <= PP__FRAME_MAX - 17 &&
+        put_blob_outcome(&w->out, type, p, n) == PP_OK)
+        return PP_OK;
     st = pp__buf_put_u32(&w->out, 0);
     if (st == PP_OK)
         st = pp__buf_put_u32(&w->out, 0);
@@ -272,6 +279,112 @@ static uint16_t run_scalars(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_ta
     return i;
 }
 
+/* The most run_blobs() reserves for a chunk's answer ahead of it: more
+ * would take a populated big block (wire/buf.h) for results that may be
+ * much shorter than their arguments. */
+#define RESERVE_AHEAD ((size_t)512 * 1024)
+
+/* The column begun at w->out[col..] (a type byte, then count entries,
+ * values/column.h) rewritten as the general outcomes of those items. */
+static pp_status blobs_to_outcomes(worker *w, size_t col, uint16_t count)
+{
+    size_t n = w->out.len - col, len;
+    uint8_t *tmp = malloc(n), *p;
+    pp_status st = PP_OK;
+    uint16_t k;
+
+    if (tmp == NULL)
+        return PP_ENOMEM;
+    memcpy(tmp, w->out.data + col, n);
+    w->out.len = col;
+    for (k = 0, p = tmp + 1; k < count && st == PP_OK; k++) {
+        len = pp__ld_le32(p);
+        st = put_blob_outcome(&w->out, (pp_type)tmp[0], p + 4, len);
+        p += PP__COLUMN_BLOB_ENC(len);
+    }
+    free(tmp);
+    return st;
+}
+
+/*
+ * The commonest chunk of strings or byte buffers in a loop of its own: a
+ * blob column in (each entry read in place as the chunk's one argument
+ * tuple), a registered function, no timeout, and so far every result one
+ * string or buffer of one type: each written straight into the answer's
+ * blob column (values/column.h) at w->out[col..], and kept in the control
+ * block in the general form (wctl.h), the result tuple emptied. *done
+ * gets how many items finished here, from item 0. If that is the count,
+ * w->out holds the column (the caller ends the frame); else their
+ * outcomes are in w->out in the general form and, if *ran, the next item
+ * has run and its outcome (a failure, another result, one that would make
+ * that form larger than a frame) is in *t and w->result for the general
+ * loop; if not *ran, the general loop reads the next entry again (and
+ * fails on it). PP_OK, or PP_ENOMEM.
+ */
+static pp_status run_blobs(worker *w, const pp__frame_hdr *h, pp__rd *rd, pp_task_fn fn,
+                           uint64_t first, pp_type ctype, pp_task *t, int *ran, uint16_t *done)
+{
+    pp_values *result = w->result;
+    pp__wctl *c = w->ctl;
+    size_t col = w->out.len, general = 0, len, ahead;
+    pp_type type, rtype = PP_TYPE_NONE;
+    uint8_t head[17], *d;
+    const uint8_t *p;
+    uint16_t i, n = h->count;
+    int rc;
+
+    task_reset(t, NULL, result); /* once: only pp_task_fail() writes them */
+    *ran = 0;
+    memset(head, 0, 8); /* status 0, code 0, a tuple of one item */
+    pp__st_le32(head + 8, 1);
+    /* the whole column checked at once; if it is malformed, the general
+     * loop meets it entry by entry */
+    if (!pp__column_check_blobs(rd->p + rd->pos, pp__rd_left(rd), ctype, n))
+        n = 0;
+    for (i = 0; i < n; i++) {
+        p = rd->p + rd->pos;
+        len = pp__ld_le32(p);
+        rd->pos += PP__COLUMN_BLOB_ENC(len);
+        t->args = pp__values_init_blob(w->argmem, ctype, p + 4, len);
+        pp__wctl_item_start(c, &w->kept, i);
+        t->index = first + i;
+        rc = fn(t);
+        /* the general form of these outcomes must still fit a frame */
+        if (rc != 0 || t->failed || !pp__values_one_blob(result, &type, &p, &len) ||
+            (i > 0 && type != rtype) || 17 + len > PP__FRAME_MAX - general ||
+            pp__buf_reserve(&w->out, 1 + PP__COLUMN_BLOB_ENC(len)) != PP_OK) {
+            if (rc != 0 && !t->failed)
+                task_returned(t, rc);
+            *ran = 1;
+            break;
+        }
+        d = w->out.data + w->out.len;
+        if (i == 0) { /* the column's type byte */
+            /* room for results as long as the arguments left (a string
+             * map's usual answer; up to RESERVE_AHEAD) at once, not by
+             * doubling from the first chunk on; without it the loop grows
+             * w->out as it goes */
+            ahead = pp__rd_left(rd) < RESERVE_AHEAD ? pp__rd_left(rd) : RESERVE_AHEAD;
+            if (pp__buf_reserve(&w->out, 1 + PP__COLUMN_BLOB_ENC(len) + ahead) == PP_OK)
+                d = w->out.data + w->out.len;
+            rtype = type;
+            *d++ = (uint8_t)type;
+            w->out.len++;
+        }
+        pp__st_le32(d, (uint32_t)len);
+        memcpy(d + 4, p, len);
+        d[4 + len] = 0;
+        w->out.len += PP__COLUMN_BLOB_ENC(len);
+        general += 17 + len;
+        head[12] = (uint8_t)type;
+        pp__st_le32(head + 13, (uint32_t)len);
+        pp__wctl_item_done2(c, &w->kept, i, head, sizeof head, p, len);
+        pp__values_clear(result);
+    }
+    *done = i;
+    return i > 0 && i < n ? blobs_to_outcomes(w, col, i) : PP_OK;
+}
+
 /*
  * The outcome just appended at w->out[mark..] may have made the RESULT
  * frame at *at larger than one message: then the frame goes out without
@@ -359,6 +472,7 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
     int column = (h->flags & PP__FLAG_SCALARS) != 0, rcolumn;
     int timed = (h->flags & PP__FLAG_TIMED) != 0;
     int in_place = 0;
+    int blobs = 0; /* run_blobs() wrote the whole answer as a blob column */
 
     pp__rd_init(&rd, payload, h->length);
     fst = pp__fnref_decode(&rd, &ref);
@@ -393,6 +507,15 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
     i = 0;
     if (w->argbits != NULL && rcolumn && !timed)
         i = run_scalars(w, h, &rd, ref.fn, first, args, &t, &rtype, &ran);
+    if (column && w->argbits == NULL && rcolumn && !timed) {
+        st = run_blobs(w, h, &rd, ref.fn, first, ctype, &t, &ran, &i);
+        blobs = i == h->count; /* w->out holds their column */
+        if (i > 0) {           /* else their outcomes: no column answer */
+            rcolumn = 0;
+            was_general = 1;
+            in_frame = i;
+        }
+    }
     for (; i < h->count && st == PP_OK; i++) {
         if (!ran) {
             st = next_args(w, &rd, column, ctype, &args);
@@ -445,6 +568,10 @@ pp_status pp__worker_run_chunk(worker *w, const pp__frame_hdr *h, const uint8_t 
     pp__plat_flush_stdio();
     if (st == PP_OK && pp__rd_left(&rd) != 0)
         st = PP_EPROTO;
+    if (st == PP_OK && blobs) {
+        pp__frame_set_flags(&w->out, at, PP__FLAG_SCALARS);
+        return pp__frame_end(&w->out, at);
+    }
     if (st == PP_OK && rcolumn && in_place)
         return pp__worker_put_column_in_place(&w->out, h, at, rtype);
     if (st == PP_OK && rcolumn)

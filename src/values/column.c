@@ -92,6 +92,38 @@ int pp__column_put_blobs_exact(const pp_values *v, size_t first, size_t count, p
     return cap == 0;
 }
 
+/* Has the 64-bit word x a zero byte? (exact: no false positives) */
+#define HAS_ZERO_BYTE(x) (((x)-UINT64_C(0x0101010101010101)) & ~(x)&UINT64_C(0x8080808080808080))
+
+/* Is there a NUL in p[0..n-1]? Short strings (the common entry) a word at
+ * a time, without a call; the last word may overlap the one before. */
+static int has_nul(const uint8_t *p, size_t n)
+{
+    uint64_t x;
+    size_t k;
+
+    if (n > 64)
+        return memchr(p, '\0', n) != NULL;
+    if (n < 8) {
+        for (k = 0; k < n; k++) {
+            if (p[k] == 0)
+                return 1;
+        }
+        return 0;
+    }
+    for (k = 0; k + 8 <= n; k += 8) {
+        memcpy(&x, p + k, 8);
+        if (HAS_ZERO_BYTE(x))
+            return 1;
+    }
+    if (k < n) {
+        memcpy(&x, p + n - 8, 8);
+        if (HAS_ZERO_BYTE(x))
+            return 1;
+    }
+    return 0;
+}
+
 pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t *n)
 {
     const uint8_t *q;
@@ -104,7 +136,7 @@ pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t
     len = pp__ld_le32(q);
     if (len > PP_VALUE_MAX_BYTES || (size_t)len >= left - 4 || q[4 + len] != 0)
         return PP_EPROTO;
-    if (type == PP_TYPE_STR && memchr(q + 4, '\0', len) != NULL)
+    if (type == PP_TYPE_STR && has_nul(q + 4, len))
         return PP_EPROTO;
     if (type != PP_TYPE_STR && type != PP_TYPE_BYTES)
         return PP_EPROTO;
@@ -112,4 +144,25 @@ pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t
     *p = q + 4;
     *n = len;
     return PP_OK;
+}
+
+int pp__column_check_blobs(const uint8_t *p, size_t len, pp_type type, size_t count)
+{
+    size_t pos = 0, k;
+    uint32_t n;
+
+    if (type != PP_TYPE_STR && type != PP_TYPE_BYTES)
+        return 0;
+    for (k = 0; k < count; k++) {
+        if (len - pos < 4)
+            return 0;
+        n = pp__ld_le32(p + pos);
+        /* as pp__column_get_blob() */
+        if (n > PP_VALUE_MAX_BYTES || (size_t)n >= len - pos - 4 || p[pos + 4 + n] != 0)
+            return 0;
+        if (type == PP_TYPE_STR && has_nul(p + pos + 4, n))
+            return 0;
+        pos += PP__COLUMN_BLOB_ENC(n);
+    }
+    return pos == len;
 }

@@ -53,4 +53,9 @@ void pp__column_put_blobs(const pp_values *v, size_t first, size_t count, uint8_
  * or is a string with a NUL inside. */
 pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t *n);
 
+/* Are the len bytes at p exactly count entries of a blob column of type
+ * (each as pp__column_get_blob() checks it)? 1 or 0; one pass, no call
+ * per entry (a RESULT's column, checked whole before any of it is used). */
+int pp__column_check_blobs(const uint8_t *p, size_t len, pp_type type, size_t count);
+
 #endif /* PROCPOOL_VALUES_COLUMN_H */

@@ -27,7 +27,7 @@ size_t pp__tuple_item_size(pp_type type, size_t n)
     switch (type) {
     case PP_TYPE_STR:
     case PP_TYPE_BYTES:
-        return 1u + 4u + n; /* tag, u32 length, bytes */
+        return PP__TUPLE_BLOB_ENC(n); /* tag, u32 length, bytes */
     case PP_TYPE_LOCK:
     case PP_TYPE_SHM:
         return 1u + 1u + n + 8u; /* tag, u8 length, name, u64 identity */

@@ -33,6 +33,9 @@
 /* Bytes an int or a double item adds to an encoding: tag + 8 bytes
  * (pp__tuple_item_size() of either). */
 #define PP__TUPLE_SCALAR_ENC 9u
+/* Bytes a string or byte buffer item of n bytes adds: tag, u32 length,
+ * bytes (pp__tuple_item_size() of either, without the call). */
+#define PP__TUPLE_BLOB_ENC(n) ((size_t)5 + (n))
 /* Tag of a hosted object's locator (never a pp_type value). */
 #define PP__TAG_REMOTE 128u
 

@@ -32,6 +32,22 @@
 /* Encoded size of an int or a double item (values/tuple.h). */
 #define ENC_SCALAR PP__TUPLE_SCALAR_ENC
 
+/* pp_values.fixed: who owns the storage. */
+enum { OWNED = 0, FIXED = 1, SCRATCH = 2 };
+
+/* Bytes of a scratch tuple's arena (pp__values_create_scratch). */
+#define SCRATCH_ARENA ((size_t)16 * 1024)
+
+/* A scratch tuple: a plain one whose strings and byte buffers are copied
+ * into an arena while it has room, instead of an allocation each; clearing
+ * it empties the arena. The tuple comes first: the pp_values * handed out
+ * is this one's. */
+typedef struct scratch_values {
+    pp_values v;
+    uint8_t *arena; /* SCRATCH_ARENA bytes, allocated at the first blob */
+    size_t used;
+} scratch_values;
+
 /* ------------------------------------------------------------ lifecycle */
 
 pp_status pp_values_create(pp_values **out)
@@ -54,31 +70,58 @@ int pp__vi_is_named(pp_type type)
            type == PP_TYPE_PROXY;
 }
 
+pp_status pp__values_create_scratch(pp_values **out)
+{
+    scratch_values *s = calloc(1, sizeof *s);
+
+    *out = &s->v;
+    if (s == NULL)
+        return PP_ENOMEM;
+    s->v.enc_size = PP__VALUES_HDR;
+    s->v.fixed = SCRATCH;
+    return PP_OK;
+}
+
 /* Does the item own an allocation (u.p or u.k)? */
 static int has_heap(const value_item *it)
 {
     return it->type == PP_TYPE_STR || it->type == PP_TYPE_BYTES || pp__vi_is_named(it->type);
 }
 
-static void item_free(value_item *it)
+/* Is p in v's arena (a scratch tuple's blob that was not allocated)? */
+static int in_arena(const pp_values *v, const uint8_t *p)
+{
+    const scratch_values *s = (const scratch_values *)(const void *)v;
+    uintptr_t a, x = (uintptr_t)p;
+
+    if (v->fixed != SCRATCH) /* else v is not a scratch_values */
+        return 0;
+    a = (uintptr_t)s->arena;
+    return a != 0 && x >= a && x - a < SCRATCH_ARENA;
+}
+
+static void item_free(const pp_values *v, value_item *it)
 {
     if (!has_heap(it))
         return;
     if (pp__vi_is_named(it->type)) {
         free(it->u.k->r);
         free(it->u.k);
-    } else
+    } else if (!in_arena(v, it->u.p)) {
         free(it->u.p);
+    }
 }
 
 void pp_values_destroy(pp_values *v)
 {
     size_t i;
 
-    if (v == NULL || v->fixed)
+    if (v == NULL || v->fixed == FIXED)
         return; /* a fixed tuple's storage belongs to its owner */
     for (i = 0; i < v->count; i++)
-        item_free(&v->items[i]);
+        item_free(v, &v->items[i]);
+    if (v->fixed == SCRATCH)
+        free(((scratch_values *)(void *)v)->arena);
     free(v->items);
     free(v);
 }
@@ -87,12 +130,14 @@ void pp__values_clear(pp_values *v)
 {
     size_t i;
 
-    if (v->fixed)
+    if (v->fixed == FIXED)
         return;
     for (i = 0; i < v->count; i++)
-        item_free(&v->items[i]);
+        item_free(v, &v->items[i]);
     v->count = 0;
     v->enc_size = PP__VALUES_HDR;
+    if (v->fixed == SCRATCH)
+        ((scratch_values *)(void *)v)->used = 0;
 }
 
 /* ------------------------------------------------------------- growing */
@@ -104,7 +149,7 @@ static pp_status grow_to(pp_values *v, size_t need)
 
     if (need <= v->cap)
         return PP_OK;
-    if (v->fixed)
+    if (v->fixed == FIXED)
         return PP_EINVAL; /* read-only (a result's tuple) */
     /* need <= PP_VALUES_MAX_ITEMS, so neither doubling nor the byte size
      * can overflow. */
@@ -157,10 +202,29 @@ void pp__vi_slot_commit(pp_values *v, pp_type type, size_t enc)
     v->enc_size += (uint32_t)enc; /* total <= PP_MESSAGE_MAX: checked */
 }
 
-/* n <= PP_VALUE_MAX_BYTES: no overflow, and n fits the item's u32. */
-static pp_status blob_dup(const void *p, size_t n, value_item *it)
+/* Where a copy of n bytes and a NUL goes in v: its arena (a scratch tuple
+ * with room left), else an allocation of its own. NULL: no memory. */
+static uint8_t *blob_mem(pp_values *v, size_t n)
 {
-    uint8_t *c = malloc(n + 1);
+    scratch_values *s = (scratch_values *)(void *)v;
+    uint8_t *c;
+
+    if (v->fixed != SCRATCH || n >= SCRATCH_ARENA - s->used)
+        return malloc(n + 1);
+    if (s->arena == NULL) {
+        s->arena = malloc(SCRATCH_ARENA);
+        if (s->arena == NULL)
+            return malloc(n + 1);
+    }
+    c = s->arena + s->used;
+    s->used += n + 1;
+    return c;
+}
+
+/* n <= PP_VALUE_MAX_BYTES: no overflow, and n fits the item's u32. */
+static pp_status blob_dup(pp_values *v, const void *p, size_t n, value_item *it)
+{
+    uint8_t *c = blob_mem(v, n);
 
     if (c == NULL)
         return PP_ENOMEM;
@@ -238,7 +302,7 @@ pp_status pp_values_add_double(pp_values *v, double x)
 
 static pp_status add_blob(pp_values *v, pp_type type, const void *p, size_t n)
 {
-    size_t enc = pp__tuple_item_size(type, n);
+    size_t enc = PP__TUPLE_BLOB_ENC(n); /* type: a string or byte buffer */
     value_item *it;
     pp_status st;
 
@@ -247,7 +311,7 @@ static pp_status add_blob(pp_values *v, pp_type type, const void *p, size_t n)
     st = pp__vi_slot_get(v, enc, &it);
     if (st != PP_OK)
         return st;
-    st = blob_dup(p, n, it);
+    st = blob_dup(v, p, n, it);
     if (st != PP_OK)
         return st;
     pp__vi_slot_commit(v, type, enc);
@@ -282,7 +346,7 @@ pp_status pp_values_add_bytes(pp_values *v, const void *p, size_t n)
 
 /* ------------------------------------------------------------- copying */
 
-static pp_status item_copy(const value_item *src, value_item *dst)
+static pp_status item_copy(const value_item *src, pp_values *to, value_item *dst)
 {
     *dst = *src;
     if (pp__vi_is_named(src->type)) {
@@ -301,7 +365,7 @@ static pp_status item_copy(const value_item *src, value_item *dst)
         return PP_OK;
     }
     if (has_heap(src))
-        return blob_dup(src->u.p, src->n, dst);
+        return blob_dup(to, src->u.p, src->n, dst);
     return PP_OK;
 }
 
@@ -311,14 +375,14 @@ pp_status pp__values_append(pp_values *dst, const pp_values *src, size_t first, 
     size_t i, enc;
     pp_status st;
 
-    if (dst == NULL || dst->fixed || src == NULL || first > src->count ||
+    if (dst == NULL || dst->fixed == FIXED || src == NULL || first > src->count ||
         count > src->count - first)
         return PP_EINVAL;
     for (i = first; i < first + count; i++) {
         enc = pp__values_item_encoded_size(src, i);
         st = pp__vi_slot_get(dst, enc, &it);
         if (st == PP_OK)
-            st = item_copy(&src->items[i], it);
+            st = item_copy(&src->items[i], dst, it);
         if (st != PP_OK)
             return st;
         dst->count++;
@@ -343,7 +407,7 @@ pp_status pp_values_copy(const pp_values *v, pp_values **out)
         return st;
     st = grow_to(c, v->count);
     for (i = 0; st == PP_OK && i < v->count; i++) {
-        st = item_copy(&v->items[i], &c->items[i]);
+        st = item_copy(&v->items[i], c, &c->items[i]);
         if (st == PP_OK)
             c->count++;
     }
@@ -404,7 +468,7 @@ int pp__values_take_scalar(pp_values *v, pp_type *type, uint64_t *bits)
     const value_item *it;
 
     /* once per item of a worker's chunk: the expected case first */
-    if (v == NULL || v->count != 1 || v->fixed)
+    if (v == NULL || v->count != 1 || v->fixed == FIXED)
         return 0;
     it = v->items;
     if (it->type != *type) {
@@ -462,8 +526,8 @@ pp_values *pp__values_init_blob(void *mem, pp_type type, const uint8_t *p, size_
     t->v.items = &t->item;
     t->v.count = 1;
     t->v.cap = 1;
-    t->v.enc_size = (uint32_t)(PP__VALUES_HDR + pp__tuple_item_size(type, n));
-    t->v.fixed = 1;
+    t->v.enc_size = (uint32_t)(PP__VALUES_HDR + PP__TUPLE_BLOB_ENC(n));
+    t->v.fixed = FIXED;
     return &t->v;
 }
 
@@ -486,7 +550,7 @@ pp_values *pp__values_init_scalar(void *mem, pp_type type, uint64_t bits)
     t->v.count = 1;
     t->v.cap = 1;
     t->v.enc_size = PP__VALUES_HDR + ENC_SCALAR;
-    t->v.fixed = 1;
+    t->v.fixed = FIXED;
     return &t->v;
 }
 

@@ -62,6 +62,13 @@ size_t pp__values_scalar_size(void);
  * must not be called; the memory is the caller's to free. */
 pp_values *pp__values_init_scalar(void *mem, pp_type type, uint64_t bits);
 
+/* A tuple like pp_values_create()'s whose strings and byte buffers go
+ * into a small arena of its own while it has room, instead of an
+ * allocation each, until pp__values_clear() empties it: a worker's result
+ * tuple, filled and cleared once per task. Freed by pp_values_destroy().
+ * PP_ENOMEM (*out NULL). */
+pp_status pp__values_create_scratch(pp_values **out);
+
 /* Remove every item, keeping the allocation (a worker reuses its result
  * tuple for every task). */
 void pp__values_clear(pp_values *v);
