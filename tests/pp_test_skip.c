@@ -86,6 +86,7 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_METHODS(t_starmap),
     PP_SKIP_WIN_METHODS(t_imap),
     PP_SKIP_WIN_METHODS(t_callbacks),
+    PP_SKIP_WIN_METHODS(t_pool_threads),
     PP_SKIP_WIN_METHODS(t_task_error),
     PP_SKIP_WIN_METHODS(t_worker_killed),
     PP_SKIP_WIN_METHODS(t_crashes),

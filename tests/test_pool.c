@@ -10,6 +10,9 @@
 #include <apr_thread_proc.h>
 
 #include <signal.h>
+#ifdef __linux__
+#include <dirent.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1159,6 +1162,148 @@ static void t_callback_reenters_pool(void)
     pp_test_pool_finish(p);
 }
 
+/* The result thread is started by the first submission with a callback
+ * (pool/supervisor.c: pp__resthread_ensure_locked), here after sync work only
+ * and by four threads at once: every callback runs, each once, all on one
+ * thread (one result thread, not one per racing submission), before its
+ * result is ready; a join from a callback is refused there too. */
+typedef struct first_cb {
+    pp_pool *pool;
+    apr_thread_mutex_t *mu;
+    uint64_t tid[4 * 25];
+    int n, deadlk;
+    pp_result *r[4 * 25];
+} first_cb;
+
+static void first_cb_ok(pp_result *r, void *ud)
+{
+    first_cb *f = ud;
+
+    (void)r;
+    apr_thread_mutex_lock(f->mu);
+    if (f->n < 4 * 25)
+        f->tid[f->n] = pp__plat_thread_id();
+    f->n++;
+    if (pp_pool_join(f->pool, 0) == PP_EDEADLK)
+        f->deadlk++;
+    apr_thread_mutex_unlock(f->mu);
+}
+
+static first_cb *g_first_cb;
+
+static void first_cb_submit(void *arg)
+{
+    pp_submit_options o;
+    int k = (int)(intptr_t)arg, i;
+
+    memset(&o, 0, sizeof o);
+    o.callback = first_cb_ok;
+    o.userdata = g_first_cb;
+    for (i = 0; i < 25; i++) {
+        pp_values *a = ints1(k * 25 + i);
+        PP_ASSERT_STATUS(
+            pp_apply_async(g_first_cb->pool, tk_square, a, &o, &g_first_cb->r[k * 25 + i]), PP_OK);
+        pp_values_destroy(a);
+    }
+}
+
+static void t_first_callbacks_from_threads(void)
+{
+    pp_test_thread *th[4];
+    pp_values *a = ints1(3), *out = NULL;
+    first_cb f;
+    int i;
+
+    memset(&f, 0, sizeof f);
+    f.pool = make_pool(PP_START_DEFAULT, 2, 0);
+    CU_ASSERT_FATAL(apr_thread_mutex_create(&f.mu, APR_THREAD_MUTEX_DEFAULT, pp_test_pool()) ==
+                    APR_SUCCESS);
+    PP_ASSERT_STATUS(pp_apply(f.pool, tk_square, a, &out, NULL), PP_OK); /* no callback yet */
+    g_first_cb = &f;
+    for (i = 0; i < 4; i++)
+        th[i] = pp_test_thread_start(first_cb_submit, (void *)(intptr_t)i);
+    for (i = 0; i < 4; i++)
+        pp_test_thread_join(th[i]);
+    for (i = 0; i < 4 * 25; i++) {
+        PP_ASSERT_STATUS(pp_result_get(f.r[i], WAIT_MS, NULL), PP_OK);
+        CU_ASSERT_EQUAL(pp_result_ready(f.r[i]), 1);
+    }
+    pp_test_pool_finish(f.pool);
+    CU_ASSERT_EQUAL(f.n, 4 * 25);
+    CU_ASSERT_EQUAL(f.deadlk, 4 * 25);
+    for (i = 1; i < 4 * 25 && i < f.n; i++)
+        PP_ASSERT_MSG(f.tid[i] == f.tid[0], "callback %d ran on another thread than the first", i);
+    CU_ASSERT(f.tid[0] != pp__plat_thread_id());
+    for (i = 0; i < 4 * 25; i++)
+        pp_result_release(f.r[i]);
+    pp_values_destroy(out);
+    pp_values_destroy(a);
+    apr_thread_mutex_destroy(f.mu);
+}
+
+/* The threads of this process (Linux: /proc/self/task), or -1. */
+static int thread_count(void)
+{
+#ifdef __linux__
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *de;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] != '.')
+            n++;
+    }
+    closedir(d);
+    return n;
+#else
+    return -1;
+#endif
+}
+
+/* A pool's threads in this process: the supervisor and one reader per
+ * worker, no more (no thread reads a zygote's or fork server's control
+ * socket: platform/posix/posix_helper.c; the result thread comes with the
+ * first callback: pool/supervisor.c); after destroy, none. */
+static void do_pool_threads(int m)
+{
+    int before = thread_count(), during, after = -1;
+    pp_submit_options o;
+    pp_values *a = ints1(4);
+    pp_result *r = NULL;
+    cb_state s;
+    int64_t deadline;
+    pp_pool *p;
+
+    if (before < 0) {
+        pp_values_destroy(a);
+        return; /* no /proc to count them with */
+    }
+    p = make_pool(m, 2, 0);
+    during = thread_count();
+    PP_ASSERT_MSG(during == before + 3, "a pool of 2 runs %d threads, expected 3", during - before);
+    memset(&s, 0, sizeof s);
+    memset(&o, 0, sizeof o);
+    o.callback = on_ok;
+    o.userdata = &s;
+    PP_ASSERT_STATUS(pp_apply_async(p, tk_square, a, &o, &r), PP_OK);
+    PP_ASSERT_STATUS(pp_result_wait(r, WAIT_MS), PP_OK);
+    CU_ASSERT_EQUAL(apr_atomic_read32(&s.ok), 1);
+    during = thread_count();
+    PP_ASSERT_MSG(during == before + 4, "with a callback: %d threads, expected 4", during - before);
+    pp_result_release(r);
+    pp_test_pool_finish(p);
+    /* a joined thread may be listed for an instant more */
+    deadline = pp_test_now_ms() + 5000;
+    while ((after = thread_count()) != before && pp_test_now_ms() < deadline)
+        pp_test_sleep_ms(1);
+    PP_ASSERT_MSG(after == before, "%d threads left after destroy", after - before);
+    pp_values_destroy(a);
+}
+
+PP_TEST_PER_METHOD(pool_threads)
+
 /* Each apply's outcome in a run of many, over a pool whose freed chunks
  * are reused by the next submissions (job.c): a worker killed by a task
  * every 500 submissions, every 7th submission canceled at once, then a
@@ -1934,6 +2079,8 @@ static const pp_test_case cases[] = {
     PP_TEST(t_timeout_and_ready),
     PP_TEST(t_unobserved_failure_reported),
     PP_TEST(t_callback_reenters_pool),
+    PP_TEST(t_first_callbacks_from_threads),
+    PP_TEST_METHODS(pool_threads, 0),
     PP_TEST(t_result_outlives_pool),
     PP_TEST_TIMEOUT(t_apply_reused_chunks_exact, 120),
     PP_TEST(t_result_kinds),

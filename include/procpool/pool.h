@@ -397,6 +397,9 @@ PP_API void pp_pool_destroy(pp_pool *pool);
  *    fork — detected here, not in the worker.
  *  - #PP_ETOOBIG: arguments larger than a message can hold.
  *  - #PP_ENOMEM.
+ *  - #PP_ESYS: the pool's result thread, started by its first submission
+ *    with a callback, error callback or async progress, could not be
+ *    started (pp_os_error() says why; nothing was submitted).
  * Sync forms additionally return the work's outcome like pp_result_get().
  */
 

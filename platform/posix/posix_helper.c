@@ -3,15 +3,21 @@
  * fork and forkserver start methods: the zygote / fork server
  * (posix_zygote.c) that forks the workers.
  *
- * A thread per launcher reads the control socket: replies to START go to
- * the one pp__plat_launcher_start() in progress, EXIT notices are stored
- * in the proc they name, workers the zygote forked unasked (a new fork
- * pool's first ones) are queued until taken. That thread is created after
- * the zygote has been forked, and this process never forks for this
- * launcher again.
+ * No thread of its own reads the control socket: whoever waits for news
+ * from the helper reads it (pp__posix_pump), one thread at a time, the
+ * others wait for what it reads: replies to START go to the one
+ * pp__plat_launcher_start() in progress, EXIT notices are stored in the
+ * proc they name, workers the zygote forked unasked (a new fork pool's
+ * first ones) are queued until taken, the spare's socket is kept. Every
+ * wait for a worker's end, a reply, an announcement or the helper's end
+ * reads, and a look at a worker's state (exited? before a kill) reads
+ * what has come without blocking, so nothing waits for a reader that
+ * does not run; a fork pool's start and stop create and join one thread
+ * less (the supervisor reads the announcements of the first workers
+ * itself). This process never forks for this launcher after the helper.
  *
- * Helper death (the zygote or fork server killed or crashed): the reader
- * sees EOF and marks every worker it had not reported as killed by
+ * Helper death (the zygote or fork server killed or crashed): the next
+ * read sees EOF and marks every worker it had not reported as killed by
  * SIGKILL (they were: their parent-death signal, or our kill where there
  * is none). The next launcher_start restarts the helper before it asks
  * for a worker: forkserver spawns a new server; fork promotes the spare
@@ -21,6 +27,7 @@
  * once more with the new one.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,28 +39,6 @@
 #include <unistd.h>
 
 #include "posix_launcher.h"
-
-pp_status pp__posix_wait_zygote(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
-{
-    pp__plat_launcher *l = p->l;
-    struct timespec ts = pp__posix_deadline(l->cv_clock, timeout_ms);
-    pp_status st = PP_OK;
-
-    pthread_mutex_lock(&l->mu);
-    while (!p->done) {
-        if (timeout_ms == PP_INFINITE) {
-            pthread_cond_wait(&l->cv, &l->mu);
-        } else if (timeout_ms == 0 ||
-                   pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, &ts) == ETIMEDOUT) {
-            st = p->done ? PP_OK : PP_ETIMEDOUT;
-            break;
-        }
-    }
-    if (st == PP_OK)
-        *info = p->info;
-    pthread_mutex_unlock(&l->mu);
-    return st;
-}
 
 /* Caller holds l->mu. */
 static pp__plat_proc *pp__posix_find(pp__plat_launcher *l, pid_t pid)
@@ -171,23 +156,98 @@ static void pp__posix_on_lost(pp__plat_launcher *l)
     }
 }
 
-static void *pp__posix_reader(void *arg)
+/* Milliseconds from now to *ts on clk, rounded up (0 if past). */
+static int pp__posix_ms_until(clockid_t clk, const struct timespec *ts)
 {
-    pp__plat_launcher *l = arg;
-    for (;;) {
-        pp__posix_zmsg m;
-        int fd = -1;
-        int r = pp__posix_recv_msg(l->ctl, &m, sizeof m, &fd);
-        pthread_mutex_lock(&l->mu);
-        if (r > 0)
-            pp__posix_on_zmsg(l, &m, fd);
-        else
-            pp__posix_on_lost(l);
-        pthread_cond_broadcast(&l->cv);
-        pthread_mutex_unlock(&l->mu);
-        if (r <= 0)
-            return NULL;
+    struct timespec now;
+    int64_t ms;
+
+    clock_gettime(clk, &now);
+    ms = ((int64_t)ts->tv_sec - (int64_t)now.tv_sec) * 1000 +
+         ((int64_t)ts->tv_nsec - (int64_t)now.tv_nsec + 999999) / 1000000;
+    if (ms <= 0)
+        return 0;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/*
+ * Wait for news from the helper until *ts (NULL: do not block). Caller
+ * holds l->mu and looks again at what it waits for after each call. If
+ * no other thread is reading the control socket, read and handle its
+ * next message (or its EOF: pp__posix_on_lost) — l->mu is released
+ * meanwhile; else wait for that thread's news. Returns 0 (something may
+ * have changed), or ETIMEDOUT (nothing came by *ts, or at once without
+ * ts).
+ */
+int pp__posix_pump(pp__plat_launcher *l, const struct timespec *ts)
+{
+    struct pollfd pf;
+    pp__posix_zmsg m;
+    int fd = -1, r;
+
+    if (l->reading || !l->up || l->lost) {
+        /* another thread reads (and says when it is done), or nothing
+         * can be read: the caller's condition changes by other means */
+        if (ts == NULL)
+            return ETIMEDOUT;
+        return pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, ts) == ETIMEDOUT ? ETIMEDOUT
+                                                                                      : 0;
     }
+    l->reading = 1;
+    pf.fd = l->ctl; /* not closed while we read: only once lost (helper_gone) */
+    pf.events = POLLIN;
+    pf.revents = 0;
+    pthread_mutex_unlock(&l->mu);
+    r = poll(&pf, 1, ts == NULL ? 0 : pp__posix_ms_until(l->cv_clock, ts));
+    if (r > 0)
+        r = pp__posix_recv_msg(pf.fd, &m, sizeof m, &fd) > 0 ? 1 : -1;
+    else if (r < 0 && errno == EINTR)
+        r = 2; /* nothing read: the caller looks again */
+    pthread_mutex_lock(&l->mu);
+    l->reading = 0;
+    if (r == 1)
+        pp__posix_on_zmsg(l, &m, fd);
+    else if (r < 0)
+        pp__posix_on_lost(l); /* EOF, or the socket failed */
+    /* news, or at least the reading turn is free for another waiter */
+    pthread_cond_broadcast(&l->cv);
+    return r == 0 ? ETIMEDOUT : 0;
+}
+
+/* Read what the helper has sent already, without blocking (a worker's
+ * EXIT, say). Caller holds l->mu. */
+void pp__posix_pump_ready(pp__plat_launcher *l)
+{
+    while (pp__posix_pump(l, NULL) == 0) {
+    }
+}
+
+pp_status pp__posix_wait_zygote(pp__plat_proc *p, int64_t timeout_ms, pp__exit_info *info)
+{
+    pp__plat_launcher *l = p->l;
+    /* PP_INFINITE: an hour at a time */
+    struct timespec ts = pp__posix_deadline(l->cv_clock, timeout_ms < 0 ? 3600000 : timeout_ms);
+    pp_status st = PP_OK;
+
+    pthread_mutex_lock(&l->mu);
+    while (!p->done) {
+        if (timeout_ms == 0) {
+            pp__posix_pump_ready(l);
+            st = p->done ? PP_OK : PP_ETIMEDOUT;
+            break;
+        }
+        if (pp__posix_pump(l, &ts) == ETIMEDOUT && !p->done) {
+            if (timeout_ms > 0) {
+                st = PP_ETIMEDOUT;
+                break;
+            }
+            ts = pp__posix_deadline(l->cv_clock, 3600000);
+        }
+    }
+    if (st == PP_OK)
+        *info = p->info;
+    pthread_mutex_unlock(&l->mu);
+    return st;
 }
 
 /* Fork the zygote: flush first so buffered output is not printed twice,
@@ -222,26 +282,13 @@ static pp_status pp__posix_fork_zygote(int ctl_child, int ctl_parent, int prefor
     return PP_OK;
 }
 
-/* Start the reader of a new helper on l->ctl (zpid, zchild set). On
- * failure the helper is told to go (EOF) and l->ctl closed. */
-static pp_status pp__posix_start_reader(pp__plat_launcher *l)
+/* A new helper's control socket is l->ctl (zpid, zchild set): it is up. */
+static void pp__posix_helper_up(pp__plat_launcher *l)
 {
-    int e;
-
     pthread_mutex_lock(&l->mu);
     l->lost = 0;
-    pthread_mutex_unlock(&l->mu);
-    e = pthread_create(&l->thread, NULL, pp__posix_reader, l);
-    if (e != 0) {
-        /* EOF makes the zygote exit. */
-        pp__posix_close(l->ctl);
-        l->ctl = -1;
-        if (l->zchild)
-            pp__posix_reap_bounded(l->zpid, PP_POSIX_KILL_GRACE_MS);
-        return pp__plat_fail(e);
-    }
     l->up = 1;
-    return PP_OK;
+    pthread_mutex_unlock(&l->mu);
 }
 
 /* Forkserver: ask the new server for the first workers unasked (the
@@ -286,10 +333,10 @@ pp_status pp__posix_start_zygote(pp__plat_launcher *l)
     }
     l->ctl = sv[0];
     l->zchild = 1;
-    st = pp__posix_start_reader(l);
-    if (st == PP_OK && l->method == PP__START_FORKSERVER && prefork > 0)
+    pp__posix_helper_up(l);
+    if (l->method == PP__START_FORKSERVER && prefork > 0)
         pp__posix_ask_prefork(l, prefork);
-    return st;
+    return PP_OK;
 }
 
 /* Fork: the zygote died; its spare becomes the zygote (and forks a spare
@@ -321,17 +368,19 @@ static pp_status pp__posix_promote(pp__plat_launcher *l)
     l->ctl = fd;
     l->zpid = pid;
     l->zchild = 0;
-    return pp__posix_start_reader(l);
+    pp__posix_helper_up(l);
+    return PP_OK;
 }
 
-/* Forget a helper whose control connection is gone: its reader has
- * returned (or is returning), reap it if it is our child. */
+/* Forget a helper whose control connection is gone (l->lost: nobody
+ * reads it any more): close it, reap the helper if it is our child. */
 static void pp__posix_helper_gone(pp__plat_launcher *l)
 {
     if (!l->up)
         return;
-    pthread_join(l->thread, NULL);
+    pthread_mutex_lock(&l->mu);
     l->up = 0;
+    pthread_mutex_unlock(&l->mu);
     pp__posix_close(l->ctl);
     l->ctl = -1;
     if (l->zchild)
@@ -349,19 +398,20 @@ static pp_status pp__posix_restart(pp__plat_launcher *l)
     return pp__posix_start_zygote(l);
 }
 
-/* Wait on l->cv (caller holds l->mu) for the helper's next message or its
- * loss. A helper silent past *ts is taken for hung (stopped, say: a fork
- * takes milliseconds) and killed, so that no start — and no terminate,
- * join or destroy waiting for one — waits for it forever: the reader sees
- * its EOF (l->lost), its workers count as killed from outside, and the
- * next start restarts it. Its socket is still open, so zpid is its own. */
+/* Wait (caller holds l->mu) for the helper's next message or its loss
+ * (pp__posix_pump). A helper silent past *ts is taken for hung (stopped,
+ * say: a fork takes milliseconds) and killed, so that no start — and no
+ * terminate, join or destroy waiting for one — waits for it forever: the
+ * next read sees its EOF (l->lost), its workers count as killed from
+ * outside, and the next start restarts it. Its socket is still open, so
+ * zpid is its own. */
 static void pp__posix_helper_wait(pp__plat_launcher *l, struct timespec *ts)
 {
-    if (pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, ts) != ETIMEDOUT)
+    if (pp__posix_pump(l, ts) != ETIMEDOUT)
         return;
     if (l->zpid > 0)
         (void)kill(l->zpid, SIGKILL);
-    (void)shutdown(l->ctl, SHUT_RDWR); /* the reader returns even so */
+    (void)shutdown(l->ctl, SHUT_RDWR); /* its EOF comes at once even so */
     *ts = pp__posix_deadline(l->cv_clock, PP_POSIX_KILL_GRACE_MS);
 }
 
@@ -383,7 +433,7 @@ static pp_status pp__posix_request(pp__plat_launcher *l, pp__plat_proc *p, int *
     pthread_mutex_unlock(&l->mu);
 
     if (pp__posix_send_msg(l->ctl, &m, sizeof m, -1) < 0)
-        pp__plat_set_os_error(errno); /* zygote gone: the reader sees EOF too */
+        pp__plat_set_os_error(errno); /* zygote gone: the next read sees EOF */
 
     pthread_mutex_lock(&l->mu);
     ts = pp__posix_deadline(l->cv_clock, PP_POSIX_HELPER_REPLY_MS);
@@ -466,25 +516,31 @@ pp_status pp__posix_start_forked(pp__plat_launcher *l, pp__plat_proc *p, int *fd
 }
 
 /* Tell the helper to go (EOF: it kills its workers and its spare, reaps
- * them and exits) and wait for its end of the connection to close, so no
+ * them and exits) and read until its end of the connection closes, so no
  * worker of it is left when destroy returns — also when the helper is a
- * promoted spare, which we cannot waitpid. Bounded: then it is killed. */
+ * promoted spare, which we cannot waitpid. Bounded: then it is killed.
+ * Only destroy's thread uses the launcher now. */
 void pp__posix_stop_helper(pp__plat_launcher *l)
 {
     struct timespec ts = pp__posix_deadline(l->cv_clock, PP_POSIX_KILL_GRACE_MS);
-    int lost;
+    int killed = 0;
 
     (void)shutdown(l->ctl, SHUT_WR);
     pthread_mutex_lock(&l->mu);
-    while (!l->lost && pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, &ts) == 0) {
-    }
-    lost = l->lost;
-    pthread_mutex_unlock(&l->mu);
-    if (!lost) {
+    while (!l->lost) {
+        if (pp__posix_pump(l, &ts) != ETIMEDOUT || l->lost)
+            continue;
+        if (killed)
+            break; /* cannot be: a shut socket reads EOF at once */
         /* Alive (its socket is open), so the pid is still its own. */
         (void)kill(l->zpid, SIGKILL);
-        (void)shutdown(l->ctl, SHUT_RDWR); /* the reader returns */
+        (void)shutdown(l->ctl, SHUT_RDWR); /* EOF now */
+        ts = pp__posix_deadline(l->cv_clock, PP_POSIX_KILL_GRACE_MS);
+        killed = 1;
     }
+    if (!l->lost)
+        pp__posix_on_lost(l); /* its workers count as gone with it */
+    pthread_mutex_unlock(&l->mu);
     pp__posix_helper_gone(l);
 }
 
@@ -528,8 +584,7 @@ void pp__plat_launcher_settle(pp__plat_launcher *l, int64_t timeout_ms)
         return;
     ts = pp__posix_deadline(l->cv_clock, timeout_ms);
     pthread_mutex_lock(&l->mu);
-    while (l->spare_fd < 0 && !l->lost &&
-           pp__posix_cond_timedwait(&l->cv, &l->mu, l->cv_clock, &ts) == 0) {
+    while (l->spare_fd < 0 && !l->lost && pp__posix_pump(l, &ts) == 0) {
     }
     pthread_mutex_unlock(&l->mu);
 }
@@ -544,8 +599,8 @@ void pp__plat_launcher_retire(pp__plat_launcher *l)
     if (!l->retired && l->up) {
         memset(&m, 0, sizeof m);
         m.type = PP_POSIX_ZMSG_RETIRE;
-        /* A failure means the helper is gone: its reader sees the EOF and
-         * destroy reaps it as usual. */
+        /* A failure means the helper is gone: the next read sees the EOF
+         * and destroy reaps it as usual. */
         (void)pp__posix_send_msg(l->ctl, &m, sizeof m, -1);
     }
     l->retired = 1;

@@ -44,10 +44,10 @@ struct pp__plat_launcher {
     pthread_mutex_t start_mu; /* one START request in flight; restarts */
     int ctl;
     pid_t zpid;
-    int zchild; /* zpid is our child (reap it); a promoted spare is not */
-    int up;     /* a helper and its reader thread (to join) exist */
-    pthread_t thread;
-    int lost;     /* control connection gone */
+    int zchild;   /* zpid is our child (reap it); a promoted spare is not */
+    int up;       /* a helper exists: ctl is its control socket */
+    int reading;  /* a thread reads ctl now (pp__posix_pump) */
+    int lost;     /* control connection gone (nobody reads it any more) */
     int retired;  /* pp__plat_launcher_retire() was called */
     int spare_fd; /* fork: the spare zygote's control socket, or -1 */
     pid_t spare_pid;
@@ -79,7 +79,8 @@ void pp__posix_proc_link(pp__plat_launcher *l, pp__plat_proc *p);
 void pp__posix_reap_bounded(pid_t pid, int64_t grace_ms);
 
 /* posix_helper.c */
-/* Fork or spawn the helper and start its reader (l->method, l->prefork). */
+/* Fork or spawn the helper (l->method, l->prefork); it is read on demand
+ * (pp__posix_pump). */
 pp_status pp__posix_start_zygote(pp__plat_launcher *l);
 /* Start a worker through the helper (restarting a dead one first); *fd:
  * the parent's end of its channel, p linked with its pid; *first: the
@@ -91,6 +92,13 @@ pp_status pp__posix_wait_zygote(pp__plat_proc *p, int64_t timeout_ms, pp__exit_i
 /* destroy: the helper, then a spare left over (see posix_helper.c). */
 void pp__posix_stop_helper(pp__plat_launcher *l);
 void pp__posix_stop_spare(pp__plat_launcher *l);
+/* Wait for news from the helper: read its next message if no other
+ * thread reads, else wait for that one's news; ts NULL: do not block.
+ * Caller holds l->mu (released while reading). Returns 0 or ETIMEDOUT. */
+int pp__posix_pump(pp__plat_launcher *l, const struct timespec *ts);
+/* Read what the helper has sent already, without blocking. Caller holds
+ * l->mu. */
+void pp__posix_pump_ready(pp__plat_launcher *l);
 /* Drop the announced, untaken worker pid (all with pid 0). Caller holds
  * l->mu (or is the only user of l). */
 void pp__posix_ready_drop(pp__plat_launcher *l, pid_t pid);

@@ -335,6 +335,8 @@ int pp__posix_proc_exited(pp__plat_proc *p)
     pthread_mutex_lock(&p->l->mu);
     if (!pp__posix_is_zygote(p->l))
         pp__posix_try_reap(p);
+    else if (!p->done)
+        pp__posix_pump_ready(p->l); /* its EXIT, if the helper sent it */
     done = p->done;
     pthread_mutex_unlock(&p->l->mu);
     return done;
@@ -359,6 +361,8 @@ pp_status pp__plat_proc_kill(pp__plat_proc *p)
      * reuse in the instant between that and the EXIT notice would need the
      * pid space to wrap around in that instant. */
     pthread_mutex_lock(&l->mu);
+    if (!p->done && pp__posix_is_zygote(l))
+        pp__posix_pump_ready(l); /* an EXIT already sent: the pid may be reused */
     if (!p->done && kill(p->pid, SIGKILL) < 0 && errno != ESRCH)
         st = pp__plat_fail(errno);
     pthread_mutex_unlock(&l->mu);

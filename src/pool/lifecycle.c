@@ -180,22 +180,12 @@ static pp_status wait_created(pp_pool *p)
 
 static pp_status start_threads(pp_pool *p)
 {
-    pp_status st;
-
     /* The supervisor starts every worker process: it lives as long as the
      * pool, as the platform contract asks of the thread that starts them.
-     * First if a fork pool's first workers are running already (they
-     * come with their HELLO: supervisor.c); else the result thread is
-     * started while nothing else is (no fork, no spawn alongside). */
-    if (p->first != NULL)
-        st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
-    else
-        st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
-    if (st == PP_OK && p->resthread == NULL)
-        st = pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
-    if (st == PP_OK && p->supervisor == NULL)
-        st = pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
-    return st;
+     * The result thread is started by the first submission with a
+     * callback (pp__resthread_ensure_locked): a pool used without callbacks
+     * never has it (one thread creation and join less per pool). */
+    return pp__plat_thread_create(&p->supervisor, pp__supervisor_main, p);
 }
 
 pp_status pp_pool_create(pp_pool **out, const pp_pool_options *opts)

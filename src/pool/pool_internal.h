@@ -267,8 +267,8 @@ struct pp_pool {
     pp__plat_cond *sup_cond; /* supervisor: worker states, lifecycle */
     pp__plat_cond *res_cond; /* result thread: callback queue */
     pp__plat_thread *supervisor;
-    pp__plat_thread *resthread;
-    uint64_t resthread_id; /* pp__plat_thread_id() of the result thread */
+    pp__plat_thread *resthread; /* started by the first submission that needs it */
+    uint64_t resthread_id;      /* pp__plat_thread_id() of the result thread */
     int resthread_busy;
     struct pp_result *cb_head, *cb_tail;
     struct pp_result *live;
@@ -475,6 +475,12 @@ pp_status pp__first_launcher_create(pp_pool *p);
 /* Release the first control blocks no worker took (idempotent). */
 void pp__first_release(pp_pool *p);
 void pp__resthread_main(void *arg);
+/* The result thread runs the callbacks (and async progress) of jobs that
+ * have some: started by the first submission with one (a pool used
+ * without callbacks never has it). PP_OK if it runs (or the pool is
+ * stopping: no callback is queued then), else why it could not start
+ * (the submission fails with it). Caller holds the mutex. */
+pp_status pp__resthread_ensure_locked(pp_pool *p);
 /* Default of pp_pool_options.start_timeout_ms. */
 #define PP__START_TIMEOUT_MS 60000
 

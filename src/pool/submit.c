@@ -427,6 +427,8 @@ static pp_status submit(pp_pool *p, int kind, pp_task_fn fn, const pp__item_src 
      * it after its own checks of the arguments), and an apply gets a
      * freed chunk for its one chunk: one mutex hold for the three. */
     open_st = pool_open_locked(p);
+    if (open_st == PP_OK && o != NULL && !sync && (o->callback || o->error_callback || o->progress))
+        open_st = pp__resthread_ensure_locked(p); /* supervisor.c: the first that needs it */
     if (open_st == PP_OK && n == 1)
         spare = pp__chunk_take_free_locked(p);
     pp__plat_mtx_unlock(p->core->mu);

@@ -23,7 +23,9 @@
 
 int pp__on_result_thread(const pp_pool *p)
 {
-    return p != NULL && p->resthread != NULL && p->resthread_id == pp__plat_thread_id();
+    /* resthread_id is 0 until the result thread runs; it is set by that
+     * thread itself, so the thread always sees its own id. */
+    return p != NULL && p->resthread_id != 0 && p->resthread_id == pp__plat_thread_id();
 }
 
 /* Queue work for the result thread (callbacks, async progress). */
@@ -647,6 +649,13 @@ static void resthread_loop(void *arg)
         pp__job_unref_locked(j);
     }
     pp__plat_mtx_unlock(p->core->mu);
+}
+
+pp_status pp__resthread_ensure_locked(pp_pool *p)
+{
+    if (p->resthread != NULL || p->stop)
+        return PP_OK;
+    return pp__plat_thread_create(&p->resthread, pp__resthread_main, p);
 }
 
 void pp__resthread_main(void *arg)
