@@ -45,7 +45,7 @@ pp_status pp_result_cancel(pp_result *r)
         return PP_EINVAL;
     /* Not from a fork child of the pool's creator: the pool is not its
      * own (before the mutex, as the pool's calls: pool.h) */
-    if (r->core->pid != pp__pool_self_pid())
+    if (pp__core_foreign(r->core))
         return PP_ESTATE;
     pp__plat_mtx_lock(r->core->mu);
     p = r->pool;

@@ -388,12 +388,12 @@ static int gather_batch(pp_pool *p, pp__wslot *w, pp__buf *out)
     return out->len > 0;
 }
 
-/* Write whatever w can take now. One thread writes to a worker at a time;
- * another thread that finds work meanwhile sets repump and leaves. Caller
- * holds the mutex; it is released while writing. */
 /* A slot's write buffer larger than this is not kept between pumps. */
 #define OUT_KEEP (64u * 1024u)
 
+/* Write whatever w can take now. One thread writes to a worker at a time;
+ * another thread that finds work meanwhile sets repump and leaves. Caller
+ * holds the mutex; it is released while writing. */
 void pp__pump_locked(pp_pool *p, pp__wslot *w)
 {
     pp__buf *out = &w->out; /* the pumping thread's (w->pumping) */

@@ -98,7 +98,6 @@ static pp_status pool_alloc(const pp_pool_options *o, int method, pp_pool **out)
 
     if (p == NULL)
         return PP_ENOMEM;
-    p->pid = pp__pool_self_pid();
     p->method = method;
     p->n = o->processes ? o->processes : pp__plat_cpu_count();
     p->maxtasks = (uint32_t)o->maxtasksperchild;

@@ -234,8 +234,7 @@ typedef struct pp__first_ctl {
 enum { P_RUNNING, P_CLOSED, P_TERMINATING, P_JOINED };
 
 struct pp_pool {
-    pp__core *core;
-    uint64_t pid; /* the process that made the pool (a fork child's copy is not a pool) */
+    pp__core *core; /* its pid: the process that made the pool (a fork child's copy is not one) */
     int n;
     int method;
     uint32_t maxtasks;
@@ -529,13 +528,26 @@ int pp__result_would_deadlock(const struct pp_result *r);
  * the mutex: PP_OK, PP_ETIMEDOUT, or PP_EDEADLK (as above). */
 pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms);
 
-/* 1 in a fork child of the process that made p: its copy of the pool has
- * no threads and the workers are not its own (pool.h: PP_ESTATE). Never
- * takes the mutex (another thread of the parent may have held it when it
- * forked). */
+/* 1 in a fork child of the process that made the pool of c: its copy of
+ * the pool has no threads and the workers are not its own (pool.h:
+ * PP_ESTATE). Never takes the mutex (another thread of the parent may have
+ * held it when it forked). */
+static inline int pp__core_foreign(const pp__core *c)
+{
+    return pp__pool_self_pid() != c->pid;
+}
+
 static inline int pp__pool_foreign(const pp_pool *p)
 {
-    return pp__pool_self_pid() != p->pid;
+    return pp__core_foreign(p->core);
+}
+
+/* An unfinished result in a fork child of its pool's creator: nothing
+ * there can finish it (the pool's threads are the creator's). Caller
+ * holds the mutex. */
+static inline int pp__result_foreign_pending(const struct pp_result *r)
+{
+    return !r->ready && pp__core_foreign(r->core);
 }
 
 /* Lock c->mu for a call on a result. In a fork child of the pool's
@@ -544,7 +556,7 @@ static inline int pp__pool_foreign(const pp_pool *p)
  * release it (PP_ESTATE then, result.h). */
 static inline pp_status pp__core_lock(pp__core *c)
 {
-    if (c->pid == pp__pool_self_pid()) {
+    if (!pp__core_foreign(c)) {
         pp__plat_mtx_lock(c->mu);
         return PP_OK;
     }

@@ -20,20 +20,13 @@ int pp__result_would_deadlock(const struct pp_result *r)
     return !r->ready && needs_thread && r->pool != NULL && pp__on_result_thread(r->pool);
 }
 
-/* An unfinished result waited for in a fork child of the pool's creator:
- * nothing there can finish it (the pool's threads are the creator's). */
-static int foreign_pending(const struct pp_result *r)
-{
-    return !r->ready && r->pool != NULL && pp__pool_foreign(r->pool);
-}
-
 /* Wait until ready. Caller holds the mutex. */
 pp_status pp__result_wait_ready_locked(struct pp_result *r, int64_t timeout_ms)
 {
     int64_t deadline = pp__plat_deadline_ms(timeout_ms);
     int64_t left;
 
-    if (foreign_pending(r))
+    if (pp__result_foreign_pending(r))
         return PP_ESTATE;
     if (pp__result_would_deadlock(r))
         return PP_EDEADLK;
@@ -238,7 +231,7 @@ pp_status pp_iter_next(pp_iter *it, int64_t timeout_ms, size_t *index, const pp_
             st = PP_ETIMEDOUT;
             break;
         }
-        if (foreign_pending(r)) {
+        if (pp__result_foreign_pending(r)) {
             st = PP_ESTATE;
             break;
         }

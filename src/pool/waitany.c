@@ -124,7 +124,7 @@ static pp_status look(pp_result *const *rs, size_t n, int all, size_t *index)
             return PP_ESTATE; /* a fork child's copy of a busy pool (result.h) */
         ready = r->ready;
         deadlock = pp__result_would_deadlock(r);
-        foreign = !ready && r->pool != NULL && pp__pool_foreign(r->pool);
+        foreign = pp__result_foreign_pending(r);
         pp__plat_mtx_unlock(r->core->mu);
         if (foreign)
             return PP_ESTATE; /* nothing in a fork child finishes it */
