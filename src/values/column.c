@@ -124,21 +124,33 @@ static int has_nul(const uint8_t *p, size_t n)
     return 0;
 }
 
-pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t *n)
+/* The entry at q (left bytes from q on) of a str or bytes column: its
+ * length in *len if it is whole and well formed (the length within the
+ * limit and the bytes left, a NUL after its bytes, none inside a
+ * string's), else 0. */
+static int blob_entry_ok(const uint8_t *q, size_t left, pp_type type, uint32_t *len)
 {
-    const uint8_t *q;
-    size_t left = r->len - r->pos;
-    uint32_t len;
+    uint32_t n;
 
     if (left < 4)
-        return PP_EPROTO;
-    q = r->p + r->pos;
-    len = pp__ld_le32(q);
-    if (len > PP_VALUE_MAX_BYTES || (size_t)len >= left - 4 || q[4 + len] != 0)
-        return PP_EPROTO;
-    if (type == PP_TYPE_STR && has_nul(q + 4, len))
-        return PP_EPROTO;
+        return 0;
+    n = pp__ld_le32(q);
+    if (n > PP_VALUE_MAX_BYTES || (size_t)n >= left - 4 || q[4 + n] != 0)
+        return 0;
+    if (type == PP_TYPE_STR && has_nul(q + 4, n))
+        return 0;
+    *len = n;
+    return 1;
+}
+
+pp_status pp__column_get_blob(pp__rd *r, pp_type type, const uint8_t **p, size_t *n)
+{
+    const uint8_t *q = r->p + r->pos;
+    uint32_t len;
+
     if (type != PP_TYPE_STR && type != PP_TYPE_BYTES)
+        return PP_EPROTO;
+    if (!blob_entry_ok(q, r->len - r->pos, type, &len))
         return PP_EPROTO;
     r->pos += PP__COLUMN_BLOB_ENC(len);
     *p = q + 4;
@@ -154,13 +166,7 @@ int pp__column_check_blobs(const uint8_t *p, size_t len, pp_type type, size_t co
     if (type != PP_TYPE_STR && type != PP_TYPE_BYTES)
         return 0;
     for (k = 0; k < count; k++) {
-        if (len - pos < 4)
-            return 0;
-        n = pp__ld_le32(p + pos);
-        /* as pp__column_get_blob() */
-        if (n > PP_VALUE_MAX_BYTES || (size_t)n >= len - pos - 4 || p[pos + 4 + n] != 0)
-            return 0;
-        if (type == PP_TYPE_STR && has_nul(p + pos + 4, n))
+        if (!blob_entry_ok(p + pos, len - pos, type, &n))
             return 0;
         pos += PP__COLUMN_BLOB_ENC(n);
     }
