@@ -330,7 +330,7 @@ static pp_status put_chunk(pp_pool *p, pp__wslot *w, pp__chunk *c, pp__buf *out)
         out->len = mark;
         return st;
     }
-    pp__frame_set_flags(out, at, (uint8_t)(c->frame.data[9] | PP__FLAG_INBOX));
+    pp__frame_set_flags(out, at, (uint8_t)(pp__frame_flags(&c->frame, 0) | PP__FLAG_INBOX));
     memcpy(dst, c->frame.data + PP__FRAME_HDR, c->frame.len - PP__FRAME_HDR);
     c->in_inbox = 1;
     c->inbox_off = off;
@@ -592,7 +592,7 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
 {
     const uint8_t *payload = c->frame.data + PP__FRAME_HDR, *skip;
     size_t len = c->frame.len - PP__FRAME_HDR, fnref_end, args_at, at;
-    int column = (c->frame.data[9] & PP__FLAG_SCALARS) != 0;
+    int column = (pp__frame_flags(&c->frame, 0) & PP__FLAG_SCALARS) != 0;
     uint16_t count = (uint16_t)(c->count - from);
     pp__chunk *t;
     uint64_t first;
@@ -644,7 +644,7 @@ pp_status pp__chunk_tail(const pp__chunk *c, unsigned from, pp__chunk **out)
     if (st == PP_OK)
         st = pp__buf_put_u64(&t->frame, first + from);
     if (st == PP_OK)
-        pp__frame_set_flags(&t->frame, at, c->frame.data[9]); /* the same flags */
+        pp__frame_set_flags(&t->frame, at, pp__frame_flags(&c->frame, 0)); /* the same flags */
     if (st == PP_OK && column)
         st = pp__buf_put_u8(&t->frame, payload[fnref_end + 8]); /* the column's type */
     if (st == PP_OK)

@@ -206,7 +206,7 @@ static size_t inbox_column_at(const pp__chunk *c)
     uint8_t tag;
 
     if (!c->in_inbox || c->lazy_bytes > 0 || c->count == 0 || len < PP__FRAME_HDR + col + 1 ||
-        !(c->frame.data[9] & PP__FLAG_SCALARS))
+        !(pp__frame_flags(&c->frame, 0) & PP__FLAG_SCALARS))
         return 0;
     tag = c->frame.data[len - col - 1];
     if (tag != PP_TYPE_INT && tag != PP_TYPE_DOUBLE)

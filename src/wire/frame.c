@@ -59,6 +59,11 @@ void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags)
     b->data[at + 9] = flags;
 }
 
+uint8_t pp__frame_flags(const pp__buf *b, size_t at)
+{
+    return b->data[at + 9];
+}
+
 pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h)
 {
     pp__frame_hdr f;

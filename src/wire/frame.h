@@ -69,6 +69,8 @@ pp_status pp__frame_end(pp__buf *b, size_t at);
 void pp__frame_set_id(pp__buf *b, size_t at, uint64_t id);
 /* Set the flags of the frame started at `at` (TASK / RESULT only). */
 void pp__frame_set_flags(pp__buf *b, size_t at, uint8_t flags);
+/* The flags of the frame started at `at` of b (a whole header there). */
+uint8_t pp__frame_flags(const pp__buf *b, size_t at);
 /* Set the record count of the frame started at `at`. */
 void pp__frame_set_count(pp__buf *b, size_t at, uint16_t count);
 
