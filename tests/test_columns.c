@@ -766,6 +766,29 @@ PP_TEST_PER_METHOD(scalar_type_change)
 PP_TEST_PER_METHOD(scalar_column_ends)
 PP_TEST_PER_METHOD(sync_lazy_columns)
 
+/* The n strings lc_item(i, die) as map items; NULL (a failed assertion)
+ * if out of memory. */
+static pp_values *lc_items(int n, int die)
+{
+    pp_values *items = NULL;
+    size_t len;
+    char *s;
+    int i;
+
+    if (pp_values_create(&items) != PP_OK)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        s = lc_item(i, die, &len);
+        if (s == NULL || pp_values_add_str(items, s) != PP_OK) {
+            free(s);
+            pp_values_destroy(items);
+            return NULL;
+        }
+        free(s);
+    }
+    return items;
+}
+
 /* Is v item i's result of co_upper_any (what lc_item(i) makes upper)? */
 static int lc_result_ok(const pp_values *v, int i)
 {
@@ -798,18 +821,12 @@ static void do_string_lengths(int m)
     pp_values *items = NULL;
     pp_submit_options o;
     pp_pool *p = pp_test_pool_make(m, 2);
-    size_t c, len;
+    size_t c;
     int i, bad = 0;
-    char *s;
 
     PP_ASSERT_MSG_FATAL(vals != NULL && sts != NULL, "no memory");
-    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
-    for (i = 0; i < n; i++) {
-        s = lc_item(i, 0, &len);
-        PP_ASSERT_MSG_FATAL(s != NULL, "no memory");
-        PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, s), PP_OK);
-        free(s);
-    }
+    items = lc_items(n, 0);
+    PP_ASSERT_MSG_FATAL(items != NULL, "no memory");
     for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
         memset(&o, 0, sizeof o);
         o.chunksize = chunks[c];
@@ -849,18 +866,12 @@ static void do_string_deaths(int m)
     pp_submit_options o;
     pp_pool *p = pp_test_pool_make(m, 2);
     pp_result *r;
-    size_t c, len;
+    size_t c;
     int i, bad = 0, dies;
-    char *s;
 
     PP_ASSERT_MSG_FATAL(vals != NULL && sts != NULL, "no memory");
-    PP_ASSERT_STATUS_FATAL(pp_values_create(&items), PP_OK);
-    for (i = 0; i < n; i++) {
-        s = lc_item(i, 1, &len);
-        PP_ASSERT_MSG_FATAL(s != NULL, "no memory");
-        PP_ASSERT_STATUS_FATAL(pp_values_add_str(items, s), PP_OK);
-        free(s);
-    }
+    items = lc_items(n, 1);
+    PP_ASSERT_MSG_FATAL(items != NULL, "no memory");
     for (c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
         memset(&o, 0, sizeof o);
         o.chunksize = chunks[c];
