@@ -7,12 +7,14 @@
  * on POSIX and Windows (no fork). A crash, hang or leak fails one test,
  * not the run.
  */
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <apr_time.h>
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,18 +386,62 @@ static int run_one(const suite_entry *s, const pp_test_case *c)
     return (failed > 0 || leaks > 0) ? 1 : 0;
 }
 
-static int run_by_id(const char *id)
+/* The framework's own test (framework/t_runner_restarts_startup_deaths)
+ * makes test processes die where wine's start-up failures do, before
+ * the test started: PP_TEST_FW_STARTUP names a file holding "DEATHS
+ * STARTS"; each test process counts itself in STARTS and, while DEATHS
+ * > 0, takes one off and crashes. Unset (always, outside that test):
+ * nothing. */
+static void startup_fault(void)
+{
+    const char *path = getenv("PP_TEST_FW_STARTUP");
+    long deaths = 0, starts = 0;
+    FILE *f;
+
+    if (path == NULL || (f = fopen(path, "r")) == NULL)
+        return;
+    if (fscanf(f, "%ld %ld", &deaths, &starts) != 2)
+        deaths = starts = 0;
+    fclose(f);
+    f = fopen(path, "w");
+    if (f == NULL)
+        return;
+    fprintf(f, "%ld %ld\n", deaths > 0 ? deaths - 1 : 0, starts + 1);
+    fclose(f);
+    if (deaths > 0) {
+        fflush(NULL);
+#ifdef _WIN32
+        RaiseException(EXCEPTION_ACCESS_VIOLATION, EXCEPTION_NONCONTINUABLE, 0, NULL);
+#else
+        raise(SIGSEGV);
+#endif
+    }
+}
+
+/* started_file (NULL: none): created before anything of the test runs,
+ * so the runner can tell a test process that died in its own start-up
+ * (before main, e.g. wine's 0xc0000142) from a test that failed. */
+static int run_by_id(const char *id, const char *started_file)
 {
     const char *slash = strchr(id, '/');
     const suite_entry *s;
     const pp_test_case *c;
     const char *skip;
+    FILE *f;
 
     s = slash ? find_suite(id, (size_t)(slash - id)) : NULL;
     c = s ? find_case(s, slash + 1) : NULL;
     if (c == NULL) {
         fprintf(stderr, "pp_tests: no test '%s' (try --list)\n", id);
         return 2;
+    }
+    startup_fault();
+    if (started_file != NULL) {
+        f = fopen(started_file, "w");
+        if (f == NULL || fclose(f) != 0) {
+            fprintf(stderr, "pp_tests: cannot create %s\n", started_file);
+            return 2;
+        }
     }
     skip = pp_test_skip_reason(s->name, c->name);
     if (skip != NULL)
@@ -440,28 +486,82 @@ static outcome classify(int r, int code, int64_t timeout_ms, char *detail, size_
     }
 }
 
-/* Spawn "--run suite/test", wait with the test's timeout. detail gets
- * the exit code / signal for the report line. */
+/* Path of the runner's "test started" marker file, in the temp dir. */
+static const char *started_file_path(void)
+{
+    static char path[1024];
+    const char *dir = NULL;
+
+    if (path[0] == '\0') {
+        if (apr_temp_dir_get(&dir, pp_test_pool()) != APR_SUCCESS)
+            dir = ".";
+        snprintf(path, sizeof path, "%s/pp-tests-started-%llu", dir,
+                 (unsigned long long)self_pid());
+    }
+    return path;
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+/* Spawn "--run suite/test --started-file F", wait with the test's
+ * timeout. detail gets the exit code / signal for the report line.
+ *
+ * A test process that crashed or failed before it created F never ran
+ * anything of the test: it died in its own start-up. Under wine that
+ * happens now and then under load (exception 0xc0000142, "DLL
+ * initialization failed", in a process that had not reached main; CI
+ * of session 7 failed on one). The runner then starts it again, at most
+ * twice more, saying so on stderr; a process that reached the test is
+ * never started again, and a start-up failure that repeats is reported
+ * like any failure. */
 static outcome run_in_child(const suite_entry *s, const pp_test_case *c, char *detail, size_t cap)
 {
     char id[256];
-    const char *args[] = {NULL, NULL};
-    int64_t timeout_ms, pid = 0;
-    int code = 0, r;
+    const char *marker = started_file_path();
+    const char *args[] = {NULL, "--started-file", NULL, NULL};
+    int64_t timeout_ms, pid;
+    int attempt, code, r, started;
     outcome o;
 
     snprintf(id, sizeof id, "%s/%s", s->name, c->name);
     args[0] = id;
+    args[2] = marker;
     timeout_ms = (int64_t)(c->timeout_s > 0 ? c->timeout_s : PP_TEST_DEFAULT_TIMEOUT_S) * 1000 *
                  pp_test_timeout_mult();
-    fflush(stdout);
-    fflush(stderr);
-    r = pp_test_spawn_self_wait("--run", args, timeout_ms, &code, &pid);
-    o = classify(r, code, timeout_ms, detail, cap);
-    /* A crashed or killed test never ran its own leak check: remove what
-     * it left, so the next tests and runs start clean. */
-    if ((o == OUT_CRASH || o == OUT_TIMEOUT) && pid > 0)
-        pp_test_shm_cleanup_pid(pid);
+    for (attempt = 1;; attempt++) {
+        (void)remove(marker);
+        fflush(stdout);
+        fflush(stderr);
+        pid = 0;
+        code = 0;
+        r = pp_test_spawn_self_wait("--run", args, timeout_ms, &code, &pid);
+        o = classify(r, code, timeout_ms, detail, cap);
+        started = file_exists(marker);
+        (void)remove(marker);
+        /* A crashed or killed test never ran its own leak check: remove
+         * what it left, so the next tests and runs start clean. */
+        if ((o == OUT_CRASH || o == OUT_TIMEOUT) && pid > 0)
+            pp_test_shm_cleanup_pid(pid);
+        if (o == OUT_PASS || started || r == PP_TEST_CHILD_ERROR || o == OUT_TIMEOUT)
+            break;
+        if (attempt == 3) {
+            snprintf(detail + strlen(detail), cap - strlen(detail),
+                     " (in start-up, 3 times: the test never ran)");
+            break;
+        }
+        fprintf(stderr,
+                "pp_tests: the test process of %s ended (%s %s) before the test started "
+                "(attempt %d of 3): starting it again\n",
+                id, outcome_word(o), detail, attempt);
+    }
     return o;
 }
 
@@ -623,7 +723,9 @@ int pp_test_main(int argc, char **argv)
     if (strcmp(argv[1], "--suite") == 0 && argc == 3)
         return run_all(argv[2]);
     if (strcmp(argv[1], "--run") == 0 && argc == 3)
-        return run_by_id(argv[2]);
+        return run_by_id(argv[2], NULL);
+    if (strcmp(argv[1], "--run") == 0 && argc == 5 && strcmp(argv[3], "--started-file") == 0)
+        return run_by_id(argv[2], argv[4]);
     if (strcmp(argv[1], "--helper") == 0)
         return run_helper(argc - 2, argv + 2);
     if (strcmp(argv[1], "--list") == 0)

@@ -7,6 +7,8 @@
  * when asked by name, so the intentional failures never count in a
  * normal run.
  */
+#include <apr_env.h>
+#include <apr_file_io.h>
 #include <apr_general.h>
 
 #include <signal.h>
@@ -308,11 +310,97 @@ static void t_unique_names(void)
     PP_ASSERT_MSG(bad == 0, "%d bad or duplicate names (e.g. '%s')", bad, names[0]);
 }
 
+/* Targets of t_runner_restarts_startup_deaths: one test of each outcome
+ * that a restart could hide. */
+/* clang-format off */
+static const pp_test_case g_startup_targets[] = {
+    PP_TEST(tg_passes),
+    PP_TEST(tg_fails),
+    PP_TEST(tg_crashes),
+    PP_TEST_END,
+};
+/* clang-format on */
+
+/* Run the hidden suite fw_startup with `deaths` start-up deaths to come
+ * (startup_fault() in pp_test.c); the outcome of its three tests into
+ * out[] (first letter: P, F, C, '?' if none), the start count into
+ * *starts, the deaths left into *left. */
+static void run_startup_suite(long deaths, char out[3], long *starts, long *left)
+{
+    const char *args[] = {"fw_startup", NULL};
+    static const char *const names[] = {"tg_passes", "tg_fails", "tg_crashes"};
+    char path[1024], line[512], outcome[16], test[128], id[160];
+    const char *dir = NULL;
+    pp_test_child *c;
+    FILE *f;
+    int i;
+
+    out[0] = out[1] = out[2] = '?';
+    *starts = *left = -1;
+    CU_ASSERT_FATAL(apr_temp_dir_get(&dir, pp_test_pool()) == APR_SUCCESS);
+    snprintf(path, sizeof path, "%s/%s.startup", dir, pp_test_pid_token() + 1);
+    f = fopen(path, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fprintf(f, "%ld 0\n", deaths);
+    fclose(f);
+    CU_ASSERT_FATAL(apr_env_set("PP_TEST_FW_STARTUP", path, pp_test_pool()) == APR_SUCCESS);
+    c = pp_test_spawn_mode("--suite", NULL, args);
+    (void)apr_env_delete("PP_TEST_FW_STARTUP", pp_test_pool());
+    if (c != NULL) {
+        while (pp_test_child_read_line(c, line, sizeof line, LINE_MS)) {
+            if (sscanf(line, "%15s %159s", outcome, id) != 2 || strncmp(id, "fw_startup/", 11) != 0)
+                continue;
+            strcpy(test, id + 11);
+            for (i = 0; i < 3; i++) {
+                if (strcmp(test, names[i]) == 0)
+                    out[i] = outcome[0];
+            }
+            /* a test given up after three start-up deaths says so */
+            if (strstr(line, "never ran") != NULL)
+                out[0] = out[0] == 'C' ? 'N' : out[0];
+        }
+        CU_ASSERT_EQUAL(pp_test_child_exit_code(c, CHILD_MS), 1);
+        pp_test_child_free(c);
+    }
+    f = fopen(path, "r");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT(fscanf(f, "%ld %ld", left, starts) == 2);
+    fclose(f);
+    remove(path);
+}
+
+/* A test process that dies before its test started (wine's start-up
+ * failures) is started again, at most twice; one that reached its test
+ * is never started again, whatever its outcome. */
+static void t_runner_restarts_startup_deaths(void)
+{
+    char out[3];
+    long starts, left;
+
+    say_intentional("t_runner_restarts_startup_deaths");
+    /* no deaths: each test once */
+    run_startup_suite(0, out, &starts, &left);
+    PP_ASSERT_MSG(out[0] == 'P' && out[1] == 'F' && out[2] == 'C', "outcomes %.3s", out);
+    CU_ASSERT_EQUAL(starts, 3);
+    /* one: the first test is started twice and passes */
+    run_startup_suite(1, out, &starts, &left);
+    PP_ASSERT_MSG(out[0] == 'P' && out[1] == 'F' && out[2] == 'C', "outcomes %.3s", out);
+    CU_ASSERT_EQUAL(starts, 4);
+    CU_ASSERT_EQUAL(left, 0);
+    /* four: the first dies three times and is reported as never run
+     * (N), the second dies once and then fails */
+    run_startup_suite(4, out, &starts, &left);
+    PP_ASSERT_MSG(out[0] == 'N' && out[1] == 'F' && out[2] == 'C', "outcomes %.3s", out);
+    CU_ASSERT_EQUAL(starts, 6);
+    CU_ASSERT_EQUAL(left, 0);
+}
+
 /* One test per line. */
 /* clang-format off */
 static const pp_test_case g_cases[] = {
     PP_TEST_TIMEOUT(t_runner_reports_every_outcome, 240),
     PP_TEST_TIMEOUT(t_single_test_mode_exit_codes, 120),
+    PP_TEST_TIMEOUT(t_runner_restarts_startup_deaths, 240),
     PP_TEST(t_status_exit_codes),
     PP_TEST(t_unique_names),
     PP_TEST_END,
@@ -323,5 +411,6 @@ PP_TEST_SUITE(framework)
 {
     pp_test_add_suite("framework", g_cases);
     pp_test_add_hidden_suite("fw_targets", g_targets);
+    pp_test_add_hidden_suite("fw_startup", g_startup_targets);
     pp_test_add_helpers(g_helpers);
 }
