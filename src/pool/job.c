@@ -112,6 +112,8 @@ static void job_free(struct pp_result *j)
         pp__mem_free(j->items, j->n * sizeof *j->items);
     if (j->colvals != NULL)
         pp__mem_free(j->colvals, j->n * sizeof *j->colvals);
+    if (j->tuples != NULL)
+        pp__mem_free(j->tuples, j->n * pp__values_scalar_size());
     free(j->order);
     while (j->raw != NULL) {
         pp__rawbuf *next = j->raw->next;
@@ -311,6 +313,16 @@ void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_ty
     }
     j->ncolval[type == PP_TYPE_DOUBLE] += done;
     j->done += done;
+}
+
+void *pp__job_tuples(struct pp_result *j)
+{
+    if (j->tuples == NULL && !j->tuples_failed && j->blob_tuples) {
+        /* n items: their array of 16 bytes each exists, so no overflow */
+        j->tuples = pp__mem_alloc(j->n * pp__values_scalar_size());
+        j->tuples_failed = j->tuples == NULL;
+    }
+    return j->tuples;
 }
 
 void pp__items_succeed_blobs(struct pp_result *j, size_t first, size_t n, pp_type type,

@@ -120,6 +120,14 @@ struct pp_result {
     size_t *order;   /* imap_unordered: completion order */
     pp__rawbuf *raw; /* result payloads, freed with the job */
     pp__slab *slab;  /* tuples of read scalar results */
+    /* blob_tuples: the read-only tuples of blob column results, one per
+     * item at the item's index (n x pp__values_scalar_size() bytes, in
+     * one block sized once for the job instead of one per RESULT frame;
+     * not zeroed: a slot is written before its item points at it). NULL
+     * until the first blob column, or if there was no memory for it
+     * (then those items get their tuples when read). */
+    void *tuples;
+    int tuples_failed;
     /* Scalars that came in a column (pp__items_succeed_column), one per
      * item at the item's index, host order; only IT_COLVAL items' entries
      * are meaningful (the block is not zeroed). NULL until the first
@@ -319,6 +327,10 @@ void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_ty
  * each item gets its read-only tuple there at once (one pass, no call per
  * item: a bulk read hands them out as they are); else its bytes are read
  * in place when they are asked for. Caller holds the mutex. */
+/* j's block of blob tuples (struct pp_result's tuples), allocated at the
+ * first call; NULL if j makes none or there is no memory. Caller holds
+ * the mutex. */
+void *pp__job_tuples(struct pp_result *j);
 void pp__items_succeed_blobs(struct pp_result *j, size_t first, size_t n, pp_type type,
                              const uint8_t *p, void *tuples);
 /* After items of j finished: complete it, or wake readers and queue async

@@ -60,18 +60,16 @@ static int64_t record_service_time(pp_pool *p, pp__wslot *w, const pp__chunk *c)
     return now;
 }
 
-/* Keep the payload of a RESULT frame (once per frame): *buf is the copy,
- * followed by extra bytes (8-byte aligned) at *more (if not NULL). */
+/* Keep the payload of a RESULT frame (once per frame): *buf is the copy. */
 static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint32_t len,
-                              size_t extra, pp__rawbuf **buf, void **more)
+                              pp__rawbuf **buf)
 {
     pp__rawbuf *b;
-    size_t cap, at = offsetof(pp__rawbuf, data) + ((size_t)len + 7) / 8 * 8;
-    size_t size = at + extra;
+    size_t cap, size = offsetof(pp__rawbuf, data) + len;
 
     if (*buf != NULL)
         return PP_OK;
-    /* not zeroed: the copy below fills it, the caller the extra bytes */
+    /* not zeroed: the copy below fills it */
     b = size < PP__PLAT_BIG_MIN ? malloc(size) : pp__mem_big_alloc(size, 0, &cap);
     if (b == NULL)
         return PP_ENOMEM;
@@ -80,8 +78,6 @@ static pp_status keep_payload(struct pp_result *j, const uint8_t *payload, uint3
     b->next = j->raw;
     j->raw = b;
     *buf = b;
-    if (more != NULL)
-        *more = (unsigned char *)b + at;
     return PP_OK;
 }
 
@@ -98,9 +94,9 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
                                     size_t from, size_t n)
 {
     pp__rawbuf *buf = NULL;
-    void *tuples = NULL;
+    unsigned char *tuples;
     uint8_t tag = 0;
-    size_t start, tuples_size;
+    size_t start;
     pp_status st;
 
     if (pp__rd_u8(rd, &tag) != PP_OK)
@@ -118,15 +114,16 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
     if (!pp__column_check_blobs(rd->p + start, pp__rd_left(rd), (pp_type)tag, n))
         return PP_EPROTO;
     rd->pos = rd->len;
-    /* With room for the items' tuples after the copy, built now (in this
-     * thread, while the workers still run) instead of by the reader of
-     * the results. n <= a frame's count: no overflow. */
-    tuples_size = c->job->blob_tuples ? n * pp__values_scalar_size() : 0;
-    st = keep_payload(c->job, payload, len, tuples_size, &buf, tuples_size ? &tuples : NULL);
+    st = keep_payload(c->job, payload, len, &buf);
     if (st != PP_OK)
         return st;
-    /* Again, in the copy: the same bytes, checked above, so each entry is
-     * just stepped over. */
+    /* The items' tuples built now (in this thread, while the workers
+     * still run) instead of by the reader of the results, in the job's
+     * block at the items' indexes. Again, in the copy: the same bytes,
+     * checked above, so each entry is just stepped over. */
+    tuples = pp__job_tuples(c->job);
+    if (tuples != NULL)
+        tuples += (c->first + from) * pp__values_scalar_size();
     pp__items_succeed_blobs(c->job, c->first + from, n, (pp_type)tag, buf->data + start, tuples);
     return PP_OK;
 }
@@ -164,7 +161,7 @@ static pp_status read_result_outcomes(pp__chunk *c, pp__rd *rd, const uint8_t *p
         if (ist != PP_OK) {
             pp__item_fail(c->job, c->first + i, ist, code, msg);
         } else {
-            st = keep_payload(c->job, payload, len, 0, &buf, NULL);
+            st = keep_payload(c->job, payload, len, &buf);
             if (st == PP_OK)
                 pp__item_succeed(c->job, c->first + i, buf->data + (raw - payload), rawlen);
         }
