@@ -315,14 +315,16 @@ void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_ty
     j->done += done;
 }
 
-void *pp__job_tuples(struct pp_result *j)
+void *pp__job_tuples(struct pp_result *j, size_t first)
 {
+    size_t size = pp__values_scalar_size();
+
     if (j->tuples == NULL && !j->tuples_failed && j->blob_tuples) {
         /* n items: their array of 16 bytes each exists, so no overflow */
-        j->tuples = pp__mem_alloc(j->n * pp__values_scalar_size());
+        j->tuples = pp__mem_alloc(j->n * size);
         j->tuples_failed = j->tuples == NULL;
     }
-    return j->tuples;
+    return j->tuples != NULL ? (unsigned char *)j->tuples + first * size : NULL;
 }
 
 void pp__items_succeed_blobs(struct pp_result *j, size_t first, size_t n, pp_type type,

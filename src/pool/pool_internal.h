@@ -320,17 +320,16 @@ void pp__item_succeed_scalar(struct pp_result *j, size_t i, pp_type type, uint64
 void pp__prefault_outputs(void *out, size_t size, void *status, size_t n);
 void pp__items_succeed_column(struct pp_result *j, size_t first, size_t n, pp_type type,
                               const uint8_t *le);
+/* The slot of item first in j's block of blob tuples (struct pp_result's
+ * tuples), the block allocated at the first call; NULL if j makes none or
+ * there is no memory. Caller holds the mutex. */
+void *pp__job_tuples(struct pp_result *j, size_t first);
 /* Items first..first+n-1 succeeded with one string or byte buffer (type)
  * each: the n entries of a blob column at p (values/column.h, checked),
- * inside one of j's kept payloads. With tuples (n x
- * pp__values_scalar_size() bytes, 8-byte aligned, freed with the job)
+ * inside one of j's kept payloads. With tuples (pp__job_tuples(j, first))
  * each item gets its read-only tuple there at once (one pass, no call per
  * item: a bulk read hands them out as they are); else its bytes are read
  * in place when they are asked for. Caller holds the mutex. */
-/* j's block of blob tuples (struct pp_result's tuples), allocated at the
- * first call; NULL if j makes none or there is no memory. Caller holds
- * the mutex. */
-void *pp__job_tuples(struct pp_result *j);
 void pp__items_succeed_blobs(struct pp_result *j, size_t first, size_t n, pp_type type,
                              const uint8_t *p, void *tuples);
 /* After items of j finished: complete it, or wake readers and queue async

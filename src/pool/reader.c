@@ -94,7 +94,6 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
                                     size_t from, size_t n)
 {
     pp__rawbuf *buf = NULL;
-    unsigned char *tuples;
     uint8_t tag = 0;
     size_t start;
     pp_status st;
@@ -121,10 +120,8 @@ static pp_status read_result_column(pp__chunk *c, pp__rd *rd, const uint8_t *pay
      * still run) instead of by the reader of the results, in the job's
      * block at the items' indexes. Again, in the copy: the same bytes,
      * checked above, so each entry is just stepped over. */
-    tuples = pp__job_tuples(c->job);
-    if (tuples != NULL)
-        tuples += (c->first + from) * pp__values_scalar_size();
-    pp__items_succeed_blobs(c->job, c->first + from, n, (pp_type)tag, buf->data + start, tuples);
+    pp__items_succeed_blobs(c->job, c->first + from, n, (pp_type)tag, buf->data + start,
+                            pp__job_tuples(c->job, c->first + from));
     return PP_OK;
 }
 
