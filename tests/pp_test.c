@@ -219,6 +219,17 @@ void pp_test_sleep_ms(int64_t ms)
     apr_sleep((apr_interval_time_t)ms * 1000);
 }
 
+void pp_test_crash(void)
+{
+    fflush(NULL);
+#ifdef _WIN32
+    RaiseException(EXCEPTION_ACCESS_VIOLATION, EXCEPTION_NONCONTINUABLE, 0, NULL);
+#else
+    raise(SIGSEGV);
+#endif
+    abort(); /* only if a handler caught the signal and returned: still no return */
+}
+
 static volatile unsigned g_spin_sink;
 
 void pp_test_racy_increment(volatile int64_t *counter, int64_t i)
@@ -408,14 +419,8 @@ static void startup_fault(void)
         return;
     fprintf(f, "%ld %ld\n", deaths > 0 ? deaths - 1 : 0, starts + 1);
     fclose(f);
-    if (deaths > 0) {
-        fflush(NULL);
-#ifdef _WIN32
-        RaiseException(EXCEPTION_ACCESS_VIOLATION, EXCEPTION_NONCONTINUABLE, 0, NULL);
-#else
-        raise(SIGSEGV);
-#endif
-    }
+    if (deaths > 0)
+        pp_test_crash();
 }
 
 /* started_file (NULL: none): created before anything of the test runs,

@@ -179,6 +179,11 @@ int64_t pp_test_clock_slack_ms(void);
 
 void pp_test_sleep_ms(int64_t ms);
 
+/* Crash this process as a bad memory access would (SIGSEGV on POSIX, an
+ * access violation on Windows): the runner reports CRASH. Flushes every
+ * stdio stream first; never returns. */
+void pp_test_crash(void);
+
 /* The exclusion probe of the lock tests: read *counter, let time pass (a
  * short spin; every 1024th call i gives up the CPU), write it plus one.
  * Any overlap of two callers' critical sections loses an increment. */

@@ -11,7 +11,6 @@
 #include <apr_file_io.h>
 #include <apr_general.h>
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +68,7 @@ static void tg_crashes(void)
     }
 #endif
     fprintf(stderr, "fw_targets/tg_crashes: intentional crash (framework self-test)\n");
-    fflush(stderr);
-#ifdef _WIN32
-    RaiseException(EXCEPTION_ACCESS_VIOLATION, EXCEPTION_NONCONTINUABLE, 0, NULL);
-#else
-    raise(SIGSEGV);
-#endif
+    pp_test_crash();
 }
 
 static void tg_hangs(void)
