@@ -237,6 +237,9 @@ enum {
 /* args: NULL-terminated, may be NULL. Returns NULL (and fails the test)
  * if the child cannot be started. */
 pp_test_child *pp_test_spawn(const char *helper, const char *const *args);
+/* pp_test_spawn(helper) with one argument: a start method's number, for a
+ * helper that makes a pool of that method. */
+pp_test_child *pp_test_spawn_method(const char *helper, int method);
 
 /* The same for any mode of this binary: "pp_tests MODE [NAME] ARGS...". */
 pp_test_child *pp_test_spawn_mode(const char *mode, const char *name, const char *const *args);
@@ -269,6 +272,11 @@ void pp_test_child_kill(pp_test_child *c);
  * necessarily a child of the test (a pool worker, a task's child);
  * asserts that the OS accepted. Does not wait for it. */
 void pp_test_kill_pid(int64_t pid);
+
+/* Is pid a live process? A zombie counts as dead (it only waits for its
+ * parent to reap it; orphans here are not always reaped by pid 1). Where
+ * there is no /proc, kill(pid, 0): a zombie counts as alive. */
+int pp_test_pid_alive(int64_t pid);
 
 /* OS pid of the child. */
 int64_t pp_test_child_pid(const pp_test_child *c);

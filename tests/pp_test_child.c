@@ -193,6 +193,17 @@ pp_test_child *pp_test_spawn(const char *helper, const char *const *args)
     return pp_test_spawn_mode("--helper", helper, args);
 }
 
+pp_test_child *pp_test_spawn_method(const char *helper, int method)
+{
+    char arg[16];
+    const char *args[2];
+
+    snprintf(arg, sizeof arg, "%d", method);
+    args[0] = arg;
+    args[1] = NULL;
+    return pp_test_spawn(helper, args);
+}
+
 pp_test_child *pp_test_spawn_mode(const char *mode, const char *name, const char *const *args)
 {
     pp_test_child *c;
@@ -321,6 +332,33 @@ void pp_test_kill_pid(int64_t pid)
     CloseHandle(h);
 #else
     CU_ASSERT_EQUAL(kill((pid_t)pid, SIGKILL), 0);
+#endif
+}
+
+int pp_test_pid_alive(int64_t pid)
+{
+#ifdef _WIN32
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    DWORD r;
+    if (h == NULL)
+        return 0;
+    r = WaitForSingleObject(h, 0);
+    CloseHandle(h);
+    return r == WAIT_TIMEOUT;
+#else
+    char path[64], buf[512], *rp;
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return kill((pid_t)pid, 0) == 0; /* no /proc: a zombie counts as alive */
+    ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    rp = ok ? strrchr(buf, ')') : NULL;
+    /* a zombie is dead: it only waits for its parent to reap it */
+    return rp != NULL && rp[1] == ' ' && rp[2] != 'Z';
 #endif
 }
 

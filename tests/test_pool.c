@@ -1990,46 +1990,14 @@ static int h_pool_parent(int argc, char **argv)
     return 0;
 }
 
-static int process_alive(int64_t pid)
-{
-#ifdef _WIN32
-    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
-    DWORD r;
-    if (h == NULL)
-        return 0;
-    r = WaitForSingleObject(h, 0);
-    CloseHandle(h);
-    return r == WAIT_TIMEOUT;
-#else
-    char path[64], buf[256];
-    FILE *f;
-    char *close_paren;
-    int alive;
-
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return kill((pid_t)pid, 0) == 0; /* no /proc: best effort */
-    alive = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    close_paren = alive ? strrchr(buf, ')') : NULL;
-    /* a zombie is dead: it only waits for its new parent to reap it */
-    return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] != 'Z';
-#endif
-}
-
 static void do_parent_killed(int m)
 {
-    char arg[16], line[64];
-    const char *args[2];
+    char line[64];
     pp_test_child *c;
     int64_t pids[2], deadline;
     int i, alive;
 
-    snprintf(arg, sizeof arg, "%d", m);
-    args[0] = arg;
-    args[1] = NULL;
-    c = pp_test_spawn("pool-parent", args);
+    c = pp_test_spawn_method("pool-parent", m);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     for (i = 0; i < 2; i++) {
         CU_ASSERT_FATAL(pp_test_child_read_line(c, line, sizeof line, WAIT_MS));
@@ -2040,7 +2008,7 @@ static void do_parent_killed(int m)
     pp_test_child_kill(c);
     deadline = pp_test_now_ms() + 2000 * pp_test_timeout_mult();
     do {
-        alive = process_alive(pids[0]) + process_alive(pids[1]);
+        alive = pp_test_pid_alive(pids[0]) + pp_test_pid_alive(pids[1]);
         if (alive == 0)
             break;
         pp_test_sleep_ms(20);

@@ -1287,29 +1287,6 @@ static void do_cancel(int m)
 #define SHORT_MS (20000 * pp_test_timeout_mult())
 #define MAX_PIDS 64
 
-/* Is pid a live process? A zombie counts as dead: it only waits for its
- * parent to reap it (here, orphans are never reaped by pid 1). */
-static int process_alive(int64_t pid)
-{
-#ifdef _WIN32
-    (void)pid;
-    return 0; /* fork pools do not exist there */
-#else
-    char path[64], buf[512], *rp;
-    FILE *f;
-    int ok;
-
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return kill((pid_t)pid, 0) == 0; /* no /proc: a zombie counts as alive */
-    ok = fgets(buf, sizeof buf, f) != NULL;
-    fclose(f);
-    rp = ok ? strrchr(buf, ')') : NULL;
-    return rp != NULL && rp[1] == ' ' && rp[2] != 'Z';
-#endif
-}
-
 #ifndef _WIN32
 /* Add the live children of parent to pids from `ps` (POSIX: -A, -o), for
  * systems without /proc (macOS). Returns 0, or -1 if ps could not run. */
@@ -1454,13 +1431,13 @@ static void do_helper_killed(int m)
     do {
         alive = 0;
         for (i = 0; i < n; i++)
-            alive += process_alive(pids[i]);
+            alive += pp_test_pid_alive(pids[i]);
         if (alive == 0)
             break;
         pp_test_sleep_ms(20);
     } while (pp_test_now_ms() < deadline);
     for (i = 0; i < n; i++)
-        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld outlived the pool's destruction",
+        PP_ASSERT_MSG(!pp_test_pid_alive(pids[i]), "process %lld outlived the pool's destruction",
                       (long long)pids[i]);
 }
 
@@ -1496,9 +1473,9 @@ static void kill_helper_of_held(void *arg)
             pp_test_sleep_ms(50); /* its control message (SPARE) has been read */
         }
         pp_test_kill_pid(k->helper);
-        while (process_alive(k->worker) && pp_test_now_ms() < deadline)
+        while (pp_test_pid_alive(k->worker) && pp_test_now_ms() < deadline)
             pp_test_sleep_ms(1);
-        k->worker_gone = !process_alive(k->worker);
+        k->worker_gone = !pp_test_pid_alive(k->worker);
     }
     k->c->init_mode = INIT_OK;
 }
@@ -1606,13 +1583,13 @@ static void do_helper_stopped(int m)
     do {
         alive = 0;
         for (i = 0; i < n; i++)
-            alive += process_alive(pids[i]);
+            alive += pp_test_pid_alive(pids[i]);
         if (alive == 0)
             break;
         pp_test_sleep_ms(20);
     } while (pp_test_now_ms() < deadline);
     for (i = 0; i < n; i++)
-        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld outlived the pool's destruction",
+        PP_ASSERT_MSG(!pp_test_pid_alive(pids[i]), "process %lld outlived the pool's destruction",
                       (long long)pids[i]);
 #ifndef _WIN32
     (void)kill((pid_t)helper, SIGCONT);
@@ -1754,8 +1731,8 @@ static void check_none_alive(const int64_t *pids, int n, const char *when)
     int i;
 
     for (i = 0; i < n; i++)
-        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld is still alive %s", (long long)pids[i],
-                      when);
+        PP_ASSERT_MSG(!pp_test_pid_alive(pids[i]), "process %lld is still alive %s",
+                      (long long)pids[i], when);
 }
 
 /* The pool's processes: its workers (from the items they ran) and, for
@@ -1874,13 +1851,13 @@ static void close_and_check_gone(fixture *f, const int64_t *pids, int n)
     do {
         alive = 0;
         for (i = 0; i < n; i++)
-            alive += process_alive(pids[i]);
+            alive += pp_test_pid_alive(pids[i]);
         if (alive == 0)
             break;
         pp_test_sleep_ms(20);
     } while (pp_test_now_ms() < deadline);
     for (i = 0; i < n; i++)
-        PP_ASSERT_MSG(!process_alive(pids[i]), "process %lld outlived the pool's destruction",
+        PP_ASSERT_MSG(!pp_test_pid_alive(pids[i]), "process %lld outlived the pool's destruction",
                       (long long)pids[i]);
 }
 
@@ -2314,14 +2291,14 @@ static void first_kill_gone(void)
     PP_ASSERT_MSG(pids[0] > 0 && pids[1] > 0, "the fork child handler did not run in a worker");
     if (pids[0] > 0 && pids[1] > 0) {
         int64_t deadline = pp_test_now_ms() + 5000 * pp_test_timeout_mult();
-        while ((process_alive(pids[0]) ||
-                (g_first_kill[FK_MODE] == FK_ZYGOTE_DIES && process_alive(pids[1]))) &&
+        while ((pp_test_pid_alive(pids[0]) ||
+                (g_first_kill[FK_MODE] == FK_ZYGOTE_DIES && pp_test_pid_alive(pids[1]))) &&
                pp_test_now_ms() < deadline)
             pp_test_sleep_ms(20);
-        PP_ASSERT_MSG(!process_alive(pids[0]), "the killed worker %lld is still there",
+        PP_ASSERT_MSG(!pp_test_pid_alive(pids[0]), "the killed worker %lld is still there",
                       (long long)pids[0]);
         if (g_first_kill[FK_MODE] == FK_ZYGOTE_DIES)
-            PP_ASSERT_MSG(!process_alive(pids[1]), "the killed zygote %lld is still there",
+            PP_ASSERT_MSG(!pp_test_pid_alive(pids[1]), "the killed zygote %lld is still there",
                           (long long)pids[1]);
     }
 }
