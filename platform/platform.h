@@ -387,6 +387,13 @@ pp_status pp__plat_chan_read(pp__plat_chan *c, void *buf, size_t cap, size_t *go
  * too). */
 pp_status pp__plat_chan_peek(pp__plat_chan *c, void *buf, size_t cap, size_t *got);
 
+/* Read up to cap bytes that are there now, without blocking: PP_OK with
+ * *got > 0, or with *got == 0 when nothing has come yet; PP_ECONNLOST on
+ * EOF / peer gone (as pp__plat_chan_read); PP_ENOTSUP where the port
+ * cannot (Windows: callers then block in pp__plat_chan_read). For a short
+ * wait that does not sleep (wire/frame.h: pp__reader_set_spin). */
+pp_status pp__plat_chan_try_read(pp__plat_chan *c, void *buf, size_t cap, size_t *got);
+
 /* Write all len bytes (blocking). PP_ECONNLOST if the peer is gone; never
  * raises SIGPIPE. */
 pp_status pp__plat_chan_write(pp__plat_chan *c, const void *buf, size_t len);

@@ -48,6 +48,7 @@
     X(share)                                                                                       \
     X(shm_atomic)                                                                                  \
     X(shmresults)                                                                                  \
+    X(spin)                                                                                        \
     X(supervise)                                                                                   \
     X(sync)                                                                                        \
     X(sync_death)                                                                                  \

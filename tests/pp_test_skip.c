@@ -131,6 +131,16 @@ static const skip_entry g_skips[] = {
     PP_SKIP_WIN_MANAGER_POOL(t_starmap),
     PP_SKIP_WIN_MANAGER_POOL(t_initializer),
     PP_SKIP_WIN_MANAGER_POOL(t_holder_killed),
+/* spin: the same for the worker's wait after a sync apply. */
+#define PP_SKIP_WIN_SPIN(t)                                                                        \
+    {"spin", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                             \
+    {                                                                                              \
+        "spin", #t "_forkserver", PP_TEST_ON_WINDOWS, "Windows has no fork()"                      \
+    }
+    PP_SKIP_WIN_SPIN(t_idle_sleeps),
+    PP_SKIP_WIN_SPIN(t_killed_after_apply),
+    PP_SKIP_WIN_SPIN(t_close_after_apply),
+    PP_SKIP_WIN_SPIN(t_parent_killed_applying),
 /* identity: the same; and locks again. */
 #define PP_SKIP_WIN_IDENTITY(t)                                                                    \
     {"identity", #t "_fork", PP_TEST_ON_WINDOWS, "Windows has no fork()"},                         \

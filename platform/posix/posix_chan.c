@@ -105,6 +105,25 @@ pp_status pp__plat_chan_read(pp__plat_chan *c, void *buf, size_t cap, size_t *go
     return PP_OK;
 }
 
+pp_status pp__plat_chan_try_read(pp__plat_chan *c, void *buf, size_t cap, size_t *got)
+{
+    ssize_t n;
+
+    *got = 0;
+    if (cap == 0)
+        return PP_EINVAL; /* a zero-byte read cannot tell data from EOF */
+    do {
+        n = recv(c->fd, buf, cap, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        *got = (size_t)n;
+        return PP_OK;
+    }
+    if (n == 0)
+        return PP_ECONNLOST; /* EOF, or after pp__plat_chan_shutdown() */
+    return pp__posix_again(errno) ? PP_OK : pp__posix_chan_fail(errno);
+}
+
 pp_status pp__plat_chan_peek(pp__plat_chan *c, void *buf, size_t cap, size_t *got)
 {
     ssize_t n;

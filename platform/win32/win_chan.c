@@ -234,6 +234,17 @@ pp_status pp__plat_chan_peek(pp__plat_chan *c, void *buf, size_t cap, size_t *go
     return PP_ENOTSUP;
 }
 
+pp_status pp__plat_chan_try_read(pp__plat_chan *c, void *buf, size_t cap, size_t *got)
+{
+    /* Not here: the worker's wait for its next task is a blocking read
+     * (wire/frame.c turns its spin off at the first PP_ENOTSUP). */
+    (void)c;
+    (void)buf;
+    (void)cap;
+    *got = 0;
+    return PP_ENOTSUP;
+}
+
 pp_status pp__plat_chan_read(pp__plat_chan *c, void *buf, size_t cap, size_t *got)
 {
     OVERLAPPED ov;

@@ -260,6 +260,9 @@ static pp_status submit_counted(pp_pool *p, int kind, pp_task_fn fn, const pp__i
         return PP_EINVAL;
     /* Items with a timeout: the worker notes when each starts (wctl.h). */
     s.flags = o != NULL && o->timeout_ms > 0 ? PP__FLAG_TIMED : 0;
+    /* A sync apply: its worker may spin for the caller's next one. */
+    if (sync && kind == JOB_APPLY)
+        s.flags |= PP__FLAG_WAITED;
     /* Remote workers know functions by name only (pool/broker.h). */
     st = pp__fnref_make(fn, p->method == PP__START_FORK && p->broker == NULL, &ref);
     if (st != PP_OK)

@@ -80,8 +80,8 @@ pp_status pp__frame_parse_hdr(const uint8_t *p, pp__frame_hdr *h)
     if (f.length > PP__FRAME_MAX || f.type == 0 || f.type > PP__MSG_MAX_ ||
         pp__ld_le32(p + 12) != 0)
         return PP_EPROTO;
-    if ((f.type == PP__MSG_TASK &&
-         (f.flags & ~(PP__FLAG_SCALARS | PP__FLAG_TIMED | PP__FLAG_INBOX)) != 0) ||
+    if ((f.type == PP__MSG_TASK && (f.flags & ~(PP__FLAG_SCALARS | PP__FLAG_TIMED | PP__FLAG_INBOX |
+                                                PP__FLAG_WAITED)) != 0) ||
         (f.type == PP__MSG_RESULT &&
          (f.flags & ~(PP__FLAG_SCALARS | PP__FLAG_PARTIAL | PP__FLAG_INBOX)) != 0) ||
         (f.type != PP__MSG_TASK && f.type != PP__MSG_RESULT && f.flags != 0))
@@ -136,6 +136,62 @@ static pp_status reader_room(pp__reader *fr, size_t need)
     return PP_OK;
 }
 
+void pp__reader_set_spin(pp__reader *fr, int64_t max_ns)
+{
+    fr->spin_max_ns = max_ns > 0 ? max_ns : 0;
+    fr->spin_ns = fr->spin_max_ns;
+    fr->spin_on = 1;
+}
+
+void pp__reader_spin_enable(pp__reader *fr, int on)
+{
+    fr->spin_on = on;
+}
+
+int64_t pp__reader_spin_next(int64_t cur, int64_t max, int64_t waited)
+{
+    if (waited > max)
+        return cur / 2;
+    if (waited < max / 16)
+        return max / 8; /* one quick wait says little about the next */
+    return waited <= max / 2 ? waited * 2 : max;
+}
+
+/* One read of what comes next, into the free end of the buffer: a spin
+ * of non-blocking tries first (pp__reader_set_spin), then a blocking
+ * read. Input already there costs one try, as a blocking read would. */
+static pp_status reader_read(pp__reader *fr, size_t *got)
+{
+    uint8_t *dst = fr->buf + fr->end;
+    size_t cap = fr->cap - fr->end;
+    int64_t t0, now;
+    pp_status st;
+
+    if (fr->spin_max_ns == 0 || !fr->spin_on)
+        return pp__plat_chan_read(fr->chan, dst, cap, got);
+    st = pp__plat_chan_try_read(fr->chan, dst, cap, got);
+    if (st == PP_ENOTSUP) {
+        fr->spin_max_ns = 0;
+        return pp__plat_chan_read(fr->chan, dst, cap, got);
+    }
+    if (st != PP_OK || *got > 0)
+        return st; /* there already (nothing learnt about the gaps), EOF or failure */
+    t0 = now = pp__plat_now_ns();
+    while (now - t0 < fr->spin_ns) {
+        pp__plat_yield();
+        st = pp__plat_chan_try_read(fr->chan, dst, cap, got);
+        now = pp__plat_now_ns();
+        if (st != PP_OK || *got > 0)
+            break;
+    }
+    if (st == PP_OK && *got == 0) {
+        st = pp__plat_chan_read(fr->chan, dst, cap, got);
+        now = pp__plat_now_ns();
+    }
+    fr->spin_ns = pp__reader_spin_next(fr->spin_ns, fr->spin_max_ns, now - t0);
+    return st;
+}
+
 static pp_status reader_fill(pp__reader *fr, size_t need)
 {
     pp_status st;
@@ -149,7 +205,7 @@ static pp_status reader_fill(pp__reader *fr, size_t need)
             return st;
     }
     while (fr->end - fr->start < need) {
-        st = pp__plat_chan_read(fr->chan, fr->buf + fr->end, fr->cap - fr->end, &got);
+        st = reader_read(fr, &got);
         if (st != PP_OK)
             return st;
         fr->end += got;

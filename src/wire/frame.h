@@ -50,6 +50,10 @@ enum {
  * own payload is u64 offset + u64 length of it there. RESULT: the results
  * lie in place of the arguments there (wire/msg.h) */
 #define PP__FLAG_INBOX 0x08u
+/* TASK: a sync apply's caller waits for this result, and its next apply
+ * may follow at once: the worker spins for its next message before it
+ * sleeps (pool/worker.c). A hint: what the task does is the same. */
+#define PP__FLAG_WAITED 0x10u
 
 typedef struct pp__frame_hdr {
     uint32_t length;
@@ -83,12 +87,34 @@ typedef struct pp__reader {
     pp__plat_chan *chan;
     uint8_t *buf;
     size_t cap;
-    size_t start; /* first unconsumed byte */
-    size_t end;   /* one past the last byte read */
+    size_t start;        /* first unconsumed byte */
+    size_t end;          /* one past the last byte read */
+    int64_t spin_max_ns; /* 0: every wait for input blocks at once */
+    int64_t spin_ns;     /* this wait's spin (pp__reader_spin_next) */
+    int spin_on;         /* pp__reader_spin_enable */
 } pp__reader;
 
 pp_status pp__reader_init(pp__reader *fr, pp__plat_chan *chan);
 void pp__reader_free(pp__reader *fr);
+
+/* Let a wait for input spin up to max_ns (0: never) before it blocks: it
+ * reads without blocking and yields the CPU between tries, so a message
+ * that comes within the spin is read without a sleep and a wake-up. How
+ * long it spins adapts to how long the last waits lasted
+ * (pp__reader_spin_next). Where the channel cannot be read without
+ * blocking (PP_ENOTSUP: Windows) the first wait turns it off. */
+void pp__reader_set_spin(pp__reader *fr, int64_t max_ns);
+/* Whether the next waits may spin (set: within pp__reader_set_spin's
+ * max; the spin learnt so far is kept while off). */
+void pp__reader_spin_enable(pp__reader *fr, int on);
+
+/* The spin of the next wait, after one that spun up to cur ns and lasted
+ * waited ns (whether its input came during the spin or after it, in the
+ * blocking read): for a wait within max (short gaps, such as a caller's
+ * next apply), twice the wait, at least max / 8 and at most max, so the
+ * next one like it is caught; for a longer one, half of cur (long gaps:
+ * spinning only burns the CPU; the next short wait grows it again). */
+int64_t pp__reader_spin_next(int64_t cur, int64_t max, int64_t waited);
 /* Next frame: *payload points into the reader's buffer and stays valid
  * until the next call. Blocks for input only when no complete frame is
  * buffered. PP_ECONNLOST on EOF, PP_EPROTO on a malformed header. */
