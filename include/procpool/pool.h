@@ -405,6 +405,12 @@ PP_API void pp_pool_destroy(pp_pool *pool);
 
 /**
  * @brief Run fn(args) in a worker and wait for it.
+ *
+ * Made for loops of calls: the caller waits for a fast result in a
+ * short spin before it sleeps, and the worker, once it has answered,
+ * waits for the caller's next apply the same way (POSIX: up to 50 us,
+ * shortened when the calls come further apart, so an idle worker
+ * sleeps at once) instead of needing a wake-up for each.
  * @param args NULL for none; copied.
  * @param[out] result optional: a copy of the task's result tuple, owned by
  *        the caller (pp_values_destroy()). Set to NULL on failure.

@@ -84,8 +84,8 @@ static void check_header(const uint8_t *p)
     }
     check(h.length <= PP__FRAME_MAX && h.type >= 1 && h.type <= PP__MSG_MAX_ &&
               (h.flags == 0 ||
-               (h.type == PP__MSG_TASK &&
-                (h.flags & ~(PP__FLAG_SCALARS | PP__FLAG_TIMED | PP__FLAG_INBOX)) == 0) ||
+               (h.type == PP__MSG_TASK && (h.flags & ~(PP__FLAG_SCALARS | PP__FLAG_TIMED |
+                                                       PP__FLAG_INBOX | PP__FLAG_WAITED)) == 0) ||
                (h.type == PP__MSG_RESULT &&
                 (h.flags & ~(PP__FLAG_SCALARS | PP__FLAG_PARTIAL | PP__FLAG_INBOX)) == 0)),
           "accepted header violates the limits");
